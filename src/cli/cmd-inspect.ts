@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { JOB_STATES, type JobState } from '../core/job.js';
+import { TitanError, ErrorCode } from '../common/errors.js';
+import { printJson, withClient, withClientFlags, type GlobalFlags } from './client-command.js';
+import { describeOutcome, duration, jobRuntime, table } from './format.js';
+import { Exit } from './exit-codes.js';
+
+function parseStates(value: string | undefined): JobState[] | undefined {
+  if (value === undefined) return undefined;
+  const states = value.split(',').map((s) => s.trim());
+  for (const s of states) {
+    if (!(JOB_STATES as readonly string[]).includes(s)) throw new TitanError(ErrorCode.INVALID_REQUEST, `unknown state "${s}" (states: ${JOB_STATES.join(', ')})`);
+  }
+  return states as JobState[];
+}
+
+/** stats, jobs, status, logs, cancel: the commands that look at and steer what runs. */
+export function registerInspect(program: Command): void {
+  withClientFlags(program.command('stats').description('workers, their load, and queue depths')).action(async (flags: GlobalFlags) => {
+    await withClient(flags, async (client) => {
+      const stats = await client.stats();
+      if (flags.json) return printJson(stats);
+      const rows = stats.workers.map((w) => [w.id, w.host, w.tags.join(','), `${w.running}/${w.slots}`, `${Math.round(w.load * 100)}%`, w.health, `${w.cpus}`, `${w.memoryMb}`]);
+      process.stdout.write(`${table(['WORKER', 'HOST', 'TAGS', 'RUNNING', 'LOAD', 'HEALTH', 'CPUS', 'MEM_MB'], rows)}\n\n`);
+      const queues = Object.entries(stats.queues).map(([k, v]) => `${k}=${v}`).join(' ') || 'empty';
+      const jobs = Object.entries(stats.jobs).filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
+      process.stdout.write(`queues: ${queues}\njobs: ${jobs}\nuptime: ${duration(stats.uptimeMs)}\n`);
+    });
+  });
+
+  withClientFlags(program.command('jobs').description('recent jobs, newest first'))
+    .option('--state <list>', 'only these states, comma separated')
+    .option('--limit <n>', 'how many', '30')
+    .action(async (flags: GlobalFlags & { state?: string; limit: string }) => {
+      await withClient(flags, async (client) => {
+        const states = parseStates(flags.state);
+        const jobs = await client.list({ limit: Number(flags.limit), ...(states !== undefined ? { states } : {}) });
+        if (flags.json) return printJson(jobs);
+        const rows = jobs.map((j) => [j.id, j.name.slice(0, 32), j.state, String(j.attempt), j.workerId ?? '-', j.exitCode === null ? '-' : String(j.exitCode), duration(jobRuntime(j))]);
+        process.stdout.write(`${table(['ID', 'NAME', 'STATE', 'ATTEMPT', 'WORKER', 'EXIT', 'TIME'], rows)}\n`);
+      });
+    });
+
+  withClientFlags(program.command('status').description('one job in detail').argument('<job-id>')).action(async (jobId: string, flags: GlobalFlags) => {
+    await withClient(flags, async (client) => {
+      const job = await client.status(jobId);
+      if (flags.json) printJson(job);
+      else process.stdout.write(`${describeOutcome(job)}\n`);
+    });
+  });
+
+  withClientFlags(program.command('logs').description("a job's output").argument('<job-id>'))
+    .option('-f, --follow', 'keep printing until the job ends')
+    .action(async (jobId: string, flags: GlobalFlags & { follow?: boolean }) => {
+      await withClient(flags, async (client) => {
+        await client.logs(jobId, (lines) => {
+          for (const l of lines) {
+            if (flags.json) process.stdout.write(`${JSON.stringify(l)}\n`);
+            else (l.stream === 'stderr' ? process.stderr : process.stdout).write(`${l.line}\n`);
+          }
+        }, { follow: flags.follow === true });
+      });
+    });
+
+  withClientFlags(program.command('cancel').description('cancel a job (kills it if running)').argument('<job-id>')).action(async (jobId: string, flags: GlobalFlags) => {
+    await withClient(flags, async (client) => {
+      const job = await client.cancel(jobId);
+      if (flags.json) printJson(job);
+      else process.stdout.write(`${describeOutcome(job)}\n`);
+      process.exitCode = job.state === 'cancelled' ? Exit.OK : Exit.JOB_FAILED;
+    });
+  });
+}

@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import { createLogger } from '../common/log.js';
+import { Master } from '../master/master.js';
+import { MASTER_DEFAULTS, type MasterOptions } from '../master/options.js';
+import { defaultMasterDataDir, parseHostPort, positiveInt } from './settings.js';
+
+interface MasterFlags {
+  listen?: string;
+  dataDir?: string;
+  heartbeatInterval?: string;
+  heartbeatTimeout?: string;
+  token?: string;
+}
+
+export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = process.env): MasterOptions {
+  const listen = parseHostPort(flags.listen ?? env.TITAN_LISTEN ?? `${MASTER_DEFAULTS.host}:${MASTER_DEFAULTS.port}`, MASTER_DEFAULTS.port);
+  const interval = flags.heartbeatInterval ?? env.TITAN_HEARTBEAT_INTERVAL_MS;
+  const timeout = flags.heartbeatTimeout ?? env.TITAN_HEARTBEAT_TIMEOUT_MS;
+  const token = flags.token ?? env.TITAN_CLUSTER_TOKEN;
+  return {
+    host: listen.host,
+    port: listen.port,
+    dataDir: flags.dataDir ?? defaultMasterDataDir(env),
+    heartbeatIntervalMs: interval !== undefined ? positiveInt('--heartbeat-interval', interval) : MASTER_DEFAULTS.heartbeatIntervalMs,
+    heartbeatTimeoutMs: timeout !== undefined ? positiveInt('--heartbeat-timeout', timeout) : MASTER_DEFAULTS.heartbeatTimeoutMs,
+    maxFrameSize: MASTER_DEFAULTS.maxFrameSize,
+    authTimeoutMs: MASTER_DEFAULTS.authTimeoutMs,
+    ...(token !== undefined ? { token } : {}),
+  };
+}
+
+/** Starts a master and stops it cleanly on SIGINT/SIGTERM. */
+export async function runMaster(options: MasterOptions, logLevel = 'info'): Promise<Master> {
+  const master = new Master(options, createLogger('master', process.env.TITAN_LOG_LEVEL ?? logLevel));
+  const port = await master.start();
+  process.stdout.write(`titan master listening on ${options.host}:${port} (data dir ${options.dataDir})\n`);
+  return master;
+}
+
+export function registerMaster(program: Command): void {
+  program
+    .command('master')
+    .description('run the control plane')
+    .option('--listen <host:port>', 'address to listen on (env TITAN_LISTEN)', `${MASTER_DEFAULTS.host}:${MASTER_DEFAULTS.port}`)
+    .option('--data-dir <dir>', 'where the store, token and artifacts live (env TITAN_DATA_DIR)')
+    .option('--heartbeat-interval <ms>', 'how often workers heartbeat')
+    .option('--heartbeat-timeout <ms>', 'silence after which a worker is dead')
+    .option('--token <token>', 'use this cluster token instead of the generated one')
+    .action(async (flags: MasterFlags) => {
+      const master = await runMaster(masterOptionsFrom(flags));
+      const stop = (): void => {
+        void master.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

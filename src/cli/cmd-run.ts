@@ -1,0 +1,106 @@
+import type { Command } from 'commander';
+import { existsSync, statSync } from 'node:fs';
+import { TitanError, ErrorCode } from '../common/errors.js';
+import type { SubmitInput, TitanClient } from '../sdk/client.js';
+import type { JobView } from '../protocol/views.js';
+import { printJson, withClient, withClientFlags, type GlobalFlags } from './client-command.js';
+import { describeOutcome } from './format.js';
+import { Exit } from './exit-codes.js';
+import { parseTags } from './settings.js';
+
+interface RunFlags extends GlobalFlags {
+  requirement?: string;
+  priority?: string;
+  retries?: string;
+  timeout?: string;
+  env: string[];
+  name?: string;
+  wait?: boolean;
+}
+
+function parseEnv(pairs: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new TitanError(ErrorCode.INVALID_REQUEST, `--env expects KEY=VALUE, got "${pair}"`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
+function number(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new TitanError(ErrorCode.INVALID_REQUEST, `${flag} expects a number, got "${value}"`);
+  return n;
+}
+
+/** A path to an existing file is uploaded and run by its extension; anything else is a command line. */
+export function submitInputFrom(target: string, args: readonly string[], flags: RunFlags): SubmitInput {
+  const isFile = existsSync(target) && statSync(target).isFile();
+  const priority = number('--priority', flags.priority);
+  const retries = number('--retries', flags.retries);
+  const timeoutSeconds = number('--timeout', flags.timeout);
+  const common = {
+    requirement: parseTags(flags.requirement),
+    env: parseEnv(flags.env),
+    ...(flags.name !== undefined ? { name: flags.name } : {}),
+    ...(priority !== undefined ? { priority } : {}),
+    ...(retries !== undefined ? { retries } : {}),
+    ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
+  };
+  if (isFile) return { ...common, file: target, args: [...args] };
+  return { ...common, command: [target, ...args].join(' ') };
+}
+
+/** Follows the job's output and its state until it ends; progress goes to stderr. */
+export async function followJob(client: TitanClient, jobId: string, quiet: boolean): Promise<JobView> {
+  let lastState = '';
+  const progress = setInterval(() => {
+    void client.status(jobId).then((job) => {
+      const line = job.state === 'queued' ? `queued: ${job.reason ?? 'waiting'}` : job.state === 'running' || job.state === 'assigned' ? `${job.state} on ${job.workerId ?? '?'} (attempt ${job.attempt})` : job.state;
+      if (line !== lastState && !quiet) process.stderr.write(`… ${line}\n`);
+      lastState = line;
+    }, () => undefined);
+  }, 1000);
+  progress.unref();
+  try {
+    await client.logs(jobId, (lines) => {
+      if (quiet) return;
+      for (const l of lines) (l.stream === 'stderr' ? process.stderr : process.stdout).write(`${l.line}\n`);
+    }, { follow: true });
+    return await client.wait(jobId);
+  } finally {
+    clearInterval(progress);
+  }
+}
+
+export function registerRun(program: Command): void {
+  withClientFlags(
+    program
+      .command('run')
+      .description('run a script (uploaded, interpreter by extension) or a command on a worker')
+      .argument('<file|command>', 'a script path, or a command')
+      .argument('[args...]', 'arguments')
+      .option('--requirement <tags>', 'tags the worker must have, e.g. GPU', 'GENERAL')
+      .option('--priority <n>', 'higher runs first')
+      .option('--retries <n>', 'attempts after the first')
+      .option('--timeout <seconds>', 'kill the job after this long')
+      .option('--env <KEY=VALUE>', 'environment variable (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+      .option('--name <name>', 'a name shown in listings')
+      .option('--wait', 'stream the output and wait for the end; exit code follows the job'),
+  ).action(async (target: string, args: string[], flags: RunFlags) => {
+    process.exitCode = await withClient(flags, async (client) => {
+      const { jobId } = await client.submit(submitInputFrom(target, args, flags));
+      if (!flags.wait) {
+        if (flags.json) printJson({ jobId });
+        else process.stdout.write(`${jobId}\n`);
+        return Exit.OK;
+      }
+      const job = await followJob(client, jobId, flags.json === true);
+      if (flags.json) printJson(job);
+      else process.stderr.write(`${describeOutcome(job)}\n`);
+      return job.state === 'succeeded' ? Exit.OK : Exit.JOB_FAILED;
+    });
+  });
+}

@@ -1,0 +1,93 @@
+import type { Command } from 'commander';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TitanClient } from '../sdk/client.js';
+import { masterOptionsFrom, runMaster } from './cmd-master.js';
+import { runDemo } from './demo.js';
+import { positiveInt } from './settings.js';
+
+interface UpFlags {
+  workers: string;
+  listen?: string;
+  dataDir?: string;
+  slots: string;
+  demo?: boolean;
+  exitAfterDemo?: boolean;
+}
+
+const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+
+function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+async function waitForWorkers(client: TitanClient, count: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const stats = await client.stats();
+    if (stats.workers.filter((w) => w.health === 'healthy').length >= count) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`only some of the ${count} local workers registered within ${timeoutMs} ms; see their output above`);
+}
+
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description('start a master and local workers in one command (Ctrl-C stops all)')
+    .option('--workers <n>', 'local worker processes', '2')
+    .option('--slots <n>', 'slots per worker', '4')
+    .option('--listen <host:port>', 'master address', '127.0.0.1:9090')
+    .option('--data-dir <dir>', 'master data dir')
+    .option('--demo', 'run the demo once everything is up')
+    .option('--exit-after-demo', 'stop everything after the demo (exit code = demo result)')
+    .action(async (flags: UpFlags) => {
+      const workerCount = positiveInt('--workers', flags.workers);
+      const options = masterOptionsFrom({ ...(flags.listen !== undefined ? { listen: flags.listen } : {}), ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}) });
+      const master = await runMaster(options, 'warn');
+      const address = `${options.host}:${options.port}`;
+      process.stdout.write(`cluster token: ${master.token}\n`);
+      const children = Array.from({ length: workerCount }, (_, i) =>
+        spawn(process.execPath, [MAIN, 'worker', '--master', address, '--token', master.token, '--slots', flags.slots, '--work-dir', join(dirname(options.dataDir), 'workers', `w${i + 1}`)], {
+          stdio: ['ignore', 'inherit', 'inherit'],
+          env: { ...process.env, TITAN_LOG_LEVEL: process.env.TITAN_LOG_LEVEL ?? 'warn' },
+        }),
+      );
+      let stopping: Promise<void> | null = null;
+      const stopAll = (code: number): Promise<void> => {
+        stopping ??= (async () => {
+          await Promise.all(children.map((c) => stopChild(c, 10_000)));
+          await master.close();
+          process.exit(code);
+        })();
+        return stopping;
+      };
+      process.once('SIGINT', () => void stopAll(0));
+      process.once('SIGTERM', () => void stopAll(0));
+      const client = await TitanClient.connect({ host: options.host, port: options.port, token: master.token });
+      try {
+        await waitForWorkers(client, workerCount, 15_000);
+        process.stdout.write(`titan is up: master ${address}, ${workerCount} worker(s). Try: titan stats\n`);
+        if (flags.demo) {
+          const ok = await runDemo(client, (line) => process.stdout.write(`${line}\n`));
+          if (flags.exitAfterDemo) {
+            client.close();
+            await stopAll(ok ? 0 : 1);
+            return;
+          }
+        }
+      } finally {
+        client.close();
+      }
+      process.stdout.write('Ctrl-C stops the master and the workers.\n');
+    });
+}

@@ -1,0 +1,27 @@
+import type { JobView } from '../protocol/views.js';
+
+/** Plain-text tables for humans; --json output bypasses all of this. */
+export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+export function duration(ms: number | null): string {
+  if (ms === null || ms < 0) return '-';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+}
+
+export function jobRuntime(job: JobView): number | null {
+  if (job.startedAt === null) return null;
+  return (job.finishedAt ?? Date.now()) - job.startedAt;
+}
+
+export function describeOutcome(job: JobView): string {
+  const base = `job ${job.id} ${job.state}`;
+  const exit = job.exitCode !== null ? ` (exit ${job.exitCode})` : job.signal !== null ? ` (${job.signal})` : '';
+  const reason = job.reason !== null && job.state !== 'succeeded' ? `: ${job.reason}` : '';
+  return `${base}${exit} after ${job.attempt} attempt(s) in ${duration(jobRuntime(job))}${reason}`;
+}

@@ -1,0 +1,29 @@
+/** Stable error codes shared by the wire, the CLI (exit codes) and the HTTP API (statuses). */
+export const ErrorCode = {
+  BAD_FRAME: 'E_BAD_FRAME',
+  FRAME_TOO_LARGE: 'E_FRAME_TOO_LARGE',
+  UNKNOWN_VERSION: 'E_UNKNOWN_VERSION',
+  UNKNOWN_OPCODE: 'E_UNKNOWN_OPCODE',
+  BAD_BODY: 'E_BAD_BODY',
+  UNAUTHENTICATED: 'E_UNAUTHENTICATED',
+  UNKNOWN_JOB: 'E_UNKNOWN_JOB',
+  UNKNOWN_WORKER: 'E_UNKNOWN_WORKER',
+  UNKNOWN_ARTIFACT: 'E_UNKNOWN_ARTIFACT',
+  INVALID_REQUEST: 'E_INVALID_REQUEST',
+  UNSAFE_PATH: 'E_UNSAFE_PATH',
+  CONNECTION_CLOSED: 'E_CONNECTION_CLOSED',
+  TIMEOUT: 'E_TIMEOUT',
+  ILLEGAL_TRANSITION: 'E_ILLEGAL_TRANSITION',
+  INTERNAL: 'E_INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class TitanError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TitanError';
+  }
+}

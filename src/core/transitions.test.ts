@@ -1,0 +1,25 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { transition, canTransition } from './transitions.js';
+import { JOB_STATES, FINAL_STATES, type Job } from './job.js';
+import { spec } from './test-fixtures.js';
+import { TitanError } from '../common/errors.js';
+
+function jobIn(state: Job['state']): Job {
+  return { id: 'j', spec: spec(), state, attempt: 1, workerId: null, submittedAt: 0, seq: 1, startedAt: null, finishedAt: null, exitCode: null, signal: null, reason: null };
+}
+
+test('an illegal transition throws naming both states', () => {
+  assert.throws(() => transition(jobIn('succeeded'), 'running'), (err: unknown) => {
+    return err instanceof TitanError && err.code === 'E_ILLEGAL_TRANSITION' && /from succeeded to running/.test(err.message);
+  });
+});
+
+test('succeeded is the only state nothing leaves; every other final state can only be re-queued', () => {
+  for (const from of JOB_STATES) {
+    const exits = JOB_STATES.filter((to) => canTransition(from, to));
+    if (from === 'succeeded') assert.deepEqual(exits, []);
+    else if (FINAL_STATES.has(from)) assert.deepEqual(exits, ['queued']);
+    else assert.ok(exits.length > 0, `${from} must lead somewhere`);
+  }
+});

@@ -1,0 +1,32 @@
+import { TitanError, ErrorCode } from '../common/errors.js';
+import type { Job, JobState } from './job.js';
+
+/**
+ * Every move a job may make, in one table. A worker may report a finish before its start report
+ * is processed (fast jobs), hence assigned → succeeded/failed.
+ */
+const ALLOWED: Readonly<Record<JobState, readonly JobState[]>> = {
+  pending: ['queued', 'cancelled', 'skipped'],
+  queued: ['assigned', 'cancelled', 'failed', 'dead'],
+  assigned: ['running', 'queued', 'succeeded', 'failed', 'dead', 'cancelled'],
+  running: ['queued', 'succeeded', 'failed', 'dead', 'cancelled'],
+  succeeded: [],
+  failed: ['queued'],
+  dead: ['queued'],
+  cancelled: ['queued'],
+  skipped: ['queued'],
+};
+
+export function canTransition(from: JobState, to: JobState): boolean {
+  return ALLOWED[from].includes(to);
+}
+
+/** Moves the job, or throws naming both states: an illegal move is a bug, never silently accepted. */
+export function transition(job: Job, to: JobState): JobState {
+  const from = job.state;
+  if (!canTransition(from, to)) {
+    throw new TitanError(ErrorCode.ILLEGAL_TRANSITION, `job ${job.id} cannot move from ${from} to ${to}`);
+  }
+  job.state = to;
+  return from;
+}

@@ -1,0 +1,130 @@
+import { TitanError, ErrorCode } from '../common/errors.js';
+import type { Effect } from '../core/effects.js';
+import type { JobSpec } from '../core/job.js';
+import { isFinal } from '../core/job.js';
+import { Opcode, opcodeName } from '../protocol/opcodes.js';
+import {
+  ArtifactGetRequest, ArtifactPutRequest, JobListRequest, JobLogsRequest, JobRef, JobSubmitBatchRequest,
+  JobSubmitRequest, JobWaitRequest,
+} from '../protocol/messages.js';
+import type { IncomingMessage, Replier } from '../protocol/replier.js';
+import { toJobView } from './job-view.js';
+import { jobView } from './find-job.js';
+import type { Master } from './master.js';
+import { parseBody, type Session } from './session.js';
+import { clusterStats } from './stats.js';
+import { streamLogs } from './log-stream.js';
+
+type SubmitBody = ReturnType<typeof JobSubmitRequest.parse>;
+
+/** The opcodes a CLI or SDK connection may send, once it has authenticated. */
+export function handleClientMessage(master: Master, session: Session, msg: IncomingMessage, reply: Replier): void {
+  switch (msg.opcode) {
+    case Opcode.PING:
+      reply.ok({ pong: true, at: Date.now() });
+      return;
+    case Opcode.JOB_SUBMIT: {
+      const [jobId] = submit(master, [parseBody(JobSubmitRequest, msg)]);
+      reply.ok({ jobId });
+      return;
+    }
+    case Opcode.JOB_SUBMIT_BATCH:
+      reply.ok({ jobIds: submit(master, parseBody(JobSubmitBatchRequest, msg).jobs) });
+      return;
+    case Opcode.JOB_STATUS:
+      reply.ok(jobView(master, parseBody(JobRef, msg).jobId));
+      return;
+    case Opcode.JOB_LIST: {
+      const req = parseBody(JobListRequest, msg);
+      const jobs = master.store.listJobs({ limit: req.limit, ...(req.states !== undefined ? { states: req.states } : {}) });
+      reply.ok({ jobs: jobs.map((j) => toJobView(master.scheduler.job(j.id) ?? j)) });
+      return;
+    }
+    case Opcode.JOB_CANCEL: {
+      const { jobId } = parseBody(JobRef, msg);
+      master.apply(master.scheduler.cancel(jobId, Date.now()));
+      reply.ok(jobView(master, jobId));
+      return;
+    }
+    case Opcode.JOB_WAIT:
+      waitForJob(master, session, parseBody(JobWaitRequest, msg), reply);
+      return;
+    case Opcode.JOB_LOGS:
+      streamLogs(master, session, parseBody(JobLogsRequest, msg), reply);
+      return;
+    case Opcode.CLUSTER_STATS:
+      reply.ok(clusterStats(master));
+      return;
+    case Opcode.ARTIFACT_PUT: {
+      const req = parseBody(ArtifactPutRequest, msg);
+      const data = typeof req.data === 'string' ? Buffer.from(req.data, req.encoding === 'base64' ? 'base64' : 'utf8') : req.data;
+      reply.ok({ hash: master.artifacts.put(data) });
+      return;
+    }
+    case Opcode.ARTIFACT_GET:
+      reply.ok({ data: master.artifacts.get(parseBody(ArtifactGetRequest, msg).hash) });
+      return;
+    default:
+      throw new TitanError(ErrorCode.INVALID_REQUEST, `${opcodeName(msg.opcode)} is not a client operation`);
+  }
+}
+
+function toSpec(body: SubmitBody): JobSpec {
+  const name = body.name ?? (body.run.kind === 'script' ? body.run.fileName : body.run.command.slice(0, 80));
+  return {
+    name,
+    run: body.run,
+    args: body.args,
+    env: body.env,
+    requirement: body.requirement.length > 0 ? body.requirement : ['GENERAL'],
+    priority: body.priority,
+    retries: body.retries,
+    timeoutSeconds: body.timeoutSeconds,
+    ...(body.bundle !== undefined ? { bundle: body.bundle } : {}),
+  };
+}
+
+/** Validates every job of the batch first, so a batch is accepted whole or not at all. */
+function submit(master: Master, bodies: readonly SubmitBody[]): string[] {
+  const ids = new Set<string>();
+  for (const body of bodies) {
+    if (body.run.kind === 'script' && !master.artifacts.has(body.run.artifact)) {
+      throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `script ${body.run.fileName} (${body.run.artifact}) was not uploaded: ARTIFACT_PUT it first`);
+    }
+    if (body.id === undefined) continue;
+    if (ids.has(body.id) || master.scheduler.job(body.id) !== undefined || master.store.getJob(body.id) !== undefined) {
+      throw new TitanError(ErrorCode.INVALID_REQUEST, `job id ${body.id} is already in use; pick another or omit it`);
+    }
+    ids.add(body.id);
+  }
+  const now = Date.now();
+  const effects: Effect[] = [];
+  const jobIds = bodies.map((body) => {
+    const jobId = body.id ?? master.newJobId();
+    effects.push(...master.scheduler.submit(jobId, toSpec(body), now));
+    return jobId;
+  });
+  master.apply(effects);
+  return jobIds;
+}
+
+function waitForJob(master: Master, session: Session, req: { jobId: string; timeoutMs?: number | undefined }, reply: Replier): void {
+  const view = jobView(master, req.jobId);
+  if (isFinal(view.state)) {
+    reply.ok(view);
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const stop = master.watchers.onFinished(req.jobId, (job) => {
+    if (timer !== undefined) clearTimeout(timer);
+    reply.ok(toJobView(job));
+  });
+  session.onClose(stop);
+  if (req.timeoutMs !== undefined) {
+    timer = setTimeout(() => {
+      stop();
+      reply.ok(jobView(master, req.jobId));
+    }, req.timeoutMs);
+    timer.unref();
+  }
+}

@@ -1,0 +1,163 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Logger } from '../common/log.js';
+import { Scheduler } from '../core/scheduler.js';
+import type { Effect } from '../core/effects.js';
+import type { Job } from '../core/job.js';
+import type { Store } from '../store/store.js';
+import { SqliteStore } from '../store/sqlite-store.js';
+import { Opcode, isKnownOpcode } from '../protocol/opcodes.js';
+import { Peer } from '../protocol/peer.js';
+import { tcpTransport } from '../protocol/transport.js';
+import { ArtifactStore } from './artifacts.js';
+import { Deadlines } from './deadlines.js';
+import { JobWatchers } from './job-watchers.js';
+import type { MasterOptions } from './options.js';
+import { loadOrCreateToken } from './token.js';
+import { Session } from './session.js';
+
+/**
+ * The control plane process: owns the scheduling core, the store and every connection, and
+ * applies the core's effects (persist first, then talk to workers and waiters).
+ */
+export class Master {
+  readonly scheduler: Scheduler;
+  readonly store: Store;
+  readonly artifacts: ArtifactStore;
+  readonly watchers = new JobWatchers();
+  readonly deadlines = new Deadlines();
+  readonly token: string;
+  readonly startedAt = Date.now();
+  private readonly workerPeers = new Map<string, Peer>();
+  private readonly sessions = new Set<Session>();
+  private server: Server | null = null;
+  private closed = false;
+
+  constructor(
+    readonly options: MasterOptions,
+    readonly log: Logger,
+  ) {
+    this.token = options.token ?? loadOrCreateToken(options.dataDir);
+    this.store = SqliteStore.open(join(options.dataDir, 'titan.db'));
+    this.artifacts = new ArtifactStore(join(options.dataDir, 'artifacts'));
+    this.scheduler = new Scheduler(this.store.maxJobSeq() + 1);
+  }
+
+  /** Rebuilds state from the store, then listens. Resolves with the bound port. */
+  async start(): Promise<number> {
+    const active = this.store.loadActiveJobs();
+    const now = Date.now();
+    this.apply(this.scheduler.recover(active, now));
+    const held = active.filter((j) => j.state === 'assigned' || j.state === 'running').length;
+    if (held > 0) {
+      // Workers that ran these get one heartbeat timeout to reconnect and claim them.
+      this.deadlines.set('adoption', now + this.options.heartbeatTimeoutMs, () => {
+        this.apply(this.scheduler.adoptionDeadlinePassed(Date.now()));
+      });
+    }
+    this.log.info({ active: active.length, awaitingWorkers: held }, 'state recovered from the store');
+    const server = createServer((socket) => this.accept(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port, this.options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : this.options.port;
+    this.log.info({ host: this.options.host, port }, 'master listening');
+    return port;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.deadlines.close();
+    for (const session of this.sessions) session.close();
+    const server = this.server;
+    if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.store.close();
+  }
+
+  newJobId(): string {
+    return randomBytes(6).toString('hex');
+  }
+
+  /** Persists the transitions in one transaction, then performs the rest in order. */
+  apply(effects: readonly Effect[]): void {
+    if (effects.length === 0) return;
+    const writes = [];
+    for (const effect of effects) if (effect.type === 'persist') writes.push({ job: effect.job, event: effect.event });
+    if (writes.length > 0) this.store.writeJobs(writes);
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'persist':
+          break;
+        case 'dispatch':
+          this.dispatch(effect.workerId, effect.job);
+          break;
+        case 'kill':
+          this.workerPeers.get(effect.workerId)?.notify(Opcode.JOB_KILL, { jobId: effect.jobId, attempt: effect.attempt, reason: 'cancelled or superseded' });
+          break;
+        case 'finished':
+          this.watchers.jobFinished(effect.job);
+          this.watchers.logsAppended(effect.job.id);
+          break;
+        default: {
+          const unreachable: never = effect;
+          throw new Error(`unhandled effect ${JSON.stringify(unreachable)}`);
+        }
+      }
+    }
+  }
+
+  attachWorker(workerId: string, peer: Peer): void {
+    const previous = this.workerPeers.get(workerId);
+    if (previous !== undefined && previous !== peer) previous.close();
+    this.workerPeers.set(workerId, peer);
+    this.armHeartbeat(workerId);
+  }
+
+  detachWorker(workerId: string, peer: Peer, why: string): void {
+    if (this.workerPeers.get(workerId) !== peer) return;
+    this.workerPeers.delete(workerId);
+    this.deadlines.clear(`worker:${workerId}`);
+    if (this.closed) return;
+    this.log.warn({ workerId, why }, 'worker lost');
+    this.apply(this.scheduler.workerLost(workerId, Date.now(), why));
+  }
+
+  armHeartbeat(workerId: string): void {
+    const peer = this.workerPeers.get(workerId);
+    if (peer === undefined) return;
+    this.deadlines.set(`worker:${workerId}`, Date.now() + this.options.heartbeatTimeoutMs, () => {
+      this.detachWorker(workerId, peer, `no heartbeat for ${this.options.heartbeatTimeoutMs} ms`);
+      peer.close();
+    });
+  }
+
+  private dispatch(workerId: string, job: Job): void {
+    const peer = this.workerPeers.get(workerId);
+    // Without a peer the worker is already being detached, which re-queues the job.
+    peer?.notify(Opcode.JOB_DISPATCH, {
+      jobId: job.id,
+      attempt: job.attempt,
+      name: job.spec.name,
+      run: job.spec.run,
+      args: job.spec.args,
+      env: job.spec.env,
+      timeoutSeconds: job.spec.timeoutSeconds,
+      ...(job.spec.bundle !== undefined ? { bundle: job.spec.bundle } : {}),
+    });
+  }
+
+  private accept(socket: Socket): void {
+    const peer = new Peer(tcpTransport(socket), { maxFrameSize: this.options.maxFrameSize, isKnownOpcode, logger: this.log });
+    const session = new Session(this, peer);
+    this.sessions.add(session);
+    peer.onClose(() => this.sessions.delete(session));
+  }
+}

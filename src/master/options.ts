@@ -1,0 +1,24 @@
+/** Everything the master needs, resolved once by the entry point (flags > TITAN_* env > defaults). */
+export interface MasterOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** How often workers are asked to heartbeat. */
+  readonly heartbeatIntervalMs: number;
+  /** Silence after which a worker is declared dead and its jobs re-queued. */
+  readonly heartbeatTimeoutMs: number;
+  readonly maxFrameSize: number;
+  /** How long a fresh connection may take to authenticate. */
+  readonly authTimeoutMs: number;
+  /** A fixed token instead of the one in the data dir (tests, orchestration). */
+  readonly token?: string;
+}
+
+export const MASTER_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 9090,
+  heartbeatIntervalMs: 2_000,
+  heartbeatTimeoutMs: 30_000,
+  maxFrameSize: 16 * 1024 * 1024,
+  authTimeoutMs: 10_000,
+} as const;

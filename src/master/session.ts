@@ -1,0 +1,88 @@
+import type { z } from 'zod';
+import { TitanError, ErrorCode } from '../common/errors.js';
+import { Opcode, opcodeName } from '../protocol/opcodes.js';
+import { AuthRequest, describeIssues } from '../protocol/messages.js';
+import type { Peer } from '../protocol/peer.js';
+import type { IncomingMessage, Replier } from '../protocol/replier.js';
+import { tokensMatch } from './token.js';
+import { handleWorkerMessage, type WorkerContext } from './worker-handlers.js';
+import { handleClientMessage } from './client-handlers.js';
+import type { Master } from './master.js';
+
+/** Parses a body with its schema, or throws E_BAD_BODY naming the fields that are wrong. */
+export function parseBody<T extends z.ZodType>(schema: T, msg: IncomingMessage): z.output<T> {
+  const result = schema.safeParse(msg.body);
+  if (!result.success) {
+    throw new TitanError(ErrorCode.BAD_BODY, `${opcodeName(msg.opcode)}: ${describeIssues(result.error)}`);
+  }
+  return result.data;
+}
+
+/**
+ * One connection. The first frame must authenticate; after that the role chosen there decides
+ * which opcodes are served. A handler's error is answered on the wire and never escapes.
+ */
+export class Session {
+  private role: 'none' | 'worker' | 'client' = 'none';
+  private readonly worker: WorkerContext = { workerId: null };
+  private readonly authTimer: NodeJS.Timeout;
+  private readonly cleanups: Array<() => void> = [];
+
+  constructor(
+    private readonly master: Master,
+    readonly peer: Peer,
+  ) {
+    this.authTimer = setTimeout(() => {
+      if (this.role === 'none') this.peer.close();
+    }, master.options.authTimeoutMs);
+    this.authTimer.unref();
+    peer.onRequest((msg, reply) => this.receive(msg, reply));
+    peer.onClose(() => this.closed());
+  }
+
+  /** Registers something to undo when the connection goes (log followers, waiters). */
+  onClose(cleanup: () => void): void {
+    this.cleanups.push(cleanup);
+  }
+
+  close(): void {
+    this.peer.close();
+  }
+
+  private receive(msg: IncomingMessage, reply: Replier): void {
+    try {
+      if (this.role === 'none') this.authenticate(msg, reply);
+      else if (this.role === 'worker') handleWorkerMessage(this.master, this, this.worker, msg, reply);
+      else handleClientMessage(this.master, this, msg, reply);
+    } catch (err) {
+      const error = err instanceof TitanError ? err : new TitanError(ErrorCode.INTERNAL, (err as Error).message);
+      if (error.code === ErrorCode.INTERNAL) this.master.log.error({ err, opcode: opcodeName(msg.opcode) }, 'request failed');
+      if (msg.rid !== 0) reply.error(error.code, error.message);
+      else this.master.log.warn({ code: error.code, opcode: opcodeName(msg.opcode), message: error.message }, 'bad one-way message');
+    }
+  }
+
+  private authenticate(msg: IncomingMessage, reply: Replier): void {
+    if (msg.opcode !== Opcode.AUTH) {
+      reply.error(ErrorCode.UNAUTHENTICATED, `the first frame must be AUTH (opcode ${Opcode.AUTH}), got ${opcodeName(msg.opcode)}`);
+      this.peer.close();
+      return;
+    }
+    const auth = parseBody(AuthRequest, msg);
+    if (!tokensMatch(this.master.token, auth.token)) {
+      this.master.log.warn({ from: this.peer.remoteAddress }, 'refused a connection with a bad token');
+      reply.error(ErrorCode.UNAUTHENTICATED, 'bad cluster token: use the token printed by `titan up` or stored in the data dir file `token`');
+      this.peer.close();
+      return;
+    }
+    clearTimeout(this.authTimer);
+    this.role = auth.role;
+    reply.ok({ ok: true, heartbeatIntervalMs: this.master.options.heartbeatIntervalMs });
+  }
+
+  private closed(): void {
+    clearTimeout(this.authTimer);
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    if (this.worker.workerId !== null) this.master.detachWorker(this.worker.workerId, this.peer, 'connection closed');
+  }
+}

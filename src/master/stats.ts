@@ -1,0 +1,24 @@
+import type { ClusterStatsView } from '../protocol/views.js';
+import type { Master } from './master.js';
+
+export function clusterStats(master: Master): ClusterStatsView {
+  const now = Date.now();
+  return {
+    uptimeMs: now - master.startedAt,
+    workers: master.scheduler.liveWorkers().map((w) => ({
+      id: w.id,
+      host: w.host,
+      tags: [...w.tags],
+      slots: w.slots,
+      running: w.running.size,
+      load: w.running.size / w.slots,
+      health: w.health,
+      lastSeenMsAgo: now - w.lastSeen,
+      cpus: w.resources.cpus,
+      memoryMb: w.resources.memoryMb,
+      gpus: w.resources.gpus,
+    })),
+    queues: master.scheduler.queueDepths(),
+    jobs: master.store.countByState(),
+  };
+}

@@ -1,0 +1,72 @@
+import { TitanError, ErrorCode } from '../common/errors.js';
+import { Opcode, opcodeName } from '../protocol/opcodes.js';
+import { ArtifactGetRequest, JobFinishedReport, JobLogLines, JobStartedReport, WorkerHeartbeat, WorkerRegisterRequest } from '../protocol/messages.js';
+import type { IncomingMessage, Replier } from '../protocol/replier.js';
+import type { Master } from './master.js';
+import { parseBody, type Session } from './session.js';
+
+export interface WorkerContext {
+  workerId: string | null;
+}
+
+/** The opcodes a worker connection may send, once it has authenticated. */
+export function handleWorkerMessage(master: Master, session: Session, ctx: WorkerContext, msg: IncomingMessage, reply: Replier): void {
+  const now = Date.now();
+  if (msg.opcode === Opcode.WORKER_REGISTER) {
+    const reg = parseBody(WorkerRegisterRequest, msg);
+    ctx.workerId = reg.workerId;
+    master.attachWorker(reg.workerId, session.peer);
+    master.log.info({ workerId: reg.workerId, tags: reg.tags, slots: reg.slots, holding: reg.holding.length }, 'worker registered');
+    const effects = master.scheduler.registerWorker(
+      { id: reg.workerId, host: reg.host, tags: reg.tags, slots: reg.slots, resources: reg.resources, holding: reg.holding },
+      now,
+    );
+    // Acknowledge before dispatching so the worker has its registration answer first.
+    reply.ok({ ok: true, heartbeatIntervalMs: master.options.heartbeatIntervalMs });
+    master.apply(effects);
+    return;
+  }
+  const workerId = ctx.workerId;
+  if (workerId === null) throw new TitanError(ErrorCode.INVALID_REQUEST, `${opcodeName(msg.opcode)} before WORKER_REGISTER: register first`);
+  switch (msg.opcode) {
+    case Opcode.WORKER_HEARTBEAT: {
+      parseBody(WorkerHeartbeat, msg);
+      if (master.scheduler.heartbeat(workerId, now)) master.armHeartbeat(workerId);
+      reply.ok({ ok: true });
+      return;
+    }
+    case Opcode.JOB_STARTED: {
+      const report = parseBody(JobStartedReport, msg);
+      master.apply(master.scheduler.jobStarted(workerId, report.jobId, report.attempt, now));
+      reply.ok({ ok: true });
+      return;
+    }
+    case Opcode.JOB_FINISHED: {
+      const report = parseBody(JobFinishedReport, msg);
+      const error = report.error ?? (report.timedOut ? 'timed out' : undefined);
+      const outcome = { exitCode: report.exitCode, signal: report.signal, durationMs: report.durationMs, ...(error !== undefined ? { error } : {}) };
+      master.apply(master.scheduler.jobFinished(workerId, report.jobId, report.attempt, outcome, now));
+      reply.ok({ ok: true });
+      return;
+    }
+    case Opcode.JOB_LOG_LINES: {
+      const batch = parseBody(JobLogLines, msg);
+      master.store.appendLogs(batch.lines.map((l) => ({ jobId: batch.jobId, attempt: batch.attempt, stream: l.stream, at: l.at, line: l.line })));
+      master.watchers.logsAppended(batch.jobId);
+      reply.ok({ ok: true });
+      return;
+    }
+    case Opcode.WORKER_DRAINING: {
+      master.scheduler.drainWorker(workerId);
+      reply.ok({ ok: true });
+      return;
+    }
+    case Opcode.ARTIFACT_GET: {
+      const req = parseBody(ArtifactGetRequest, msg);
+      reply.ok({ data: master.artifacts.get(req.hash) });
+      return;
+    }
+    default:
+      throw new TitanError(ErrorCode.INVALID_REQUEST, `${opcodeName(msg.opcode)} is not a worker operation`);
+  }
+}

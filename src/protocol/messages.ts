@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { JOB_STATES } from '../core/job.js';
+
+/** One schema per message body that crosses the socket; parsed once at the boundary. */
+
+const id = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'ids are 1-128 characters of letters, digits, dot, dash or underscore');
+const tag = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'tags are letters, digits, dash or underscore');
+const bytes = z.instanceof(Uint8Array);
+
+export const AuthRequest = z.object({
+  token: z.string().min(1),
+  role: z.enum(['worker', 'client']),
+  name: z.string().max(200).optional(),
+});
+export type AuthRequest = z.infer<typeof AuthRequest>;
+
+export const JobRunSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('script'), fileName: z.string().min(1).max(255), artifact: z.string().regex(/^[a-f0-9]{64}$/) }),
+  z.object({ kind: z.literal('command'), command: z.string().min(1).max(65536) }),
+]);
+
+/** What a client asks to run; defaults are filled in by the master. */
+export const JobSubmitRequest = z.object({
+  id: id.optional(),
+  name: z.string().max(200).optional(),
+  run: JobRunSchema,
+  args: z.array(z.string()).max(1000).default([]),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+  requirement: z.array(tag).max(32).default(['GENERAL']),
+  priority: z.number().int().min(-1000).max(1000).default(0),
+  retries: z.number().int().min(0).max(100).default(0),
+  timeoutSeconds: z.number().min(0).max(30 * 86400).default(0),
+  bundle: z.string().regex(/^[a-f0-9]{64}$/).optional(),
+});
+export type JobSubmitRequest = z.input<typeof JobSubmitRequest>;
+
+export const JobSubmitBatchRequest = z.object({ jobs: z.array(JobSubmitRequest).min(1).max(10000) });
+
+export const JobRef = z.object({ jobId: id });
+export const JobWaitRequest = z.object({ jobId: id, timeoutMs: z.number().int().min(0).max(86_400_000).optional() });
+export const JobListRequest = z.object({
+  states: z.array(z.enum(JOB_STATES)).optional(),
+  limit: z.number().int().min(1).max(10000).default(50),
+});
+export const JobLogsRequest = z.object({ jobId: id, afterSeq: z.number().int().min(0).default(0), follow: z.boolean().default(false) });
+
+export const WorkerRegisterRequest = z.object({
+  workerId: id,
+  host: z.string().max(255),
+  tags: z.array(tag).max(64),
+  slots: z.number().int().min(1).max(1024),
+  resources: z.object({ cpus: z.number().min(0), memoryMb: z.number().min(0), gpus: z.number().int().min(0) }),
+  holding: z.array(z.object({ jobId: id, attempt: z.number().int().min(1) })).max(100000),
+  pid: z.number().int(),
+});
+export type WorkerRegisterRequest = z.infer<typeof WorkerRegisterRequest>;
+
+export const WorkerHeartbeat = z.object({ running: z.number().int().min(0), load1: z.number().optional(), freeMemoryMb: z.number().optional() });
+
+export const JobStartedReport = z.object({ jobId: id, attempt: z.number().int().min(1), pid: z.number().int() });
+export const JobFinishedReport = z.object({
+  jobId: id,
+  attempt: z.number().int().min(1),
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  durationMs: z.number().min(0),
+  error: z.string().optional(),
+  timedOut: z.boolean().default(false),
+});
+export type JobFinishedReport = z.infer<typeof JobFinishedReport>;
+
+export const JobLogLines = z.object({
+  jobId: id,
+  attempt: z.number().int().min(1),
+  lines: z.array(z.object({ stream: z.enum(['stdout', 'stderr']), at: z.number(), line: z.string() })).max(100000),
+});
+
+export const JobDispatch = z.object({
+  jobId: id,
+  attempt: z.number().int().min(1),
+  name: z.string(),
+  run: JobRunSchema,
+  args: z.array(z.string()),
+  env: z.record(z.string(), z.string()),
+  timeoutSeconds: z.number().min(0),
+  bundle: z.string().optional(),
+  dagId: id.optional(),
+});
+export type JobDispatch = z.infer<typeof JobDispatch>;
+
+export const JobKill = z.object({ jobId: id, attempt: z.number().int().min(1), reason: z.string() });
+export type JobKill = z.infer<typeof JobKill>;
+
+export const ArtifactPutRequest = z.object({ data: z.union([bytes, z.string()]), encoding: z.enum(['binary', 'base64']).default('binary') });
+export const ArtifactGetRequest = z.object({ hash: z.string().regex(/^[a-f0-9]{64}$/) });
+
+/** Parses a body or throws a zod error; the server maps it to E_BAD_BODY with the path named. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'body'}: ${issue.message}`)
+    .join('; ');
+}

@@ -1,0 +1,41 @@
+/**
+ * TITAN_PROTO opcodes. Numbers are pinned: append new ones, never renumber.
+ * 0 is reserved for the protocol-level error frame (see frame.ts).
+ */
+export const Opcode = {
+  AUTH: 1,
+  PING: 2,
+  // worker → master
+  WORKER_REGISTER: 10,
+  WORKER_HEARTBEAT: 11,
+  JOB_STARTED: 12,
+  JOB_FINISHED: 13,
+  JOB_LOG_LINES: 14,
+  WORKER_DRAINING: 15,
+  // master → worker
+  JOB_DISPATCH: 20,
+  JOB_KILL: 21,
+  // clients → master
+  JOB_SUBMIT: 30,
+  JOB_STATUS: 31,
+  JOB_LIST: 32,
+  JOB_CANCEL: 33,
+  JOB_WAIT: 34,
+  JOB_LOGS: 35,
+  CLUSTER_STATS: 36,
+  ARTIFACT_PUT: 37,
+  ARTIFACT_GET: 38,
+  JOB_SUBMIT_BATCH: 39,
+} as const;
+export type Opcode = (typeof Opcode)[keyof typeof Opcode];
+
+const KNOWN = new Set<number>(Object.values(Opcode));
+
+export function isKnownOpcode(value: number): value is Opcode {
+  return KNOWN.has(value);
+}
+
+export function opcodeName(value: number): string {
+  for (const [name, code] of Object.entries(Opcode)) if (code === value) return name;
+  return `#${value}`;
+}

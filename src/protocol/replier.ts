@@ -1,0 +1,142 @@
+import { ErrorCode, TitanError } from '../common/errors.js';
+import { Flags } from './frame.js';
+
+/** A request or one-way message received from the other side. */
+export interface IncomingMessage {
+  readonly opcode: number;
+  /** Request id; 0 for a one-way message (no reply expected). */
+  readonly rid: number;
+  readonly body: unknown;
+  /** The sender used JSON; replies mirror it automatically. */
+  readonly json: boolean;
+  readonly flags: number;
+}
+
+/** Answers one incoming request. After ok/error/end, or a cancel, further calls do nothing. */
+export interface Replier {
+  /** False for one-way messages: every method is then a no-op. */
+  readonly expectsReply: boolean;
+  /** Aborted when the requester cancels the stream or the connection closes. */
+  readonly signal: AbortSignal;
+  ok(body?: unknown): void;
+  error(code: ErrorCode, message: string): void;
+  /** Sends one stream chunk. Returns false when the connection needs a drain (see Peer.onDrain). */
+  chunk(body: unknown): boolean;
+  /** Ends a stream, optionally with a final body the requester's stream() resolves to. */
+  end(body?: unknown): void;
+}
+
+export type RequestHandler = (msg: IncomingMessage, reply: Replier) => void | Promise<void>;
+
+/** What a Reply needs from its peer; keeps this file free of a dependency on Peer. */
+export interface ReplySink {
+  /** Sends one answer frame; returns false when the caller should wait for a drain. */
+  sendAnswer(reply: Reply, flags: number, body: unknown): boolean;
+  track(reply: Reply): void;
+  untrack(reply: Reply): void;
+}
+
+export class Reply implements Replier {
+  private done = false;
+  private tracked = false;
+  private controller: AbortController | undefined;
+
+  constructor(
+    private readonly sink: ReplySink,
+    readonly opcode: number,
+    readonly rid: number,
+    readonly json: boolean,
+  ) {}
+
+  get expectsReply(): boolean {
+    return true;
+  }
+
+  get finished(): boolean {
+    return this.done;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.done) this.controller.abort();
+      else this.track();
+    }
+    return this.controller.signal;
+  }
+
+  ok(body?: unknown): void {
+    this.finish(Flags.RESPONSE, body);
+  }
+
+  error(code: ErrorCode, message: string): void {
+    this.finish(Flags.RESPONSE | Flags.ERROR, { code, message });
+  }
+
+  chunk(body: unknown): boolean {
+    if (this.done) return false;
+    this.track();
+    return this.sink.sendAnswer(this, Flags.STREAM, body);
+  }
+
+  end(body?: unknown): void {
+    this.finish(Flags.STREAM | Flags.END, body);
+  }
+
+  /** The requester cancelled, or the connection is gone: stop answering. */
+  cancel(): void {
+    if (this.done) return;
+    this.settle();
+    this.controller?.abort();
+  }
+
+  /** Marks the reply complete without sending anything (the peer already answered for it). */
+  settle(): void {
+    this.done = true;
+    if (this.tracked) {
+      this.tracked = false;
+      this.sink.untrack(this);
+    }
+  }
+
+  private finish(flags: number, body: unknown): void {
+    if (this.done) return;
+    this.settle();
+    this.sink.sendAnswer(this, flags, body);
+  }
+
+  private track(): void {
+    if (this.tracked) return;
+    this.tracked = true;
+    this.sink.track(this);
+  }
+}
+
+const neverAborted = new AbortController().signal;
+
+/** The replier handed out with one-way messages. */
+export const noReply: Replier = {
+  expectsReply: false,
+  signal: neverAborted,
+  ok: () => undefined,
+  error: () => undefined,
+  chunk: () => false,
+  end: () => undefined,
+};
+
+const knownCodes: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+
+function isErrorCode(code: string): code is ErrorCode {
+  return knownCodes.has(code);
+}
+
+/** Turns an error body from the wire into a TitanError; unknown codes keep their name in the message. */
+export function errorFromBody(body: unknown): TitanError {
+  if (typeof body === 'object' && body !== null) {
+    const { code, message } = body as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && typeof message === 'string') {
+      return isErrorCode(code) ? new TitanError(code, message) : new TitanError(ErrorCode.INTERNAL, `${code}: ${message}`);
+    }
+  }
+  return new TitanError(ErrorCode.BAD_BODY, 'the remote answered with an error frame whose body is not {code, message}');
+}

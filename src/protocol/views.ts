@@ -1,0 +1,47 @@
+import type { JobState } from '../core/job.js';
+
+/** The shapes the master answers clients with: the wire contract of status, list, stats and logs. */
+export interface JobView {
+  readonly id: string;
+  readonly name: string;
+  readonly state: JobState;
+  readonly attempt: number;
+  readonly workerId: string | null;
+  readonly priority: number;
+  readonly requirement: readonly string[];
+  readonly submittedAt: number;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly reason: string | null;
+}
+
+export interface WorkerView {
+  readonly id: string;
+  readonly host: string;
+  readonly tags: readonly string[];
+  readonly slots: number;
+  readonly running: number;
+  readonly load: number;
+  readonly health: string;
+  readonly lastSeenMsAgo: number;
+  readonly cpus: number;
+  readonly memoryMb: number;
+  readonly gpus: number;
+}
+
+export interface ClusterStatsView {
+  readonly uptimeMs: number;
+  readonly workers: readonly WorkerView[];
+  readonly queues: Record<string, number>;
+  readonly jobs: Record<JobState, number>;
+}
+
+export interface LogLineView {
+  readonly seq: number;
+  readonly attempt: number;
+  readonly stream: 'stdout' | 'stderr';
+  readonly at: number;
+  readonly line: string;
+}

@@ -1,0 +1,46 @@
+import { connect as tcpConnect } from 'node:net';
+import { TitanError, ErrorCode } from '../common/errors.js';
+import { Opcode } from '../protocol/opcodes.js';
+import { Peer } from '../protocol/peer.js';
+import { tcpTransport } from '../protocol/transport.js';
+
+export interface ConnectOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly token: string;
+  readonly role: 'worker' | 'client';
+  readonly name?: string;
+  readonly connectTimeoutMs?: number;
+}
+
+/** Opens a TCP connection to a master and authenticates; resolves once the master accepted us. */
+export async function connectPeer(options: ConnectOptions): Promise<{ peer: Peer; heartbeatIntervalMs: number }> {
+  const socket = tcpConnect({ host: options.host, port: options.port });
+  const timeoutMs = options.connectTimeoutMs ?? 5_000;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new TitanError(ErrorCode.TIMEOUT, `could not reach the master at ${options.host}:${options.port} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      resolve();
+    });
+    const onError = (err: Error): void => {
+      clearTimeout(timer);
+      reject(new TitanError(ErrorCode.CONNECTION_CLOSED, `could not reach the master at ${options.host}:${options.port}: ${err.message} (is \`titan master\` running?)`));
+    };
+    socket.once('error', onError);
+  });
+  const peer = new Peer(tcpTransport(socket));
+  try {
+    const answer = (await peer.request(Opcode.AUTH, { token: options.token, role: options.role, ...(options.name !== undefined ? { name: options.name } : {}) }, { timeoutMs })) as {
+      heartbeatIntervalMs?: number;
+    };
+    return { peer, heartbeatIntervalMs: answer.heartbeatIntervalMs ?? 2_000 };
+  } catch (err) {
+    peer.close();
+    throw err;
+  }
+}

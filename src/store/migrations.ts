@@ -1,0 +1,107 @@
+import type { Database } from 'better-sqlite3';
+import { ErrorCode, TitanError } from '../common/errors.js';
+
+/** One schema step. Versions run 1, 2, 3…: only ever appended, never edited once released. */
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly up: (db: Database) => void;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'jobs, job events, job logs and meta',
+    up: (db) => {
+      db.exec(`
+        CREATE TABLE jobs (
+          id           TEXT PRIMARY KEY,
+          seq          INTEGER NOT NULL,
+          state        TEXT NOT NULL,
+          attempt      INTEGER NOT NULL,
+          worker_id    TEXT,
+          submitted_at INTEGER NOT NULL,
+          started_at   INTEGER,
+          finished_at  INTEGER,
+          exit_code    INTEGER,
+          signal       TEXT,
+          reason       TEXT,
+          spec         TEXT NOT NULL
+        );
+        -- Unique: seq is the submission order, and two jobs sharing one would make it ambiguous.
+        CREATE UNIQUE INDEX jobs_seq ON jobs (seq);
+        -- seq rides along so "newest failed jobs" walks the index backwards and stops at the limit.
+        CREATE INDEX jobs_state ON jobs (state, seq);
+
+        -- No AUTOINCREMENT: events are only ordered within one job, and the master appends
+        -- thousands a second, so the extra sqlite_sequence write per row is not worth paying.
+        CREATE TABLE job_events (
+          id         INTEGER PRIMARY KEY,
+          job_id     TEXT NOT NULL,
+          at         INTEGER NOT NULL,
+          from_state TEXT,
+          to_state   TEXT NOT NULL,
+          attempt    INTEGER NOT NULL,
+          worker_id  TEXT,
+          detail     TEXT
+        );
+        CREATE INDEX job_events_job ON job_events (job_id);
+
+        -- AUTOINCREMENT: a follower resumes after the last seq it saw, so a seq must never be
+        -- handed out twice, even after old lines are pruned.
+        CREATE TABLE job_logs (
+          seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+          job_id  TEXT NOT NULL,
+          attempt INTEGER NOT NULL,
+          stream  TEXT NOT NULL,
+          at      INTEGER NOT NULL,
+          line    TEXT NOT NULL
+        );
+        CREATE INDEX job_logs_job_seq ON job_logs (job_id, seq);
+
+        CREATE TABLE meta (
+          key   TEXT PRIMARY KEY,
+          value TEXT NOT NULL
+        );
+      `);
+    },
+  },
+];
+
+export function schemaVersion(db: Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Brings the file at `location` up to the last of `migrations`.
+ * Effects: each pending migration runs with its `user_version` bump in one transaction, so a
+ * crash or a failing step leaves the file at the last version that fully applied.
+ * Failure: throws when the file was written by a newer build (it cannot be read safely), or
+ * when a migration fails (that migration's changes are rolled back).
+ */
+export function migrate(db: Database, location: string, migrations: readonly Migration[] = MIGRATIONS): void {
+  const latest = migrations.length;
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration ${i + 1} is numbered ${m.version}; versions must run 1, 2, 3…`);
+  });
+  const found = schemaVersion(db);
+  if (found > latest) throw newerFileError(location, found, latest);
+  for (const m of migrations.slice(found)) {
+    // IMMEDIATE takes the write lock before reading user_version again, so two processes
+    // opening the same file cannot both apply a step.
+    db.transaction(() => {
+      if (schemaVersion(db) >= m.version) return;
+      m.up(db);
+      db.pragma(`user_version = ${m.version}`);
+    }).immediate();
+  }
+}
+
+function newerFileError(location: string, found: number, latest: number): TitanError {
+  return new TitanError(
+    ErrorCode.UNKNOWN_VERSION,
+    `${location}: the store was written by a newer version of Titan (schema version ${found}; ` +
+      `this version knows up to ${latest}). Upgrade Titan to the version that wrote it, ` +
+      `or start this one with a different state directory.`,
+  );
+}

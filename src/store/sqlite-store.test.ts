@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { ErrorCode, TitanError } from '../common/errors.js';
+import type { Job } from '../core/job.js';
+import { MIGRATIONS, migrate, schemaVersion, type Migration } from './migrations.js';
+import { SELECT_ACTIVE_JOBS, SqliteStore } from './sqlite-store.js';
+import { runStoreConformance } from './store-conformance.js';
+
+const dir = await mkdtemp(join(tmpdir(), 'titan-store-'));
+after(() => rm(dir, { recursive: true, force: true }));
+let files = 0;
+const newPath = (): string => join(dir, `store-${++files}.db`);
+
+runStoreConformance(
+  'sqlite',
+  () => SqliteStore.open(newPath()),
+  (closed) => SqliteStore.open(closed.path),
+);
+
+/** Runs `fn` on the file through a plain connection, as a second tool on the machine would. */
+function withRaw<T>(path: string, fn: (db: Database.Database) => T): T {
+  const db = new Database(path);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+const JOB: Job = {
+  id: 'a', seq: 1, state: 'queued', attempt: 0, workerId: null, submittedAt: 100, startedAt: null,
+  finishedAt: null, exitCode: null, signal: null, reason: null,
+  spec: { name: 'a', run: { kind: 'command', command: 'true' }, args: [], env: {}, requirement: ['GENERAL'], priority: 0, retries: 0, timeoutSeconds: 0 },
+};
+const SUBMIT = { job: JOB, event: { jobId: 'a', at: 100, from: null, to: 'queued' as const, attempt: 0, workerId: null, detail: null } };
+
+// node:test's describe() and test() return promises its runner awaits; `void` tells the linter.
+void describe('sqlite store file', () => {
+  void test('an empty file is migrated to the latest schema, in WAL mode', () => {
+    const path = newPath();
+    writeFileSync(path, '');
+    SqliteStore.open(path).close();
+    withRaw(path, (db) => {
+      assert.equal(schemaVersion(db), MIGRATIONS.length);
+      const tables = db.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
+      for (const table of ['job_events', 'job_logs', 'jobs', 'meta']) assert.ok(tables.includes(table), `${table} exists`);
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+    });
+  });
+
+  void test('a missing file is created, parent directories included', () => {
+    const path = join(dir, 'nested', 'deeper', 'titan.db');
+    const store = SqliteStore.open(path);
+    store.close();
+    assert.ok(existsSync(path));
+  });
+
+  void test('reopening an existing file keeps its data and its schema version', (t) => {
+    const path = newPath();
+    const store = SqliteStore.open(path);
+    store.writeJobs([SUBMIT]);
+    store.setMeta('k', 'v');
+    store.close();
+    const again = SqliteStore.open(path);
+    t.after(() => again.close());
+    assert.deepEqual(again.getJob('a'), JOB);
+    assert.equal(again.getMeta('k'), 'v');
+    again.close();
+    assert.equal(withRaw(path, schemaVersion), MIGRATIONS.length);
+  });
+
+  void test('a file written by a newer Titan is refused with a message naming the fix', () => {
+    const path = newPath();
+    withRaw(path, (db) => db.pragma('user_version = 999'));
+    assert.throws(
+      () => SqliteStore.open(path),
+      (err: unknown) => {
+        assert.ok(err instanceof TitanError);
+        assert.equal(err.code, ErrorCode.UNKNOWN_VERSION);
+        assert.match(err.message, /newer version of Titan \(schema version 999; this version knows up to \d+\)/);
+        assert.match(err.message, /Upgrade Titan/);
+        assert.ok(err.message.includes(path), 'the message names the file');
+        return true;
+      },
+    );
+    assert.equal(withRaw(path, schemaVersion), 999, 'the file is left as it was');
+  });
+
+  void test('an in-memory store works for tests', (t) => {
+    const store = SqliteStore.open(':memory:');
+    t.after(() => store.close());
+    store.writeJobs([SUBMIT]);
+    assert.deepEqual(store.loadActiveJobs(), [JOB]);
+  });
+
+  void test('active jobs are read through the state index', () => {
+    const store = SqliteStore.open(newPath());
+    store.close();
+    const plan = withRaw(store.path, (db) =>
+      db.prepare<[], { detail: string }>(`EXPLAIN QUERY PLAN ${SELECT_ACTIVE_JOBS}`).all().map((r) => r.detail).join('\n'),
+    );
+    assert.match(plan, /USING INDEX jobs_state/);
+  });
+
+  void test('a corrupt spec fails with an error naming the job', (t) => {
+    const store = SqliteStore.open(newPath());
+    t.after(() => store.close());
+    store.writeJobs([SUBMIT]);
+    withRaw(store.path, (db) => db.prepare("UPDATE jobs SET spec = '{\"name\": ' WHERE id = 'a'").run());
+    assert.throws(() => store.getJob('a'), /store is corrupt: job "a" has a spec that is not valid JSON/);
+    withRaw(store.path, (db) => db.prepare("UPDATE jobs SET spec = '[1]' WHERE id = 'a'").run());
+    assert.throws(() => store.loadActiveJobs(), /job "a" has a spec that is not a job spec/);
+  });
+});
+
+void describe('migrations', () => {
+  const createT: Migration = { version: 1, description: 't', up: (db) => db.exec('CREATE TABLE t (a INTEGER)') };
+  const addColumn: Migration = { version: 2, description: 't.b', up: (db) => db.exec('ALTER TABLE t ADD COLUMN b TEXT') };
+
+  void test('are numbered 1, 2, 3… with no gap', () => {
+    MIGRATIONS.forEach((m, i) => assert.equal(m.version, i + 1, m.description));
+    withRaw(':memory:', (db) => assert.throws(() => migrate(db, 'x', [addColumn]), /migration 1 is numbered 2/));
+  });
+
+  void test('only the migrations above the file version run', () => {
+    const path = newPath();
+    withRaw(path, (db) => migrate(db, path, [createT]));
+    // createT would fail if it ran again: table t already exists.
+    withRaw(path, (db) => {
+      migrate(db, path, [createT, addColumn]);
+      assert.equal(schemaVersion(db), 2);
+      db.prepare("INSERT INTO t (a, b) VALUES (1, 'x')").run();
+    });
+  });
+
+  void test('a migration that fails leaves the file at the version before it', () => {
+    const path = newPath();
+    const broken: Migration = {
+      version: 2,
+      description: 'fails halfway',
+      up: (db) => {
+        db.exec('CREATE TABLE half (a INTEGER)');
+        throw new Error('boom');
+      },
+    };
+    withRaw(path, (db) => {
+      assert.throws(() => migrate(db, path, [createT, broken]), /boom/);
+      assert.equal(schemaVersion(db), 1);
+      const half = db.prepare("SELECT name FROM sqlite_master WHERE name = 'half'").get();
+      assert.equal(half, undefined, 'the failed step is rolled back');
+    });
+  });
+});

@@ -1,0 +1,202 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { JOB_STATES, isFinal, type Job, type JobState } from '../core/job.js';
+import {
+  eventToRow,
+  jobToRow,
+  logToRow,
+  parseState,
+  rowToEvent,
+  rowToJob,
+  rowToLog,
+  type EventRow,
+  type JobRow,
+  type LogRow,
+  type NewLogRow,
+} from './job-row.js';
+import { migrate } from './migrations.js';
+import type { JobEvent, JobFilter, JobWrite, LogLine, Store, StoredLogLine } from './store.js';
+
+type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
+
+// Naming the active states (rather than `NOT IN` the final ones) lets the planner probe the state
+// index once per state instead of scanning every finished job. They are identifiers from our own
+// code, so inlining them is safe, and a state added to core is picked up here.
+const ACTIVE_STATES_SQL = JOB_STATES.filter((s) => !isFinal(s))
+  .map((s) => `'${s}'`)
+  .join(', ');
+
+const JOB_COLUMNS = 'id, seq, state, attempt, worker_id, submitted_at, started_at, finished_at, exit_code, signal, reason, spec';
+
+/** Exported so a test can check its query plan uses the state index. */
+export const SELECT_ACTIVE_JOBS = `SELECT ${JOB_COLUMNS} FROM jobs WHERE state IN (${ACTIVE_STATES_SQL}) ORDER BY seq`;
+
+/** The Store on one SQLite file, as the single master process uses it. */
+export class SqliteStore implements Store {
+  private readonly upsertJob: Statement<[JobRow]>;
+  private readonly insertEvent: Statement<[EventRow]>;
+  private readonly insertLog: Statement<[NewLogRow]>;
+  private readonly selectActive: Statement<[], JobRow>;
+  private readonly selectJob: Statement<[string], JobRow>;
+  private readonly selectCounts: Statement<[], { state: string; n: number }>;
+  private readonly selectMaxSeq: Statement<[], number>;
+  private readonly selectEvents: Statement<[string], EventRow>;
+  private readonly selectLogs: Statement<[string, number, number], LogRow>;
+  private readonly selectMeta: Statement<[string], string>;
+  private readonly upsertMeta: Statement<[string, string]>;
+  /** Keyed by the number of states filtered on (0: no filter); at most one per count. */
+  private readonly listStatements = new Map<number, Statement<unknown[], JobRow>>();
+  private readonly writeBatch: (batch: readonly JobWrite[]) => void;
+  private readonly appendBatch: (lines: readonly LogLine[]) => void;
+
+  private constructor(
+    /** Where the file is (or ':memory:'); reopening this path gives the same data back. */
+    readonly path: string,
+    private readonly db: Database.Database,
+  ) {
+    this.upsertJob = db.prepare(
+      `INSERT INTO jobs (${JOB_COLUMNS})
+       VALUES (@id, @seq, @state, @attempt, @worker_id, @submitted_at, @started_at, @finished_at,
+               @exit_code, @signal, @reason, @spec)
+       ON CONFLICT (id) DO UPDATE SET
+         seq = excluded.seq, state = excluded.state, attempt = excluded.attempt,
+         worker_id = excluded.worker_id, submitted_at = excluded.submitted_at,
+         started_at = excluded.started_at, finished_at = excluded.finished_at,
+         exit_code = excluded.exit_code, signal = excluded.signal, reason = excluded.reason,
+         spec = excluded.spec`,
+    );
+    this.insertEvent = db.prepare(
+      `INSERT INTO job_events (job_id, at, from_state, to_state, attempt, worker_id, detail)
+       VALUES (@job_id, @at, @from_state, @to_state, @attempt, @worker_id, @detail)`,
+    );
+    this.insertLog = db.prepare(
+      `INSERT INTO job_logs (job_id, attempt, stream, at, line) VALUES (@job_id, @attempt, @stream, @at, @line)`,
+    );
+    this.selectActive = db.prepare(SELECT_ACTIVE_JOBS);
+    this.selectJob = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`);
+    this.selectCounts = db.prepare('SELECT state, COUNT(*) AS n FROM jobs GROUP BY state');
+    this.selectMaxSeq = db.prepare<[], number>('SELECT COALESCE(MAX(seq), 0) FROM jobs').pluck();
+    this.selectEvents = db.prepare(
+      `SELECT job_id, at, from_state, to_state, attempt, worker_id, detail
+       FROM job_events WHERE job_id = ? ORDER BY id`,
+    );
+    this.selectLogs = db.prepare(
+      `SELECT seq, job_id, attempt, stream, at, line FROM job_logs
+       WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+    );
+    this.selectMeta = db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck();
+    this.upsertMeta = db.prepare(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    );
+    this.writeBatch = db.transaction((batch: readonly JobWrite[]) => {
+      for (const write of batch) {
+        this.upsertJob.run(jobToRow(write.job));
+        this.insertEvent.run(eventToRow(write.event));
+      }
+    });
+    this.appendBatch = db.transaction((lines: readonly LogLine[]) => {
+      for (const line of lines) this.insertLog.run(logToRow(line));
+    });
+  }
+
+  /**
+   * Opens (creating when missing, with its parent directory) the store file at `path` and brings
+   * its schema up to date. ':memory:' gives a private in-memory store, for tests.
+   * Failure: throws when the file was written by a newer Titan, or cannot be opened.
+   */
+  static open(path: string): SqliteStore {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path);
+    try {
+      db.pragma('journal_mode = WAL');
+      // With WAL, NORMAL syncs at checkpoints rather than at every commit. A committed
+      // transaction is in the WAL file (in the OS page cache) when the call returns, so it
+      // survives the process being killed (kill -9), which is what Store promises. An OS crash
+      // or power loss may lose the last commits, though never corrupts the file.
+      db.pragma('synchronous = NORMAL');
+      // A CLI or a backup tool reading the file alongside the master waits instead of failing.
+      db.pragma('busy_timeout = 5000');
+      db.pragma('foreign_keys = OFF');
+      migrate(db, path);
+      return new SqliteStore(path, db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Effects: in one transaction, each job is inserted or replaced (every column) and each event
+   * appended, in batch order; a job written twice in a batch ends as its last write.
+   * Failure: throws (e.g. two jobs share a seq) and nothing of the batch is written.
+   */
+  writeJobs(batch: readonly JobWrite[]): void {
+    if (batch.length > 0) this.writeBatch(batch);
+  }
+
+  loadActiveJobs(): Job[] {
+    return this.selectActive.all().map(rowToJob);
+  }
+
+  getJob(id: string): Job | undefined {
+    const row = this.selectJob.get(id);
+    return row === undefined ? undefined : rowToJob(row);
+  }
+
+  /** Newest first. An empty `states` list matches no job; leave `states` out for every job. */
+  listJobs(filter: JobFilter): Job[] {
+    if (filter.limit <= 0) return [];
+    const states = filter.states === undefined ? [] : [...new Set(filter.states)];
+    if (filter.states !== undefined && states.length === 0) return [];
+    return this.listStatement(states.length)
+      .all(...states, filter.limit)
+      .map(rowToJob);
+  }
+
+  countByState(): Record<JobState, number> {
+    const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+    for (const { state, n } of this.selectCounts.all()) counts[parseState(state, 'a job')] = n;
+    return counts;
+  }
+
+  maxJobSeq(): number {
+    return this.selectMaxSeq.get() ?? 0;
+  }
+
+  jobEvents(jobId: string): JobEvent[] {
+    return this.selectEvents.all(jobId).map(rowToEvent);
+  }
+
+  /** Effects: the lines are appended in one transaction, in order, each given the next seq. */
+  appendLogs(lines: readonly LogLine[]): void {
+    if (lines.length > 0) this.appendBatch(lines);
+  }
+
+  readLogs(jobId: string, afterSeq: number, limit: number): StoredLogLine[] {
+    if (limit <= 0) return [];
+    return this.selectLogs.all(jobId, afterSeq, limit).map(rowToLog);
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.selectMeta.get(key);
+  }
+
+  setMeta(key: string, value: string): void {
+    this.upsertMeta.run(key, value);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private listStatement(stateCount: number): Statement<unknown[], JobRow> {
+    let statement = this.listStatements.get(stateCount);
+    if (statement === undefined) {
+      const where = stateCount === 0 ? '' : `WHERE state IN (${Array(stateCount).fill('?').join(', ')})`;
+      statement = this.db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs ${where} ORDER BY seq DESC LIMIT ?`);
+      this.listStatements.set(stateCount, statement);
+    }
+    return statement;
+  }
+}

@@ -1,0 +1,335 @@
+/** Runs one job attempt as a child process in its own process group, and reports how it ended. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
+import type { JobRun } from '../core/job.js';
+import type { Logger } from '../common/log.js';
+import { commandFor, type Command } from './interpreter.js';
+import { LineBatcher, LineSplitter, type OutputLine } from './output-lines.js';
+import { LogFile } from './log-file.js';
+
+export interface StartRequest {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly run: JobRun;
+  readonly args: readonly string[];
+  /** The complete environment of the process; the caller has merged it already. */
+  readonly env: Readonly<Record<string, string>>;
+  /** The job's folder and working directory; created when missing. */
+  readonly workspace: string;
+  /** Stop the process after this long; 0 or absent means no limit. */
+  readonly timeoutMs?: number;
+  /** Receives output lines in order, in batches. Called synchronously from stream events. */
+  readonly onLines?: (lines: OutputLine[]) => void;
+}
+
+export interface JobResult {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly durationMs: number;
+  /** The process could not be started; the text names the problem and the fix. */
+  readonly error?: string;
+  readonly timedOut: boolean;
+}
+
+export interface SpawnInfo {
+  readonly pid: number;
+  /** The process group the job and its descendants run in (equal to pid: spawned detached). */
+  readonly pgid: number;
+  /** Milliseconds since the epoch, taken right after spawn. */
+  readonly startedAt: number;
+}
+
+export interface RunningJob {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly pid: number | undefined;
+  /** Resolves once the process started, or with null when it never did. */
+  readonly spawned: Promise<SpawnInfo | null>;
+  /** Resolves after the process exited, its output closed and both log files are flushed. */
+  readonly done: Promise<JobResult>;
+  /** SIGTERM to the whole group, SIGKILL after the grace period; idempotent. SIGKILL is immediate. */
+  kill(signal?: NodeJS.Signals): void;
+}
+
+export interface ExecutorOptions {
+  readonly log?: Logger;
+  /** Between SIGTERM and SIGKILL on stop or timeout. Default 5000. */
+  readonly killGraceMs?: number;
+  /** How long output may stay open after the main process exited (a background child holding it)
+   * before the rest of the group is killed. Default 2000. */
+  readonly stdioGraceMs?: number;
+  readonly lineBatchSize?: number;
+  readonly lineFlushMs?: number;
+  readonly maxLineChars?: number;
+}
+
+type Settings = Required<Omit<ExecutorOptions, 'log'>> & { log: Logger | undefined };
+
+export class Executor {
+  readonly #settings: Settings;
+  readonly #running = new Set<RunningJob>();
+
+  constructor(options: ExecutorOptions = {}) {
+    this.#settings = {
+      log: options.log,
+      killGraceMs: options.killGraceMs ?? 5000,
+      stdioGraceMs: options.stdioGraceMs ?? 2000,
+      lineBatchSize: options.lineBatchSize ?? 256,
+      lineFlushMs: options.lineFlushMs ?? 50,
+      maxLineChars: options.maxLineChars ?? 64 * 1024,
+    };
+  }
+
+  start(req: StartRequest): RunningJob {
+    const job = new JobProcess(req, this.#settings);
+    this.#running.add(job);
+    void job.done.finally(() => this.#running.delete(job));
+    return job;
+  }
+
+  running(): RunningJob[] {
+    return [...this.#running];
+  }
+
+  /** Stops every job still running and waits until each has ended. */
+  async close(): Promise<void> {
+    const jobs = [...this.#running];
+    for (const job of jobs) job.kill();
+    await Promise.all(jobs.map((job) => job.done));
+  }
+}
+
+class JobProcess implements RunningJob {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly spawned: Promise<SpawnInfo | null>;
+  readonly done: Promise<JobResult>;
+  #resolveSpawned!: (info: SpawnInfo | null) => void;
+  #resolveDone!: (result: JobResult) => void;
+  #child: ChildProcess | undefined;
+  #exit: { code: number | null; signal: string | null; at: number } | undefined;
+  #spawnError: NodeJS.ErrnoException | undefined;
+  #startedAt = 0;
+  #closed = false;
+  #stopSignal: NodeJS.Signals | undefined;
+  #timedOut = false;
+  readonly #timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly req: StartRequest,
+    private readonly settings: Settings,
+  ) {
+    this.jobId = req.jobId;
+    this.attempt = req.attempt;
+    this.spawned = new Promise((resolve) => (this.#resolveSpawned = resolve));
+    this.done = new Promise((resolve) => (this.#resolveDone = resolve));
+    void this.#launch();
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.#closed) return;
+    const pid = this.#child?.pid;
+    if (this.#child === undefined) {
+      this.#stopSignal ??= signal; // not spawned yet: #launch sees this and never spawns
+      return;
+    }
+    if (pid === undefined) return; // spawn failed; nothing runs
+    if (signal === 'SIGKILL') {
+      this.#stopSignal ??= signal;
+      this.#signalGroup(pid, 'SIGKILL');
+      return;
+    }
+    if (this.#stopSignal !== undefined) return;
+    this.#stopSignal = signal;
+    this.#signalGroup(pid, signal);
+    this.#after(this.settings.killGraceMs, () => this.#signalGroup(pid, 'SIGKILL'));
+  }
+
+  async #launch(): Promise<void> {
+    const { req } = this;
+    let command: Command;
+    try {
+      command = commandFor(req.run, req.args, req.workspace);
+      await mkdir(req.workspace, { recursive: true });
+      if (command.makeExecutable !== undefined) await makeExecutable(command.makeExecutable);
+    } catch (err) {
+      this.#finish({ error: describeSetupError(err, req) });
+      return;
+    }
+    if (this.#stopSignal !== undefined) {
+      this.#finish({ signal: this.#stopSignal });
+      return;
+    }
+    const { log } = this.settings;
+    const fields = { jobId: req.jobId, attempt: req.attempt };
+    const stdoutLog = new LogFile(path.join(req.workspace, 'stdout.log'), log, fields);
+    const stderrLog = new LogFile(path.join(req.workspace, 'stderr.log'), log, fields);
+    let child: ChildProcess;
+    try {
+      child = spawn(command.file, command.argv, {
+        cwd: req.workspace,
+        env: req.env,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (err) {
+      await Promise.all([stdoutLog.close(), stderrLog.close()]);
+      this.#finish({ error: `could not start "${command.file}": ${String(err)}` });
+      return;
+    }
+    this.#child = child;
+    this.#startedAt = performance.now();
+    const onLines = req.onLines;
+    const batcher = new LineBatcher(this.settings.lineBatchSize, this.settings.lineFlushMs, (lines) => {
+      try {
+        onLines?.(lines);
+      } catch (err) {
+        log?.error({ ...fields, err }, 'output line handler failed');
+      }
+    });
+    const addLine = (line: OutputLine): void => batcher.add(line);
+    const outLines = new LineSplitter('stdout', this.settings.maxLineChars, addLine);
+    const errLines = new LineSplitter('stderr', this.settings.maxLineChars, addLine);
+    pump(child.stdout, stdoutLog, outLines);
+    pump(child.stderr, stderrLog, errLines);
+
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      if (child.pid === undefined) this.#spawnError = err;
+      else log?.warn({ ...fields, err }, 'job process error');
+    });
+    child.once('exit', (code, signal) => this.#onExit(child, code, signal));
+    child.once('close', (code, signal) => {
+      this.#closed = true;
+      this.#clearTimers();
+      const at = Date.now();
+      outLines.end(at);
+      errLines.end(at);
+      batcher.flush();
+      void Promise.all([stdoutLog.close(), stderrLog.close()]).then(() => {
+        if (this.#spawnError !== undefined) {
+          this.#finish({ error: describeSpawnError(this.#spawnError, command, req) });
+          return;
+        }
+        const exit = this.#exit ?? { code, signal, at: performance.now() };
+        this.#finish({ exitCode: exit.code, signal: exit.signal, durationMs: exit.at - this.#startedAt });
+      });
+    });
+
+    const pid = child.pid;
+    if (pid === undefined) {
+      this.#resolveSpawned(null);
+      return;
+    }
+    this.#resolveSpawned({ pid, pgid: pid, startedAt: Date.now() });
+    const timeoutMs = req.timeoutMs ?? 0;
+    if (timeoutMs > 0) {
+      this.#after(timeoutMs, () => {
+        if (this.#exit !== undefined) return;
+        this.#timedOut = true;
+        log?.info({ ...fields, timeoutMs }, 'job timed out; stopping it');
+        this.kill();
+      });
+    }
+  }
+
+  #onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    this.#exit = { code, signal, at: performance.now() };
+    const pid = child.pid;
+    if (pid === undefined) return;
+    // The main process is gone but something it started may still hold stdout/stderr open; such
+    // leftovers of a finished job are killed rather than left to run unowned.
+    this.#after(this.settings.stdioGraceMs, () => {
+      this.settings.log?.info(
+        { jobId: this.jobId, attempt: this.attempt, pid },
+        'job exited but processes it started still hold its output; killing its process group',
+      );
+      this.#signalGroup(pid, 'SIGKILL');
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+    });
+  }
+
+  #signalGroup(pid: number, signal: NodeJS.Signals): void {
+    if (this.#closed) return; // the group may be gone and its id reused
+    try {
+      process.kill(-pid, signal);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') {
+        this.settings.log?.warn({ jobId: this.jobId, attempt: this.attempt, pid, err }, 'could not signal job');
+      }
+    }
+  }
+
+  #after(ms: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      fn();
+    }, ms);
+    this.#timers.add(timer);
+  }
+
+  #clearTimers(): void {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+  }
+
+  #finish(result: { exitCode?: number | null; signal?: string | null; durationMs?: number; error?: string }): void {
+    this.#closed = true;
+    this.#clearTimers();
+    if (this.#child === undefined || result.error !== undefined) this.#resolveSpawned(null);
+    const base = {
+      exitCode: result.exitCode ?? null,
+      signal: result.signal ?? null,
+      durationMs: Math.max(0, Math.round(result.durationMs ?? 0)),
+      timedOut: this.#timedOut,
+    };
+    this.#resolveDone(result.error === undefined ? base : { ...base, error: result.error });
+  }
+}
+
+function pump(source: Readable | null, file: LogFile, lines: LineSplitter): void {
+  source?.on('data', (chunk: Buffer) => {
+    file.write(chunk, source);
+    lines.push(chunk, Date.now());
+  });
+}
+
+async function makeExecutable(file: string): Promise<void> {
+  const { mode } = await stat(file);
+  if ((mode & 0o100) === 0) await chmod(file, mode | 0o111);
+}
+
+function describeSetupError(err: unknown, req: StartRequest): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ENOENT' && req.run.kind === 'script') {
+    return `script "${req.run.fileName}" is not in the job workspace ${req.workspace}; check the job's files were staged`;
+  }
+  if (e.path === req.workspace) {
+    return `cannot create the job workspace ${req.workspace}: ${e.message}; check the worker's work dir is writable`;
+  }
+  return e instanceof Error ? e.message : String(err);
+}
+
+function describeSpawnError(err: NodeJS.ErrnoException, command: Command, req: StartRequest): string {
+  const what = req.run.kind === 'script' ? `script "${req.run.fileName}"` : `command "${req.run.command}"`;
+  switch (err.code) {
+    case 'ENOENT':
+      if (command.interpreter !== undefined) {
+        return `${command.interpreter} was not found on this worker (PATH=${req.env.PATH ?? ''}), needed to run ${what}: install it there, or give the job a requirement tag only workers with it carry`;
+      }
+      return `"${command.file}" was not found (PATH=${req.env.PATH ?? ''}), needed to run ${what}: install it or use its absolute path`;
+    case 'EACCES':
+      return `permission denied running "${command.file}" for ${what}: make it executable (chmod +x) and check its filesystem is not mounted noexec`;
+    case 'ENOEXEC':
+      return `"${command.file}" is not a program this system can run (${what}): add a #! line naming its interpreter, or use a known extension (.py .sh .js .ts .jar)`;
+    default:
+      return `could not start ${what}: ${err.message}`;
+  }
+}

@@ -1,0 +1,82 @@
+import { copyFile, mkdir, rename, writeFile, access } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import { TitanError, ErrorCode } from '../common/errors.js';
+import type { JobDispatch } from '../protocol/messages.js';
+import type { Executor, RunningJob } from './executor.js';
+import type { OutputLine } from './output-lines.js';
+import { extractBundle, jobDir, sharedDir } from './workspace.js';
+
+/** Fetches an artifact's bytes from the master. */
+export type ArtifactFetcher = (hash: string) => Promise<Uint8Array>;
+
+export interface RunnerContext {
+  readonly workDir: string;
+  readonly masterHost: string;
+  readonly masterPort: number;
+  readonly token: string;
+  readonly workerId: string;
+  readonly executor: Executor;
+  readonly fetchArtifact: ArtifactFetcher;
+}
+
+/** Artifacts are cached per worker by content address, so a script used a thousand times is fetched once. */
+async function cachedArtifact(ctx: RunnerContext, hash: string): Promise<string> {
+  const dir = join(ctx.workDir, 'artifacts');
+  const path = join(dir, hash);
+  try {
+    await access(path);
+    return path;
+  } catch {
+    await mkdir(dir, { recursive: true });
+    const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
+    await writeFile(temp, await ctx.fetchArtifact(hash));
+    await rename(temp, path);
+    return path;
+  }
+}
+
+/** The environment of ARCHITECTURE.md §6 on top of the worker's own and the job's. */
+function jobEnvironment(ctx: RunnerContext, job: JobDispatch, workspace: string, shared: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('TITAN_')) env[key] = value;
+  Object.assign(env, job.env, {
+    TITAN_JOB_ID: job.jobId,
+    TITAN_JOB_NAME: job.name,
+    TITAN_ATTEMPT: String(job.attempt),
+    TITAN_WORKSPACE: workspace,
+    TITAN_SHARED_DIR: shared,
+    TITAN_WORKER_ID: ctx.workerId,
+    TITAN_HOST: ctx.masterHost,
+    TITAN_PORT: String(ctx.masterPort),
+    TITAN_TOKEN: ctx.token,
+  });
+  if (job.dagId !== undefined) env.TITAN_DAG_ID = job.dagId;
+  return env;
+}
+
+/** Prepares the workspace (bundle, then script) and starts the attempt. */
+export async function startJob(ctx: RunnerContext, job: JobDispatch, onLines: (lines: OutputLine[]) => void): Promise<RunningJob> {
+  const workspace = jobDir(ctx.workDir, job.jobId);
+  const shared = job.dagId !== undefined ? sharedDir(ctx.workDir, job.dagId) : workspace;
+  await mkdir(shared, { recursive: true });
+  await mkdir(workspace, { recursive: true });
+  if (job.bundle !== undefined) await extractBundle(await cachedArtifact(ctx, job.bundle), workspace);
+  if (job.run.kind === 'script') {
+    const target = resolve(workspace, job.run.fileName);
+    if (!target.startsWith(workspace + sep)) {
+      throw new TitanError(ErrorCode.UNSAFE_PATH, `script path ${job.run.fileName} escapes the job workspace; use a path relative to the project folder`);
+    }
+    await mkdir(dirname(target), { recursive: true });
+    await copyFile(await cachedArtifact(ctx, job.run.artifact), target);
+  }
+  return ctx.executor.start({
+    jobId: job.jobId,
+    attempt: job.attempt,
+    run: job.run,
+    args: job.args,
+    env: jobEnvironment(ctx, job, workspace, shared),
+    workspace,
+    ...(job.timeoutSeconds > 0 ? { timeoutMs: job.timeoutSeconds * 1000 } : {}),
+    onLines,
+  });
+}

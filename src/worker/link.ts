@@ -1,0 +1,78 @@
+import type { Logger } from '../common/log.js';
+import type { Peer } from '../protocol/peer.js';
+import { connectPeer } from '../sdk/connect.js';
+
+export interface LinkOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly token: string;
+  readonly minDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly log: Logger;
+}
+
+/**
+ * The worker's dialled-out connection to the master, re-established forever with capped
+ * exponential backoff and jitter, so a fleet does not reconnect in lockstep after a master restart.
+ */
+export class Link {
+  private peer: Peer | null = null;
+  private closed = false;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly options: LinkOptions,
+    private readonly onUp: (peer: Peer, heartbeatIntervalMs: number) => Promise<void>,
+    private readonly onDown: () => void,
+  ) {}
+
+  get current(): Peer | null {
+    return this.peer;
+  }
+
+  start(): void {
+    void this.dial();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.peer?.close();
+  }
+
+  private async dial(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const { peer, heartbeatIntervalMs } = await connectPeer({ host: this.options.host, port: this.options.port, token: this.options.token, role: 'worker' });
+      if (this.closed) {
+        peer.close();
+        return;
+      }
+      this.peer = peer;
+      peer.onClose(() => {
+        if (this.peer !== peer) return;
+        this.peer = null;
+        this.onDown();
+        this.scheduleRetry();
+      });
+      await this.onUp(peer, heartbeatIntervalMs);
+      this.attempt = 0;
+    } catch (err) {
+      this.options.log.warn({ err: (err as Error).message, attempt: this.attempt }, 'master unreachable; retrying');
+      if (this.peer !== null) this.peer.close();
+      else this.scheduleRetry();
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.closed || this.retryTimer !== null) return;
+    const base = Math.min(this.options.maxDelayMs, this.options.minDelayMs * 2 ** this.attempt);
+    const delay = base / 2 + Math.random() * (base / 2);
+    this.attempt = Math.min(this.attempt + 1, 30);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.dial();
+    }, delay);
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * The worker's record of the process groups it started (`pids.json`), so a worker that crashed
+ * and restarts can kill what its previous life left running instead of running a second copy.
+ */
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import type { Logger } from '../common/log.js';
+
+export interface PidEntry {
+  readonly pid: number;
+  readonly pgid: number;
+  readonly jobId: string;
+  readonly attempt: number;
+  /** Milliseconds since the epoch, taken right after spawn. */
+  readonly startedAt: number;
+}
+
+const PidFile = z.array(
+  z.object({
+    pid: z.number().int().positive(),
+    pgid: z.number().int().positive(),
+    jobId: z.string(),
+    attempt: z.number().int(),
+    startedAt: z.number(),
+  }),
+);
+
+/** How far a process's start time read from /proc may sit from the recorded startedAt. */
+const START_TOLERANCE_MS = 2000;
+/** USER_HZ: the unit of /proc/<pid>/stat times; fixed at 100 by the kernel ABI on Linux. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+export class PidRegistry {
+  readonly #entries = new Map<number, PidEntry>();
+  #dirty = false;
+  #writing: Promise<void> | null = null;
+  #dirReady = false;
+
+  constructor(readonly file: string) {}
+
+  /** Records a started process group; resolves once the record is on disk. */
+  add(entry: PidEntry): Promise<void> {
+    this.#entries.set(entry.pid, entry);
+    return this.#persist();
+  }
+
+  /** Forgets a process that ended; resolves once the record is on disk. */
+  remove(pid: number): Promise<void> {
+    if (!this.#entries.delete(pid)) return this.#writing ?? Promise.resolve();
+    return this.#persist();
+  }
+
+  entries(): PidEntry[] {
+    return [...this.#entries.values()];
+  }
+
+  /** Waits until every change made so far is written. */
+  flush(): Promise<void> {
+    return this.#writing ?? Promise.resolve();
+  }
+
+  /**
+   * Run once when a worker starts, before it starts anything: kills (SIGKILL, whole group) every
+   * recorded job process that still runs and is plausibly the one recorded, then clears the file.
+   * On Linux "plausibly" means its start time matches, so a recycled PID is left alone; a group
+   * whose leader is gone is killed when members started after the recorded start remain.
+   */
+  static async killOrphans(file: string, log?: Logger): Promise<PidEntry[]> {
+    let entries: PidEntry[];
+    try {
+      entries = PidFile.parse(JSON.parse(await readFile(file, 'utf8')));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      log?.warn({ file, err }, 'pid registry unreadable; cannot clean up orphans from it, discarding it');
+      await rm(file, { force: true });
+      return [];
+    }
+    const killed: PidEntry[] = [];
+    const linux = process.platform === 'linux';
+    let groups: Map<number, number[]> | undefined; // pgid → member start times, read once if needed
+    for (const entry of entries) {
+      let ours: boolean;
+      if (!linux) {
+        ours = processExists(entry.pid);
+      } else {
+        const leader = await readProcStat(entry.pid);
+        if (leader !== null) {
+          ours = leader.pgrp === entry.pgid && Math.abs(leader.startMs - entry.startedAt) <= START_TOLERANCE_MS;
+          if (!ours) log?.info({ ...entry, found: leader }, 'recorded pid now belongs to another process; leaving it');
+        } else {
+          // While any member of our group lives, the kernel cannot hand its id to a new process, so
+          // leftover members under this pgid that started after the job are the job's descendants.
+          groups ??= await processGroups();
+          ours = (groups.get(entry.pgid) ?? []).some((start) => start >= entry.startedAt - START_TOLERANCE_MS);
+        }
+      }
+      if (ours && killGroup(entry.pgid, log)) {
+        log?.info({ ...entry }, 'killed orphaned job process group');
+        killed.push(entry);
+      }
+    }
+    await rm(file, { force: true });
+    return killed;
+  }
+
+  #persist(): Promise<void> {
+    this.#dirty = true;
+    this.#writing ??= this.#drain();
+    return this.#writing;
+  }
+
+  /** Writes until no change is pending, so a burst of adds/removes costs one or two writes. */
+  async #drain(): Promise<void> {
+    try {
+      while (this.#dirty) {
+        this.#dirty = false;
+        await this.#write(JSON.stringify(this.entries()));
+      }
+    } finally {
+      // Reached synchronously after the last check of #dirty: a change made later starts a new drain.
+      this.#writing = null;
+    }
+  }
+
+  async #write(json: string): Promise<void> {
+    if (!this.#dirReady) {
+      await mkdir(path.dirname(this.file), { recursive: true });
+      this.#dirReady = true;
+    }
+    // Rename is atomic, so a crash mid-write leaves the old file whole. No fsync: an OS crash
+    // also ends every process this file could name, so only a process crash must be survived.
+    const tmp = `${this.file}.tmp`;
+    await writeFile(tmp, json);
+    await rename(tmp, this.file);
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function killGroup(pgid: number, log: Logger | undefined): boolean {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') log?.warn({ pgid, err }, 'could not kill orphaned process group');
+    return false;
+  }
+}
+
+interface ProcStat {
+  readonly pgrp: number;
+  /** Start time as milliseconds since the epoch. */
+  readonly startMs: number;
+}
+
+/** Reads /proc/<pid>/stat; null when the process is gone or is a zombie (nothing left to kill). */
+export async function readProcStat(pid: number, uptimeSeconds?: number): Promise<ProcStat | null> {
+  let text: string;
+  try {
+    text = await readFile(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // The command name (field 2) may hold spaces and parentheses: fields restart after the last ')'.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const state = fields[0];
+  const pgrp = Number(fields[2]); // field 5
+  const startTicks = Number(fields[19]); // field 22
+  if (state === 'Z' || state === 'X' || !Number.isFinite(pgrp) || !Number.isFinite(startTicks)) return null;
+  const uptime = uptimeSeconds ?? (await readUptime());
+  return { pgrp, startMs: Date.now() - (uptime - startTicks / CLOCK_TICKS_PER_SECOND) * 1000 };
+}
+
+async function readUptime(): Promise<number> {
+  return Number((await readFile('/proc/uptime', 'utf8')).split(' ')[0]);
+}
+
+async function processGroups(): Promise<Map<number, number[]>> {
+  const groups = new Map<number, number[]>();
+  const uptime = await readUptime();
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = await readProcStat(Number(name), uptime);
+    if (stat === null) continue;
+    const starts = groups.get(stat.pgrp) ?? [];
+    starts.push(stat.startMs);
+    groups.set(stat.pgrp, starts);
+  }
+  return groups;
+}

@@ -1,0 +1,199 @@
+import { join } from 'node:path';
+import { hostname, loadavg, freemem } from 'node:os';
+import type { Logger } from '../common/log.js';
+import { Opcode } from '../protocol/opcodes.js';
+import { JobDispatch, JobKill, type JobFinishedReport } from '../protocol/messages.js';
+import type { Peer } from '../protocol/peer.js';
+import type { IncomingMessage, Replier } from '../protocol/replier.js';
+import { Executor, type RunningJob } from './executor.js';
+import { loadOrCreateWorkerId, probeResources } from './identity.js';
+import { startJob, type RunnerContext } from './job-runner.js';
+import { Link } from './link.js';
+import type { WorkerOptions } from './options.js';
+import type { OutputLine } from './output-lines.js';
+import { PidRegistry } from './pid-registry.js';
+
+interface HeldJob {
+  readonly jobId: string;
+  readonly attempt: number;
+  process: RunningJob | null;
+  /** Set once the attempt ended; kept until the master acknowledged it. */
+  report: JobFinishedReport | null;
+}
+
+/**
+ * A worker process: dials the master, registers, heartbeats, runs what it is dispatched and
+ * reports back. Reports of finished attempts are kept until acknowledged, so a master restart
+ * loses none of them.
+ */
+export class Worker {
+  readonly id: string;
+  private readonly executor: Executor;
+  private readonly pids: PidRegistry;
+  private readonly link: Link;
+  private readonly held = new Map<string, HeldJob>();
+  private heartbeat: NodeJS.Timeout | null = null;
+  private draining = false;
+  private drained: (() => void) | null = null;
+
+  constructor(
+    private readonly options: WorkerOptions,
+    private readonly log: Logger,
+  ) {
+    this.id = options.workerId ?? loadOrCreateWorkerId(options.workDir);
+    this.executor = new Executor({ log, killGraceMs: options.killGraceMs });
+    this.pids = new PidRegistry(join(options.workDir, 'pids.json'));
+    this.link = new Link(
+      { host: options.masterHost, port: options.masterPort, token: options.token, minDelayMs: options.reconnectMinMs, maxDelayMs: options.reconnectMaxMs, log },
+      (peer, interval) => this.connected(peer, interval),
+      () => this.disconnected(),
+    );
+  }
+
+  /** Kills what a previous life of this worker left running, then connects. */
+  async start(): Promise<void> {
+    const orphans = await PidRegistry.killOrphans(this.pids.file, this.log);
+    if (orphans.length > 0) this.log.warn({ killed: orphans.map((o) => ({ pid: o.pid, jobId: o.jobId })) }, 'killed orphaned job processes from a previous run');
+    this.link.start();
+  }
+
+  /** Stops taking work, lets running jobs finish within the grace period, hands back the rest. */
+  async drain(): Promise<void> {
+    this.draining = true;
+    const peer = this.link.current;
+    if (peer !== null) await peer.request(Opcode.WORKER_DRAINING, {}, { timeoutMs: 2_000 }).catch(() => undefined);
+    if ([...this.held.values()].some((h) => h.report === null)) {
+      await new Promise<void>((resolve) => {
+        this.drained = resolve;
+        setTimeout(resolve, this.options.drainGraceMs).unref();
+      });
+    }
+    await this.close();
+  }
+
+  async close(): Promise<void> {
+    this.draining = true;
+    this.stopHeartbeat();
+    await this.executor.close();
+    await this.pids.flush();
+    this.link.close();
+  }
+
+  private async connected(peer: Peer, heartbeatIntervalMs: number): Promise<void> {
+    peer.onRequest((msg, reply) => this.receive(msg, reply));
+    const resources = probeResources();
+    await peer.request(Opcode.WORKER_REGISTER, {
+      workerId: this.id,
+      host: hostname(),
+      tags: this.options.tags,
+      slots: this.options.slots,
+      resources,
+      holding: [...this.held.values()].map((h) => ({ jobId: h.jobId, attempt: h.attempt })),
+      pid: process.pid,
+    });
+    this.log.info({ workerId: this.id, holding: this.held.size }, 'registered with the master');
+    if (this.draining) await peer.request(Opcode.WORKER_DRAINING, {}).catch(() => undefined);
+    for (const held of this.held.values()) if (held.report !== null) this.sendReport(held);
+    this.stopHeartbeat();
+    this.heartbeat = setInterval(() => {
+      peer.notify(Opcode.WORKER_HEARTBEAT, { running: this.held.size, load1: loadavg()[0] ?? 0, freeMemoryMb: Math.round(freemem() / 1048576) });
+    }, heartbeatIntervalMs);
+    this.heartbeat.unref();
+  }
+
+  private disconnected(): void {
+    this.stopHeartbeat();
+    this.log.warn({ workerId: this.id }, 'lost the master; reconnecting');
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat !== null) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+  }
+
+  private receive(msg: IncomingMessage, reply: Replier): void {
+    if (msg.opcode === Opcode.JOB_DISPATCH) {
+      const parsed = JobDispatch.safeParse(msg.body);
+      if (!parsed.success) this.log.error({ issues: parsed.error.issues }, 'malformed dispatch from the master');
+      else this.run(parsed.data);
+      reply.ok({ ok: true });
+    } else if (msg.opcode === Opcode.JOB_KILL) {
+      const parsed = JobKill.safeParse(msg.body);
+      if (parsed.success) this.kill(parsed.data.jobId, parsed.data.attempt, parsed.data.reason);
+      reply.ok({ ok: true });
+    } else {
+      reply.error('E_INVALID_REQUEST', `opcode ${msg.opcode} is not something a worker serves`);
+    }
+  }
+
+  private run(job: JobDispatch): void {
+    const existing = this.held.get(job.jobId);
+    if (existing !== undefined && existing.attempt >= job.attempt) return;
+    if (existing !== undefined) existing.process?.kill('SIGKILL');
+    const held: HeldJob = { jobId: job.jobId, attempt: job.attempt, process: null, report: null };
+    this.held.set(job.jobId, held);
+    const ctx: RunnerContext = {
+      workDir: this.options.workDir,
+      masterHost: this.options.masterHost,
+      masterPort: this.options.masterPort,
+      token: this.options.token,
+      workerId: this.id,
+      executor: this.executor,
+      fetchArtifact: (hash) => this.fetchArtifact(hash),
+    };
+    const onLines = (lines: OutputLine[]): void => {
+      this.link.current?.notify(Opcode.JOB_LOG_LINES, { jobId: job.jobId, attempt: job.attempt, lines });
+    };
+    const startedAt = Date.now();
+    startJob(ctx, job, onLines).then(
+      (running) => this.watch(held, running),
+      (err: unknown) => this.finish(held, { exitCode: null, signal: null, durationMs: Date.now() - startedAt, error: `could not prepare the job: ${(err as Error).message}`, timedOut: false }),
+    );
+  }
+
+  private watch(held: HeldJob, running: RunningJob): void {
+    held.process = running;
+    void running.spawned.then(async (info) => {
+      if (info === null) return;
+      this.link.current?.notify(Opcode.JOB_STARTED, { jobId: held.jobId, attempt: held.attempt, pid: info.pid });
+      await this.pids.add({ pid: info.pid, pgid: info.pgid, jobId: held.jobId, attempt: held.attempt, startedAt: info.startedAt });
+    });
+    void running.done.then(async (result) => {
+      if (running.pid !== undefined) await this.pids.remove(running.pid);
+      this.finish(held, { ...result, ...(result.error !== undefined ? { error: result.error } : {}) });
+    });
+  }
+
+  private finish(held: HeldJob, result: Omit<JobFinishedReport, 'jobId' | 'attempt'>): void {
+    held.report = { jobId: held.jobId, attempt: held.attempt, ...result };
+    this.sendReport(held);
+  }
+
+  private sendReport(held: HeldJob): void {
+    const peer = this.link.current;
+    if (peer === null || held.report === null) return;
+    peer.request(Opcode.JOB_FINISHED, held.report).then(
+      () => {
+        if (this.held.get(held.jobId) === held) this.held.delete(held.jobId);
+        if (this.drained !== null && [...this.held.values()].every((h) => h.report !== null)) this.drained();
+      },
+      // Kept in `held`: re-sent after the next registration.
+      (err: unknown) => this.log.warn({ jobId: held.jobId, err: (err as Error).message }, 'finish report not acknowledged yet'),
+    );
+  }
+
+  private kill(jobId: string, attempt: number, reason: string): void {
+    const held = this.held.get(jobId);
+    if (held === undefined || held.attempt !== attempt) return;
+    this.log.info({ jobId, attempt, reason }, 'killing job on request');
+    if (held.process !== null) held.process.kill();
+    else this.held.delete(jobId);
+  }
+
+  private async fetchArtifact(hash: string): Promise<Uint8Array> {
+    const peer = this.link.current;
+    if (peer === null) throw new Error('not connected to the master');
+    const answer = (await peer.request(Opcode.ARTIFACT_GET, { hash })) as { data: Uint8Array };
+    return answer.data;
+  }
+}
