@@ -35,6 +35,10 @@ function number(flag: string, value: string | undefined): number | undefined {
   return n;
 }
 
+function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
 /** A path to an existing file is uploaded and run by its extension; anything else is a command line. */
 export function submitInputFrom(target: string, args: readonly string[], flags: RunFlags): SubmitInput {
   const isFile = existsSync(target) && statSync(target).isFile();
@@ -50,7 +54,8 @@ export function submitInputFrom(target: string, args: readonly string[], flags: 
     ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
   };
   if (isFile) return { ...common, file: target, args: [...args] };
-  return { ...common, command: [target, ...args].join(' ') };
+  // A lone argument is a command line as typed; several are argv words, quoted so the shell keeps them apart.
+  return { ...common, command: args.length === 0 ? target : [target, ...args].map(shellQuote).join(' ') };
 }
 
 /** Follows the job's output and its state until it ends; progress goes to stderr. */

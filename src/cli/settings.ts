@@ -28,7 +28,7 @@ export function parseHostPort(value: string, defaultPort = 9090): { host: string
   const match = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(value.trim());
   if (match === null) throw new TitanError(ErrorCode.INVALID_REQUEST, `"${value}" is not host:port (example: 127.0.0.1:9090)`);
   const port = match[3] === undefined ? defaultPort : Number(match[3]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TitanError(ErrorCode.INVALID_REQUEST, `port ${match[3] ?? ''} in "${value}" is not 1-65535`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TitanError(ErrorCode.INVALID_REQUEST, `port ${match[3] ?? ''} in "${value}" is not 0-65535 (0 picks a free port)`);
   return { host: match[1] ?? match[2] ?? '127.0.0.1', port };
 }
 

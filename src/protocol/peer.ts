@@ -5,7 +5,7 @@ import { DEFAULT_MAX_FRAME, Flags, HEADER_SIZE, OPCODE_ERROR, type Frame } from 
 import { FrameReader } from './frame-reader.js';
 import { Outbox } from './outbox.js';
 import { PendingTable, type Pending } from './pending.js';
-import { errorFromBody, noReply, Reply, type IncomingMessage, type ReplySink, type RequestHandler } from './replier.js';
+import { errorFromBody, noReply, Reply, runHandler, type ReplySink, type RequestHandler } from './replier.js';
 import type { Transport } from './transport.js';
 
 export type { IncomingMessage, Replier, RequestHandler } from './replier.js';
@@ -270,7 +270,8 @@ export class Peer {
       }
       return;
     }
-    this.dispatch({ opcode: frame.opcode, rid, body, json, flags });
+    const msg = { opcode: frame.opcode, rid, body, json, flags };
+    runHandler(this.handler, msg, rid === 0 ? noReply : new Reply(this.sink, frame.opcode, rid, json), this.log);
   }
 
   private handleAnswer(rid: number, flags: number, body: unknown): void {
@@ -289,32 +290,6 @@ export class Peer {
       this.pending.settle(rid, p);
       p.resolve(body);
     }
-  }
-
-  private dispatch(msg: IncomingMessage): void {
-    const reply = msg.rid === 0 ? noReply : new Reply(this.sink, msg.opcode, msg.rid, msg.json);
-    if (!this.handler) {
-      reply.error(ErrorCode.INVALID_REQUEST, `this peer accepts no requests (opcode ${msg.opcode})`);
-      return;
-    }
-    const fail = (err: unknown): void => this.handlerFailed(err, msg.opcode, reply);
-    try {
-      const result = this.handler(msg, reply);
-      if (result instanceof Promise) result.then(undefined, fail);
-    } catch (err) {
-      fail(err);
-    }
-  }
-
-  private handlerFailed(err: unknown, opcode: number, reply: Reply | typeof noReply): void {
-    const answered = !(reply instanceof Reply) || reply.finished;
-    if (err instanceof TitanError && !answered) {
-      reply.error(err.code, err.message);
-      return;
-    }
-    this.log.error({ err, remote: this.remoteAddress, opcode }, 'request handler failed');
-    const message = err instanceof Error ? err.message : String(err);
-    reply.error(ErrorCode.INTERNAL, `internal error while handling opcode ${opcode}: ${message}`);
   }
 
   /** Stops a stream we requested; `err` (a throwing onChunk) rejects it, otherwise it resolves. */
@@ -350,26 +325,18 @@ export class Peer {
     this.outbox.close();
     this.pending.rejectAll(new TitanError(ErrorCode.CONNECTION_CLOSED, reason));
     for (const reply of [...this.active.values()]) reply.cancel();
-    this.emit(this.closeListeners.splice(0));
+    for (const cb of this.closeListeners.splice(0)) this.safely('onClose', cb);
   }
 
   private emitProtocolError(err: TitanError, origin: ProtocolErrorOrigin): void {
-    for (const cb of this.protocolErrorListeners) {
-      try {
-        cb(err, origin);
-      } catch (listenerErr) {
-        this.log.error({ err: listenerErr }, 'onProtocolError listener threw');
-      }
-    }
+    for (const cb of this.protocolErrorListeners) this.safely('onProtocolError', () => cb(err, origin));
   }
 
-  private emit(listeners: Array<() => void>): void {
-    for (const cb of listeners) {
-      try {
-        cb();
-      } catch (err) {
-        this.log.error({ err }, 'peer listener threw');
-      }
+  private safely(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ err, remote: this.remoteAddress }, `${what} listener threw`);
     }
   }
 }

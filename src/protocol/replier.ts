@@ -1,4 +1,5 @@
 import { ErrorCode, TitanError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
 import { Flags } from './frame.js';
 
 /** A request or one-way message received from the other side. */
@@ -139,4 +140,31 @@ export function errorFromBody(body: unknown): TitanError {
     }
   }
   return new TitanError(ErrorCode.BAD_BODY, 'the remote answered with an error frame whose body is not {code, message}');
+}
+
+/**
+ * Runs the handler for one incoming message. A throw or rejection becomes an error reply (a
+ * TitanError keeps its code), so a faulty handler never leaves the requester waiting.
+ */
+export function runHandler(handler: RequestHandler | undefined, msg: IncomingMessage, reply: Replier, log: Logger): void {
+  if (!handler) {
+    reply.error(ErrorCode.INVALID_REQUEST, `this peer accepts no requests (opcode ${msg.opcode})`);
+    return;
+  }
+  const fail = (err: unknown): void => {
+    const unanswered = reply instanceof Reply && !reply.finished;
+    if (err instanceof TitanError && unanswered) {
+      reply.error(err.code, err.message);
+      return;
+    }
+    log.error({ err, opcode: msg.opcode, rid: msg.rid }, 'request handler failed');
+    const message = err instanceof Error ? err.message : String(err);
+    reply.error(ErrorCode.INTERNAL, `internal error while handling opcode ${msg.opcode}: ${message}`);
+  };
+  try {
+    const result = handler(msg, reply);
+    if (result instanceof Promise) result.then(undefined, fail);
+  } catch (err) {
+    fail(err);
+  }
 }

@@ -1,6 +1,6 @@
 /** Runs one job attempt as a child process in its own process group, and reports how it ended. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
@@ -9,6 +9,7 @@ import type { Logger } from '../common/log.js';
 import { commandFor, type Command } from './interpreter.js';
 import { LineBatcher, LineSplitter, type OutputLine } from './output-lines.js';
 import { LogFile } from './log-file.js';
+import { describeSetupError, describeSpawnError, makeExecutable } from './start-errors.js';
 
 export interface StartRequest {
   readonly jobId: string;
@@ -173,12 +174,8 @@ class JobProcess implements RunningJob {
     const stderrLog = new LogFile(path.join(req.workspace, 'stderr.log'), log, fields);
     let child: ChildProcess;
     try {
-      child = spawn(command.file, command.argv, {
-        cwd: req.workspace,
-        env: req.env,
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      // detached: its own process group, so stopping the job reaches everything it started.
+      child = spawn(command.file, command.argv, { cwd: req.workspace, env: req.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
       await Promise.all([stdoutLog.close(), stderrLog.close()]);
       this.#finish({ error: `could not start "${command.file}": ${String(err)}` });
@@ -299,37 +296,4 @@ function pump(source: Readable | null, file: LogFile, lines: LineSplitter): void
     file.write(chunk, source);
     lines.push(chunk, Date.now());
   });
-}
-
-async function makeExecutable(file: string): Promise<void> {
-  const { mode } = await stat(file);
-  if ((mode & 0o100) === 0) await chmod(file, mode | 0o111);
-}
-
-function describeSetupError(err: unknown, req: StartRequest): string {
-  const e = err as NodeJS.ErrnoException;
-  if (e.code === 'ENOENT' && req.run.kind === 'script') {
-    return `script "${req.run.fileName}" is not in the job workspace ${req.workspace}; check the job's files were staged`;
-  }
-  if (e.path === req.workspace) {
-    return `cannot create the job workspace ${req.workspace}: ${e.message}; check the worker's work dir is writable`;
-  }
-  return e instanceof Error ? e.message : String(err);
-}
-
-function describeSpawnError(err: NodeJS.ErrnoException, command: Command, req: StartRequest): string {
-  const what = req.run.kind === 'script' ? `script "${req.run.fileName}"` : `command "${req.run.command}"`;
-  switch (err.code) {
-    case 'ENOENT':
-      if (command.interpreter !== undefined) {
-        return `${command.interpreter} was not found on this worker (PATH=${req.env.PATH ?? ''}), needed to run ${what}: install it there, or give the job a requirement tag only workers with it carry`;
-      }
-      return `"${command.file}" was not found (PATH=${req.env.PATH ?? ''}), needed to run ${what}: install it or use its absolute path`;
-    case 'EACCES':
-      return `permission denied running "${command.file}" for ${what}: make it executable (chmod +x) and check its filesystem is not mounted noexec`;
-    case 'ENOEXEC':
-      return `"${command.file}" is not a program this system can run (${what}): add a #! line naming its interpreter, or use a known extension (.py .sh .js .ts .jar)`;
-    default:
-      return `could not start ${what}: ${err.message}`;
-  }
 }

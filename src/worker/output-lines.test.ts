@@ -26,7 +26,7 @@ test('a line longer than the cap is cut once and the rest of it dropped', () => 
   assert.deepEqual(split([Buffer.from('0123456789x')]), ['0123456789' + TRUNCATED_MARK]);
 });
 
-test('a batch is delivered when full, and a partial batch after the delay', async () => {
+test('a batch is delivered when full, and a partial batch after the delay', { timeout: 5_000 }, async () => {
   const batches: OutputLine[][] = [];
   let delivered: () => void = () => undefined;
   const late = new Promise<void>((resolve) => (delivered = resolve));

@@ -31,10 +31,10 @@ export function sharedDir(workDir: string, dagId: string): string {
 }
 
 function checkId(id: string, what: string): string {
-  if (!SAFE_ID.test(id) || id.includes('..')) {
+  if (!SAFE_ID.test(id) || id === '.' || id.includes('..')) {
     throw new TitanError(
       ErrorCode.UNSAFE_PATH,
-      `${what} "${id}" cannot name a folder: use only letters, digits, ".", "_" and "-", without ".."`,
+      `${what} "${id}" cannot name a folder: use only letters, digits, ".", "_" and "-", and not "." or ".."`,
     );
   }
   return id;
@@ -49,14 +49,22 @@ function checkId(id: string, what: string): string {
 export async function extractBundle(archivePath: string, dest: string, limits: BundleLimits = {}): Promise<void> {
   await checkArchive(archivePath, limits);
   await mkdir(dest, { recursive: true });
-  await tar.x({
-    file: archivePath,
-    cwd: dest,
-    strict: true,
-    preserveOwner: false,
-    // Checked above; refusing anything tar itself would rewrite keeps the two passes in agreement.
-    filter: (p, entry) => 'type' in entry && entryProblem(p, entry.type) === null,
-  });
+  try {
+    await tar.x({
+      file: archivePath,
+      cwd: dest,
+      strict: true,
+      preserveOwner: false,
+      // Checked above; refusing anything tar itself would rewrite keeps the two passes in agreement.
+      filter: (p, entry) => 'type' in entry && entryProblem(p, entry.type) === null,
+    });
+  } catch (err) {
+    const e = err as { code?: string; path?: string };
+    if (e.code === 'TAR_SYMLINK_ERROR') {
+      throw unsafe(archivePath, e.path ?? '', `it would be written through a symbolic link (${String(err)})`);
+    }
+    throw err;
+  }
 }
 
 /** Packs `folder` into a gzipped tar at `out`, leaving out node_modules and .git at any depth. */

@@ -1,0 +1,127 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { mkdirSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Cluster, killAndWait, until } from './harness.js';
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('a job whose worker is killed with SIGKILL is re-queued and succeeds on the other worker', async (t) => {
+  const cluster = new Cluster();
+  t.after(() => cluster.close());
+  await cluster.startMaster();
+  const doomed = await cluster.startWorker('doomed', { slots: 1 });
+  const client = await cluster.client();
+  const marker = join(cluster.dir, 'started');
+  const { jobId } = await client.submit({ command: `sh -c 'touch ${marker}; sleep 1; echo finished on $TITAN_WORKER_ID'` });
+  await until('the job to start on the doomed worker', async () => existsSync(marker));
+  await killAndWait(doomed.process, 'SIGKILL');
+  await cluster.startWorker('survivor', { slots: 1 });
+  const job = await client.wait(jobId);
+  assert.equal(job.state, 'succeeded');
+  assert.equal(job.workerId, 'survivor');
+  assert.equal(job.attempt, 2);
+});
+
+test('a master killed with SIGKILL mid-run and restarted loses nothing and runs no job twice', async (t) => {
+  const cluster = new Cluster();
+  t.after(() => cluster.close());
+  await cluster.startMaster();
+  await cluster.startWorker('w1', { slots: 3 });
+  await cluster.startWorker('w2', { slots: 3 });
+  const ledger = join(cluster.dir, 'ledger');
+  mkdirSync(ledger);
+  const client = await cluster.client();
+  // Each run leaves one file named after its job and attempt: a second run of a job would show.
+  const { jobIds } = await client.submitMany(
+    Array.from({ length: 30 }, (_, i) => ({ command: `sh -c 'touch ${ledger}/$TITAN_JOB_ID.$TITAN_ATTEMPT; sleep 0.${(i % 4) + 2}'` })),
+  );
+  await until('some jobs to have run', async () => readdirSync(ledger).length >= 8);
+  await cluster.killMaster();
+  await cluster.startMaster();
+  const after = await cluster.client();
+  for (const jobId of jobIds) assert.equal((await after.wait(jobId)).state, 'succeeded', `job ${jobId}`);
+  const runs = readdirSync(ledger).map((f) => f.split('.')[0]);
+  assert.equal(runs.length, jobIds.length, `each job ran exactly once; ledger: ${runs.sort().join(' ')}`);
+  assert.deepEqual(new Set(runs), new Set(jobIds));
+});
+
+test('a thousand malformed frames never stop the master from serving', async (t) => {
+  const cluster = new Cluster();
+  t.after(() => cluster.close());
+  await cluster.startMaster();
+  await cluster.startWorker('w1');
+  const garbage = (i: number): Buffer => {
+    const kinds = [
+      Buffer.from([9, 1, 0, 0, 0, 0, 0, 0]), // unknown version
+      Buffer.from([1, 250, 0, 0, 0, 0, 0, 1, 0]), // unknown opcode
+      Buffer.from([1, 1, 0, 0, 0xff, 0xff, 0xff, 0xff]), // over the size limit
+      Buffer.concat([Buffer.from([1, 1, 0, 0, 0, 0, 0, 3]), Buffer.from([0xc1, 0xc1, 0xc1])]), // undecodable body
+      Buffer.from(Array.from({ length: 64 }, (_, k) => (i * 31 + k * 17) & 0xff)), // noise
+    ];
+    return kinds[i % kinds.length]!;
+  };
+  let answeredWithError = 0;
+  for (let batch = 0; batch < 20; batch++) {
+    await Promise.all(
+      Array.from({ length: 50 }, (_, k) => new Promise<void>((resolve) => {
+        const socket = connect({ host: '127.0.0.1', port: cluster.port }, () => socket.write(garbage(batch * 50 + k)));
+        let got = Buffer.alloc(0);
+        socket.on('data', (c: Buffer) => (got = Buffer.concat([got, c])));
+        socket.on('error', () => undefined);
+        socket.setTimeout(5_000, () => socket.destroy());
+        socket.on('close', () => {
+          if (got.length >= 8 && (got[2]! & 0x02) !== 0) answeredWithError++;
+          resolve();
+        });
+      })),
+    );
+  }
+  assert.ok(answeredWithError >= 800, `most malformed frames get an error frame back (got ${answeredWithError} of 1000)`);
+  const client = await cluster.client();
+  const { jobId } = await client.submit({ command: 'echo still serving' });
+  assert.equal((await client.wait(jobId)).state, 'succeeded');
+});
+
+test('a worker restarted after a crash kills the orphaned job processes of its previous life', async (t) => {
+  const cluster = new Cluster();
+  t.after(() => cluster.close());
+  await cluster.startMaster();
+  const first = await cluster.startWorker('phoenix', { slots: 1 });
+  const client = await cluster.client();
+  const pidFile = join(cluster.dir, 'job.pid');
+  await client.submit({ command: `sh -c 'echo $$ > ${pidFile}; exec sleep 300'` });
+  await until('the job to write its pid', async () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim().length > 0);
+  const orphan = Number(readFileSync(pidFile, 'utf8').trim());
+  const registry = join(first.workDir, 'pids.json');
+  await until('the worker to record the job in its pid registry', async () => existsSync(registry) && readFileSync(registry, 'utf8').includes('"jobId"'));
+  await killAndWait(first.process, 'SIGKILL');
+  assert.ok(processAlive(orphan), 'the job outlives its SIGKILLed worker (own process group)');
+  await cluster.startWorker('phoenix', { slots: 1, workDir: first.workDir });
+  await until('the orphan to be killed', async () => !processAlive(orphan));
+});
+
+test('a worker told to stop with SIGTERM finishes its running job before it exits', async (t) => {
+  const cluster = new Cluster();
+  t.after(() => cluster.close());
+  await cluster.startMaster();
+  const worker = await cluster.startWorker('drainer', { slots: 1 });
+  const client = await cluster.client();
+  const marker = join(cluster.dir, 'began');
+  const { jobId } = await client.submit({ command: `sh -c 'touch ${marker}; sleep 0.5; echo drained'` });
+  await until('the job to start', async () => existsSync(marker));
+  const exited = new Promise<number | null>((resolve) => worker.process.once('exit', (code) => resolve(code)));
+  worker.process.kill('SIGTERM');
+  assert.equal(await exited, 0);
+  const job = await client.wait(jobId);
+  assert.equal(job.state, 'succeeded');
+  assert.equal(job.attempt, 1);
+});

@@ -1,0 +1,99 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Cluster, until } from './harness.js';
+
+describe('jobs on a real cluster', () => {
+  const cluster = new Cluster();
+  before(async () => {
+    await cluster.startMaster();
+    await cluster.startWorker('general-1', { slots: 2 });
+  });
+  after(() => cluster.close());
+
+  test("a script's output and exit code come back through `titan run --wait`", async () => {
+    const script = join(cluster.dir, 'hello.py');
+    writeFileSync(script, 'import os, sys\nprint("hello", sys.argv[1], os.environ["TITAN_ATTEMPT"])\nprint("to stderr", file=sys.stderr)\n');
+    const result = await cluster.cli(['run', script, 'titan', '--wait']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^hello titan 1$/m);
+    assert.match(result.stderr, /to stderr/);
+    assert.match(result.stderr, /succeeded \(exit 0\)/);
+  });
+
+  test('a failing job makes `titan run --wait` exit 1 and says why', async () => {
+    const result = await cluster.cli(['run', '--wait', '--', 'sh', '-c', 'echo failing; exit 7']);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, /^failing$/m);
+    assert.match(result.stderr, /failed \(exit 7\).*exited with code 7/);
+  });
+
+  test('every job gets the environment of ARCHITECTURE.md §6', async () => {
+    const client = await cluster.client();
+    const { jobId } = await client.submit({ command: 'env' });
+    assert.equal((await client.wait(jobId)).state, 'succeeded');
+    const lines: string[] = [];
+    await client.logs(jobId, (batch) => lines.push(...batch.map((l) => l.line)));
+    const env = new Map(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    assert.equal(env.get('TITAN_JOB_ID'), jobId);
+    assert.equal(env.get('TITAN_ATTEMPT'), '1');
+    assert.equal(env.get('TITAN_HOST'), '127.0.0.1');
+    assert.equal(env.get('TITAN_PORT'), String(cluster.port));
+    assert.ok(env.get('TITAN_TOKEN'));
+    assert.match(env.get('TITAN_WORKSPACE') ?? '', new RegExp(`jobs/${jobId}$`));
+  });
+
+  test('`titan logs -f` follows a running job until it ends', async () => {
+    const client = await cluster.client();
+    const { jobId } = await client.submit({ command: "sh -c 'for i in 1 2 3; do echo line $i; sleep 0.1; done'" });
+    const result = await cluster.cli(['logs', jobId, '-f']);
+    assert.equal(result.code, 0);
+    assert.deepEqual(result.stdout.trim().split('\n'), ['line 1', 'line 2', 'line 3']);
+  });
+
+  test('a cancelled running job is killed and ends cancelled', async () => {
+    const client = await cluster.client();
+    const { jobId } = await client.submit({ command: 'sleep 30' });
+    await until('job to run', async () => (await client.status(jobId)).state === 'running');
+    const result = await cluster.cli(['cancel', jobId]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal((await client.status(jobId)).state, 'cancelled');
+  });
+
+  test('`titan jobs --json` and `titan stats --json` describe the cluster', async () => {
+    const jobs = await cluster.cli(['jobs', '--json', '--limit', '5']);
+    assert.equal(jobs.code, 0);
+    const listed = JSON.parse(jobs.stdout) as Array<{ id: string; state: string }>;
+    assert.ok(listed.length > 0 && listed.length <= 5);
+    const stats = await cluster.cli(['stats', '--json']);
+    const parsed = JSON.parse(stats.stdout) as { workers: Array<{ id: string; slots: number }> };
+    assert.deepEqual(parsed.workers.map((w) => [w.id, w.slots]), [['general-1', 2]]);
+  });
+
+  test('a job for an unknown id is reported with exit code 4', async () => {
+    const result = await cluster.cli(['status', 'nope']);
+    assert.equal(result.code, 4);
+    assert.match(result.stderr, /no job nope/);
+  });
+
+  test('a bad token is refused with exit code 5 and a message naming the fix', async () => {
+    const result = await cluster.cli(['stats'], { TITAN_TOKEN: 'wrong' });
+    assert.equal(result.code, 5);
+    assert.match(result.stderr, /bad cluster token/);
+  });
+
+  test('a GPU job waits, says why, never lands on a general worker, and runs once a GPU worker joins', async () => {
+    const client = await cluster.client();
+    const { jobId } = await client.submit({ command: 'echo trained', requirement: ['GPU'] });
+    const general = await client.submit({ command: 'echo general' });
+    assert.equal((await client.wait(general.jobId)).state, 'succeeded');
+    const waiting = await client.status(jobId);
+    assert.equal(waiting.state, 'queued');
+    assert.match(waiting.reason ?? '', /no live worker has them/);
+    await cluster.startWorker('gpu-1', { tags: 'GPU' });
+    const done = await client.wait(jobId);
+    assert.equal(done.state, 'succeeded');
+    assert.equal(done.workerId, 'gpu-1');
+  });
+});

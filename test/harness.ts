@@ -1,0 +1,141 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TitanClient } from '../src/sdk/client.js';
+import { PidRegistry } from '../src/worker/pid-registry.js';
+
+export const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+export const TOKEN = 'test-token-0123456789';
+
+/** Resolves with the first line matching re on the stream, or rejects after the deadline. */
+function awaitLine(child: ChildProcess, re: RegExp, timeoutMs: number, what: string): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error(`${what}: no line matching ${String(re)} within ${timeoutMs} ms; output so far:\n${buffer}`)), timeoutMs);
+    const onData = (chunk: Buffer): void => {
+      buffer += chunk.toString();
+      const match = re.exec(buffer);
+      if (match !== null) {
+        clearTimeout(timer);
+        child.stdout?.off('data', onData);
+        resolve(match);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited (${String(code)}) before printing ${String(re)}; output:\n${buffer}`));
+    });
+  });
+}
+
+export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last !== undefined ? ` (last error: ${String(last)})` : ''}`);
+}
+
+export interface WorkerHandle {
+  readonly id: string;
+  readonly workDir: string;
+  readonly process: ChildProcess;
+}
+
+/**
+ * A real cluster for end-to-end tests: master and workers are separate `titan` processes on
+ * loopback, in a temp dir; close() kills every process it started (by PID) and removes the dir.
+ */
+export class Cluster {
+  readonly dir = mkdtempSync(join(tmpdir(), 'titan-e2e-'));
+  readonly dataDir = join(this.dir, 'master');
+  port = 0;
+  master: ChildProcess | null = null;
+  private readonly children = new Set<ChildProcess>();
+  private readonly clients: TitanClient[] = [];
+  private readonly workDirs = new Set<string>();
+
+  constructor(private readonly heartbeatTimeoutMs = 30_000) {}
+
+  async startMaster(): Promise<void> {
+    const child = this.spawnTitan(['master', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--token', TOKEN, '--heartbeat-interval', '200', '--heartbeat-timeout', String(this.heartbeatTimeoutMs)]);
+    this.master = child;
+    const match = await awaitLine(child, /listening on 127\.0\.0\.1:(\d+)/, 15_000, 'master');
+    this.port = Number(match[1]);
+  }
+
+  killMaster(): Promise<void> {
+    const master = this.master;
+    this.master = null;
+    return master === null ? Promise.resolve() : killAndWait(master, 'SIGKILL');
+  }
+
+  async startWorker(id: string, options: { tags?: string; slots?: number; workDir?: string } = {}): Promise<WorkerHandle> {
+    const workDir = options.workDir ?? join(this.dir, 'workers', id);
+    const args = ['worker', '--master', `127.0.0.1:${this.port}`, '--token', TOKEN, '--id', id, '--work-dir', workDir, '--slots', String(options.slots ?? 4), '--drain-grace', '5000'];
+    if (options.tags !== undefined) args.push('--tags', options.tags);
+    this.workDirs.add(workDir);
+    const child = this.spawnTitan(args);
+    const client = await this.client();
+    await until(`worker ${id} to register`, async () => (await client.stats()).workers.some((w) => w.id === id && w.health === 'healthy'));
+    return { id, workDir, process: child };
+  }
+
+  async client(): Promise<TitanClient> {
+    const client = await TitanClient.connect({ host: '127.0.0.1', port: this.port, token: TOKEN });
+    this.clients.push(client);
+    return client;
+  }
+
+  /** Runs the CLI to completion and returns what it printed. */
+  cli(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const [command, ...rest] = args;
+      const child = this.spawnTitan([command ?? '', '--master', `127.0.0.1:${this.port}`, ...rest], { TITAN_TOKEN: TOKEN, ...env });
+      let stdout = '';
+      let stderr = '';
+      child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const client of this.clients) client.close();
+    await Promise.all([...this.children].map((c) => killAndWait(c, 'SIGKILL')));
+    // Jobs run in their own process groups and outlive a SIGKILLed worker; reap them by their records.
+    for (const workDir of this.workDirs) await PidRegistry.killOrphans(join(workDir, 'pids.json'));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private spawnTitan(args: readonly string[], env: Record<string, string> = {}): ChildProcess {
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TITAN_HOME: this.dir, TITAN_LOG_LEVEL: 'warn', ...env },
+    });
+    child.stderr?.on('data', (c: Buffer) => {
+      if (process.env.TITAN_TEST_VERBOSE) process.stderr.write(c);
+    });
+    this.children.add(child);
+    child.once('exit', () => this.children.delete(child));
+    return child;
+  }
+}
+
+export function killAndWait(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
