@@ -86,10 +86,10 @@ test('an error code the receiver does not know arrives as E_INTERNAL with the co
 test('closing the connection rejects every pending request with E_CONNECTION_CLOSED', async () => {
   const { client, server } = peers();
   const arrived = new Promise<void>((resolve) => server.onRequest(() => resolve()));
-  const pending = [client.request(1, 'a'), client.request(2, 'b')];
+  const pending = [1, 2].map((op) => rejectsWith(client.request(op, null), ErrorCode.CONNECTION_CLOSED, /closed/));
   await within(arrived, 2000, 'the request to arrive');
   server.close();
-  for (const p of pending) await rejectsWith(p, ErrorCode.CONNECTION_CLOSED, /closed/);
+  await Promise.all(pending);
   await rejectsWith(client.request(3, 'late'), ErrorCode.CONNECTION_CLOSED);
   assert.equal(client.notify(4, 'late'), false);
 });
@@ -228,4 +228,37 @@ test('the requester learns of a protocol error the remote reported, with its cod
   await rejectsWith(answer, ErrorCode.CONNECTION_CLOSED, /reported E_BAD_FRAME: bad/);
   const [err, origin] = await within(reported, 2000, 'onProtocolError');
   assert.deepEqual([err.code, origin], [ErrorCode.BAD_FRAME, 'remote']);
+});
+
+test('a cancel that arrives before the first chunk still aborts the serving side', async (t) => {
+  const { client, server } = peers();
+  t.after(() => client.close());
+  let serverReply: Replier | undefined;
+  server.onRequest((_msg, reply) => {
+    serverReply = reply;
+  });
+  const controller = new AbortController();
+  const done = client.stream(35, null, () => assert.fail('no chunk was sent'), { signal: controller.signal });
+  await until(() => serverReply !== undefined, 'the request to arrive');
+  controller.abort();
+  assert.equal(await within(done, 2000, 'the stream to resolve'), undefined);
+  await until(() => serverReply?.signal.aborted === true, 'the server to see the cancel');
+  assert.equal(serverReply?.chunk('too late'), false);
+});
+
+test('closing the connection aborts the signal of requests still being served', async () => {
+  const { client, server } = peers();
+  let reached!: () => void;
+  const arrived = new Promise<void>((resolve) => (reached = resolve));
+  const aborted = new Promise<void>((resolve) =>
+    server.onRequest((_msg, reply) => {
+      reply.signal.addEventListener('abort', () => resolve());
+      reached();
+    }),
+  );
+  const rejected = rejectsWith(client.request(1, null), ErrorCode.CONNECTION_CLOSED);
+  await within(arrived, 2000, 'the request to arrive');
+  client.close();
+  await within(aborted, 2000, 'the abort');
+  await rejected;
 });

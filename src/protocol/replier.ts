@@ -39,15 +39,18 @@ export interface ReplySink {
 
 export class Reply implements Replier {
   private done = false;
-  private tracked = false;
+  private cancelled = false;
   private controller: AbortController | undefined;
 
+  // Tracked from the start so a cancel or a close reaches it even before it has sent anything.
   constructor(
     private readonly sink: ReplySink,
     readonly opcode: number,
     readonly rid: number,
     readonly json: boolean,
-  ) {}
+  ) {
+    sink.track(this);
+  }
 
   get expectsReply(): boolean {
     return true;
@@ -60,8 +63,7 @@ export class Reply implements Replier {
   get signal(): AbortSignal {
     if (!this.controller) {
       this.controller = new AbortController();
-      if (this.done) this.controller.abort();
-      else this.track();
+      if (this.cancelled) this.controller.abort();
     }
     return this.controller.signal;
   }
@@ -76,7 +78,6 @@ export class Reply implements Replier {
 
   chunk(body: unknown): boolean {
     if (this.done) return false;
-    this.track();
     return this.sink.sendAnswer(this, Flags.STREAM, body);
   }
 
@@ -87,29 +88,22 @@ export class Reply implements Replier {
   /** The requester cancelled, or the connection is gone: stop answering. */
   cancel(): void {
     if (this.done) return;
+    this.cancelled = true;
     this.settle();
     this.controller?.abort();
   }
 
   /** Marks the reply complete without sending anything (the peer already answered for it). */
   settle(): void {
+    if (this.done) return;
     this.done = true;
-    if (this.tracked) {
-      this.tracked = false;
-      this.sink.untrack(this);
-    }
+    this.sink.untrack(this);
   }
 
   private finish(flags: number, body: unknown): void {
     if (this.done) return;
     this.settle();
     this.sink.sendAnswer(this, flags, body);
-  }
-
-  private track(): void {
-    if (this.tracked) return;
-    this.tracked = true;
-    this.sink.track(this);
   }
 }
 

@@ -64,7 +64,8 @@ test('a recorded process group that still runs is killed on start and the file c
   const registry = new PidRegistry(file);
   await registry.add(entry);
   const killed = await PidRegistry.killOrphans(file);
-  assert.deepEqual(killed, [entry]);
+  assert.deepEqual(killed.map((k) => k.pid), [entry.pid]);
+  if (process.platform === 'linux') assert.ok((killed[0]?.startTicks ?? 0) > 0, 'the kernel start time is recorded');
   await within(exited, 5_000, 'orphan exit');
   assert.equal(child.signalCode, 'SIGKILL');
   await assert.rejects(readFile(file), { code: 'ENOENT' });
@@ -76,6 +77,15 @@ test('a recorded pid now held by a process started at another time is left alone
   await writeFile(file, JSON.stringify([{ ...entry, startedAt: entry.startedAt - 3_600_000 }]));
   assert.deepEqual(await PidRegistry.killOrphans(file), []);
   assert.equal(child.exitCode, null);
+  assert.equal(child.signalCode, null);
+  process.kill(-entry.pgid, 'SIGKILL');
+});
+
+test('a recorded pid whose kernel start time differs is left alone, whatever the wall clock says', { skip: process.platform !== 'linux' }, async () => {
+  const file = path.join(dir, 'recycled-ticks.json');
+  const { child, entry } = await startGroup();
+  await writeFile(file, JSON.stringify([{ ...entry, startTicks: 1 }]));
+  assert.deepEqual(await PidRegistry.killOrphans(file), []);
   assert.equal(child.signalCode, null);
   process.kill(-entry.pgid, 'SIGKILL');
 });

@@ -14,6 +14,8 @@ export interface PidEntry {
   readonly attempt: number;
   /** Milliseconds since the epoch, taken right after spawn. */
   readonly startedAt: number;
+  /** The kernel's start time of the process in clock ticks since boot (Linux); exact, unlike wall clocks that may be stepped. */
+  readonly startTicks?: number | undefined;
 }
 
 const PidFile = z.array(
@@ -23,6 +25,7 @@ const PidFile = z.array(
     jobId: z.string(),
     attempt: z.number().int(),
     startedAt: z.number(),
+    startTicks: z.number().optional(),
   }),
 );
 
@@ -40,8 +43,9 @@ export class PidRegistry {
   constructor(readonly file: string) {}
 
   /** Records a started process group; resolves once the record is on disk. */
-  add(entry: PidEntry): Promise<void> {
-    this.#entries.set(entry.pid, entry);
+  async add(entry: PidEntry): Promise<void> {
+    const stat = process.platform === 'linux' && entry.startTicks === undefined ? await readProcStat(entry.pid) : null;
+    this.#entries.set(entry.pid, stat !== null ? { ...entry, startTicks: stat.startTicks } : entry);
     return this.#persist();
   }
 
@@ -86,7 +90,8 @@ export class PidRegistry {
       } else {
         const leader = await readProcStat(entry.pid);
         if (leader !== null) {
-          ours = leader.pgrp === entry.pgid && Math.abs(leader.startMs - entry.startedAt) <= START_TOLERANCE_MS;
+          const sameStart = entry.startTicks !== undefined ? leader.startTicks === entry.startTicks : Math.abs(leader.startMs - entry.startedAt) <= START_TOLERANCE_MS;
+          ours = leader.pgrp === entry.pgid && sameStart;
           if (!ours) log?.info({ ...entry, found: leader }, 'recorded pid now belongs to another process; leaving it');
         } else {
           // While any member of our group lives, the kernel cannot hand its id to a new process, so
@@ -159,6 +164,7 @@ interface ProcStat {
   readonly pgrp: number;
   /** Start time as milliseconds since the epoch. */
   readonly startMs: number;
+  readonly startTicks: number;
 }
 
 /** Reads /proc/<pid>/stat; null when the process is gone or is a zombie (nothing left to kill). */
@@ -176,7 +182,7 @@ export async function readProcStat(pid: number, uptimeSeconds?: number): Promise
   const startTicks = Number(fields[19]); // field 22
   if (state === 'Z' || state === 'X' || !Number.isFinite(pgrp) || !Number.isFinite(startTicks)) return null;
   const uptime = uptimeSeconds ?? (await readUptime());
-  return { pgrp, startMs: Date.now() - (uptime - startTicks / CLOCK_TICKS_PER_SECOND) * 1000 };
+  return { pgrp, startTicks, startMs: Date.now() - (uptime - startTicks / CLOCK_TICKS_PER_SECOND) * 1000 };
 }
 
 async function readUptime(): Promise<number> {
