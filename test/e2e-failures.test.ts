@@ -125,3 +125,24 @@ test('a worker told to stop with SIGTERM finishes its running job before it exit
   assert.equal(job.state, 'succeeded');
   assert.equal(job.attempt, 1);
 });
+
+test('a worker that stops heartbeating is declared dead after the timeout and its job runs elsewhere', async (t) => {
+  const cluster = new Cluster(1_500);
+  t.after(() => cluster.close());
+  await cluster.startMaster();
+  const frozen = await cluster.startWorker('frozen', { slots: 1 });
+  const client = await cluster.client();
+  const marker = join(cluster.dir, 'frozen-started');
+  const { jobId } = await client.submit({ command: `sh -c 'touch ${marker}-$TITAN_ATTEMPT; sleep 0.5'` });
+  await until('the job to start', async () => existsSync(`${marker}-1`));
+  // SIGSTOP keeps the connection open but silences the worker: only the heartbeat deadline can tell.
+  frozen.process.kill('SIGSTOP');
+  t.after(() => {
+    frozen.process.kill('SIGCONT');
+  });
+  await cluster.startWorker('healthy', { slots: 1 });
+  const job = await client.wait(jobId);
+  assert.equal(job.state, 'succeeded');
+  assert.equal(job.workerId, 'healthy');
+  assert.equal(job.attempt, 2);
+});
