@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, until } from './harness.js';
 
@@ -95,5 +95,26 @@ describe('jobs on a real cluster', () => {
     const done = await client.wait(jobId);
     assert.equal(done.state, 'succeeded');
     assert.equal(done.workerId, 'gpu-1');
+  });
+});
+
+describe('project folders', () => {
+  const cluster = new Cluster();
+  before(async () => {
+    await cluster.startMaster();
+    await cluster.startWorker('project-worker');
+  });
+  after(() => cluster.close());
+
+  test('with --project the folder becomes the workspace and the script imports its neighbours', async () => {
+    const project = join(cluster.dir, 'proj');
+    mkdirSync(join(project, 'scripts'), { recursive: true });
+    mkdirSync(join(project, 'lib'));
+    writeFileSync(join(project, 'lib', 'greeting.py'), 'WORD = "from the project"\n');
+    writeFileSync(join(project, 'data.txt'), 'shipped data\n');
+    writeFileSync(join(project, 'scripts', 'main.py'), 'import sys\nsys.path.insert(0, "lib")\nfrom greeting import WORD\nprint(WORD, open("data.txt").read().strip())\n');
+    const result = await cluster.cli(['run', join(project, 'scripts', 'main.py'), '--project', project, '--wait']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^from the project shipped data$/m);
   });
 });

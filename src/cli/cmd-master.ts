@@ -30,11 +30,11 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
 }
 
 /** Starts a master and stops it cleanly on SIGINT/SIGTERM. */
-export async function runMaster(options: MasterOptions, logLevel = 'info'): Promise<Master> {
+export async function runMaster(options: MasterOptions, logLevel = 'info'): Promise<{ master: Master; port: number }> {
   const master = new Master(options, createLogger('master', process.env.TITAN_LOG_LEVEL ?? logLevel));
   const port = await master.start();
   process.stdout.write(`titan master listening on ${options.host}:${port} (data dir ${options.dataDir})\n`);
-  return master;
+  return { master, port };
 }
 
 export function registerMaster(program: Command): void {
@@ -47,7 +47,7 @@ export function registerMaster(program: Command): void {
     .option('--heartbeat-timeout <ms>', 'silence after which a worker is dead')
     .option('--token <token>', 'use this cluster token instead of the generated one')
     .action(async (flags: MasterFlags) => {
-      const master = await runMaster(masterOptionsFrom(flags));
+      const { master } = await runMaster(masterOptionsFrom(flags));
       const stop = (): void => {
         void master.close().then(() => process.exit(0));
       };

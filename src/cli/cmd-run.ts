@@ -15,6 +15,7 @@ interface RunFlags extends GlobalFlags {
   timeout?: string;
   env: string[];
   name?: string;
+  project?: string;
   wait?: boolean;
 }
 
@@ -52,6 +53,7 @@ export function submitInputFrom(target: string, args: readonly string[], flags: 
     ...(priority !== undefined ? { priority } : {}),
     ...(retries !== undefined ? { retries } : {}),
     ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
+    ...(flags.project !== undefined ? { project: flags.project } : {}),
   };
   if (isFile) return { ...common, file: target, args: [...args] };
   // A lone argument is a command line as typed; several are argv words, quoted so the shell keeps them apart.
@@ -93,6 +95,7 @@ export function registerRun(program: Command): void {
       .option('--timeout <seconds>', 'kill the job after this long')
       .option('--env <KEY=VALUE>', 'environment variable (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
       .option('--name <name>', 'a name shown in listings')
+      .option('--project <dir>', 'upload this folder as the job workspace (the script runs at its relative path)')
       .option('--wait', 'stream the output and wait for the end; exit code follows the job'),
   ).action(async (target: string, args: string[], flags: RunFlags) => {
     process.exitCode = await withClient(flags, async (client) => {

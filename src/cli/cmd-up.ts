@@ -53,8 +53,8 @@ export function registerUp(program: Command): void {
     .action(async (flags: UpFlags) => {
       const workerCount = positiveInt('--workers', flags.workers);
       const options = masterOptionsFrom({ ...(flags.listen !== undefined ? { listen: flags.listen } : {}), ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}) });
-      const master = await runMaster(options, 'warn');
-      const address = `${options.host}:${options.port}`;
+      const { master, port } = await runMaster(options, 'warn');
+      const address = `${options.host}:${port}`;
       process.stdout.write(`cluster token: ${master.token}\n`);
       const children = Array.from({ length: workerCount }, (_, i) =>
         spawn(process.execPath, [MAIN, 'worker', '--master', address, '--token', master.token, '--slots', flags.slots, '--work-dir', join(dirname(options.dataDir), 'workers', `w${i + 1}`)], {
@@ -73,20 +73,20 @@ export function registerUp(program: Command): void {
       };
       process.once('SIGINT', () => void stopAll(0));
       process.once('SIGTERM', () => void stopAll(0));
-      const client = await TitanClient.connect({ host: options.host, port: options.port, token: master.token });
       try {
-        await waitForWorkers(client, workerCount, 15_000);
-        process.stdout.write(`titan is up: master ${address}, ${workerCount} worker(s). Try: titan stats\n`);
-        if (flags.demo) {
-          const ok = await runDemo(client, (line) => process.stdout.write(`${line}\n`));
-          if (flags.exitAfterDemo) {
-            client.close();
-            await stopAll(ok ? 0 : 1);
-            return;
-          }
+        const client = await TitanClient.connect({ host: options.host, port, token: master.token });
+        try {
+          await waitForWorkers(client, workerCount, 15_000);
+          process.stdout.write(`titan is up: master ${address}, ${workerCount} worker(s). Try: titan stats\n`);
+          const ok = flags.demo ? await runDemo(client, (line) => process.stdout.write(`${line}\n`)) : true;
+          if (flags.exitAfterDemo) await stopAll(ok ? 0 : 1);
+        } finally {
+          client.close();
         }
-      } finally {
-        client.close();
+      } catch (err) {
+        // Never leave the local workers behind: they would dial a master that is gone, forever.
+        process.stderr.write(`titan up: ${(err as Error).message}\n`);
+        await stopAll(1);
       }
       process.stdout.write('Ctrl-C stops the master and the workers.\n');
     });

@@ -1,5 +1,8 @@
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, relative, resolve, sep } from 'node:path';
+import { TitanError, ErrorCode } from '../common/errors.js';
+import { createBundle } from '../worker/workspace.js';
 import type { JobState } from '../core/job.js';
 import { Opcode } from '../protocol/opcodes.js';
 import type { JobSubmitRequest } from '../protocol/messages.js';
@@ -15,8 +18,11 @@ export interface ClientOptions {
   readonly token: string;
 }
 
-/** What to run: a local script file (uploaded for you) or a command line. */
-export type SubmitInput = Omit<JobSubmitRequest, 'run'> & ({ file: string } | { command: string });
+/**
+ * What to run: a local script file (uploaded for you) or a command line. With `project`, the whole
+ * folder is uploaded as an archive and unpacked as the job's workspace, the script at its relative path.
+ */
+export type SubmitInput = Omit<JobSubmitRequest, 'run' | 'bundle'> & ({ file: string; project?: string } | { command: string; project?: string });
 
 /**
  * The TypeScript SDK: one authenticated connection that carries many requests at once.
@@ -26,7 +32,17 @@ export type SubmitInput = Omit<JobSubmitRequest, 'run'> & ({ file: string } | { 
  * const { jobId } = await titan.submit({ command: 'echo hello' });
  * const done = await titan.wait(jobId);
  */
+function projectRelative(project: string, file: string): string {
+  const rel = relative(resolve(project), resolve(file));
+  if (rel.startsWith('..') || rel.startsWith(sep)) {
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `script ${file} is not inside the project folder ${project}; move it there or drop --project`);
+  }
+  return rel.split(sep).join('/');
+}
+
 export class TitanClient {
+  private readonly folders = new Map<string, string>();
+
   private constructor(private readonly peer: Peer) {}
 
   static async connect(options: ClientOptions): Promise<TitanClient> {
@@ -83,13 +99,33 @@ export class TitanClient {
   }
 
   private async toRequest(input: SubmitInput): Promise<JobSubmitRequest> {
-    const { ...rest } = input as SubmitInput & { file?: string; command?: string };
+    const { ...rest } = input as SubmitInput & { file?: string; command?: string; project?: string };
     delete rest.file;
     delete rest.command;
+    delete rest.project;
+    const bundle = input.project !== undefined ? await this.uploadFolder(input.project) : undefined;
+    const withBundle = bundle !== undefined ? { ...rest, bundle } : rest;
     if ('file' in input) {
       const artifact = await this.upload(await readFile(input.file));
-      return { ...rest, run: { kind: 'script', fileName: basename(input.file), artifact } };
+      const fileName = input.project !== undefined ? projectRelative(input.project, input.file) : basename(input.file);
+      return { ...withBundle, run: { kind: 'script', fileName, artifact } };
     }
-    return { ...rest, run: { kind: 'command', command: input.command } };
+    return { ...withBundle, run: { kind: 'command', command: input.command } };
+  }
+
+  /** Archives a folder (without node_modules and .git) and uploads it; folders are cached by path per client. */
+  async uploadFolder(folder: string): Promise<string> {
+    const cached = this.folders.get(resolve(folder));
+    if (cached !== undefined) return cached;
+    const dir = await mkdtemp(join(tmpdir(), 'titan-bundle-'));
+    try {
+      const archive = join(dir, 'bundle.tgz');
+      await createBundle(folder, archive);
+      const hash = await this.upload(await readFile(archive));
+      this.folders.set(resolve(folder), hash);
+      return hash;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 }
