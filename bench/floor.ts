@@ -5,7 +5,7 @@ import { Deadline, now, percentile } from './measure.js';
 const TRUE = '/bin/true';
 
 /** One spawn of /bin/true, resolved on 'exit' (rejects on spawn error or non-zero exit). */
-function spawnTrue(): Promise<void> {
+export function spawnTrue(): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(TRUE);
     child.once('error', reject);

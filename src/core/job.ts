@@ -24,6 +24,14 @@ export type JobRun =
   | { kind: 'script'; fileName: string; artifact: string }
   | { kind: 'command'; command: string };
 
+export type TriggerRule = 'all_success' | 'all_done' | 'one_failed';
+
+export interface RetryBackoff {
+  readonly type: 'fixed' | 'exponential';
+  readonly delaySeconds: number;
+  readonly maxSeconds: number;
+}
+
 export interface JobSpec {
   readonly name: string;
   readonly run: JobRun;
@@ -39,6 +47,18 @@ export interface JobSpec {
   readonly timeoutSeconds: number;
   /** Content address of a folder archive hydrated into the workspace before the script. */
   readonly bundle?: string;
+  /** The DAG run this job belongs to, and the ids of its parents there. */
+  readonly dagId?: string;
+  readonly parents?: readonly string[];
+  /** When a job with parents runs: default all_success. */
+  readonly triggerRule?: TriggerRule;
+  /** Run on the worker that ran the first parent, while that worker lives. */
+  readonly affinity?: boolean;
+  readonly retryBackoff?: RetryBackoff;
+  /** Seconds between becoming ready and being queued. */
+  readonly delaySeconds?: number;
+  /** A job of the same DAG that runs if this one fails; the failure then does not fail the DAG. */
+  readonly onFailure?: string;
 }
 
 export interface Job {
@@ -57,6 +77,14 @@ export interface Job {
   signal: string | null;
   /** Why the job ended the way it did, in words a user can act on. */
   reason: string | null;
+  /** Not dispatched before this time (delays and retry backoff). */
+  notBefore: number | null;
+  /** Affinity: the worker this job must run on while it lives. */
+  pinnedWorker: string | null;
+  /** Times the job's worker was lost while running it; too many marks a poison pill. */
+  crashes: number;
+  /** Attempts before the last manual retry; the retry budget counts from here. */
+  attemptBase: number;
 }
 
 export interface JobOutcome {
@@ -65,4 +93,26 @@ export interface JobOutcome {
   readonly durationMs: number;
   /** The worker could not start the process (missing interpreter, bad file). */
   readonly error?: string;
+}
+
+/** A job as it is on submission: nothing run yet. */
+export function newJob(id: string, spec: JobSpec, seq: number, now: number, state: JobState = 'queued'): Job {
+  return {
+    id,
+    spec,
+    state,
+    attempt: 0,
+    workerId: null,
+    submittedAt: now,
+    seq,
+    startedAt: null,
+    finishedAt: null,
+    exitCode: null,
+    signal: null,
+    reason: null,
+    notBefore: null,
+    pinnedWorker: null,
+    crashes: 0,
+    attemptBase: 0,
+  };
 }

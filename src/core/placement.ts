@@ -22,11 +22,12 @@ function load(worker: WorkerRecord): number {
  * Feasibility chain (alive, tags, free slot), then rank by least load, ties broken by the
  * worker's registration order so the same state always yields the same placement.
  */
-export function placeJob(requirement: readonly string[], workers: Iterable<WorkerRecord>): Placement {
+export function placeJob(requirement: readonly string[], workers: Iterable<WorkerRecord>, pinnedWorker: string | null = null): Placement {
   let best: WorkerRecord | undefined;
   let capable = 0;
   for (const worker of workers) {
     if (worker.health !== 'healthy' || !satisfies(worker, requirement)) continue;
+    if (pinnedWorker !== null && worker.id !== pinnedWorker) continue;
     capable++;
     if (freeSlots(worker) <= 0) continue;
     if (best === undefined || load(worker) < load(best) || (load(worker) === load(best) && worker.seq < best.seq)) {
@@ -35,6 +36,9 @@ export function placeJob(requirement: readonly string[], workers: Iterable<Worke
   }
   if (best !== undefined) return { placed: true, workerId: best.id };
   const wanted = requirement.join(',');
+  if (pinnedWorker !== null) {
+    return { placed: false, everPlaceable: capable > 0, reason: `waiting for a free slot on ${pinnedWorker}, the worker that ran its parent (affinity)` };
+  }
   if (capable === 0) {
     return {
       placed: false,

@@ -38,7 +38,7 @@ describe('scheduler', () => {
     s.registerWorker(worker('cpu', { slots: 4 }), 0);
     const gpu = s.submit('train', spec({ requirement: ['GPU'] }), 1);
     assert.deepEqual(dispatches(gpu), []);
-    assert.match(s.waitingReason(s.job('train')!) ?? '', /no live worker has them/);
+    assert.match(s.waitingReason(s.job('train')!, 0) ?? '', /no live worker has them/);
     assert.deepEqual(dispatches(s.submit('prep', spec(), 2)), [['prep', 'cpu', 1]]);
     const later = s.registerWorker(worker('gpu', { tags: ['GPU'] }), 3);
     assert.deepEqual(dispatches(later), [['train', 'gpu', 1]]);
@@ -83,7 +83,7 @@ describe('scheduler', () => {
     assert.equal(s.job('a')?.attempt, 2);
   });
 
-  test('a failed attempt with retries left is re-queued; with none left the job fails with the reason', () => {
+  test('a failed attempt with retries left is re-queued; with none left the job goes dead (the DLQ) with the reason', () => {
     const s = new Scheduler();
     s.registerWorker(worker('w1', { slots: 1 }), 0);
     s.submit('a', spec({ retries: 1 }), 0);
@@ -91,8 +91,29 @@ describe('scheduler', () => {
     assert.deepEqual(dispatches(first), [['a', 'w1', 2]]);
     const second = s.jobFinished('w1', 'a', 2, { exitCode: 3, signal: null, durationMs: 1 }, 2);
     const finished = second.find((e) => e.type === 'finished');
-    assert.equal(finished?.type === 'finished' ? finished.job.state : null, 'failed');
+    assert.equal(finished?.type === 'finished' ? finished.job.state : null, 'dead');
     assert.equal(finished?.type === 'finished' ? finished.job.reason : null, 'exited with code 3');
+  });
+
+  test('a job without retries that fails ends failed', () => {
+    const s = new Scheduler();
+    s.registerWorker(worker('w1', { slots: 1 }), 0);
+    s.submit('a', spec(), 0);
+    const effects = s.jobFinished('w1', 'a', 1, { exitCode: 1, signal: null, durationMs: 1 }, 1);
+    assert.ok(effects.some((e) => e.type === 'finished' && e.job.state === 'failed'));
+  });
+
+  test('a job whose worker is lost three times while running it is a poison pill and goes dead', () => {
+    const s = new Scheduler();
+    s.submit('pill', spec({ retries: 5 }), 0);
+    let last: ReturnType<Scheduler['workerLost']> = [];
+    for (let i = 0; i < 3; i++) {
+      s.registerWorker(worker(`w${i}`, { slots: 1 }), i);
+      last = s.workerLost(`w${i}`, i, 'crashed');
+    }
+    const dead = last.find((e) => e.type === 'finished');
+    assert.equal(dead?.type === 'finished' ? dead.job.state : null, 'dead');
+    assert.match(dead?.type === 'finished' ? (dead.job.reason ?? '') : '', /poison pill/);
   });
 
   test('cancelling a running job kills it on its worker and frees the slot', () => {
@@ -113,7 +134,7 @@ describe('scheduler', () => {
     const snapshot = [...before.activeJobs()].map((j) => ({ ...j }));
 
     const after = new Scheduler();
-    after.recover(snapshot, 10);
+    after.recover(snapshot, [], new Map(), 10);
     const effects = after.registerWorker(worker('w1', { slots: 2, holding: [{ jobId: 'kept', attempt: 1 }] }), 11);
     assert.equal(after.job('kept')?.state, 'assigned');
     assert.deepEqual(dispatches(effects), [['lost', 'w1', 2]]);
@@ -124,7 +145,7 @@ describe('scheduler', () => {
     before.registerWorker(worker('w1'), 0);
     before.submit('a', spec(), 0);
     const after = new Scheduler();
-    after.recover([...before.activeJobs()].map((j) => ({ ...j })), 10);
+    after.recover([...before.activeJobs()].map((j) => ({ ...j })), [], new Map(), 10);
     after.registerWorker(worker('w2'), 11);
     assert.deepEqual(dispatches(after.adoptionDeadlinePassed(40)), [['a', 'w2', 2]]);
   });

@@ -1,49 +1,55 @@
 import { TitanError, ErrorCode } from '../common/errors.js';
-import type { Effect, WorkerReportedJob } from './effects.js';
-import { isFinal, type Job, type JobOutcome, type JobSpec, type JobState } from './job.js';
-import { JobQueue } from './job-queue.js';
-import { placeJob, requirementKey } from './placement.js';
+import { newDag, type Dag } from './dag.js';
+import { DagBook, type ParentStatus } from './dag-book.js';
+import { DelayHeap } from './delay-heap.js';
+import type { Effect } from './effects.js';
+import { decideGate } from './gate.js';
+import { isFinal, newJob, type Job, type JobOutcome, type JobSpec, type JobState } from './job.js';
+import { placeJob } from './placement.js';
+import { Queues } from './queues.js';
+import { backoffMs, hasRetriesLeft } from './retry-policy.js';
 import { transition } from './transitions.js';
-import type { WorkerRecord, WorkerResources } from './worker-record.js';
+import { Workers, type WorkerRegistration } from './workers.js';
 
-export interface WorkerRegistration {
-  readonly id: string;
-  readonly host: string;
-  readonly tags: readonly string[];
-  readonly slots: number;
-  readonly resources: WorkerResources;
-  /** Attempts the worker still holds (running, or finished but not yet acknowledged). */
-  readonly holding: readonly WorkerReportedJob[];
-}
+export type { WorkerRegistration } from './workers.js';
+
+/** A job whose worker was lost this many times while running it is a poison pill. */
+export const POISON_PILL_CRASHES = 3;
 
 /**
- * The scheduling core: the live state of jobs and workers, changed only through the methods
- * below, each of which returns the effects the master must apply. No I/O and no clock: `now` is
- * passed in. Final jobs leave memory once reported (the store keeps them).
+ * The scheduling core: the live state of jobs, DAG runs and workers, changed only through the
+ * methods below, each of which returns the effects the master must apply. No I/O and no clock:
+ * `now` is passed in. Final jobs leave memory (the store keeps them).
  */
 export class Scheduler {
   private readonly jobs = new Map<string, Job>();
-  private readonly queues = new Map<string, JobQueue>();
-  private readonly workers = new Map<string, WorkerRecord>();
-  /** After a master restart: jobs that were on a worker which has not reconnected yet. */
-  private readonly awaitingWorker = new Map<string, Set<string>>();
+  private readonly queues = new Queues();
+  private readonly delays = new DelayHeap();
+  private readonly dagBook = new DagBook();
+  readonly workers = new Workers();
   private nextSeq: number;
-  private workerSeq = 0;
+  private nextDagSeq: number;
+  private armedWake: number | null = null;
 
-  constructor(firstSeq = 1) {
+  constructor(firstSeq = 1, firstDagSeq = 1) {
     this.nextSeq = firstSeq;
+    this.nextDagSeq = firstDagSeq;
   }
 
   job(id: string): Job | undefined {
     return this.jobs.get(id);
   }
 
-  worker(id: string): WorkerRecord | undefined {
+  dag(id: string): Dag | undefined {
+    return this.dagBook.get(id);
+  }
+
+  worker(id: string): ReturnType<Workers['get']> {
     return this.workers.get(id);
   }
 
-  liveWorkers(): WorkerRecord[] {
-    return [...this.workers.values()].filter((w) => w.health !== 'dead');
+  liveWorkers(): ReturnType<Workers['live']> {
+    return this.workers.live();
   }
 
   activeJobs(): IterableIterator<Job> {
@@ -51,106 +57,116 @@ export class Scheduler {
   }
 
   queueDepths(): Record<string, number> {
-    const depths: Record<string, number> = {};
-    for (const [key, queue] of this.queues) depths[key] = queue.size;
-    return depths;
+    return this.queues.depths();
   }
 
-  /** Rebuilds memory from the store's active jobs after a restart. */
-  recover(active: readonly Job[], now: number): Effect[] {
+  /** Rebuilds memory from the store after a restart; parentStates holds the final parents of pending jobs. */
+  recover(active: readonly Job[], dags: readonly Dag[], parentStates: ReadonlyMap<string, JobState>, now: number): Effect[] {
     const effects: Effect[] = [];
+    for (const dag of dags) {
+      this.dagBook.add(dag);
+      this.nextDagSeq = Math.max(this.nextDagSeq, dag.seq + 1);
+    }
     for (const job of active) {
       this.nextSeq = Math.max(this.nextSeq, job.seq + 1);
       this.jobs.set(job.id, job);
-      if (job.state === 'queued') this.enqueue(job);
-      else if ((job.state === 'assigned' || job.state === 'running') && job.workerId !== null) {
-        let held = this.awaitingWorker.get(job.workerId);
-        if (held === undefined) this.awaitingWorker.set(job.workerId, (held = new Set()));
-        held.add(job.id);
-      } else if (job.state === 'assigned' || job.state === 'running') {
+    }
+    for (const job of active) {
+      if (job.state === 'pending') {
+        const gate = this.dagBook.attach(job, (id) => this.statusOf(id, parentStates));
+        if (gate.remaining === 0) this.openGate(job, gate, now, effects);
+      } else if (job.state === 'queued') {
+        this.makeReady(job, now, effects, false);
+      } else if (job.workerId !== null) {
+        this.workers.expectBack(job.workerId, job.id);
+      } else {
         this.requeue(job, now, 'the master restarted before the job reached a worker', effects);
       }
     }
+    this.drainWork(now, effects);
     return effects;
   }
 
-  submit(id: string, spec: JobSpec, now: number): Effect[] {
+  createDag(id: string, name: string, now: number): Effect[] {
+    if (this.dagBook.get(id) !== undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, `DAG id ${id} is already in use`);
+    const dag = newDag(id, name, this.nextDagSeq++, now);
+    this.dagBook.add(dag);
+    return [{ type: 'persistDag', dag }];
+  }
+
+  /**
+   * Accepts a job. Parents that are no longer in memory must be given in finishedParents with
+   * their final state (the shell reads them from the store).
+   */
+  submit(id: string, spec: JobSpec, now: number, finishedParents: ReadonlyMap<string, JobState> = new Map()): Effect[] {
     if (this.jobs.has(id)) throw new TitanError(ErrorCode.INVALID_REQUEST, `job id ${id} is already in use`);
-    const job: Job = {
-      id,
-      spec,
-      state: 'queued',
-      attempt: 0,
-      workerId: null,
-      submittedAt: now,
-      seq: this.nextSeq++,
-      startedAt: null,
-      finishedAt: null,
-      exitCode: null,
-      signal: null,
-      reason: null,
-    };
+    const hasParents = (spec.parents?.length ?? 0) > 0;
+    const job = newJob(id, spec, this.nextSeq, now, hasParents ? 'pending' : 'queued');
+    const gate = hasParents ? this.dagBook.attach(job, (p) => this.statusOf(p, finishedParents)) : null;
+    const dag = this.dagBook.enroll(job);
+    this.nextSeq++;
     this.jobs.set(id, job);
     const effects: Effect[] = [persist(job, null, now, 'submitted')];
-    this.enqueue(job);
-    this.pump(now, effects);
+    if (dag !== undefined) effects.push({ type: 'persistDag', dag });
+    if (gate === null) this.makeReady(job, now, effects, true);
+    else if (gate.remaining === 0) this.openGate(job, gate, now, effects);
+    this.drainWork(now, effects);
     return effects;
   }
 
   registerWorker(reg: WorkerRegistration, now: number): Effect[] {
     const effects: Effect[] = [];
-    const previous = this.workers.get(reg.id);
-    if (previous !== undefined && previous.health !== 'dead') this.loseWorker(previous, now, 'it re-registered', effects, reg.holding);
-    const worker: WorkerRecord = {
-      id: reg.id,
-      host: reg.host,
-      tags: new Set(reg.tags),
-      slots: Math.max(1, reg.slots),
-      resources: reg.resources,
-      health: 'healthy',
-      running: new Set(),
-      lastSeen: now,
-      seq: previous?.seq ?? this.workerSeq++,
-    };
-    this.workers.set(reg.id, worker);
-    this.adopt(worker, reg.holding, now, effects);
-    this.pump(now, effects);
+    const { lost, stale, adopted, missing } = this.workers.register(reg, now, (jobId, attempt) => {
+      const job = this.jobs.get(jobId);
+      return job !== undefined && job.attempt === attempt && job.workerId === reg.id && !isFinal(job.state);
+    });
+    for (const jobId of lost) this.lostWhileRunning(jobId, now, `worker ${reg.id} re-registered without it`, effects);
+    for (const s of stale) effects.push({ type: 'kill', workerId: reg.id, jobId: s.jobId, attempt: s.attempt });
+    void adopted;
+    for (const jobId of missing) {
+      const job = this.jobs.get(jobId);
+      if (job !== undefined) this.requeue(job, now, `worker ${reg.id} came back without it`, effects);
+    }
+    this.drainWork(now, effects);
     return effects;
   }
 
   heartbeat(workerId: string, now: number): boolean {
-    const worker = this.workers.get(workerId);
-    if (worker === undefined || worker.health === 'dead') return false;
-    worker.lastSeen = now;
-    return true;
+    return this.workers.heartbeat(workerId, now);
   }
 
   /** The connection dropped or the heartbeat deadline passed. */
   workerLost(workerId: string, now: number, why: string): Effect[] {
     const effects: Effect[] = [];
-    const worker = this.workers.get(workerId);
-    if (worker !== undefined && worker.health !== 'dead') this.loseWorker(worker, now, why, effects, []);
-    this.pump(now, effects);
+    for (const jobId of this.workers.lose(workerId)) this.lostWhileRunning(jobId, now, `worker ${workerId} was lost: ${why}`, effects);
+    this.drainWork(now, effects);
     return effects;
   }
 
-  /** A draining worker takes no new work but finishes what it has. */
   drainWorker(workerId: string): void {
-    const worker = this.workers.get(workerId);
-    if (worker !== undefined && worker.health === 'healthy') worker.health = 'draining';
+    this.workers.drain(workerId);
   }
 
   /** After a restart, jobs whose worker never came back within the deadline go back to the queue. */
   adoptionDeadlinePassed(now: number): Effect[] {
     const effects: Effect[] = [];
-    for (const [workerId, held] of this.awaitingWorker) {
-      for (const jobId of held) {
-        const job = this.jobs.get(jobId);
-        if (job !== undefined) this.requeue(job, now, `worker ${workerId} did not come back after the master restarted`, effects);
-      }
+    for (const [workerId, jobId] of this.workers.abandonExpected()) {
+      const job = this.jobs.get(jobId);
+      if (job !== undefined) this.requeue(job, now, `worker ${workerId} did not come back after the master restarted`, effects);
     }
-    this.awaitingWorker.clear();
-    this.pump(now, effects);
+    this.drainWork(now, effects);
+    return effects;
+  }
+
+  /** Delayed and backed-off jobs whose time has come join their queues. */
+  wake(now: number): Effect[] {
+    const effects: Effect[] = [];
+    this.armedWake = null;
+    for (const jobId of this.delays.popDue(now)) {
+      const job = this.jobs.get(jobId);
+      if (job !== undefined && job.state === 'queued') this.queues.push(job);
+    }
+    this.drainWork(now, effects);
     return effects;
   }
 
@@ -166,7 +182,7 @@ export class Scheduler {
     const job = this.current(workerId, jobId, attempt);
     if (job === undefined) return [];
     const effects: Effect[] = [];
-    this.release(job);
+    this.workers.release(job);
     job.exitCode = outcome.exitCode;
     job.signal = outcome.signal;
     if (job.startedAt === null) job.startedAt = now - outcome.durationMs;
@@ -174,10 +190,9 @@ export class Scheduler {
       this.finish(job, 'succeeded', now, null, effects);
     } else {
       const why = outcome.error ?? (outcome.signal !== null ? `killed by ${outcome.signal}` : `exited with code ${String(outcome.exitCode)}`);
-      if (job.attempt <= job.spec.retries) this.requeue(job, now, `attempt ${job.attempt} failed: ${why}`, effects);
-      else this.finish(job, 'failed', now, why, effects);
+      this.failAttempt(job, now, why, effects);
     }
-    this.pump(now, effects);
+    this.drainWork(now, effects);
     return effects;
   }
 
@@ -185,20 +200,71 @@ export class Scheduler {
     const job = this.jobs.get(jobId);
     if (job === undefined) throw new TitanError(ErrorCode.UNKNOWN_JOB, `no active job ${jobId} (it may have finished already: see titan jobs)`);
     const effects: Effect[] = [];
-    if ((job.state === 'assigned' || job.state === 'running') && job.workerId !== null) {
-      effects.push({ type: 'kill', workerId: job.workerId, jobId, attempt: job.attempt });
-    }
-    this.release(job);
-    this.finish(job, 'cancelled', now, 'cancelled by request', effects);
-    this.pump(now, effects);
+    this.stop(job, 'cancelled', now, 'cancelled by request', effects);
+    this.drainWork(now, effects);
     return effects;
   }
 
-  /** Why a queued job is not running, for status output; null when it is not waiting. */
-  waitingReason(job: Job): string | null {
+  /** Stops every running job of the DAG, skips the rest; the DAG ends cancelled. */
+  cancelDag(dagId: string, now: number): Effect[] {
+    const dag = this.dagBook.get(dagId);
+    if (dag === undefined) throw new TitanError(ErrorCode.UNKNOWN_JOB, `no running DAG ${dagId} (see titan dags)`);
+    dag.state = 'cancelled';
+    const effects: Effect[] = [{ type: 'persistDag', dag }];
+    for (const job of [...this.jobs.values()]) {
+      if (job.spec.dagId !== dagId || isFinal(job.state)) continue;
+      const running = job.state === 'assigned' || job.state === 'running';
+      this.stop(job, running ? 'cancelled' : 'skipped', now, 'its DAG was cancelled', effects);
+    }
+    this.drainWork(now, effects);
+    return effects;
+  }
+
+  /**
+   * Runs a final job again with a fresh retry budget (the DLQ's way out). `stored` is the job as
+   * the store has it, `dag` its DAG when that is no longer running.
+   */
+  retry(stored: Job, dag: Dag | undefined, now: number): Effect[] {
+    if (!isFinal(stored.state) || stored.state === 'succeeded') {
+      throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${stored.id} is ${stored.state}; only failed, dead, cancelled or skipped jobs can be retried`);
+    }
+    const effects: Effect[] = [];
+    if (dag !== undefined && this.dagBook.get(dag.id) === undefined) this.dagBook.add(dag);
+    const live = stored.spec.dagId !== undefined ? this.dagBook.get(stored.spec.dagId) : undefined;
+    if (live !== undefined) {
+      live.unfinished++;
+      if (countsAsDagFailure(stored)) live.failed = Math.max(0, live.failed - 1);
+      live.state = 'running';
+      live.finishedAt = null;
+      effects.push({ type: 'persistDag', dag: live });
+    }
+    const job: Job = { ...stored, attemptBase: stored.attempt, crashes: 0, finishedAt: null, exitCode: null, signal: null, workerId: null, notBefore: null };
+    this.jobs.set(job.id, job);
+    const from = transition(job, 'queued');
+    job.reason = 'retried by request';
+    effects.push(persist(job, from, now, 'retried by request'));
+    this.makeReady(job, now, effects, false);
+    this.drainWork(now, effects);
+    return effects;
+  }
+
+  /** Why a job is not running, for status output; null when nothing holds it. */
+  waitingReason(job: Job, now: number): string | null {
+    if (job.state === 'pending') {
+      const gate = this.dagBook.waitingFor(job.id);
+      const waiting = (job.spec.parents ?? []).filter((p) => this.jobs.has(p));
+      return gate !== undefined ? `waiting for ${gate.remaining} parent(s): ${waiting.slice(0, 5).join(', ')}` : 'waiting';
+    }
     if (job.state !== 'queued') return null;
-    const placement = placeJob(job.spec.requirement, this.workers.values());
+    if (this.delays.has(job.id) && job.notBefore !== null) return `delayed: due in ${Math.max(0, Math.ceil((job.notBefore - now) / 1000))} s`;
+    const placement = placeJob(job.spec.requirement, this.workers.all(), job.pinnedWorker);
     return placement.placed ? 'about to be placed' : placement.reason;
+  }
+
+  private statusOf(parentId: string, finished: ReadonlyMap<string, JobState>): ParentStatus {
+    const active = this.jobs.get(parentId);
+    if (active !== undefined) return isFinal(active.state) ? active.state : 'active';
+    return finished.get(parentId);
   }
 
   private current(workerId: string, jobId: string, attempt: number): Job | undefined {
@@ -207,93 +273,113 @@ export class Scheduler {
     return job;
   }
 
-  private adopt(worker: WorkerRecord, holding: readonly WorkerReportedJob[], now: number, effects: Effect[]): void {
-    const expected = this.awaitingWorker.get(worker.id) ?? new Set<string>();
-    this.awaitingWorker.delete(worker.id);
-    for (const held of holding) {
-      const job = this.jobs.get(held.jobId);
-      if (job !== undefined && job.attempt === held.attempt && job.workerId === worker.id && !isFinal(job.state)) {
-        worker.running.add(job.id);
-        expected.delete(job.id);
-      } else {
-        effects.push({ type: 'kill', workerId: worker.id, jobId: held.jobId, attempt: held.attempt });
-      }
-    }
-    for (const jobId of expected) {
-      const job = this.jobs.get(jobId);
-      if (job !== undefined) this.requeue(job, now, `worker ${worker.id} came back without it`, effects);
+  private lostWhileRunning(jobId: string, now: number, why: string, effects: Effect[]): void {
+    const job = this.jobs.get(jobId);
+    if (job === undefined) return;
+    job.crashes++;
+    if (job.crashes >= POISON_PILL_CRASHES) {
+      this.workers.release(job);
+      this.finish(job, 'dead', now, `poison pill: its worker was lost ${job.crashes} times while running it (last: ${why})`, effects);
+    } else {
+      this.requeue(job, now, why, effects);
     }
   }
 
-  private loseWorker(worker: WorkerRecord, now: number, why: string, effects: Effect[], keep: readonly WorkerReportedJob[]): void {
-    worker.health = 'dead';
-    const kept = new Set(keep.map((k) => `${k.jobId}#${k.attempt}`));
-    for (const jobId of [...worker.running]) {
-      const job = this.jobs.get(jobId);
-      worker.running.delete(jobId);
-      if (job !== undefined && !kept.has(`${job.id}#${job.attempt}`)) {
-        this.requeue(job, now, `worker ${worker.id} was lost: ${why}`, effects);
-      }
+  private failAttempt(job: Job, now: number, why: string, effects: Effect[]): void {
+    if (hasRetriesLeft(job)) {
+      this.requeue(job, now, `attempt ${job.attempt} failed: ${why}`, effects, backoffMs(job.spec.retryBackoff, job.attempt - job.attemptBase));
+    } else {
+      this.finish(job, job.spec.retries > 0 ? 'dead' : 'failed', now, why, effects);
     }
   }
 
-  private requeue(job: Job, now: number, why: string, effects: Effect[]): void {
-    this.release(job);
+  private stop(job: Job, state: 'cancelled' | 'skipped', now: number, why: string, effects: Effect[]): void {
+    if ((job.state === 'assigned' || job.state === 'running') && job.workerId !== null) {
+      effects.push({ type: 'kill', workerId: job.workerId, jobId: job.id, attempt: job.attempt });
+    }
+    this.workers.release(job);
+    this.dagBook.drop(job.id);
+    this.finish(job, state, now, why, effects);
+  }
+
+  private requeue(job: Job, now: number, why: string, effects: Effect[], delayMs = 0): void {
+    this.workers.release(job);
     const from = transition(job, 'queued');
     job.workerId = null;
     job.reason = why;
+    job.notBefore = delayMs > 0 ? now + delayMs : null;
     effects.push(persist(job, from, now, why));
-    this.enqueue(job);
+    this.makeReady(job, now, effects, false);
   }
+
+  /** A queued job joins its queue, or the delay heap when its time has not come. */
+  private makeReady(job: Job, now: number, effects: Effect[], firstTime: boolean): void {
+    if (firstTime && (job.spec.delaySeconds ?? 0) > 0) job.notBefore = now + (job.spec.delaySeconds ?? 0) * 1000;
+    if (job.notBefore !== null && job.notBefore > now) {
+      this.delays.add(job.id, job.notBefore);
+      const next = this.delays.next();
+      if (next !== null && (this.armedWake === null || next < this.armedWake)) {
+        this.armedWake = next;
+        effects.push({ type: 'wake', at: next });
+      }
+      return;
+    }
+    this.queues.push(job);
+  }
+
+  /** Every parent of a pending job is final: run it or skip it by its trigger rule. */
+  private openGate(job: Job, gate: Parameters<typeof decideGate>[0], now: number, effects: Effect[]): void {
+    const decision = decideGate(gate, job.spec.triggerRule ?? 'all_success');
+    if (!decision.run) {
+      this.finish(job, 'skipped', now, decision.why, effects);
+      return;
+    }
+    const from = transition(job, 'queued');
+    effects.push(persist(job, from, now, null));
+    this.makeReady(job, now, effects, true);
+  }
+
+  private readonly finishedQueue: Job[] = [];
 
   private finish(job: Job, state: JobState, now: number, why: string | null, effects: Effect[]): void {
     const from = transition(job, state);
     job.finishedAt = now;
     job.reason = why;
-    this.queueFor(job).remove(job.id);
+    job.notBefore = null;
+    this.queues.remove(job);
+    this.delays.remove(job.id);
     this.jobs.delete(job.id);
     effects.push(persist(job, from, now, why), { type: 'finished', job });
+    this.finishedQueue.push(job);
   }
 
-  private release(job: Job): void {
-    if (job.workerId !== null) this.workers.get(job.workerId)?.running.delete(job.id);
-  }
-
-  private enqueue(job: Job): void {
-    this.queueFor(job).push(job);
-  }
-
-  private queueFor(job: Job): JobQueue {
-    const key = requirementKey(job.spec.requirement);
-    let queue = this.queues.get(key);
-    if (queue === undefined) this.queues.set(key, (queue = new JobQueue()));
-    return queue;
-  }
-
-  /** Places queued work while some queue's head fits a worker; queues are visited by head priority. */
-  private pump(now: number, effects: Effect[]): void {
-    const pending = [...this.queues.values()].filter((q) => q.size > 0);
-    pending.sort((a, b) => comparePriority(a.peek(), b.peek()));
-    for (const queue of pending) {
-      for (let job = queue.peek(); job !== undefined; job = queue.peek()) {
-        const placement = placeJob(job.spec.requirement, this.workers.values());
-        if (!placement.placed) break;
-        queue.pop();
-        const worker = this.workers.get(placement.workerId) as WorkerRecord;
-        worker.running.add(job.id);
-        const from = transition(job, 'assigned');
-        job.attempt += 1;
-        job.workerId = worker.id;
-        job.reason = null;
-        effects.push(persist(job, from, now, null), { type: 'dispatch', workerId: worker.id, job });
+  /** Settles finished jobs (children, DAGs) iteratively, then places queued work. */
+  private drainWork(now: number, effects: Effect[]): void {
+    for (let job = this.finishedQueue.shift(); job !== undefined; job = this.finishedQueue.shift()) {
+      for (const childId of this.dagBook.childrenOf(job.id)) {
+        // Affinity follows the first parent: remember where it ran while the child still waits.
+        const child = this.jobs.get(childId);
+        if (child?.spec.affinity === true && child.spec.parents?.[0] === job.id) child.pinnedWorker = job.workerId;
       }
+      for (const { childId, gate } of this.dagBook.parentFinished(job)) {
+        const child = this.jobs.get(childId);
+        if (child !== undefined && child.state === 'pending') this.openGate(child, gate, now, effects);
+      }
+      const dag = this.dagBook.settle(job, countsAsDagFailure(job), now);
+      if (dag !== undefined) effects.push({ type: 'persistDag', dag }, { type: 'dagFinished', dag });
     }
+    this.queues.pump(this.workers, (job, workerId) => {
+      const from = transition(job, 'assigned');
+      job.attempt += 1;
+      job.workerId = workerId;
+      job.reason = null;
+      effects.push(persist(job, from, now, null), { type: 'dispatch', workerId, job });
+    });
   }
 }
 
-function comparePriority(a: Job | undefined, b: Job | undefined): number {
-  if (a === undefined || b === undefined) return 0;
-  return b.spec.priority - a.spec.priority || a.seq - b.seq;
+function countsAsDagFailure(job: Job): boolean {
+  return (job.state === 'failed' || job.state === 'dead' || job.state === 'cancelled') && job.spec.onFailure === undefined;
 }
 
 function persist(job: Job, from: JobState | null, now: number, detail: string | null): Effect {

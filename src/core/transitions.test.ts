@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { transition, canTransition } from './transitions.js';
-import { JOB_STATES, FINAL_STATES, type Job } from './job.js';
+import { JOB_STATES, FINAL_STATES, newJob, type Job } from './job.js';
 import { spec } from './test-fixtures.js';
 import { TitanError } from '../common/errors.js';
 
 function jobIn(state: Job['state']): Job {
-  return { id: 'j', spec: spec(), state, attempt: 1, workerId: null, submittedAt: 0, seq: 1, startedAt: null, finishedAt: null, exitCode: null, signal: null, reason: null };
+  return { ...newJob('j', spec(), 1, 0), state };
 }
 
 test('an illegal transition throws naming both states', () => {

@@ -1,6 +1,8 @@
+import type { Dag } from '../core/dag.js';
 import type { Job } from '../core/job.js';
 
 type FinishedListener = (job: Job) => void;
+type DagListener = (dag: Dag) => void;
 /** Told that new lines of the job are in the store; it reads them after the last seq it saw. */
 type LogListener = () => void;
 
@@ -8,6 +10,18 @@ type LogListener = () => void;
 export class JobWatchers {
   private readonly finished = new Map<string, Set<FinishedListener>>();
   private readonly logs = new Map<string, Set<LogListener>>();
+  private readonly dags = new Map<string, Set<DagListener>>();
+
+  onDagFinished(dagId: string, listener: DagListener): () => void {
+    return add(this.dags, dagId, listener);
+  }
+
+  dagFinished(dag: Dag): void {
+    const listeners = this.dags.get(dag.id);
+    if (listeners === undefined) return;
+    this.dags.delete(dag.id);
+    for (const listener of listeners) listener(dag);
+  }
 
   onFinished(jobId: string, listener: FinishedListener): () => void {
     return add(this.finished, jobId, listener);

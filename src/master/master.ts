@@ -5,6 +5,7 @@ import type { Logger } from '../common/log.js';
 import { Scheduler } from '../core/scheduler.js';
 import type { Effect } from '../core/effects.js';
 import type { Job } from '../core/job.js';
+import type { Dag } from '../core/dag.js';
 import type { Store } from '../store/store.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import { Opcode, isKnownOpcode } from '../protocol/opcodes.js';
@@ -41,14 +42,17 @@ export class Master {
     this.token = options.token ?? loadOrCreateToken(options.dataDir);
     this.store = SqliteStore.open(join(options.dataDir, 'titan.db'));
     this.artifacts = new ArtifactStore(join(options.dataDir, 'artifacts'));
-    this.scheduler = new Scheduler(this.store.maxJobSeq() + 1);
+    this.scheduler = new Scheduler(this.store.maxJobSeq() + 1, this.store.maxDagSeq() + 1);
   }
 
   /** Rebuilds state from the store, then listens. Resolves with the bound port. */
   async start(): Promise<number> {
     const active = this.store.loadActiveJobs();
+    const dags = this.store.loadActiveDags();
+    const activeIds = new Set(active.map((j) => j.id));
+    const finishedParents = active.flatMap((j) => (j.state === 'pending' ? (j.spec.parents ?? []) : [])).filter((p) => !activeIds.has(p));
     const now = Date.now();
-    this.apply(this.scheduler.recover(active, now));
+    this.apply(this.scheduler.recover(active, dags, this.store.jobStates([...new Set(finishedParents)]), now));
     const held = active.filter((j) => j.state === 'assigned' || j.state === 'running').length;
     if (held > 0) {
       // Workers that ran these get one heartbeat timeout to reconnect and claim them.
@@ -56,7 +60,7 @@ export class Master {
         this.apply(this.scheduler.adoptionDeadlinePassed(Date.now()));
       });
     }
-    this.log.info({ active: active.length, awaitingWorkers: held }, 'state recovered from the store');
+    this.log.info({ active: active.length, dags: dags.length, awaitingWorkers: held }, 'state recovered from the store');
     const server = createServer((socket) => this.accept(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -90,11 +94,22 @@ export class Master {
   apply(effects: readonly Effect[]): void {
     if (effects.length === 0) return;
     const writes = [];
-    for (const effect of effects) if (effect.type === 'persist') writes.push({ job: effect.job, event: effect.event });
-    if (writes.length > 0) this.store.writeJobs(writes);
+    const dags = new Set<Dag>();
+    for (const effect of effects) {
+      if (effect.type === 'persist') writes.push({ job: effect.job, event: effect.event });
+      else if (effect.type === 'persistDag') dags.add(effect.dag);
+    }
+    if (writes.length > 0 || dags.size > 0) this.store.writeJobs(writes, [...dags]);
     for (const effect of effects) {
       switch (effect.type) {
         case 'persist':
+        case 'persistDag':
+          break;
+        case 'dagFinished':
+          this.watchers.dagFinished(effect.dag);
+          break;
+        case 'wake':
+          this.deadlines.set('wake', effect.at, () => this.apply(this.scheduler.wake(Date.now())));
           break;
         case 'dispatch':
           this.dispatch(effect.workerId, effect.job);
@@ -151,6 +166,7 @@ export class Master {
       env: job.spec.env,
       timeoutSeconds: job.spec.timeoutSeconds,
       ...(job.spec.bundle !== undefined ? { bundle: job.spec.bundle } : {}),
+      ...(job.spec.dagId !== undefined ? { dagId: job.spec.dagId } : {}),
     });
   }
 

@@ -1,20 +1,10 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadOrCreateValue } from '../common/persistent-value.js';
 
 /** The cluster token lives in the data dir, created on first start, readable by its owner only. */
 export function loadOrCreateToken(dataDir: string): string {
-  const path = join(dataDir, 'token');
-  try {
-    const existing = readFileSync(path, 'utf8').trim();
-    if (existing.length > 0) return existing;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  mkdirSync(dataDir, { recursive: true });
-  const token = randomBytes(24).toString('base64url');
-  writeFileSync(path, `${token}\n`, { mode: 0o600 });
-  return token;
+  return loadOrCreateValue(join(dataDir, 'token'), () => randomBytes(24).toString('base64url'), 0o600);
 }
 
 export function tokensMatch(expected: string, given: string): boolean {

@@ -16,6 +16,11 @@ export interface JobRow {
   signal: string | null;
   reason: string | null;
   spec: string;
+  dag_id: string | null;
+  not_before: number | null;
+  pinned_worker: string | null;
+  crashes: number;
+  attempt_base: number;
 }
 
 export interface EventRow {
@@ -67,6 +72,11 @@ export function jobToRow(job: Job): JobRow {
     signal: job.signal,
     reason: job.reason,
     spec: serialiseSpec(job.spec),
+    dag_id: job.spec.dagId ?? null,
+    not_before: job.notBefore,
+    pinned_worker: job.pinnedWorker,
+    crashes: job.crashes,
+    attempt_base: job.attemptBase,
   };
 }
 
@@ -84,6 +94,10 @@ export function rowToJob(row: JobRow): Job {
     exitCode: row.exit_code,
     signal: row.signal,
     reason: row.reason,
+    notBefore: row.not_before,
+    pinnedWorker: row.pinned_worker,
+    crashes: row.crashes,
+    attemptBase: row.attempt_base,
   };
 }
 

@@ -66,6 +66,33 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: 'DAG runs, and the scheduling fields of jobs (delays, affinity, crash count, retry base)',
+    up: (db) => {
+      db.exec(`
+        ALTER TABLE jobs ADD COLUMN dag_id TEXT;
+        ALTER TABLE jobs ADD COLUMN not_before INTEGER;
+        ALTER TABLE jobs ADD COLUMN pinned_worker TEXT;
+        ALTER TABLE jobs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE jobs ADD COLUMN attempt_base INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX jobs_dag ON jobs (dag_id, seq) WHERE dag_id IS NOT NULL;
+
+        CREATE TABLE dags (
+          id          TEXT PRIMARY KEY,
+          seq         INTEGER NOT NULL,
+          name        TEXT NOT NULL,
+          state       TEXT NOT NULL,
+          created_at  INTEGER NOT NULL,
+          finished_at INTEGER,
+          total       INTEGER NOT NULL,
+          unfinished  INTEGER NOT NULL,
+          failed      INTEGER NOT NULL
+        );
+        CREATE INDEX dags_state ON dags (state, seq);
+      `);
+    },
+  },
 ];
 
 export function schemaVersion(db: Database): number {

@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import type { Dag } from '../core/dag.js';
+import { DagTable } from './dag-table.js';
 import { JOB_STATES, isFinal, type Job, type JobState } from '../core/job.js';
 import {
   eventToRow,
@@ -27,7 +29,8 @@ const ACTIVE_STATES_SQL = JOB_STATES.filter((s) => !isFinal(s))
   .map((s) => `'${s}'`)
   .join(', ');
 
-const JOB_COLUMNS = 'id, seq, state, attempt, worker_id, submitted_at, started_at, finished_at, exit_code, signal, reason, spec';
+const JOB_COLUMNS =
+  'id, seq, state, attempt, worker_id, submitted_at, started_at, finished_at, exit_code, signal, reason, spec, dag_id, not_before, pinned_worker, crashes, attempt_base';
 
 /** Exported so a test can check its query plan uses the state index. */
 export const SELECT_ACTIVE_JOBS = `SELECT ${JOB_COLUMNS} FROM jobs WHERE state IN (${ACTIVE_STATES_SQL}) ORDER BY seq`;
@@ -47,7 +50,9 @@ export class SqliteStore implements Store {
   private readonly upsertMeta: Statement<[string, string]>;
   /** Keyed by the number of states filtered on (0: no filter); at most one per count. */
   private readonly listStatements = new Map<number, Statement<unknown[], JobRow>>();
-  private readonly writeBatch: (batch: readonly JobWrite[]) => void;
+  private readonly writeBatch: (batch: readonly JobWrite[], dags: readonly Dag[]) => void;
+  private readonly dags: DagTable;
+  private readonly selectDagJobs: Statement<[string], JobRow>;
   private readonly appendBatch: (lines: readonly LogLine[]) => void;
 
   private constructor(
@@ -58,13 +63,14 @@ export class SqliteStore implements Store {
     this.upsertJob = db.prepare(
       `INSERT INTO jobs (${JOB_COLUMNS})
        VALUES (@id, @seq, @state, @attempt, @worker_id, @submitted_at, @started_at, @finished_at,
-               @exit_code, @signal, @reason, @spec)
+               @exit_code, @signal, @reason, @spec, @dag_id, @not_before, @pinned_worker, @crashes, @attempt_base)
        ON CONFLICT (id) DO UPDATE SET
          seq = excluded.seq, state = excluded.state, attempt = excluded.attempt,
          worker_id = excluded.worker_id, submitted_at = excluded.submitted_at,
          started_at = excluded.started_at, finished_at = excluded.finished_at,
          exit_code = excluded.exit_code, signal = excluded.signal, reason = excluded.reason,
-         spec = excluded.spec`,
+         spec = excluded.spec, dag_id = excluded.dag_id, not_before = excluded.not_before,
+         pinned_worker = excluded.pinned_worker, crashes = excluded.crashes, attempt_base = excluded.attempt_base`,
     );
     this.insertEvent = db.prepare(
       `INSERT INTO job_events (job_id, at, from_state, to_state, attempt, worker_id, detail)
@@ -89,11 +95,14 @@ export class SqliteStore implements Store {
     this.upsertMeta = db.prepare(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     );
-    this.writeBatch = db.transaction((batch: readonly JobWrite[]) => {
+    this.dags = new DagTable(db);
+    this.selectDagJobs = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE dag_id = ? ORDER BY seq`);
+    this.writeBatch = db.transaction((batch: readonly JobWrite[], dags: readonly Dag[]) => {
       for (const write of batch) {
         this.upsertJob.run(jobToRow(write.job));
         this.insertEvent.run(eventToRow(write.event));
       }
+      for (const dag of dags) this.dags.write(dag);
     });
     this.appendBatch = db.transaction((lines: readonly LogLine[]) => {
       for (const line of lines) this.insertLog.run(logToRow(line));
@@ -131,8 +140,37 @@ export class SqliteStore implements Store {
    * appended, in batch order; a job written twice in a batch ends as its last write.
    * Failure: throws (e.g. two jobs share a seq) and nothing of the batch is written.
    */
-  writeJobs(batch: readonly JobWrite[]): void {
-    if (batch.length > 0) this.writeBatch(batch);
+  writeJobs(batch: readonly JobWrite[], dags: readonly Dag[] = []): void {
+    if (batch.length > 0 || dags.length > 0) this.writeBatch(batch, dags);
+  }
+
+  loadActiveDags(): Dag[] {
+    return this.dags.active();
+  }
+
+  getDag(id: string): Dag | undefined {
+    return this.dags.get(id);
+  }
+
+  listDags(limit: number): Dag[] {
+    return this.dags.recent(limit);
+  }
+
+  maxDagSeq(): number {
+    return this.dags.maxSeq();
+  }
+
+  jobsOfDag(dagId: string): Job[] {
+    return this.selectDagJobs.all(dagId).map(rowToJob);
+  }
+
+  jobStates(ids: readonly string[]): Map<string, JobState> {
+    const states = new Map<string, JobState>();
+    for (const id of ids) {
+      const row = this.selectJob.get(id);
+      if (row !== undefined) states.set(id, parseState(row.state, `job "${id}"`));
+    }
+    return states;
   }
 
   loadActiveJobs(): Job[] {

@@ -232,7 +232,8 @@ const SPEC: JobSpec = {
 function makeJob(id: string, seq: number, state: JobState = 'queued', over: Partial<Job> = {}): Job {
   return {
     id, seq, state, spec: SPEC, attempt: 0, workerId: null, submittedAt: 100,
-    startedAt: null, finishedAt: null, exitCode: null, signal: null, reason: null, ...over,
+    startedAt: null, finishedAt: null, exitCode: null, signal: null, reason: null,
+    notBefore: null, pinnedWorker: null, crashes: 0, attemptBase: 0, ...over,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { Dag } from '../core/dag.js';
 import type { Job, JobState } from '../core/job.js';
 
 /** One line a job printed, as kept for `titan logs`. */
@@ -44,11 +45,21 @@ export interface JobFilter {
  */
 export interface Store {
   /**
-   * Applies a batch of job transitions in one transaction.
-   * Effects: each job row is inserted or replaced, each event appended.
+   * Applies a batch of job transitions, and the DAG runs they changed, in one transaction.
+   * Effects: each job row is inserted or replaced, each event appended, each DAG row upserted.
    * Failure: throws; no row of the batch is written.
    */
-  writeJobs(batch: readonly JobWrite[]): void;
+  writeJobs(batch: readonly JobWrite[], dags?: readonly Dag[]): void;
+  /** DAG runs still running, oldest first. */
+  loadActiveDags(): Dag[];
+  getDag(id: string): Dag | undefined;
+  /** Newest first. */
+  listDags(limit: number): Dag[];
+  maxDagSeq(): number;
+  /** Every job of a DAG run, in submission order. */
+  jobsOfDag(dagId: string): Job[];
+  /** The states of the given jobs that exist (others are absent from the map). */
+  jobStates(ids: readonly string[]): Map<string, JobState>;
   /** Jobs not yet in a final state, in submission order (seq). Used to rebuild memory on start. */
   loadActiveJobs(): Job[];
   getJob(id: string): Job | undefined;

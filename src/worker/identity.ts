@@ -1,22 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { loadOrCreateValue } from '../common/persistent-value.js';
 
 /** A worker keeps its id in its work dir so that, after a restart, the master recognises it. */
 export function loadOrCreateWorkerId(workDir: string): string {
-  const path = join(workDir, 'worker-id');
-  try {
-    const id = readFileSync(path, 'utf8').trim();
-    if (id.length > 0) return id;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  mkdirSync(workDir, { recursive: true });
   const host = hostname().replace(/[^A-Za-z0-9-]/g, '').slice(0, 24) || 'worker';
-  const id = `${host}-${randomBytes(3).toString('hex')}`;
-  writeFileSync(path, `${id}\n`);
-  return id;
+  return loadOrCreateValue(join(workDir, 'worker-id'), () => `${host}-${randomBytes(3).toString('hex')}`);
 }
 
 export interface HostResources {

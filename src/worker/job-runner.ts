@@ -58,8 +58,9 @@ function jobEnvironment(ctx: RunnerContext, job: JobDispatch, workspace: string,
 export async function startJob(ctx: RunnerContext, job: JobDispatch, onLines: (lines: OutputLine[]) => void): Promise<RunningJob> {
   const workspace = jobDir(ctx.workDir, job.jobId);
   const shared = job.dagId !== undefined ? sharedDir(ctx.workDir, job.dagId) : workspace;
-  await mkdir(shared, { recursive: true });
-  await mkdir(workspace, { recursive: true });
+  if (job.dagId !== undefined) await mkdir(shared, { recursive: true });
+  // The executor creates the workspace itself; only files put there first need it earlier.
+  if (job.bundle !== undefined || job.run.kind === 'script') await mkdir(workspace, { recursive: true });
   if (job.bundle !== undefined) await extractBundle(await cachedArtifact(ctx, job.bundle), workspace);
   if (job.run.kind === 'script') {
     const target = resolve(workspace, job.run.fileName);

@@ -1,10 +1,14 @@
-/** Appends a job's raw output to a file, slowing the producer down when the disk falls behind. */
+/**
+ * Appends a job's raw output to a file, slowing the producer down when the disk falls behind.
+ * The file is opened on the first byte: most short jobs print nothing to stderr, and an open and
+ * close per stream is a measurable part of a /bin/true job's cost.
+ */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../common/log.js';
 
 export class LogFile {
-  readonly #out: WriteStream;
+  #out: WriteStream | undefined;
   #failed = false;
   #paused: Readable | undefined;
 
@@ -12,34 +16,40 @@ export class LogFile {
     readonly path: string,
     private readonly log: Logger | undefined,
     private readonly fields: Record<string, unknown>,
-  ) {
-    this.#out = createWriteStream(path, { flags: 'a' });
-    this.#out.on('error', (err) => {
+  ) {}
+
+  write(chunk: Buffer, source: Readable): void {
+    if (this.#failed) return;
+    const out = this.#out ?? this.#open();
+    if (!out.write(chunk) && this.#paused === undefined) {
+      this.#paused = source;
+      source.pause();
+      out.once('drain', () => this.#resume());
+    }
+  }
+
+  #open(): WriteStream {
+    const out = createWriteStream(this.path, { flags: 'a' });
+    out.on('error', (err) => {
       // A full or broken disk must not stop the job or its line stream; the log file just ends.
       if (!this.#failed) this.log?.warn({ ...this.fields, file: this.path, err }, 'cannot write job log file');
       this.#failed = true;
       this.#resume();
     });
-  }
-
-  write(chunk: Buffer, source: Readable): void {
-    if (this.#failed) return;
-    if (!this.#out.write(chunk) && this.#paused === undefined) {
-      this.#paused = source;
-      source.pause();
-      this.#out.once('drain', () => this.#resume());
-    }
+    this.#out = out;
+    return out;
   }
 
   /** Resolves once everything written is on disk and the file is closed (never rejects). */
   close(): Promise<void> {
     return new Promise((resolve) => {
-      if (this.#out.closed) {
+      const out = this.#out;
+      if (out === undefined || out.closed) {
         resolve();
         return;
       }
-      this.#out.once('close', () => resolve());
-      if (!this.#failed) this.#out.end();
+      out.once('close', () => resolve());
+      if (!this.#failed) out.end();
     });
   }
 

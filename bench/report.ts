@@ -1,0 +1,164 @@
+/** Turns the measured figures into the printed table and bench/results/latest.json. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem, platform, release } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { round } from './measure.js';
+
+/** The figures the bench promises, under the keys of latest.json; null when not measured. */
+export interface Figures {
+  dispatch_latency_p50_ms: number | null;
+  dispatch_latency_p99_ms: number | null;
+  spawn_floor_p50_ms: number | null;
+  spawn_floor_p99_ms: number | null;
+  throughput_jobs_per_s: number | null;
+  spawn_floor_jobs_per_s: number | null;
+  bullmq_jobs_per_s: number | null;
+  master_rss_mb_after_10k_jobs: number | null;
+  recovery_s_10k_jobs: number | null;
+}
+
+export const emptyFigures = (): Figures => ({
+  dispatch_latency_p50_ms: null,
+  dispatch_latency_p99_ms: null,
+  spawn_floor_p50_ms: null,
+  spawn_floor_p99_ms: null,
+  throughput_jobs_per_s: null,
+  spawn_floor_jobs_per_s: null,
+  bullmq_jobs_per_s: null,
+  master_rss_mb_after_10k_jobs: null,
+  recovery_s_10k_jobs: null,
+});
+
+/** The targets, in one place. */
+export const TARGETS = {
+  /** Titan's p50 may exceed the raw-spawn p50 by at most this. */
+  dispatchOverFloorMs: 2,
+  /** Titan's throughput as a share of 8 raw spawns in flight. */
+  throughputOfFloor: 0.8,
+} as const;
+
+type Status = 'PASS' | 'MISS' | 'n/a' | '—';
+
+interface Row {
+  readonly metric: string;
+  readonly value: string;
+  readonly compared: string;
+  readonly relation: string;
+  readonly target: string;
+  readonly status: Status;
+}
+
+const fmt = (value: number | null, unit: string, digits = 2): string => (value === null ? 'n/a' : `${value.toFixed(digits)} ${unit}`);
+const ratio = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : a / b);
+const diff = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : a - b);
+const judge = (ok: boolean | null): Status => (ok === null ? 'n/a' : ok ? 'PASS' : 'MISS');
+
+/** Ratios and differences derived from the figures, added to the JSON next to them. */
+export function derived(f: Figures): Record<string, number | null> {
+  const over = diff(f.dispatch_latency_p50_ms, f.spawn_floor_p50_ms);
+  return {
+    dispatch_p50_minus_floor_ms: over,
+    dispatch_p50_over_floor_ratio: ratio(f.dispatch_latency_p50_ms, f.spawn_floor_p50_ms),
+    throughput_over_floor_ratio: ratio(f.throughput_jobs_per_s, f.spawn_floor_jobs_per_s),
+    titan_over_bullmq_ratio: ratio(f.throughput_jobs_per_s, f.bullmq_jobs_per_s),
+  };
+}
+
+function rows(f: Figures): Row[] {
+  const d = derived(f);
+  const over = d.dispatch_p50_minus_floor_ms ?? null;
+  const share = d.throughput_over_floor_ratio ?? null;
+  const vsBull = d.titan_over_bullmq_ratio ?? null;
+  return [
+    {
+      metric: 'dispatch latency p50',
+      value: fmt(f.dispatch_latency_p50_ms, 'ms'),
+      compared: `floor ${fmt(f.spawn_floor_p50_ms, 'ms')}`,
+      relation: over === null ? 'n/a' : `${over >= 0 ? '+' : ''}${over.toFixed(2)} ms`,
+      target: `<= floor + ${TARGETS.dispatchOverFloorMs} ms`,
+      status: judge(over === null ? null : over <= TARGETS.dispatchOverFloorMs),
+    },
+    {
+      metric: 'dispatch latency p99',
+      value: fmt(f.dispatch_latency_p99_ms, 'ms'),
+      compared: `floor ${fmt(f.spawn_floor_p99_ms, 'ms')}`,
+      relation: ratioText(ratio(f.dispatch_latency_p99_ms, f.spawn_floor_p99_ms)),
+      target: 'none set',
+      status: '—',
+    },
+    {
+      metric: 'throughput 2x4 slots',
+      value: fmt(f.throughput_jobs_per_s, 'jobs/s', 0),
+      compared: `floor ${fmt(f.spawn_floor_jobs_per_s, 'jobs/s', 0)}`,
+      relation: ratioText(share),
+      target: `>= ${TARGETS.throughputOfFloor} x floor`,
+      status: judge(share === null ? null : share >= TARGETS.throughputOfFloor),
+    },
+    {
+      metric: 'BullMQ, concurrency 8',
+      value: fmt(f.bullmq_jobs_per_s, 'jobs/s', 0),
+      compared: `Titan ${fmt(f.throughput_jobs_per_s, 'jobs/s', 0)}`,
+      relation: `Titan/BullMQ ${ratioText(vsBull)}`,
+      target: 'none set',
+      status: f.bullmq_jobs_per_s === null ? 'n/a' : '—',
+    },
+    {
+      metric: 'master RSS after 10k jobs',
+      value: fmt(f.master_rss_mb_after_10k_jobs, 'MB', 1),
+      compared: '',
+      relation: '',
+      target: 'none set',
+      status: '—',
+    },
+    {
+      metric: 'recovery, 10k done + 1k queued',
+      value: fmt(f.recovery_s_10k_jobs, 's', 3),
+      compared: '',
+      relation: '',
+      target: 'none set',
+      status: '—',
+    },
+  ];
+}
+
+function ratioText(r: number | null): string {
+  return r === null ? 'n/a' : `${r.toFixed(2)}x`;
+}
+
+export function printTable(f: Figures, print: (line: string) => void): void {
+  const header = { metric: 'metric', value: 'value', compared: 'floor / peer', relation: 'ratio / diff', target: 'target', status: 'status' };
+  const all = [header, ...rows(f)];
+  const cols: (keyof Row)[] = ['metric', 'value', 'compared', 'relation', 'target', 'status'];
+  const widths = cols.map((c) => Math.max(...all.map((r) => r[c].length)));
+  const line = (r: Record<keyof Row, string>): string => cols.map((c, i) => r[c].padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  print(line(header));
+  print(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of all.slice(1)) print(line(r));
+}
+
+function machine(): Record<string, unknown> {
+  const cpu = cpus();
+  return {
+    node: process.version,
+    platform: `${platform()} ${release()}`,
+    cpus: cpu.length,
+    cpu_model: cpu[0]?.model ?? 'unknown',
+    total_memory_mb: Math.round(totalmem() / 1048576),
+    loadavg_1m_at_end: round(loadavg()[0] ?? 0),
+  };
+}
+
+/** Writes bench/results/latest.json (next to the sources, not in dist/) and returns its path. */
+export function writeJson(f: Figures, extra: Record<string, unknown>): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  // Compiled to dist/bench/report.js; the results live in the source tree's bench/results/.
+  const root = here.includes(`${join('dist', 'bench')}`) ? join(here, '..', '..') : join(here, '..');
+  const path = join(root, 'bench', 'results', 'latest.json');
+  mkdirSync(dirname(path), { recursive: true });
+  const figures = Object.fromEntries(Object.entries(f).map(([k, v]) => [k, v === null ? null : round(v as number, 3)]));
+  const ratios = Object.fromEntries(Object.entries(derived(f)).map(([k, v]) => [k, v === null ? null : round(v, 3)]));
+  const body = { ...figures, ...ratios, targets: TARGETS, ...extra, machine: machine(), at: new Date().toISOString() };
+  writeFileSync(path, `${JSON.stringify(body, null, 2)}\n`);
+  return path;
+}

@@ -1,0 +1,74 @@
+import type { Job } from './job.js';
+import { JobQueue } from './job-queue.js';
+import { placeJob, requirementKey } from './placement.js';
+import type { Workers } from './workers.js';
+
+/**
+ * Ready jobs, one priority queue per requirement (and per pinned worker for affinity), so a job
+ * nobody can take now never blocks the jobs behind it that others could.
+ */
+export class Queues {
+  private readonly byKey = new Map<string, JobQueue>();
+
+  push(job: Job): void {
+    this.queueFor(job).push(job);
+  }
+
+  remove(job: Job): void {
+    this.byKey.get(keyOf(job))?.remove(job.id);
+  }
+
+  depths(): Record<string, number> {
+    const depths: Record<string, number> = {};
+    for (const [key, queue] of this.byKey) if (queue.size > 0) depths[key] = queue.size;
+    return depths;
+  }
+
+  /** Places queue heads while they fit; queues are visited by the priority of their heads. */
+  pump(workers: Workers, place: (job: Job, workerId: string) => void): void {
+    // A second round only when the first moved jobs whose pinned worker died into other queues.
+    for (let round = 0; round < 2 && this.pumpOnce(workers, place); round++);
+  }
+
+  /** Returns true when it unpinned jobs into queues it may already have visited. */
+  private pumpOnce(workers: Workers, place: (job: Job, workerId: string) => void): boolean {
+    let unpinned = false;
+    const pending = [...this.byKey.values()].filter((q) => q.size > 0);
+    if (pending.length > 1) pending.sort((a, b) => comparePriority(a.peek(), b.peek()));
+    for (const queue of pending) {
+      for (let job = queue.peek(); job !== undefined; job = queue.peek()) {
+        if (job.pinnedWorker !== null && !workers.isAlive(job.pinnedWorker)) {
+          // Affinity holds while the parent's worker lives; after that, any fitting worker will do.
+          queue.pop();
+          job.pinnedWorker = null;
+          this.push(job);
+          unpinned = true;
+          continue;
+        }
+        const placement = placeJob(job.spec.requirement, workers.all(), job.pinnedWorker);
+        if (!placement.placed) break;
+        queue.pop();
+        workers.hold(placement.workerId, job.id);
+        place(job, placement.workerId);
+      }
+    }
+    return unpinned;
+  }
+
+  private queueFor(job: Job): JobQueue {
+    const key = keyOf(job);
+    let queue = this.byKey.get(key);
+    if (queue === undefined) this.byKey.set(key, (queue = new JobQueue()));
+    return queue;
+  }
+}
+
+function keyOf(job: Job): string {
+  const key = requirementKey(job.spec.requirement);
+  return job.pinnedWorker === null ? key : `${key}@${job.pinnedWorker}`;
+}
+
+function comparePriority(a: Job | undefined, b: Job | undefined): number {
+  if (a === undefined || b === undefined) return 0;
+  return b.spec.priority - a.spec.priority || a.seq - b.seq;
+}

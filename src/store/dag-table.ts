@@ -1,0 +1,90 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { ErrorCode, TitanError } from '../common/errors.js';
+import { DAG_STATES, type Dag, type DagState } from '../core/dag.js';
+
+interface DagRow {
+  id: string;
+  seq: number;
+  name: string;
+  state: string;
+  created_at: number;
+  finished_at: number | null;
+  total: number;
+  unfinished: number;
+  failed: number;
+}
+
+const COLUMNS = 'id, seq, name, state, created_at, finished_at, total, unfinished, failed';
+
+function toRow(dag: Dag): DagRow {
+  return {
+    id: dag.id,
+    seq: dag.seq,
+    name: dag.name,
+    state: dag.state,
+    created_at: dag.createdAt,
+    finished_at: dag.finishedAt,
+    total: dag.total,
+    unfinished: dag.unfinished,
+    failed: dag.failed,
+  };
+}
+
+function fromRow(row: DagRow): Dag {
+  if (!(DAG_STATES as readonly string[]).includes(row.state)) {
+    throw new TitanError(ErrorCode.INTERNAL, `store is corrupt: DAG "${row.id}" has an unknown state "${row.state}"`);
+  }
+  return {
+    id: row.id,
+    seq: row.seq,
+    name: row.name,
+    state: row.state as DagState,
+    createdAt: row.created_at,
+    finishedAt: row.finished_at,
+    total: row.total,
+    unfinished: row.unfinished,
+    failed: row.failed,
+  };
+}
+
+/** The `dags` table: one row per DAG run, rewritten whole on every change (it is tiny). */
+export class DagTable {
+  private readonly upsert: Statement<[DagRow]>;
+  private readonly selectActive: Statement<[], DagRow>;
+  private readonly selectOne: Statement<[string], DagRow>;
+  private readonly selectRecent: Statement<[number], DagRow>;
+  private readonly selectMaxSeq: Statement<[], number>;
+
+  constructor(db: Database) {
+    this.upsert = db.prepare(
+      `INSERT INTO dags (${COLUMNS}) VALUES (@id, @seq, @name, @state, @created_at, @finished_at, @total, @unfinished, @failed)
+       ON CONFLICT (id) DO UPDATE SET state = excluded.state, finished_at = excluded.finished_at,
+         total = excluded.total, unfinished = excluded.unfinished, failed = excluded.failed`,
+    );
+    this.selectActive = db.prepare(`SELECT ${COLUMNS} FROM dags WHERE state = 'running' ORDER BY seq`);
+    this.selectOne = db.prepare(`SELECT ${COLUMNS} FROM dags WHERE id = ?`);
+    this.selectRecent = db.prepare(`SELECT ${COLUMNS} FROM dags ORDER BY seq DESC LIMIT ?`);
+    this.selectMaxSeq = db.prepare<[], number>('SELECT COALESCE(MAX(seq), 0) FROM dags').pluck();
+  }
+
+  write(dag: Dag): void {
+    this.upsert.run(toRow(dag));
+  }
+
+  active(): Dag[] {
+    return this.selectActive.all().map(fromRow);
+  }
+
+  get(id: string): Dag | undefined {
+    const row = this.selectOne.get(id);
+    return row === undefined ? undefined : fromRow(row);
+  }
+
+  recent(limit: number): Dag[] {
+    return limit <= 0 ? [] : this.selectRecent.all(limit).map(fromRow);
+  }
+
+  maxSeq(): number {
+    return this.selectMaxSeq.get() ?? 0;
+  }
+}
