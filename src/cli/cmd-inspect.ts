@@ -62,8 +62,15 @@ export function registerInspect(program: Command): void {
       });
     });
 
-  withClientFlags(program.command('cancel').description('cancel a job (kills it if running)').argument('<job-id>')).action(async (jobId: string, flags: GlobalFlags) => {
+  withClientFlags(program.command('cancel').description('cancel a job or a whole DAG run (kills what runs, skips the rest)').argument('<job-id|dag-id>')).action(async (jobId: string, flags: GlobalFlags) => {
     await withClient(flags, async (client) => {
+      const dag = await client.dagStatus(jobId).catch(() => undefined);
+      if (dag !== undefined) {
+        const cancelled = await client.cancelDag(jobId);
+        if (flags.json) printJson(cancelled);
+        else process.stdout.write(`DAG ${jobId} ${cancelled.dag.state}\n`);
+        return;
+      }
       const job = await client.cancel(jobId);
       if (flags.json) printJson(job);
       else process.stdout.write(`${describeOutcome(job)}\n`);

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { TitanError } from '../common/errors.js';
+import { registerDag } from './cmd-dag.js';
+import { registerDlq } from './cmd-dlq.js';
 import { registerInspect } from './cmd-inspect.js';
 import { registerMaster } from './cmd-master.js';
 import { registerRun } from './cmd-run.js';
@@ -18,6 +20,8 @@ registerMaster(program);
 registerWorker(program);
 registerRun(program);
 registerInspect(program);
+registerDag(program);
+registerDlq(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -14,6 +14,7 @@ import type { Master } from './master.js';
 import { parseBody, type Session } from './session.js';
 import { clusterStats } from './stats.js';
 import { streamLogs } from './log-stream.js';
+import { handleDagMessage } from './dag-requests.js';
 
 type SubmitBody = ReturnType<typeof JobSubmitRequest.parse>;
 
@@ -65,6 +66,7 @@ export function handleClientMessage(master: Master, session: Session, msg: Incom
       reply.ok({ data: master.artifacts.get(parseBody(ArtifactGetRequest, msg).hash) });
       return;
     default:
+      if (handleDagMessage(master, session, msg, reply)) return;
       throw new TitanError(ErrorCode.INVALID_REQUEST, `${opcodeName(msg.opcode)} is not a client operation`);
   }
 }
@@ -117,12 +119,14 @@ function waitForJob(master: Master, session: Session, req: { jobId: string; time
   let timer: NodeJS.Timeout | undefined;
   const stop = master.watchers.onFinished(req.jobId, (job) => {
     if (timer !== undefined) clearTimeout(timer);
+    forget();
     reply.ok(toJobView(job));
   });
-  session.onClose(stop);
+  const forget = session.onClose(stop);
   if (req.timeoutMs !== undefined) {
     timer = setTimeout(() => {
       stop();
+      forget();
       reply.ok(jobView(master, req.jobId));
     }, req.timeoutMs);
     timer.unref();

@@ -19,5 +19,6 @@ export function toJobView(job: Job, waitingReason: string | null = null): JobVie
     exitCode: job.exitCode,
     signal: job.signal,
     reason: waitingReason ?? job.reason,
+    dagId: job.spec.dagId ?? null,
   };
 }

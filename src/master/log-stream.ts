@@ -36,7 +36,10 @@ export function streamLogs(master: Master, session: Session, req: { jobId: strin
   const stop = master.watchers.onLogs(req.jobId, () => {
     if (ended) return;
     drain();
-    if (finishIfDone()) stop();
+    if (finishIfDone()) {
+      stop();
+      forget();
+    }
   });
-  session.onClose(stop);
+  const forget = session.onClose(stop);
 }

@@ -26,7 +26,7 @@ export class Session {
   private role: 'none' | 'worker' | 'client' = 'none';
   private readonly worker: WorkerContext = { workerId: null };
   private readonly authTimer: NodeJS.Timeout;
-  private readonly cleanups: Array<() => void> = [];
+  private readonly cleanups = new Set<() => void>();
 
   constructor(
     private readonly master: Master,
@@ -40,9 +40,14 @@ export class Session {
     peer.onClose(() => this.closed());
   }
 
-  /** Registers something to undo when the connection goes (log followers, waiters). */
-  onClose(cleanup: () => void): void {
-    this.cleanups.push(cleanup);
+  /**
+   * Registers something to undo when the connection goes (log followers, waiters). Returns a
+   * function that unregisters it, for waits that end first: a long-lived SDK connection must
+   * not accumulate one entry per finished wait.
+   */
+  onClose(cleanup: () => void): () => void {
+    this.cleanups.add(cleanup);
+    return () => this.cleanups.delete(cleanup);
   }
 
   close(): void {
@@ -82,7 +87,9 @@ export class Session {
 
   private closed(): void {
     clearTimeout(this.authTimer);
-    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    const cleanups = [...this.cleanups];
+    this.cleanups.clear();
+    for (const cleanup of cleanups) cleanup();
     if (this.worker.workerId !== null) this.master.detachWorker(this.worker.workerId, this.peer, 'connection closed');
   }
 }

@@ -34,6 +34,26 @@ export const JobSubmitRequest = z.object({
 });
 export type JobSubmitRequest = z.input<typeof JobSubmitRequest>;
 
+/** A job of a DAG: its key is local to the DAG; parents and on_failure name other keys. */
+export const DagJobRequest = JobSubmitRequest.omit({ id: true }).extend({
+  key: id,
+  parents: z.array(id).max(10000).default([]),
+  triggerRule: z.enum(['all_success', 'all_done', 'one_failed']).default('all_success'),
+  affinity: z.boolean().default(false),
+  retryBackoff: z
+    .object({ type: z.enum(['fixed', 'exponential']), delaySeconds: z.number().min(0).max(86400), maxSeconds: z.number().min(0).max(86400) })
+    .optional(),
+  delaySeconds: z.number().min(0).max(30 * 86400).default(0),
+  onFailure: id.optional(),
+});
+export type DagJobRequest = z.input<typeof DagJobRequest>;
+
+export const DagSubmitRequest = z.object({ name: z.string().min(1).max(200), jobs: z.array(DagJobRequest).min(1).max(100000) });
+export const DagAddJobsRequest = z.object({ dagId: id, jobs: z.array(DagJobRequest).min(1).max(100000) });
+export const DagRef = z.object({ dagId: id });
+export const DagWaitRequest = z.object({ dagId: id, timeoutMs: z.number().int().min(0).max(86_400_000).optional() });
+export const DagListRequest = z.object({ limit: z.number().int().min(1).max(10000).default(30) });
+
 export const JobSubmitBatchRequest = z.object({ jobs: z.array(JobSubmitRequest).min(1).max(10000) });
 
 export const JobRef = z.object({ jobId: id });

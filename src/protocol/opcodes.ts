@@ -26,6 +26,14 @@ export const Opcode = {
   ARTIFACT_PUT: 37,
   ARTIFACT_GET: 38,
   JOB_SUBMIT_BATCH: 39,
+  DAG_SUBMIT: 40,
+  DAG_STATUS: 41,
+  DAG_LIST: 42,
+  DAG_CANCEL: 43,
+  DAG_WAIT: 44,
+  DAG_ADD_JOBS: 45,
+  JOB_RETRY: 46,
+  JOB_HISTORY: 47,
 } as const;
 export type Opcode = (typeof Opcode)[keyof typeof Opcode];
 

@@ -15,6 +15,7 @@ export interface JobView {
   readonly exitCode: number | null;
   readonly signal: string | null;
   readonly reason: string | null;
+  readonly dagId: string | null;
 }
 
 export interface WorkerView {
@@ -44,4 +45,30 @@ export interface LogLineView {
   readonly stream: 'stdout' | 'stderr';
   readonly at: number;
   readonly line: string;
+}
+
+export interface DagView {
+  readonly id: string;
+  readonly name: string;
+  readonly state: 'running' | 'succeeded' | 'failed' | 'cancelled';
+  readonly createdAt: number;
+  readonly finishedAt: number | null;
+  readonly total: number;
+  readonly unfinished: number;
+  readonly failed: number;
+}
+
+export interface DagStatusView {
+  readonly dag: DagView;
+  /** Jobs in submission order; `key` is the id inside the pipeline. */
+  readonly jobs: ReadonlyArray<JobView & { readonly key: string; readonly parents: readonly string[] }>;
+}
+
+export interface JobEventView {
+  readonly at: number;
+  readonly from: JobState | null;
+  readonly to: JobState;
+  readonly attempt: number;
+  readonly workerId: string | null;
+  readonly detail: string | null;
 }

@@ -5,12 +5,14 @@ import { TitanError, ErrorCode } from '../common/errors.js';
 import { createBundle } from '../worker/workspace.js';
 import type { JobState } from '../core/job.js';
 import { Opcode } from '../protocol/opcodes.js';
-import type { JobSubmitRequest } from '../protocol/messages.js';
+import type { DagJobRequest, JobSubmitRequest } from '../protocol/messages.js';
+import { formatProblems, parsePipeline } from '../pipeline/parse-pipeline.js';
+import { pipelineToDagJobs } from './pipeline-jobs.js';
 import type { Peer } from '../protocol/peer.js';
 import { connectPeer } from './connect.js';
-import type { JobView, ClusterStatsView, LogLineView } from '../protocol/views.js';
+import type { JobView, ClusterStatsView, LogLineView, DagStatusView, DagView, JobEventView } from '../protocol/views.js';
 
-export type { JobView, ClusterStatsView, LogLineView } from '../protocol/views.js';
+export type { JobView, ClusterStatsView, LogLineView, DagStatusView, DagView, JobEventView } from '../protocol/views.js';
 
 export interface ClientOptions {
   readonly host?: string;
@@ -92,6 +94,61 @@ export class TitanClient {
     await this.peer.stream(Opcode.JOB_LOGS, { jobId, follow: options.follow ?? false, afterSeq: options.afterSeq ?? 0 }, (chunk) => {
       onLines((chunk as { lines: LogLineView[] }).lines);
     });
+  }
+
+  /** Starts a DAG run from jobs whose `key`s name each other in `parents`. */
+  async submitDag(name: string, jobs: readonly DagJobRequest[]): Promise<{ dagId: string; jobIds: string[] }> {
+    return (await this.peer.request(Opcode.DAG_SUBMIT, { name, jobs })) as { dagId: string; jobIds: string[] };
+  }
+
+  /** Reads, validates and submits a YAML pipeline; a file with problems is refused with all of them listed. */
+  async submitPipeline(file: string): Promise<{ dagId: string; jobIds: string[] }> {
+    const text = await readFile(file, 'utf8');
+    const parsed = parsePipeline(text);
+    if (!parsed.ok) throw new TitanError(ErrorCode.INVALID_REQUEST, `${parsed.problems.length} problem(s) in the pipeline:\n${formatProblems(file, parsed.problems)}`);
+    return this.submitDag(parsed.pipeline.name, await pipelineToDagJobs(parsed.pipeline, file, this));
+  }
+
+  /** Adds jobs to a running DAG; parents may name jobs already in it, finished or not. */
+  async addJobs(dagId: string, jobs: readonly DagJobRequest[]): Promise<{ dagId: string; jobIds: string[] }> {
+    return (await this.peer.request(Opcode.DAG_ADD_JOBS, { dagId, jobs })) as { dagId: string; jobIds: string[] };
+  }
+
+  /** Adds the jobs of a YAML file to a running DAG. */
+  async addPipeline(dagId: string, file: string): Promise<{ dagId: string; jobIds: string[] }> {
+    const status = await this.dagStatus(dagId);
+    const existing = new Set(status.jobs.map((j) => j.key));
+    const edges = new Map(status.jobs.map((j) => [j.key, j.parents]));
+    const parsed = parsePipeline(await readFile(file, 'utf8'), { existingJobIds: existing, existingEdges: edges });
+    if (!parsed.ok) throw new TitanError(ErrorCode.INVALID_REQUEST, `${parsed.problems.length} problem(s) in the pipeline:\n${formatProblems(file, parsed.problems)}`);
+    return this.addJobs(dagId, await pipelineToDagJobs(parsed.pipeline, file, this));
+  }
+
+  async dagStatus(dagId: string): Promise<DagStatusView> {
+    return (await this.peer.request(Opcode.DAG_STATUS, { dagId })) as DagStatusView;
+  }
+
+  async waitDag(dagId: string, timeoutMs?: number): Promise<DagStatusView> {
+    const body = timeoutMs === undefined ? { dagId } : { dagId, timeoutMs };
+    return (await this.peer.request(Opcode.DAG_WAIT, body, { timeoutMs: 0 })) as DagStatusView;
+  }
+
+  async listDags(limit = 30): Promise<DagView[]> {
+    return ((await this.peer.request(Opcode.DAG_LIST, { limit })) as { dags: DagView[] }).dags;
+  }
+
+  async cancelDag(dagId: string): Promise<DagStatusView> {
+    return (await this.peer.request(Opcode.DAG_CANCEL, { dagId })) as DagStatusView;
+  }
+
+  /** Runs a failed, dead, cancelled or skipped job again (and reopens its DAG). */
+  async retry(jobId: string): Promise<JobView> {
+    return (await this.peer.request(Opcode.JOB_RETRY, { jobId })) as JobView;
+  }
+
+  /** The job and every transition it went through. */
+  async history(jobId: string): Promise<{ job: JobView; events: JobEventView[] }> {
+    return (await this.peer.request(Opcode.JOB_HISTORY, { jobId })) as { job: JobView; events: JobEventView[] };
   }
 
   close(): void {

@@ -1,4 +1,5 @@
 import { copyFile, mkdir, rename, writeFile, access } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve, sep } from 'node:path';
 import { TitanError, ErrorCode } from '../common/errors.js';
 import type { JobDispatch } from '../protocol/messages.js';
@@ -19,16 +20,29 @@ export interface RunnerContext {
   readonly fetchArtifact: ArtifactFetcher;
 }
 
-/** Artifacts are cached per worker by content address, so a script used a thousand times is fetched once. */
-async function cachedArtifact(ctx: RunnerContext, hash: string): Promise<string> {
-  const dir = join(ctx.workDir, 'artifacts');
-  const path = join(dir, hash);
+const inFlight = new Map<string, Promise<string>>();
+
+/**
+ * Artifacts are cached per worker by content address, so a script used a thousand times is
+ * fetched once; concurrent jobs needing the same one share a single fetch.
+ */
+function cachedArtifact(ctx: RunnerContext, hash: string): Promise<string> {
+  const path = join(ctx.workDir, 'artifacts', hash);
+  let pending = inFlight.get(path);
+  if (pending === undefined) {
+    pending = fetchOnce(ctx, hash, path).finally(() => inFlight.delete(path));
+    inFlight.set(path, pending);
+  }
+  return pending;
+}
+
+async function fetchOnce(ctx: RunnerContext, hash: string, path: string): Promise<string> {
   try {
     await access(path);
     return path;
   } catch {
-    await mkdir(dir, { recursive: true });
-    const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
+    await mkdir(dirname(path), { recursive: true });
+    const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
     await writeFile(temp, await ctx.fetchArtifact(hash));
     await rename(temp, path);
     return path;

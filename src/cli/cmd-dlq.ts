@@ -1,0 +1,45 @@
+import type { Command } from 'commander';
+import { printJson, withClient, withClientFlags, type GlobalFlags } from './client-command.js';
+import { describeOutcome, table } from './format.js';
+
+/** The dead-letter queue: jobs that used up their retries (or were poison pills), and the way back. */
+export function registerDlq(program: Command): void {
+  withClientFlags(
+    program
+      .command('dlq')
+      .description('dead jobs (retries used up, or poison pills); `titan dlq show <job-id>` for one')
+      .argument('[verb]', 'show')
+      .argument('[job-id]')
+      .option('--limit <n>', 'how many', '50'),
+  ).action(async (verb: string | undefined, jobId: string | undefined, flags: GlobalFlags & { limit: string }) => {
+    await withClient(flags, async (client) => {
+      if (verb === 'show' && jobId !== undefined) {
+        const history = await client.history(jobId);
+        const lines: string[] = [];
+        await client.logs(jobId, (batch) => lines.push(...batch.map((l) => `[attempt ${l.attempt} ${l.stream}] ${l.line}`)));
+        if (flags.json) return printJson({ ...history, logs: lines });
+        process.stdout.write(`${describeOutcome(history.job)}\n\nhistory:\n`);
+        for (const e of history.events) {
+          process.stdout.write(`  ${new Date(e.at).toISOString()}  ${e.from ?? '-'} → ${e.to}  attempt ${e.attempt}${e.workerId !== null ? ` on ${e.workerId}` : ''}${e.detail !== null ? `: ${e.detail}` : ''}\n`);
+        }
+        process.stdout.write(`\nlast output:\n${lines.slice(-40).map((l) => `  ${l}`).join('\n')}\n`);
+        return;
+      }
+      const dead = await client.list({ states: ['dead'], limit: Number(flags.limit) });
+      if (flags.json) return printJson(dead);
+      const rows = dead.map((j) => [j.id, j.name.slice(0, 32), String(j.attempt), j.reason ?? '']);
+      process.stdout.write(`${table(['ID', 'NAME', 'ATTEMPTS', 'WHY'], rows)}\n`);
+      if (dead.length > 0) process.stdout.write('\n`titan dlq show <id>` for history and output, `titan retry <id>` to run it again\n');
+    });
+  });
+
+  withClientFlags(program.command('retry').description('run a failed, dead, cancelled or skipped job again (resumes its DAG)').argument('<job-id>')).action(
+    async (jobId: string, flags: GlobalFlags) => {
+      await withClient(flags, async (client) => {
+        const job = await client.retry(jobId);
+        if (flags.json) printJson(job);
+        else process.stdout.write(`job ${job.id} ${job.state} again (attempt ${job.attempt + 1} next)\n`);
+      });
+    },
+  );
+}

@@ -1,0 +1,137 @@
+import { TitanError, ErrorCode } from '../common/errors.js';
+import type { Dag } from '../core/dag.js';
+import type { Effect } from '../core/effects.js';
+import type { JobSpec, JobState } from '../core/job.js';
+import type { z } from 'zod';
+import type { DagJobRequest } from '../protocol/messages.js';
+import type { DagStatusView, DagView } from '../protocol/views.js';
+import { toJobView } from './job-view.js';
+import type { Master } from './master.js';
+
+type DagJob = z.output<typeof DagJobRequest>;
+
+/** Global job id of a DAG job: the DAG id, a dot, its key. */
+export function dagJobId(dagId: string, key: string): string {
+  return `${dagId}.${key}`;
+}
+
+export function toDagView(dag: Dag): DagView {
+  return { id: dag.id, name: dag.name, state: dag.state, createdAt: dag.createdAt, finishedAt: dag.finishedAt, total: dag.total, unfinished: dag.unfinished, failed: dag.failed };
+}
+
+/**
+ * Orders jobs so every parent inside the batch comes before its children (Kahn), and refuses a
+ * cycle naming it: the core attaches a child only to parents it already knows.
+ */
+function topologicalOrder(jobs: readonly DagJob[], existing: ReadonlySet<string>): DagJob[] {
+  const byKey = new Map(jobs.map((j) => [j.key, j]));
+  if (byKey.size !== jobs.length) throw new TitanError(ErrorCode.INVALID_REQUEST, 'two jobs share a key; keys must be unique within a DAG');
+  const indegree = new Map<string, number>();
+  const children = new Map<string, string[]>();
+  for (const job of jobs) {
+    const parents = parentsOf(job);
+    indegree.set(job.key, parents.filter((p) => byKey.has(p)).length);
+    for (const parent of parents) {
+      if (!byKey.has(parent) && !existing.has(parent)) {
+        throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${job.key} depends on ${parent}, which is not in the DAG (defined: ${[...byKey.keys()].slice(0, 10).join(', ')})`);
+      }
+      if (byKey.has(parent)) children.set(parent, [...(children.get(parent) ?? []), job.key]);
+    }
+  }
+  const ready = jobs.filter((j) => indegree.get(j.key) === 0).map((j) => j.key);
+  const order: DagJob[] = [];
+  for (let key = ready.shift(); key !== undefined; key = ready.shift()) {
+    order.push(byKey.get(key)!);
+    for (const child of children.get(key) ?? []) {
+      const left = (indegree.get(child) ?? 0) - 1;
+      indegree.set(child, left);
+      if (left === 0) ready.push(child);
+    }
+  }
+  if (order.length !== jobs.length) {
+    const stuck = jobs.filter((j) => (indegree.get(j.key) ?? 0) > 0).map((j) => j.key);
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `the jobs ${stuck.slice(0, 10).join(', ')} form a cycle; a DAG must have none`);
+  }
+  return order;
+}
+
+/** on_failure makes the fallback a one_failed child of the job it stands in for. */
+function parentsOf(job: DagJob, fallbacks?: ReadonlyMap<string, string[]>): string[] {
+  return [...job.parents, ...(fallbacks?.get(job.key) ?? [])];
+}
+
+function toSpec(dagId: string, job: DagJob, extraParents: readonly string[]): JobSpec {
+  const parents = [...job.parents, ...extraParents].map((p) => dagJobId(dagId, p));
+  return {
+    name: job.name ?? job.key,
+    run: job.run,
+    args: job.args,
+    env: job.env,
+    requirement: job.requirement.length > 0 ? job.requirement : ['GENERAL'],
+    priority: job.priority,
+    retries: job.retries,
+    timeoutSeconds: job.timeoutSeconds,
+    dagId,
+    parents,
+    triggerRule: extraParents.length > 0 && job.parents.length === 0 ? 'one_failed' : job.triggerRule,
+    affinity: job.affinity,
+    delaySeconds: job.delaySeconds,
+    ...(job.bundle !== undefined ? { bundle: job.bundle } : {}),
+    ...(job.retryBackoff !== undefined ? { retryBackoff: job.retryBackoff } : {}),
+    ...(job.onFailure !== undefined ? { onFailure: dagJobId(dagId, job.onFailure) } : {}),
+  };
+}
+
+export interface PlannedJob {
+  readonly id: string;
+  readonly spec: JobSpec;
+}
+
+/**
+ * Validates jobs for a DAG (new or running) and turns them into specs in an order the core can
+ * attach (parents first). Throws, naming the problem, before anything is submitted.
+ */
+export function planDagJobs(master: Master, dagId: string, jobs: readonly DagJob[]): PlannedJob[] {
+  const known = new Set(master.store.jobsOfDag(dagId).map((j) => j.id.slice(dagId.length + 1)));
+  for (const job of jobs) {
+    if (known.has(job.key)) throw new TitanError(ErrorCode.INVALID_REQUEST, `DAG ${dagId} already has a job ${job.key}; pick another key`);
+  }
+  const fallbacks = new Map<string, string[]>();
+  for (const job of jobs) {
+    if (job.onFailure === undefined) continue;
+    if (!jobs.some((j) => j.key === job.onFailure)) throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${job.key} names on_failure ${job.onFailure}, which is not in this batch`);
+    fallbacks.set(job.onFailure, [...(fallbacks.get(job.onFailure) ?? []), job.key]);
+  }
+  const withFallbackEdges = jobs.map((j) => ({ ...j, parents: parentsOf(j, fallbacks) }));
+  const ordered = topologicalOrder(withFallbackEdges, known);
+  for (const job of ordered) {
+    if (job.run.kind === 'script' && !master.artifacts.has(job.run.artifact)) {
+      throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `script ${job.run.fileName} of job ${job.key} was not uploaded: ARTIFACT_PUT it first`);
+    }
+  }
+  const byKey = new Map(jobs.map((j) => [j.key, j]));
+  return ordered.map((job) => ({ id: dagJobId(dagId, job.key), spec: toSpec(dagId, byKey.get(job.key)!, fallbacks.get(job.key) ?? []) }));
+}
+
+/** Submits planned jobs; parents outside the batch that already finished are looked up in the store. */
+export function submitPlanned(master: Master, planned: readonly PlannedJob[], effects: Effect[]): string[] {
+  const inBatch = new Set(planned.map((p) => p.id));
+  const outside = planned.flatMap((p) => (p.spec.parents ?? []).filter((id) => !inBatch.has(id) && master.scheduler.job(id) === undefined));
+  const finishedParents: ReadonlyMap<string, JobState> = master.store.jobStates([...new Set(outside)]);
+  const now = Date.now();
+  for (const job of planned) effects.push(...master.scheduler.submit(job.id, job.spec, now, finishedParents));
+  return planned.map((p) => p.id);
+}
+
+export function dagStatus(master: Master, dagId: string): DagStatusView {
+  const dag = master.scheduler.dag(dagId) ?? master.store.getDag(dagId);
+  if (dag === undefined) throw new TitanError(ErrorCode.UNKNOWN_JOB, `no DAG ${dagId}: list them with \`titan dags\``);
+  const now = Date.now();
+  const jobs = master.store.jobsOfDag(dagId).map((stored) => {
+    const job = master.scheduler.job(stored.id) ?? stored;
+    const prefix = `${dagId}.`;
+    const view = toJobView(job, job === stored ? null : master.scheduler.waitingReason(job, now));
+    return { ...view, key: job.id.slice(prefix.length), parents: (job.spec.parents ?? []).map((p) => p.slice(prefix.length)) };
+  });
+  return { dag: toDagView(dag), jobs };
+}

@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { TitanError, ErrorCode } from '../common/errors.js';
+import type { Effect } from '../core/effects.js';
+import { isFinal } from '../core/job.js';
+import { Opcode, opcodeName } from '../protocol/opcodes.js';
+import { DagAddJobsRequest, DagListRequest, DagRef, DagSubmitRequest, DagWaitRequest, JobRef } from '../protocol/messages.js';
+import type { IncomingMessage, Replier } from '../protocol/replier.js';
+import { dagStatus, planDagJobs, submitPlanned, toDagView } from './dag-handlers.js';
+import { jobView } from './find-job.js';
+import type { Master } from './master.js';
+import { parseBody, type Session } from './session.js';
+
+/** DAG runs, retries and job history: the client opcodes beyond single jobs. Returns false when the opcode is not one of them. */
+export function handleDagMessage(master: Master, session: Session, msg: IncomingMessage, reply: Replier): boolean {
+  switch (msg.opcode) {
+    case Opcode.DAG_SUBMIT: {
+      const req = parseBody(DagSubmitRequest, msg);
+      const dagId = `d${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+      const planned = planDagJobs(master, dagId, req.jobs);
+      const effects: Effect[] = master.scheduler.createDag(dagId, req.name, Date.now());
+      const jobIds = submitPlanned(master, planned, effects);
+      master.apply(effects);
+      reply.ok({ dagId, jobIds });
+      return true;
+    }
+    case Opcode.DAG_ADD_JOBS: {
+      const req = parseBody(DagAddJobsRequest, msg);
+      if (master.scheduler.dag(req.dagId) === undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, `DAG ${req.dagId} is not running; jobs can only be added while it runs`);
+      const effects: Effect[] = [];
+      const jobIds = submitPlanned(master, planDagJobs(master, req.dagId, req.jobs), effects);
+      master.apply(effects);
+      reply.ok({ dagId: req.dagId, jobIds });
+      return true;
+    }
+    case Opcode.DAG_STATUS:
+      reply.ok(dagStatus(master, parseBody(DagRef, msg).dagId));
+      return true;
+    case Opcode.DAG_LIST: {
+      const { limit } = parseBody(DagListRequest, msg);
+      reply.ok({ dags: master.store.listDags(limit).map((d) => toDagView(master.scheduler.dag(d.id) ?? d)) });
+      return true;
+    }
+    case Opcode.DAG_CANCEL: {
+      const { dagId } = parseBody(DagRef, msg);
+      master.apply(master.scheduler.cancelDag(dagId, Date.now()));
+      reply.ok(dagStatus(master, dagId));
+      return true;
+    }
+    case Opcode.DAG_WAIT: {
+      const req = parseBody(DagWaitRequest, msg);
+      const status = dagStatus(master, req.dagId);
+      if (status.dag.state !== 'running') {
+        reply.ok(status);
+        return true;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const stop = master.watchers.onDagFinished(req.dagId, () => {
+        if (timer !== undefined) clearTimeout(timer);
+        cancelCleanup();
+        reply.ok(dagStatus(master, req.dagId));
+      });
+      const cancelCleanup = session.onClose(stop);
+      if (req.timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          stop();
+          cancelCleanup();
+          reply.ok(dagStatus(master, req.dagId));
+        }, req.timeoutMs);
+        timer.unref();
+      }
+      return true;
+    }
+    case Opcode.JOB_RETRY: {
+      const { jobId } = parseBody(JobRef, msg);
+      if (master.scheduler.job(jobId) !== undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${jobId} is still active; only a finished job can be retried`);
+      const stored = master.store.getJob(jobId);
+      if (stored === undefined) throw new TitanError(ErrorCode.UNKNOWN_JOB, `no job ${jobId}: list dead jobs with \`titan dlq\``);
+      const dag = stored.spec.dagId !== undefined ? master.store.getDag(stored.spec.dagId) : undefined;
+      master.apply(master.scheduler.retry(stored, dag, Date.now()));
+      reply.ok(jobView(master, jobId));
+      return true;
+    }
+    case Opcode.JOB_HISTORY: {
+      const { jobId } = parseBody(JobRef, msg);
+      const view = jobView(master, jobId);
+      reply.ok({ job: view, events: master.store.jobEvents(jobId).map(({ jobId: _id, ...event }) => event), final: isFinal(view.state) });
+      return true;
+    }
+    default:
+      void opcodeName;
+      return false;
+  }
+}
