@@ -92,17 +92,17 @@ export class DagBook {
     this.gates.delete(jobId);
   }
 
-  /** Counts a final job out of its DAG; returns the DAG when that was its last unfinished job. */
-  settle(job: Job, countsAsFailure: boolean, now: number): Dag | undefined {
+  /** Counts a final job out of its DAG; `finished` when that was its last unfinished job. */
+  settle(job: Job, countsAsFailure: boolean, now: number): { dag: Dag; finished: boolean } | undefined {
     const dagId = job.spec.dagId;
     const dag = dagId === undefined ? undefined : this.dags.get(dagId);
     if (dag === undefined) return undefined;
     dag.unfinished--;
     if (countsAsFailure) dag.failed++;
-    if (dag.unfinished > 0) return undefined;
+    if (dag.unfinished > 0) return { dag, finished: false };
     if (dag.state === 'running') dag.state = dag.failed > 0 ? 'failed' : 'succeeded';
     dag.finishedAt = now;
     this.dags.delete(dag.id);
-    return dag;
+    return { dag, finished: true };
   }
 }

@@ -365,8 +365,10 @@ export class Scheduler {
         const child = this.jobs.get(childId);
         if (child !== undefined && child.state === 'pending') this.openGate(child, gate, now, effects);
       }
-      const dag = this.dagBook.settle(job, countsAsDagFailure(job), now);
-      if (dag !== undefined) effects.push({ type: 'persistDag', dag }, { type: 'dagFinished', dag });
+      // The DAG row is rewritten with its counters on every settle: a restarted master trusts them.
+      const settled = this.dagBook.settle(job, countsAsDagFailure(job), now);
+      if (settled !== undefined) effects.push({ type: 'persistDag', dag: settled.dag });
+      if (settled?.finished === true) effects.push({ type: 'dagFinished', dag: settled.dag });
     }
     this.queues.pump(this.workers, (job, workerId) => {
       const from = transition(job, 'assigned');
