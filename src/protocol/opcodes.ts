@@ -34,6 +34,16 @@ export const Opcode = {
   DAG_ADD_JOBS: 45,
   JOB_RETRY: 46,
   JOB_HISTORY: 47,
+  KV_GET: 48,
+  KV_PUT: 49,
+  KV_DELETE: 50,
+  KV_SADD: 51,
+  KV_SMEMBERS: 52,
+  ARTIFACT_PUBLISH: 53,
+  ARTIFACT_FETCH: 54,
+  ARTIFACT_LIST: 55,
+  JOB_APPROVE: 56,
+  JOB_REJECT: 57,
 } as const;
 export type Opcode = (typeof Opcode)[keyof typeof Opcode];
 
