@@ -112,6 +112,34 @@ describe('DAG runs on a real cluster', () => {
     assert.deepEqual(done.jobs.map((j) => [j.key, j.state]), [['long', 'cancelled'], ['next', 'skipped']]);
   });
 
+  test('a job with an approval gate waits for `titan approve`, across a master restart, then the DAG completes', async () => {
+    const file = writePipeline(join(cluster.dir, 'approval'), 'release.yaml', [
+      'name: release',
+      'jobs:',
+      '  - id: build',
+      '    command: "echo built"',
+      '  - id: deploy',
+      '    command: "echo deployed"',
+      '    depends_on: [build]',
+      '    approval: { message: "deploy to production?", timeout: 600 }',
+      '',
+    ].join('\n'));
+    const { dagId } = await client.submitPipeline(file);
+    await until('the deploy job to await approval', async () => /awaiting approval: deploy to production\?/.test((await client.status(`${dagId}.deploy`)).reason ?? ''));
+    assert.equal((await client.status(`${dagId}.deploy`)).state, 'pending');
+    await cluster.killMaster();
+    await cluster.startMaster();
+    const fresh = await cluster.client();
+    assert.match((await fresh.status(`${dagId}.deploy`)).reason ?? '', /awaiting approval/);
+    const approved = await cluster.cli(['approve', `${dagId}/deploy`, '--by', 'alice']);
+    assert.equal(approved.code, 0, approved.stderr);
+    const done = await fresh.waitDag(dagId);
+    assert.equal(done.dag.state, 'succeeded');
+    const history = await fresh.history(`${dagId}.deploy`);
+    assert.ok(history.events.some((e) => e.detail === 'approved by alice'));
+    client = fresh;
+  });
+
   test('a running job adds jobs to its own DAG with `titan dag add $TITAN_DAG_ID`', async () => {
     const dir = join(cluster.dir, 'grow');
     writePipeline(dir, 'more.yaml', ['name: more', 'jobs:', '  - id: grown', '    command: "echo grown after $TITAN_DAG_ID"', '    depends_on: [seed]', ''].join('\n'));

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { printJson, withClient, withClientFlags, type GlobalFlags } from './client-command.js';
 import { describeOutcome, table } from './format.js';
 
-/** The dead-letter queue: jobs that used up their retries (or were poison pills), and the way back. */
+/** The dead-letter queue and the way back (retry), and approval decisions: the commands a person steers jobs with. */
 export function registerDlq(program: Command): void {
   withClientFlags(
     program
@@ -32,6 +32,27 @@ export function registerDlq(program: Command): void {
       if (dead.length > 0) process.stdout.write('\n`titan dlq show <id>` for history and output, `titan retry <id>` to run it again\n');
     });
   });
+
+  withClientFlags(program.command('approve').description('let a job waiting for approval run').argument('<dag-id/job>'))
+    .option('--by <name>', 'who approves (recorded in the job history)', process.env.USER)
+    .action(async (jobId: string, flags: GlobalFlags & { by?: string }) => {
+      await withClient(flags, async (client) => {
+        const job = await client.approve(jobId, flags.by);
+        if (flags.json) printJson(job);
+        else process.stdout.write(`job ${job.id} approved: ${job.state}\n`);
+      });
+    });
+
+  withClientFlags(program.command('reject').description('fail a job waiting for approval').argument('<dag-id/job>'))
+    .option('--reason <text>', 'why (recorded in the job history)', '')
+    .option('--by <name>', 'who rejects', process.env.USER)
+    .action(async (jobId: string, flags: GlobalFlags & { reason: string; by?: string }) => {
+      await withClient(flags, async (client) => {
+        const job = await client.reject(jobId, flags.reason, flags.by);
+        if (flags.json) printJson(job);
+        else process.stdout.write(`job ${job.id} rejected: ${job.state}\n`);
+      });
+    });
 
   withClientFlags(program.command('retry').description('run a failed, dead, cancelled or skipped job again (resumes its DAG)').argument('<job-id>')).action(
     async (jobId: string, flags: GlobalFlags) => {

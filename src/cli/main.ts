@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { TitanError } from '../common/errors.js';
 import { registerDag } from './cmd-dag.js';
 import { registerDlq } from './cmd-dlq.js';
+import { registerKv } from './cmd-kv.js';
 import { registerInspect } from './cmd-inspect.js';
 import { registerMaster } from './cmd-master.js';
 import { registerRun } from './cmd-run.js';
@@ -22,6 +23,7 @@ registerRun(program);
 registerInspect(program);
 registerDag(program);
 registerDlq(program);
+registerKv(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -59,6 +59,8 @@ export interface JobSpec {
   readonly delaySeconds?: number;
   /** A job of the same DAG that runs if this one fails; the failure then does not fail the DAG. */
   readonly onFailure?: string;
+  /** A person must approve the job before it runs; 0 s means no deadline. */
+  readonly approval?: { readonly message: string; readonly timeoutSeconds: number };
 }
 
 export interface Job {
@@ -77,7 +79,7 @@ export interface Job {
   signal: string | null;
   /** Why the job ended the way it did, in words a user can act on. */
   reason: string | null;
-  /** Not dispatched before this time (delays and retry backoff). */
+  /** Not dispatched before this time (delays and retry backoff); while awaiting approval, its deadline. */
   notBefore: number | null;
   /** Affinity: the worker this job must run on while it lives. */
   pinnedWorker: string | null;

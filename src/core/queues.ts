@@ -33,8 +33,10 @@ export class Queues {
   /** Returns true when it unpinned jobs into queues it may already have visited. */
   private pumpOnce(workers: Workers, place: (job: Job, workerId: string) => void): boolean {
     let unpinned = false;
-    const pending = [...this.byKey.values()].filter((q) => q.size > 0);
-    if (pending.length > 1) pending.sort((a, b) => comparePriority(a.peek(), b.peek()));
+    let pending: JobQueue[] = [];
+    for (const queue of this.byKey.values()) if (queue.size > 0) pending.push(queue);
+    if (pending.length === 0) return false;
+    if (pending.length > 1) pending = pending.sort((a, b) => comparePriority(a.peek(), b.peek()));
     for (const queue of pending) {
       for (let job = queue.peek(); job !== undefined; job = queue.peek()) {
         if (job.pinnedWorker !== null && !workers.isAlive(job.pinnedWorker)) {

@@ -1,41 +1,23 @@
 import { TitanError, ErrorCode } from '../common/errors.js';
 import { newDag, type Dag } from './dag.js';
-import { DagBook, type ParentStatus } from './dag-book.js';
-import { DelayHeap } from './delay-heap.js';
 import type { Effect } from './effects.js';
-import { decideGate } from './gate.js';
 import { isFinal, newJob, type Job, type JobOutcome, type JobSpec, type JobState } from './job.js';
 import { placeJob } from './placement.js';
-import { Queues } from './queues.js';
-import { backoffMs, hasRetriesLeft } from './retry-policy.js';
+import { countsAsDagFailure, persist, SchedulerEngine } from './scheduler-engine.js';
 import { transition } from './transitions.js';
-import { Workers, type WorkerRegistration } from './workers.js';
+import type { Workers, WorkerRegistration } from './workers.js';
 
 export type { WorkerRegistration } from './workers.js';
+export { POISON_PILL_CRASHES } from './scheduler-engine.js';
 
-/** A job whose worker was lost this many times while running it is a poison pill. */
-export const POISON_PILL_CRASHES = 3;
+const NO_PARENTS: ReadonlyMap<string, JobState> = new Map();
 
 /**
  * The scheduling core: the live state of jobs, DAG runs and workers, changed only through the
  * methods below, each of which returns the effects the master must apply. No I/O and no clock:
  * `now` is passed in. Final jobs leave memory (the store keeps them).
  */
-export class Scheduler {
-  private readonly jobs = new Map<string, Job>();
-  private readonly queues = new Queues();
-  private readonly delays = new DelayHeap();
-  private readonly dagBook = new DagBook();
-  readonly workers = new Workers();
-  private nextSeq: number;
-  private nextDagSeq: number;
-  private armedWake: number | null = null;
-
-  constructor(firstSeq = 1, firstDagSeq = 1) {
-    this.nextSeq = firstSeq;
-    this.nextDagSeq = firstDagSeq;
-  }
-
+export class Scheduler extends SchedulerEngine {
   job(id: string): Job | undefined {
     return this.jobs.get(id);
   }
@@ -74,7 +56,8 @@ export class Scheduler {
     for (const job of active) {
       if (job.state === 'pending') {
         const gate = this.dagBook.attach(job, (id) => this.statusOf(id, parentStates));
-        if (gate.remaining === 0) this.openGate(job, gate, now, effects);
+        if (gate.remaining === 0 && (job.spec.parents?.length ?? 0) > 0) this.openGate(job, gate, now, effects);
+        else if (gate.remaining === 0) this.enterApproval(job, now, effects);
       } else if (job.state === 'queued') {
         this.makeReady(job, now, effects, false);
       } else if (job.workerId !== null) {
@@ -98,17 +81,18 @@ export class Scheduler {
    * Accepts a job. Parents that are no longer in memory must be given in finishedParents with
    * their final state (the shell reads them from the store).
    */
-  submit(id: string, spec: JobSpec, now: number, finishedParents: ReadonlyMap<string, JobState> = new Map()): Effect[] {
+  submit(id: string, spec: JobSpec, now: number, finishedParents: ReadonlyMap<string, JobState> = NO_PARENTS): Effect[] {
     if (this.jobs.has(id)) throw new TitanError(ErrorCode.INVALID_REQUEST, `job id ${id} is already in use`);
     const hasParents = (spec.parents?.length ?? 0) > 0;
-    const job = newJob(id, spec, this.nextSeq, now, hasParents ? 'pending' : 'queued');
+    const job = newJob(id, spec, this.nextSeq, now, hasParents || spec.approval !== undefined ? 'pending' : 'queued');
     const gate = hasParents ? this.dagBook.attach(job, (p) => this.statusOf(p, finishedParents)) : null;
     const dag = this.dagBook.enroll(job);
     this.nextSeq++;
     this.jobs.set(id, job);
     const effects: Effect[] = [persist(job, null, now, 'submitted')];
     if (dag !== undefined) effects.push({ type: 'persistDag', dag });
-    if (gate === null) this.makeReady(job, now, effects, true);
+    if (gate === null && spec.approval !== undefined) this.enterApproval(job, now, effects);
+    else if (gate === null) this.makeReady(job, now, effects, true);
     else if (gate.remaining === 0) this.openGate(job, gate, now, effects);
     this.drainWork(now, effects);
     return effects;
@@ -165,6 +149,9 @@ export class Scheduler {
     for (const jobId of this.delays.popDue(now)) {
       const job = this.jobs.get(jobId);
       if (job !== undefined && job.state === 'queued') this.queues.push(job);
+      else if (job !== undefined && this.awaitingApproval.has(jobId)) {
+        this.finish(job, 'failed', now, `approval timed out after ${job.spec.approval?.timeoutSeconds ?? 0} s`, effects);
+      }
     }
     this.drainWork(now, effects);
     return effects;
@@ -248,8 +235,44 @@ export class Scheduler {
     return effects;
   }
 
+  /** A person approved the job: it runs (after its delay, if any). */
+  approve(jobId: string, by: string, now: number): Effect[] {
+    const job = this.awaiting(jobId);
+    this.awaitingApproval.delete(jobId);
+    this.delays.remove(jobId);
+    job.notBefore = null;
+    const from = transition(job, 'queued');
+    job.reason = `approved by ${by}`;
+    const effects: Effect[] = [persist(job, from, now, job.reason)];
+    this.makeReady(job, now, effects, true);
+    this.drainWork(now, effects);
+    return effects;
+  }
+
+  /** A person rejected the job: it fails, and its DAG follows its trigger rules. */
+  reject(jobId: string, by: string, why: string, now: number): Effect[] {
+    const job = this.awaiting(jobId);
+    const effects: Effect[] = [];
+    this.finish(job, 'failed', now, `rejected by ${by}${why.length > 0 ? `: ${why}` : ''}`, effects);
+    this.drainWork(now, effects);
+    return effects;
+  }
+
+  private awaiting(jobId: string): Job {
+    const job = this.jobs.get(jobId);
+    if (job === undefined || !this.awaitingApproval.has(jobId)) {
+      const state = job === undefined ? 'not active' : `${job.state}${job.state === 'pending' ? ' (its parents are not done)' : ''}`;
+      throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${jobId} is not awaiting approval (it is ${state})`);
+    }
+    return job;
+  }
+
   /** Why a job is not running, for status output; null when nothing holds it. */
   waitingReason(job: Job, now: number): string | null {
+    if (this.awaitingApproval.has(job.id)) {
+      const due = job.notBefore !== null ? ` (times out in ${Math.max(0, Math.ceil((job.notBefore - now) / 1000))} s)` : '';
+      return `awaiting approval: ${job.spec.approval?.message ?? ''}${due}; approve with \`titan approve ${job.id}\``;
+    }
     if (job.state === 'pending') {
       const gate = this.dagBook.waitingFor(job.id);
       const waiting = (job.spec.parents ?? []).filter((p) => this.jobs.has(p));
@@ -260,134 +283,4 @@ export class Scheduler {
     const placement = placeJob(job.spec.requirement, this.workers.all(), job.pinnedWorker);
     return placement.placed ? 'about to be placed' : placement.reason;
   }
-
-  private statusOf(parentId: string, finished: ReadonlyMap<string, JobState>): ParentStatus {
-    const active = this.jobs.get(parentId);
-    if (active !== undefined) return isFinal(active.state) ? active.state : 'active';
-    return finished.get(parentId);
-  }
-
-  private current(workerId: string, jobId: string, attempt: number): Job | undefined {
-    const job = this.jobs.get(jobId);
-    if (job === undefined || job.attempt !== attempt || job.workerId !== workerId || isFinal(job.state)) return undefined;
-    return job;
-  }
-
-  private lostWhileRunning(jobId: string, now: number, why: string, effects: Effect[]): void {
-    const job = this.jobs.get(jobId);
-    if (job === undefined) return;
-    job.crashes++;
-    if (job.crashes >= POISON_PILL_CRASHES) {
-      this.workers.release(job);
-      this.finish(job, 'dead', now, `poison pill: its worker was lost ${job.crashes} times while running it (last: ${why})`, effects);
-    } else {
-      this.requeue(job, now, why, effects);
-    }
-  }
-
-  private failAttempt(job: Job, now: number, why: string, effects: Effect[]): void {
-    if (hasRetriesLeft(job)) {
-      this.requeue(job, now, `attempt ${job.attempt} failed: ${why}`, effects, backoffMs(job.spec.retryBackoff, job.attempt - job.attemptBase));
-    } else {
-      this.finish(job, job.spec.retries > 0 ? 'dead' : 'failed', now, why, effects);
-    }
-  }
-
-  private stop(job: Job, state: 'cancelled' | 'skipped', now: number, why: string, effects: Effect[]): void {
-    if ((job.state === 'assigned' || job.state === 'running') && job.workerId !== null) {
-      effects.push({ type: 'kill', workerId: job.workerId, jobId: job.id, attempt: job.attempt });
-    }
-    this.workers.release(job);
-    this.dagBook.drop(job.id);
-    this.finish(job, state, now, why, effects);
-  }
-
-  private requeue(job: Job, now: number, why: string, effects: Effect[], delayMs = 0): void {
-    this.workers.release(job);
-    const from = transition(job, 'queued');
-    job.workerId = null;
-    job.reason = why;
-    job.notBefore = delayMs > 0 ? now + delayMs : null;
-    effects.push(persist(job, from, now, why));
-    this.makeReady(job, now, effects, false);
-  }
-
-  /** A queued job joins its queue, or the delay heap when its time has not come. */
-  private makeReady(job: Job, now: number, effects: Effect[], firstTime: boolean): void {
-    if (firstTime && (job.spec.delaySeconds ?? 0) > 0) job.notBefore = now + (job.spec.delaySeconds ?? 0) * 1000;
-    if (job.notBefore !== null && job.notBefore > now) {
-      this.delays.add(job.id, job.notBefore);
-      const next = this.delays.next();
-      if (next !== null && (this.armedWake === null || next < this.armedWake)) {
-        this.armedWake = next;
-        effects.push({ type: 'wake', at: next });
-      }
-      return;
-    }
-    this.queues.push(job);
-  }
-
-  /** Every parent of a pending job is final: run it or skip it by its trigger rule. */
-  private openGate(job: Job, gate: Parameters<typeof decideGate>[0], now: number, effects: Effect[]): void {
-    const decision = decideGate(gate, job.spec.triggerRule ?? 'all_success');
-    if (!decision.run) {
-      this.finish(job, 'skipped', now, decision.why, effects);
-      return;
-    }
-    const from = transition(job, 'queued');
-    effects.push(persist(job, from, now, null));
-    this.makeReady(job, now, effects, true);
-  }
-
-  private readonly finishedQueue: Job[] = [];
-
-  private finish(job: Job, state: JobState, now: number, why: string | null, effects: Effect[]): void {
-    const from = transition(job, state);
-    job.finishedAt = now;
-    job.reason = why;
-    job.notBefore = null;
-    this.queues.remove(job);
-    this.delays.remove(job.id);
-    this.jobs.delete(job.id);
-    effects.push(persist(job, from, now, why), { type: 'finished', job });
-    this.finishedQueue.push(job);
-  }
-
-  /** Settles finished jobs (children, DAGs) iteratively, then places queued work. */
-  private drainWork(now: number, effects: Effect[]): void {
-    for (let job = this.finishedQueue.shift(); job !== undefined; job = this.finishedQueue.shift()) {
-      for (const childId of this.dagBook.childrenOf(job.id)) {
-        // Affinity follows the first parent: remember where it ran while the child still waits.
-        const child = this.jobs.get(childId);
-        if (child?.spec.affinity === true && child.spec.parents?.[0] === job.id) child.pinnedWorker = job.workerId;
-      }
-      for (const { childId, gate } of this.dagBook.parentFinished(job)) {
-        const child = this.jobs.get(childId);
-        if (child !== undefined && child.state === 'pending') this.openGate(child, gate, now, effects);
-      }
-      // The DAG row is rewritten with its counters on every settle: a restarted master trusts them.
-      const settled = this.dagBook.settle(job, countsAsDagFailure(job), now);
-      if (settled !== undefined) effects.push({ type: 'persistDag', dag: settled.dag });
-      if (settled?.finished === true) effects.push({ type: 'dagFinished', dag: settled.dag });
-    }
-    this.queues.pump(this.workers, (job, workerId) => {
-      const from = transition(job, 'assigned');
-      job.attempt += 1;
-      job.workerId = workerId;
-      job.reason = null;
-      effects.push(persist(job, from, now, null), { type: 'dispatch', workerId, job });
-    });
-  }
-}
-
-function countsAsDagFailure(job: Job): boolean {
-  return (job.state === 'failed' || job.state === 'dead' || job.state === 'cancelled') && job.spec.onFailure === undefined;
-}
-
-function persist(job: Job, from: JobState | null, now: number, detail: string | null): Effect {
-  return {
-    type: 'persist',
-    job,
-    event: { jobId: job.id, at: now, from, to: job.state, attempt: job.attempt, workerId: job.workerId, detail },
-  };
 }

@@ -6,7 +6,7 @@ import type { Job, JobState } from './job.js';
  * is processed (fast jobs), hence assigned → succeeded/failed.
  */
 const ALLOWED: Readonly<Record<JobState, readonly JobState[]>> = {
-  pending: ['queued', 'cancelled', 'skipped'],
+  pending: ['queued', 'cancelled', 'skipped', 'failed'],
   queued: ['assigned', 'cancelled', 'failed', 'dead'],
   assigned: ['running', 'queued', 'succeeded', 'failed', 'dead', 'cancelled'],
   running: ['queued', 'succeeded', 'failed', 'dead', 'cancelled'],

@@ -15,6 +15,7 @@ import { parseBody, type Session } from './session.js';
 import { clusterStats } from './stats.js';
 import { streamLogs } from './log-stream.js';
 import { handleDagMessage } from './dag-requests.js';
+import { handleKvMessage } from './kv-requests.js';
 
 type SubmitBody = ReturnType<typeof JobSubmitRequest.parse>;
 
@@ -67,6 +68,7 @@ export function handleClientMessage(master: Master, session: Session, msg: Incom
       return;
     default:
       if (handleDagMessage(master, session, msg, reply)) return;
+      if (handleKvMessage(master, msg, reply)) return;
       throw new TitanError(ErrorCode.INVALID_REQUEST, `${opcodeName(msg.opcode)} is not a client operation`);
   }
 }

@@ -35,12 +35,16 @@ function topologicalOrder(jobs: readonly DagJob[], existing: ReadonlySet<string>
       if (!byKey.has(parent) && !existing.has(parent)) {
         throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${job.key} depends on ${parent}, which is not in the DAG (defined: ${[...byKey.keys()].slice(0, 10).join(', ')})`);
       }
-      if (byKey.has(parent)) children.set(parent, [...(children.get(parent) ?? []), job.key]);
+      if (!byKey.has(parent)) continue;
+      const list = children.get(parent);
+      if (list === undefined) children.set(parent, [job.key]);
+      else list.push(job.key);
     }
   }
   const ready = jobs.filter((j) => indegree.get(j.key) === 0).map((j) => j.key);
   const order: DagJob[] = [];
-  for (let key = ready.shift(); key !== undefined; key = ready.shift()) {
+  for (let next = 0; next < ready.length; next++) {
+    const key = ready[next]!;
     order.push(byKey.get(key)!);
     for (const child of children.get(key) ?? []) {
       const left = (indegree.get(child) ?? 0) - 1;
@@ -79,6 +83,7 @@ function toSpec(dagId: string, job: DagJob, extraParents: readonly string[]): Jo
     ...(job.bundle !== undefined ? { bundle: job.bundle } : {}),
     ...(job.retryBackoff !== undefined ? { retryBackoff: job.retryBackoff } : {}),
     ...(job.onFailure !== undefined ? { onFailure: dagJobId(dagId, job.onFailure) } : {}),
+    ...(job.approval !== undefined ? { approval: job.approval } : {}),
   };
 }
 

@@ -3,7 +3,7 @@ import { TitanError, ErrorCode } from '../common/errors.js';
 import type { Effect } from '../core/effects.js';
 import { isFinal } from '../core/job.js';
 import { Opcode, opcodeName } from '../protocol/opcodes.js';
-import { DagAddJobsRequest, DagListRequest, DagRef, DagSubmitRequest, DagWaitRequest, JobRef } from '../protocol/messages.js';
+import { ApprovalDecision, DagAddJobsRequest, DagListRequest, DagRef, DagSubmitRequest, DagWaitRequest, JobRef } from '../protocol/messages.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { dagStatus, planDagJobs, submitPlanned, toDagView } from './dag-handlers.js';
 import { jobView } from './find-job.js';
@@ -78,6 +78,17 @@ export function handleDagMessage(master: Master, session: Session, msg: Incoming
       const dag = stored.spec.dagId !== undefined ? master.store.getDag(stored.spec.dagId) : undefined;
       master.apply(master.scheduler.retry(stored, dag, Date.now()));
       reply.ok(jobView(master, jobId));
+      return true;
+    }
+    case Opcode.JOB_APPROVE:
+    case Opcode.JOB_REJECT: {
+      const req = parseBody(ApprovalDecision, msg);
+      const by = req.by ?? `a client at ${session.peer.remoteAddress}`;
+      const now = Date.now();
+      const effects = msg.opcode === Opcode.JOB_APPROVE ? master.scheduler.approve(req.jobId, by, now) : master.scheduler.reject(req.jobId, by, req.reason, now);
+      master.apply(effects);
+      master.log.info({ jobId: req.jobId, by, decision: msg.opcode === Opcode.JOB_APPROVE ? 'approved' : 'rejected' }, 'approval decision');
+      reply.ok(jobView(master, req.jobId));
       return true;
     }
     case Opcode.JOB_HISTORY: {

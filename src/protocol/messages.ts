@@ -45,8 +45,11 @@ export const DagJobRequest = JobSubmitRequest.omit({ id: true }).extend({
     .optional(),
   delaySeconds: z.number().min(0).max(30 * 86400).default(0),
   onFailure: id.optional(),
+  approval: z.object({ message: z.string().max(2000), timeoutSeconds: z.number().min(0).max(30 * 86400) }).optional(),
 });
 export type DagJobRequest = z.input<typeof DagJobRequest>;
+
+export const ApprovalDecision = z.object({ jobId: id, by: z.string().max(200).optional(), reason: z.string().max(2000).default('') });
 
 export const DagSubmitRequest = z.object({ name: z.string().min(1).max(200), jobs: z.array(DagJobRequest).min(1).max(100000) });
 export const DagAddJobsRequest = z.object({ dagId: id, jobs: z.array(DagJobRequest).min(1).max(100000) });

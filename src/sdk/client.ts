@@ -10,6 +10,7 @@ import { formatProblems, parsePipeline } from '../pipeline/parse-pipeline.js';
 import { pipelineToDagJobs } from './pipeline-jobs.js';
 import type { Peer } from '../protocol/peer.js';
 import { connectPeer } from './connect.js';
+import { KvClient } from './kv.js';
 import type { JobView, ClusterStatsView, LogLineView, DagStatusView, DagView, JobEventView } from '../protocol/views.js';
 
 export type { JobView, ClusterStatsView, LogLineView, DagStatusView, DagView, JobEventView } from '../protocol/views.js';
@@ -46,6 +47,16 @@ export class TitanClient {
   private readonly folders = new Map<string, string>();
 
   private constructor(private readonly peer: Peer) {}
+
+  /**
+   * The master's key-value store and keyed artifacts (data passed between DAG jobs and clients).
+   *
+   * @example
+   * await titan.kv.put('best-epoch', '12', { ttlSeconds: 3600 });
+   */
+  get kv(): KvClient {
+    return new KvClient(this.peer);
+  }
 
   static async connect(options: ClientOptions): Promise<TitanClient> {
     const { peer } = await connectPeer({ host: options.host ?? '127.0.0.1', port: options.port ?? 9090, token: options.token, role: 'client' });
@@ -144,6 +155,16 @@ export class TitanClient {
   /** Runs a failed, dead, cancelled or skipped job again (and reopens its DAG). */
   async retry(jobId: string): Promise<JobView> {
     return (await this.peer.request(Opcode.JOB_RETRY, { jobId })) as JobView;
+  }
+
+  /** Lets a job waiting for approval run. `jobId` may be written `<dag-id>/<key>`. */
+  async approve(jobId: string, by?: string): Promise<JobView> {
+    return (await this.peer.request(Opcode.JOB_APPROVE, { jobId: jobId.replace('/', '.'), ...(by !== undefined ? { by } : {}) })) as JobView;
+  }
+
+  /** Fails a job waiting for approval; its DAG then follows its trigger rules. */
+  async reject(jobId: string, reason = '', by?: string): Promise<JobView> {
+    return (await this.peer.request(Opcode.JOB_REJECT, { jobId: jobId.replace('/', '.'), reason, ...(by !== undefined ? { by } : {}) })) as JobView;
   }
 
   /** The job and every transition it went through. */

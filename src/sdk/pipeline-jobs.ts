@@ -30,9 +30,6 @@ export async function pipelineToDagJobs(pipeline: Pipeline, pipelineFile: string
     if (job.type === 'service') {
       throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${job.id} (line ${job.line}) is a service; services are not supported by this master yet, use type: run`);
     }
-    if (job.approval !== null) {
-      throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${job.id} (line ${job.line}) asks for approval; approval gates are not supported by this master yet`);
-    }
     let run: DagJobRequest['run'];
     if (job.file !== undefined) {
       const { absolute, relativeName } = scriptPath(baseDir, job, job.file);
@@ -63,6 +60,7 @@ export async function pipelineToDagJobs(pipeline: Pipeline, pipelineFile: string
       retryBackoff: { ...job.retryBackoff },
       delaySeconds: job.delaySeconds,
       ...(job.onFailure !== null ? { onFailure: job.onFailure } : {}),
+      ...(job.approval !== null ? { approval: { message: job.approval.message, timeoutSeconds: job.approval.timeoutSeconds } } : {}),
       ...(bundle !== undefined ? { bundle } : {}),
     });
   }

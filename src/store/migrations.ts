@@ -93,6 +93,32 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description: 'a key-value store (strings and sets, optional TTL) and artifacts published under a key',
+    up: (db) => {
+      db.exec(`
+        CREATE TABLE kv (
+          key        TEXT PRIMARY KEY,
+          kind       TEXT NOT NULL,
+          -- A string's value, or a set's members as a JSON array in the order they were added.
+          value      TEXT NOT NULL,
+          expires_at INTEGER,
+          updated_at INTEGER NOT NULL
+        );
+        -- Partial: most keys never expire, and the sweep only walks those that do.
+        CREATE INDEX kv_expires ON kv (expires_at) WHERE expires_at IS NOT NULL;
+
+        CREATE TABLE keyed_artifacts (
+          key          TEXT PRIMARY KEY,
+          hash         TEXT NOT NULL,
+          size         INTEGER NOT NULL,
+          published_at INTEGER NOT NULL,
+          job_id       TEXT
+        );
+      `);
+    },
+  },
 ];
 
 export function schemaVersion(db: Database): number {

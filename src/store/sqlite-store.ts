@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Dag } from '../core/dag.js';
 import { DagTable } from './dag-table.js';
+import { KvTable } from './kv-table.js';
 import { JOB_STATES, isFinal, type Job, type JobState } from '../core/job.js';
 import {
   eventToRow,
@@ -18,7 +19,7 @@ import {
   type NewLogRow,
 } from './job-row.js';
 import { migrate } from './migrations.js';
-import type { JobEvent, JobFilter, JobWrite, LogLine, Store, StoredLogLine } from './store.js';
+import type { JobEvent, JobFilter, JobWrite, KeyedArtifact, KvEntry, LogLine, Store, StoredLogLine } from './store.js';
 
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 
@@ -52,6 +53,7 @@ export class SqliteStore implements Store {
   private readonly listStatements = new Map<number, Statement<unknown[], JobRow>>();
   private readonly writeBatch: (batch: readonly JobWrite[], dags: readonly Dag[]) => void;
   private readonly dags: DagTable;
+  private readonly kv: KvTable;
   private readonly selectDagJobs: Statement<[string], JobRow>;
   private readonly appendBatch: (lines: readonly LogLine[]) => void;
 
@@ -96,6 +98,7 @@ export class SqliteStore implements Store {
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     );
     this.dags = new DagTable(db);
+    this.kv = new KvTable(db);
     this.selectDagJobs = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE dag_id = ? ORDER BY seq`);
     this.writeBatch = db.transaction((batch: readonly JobWrite[], dags: readonly Dag[]) => {
       for (const write of batch) {
@@ -222,6 +225,38 @@ export class SqliteStore implements Store {
 
   setMeta(key: string, value: string): void {
     this.upsertMeta.run(key, value);
+  }
+
+  kvGet(key: string, now: number): KvEntry | undefined {
+    return this.kv.get(key, now);
+  }
+
+  kvPut(key: string, value: string, ttlMs: number | null, now: number): void {
+    this.kv.put(key, value, ttlMs, now);
+  }
+
+  kvDelete(key: string): boolean {
+    return this.kv.delete(key);
+  }
+
+  kvSadd(key: string, members: readonly string[], ttlMs: number | null, now: number): number {
+    return this.kv.sadd(key, members, ttlMs, now);
+  }
+
+  kvSmembers(key: string, now: number): string[] {
+    return this.kv.smembers(key, now);
+  }
+
+  publishArtifact(key: string, hash: string, size: number, jobId: string | null, now: number): KeyedArtifact {
+    return this.kv.publish(key, hash, size, jobId, now);
+  }
+
+  getKeyedArtifact(key: string): KeyedArtifact | undefined {
+    return this.kv.artifact(key);
+  }
+
+  listKeyedArtifacts(prefix: string, limit: number): KeyedArtifact[] {
+    return this.kv.artifacts(prefix, limit);
   }
 
   close(): void {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
+import { ErrorCode, TitanError } from '../common/errors.js';
 import { JOB_STATES, type Job, type JobSpec, type JobState } from '../core/job.js';
 import type { JobWrite, LogLine, Store } from './store.js';
 
@@ -208,6 +209,88 @@ export function runStoreConformance<S extends Store>(name: string, makeStore: ()
       assert.equal(store.jobEvents('a').length, 1);
       assert.equal(store.countByState().succeeded, 1);
       assert.deepEqual(store.loadActiveJobs(), []);
+    });
+
+    void test('a key set with a TTL reads back until it expires, then is absent', (t) => {
+      const store = fresh(t);
+      store.kvPut('greeting', 'hello', 1000, 100);
+      store.kvPut('forever', 'v', null, 100);
+      assert.deepEqual(store.kvGet('greeting', 1099), { kind: 'string', value: 'hello' });
+      assert.equal(store.kvGet('greeting', 1100), undefined);
+      assert.equal(store.kvGet('greeting', 50), undefined, 'an expired key is deleted once seen, not revived');
+      assert.deepEqual(store.kvGet('forever', 1e12), { kind: 'string', value: 'v' });
+      store.kvPut('forever', 'w', 10, 200);
+      store.kvPut('forever', 'x', null, 205);
+      assert.deepEqual(store.kvGet('forever', 1e12), { kind: 'string', value: 'x' }, 'a put without TTL clears the old one');
+      store.kvSadd('tags', ['a'], 500, 100);
+      assert.deepEqual(store.kvSmembers('tags', 599), ['a']);
+      assert.deepEqual(store.kvSmembers('tags', 600), []);
+      assert.equal(store.kvSadd('tags', ['b'], null, 700), 1, 'an expired set starts empty again');
+      assert.deepEqual(store.kvSmembers('tags', 1e12), ['b']);
+    });
+
+    void test('a key is refused when used as the other kind, with a WRONGTYPE message naming the fix', (t) => {
+      const store = fresh(t);
+      const wrongType = (holds: string, fix: string) => (err: unknown): boolean => {
+        assert.ok(err instanceof TitanError);
+        assert.equal(err.code, ErrorCode.INVALID_REQUEST);
+        assert.match(err.message, new RegExp(`^WRONGTYPE: key "k" holds a ${holds}.*${fix}.*titan kv del`));
+        return true;
+      };
+      store.kvPut('k', 'text', null, 100);
+      assert.throws(() => store.kvSadd('k', ['m'], null, 100), wrongType('string', 'titan kv get'));
+      assert.throws(() => store.kvSmembers('k', 100), wrongType('string', 'titan kv get'));
+      assert.deepEqual(store.kvGet('k', 100), { kind: 'string', value: 'text' }, 'the refused sadd wrote nothing');
+      assert.equal(store.kvDelete('k'), true);
+      assert.equal(store.kvDelete('k'), false);
+      store.kvSadd('k', ['m'], null, 100);
+      assert.throws(() => store.kvPut('k', 'text', null, 100), wrongType('set', 'titan kv smembers'));
+      assert.deepEqual(store.kvGet('k', 100), { kind: 'set', value: ['m'] });
+      store.kvSadd('old', ['m'], 10, 100);
+      store.kvPut('old', 'now a string', null, 200);
+      assert.deepEqual(store.kvGet('old', 200), { kind: 'string', value: 'now a string' }, 'an expired set does not block a put');
+    });
+
+    void test('sadd counts only the members that were new, and keeps them in the order first added', (t) => {
+      const store = fresh(t);
+      assert.equal(store.kvSadd('s', ['b', 'a', 'b'], null, 100), 2);
+      assert.equal(store.kvSadd('s', ['a', 'c', 'é ✓', 'c'], null, 100), 2);
+      assert.equal(store.kvSadd('s', ['a'], null, 100), 0);
+      assert.deepEqual(store.kvSmembers('s', 100), ['b', 'a', 'c', 'é ✓']);
+      assert.deepEqual(store.kvSmembers('missing', 100), []);
+      store.kvSadd('ttl', ['x'], 100, 1000);
+      store.kvSadd('ttl', ['y'], null, 1050);
+      assert.deepEqual(store.kvSmembers('ttl', 1099), ['x', 'y']);
+      assert.deepEqual(store.kvSmembers('ttl', 1100), [], 'a sadd without TTL keeps the set\'s expiry');
+    });
+
+    void test('published artifacts are found by key and listed by prefix in key order; a new publish replaces the old', (t) => {
+      const store = fresh(t);
+      const h = (c: string): string => c.repeat(64);
+      store.publishArtifact('model/b', h('b'), 2, 'job-1', 100);
+      store.publishArtifact('model/a', h('a'), 1, null, 101);
+      store.publishArtifact('modem', h('c'), 3, null, 102);
+      store.publishArtifact('model/a', h('d'), 4, 'job-2', 103);
+      assert.deepEqual(store.getKeyedArtifact('model/a'), { key: 'model/a', hash: h('d'), size: 4, publishedAt: 103, jobId: 'job-2' });
+      assert.equal(store.getKeyedArtifact('model'), undefined);
+      assert.deepEqual(store.listKeyedArtifacts('model/', 10).map((a) => a.key), ['model/a', 'model/b']);
+      assert.deepEqual(store.listKeyedArtifacts('mode', 10).map((a) => a.key), ['model/a', 'model/b', 'modem']);
+      assert.deepEqual(store.listKeyedArtifacts('', 2).map((a) => a.key), ['model/a', 'model/b']);
+      assert.deepEqual(store.listKeyedArtifacts('x', 10), []);
+    });
+
+    void test('keys, sets, TTLs and published artifacts survive reopen', (t) => {
+      let store = fresh(t);
+      store.kvPut('s', 'value', null, 100);
+      store.kvPut('short', 'v', 1000, 100);
+      store.kvSadd('set', ['a', 'b'], null, 100);
+      store.publishArtifact('out', 'f'.repeat(64), 10, 'j', 100);
+      store = restart(t, store);
+      assert.deepEqual(store.kvGet('s', 200), { kind: 'string', value: 'value' });
+      assert.deepEqual(store.kvGet('short', 200), { kind: 'string', value: 'v' });
+      assert.equal(store.kvGet('short', 1100), undefined, 'the TTL is kept across reopen');
+      assert.deepEqual(store.kvSmembers('set', 200), ['a', 'b']);
+      assert.equal(store.getKeyedArtifact('out')?.size, 10);
     });
 
     void test('close can be called twice', (t) => {

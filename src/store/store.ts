@@ -39,6 +39,20 @@ export interface JobFilter {
   readonly limit: number;
 }
 
+/** What a key of the KV store holds: a string, or a set of strings (in the order first added). */
+export type KvEntry = { readonly kind: 'string'; readonly value: string } | { readonly kind: 'set'; readonly value: string[] };
+
+/** An artifact (content-addressed bytes) published under a key, for later jobs and clients. */
+export interface KeyedArtifact {
+  readonly key: string;
+  /** sha256 hex of the bytes, their address in the master's artifact store. */
+  readonly hash: string;
+  readonly size: number;
+  readonly publishedAt: number;
+  /** The job that published it, when a job did. */
+  readonly jobId: string | null;
+}
+
 /**
  * The master's durable memory. Every method is synchronous and atomic: when it returns, the
  * effect is on disk (as far as a process crash is concerned), and when it throws, nothing of it is.
@@ -74,6 +88,32 @@ export interface Store {
   readLogs(jobId: string, afterSeq: number, limit: number): StoredLogLine[];
   getMeta(key: string): string | undefined;
   setMeta(key: string, value: string): void;
+  /** The live value of a key; an expired key is absent (and is deleted on the way). */
+  kvGet(key: string, now: number): KvEntry | undefined;
+  /**
+   * Sets a string, replacing a string (or an expired key of any kind); with ttlMs it expires at
+   * now + ttlMs, without it never (an earlier TTL is cleared).
+   * Failure: throws E_INVALID_REQUEST (WRONGTYPE) when the key holds a live set; nothing is written.
+   */
+  kvPut(key: string, value: string, ttlMs: number | null, now: number): void;
+  /** Removes a key of either kind; true when there was a row to remove. */
+  kvDelete(key: string): boolean;
+  /**
+   * Adds members to a set (creating it) and returns how many were not in it yet. With ttlMs the
+   * set expires at now + ttlMs; without it the set keeps the expiry it had (none when new).
+   * Failure: throws E_INVALID_REQUEST (WRONGTYPE) when the key holds a live string; nothing is written.
+   */
+  kvSadd(key: string, members: readonly string[], ttlMs: number | null, now: number): number;
+  /**
+   * The members of a set, in the order they were first added; [] when the key is absent or expired.
+   * Failure: throws E_INVALID_REQUEST (WRONGTYPE) when the key holds a live string.
+   */
+  kvSmembers(key: string, now: number): string[];
+  /** Records (or moves) `key` to point at stored bytes; a later publish under the same key replaces it. */
+  publishArtifact(key: string, hash: string, size: number, jobId: string | null, now: number): KeyedArtifact;
+  getKeyedArtifact(key: string): KeyedArtifact | undefined;
+  /** Published artifacts whose key starts with prefix ('' for all), in key order, at most limit. */
+  listKeyedArtifacts(prefix: string, limit: number): KeyedArtifact[];
   /** Idempotent. */
   close(): void;
 }

@@ -16,6 +16,8 @@ export interface RunnerContext {
   readonly masterPort: number;
   readonly token: string;
   readonly workerId: string;
+  /** The worker's own environment without its TITAN_* variables (see workerBaseEnvironment). */
+  readonly baseEnv: Readonly<Record<string, string>>;
   readonly executor: Executor;
   readonly fetchArtifact: ArtifactFetcher;
 }
@@ -49,10 +51,20 @@ async function fetchOnce(ctx: RunnerContext, hash: string, path: string): Promis
   }
 }
 
+/**
+ * What every job inherits from the worker: its environment minus the worker's own TITAN_*
+ * settings, which would otherwise leak into jobs and be mistaken for the job's. Computed once
+ * when the worker starts rather than per job.
+ */
+export function workerBaseEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  const base: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined && !key.startsWith('TITAN_')) base[key] = value;
+  return base;
+}
+
 /** The environment of ARCHITECTURE.md §6 on top of the worker's own and the job's. */
 function jobEnvironment(ctx: RunnerContext, job: JobDispatch, workspace: string, shared: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('TITAN_')) env[key] = value;
+  const env: Record<string, string> = { ...ctx.baseEnv };
   Object.assign(env, job.env, {
     TITAN_JOB_ID: job.jobId,
     TITAN_JOB_NAME: job.name,

@@ -2,7 +2,8 @@
  * The worker's record of the process groups it started (`pids.json`), so a worker that crashed
  * and restarts can kill what its previous life left running instead of running a second copy.
  */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../common/log.js';
@@ -36,22 +37,26 @@ const CLOCK_TICKS_PER_SECOND = 100;
 
 export class PidRegistry {
   readonly #entries = new Map<number, PidEntry>();
-  #dirty = false;
-  #writing: Promise<void> | null = null;
+  /** The write that will carry the changes made since the last one; null when none is due. */
+  #due: { readonly written: Promise<void>; readonly resolve: () => void; readonly reject: (err: unknown) => void } | null = null;
   #dirReady = false;
 
   constructor(readonly file: string) {}
 
-  /** Records a started process group; resolves once the record is on disk. */
-  async add(entry: PidEntry): Promise<void> {
-    const stat = process.platform === 'linux' && entry.startTicks === undefined ? await readProcStat(entry.pid) : null;
-    this.#entries.set(entry.pid, stat !== null ? { ...entry, startTicks: stat.startTicks } : entry);
+  /**
+   * Records a started process group; resolves once the record is on disk. Call it in the same
+   * turn of the event loop as the spawn: the process cannot have been reaped yet, so its kernel
+   * start time can still be read even if it already exited.
+   */
+  add(entry: PidEntry): Promise<void> {
+    const startTicks = process.platform === 'linux' && entry.startTicks === undefined ? readStartTicks(entry.pid) : undefined;
+    this.#entries.set(entry.pid, startTicks !== undefined ? { ...entry, startTicks } : entry);
     return this.#persist();
   }
 
   /** Forgets a process that ended; resolves once the record is on disk. */
   remove(pid: number): Promise<void> {
-    if (!this.#entries.delete(pid)) return this.#writing ?? Promise.resolve();
+    if (!this.#entries.delete(pid)) return this.flush();
     return this.#persist();
   }
 
@@ -61,7 +66,7 @@ export class PidRegistry {
 
   /** Waits until every change made so far is written. */
   flush(): Promise<void> {
-    return this.#writing ?? Promise.resolve();
+    return this.#due?.written ?? Promise.resolve();
   }
 
   /**
@@ -109,35 +114,43 @@ export class PidRegistry {
     return killed;
   }
 
+  /**
+   * Every change made in one turn of the event loop goes out in one write at its end (a burst of
+   * dispatches costs one), done synchronously: a small write and a rename take a fraction of what
+   * the same calls cost as promises through the thread pool, on every job.
+   */
   #persist(): Promise<void> {
-    this.#dirty = true;
-    this.#writing ??= this.#drain();
-    return this.#writing;
+    if (this.#due === null) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const written = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.#due = { written, resolve, reject };
+      setImmediate(() => this.#write());
+    }
+    return this.#due.written;
   }
 
-  /** Writes until no change is pending, so a burst of adds/removes costs one or two writes. */
-  async #drain(): Promise<void> {
+  #write(): void {
+    const due = this.#due;
+    this.#due = null;
+    if (due === null) return;
     try {
-      while (this.#dirty) {
-        this.#dirty = false;
-        await this.#write(JSON.stringify(this.entries()));
+      if (!this.#dirReady) {
+        mkdirSync(path.dirname(this.file), { recursive: true });
+        this.#dirReady = true;
       }
-    } finally {
-      // Reached synchronously after the last check of #dirty: a change made later starts a new drain.
-      this.#writing = null;
+      // Rename is atomic, so a crash mid-write leaves the old file whole. No fsync: an OS crash
+      // also ends every process this file could name, so only a process crash must be survived.
+      const tmp = `${this.file}.tmp`;
+      writeFileSync(tmp, JSON.stringify(this.entries()));
+      renameSync(tmp, this.file);
+      due.resolve();
+    } catch (err) {
+      due.reject(err);
     }
-  }
-
-  async #write(json: string): Promise<void> {
-    if (!this.#dirReady) {
-      await mkdir(path.dirname(this.file), { recursive: true });
-      this.#dirReady = true;
-    }
-    // Rename is atomic, so a crash mid-write leaves the old file whole. No fsync: an OS crash
-    // also ends every process this file could name, so only a process crash must be survived.
-    const tmp = `${this.file}.tmp`;
-    await writeFile(tmp, json);
-    await rename(tmp, this.file);
   }
 }
 
@@ -165,6 +178,22 @@ interface ProcStat {
   /** Start time as milliseconds since the epoch. */
   readonly startMs: number;
   readonly startTicks: number;
+}
+
+/**
+ * The kernel start time (field 22 of /proc/<pid>/stat, in clock ticks since boot) of a process,
+ * also of a zombie; undefined once it is reaped. Synchronous: procfs answers from memory, and a
+ * trip through the thread pool per job costs more than the read.
+ */
+export function readStartTicks(pid: number): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const startTicks = Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[19]);
+  return Number.isFinite(startTicks) ? startTicks : undefined;
 }
 
 /** Reads /proc/<pid>/stat; null when the process is gone or is a zombie (nothing left to kill). */

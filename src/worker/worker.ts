@@ -7,7 +7,7 @@ import type { Peer } from '../protocol/peer.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { Executor, type RunningJob } from './executor.js';
 import { loadOrCreateWorkerId, probeResources } from './identity.js';
-import { startJob, type RunnerContext } from './job-runner.js';
+import { startJob, workerBaseEnvironment, type RunnerContext } from './job-runner.js';
 import { Link } from './link.js';
 import type { WorkerOptions } from './options.js';
 import type { OutputLine } from './output-lines.js';
@@ -31,6 +31,7 @@ export class Worker {
   private readonly executor: Executor;
   private readonly pids: PidRegistry;
   private readonly link: Link;
+  private readonly runner: RunnerContext;
   private readonly held = new Map<string, HeldJob>();
   private heartbeat: NodeJS.Timeout | null = null;
   private draining = false;
@@ -43,6 +44,16 @@ export class Worker {
     this.id = options.workerId ?? loadOrCreateWorkerId(options.workDir);
     this.executor = new Executor({ log, killGraceMs: options.killGraceMs });
     this.pids = new PidRegistry(join(options.workDir, 'pids.json'));
+    this.runner = {
+      workDir: options.workDir,
+      masterHost: options.masterHost,
+      masterPort: options.masterPort,
+      token: options.token,
+      workerId: this.id,
+      baseEnv: workerBaseEnvironment(process.env),
+      executor: this.executor,
+      fetchArtifact: (hash) => this.fetchArtifact(hash),
+    };
     this.link = new Link(
       { host: options.masterHost, port: options.masterPort, token: options.token, minDelayMs: options.reconnectMinMs, maxDelayMs: options.reconnectMaxMs, log },
       (peer, interval) => this.connected(peer, interval),
@@ -132,20 +143,11 @@ export class Worker {
     if (existing !== undefined) existing.process?.kill('SIGKILL');
     const held: HeldJob = { jobId: job.jobId, attempt: job.attempt, process: null, report: null };
     this.held.set(job.jobId, held);
-    const ctx: RunnerContext = {
-      workDir: this.options.workDir,
-      masterHost: this.options.masterHost,
-      masterPort: this.options.masterPort,
-      token: this.options.token,
-      workerId: this.id,
-      executor: this.executor,
-      fetchArtifact: (hash) => this.fetchArtifact(hash),
-    };
     const onLines = (lines: OutputLine[]): void => {
       this.link.current?.notify(Opcode.JOB_LOG_LINES, { jobId: job.jobId, attempt: job.attempt, lines });
     };
     const startedAt = Date.now();
-    startJob(ctx, job, onLines).then(
+    startJob(this.runner, job, onLines).then(
       (running) => this.watch(held, running),
       (err: unknown) => this.finish(held, { exitCode: null, signal: null, durationMs: Date.now() - startedAt, error: `could not prepare the job: ${(err as Error).message}`, timedOut: false }),
     );
@@ -153,13 +155,21 @@ export class Worker {
 
   private watch(held: HeldJob, running: RunningJob): void {
     held.process = running;
-    void running.spawned.then(async (info) => {
+    const fields = { jobId: held.jobId, attempt: held.attempt };
+    void running.spawned.then((info) => {
       if (info === null) return;
       this.link.current?.notify(Opcode.JOB_STARTED, { jobId: held.jobId, attempt: held.attempt, pid: info.pid });
-      await this.pids.add({ pid: info.pid, pgid: info.pgid, jobId: held.jobId, attempt: held.attempt, startedAt: info.startedAt });
+      this.pids.add({ pid: info.pid, pgid: info.pgid, jobId: held.jobId, attempt: held.attempt, startedAt: info.startedAt }).catch((err: unknown) => {
+        this.log.error({ ...fields, pid: info.pid, err }, 'could not record the job in the pid registry; a crash now would leave it running');
+      });
     });
-    void running.done.then(async (result) => {
-      if (running.pid !== undefined) await this.pids.remove(running.pid);
+    void running.done.then((result) => {
+      // The report does not wait for this write: a stale entry only makes the next start check a
+      // process that is gone (or no longer ours, by its start time) and leave it alone.
+      if (running.pid !== undefined) {
+        const pid = running.pid;
+        this.pids.remove(pid).catch((err: unknown) => this.log.warn({ ...fields, pid, err }, 'could not remove the job from the pid registry'));
+      }
       this.finish(held, { ...result, ...(result.error !== undefined ? { error: result.error } : {}) });
     });
   }

@@ -1,0 +1,189 @@
+import { DagBook, type ParentStatus } from './dag-book.js';
+import { DelayHeap } from './delay-heap.js';
+import type { Effect } from './effects.js';
+import { decideGate } from './gate.js';
+import { isFinal, type Job, type JobState } from './job.js';
+import { Queues } from './queues.js';
+import { backoffMs, hasRetriesLeft } from './retry-policy.js';
+import { transition } from './transitions.js';
+import { Workers } from './workers.js';
+
+/** A job whose worker was lost this many times while running it is a poison pill. */
+export const POISON_PILL_CRASHES = 3;
+
+/**
+ * The state and the moves the scheduler's public operations are made of: requeue, finish,
+ * gates, delays, and the settling of finished jobs into their children and DAGs.
+ */
+export abstract class SchedulerEngine {
+  protected readonly jobs = new Map<string, Job>();
+  protected readonly queues = new Queues();
+  protected readonly delays = new DelayHeap();
+  protected readonly dagBook = new DagBook();
+  readonly workers = new Workers();
+  protected nextSeq: number;
+  protected nextDagSeq: number;
+  protected armedWake: number | null = null;
+  protected readonly finishedQueue: Job[] = [];
+  /** Pending jobs whose parents are done and which wait for a person to approve them. */
+  protected readonly awaitingApproval = new Set<string>();
+
+  constructor(firstSeq = 1, firstDagSeq = 1) {
+    this.nextSeq = firstSeq;
+    this.nextDagSeq = firstDagSeq;
+  }
+
+
+  protected statusOf(parentId: string, finished: ReadonlyMap<string, JobState>): ParentStatus {
+    const active = this.jobs.get(parentId);
+    if (active !== undefined) return isFinal(active.state) ? active.state : 'active';
+    return finished.get(parentId);
+  }
+
+  protected current(workerId: string, jobId: string, attempt: number): Job | undefined {
+    const job = this.jobs.get(jobId);
+    if (job === undefined || job.attempt !== attempt || job.workerId !== workerId || isFinal(job.state)) return undefined;
+    return job;
+  }
+
+  protected lostWhileRunning(jobId: string, now: number, why: string, effects: Effect[]): void {
+    const job = this.jobs.get(jobId);
+    if (job === undefined) return;
+    job.crashes++;
+    if (job.crashes >= POISON_PILL_CRASHES) {
+      this.workers.release(job);
+      this.finish(job, 'dead', now, `poison pill: its worker was lost ${job.crashes} times while running it (last: ${why})`, effects);
+    } else {
+      this.requeue(job, now, why, effects);
+    }
+  }
+
+  protected failAttempt(job: Job, now: number, why: string, effects: Effect[]): void {
+    if (hasRetriesLeft(job)) {
+      this.requeue(job, now, `attempt ${job.attempt} failed: ${why}`, effects, backoffMs(job.spec.retryBackoff, job.attempt - job.attemptBase));
+    } else {
+      this.finish(job, job.spec.retries > 0 ? 'dead' : 'failed', now, why, effects);
+    }
+  }
+
+  protected stop(job: Job, state: 'cancelled' | 'skipped', now: number, why: string, effects: Effect[]): void {
+    if ((job.state === 'assigned' || job.state === 'running') && job.workerId !== null) {
+      effects.push({ type: 'kill', workerId: job.workerId, jobId: job.id, attempt: job.attempt });
+    }
+    this.workers.release(job);
+    this.dagBook.drop(job.id);
+    this.finish(job, state, now, why, effects);
+  }
+
+  protected requeue(job: Job, now: number, why: string, effects: Effect[], delayMs = 0): void {
+    this.workers.release(job);
+    const from = transition(job, 'queued');
+    job.workerId = null;
+    job.reason = why;
+    job.notBefore = delayMs > 0 ? now + delayMs : null;
+    effects.push(persist(job, from, now, why));
+    this.makeReady(job, now, effects, false);
+  }
+
+  /** A queued job joins its queue, or the delay heap when its time has not come. */
+  protected makeReady(job: Job, now: number, effects: Effect[], firstTime: boolean): void {
+    if (firstTime && (job.spec.delaySeconds ?? 0) > 0) job.notBefore = now + (job.spec.delaySeconds ?? 0) * 1000;
+    if (job.notBefore !== null && job.notBefore > now) {
+      this.armDelay(job.id, job.notBefore, effects);
+      return;
+    }
+    this.queues.push(job);
+  }
+
+  protected armDelay(jobId: string, at: number, effects: Effect[]): void {
+    this.delays.add(jobId, at);
+    const next = this.delays.next();
+    if (next !== null && (this.armedWake === null || next < this.armedWake)) {
+      this.armedWake = next;
+      effects.push({ type: 'wake', at: next });
+    }
+  }
+
+  /**
+   * The job's parents are done but it needs a person's approval: it stays pending until
+   * approve/reject or its deadline, which is kept in notBefore so it survives a restart.
+   */
+  protected enterApproval(job: Job, now: number, effects: Effect[]): void {
+    const approval = job.spec.approval;
+    if (approval === undefined) return;
+    this.awaitingApproval.add(job.id);
+    job.reason = `awaiting approval: ${approval.message}`;
+    if (approval.timeoutSeconds > 0) {
+      job.notBefore ??= now + approval.timeoutSeconds * 1000;
+      this.armDelay(job.id, job.notBefore, effects);
+    }
+    effects.push(persist(job, job.state, now, job.reason));
+  }
+
+  /** Every parent of a pending job is final: run it or skip it by its trigger rule. */
+  protected openGate(job: Job, gate: Parameters<typeof decideGate>[0], now: number, effects: Effect[]): void {
+    const decision = decideGate(gate, job.spec.triggerRule ?? 'all_success');
+    if (!decision.run) {
+      this.finish(job, 'skipped', now, decision.why, effects);
+      return;
+    }
+    if (job.spec.approval !== undefined) {
+      this.enterApproval(job, now, effects);
+      return;
+    }
+    const from = transition(job, 'queued');
+    effects.push(persist(job, from, now, null));
+    this.makeReady(job, now, effects, true);
+  }
+
+  protected finish(job: Job, state: JobState, now: number, why: string | null, effects: Effect[]): void {
+    const from = transition(job, state);
+    job.finishedAt = now;
+    job.reason = why;
+    job.notBefore = null;
+    this.queues.remove(job);
+    this.delays.remove(job.id);
+    this.awaitingApproval.delete(job.id);
+    this.jobs.delete(job.id);
+    effects.push(persist(job, from, now, why), { type: 'finished', job });
+    this.finishedQueue.push(job);
+  }
+
+  /** Settles finished jobs (children, DAGs) iteratively, then places queued work. */
+  protected drainWork(now: number, effects: Effect[]): void {
+    for (let job = this.finishedQueue.shift(); job !== undefined; job = this.finishedQueue.shift()) {
+      for (const childId of this.dagBook.childrenOf(job.id)) {
+        // Affinity follows the first parent: remember where it ran while the child still waits.
+        const child = this.jobs.get(childId);
+        if (child?.spec.affinity === true && child.spec.parents?.[0] === job.id) child.pinnedWorker = job.workerId;
+      }
+      for (const { childId, gate } of this.dagBook.parentFinished(job)) {
+        const child = this.jobs.get(childId);
+        if (child !== undefined && child.state === 'pending') this.openGate(child, gate, now, effects);
+      }
+      // The DAG row is rewritten with its counters on every settle: a restarted master trusts them.
+      const settled = this.dagBook.settle(job, countsAsDagFailure(job), now);
+      if (settled !== undefined) effects.push({ type: 'persistDag', dag: settled.dag });
+      if (settled?.finished === true) effects.push({ type: 'dagFinished', dag: settled.dag });
+    }
+    this.queues.pump(this.workers, (job, workerId) => {
+      const from = transition(job, 'assigned');
+      job.attempt += 1;
+      job.workerId = workerId;
+      job.reason = null;
+      effects.push(persist(job, from, now, null), { type: 'dispatch', workerId, job });
+    });
+  }
+}
+
+export function countsAsDagFailure(job: Job): boolean {
+  return (job.state === 'failed' || job.state === 'dead' || job.state === 'cancelled') && job.spec.onFailure === undefined;
+}
+
+export function persist(job: Job, from: JobState | null, now: number, detail: string | null): Effect {
+  return {
+    type: 'persist',
+    job,
+    event: { jobId: job.id, at: now, from, to: job.state, attempt: job.attempt, workerId: job.workerId, detail },
+  };
+}
