@@ -62,9 +62,9 @@ test('a thousand malformed frames never stop the master from serving', async (t)
   const garbage = (i: number): Buffer => {
     const kinds = [
       Buffer.from([9, 1, 0, 0, 0, 0, 0, 0]), // unknown version
-      Buffer.from([1, 250, 0, 0, 0, 0, 0, 1, 0]), // unknown opcode
-      Buffer.from([1, 1, 0, 0, 0xff, 0xff, 0xff, 0xff]), // over the size limit
-      Buffer.concat([Buffer.from([1, 1, 0, 0, 0, 0, 0, 3]), Buffer.from([0xc1, 0xc1, 0xc1])]), // undecodable body
+      Buffer.from([2, 250, 0, 0, 0, 0, 0, 1, 0]), // unknown opcode
+      Buffer.from([2, 1, 0, 0, 0xff, 0xff, 0xff, 0xff]), // over the size limit
+      Buffer.concat([Buffer.from([2, 1, 0, 0, 0, 0, 0, 3]), Buffer.from([0xc1, 0xc1, 0xc1])]), // undecodable body
       Buffer.from(Array.from({ length: 64 }, (_, k) => (i * 31 + k * 17) & 0xff)), // noise
     ];
     return kinds[i % kinds.length]!;

@@ -49,8 +49,18 @@ export function placeJob(requirement: readonly string[], workers: Iterable<Worke
   return { placed: false, everPlaceable: true, reason: `waiting for a free slot on ${capable} worker(s) with tags ${wanted}` };
 }
 
-/** A stable key for a requirement, so jobs that need the same tags share one queue. */
+const keys = new WeakMap<readonly string[], string>();
+
+/**
+ * A stable key for a requirement, so jobs that need the same tags share one queue. Cached per
+ * requirement array (specs are immutable): it is asked for on every queue push and removal.
+ */
 export function requirementKey(requirement: readonly string[]): string {
-  const tags = requirement.filter((t) => t !== GENERAL);
-  return tags.length === 0 ? GENERAL : [...new Set(tags)].sort().join('+');
+  let key = keys.get(requirement);
+  if (key === undefined) {
+    const tags = requirement.filter((t) => t !== GENERAL);
+    key = tags.length === 0 ? GENERAL : [...new Set(tags)].sort().join('+');
+    keys.set(requirement, key);
+  }
+  return key;
 }

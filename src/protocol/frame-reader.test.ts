@@ -137,7 +137,7 @@ test('the maximum frame size is configurable and a body of exactly the maximum i
 test('a wrong version byte is rejected on the first byte, naming both versions', () => {
   const reader = new FrameReader();
   const err = expectTitan(() => reader.push(Buffer.from('G')), ErrorCode.UNKNOWN_VERSION);
-  assert.match(err.message, /version 71, this peer speaks version 1/);
+  assert.match(err.message, /version 71, this peer speaks version 2/);
 });
 
 test('after an error the reader is poisoned and every later push throws the same error', () => {
@@ -177,7 +177,7 @@ test('10,000 random byte buffers never throw anything but TitanError and never h
 
 test('encodeFrame writes the documented header layout and refuses out-of-range fields', () => {
   const frame = encodeFrame(0x12, Flags.RESPONSE | Flags.IGNORABLE, Buffer.from([0xaa, 0xbb]));
-  assert.deepEqual([...frame], [1, 0x12, 0x21, 0, 0, 0, 0, 2, 0xaa, 0xbb]);
+  assert.deepEqual([...frame], [2, 0x12, 0x21, 0, 0, 0, 0, 2, 0xaa, 0xbb]);
   expectTitan(() => encodeFrame(256, 0, Buffer.alloc(0)), ErrorCode.BAD_FRAME);
   expectTitan(() => encodeFrame(1, -1, Buffer.alloc(0)), ErrorCode.BAD_FRAME);
 });

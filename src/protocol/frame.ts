@@ -1,6 +1,7 @@
 import { ErrorCode, TitanError } from '../common/errors.js';
 
-export const PROTOCOL_VERSION = 1;
+/** 2: version 1 is the original Java Titan's text protocol, which the master also serves (docs/COMPAT.md). */
+export const PROTOCOL_VERSION = 2;
 export const HEADER_SIZE = 8;
 export const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
 /** The largest body the u32 length field can declare. */
