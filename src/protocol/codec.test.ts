@@ -133,3 +133,8 @@ test('10,000 random bodies never make decodeEnvelope throw anything but E_BAD_BO
     { numRuns: 10_000 },
   );
 });
+
+test('bytes in a body reach a JSON-speaking peer as base64 strings', () => {
+  const encoded = encodeEnvelope({ rid: 3, body: { data: Buffer.from('hi'), raw: new Uint8Array([1, 2]) } }, true);
+  assert.deepEqual(JSON.parse(Buffer.from(encoded).toString('utf8')), { rid: 3, body: { data: 'aGk=', raw: 'AQI=' } });
+});

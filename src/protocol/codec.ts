@@ -31,6 +31,18 @@ function checkRid(rid: number): void {
   }
 }
 
+/**
+ * JSON has no bytes: a JSON-speaking peer (the stdlib Python SDK) gets them as base64 strings.
+ * Buffer's own toJSON runs before a replacer sees it, hence the second shape.
+ */
+function bytesAsBase64(_key: string, value: unknown): unknown {
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+  if (typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)) {
+    return Buffer.from((value as { data: number[] }).data).toString('base64');
+  }
+  return value;
+}
+
 // undefined has no JSON form (the key would vanish), so both encodings carry it as null.
 function wire(env: Envelope): Envelope {
   return env.body === undefined ? { rid: env.rid, body: null } : env;
@@ -40,7 +52,7 @@ function wire(env: Envelope): Envelope {
 export function encodeEnvelope(env: Envelope, json: boolean): Uint8Array {
   checkRid(env.rid);
   try {
-    return json ? Buffer.from(JSON.stringify(wire(env)), 'utf8') : encoder.encode(wire(env));
+    return json ? Buffer.from(JSON.stringify(wire(env), bytesAsBase64), 'utf8') : encoder.encode(wire(env));
   } catch (err) {
     throw cannotEncode(err, json);
   }
@@ -56,7 +68,7 @@ export function encodeMessage(opcode: number, flags: number, env: Envelope, json
   if (json) {
     let text: string;
     try {
-      text = JSON.stringify(wire(env));
+      text = JSON.stringify(wire(env), bytesAsBase64);
     } catch (err) {
       throw cannotEncode(err, json);
     }
