@@ -146,3 +146,21 @@ test('a worker that stops heartbeating is declared dead after the timeout and it
   assert.equal(job.workerId, 'healthy');
   assert.equal(job.attempt, 2);
 });
+
+test('a job that keeps killing its worker is a poison pill: after three lost workers it goes dead instead of crash-looping', async (t) => {
+  const cluster = new Cluster();
+  t.after(() => cluster.close());
+  await cluster.startMaster();
+  const client = await cluster.client();
+  // The shell's parent is the worker: each attempt takes its worker down with it.
+  const { jobId } = await client.submit({ command: 'kill -9 $PPID', retries: 5 });
+  for (let life = 0; life < 3; life++) {
+    const worker = await cluster.startWorker('victim', { slots: 1, registered: false, workDir: join(cluster.dir, 'victim') });
+    await new Promise((resolve) => worker.process.once('exit', resolve));
+  }
+  const job = await client.wait(jobId);
+  assert.equal(job.state, 'dead');
+  assert.match(job.reason ?? '', /poison pill: its worker was lost 3 times/);
+  const dlq = await cluster.cli(['dlq', '--json']);
+  assert.ok((JSON.parse(dlq.stdout) as Array<{ id: string }>).some((j) => j.id === jobId));
+});

@@ -80,12 +80,14 @@ export class Cluster {
     return master === null ? Promise.resolve() : killAndWait(master, 'SIGKILL');
   }
 
-  async startWorker(id: string, options: { tags?: string; slots?: number; workDir?: string } = {}): Promise<WorkerHandle> {
+  /** Starts a worker process; unless `registered: false`, resolves once the master lists it. */
+  async startWorker(id: string, options: { tags?: string; slots?: number; workDir?: string; registered?: boolean } = {}): Promise<WorkerHandle> {
     const workDir = options.workDir ?? join(this.dir, 'workers', id);
     const args = ['worker', '--master', `127.0.0.1:${this.port}`, '--token', TOKEN, '--id', id, '--work-dir', workDir, '--slots', String(options.slots ?? 4), '--drain-grace', '5000'];
     if (options.tags !== undefined) args.push('--tags', options.tags);
     this.workDirs.add(workDir);
     const child = this.spawnTitan(args);
+    if (options.registered === false) return { id, workDir, process: child };
     const client = await this.client();
     await until(`worker ${id} to register`, async () => (await client.stats()).workers.some((w) => w.id === id && w.health === 'healthy'));
     return { id, workDir, process: child };
