@@ -73,7 +73,7 @@ export const WorkerRegisterRequest = z.object({
   tags: z.array(tag).max(64),
   slots: z.number().int().min(1).max(1024),
   resources: z.object({ cpus: z.number().min(0), memoryMb: z.number().min(0), gpus: z.number().int().min(0) }),
-  holding: z.array(z.object({ jobId: id, attempt: z.number().int().min(1) })).max(100000),
+  holding: z.array(z.object({ jobId: id, attempt: z.number().int().min(1), port: z.number().int().optional(), ready: z.boolean().optional() })).max(100000),
   pid: z.number().int(),
 });
 export type WorkerRegisterRequest = z.infer<typeof WorkerRegisterRequest>;
@@ -98,6 +98,22 @@ export const JobLogLines = z.object({
   lines: z.array(z.object({ stream: z.enum(['stdout', 'stderr']), at: z.number(), line: z.string() })).max(100000),
 });
 
+/** How a service is kept alive on its worker. */
+export const ServicePolicy = z.object({
+  /** null: the worker picks a free port. */
+  port: z.number().int().min(1).max(65535).nullable(),
+  restart: z.enum(['always', 'on-failure', 'never']).default('always'),
+  /** More restarts than this within windowSeconds and the service goes dead. */
+  maxRestarts: z.number().int().min(0).max(1000).default(5),
+  windowSeconds: z.number().min(1).max(86400).default(60),
+  /** Readiness by HTTP GET of this path (2xx/3xx); by TCP connect when absent. */
+  readinessPath: z.string().max(1000).optional(),
+});
+export type ServicePolicy = z.infer<typeof ServicePolicy>;
+
+export const ServiceReadyReport = z.object({ jobId: id, attempt: z.number().int().min(1), port: z.number().int().min(1).max(65535), pid: z.number().int() });
+export const ServiceRestartedReport = z.object({ jobId: id, attempt: z.number().int().min(1), restarts: z.number().int().min(0), pid: z.number().int(), exitCode: z.number().int().nullable(), signal: z.string().nullable() });
+
 export const JobDispatch = z.object({
   jobId: id,
   attempt: z.number().int().min(1),
@@ -108,6 +124,7 @@ export const JobDispatch = z.object({
   timeoutSeconds: z.number().min(0),
   bundle: z.string().optional(),
   dagId: id.optional(),
+  service: ServicePolicy.optional(),
 });
 export type JobDispatch = z.infer<typeof JobDispatch>;
 

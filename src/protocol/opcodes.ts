@@ -44,6 +44,13 @@ export const Opcode = {
   ARTIFACT_LIST: 55,
   JOB_APPROVE: 56,
   JOB_REJECT: 57,
+  // worker → master, services
+  SERVICE_READY: 58,
+  SERVICE_RESTARTED: 59,
+  // clients → master, services
+  SERVICE_LIST: 60,
+  SERVICE_STOP: 61,
+  SERVICE_RESTART: 62,
 } as const;
 export type Opcode = (typeof Opcode)[keyof typeof Opcode];
 
