@@ -68,8 +68,11 @@ export class DagBook {
     return this.gates.get(jobId);
   }
 
-  /** A parent became final: returns the children whose last parent this was, with their gates. */
-  parentFinished(parent: Job): Array<{ childId: string; gate: Gate }> {
+  /**
+   * A parent became final (or, for a ready service, as good as succeeded: pass `as`): returns the
+   * children whose last parent this was, with their gates.
+   */
+  parentFinished(parent: Job, as: JobState = parent.state): Array<{ childId: string; gate: Gate }> {
     const children = this.waitingOn.get(parent.id);
     if (children === undefined) return [];
     this.waitingOn.delete(parent.id);
@@ -78,7 +81,7 @@ export class DagBook {
       const gate = this.gates.get(childId);
       if (gate === undefined) continue;
       gate.remaining--;
-      countParent(gate, parent.state);
+      countParent(gate, as);
       if (gate.remaining === 0) {
         this.gates.delete(childId);
         closed.push({ childId, gate });

@@ -10,10 +10,11 @@ export const JOB_STATES = [
   'dead',
   'cancelled',
   'skipped',
+  'stopped',
 ] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
-export const FINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'dead', 'cancelled', 'skipped']);
+export const FINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'dead', 'cancelled', 'skipped', 'stopped']);
 
 export function isFinal(state: JobState): boolean {
   return FINAL_STATES.has(state);
@@ -30,6 +31,16 @@ export interface RetryBackoff {
   readonly type: 'fixed' | 'exponential';
   readonly delaySeconds: number;
   readonly maxSeconds: number;
+}
+
+/** A long-running process kept alive by its worker's supervisor. */
+export interface ServiceSpec {
+  /** null: the worker picks a free port. */
+  readonly port: number | null;
+  readonly restart: 'always' | 'on-failure' | 'never';
+  readonly maxRestarts: number;
+  readonly windowSeconds: number;
+  readonly readinessPath?: string;
 }
 
 export interface JobSpec {
@@ -61,6 +72,8 @@ export interface JobSpec {
   readonly onFailure?: string;
   /** A person must approve the job before it runs; 0 s means no deadline. */
   readonly approval?: { readonly message: string; readonly timeoutSeconds: number };
+  /** Set for services: the job runs until stopped, and counts as done for its children once ready. */
+  readonly service?: ServiceSpec;
 }
 
 export interface Job {
@@ -87,6 +100,8 @@ export interface Job {
   crashes: number;
   /** Attempts before the last manual retry; the retry budget counts from here. */
   attemptBase: number;
+  /** A service that has been ready once: its children and DAG have been released. */
+  serviceReady: boolean;
 }
 
 export interface JobOutcome {
@@ -116,5 +131,6 @@ export function newJob(id: string, spec: JobSpec, seq: number, now: number, stat
     pinnedWorker: null,
     crashes: 0,
     attemptBase: 0,
+    serviceReady: false,
   };
 }

@@ -36,6 +36,7 @@ export abstract class SchedulerEngine {
 
   protected statusOf(parentId: string, finished: ReadonlyMap<string, JobState>): ParentStatus {
     const active = this.jobs.get(parentId);
+    if (active?.serviceReady === true) return 'succeeded';
     if (active !== undefined) return isFinal(active.state) ? active.state : 'active';
     return finished.get(parentId);
   }
@@ -66,7 +67,7 @@ export abstract class SchedulerEngine {
     }
   }
 
-  protected stop(job: Job, state: 'cancelled' | 'skipped', now: number, why: string, effects: Effect[]): void {
+  protected stop(job: Job, state: 'cancelled' | 'skipped' | 'stopped', now: number, why: string, effects: Effect[]): void {
     if ((job.state === 'assigned' || job.state === 'running') && job.workerId !== null) {
       effects.push({ type: 'kill', workerId: job.workerId, jobId: job.id, attempt: job.attempt });
     }
@@ -149,22 +150,28 @@ export abstract class SchedulerEngine {
     this.finishedQueue.push(job);
   }
 
+  /** Hands a job's outcome to its waiting children and counts it out of its DAG. */
+  protected release(job: Job, as: JobState, now: number, effects: Effect[]): void {
+    for (const childId of this.dagBook.childrenOf(job.id)) {
+      // Affinity follows the first parent: remember where it ran while the child still waits.
+      const child = this.jobs.get(childId);
+      if (child?.spec.affinity === true && child.spec.parents?.[0] === job.id) child.pinnedWorker = job.workerId;
+    }
+    for (const { childId, gate } of this.dagBook.parentFinished(job, as)) {
+      const child = this.jobs.get(childId);
+      if (child !== undefined && child.state === 'pending') this.openGate(child, gate, now, effects);
+    }
+    // The DAG row is rewritten with its counters on every settle: a restarted master trusts them.
+    const settled = this.dagBook.settle(job, as === job.state && countsAsDagFailure(job), now);
+    if (settled !== undefined) effects.push({ type: 'persistDag', dag: settled.dag });
+    if (settled?.finished === true) effects.push({ type: 'dagFinished', dag: settled.dag });
+  }
+
   /** Settles finished jobs (children, DAGs) iteratively, then places queued work. */
   protected drainWork(now: number, effects: Effect[]): void {
     for (let job = this.finishedQueue.shift(); job !== undefined; job = this.finishedQueue.shift()) {
-      for (const childId of this.dagBook.childrenOf(job.id)) {
-        // Affinity follows the first parent: remember where it ran while the child still waits.
-        const child = this.jobs.get(childId);
-        if (child?.spec.affinity === true && child.spec.parents?.[0] === job.id) child.pinnedWorker = job.workerId;
-      }
-      for (const { childId, gate } of this.dagBook.parentFinished(job)) {
-        const child = this.jobs.get(childId);
-        if (child !== undefined && child.state === 'pending') this.openGate(child, gate, now, effects);
-      }
-      // The DAG row is rewritten with its counters on every settle: a restarted master trusts them.
-      const settled = this.dagBook.settle(job, countsAsDagFailure(job), now);
-      if (settled !== undefined) effects.push({ type: 'persistDag', dag: settled.dag });
-      if (settled?.finished === true) effects.push({ type: 'dagFinished', dag: settled.dag });
+      // A service that was ready released its children and its DAG then, not now.
+      if (!job.serviceReady) this.release(job, job.state, now, effects);
     }
     this.queues.pump(this.workers, (job, workerId) => {
       const from = transition(job, 'assigned');

@@ -175,12 +175,64 @@ export class Scheduler extends SchedulerEngine {
     if (job.startedAt === null) job.startedAt = now - outcome.durationMs;
     if (outcome.exitCode === 0 && outcome.error === undefined) {
       this.finish(job, 'succeeded', now, null, effects);
+    } else if (job.spec.service !== undefined) {
+      // The worker's supervisor already restarted it as its policy allows: this is the end.
+      this.finish(job, 'dead', now, outcome.error ?? `exited with code ${String(outcome.exitCode)} (restart policy ${job.spec.service.restart})`, effects);
     } else {
       const why = outcome.error ?? (outcome.signal !== null ? `killed by ${outcome.signal}` : `exited with code ${String(outcome.exitCode)}`);
       this.failAttempt(job, now, why, effects);
     }
     this.drainWork(now, effects);
     return effects;
+  }
+
+  /** A service answered its readiness check: its children may run and its DAG counts it done. */
+  serviceReady(workerId: string, jobId: string, attempt: number, now: number): Effect[] {
+    const job = this.current(workerId, jobId, attempt);
+    if (job === undefined || job.spec.service === undefined) return [];
+    const effects: Effect[] = [];
+    if (job.state === 'assigned') {
+      transition(job, 'running');
+      job.startedAt = now;
+    }
+    if (job.serviceReady) {
+      effects.push(persist(job, job.state, now, 'service ready again'));
+      return effects;
+    }
+    job.serviceReady = true;
+    effects.push(persist(job, job.state, now, 'service ready'));
+    this.release(job, 'succeeded', now, effects);
+    this.drainWork(now, effects);
+    return effects;
+  }
+
+  /** Stops a service for good: its process tree is killed and it is not restarted. */
+  stopService(jobId: string, now: number): Effect[] {
+    const job = this.service(jobId);
+    const effects: Effect[] = [];
+    this.stop(job, 'stopped', now, 'stopped by request', effects);
+    this.drainWork(now, effects);
+    return effects;
+  }
+
+  /** Restarts a service as a new attempt (on the least-loaded fitting worker). */
+  restartService(jobId: string, now: number): Effect[] {
+    const job = this.service(jobId);
+    const effects: Effect[] = [];
+    if ((job.state === 'assigned' || job.state === 'running') && job.workerId !== null) {
+      effects.push({ type: 'kill', workerId: job.workerId, jobId, attempt: job.attempt });
+      this.requeue(job, now, 'restarted by request', effects);
+    }
+    this.drainWork(now, effects);
+    return effects;
+  }
+
+  private service(jobId: string): Job {
+    const job = this.jobs.get(jobId);
+    if (job === undefined || job.spec.service === undefined) {
+      throw new TitanError(ErrorCode.UNKNOWN_JOB, `no running service ${jobId}: list them with \`titan services\``);
+    }
+    return job;
   }
 
   cancel(jobId: string, now: number): Effect[] {

@@ -7,14 +7,15 @@ import type { Job, JobState } from './job.js';
  */
 const ALLOWED: Readonly<Record<JobState, readonly JobState[]>> = {
   pending: ['queued', 'cancelled', 'skipped', 'failed'],
-  queued: ['assigned', 'cancelled', 'failed', 'dead'],
-  assigned: ['running', 'queued', 'succeeded', 'failed', 'dead', 'cancelled'],
-  running: ['queued', 'succeeded', 'failed', 'dead', 'cancelled'],
+  queued: ['assigned', 'cancelled', 'failed', 'dead', 'stopped'],
+  assigned: ['running', 'queued', 'succeeded', 'failed', 'dead', 'cancelled', 'stopped'],
+  running: ['queued', 'succeeded', 'failed', 'dead', 'cancelled', 'stopped'],
   succeeded: [],
   failed: ['queued'],
   dead: ['queued'],
   cancelled: ['queued'],
   skipped: ['queued'],
+  stopped: ['queued'],
 };
 
 export function canTransition(from: JobState, to: JobState): boolean {

@@ -11,10 +11,12 @@ import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { toJobView } from './job-view.js';
 import { jobView } from './find-job.js';
 import type { Master } from './master.js';
-import { parseBody, type Session } from './session.js';
+import { parseBody } from './parse-body.js';
+import type { Session } from './session.js';
 import { clusterStats } from './stats.js';
 import { streamLogs } from './log-stream.js';
 import { handleDagMessage } from './dag-requests.js';
+import { handleServiceMessage, serviceSpec } from './service-requests.js';
 import { handleKvMessage } from './kv-requests.js';
 
 type SubmitBody = ReturnType<typeof JobSubmitRequest.parse>;
@@ -68,6 +70,7 @@ export function handleClientMessage(master: Master, session: Session, msg: Incom
       return;
     default:
       if (handleDagMessage(master, session, msg, reply)) return;
+      if (handleServiceMessage(master, msg, reply)) return;
       if (handleKvMessage(master, msg, reply)) return;
       throw new TitanError(ErrorCode.INVALID_REQUEST, `${opcodeName(msg.opcode)} is not a client operation`);
   }
@@ -85,6 +88,7 @@ function toSpec(body: SubmitBody): JobSpec {
     retries: body.retries,
     timeoutSeconds: body.timeoutSeconds,
     ...(body.bundle !== undefined ? { bundle: body.bundle } : {}),
+    ...(body.service !== undefined ? { service: serviceSpec(body.service) } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import type { DagJobRequest } from '../protocol/messages.js';
 import type { DagStatusView, DagView } from '../protocol/views.js';
 import { toJobView } from './job-view.js';
+import { serviceSpec } from './service-requests.js';
 import type { Master } from './master.js';
 
 type DagJob = z.output<typeof DagJobRequest>;
@@ -84,6 +85,7 @@ function toSpec(dagId: string, job: DagJob, extraParents: readonly string[]): Jo
     ...(job.retryBackoff !== undefined ? { retryBackoff: job.retryBackoff } : {}),
     ...(job.onFailure !== undefined ? { onFailure: dagJobId(dagId, job.onFailure) } : {}),
     ...(job.approval !== undefined ? { approval: job.approval } : {}),
+    ...(job.service !== undefined ? { service: serviceSpec(job.service) } : {}),
   };
 }
 

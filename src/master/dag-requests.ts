@@ -8,7 +8,8 @@ import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { dagStatus, planDagJobs, submitPlanned, toDagView } from './dag-handlers.js';
 import { jobView } from './find-job.js';
 import type { Master } from './master.js';
-import { parseBody, type Session } from './session.js';
+import { parseBody } from './parse-body.js';
+import type { Session } from './session.js';
 
 /** DAG runs, retries and job history: the client opcodes beyond single jobs. Returns false when the opcode is not one of them. */
 export function handleDagMessage(master: Master, session: Session, msg: IncomingMessage, reply: Replier): boolean {

@@ -17,6 +17,7 @@ import { JobWatchers } from './job-watchers.js';
 import type { MasterOptions } from './options.js';
 import { loadOrCreateToken } from './token.js';
 import { Session } from './session.js';
+import { ServiceDirectory, serviceEnvName } from './service-directory.js';
 
 /**
  * The control plane process: owns the scheduling core, the store and every connection, and
@@ -28,6 +29,7 @@ export class Master {
   readonly artifacts: ArtifactStore;
   readonly watchers = new JobWatchers();
   readonly deadlines = new Deadlines();
+  readonly services = new ServiceDirectory();
   readonly token: string;
   readonly startedAt = Date.now();
   private readonly workerPeers = new Map<string, Peer>();
@@ -118,6 +120,7 @@ export class Master {
           this.workerPeers.get(effect.workerId)?.notify(Opcode.JOB_KILL, { jobId: effect.jobId, attempt: effect.attempt, reason: 'cancelled or superseded' });
           break;
         case 'finished':
+          this.services.forget(effect.job.id);
           this.watchers.jobFinished(effect.job);
           this.watchers.logsAppended(effect.job.id);
           break;
@@ -163,11 +166,26 @@ export class Master {
       name: job.spec.name,
       run: job.spec.run,
       args: job.spec.args,
-      env: job.spec.env,
+      env: { ...this.serviceEnv(job), ...job.spec.env },
+      ...(job.spec.service !== undefined ? { service: job.spec.service } : {}),
       timeoutSeconds: job.spec.timeoutSeconds,
       ...(job.spec.bundle !== undefined ? { bundle: job.spec.bundle } : {}),
       ...(job.spec.dagId !== undefined ? { dagId: job.spec.dagId } : {}),
     });
+  }
+
+  /** The addresses of the services this job depends on (ARCHITECTURE.md §6). */
+  private serviceEnv(job: Job): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const parentId of job.spec.parents ?? []) {
+      const endpoint = this.services.get(parentId);
+      if (endpoint === undefined) continue;
+      const key = serviceEnvName(job.spec.dagId !== undefined ? parentId.slice(job.spec.dagId.length + 1) : parentId);
+      env[`TITAN_SERVICE_${key}_URL`] = `http://${endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`;
+      env[`TITAN_SERVICE_${key}_PORT`] = String(endpoint.port);
+      env[`TITAN_SERVICE_${key}_HOST`] = endpoint.host;
+    }
+    return env;
   }
 
   private accept(socket: Socket): void {

@@ -1,22 +1,13 @@
-import type { z } from 'zod';
 import { TitanError, ErrorCode } from '../common/errors.js';
 import { Opcode, opcodeName } from '../protocol/opcodes.js';
-import { AuthRequest, describeIssues } from '../protocol/messages.js';
+import { AuthRequest } from '../protocol/messages.js';
+import { parseBody } from './parse-body.js';
 import type { Peer } from '../protocol/peer.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { tokensMatch } from './token.js';
 import { handleWorkerMessage, type WorkerContext } from './worker-handlers.js';
 import { handleClientMessage } from './client-handlers.js';
 import type { Master } from './master.js';
-
-/** Parses a body with its schema, or throws E_BAD_BODY naming the fields that are wrong. */
-export function parseBody<T extends z.ZodType>(schema: T, msg: IncomingMessage): z.output<T> {
-  const result = schema.safeParse(msg.body);
-  if (!result.success) {
-    throw new TitanError(ErrorCode.BAD_BODY, `${opcodeName(msg.opcode)}: ${describeIssues(result.error)}`);
-  }
-  return result.data;
-}
 
 /**
  * One connection. The first frame must authenticate; after that the role chosen there decides

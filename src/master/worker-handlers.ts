@@ -1,9 +1,14 @@
 import { TitanError, ErrorCode } from '../common/errors.js';
 import { Opcode, opcodeName } from '../protocol/opcodes.js';
-import { ArtifactGetRequest, JobFinishedReport, JobLogLines, JobStartedReport, WorkerHeartbeat, WorkerRegisterRequest } from '../protocol/messages.js';
+import {
+  ArtifactGetRequest, JobFinishedReport, JobLogLines, JobStartedReport, ServiceReadyReport, ServiceRestartedReport, WorkerHeartbeat,
+  WorkerRegisterRequest,
+} from '../protocol/messages.js';
+import { hostOf } from './service-directory.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import type { Master } from './master.js';
-import { parseBody, type Session } from './session.js';
+import { parseBody } from './parse-body.js';
+import type { Session } from './session.js';
 
 export interface WorkerContext {
   workerId: string | null;
@@ -21,6 +26,10 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
       { id: reg.workerId, host: reg.host, tags: reg.tags, slots: reg.slots, resources: reg.resources, holding: reg.holding },
       now,
     );
+    const host = hostOf(session.peer.remoteAddress);
+    for (const held of reg.holding) {
+      if (held.port !== undefined && held.ready === true) master.services.ready(held.jobId, { workerId: reg.workerId, host, port: held.port, pid: 0, readyAt: now });
+    }
     // Acknowledge before dispatching so the worker has its registration answer first.
     reply.ok({ ok: true, heartbeatIntervalMs: master.options.heartbeatIntervalMs });
     master.apply(effects);
@@ -53,6 +62,26 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
       const batch = parseBody(JobLogLines, msg);
       master.store.appendLogs(batch.lines.map((l) => ({ jobId: batch.jobId, attempt: batch.attempt, stream: l.stream, at: l.at, line: l.line })));
       master.watchers.logsAppended(batch.jobId);
+      reply.ok({ ok: true });
+      return;
+    }
+    case Opcode.SERVICE_READY: {
+      const report = parseBody(ServiceReadyReport, msg);
+      const effects = master.scheduler.serviceReady(workerId, report.jobId, report.attempt, now);
+      if (effects.length > 0) {
+        master.services.ready(report.jobId, { workerId, host: hostOf(session.peer.remoteAddress), port: report.port, pid: report.pid, readyAt: now });
+      }
+      master.apply(effects);
+      reply.ok({ ok: true });
+      return;
+    }
+    case Opcode.SERVICE_RESTARTED: {
+      const report = parseBody(ServiceRestartedReport, msg);
+      const job = master.scheduler.job(report.jobId);
+      if (job !== undefined && job.attempt === report.attempt && job.workerId === workerId) {
+        master.services.restarted(report.jobId, report.restarts, report.pid);
+        master.log.info({ jobId: report.jobId, restarts: report.restarts, exitCode: report.exitCode, signal: report.signal }, 'service restarted by its supervisor');
+      }
       reply.ok({ ok: true });
       return;
     }

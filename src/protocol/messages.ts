@@ -19,6 +19,19 @@ export const JobRunSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('command'), command: z.string().min(1).max(65536) }),
 ]);
 
+/** How a service is kept alive on its worker. */
+export const ServicePolicy = z.object({
+  /** null: the worker picks a free port. */
+  port: z.number().int().min(1).max(65535).nullable(),
+  restart: z.enum(['always', 'on-failure', 'never']).default('always'),
+  /** More restarts than this within windowSeconds and the service goes dead. */
+  maxRestarts: z.number().int().min(0).max(1000).default(5),
+  windowSeconds: z.number().min(1).max(86400).default(60),
+  /** Readiness by HTTP GET of this path (2xx/3xx); by TCP connect when absent. */
+  readinessPath: z.string().max(1000).optional(),
+});
+export type ServicePolicy = z.infer<typeof ServicePolicy>;
+
 /** What a client asks to run; defaults are filled in by the master. */
 export const JobSubmitRequest = z.object({
   id: id.optional(),
@@ -31,6 +44,7 @@ export const JobSubmitRequest = z.object({
   retries: z.number().int().min(0).max(100).default(0),
   timeoutSeconds: z.number().min(0).max(30 * 86400).default(0),
   bundle: z.string().regex(/^[a-f0-9]{64}$/).optional(),
+  service: ServicePolicy.optional(),
 });
 export type JobSubmitRequest = z.input<typeof JobSubmitRequest>;
 
@@ -98,18 +112,6 @@ export const JobLogLines = z.object({
   lines: z.array(z.object({ stream: z.enum(['stdout', 'stderr']), at: z.number(), line: z.string() })).max(100000),
 });
 
-/** How a service is kept alive on its worker. */
-export const ServicePolicy = z.object({
-  /** null: the worker picks a free port. */
-  port: z.number().int().min(1).max(65535).nullable(),
-  restart: z.enum(['always', 'on-failure', 'never']).default('always'),
-  /** More restarts than this within windowSeconds and the service goes dead. */
-  maxRestarts: z.number().int().min(0).max(1000).default(5),
-  windowSeconds: z.number().min(1).max(86400).default(60),
-  /** Readiness by HTTP GET of this path (2xx/3xx); by TCP connect when absent. */
-  readinessPath: z.string().max(1000).optional(),
-});
-export type ServicePolicy = z.infer<typeof ServicePolicy>;
 
 export const ServiceReadyReport = z.object({ jobId: id, attempt: z.number().int().min(1), port: z.number().int().min(1).max(65535), pid: z.number().int() });
 export const ServiceRestartedReport = z.object({ jobId: id, attempt: z.number().int().min(1), restarts: z.number().int().min(0), pid: z.number().int(), exitCode: z.number().int().nullable(), signal: z.string().nullable() });

@@ -72,3 +72,16 @@ export interface JobEventView {
   readonly workerId: string | null;
   readonly detail: string | null;
 }
+
+export interface ServiceView {
+  readonly id: string;
+  readonly name: string;
+  readonly state: string;
+  readonly workerId: string | null;
+  readonly host: string | null;
+  readonly port: number | null;
+  readonly pid: number | null;
+  readonly restarts: number;
+  readonly ready: boolean;
+  readonly uptimeMs: number | null;
+}

@@ -11,9 +11,9 @@ import { pipelineToDagJobs } from './pipeline-jobs.js';
 import type { Peer } from '../protocol/peer.js';
 import { connectPeer } from './connect.js';
 import { KvClient } from './kv.js';
-import type { JobView, ClusterStatsView, LogLineView, DagStatusView, DagView, JobEventView } from '../protocol/views.js';
+import type { JobView, ClusterStatsView, LogLineView, DagStatusView, DagView, JobEventView, ServiceView } from '../protocol/views.js';
 
-export type { JobView, ClusterStatsView, LogLineView, DagStatusView, DagView, JobEventView } from '../protocol/views.js';
+export type { JobView, ClusterStatsView, LogLineView, DagStatusView, DagView, JobEventView, ServiceView } from '../protocol/views.js';
 
 export interface ClientOptions {
   readonly host?: string;
@@ -165,6 +165,21 @@ export class TitanClient {
   /** Fails a job waiting for approval; its DAG then follows its trigger rules. */
   async reject(jobId: string, reason = '', by?: string): Promise<JobView> {
     return (await this.peer.request(Opcode.JOB_REJECT, { jobId: jobId.replace('/', '.'), reason, ...(by !== undefined ? { by } : {}) })) as JobView;
+  }
+
+  /** Running services with where they answer (worker, host, port, pid, restarts). */
+  async services(): Promise<ServiceView[]> {
+    return ((await this.peer.request(Opcode.SERVICE_LIST, {})) as { services: ServiceView[] }).services;
+  }
+
+  /** Stops a service for good (its process tree is killed, it is not restarted). */
+  async stopService(jobId: string): Promise<JobView> {
+    return (await this.peer.request(Opcode.SERVICE_STOP, { jobId })) as JobView;
+  }
+
+  /** Restarts a service as a new attempt. */
+  async restartService(jobId: string): Promise<JobView> {
+    return (await this.peer.request(Opcode.SERVICE_RESTART, { jobId })) as JobView;
   }
 
   /** The job and every transition it went through. */

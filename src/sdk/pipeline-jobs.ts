@@ -27,9 +27,6 @@ export async function pipelineToDagJobs(pipeline: Pipeline, pipelineFile: string
   const uploaded = new Map<string, string>();
   const jobs: DagJobRequest[] = [];
   for (const job of pipeline.jobs) {
-    if (job.type === 'service') {
-      throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${job.id} (line ${job.line}) is a service; services are not supported by this master yet, use type: run`);
-    }
     let run: DagJobRequest['run'];
     if (job.file !== undefined) {
       const { absolute, relativeName } = scriptPath(baseDir, job, job.file);
@@ -62,6 +59,7 @@ export async function pipelineToDagJobs(pipeline: Pipeline, pipelineFile: string
       ...(job.onFailure !== null ? { onFailure: job.onFailure } : {}),
       ...(job.approval !== null ? { approval: { message: job.approval.message, timeoutSeconds: job.approval.timeoutSeconds } } : {}),
       ...(bundle !== undefined ? { bundle } : {}),
+      ...(job.type === 'service' ? { service: { port: typeof job.port === 'number' ? job.port : null } } : {}),
     });
   }
   return jobs;

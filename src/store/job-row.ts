@@ -21,6 +21,7 @@ export interface JobRow {
   pinned_worker: string | null;
   crashes: number;
   attempt_base: number;
+  service_ready: number;
 }
 
 export interface EventRow {
@@ -77,6 +78,7 @@ export function jobToRow(job: Job): JobRow {
     pinned_worker: job.pinnedWorker,
     crashes: job.crashes,
     attempt_base: job.attemptBase,
+    service_ready: job.serviceReady ? 1 : 0,
   };
 }
 
@@ -98,6 +100,7 @@ export function rowToJob(row: JobRow): Job {
     pinnedWorker: row.pinned_worker,
     crashes: row.crashes,
     attemptBase: row.attempt_base,
+    serviceReady: row.service_ready === 1,
   };
 }
 

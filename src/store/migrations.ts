@@ -119,6 +119,13 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 4,
+    description: 'services: whether a service has been ready (its children and DAG were released)',
+    up: (db) => {
+      db.exec('ALTER TABLE jobs ADD COLUMN service_ready INTEGER NOT NULL DEFAULT 0');
+    },
+  },
 ];
 
 export function schemaVersion(db: Database): number {

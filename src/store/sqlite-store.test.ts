@@ -35,7 +35,7 @@ function withRaw<T>(path: string, fn: (db: Database.Database) => T): T {
 const JOB: Job = {
   id: 'a', seq: 1, state: 'queued', attempt: 0, workerId: null, submittedAt: 100, startedAt: null,
   finishedAt: null, exitCode: null, signal: null, reason: null,
-  notBefore: null, pinnedWorker: null, crashes: 0, attemptBase: 0,
+  notBefore: null, pinnedWorker: null, crashes: 0, attemptBase: 0, serviceReady: false,
   spec: { name: 'a', run: { kind: 'command', command: 'true' }, args: [], env: {}, requirement: ['GENERAL'], priority: 0, retries: 0, timeoutSeconds: 0 },
 };
 const SUBMIT = { job: JOB, event: { jobId: 'a', at: 100, from: null, to: 'queued' as const, attempt: 0, workerId: null, detail: null } };

@@ -31,7 +31,7 @@ const ACTIVE_STATES_SQL = JOB_STATES.filter((s) => !isFinal(s))
   .join(', ');
 
 const JOB_COLUMNS =
-  'id, seq, state, attempt, worker_id, submitted_at, started_at, finished_at, exit_code, signal, reason, spec, dag_id, not_before, pinned_worker, crashes, attempt_base';
+  'id, seq, state, attempt, worker_id, submitted_at, started_at, finished_at, exit_code, signal, reason, spec, dag_id, not_before, pinned_worker, crashes, attempt_base, service_ready';
 
 /** Exported so a test can check its query plan uses the state index. */
 export const SELECT_ACTIVE_JOBS = `SELECT ${JOB_COLUMNS} FROM jobs WHERE state IN (${ACTIVE_STATES_SQL}) ORDER BY seq`;
@@ -65,14 +65,15 @@ export class SqliteStore implements Store {
     this.upsertJob = db.prepare(
       `INSERT INTO jobs (${JOB_COLUMNS})
        VALUES (@id, @seq, @state, @attempt, @worker_id, @submitted_at, @started_at, @finished_at,
-               @exit_code, @signal, @reason, @spec, @dag_id, @not_before, @pinned_worker, @crashes, @attempt_base)
+               @exit_code, @signal, @reason, @spec, @dag_id, @not_before, @pinned_worker, @crashes, @attempt_base, @service_ready)
        ON CONFLICT (id) DO UPDATE SET
          seq = excluded.seq, state = excluded.state, attempt = excluded.attempt,
          worker_id = excluded.worker_id, submitted_at = excluded.submitted_at,
          started_at = excluded.started_at, finished_at = excluded.finished_at,
          exit_code = excluded.exit_code, signal = excluded.signal, reason = excluded.reason,
          spec = excluded.spec, dag_id = excluded.dag_id, not_before = excluded.not_before,
-         pinned_worker = excluded.pinned_worker, crashes = excluded.crashes, attempt_base = excluded.attempt_base`,
+         pinned_worker = excluded.pinned_worker, crashes = excluded.crashes, attempt_base = excluded.attempt_base,
+         service_ready = excluded.service_ready`,
     );
     this.insertEvent = db.prepare(
       `INSERT INTO job_events (job_id, at, from_state, to_state, attempt, worker_id, detail)

@@ -316,7 +316,7 @@ function makeJob(id: string, seq: number, state: JobState = 'queued', over: Part
   return {
     id, seq, state, spec: SPEC, attempt: 0, workerId: null, submittedAt: 100,
     startedAt: null, finishedAt: null, exitCode: null, signal: null, reason: null,
-    notBefore: null, pinnedWorker: null, crashes: 0, attemptBase: 0, ...over,
+    notBefore: null, pinnedWorker: null, crashes: 0, attemptBase: 0, serviceReady: false, ...over,
   };
 }
 

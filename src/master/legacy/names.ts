@@ -1,0 +1,22 @@
+import type { Store } from '../../store/store.js';
+
+/**
+ * The names legacy clients know jobs by (`DAG-<ID>`, `TSK-<id>`), each pointing at the Titan job
+ * id of its latest submission. Kept in the store's meta table, so status, logs and cancel by
+ * name work after a restart; submitting the same ID again moves the name to the new job.
+ */
+const PREFIX = 'legacy-name:';
+
+export function recordLegacyName(store: Store, name: string, jobId: string): void {
+  store.setMeta(PREFIX + name, jobId);
+}
+
+/**
+ * The Titan job id a legacy client means: its name as recorded, the same with `DAG-` added
+ * (clients that drop the prefix), else the text itself when it is a Titan job id.
+ */
+export function resolveLegacyName(store: Store, name: string): string | undefined {
+  const recorded = store.getMeta(PREFIX + name) ?? (name.startsWith('DAG-') ? undefined : store.getMeta(`${PREFIX}DAG-${name}`));
+  if (recorded !== undefined) return recorded;
+  return store.getJob(name) !== undefined ? name : undefined;
+}

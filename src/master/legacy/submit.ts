@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import type { z } from 'zod';
+import { ErrorCode, TitanError } from '../../common/errors.js';
+import { DagJobRequest, describeIssues } from '../../protocol/messages.js';
+import { dagJobId, planDagJobs, submitPlanned } from '../dag-handlers.js';
+import type { Master } from '../master.js';
+import { recordLegacyName } from './names.js';
+import type { LegacyJob } from './payload.js';
+import { zipToBundle, type ZipEntry } from './zip-bundle.js';
+
+type DagJob = z.output<typeof DagJobRequest>;
+
+export const SERVICES_UNSUPPORTED = 'services are not supported by this master yet';
+
+/** How the original names a DAG job: `DAG-<ID>`. */
+export const dagJobName = (id: string): string => `DAG-${id}`;
+
+/**
+ * Submits one legacy submission as one Titan DAG (keys = the legacy IDs), through the same
+ * planning as DAG_SUBMIT, then points each job's legacy name at its Titan job id. Everything is
+ * checked before anything is submitted. Returns the Titan job ids.
+ */
+export function submitLegacyJobs(master: Master, jobs: readonly LegacyJob[], nameOf: (id: string) => string = dagJobName): string[] {
+  for (const job of jobs) {
+    if (job.kind === 'DEPLOY_PAYLOAD' || job.kind === 'START_ARCHIVE_SERVICE') throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${job.id} is a ${job.kind}: ${SERVICES_UNSUPPORTED}`);
+  }
+  const archives = new Map<string, { hash: string; entries: ZipEntry[] }>();
+  const requests = jobs.map((job) => toDagJob(master, job, nameOf(job.id), archives));
+  const dagId = `v1-${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const planned = planDagJobs(master, dagId, requests);
+  const effects = master.scheduler.createDag(dagId, dagName(jobs), Date.now());
+  const ids = submitPlanned(master, planned, effects);
+  master.apply(effects);
+  for (const job of jobs) recordLegacyName(master.store, nameOf(job.id), dagJobId(dagId, job.id));
+  return ids;
+}
+
+function dagName(jobs: readonly LegacyJob[]): string {
+  const shown = jobs.slice(0, 3).map((j) => j.id).join(', ');
+  return `legacy ${shown}${jobs.length > 3 ? ` and ${jobs.length - 3} more` : ''}`.slice(0, 200);
+}
+
+function toDagJob(master: Master, job: LegacyJob, name: string, archives: Map<string, { hash: string; entries: ZipEntry[] }>): DagJob {
+  let run: DagJob['run'];
+  let bundle: string | undefined;
+  if (job.archive !== null) {
+    const { hash, entries } = archiveBundle(master, job.archive.name, archives);
+    const entry = entries.find((e) => !e.directory && e.name === job.archive?.entry);
+    if (entry === undefined) {
+      const files = entries.filter((e) => !e.directory).map((e) => e.name);
+      throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${job.id}: ${job.archive.entry} is not in ${job.archive.name} (it holds ${files.slice(0, 10).join(', ') || 'no file'})`);
+    }
+    run = { kind: 'script', fileName: entry.name, artifact: master.artifacts.put(entry.data) };
+    bundle = hash;
+  } else {
+    run = { kind: 'script', fileName: job.file, artifact: master.artifacts.put(job.script ?? Buffer.alloc(0)) };
+  }
+  const parsed = DagJobRequest.safeParse({
+    key: job.id,
+    name,
+    run,
+    args: [...job.args],
+    requirement: [...job.requirement],
+    priority: job.priority,
+    parents: [...job.parents],
+    affinity: job.affinity,
+    delaySeconds: job.delayMs / 1000,
+    ...(bundle !== undefined ? { bundle } : {}),
+  });
+  if (!parsed.success) throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${job.id}: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+/** An uploaded zip as a bundle in the artifact store, converted once per submission. */
+function archiveBundle(master: Master, name: string, cache: Map<string, { hash: string; entries: ZipEntry[] }>): { hash: string; entries: ZipEntry[] } {
+  const cached = cache.get(name);
+  if (cached !== undefined) return cached;
+  const published = master.store.getKeyedArtifact(name);
+  if (published === undefined) {
+    throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `no archive named ${name} was uploaded; upload the zip first with OP_UPLOAD_ASSET (the SDK's upload_project_folder)`);
+  }
+  const { bundle, entries } = zipToBundle(master.artifacts.get(published.hash), name);
+  const result = { hash: master.artifacts.put(bundle), entries };
+  cache.set(name, result);
+  return result;
+}

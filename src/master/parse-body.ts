@@ -1,0 +1,15 @@
+import type { z } from 'zod';
+import { TitanError, ErrorCode } from '../common/errors.js';
+import { describeIssues } from '../protocol/messages.js';
+import { opcodeName } from '../protocol/opcodes.js';
+import type { IncomingMessage } from '../protocol/replier.js';
+
+/** Parses a body with its schema, or throws E_BAD_BODY naming the fields that are wrong. */
+export function parseBody<T extends z.ZodType>(schema: T, msg: IncomingMessage): z.output<T> {
+  const result = schema.safeParse(msg.body);
+  if (!result.success) {
+    throw new TitanError(ErrorCode.BAD_BODY, `${opcodeName(msg.opcode)}: ${describeIssues(result.error)}`);
+  }
+  return result.data;
+}
+

@@ -1,0 +1,47 @@
+/** Where each running service answers, as its worker reported it; rebuilt from registrations after a restart. */
+export interface ServiceEndpoint {
+  readonly workerId: string;
+  readonly host: string;
+  readonly port: number;
+  pid: number;
+  restarts: number;
+  readyAt: number | null;
+}
+
+export class ServiceDirectory {
+  private readonly endpoints = new Map<string, ServiceEndpoint>();
+
+  get(jobId: string): ServiceEndpoint | undefined {
+    return this.endpoints.get(jobId);
+  }
+
+  ready(jobId: string, endpoint: Omit<ServiceEndpoint, 'restarts'>): void {
+    const previous = this.endpoints.get(jobId);
+    const sameWorker = previous?.workerId === endpoint.workerId && previous.port === endpoint.port;
+    this.endpoints.set(jobId, { ...endpoint, restarts: sameWorker ? previous.restarts : 0 });
+  }
+
+  restarted(jobId: string, restarts: number, pid: number): void {
+    const endpoint = this.endpoints.get(jobId);
+    if (endpoint === undefined) return;
+    endpoint.restarts = restarts;
+    endpoint.pid = pid;
+    endpoint.readyAt = null;
+  }
+
+  forget(jobId: string): void {
+    this.endpoints.delete(jobId);
+  }
+}
+
+/** ARCHITECTURE.md §6: a dependant finds a service as TITAN_SERVICE_<ID>_URL and _PORT. */
+export function serviceEnvName(key: string): string {
+  return key.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+
+/** The host part of a peer address as the master sees it ("::ffff:127.0.0.1:5000" → "127.0.0.1"). */
+export function hostOf(remoteAddress: string): string {
+  const bracketed = /^\[([^\]]+)\]:\d+$/.exec(remoteAddress);
+  const host = bracketed?.[1] ?? remoteAddress.replace(/:\d+$/, '');
+  return host.startsWith('::ffff:') ? host.slice(7) : host;
+}

@@ -1,0 +1,66 @@
+import type { z } from 'zod';
+import type { ServiceSpec } from '../core/job.js';
+import { Opcode } from '../protocol/opcodes.js';
+import { JobRef, type ServicePolicy } from '../protocol/messages.js';
+import type { IncomingMessage, Replier } from '../protocol/replier.js';
+import type { ServiceView } from '../protocol/views.js';
+import { jobView } from './find-job.js';
+import type { Master } from './master.js';
+import { parseBody } from './parse-body.js';
+
+/** The wire's service policy as the core keeps it. */
+export function serviceSpec(policy: z.output<typeof ServicePolicy>): ServiceSpec {
+  return {
+    port: policy.port,
+    restart: policy.restart,
+    maxRestarts: policy.maxRestarts,
+    windowSeconds: policy.windowSeconds,
+    ...(policy.readinessPath !== undefined ? { readinessPath: policy.readinessPath } : {}),
+  };
+}
+
+function listServices(master: Master): ServiceView[] {
+  const now = Date.now();
+  const out: ServiceView[] = [];
+  for (const job of master.scheduler.activeJobs()) {
+    if (job.spec.service === undefined) continue;
+    const endpoint = master.services.get(job.id);
+    out.push({
+      id: job.id,
+      name: job.spec.name,
+      state: job.state,
+      workerId: job.workerId,
+      host: endpoint?.host ?? null,
+      port: endpoint?.port ?? null,
+      pid: endpoint !== undefined && endpoint.pid > 0 ? endpoint.pid : null,
+      restarts: endpoint?.restarts ?? 0,
+      ready: endpoint?.readyAt !== null && endpoint !== undefined,
+      uptimeMs: job.startedAt !== null ? now - job.startedAt : null,
+    });
+  }
+  return out;
+}
+
+/** Services: list, stop, restart. Returns false when the opcode is not one of them. */
+export function handleServiceMessage(master: Master, msg: IncomingMessage, reply: Replier): boolean {
+  switch (msg.opcode) {
+    case Opcode.SERVICE_LIST:
+      reply.ok({ services: listServices(master) });
+      return true;
+    case Opcode.SERVICE_STOP: {
+      const { jobId } = parseBody(JobRef, msg);
+      master.apply(master.scheduler.stopService(jobId, Date.now()));
+      reply.ok(jobView(master, jobId));
+      return true;
+    }
+    case Opcode.SERVICE_RESTART: {
+      const { jobId } = parseBody(JobRef, msg);
+      master.services.forget(jobId);
+      master.apply(master.scheduler.restartService(jobId, Date.now()));
+      reply.ok(jobView(master, jobId));
+      return true;
+    }
+    default:
+      return false;
+  }
+}
