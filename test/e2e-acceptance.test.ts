@@ -65,5 +65,13 @@ describe('the shared acceptance pipelines, through `titan dag <file> --wait`', {
     assert.equal(done.jobs.find((j) => j.key === 'train')?.workerId, 'gpu');
   });
 
-  test('service: skipped until services land (issue 4)', { skip: 'type: service is not supported by this master yet' }, () => undefined);
+  test('service: the client job reads pong from the service over HTTP; the service keeps running', async () => {
+    const run = await runPipeline('service.yaml');
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.deepEqual(await outputOf(client, `${run.dagId}.client`), ['pong']);
+    const services = await client.services();
+    const api = services.find((s) => s.id === `${run.dagId}.api`);
+    assert.equal(api?.ready, true);
+    await client.stopService(`${run.dagId}.api`);
+  });
 });

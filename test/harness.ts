@@ -62,13 +62,14 @@ export class Cluster {
   port = 0;
   master: ChildProcess | null = null;
   private readonly children = new Set<ChildProcess>();
+  private readonly workerProcesses = new Map<string, ChildProcess>();
   private readonly clients: TitanClient[] = [];
   private readonly workDirs = new Set<string>();
 
   constructor(private readonly heartbeatTimeoutMs = 30_000) {}
 
-  async startMaster(): Promise<void> {
-    const child = this.spawnTitan(['master', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--token', TOKEN, '--heartbeat-interval', '200', '--heartbeat-timeout', String(this.heartbeatTimeoutMs)]);
+  async startMaster(extraArgs: readonly string[] = []): Promise<void> {
+    const child = this.spawnTitan(['master', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--token', TOKEN, '--heartbeat-interval', '200', '--heartbeat-timeout', String(this.heartbeatTimeoutMs), ...extraArgs]);
     this.master = child;
     const match = await awaitLine(child, /listening on 127\.0\.0\.1:(\d+)/, 15_000, 'master');
     this.port = Number(match[1]);
@@ -87,10 +88,17 @@ export class Cluster {
     if (options.tags !== undefined) args.push('--tags', options.tags);
     this.workDirs.add(workDir);
     const child = this.spawnTitan(args);
+    this.workerProcesses.set(id, child);
     if (options.registered === false) return { id, workDir, process: child };
     const client = await this.client();
     await until(`worker ${id} to register`, async () => (await client.stats()).workers.some((w) => w.id === id && w.health === 'healthy'));
     return { id, workDir, process: child };
+  }
+
+  /** SIGKILLs the last worker process started under this id. */
+  async killWorker(id: string): Promise<void> {
+    const child = this.workerProcesses.get(id);
+    if (child !== undefined) await killAndWait(child, 'SIGKILL');
   }
 
   async client(): Promise<TitanClient> {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createLogger } from '../common/log.js';
 import { Master } from '../master/master.js';
 import { MASTER_DEFAULTS, type MasterOptions } from '../master/options.js';
+import { checkLegacyListen } from '../master/legacy/gate.js';
 import { defaultMasterDataDir, parseHostPort, positiveInt } from './settings.js';
 
 interface MasterFlags {
@@ -10,6 +11,7 @@ interface MasterFlags {
   heartbeatInterval?: string;
   heartbeatTimeout?: string;
   token?: string;
+  allowLegacyUnauthenticated?: boolean;
 }
 
 export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = process.env): MasterOptions {
@@ -17,6 +19,8 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
   const interval = flags.heartbeatInterval ?? env.TITAN_HEARTBEAT_INTERVAL_MS;
   const timeout = flags.heartbeatTimeout ?? env.TITAN_HEARTBEAT_TIMEOUT_MS;
   const token = flags.token ?? env.TITAN_CLUSTER_TOKEN;
+  const allowLegacy = flags.allowLegacyUnauthenticated === true || ['1', 'true'].includes(env.TITAN_ALLOW_LEGACY_UNAUTHENTICATED ?? '');
+  checkLegacyListen(listen.host, allowLegacy);
   return {
     host: listen.host,
     port: listen.port,
@@ -26,6 +30,7 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
     maxFrameSize: MASTER_DEFAULTS.maxFrameSize,
     authTimeoutMs: MASTER_DEFAULTS.authTimeoutMs,
     ...(token !== undefined ? { token } : {}),
+    ...(allowLegacy ? { allowLegacyUnauthenticated: true } : {}),
   };
 }
 
@@ -46,6 +51,7 @@ export function registerMaster(program: Command): void {
     .option('--heartbeat-interval <ms>', 'how often workers heartbeat')
     .option('--heartbeat-timeout <ms>', 'silence after which a worker is dead')
     .option('--token <token>', 'use this cluster token instead of the generated one')
+    .option('--allow-legacy-unauthenticated', 'also serve the original Titan protocol v1 (no token; loopback only; env TITAN_ALLOW_LEGACY_UNAUTHENTICATED=1)')
     .action(async (flags: MasterFlags) => {
       const { master } = await runMaster(masterOptionsFrom(flags));
       const stop = (): void => {

@@ -14,6 +14,7 @@ interface UpFlags {
   slots: string;
   demo?: boolean;
   exitAfterDemo?: boolean;
+  allowLegacyUnauthenticated?: boolean;
 }
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -50,9 +51,14 @@ export function registerUp(program: Command): void {
     .option('--data-dir <dir>', 'master data dir')
     .option('--demo', 'run the demo once everything is up')
     .option('--exit-after-demo', 'stop everything after the demo (exit code = demo result)')
+    .option('--allow-legacy-unauthenticated', 'let the master also serve the original Titan protocol v1 (no token; loopback only)')
     .action(async (flags: UpFlags) => {
       const workerCount = positiveInt('--workers', flags.workers);
-      const options = masterOptionsFrom({ ...(flags.listen !== undefined ? { listen: flags.listen } : {}), ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}) });
+      const options = masterOptionsFrom({
+        ...(flags.listen !== undefined ? { listen: flags.listen } : {}),
+        ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
+        ...(flags.allowLegacyUnauthenticated === true ? { allowLegacyUnauthenticated: true } : {}),
+      });
       const { master, port } = await runMaster(options, 'warn');
       const address = `${options.host}:${port}`;
       process.stdout.write(`cluster token: ${master.token}\n`);

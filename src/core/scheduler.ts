@@ -206,6 +206,16 @@ export class Scheduler extends SchedulerEngine {
     return effects;
   }
 
+  /** A worker gave a job back (a service it stopped while draining): it runs again elsewhere. */
+  handBack(workerId: string, jobId: string, attempt: number, now: number): Effect[] {
+    const job = this.current(workerId, jobId, attempt);
+    if (job === undefined) return [];
+    const effects: Effect[] = [];
+    this.requeue(job, now, `handed back by worker ${workerId} (draining)`, effects);
+    this.drainWork(now, effects);
+    return effects;
+  }
+
   /** Stops a service for good: its process tree is killed and it is not restarted. */
   stopService(jobId: string, now: number): Effect[] {
     const job = this.service(jobId);

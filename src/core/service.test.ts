@@ -83,3 +83,12 @@ describe('services', () => {
     assert.deepEqual(dispatched(after.submit('late', spec({ dagId: 'd', parents: ['api'] }), 7)), [['late', 'w', 1]]);
   });
 });
+
+test('a service handed back by a draining worker runs again on another worker', () => {
+  const s = new Scheduler();
+  s.registerWorker(worker('w1'), 0);
+  s.submit('api', spec({ service: policy }), 0);
+  s.drainWorker('w1');
+  s.registerWorker(worker('w2'), 1);
+  assert.deepEqual(dispatched(s.handBack('w1', 'api', 1, 2)), [['api', 'w2', 2]]);
+});

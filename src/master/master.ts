@@ -17,6 +17,7 @@ import { JobWatchers } from './job-watchers.js';
 import type { MasterOptions } from './options.js';
 import { loadOrCreateToken } from './token.js';
 import { Session } from './session.js';
+import { LegacyGate } from './legacy/gate.js';
 import { ServiceDirectory, serviceEnvName } from './service-directory.js';
 
 /**
@@ -34,6 +35,8 @@ export class Master {
   readonly startedAt = Date.now();
   private readonly workerPeers = new Map<string, Peer>();
   private readonly sessions = new Set<Session>();
+  /** Sniffs each connection's first byte; serves the original Titan's protocol v1 (docs/COMPAT.md). */
+  private readonly legacy: LegacyGate;
   private server: Server | null = null;
   private closed = false;
 
@@ -41,6 +44,7 @@ export class Master {
     readonly options: MasterOptions,
     readonly log: Logger,
   ) {
+    this.legacy = new LegacyGate(this);
     this.token = options.token ?? loadOrCreateToken(options.dataDir);
     this.store = SqliteStore.open(join(options.dataDir, 'titan.db'));
     this.artifacts = new ArtifactStore(join(options.dataDir, 'artifacts'));
@@ -83,6 +87,7 @@ export class Master {
     this.closed = true;
     this.deadlines.close();
     for (const session of this.sessions) session.close();
+    this.legacy.close();
     const server = this.server;
     if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
     this.store.close();
@@ -189,6 +194,10 @@ export class Master {
   }
 
   private accept(socket: Socket): void {
+    this.legacy.route(socket, (native) => this.acceptNative(native));
+  }
+
+  private acceptNative(socket: Socket): void {
     const peer = new Peer(tcpTransport(socket), { maxFrameSize: this.options.maxFrameSize, isKnownOpcode, logger: this.log });
     const session = new Session(this, peer);
     this.sessions.add(session);

@@ -12,6 +12,11 @@ export interface MasterOptions {
   readonly authTimeoutMs: number;
   /** A fixed token instead of the one in the data dir (tests, orchestration). */
   readonly token?: string;
+  /**
+   * Serve protocol version 1, the original Java Titan's, whose clients carry no token
+   * (docs/COMPAT.md). Only allowed when `host` is a loopback address.
+   */
+  readonly allowLegacyUnauthenticated?: boolean;
 }
 
 export const MASTER_DEFAULTS = {

@@ -52,6 +52,11 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
     }
     case Opcode.JOB_FINISHED: {
       const report = parseBody(JobFinishedReport, msg);
+      if (report.stopped === true) {
+        master.apply(master.scheduler.handBack(workerId, report.jobId, report.attempt, now));
+        reply.ok({ ok: true });
+        return;
+      }
       const error = report.error ?? (report.timedOut ? 'timed out' : undefined);
       const outcome = { exitCode: report.exitCode, signal: report.signal, durationMs: report.durationMs, ...(error !== undefined ? { error } : {}) };
       master.apply(master.scheduler.jobFinished(workerId, report.jobId, report.attempt, outcome, now));

@@ -103,6 +103,8 @@ export const JobFinishedReport = z.object({
   durationMs: z.number().min(0),
   error: z.string().optional(),
   timedOut: z.boolean().default(false),
+  /** A service its worker stopped on its own (draining): the master reschedules it. */
+  stopped: z.boolean().optional(),
 });
 export type JobFinishedReport = z.infer<typeof JobFinishedReport>;
 

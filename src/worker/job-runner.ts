@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve, sep } from 'node:path';
 import { TitanError, ErrorCode } from '../common/errors.js';
 import type { JobDispatch } from '../protocol/messages.js';
-import type { Executor, RunningJob } from './executor.js';
+import type { Executor, RunningJob, StartRequest } from './executor.js';
 import type { OutputLine } from './output-lines.js';
 import { extractBundle, jobDir, sharedDir } from './workspace.js';
 
@@ -81,7 +81,25 @@ function jobEnvironment(ctx: RunnerContext, job: JobDispatch, workspace: string,
 }
 
 /** Prepares the workspace (bundle, then script) and starts the attempt. */
-export async function startJob(ctx: RunnerContext, job: JobDispatch, onLines: (lines: OutputLine[]) => void): Promise<RunningJob> {
+export async function startJob(
+  ctx: RunnerContext,
+  job: JobDispatch,
+  onLines: (lines: OutputLine[]) => void,
+  extraEnv?: Readonly<Record<string, string>>,
+): Promise<RunningJob> {
+  return ctx.executor.start(await prepareJob(ctx, job, onLines, extraEnv));
+}
+
+/**
+ * Prepares the workspace and returns what to start, so a supervisor can start the same process
+ * again without preparing twice. `extraEnv` is set over everything else (a service's PORT).
+ */
+export async function prepareJob(
+  ctx: RunnerContext,
+  job: JobDispatch,
+  onLines: (lines: OutputLine[]) => void,
+  extraEnv?: Readonly<Record<string, string>>,
+): Promise<StartRequest> {
   const workspace = jobDir(ctx.workDir, job.jobId);
   const shared = job.dagId !== undefined ? sharedDir(ctx.workDir, job.dagId) : workspace;
   if (job.dagId !== undefined) await mkdir(shared, { recursive: true });
@@ -96,14 +114,16 @@ export async function startJob(ctx: RunnerContext, job: JobDispatch, onLines: (l
     await mkdir(dirname(target), { recursive: true });
     await copyFile(await cachedArtifact(ctx, job.run.artifact), target);
   }
-  return ctx.executor.start({
+  const env = jobEnvironment(ctx, job, workspace, shared);
+  if (extraEnv !== undefined) Object.assign(env, extraEnv);
+  return {
     jobId: job.jobId,
     attempt: job.attempt,
     run: job.run,
     args: job.args,
-    env: jobEnvironment(ctx, job, workspace, shared),
+    env,
     workspace,
     ...(job.timeoutSeconds > 0 ? { timeoutMs: job.timeoutSeconds * 1000 } : {}),
     onLines,
-  });
+  };
 }

@@ -2,21 +2,24 @@ import { join } from 'node:path';
 import { hostname, loadavg, freemem } from 'node:os';
 import type { Logger } from '../common/log.js';
 import { Opcode } from '../protocol/opcodes.js';
-import { JobDispatch, JobKill, type JobFinishedReport } from '../protocol/messages.js';
+import { JobDispatch, JobKill, type JobFinishedReport, type ServicePolicy } from '../protocol/messages.js';
 import type { Peer } from '../protocol/peer.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
-import { Executor, type RunningJob } from './executor.js';
+import { Executor, type RunningJob, type SpawnInfo } from './executor.js';
 import { loadOrCreateWorkerId, probeResources } from './identity.js';
 import { startJob, workerBaseEnvironment, type RunnerContext } from './job-runner.js';
 import { Link } from './link.js';
 import type { WorkerOptions } from './options.js';
 import type { OutputLine } from './output-lines.js';
 import { PidRegistry } from './pid-registry.js';
+import { ServiceSupervisor } from './service-supervisor.js';
 
 interface HeldJob {
   readonly jobId: string;
   readonly attempt: number;
   process: RunningJob | null;
+  /** Set for a service: it runs under a supervisor that restarts it by its policy. */
+  service: ServiceSupervisor | null;
   /** Set once the attempt ended; kept until the master acknowledged it. */
   report: JobFinishedReport | null;
 }
@@ -73,6 +76,8 @@ export class Worker {
     this.draining = true;
     const peer = this.link.current;
     if (peer !== null) await peer.request(Opcode.WORKER_DRAINING, {}, { timeoutMs: 2_000 }).catch(() => undefined);
+    // Services never end by themselves: they are stopped now and handed back to be placed elsewhere.
+    for (const held of this.held.values()) held.service?.stop();
     if ([...this.held.values()].some((h) => h.report === null)) {
       await new Promise<void>((resolve) => {
         this.drained = resolve;
@@ -85,6 +90,8 @@ export class Worker {
   async close(): Promise<void> {
     this.draining = true;
     this.stopHeartbeat();
+    // First, so that no supervisor restarts what the executor is about to kill.
+    for (const held of this.held.values()) held.service?.stop();
     await this.executor.close();
     await this.pids.flush();
     this.link.close();
@@ -99,7 +106,7 @@ export class Worker {
       tags: this.options.tags,
       slots: this.options.slots,
       resources,
-      holding: [...this.held.values()].map((h) => ({ jobId: h.jobId, attempt: h.attempt })),
+      holding: [...this.held.values()].map((h) => ({ jobId: h.jobId, attempt: h.attempt, ...serviceState(h.service) })),
       pid: process.pid,
     });
     this.log.info({ workerId: this.id, holding: this.held.size }, 'registered with the master');
@@ -140,12 +147,20 @@ export class Worker {
   private run(job: JobDispatch): void {
     const existing = this.held.get(job.jobId);
     if (existing !== undefined && existing.attempt >= job.attempt) return;
-    if (existing !== undefined) existing.process?.kill('SIGKILL');
-    const held: HeldJob = { jobId: job.jobId, attempt: job.attempt, process: null, report: null };
+    if (existing !== undefined) {
+      existing.process?.kill('SIGKILL');
+      existing.service?.stop('SIGKILL');
+    }
+    const held: HeldJob = { jobId: job.jobId, attempt: job.attempt, process: null, service: null, report: null };
     this.held.set(job.jobId, held);
     const onLines = (lines: OutputLine[]): void => {
       this.link.current?.notify(Opcode.JOB_LOG_LINES, { jobId: job.jobId, attempt: job.attempt, lines });
     };
+    if (job.service !== undefined) {
+      // A fixed port is free again only once the previous attempt's processes are gone.
+      this.runService(held, job, job.service, onLines, existing?.service?.done ?? Promise.resolve());
+      return;
+    }
     const startedAt = Date.now();
     startJob(this.runner, job, onLines).then(
       (running) => this.watch(held, running),
@@ -158,20 +173,62 @@ export class Worker {
     const fields = { jobId: held.jobId, attempt: held.attempt };
     void running.spawned.then((info) => {
       if (info === null) return;
-      this.link.current?.notify(Opcode.JOB_STARTED, { jobId: held.jobId, attempt: held.attempt, pid: info.pid });
-      this.pids.add({ pid: info.pid, pgid: info.pgid, jobId: held.jobId, attempt: held.attempt, startedAt: info.startedAt }).catch((err: unknown) => {
-        this.log.error({ ...fields, pid: info.pid, err }, 'could not record the job in the pid registry; a crash now would leave it running');
-      });
+      this.link.current?.notify(Opcode.JOB_STARTED, { ...fields, pid: info.pid });
+      this.recordPid(held, info);
     });
     void running.done.then((result) => {
-      // The report does not wait for this write: a stale entry only makes the next start check a
-      // process that is gone (or no longer ours, by its start time) and leave it alone.
-      if (running.pid !== undefined) {
-        const pid = running.pid;
-        this.pids.remove(pid).catch((err: unknown) => this.log.warn({ ...fields, pid, err }, 'could not remove the job from the pid registry'));
-      }
+      if (running.pid !== undefined) this.forgetPid(held, running.pid);
       this.finish(held, { ...result, ...(result.error !== undefined ? { error: result.error } : {}) });
     });
+  }
+
+  /**
+   * JOB_STARTED once; SERVICE_READY and SERVICE_RESTARTED as notifications, each time; JOB_FINISHED
+   * (kept until acknowledged) only when the supervisor gives up or is stopped.
+   */
+  private runService(held: HeldJob, job: JobDispatch, policy: ServicePolicy, onLines: (lines: OutputLine[]) => void, previous: Promise<unknown>): void {
+    const fields = { jobId: job.jobId, attempt: job.attempt };
+    const supervisor = new ServiceSupervisor({
+      runner: this.runner,
+      job,
+      policy,
+      log: this.log,
+      hooks: {
+        onLines,
+        onSpawned: (info, restarts) => {
+          if (restarts === 0) this.link.current?.notify(Opcode.JOB_STARTED, { ...fields, pid: info.pid });
+          this.recordPid(held, info);
+        },
+        onExited: (pid) => this.forgetPid(held, pid),
+        onReady: (port, pid) => {
+          this.log.info({ ...fields, port, pid }, 'service ready');
+          this.link.current?.notify(Opcode.SERVICE_READY, { ...fields, port, pid });
+        },
+        onRestarted: (restarts, pid, exitCode, signal) => {
+          this.link.current?.notify(Opcode.SERVICE_RESTARTED, { ...fields, restarts, pid, exitCode, signal });
+        },
+      },
+    });
+    held.service = supervisor;
+    void previous.then(() => supervisor.start());
+    void supervisor.done.then((result) => {
+      if (result.error !== undefined) this.log.warn({ ...fields, error: result.error }, 'service gave up');
+      this.finish(held, result);
+    });
+  }
+
+  private recordPid(held: HeldJob, info: SpawnInfo): void {
+    this.pids.add({ pid: info.pid, pgid: info.pgid, jobId: held.jobId, attempt: held.attempt, startedAt: info.startedAt }).catch((err: unknown) => {
+      this.log.error({ jobId: held.jobId, attempt: held.attempt, pid: info.pid, err }, 'could not record the job in the pid registry; a crash now would leave it running');
+    });
+  }
+
+  /**
+   * The report does not wait for this write: a stale entry only makes the next start check a
+   * process that is gone (or no longer ours, by its start time) and leave it alone.
+   */
+  private forgetPid(held: HeldJob, pid: number): void {
+    this.pids.remove(pid).catch((err: unknown) => this.log.warn({ jobId: held.jobId, attempt: held.attempt, pid, err }, 'could not remove the job from the pid registry'));
   }
 
   private finish(held: HeldJob, result: Omit<JobFinishedReport, 'jobId' | 'attempt'>): void {
@@ -196,7 +253,8 @@ export class Worker {
     const held = this.held.get(jobId);
     if (held === undefined || held.attempt !== attempt) return;
     this.log.info({ jobId, attempt, reason }, 'killing job on request');
-    if (held.process !== null) held.process.kill();
+    if (held.service !== null) held.service.stop();
+    else if (held.process !== null) held.process.kill();
     else this.held.delete(jobId);
   }
 
@@ -206,4 +264,11 @@ export class Worker {
     const answer = (await peer.request(Opcode.ARTIFACT_GET, { hash })) as { data: Uint8Array };
     return answer.data;
   }
+}
+
+/** Where a held service is, for a master that restarted and lost track of it. */
+function serviceState(service: ServiceSupervisor | null): { port?: number; ready?: boolean } {
+  if (service === null) return {};
+  const port = service.port;
+  return port !== undefined ? { port, ready: service.ready } : { ready: service.ready };
 }

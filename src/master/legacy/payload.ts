@@ -146,7 +146,12 @@ function archiveRef(file: string, where: string): { name: string; entry: string 
 }
 
 function script(b64: string, where: string): Buffer {
-  if (!BASE64.test(b64)) throw refuse(`${where}: the script is not valid base64 (standard alphabet, padded); send the file's bytes base64-encoded`);
+  return decodeBase64(b64, `${where}: the script`);
+}
+
+/** Strict standard base64 (as Python's b64encode and Java's encoder write it), decoded. */
+export function decodeBase64(b64: string, what: string): Buffer {
+  if (!BASE64.test(b64)) throw refuse(`${what} is not valid base64 (standard alphabet, padded); send the file's bytes base64-encoded`);
   return Buffer.from(b64, 'base64');
 }
 

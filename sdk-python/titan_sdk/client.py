@@ -1,0 +1,377 @@
+"""TitanClient: the original Titan SDK's calls, plus waits pushed by the master, log following and approvals."""
+
+import base64
+import contextlib
+import os
+import sys
+import threading
+
+from .bundle import bundle_folder
+from .errors import E_INVALID_REQUEST, E_UNAUTHENTICATED, E_UNKNOWN_JOB, TitanError
+from .job import JOB_ID, SERVICES_UNSUPPORTED, status_name
+from .kv import KvMixin
+from .pipeline import parse_pipeline
+from .pipeline_jobs import titan_jobs_to_requests, to_dag_jobs
+from .wire import DEFAULT_MAX_FRAME, Connection, Op
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 9090
+MAX_WAIT_MS = 86_400_000
+#: How much longer than the master's own wait timeout the client waits for the answer.
+WAIT_MARGIN_SECONDS = 15.0
+
+
+def _titan_home():
+    return os.environ.get("TITAN_HOME") or os.path.join(os.path.expanduser("~"), ".titan")
+
+
+def _read_local_token():
+    try:
+        with open(os.path.join(_titan_home(), "master", "token"), encoding="utf-8") as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
+def _split_address(value):
+    host, sep, port = value.rpartition(":")
+    if sep and port.isdigit():
+        return host.strip("[]") or DEFAULT_HOST, int(port)
+    return value, None
+
+
+def _wait_timeouts(timeout):
+    """(timeoutMs for the master or None, seconds the client waits or None)."""
+    if timeout is None:
+        return None, None
+    ms = max(0, min(int(timeout * 1000), MAX_WAIT_MS))
+    return ms, ms / 1000 + WAIT_MARGIN_SECONDS
+
+
+class TitanClient(KvMixin):
+    """One persistent, authenticated connection to a Titan master, shared by every call (thread-safe).
+
+    host/port default to $TITAN_HOST/$TITAN_PORT (set inside every job), then $TITAN_MASTER
+    (host:port), then 127.0.0.1:9090; the token to $TITAN_TOKEN, then the local master's
+    ``$TITAN_HOME/master/token`` (``~/.titan/master/token``). The connection opens on the first
+    call and is reopened after a failure; calls that are safe to repeat are retried once.
+    Failures raise TitanError(code, message).
+    """
+
+    def __init__(self, host=None, port=None, token=None, *, timeout=30.0, connect_timeout=5.0, max_frame=DEFAULT_MAX_FRAME):
+        if host is not None and port is None and ":" in str(host):
+            host, port = _split_address(str(host))
+        if host is None:
+            master = os.environ.get("TITAN_MASTER")
+            if os.environ.get("TITAN_HOST"):
+                host = os.environ["TITAN_HOST"]
+            elif master:
+                host, master_port = _split_address(master)
+                port = port if port is not None else master_port
+            else:
+                host = DEFAULT_HOST
+        if port is None:
+            port = os.environ.get("TITAN_PORT") or DEFAULT_PORT
+        self.host = host
+        self.port = int(port)
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.max_frame = max_frame
+        self._token = token or os.environ.get("TITAN_TOKEN") or _read_local_token()
+        self._lock = threading.Lock()
+        self._conn = None
+        self._keys = {}  # job key -> global job id, for the DAGs submitted through this client
+        self._projects = {}  # "<name>.zip" and "<name>" -> folder, from upload_project_folder
+
+    # -- connection --------------------------------------------------------------------------
+
+    def connect(self):
+        """Opens (or checks) the connection now instead of on the first call; returns self."""
+        self._connection()
+        return self
+
+    def close(self):
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _connection(self):
+        with self._lock:
+            if self._conn is None or self._conn.closed:
+                if not self._token:
+                    raise TitanError(
+                        E_UNAUTHENTICATED,
+                        "no cluster token: pass TitanClient(token=...), set TITAN_TOKEN, or run where the master "
+                        f"keeps it ({os.path.join(_titan_home(), 'master', 'token')})",
+                    )
+                me = os.environ.get("TITAN_JOB_ID") or os.path.basename(sys.argv[0] or "python")
+                self._conn = Connection(self.host, self.port, self._token, name=f"python-sdk {me}",
+                                        connect_timeout=self.connect_timeout, request_timeout=self.timeout,
+                                        max_frame=self.max_frame)
+            return self._conn
+
+    def _call(self, opcode, body, timeout=-1, idempotent=True):
+        """One request; a lost connection is reopened, and the request repeated when idempotent."""
+        try:
+            return self._connection().request(opcode, body, timeout)
+        except TitanError as err:
+            if not (err.connection_lost and idempotent):
+                raise
+        return self._connection().request(opcode, body, timeout)
+
+    def ping(self):
+        return self._call(Op.PING, {})
+
+    # -- job ids -----------------------------------------------------------------------------
+
+    def _candidates(self, job_id):
+        """Ids job_id may stand for: a DAG key submitted here, ``DAG-<key>``, ``<dag>/<key>``, or a key of $TITAN_DAG_ID."""
+        jid = str(job_id)
+        bare = jid[4:] if jid.startswith("DAG-") else jid
+        out = []
+        for cand in (self._keys.get(jid), self._keys.get(bare), jid.replace("/", ".", 1) if "/" in jid else None, jid, bare):
+            if cand and cand not in out:
+                out.append(cand)
+        dag = os.environ.get("TITAN_DAG_ID")
+        if dag and "." not in bare and f"{dag}.{bare}" not in out:
+            out.append(f"{dag}.{bare}")
+        valid = [c for c in out if JOB_ID.match(c)]
+        return valid or [jid]
+
+    def _job_call(self, opcode, job_id, extra=None, timeout=-1, idempotent=True):
+        candidates = self._candidates(job_id)
+        for i, cand in enumerate(candidates):
+            try:
+                return self._call(opcode, dict(extra or {}, jobId=cand), timeout, idempotent)
+            except TitanError as err:
+                if err.code != E_UNKNOWN_JOB or i == len(candidates) - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _resolve(self, job_id):
+        """The global id of job_id (see _candidates), checked with the master when there is a choice."""
+        candidates = self._candidates(job_id)
+        if len(candidates) == 1:
+            return candidates[0]
+        return self._job_call(Op.JOB_STATUS, job_id)["id"]
+
+    # -- submitting --------------------------------------------------------------------------
+
+    def submit_job(self, job):
+        """Submits one TitanJob as a DAG of one (named after it); returns its job id ``<dagId>.<key>``."""
+        dag_id = self.submit_dag(job.id, [job])
+        return f"{dag_id}.{job.id}"
+
+    def submit_dag(self, name, jobs, agent_run_id=None):
+        """Submits TitanJobs (parents name other jobs' ids) as one DAG run; returns the DAG id.
+
+        Each job's script is uploaded from disk. agent_run_id groups DAG runs of one agent: the DAG
+        id is added to the KV set ``titan:agent-run:<agent_run_id>``; scheduling is unaffected.
+        """
+        requests = self._dag_requests(jobs, None)
+        reply = self._call(Op.DAG_SUBMIT, {"name": (str(name) or "dag")[:200], "jobs": requests}, idempotent=False)
+        return self._submitted(reply, requests, agent_run_id)
+
+    def add_jobs(self, dag_id, jobs):
+        """Adds TitanJobs to a running DAG (parents may name jobs already in it); returns their job ids."""
+        requests = self._dag_requests(jobs, dag_id)
+        reply = self._call(Op.DAG_ADD_JOBS, {"dagId": dag_id, "jobs": requests}, idempotent=False)
+        self._submitted(reply, requests, None)
+        return list(reply["jobIds"])
+
+    def submit_yaml(self, yaml_path, agent_run_id=None, wait=False, poll_interval=2, timeout=300):
+        """Reads, validates and submits a pipeline file; returns the DAG id.
+
+        With ``project: true`` the file's folder is uploaded as every job's workspace. With wait,
+        blocks until the DAG is finished (the master pushes it: poll_interval is not used) and
+        returns False if it is still running after timeout seconds (None: no limit). Problems in the
+        file raise TitanError listing each with its line.
+        """
+        del poll_interval  # kept for compatibility: nothing polls
+        path = os.fspath(yaml_path)
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as err:
+            raise TitanError(E_INVALID_REQUEST, f"cannot read pipeline {path}: {err.strerror or err}") from None
+        pipeline = parse_pipeline(text, source=path)
+        requests = self._pipeline_requests(pipeline, path)
+        reply = self._call(Op.DAG_SUBMIT, {"name": pipeline["name"][:200] or "pipeline", "jobs": requests}, idempotent=False)
+        dag_id = self._submitted(reply, requests, agent_run_id)
+        if wait:
+            status = self.wait_dag(dag_id, timeout=timeout)
+            if status["dag"]["state"] == "running":
+                return False
+        return dag_id
+
+    def add_yaml(self, dag_id, yaml_path):
+        """Adds the jobs of a pipeline file to a running DAG; returns their job ids."""
+        path = os.fspath(yaml_path)
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        existing = [j["key"] for j in self.dag_status(dag_id)["jobs"]]
+        requests = self._pipeline_requests(parse_pipeline(text, source=path, existing_ids=existing), path)
+        reply = self._call(Op.DAG_ADD_JOBS, {"dagId": dag_id, "jobs": requests}, idempotent=False)
+        self._submitted(reply, requests, None)
+        return list(reply["jobIds"])
+
+    def _pipeline_requests(self, pipeline, path):
+        return to_dag_jobs(pipeline, os.path.dirname(os.path.abspath(path)), self)
+
+    def _submitted(self, reply, requests, agent_run_id):
+        dag_id = reply["dagId"]
+        for request, job_id in zip(requests, reply.get("jobIds") or []):
+            self._keys[request["key"]] = job_id
+        if agent_run_id:
+            self.store_sadd(f"titan:agent-run:{agent_run_id}", dag_id)
+        return dag_id
+
+    def _dag_requests(self, jobs, dag_id):
+        return titan_jobs_to_requests(jobs, dag_id, self)
+
+    # -- uploads -----------------------------------------------------------------------------
+
+    def upload_bytes(self, data):
+        """Stores bytes in the master's content-addressed store; returns their sha256 hex."""
+        body = {"data": base64.b64encode(bytes(data)).decode("ascii"), "encoding": "base64"}
+        return self._call(Op.ARTIFACT_PUT, body)["hash"]
+
+    def upload_file(self, filepath):
+        """Uploads a file; returns its hash (what a job's run or publish refers to)."""
+        path = os.fspath(filepath)
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as err:
+            raise TitanError(E_INVALID_REQUEST, f"cannot upload {path}: {err.strerror or err}") from None
+        return self.upload_bytes(data)
+
+    def upload_project_folder(self, folder_path, project_name=None):
+        """Uploads a folder (as tar.gz, without .git, node_modules, __pycache__); returns its hash.
+
+        The folder is remembered as ``<project_name>.zip`` (default: its name) for TitanJobs with
+        is_archive=True and filename ``<project_name>.zip/<entry>``.
+        """
+        folder = os.path.abspath(os.fspath(folder_path))
+        digest = self.upload_bytes(bundle_folder(folder))
+        name = project_name or os.path.basename(folder.rstrip(os.sep))
+        self._projects[f"{name}.zip"] = folder
+        self._projects[name] = folder
+        return digest
+
+    def deploy_script(self, filepath):
+        raise TitanError(
+            E_INVALID_REQUEST,
+            "deploy_script is not supported: Titan uploads each job's script when the job is submitted; "
+            f"pass the local path as TitanJob(filename={os.fspath(filepath)!r})",
+        )
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    def status(self, job_id):
+        """The job's view: {id, name, state, attempt, workerId, exitCode, reason, dagId, ...}."""
+        return self._job_call(Op.JOB_STATUS, job_id)
+
+    def get_job_status(self, job_id):
+        """PENDING, RUNNING, COMPLETED, FAILED, DEAD or CANCELLED (the original SDK's names)."""
+        return status_name(self.status(job_id)["state"])
+
+    def wait(self, job_id, timeout=None):
+        """Blocks until the job is final (the master pushes it) and returns its view; after timeout seconds, its current view."""
+        ms, client_timeout = _wait_timeouts(timeout)
+        extra = {} if ms is None else {"timeoutMs": ms}
+        return self._job_call(Op.JOB_WAIT, job_id, extra, timeout=client_timeout)
+
+    def cancel(self, job_id):
+        return self._job_call(Op.JOB_CANCEL, job_id)
+
+    def retry(self, job_id):
+        """Runs a failed, dead, cancelled or skipped job again (and reopens its DAG)."""
+        return self._job_call(Op.JOB_RETRY, job_id, idempotent=False)
+
+    def approve(self, job_id, by=None):
+        """Lets a job waiting for approval (hitl_message / approval:) run."""
+        return self._job_call(Op.JOB_APPROVE, job_id, {} if by is None else {"by": by}, idempotent=False)
+
+    def reject(self, job_id, reason="", by=None):
+        """Fails a job waiting for approval; its DAG then follows its trigger rules."""
+        extra = {"reason": reason} if by is None else {"reason": reason, "by": by}
+        return self._job_call(Op.JOB_REJECT, job_id, extra, idempotent=False)
+
+    def history(self, job_id):
+        """{job, events}: the job and every state change it went through."""
+        return self._job_call(Op.JOB_HISTORY, job_id)
+
+    def list_jobs(self, states=None, limit=50):
+        body = {"limit": limit} if states is None else {"limit": limit, "states": list(states)}
+        return self._call(Op.JOB_LIST, body)["jobs"]
+
+    def stats(self):
+        """{uptimeMs, workers, queues, jobs}: the cluster at a glance."""
+        return self._call(Op.CLUSTER_STATS, {})
+
+    def logs(self, job_id, after_seq=0):
+        """The job's stored log lines as dicts {seq, attempt, stream, at, line}."""
+        jid = self._resolve(job_id)
+        for attempt in (1, 2):
+            try:
+                lines = []
+                for chunk in self._connection().stream(Op.JOB_LOGS, {"jobId": jid, "afterSeq": after_seq, "follow": False},
+                                                       chunk_timeout=self.timeout):
+                    lines.extend(chunk.get("lines") or [])
+                return lines
+            except TitanError as err:
+                if not err.connection_lost or attempt == 2:
+                    raise
+        return []
+
+    def fetch_logs(self, job_id):
+        """Everything the job printed so far (stdout and stderr, in order) as one text."""
+        return "\n".join(line["line"] for line in self.logs(job_id))
+
+    def follow_logs(self, job_id, after_seq=0):
+        """Yields the job's output lines as they are written, until the job is final. Closing the generator stops it."""
+        jid = self._resolve(job_id)
+        seq = after_seq
+        reconnected = False
+        while True:
+            try:
+                chunks = self._connection().stream(Op.JOB_LOGS, {"jobId": jid, "afterSeq": seq, "follow": True})
+                with contextlib.closing(chunks):  # leaving early cancels the stream on the master
+                    for chunk in chunks:
+                        for line in chunk.get("lines") or []:
+                            seq = max(seq, line.get("seq", seq))
+                            yield line["line"]
+                return
+            except TitanError as err:
+                if not err.connection_lost or reconnected:
+                    raise
+                reconnected = True
+
+    def stop_service(self, service_id):
+        raise TitanError(E_INVALID_REQUEST, f"cannot stop {service_id}: {SERVICES_UNSUPPORTED}")
+
+    # -- DAGs --------------------------------------------------------------------------------
+
+    def dag_status(self, dag_id):
+        """{dag: {id, name, state, total, unfinished, failed, ...}, jobs: [job views with key and parents]}."""
+        return self._call(Op.DAG_STATUS, {"dagId": dag_id})
+
+    def wait_dag(self, dag_id, timeout=None):
+        """Blocks until the DAG is finished (pushed by the master); returns its status (state 'running' after a timeout)."""
+        ms, client_timeout = _wait_timeouts(timeout)
+        body = {"dagId": dag_id} if ms is None else {"dagId": dag_id, "timeoutMs": ms}
+        return self._call(Op.DAG_WAIT, body, timeout=client_timeout)
+
+    def cancel_dag(self, dag_id):
+        return self._call(Op.DAG_CANCEL, {"dagId": dag_id})
+
+    def list_dags(self, limit=30):
+        return self._call(Op.DAG_LIST, {"limit": limit})["dags"]

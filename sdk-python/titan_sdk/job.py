@@ -1,0 +1,146 @@
+"""TitanJob (the original SDK's job description) and the status names it reported."""
+
+import os
+import re
+import shlex
+
+from .errors import E_INVALID_REQUEST, TitanError
+
+JOB_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+TAG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+RUN_TYPES = ("RUN_PAYLOAD", "RUN_ARCHIVE")
+SERVICE_TYPES = ("DEPLOY_PAYLOAD", "START_ARCHIVE_SERVICE", "SERVICE")
+
+#: Titan job states → the status names of the original SDK's get_job_status.
+STATUS_NAMES = {
+    "pending": "PENDING",
+    "queued": "PENDING",
+    "assigned": "RUNNING",
+    "running": "RUNNING",
+    "succeeded": "COMPLETED",
+    "failed": "FAILED",
+    "dead": "DEAD",
+    "cancelled": "CANCELLED",
+    "skipped": "CANCELLED",
+    "stopped": "CANCELLED",
+}
+
+SERVICES_UNSUPPORTED = (
+    "services (DEPLOY_PAYLOAD, START_ARCHIVE_SERVICE, type: service) are not supported by this master yet; "
+    "run the script as a job (job_type=\"RUN_PAYLOAD\")"
+)
+
+
+def status_name(state):
+    """'succeeded' → 'COMPLETED' etc.; a state this SDK does not know is upper-cased."""
+    return STATUS_NAMES.get(state, str(state).upper())
+
+
+class TitanJob:
+    """One job of a DAG, described as the original Titan SDK did.
+
+    job_id: the job's key inside its DAG (letters, digits, ``.``, ``_``, ``-``); ``parents`` name other
+    keys. filename: the local script to run (uploaded on submit; run by extension: .py python3,
+    .sh bash, ...). With ``is_archive`` (or job_type RUN_ARCHIVE), filename is ``<project>.zip/<entry>``
+    or ``<project>/<entry>``: the folder ``<project>`` (uploaded earlier by upload_project_folder, or
+    found relative to the current directory) becomes the job's workspace and ``<entry>`` runs in it.
+    args: a string (split like a shell would) or a list. delay: seconds before it may start.
+    requirement: worker tags, e.g. "GPU" or "GPU,HIGH_MEM". hitl_message: the job waits for a human
+    approval (TitanClient.approve / reject) before it runs, at most max_wait_seconds.
+
+    Beyond the original: ``command`` (a shell command instead of a file), ``env``, ``retries``,
+    ``timeout`` (seconds, 0 = none), ``trigger_rule`` and ``on_failure`` as in pipeline files.
+    """
+
+    def __init__(self, job_id, filename=None, job_type="RUN_PAYLOAD", args=None, parents=None, port=0,
+                 is_archive=False, priority=1, delay=0, affinity=False, requirement="GENERAL",
+                 hitl_message=None, max_wait_seconds=172800, *, command=None, env=None, retries=0, timeout=0,
+                 trigger_rule="all_success", on_failure=None):
+        self.id = job_id
+        self.filename = filename
+        self.job_type = job_type
+        self.args = args if args else ""
+        self.parents = list(parents) if parents else []
+        self.port = port
+        self.is_archive = is_archive
+        self.priority = priority
+        self.delay = delay
+        self.affinity = affinity
+        self.requirement = requirement
+        self.hitl_message = hitl_message
+        self.max_wait_seconds = max_wait_seconds
+        self.command = command
+        self.env = dict(env) if env else {}
+        self.retries = retries
+        self.timeout = timeout
+        self.trigger_rule = trigger_rule
+        self.on_failure = on_failure
+        if (filename is None) == (command is None):
+            raise TitanError(E_INVALID_REQUEST, f"job {job_id}: give exactly one of filename and command")
+        if filename is not None and not self.archive and not os.path.isfile(filename):
+            # The original SDK read the file here and raised the same way.
+            raise FileNotFoundError(f"File '{filename}' not found. Please provide the correct path.")
+
+    @property
+    def archive(self):
+        return bool(self.is_archive) or self.job_type == "RUN_ARCHIVE"
+
+    @property
+    def is_service(self):
+        return self.job_type in SERVICE_TYPES
+
+    def __repr__(self):
+        what = f"command={self.command!r}" if self.command is not None else f"filename={self.filename!r}"
+        return f"TitanJob({self.id!r}, {what}, job_type={self.job_type!r}, parents={self.parents!r})"
+
+    # -- translation to the master's DAG job -------------------------------------------------
+
+    def arg_list(self):
+        if isinstance(self.args, (list, tuple)):
+            return [str(a) for a in self.args]
+        try:
+            return shlex.split(str(self.args))
+        except ValueError as err:
+            raise TitanError(E_INVALID_REQUEST, f"job {self.id}: args {self.args!r}: {err}; close the quote or pass a list") from None
+
+    def requirement_list(self):
+        req = self.requirement
+        parts = req if isinstance(req, (list, tuple)) else str(req or "GENERAL").split(",")
+        tags = []
+        for tag in (str(p).strip() for p in parts):
+            if not tag:
+                continue
+            if not TAG.match(tag):
+                raise TitanError(E_INVALID_REQUEST, f"job {self.id}: requirement tag {tag!r} must be letters, digits, '-' or '_'")
+            if tag not in tags:
+                tags.append(tag)
+        return tags or ["GENERAL"]
+
+    def dag_fields(self, parent_keys):
+        """The DAG job request without its ``run`` and ``bundle`` (the client fills those in after uploading)."""
+        if self.is_service:
+            raise TitanError(E_INVALID_REQUEST, f"job {self.id}: {SERVICES_UNSUPPORTED}")
+        if self.job_type not in RUN_TYPES:
+            raise TitanError(E_INVALID_REQUEST, f"job {self.id}: unknown job_type {self.job_type!r}; use one of {', '.join(RUN_TYPES)}")
+        if not isinstance(self.id, str) or not JOB_ID.match(self.id):
+            raise TitanError(E_INVALID_REQUEST, f"job id {self.id!r} is invalid; use 1 to 128 letters, digits, '.', '_' or '-'")
+        fields = {
+            "key": self.id,
+            "name": self.id,
+            "args": self.arg_list(),
+            "env": {str(k): str(v) for k, v in self.env.items()},
+            "requirement": self.requirement_list(),
+            "priority": int(self.priority),
+            "retries": int(self.retries),
+            "timeoutSeconds": self.timeout,
+            "parents": parent_keys,
+            "triggerRule": self.trigger_rule,
+            "affinity": bool(self.affinity),
+            "delaySeconds": self.delay or 0,
+        }
+        if self.on_failure:
+            fields["onFailure"] = self.on_failure
+        if self.hitl_message:
+            fields["approval"] = {"message": str(self.hitl_message)[:2000], "timeoutSeconds": self.max_wait_seconds}
+        return fields

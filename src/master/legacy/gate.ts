@@ -1,0 +1,111 @@
+import { isIP, type Socket } from 'node:net';
+import { ErrorCode, TitanError } from '../../common/errors.js';
+import type { Master } from '../master.js';
+import { encodeLegacyFrame, LEGACY_VERSION, LegacyFrameReader, LegacyOp } from './frame.js';
+import { fail, handleLegacyRequest, type LegacyReply } from './handlers.js';
+
+export const LEGACY_FLAG = '--allow-legacy-unauthenticated';
+/** A v1 request must arrive whole within this; uploads of several MiB on a slow link fit. */
+const READ_TIMEOUT_MS = 60_000;
+/** After the reply, how long the client gets to close its side before the socket is destroyed. */
+const CLOSE_GRACE_MS = 2_000;
+
+/** Addresses only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (h === 'localhost' || h === '::1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
+  return isIP(v4) === 4 && v4.startsWith('127.');
+}
+
+/** v1 clients carry no token, so they may only be let in where nobody else can connect. */
+export function checkLegacyListen(host: string, allowLegacy: boolean): void {
+  if (allowLegacy && !isLoopbackHost(host)) {
+    throw new TitanError(
+      ErrorCode.INVALID_REQUEST,
+      `${LEGACY_FLAG} lets clients in without a token, so it is only allowed when the master listens on a loopback address; ` +
+        `listen on 127.0.0.1 (not ${host}) or drop the flag`,
+    );
+  }
+}
+
+/**
+ * Routes each new connection by its first byte: 1 is the original Titan's text protocol, served
+ * here one request per connection; anything else goes to the native TITAN_PROTO path, which
+ * answers versions it does not speak with a clear error.
+ */
+export class LegacyGate {
+  /** Sockets still being sniffed, and v1 connections; native ones leave the set when handed over. */
+  private readonly sockets = new Set<Socket>();
+
+  constructor(private readonly master: Master) {
+    checkLegacyListen(master.options.host, master.options.allowLegacyUnauthenticated === true);
+  }
+
+  route(socket: Socket, native: (socket: Socket) => void): void {
+    this.sockets.add(socket);
+    // Without an 'error' listener a reset would crash the process; 'close' always follows it.
+    const ignore = (): void => undefined;
+    socket.on('error', ignore);
+    const idle = setTimeout(() => socket.destroy(), this.master.options.authTimeoutMs);
+    idle.unref();
+    socket.once('close', () => {
+      clearTimeout(idle);
+      this.sockets.delete(socket);
+    });
+    socket.once('data', (first: Buffer) => {
+      clearTimeout(idle);
+      // Put the bytes back, paused, so whichever reader comes next sees the stream from its start.
+      socket.pause();
+      socket.unshift(first);
+      if (first[0] === LEGACY_VERSION) {
+        this.serve(socket);
+      } else {
+        this.sockets.delete(socket);
+        socket.off('error', ignore);
+        native(socket);
+      }
+      socket.resume();
+    });
+  }
+
+  close(): void {
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+  }
+
+  private serve(socket: Socket): void {
+    const reader = new LegacyFrameReader(this.master.options.maxFrameSize);
+    let answered = false;
+    const deadline = setTimeout(() => socket.destroy(), READ_TIMEOUT_MS);
+    deadline.unref();
+    socket.once('close', () => clearTimeout(deadline));
+    socket.on('data', (chunk: Buffer) => {
+      // Later bytes are read and dropped, so unread input cannot reset the connection under the reply.
+      if (answered) return;
+      let reply: LegacyReply | undefined;
+      if (this.master.options.allowLegacyUnauthenticated !== true) {
+        this.master.log.warn({ from: socket.remoteAddress }, `refused a protocol v1 client: v1 is off without ${LEGACY_FLAG}`);
+        reply = fail(
+          `this master does not accept protocol version 1 (the original Titan's): v1 clients carry no token. ` +
+            `Start the master with ${LEGACY_FLAG} (or TITAN_ALLOW_LEGACY_UNAUTHENTICATED=1) listening on a loopback address to accept them, ` +
+            'or use a Titan SDK with the cluster token',
+        );
+      } else if (!isLoopbackHost(socket.remoteAddress ?? '')) {
+        reply = fail(`protocol v1 is only served to clients on this machine, not ${socket.remoteAddress ?? 'an unknown address'}`);
+      } else {
+        try {
+          const request = reader.push(chunk);
+          if (request === undefined) return;
+          reply = handleLegacyRequest(this.master, request);
+        } catch (err) {
+          reply = fail(err instanceof TitanError ? err.message : String(err));
+        }
+      }
+      answered = true;
+      clearTimeout(deadline);
+      socket.end(encodeLegacyFrame(reply.ok ? LegacyOp.ACK : LegacyOp.ERROR, reply.text));
+      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+    });
+  }
+}

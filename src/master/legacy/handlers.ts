@@ -1,0 +1,151 @@
+import { randomBytes } from 'node:crypto';
+import { ErrorCode, TitanError } from '../../common/errors.js';
+import { isFinal, type JobState } from '../../core/job.js';
+import { jobView } from '../find-job.js';
+import type { Master } from '../master.js';
+import { clusterStats } from '../stats.js';
+import { LegacyOp, type LegacyRequest } from './frame.js';
+import { fetchAsset, kvGet, kvSadd, kvSet, kvSmembers, uploadAsset } from './kv-assets.js';
+import { resolveLegacyName } from './names.js';
+import { parseLegacyDag, parseLegacyJob } from './payload.js';
+import { statsText } from './stats-text.js';
+import { SERVICES_UNSUPPORTED, submitLegacyJobs } from './submit.js';
+
+/** A reply's text; `ok: false` goes out as OP_ERROR and always starts with `ERROR`. */
+export interface LegacyReply {
+  readonly ok: boolean;
+  readonly text: string;
+}
+
+const ack = (text: string): LegacyReply => ({ ok: true, text });
+export const fail = (text: string): LegacyReply => ({ ok: false, text: text.startsWith('ERROR') ? text : `ERROR: ${text}` });
+
+/** Titan's job states in the original's six words. */
+const STATUS: Record<JobState, string> = {
+  pending: 'PENDING',
+  queued: 'PENDING',
+  assigned: 'RUNNING',
+  running: 'RUNNING',
+  succeeded: 'COMPLETED',
+  failed: 'FAILED',
+  dead: 'DEAD',
+  cancelled: 'CANCELLED',
+  skipped: 'CANCELLED',
+  stopped: 'CANCELLED',
+};
+
+/** Serves one v1 request on the master's own operations. Never throws: errors become `ERROR: …` text. */
+export function handleLegacyRequest(master: Master, req: LegacyRequest): LegacyReply {
+  try {
+    return dispatch(master, req.opcode, req.payload);
+  } catch (err) {
+    if (err instanceof TitanError) return fail(err.message);
+    master.log.error({ err, opcode: req.opcode }, 'legacy request failed');
+    return fail(`internal error: ${(err as Error).message}`);
+  }
+}
+
+function dispatch(master: Master, opcode: number, payload: string): LegacyReply {
+  switch (opcode) {
+    case LegacyOp.SUBMIT_DAG:
+      submitLegacyJobs(master, parseLegacyDag(payload));
+      return ack('DAG_ACCEPTED');
+    case LegacyOp.SUBMIT_JOB:
+      submitLegacyJobs(master, parseLegacyDag(payload));
+      return ack('JOB_ACCEPTED');
+    case LegacyOp.RUN:
+      return ack(runUploadedScript(master, payload));
+    case LegacyOp.DEPLOY:
+    case LegacyOp.STOP:
+      return fail(SERVICES_UNSUPPORTED);
+    case LegacyOp.STATS:
+      return ack(statsText(clusterStats(master)));
+    case LegacyOp.STATS_JSON:
+      return ack(JSON.stringify(clusterStats(master)));
+    case LegacyOp.KILL_WORKER:
+      return fail('OP_KILL_WORKER is not supported: Titan workers dial out to the master and have no port to address; stop the worker process (SIGTERM drains it first)');
+    case LegacyOp.GET_JOB_STATUS: {
+      const jobId = resolveLegacyName(master.store, payload.trim());
+      return ack(jobId === undefined ? 'NULL' : STATUS[jobView(master, jobId).state]);
+    }
+    case LegacyOp.GET_LOGS:
+      return ack(logText(master, knownJob(master, payload.trim())));
+    case LegacyOp.CANCEL_JOB:
+      return cancel(master, payload.trim());
+    case LegacyOp.UPLOAD_ASSET:
+      uploadAsset(master, payload);
+      return ack('UPLOAD_SUCCESS');
+    case LegacyOp.DEPLOY_SCRIPT:
+      uploadAsset(master, payload);
+      return ack('DEPLOY_SUCCESS');
+    case LegacyOp.FETCH_ASSET:
+      return ack(fetchAsset(master, payload.trim()));
+    case LegacyOp.KV_SET:
+      return ack(kvSet(master, payload));
+    case LegacyOp.KV_GET:
+      return ack(kvGet(master, payload));
+    case LegacyOp.KV_SADD:
+      return ack(kvSadd(master, payload));
+    case LegacyOp.KV_SMEMBERS:
+      return ack(kvSmembers(master, payload));
+    case LegacyOp.HEARTBEAT:
+    case LegacyOp.REGISTER:
+      return fail('original Java workers cannot join a Titan master; run `titan worker --master host:port --token T` instead');
+    default:
+      return fail(`opcode 0x${opcode.toString(16).padStart(2, '0')} is not one this master serves over protocol v1 (see docs/COMPAT.md)`);
+  }
+}
+
+function knownJob(master: Master, name: string): string {
+  const jobId = resolveLegacyName(master.store, name);
+  if (jobId === undefined) throw new TitanError(ErrorCode.UNKNOWN_JOB, `no job named ${JSON.stringify(name)}: jobs submitted over v1 are named DAG-<ID>`);
+  return jobId;
+}
+
+function cancel(master: Master, name: string): LegacyReply {
+  const jobId = knownJob(master, name);
+  const view = jobView(master, jobId);
+  if (isFinal(view.state)) return fail(`${name} already finished (${STATUS[view.state]}); nothing to cancel`);
+  master.apply(master.scheduler.cancel(jobId, Date.now()));
+  return ack('CANCELLED');
+}
+
+/** OP_RUN `file|REQ`: runs a script uploaded earlier (OP_UPLOAD_ASSET / OP_DEPLOY_SCRIPT) as a job named TSK-<id>. */
+function runUploadedScript(master: Master, payload: string): string {
+  const [file = '', req = ''] = payload.split('|').map((f) => f.trim());
+  const published = master.store.getKeyedArtifact(file);
+  if (published === undefined) throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `File not found: no script named ${JSON.stringify(file)} was uploaded; send it with OP_DEPLOY_SCRIPT first`);
+  const id = `TSK-${randomBytes(6).toString('hex')}`;
+  const script = master.artifacts.get(published.hash).toString('base64');
+  const fileName = file.slice(file.lastIndexOf('/') + 1);
+  const job = parseLegacyJob(`${id}|RUN_PAYLOAD|${fileName}||${script}|${req}|1|0|[]`);
+  submitLegacyJobs(master, [job], (jobKey) => jobKey);
+  return `JOB_QUEUED ${id} on ${job.requirement.join(',')}`;
+}
+
+const PAGE = 1000;
+
+/** Every line the job printed (stdout and stderr, all attempts), newest kept when over the reply limit. */
+function logText(master: Master, jobId: string): string {
+  const limit = master.options.maxFrameSize - 1024;
+  let lines: string[] = [];
+  let bytes = 0;
+  let dropped = 0;
+  for (let cursor = 0; ; ) {
+    const page = master.store.readLogs(jobId, cursor, PAGE);
+    for (const l of page) {
+      lines.push(l.line);
+      bytes += Buffer.byteLength(l.line) + 1;
+    }
+    let first = 0;
+    while (bytes > limit && first < lines.length) bytes -= Buffer.byteLength(lines[first++] ?? '') + 1;
+    if (first > 0) {
+      dropped += first;
+      lines = lines.slice(first);
+    }
+    if (page.length < PAGE) break;
+    cursor = page[page.length - 1]?.seq ?? cursor;
+  }
+  if (dropped > 0) lines.unshift(`[${dropped} earlier lines left out; \`titan logs ${jobId}\` prints them all]`);
+  return lines.join('\n');
+}

@@ -1,0 +1,194 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { makeZip } from '../src/master/legacy/zip-fixture.js';
+import { Cluster, MAIN, until } from './harness.js';
+
+/**
+ * A client of the original Java Titan's protocol v1, written from its description (issue 5 §3),
+ * not from this repo's code: an 8-byte header (version 1, opcode, flags 0, spare 0, length u32
+ * big-endian), a UTF-8 payload, one request and one reply per connection; only the reply's
+ * text matters.
+ */
+const OP = {
+  SUBMIT_DAG: 0x04, STOP: 0x07, STATS: 0x08, STATS_JSON: 0x09, GET_LOGS: 0x16, UPLOAD_ASSET: 0x53, FETCH_ASSET: 0x54,
+  GET_JOB_STATUS: 0x55, CANCEL_JOB: 0x56, KV_SET: 0x60, KV_GET: 0x61, KV_SADD: 0x62, KV_SMEMBERS: 0x63, ACK: 0x50, ERROR: 0x51,
+} as const;
+
+interface V1Reply {
+  readonly opcode: number;
+  readonly text: string;
+}
+
+function v1(port: number, opcode: number, payload: string): Promise<V1Reply> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no reply (and close) to opcode ${opcode} within 10 s`));
+    }, 10_000);
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    // The master closes the connection after its one reply: the reply is complete at 'end'.
+    socket.on('end', () => {
+      clearTimeout(timer);
+      socket.end();
+      const all = Buffer.concat(chunks);
+      if (all.length < 8 || all[0] !== 1) return reject(new Error(`not a v1 reply: ${all.toString('hex').slice(0, 40)}`));
+      const length = all.readUInt32BE(4);
+      assert.equal(all.length, 8 + length, 'exactly one reply on the connection');
+      resolve({ opcode: all[1] ?? -1, text: all.subarray(8).toString('utf8') });
+    });
+    const body = Buffer.from(payload, 'utf8');
+    const header = Buffer.alloc(8);
+    header[0] = 1;
+    header[1] = opcode;
+    header.writeUInt32BE(body.length, 4);
+    // Header and payload in separate writes: the master must not care how the bytes are cut.
+    socket.write(header, () => socket.write(body));
+  });
+}
+
+const b64 = (text: string): string => Buffer.from(text).toString('base64');
+
+/** `ID|RUN_PAYLOAD|file|args|<base64>|REQ|PRIORITY|DELAY_MS|[parents]`, as the original SDK writes it. */
+function runPayload(id: string, file: string, args: string, script: string, parents: string[], affinity = false): string {
+  return `${id}|RUN_PAYLOAD|${file}|${args}|${b64(script)}|GENERAL|1|0|[${parents.join(',')}]${affinity ? '|AFFINITY' : ''}`;
+}
+
+describe('the original Titan protocol v1, with --allow-legacy-unauthenticated', () => {
+  const cluster = new Cluster();
+  const status = async (name: string): Promise<string> => (await v1(cluster.port, OP.GET_JOB_STATUS, name)).text;
+  const finished = (name: string, want = 'COMPLETED'): Promise<string> =>
+    until(`${name} to be ${want}`, async () => {
+      const s = await status(name);
+      if (s === want) return s;
+      if (['FAILED', 'DEAD', 'CANCELLED'].includes(s)) throw new Error(`${name} ended ${s}`);
+      return undefined;
+    }, 30_000);
+
+  before(async () => {
+    await cluster.startMaster(['--allow-legacy-unauthenticated']);
+    await cluster.startWorker('w1', { slots: 4 });
+  });
+  after(() => cluster.close());
+
+  test('a 3-job DAG of base64 scripts runs in order, reports COMPLETED by DAG-<ID>, and returns each job output', async () => {
+    const extract = 'import os\nprint("extract done")\nopen(os.path.join(os.environ["TITAN_SHARED_DIR"], "a.txt"), "w").write("alpha")\n';
+    const transform = 'echo "transform $1 $2"\ncat "$TITAN_SHARED_DIR/a.txt"; echo\n';
+    const load = 'import sys\nprint("load saw", open(__import__("os").environ["TITAN_SHARED_DIR"] + "/a.txt").read(), sys.argv[1:])\n';
+    const payload = [
+      runPayload('extract', 'extract.py', '', extract, []),
+      runPayload('transform', 'transform.sh', 'x y', transform, ['extract']),
+      runPayload('load', 'load.py', '--final', load, ['extract', 'transform'], true),
+    ].join(' ; ');
+    assert.deepEqual(await v1(cluster.port, OP.SUBMIT_DAG, payload), { opcode: OP.ACK, text: 'DAG_ACCEPTED' });
+    assert.match(await status('DAG-load'), /^(PENDING|RUNNING|COMPLETED)$/);
+    await finished('DAG-load');
+    assert.equal(await status('DAG-extract'), 'COMPLETED');
+    assert.equal(await status('DAG-transform'), 'COMPLETED');
+    assert.deepEqual(await v1(cluster.port, OP.GET_LOGS, 'DAG-transform'), { opcode: OP.ACK, text: 'transform x y\nalpha' });
+    assert.equal((await v1(cluster.port, OP.GET_LOGS, 'DAG-load')).text, "load saw alpha ['--final']");
+    assert.equal(await status('DAG-never-submitted'), 'NULL', 'the original answers NULL for a job it does not know');
+  });
+
+  test('the KV store: set/get, sadd answers 1 new / 0 present, smembers is comma-separated, shared with native clients', async () => {
+    assert.equal((await v1(cluster.port, OP.KV_SET, 'color|deep|blue')).text, 'OK');
+    assert.equal((await v1(cluster.port, OP.KV_GET, 'color')).text, 'deep|blue');
+    assert.equal((await v1(cluster.port, OP.KV_GET, 'no-such-key')).text, 'NULL');
+    assert.equal((await v1(cluster.port, OP.KV_SADD, 'fruits|apple')).text, '1');
+    assert.equal((await v1(cluster.port, OP.KV_SADD, 'fruits|apple')).text, '0');
+    assert.equal((await v1(cluster.port, OP.KV_SADD, 'fruits|pear')).text, '1');
+    assert.equal((await v1(cluster.port, OP.KV_SMEMBERS, 'fruits')).text, 'apple,pear');
+    assert.equal((await v1(cluster.port, OP.KV_SMEMBERS, 'nothing-here')).text, '');
+    const native = await cluster.client();
+    assert.equal(await native.kv.get('color'), 'deep|blue');
+    const wrong = await v1(cluster.port, OP.KV_GET, 'fruits');
+    assert.equal(wrong.opcode, OP.ERROR);
+    assert.match(wrong.text, /^ERROR: WRONGTYPE/);
+  });
+
+  test('an uploaded asset is fetched back as the same base64; a missing one is an ERROR', async () => {
+    const bytes = Buffer.from([0, 1, 2, 250, 255, 10, 13]).toString('base64');
+    assert.deepEqual(await v1(cluster.port, OP.UPLOAD_ASSET, `data.bin|${bytes}`), { opcode: OP.ACK, text: 'UPLOAD_SUCCESS' });
+    assert.deepEqual(await v1(cluster.port, OP.FETCH_ASSET, 'data.bin'), { opcode: OP.ACK, text: bytes });
+    const missing = await v1(cluster.port, OP.FETCH_ASSET, 'nope.bin');
+    assert.equal(missing.opcode, OP.ERROR);
+    assert.match(missing.text, /^ERROR/);
+  });
+
+  test('RUN_ARCHIVE runs an entry of an uploaded project zip, next to the files it imports', async () => {
+    const zip = makeZip({ 'main.py': 'import sys\nfrom lib.helper import greet\nprint(greet(sys.argv[1]))\n', 'lib/__init__.py': '', 'lib/helper.py': 'def greet(n):\n    return "hello " + n\n' });
+    assert.equal((await v1(cluster.port, OP.UPLOAD_ASSET, `project.zip|${zip.toString('base64')}`)).text, 'UPLOAD_SUCCESS');
+    assert.equal((await v1(cluster.port, OP.SUBMIT_DAG, 'zipped|RUN_ARCHIVE|project.zip/main.py|archive|GENERAL|1|0|[]')).text, 'DAG_ACCEPTED');
+    await finished('DAG-zipped');
+    assert.equal((await v1(cluster.port, OP.GET_LOGS, 'DAG-zipped')).text, 'hello archive');
+  });
+
+  test('a malformed job, a cycle, an unknown parent and a service are refused with ERROR: saying why; nothing is submitted', async () => {
+    const malformed = await v1(cluster.port, OP.SUBMIT_DAG, 'broken|RUN_PAYLOAD|x.py|onlyfourfields');
+    assert.equal(malformed.opcode, OP.ERROR);
+    assert.match(malformed.text, /^ERROR: job 1 \(broken\): RUN_PAYLOAD takes 9 fields/);
+    const cycle = await v1(cluster.port, OP.SUBMIT_DAG, [runPayload('c1', 'a.sh', '', 'true', ['c2']), runPayload('c2', 'b.sh', '', 'true', ['c1'])].join(' ; '));
+    assert.match(cycle.text, /^ERROR: the jobs form a cycle \(c1 -> c2 -> c1/);
+    assert.equal(await status('DAG-c1'), 'NULL');
+    const orphan = await v1(cluster.port, OP.SUBMIT_DAG, runPayload('orphan', 'a.sh', '', 'true', ['ghost']));
+    assert.match(orphan.text, /^ERROR: job orphan depends on ghost, which is not in this submission/);
+    const service = await v1(cluster.port, OP.SUBMIT_DAG, `web|DEPLOY_PAYLOAD|web.py|${b64('pass')}|8080|GENERAL|1|0|[]`);
+    assert.match(service.text, /^ERROR: .*services are not supported by this master yet/);
+    assert.match((await v1(cluster.port, OP.STOP, 'DAG-web')).text, /^ERROR: services are not supported by this master yet/);
+  });
+
+  test('a running job is cancelled by its DAG-<ID> name', async () => {
+    assert.equal((await v1(cluster.port, OP.SUBMIT_DAG, runPayload('sleeper', 'sleep.sh', '', 'echo started; sleep 30', []))).text, 'DAG_ACCEPTED');
+    await finished('DAG-sleeper', 'RUNNING');
+    assert.deepEqual(await v1(cluster.port, OP.CANCEL_JOB, 'DAG-sleeper'), { opcode: OP.ACK, text: 'CANCELLED' });
+    await until('the cancel to land', async () => (await status('DAG-sleeper')) === 'CANCELLED');
+    assert.match((await v1(cluster.port, OP.CANCEL_JOB, 'DAG-sleeper')).text, /^ERROR: DAG-sleeper already finished \(CANCELLED\)/);
+  });
+
+  test('OP_STATS reads as text with each worker and its load; OP_STATS_JSON is JSON', async () => {
+    const text = (await v1(cluster.port, OP.STATS, '')).text;
+    assert.match(text, /Active Workers: 1/);
+    assert.match(text, /w1 @ .* load \d+\/4/);
+    const json = JSON.parse((await v1(cluster.port, OP.STATS_JSON, '')).text) as { workers: Array<{ id: string; slots: number }> };
+    assert.deepEqual(json.workers.map((w) => [w.id, w.slots]), [['w1', 4]]);
+  });
+
+  test('names survive a master restart, and a resubmitted ID moves its name to the new run', async () => {
+    await cluster.killMaster();
+    await cluster.startMaster(['--allow-legacy-unauthenticated']);
+    assert.equal(await status('DAG-load'), 'COMPLETED');
+    assert.equal((await v1(cluster.port, OP.GET_LOGS, 'DAG-transform')).text, 'transform x y\nalpha');
+    await until('w1 to reconnect', async () => (await v1(cluster.port, OP.STATS, '')).text.includes('Active Workers: 1'));
+    assert.equal((await v1(cluster.port, OP.SUBMIT_DAG, runPayload('transform', 'transform.sh', '', 'echo second run', []))).text, 'DAG_ACCEPTED');
+    await until('the second run to finish', async () => (await v1(cluster.port, OP.GET_LOGS, 'DAG-transform')).text === 'second run', 30_000);
+  });
+});
+
+describe('protocol v1 without --allow-legacy-unauthenticated', () => {
+  const cluster = new Cluster();
+  before(() => cluster.startMaster());
+  after(() => cluster.close());
+
+  test('a v1 request is answered OP_ERROR naming the flag, and native clients are unaffected', async () => {
+    const reply = await v1(cluster.port, OP.STATS, '');
+    assert.equal(reply.opcode, OP.ERROR);
+    assert.match(reply.text, /^ERROR: .*--allow-legacy-unauthenticated/);
+    const native = await cluster.client();
+    assert.ok(Array.isArray((await native.stats()).workers));
+  });
+
+  test('the master refuses to start with the flag on a non-loopback address', () => {
+    const run = spawnSync(process.execPath, [MAIN, 'master', '--listen', '0.0.0.0:0', '--allow-legacy-unauthenticated', '--data-dir', join(cluster.dir, 'refused')], {
+      encoding: 'utf8',
+      env: { ...process.env, TITAN_HOME: cluster.dir },
+      timeout: 15_000,
+    });
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, /--allow-legacy-unauthenticated .* only allowed when the master listens on a loopback address; listen on 127\.0\.0\.1 \(not 0\.0\.0\.0\)/);
+  });
+});
