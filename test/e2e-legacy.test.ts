@@ -128,7 +128,7 @@ describe('the original Titan protocol v1, with --allow-legacy-unauthenticated', 
     assert.equal((await v1(cluster.port, OP.GET_LOGS, 'DAG-zipped')).text, 'hello archive');
   });
 
-  test('a malformed job, a cycle, an unknown parent and a service are refused with ERROR: saying why; nothing is submitted', async () => {
+  test('a malformed job, a cycle and an unknown parent are refused with ERROR: saying why; nothing is submitted', async () => {
     const malformed = await v1(cluster.port, OP.SUBMIT_DAG, 'broken|RUN_PAYLOAD|x.py|onlyfourfields');
     assert.equal(malformed.opcode, OP.ERROR);
     assert.match(malformed.text, /^ERROR: job 1 \(broken\): RUN_PAYLOAD takes 9 fields/);
@@ -137,9 +137,19 @@ describe('the original Titan protocol v1, with --allow-legacy-unauthenticated', 
     assert.equal(await status('DAG-c1'), 'NULL');
     const orphan = await v1(cluster.port, OP.SUBMIT_DAG, runPayload('orphan', 'a.sh', '', 'true', ['ghost']));
     assert.match(orphan.text, /^ERROR: job orphan depends on ghost, which is not in this submission/);
-    const service = await v1(cluster.port, OP.SUBMIT_DAG, `web|DEPLOY_PAYLOAD|web.py|${b64('pass')}|8080|GENERAL|1|0|[]`);
-    assert.match(service.text, /^ERROR: .*services are not supported by this master yet/);
-    assert.match((await v1(cluster.port, OP.STOP, 'DAG-web')).text, /^ERROR: services are not supported by this master yet/);
+  });
+
+  test('a DEPLOY_PAYLOAD service becomes RUNNING, answers on its port, and OP_STOP stops it', async () => {
+    const server = 'import http.server, os\nclass H(http.server.BaseHTTPRequestHandler):\n    def do_GET(self):\n        self.send_response(200); self.end_headers(); self.wfile.write(b"legacy pong")\n    def log_message(self, *a): pass\nhttp.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()\n';
+    const accepted = await v1(cluster.port, OP.SUBMIT_DAG, `web|DEPLOY_PAYLOAD|web.py|${b64(server)}|0|GENERAL|1|0|[]`);
+    assert.equal(accepted.text, 'DAG_ACCEPTED');
+    await finished('DAG-web', 'RUNNING');
+    const client = await cluster.client();
+    const web = await until('the service to be ready', async () => (await client.services()).find((s) => s.name === 'DAG-web' && s.ready));
+    const answer = await fetch(`http://127.0.0.1:${web.port ?? 0}/`, { signal: AbortSignal.timeout(3_000) });
+    assert.equal(await answer.text(), 'legacy pong');
+    assert.deepEqual(await v1(cluster.port, OP.STOP, 'DAG-web'), { opcode: OP.ACK, text: 'STOPPED' });
+    assert.equal(await status('DAG-web'), 'CANCELLED');
   });
 
   test('a running job is cancelled by its DAG-<ID> name', async () => {

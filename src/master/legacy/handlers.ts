@@ -9,7 +9,7 @@ import { fetchAsset, kvGet, kvSadd, kvSet, kvSmembers, uploadAsset } from './kv-
 import { resolveLegacyName } from './names.js';
 import { parseLegacyDag, parseLegacyJob } from './payload.js';
 import { statsText } from './stats-text.js';
-import { SERVICES_UNSUPPORTED, submitLegacyJobs } from './submit.js';
+import { submitLegacyJobs } from './submit.js';
 
 /** A reply's text; `ok: false` goes out as OP_ERROR and always starts with `ERROR`. */
 export interface LegacyReply {
@@ -56,8 +56,12 @@ function dispatch(master: Master, opcode: number, payload: string): LegacyReply 
     case LegacyOp.RUN:
       return ack(runUploadedScript(master, payload));
     case LegacyOp.DEPLOY:
-    case LegacyOp.STOP:
-      return fail(SERVICES_UNSUPPORTED);
+      return ack(deployUploadedScript(master, payload));
+    case LegacyOp.STOP: {
+      const jobId = knownJob(master, payload.trim());
+      master.apply(master.scheduler.stopService(jobId, Date.now()));
+      return ack('STOPPED');
+    }
     case LegacyOp.STATS:
       return ack(statsText(clusterStats(master)));
     case LegacyOp.STATS_JSON:
@@ -121,6 +125,20 @@ function runUploadedScript(master: Master, payload: string): string {
   const job = parseLegacyJob(`${id}|RUN_PAYLOAD|${fileName}||${script}|${req}|1|0|[]`);
   submitLegacyJobs(master, [job], (jobKey) => jobKey);
   return `JOB_QUEUED ${id} on ${job.requirement.join(',')}`;
+}
+
+/** OP_DEPLOY `file|port|REQ`: runs an uploaded script as a service named SVC-<id> (port 0 or empty: picked by the worker). */
+function deployUploadedScript(master: Master, payload: string): string {
+  const [file = '', portField = '', req = ''] = payload.split('|').map((f) => f.trim());
+  const published = master.store.getKeyedArtifact(file);
+  if (published === undefined) throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `File not found: no script named ${JSON.stringify(file)} was uploaded; send it with OP_DEPLOY_SCRIPT first`);
+  const id = `SVC-${randomBytes(6).toString('hex')}`;
+  const script = master.artifacts.get(published.hash).toString('base64');
+  const fileName = file.slice(file.lastIndexOf('/') + 1);
+  const port = portField === '' || portField === '0' || portField === 'auto' ? '0' : portField;
+  const job = parseLegacyJob(`${id}|DEPLOY_PAYLOAD|${fileName}|${script}|${port}|${req}|1|0|[]`);
+  submitLegacyJobs(master, [job], (jobKey) => jobKey);
+  return `DEPLOYED ${id}${port === '0' ? '' : ` on port ${port}`}`;
 }
 
 const PAGE = 1000;

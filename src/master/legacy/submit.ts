@@ -10,8 +10,6 @@ import { zipToBundle, type ZipEntry } from './zip-bundle.js';
 
 type DagJob = z.output<typeof DagJobRequest>;
 
-export const SERVICES_UNSUPPORTED = 'services are not supported by this master yet';
-
 /** How the original names a DAG job: `DAG-<ID>`. */
 export const dagJobName = (id: string): string => `DAG-${id}`;
 
@@ -21,9 +19,6 @@ export const dagJobName = (id: string): string => `DAG-${id}`;
  * checked before anything is submitted. Returns the Titan job ids.
  */
 export function submitLegacyJobs(master: Master, jobs: readonly LegacyJob[], nameOf: (id: string) => string = dagJobName): string[] {
-  for (const job of jobs) {
-    if (job.kind === 'DEPLOY_PAYLOAD' || job.kind === 'START_ARCHIVE_SERVICE') throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${job.id} is a ${job.kind}: ${SERVICES_UNSUPPORTED}`);
-  }
   const archives = new Map<string, { hash: string; entries: ZipEntry[] }>();
   const requests = jobs.map((job) => toDagJob(master, job, nameOf(job.id), archives));
   const dagId = `v1-${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
@@ -66,6 +61,7 @@ function toDagJob(master: Master, job: LegacyJob, name: string, archives: Map<st
     affinity: job.affinity,
     delaySeconds: job.delayMs / 1000,
     ...(bundle !== undefined ? { bundle } : {}),
+    ...(job.kind === 'DEPLOY_PAYLOAD' || job.kind === 'START_ARCHIVE_SERVICE' ? { service: { port: job.port === 0 ? null : job.port } } : {}),
   });
   if (!parsed.success) throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${job.id}: ${describeIssues(parsed.error)}`);
   return parsed.data;
