@@ -16,6 +16,9 @@ export interface Figures {
   bullmq_jobs_per_s: number | null;
   master_rss_mb_after_10k_jobs: number | null;
   recovery_s_10k_jobs: number | null;
+  dag_core_transitions_per_s: number | null;
+  dag_10k_s: number | null;
+  dag_10k_floor_s: number | null;
 }
 
 export const emptyFigures = (): Figures => ({
@@ -28,6 +31,9 @@ export const emptyFigures = (): Figures => ({
   bullmq_jobs_per_s: null,
   master_rss_mb_after_10k_jobs: null,
   recovery_s_10k_jobs: null,
+  dag_core_transitions_per_s: null,
+  dag_10k_s: null,
+  dag_10k_floor_s: null,
 });
 
 /** The targets, in one place. */
@@ -36,6 +42,13 @@ export const TARGETS = {
   dispatchOverFloorMs: 2,
   /** Titan's throughput as a share of 8 raw spawns in flight. */
   throughputOfFloor: 0.8,
+  /** Titan's throughput over BullMQ's, same jobs, same run. */
+  overBullmq: 1,
+  masterRssMb: 150,
+  recoveryS: 1,
+  dagCoreTransitionsPerS: 500_000,
+  /** The 10k-job DAG's time over the same number of raw spawns at 8 in flight. */
+  dag10kOverFloor: 1.25,
 } as const;
 
 type Status = 'PASS' | 'MISS' | 'n/a' | '—';
@@ -62,6 +75,7 @@ export function derived(f: Figures): Record<string, number | null> {
     dispatch_p50_over_floor_ratio: ratio(f.dispatch_latency_p50_ms, f.spawn_floor_p50_ms),
     throughput_over_floor_ratio: ratio(f.throughput_jobs_per_s, f.spawn_floor_jobs_per_s),
     titan_over_bullmq_ratio: ratio(f.throughput_jobs_per_s, f.bullmq_jobs_per_s),
+    dag_10k_over_floor_ratio: ratio(f.dag_10k_s, f.dag_10k_floor_s),
   };
 }
 
@@ -100,24 +114,40 @@ function rows(f: Figures): Row[] {
       value: fmt(f.bullmq_jobs_per_s, 'jobs/s', 0),
       compared: `Titan ${fmt(f.throughput_jobs_per_s, 'jobs/s', 0)}`,
       relation: `Titan/BullMQ ${ratioText(vsBull)}`,
-      target: 'none set',
-      status: f.bullmq_jobs_per_s === null ? 'n/a' : '—',
+      target: `Titan >= ${TARGETS.overBullmq} x BullMQ`,
+      status: judge(vsBull === null ? null : vsBull >= TARGETS.overBullmq),
     },
     {
       metric: 'master RSS after 10k jobs',
       value: fmt(f.master_rss_mb_after_10k_jobs, 'MB', 1),
       compared: '',
       relation: '',
-      target: 'none set',
-      status: '—',
+      target: `< ${TARGETS.masterRssMb} MB`,
+      status: judge(f.master_rss_mb_after_10k_jobs === null ? null : f.master_rss_mb_after_10k_jobs < TARGETS.masterRssMb),
     },
     {
       metric: 'recovery, 10k done + 1k queued',
       value: fmt(f.recovery_s_10k_jobs, 's', 3),
       compared: '',
       relation: '',
-      target: 'none set',
-      status: '—',
+      target: `< ${TARGETS.recoveryS} s`,
+      status: judge(f.recovery_s_10k_jobs === null ? null : f.recovery_s_10k_jobs < TARGETS.recoveryS),
+    },
+    {
+      metric: 'DAG core, 100k-node layered',
+      value: fmt(f.dag_core_transitions_per_s, 'transitions/s', 0),
+      compared: '',
+      relation: '',
+      target: `>= ${TARGETS.dagCoreTransitionsPerS}`,
+      status: judge(f.dag_core_transitions_per_s === null ? null : f.dag_core_transitions_per_s >= TARGETS.dagCoreTransitionsPerS),
+    },
+    {
+      metric: 'DAG of 10k /bin/true, 2x4 slots',
+      value: fmt(f.dag_10k_s, 's'),
+      compared: `floor ${fmt(f.dag_10k_floor_s, 's')}`,
+      relation: ratioText(d.dag_10k_over_floor_ratio ?? null),
+      target: `<= ${TARGETS.dag10kOverFloor} x floor`,
+      status: judge(d.dag_10k_over_floor_ratio === undefined || d.dag_10k_over_floor_ratio === null ? null : d.dag_10k_over_floor_ratio <= TARGETS.dag10kOverFloor),
     },
   ];
 }
