@@ -52,6 +52,15 @@ describe('jobs on a real cluster', () => {
     assert.deepEqual(result.stdout.trim().split('\n'), ['line 1', 'line 2', 'line 3']);
   });
 
+  test('followLogs yields the lines of a running job as they come and ends with the job', async () => {
+    const client = await cluster.client();
+    const { jobId } = await client.submit({ command: "sh -c 'echo one; sleep 0.2; echo two'" });
+    const seen: string[] = [];
+    for await (const line of client.followLogs(jobId)) seen.push(line.line);
+    assert.deepEqual(seen, ['one', 'two']);
+    assert.equal((await client.status(jobId)).state, 'succeeded');
+  });
+
   test('a cancelled running job is killed and ends cancelled', async () => {
     const client = await cluster.client();
     const { jobId } = await client.submit({ command: 'sleep 30' });

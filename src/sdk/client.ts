@@ -10,14 +10,15 @@ import { formatProblems, parsePipeline } from '../pipeline/parse-pipeline.js';
 import { pipelineToDagJobs } from './pipeline-jobs.js';
 import type { Peer } from '../protocol/peer.js';
 import { connectPeer } from './connect.js';
+import { resolveMasterAddress } from './address.js';
 import { KvClient } from './kv.js';
 import type { JobView, ClusterStatsView, LogLineView, DagStatusView, DagView, JobEventView, ServiceView } from '../protocol/views.js';
 
 export type { JobView, ClusterStatsView, LogLineView, DagStatusView, DagView, JobEventView, ServiceView } from '../protocol/views.js';
 
 export interface ClientOptions {
-  readonly host?: string;
-  readonly port?: number;
+  readonly host: string;
+  readonly port: number;
   readonly token: string;
 }
 
@@ -58,8 +59,20 @@ export class TitanClient {
     return new KvClient(this.peer);
   }
 
-  static async connect(options: ClientOptions): Promise<TitanClient> {
-    const { peer } = await connectPeer({ host: options.host ?? '127.0.0.1', port: options.port ?? 9090, token: options.token, role: 'client' });
+  /**
+   * Connects and authenticates. Anything not given comes from TITAN_HOST / TITAN_PORT /
+   * TITAN_TOKEN (set inside every job), else 127.0.0.1:9090 and the local master's token file.
+   *
+   * @example
+   * const titan = await TitanClient.connect(); // inside a job: no configuration needed
+   */
+  static async connect(options: Partial<ClientOptions> = {}): Promise<TitanClient> {
+    const fromEnv = resolveMasterAddress({
+      ...(options.host !== undefined ? { master: `${options.host}:${options.port ?? 9090}` } : {}),
+      ...(options.token !== undefined ? { token: options.token } : {}),
+    });
+    const port = options.port ?? fromEnv.port;
+    const { peer } = await connectPeer({ host: options.host ?? fromEnv.host, port, token: fromEnv.token, role: 'client' });
     return new TitanClient(peer);
   }
 
@@ -105,6 +118,48 @@ export class TitanClient {
     await this.peer.stream(Opcode.JOB_LOGS, { jobId, follow: options.follow ?? false, afterSeq: options.afterSeq ?? 0 }, (chunk) => {
       onLines((chunk as { lines: LogLineView[] }).lines);
     });
+  }
+
+  /**
+   * Follows a job's output as an async iterator, ending when the job is final.
+   *
+   * @example
+   * for await (const line of titan.followLogs(jobId)) console.log(line.line);
+   */
+  async *followLogs(jobId: string, afterSeq = 0): AsyncGenerator<LogLineView> {
+    const buffered: LogLineView[] = [];
+    let wake: (() => void) | null = null;
+    let finished = false;
+    let failure: unknown;
+    const done = this.logs(jobId, (lines) => {
+      buffered.push(...lines);
+      wake?.();
+    }, { follow: true, afterSeq }).then(
+      () => {
+        finished = true;
+        wake?.();
+      },
+      (err: unknown) => {
+        failure = err;
+        finished = true;
+        wake?.();
+      },
+    );
+    for (;;) {
+      while (buffered.length > 0) yield buffered.shift()!;
+      if (finished) break;
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = null;
+    }
+    await done;
+    if (failure !== undefined) throw failure;
+  }
+
+  /** Runs a YAML pipeline; with `wait`, resolves once the DAG is over. */
+  async submitYaml(path: string, options: { wait?: boolean; timeoutMs?: number } = {}): Promise<{ dagId: string; jobIds: string[]; final?: DagStatusView }> {
+    const submitted = await this.submitPipeline(path);
+    if (options.wait !== true) return submitted;
+    return { ...submitted, final: await this.waitDag(submitted.dagId, options.timeoutMs) };
   }
 
   /** Starts a DAG run from jobs whose `key`s name each other in `parents`. */

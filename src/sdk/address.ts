@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { TitanError, ErrorCode } from '../common/errors.js';
+
+/** Where Titan keeps its files unless told otherwise: $TITAN_HOME, else ~/.titan. */
+export function titanHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.TITAN_HOME ?? join(homedir(), '.titan');
+}
+
+export function defaultMasterDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.TITAN_DATA_DIR ?? join(titanHome(env), 'master');
+}
+
+export interface MasterAddress {
+  readonly host: string;
+  readonly port: number;
+  readonly token: string;
+}
+
+export interface AddressFlags {
+  readonly master?: string;
+  readonly token?: string;
+}
+
+/** host:port, with the default port when only a host is given. */
+export function parseHostPort(value: string, defaultPort = 9090): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(value.trim());
+  if (match === null) throw new TitanError(ErrorCode.INVALID_REQUEST, `"${value}" is not host:port (example: 127.0.0.1:9090)`);
+  const port = match[3] === undefined ? defaultPort : Number(match[3]);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TitanError(ErrorCode.INVALID_REQUEST, `port ${match[3] ?? ''} in "${value}" is not 0-65535 (0 picks a free port)`);
+  return { host: match[1] ?? match[2] ?? '127.0.0.1', port };
+}
+
+/** Flags, then TITAN_MASTER / TITAN_TOKEN (also TITAN_HOST/TITAN_PORT, as jobs get them), then the local data dir's token. */
+export function resolveMasterAddress(flags: AddressFlags, env: NodeJS.ProcessEnv = process.env): MasterAddress {
+  const spec = flags.master ?? env.TITAN_MASTER ?? (env.TITAN_HOST !== undefined ? `${env.TITAN_HOST}:${env.TITAN_PORT ?? '9090'}` : '127.0.0.1:9090');
+  const { host, port } = parseHostPort(spec);
+  const token = flags.token ?? env.TITAN_TOKEN ?? readTokenFile(join(defaultMasterDataDir(env), 'token'));
+  return { host, port, token };
+}
+
+function readTokenFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    throw new TitanError(
+      ErrorCode.UNAUTHENTICATED,
+      `no cluster token: pass --token, set TITAN_TOKEN, or run on the master's host (it reads ${path})`,
+    );
+  }
+}
+
