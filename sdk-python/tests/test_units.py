@@ -11,6 +11,8 @@ import titan_test_support  # noqa: F401  (puts the SDK on sys.path)
 
 from titan_sdk import TitanError, TitanJob, status_name
 from titan_sdk.bundle import bundle_folder
+from titan_sdk.pipeline import parse_pipeline
+from titan_sdk.pipeline_jobs import to_dag_jobs
 from titan_sdk.wire import END, ERROR, JSON, RESPONSE, STREAM, decode_envelope, decode_header, encode_frame, error_from_body
 
 
@@ -46,6 +48,7 @@ class StatusNames(unittest.TestCase):
         expected = {
             "pending": "PENDING", "queued": "PENDING", "assigned": "RUNNING", "running": "RUNNING",
             "succeeded": "COMPLETED", "failed": "FAILED", "dead": "DEAD", "cancelled": "CANCELLED", "skipped": "CANCELLED",
+            "stopped": "CANCELLED",
         }
         for state, name in expected.items():
             self.assertEqual(status_name(state), name)
@@ -69,15 +72,42 @@ class Jobs(unittest.TestCase):
         self.assertEqual((fields["priority"], fields["delaySeconds"], fields["affinity"]), (5, 2, True))
         self.assertEqual(TitanJob("j", self.script, args=["a b", 3]).dag_fields([])["args"], ["a b", "3"])
 
-    def test_services_and_bad_ids_are_refused(self):
+    def test_service_job_types_become_service_jobs(self):
         for job_type in ("DEPLOY_PAYLOAD", "START_ARCHIVE_SERVICE"):
+            for port, expected in ((0, None), (None, None), ("auto", None), (8080, 8080), ("9000", 9000)):
+                fields = TitanJob("svc", self.script, job_type=job_type, port=port).dag_fields([])
+                self.assertEqual(fields["service"], {"port": expected})
+        self.assertTrue(TitanJob("svc", "proj.zip/serve.py", job_type="START_ARCHIVE_SERVICE").archive)
+        self.assertNotIn("service", TitanJob("run", self.script, port=8080).dag_fields([]))
+        for bad in (70000, -1, "http", True, 1.5):
             with self.assertRaises(TitanError) as caught:
-                TitanJob("svc", self.script, job_type=job_type).dag_fields([])
-            self.assertIn("not supported", caught.exception.message)
+                TitanJob("svc", self.script, job_type="DEPLOY_PAYLOAD", port=bad).dag_fields([])
+            self.assertEqual(caught.exception.code, "E_INVALID_REQUEST")
+
+    def test_bad_ids_and_types_are_refused(self):
         with self.assertRaises(TitanError):
             TitanJob("bad id!", self.script).dag_fields([])
         with self.assertRaises(TitanError):
+            TitanJob("x", self.script, job_type="RUN_FOREVER").dag_fields([])
+        with self.assertRaises(TitanError):
             TitanJob("neither")
+
+
+class PipelineServices(unittest.TestCase):
+    def test_type_service_gets_a_service_policy(self):
+        text = (
+            "name: svc\njobs:\n"
+            "  - id: auto-api\n    type: service\n    command: serve\n    port: auto\n"
+            "  - id: fixed-api\n    type: service\n    command: serve\n    port: 8081\n"
+            "  - id: bare-api\n    type: service\n    command: serve\n"
+            "  - id: client\n    command: ping\n    depends_on: [auto-api, fixed-api, bare-api]\n"
+        )
+        requests = {r["key"]: r for r in to_dag_jobs(parse_pipeline(text, source="svc.yaml"), ".", client=None)}
+        self.assertEqual(requests["auto-api"]["service"], {"port": None})
+        self.assertEqual(requests["fixed-api"]["service"], {"port": 8081})
+        self.assertEqual(requests["bare-api"]["service"], {"port": None})
+        self.assertNotIn("service", requests["client"])
+        self.assertEqual(requests["client"]["parents"], ["auto-api", "fixed-api", "bare-api"])
 
 
 class Bundles(unittest.TestCase):

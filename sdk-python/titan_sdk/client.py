@@ -3,12 +3,13 @@
 import base64
 import contextlib
 import os
+import re
 import sys
 import threading
 
 from .bundle import bundle_folder
 from .errors import E_INVALID_REQUEST, E_UNAUTHENTICATED, E_UNKNOWN_JOB, TitanError
-from .job import JOB_ID, SERVICES_UNSUPPORTED, status_name
+from .job import JOB_ID, TitanJob, status_name
 from .kv import KvMixin
 from .pipeline import parse_pipeline
 from .pipeline_jobs import titan_jobs_to_requests, to_dag_jobs
@@ -266,12 +267,20 @@ class TitanClient(KvMixin):
         self._projects[name] = folder
         return digest
 
-    def deploy_script(self, filepath):
-        raise TitanError(
-            E_INVALID_REQUEST,
-            "deploy_script is not supported: Titan uploads each job's script when the job is submitted; "
-            f"pass the local path as TitanJob(filename={os.fspath(filepath)!r})",
-        )
+    def deploy_script(self, filepath, port=0, requirement="GENERAL"):
+        """Runs a script as a service (a DAG of one DEPLOY_PAYLOAD job); returns its service id ``<dagId>.<key>``.
+
+        The key is the file's name without its extension (``web_server.py`` → ``web_server``). The
+        worker hands the script ``PORT`` (port; 0: a free port it picks) and keeps it running until
+        stop_service; list_services shows where it answers once ready::
+
+            service_id = client.deploy_script("web_server.py", port=8080)
+            client.stop_service(service_id)
+        """
+        path = os.fspath(filepath)
+        stem = os.path.splitext(os.path.basename(path))[0]
+        key = re.sub(r"[^A-Za-z0-9._-]", "-", stem)[:128].strip(".") or "service"
+        return self.submit_job(TitanJob(key, path, job_type="DEPLOY_PAYLOAD", port=port, requirement=requirement))
 
     # -- jobs --------------------------------------------------------------------------------
 
@@ -355,8 +364,36 @@ class TitanClient(KvMixin):
                     raise
                 reconnected = True
 
+    # -- services ----------------------------------------------------------------------------
+
+    def list_services(self):
+        """The running services: [{id, name, state, workerId, host, port, pid, restarts, ready, uptimeMs}].
+
+        ``port`` and ``host`` are where the service answers (None until its worker reports it)::
+
+            for s in client.list_services():
+                print(s["id"], "ready" if s["ready"] else s["state"], f'{s["host"]}:{s["port"]}')
+        """
+        return self._call(Op.SERVICE_LIST, {})["services"]
+
+    services = list_services  # the TypeScript SDK's name
+
     def stop_service(self, service_id):
-        raise TitanError(E_INVALID_REQUEST, f"cannot stop {service_id}: {SERVICES_UNSUPPORTED}")
+        """Stops a service for good (its process tree is killed, it is not restarted); returns its job view.
+
+        service_id takes the forms job ids do (``<dagId>.<key>``, a key submitted through this
+        client, ``DAG-<key>``, ...). The job ends ``stopped`` (get_job_status: CANCELLED)::
+
+            client.stop_service("api")
+        """
+        return self._job_call(Op.SERVICE_STOP, service_id, idempotent=False)
+
+    def restart_service(self, service_id):
+        """Restarts a service as a new attempt (its current process is killed); returns its job view.
+
+            client.restart_service(service_id)
+        """
+        return self._job_call(Op.SERVICE_RESTART, service_id, idempotent=False)
 
     # -- DAGs --------------------------------------------------------------------------------
 

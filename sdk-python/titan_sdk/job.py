@@ -11,6 +11,8 @@ TAG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 RUN_TYPES = ("RUN_PAYLOAD", "RUN_ARCHIVE")
 SERVICE_TYPES = ("DEPLOY_PAYLOAD", "START_ARCHIVE_SERVICE", "SERVICE")
+ARCHIVE_TYPES = ("RUN_ARCHIVE", "START_ARCHIVE_SERVICE")
+JOB_TYPES = RUN_TYPES + SERVICE_TYPES
 
 #: Titan job states → the status names of the original SDK's get_job_status.
 STATUS_NAMES = {
@@ -25,12 +27,6 @@ STATUS_NAMES = {
     "skipped": "CANCELLED",
     "stopped": "CANCELLED",
 }
-
-SERVICES_UNSUPPORTED = (
-    "services (DEPLOY_PAYLOAD, START_ARCHIVE_SERVICE, type: service) are not supported by this master yet; "
-    "run the script as a job (job_type=\"RUN_PAYLOAD\")"
-)
-
 
 def status_name(state):
     """'succeeded' → 'COMPLETED' etc.; a state this SDK does not know is upper-cased."""
@@ -48,6 +44,16 @@ class TitanJob:
     args: a string (split like a shell would) or a list. delay: seconds before it may start.
     requirement: worker tags, e.g. "GPU" or "GPU,HIGH_MEM". hitl_message: the job waits for a human
     approval (TitanClient.approve / reject) before it runs, at most max_wait_seconds.
+
+    Services: job_type DEPLOY_PAYLOAD (a script) or START_ARCHIVE_SERVICE (an archive entry, like
+    RUN_ARCHIVE) makes the job a service: its worker hands it ``PORT`` (``port``; 0, None or "auto":
+    a free port the worker picks), keeps it running (restarted when it exits) until stop_service,
+    and it counts as done for its children once it answers on that port. Its children get
+    ``TITAN_SERVICE_<KEY>_URL`` and ``TITAN_SERVICE_<KEY>_PORT`` (KEY upper-cased, other characters
+    as ``_``)::
+
+        TitanJob("api", "server.py", job_type="DEPLOY_PAYLOAD")          # port picked by the worker
+        TitanJob("client", "client.py", parents=["api"])                 # reads $TITAN_SERVICE_API_URL
 
     Beyond the original: ``command`` (a shell command instead of a file), ``env``, ``retries``,
     ``timeout`` (seconds, 0 = none), ``trigger_rule`` and ``on_failure`` as in pipeline files.
@@ -84,11 +90,22 @@ class TitanJob:
 
     @property
     def archive(self):
-        return bool(self.is_archive) or self.job_type == "RUN_ARCHIVE"
+        return bool(self.is_archive) or self.job_type in ARCHIVE_TYPES
 
     @property
     def is_service(self):
         return self.job_type in SERVICE_TYPES
+
+    def service_port(self):
+        """The service's port for the master: a number, or None for one the worker picks (0, None, "auto")."""
+        port = self.port
+        if port is None or port == 0 or port == "auto":
+            return None
+        if isinstance(port, str) and port.strip().isdigit():
+            port = int(port)
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+            raise TitanError(E_INVALID_REQUEST, f"job {self.id}: port {self.port!r} must be 1-65535, or 0 / \"auto\" for a free port")
+        return port
 
     def __repr__(self):
         what = f"command={self.command!r}" if self.command is not None else f"filename={self.filename!r}"
@@ -119,10 +136,8 @@ class TitanJob:
 
     def dag_fields(self, parent_keys):
         """The DAG job request without its ``run`` and ``bundle`` (the client fills those in after uploading)."""
-        if self.is_service:
-            raise TitanError(E_INVALID_REQUEST, f"job {self.id}: {SERVICES_UNSUPPORTED}")
-        if self.job_type not in RUN_TYPES:
-            raise TitanError(E_INVALID_REQUEST, f"job {self.id}: unknown job_type {self.job_type!r}; use one of {', '.join(RUN_TYPES)}")
+        if self.job_type not in JOB_TYPES:
+            raise TitanError(E_INVALID_REQUEST, f"job {self.id}: unknown job_type {self.job_type!r}; use one of {', '.join(JOB_TYPES)}")
         if not isinstance(self.id, str) or not JOB_ID.match(self.id):
             raise TitanError(E_INVALID_REQUEST, f"job id {self.id!r} is invalid; use 1 to 128 letters, digits, '.', '_' or '-'")
         fields = {
@@ -143,4 +158,6 @@ class TitanJob:
             fields["onFailure"] = self.on_failure
         if self.hitl_message:
             fields["approval"] = {"message": str(self.hitl_message)[:2000], "timeoutSeconds": self.max_wait_seconds}
+        if self.is_service:
+            fields["service"] = {"port": self.service_port()}
         return fields

@@ -7,7 +7,7 @@ and its ``_projects`` (folders uploaded as ``<name>.zip``). Scripts are uploaded
 import os
 
 from .errors import E_INVALID_REQUEST, E_UNSAFE_PATH, TitanError
-from .job import SERVICES_UNSUPPORTED, TitanJob
+from .job import TitanJob
 
 
 def _upload_once(client, path, uploads):
@@ -86,10 +86,10 @@ def _archive_run(client, job, uploads):
 
 
 def to_dag_jobs(pipeline, base_dir, client):
-    """The DAG job requests of a validated pipeline: scripts uploaded once each, the folder with project: true."""
-    for job in pipeline["jobs"]:
-        if job["type"] == "service":
-            raise TitanError(E_INVALID_REQUEST, f'job {job["id"]} (line {job["line"]}) is a service; {SERVICES_UNSUPPORTED}')
+    """The DAG job requests of a validated pipeline: scripts uploaded once each, the folder with project: true.
+
+    A ``type: service`` job gets ``service: {port}`` (its ``port``, or None for ``auto`` or none given).
+    """
     uploaded = {}
     bundle = _bundle_once(client, base_dir, uploaded) if pipeline["project"] else None
     out = []
@@ -128,5 +128,8 @@ def to_dag_jobs(pipeline, base_dir, client):
             request["approval"] = dict(job["approval"])
         if bundle is not None:
             request["bundle"] = bundle
+        if job["type"] == "service":
+            # port: a number, or auto / absent → the worker picks a free one.
+            request["service"] = {"port": job["port"] if isinstance(job["port"], int) else None}
         out.append(request)
     return out

@@ -66,6 +66,9 @@ class Op:
     ARTIFACT_LIST = 55
     JOB_APPROVE = 56
     JOB_REJECT = 57
+    SERVICE_LIST = 60
+    SERVICE_STOP = 61
+    SERVICE_RESTART = 62
 
 
 def _not_json(value):
