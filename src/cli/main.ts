@@ -4,6 +4,7 @@ import { TitanError } from '../common/errors.js';
 import { registerDag } from './cmd-dag.js';
 import { registerDlq } from './cmd-dlq.js';
 import { registerKv } from './cmd-kv.js';
+import { registerMcp } from './cmd-mcp.js';
 import { registerInspect } from './cmd-inspect.js';
 import { registerServices } from './cmd-service.js';
 import { registerMaster } from './cmd-master.js';
@@ -26,6 +27,7 @@ registerServices(program);
 registerDag(program);
 registerDlq(program);
 registerKv(program);
+registerMcp(program);
 
 try {
   await program.parseAsync(process.argv);
