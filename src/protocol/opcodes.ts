@@ -51,6 +51,15 @@ export const Opcode = {
   SERVICE_LIST: 60,
   SERVICE_STOP: 61,
   SERVICE_RESTART: 62,
+  // clients → master, schedules
+  SCHEDULE_ADD: 63,
+  SCHEDULE_LIST: 64,
+  SCHEDULE_REMOVE: 65,
+  SCHEDULE_PAUSE: 66,
+  SCHEDULE_RESUME: 67,
+  // worker lifecycle: client → master, then master → worker
+  WORKER_SHUTDOWN: 68,
+  WORKER_STOP: 69,
 } as const;
 export type Opcode = (typeof Opcode)[keyof typeof Opcode];
 
