@@ -164,3 +164,27 @@ test('a job that keeps killing its worker is a poison pill: after three lost wor
   const dlq = await cluster.cli(['dlq', '--json']);
   assert.ok((JSON.parse(dlq.stdout) as Array<{ id: string }>).some((j) => j.id === jobId));
 });
+
+test('`titan shutdown <worker>` drains it: its running job finishes, the process exits, and `titan workers` no longer lists it', async (t) => {
+  const cluster = new Cluster();
+  t.after(() => cluster.close());
+  await cluster.startMaster();
+  const worker = await cluster.startWorker('retiring', { slots: 1 });
+  const client = await cluster.client();
+  const listed = await cluster.cli(['workers', '--json']);
+  const workers = JSON.parse(listed.stdout) as Array<{ id: string; version: string; uptimeMs: number | null }>;
+  assert.equal(workers[0]?.id, 'retiring');
+  assert.equal(workers[0]?.version, '0.1.0');
+  assert.ok((workers[0]?.uptimeMs ?? -1) >= 0);
+  const marker = join(cluster.dir, 'retiring-started');
+  const { jobId } = await client.submit({ command: `sh -c 'touch ${marker}; sleep 0.5'` });
+  await until('the job to start', async () => existsSync(marker));
+  const exited = new Promise<number | null>((resolve) => worker.process.once('exit', (code) => resolve(code)));
+  const result = await cluster.cli(['shutdown', 'retiring']);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(await exited, 0);
+  assert.equal((await client.wait(jobId)).state, 'succeeded');
+  await until('the worker to leave the list', async () => !(await client.stats()).workers.some((w) => w.id === 'retiring'));
+  const unknown = await cluster.cli(['shutdown', 'nobody']);
+  assert.equal(unknown.code, 4);
+});

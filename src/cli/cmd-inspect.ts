@@ -28,6 +28,25 @@ export function registerInspect(program: Command): void {
     });
   });
 
+  withClientFlags(program.command('workers').description('workers with tags, load, health, version and uptime')).action(async (flags: GlobalFlags) => {
+    await withClient(flags, async (client) => {
+      const { workers } = await client.stats();
+      if (flags.json) return printJson(workers);
+      const rows = workers.map((w) => [w.id, w.tags.join(','), `${w.running}/${w.slots}`, `${Math.round(w.load * 100)}%`, w.health, w.version, duration(w.uptimeMs), `${Math.round(w.lastSeenMsAgo / 1000)}s ago`]);
+      process.stdout.write(`${table(['WORKER', 'TAGS', 'RUNNING', 'LOAD', 'HEALTH', 'VERSION', 'UPTIME', 'LAST SEEN'], rows)}\n`);
+    });
+  });
+
+  withClientFlags(program.command('shutdown').description('drain one worker (running jobs finish or are handed back) and stop it').argument('<worker-id>')).action(
+    async (workerId: string, flags: GlobalFlags) => {
+      await withClient(flags, async (client) => {
+        await client.shutdownWorker(workerId);
+        if (flags.json) printJson({ workerId, draining: true });
+        else process.stdout.write(`worker ${workerId} is draining and will stop\n`);
+      });
+    },
+  );
+
   withClientFlags(program.command('jobs').description('recent jobs, newest first'))
     .option('--state <list>', 'only these states, comma separated')
     .option('--limit <n>', 'how many', '30')

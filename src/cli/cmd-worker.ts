@@ -60,5 +60,6 @@ export function registerWorker(program: Command): void {
       };
       process.once('SIGTERM', drain);
       process.once('SIGINT', drain);
+      worker.onStopRequested = drain;
     });
 }

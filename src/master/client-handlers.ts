@@ -5,7 +5,7 @@ import { isFinal } from '../core/job.js';
 import { Opcode, opcodeName } from '../protocol/opcodes.js';
 import {
   ArtifactGetRequest, ArtifactPutRequest, JobListRequest, JobLogsRequest, JobRef, JobSubmitBatchRequest,
-  JobSubmitRequest, JobWaitRequest,
+  JobSubmitRequest, JobWaitRequest, WorkerRef,
 } from '../protocol/messages.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { toJobView } from './job-view.js';
@@ -59,6 +59,13 @@ export function handleClientMessage(master: Master, session: Session, msg: Incom
     case Opcode.CLUSTER_STATS:
       reply.ok(clusterStats(master));
       return;
+    case Opcode.WORKER_SHUTDOWN: {
+      const { workerId } = parseBody(WorkerRef, msg);
+      if (!master.stopWorker(workerId)) throw new TitanError(ErrorCode.UNKNOWN_WORKER, `no connected worker ${workerId}: list them with \`titan workers\``);
+      master.log.info({ workerId }, 'worker asked to shut down');
+      reply.ok({ workerId, draining: true });
+      return;
+    }
     case Opcode.ARTIFACT_PUT: {
       const req = parseBody(ArtifactPutRequest, msg);
       const data = typeof req.data === 'string' ? Buffer.from(req.data, req.encoding === 'base64' ? 'base64' : 'utf8') : req.data;

@@ -31,6 +31,8 @@ export class Master {
   readonly watchers = new JobWatchers();
   readonly deadlines = new Deadlines();
   readonly services = new ServiceDirectory();
+  /** What workers said of themselves at registration, for `titan workers`. */
+  readonly workerMeta = new Map<string, { version: string; startedAt: number | null; pid: number }>();
   readonly token: string;
   readonly startedAt = Date.now();
   private readonly workerPeers = new Map<string, Peer>();
@@ -142,6 +144,15 @@ export class Master {
     if (previous !== undefined && previous !== peer) previous.close();
     this.workerPeers.set(workerId, peer);
     this.armHeartbeat(workerId);
+  }
+
+  /** Asks a connected worker to drain and exit; false when it is not connected. */
+  stopWorker(workerId: string): boolean {
+    const peer = this.workerPeers.get(workerId);
+    if (peer === undefined) return false;
+    this.scheduler.drainWorker(workerId);
+    peer.notify(Opcode.WORKER_STOP, {});
+    return true;
   }
 
   detachWorker(workerId: string, peer: Peer, why: string): void {

@@ -17,6 +17,11 @@ export function clusterStats(master: Master): ClusterStatsView {
       cpus: w.resources.cpus,
       memoryMb: w.resources.memoryMb,
       gpus: w.resources.gpus,
+      version: master.workerMeta.get(w.id)?.version ?? 'unknown',
+      uptimeMs: (() => {
+        const startedAt = master.workerMeta.get(w.id)?.startedAt;
+        return startedAt === undefined || startedAt === null ? null : now - startedAt;
+      })(),
     })),
     queues: master.scheduler.queueDepths(),
     jobs: master.store.countByState(),

@@ -20,6 +20,7 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
   if (msg.opcode === Opcode.WORKER_REGISTER) {
     const reg = parseBody(WorkerRegisterRequest, msg);
     ctx.workerId = reg.workerId;
+    master.workerMeta.set(reg.workerId, { version: reg.version ?? 'unknown', startedAt: reg.startedAt ?? null, pid: reg.pid });
     master.attachWorker(reg.workerId, session.peer);
     master.log.info({ workerId: reg.workerId, tags: reg.tags, slots: reg.slots, holding: reg.holding.length }, 'worker registered');
     const effects = master.scheduler.registerWorker(

@@ -74,6 +74,7 @@ export const DagListRequest = z.object({ limit: z.number().int().min(1).max(1000
 export const JobSubmitBatchRequest = z.object({ jobs: z.array(JobSubmitRequest).min(1).max(10000) });
 
 export const JobRef = z.object({ jobId: id });
+export const WorkerRef = z.object({ workerId: id });
 export const JobWaitRequest = z.object({ jobId: id, timeoutMs: z.number().int().min(0).max(86_400_000).optional() });
 export const JobListRequest = z.object({
   states: z.array(z.enum(JOB_STATES)).optional(),
@@ -89,6 +90,8 @@ export const WorkerRegisterRequest = z.object({
   resources: z.object({ cpus: z.number().min(0), memoryMb: z.number().min(0), gpus: z.number().int().min(0) }),
   holding: z.array(z.object({ jobId: id, attempt: z.number().int().min(1), port: z.number().int().optional(), ready: z.boolean().optional() })).max(100000),
   pid: z.number().int(),
+  version: z.string().max(50).optional(),
+  startedAt: z.number().optional(),
 });
 export type WorkerRegisterRequest = z.infer<typeof WorkerRegisterRequest>;
 

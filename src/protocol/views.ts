@@ -30,6 +30,8 @@ export interface WorkerView {
   readonly cpus: number;
   readonly memoryMb: number;
   readonly gpus: number;
+  readonly version: string;
+  readonly uptimeMs: number | null;
 }
 
 export interface ClusterStatsView {

@@ -222,6 +222,11 @@ export class TitanClient {
     return (await this.peer.request(Opcode.JOB_REJECT, { jobId: jobId.replace('/', '.'), reason, ...(by !== undefined ? { by } : {}) })) as JobView;
   }
 
+  /** Asks a worker to drain (finish or hand back its jobs) and exit. */
+  async shutdownWorker(workerId: string): Promise<void> {
+    await this.peer.request(Opcode.WORKER_SHUTDOWN, { workerId });
+  }
+
   /** Running services with where they answer (worker, host, port, pid, restarts). */
   async services(): Promise<ServiceView[]> {
     return ((await this.peer.request(Opcode.SERVICE_LIST, {})) as { services: ServiceView[] }).services;

@@ -23,3 +23,6 @@ export const WORKER_DEFAULTS = {
   reconnectMinMs: 100,
   reconnectMaxMs: 5_000,
 } as const;
+
+/** Reported at registration and shown by `titan workers`. */
+export const WORKER_VERSION = '0.1.0';

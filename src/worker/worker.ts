@@ -9,7 +9,7 @@ import { Executor, type RunningJob, type SpawnInfo } from './executor.js';
 import { loadOrCreateWorkerId, probeResources } from './identity.js';
 import { startJob, workerBaseEnvironment, type RunnerContext } from './job-runner.js';
 import { Link } from './link.js';
-import type { WorkerOptions } from './options.js';
+import { WORKER_VERSION, type WorkerOptions } from './options.js';
 import type { OutputLine } from './output-lines.js';
 import { PidRegistry } from './pid-registry.js';
 import { ServiceSupervisor } from './service-supervisor.js';
@@ -31,6 +31,7 @@ interface HeldJob {
  */
 export class Worker {
   readonly id: string;
+  readonly startedAt = Date.now();
   private readonly executor: Executor;
   private readonly pids: PidRegistry;
   private readonly link: Link;
@@ -39,6 +40,9 @@ export class Worker {
   private heartbeat: NodeJS.Timeout | null = null;
   private draining = false;
   private drained: (() => void) | null = null;
+
+  /** What to do when the master asks this worker to shut down (`titan shutdown`); the entry point drains and exits. */
+  onStopRequested: () => void = () => void this.drain();
 
   constructor(
     private readonly options: WorkerOptions,
@@ -108,6 +112,8 @@ export class Worker {
       resources,
       holding: [...this.held.values()].map((h) => ({ jobId: h.jobId, attempt: h.attempt, ...serviceState(h.service) })),
       pid: process.pid,
+      version: WORKER_VERSION,
+      startedAt: this.startedAt,
     });
     this.log.info({ workerId: this.id, holding: this.held.size }, 'registered with the master');
     if (this.draining) await peer.request(Opcode.WORKER_DRAINING, {}).catch(() => undefined);
@@ -139,6 +145,10 @@ export class Worker {
       const parsed = JobKill.safeParse(msg.body);
       if (parsed.success) this.kill(parsed.data.jobId, parsed.data.attempt, parsed.data.reason);
       reply.ok({ ok: true });
+    } else if (msg.opcode === Opcode.WORKER_STOP) {
+      this.log.info({ workerId: this.id }, 'the master asked this worker to shut down: draining');
+      reply.ok({ ok: true });
+      this.onStopRequested();
     } else {
       reply.error('E_INVALID_REQUEST', `opcode ${msg.opcode} is not something a worker serves`);
     }
