@@ -9,6 +9,7 @@ import { registerInspect } from './cmd-inspect.js';
 import { registerServices } from './cmd-service.js';
 import { registerMaster } from './cmd-master.js';
 import { registerRun } from './cmd-run.js';
+import { registerSchedule } from './cmd-schedule.js';
 import { registerUp } from './cmd-up.js';
 import { registerWorker } from './cmd-worker.js';
 import { Exit, exitCodeFor } from './exit-codes.js';
@@ -27,6 +28,7 @@ registerServices(program);
 registerDag(program);
 registerDlq(program);
 registerKv(program);
+registerSchedule(program);
 registerMcp(program);
 
 try {

@@ -18,6 +18,7 @@ import { streamLogs } from './log-stream.js';
 import { handleDagMessage } from './dag-requests.js';
 import { handleServiceMessage, serviceSpec } from './service-requests.js';
 import { handleKvMessage } from './kv-requests.js';
+import { handleScheduleMessage } from './schedule-requests.js';
 
 type SubmitBody = ReturnType<typeof JobSubmitRequest.parse>;
 
@@ -79,6 +80,7 @@ export function handleClientMessage(master: Master, session: Session, msg: Incom
       if (handleDagMessage(master, session, msg, reply)) return;
       if (handleServiceMessage(master, msg, reply)) return;
       if (handleKvMessage(master, msg, reply)) return;
+      if (handleScheduleMessage(master, msg, reply)) return;
       throw new TitanError(ErrorCode.INVALID_REQUEST, `${opcodeName(msg.opcode)} is not a client operation`);
   }
 }

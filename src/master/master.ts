@@ -6,7 +6,7 @@ import { Scheduler } from '../core/scheduler.js';
 import type { Effect } from '../core/effects.js';
 import type { Job } from '../core/job.js';
 import type { Dag } from '../core/dag.js';
-import type { Store } from '../store/store.js';
+import type { ScheduleRecord, Store } from '../store/store.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import { Opcode, isKnownOpcode } from '../protocol/opcodes.js';
 import { Peer } from '../protocol/peer.js';
@@ -19,6 +19,7 @@ import { loadOrCreateToken } from './token.js';
 import { Session } from './session.js';
 import { LegacyGate } from './legacy/gate.js';
 import { ServiceDirectory, serviceEnvName } from './service-directory.js';
+import { Schedules } from './schedules.js';
 
 /**
  * The control plane process: owns the scheduling core, the store and every connection, and
@@ -31,6 +32,7 @@ export class Master {
   readonly watchers = new JobWatchers();
   readonly deadlines = new Deadlines();
   readonly services = new ServiceDirectory();
+  readonly schedules: Schedules = new Schedules(this);
   /** What workers said of themselves at registration, for `titan workers`. */
   readonly workerMeta = new Map<string, { version: string; startedAt: number | null; pid: number }>();
   readonly token: string;
@@ -69,6 +71,7 @@ export class Master {
       });
     }
     this.log.info({ active: active.length, dags: dags.length, awaitingWorkers: held }, 'state recovered from the store');
+    this.schedules.start();
     const server = createServer((socket) => this.accept(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -99,16 +102,16 @@ export class Master {
     return randomBytes(6).toString('hex');
   }
 
-  /** Persists the transitions in one transaction, then performs the rest in order. */
-  apply(effects: readonly Effect[]): void {
-    if (effects.length === 0) return;
+  /** Persists the transitions (and the schedules they fire for) in one transaction, then performs the rest in order. */
+  apply(effects: readonly Effect[], schedules: readonly ScheduleRecord[] = []): void {
+    if (effects.length === 0 && schedules.length === 0) return;
     const writes = [];
     const dags = new Set<Dag>();
     for (const effect of effects) {
       if (effect.type === 'persist') writes.push({ job: effect.job, event: effect.event });
       else if (effect.type === 'persistDag') dags.add(effect.dag);
     }
-    if (writes.length > 0 || dags.size > 0) this.store.writeJobs(writes, [...dags]);
+    if (writes.length > 0 || dags.size > 0 || schedules.length > 0) this.store.writeJobs(writes, [...dags], schedules);
     for (const effect of effects) {
       switch (effect.type) {
         case 'persist':

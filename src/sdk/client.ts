@@ -12,6 +12,7 @@ import type { Peer } from '../protocol/peer.js';
 import { connectPeer } from './connect.js';
 import { resolveMasterAddress } from './address.js';
 import { KvClient } from './kv.js';
+import { ScheduleClient } from './schedules.js';
 import type { JobView, ClusterStatsView, LogLineView, DagStatusView, DagView, JobEventView, ServiceView } from '../protocol/views.js';
 
 export type { JobView, ClusterStatsView, LogLineView, DagStatusView, DagView, JobEventView, ServiceView } from '../protocol/views.js';
@@ -57,6 +58,16 @@ export class TitanClient {
    */
   get kv(): KvClient {
     return new KvClient(this.peer);
+  }
+
+  /**
+   * Cron schedules of DAG runs: add (a YAML file or { name, jobs }), list, remove, pause, resume.
+   *
+   * @example
+   * await titan.schedules.add('pipeline.yaml', { cron: '*\/5 * * * *', overlap: 'skip', misfire: 'run_once' });
+   */
+  get schedules(): ScheduleClient {
+    return new ScheduleClient(this.peer, this);
   }
 
   /**

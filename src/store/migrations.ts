@@ -126,6 +126,32 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec('ALTER TABLE jobs ADD COLUMN service_ready INTEGER NOT NULL DEFAULT 0');
     },
   },
+  {
+    version: 5,
+    description: 'cron schedules of DAG runs',
+    up: (db) => {
+      db.exec(`
+        CREATE TABLE schedules (
+          id          TEXT PRIMARY KEY,
+          name        TEXT NOT NULL,
+          cron        TEXT NOT NULL,
+          tz          TEXT,
+          overlap     TEXT NOT NULL,
+          misfire     TEXT NOT NULL,
+          paused      INTEGER NOT NULL DEFAULT 0,
+          -- What each fire submits: {"name": the DAG name, "jobs": DagJobRequest[]} as the client sent it.
+          payload     TEXT NOT NULL,
+          -- The due time of the last fire, written in the transaction that creates its DAG, so
+          -- a restart never fires one due time twice.
+          last_due_at INTEGER,
+          last_dag_id TEXT,
+          created_at  INTEGER NOT NULL,
+          -- Due times before a resume are not owed (they passed while paused).
+          resumed_at  INTEGER
+        );
+      `);
+    },
+  },
 ];
 
 export function schemaVersion(db: Database): number {

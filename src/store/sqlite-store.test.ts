@@ -10,6 +10,7 @@ import type { Job } from '../core/job.js';
 import { MIGRATIONS, migrate, schemaVersion, type Migration } from './migrations.js';
 import { SELECT_ACTIVE_JOBS, SqliteStore } from './sqlite-store.js';
 import { runStoreConformance } from './store-conformance.js';
+import { runScheduleConformance } from './schedule-conformance.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'titan-store-'));
 after(() => rm(dir, { recursive: true, force: true }));
@@ -21,6 +22,7 @@ runStoreConformance(
   () => SqliteStore.open(newPath()),
   (closed) => SqliteStore.open(closed.path),
 );
+runScheduleConformance('sqlite', () => SqliteStore.open(newPath()), (closed) => SqliteStore.open(closed.path));
 
 /** Runs `fn` on the file through a plain connection, as a second tool on the machine would. */
 function withRaw<T>(path: string, fn: (db: Database.Database) => T): T {

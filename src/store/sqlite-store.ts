@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import type { Dag } from '../core/dag.js';
 import { DagTable } from './dag-table.js';
 import { KvTable } from './kv-table.js';
+import { ScheduleTable } from './schedule-table.js';
 import { JOB_STATES, isFinal, type Job, type JobState } from '../core/job.js';
 import {
   eventToRow,
@@ -19,7 +20,7 @@ import {
   type NewLogRow,
 } from './job-row.js';
 import { migrate } from './migrations.js';
-import type { JobEvent, JobFilter, JobWrite, KeyedArtifact, KvEntry, LogLine, Store, StoredLogLine } from './store.js';
+import type { JobEvent, JobFilter, JobWrite, KeyedArtifact, KvEntry, LogLine, ScheduleRecord, Store, StoredLogLine } from './store.js';
 
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 
@@ -51,9 +52,10 @@ export class SqliteStore implements Store {
   private readonly upsertMeta: Statement<[string, string]>;
   /** Keyed by the number of states filtered on (0: no filter); at most one per count. */
   private readonly listStatements = new Map<number, Statement<unknown[], JobRow>>();
-  private readonly writeBatch: (batch: readonly JobWrite[], dags: readonly Dag[]) => void;
+  private readonly writeBatch: (batch: readonly JobWrite[], dags: readonly Dag[], schedules: readonly ScheduleRecord[]) => void;
   private readonly dags: DagTable;
   private readonly kv: KvTable;
+  private readonly schedules: ScheduleTable;
   private readonly selectDagJobs: Statement<[string], JobRow>;
   private readonly appendBatch: (lines: readonly LogLine[]) => void;
 
@@ -100,13 +102,15 @@ export class SqliteStore implements Store {
     );
     this.dags = new DagTable(db);
     this.kv = new KvTable(db);
+    this.schedules = new ScheduleTable(db);
     this.selectDagJobs = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE dag_id = ? ORDER BY seq`);
-    this.writeBatch = db.transaction((batch: readonly JobWrite[], dags: readonly Dag[]) => {
+    this.writeBatch = db.transaction((batch: readonly JobWrite[], dags: readonly Dag[], schedules: readonly ScheduleRecord[]) => {
       for (const write of batch) {
         this.upsertJob.run(jobToRow(write.job));
         this.insertEvent.run(eventToRow(write.event));
       }
       for (const dag of dags) this.dags.write(dag);
+      for (const schedule of schedules) this.schedules.write(schedule);
     });
     this.appendBatch = db.transaction((lines: readonly LogLine[]) => {
       for (const line of lines) this.insertLog.run(logToRow(line));
@@ -144,8 +148,8 @@ export class SqliteStore implements Store {
    * appended, in batch order; a job written twice in a batch ends as its last write.
    * Failure: throws (e.g. two jobs share a seq) and nothing of the batch is written.
    */
-  writeJobs(batch: readonly JobWrite[], dags: readonly Dag[] = []): void {
-    if (batch.length > 0 || dags.length > 0) this.writeBatch(batch, dags);
+  writeJobs(batch: readonly JobWrite[], dags: readonly Dag[] = [], schedules: readonly ScheduleRecord[] = []): void {
+    if (batch.length > 0 || dags.length > 0 || schedules.length > 0) this.writeBatch(batch, dags, schedules);
   }
 
   loadActiveDags(): Dag[] {
@@ -258,6 +262,22 @@ export class SqliteStore implements Store {
 
   listKeyedArtifacts(prefix: string, limit: number): KeyedArtifact[] {
     return this.kv.artifacts(prefix, limit);
+  }
+
+  putSchedule(schedule: ScheduleRecord): void {
+    this.schedules.write(schedule);
+  }
+
+  getSchedule(id: string): ScheduleRecord | undefined {
+    return this.schedules.get(id);
+  }
+
+  listSchedules(): ScheduleRecord[] {
+    return this.schedules.all();
+  }
+
+  deleteSchedule(id: string): boolean {
+    return this.schedules.delete(id);
   }
 
   close(): void {

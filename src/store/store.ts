@@ -1,5 +1,6 @@
 import type { Dag } from '../core/dag.js';
 import type { Job, JobState } from '../core/job.js';
+import type { MisfirePolicy, OverlapPolicy } from '../core/schedule.js';
 
 /** One line a job printed, as kept for `titan logs`. */
 export interface LogLine {
@@ -53,17 +54,37 @@ export interface KeyedArtifact {
   readonly jobId: string | null;
 }
 
+/** A cron schedule of DAG runs, as the `schedules` table keeps it. */
+export interface ScheduleRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly cron: string;
+  /** IANA time zone the expression is read in; null for the master's local zone. */
+  readonly tz: string | null;
+  readonly overlap: OverlapPolicy;
+  readonly misfire: MisfirePolicy;
+  readonly paused: boolean;
+  /** JSON of what each fire submits ({ name, jobs }), parsed by the master at load. */
+  readonly payload: string;
+  /** The due time of the last fire, null before the first. */
+  readonly lastDueAt: number | null;
+  readonly lastDagId: string | null;
+  readonly createdAt: number;
+  readonly resumedAt: number | null;
+}
+
 /**
  * The master's durable memory. Every method is synchronous and atomic: when it returns, the
  * effect is on disk (as far as a process crash is concerned), and when it throws, nothing of it is.
  */
 export interface Store {
   /**
-   * Applies a batch of job transitions, and the DAG runs they changed, in one transaction.
-   * Effects: each job row is inserted or replaced, each event appended, each DAG row upserted.
+   * Applies a batch of job transitions, and the DAG runs (and schedules) they changed, in one
+   * transaction: a schedule's fire (its last_due_at) commits with the DAG it creates, or neither does.
+   * Effects: each job row is inserted or replaced, each event appended, each DAG and schedule row upserted.
    * Failure: throws; no row of the batch is written.
    */
-  writeJobs(batch: readonly JobWrite[], dags?: readonly Dag[]): void;
+  writeJobs(batch: readonly JobWrite[], dags?: readonly Dag[], schedules?: readonly ScheduleRecord[]): void;
   /** DAG runs still running, oldest first. */
   loadActiveDags(): Dag[];
   getDag(id: string): Dag | undefined;
@@ -114,6 +135,13 @@ export interface Store {
   getKeyedArtifact(key: string): KeyedArtifact | undefined;
   /** Published artifacts whose key starts with prefix ('' for all), in key order, at most limit. */
   listKeyedArtifacts(prefix: string, limit: number): KeyedArtifact[];
+  /** Inserts or replaces a schedule row (every column). */
+  putSchedule(schedule: ScheduleRecord): void;
+  getSchedule(id: string): ScheduleRecord | undefined;
+  /** Every schedule, oldest first. */
+  listSchedules(): ScheduleRecord[];
+  /** Removes a schedule; true when there was one. */
+  deleteSchedule(id: string): boolean;
   /** Idempotent. */
   close(): void;
 }

@@ -1,0 +1,33 @@
+import { Opcode } from '../protocol/opcodes.js';
+import {
+  ScheduleAddRequest, ScheduleListRequest, ScheduleRef,
+  type ScheduleListReply, type ScheduleRemoveReply, type ScheduleReply,
+} from '../protocol/schedule-messages.js';
+import type { IncomingMessage, Replier } from '../protocol/replier.js';
+import type { Master } from './master.js';
+import { parseBody } from './parse-body.js';
+
+/** Cron schedules of DAG runs (`titan schedule …`). Returns false when the opcode is not one of these. */
+export function handleScheduleMessage(master: Master, msg: IncomingMessage, reply: Replier): boolean {
+  switch (msg.opcode) {
+    case Opcode.SCHEDULE_ADD:
+      reply.ok({ schedule: master.schedules.add(parseBody(ScheduleAddRequest, msg)) } satisfies ScheduleReply);
+      return true;
+    case Opcode.SCHEDULE_LIST:
+      parseBody(ScheduleListRequest, msg);
+      reply.ok({ schedules: master.schedules.list() } satisfies ScheduleListReply);
+      return true;
+    case Opcode.SCHEDULE_REMOVE:
+      master.schedules.remove(parseBody(ScheduleRef, msg).id);
+      reply.ok({ removed: true } satisfies ScheduleRemoveReply);
+      return true;
+    case Opcode.SCHEDULE_PAUSE:
+      reply.ok({ schedule: master.schedules.pause(parseBody(ScheduleRef, msg).id) } satisfies ScheduleReply);
+      return true;
+    case Opcode.SCHEDULE_RESUME:
+      reply.ok({ schedule: master.schedules.resume(parseBody(ScheduleRef, msg).id) } satisfies ScheduleReply);
+      return true;
+    default:
+      return false;
+  }
+}

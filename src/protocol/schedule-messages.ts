@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { compileCron } from '../common/cron.js';
+import { TitanError } from '../common/errors.js';
+import { MISFIRE_POLICIES, OVERLAP_POLICIES, type MisfirePolicy, type OverlapPolicy } from '../core/schedule.js';
+import { DagSubmitRequest } from './messages.js';
+
+/** Message bodies of cron schedules (opcodes SCHEDULE_ADD/LIST/REMOVE/PAUSE/RESUME). */
+
+const scheduleId = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'schedule ids are 1-128 characters of letters, digits, dot, dash or underscore');
+
+/** A schedule: a DAG (its name and jobs, as DAG_SUBMIT takes them) run at each due time of `cron`. */
+export const ScheduleAddRequest = DagSubmitRequest.extend({
+  cron: z.string().min(1).max(200),
+  /** IANA time zone the expression is read in; the master's local zone when left out. */
+  tz: z.string().min(1).max(100).optional(),
+  overlap: z.enum(OVERLAP_POLICIES).default('skip'),
+  misfire: z.enum(MISFIRE_POLICIES).default('skip'),
+}).superRefine((req, ctx) => {
+  try {
+    compileCron(req.cron, req.tz ?? null);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', path: ['cron'], message: err instanceof TitanError ? err.message : String(err) });
+  }
+});
+export type ScheduleAddRequest = z.input<typeof ScheduleAddRequest>;
+
+export const ScheduleRef = z.object({ id: scheduleId });
+export const ScheduleListRequest = z.object({});
+
+/** A schedule as clients see it. */
+export interface ScheduleView {
+  readonly id: string;
+  readonly name: string;
+  readonly cron: string;
+  readonly tz: string | null;
+  readonly overlap: OverlapPolicy;
+  readonly misfire: MisfirePolicy;
+  readonly paused: boolean;
+  /** How many jobs each run has. */
+  readonly jobs: number;
+  readonly createdAt: number;
+  /** The due time of the last fire and the DAG it created; null before the first. */
+  readonly lastDueAt: number | null;
+  readonly lastDagId: string | null;
+  /** When it fires next; null when paused or the expression has no more due times. */
+  readonly nextDueAt: number | null;
+  /** Runs waiting for the running one to finish (overlap: queue). */
+  readonly queued: number;
+}
+
+export interface ScheduleReply {
+  readonly schedule: ScheduleView;
+}
+export interface ScheduleListReply {
+  readonly schedules: ScheduleView[];
+}
+export interface ScheduleRemoveReply {
+  readonly removed: true;
+}
