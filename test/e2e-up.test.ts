@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAIN } from './harness.js';
@@ -9,8 +10,11 @@ import { MAIN } from './harness.js';
 test('`titan up --demo` starts a master and two worker processes, runs the demo across both, and stops them all', async (t) => {
   const home = mkdtempSync(join(tmpdir(), 'titan-up-'));
   t.after(() => rmSync(home, { recursive: true, force: true }));
-  // The README's demo command is `npm run demo`: the same `up --workers 2 --demo`, on a free port here.
-  const child = spawn(process.execPath, [MAIN, 'up', '--workers', '2', '--listen', '127.0.0.1:0', '--demo', '--exit-after-demo'], {
+  // The README's first command is `npm run demo`: run its own arguments, on a free port and exiting after.
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { scripts: { demo: string } };
+  const demoArgs = pkg.scripts.demo.split('dist/src/cli/main.js ')[1]?.split(' ') ?? [];
+  assert.deepEqual(demoArgs.slice(0, 1), ['up']);
+  const child = spawn(process.execPath, [MAIN, ...demoArgs, '--listen', '127.0.0.1:0', '--exit-after-demo'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, TITAN_HOME: home },
   });
