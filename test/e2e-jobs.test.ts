@@ -2,7 +2,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Cluster, until } from './harness.js';
+import { Cluster, TOKEN, until } from './harness.js';
+import { TitanClient } from '../src/sdk/client.js';
 
 describe('jobs on a real cluster', () => {
   const cluster = new Cluster();
@@ -59,6 +60,19 @@ describe('jobs on a real cluster', () => {
     for await (const line of client.followLogs(jobId)) seen.push(line.line);
     assert.deepEqual(seen, ['one', 'two']);
     assert.equal((await client.status(jobId)).state, 'succeeded');
+  });
+
+  test('new TitanClient() connects on first use; logs() without a callback returns every line; artifacts round-trip', async () => {
+    const client = new TitanClient({ host: '127.0.0.1', port: cluster.port, token: TOKEN });
+    try {
+      const { jobId } = await client.submit({ command: "sh -c 'echo a; echo b'" });
+      assert.equal((await client.wait(jobId, { timeout: 30_000 })).state, 'succeeded');
+      assert.deepEqual((await client.logs(jobId)).map((l) => l.line), ['a', 'b']);
+      await client.publishArtifact('e2e/greeting', Buffer.from('hello artifact'));
+      assert.equal(Buffer.from(await client.getArtifact('e2e/greeting')).toString(), 'hello artifact');
+    } finally {
+      client.close();
+    }
   });
 
   test('a cancelled running job is killed and ends cancelled', async () => {

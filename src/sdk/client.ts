@@ -8,8 +8,8 @@ import { Opcode } from '../protocol/opcodes.js';
 import type { DagJobRequest, JobSubmitRequest } from '../protocol/messages.js';
 import { formatProblems, parsePipeline } from '../pipeline/parse-pipeline.js';
 import { pipelineToDagJobs } from './pipeline-jobs.js';
-import type { Peer } from '../protocol/peer.js';
 import { connectPeer } from './connect.js';
+import { LazyPeer } from './lazy-peer.js';
 import { resolveMasterAddress } from './address.js';
 import { KvClient } from './kv.js';
 import { ScheduleClient } from './schedules.js';
@@ -48,7 +48,26 @@ function projectRelative(project: string, file: string): string {
 export class TitanClient {
   private readonly folders = new Map<string, string>();
 
-  private constructor(private readonly peer: Peer) {}
+  private readonly peer: LazyPeer;
+
+  /**
+   * A client; it connects on first use (and again after a dropped connection). Anything not
+   * given comes from TITAN_HOST / TITAN_PORT / TITAN_TOKEN (set inside every job), else
+   * 127.0.0.1:9090 and the local master's token file.
+   *
+   * @example
+   * const titan = new TitanClient(); // inside a job: no configuration needed
+   */
+  constructor(options: Partial<ClientOptions> = {}) {
+    this.peer = new LazyPeer(async () => {
+      const fromEnv = resolveMasterAddress({
+        ...(options.host !== undefined ? { master: `${options.host}:${options.port ?? 9090}` } : {}),
+        ...(options.token !== undefined ? { token: options.token } : {}),
+      });
+      const { peer } = await connectPeer({ host: options.host ?? fromEnv.host, port: options.port ?? fromEnv.port, token: fromEnv.token, role: 'client' });
+      return peer;
+    });
+  }
 
   /**
    * The master's key-value store and keyed artifacts (data passed between DAG jobs and clients).
@@ -70,21 +89,31 @@ export class TitanClient {
     return new ScheduleClient(this.peer, this);
   }
 
-  /**
-   * Connects and authenticates. Anything not given comes from TITAN_HOST / TITAN_PORT /
-   * TITAN_TOKEN (set inside every job), else 127.0.0.1:9090 and the local master's token file.
-   *
-   * @example
-   * const titan = await TitanClient.connect(); // inside a job: no configuration needed
-   */
+  /** Like `new TitanClient(options)`, but connects now, so a wrong address or token fails here. */
   static async connect(options: Partial<ClientOptions> = {}): Promise<TitanClient> {
-    const fromEnv = resolveMasterAddress({
-      ...(options.host !== undefined ? { master: `${options.host}:${options.port ?? 9090}` } : {}),
-      ...(options.token !== undefined ? { token: options.token } : {}),
-    });
-    const port = options.port ?? fromEnv.port;
-    const { peer } = await connectPeer({ host: options.host ?? fromEnv.host, port, token: fromEnv.token, role: 'client' });
-    return new TitanClient(peer);
+    const client = new TitanClient(options);
+    try {
+      await client.peer.request(Opcode.PING, {});
+    } catch (err) {
+      client.close();
+      throw err;
+    }
+    return client;
+  }
+
+  /** Uploads a local file to the master's content-addressed store and returns its sha256 address. */
+  async uploadFile(path: string): Promise<string> {
+    return this.upload(await readFile(path));
+  }
+
+  /** Publishes a file (or bytes) under a key, for other jobs and clients: `getArtifact(key)`. */
+  async publishArtifact(key: string, fileOrBytes: string | Uint8Array): Promise<void> {
+    await this.kv.publishArtifact(key, fileOrBytes);
+  }
+
+  /** The bytes published under a key. */
+  async getArtifact(key: string): Promise<Uint8Array> {
+    return (await this.kv.fetchArtifact(key)).data;
   }
 
   /** Uploads bytes to the master's content-addressed store and returns their sha256 address. */
@@ -106,8 +135,15 @@ export class TitanClient {
     return (await this.peer.request(Opcode.JOB_STATUS, { jobId })) as JobView;
   }
 
-  /** Resolves when the job is final, or with its current view after timeoutMs. */
-  async wait(jobId: string, timeoutMs?: number): Promise<JobView> {
+  /**
+   * Resolves when the job is final (pushed by the master, no polling), or with its current view
+   * once the timeout (ms) passes.
+   *
+   * @example
+   * const done = await titan.wait(jobId, { timeout: 60_000 });
+   */
+  async wait(jobId: string, timeout?: number | { timeout?: number }): Promise<JobView> {
+    const timeoutMs = typeof timeout === 'number' ? timeout : timeout?.timeout;
     const body = timeoutMs === undefined ? { jobId } : { jobId, timeoutMs };
     return (await this.peer.request(Opcode.JOB_WAIT, body, { timeoutMs: 0 })) as JobView;
   }
@@ -124,11 +160,23 @@ export class TitanClient {
     return (await this.peer.request(Opcode.CLUSTER_STATS, {})) as ClusterStatsView;
   }
 
-  /** Calls onLines with each batch of stored lines; with follow, until the job is final. */
-  async logs(jobId: string, onLines: (lines: LogLineView[]) => void, options: { follow?: boolean; afterSeq?: number } = {}): Promise<void> {
+  /**
+   * A job's stored output: every line so far, or, with `onLines`, each batch as it is read (and,
+   * with `follow`, as it arrives until the job is final).
+   *
+   * @example
+   * const lines = await titan.logs(jobId);
+   */
+  async logs(jobId: string): Promise<LogLineView[]>;
+  async logs(jobId: string, onLines: (lines: LogLineView[]) => void, options?: { follow?: boolean; afterSeq?: number }): Promise<void>;
+  async logs(jobId: string, onLines?: (lines: LogLineView[]) => void, options: { follow?: boolean; afterSeq?: number } = {}): Promise<LogLineView[] | void> {
+    const all: LogLineView[] = [];
     await this.peer.stream(Opcode.JOB_LOGS, { jobId, follow: options.follow ?? false, afterSeq: options.afterSeq ?? 0 }, (chunk) => {
-      onLines((chunk as { lines: LogLineView[] }).lines);
+      const lines = (chunk as { lines: LogLineView[] }).lines;
+      if (onLines !== undefined) onLines(lines);
+      else all.push(...lines);
     });
+    return onLines === undefined ? all : undefined;
   }
 
   /**

@@ -3,7 +3,7 @@ import { Opcode } from '../protocol/opcodes.js';
 import type {
   ArtifactFetchReply, ArtifactListReply, KeyedArtifactView, KvDeleteReply, KvGetReply, KvPutReply, KvSaddReply, KvSmembersReply,
 } from '../protocol/kv-messages.js';
-import type { Peer } from '../protocol/peer.js';
+import type { Requester } from './lazy-peer.js';
 
 export type { ArtifactFetchReply as FetchedArtifact, KeyedArtifactView } from '../protocol/kv-messages.js';
 
@@ -28,7 +28,7 @@ export interface PublishOptions {
  * const best = await titan.kv.get('best-epoch'); // '12'
  */
 export class KvClient {
-  constructor(private readonly peer: Peer) {}
+  constructor(private readonly peer: Requester) {}
 
   /**
    * The string under key, or undefined when it is absent or expired. A set is refused (WRONGTYPE): use smembers.

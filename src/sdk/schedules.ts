@@ -4,7 +4,7 @@ import type { MisfirePolicy, OverlapPolicy } from '../core/schedule.js';
 import { formatProblems, parsePipeline } from '../pipeline/parse-pipeline.js';
 import type { DagJobRequest } from '../protocol/messages.js';
 import { Opcode } from '../protocol/opcodes.js';
-import type { Peer } from '../protocol/peer.js';
+import type { Requester } from './lazy-peer.js';
 import type { ScheduleListReply, ScheduleReply, ScheduleView } from '../protocol/schedule-messages.js';
 import { pipelineToDagJobs, type Uploader } from './pipeline-jobs.js';
 
@@ -31,7 +31,7 @@ export interface ScheduleOptions {
  */
 export class ScheduleClient {
   constructor(
-    private readonly peer: Peer,
+    private readonly peer: Requester,
     private readonly uploader: Uploader,
   ) {}
 
