@@ -127,8 +127,8 @@ class JobProcess implements RunningJob {
     this.attempt = req.attempt;
     this.spawned = new Promise((resolve) => (this.#resolveSpawned = resolve));
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
-    // A microtask, not a promise chain: a kill() issued right after start() still finds the job
-    // unspawned, yet the spawn happens in the same turn of the event loop as the dispatch.
+    // Launched in a microtask rather than here, so that a kill() right after start() still finds
+    // the job unspawned; the spawn still happens in the same turn of the event loop.
     queueMicrotask(() => this.#launch());
   }
 

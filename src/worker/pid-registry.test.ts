@@ -56,6 +56,27 @@ test('entries are written to the file as they are added and removed', async () =
   await registry.remove(101);
   assert.deepEqual(JSON.parse(await readFile(file, 'utf8')), [e2, { ...e1, pid: 103 }]);
   assert.deepEqual(registry.entries(), [e2, { ...e1, pid: 103 }]);
+  await registry.close();
+});
+
+test('the file reads back as exactly the current entries as it shrinks, grows past a page and shrinks again', async (t) => {
+  const file = path.join(dir, 'sizes', 'pids.json');
+  const registry = new PidRegistry(file);
+  t.after(() => registry.close());
+  const entry = (pid: number): PidEntry => ({ pid, pgid: pid, jobId: `job-${pid}`, attempt: 1, startedAt: pid, startTicks: pid });
+  const onDisk = async (): Promise<unknown> => JSON.parse(await readFile(file, 'utf8'));
+  const pids = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
+
+  await Promise.all(pids(1, 3).map((pid) => registry.add(entry(pid))));
+  await Promise.all([registry.remove(1), registry.remove(2)]);
+  assert.deepEqual(await onDisk(), [entry(3)]);
+  await Promise.all(pids(10, 60).map((pid) => registry.add(entry(pid))));
+  assert.ok((await readFile(file)).length > 4096, 'the file has outgrown one page');
+  assert.deepEqual(await onDisk(), [3, ...pids(10, 60)].map(entry));
+  await Promise.all(pids(10, 59).map((pid) => registry.remove(pid)));
+  assert.deepEqual(await onDisk(), [entry(3), entry(69)]);
+  await registry.remove(3);
+  assert.deepEqual(await onDisk(), [entry(69)]);
 });
 
 test('a recorded process group that still runs is killed on start and the file cleared', async () => {

@@ -2,7 +2,7 @@
  * The worker's record of the process groups it started (`pids.json`), so a worker that crashed
  * and restarts can kill what its previous life left running instead of running a second copy.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -34,12 +34,22 @@ const PidFile = z.array(
 const START_TOLERANCE_MS = 2000;
 /** USER_HZ: the unit of /proc/<pid>/stat times; fixed at 100 by the kernel ABI on Linux. */
 const CLOCK_TICKS_PER_SECOND = 100;
+/**
+ * Up to this size the file is rewritten in place by one write at offset 0. A regular-file write
+ * within one page is never cut short by a signal, SIGKILL included (the kernel checks for a fatal
+ * signal only between pages), so a crash leaves the old or the new content, never a mix.
+ */
+const IN_PLACE_MAX_BYTES = 4096;
 
 export class PidRegistry {
   readonly #entries = new Map<number, PidEntry>();
   /** The write that will carry the changes made since the last one; null when none is due. */
   #due: { readonly written: Promise<void>; readonly resolve: () => void; readonly reject: (err: unknown) => void } | null = null;
   #dirReady = false;
+  /** Open on the file while it is rewritten in place; see #write. */
+  #fd: number | undefined;
+  /** The file's length: content shorter than this is padded with spaces (JSON allows them). */
+  #fileBytes = 0;
 
   constructor(readonly file: string) {}
 
@@ -67,6 +77,13 @@ export class PidRegistry {
   /** Waits until every change made so far is written. */
   flush(): Promise<void> {
     return this.#due?.written ?? Promise.resolve();
+  }
+
+  /** Writes what is pending and lets go of the file. Idempotent; later changes reopen it. */
+  async close(): Promise<void> {
+    await this.flush();
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
   }
 
   /**
@@ -115,9 +132,9 @@ export class PidRegistry {
   }
 
   /**
-   * Every change made in one turn of the event loop goes out in one write at its end (a burst of
-   * dispatches costs one), done synchronously: a small write and a rename take a fraction of what
-   * the same calls cost as promises through the thread pool, on every job.
+   * Every change made in one turn of the event loop goes out in one write at its end, so a burst of
+   * dispatches costs one. Synchronous: the write must be on disk soon after the spawn, and one
+   * small write is cheaper than the round trips of the promise API through the thread pool.
    */
   #persist(): Promise<void> {
     if (this.#due === null) {
@@ -138,19 +155,37 @@ export class PidRegistry {
     this.#due = null;
     if (due === null) return;
     try {
-      if (!this.#dirReady) {
-        mkdirSync(path.dirname(this.file), { recursive: true });
-        this.#dirReady = true;
+      const json = JSON.stringify(this.entries());
+      const bytes = Buffer.byteLength(json);
+      if (this.#fd !== undefined && Math.max(bytes, this.#fileBytes) <= IN_PLACE_MAX_BYTES) {
+        // One write, no open, rename or close: the job's spawn is not slowed down by the record.
+        writeSync(this.#fd, bytes < this.#fileBytes ? json.padEnd(json.length + this.#fileBytes - bytes) : json, 0);
+        this.#fileBytes = Math.max(bytes, this.#fileBytes);
+      } else {
+        this.#replace(json, bytes);
       }
-      // Rename is atomic, so a crash mid-write leaves the old file whole. No fsync: an OS crash
-      // also ends every process this file could name, so only a process crash must be survived.
-      const tmp = `${this.file}.tmp`;
-      writeFileSync(tmp, JSON.stringify(this.entries()));
-      renameSync(tmp, this.file);
       due.resolve();
     } catch (err) {
       due.reject(err);
     }
+  }
+
+  /** Writes the whole file anew (atomic by rename) and reopens it for in-place rewrites. */
+  #replace(json: string, bytes: number): void {
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
+    if (!this.#dirReady) {
+      mkdirSync(path.dirname(this.file), { recursive: true });
+      this.#dirReady = true;
+    }
+    // Rename is atomic, so a crash mid-write leaves the old file whole. No fsync, here or in
+    // place: an OS crash also ends every process this file could name; only a process crash
+    // must be survived.
+    const tmp = `${this.file}.tmp`;
+    writeFileSync(tmp, json);
+    renameSync(tmp, this.file);
+    this.#fileBytes = bytes;
+    if (bytes <= IN_PLACE_MAX_BYTES) this.#fd = openSync(this.file, 'r+');
   }
 }
 

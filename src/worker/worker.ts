@@ -97,7 +97,7 @@ export class Worker {
     // First, so that no supervisor restarts what the executor is about to kill.
     for (const held of this.held.values()) held.service?.stop();
     await this.executor.close();
-    await this.pids.flush();
+    await this.pids.close();
     this.link.close();
   }
 
