@@ -150,7 +150,7 @@ export class BenchCluster {
   }
 
   private spawnMaster(port = 0): Tracked {
-    const args = ['master', '--listen', `127.0.0.1:${port}`, '--data-dir', this.dataDir, '--token', BENCH_TOKEN];
+    const args = ['master', '--listen', `127.0.0.1:${port}`, '--data-dir', this.dataDir, '--token', BENCH_TOKEN, '--no-http'];
     this.master = this.spawnTitan(args);
     return this.master;
   }

@@ -14,7 +14,7 @@ test('`titan up --demo` starts a master and two worker processes, runs the demo 
   const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { scripts: { demo: string } };
   const demoArgs = pkg.scripts.demo.split('dist/src/cli/main.js ')[1]?.split(' ') ?? [];
   assert.deepEqual(demoArgs.slice(0, 1), ['up']);
-  const child = spawn(process.execPath, [MAIN, ...demoArgs, '--listen', '127.0.0.1:0', '--exit-after-demo'], {
+  const child = spawn(process.execPath, [MAIN, ...demoArgs, '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--exit-after-demo'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, TITAN_HOME: home },
   });

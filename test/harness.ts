@@ -60,6 +60,8 @@ export class Cluster {
   readonly dir = mkdtempSync(join(tmpdir(), 'titan-e2e-'));
   readonly dataDir = join(this.dir, 'master');
   port = 0;
+  /** The master's HTTP port; kept across restarts like the TCP port. */
+  httpPort = 0;
   master: ChildProcess | null = null;
   private readonly children = new Set<ChildProcess>();
   private readonly workerProcesses = new Map<string, ChildProcess>();
@@ -69,10 +71,11 @@ export class Cluster {
   constructor(private readonly heartbeatTimeoutMs = 30_000) {}
 
   async startMaster(extraArgs: readonly string[] = []): Promise<void> {
-    const child = this.spawnTitan(['master', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--token', TOKEN, '--heartbeat-interval', '200', '--heartbeat-timeout', String(this.heartbeatTimeoutMs), ...extraArgs]);
+    const child = this.spawnTitan(['master', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--token', TOKEN, '--heartbeat-interval', '200', '--heartbeat-timeout', String(this.heartbeatTimeoutMs), '--http', `127.0.0.1:${this.httpPort}`, ...extraArgs]);
     this.master = child;
-    const match = await awaitLine(child, /listening on 127\.0\.0\.1:(\d+)/, 15_000, 'master');
+    const match = await awaitLine(child, /listening on 127\.0\.0\.1:(\d+)[^\n]*\nhttp api and dashboard on http:\/\/127\.0\.0\.1:(\d+)/, 15_000, 'master');
     this.port = Number(match[1]);
+    this.httpPort = Number(match[2]);
   }
 
   killMaster(): Promise<void> {

@@ -120,7 +120,8 @@ class Cluster:
 
     def start_master(self):
         self.master = self.spawn(["master", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(self.dir, "master"),
-                                  "--token", TOKEN, "--heartbeat-interval", "200", "--heartbeat-timeout", "30000"], "master")
+                                  "--token", TOKEN, "--heartbeat-interval", "200", "--heartbeat-timeout", "30000",
+                                  "--no-http"], "master")
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             match = re.search(r"listening on 127\.0\.0\.1:(\d+)", self.log_of("master"))

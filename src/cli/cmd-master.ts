@@ -12,6 +12,8 @@ interface MasterFlags {
   heartbeatTimeout?: string;
   token?: string;
   allowLegacyUnauthenticated?: boolean;
+  /** A host:port, or false for --no-http. */
+  http?: string | false;
 }
 
 export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = process.env): MasterOptions {
@@ -21,6 +23,8 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
   const token = flags.token ?? env.TITAN_CLUSTER_TOKEN;
   const allowLegacy = flags.allowLegacyUnauthenticated === true || ['1', 'true'].includes(env.TITAN_ALLOW_LEGACY_UNAUTHENTICATED ?? '');
   checkLegacyListen(listen.host, allowLegacy);
+  const httpFlag = flags.http ?? env.TITAN_HTTP ?? `${MASTER_DEFAULTS.host}:${MASTER_DEFAULTS.httpPort}`;
+  const http = httpFlag === false || httpFlag === 'off' ? undefined : parseHostPort(httpFlag, MASTER_DEFAULTS.httpPort);
   return {
     host: listen.host,
     port: listen.port,
@@ -31,6 +35,7 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
     authTimeoutMs: MASTER_DEFAULTS.authTimeoutMs,
     ...(token !== undefined ? { token } : {}),
     ...(allowLegacy ? { allowLegacyUnauthenticated: true } : {}),
+    ...(http !== undefined ? { http: { host: http.host, port: http.port } } : {}),
   };
 }
 
@@ -39,6 +44,7 @@ export async function runMaster(options: MasterOptions, logLevel = 'info'): Prom
   const master = new Master(options, createLogger('master', process.env.TITAN_LOG_LEVEL ?? logLevel));
   const port = await master.start();
   process.stdout.write(`titan master listening on ${options.host}:${port} (data dir ${options.dataDir})\n`);
+  if (options.http !== undefined) process.stdout.write(`http api and dashboard on http://${options.http.host}:${master.httpPort}/\n`);
   return { master, port };
 }
 
@@ -51,6 +57,8 @@ export function registerMaster(program: Command): void {
     .option('--heartbeat-interval <ms>', 'how often workers heartbeat')
     .option('--heartbeat-timeout <ms>', 'silence after which a worker is dead')
     .option('--token <token>', 'use this cluster token instead of the generated one')
+    .option('--http <host:port>', 'HTTP API and dashboard address (env TITAN_HTTP; "off" or --no-http disables)')
+    .option('--no-http', 'serve no HTTP port')
     .option('--allow-legacy-unauthenticated', 'also serve the original Titan protocol v1 (no token; loopback only; env TITAN_ALLOW_LEGACY_UNAUTHENTICATED=1)')
     .action(async (flags: MasterFlags) => {
       const { master } = await runMaster(masterOptionsFrom(flags));

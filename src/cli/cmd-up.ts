@@ -15,6 +15,7 @@ interface UpFlags {
   demo?: boolean;
   exitAfterDemo?: boolean;
   allowLegacyUnauthenticated?: boolean;
+  http?: string | false;
 }
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -51,6 +52,8 @@ export function registerUp(program: Command): void {
     .option('--data-dir <dir>', 'master data dir')
     .option('--demo', 'run the demo once everything is up')
     .option('--exit-after-demo', 'stop everything after the demo (exit code = demo result)')
+    .option('--http <host:port>', 'HTTP API and dashboard address', '127.0.0.1:8080')
+    .option('--no-http', 'serve no HTTP port')
     .option('--allow-legacy-unauthenticated', 'let the master also serve the original Titan protocol v1 (no token; loopback only)')
     .action(async (flags: UpFlags) => {
       const workerCount = positiveInt('--workers', flags.workers);
@@ -58,6 +61,7 @@ export function registerUp(program: Command): void {
         ...(flags.listen !== undefined ? { listen: flags.listen } : {}),
         ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
         ...(flags.allowLegacyUnauthenticated === true ? { allowLegacyUnauthenticated: true } : {}),
+        ...(flags.http !== undefined ? { http: flags.http } : {}),
       });
       const { master, port } = await runMaster(options, 'warn');
       const address = `${options.host}:${port}`;

@@ -20,6 +20,7 @@ import { Session } from './session.js';
 import { LegacyGate } from './legacy/gate.js';
 import { ServiceDirectory, serviceEnvName } from './service-directory.js';
 import { Schedules } from './schedules.js';
+import { HttpApi } from '../http/server.js';
 
 /**
  * The control plane process: owns the scheduling core, the store and every connection, and
@@ -42,6 +43,11 @@ export class Master {
   /** Sniffs each connection's first byte; serves the original Titan's protocol v1 (docs/COMPAT.md). */
   private readonly legacy: LegacyGate;
   private server: Server | null = null;
+  private http: HttpApi | null = null;
+  /** The HTTP port once bound (0 while none is). */
+  httpPort = 0;
+  /** True once state is recovered and both ports accept connections (`/readyz`). */
+  ready = false;
   private closed = false;
 
   constructor(
@@ -84,12 +90,20 @@ export class Master {
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : this.options.port;
     this.log.info({ host: this.options.host, port }, 'master listening');
+    if (this.options.http !== undefined) {
+      this.http = new HttpApi(this);
+      this.httpPort = await this.http.listen(this.options.http);
+      this.log.info({ host: this.options.http.host, port: this.httpPort }, 'http api listening');
+    }
+    this.ready = true;
     return port;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.ready = false;
+    await this.http?.close();
     this.deadlines.close();
     for (const session of this.sessions) session.close();
     this.legacy.close();

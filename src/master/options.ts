@@ -17,6 +17,8 @@ export interface MasterOptions {
    * (docs/COMPAT.md). Only allowed when `host` is a loopback address.
    */
   readonly allowLegacyUnauthenticated?: boolean;
+  /** Where the HTTP API (REST, probes, dashboard) listens; none when absent. */
+  readonly http?: { readonly host: string; readonly port: number };
 }
 
 export const MASTER_DEFAULTS = {
@@ -26,4 +28,5 @@ export const MASTER_DEFAULTS = {
   heartbeatTimeoutMs: 30_000,
   maxFrameSize: 16 * 1024 * 1024,
   authTimeoutMs: 10_000,
+  httpPort: 8080,
 } as const;

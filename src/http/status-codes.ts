@@ -1,0 +1,32 @@
+import { ErrorCode } from '../common/errors.js';
+
+/** The one mapping from Titan's stable error codes to HTTP statuses. */
+export function httpStatusOf(code: ErrorCode): number {
+  switch (code) {
+    case ErrorCode.UNAUTHENTICATED:
+      return 401;
+    case ErrorCode.UNKNOWN_JOB:
+    case ErrorCode.UNKNOWN_WORKER:
+    case ErrorCode.UNKNOWN_ARTIFACT:
+      return 404;
+    case ErrorCode.TIMEOUT:
+      return 504;
+    case ErrorCode.ILLEGAL_TRANSITION:
+      return 409;
+    case ErrorCode.INTERNAL:
+    case ErrorCode.CONNECTION_CLOSED:
+      return 500;
+    case ErrorCode.BAD_FRAME:
+    case ErrorCode.FRAME_TOO_LARGE:
+    case ErrorCode.UNKNOWN_VERSION:
+    case ErrorCode.UNKNOWN_OPCODE:
+    case ErrorCode.BAD_BODY:
+    case ErrorCode.INVALID_REQUEST:
+    case ErrorCode.UNSAFE_PATH:
+      return 400;
+    default: {
+      const unreachable: never = code;
+      return unreachable;
+    }
+  }
+}
