@@ -7,13 +7,26 @@ import type { Job, JobState } from './job.js';
 export type ParentStatus = 'active' | JobState | undefined;
 
 /**
+ * A child waiting on parents, listed under each of them. It holds the job itself, so a parent's
+ * end reaches its children without a lookup by id per edge.
+ */
+interface Waiter {
+  readonly job: Job;
+  readonly gate: Gate;
+  /** Ended some other way (cancel) while listed: skipped when a parent ends. */
+  dropped: boolean;
+}
+
+/**
  * The DAG half of the core: runs in progress, and the index of waiting children by parent, so a
  * finishing job touches exactly its own children (O(children)).
  */
 export class DagBook {
   private readonly dags = new Map<string, Dag>();
-  private readonly waitingOn = new Map<string, string[]>();
-  private readonly gates = new Map<string, Gate>();
+  private readonly waitingOn = new Map<string, Waiter[]>();
+  private readonly waiters = new Map<string, Waiter>();
+  /** Waiting children with affinity, by the parent whose worker they must run on (their first). */
+  private readonly affinityChildren = new Map<string, string[]>();
 
   add(dag: Dag): void {
     this.dags.set(dag.id, dag);
@@ -41,7 +54,9 @@ export class DagBook {
   /** Links a job to its parents. Returns its gate; gate.remaining === 0 means every parent is final already. */
   attach(job: Job, statusOf: (parentId: string) => ParentStatus): Gate {
     const gate = newGate();
-    for (const parentId of job.spec.parents ?? []) {
+    const waiter: Waiter = { job, gate, dropped: false };
+    const parents = job.spec.parents ?? [];
+    for (const parentId of parents) {
       const status = statusOf(parentId);
       if (status === undefined) {
         throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${job.id} depends on ${parentId}, which does not exist; add the parent first`);
@@ -50,41 +65,53 @@ export class DagBook {
         gate.remaining++;
         let list = this.waitingOn.get(parentId);
         if (list === undefined) this.waitingOn.set(parentId, (list = []));
-        list.push(job.id);
+        list.push(waiter);
       } else {
         countParent(gate, status);
       }
     }
-    if (gate.remaining > 0) this.gates.set(job.id, gate);
+    if (gate.remaining > 0) this.waiters.set(job.id, waiter);
+    const first = parents[0];
+    if (job.spec.affinity === true && first !== undefined && statusOf(first) === 'active') {
+      let list = this.affinityChildren.get(first);
+      if (list === undefined) this.affinityChildren.set(first, (list = []));
+      list.push(job.id);
+    }
     return gate;
   }
 
-  /** The children still waiting on this parent. */
-  childrenOf(parentId: string): readonly string[] {
-    return this.waitingOn.get(parentId) ?? [];
+  /**
+   * The children with affinity that wait on this parent, forgotten here: asked once, when the
+   * parent ends. A separate index, so the many children without affinity cost no lookup.
+   */
+  takeAffinityChildren(parentId: string): readonly string[] {
+    const children = this.affinityChildren.get(parentId);
+    if (children === undefined) return [];
+    this.affinityChildren.delete(parentId);
+    return children;
   }
 
   waitingFor(jobId: string): Gate | undefined {
-    return this.gates.get(jobId);
+    return this.waiters.get(jobId)?.gate;
   }
 
   /**
    * A parent became final (or, for a ready service, as good as succeeded: pass `as`): returns the
    * children whose last parent this was, with their gates.
    */
-  parentFinished(parent: Job, as: JobState = parent.state): Array<{ childId: string; gate: Gate }> {
+  parentFinished(parent: Job, as: JobState = parent.state): Array<{ child: Job; gate: Gate }> {
     const children = this.waitingOn.get(parent.id);
     if (children === undefined) return [];
     this.waitingOn.delete(parent.id);
-    const closed: Array<{ childId: string; gate: Gate }> = [];
-    for (const childId of children) {
-      const gate = this.gates.get(childId);
-      if (gate === undefined) continue;
+    const closed: Array<{ child: Job; gate: Gate }> = [];
+    for (const waiter of children) {
+      if (waiter.dropped) continue;
+      const gate = waiter.gate;
       gate.remaining--;
       countParent(gate, as);
       if (gate.remaining === 0) {
-        this.gates.delete(childId);
-        closed.push({ childId, gate });
+        this.waiters.delete(waiter.job.id);
+        closed.push({ child: waiter.job, gate });
       }
     }
     return closed;
@@ -92,7 +119,10 @@ export class DagBook {
 
   /** A waiting job was ended some other way (cancel): it no longer waits. */
   drop(jobId: string): void {
-    this.gates.delete(jobId);
+    const waiter = this.waiters.get(jobId);
+    if (waiter === undefined) return;
+    waiter.dropped = true;
+    this.waiters.delete(jobId);
   }
 
   /** Counts a final job out of its DAG; `finished` when that was its last unfinished job. */

@@ -32,27 +32,40 @@ export class Queues {
 
   /** Returns true when it unpinned jobs into queues it may already have visited. */
   private pumpOnce(workers: Workers, place: (job: Job, workerId: string) => void): boolean {
+    // Called after every change: most calls find one queue or none, so no array is made for them.
+    let only: JobQueue | undefined;
+    let several: JobQueue[] | undefined;
+    for (const queue of this.byKey.values()) {
+      if (queue.size === 0) continue;
+      if (only === undefined) only = queue;
+      else (several ??= [only]).push(queue);
+    }
+    if (only === undefined) return false;
+    if (several === undefined) return this.placeFrom(only, workers, place);
     let unpinned = false;
-    let pending: JobQueue[] = [];
-    for (const queue of this.byKey.values()) if (queue.size > 0) pending.push(queue);
-    if (pending.length === 0) return false;
-    if (pending.length > 1) pending = pending.sort((a, b) => comparePriority(a.peek(), b.peek()));
-    for (const queue of pending) {
-      for (let job = queue.peek(); job !== undefined; job = queue.peek()) {
-        if (job.pinnedWorker !== null && !workers.isAlive(job.pinnedWorker)) {
-          // Affinity holds while the parent's worker lives; after that, any fitting worker will do.
-          queue.pop();
-          job.pinnedWorker = null;
-          this.push(job);
-          unpinned = true;
-          continue;
-        }
-        const placement = placeJob(job.spec.requirement, workers.all(), job.pinnedWorker);
-        if (!placement.placed) break;
+    for (const queue of several.sort((a, b) => comparePriority(a.peek(), b.peek()))) {
+      if (this.placeFrom(queue, workers, place)) unpinned = true;
+    }
+    return unpinned;
+  }
+
+  /** Places the queue's head while it fits; true when it unpinned jobs into other queues. */
+  private placeFrom(queue: JobQueue, workers: Workers, place: (job: Job, workerId: string) => void): boolean {
+    let unpinned = false;
+    for (let job = queue.peek(); job !== undefined; job = queue.peek()) {
+      if (job.pinnedWorker !== null && !workers.isAlive(job.pinnedWorker)) {
+        // Affinity holds while the parent's worker lives; after that, any fitting worker will do.
         queue.pop();
-        workers.hold(placement.workerId, job.id);
-        place(job, placement.workerId);
+        job.pinnedWorker = null;
+        this.push(job);
+        unpinned = true;
+        continue;
       }
+      const placement = placeJob(job.spec.requirement, workers.all(), job.pinnedWorker);
+      if (!placement.placed) break;
+      queue.pop();
+      workers.hold(placement.workerId, job.id);
+      place(job, placement.workerId);
     }
     return unpinned;
   }

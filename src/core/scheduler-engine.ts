@@ -141,10 +141,12 @@ export abstract class SchedulerEngine {
     const from = transition(job, state);
     job.finishedAt = now;
     job.reason = why;
+    // Only a queued or waiting job can be in a queue, the delay heap or the approvals; most
+    // finishing jobs were running, and skipping the lookups is measurable on large DAGs.
+    if (from === 'queued') this.queues.remove(job);
+    if (job.notBefore !== null) this.delays.remove(job.id);
     job.notBefore = null;
-    this.queues.remove(job);
-    this.delays.remove(job.id);
-    this.awaitingApproval.delete(job.id);
+    if (from === 'pending') this.awaitingApproval.delete(job.id);
     this.jobs.delete(job.id);
     effects.push(persist(job, from, now, why), { type: 'finished', job });
     this.finishedQueue.push(job);
@@ -152,14 +154,13 @@ export abstract class SchedulerEngine {
 
   /** Hands a job's outcome to its waiting children and counts it out of its DAG. */
   protected release(job: Job, as: JobState, now: number, effects: Effect[]): void {
-    for (const childId of this.dagBook.childrenOf(job.id)) {
+    for (const childId of this.dagBook.takeAffinityChildren(job.id)) {
       // Affinity follows the first parent: remember where it ran while the child still waits.
       const child = this.jobs.get(childId);
-      if (child?.spec.affinity === true && child.spec.parents?.[0] === job.id) child.pinnedWorker = job.workerId;
+      if (child !== undefined && child.state === 'pending') child.pinnedWorker = job.workerId;
     }
-    for (const { childId, gate } of this.dagBook.parentFinished(job, as)) {
-      const child = this.jobs.get(childId);
-      if (child !== undefined && child.state === 'pending') this.openGate(child, gate, now, effects);
+    for (const { child, gate } of this.dagBook.parentFinished(job, as)) {
+      if (child.state === 'pending') this.openGate(child, gate, now, effects);
     }
     // The DAG row is rewritten with its counters on every settle: a restarted master trusts them.
     const settled = this.dagBook.settle(job, as === job.state && countsAsDagFailure(job), now);
