@@ -20,6 +20,7 @@ import { Session } from './session.js';
 import { LegacyGate } from './legacy/gate.js';
 import { ServiceDirectory, serviceEnvName } from './service-directory.js';
 import { Schedules } from './schedules.js';
+import { isolationSpec } from './isolation-spec.js';
 
 /**
  * The control plane process: owns the scheduling core, the store and every connection, and
@@ -190,6 +191,7 @@ export class Master {
       timeoutSeconds: job.spec.timeoutSeconds,
       ...(job.spec.bundle !== undefined ? { bundle: job.spec.bundle } : {}),
       ...(job.spec.dagId !== undefined ? { dagId: job.spec.dagId } : {}),
+      ...isolationSpec(job.spec),
     });
   }
 

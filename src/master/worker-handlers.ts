@@ -24,7 +24,7 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
     master.attachWorker(reg.workerId, session.peer);
     master.log.info({ workerId: reg.workerId, tags: reg.tags, slots: reg.slots, holding: reg.holding.length }, 'worker registered');
     const effects = master.scheduler.registerWorker(
-      { id: reg.workerId, host: reg.host, tags: reg.tags, slots: reg.slots, resources: reg.resources, holding: reg.holding },
+      { id: reg.workerId, host: reg.host, tags: reg.tags, slots: reg.slots, resources: reg.resources, holding: reg.holding, ...(reg.drivers !== undefined ? { drivers: reg.drivers } : {}) },
       now,
     );
     const host = hostOf(session.peer.remoteAddress);
@@ -59,7 +59,11 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
         return;
       }
       const error = report.error ?? (report.timedOut ? 'timed out' : undefined);
-      const outcome = { exitCode: report.exitCode, signal: report.signal, durationMs: report.durationMs, ...(error !== undefined ? { error } : {}) };
+      const outcome = {
+        exitCode: report.exitCode, signal: report.signal, durationMs: report.durationMs,
+        ...(error !== undefined ? { error } : {}),
+        ...(report.oom === true ? { oom: true } : {}),
+      };
       master.apply(master.scheduler.jobFinished(workerId, report.jobId, report.attempt, outcome, now));
       reply.ok({ ok: true });
       return;

@@ -13,6 +13,8 @@ import { WORKER_VERSION, type WorkerOptions } from './options.js';
 import type { OutputLine } from './output-lines.js';
 import { PidRegistry } from './pid-registry.js';
 import { ServiceSupervisor } from './service-supervisor.js';
+import { Confiner } from './confine/confiner.js';
+import type { DriverName } from '../core/resources.js';
 
 interface HeldJob {
   readonly jobId: string;
@@ -33,6 +35,8 @@ export class Worker {
   readonly id: string;
   readonly startedAt = Date.now();
   private readonly executor: Executor;
+  readonly confiner: Confiner;
+  readonly drivers: readonly DriverName[];
   private readonly pids: PidRegistry;
   private readonly link: Link;
   private readonly runner: RunnerContext;
@@ -49,7 +53,16 @@ export class Worker {
     private readonly log: Logger,
   ) {
     this.id = options.workerId ?? loadOrCreateWorkerId(options.workDir);
-    this.executor = new Executor({ log, killGraceMs: options.killGraceMs });
+    const driver = options.driver ?? 'process';
+    this.drivers = [...new Set([driver, ...(options.allowDrivers ?? [])])];
+    this.confiner = Confiner.probe(
+      { workerId: this.id, limits: options.limits ?? 'auto', pidsLimit: options.pidsLimit ?? 0, sandbox: this.drivers.includes('sandbox') },
+      log,
+    );
+    if (this.drivers.includes('sandbox') && this.confiner.bwrap === null) {
+      throw new Error(`cannot offer the sandbox driver: ${this.confiner.report.sandbox ?? 'bwrap missing'}; install bubblewrap (apt-get install bubblewrap) or drop --driver sandbox`);
+    }
+    this.executor = new Executor({ log, killGraceMs: options.killGraceMs, confiner: this.confiner });
     this.pids = new PidRegistry(join(options.workDir, 'pids.json'));
     this.runner = {
       workDir: options.workDir,
@@ -57,8 +70,9 @@ export class Worker {
       masterPort: options.masterPort,
       token: options.token,
       workerId: this.id,
-      baseEnv: workerBaseEnvironment(process.env),
+      baseEnv: workerBaseEnvironment(process.env, options.cleanEnv === true || driver === 'sandbox'),
       executor: this.executor,
+      driver,
       fetchArtifact: (hash) => this.fetchArtifact(hash),
     };
     this.link = new Link(
@@ -72,6 +86,7 @@ export class Worker {
   async start(): Promise<void> {
     const orphans = await PidRegistry.killOrphans(this.pids.file, this.log);
     if (orphans.length > 0) this.log.warn({ killed: orphans.map((o) => ({ pid: o.pid, jobId: o.jobId })) }, 'killed orphaned job processes from a previous run');
+    this.log.info({ workerId: this.id, drivers: this.drivers, limits: this.confiner.limitsMechanism, ...this.confiner.report }, 'job isolation');
     this.link.start();
   }
 
@@ -97,19 +112,22 @@ export class Worker {
     // First, so that no supervisor restarts what the executor is about to kill.
     for (const held of this.held.values()) held.service?.stop();
     await this.executor.close();
+    this.confiner.close();
     await this.pids.close();
     this.link.close();
   }
 
   private async connected(peer: Peer, heartbeatIntervalMs: number): Promise<void> {
     peer.onRequest((msg, reply) => this.receive(msg, reply));
-    const resources = probeResources();
+    const host = probeResources();
+    const resources = { cpus: this.options.capacity?.cpus ?? host.cpus, memoryMb: this.options.capacity?.memoryMb ?? host.memoryMb, gpus: this.options.capacity?.gpus ?? host.gpus };
     await peer.request(Opcode.WORKER_REGISTER, {
       workerId: this.id,
       host: hostname(),
       tags: this.options.tags,
       slots: this.options.slots,
       resources,
+      drivers: this.drivers,
       holding: [...this.held.values()].map((h) => ({ jobId: h.jobId, attempt: h.attempt, ...serviceState(h.service) })),
       pid: process.pid,
       version: WORKER_VERSION,
