@@ -7,7 +7,9 @@ import type { Peer } from '../protocol/peer.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { Executor, type RunningJob, type SpawnInfo } from './executor.js';
 import { loadOrCreateWorkerId, probeResources } from './identity.js';
-import { startJob, workerBaseEnvironment, type RunnerContext } from './job-runner.js';
+import { prepareJob, startJob, workerBaseEnvironment, type RunnerContext } from './job-runner.js';
+import { DockerEngine } from './docker/engine.js';
+import { DockerJob } from './docker/docker-job.js';
 import { Link } from './link.js';
 import { WORKER_VERSION, type WorkerOptions } from './options.js';
 import type { OutputLine } from './output-lines.js';
@@ -37,6 +39,7 @@ export class Worker {
   private readonly executor: Executor;
   readonly confiner: Confiner;
   readonly drivers: readonly DriverName[];
+  private readonly docker: DockerEngine | null;
   private readonly pids: PidRegistry;
   private readonly link: Link;
   private readonly runner: RunnerContext;
@@ -63,6 +66,7 @@ export class Worker {
       throw new Error(`cannot offer the sandbox driver: ${this.confiner.report.sandbox ?? 'bwrap missing'}; install bubblewrap (apt-get install bubblewrap) or drop --driver sandbox`);
     }
     this.executor = new Executor({ log, killGraceMs: options.killGraceMs, confiner: this.confiner });
+    this.docker = this.drivers.includes('docker') ? new DockerEngine(options.dockerSocket ?? '/var/run/docker.sock') : null;
     this.pids = new PidRegistry(join(options.workDir, 'pids.json'));
     this.runner = {
       workDir: options.workDir,
@@ -84,6 +88,12 @@ export class Worker {
 
   /** Kills what a previous life of this worker left running, then connects. */
   async start(): Promise<void> {
+    if (this.docker !== null) {
+      const version = await this.docker.ping().catch((err: unknown) => {
+        throw new Error(`cannot offer the docker driver: ${(err as Error).message}`);
+      });
+      this.log.info({ socket: this.docker.socketPath, version }, 'Docker Engine reachable');
+    }
     const orphans = await PidRegistry.killOrphans(this.pids.file, this.log);
     if (orphans.length > 0) this.log.warn({ killed: orphans.map((o) => ({ pid: o.pid, jobId: o.jobId })) }, 'killed orphaned job processes from a previous run');
     this.log.info({ workerId: this.id, drivers: this.drivers, limits: this.confiner.limitsMechanism, ...this.confiner.report }, 'job isolation');
@@ -190,7 +200,9 @@ export class Worker {
       return;
     }
     const startedAt = Date.now();
-    startJob(this.runner, job, onLines).then(
+    const driver = job.driver ?? this.options.driver ?? 'process';
+    const starting = driver === 'docker' ? prepareJob(this.runner, job, onLines).then((req) => this.startContainer(req, job.image)) : startJob(this.runner, job, onLines);
+    starting.then(
       (running) => this.watch(held, running),
       (err: unknown) => this.finish(held, { exitCode: null, signal: null, durationMs: Date.now() - startedAt, error: `could not prepare the job: ${(err as Error).message}`, timedOut: false }),
     );
@@ -202,7 +214,8 @@ export class Worker {
     void running.spawned.then((info) => {
       if (info === null) return;
       this.link.current?.notify(Opcode.JOB_STARTED, { ...fields, pid: info.pid });
-      this.recordPid(held, info);
+      // A container has no host pid of ours (0): the engine, not the registry, owns it.
+      if (info.pid > 0) this.recordPid(held, info);
     });
     void running.done.then((result) => {
       if (running.pid !== undefined) this.forgetPid(held, running.pid);
@@ -243,6 +256,12 @@ export class Worker {
       if (result.error !== undefined) this.log.warn({ ...fields, error: result.error }, 'service gave up');
       this.finish(held, result);
     });
+  }
+
+  private startContainer(req: Parameters<Executor['start']>[0], image: string | undefined): RunningJob {
+    if (this.docker === null) throw new Error('this worker does not offer the docker driver; start it with --allow-drivers docker');
+    if (image === undefined) throw new Error('the docker driver needs an image: give the job image: <name> (or --image)');
+    return new DockerJob(req, image, { engine: this.docker, pidsLimit: this.options.pidsLimit ?? 0, killGraceMs: this.options.killGraceMs, log: this.log });
   }
 
   private recordPid(held: HeldJob, info: SpawnInfo): void {
