@@ -3,6 +3,7 @@ import { createLogger } from '../common/log.js';
 import { Master } from '../master/master.js';
 import { MASTER_DEFAULTS, type MasterOptions } from '../master/options.js';
 import { checkLegacyListen } from '../master/legacy/gate.js';
+import { JANITOR_DEFAULTS } from '../master/janitor.js';
 import { defaultMasterDataDir, parseHostPort, positiveInt } from './settings.js';
 
 interface MasterFlags {
@@ -12,6 +13,7 @@ interface MasterFlags {
   heartbeatTimeout?: string;
   token?: string;
   allowLegacyUnauthenticated?: boolean;
+  janitorGrace?: string;
 }
 
 export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = process.env): MasterOptions {
@@ -31,6 +33,7 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
     authTimeoutMs: MASTER_DEFAULTS.authTimeoutMs,
     ...(token !== undefined ? { token } : {}),
     ...(allowLegacy ? { allowLegacyUnauthenticated: true } : {}),
+    ...(flags.janitorGrace !== undefined ? { janitor: { ...JANITOR_DEFAULTS, graceMs: positiveInt('--janitor-grace', flags.janitorGrace) } } : {}),
   };
 }
 
@@ -51,6 +54,7 @@ export function registerMaster(program: Command): void {
     .option('--heartbeat-interval <ms>', 'how often workers heartbeat')
     .option('--heartbeat-timeout <ms>', 'silence after which a worker is dead')
     .option('--token <token>', 'use this cluster token instead of the generated one')
+    .option('--janitor-grace <ms>', 'how far past its timeout a running job may go before the janitor reaps it', String(JANITOR_DEFAULTS.graceMs))
     .option('--allow-legacy-unauthenticated', 'also serve the original Titan protocol v1 (no token; loopback only; env TITAN_ALLOW_LEGACY_UNAUTHENTICATED=1)')
     .action(async (flags: MasterFlags) => {
       const { master } = await runMaster(masterOptionsFrom(flags));

@@ -187,6 +187,31 @@ export class Scheduler extends SchedulerEngine {
     return effects;
   }
 
+  /**
+   * The janitor found the attempt running past its timeout (the worker did not end it): its
+   * process tree is killed and the attempt fails by the retry policy.
+   */
+  reapOverdue(jobId: string, now: number, why: string): Effect[] {
+    const job = this.jobs.get(jobId);
+    if (job === undefined || job.state !== 'running' || job.workerId === null) return [];
+    const effects: Effect[] = [{ type: 'kill', workerId: job.workerId, jobId, attempt: job.attempt, reason: why }];
+    this.workers.release(job);
+    this.failAttempt(job, now, why, effects);
+    this.drainWork(now, effects);
+    return effects;
+  }
+
+  /** The janitor found the attempt missing from its worker's reports: it runs again, as after a lost worker. */
+  reapUnreported(jobId: string, now: number, why: string): Effect[] {
+    const job = this.jobs.get(jobId);
+    if (job === undefined || (job.state !== 'running' && job.state !== 'assigned') || job.workerId === null) return [];
+    const effects: Effect[] = [{ type: 'kill', workerId: job.workerId, jobId, attempt: job.attempt, reason: why }];
+    this.workers.release(job);
+    this.lostWhileRunning(jobId, now, why, effects);
+    this.drainWork(now, effects);
+    return effects;
+  }
+
   /** A service answered its readiness check: its children may run and its DAG counts it done. */
   serviceReady(workerId: string, jobId: string, attempt: number, now: number): Effect[] {
     const job = this.current(workerId, jobId, attempt);

@@ -21,6 +21,7 @@ import { LegacyGate } from './legacy/gate.js';
 import { ServiceDirectory, serviceEnvName } from './service-directory.js';
 import { Schedules } from './schedules.js';
 import { isolationSpec } from './isolation-spec.js';
+import { Janitor, JANITOR_DEFAULTS } from './janitor.js';
 
 /**
  * The control plane process: owns the scheduling core, the store and every connection, and
@@ -34,6 +35,7 @@ export class Master {
   readonly deadlines = new Deadlines();
   readonly services = new ServiceDirectory();
   readonly schedules: Schedules = new Schedules(this);
+  readonly janitor: Janitor;
   /** What workers said of themselves at registration, for `titan workers`. */
   readonly workerMeta = new Map<string, { version: string; startedAt: number | null; pid: number }>();
   readonly token: string;
@@ -50,6 +52,7 @@ export class Master {
     readonly log: Logger,
   ) {
     this.legacy = new LegacyGate(this);
+    this.janitor = new Janitor(this, options.janitor ?? JANITOR_DEFAULTS);
     this.token = options.token ?? loadOrCreateToken(options.dataDir);
     this.store = SqliteStore.open(join(options.dataDir, 'titan.db'));
     this.artifacts = new ArtifactStore(join(options.dataDir, 'artifacts'));
@@ -73,6 +76,7 @@ export class Master {
     }
     this.log.info({ active: active.length, dags: dags.length, awaitingWorkers: held }, 'state recovered from the store');
     this.schedules.start();
+    this.janitor.start();
     const server = createServer((socket) => this.accept(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -92,6 +96,7 @@ export class Master {
     if (this.closed) return;
     this.closed = true;
     this.deadlines.close();
+    this.janitor.close();
     for (const session of this.sessions) session.close();
     this.legacy.close();
     const server = this.server;
@@ -128,7 +133,7 @@ export class Master {
           this.dispatch(effect.workerId, effect.job);
           break;
         case 'kill':
-          this.workerPeers.get(effect.workerId)?.notify(Opcode.JOB_KILL, { jobId: effect.jobId, attempt: effect.attempt, reason: 'cancelled or superseded' });
+          this.workerPeers.get(effect.workerId)?.notify(Opcode.JOB_KILL, { jobId: effect.jobId, attempt: effect.attempt, reason: effect.reason ?? 'cancelled or superseded' });
           break;
         case 'finished':
           this.services.forget(effect.job.id);
@@ -163,6 +168,7 @@ export class Master {
     if (this.workerPeers.get(workerId) !== peer) return;
     this.workerPeers.delete(workerId);
     this.deadlines.clear(`worker:${workerId}`);
+    this.janitor.forget(workerId);
     if (this.closed) return;
     this.log.warn({ workerId, why }, 'worker lost');
     this.apply(this.scheduler.workerLost(workerId, Date.now(), why));

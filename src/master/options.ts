@@ -17,6 +17,8 @@ export interface MasterOptions {
    * (docs/COMPAT.md). Only allowed when `host` is a loopback address.
    */
   readonly allowLegacyUnauthenticated?: boolean;
+  /** The janitor's sweep period and how far past its timeout a job may run before it is reaped. */
+  readonly janitor?: { readonly intervalMs: number; readonly graceMs: number };
 }
 
 export const MASTER_DEFAULTS = {

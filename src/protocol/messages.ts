@@ -127,7 +127,13 @@ export const WorkerRegisterRequest = z.object({
 });
 export type WorkerRegisterRequest = z.infer<typeof WorkerRegisterRequest>;
 
-export const WorkerHeartbeat = z.object({ running: z.number().int().min(0), load1: z.number().optional(), freeMemoryMb: z.number().optional() });
+export const WorkerHeartbeat = z.object({
+  running: z.number().int().min(0),
+  load1: z.number().optional(),
+  freeMemoryMb: z.number().optional(),
+  /** The attempts the worker runs now, for the master's janitor. */
+  jobs: z.array(z.object({ jobId: id, attempt: z.number().int().min(1) })).max(100000).optional(),
+});
 
 export const JobStartedReport = z.object({ jobId: id, attempt: z.number().int().min(1), pid: z.number().int() });
 export const JobFinishedReport = z.object({

@@ -16,6 +16,7 @@ import type { OutputLine } from './output-lines.js';
 import { PidRegistry } from './pid-registry.js';
 import { ServiceSupervisor } from './service-supervisor.js';
 import { Confiner } from './confine/confiner.js';
+import { WorkerJanitor } from './janitor.js';
 import type { DriverName } from '../core/resources.js';
 
 interface HeldJob {
@@ -26,6 +27,8 @@ interface HeldJob {
   service: ServiceSupervisor | null;
   /** Set once the attempt ended; kept until the master acknowledged it. */
   report: JobFinishedReport | null;
+  /** When the attempt must be gone by (its timeout and the kill grace); null without a timeout. */
+  deadline: number | null;
 }
 
 /**
@@ -40,6 +43,7 @@ export class Worker {
   readonly confiner: Confiner;
   readonly drivers: readonly DriverName[];
   private readonly docker: DockerEngine | null;
+  private readonly janitor: WorkerJanitor;
   private readonly pids: PidRegistry;
   private readonly link: Link;
   private readonly runner: RunnerContext;
@@ -68,6 +72,11 @@ export class Worker {
     this.executor = new Executor({ log, killGraceMs: options.killGraceMs, confiner: this.confiner });
     this.docker = this.drivers.includes('docker') ? new DockerEngine(options.dockerSocket ?? '/var/run/docker.sock') : null;
     this.pids = new PidRegistry(join(options.workDir, 'pids.json'));
+    this.janitor = new WorkerJanitor(
+      () => [...this.held.values()].map((h) => ({ jobId: h.jobId, attempt: h.attempt, process: h.process, deadline: h.deadline, running: h.report === null })),
+      this.pids,
+      log,
+    );
     this.runner = {
       workDir: options.workDir,
       masterHost: options.masterHost,
@@ -97,6 +106,7 @@ export class Worker {
     const orphans = await PidRegistry.killOrphans(this.pids.file, this.log);
     if (orphans.length > 0) this.log.warn({ killed: orphans.map((o) => ({ pid: o.pid, jobId: o.jobId })) }, 'killed orphaned job processes from a previous run');
     this.log.info({ workerId: this.id, drivers: this.drivers, limits: this.confiner.limitsMechanism, ...this.confiner.report }, 'job isolation');
+    this.janitor.start();
     this.link.start();
   }
 
@@ -119,6 +129,7 @@ export class Worker {
   async close(): Promise<void> {
     this.draining = true;
     this.stopHeartbeat();
+    this.janitor.close();
     // First, so that no supervisor restarts what the executor is about to kill.
     for (const held of this.held.values()) held.service?.stop();
     await this.executor.close();
@@ -148,7 +159,9 @@ export class Worker {
     for (const held of this.held.values()) if (held.report !== null) this.sendReport(held);
     this.stopHeartbeat();
     this.heartbeat = setInterval(() => {
-      peer.notify(Opcode.WORKER_HEARTBEAT, { running: this.held.size, load1: loadavg()[0] ?? 0, freeMemoryMb: Math.round(freemem() / 1048576) });
+      // Finished attempts (their report in flight) are left out: the master hears of them by the report.
+      const jobs = [...this.held.values()].filter((h) => h.report === null).map((h) => ({ jobId: h.jobId, attempt: h.attempt }));
+      peer.notify(Opcode.WORKER_HEARTBEAT, { running: this.held.size, load1: loadavg()[0] ?? 0, freeMemoryMb: Math.round(freemem() / 1048576), jobs });
     }, heartbeatIntervalMs);
     this.heartbeat.unref();
   }
@@ -189,7 +202,7 @@ export class Worker {
       existing.process?.kill('SIGKILL');
       existing.service?.stop('SIGKILL');
     }
-    const held: HeldJob = { jobId: job.jobId, attempt: job.attempt, process: null, service: null, report: null };
+    const held: HeldJob = { jobId: job.jobId, attempt: job.attempt, process: null, service: null, report: null, deadline: null };
     this.held.set(job.jobId, held);
     const onLines = (lines: OutputLine[]): void => {
       this.link.current?.notify(Opcode.JOB_LOG_LINES, { jobId: job.jobId, attempt: job.attempt, lines });
@@ -203,16 +216,19 @@ export class Worker {
     const driver = job.driver ?? this.options.driver ?? 'process';
     const starting = driver === 'docker' ? prepareJob(this.runner, job, onLines).then((req) => this.startContainer(req, job.image)) : startJob(this.runner, job, onLines);
     starting.then(
-      (running) => this.watch(held, running),
+      (running) => this.watch(held, running, job.timeoutSeconds),
       (err: unknown) => this.finish(held, { exitCode: null, signal: null, durationMs: Date.now() - startedAt, error: `could not prepare the job: ${(err as Error).message}`, timedOut: false }),
     );
   }
 
-  private watch(held: HeldJob, running: RunningJob): void {
+  private watch(held: HeldJob, running: RunningJob, timeoutSeconds: number): void {
     held.process = running;
     const fields = { jobId: held.jobId, attempt: held.attempt };
     void running.spawned.then((info) => {
       if (info === null) return;
+      // The executor stops it at the timeout (SIGTERM, then SIGKILL after the grace); the janitor
+      // steps in only when that did not happen.
+      if (timeoutSeconds > 0) held.deadline = info.startedAt + timeoutSeconds * 1000 + this.options.killGraceMs + 2_000;
       this.link.current?.notify(Opcode.JOB_STARTED, { ...fields, pid: info.pid });
       // A container has no host pid of ours (0): the engine, not the registry, owns it.
       if (info.pid > 0) this.recordPid(held, info);
