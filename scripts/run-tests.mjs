@@ -4,6 +4,9 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
+// The sandbox driver's tests need bubblewrap; installed here from the distribution when missing.
+spawnSync(process.execPath, [join(import.meta.dirname, 'ensure-system-deps.mjs')], { stdio: 'inherit' });
+
 const only = process.argv.slice(2);
 const files = [];
 function walk(dir) {

@@ -72,6 +72,12 @@ class Jobs(unittest.TestCase):
         self.assertEqual((fields["priority"], fields["delaySeconds"], fields["affinity"]), (5, 2, True))
         self.assertEqual(TitanJob("j", self.script, args=["a b", 3]).dag_fields([])["args"], ["a b", "3"])
 
+    def test_resources_and_driver_pass_through_to_the_master(self):
+        fields = TitanJob("big", self.script, resources={"cpu": 0.5, "memory": "256M", "gpu": None}, driver="sandbox").dag_fields([])
+        self.assertEqual(fields["resources"], {"cpu": 0.5, "memory": "256M"})
+        self.assertEqual(fields["driver"], "sandbox")
+        self.assertNotIn("resources", TitanJob("small", self.script).dag_fields([]))
+
     def test_service_job_types_become_service_jobs(self):
         for job_type in ("DEPLOY_PAYLOAD", "START_ARCHIVE_SERVICE"):
             for port, expected in ((0, None), (None, None), ("auto", None), (8080, 8080), ("9000", 9000)):

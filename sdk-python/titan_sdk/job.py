@@ -56,13 +56,16 @@ class TitanJob:
         TitanJob("client", "client.py", parents=["api"])                 # reads $TITAN_SERVICE_API_URL
 
     Beyond the original: ``command`` (a shell command instead of a file), ``env``, ``retries``,
-    ``timeout`` (seconds, 0 = none), ``trigger_rule`` and ``on_failure`` as in pipeline files.
+    ``timeout`` (seconds, 0 = none), ``trigger_rule`` and ``on_failure`` as in pipeline files;
+    ``resources`` (``{"cpu": 1, "memory": "256M", "gpu": 0}``: reserved on the worker and enforced
+    there, a job over its memory ends with reason ``oom: ...``) and ``driver`` (``process``,
+    ``sandbox`` or ``docker``, run only by workers offering it).
     """
 
     def __init__(self, job_id, filename=None, job_type="RUN_PAYLOAD", args=None, parents=None, port=0,
                  is_archive=False, priority=1, delay=0, affinity=False, requirement="GENERAL",
                  hitl_message=None, max_wait_seconds=172800, *, command=None, env=None, retries=0, timeout=0,
-                 trigger_rule="all_success", on_failure=None):
+                 trigger_rule="all_success", on_failure=None, resources=None, driver=None):
         self.id = job_id
         self.filename = filename
         self.job_type = job_type
@@ -82,6 +85,8 @@ class TitanJob:
         self.timeout = timeout
         self.trigger_rule = trigger_rule
         self.on_failure = on_failure
+        self.resources = dict(resources) if resources else None
+        self.driver = driver
         if (filename is None) == (command is None):
             raise TitanError(E_INVALID_REQUEST, f"job {job_id}: give exactly one of filename and command")
         if filename is not None and not self.archive and not os.path.isfile(filename):
@@ -160,4 +165,8 @@ class TitanJob:
             fields["approval"] = {"message": str(self.hitl_message)[:2000], "timeoutSeconds": self.max_wait_seconds}
         if self.is_service:
             fields["service"] = {"port": self.service_port()}
+        if self.resources:
+            fields["resources"] = {k: v for k, v in self.resources.items() if v is not None}
+        if self.driver:
+            fields["driver"] = self.driver
         return fields

@@ -55,8 +55,10 @@ export function registerInspect(program: Command): void {
         const states = parseStates(flags.state);
         const jobs = await client.list({ limit: Number(flags.limit), ...(states !== undefined ? { states } : {}) });
         if (flags.json) return printJson(jobs);
-        const rows = jobs.map((j) => [j.id, j.name.slice(0, 32), j.state, String(j.attempt), j.workerId ?? '-', j.exitCode === null ? '-' : String(j.exitCode), duration(jobRuntime(j))]);
-        process.stdout.write(`${table(['ID', 'NAME', 'STATE', 'ATTEMPT', 'WORKER', 'EXIT', 'TIME'], rows)}\n`);
+        // WHY: an oom, a timeout or a job that fits no worker reads at a glance.
+        const why = (j: (typeof jobs)[number]): string => (j.state === 'succeeded' || j.reason === null ? '' : j.reason.length > 90 ? `${j.reason.slice(0, 89)}…` : j.reason);
+        const rows = jobs.map((j) => [j.id, j.name.slice(0, 32), j.state, String(j.attempt), j.workerId ?? '-', j.exitCode === null ? '-' : String(j.exitCode), duration(jobRuntime(j)), why(j)]);
+        process.stdout.write(`${table(['ID', 'NAME', 'STATE', 'ATTEMPT', 'WORKER', 'EXIT', 'TIME', 'WHY'], rows)}\n`);
       });
     });
 

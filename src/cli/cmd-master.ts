@@ -3,6 +3,7 @@ import { createLogger } from '../common/log.js';
 import { Master } from '../master/master.js';
 import { MASTER_DEFAULTS, type MasterOptions } from '../master/options.js';
 import { checkLegacyListen } from '../master/legacy/gate.js';
+import { JANITOR_DEFAULTS } from '../master/janitor.js';
 import { defaultMasterDataDir, parseHostPort, positiveInt } from './settings.js';
 
 interface MasterFlags {
@@ -14,6 +15,7 @@ interface MasterFlags {
   allowLegacyUnauthenticated?: boolean;
   /** A host:port, or false for --no-http. */
   http?: string | false;
+  janitorGrace?: string;
 }
 
 export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = process.env): MasterOptions {
@@ -36,6 +38,7 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
     ...(token !== undefined ? { token } : {}),
     ...(allowLegacy ? { allowLegacyUnauthenticated: true } : {}),
     ...(http !== undefined ? { http: { host: http.host, port: http.port } } : {}),
+    ...(flags.janitorGrace !== undefined ? { janitor: { ...JANITOR_DEFAULTS, graceMs: positiveInt('--janitor-grace', flags.janitorGrace) } } : {}),
   };
 }
 
@@ -59,6 +62,7 @@ export function registerMaster(program: Command): void {
     .option('--token <token>', 'use this cluster token instead of the generated one')
     .option('--http <host:port>', 'HTTP API and dashboard address (env TITAN_HTTP; "off" or --no-http disables)')
     .option('--no-http', 'serve no HTTP port')
+    .option('--janitor-grace <ms>', 'how far past its timeout a running job may go before the janitor reaps it', String(JANITOR_DEFAULTS.graceMs))
     .option('--allow-legacy-unauthenticated', 'also serve the original Titan protocol v1 (no token; loopback only; env TITAN_ALLOW_LEGACY_UNAUTHENTICATED=1)')
     .action(async (flags: MasterFlags) => {
       const { master } = await runMaster(masterOptionsFrom(flags));

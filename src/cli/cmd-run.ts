@@ -7,6 +7,7 @@ import { printJson, withClient, withClientFlags, type GlobalFlags } from './clie
 import { describeOutcome } from './format.js';
 import { Exit } from './exit-codes.js';
 import { parseTags } from './settings.js';
+import { isolationFlags } from './isolation-flags.js';
 
 interface RunFlags extends GlobalFlags {
   requirement?: string;
@@ -17,6 +18,12 @@ interface RunFlags extends GlobalFlags {
   name?: string;
   project?: string;
   wait?: boolean;
+  cpu?: string;
+  memory?: string;
+  gpu?: string;
+  driver?: string;
+  network?: string;
+  image?: string;
 }
 
 function parseEnv(pairs: readonly string[]): Record<string, string> {
@@ -54,6 +61,7 @@ export function submitInputFrom(target: string, args: readonly string[], flags: 
     ...(retries !== undefined ? { retries } : {}),
     ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
     ...(flags.project !== undefined ? { project: flags.project } : {}),
+    ...isolationFlags(flags),
   };
   if (isFile) return { ...common, file: target, args: [...args] };
   // A lone argument is a command line as typed; several are argv words, quoted so the shell keeps them apart.
@@ -96,7 +104,13 @@ export function registerRun(program: Command): void {
       .option('--env <KEY=VALUE>', 'environment variable (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
       .option('--name <name>', 'a name shown in listings')
       .option('--project <dir>', 'upload this folder as the job workspace (the script runs at its relative path)')
-      .option('--wait', 'stream the output and wait for the end; exit code follows the job'),
+      .option('--wait', 'stream the output and wait for the end; exit code follows the job')
+      .option('--cpu <cores>', 'CPU cores reserved and enforced (fractions allowed)')
+      .option('--memory <size>', 'memory reserved and enforced, e.g. 256M or 2G; over it the job ends oom')
+      .option('--gpu <n>', 'GPUs reserved')
+      .option('--driver <name>', 'process, sandbox or docker (the worker must offer it)')
+      .option('--network <mode>', 'host or none (sandbox and docker drivers)')
+      .option('--image <image>', 'container image (docker driver)'),
   ).action(async (target: string, args: string[], flags: RunFlags) => {
     process.exitCode = await withClient(flags, async (client) => {
       const { jobId } = await client.submit(submitInputFrom(target, args, flags));

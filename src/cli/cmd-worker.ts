@@ -4,6 +4,7 @@ import { createLogger } from '../common/log.js';
 import { WORKER_DEFAULTS, type WorkerOptions } from '../worker/options.js';
 import { Worker } from '../worker/worker.js';
 import { parseTags, positiveInt, resolveMasterAddress, titanHome } from './settings.js';
+import { isolationOptionsFrom } from './worker-isolation-flags.js';
 
 interface WorkerFlags {
   master?: string;
@@ -13,6 +14,15 @@ interface WorkerFlags {
   workDir?: string;
   id?: string;
   drainGrace?: string;
+  driver?: string;
+  allowDrivers?: string;
+  limits?: string;
+  pidsLimit?: string;
+  cleanEnv?: boolean;
+  cpus?: string;
+  memory?: string;
+  gpus?: string;
+  dockerSocket?: string;
 }
 
 export function workerOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = process.env): WorkerOptions {
@@ -33,6 +43,7 @@ export function workerOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = p
     reconnectMinMs: WORKER_DEFAULTS.reconnectMinMs,
     reconnectMaxMs: WORKER_DEFAULTS.reconnectMaxMs,
     ...(id !== undefined ? { workerId: id } : {}),
+    ...isolationOptionsFrom(flags),
   };
 }
 
@@ -47,6 +58,15 @@ export function registerWorker(program: Command): void {
     .option('--work-dir <dir>', 'job workspaces, logs and the pid registry (env TITAN_WORK_DIR)')
     .option('--id <id>', 'worker id (default: kept in the work dir)')
     .option('--drain-grace <ms>', 'on SIGTERM, how long running jobs may take to finish')
+    .option('--driver <name>', 'how jobs run: process (default), sandbox (bwrap namespaces) or docker')
+    .option('--allow-drivers <list>', 'further drivers jobs may ask for, e.g. sandbox,docker')
+    .option('--limits <mode>', 'enforce job limits with auto (cgroups, else rlimits), cgroup, rlimit or none', 'auto')
+    .option('--pids-limit <n>', 'processes per job at most (gives every job a cgroup); 0: none')
+    .option('--clean-env', "jobs get only PATH, HOME, locale and TZ of the worker's environment")
+    .option('--cpus <n>', 'CPU cores to advertise (default: the host\'s)')
+    .option('--memory <size>', 'memory to advertise, e.g. 8G (default: the host\'s)')
+    .option('--gpus <n>', 'GPUs to advertise (default: counted from the NVIDIA driver)')
+    .option('--docker-socket <path>', 'Docker Engine socket for the docker driver', '/var/run/docker.sock')
     .action(async (flags: WorkerFlags) => {
       const options = workerOptionsFrom(flags);
       const worker = new Worker(options, createLogger('worker', process.env.TITAN_LOG_LEVEL ?? 'info'));

@@ -7,7 +7,7 @@ export type Effect =
   | { readonly type: 'persist'; readonly job: Job; readonly event: JobEvent }
   | { readonly type: 'persistDag'; readonly dag: Dag }
   | { readonly type: 'dispatch'; readonly workerId: string; readonly job: Job }
-  | { readonly type: 'kill'; readonly workerId: string; readonly jobId: string; readonly attempt: number }
+  | { readonly type: 'kill'; readonly workerId: string; readonly jobId: string; readonly attempt: number; readonly reason?: string }
   /** The job reached a final state: wake its waiters. */
   | { readonly type: 'finished'; readonly job: Job }
   | { readonly type: 'dagFinished'; readonly dag: Dag }

@@ -1,4 +1,5 @@
 /** The job: what to run, where it may run, and where it is in its life. */
+import type { DriverName, JobResources } from './resources.js';
 
 export const JOB_STATES = [
   'pending',
@@ -74,6 +75,14 @@ export interface JobSpec {
   readonly approval?: { readonly message: string; readonly timeoutSeconds: number };
   /** Set for services: the job runs until stopped, and counts as done for its children once ready. */
   readonly service?: ServiceSpec;
+  /** CPU, memory and GPUs reserved on the worker while the job holds it, and enforced there. */
+  readonly resources?: JobResources;
+  /** How the worker runs it (default: the worker's own driver); only workers offering it take the job. */
+  readonly driver?: DriverName;
+  /** `none`: no network inside the sandbox or container (default `host`). */
+  readonly network?: 'host' | 'none';
+  /** The container image, for the docker driver. */
+  readonly image?: string;
 }
 
 export interface Job {
@@ -110,6 +119,8 @@ export interface JobOutcome {
   readonly durationMs: number;
   /** The worker could not start the process (missing interpreter, bad file). */
   readonly error?: string;
+  /** The kernel killed it for using more memory than its limit. */
+  readonly oom?: boolean;
 }
 
 /** A job as it is on submission: nothing run yet. */

@@ -1,6 +1,6 @@
 import type { Job } from './job.js';
 import { JobQueue } from './job-queue.js';
-import { placeJob, requirementKey } from './placement.js';
+import { placeJob, requirementKey, shapeKey } from './placement.js';
 import type { Workers } from './workers.js';
 
 /**
@@ -61,10 +61,10 @@ export class Queues {
         unpinned = true;
         continue;
       }
-      const placement = placeJob(job.spec.requirement, workers.all(), job.pinnedWorker);
+      const placement = placeJob(job.spec, workers.all(), job.pinnedWorker);
       if (!placement.placed) break;
       queue.pop();
-      workers.hold(placement.workerId, job.id);
+      workers.hold(placement.workerId, job);
       place(job, placement.workerId);
     }
     return unpinned;
@@ -78,8 +78,12 @@ export class Queues {
   }
 }
 
+/**
+ * Jobs of one requirement that ask for different resources or drivers queue apart, so a head
+ * that fits nowhere yet (16 GiB) never holds back the small jobs behind it.
+ */
 function keyOf(job: Job): string {
-  const key = requirementKey(job.spec.requirement);
+  const key = requirementKey(job.spec.requirement) + shapeKey(job.spec);
   return job.pinnedWorker === null ? key : `${key}@${job.pinnedWorker}`;
 }
 

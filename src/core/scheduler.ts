@@ -3,6 +3,7 @@ import { newDag, type Dag } from './dag.js';
 import type { Effect } from './effects.js';
 import { isFinal, newJob, type Job, type JobOutcome, type JobSpec, type JobState } from './job.js';
 import { placeJob } from './placement.js';
+import { formatMb } from './resources.js';
 import { countsAsDagFailure, persist, SchedulerEngine } from './scheduler-engine.js';
 import { transition } from './transitions.js';
 import type { Workers, WorkerRegistration } from './workers.js';
@@ -102,7 +103,7 @@ export class Scheduler extends SchedulerEngine {
     const effects: Effect[] = [];
     const { lost, stale, adopted, missing } = this.workers.register(reg, now, (jobId, attempt) => {
       const job = this.jobs.get(jobId);
-      return job !== undefined && job.attempt === attempt && job.workerId === reg.id && !isFinal(job.state);
+      return job !== undefined && job.attempt === attempt && job.workerId === reg.id && !isFinal(job.state) ? job : undefined;
     });
     for (const jobId of lost) this.lostWhileRunning(jobId, now, `worker ${reg.id} re-registered without it`, effects);
     for (const s of stale) effects.push({ type: 'kill', workerId: reg.id, jobId: s.jobId, attempt: s.attempt });
@@ -179,9 +180,34 @@ export class Scheduler extends SchedulerEngine {
       // The worker's supervisor already restarted it as its policy allows: this is the end.
       this.finish(job, 'dead', now, outcome.error ?? `exited with code ${String(outcome.exitCode)} (restart policy ${job.spec.service.restart})`, effects);
     } else {
-      const why = outcome.error ?? (outcome.signal !== null ? `killed by ${outcome.signal}` : `exited with code ${String(outcome.exitCode)}`);
+      const why = outcome.oom === true ? oomReason(job) : outcome.error ?? (outcome.signal !== null ? `killed by ${outcome.signal}` : `exited with code ${String(outcome.exitCode)}`);
       this.failAttempt(job, now, why, effects);
     }
+    this.drainWork(now, effects);
+    return effects;
+  }
+
+  /**
+   * The janitor found the attempt running past its timeout (the worker did not end it): its
+   * process tree is killed and the attempt fails by the retry policy.
+   */
+  reapOverdue(jobId: string, now: number, why: string): Effect[] {
+    const job = this.jobs.get(jobId);
+    if (job === undefined || job.state !== 'running' || job.workerId === null) return [];
+    const effects: Effect[] = [{ type: 'kill', workerId: job.workerId, jobId, attempt: job.attempt, reason: why }];
+    this.workers.release(job);
+    this.failAttempt(job, now, why, effects);
+    this.drainWork(now, effects);
+    return effects;
+  }
+
+  /** The janitor found the attempt missing from its worker's reports: it runs again, as after a lost worker. */
+  reapUnreported(jobId: string, now: number, why: string): Effect[] {
+    const job = this.jobs.get(jobId);
+    if (job === undefined || (job.state !== 'running' && job.state !== 'assigned') || job.workerId === null) return [];
+    const effects: Effect[] = [{ type: 'kill', workerId: job.workerId, jobId, attempt: job.attempt, reason: why }];
+    this.workers.release(job);
+    this.lostWhileRunning(jobId, now, why, effects);
     this.drainWork(now, effects);
     return effects;
   }
@@ -342,7 +368,14 @@ export class Scheduler extends SchedulerEngine {
     }
     if (job.state !== 'queued') return null;
     if (this.delays.has(job.id) && job.notBefore !== null) return `delayed: due in ${Math.max(0, Math.ceil((job.notBefore - now) / 1000))} s`;
-    const placement = placeJob(job.spec.requirement, this.workers.all(), job.pinnedWorker);
+    const placement = placeJob(job.spec, this.workers.all(), job.pinnedWorker);
     return placement.placed ? 'about to be placed' : placement.reason;
   }
+}
+
+/** `oom` first, so listings and scripts can tell it from any other failure. */
+export function oomReason(job: Job): string {
+  const limit = job.spec.resources?.memoryMb;
+  const what = limit !== undefined ? `its memory limit of ${formatMb(limit)}` : 'the memory it was allowed';
+  return `oom: killed by the kernel for using more than ${what}; raise resources.memory (--memory) or use less`;
 }

@@ -1,4 +1,5 @@
 /** The master's view of one worker process. */
+import { subtractUse, type Capacity, type DriverName } from './resources.js';
 
 export interface WorkerResources {
   readonly cpus: number;
@@ -14,6 +15,12 @@ export interface WorkerRecord {
   readonly tags: ReadonlySet<string>;
   readonly slots: number;
   readonly resources: WorkerResources;
+  /** The drivers it runs jobs with; a job asking for another never lands here. */
+  readonly drivers: ReadonlySet<DriverName>;
+  /** The sum of the resources its held jobs declared. */
+  used: Capacity;
+  /** What each held job reserved, released when the job leaves. */
+  readonly reservations: Map<string, Capacity>;
   health: WorkerHealth;
   /** Jobs (by id) this worker holds now, assigned or running. */
   readonly running: Set<string>;
@@ -24,4 +31,9 @@ export interface WorkerRecord {
 
 export function freeSlots(worker: WorkerRecord): number {
   return worker.slots - worker.running.size;
+}
+
+/** Capacity not reserved by the jobs it holds. */
+export function freeCapacity(worker: WorkerRecord): Capacity {
+  return subtractUse(worker.resources, worker.used);
 }

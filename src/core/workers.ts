@@ -1,5 +1,6 @@
 import type { WorkerReportedJob } from './effects.js';
 import type { Job } from './job.js';
+import { addUse, asUse, NO_USE, subtractUse, type Capacity, type DriverName } from './resources.js';
 import type { WorkerRecord, WorkerResources } from './worker-record.js';
 
 export interface WorkerRegistration {
@@ -8,6 +9,8 @@ export interface WorkerRegistration {
   readonly tags: readonly string[];
   readonly slots: number;
   readonly resources: WorkerResources;
+  /** The drivers it offers; `process` when absent (workers older than drivers). */
+  readonly drivers?: readonly DriverName[];
   /** Attempts the worker still holds (running, or finished but not yet acknowledged). */
   readonly holding: readonly WorkerReportedJob[];
 }
@@ -55,7 +58,7 @@ export class Workers {
    * the attempts it reports that the master does not expect (to kill), what it keeps, and the jobs
    * it was expected to bring back after a master restart but did not.
    */
-  register(reg: WorkerRegistration, now: number, isCurrent: (jobId: string, attempt: number) => boolean): { lost: string[]; stale: WorkerReportedJob[]; adopted: string[]; missing: string[] } {
+  register(reg: WorkerRegistration, now: number, isCurrent: (jobId: string, attempt: number) => Job | undefined): { lost: string[]; stale: WorkerReportedJob[]; adopted: string[]; missing: string[] } {
     const previous = this.records.get(reg.id);
     const reported = new Set(reg.holding.map((h) => h.jobId));
     const lost = previous !== undefined && previous.health !== 'dead' ? [...previous.running].filter((id) => !reported.has(id)) : [];
@@ -65,6 +68,9 @@ export class Workers {
       tags: new Set(reg.tags),
       slots: Math.max(1, reg.slots),
       resources: reg.resources,
+      drivers: new Set(reg.drivers ?? ['process']),
+      used: NO_USE,
+      reservations: new Map(),
       health: 'healthy',
       running: new Set(),
       lastSeen: now,
@@ -76,8 +82,9 @@ export class Workers {
     const stale: WorkerReportedJob[] = [];
     const adopted: string[] = [];
     for (const held of reg.holding) {
-      if (isCurrent(held.jobId, held.attempt)) {
-        worker.running.add(held.jobId);
+      const job = isCurrent(held.jobId, held.attempt);
+      if (job !== undefined) {
+        this.reserve(worker, held.jobId, asUse(job.spec.resources));
         expected.delete(held.jobId);
         adopted.push(held.jobId);
       } else {
@@ -101,6 +108,8 @@ export class Workers {
     worker.health = 'dead';
     const held = [...worker.running];
     worker.running.clear();
+    worker.reservations.clear();
+    worker.used = NO_USE;
     return held;
   }
 
@@ -109,11 +118,27 @@ export class Workers {
     if (worker !== undefined && worker.health === 'healthy') worker.health = 'draining';
   }
 
-  hold(workerId: string, jobId: string): void {
-    this.records.get(workerId)?.running.add(jobId);
+  /** The job now holds a slot of the worker and the resources it declared. */
+  hold(workerId: string, job: Job): void {
+    const worker = this.records.get(workerId);
+    if (worker !== undefined) this.reserve(worker, job.id, asUse(job.spec.resources));
   }
 
   release(job: Job): void {
-    if (job.workerId !== null) this.records.get(job.workerId)?.running.delete(job.id);
+    if (job.workerId === null) return;
+    const worker = this.records.get(job.workerId);
+    if (worker === undefined) return;
+    worker.running.delete(job.id);
+    const reserved = worker.reservations.get(job.id);
+    if (reserved === undefined) return;
+    worker.reservations.delete(job.id);
+    worker.used = subtractUse(worker.used, reserved);
+  }
+
+  private reserve(worker: WorkerRecord, jobId: string, use: Capacity): void {
+    worker.running.add(jobId);
+    if (use === NO_USE || worker.reservations.has(jobId)) return;
+    worker.reservations.set(jobId, use);
+    worker.used = addUse(worker.used, use);
   }
 }

@@ -19,6 +19,7 @@ import { handleDagMessage } from './dag-requests.js';
 import { handleServiceMessage, serviceSpec } from './service-requests.js';
 import { handleKvMessage } from './kv-requests.js';
 import { handleScheduleMessage } from './schedule-requests.js';
+import { isolationSpec } from './isolation-spec.js';
 
 type SubmitBody = ReturnType<typeof JobSubmitRequest.parse>;
 
@@ -42,7 +43,13 @@ export function handleClientMessage(master: Master, session: Session, msg: Incom
     case Opcode.JOB_LIST: {
       const req = parseBody(JobListRequest, msg);
       const jobs = master.store.listJobs({ limit: req.limit, ...(req.states !== undefined ? { states: req.states } : {}) });
-      reply.ok({ jobs: jobs.map((j) => toJobView(master.scheduler.job(j.id) ?? j)) });
+      const now = Date.now();
+      reply.ok({
+        jobs: jobs.map((j) => {
+          const live = master.scheduler.job(j.id);
+          return live !== undefined ? toJobView(live, master.scheduler.waitingReason(live, now)) : toJobView(j);
+        }),
+      });
       return;
     }
     case Opcode.JOB_CANCEL: {
@@ -98,6 +105,7 @@ function toSpec(body: SubmitBody): JobSpec {
     timeoutSeconds: body.timeoutSeconds,
     ...(body.bundle !== undefined ? { bundle: body.bundle } : {}),
     ...(body.service !== undefined ? { service: serviceSpec(body.service) } : {}),
+    ...isolationSpec(body),
   };
 }
 

@@ -7,6 +7,7 @@ import type { DagJobRequest } from '../protocol/messages.js';
 import type { DagStatusView, DagView } from '../protocol/views.js';
 import { toJobView } from './job-view.js';
 import { serviceSpec } from './service-requests.js';
+import { isolationSpec } from './isolation-spec.js';
 import type { Master } from './master.js';
 
 type DagJob = z.output<typeof DagJobRequest>;
@@ -86,6 +87,7 @@ function toSpec(dagId: string, job: DagJob, extraParents: readonly string[]): Jo
     ...(job.onFailure !== undefined ? { onFailure: dagJobId(dagId, job.onFailure) } : {}),
     ...(job.approval !== undefined ? { approval: job.approval } : {}),
     ...(job.service !== undefined ? { service: serviceSpec(job.service) } : {}),
+    ...isolationSpec(job),
   };
 }
 

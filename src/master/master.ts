@@ -21,6 +21,8 @@ import { LegacyGate } from './legacy/gate.js';
 import { ServiceDirectory, serviceEnvName } from './service-directory.js';
 import { Schedules } from './schedules.js';
 import { HttpApi } from '../http/server.js';
+import { isolationSpec } from './isolation-spec.js';
+import { Janitor, JANITOR_DEFAULTS } from './janitor.js';
 
 /**
  * The control plane process: owns the scheduling core, the store and every connection, and
@@ -34,6 +36,7 @@ export class Master {
   readonly deadlines = new Deadlines();
   readonly services = new ServiceDirectory();
   readonly schedules: Schedules = new Schedules(this);
+  readonly janitor: Janitor;
   /** What workers said of themselves at registration, for `titan workers`. */
   readonly workerMeta = new Map<string, { version: string; startedAt: number | null; pid: number }>();
   readonly token: string;
@@ -55,6 +58,7 @@ export class Master {
     readonly log: Logger,
   ) {
     this.legacy = new LegacyGate(this);
+    this.janitor = new Janitor(this, options.janitor ?? JANITOR_DEFAULTS);
     this.token = options.token ?? loadOrCreateToken(options.dataDir);
     this.store = SqliteStore.open(join(options.dataDir, 'titan.db'));
     this.artifacts = new ArtifactStore(join(options.dataDir, 'artifacts'));
@@ -78,6 +82,7 @@ export class Master {
     }
     this.log.info({ active: active.length, dags: dags.length, awaitingWorkers: held }, 'state recovered from the store');
     this.schedules.start();
+    this.janitor.start();
     const server = createServer((socket) => this.accept(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -105,6 +110,7 @@ export class Master {
     this.ready = false;
     await this.http?.close();
     this.deadlines.close();
+    this.janitor.close();
     for (const session of this.sessions) session.close();
     this.legacy.close();
     const server = this.server;
@@ -141,7 +147,7 @@ export class Master {
           this.dispatch(effect.workerId, effect.job);
           break;
         case 'kill':
-          this.workerPeers.get(effect.workerId)?.notify(Opcode.JOB_KILL, { jobId: effect.jobId, attempt: effect.attempt, reason: 'cancelled or superseded' });
+          this.workerPeers.get(effect.workerId)?.notify(Opcode.JOB_KILL, { jobId: effect.jobId, attempt: effect.attempt, reason: effect.reason ?? 'cancelled or superseded' });
           break;
         case 'finished':
           this.services.forget(effect.job.id);
@@ -176,6 +182,7 @@ export class Master {
     if (this.workerPeers.get(workerId) !== peer) return;
     this.workerPeers.delete(workerId);
     this.deadlines.clear(`worker:${workerId}`);
+    this.janitor.forget(workerId);
     if (this.closed) return;
     this.log.warn({ workerId, why }, 'worker lost');
     this.apply(this.scheduler.workerLost(workerId, Date.now(), why));
@@ -204,6 +211,7 @@ export class Master {
       timeoutSeconds: job.spec.timeoutSeconds,
       ...(job.spec.bundle !== undefined ? { bundle: job.spec.bundle } : {}),
       ...(job.spec.dagId !== undefined ? { dagId: job.spec.dagId } : {}),
+      ...isolationSpec(job.spec),
     });
   }
 

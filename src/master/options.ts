@@ -19,6 +19,8 @@ export interface MasterOptions {
   readonly allowLegacyUnauthenticated?: boolean;
   /** Where the HTTP API (REST, probes, dashboard) listens; none when absent. */
   readonly http?: { readonly host: string; readonly port: number };
+  /** The janitor's sweep period and how far past its timeout a job may run before it is reaped. */
+  readonly janitor?: { readonly intervalMs: number; readonly graceMs: number };
 }
 
 export const MASTER_DEFAULTS = {

@@ -24,7 +24,7 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
     master.attachWorker(reg.workerId, session.peer);
     master.log.info({ workerId: reg.workerId, tags: reg.tags, slots: reg.slots, holding: reg.holding.length }, 'worker registered');
     const effects = master.scheduler.registerWorker(
-      { id: reg.workerId, host: reg.host, tags: reg.tags, slots: reg.slots, resources: reg.resources, holding: reg.holding },
+      { id: reg.workerId, host: reg.host, tags: reg.tags, slots: reg.slots, resources: reg.resources, holding: reg.holding, ...(reg.drivers !== undefined ? { drivers: reg.drivers } : {}) },
       now,
     );
     const host = hostOf(session.peer.remoteAddress);
@@ -40,9 +40,10 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
   if (workerId === null) throw new TitanError(ErrorCode.INVALID_REQUEST, `${opcodeName(msg.opcode)} before WORKER_REGISTER: register first`);
   switch (msg.opcode) {
     case Opcode.WORKER_HEARTBEAT: {
-      parseBody(WorkerHeartbeat, msg);
+      const beat = parseBody(WorkerHeartbeat, msg);
       if (master.scheduler.heartbeat(workerId, now)) master.armHeartbeat(workerId);
       reply.ok({ ok: true });
+      master.janitor.heartbeat(workerId, beat.jobs, now);
       return;
     }
     case Opcode.JOB_STARTED: {
@@ -58,8 +59,13 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
         reply.ok({ ok: true });
         return;
       }
-      const error = report.error ?? (report.timedOut ? 'timed out' : undefined);
-      const outcome = { exitCode: report.exitCode, signal: report.signal, durationMs: report.durationMs, ...(error !== undefined ? { error } : {}) };
+      const timeout = master.scheduler.job(report.jobId)?.spec.timeoutSeconds ?? 0;
+      const error = report.error ?? (report.timedOut ? `timed out after ${timeout} s; its worker killed its process tree` : undefined);
+      const outcome = {
+        exitCode: report.exitCode, signal: report.signal, durationMs: report.durationMs,
+        ...(error !== undefined ? { error } : {}),
+        ...(report.oom === true ? { oom: true } : {}),
+      };
       master.apply(master.scheduler.jobFinished(workerId, report.jobId, report.attempt, outcome, now));
       reply.ok({ ok: true });
       return;

@@ -78,7 +78,8 @@ test('a job gets the documented defaults when it gives only id and file', () => 
   assert.deepEqual(job, {
     id: 'a', type: 'run', file: 'a.sh', args: [], env: {}, dependsOn: [], requirement: ['GENERAL'], priority: 0,
     delaySeconds: 0, affinity: false, port: null, retries: 0, retryBackoff: { type: 'fixed', delaySeconds: 1, maxSeconds: 300 },
-    timeoutSeconds: 0, triggerRule: 'all_success', approval: null, onFailure: null, line: 3,
+    timeoutSeconds: 0, triggerRule: 'all_success', approval: null, onFailure: null,
+    resources: null, driver: null, network: null, image: null, line: 3,
   });
   const pipeline = ok('name: p\njobs: [{ id: a, command: "echo hi" }]\n');
   assert.equal(pipeline.version, '1');

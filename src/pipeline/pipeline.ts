@@ -6,6 +6,11 @@ export const TRIGGER_RULES: readonly TriggerRule[] = ['all_success', 'all_done',
 export type JobType = 'run' | 'service';
 export const JOB_TYPES: readonly JobType[] = ['run', 'service'];
 
+export type Driver = 'process' | 'sandbox' | 'docker';
+export const DRIVER_NAMES: readonly Driver[] = ['process', 'sandbox', 'docker'];
+export type Network = 'host' | 'none';
+export const NETWORKS: readonly Network[] = ['host', 'none'];
+
 export type BackoffType = 'fixed' | 'exponential';
 export const BACKOFF_TYPES: readonly BackoffType[] = ['fixed', 'exponential'];
 
@@ -47,6 +52,11 @@ export interface PipelineJob {
   readonly approval: Approval | null;
   /** Id of a job of this pipeline that runs instead of the DAG failing. */
   readonly onFailure: string | null;
+  /** `resources: {cpu, memory, gpu}`; memory in MiB after parsing `256M`-style sizes. */
+  readonly resources: { readonly cpu?: number; readonly memoryMb?: number; readonly gpu?: number } | null;
+  readonly driver: Driver | null;
+  readonly network: Network | null;
+  readonly image: string | null;
   /** 1-based line of the job in the file. */
   readonly line: number;
 }
@@ -82,7 +92,10 @@ export const TOP_LEVEL_KEYS = ['name', 'version', 'project', 'jobs'] as const;
 export const JOB_KEYS = [
   'id', 'type', 'file', 'command', 'args', 'env', 'depends_on', 'dependencies', 'requirement', 'priority',
   'delay', 'affinity', 'port', 'retries', 'retry_backoff', 'timeout', 'trigger_rule', 'approval', 'on_failure',
+  'resources', 'driver', 'network', 'image',
 ] as const;
+
+export const RESOURCES_KEYS = ['cpu', 'memory', 'gpu'] as const;
 
 export const RETRY_BACKOFF_KEYS = ['type', 'delay', 'max'] as const;
 export const APPROVAL_KEYS = ['message', 'timeout'] as const;

@@ -1,8 +1,9 @@
 import { isMap, isScalar } from 'yaml';
 import {
-  APPROVAL_KEYS, BACKOFF_TYPES, DEFAULT_RETRY_BACKOFF, JOB_ID_PATTERN, JOB_KEYS, JOB_TYPES, RETRY_BACKOFF_KEYS, TRIGGER_RULES,
+  APPROVAL_KEYS, BACKOFF_TYPES, DEFAULT_RETRY_BACKOFF, DRIVER_NAMES, JOB_ID_PATTERN, JOB_KEYS, JOB_TYPES, NETWORKS, RETRY_BACKOFF_KEYS, TRIGGER_RULES,
 } from './pipeline.js';
 import type { Approval, PipelineJob, RetryBackoff } from './pipeline.js';
+import { readResources } from './read-resources.js';
 import { readArgs, readEnv, readNames, readRequirement } from './read-lists.js';
 import type { Located } from './read-lists.js';
 import { describe, isNull } from './yaml-reader.js';
@@ -83,6 +84,10 @@ export function readJob(r: YamlReader, item: unknown, index: number): JobDraft |
     triggerRule: field('trigger_rule', (n, w) => r.oneOf(n, w, TRIGGER_RULES), 'all_success'),
     approval: field<Approval | null>('approval', (n, w) => readApproval(r, n, w, id ?? `#${index + 1}`), null),
     onFailure: onFailure?.text ?? null,
+    resources: field<PipelineJob['resources']>('resources', (n, w) => readResources(r, n, w), null),
+    driver: field<PipelineJob['driver']>('driver', (n, w) => r.oneOf(n, w, DRIVER_NAMES), null),
+    network: field<PipelineJob['network']>('network', (n, w) => r.oneOf(n, w, NETWORKS), null),
+    image: field<string | null>('image', (n, w) => nonEmpty(r, n, w), null),
     line: r.line(item),
   };
   return { job, hasId: id !== undefined, idNode: idEntry?.value ?? item, parents, onFailure };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { JOB_STATES } from '../core/job.js';
+import { DRIVERS, parseMemoryMb } from '../core/resources.js';
 
 /** One schema per message body that crosses the socket; parsed once at the boundary. */
 
@@ -32,6 +33,34 @@ export const ServicePolicy = z.object({
 });
 export type ServicePolicy = z.infer<typeof ServicePolicy>;
 
+/** A memory size: MiB as a number, or text with a unit (`256M`, `1.5G`), normalised to MiB. */
+const memorySize = z.union([z.number(), z.string().max(32)]).transform((value, ctx) => {
+  const mb = parseMemoryMb(value);
+  if (typeof mb === 'number') return mb;
+  ctx.addIssue({ code: 'custom', message: mb.problem });
+  return z.NEVER;
+});
+
+/** What a job reserves on its worker and is held to there. */
+export const JobResourcesSchema = z.object({
+  cpu: z.number().min(0).max(4096).optional(),
+  memoryMb: memorySize.optional(),
+  /** The same as memoryMb; whichever is given. */
+  memory: memorySize.optional(),
+  gpu: z.number().int().min(0).max(64).optional(),
+}).strict().transform(({ memory, memoryMb, ...rest }) => {
+  const mb = memoryMb ?? memory;
+  return mb !== undefined ? { ...rest, memoryMb: mb } : rest;
+});
+
+/** How a job asks to be run: resources, driver, network, image (docker). */
+const isolationFields = {
+  resources: JobResourcesSchema.optional(),
+  driver: z.enum(DRIVERS).optional(),
+  network: z.enum(['host', 'none']).optional(),
+  image: z.string().min(1).max(512).optional(),
+};
+
 /** What a client asks to run; defaults are filled in by the master. */
 export const JobSubmitRequest = z.object({
   id: id.optional(),
@@ -45,6 +74,7 @@ export const JobSubmitRequest = z.object({
   timeoutSeconds: z.number().min(0).max(30 * 86400).default(0),
   bundle: z.string().regex(/^[a-f0-9]{64}$/).optional(),
   service: ServicePolicy.optional(),
+  ...isolationFields,
 });
 export type JobSubmitRequest = z.input<typeof JobSubmitRequest>;
 
@@ -88,6 +118,8 @@ export const WorkerRegisterRequest = z.object({
   tags: z.array(tag).max(64),
   slots: z.number().int().min(1).max(1024),
   resources: z.object({ cpus: z.number().min(0), memoryMb: z.number().min(0), gpus: z.number().int().min(0) }),
+  /** The drivers this worker runs jobs with (absent: process only). */
+  drivers: z.array(z.enum(DRIVERS)).max(8).optional(),
   holding: z.array(z.object({ jobId: id, attempt: z.number().int().min(1), port: z.number().int().optional(), ready: z.boolean().optional() })).max(100000),
   pid: z.number().int(),
   version: z.string().max(50).optional(),
@@ -95,7 +127,13 @@ export const WorkerRegisterRequest = z.object({
 });
 export type WorkerRegisterRequest = z.infer<typeof WorkerRegisterRequest>;
 
-export const WorkerHeartbeat = z.object({ running: z.number().int().min(0), load1: z.number().optional(), freeMemoryMb: z.number().optional() });
+export const WorkerHeartbeat = z.object({
+  running: z.number().int().min(0),
+  load1: z.number().optional(),
+  freeMemoryMb: z.number().optional(),
+  /** The attempts the worker runs now, for the master's janitor. */
+  jobs: z.array(z.object({ jobId: id, attempt: z.number().int().min(1) })).max(100000).optional(),
+});
 
 export const JobStartedReport = z.object({ jobId: id, attempt: z.number().int().min(1), pid: z.number().int() });
 export const JobFinishedReport = z.object({
@@ -108,6 +146,8 @@ export const JobFinishedReport = z.object({
   timedOut: z.boolean().default(false),
   /** A service its worker stopped on its own (draining): the master reschedules it. */
   stopped: z.boolean().optional(),
+  /** The kernel killed it for going over its memory limit. */
+  oom: z.boolean().optional(),
 });
 export type JobFinishedReport = z.infer<typeof JobFinishedReport>;
 
@@ -132,6 +172,10 @@ export const JobDispatch = z.object({
   bundle: z.string().optional(),
   dagId: id.optional(),
   service: ServicePolicy.optional(),
+  resources: z.object({ cpu: z.number().optional(), memoryMb: z.number().optional(), gpu: z.number().optional() }).optional(),
+  driver: z.enum(DRIVERS).optional(),
+  network: z.enum(['host', 'none']).optional(),
+  image: z.string().optional(),
 });
 export type JobDispatch = z.infer<typeof JobDispatch>;
 

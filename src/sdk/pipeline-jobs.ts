@@ -60,6 +60,10 @@ export async function pipelineToDagJobs(pipeline: Pipeline, pipelineFile: string
       ...(job.approval !== null ? { approval: { message: job.approval.message, timeoutSeconds: job.approval.timeoutSeconds } } : {}),
       ...(bundle !== undefined ? { bundle } : {}),
       ...(job.type === 'service' ? { service: { port: typeof job.port === 'number' ? job.port : null } } : {}),
+      ...(job.resources !== null ? { resources: { ...job.resources } } : {}),
+      ...(job.driver !== null ? { driver: job.driver } : {}),
+      ...(job.network !== null ? { network: job.network } : {}),
+      ...(job.image !== null ? { image: job.image } : {}),
     });
   }
   return jobs;

@@ -10,6 +10,8 @@ import { commandFor, type Command } from './interpreter.js';
 import { LineBatcher, LineSplitter, type OutputLine } from './output-lines.js';
 import { LogFile } from './log-file.js';
 import { describeSetupError, describeSpawnError, makeExecutable } from './start-errors.js';
+import type { Confiner, Confinement } from './confine/confiner.js';
+import type { DriverName, JobResources } from '../core/resources.js';
 
 export interface StartRequest {
   readonly jobId: string;
@@ -24,6 +26,13 @@ export interface StartRequest {
   readonly timeoutMs?: number;
   /** Receives output lines in order, in batches. Called synchronously from stream events. */
   readonly onLines?: (lines: OutputLine[]) => void;
+  /** Limits enforced by the kernel (cgroups or rlimits) where the worker can. */
+  readonly resources?: JobResources;
+  /** `sandbox` runs the job in namespaces (bwrap); default `process`. */
+  readonly driver?: DriverName;
+  readonly network?: 'host' | 'none';
+  /** Folders besides the workspace the job may write inside a sandbox (its DAG's shared folder). */
+  readonly writable?: readonly string[];
 }
 
 export interface JobResult {
@@ -33,6 +42,8 @@ export interface JobResult {
   /** The process could not be started; the text names the problem and the fix. */
   readonly error?: string;
   readonly timedOut: boolean;
+  /** The kernel killed it for going over its memory limit. */
+  readonly oom?: boolean;
 }
 
 export interface SpawnInfo {
@@ -65,9 +76,11 @@ export interface ExecutorOptions {
   readonly lineBatchSize?: number;
   readonly lineFlushMs?: number;
   readonly maxLineChars?: number;
+  /** Applies limits and sandboxes; without it jobs run unconfined and sandbox requests fail. */
+  readonly confiner?: Confiner;
 }
 
-type Settings = Required<Omit<ExecutorOptions, 'log'>> & { log: Logger | undefined };
+type Settings = Required<Omit<ExecutorOptions, 'log' | 'confiner'>> & { log: Logger | undefined; confiner: Confiner | undefined };
 
 export class Executor {
   readonly #settings: Settings;
@@ -76,6 +89,7 @@ export class Executor {
   constructor(options: ExecutorOptions = {}) {
     this.#settings = {
       log: options.log,
+      confiner: options.confiner,
       killGraceMs: options.killGraceMs ?? 5000,
       stdioGraceMs: options.stdioGraceMs ?? 2000,
       lineBatchSize: options.lineBatchSize ?? 256,
@@ -117,6 +131,7 @@ class JobProcess implements RunningJob {
   #closed = false;
   #stopSignal: NodeJS.Signals | undefined;
   #timedOut = false;
+  #confinement: Confinement | null = null;
   readonly #timers = new Set<NodeJS.Timeout>();
 
   constructor(
@@ -186,11 +201,20 @@ class JobProcess implements RunningJob {
     }
     const { log } = this.settings;
     const fields = { jobId: req.jobId, attempt: req.attempt };
+    let launched = command;
+    try {
+      this.#confinement = this.#confine(command);
+      launched = this.#confinement?.command ?? command;
+    } catch (err) {
+      this.#finish({ error: `could not confine the job: ${(err as Error).message}` });
+      return;
+    }
     let child: ChildProcess;
     try {
       // detached: its own process group, so stopping the job reaches everything it started.
-      child = spawn(command.file, command.argv, { cwd: req.workspace, env: req.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(launched.file, launched.argv, { cwd: req.workspace, env: req.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
+      this.#confinement?.release();
       this.#finish({ error: `could not start "${command.file}": ${String(err)}` });
       return;
     }
@@ -220,6 +244,9 @@ class JobProcess implements RunningJob {
     child.once('close', (code, signal) => {
       this.#closed = true;
       this.#clearTimers();
+      const confinement = this.#confinement;
+      const oom = confinement?.oomKilled() ?? false;
+      confinement?.release();
       const at = Date.now();
       outLines.end(at);
       errLines.end(at);
@@ -230,7 +257,7 @@ class JobProcess implements RunningJob {
           return;
         }
         const exit = this.#exit ?? { code, signal, at: performance.now() };
-        this.#finish({ exitCode: exit.code, signal: exit.signal, durationMs: exit.at - this.#startedAt });
+        this.#finish({ exitCode: exit.code, signal: exit.signal, durationMs: exit.at - this.#startedAt, oom });
       });
     });
 
@@ -268,8 +295,25 @@ class JobProcess implements RunningJob {
     });
   }
 
+  /** The request's fences around the command; throws when they cannot be set up. */
+  #confine(command: Command): Confinement | null {
+    const { req } = this;
+    const driver = req.driver ?? 'process';
+    const confiner = this.settings.confiner;
+    if (confiner === undefined) {
+      if (driver !== 'process') throw new Error(`this worker does not run the ${driver} driver`);
+      return null;
+    }
+    return confiner.confine(
+      { jobId: req.jobId, attempt: req.attempt, workspace: req.workspace, writable: req.writable ?? [], resources: req.resources, driver, network: req.network ?? 'host' },
+      command,
+    );
+  }
+
   #signalGroup(pid: number, signal: NodeJS.Signals): void {
     if (this.#closed) return; // the group may be gone and its id reused
+    // Processes that left the job's group (setsid) are still in its cgroup.
+    if (signal === 'SIGKILL') this.#confinement?.killAll();
     try {
       process.kill(-pid, signal);
     } catch (err) {
@@ -292,7 +336,7 @@ class JobProcess implements RunningJob {
     this.#timers.clear();
   }
 
-  #finish(result: { exitCode?: number | null; signal?: string | null; durationMs?: number; error?: string }): void {
+  #finish(result: { exitCode?: number | null; signal?: string | null; durationMs?: number; error?: string; oom?: boolean }): void {
     this.#closed = true;
     this.#clearTimers();
     if (this.#child === undefined || result.error !== undefined) this.#resolveSpawned(null);
@@ -301,6 +345,7 @@ class JobProcess implements RunningJob {
       signal: result.signal ?? null,
       durationMs: Math.max(0, Math.round(result.durationMs ?? 0)),
       timedOut: this.#timedOut,
+      ...(result.oom === true ? { oom: true } : {}),
     };
     this.#resolveDone(result.error === undefined ? base : { ...base, error: result.error });
   }

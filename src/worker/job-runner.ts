@@ -5,6 +5,7 @@ import { TitanError, ErrorCode } from '../common/errors.js';
 import type { JobDispatch } from '../protocol/messages.js';
 import type { Executor, RunningJob, StartRequest } from './executor.js';
 import type { OutputLine } from './output-lines.js';
+import type { DriverName, JobResources } from '../core/resources.js';
 import { extractBundle, jobDir, sharedDir } from './workspace.js';
 
 /** Fetches an artifact's bytes from the master. */
@@ -19,6 +20,8 @@ export interface RunnerContext {
   /** The worker's own environment without its TITAN_* variables (see workerBaseEnvironment). */
   readonly baseEnv: Readonly<Record<string, string>>;
   readonly executor: Executor;
+  /** The driver for jobs that do not ask for one (the worker's --driver). */
+  readonly driver?: DriverName;
   readonly fetchArtifact: ArtifactFetcher;
 }
 
@@ -56,11 +59,22 @@ async function fetchOnce(ctx: RunnerContext, hash: string, path: string): Promis
  * settings, which would otherwise leak into jobs and be mistaken for the job's. Computed once
  * when the worker starts rather than per job.
  */
-export function workerBaseEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+export function workerBaseEnvironment(env: NodeJS.ProcessEnv, clean = false): Record<string, string> {
   const base: Record<string, string> = {};
-  for (const [key, value] of Object.entries(env)) if (value !== undefined && !key.startsWith('TITAN_')) base[key] = value;
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined || key.startsWith('TITAN_')) continue;
+    if (clean && !CLEAN_KEYS.has(key) && !key.startsWith('LC_')) continue;
+    base[key] = value;
+  }
   return base;
 }
+
+/**
+ * What a clean environment keeps of the worker's (as Nomad's exec driver does): where programs
+ * are, who and where the user is, the locale and time zone. Everything else a job needs it
+ * declares in its own `env`.
+ */
+const CLEAN_KEYS = new Set(['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TERM', 'TMPDIR']);
 
 /** The environment of ARCHITECTURE.md §6 on top of the worker's own and the job's. */
 function jobEnvironment(ctx: RunnerContext, job: JobDispatch, workspace: string, shared: string): Record<string, string> {
@@ -116,6 +130,8 @@ export async function prepareJob(
   }
   const env = jobEnvironment(ctx, job, workspace, shared);
   if (extraEnv !== undefined) Object.assign(env, extraEnv);
+  const resources = resourcesOf(job.resources);
+  const driver = job.driver ?? ctx.driver;
   return {
     jobId: job.jobId,
     attempt: job.attempt,
@@ -125,5 +141,18 @@ export async function prepareJob(
     workspace,
     ...(job.timeoutSeconds > 0 ? { timeoutMs: job.timeoutSeconds * 1000 } : {}),
     onLines,
+    ...(resources !== undefined ? { resources } : {}),
+    ...(driver !== undefined ? { driver } : {}),
+    ...(job.network !== undefined ? { network: job.network } : {}),
+    ...(shared !== workspace ? { writable: [shared] } : {}),
   };
+}
+
+function resourcesOf(given: JobDispatch['resources']): JobResources | undefined {
+  if (given === undefined) return undefined;
+  const out: { cpu?: number; memoryMb?: number; gpu?: number } = {};
+  if (given.cpu !== undefined) out.cpu = given.cpu;
+  if (given.memoryMb !== undefined) out.memoryMb = given.memoryMb;
+  if (given.gpu !== undefined) out.gpu = given.gpu;
+  return out;
 }

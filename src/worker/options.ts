@@ -1,3 +1,6 @@
+import type { DriverName } from '../core/resources.js';
+import type { LimitsMode } from './confine/confiner.js';
+
 /** Everything a worker needs, resolved once by the entry point. */
 export interface WorkerOptions {
   readonly masterHost: string;
@@ -14,6 +17,20 @@ export interface WorkerOptions {
   readonly killGraceMs: number;
   readonly reconnectMinMs: number;
   readonly reconnectMaxMs: number;
+  /** How jobs run when they do not ask (`--driver`); default process. */
+  readonly driver?: DriverName;
+  /** Further drivers jobs may ask for (`--allow-drivers`). */
+  readonly allowDrivers?: readonly DriverName[];
+  /** How limits are enforced: auto (cgroups, else rlimits), or one of them, or none. */
+  readonly limits?: LimitsMode;
+  /** Processes per job at most (pids cgroup, or RLIMIT_NPROC); 0: no limit. */
+  readonly pidsLimit?: number;
+  /** Jobs get only PATH, HOME, locale and the like from the worker's environment. */
+  readonly cleanEnv?: boolean;
+  /** Capacity advertised instead of what the host has (`--cpus`, `--memory`, `--gpus`). */
+  readonly capacity?: { readonly cpus?: number; readonly memoryMb?: number; readonly gpus?: number };
+  /** The Docker Engine socket for the docker driver. */
+  readonly dockerSocket?: string;
 }
 
 export const WORKER_DEFAULTS = {

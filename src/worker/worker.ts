@@ -7,12 +7,17 @@ import type { Peer } from '../protocol/peer.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { Executor, type RunningJob, type SpawnInfo } from './executor.js';
 import { loadOrCreateWorkerId, probeResources } from './identity.js';
-import { startJob, workerBaseEnvironment, type RunnerContext } from './job-runner.js';
+import { prepareJob, startJob, workerBaseEnvironment, type RunnerContext } from './job-runner.js';
+import { DockerEngine } from './docker/engine.js';
+import { DockerJob } from './docker/docker-job.js';
 import { Link } from './link.js';
 import { WORKER_VERSION, type WorkerOptions } from './options.js';
 import type { OutputLine } from './output-lines.js';
 import { PidRegistry } from './pid-registry.js';
 import { ServiceSupervisor } from './service-supervisor.js';
+import { Confiner } from './confine/confiner.js';
+import { WorkerJanitor } from './janitor.js';
+import type { DriverName } from '../core/resources.js';
 
 interface HeldJob {
   readonly jobId: string;
@@ -22,6 +27,8 @@ interface HeldJob {
   service: ServiceSupervisor | null;
   /** Set once the attempt ended; kept until the master acknowledged it. */
   report: JobFinishedReport | null;
+  /** When the attempt must be gone by (its timeout and the kill grace); null without a timeout. */
+  deadline: number | null;
 }
 
 /**
@@ -33,6 +40,10 @@ export class Worker {
   readonly id: string;
   readonly startedAt = Date.now();
   private readonly executor: Executor;
+  readonly confiner: Confiner;
+  readonly drivers: readonly DriverName[];
+  private readonly docker: DockerEngine | null;
+  private readonly janitor: WorkerJanitor;
   private readonly pids: PidRegistry;
   private readonly link: Link;
   private readonly runner: RunnerContext;
@@ -49,16 +60,32 @@ export class Worker {
     private readonly log: Logger,
   ) {
     this.id = options.workerId ?? loadOrCreateWorkerId(options.workDir);
-    this.executor = new Executor({ log, killGraceMs: options.killGraceMs });
+    const driver = options.driver ?? 'process';
+    this.drivers = [...new Set([driver, ...(options.allowDrivers ?? [])])];
+    this.confiner = Confiner.probe(
+      { workerId: this.id, limits: options.limits ?? 'auto', pidsLimit: options.pidsLimit ?? 0, sandbox: this.drivers.includes('sandbox') },
+      log,
+    );
+    if (this.drivers.includes('sandbox') && this.confiner.bwrap === null) {
+      throw new Error(`cannot offer the sandbox driver: ${this.confiner.report.sandbox ?? 'bwrap missing'}; install bubblewrap (apt-get install bubblewrap) or drop --driver sandbox`);
+    }
+    this.executor = new Executor({ log, killGraceMs: options.killGraceMs, confiner: this.confiner });
+    this.docker = this.drivers.includes('docker') ? new DockerEngine(options.dockerSocket ?? '/var/run/docker.sock') : null;
     this.pids = new PidRegistry(join(options.workDir, 'pids.json'));
+    this.janitor = new WorkerJanitor(
+      () => [...this.held.values()].map((h) => ({ jobId: h.jobId, attempt: h.attempt, process: h.process, deadline: h.deadline, running: h.report === null })),
+      this.pids,
+      log,
+    );
     this.runner = {
       workDir: options.workDir,
       masterHost: options.masterHost,
       masterPort: options.masterPort,
       token: options.token,
       workerId: this.id,
-      baseEnv: workerBaseEnvironment(process.env),
+      baseEnv: workerBaseEnvironment(process.env, options.cleanEnv === true || driver === 'sandbox'),
       executor: this.executor,
+      driver,
       fetchArtifact: (hash) => this.fetchArtifact(hash),
     };
     this.link = new Link(
@@ -70,8 +97,16 @@ export class Worker {
 
   /** Kills what a previous life of this worker left running, then connects. */
   async start(): Promise<void> {
+    if (this.docker !== null) {
+      const version = await this.docker.ping().catch((err: unknown) => {
+        throw new Error(`cannot offer the docker driver: ${(err as Error).message}`);
+      });
+      this.log.info({ socket: this.docker.socketPath, version }, 'Docker Engine reachable');
+    }
     const orphans = await PidRegistry.killOrphans(this.pids.file, this.log);
     if (orphans.length > 0) this.log.warn({ killed: orphans.map((o) => ({ pid: o.pid, jobId: o.jobId })) }, 'killed orphaned job processes from a previous run');
+    this.log.info({ workerId: this.id, drivers: this.drivers, limits: this.confiner.limitsMechanism, ...this.confiner.report }, 'job isolation');
+    this.janitor.start();
     this.link.start();
   }
 
@@ -94,22 +129,26 @@ export class Worker {
   async close(): Promise<void> {
     this.draining = true;
     this.stopHeartbeat();
+    this.janitor.close();
     // First, so that no supervisor restarts what the executor is about to kill.
     for (const held of this.held.values()) held.service?.stop();
     await this.executor.close();
+    this.confiner.close();
     await this.pids.close();
     this.link.close();
   }
 
   private async connected(peer: Peer, heartbeatIntervalMs: number): Promise<void> {
     peer.onRequest((msg, reply) => this.receive(msg, reply));
-    const resources = probeResources();
+    const host = probeResources();
+    const resources = { cpus: this.options.capacity?.cpus ?? host.cpus, memoryMb: this.options.capacity?.memoryMb ?? host.memoryMb, gpus: this.options.capacity?.gpus ?? host.gpus };
     await peer.request(Opcode.WORKER_REGISTER, {
       workerId: this.id,
       host: hostname(),
       tags: this.options.tags,
       slots: this.options.slots,
       resources,
+      drivers: this.drivers,
       holding: [...this.held.values()].map((h) => ({ jobId: h.jobId, attempt: h.attempt, ...serviceState(h.service) })),
       pid: process.pid,
       version: WORKER_VERSION,
@@ -120,7 +159,9 @@ export class Worker {
     for (const held of this.held.values()) if (held.report !== null) this.sendReport(held);
     this.stopHeartbeat();
     this.heartbeat = setInterval(() => {
-      peer.notify(Opcode.WORKER_HEARTBEAT, { running: this.held.size, load1: loadavg()[0] ?? 0, freeMemoryMb: Math.round(freemem() / 1048576) });
+      // Finished attempts (their report in flight) are left out: the master hears of them by the report.
+      const jobs = [...this.held.values()].filter((h) => h.report === null).map((h) => ({ jobId: h.jobId, attempt: h.attempt }));
+      peer.notify(Opcode.WORKER_HEARTBEAT, { running: this.held.size, load1: loadavg()[0] ?? 0, freeMemoryMb: Math.round(freemem() / 1048576), jobs });
     }, heartbeatIntervalMs);
     this.heartbeat.unref();
   }
@@ -161,7 +202,7 @@ export class Worker {
       existing.process?.kill('SIGKILL');
       existing.service?.stop('SIGKILL');
     }
-    const held: HeldJob = { jobId: job.jobId, attempt: job.attempt, process: null, service: null, report: null };
+    const held: HeldJob = { jobId: job.jobId, attempt: job.attempt, process: null, service: null, report: null, deadline: null };
     this.held.set(job.jobId, held);
     const onLines = (lines: OutputLine[]): void => {
       this.link.current?.notify(Opcode.JOB_LOG_LINES, { jobId: job.jobId, attempt: job.attempt, lines });
@@ -172,19 +213,25 @@ export class Worker {
       return;
     }
     const startedAt = Date.now();
-    startJob(this.runner, job, onLines).then(
-      (running) => this.watch(held, running),
+    const driver = job.driver ?? this.options.driver ?? 'process';
+    const starting = driver === 'docker' ? prepareJob(this.runner, job, onLines).then((req) => this.startContainer(req, job.image)) : startJob(this.runner, job, onLines);
+    starting.then(
+      (running) => this.watch(held, running, job.timeoutSeconds),
       (err: unknown) => this.finish(held, { exitCode: null, signal: null, durationMs: Date.now() - startedAt, error: `could not prepare the job: ${(err as Error).message}`, timedOut: false }),
     );
   }
 
-  private watch(held: HeldJob, running: RunningJob): void {
+  private watch(held: HeldJob, running: RunningJob, timeoutSeconds: number): void {
     held.process = running;
     const fields = { jobId: held.jobId, attempt: held.attempt };
     void running.spawned.then((info) => {
       if (info === null) return;
+      // The executor stops it at the timeout (SIGTERM, then SIGKILL after the grace); the janitor
+      // steps in only when that did not happen.
+      if (timeoutSeconds > 0) held.deadline = info.startedAt + timeoutSeconds * 1000 + this.options.killGraceMs + 2_000;
       this.link.current?.notify(Opcode.JOB_STARTED, { ...fields, pid: info.pid });
-      this.recordPid(held, info);
+      // A container has no host pid of ours (0): the engine, not the registry, owns it.
+      if (info.pid > 0) this.recordPid(held, info);
     });
     void running.done.then((result) => {
       if (running.pid !== undefined) this.forgetPid(held, running.pid);
@@ -225,6 +272,12 @@ export class Worker {
       if (result.error !== undefined) this.log.warn({ ...fields, error: result.error }, 'service gave up');
       this.finish(held, result);
     });
+  }
+
+  private startContainer(req: Parameters<Executor['start']>[0], image: string | undefined): RunningJob {
+    if (this.docker === null) throw new Error('this worker does not offer the docker driver; start it with --allow-drivers docker');
+    if (image === undefined) throw new Error('the docker driver needs an image: give the job image: <name> (or --image)');
+    return new DockerJob(req, image, { engine: this.docker, pidsLimit: this.options.pidsLimit ?? 0, killGraceMs: this.options.killGraceMs, log: this.log });
   }
 
   private recordPid(held: HeldJob, info: SpawnInfo): void {

@@ -1,0 +1,82 @@
+/**
+ * The master's janitor: on a short period it reaps running jobs past their timeout that their
+ * worker did not end, and on every heartbeat it compares what the worker says it holds with what
+ * was placed there: a job the worker stopped reporting runs again, an attempt it holds that is
+ * no longer wanted is killed. Every action is a structured log line (`event: "janitor"`) and,
+ * for jobs, an entry in the job's history (the transition's detail).
+ */
+import { overdueJobs, ReportLedger, type HeldAttempt } from '../core/janitor.js';
+import type { Master } from './master.js';
+
+export interface JanitorSettings {
+  /** How often the sweep runs. */
+  readonly intervalMs: number;
+  /** Past its timeout by this much, a running job is reaped (the worker's own kill comes first). */
+  readonly graceMs: number;
+}
+
+export const JANITOR_DEFAULTS: JanitorSettings = { intervalMs: 1_000, graceMs: 15_000 };
+
+export class Janitor {
+  private readonly ledgers = new Map<string, ReportLedger>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly master: Master,
+    private readonly settings: JanitorSettings = JANITOR_DEFAULTS,
+  ) {}
+
+  start(): void {
+    if (this.timer !== null) return;
+    this.timer = setInterval(() => this.sweep(Date.now()), this.settings.intervalMs);
+    this.timer.unref();
+  }
+
+  close(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Reaps every running job past its timeout and grace. */
+  sweep(now: number): void {
+    const { scheduler, log } = this.master;
+    for (const job of overdueJobs(scheduler.activeJobs(), now, this.settings.graceMs)) {
+      const why = `janitor: ran ${Math.round((now - (job.startedAt ?? now)) / 1000)} s, past its timeout of ${job.spec.timeoutSeconds} s, and its worker did not stop it; killed its process tree`;
+      log.warn({ event: 'janitor', action: 'reap-overdue', jobId: job.id, attempt: job.attempt, workerId: job.workerId, reason: why }, 'janitor reaped a job past its timeout');
+      this.master.apply(scheduler.reapOverdue(job.id, now, why));
+    }
+  }
+
+  /** A worker's heartbeat listed what it holds (workers that predate this send nothing: skipped). */
+  heartbeat(workerId: string, held: readonly HeldAttempt[] | undefined, now: number): void {
+    if (held === undefined) return;
+    const { scheduler, log } = this.master;
+    const worker = scheduler.worker(workerId);
+    if (worker === undefined) return;
+    const expected = new Map<string, number>();
+    for (const jobId of worker.running) {
+      const job = scheduler.job(jobId);
+      if (job !== undefined) expected.set(jobId, job.attempt);
+    }
+    let ledger = this.ledgers.get(workerId);
+    if (ledger === undefined) this.ledgers.set(workerId, (ledger = new ReportLedger()));
+    const { unreported, stale } = ledger.heartbeat(expected, held);
+    for (const jobId of unreported) {
+      const why = `janitor: worker ${workerId} stopped reporting the job in its heartbeats`;
+      log.warn({ event: 'janitor', action: 'reap-unreported', jobId, attempt: expected.get(jobId), workerId, reason: why }, 'janitor re-queued a job its worker no longer reports');
+      this.master.apply(scheduler.reapUnreported(jobId, now, why));
+    }
+    for (const attempt of stale) {
+      // Reported attempts that are finishing (their report in flight) are fenced by attempt anyway.
+      const current = scheduler.job(attempt.jobId);
+      if (current !== undefined && current.attempt === attempt.attempt && current.workerId === workerId) continue;
+      const why = `janitor: the master no longer runs attempt ${attempt.attempt} of this job here`;
+      log.warn({ event: 'janitor', action: 'kill-stale', jobId: attempt.jobId, attempt: attempt.attempt, workerId, reason: why }, 'janitor killed an attempt its worker should not hold');
+      this.master.apply([{ type: 'kill', workerId, jobId: attempt.jobId, attempt: attempt.attempt, reason: why }]);
+    }
+  }
+
+  forget(workerId: string): void {
+    this.ledgers.delete(workerId);
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Fences around one job's process: a per-job cgroup (memory, CPU, pids) when the kernel lets the
+ * worker make one, else rlimits through util-linux's prlimit; and for the sandbox driver, bwrap's
+ * namespaces. Chosen once at worker start (`probe`), applied per job by wrapping its command.
+ */
+import { spawnSync } from 'node:child_process';
+import type { Logger } from '../../common/log.js';
+import type { DriverName, JobResources } from '../../core/resources.js';
+import type { Command } from '../interpreter.js';
+import { probeCgroups, type CgroupHost, type JobCgroup } from './cgroup.js';
+import { probeSandbox, sandboxed } from './sandbox.js';
+
+export type LimitsMode = 'auto' | 'cgroup' | 'rlimit' | 'none';
+
+export interface ConfinerOptions {
+  readonly workerId: string;
+  readonly limits: LimitsMode;
+  /** Processes a job may have at once; 0 for no limit. A limit gives every job a cgroup. */
+  readonly pidsLimit: number;
+  /** Whether to find bwrap for the sandbox driver. */
+  readonly sandbox: boolean;
+}
+
+/** What a job asks to be fenced with. */
+export interface ConfineRequest {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly workspace: string;
+  readonly writable: readonly string[];
+  readonly resources?: JobResources | undefined;
+  readonly driver: DriverName;
+  readonly network: 'host' | 'none';
+}
+
+export interface Confinement {
+  readonly command: Command;
+  /** The kernel OOM-killed a process of the job (cgroups), or the job died of the signal rlimits send. */
+  oomKilled(): boolean;
+  /** SIGKILLs every process of the job, including ones that left its process group. */
+  killAll(): void;
+  /** After the job ended: kills leftovers and removes its cgroup. */
+  release(): void;
+}
+
+/** Joins the cgroups named before `--`, then becomes the job's program: nothing runs unconfined. */
+const JOIN = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"';
+
+export class Confiner {
+  private constructor(
+    private readonly options: ConfinerOptions,
+    readonly cgroups: CgroupHost | null,
+    private readonly prlimit: string | null,
+    readonly bwrap: string | null,
+    /** One line per mechanism, for the worker's start log and README. */
+    readonly report: Readonly<Record<string, string>>,
+    private readonly log: Logger | undefined,
+  ) {}
+
+  static probe(options: ConfinerOptions, log?: Logger): Confiner {
+    const report: Record<string, string> = {};
+    let cgroups: CgroupHost | null = null;
+    let prlimit: string | null = null;
+    if (options.limits === 'auto' || options.limits === 'cgroup') {
+      const probe = probeCgroups(options.workerId);
+      cgroups = probe.host;
+      report.cgroups = cgroups !== null ? `cgroup v${cgroups.version} at ${cgroups.root}` : `unavailable: ${probe.why}`;
+      if (cgroups === null && options.limits === 'cgroup') throw new Error(`--limits cgroup: ${probe.why}; run the worker where it may create cgroups, or use --limits rlimit`);
+    }
+    if (cgroups === null && (options.limits === 'auto' || options.limits === 'rlimit')) {
+      const which = spawnSync('sh', ['-c', 'command -v prlimit'], { encoding: 'utf8' });
+      prlimit = which.status === 0 ? which.stdout.trim() : null;
+      report.rlimit = prlimit !== null ? `prlimit at ${prlimit}` : 'unavailable: prlimit (util-linux) not found';
+    }
+    let bwrap: string | null = null;
+    if (options.sandbox) {
+      const probe = probeSandbox();
+      bwrap = probe.bwrap;
+      report.sandbox = bwrap !== null ? `bwrap at ${bwrap}` : `unavailable: ${probe.why}`;
+    }
+    return new Confiner(options, cgroups, prlimit, bwrap, report, log);
+  }
+
+  /** Which mechanism enforces limits: what `titan workers` and the logs show. */
+  get limitsMechanism(): string {
+    if (this.cgroups !== null) return `cgroup-v${this.cgroups.version}`;
+    if (this.prlimit !== null) return 'rlimit';
+    return 'none';
+  }
+
+  /** The job's command wrapped in its fences; null when nothing applies (the fast path). */
+  confine(req: ConfineRequest, command: Command): Confinement | null {
+    let wrapped = command;
+    if (req.driver === 'sandbox') {
+      if (this.bwrap === null) throw new Error(`this worker cannot run sandboxed jobs: ${this.report.sandbox ?? 'it was not started with the sandbox driver'}`);
+      wrapped = sandboxed(this.bwrap, { workspace: req.workspace, writable: req.writable, network: req.network }, wrapped);
+    }
+    const memoryMb = req.resources?.memoryMb;
+    const cpu = req.resources?.cpu;
+    const pidsMax = this.options.pidsLimit > 0 ? this.options.pidsLimit : undefined;
+    const limited = memoryMb !== undefined || cpu !== undefined || pidsMax !== undefined;
+    if (limited && this.cgroups !== null) {
+      const group = this.cgroups.create(`${req.jobId}-${req.attempt}`, {
+        ...(memoryMb !== undefined ? { memoryMb } : {}),
+        ...(cpu !== undefined ? { cpu } : {}),
+        ...(pidsMax !== undefined ? { pidsMax } : {}),
+      });
+      return cgroupConfinement(group, { ...wrapped, file: '/bin/sh', argv: ['-c', JOIN, 'titan-cgroup', ...group.procsFiles, '--', wrapped.file, ...wrapped.argv] }, this.log, req);
+    }
+    if (limited && this.prlimit !== null) {
+      const limits: string[] = [];
+      // RLIMIT_AS bounds address space, not resident memory: the closest rlimit to a memory limit.
+      if (memoryMb !== undefined) limits.push(`--as=${memoryMb * 1048576}`);
+      if (pidsMax !== undefined) limits.push(`--nproc=${pidsMax}`);
+      if (limits.length > 0) wrapped = { ...wrapped, file: this.prlimit, argv: [...limits, '--', wrapped.file, ...wrapped.argv] };
+    }
+    if (wrapped === command) return null;
+    return { command: wrapped, oomKilled: () => false, killAll: () => undefined, release: () => undefined };
+  }
+
+  close(): void {
+    this.cgroups?.close();
+  }
+}
+
+function cgroupConfinement(group: JobCgroup, command: Command, log: Logger | undefined, req: ConfineRequest): Confinement {
+  let released = false;
+  return {
+    command,
+    oomKilled: () => group.oomKilled(),
+    killAll: () => void group.killAll(),
+    release: () => {
+      if (released) return;
+      released = true;
+      const left = group.killAll();
+      if (left > 0) log?.info({ jobId: req.jobId, attempt: req.attempt, killed: left }, 'killed processes the job left in its cgroup');
+      // The kernel empties a cgroup a moment after its last process dies; retry briefly.
+      let tries = 0;
+      const tryRemove = (): void => {
+        if (group.remove() || ++tries > 50) return;
+        setTimeout(tryRemove, 20).unref();
+      };
+      tryRemove();
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Cluster, TOKEN, until } from './harness.js';
+import { connectPeer } from '../src/sdk/connect.js';
+import { Opcode } from '../src/protocol/opcodes.js';
+
+/**
+ * The master's janitor seen from the wire: a scripted worker (a real connection, speaking the
+ * worker protocol) that takes a job and then misbehaves: it never ends it past its timeout, and
+ * later stops listing it in its heartbeats. The master kills, re-queues and records both.
+ */
+test("the master's janitor reaps a job its worker lets run past its timeout, and one its worker stopped reporting", async (t) => {
+  const cluster = new Cluster();
+  t.after(() => cluster.close());
+  await cluster.startMaster(['--janitor-grace', '300']);
+  const { peer } = await connectPeer({ host: '127.0.0.1', port: cluster.port, token: TOKEN, role: 'worker' });
+  t.after(() => peer.close());
+  const dispatched: Array<{ jobId: string; attempt: number }> = [];
+  const kills: Array<{ attempt: number; reason: string }> = [];
+  peer.onRequest((msg, reply) => {
+    const body = msg.body as { jobId: string; attempt: number; reason?: string };
+    if (msg.opcode === Opcode.JOB_DISPATCH) {
+      dispatched.push({ jobId: body.jobId, attempt: body.attempt });
+      peer.notify(Opcode.JOB_STARTED, { jobId: body.jobId, attempt: body.attempt, pid: 4242 });
+    } else if (msg.opcode === Opcode.JOB_KILL) {
+      kills.push({ attempt: body.attempt, reason: body.reason ?? '' });
+    }
+    reply.ok({ ok: true });
+  });
+  await peer.request(Opcode.WORKER_REGISTER, {
+    workerId: 'scripted', host: 'localhost', tags: [], slots: 1, resources: { cpus: 1, memoryMb: 512, gpus: 0 }, holding: [], pid: 1, drivers: ['process'],
+  });
+  // Attempt 1 is listed in every heartbeat but never finished; attempt 2 is never listed.
+  let listAttempt = 1;
+  const beat = setInterval(() => {
+    const jobs = dispatched.filter((d) => d.attempt === listAttempt).map((d) => ({ jobId: d.jobId, attempt: d.attempt }));
+    peer.notify(Opcode.WORKER_HEARTBEAT, { running: jobs.length, jobs });
+  }, 100);
+  t.after(() => clearInterval(beat));
+
+  const client = await cluster.client();
+  const { jobId } = await client.submit({ command: 'sleep 300', timeoutSeconds: 1, retries: 1 });
+  await until('the janitor to reap attempt 1 past its timeout', async () => kills.some((k) => k.attempt === 1), 10_000);
+  assert.match(kills.find((k) => k.attempt === 1)?.reason ?? '', /^janitor: ran \d+ s, past its timeout of 1 s/);
+  listAttempt = 0; // from now on the worker "forgets" what it runs
+  await until('attempt 2 to be dispatched', async () => dispatched.some((d) => d.attempt === 2), 10_000);
+  await until('the janitor to notice attempt 2 is unreported', async () => kills.some((k) => k.attempt === 2), 10_000);
+  assert.match(kills.find((k) => k.attempt === 2)?.reason ?? '', /^janitor: worker scripted stopped reporting the job/);
+  const history = await client.history(jobId);
+  const details = history.events.map((e) => e.detail ?? '');
+  assert.ok(details.some((d) => /^attempt 1 failed: janitor: ran \d+ s, past its timeout of 1 s/.test(d)), details.join('\n'));
+  assert.ok(details.some((d) => /^janitor: worker scripted stopped reporting the job/.test(d)), details.join('\n'));
+  await client.cancel(jobId).catch(() => undefined);
+});
