@@ -4,6 +4,7 @@ import { Master } from '../master/master.js';
 import { MASTER_DEFAULTS, type MasterOptions } from '../master/options.js';
 import { checkLegacyListen } from '../master/legacy/gate.js';
 import { defaultMasterDataDir, parseHostPort, positiveInt } from './settings.js';
+import { resolveInferenceOptions } from '../inference/config.js';
 
 interface MasterFlags {
   listen?: string;
@@ -14,6 +15,8 @@ interface MasterFlags {
   allowLegacyUnauthenticated?: boolean;
   /** A host:port, or false for --no-http. */
   http?: string | false;
+  grpc?: string;
+  inferenceConfig?: string;
 }
 
 export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = process.env): MasterOptions {
@@ -25,6 +28,8 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
   checkLegacyListen(listen.host, allowLegacy);
   const httpFlag = flags.http ?? env.TITAN_HTTP ?? `${MASTER_DEFAULTS.host}:${MASTER_DEFAULTS.httpPort}`;
   const http = httpFlag === false || httpFlag === 'off' ? undefined : parseHostPort(httpFlag, MASTER_DEFAULTS.httpPort);
+  const grpcFlag = flags.grpc ?? env.TITAN_GRPC;
+  const grpc = grpcFlag === undefined || grpcFlag === 'off' ? undefined : parseHostPort(grpcFlag, 50051);
   return {
     host: listen.host,
     port: listen.port,
@@ -36,6 +41,8 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
     ...(token !== undefined ? { token } : {}),
     ...(allowLegacy ? { allowLegacyUnauthenticated: true } : {}),
     ...(http !== undefined ? { http: { host: http.host, port: http.port } } : {}),
+    ...(grpc !== undefined ? { grpc: { host: grpc.host, port: grpc.port } } : {}),
+    inference: resolveInferenceOptions(flags.inferenceConfig ?? env.TITAN_INFERENCE_CONFIG, env),
   };
 }
 
@@ -45,6 +52,7 @@ export async function runMaster(options: MasterOptions, logLevel = 'info'): Prom
   const port = await master.start();
   process.stdout.write(`titan master listening on ${options.host}:${port} (data dir ${options.dataDir})\n`);
   if (options.http !== undefined) process.stdout.write(`http api and dashboard on http://${options.http.host}:${master.httpPort}/\n`);
+  if (options.grpc !== undefined) process.stdout.write(`grpc coordinator on ${options.grpc.host}:${master.grpcPort}\n`);
   return { master, port };
 }
 
@@ -59,6 +67,8 @@ export function registerMaster(program: Command): void {
     .option('--token <token>', 'use this cluster token instead of the generated one')
     .option('--http <host:port>', 'HTTP API and dashboard address (env TITAN_HTTP; "off" or --no-http disables)')
     .option('--no-http', 'serve no HTTP port')
+    .option('--grpc <host:port>', 'serve the gRPC CoordinatorService and grpc.health.v1 here (env TITAN_GRPC; off by default)')
+    .option('--inference-config <file.json>', 'inference routing weights and thresholds (env TITAN_INFERENCE_CONFIG; docs/INFERENCE.md); TOKEN_TTL sets the token lifetime')
     .option('--allow-legacy-unauthenticated', 'also serve the original Titan protocol v1 (no token; loopback only; env TITAN_ALLOW_LEGACY_UNAUTHENTICATED=1)')
     .action(async (flags: MasterFlags) => {
       const { master } = await runMaster(masterOptionsFrom(flags));

@@ -30,7 +30,7 @@ describe('the inference score', () => {
     { name: 'an RTT beyond 500 ms scores 0 on latency', over: { rttMs: 900 }, expected: 0.2 + 0.225 + 0 + 0.05 },
     { name: '25 tokens/s of history replaces the 0.5 default', over: { tokensPerSec: 25 }, expected: 0.2 + 0.225 + 0.18 + 0.025 },
     { name: 'a degraded agent scores at half weight', over: { status: 'degraded' }, expected: 0.655 / 2 },
-    { name: 'a half-open agent scores at half weight', over: { status: 'half-open' }, expected: 0.655 / 2 },
+    { name: 'a half-open agent scores in full (its trials are limited instead)', over: { status: 'half-open' }, expected: 0.655 },
     { name: 'a GPU-less agent scores 0 on the VRAM term', over: { vramTotalMb: 0, vramFreeMb: 0 }, expected: 0.225 + 0.18 + 0.05 },
     { name: 'an unmeasured RTT counts as half the latency term', over: { rttMs: null }, expected: 0.2 + 0.225 + 0.1 + 0.05 },
   ];

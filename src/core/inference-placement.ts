@@ -28,7 +28,10 @@ export interface PlacementConfig {
   readonly defaultModelMb: number;
   /** Per-model memory estimates (MB), by normalised model name; they win over the size an agent reports. */
   readonly modelMb: Readonly<Record<string, number>>;
-  /** Degraded and half-open agents score at this fraction. */
+  /**
+   * Degraded agents score at this fraction. Half-open ones score in full: their trial budget
+   * limits what they get, and they need the trials to prove themselves and close the breaker.
+   */
   readonly degradedFactor: number;
 }
 
@@ -101,7 +104,7 @@ export function scoreAgent(agent: AgentSnapshot, config: PlacementConfig): numbe
   const latency = agent.rttMs === null ? config.noRttLatency : 1 - Math.min(agent.rttMs / config.rttScaleMs, 1);
   const performance = agent.tokensPerSec === null ? config.noHistoryPerformance : Math.min(agent.tokensPerSec / config.tokensPerSecScale, 1);
   const score = w.vram * vram + w.load * load + w.rtt * latency + w.performance * performance;
-  return agent.status === 'healthy' ? score : score * config.degradedFactor;
+  return agent.status === 'degraded' ? score * config.degradedFactor : score;
 }
 
 /** Why this agent cannot take the model now, or null when it can. */
@@ -118,7 +121,8 @@ export function exclusionOf(agent: AgentSnapshot, model: string, config: Placeme
 /**
  * The best agent for the model; ties keep the earlier agent (the order given, registration
  * order in the master), so equal agents are chosen predictably. One pass, no allocation on the
- * winning path.
+ * winning path. `agents` is walked a second time to explain a refusal, so it must be re-iterable
+ * (an array or an object whose iterator starts afresh), not a one-shot iterator.
  */
 export function placeInference(agents: Iterable<AgentSnapshot>, requestedModel: string, config: PlacementConfig): Placement {
   const model = normaliseModel(requestedModel);

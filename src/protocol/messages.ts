@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { JOB_STATES } from '../core/job.js';
+import { InferenceAgentReport } from './inference-messages.js';
 
 /** One schema per message body that crosses the socket; parsed once at the boundary. */
 
@@ -95,7 +96,13 @@ export const WorkerRegisterRequest = z.object({
 });
 export type WorkerRegisterRequest = z.infer<typeof WorkerRegisterRequest>;
 
-export const WorkerHeartbeat = z.object({ running: z.number().int().min(0), load1: z.number().optional(), freeMemoryMb: z.number().optional() });
+export const WorkerHeartbeat = z.object({
+  running: z.number().int().min(0),
+  load1: z.number().optional(),
+  freeMemoryMb: z.number().optional(),
+  /** Present on a worker started with --inference. */
+  inference: InferenceAgentReport.optional(),
+});
 
 export const JobStartedReport = z.object({ jobId: id, attempt: z.number().int().min(1), pid: z.number().int() });
 export const JobFinishedReport = z.object({

@@ -1,3 +1,5 @@
+import type { InferenceAgentOptions } from '../inference/agent.js';
+
 /** Everything a worker needs, resolved once by the entry point. */
 export interface WorkerOptions {
   readonly masterHost: string;
@@ -14,6 +16,8 @@ export interface WorkerOptions {
   readonly killGraceMs: number;
   readonly reconnectMinMs: number;
   readonly reconnectMaxMs: number;
+  /** Set with --inference: serve an Ollama-compatible model server through a token-checking gateway. */
+  readonly inference?: InferenceAgentOptions;
 }
 
 export const WORKER_DEFAULTS = {

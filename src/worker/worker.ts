@@ -13,6 +13,7 @@ import { WORKER_VERSION, type WorkerOptions } from './options.js';
 import type { OutputLine } from './output-lines.js';
 import { PidRegistry } from './pid-registry.js';
 import { ServiceSupervisor } from './service-supervisor.js';
+import { InferenceAgent } from '../inference/agent.js';
 
 interface HeldJob {
   readonly jobId: string;
@@ -32,12 +33,16 @@ interface HeldJob {
 export class Worker {
   readonly id: string;
   readonly startedAt = Date.now();
+  /** The inference gateway's port once bound (0 without --inference). */
+  inferencePort = 0;
   private readonly executor: Executor;
   private readonly pids: PidRegistry;
   private readonly link: Link;
   private readonly runner: RunnerContext;
   private readonly held = new Map<string, HeldJob>();
   private heartbeat: NodeJS.Timeout | null = null;
+  /** Present when started with --inference. */
+  private readonly inference: InferenceAgent | null;
   private draining = false;
   private drained: (() => void) | null = null;
 
@@ -61,6 +66,9 @@ export class Worker {
       executor: this.executor,
       fetchArtifact: (hash) => this.fetchArtifact(hash),
     };
+    this.inference = options.inference === undefined ? null : new InferenceAgent(this.id, options.inference, log, (outcome) => {
+      this.link.current?.notify(Opcode.INFERENCE_OUTCOME, outcome);
+    });
     this.link = new Link(
       { host: options.masterHost, port: options.masterPort, token: options.token, minDelayMs: options.reconnectMinMs, maxDelayMs: options.reconnectMaxMs, log },
       (peer, interval) => this.connected(peer, interval),
@@ -72,6 +80,7 @@ export class Worker {
   async start(): Promise<void> {
     const orphans = await PidRegistry.killOrphans(this.pids.file, this.log);
     if (orphans.length > 0) this.log.warn({ killed: orphans.map((o) => ({ pid: o.pid, jobId: o.jobId })) }, 'killed orphaned job processes from a previous run');
+    if (this.inference !== null) this.inferencePort = await this.inference.start();
     this.link.start();
   }
 
@@ -98,13 +107,14 @@ export class Worker {
     for (const held of this.held.values()) held.service?.stop();
     await this.executor.close();
     await this.pids.close();
+    await this.inference?.close();
     this.link.close();
   }
 
   private async connected(peer: Peer, heartbeatIntervalMs: number): Promise<void> {
     peer.onRequest((msg, reply) => this.receive(msg, reply));
     const resources = probeResources();
-    await peer.request(Opcode.WORKER_REGISTER, {
+    const registered = (await peer.request(Opcode.WORKER_REGISTER, {
       workerId: this.id,
       host: hostname(),
       tags: this.options.tags,
@@ -114,15 +124,20 @@ export class Worker {
       pid: process.pid,
       version: WORKER_VERSION,
       startedAt: this.startedAt,
-    });
+    })) as { inferencePublicKey?: unknown };
+    if (this.inference !== null && typeof registered.inferencePublicKey === 'string') await this.inference.setPublicKey(registered.inferencePublicKey);
     this.log.info({ workerId: this.id, holding: this.held.size }, 'registered with the master');
     if (this.draining) await peer.request(Opcode.WORKER_DRAINING, {}).catch(() => undefined);
     for (const held of this.held.values()) if (held.report !== null) this.sendReport(held);
     this.stopHeartbeat();
-    this.heartbeat = setInterval(() => {
-      peer.notify(Opcode.WORKER_HEARTBEAT, { running: this.held.size, load1: loadavg()[0] ?? 0, freeMemoryMb: Math.round(freemem() / 1048576) });
-    }, heartbeatIntervalMs);
+    const beat = (): void => {
+      const inference = this.inference?.report();
+      peer.notify(Opcode.WORKER_HEARTBEAT, { running: this.held.size, load1: loadavg()[0] ?? 0, freeMemoryMb: Math.round(freemem() / 1048576), ...(inference !== undefined ? { inference } : {}) });
+    };
+    this.heartbeat = setInterval(beat, heartbeatIntervalMs);
     this.heartbeat.unref();
+    // An inference agent is routable from its first report: send it now rather than one interval later.
+    if (this.inference !== null) beat();
   }
 
   private disconnected(): void {
@@ -145,6 +160,9 @@ export class Worker {
       const parsed = JobKill.safeParse(msg.body);
       if (parsed.success) this.kill(parsed.data.jobId, parsed.data.attempt, parsed.data.reason);
       reply.ok({ ok: true });
+    } else if (msg.opcode === Opcode.PING) {
+      // The master times this round trip for inference routing.
+      reply.ok({ pong: true });
     } else if (msg.opcode === Opcode.WORKER_STOP) {
       this.log.info({ workerId: this.id }, 'the master asked this worker to shut down: draining');
       reply.ok({ ok: true });
