@@ -22,6 +22,8 @@ export interface GatewayOptions {
 }
 
 const PROXIED = new Set(['/api/generate', '/api/chat']);
+/** Verified tokens kept so a client reusing its token skips the RSA check; expiry is re-checked on every use. */
+const VERIFIED_CACHE = 10_000;
 
 /**
  * The worker's inference gateway: verifies the master's token (signature, audience = this agent,
@@ -34,6 +36,7 @@ export class InferenceGateway {
   private server: Server | null = null;
   private readonly upstream: URL;
   private readonly pool: HttpAgent;
+  private readonly verified = new Map<string, VerifiedToken>();
 
   constructor(private readonly options: GatewayOptions) {
     this.upstream = new URL(options.serverUrl);
@@ -42,6 +45,7 @@ export class InferenceGateway {
 
   async setPublicKey(pem: string): Promise<void> {
     this.key = await importPublicKey(pem);
+    this.verified.clear();
   }
 
   async start(): Promise<number> {
@@ -81,7 +85,7 @@ export class InferenceGateway {
     if (header?.startsWith('Bearer ') !== true) return send(res, 401, { code: 'E_TOKEN_MISSING', error: 'send the token from POST /api/v1/inference/request as "Authorization: Bearer <token>"' });
     let token: VerifiedToken;
     try {
-      token = await verifyInferenceToken(header.slice(7).trim(), key, this.options.agentId);
+      token = await this.verify(header.slice(7).trim(), key);
     } catch (err) {
       if (!(err instanceof TokenRefused)) throw err;
       return send(res, 401, { code: `E_TOKEN_${err.refusal.toUpperCase()}`, error: err.message });
@@ -101,6 +105,20 @@ export class InferenceGateway {
       return send(res, 429, { code: 'E_BUSY', error: `this agent runs ${this.active} of ${this.options.maxConcurrency} requests; route again` });
     }
     this.proxy(path, body, res, token);
+  }
+
+  private async verify(jwt: string, key: CryptoKey): Promise<VerifiedToken> {
+    const known = this.verified.get(jwt);
+    if (known !== undefined && known.expiresAt > Date.now()) return known;
+    if (known !== undefined) this.verified.delete(jwt);
+    // A miss (or an expired entry) goes through the full check, which names the refusal.
+    const token = await verifyInferenceToken(jwt, key, this.options.agentId);
+    if (this.verified.size >= VERIFIED_CACHE) {
+      const oldest = this.verified.keys().next();
+      if (oldest.done !== true) this.verified.delete(oldest.value);
+    }
+    this.verified.set(jwt, token);
+    return token;
   }
 
   private proxy(path: string, body: Buffer, res: ServerResponse, token: VerifiedToken): void {
@@ -171,13 +189,15 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(data);
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return null;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size > limit ? null : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
 }
