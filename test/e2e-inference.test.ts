@@ -119,6 +119,10 @@ describe('inference routing across agents (real master, workers and Ollama-compa
     const path = status.recent_transitions.filter((t) => t.agent_id === 'shaky').map((t) => `${t.from}>${t.to}`);
     assert.deepEqual(path, ['healthy>offline', 'offline>half-open', 'half-open>healthy']);
     assert.ok((status.metrics.transitions_total.offline ?? 0) >= 1);
+    const prometheus = await (await cluster.rest('/api/v1/inference/metrics')).text();
+    assert.match(prometheus, /^titan_inference_transitions_total\{to="offline"\} [1-9]/m);
+    assert.match(prometheus, /^titan_inference_agent_requests_failure_total\{agent="shaky"\} 3$/m);
+    assert.match(prometheus, /^titan_inference_agent_up\{agent="shaky"\} 1$/m);
   });
 
   test('tokens: one agent\'s token is refused by another, and every token expires (TOKEN_TTL=6)', async () => {
@@ -140,6 +144,14 @@ describe('inference routing across agents (real master, workers and Ollama-compa
     const out = await cluster.cli(['infer', 'steady:1b', 'tell me about the sea']);
     assert.equal(out.code, 0, out.stderr);
     assert.equal(out.stdout, 'Echo: tell me about the sea\n');
+    const chat = await cluster.cli(['infer', 'steady:1b', 'hi there', '--chat', '--json']);
+    assert.equal(chat.code, 0, chat.stderr);
+    const answer = JSON.parse(chat.stdout) as { agent_id: string; response: string; tokens: number; done: boolean };
+    assert.deepEqual([answer.agent_id, answer.response, answer.tokens, answer.done], ['solid', 'Echo: hi there', 3, true]);
+    const agents = await cluster.cli(['agents']);
+    assert.equal(agents.code, 0, agents.stderr);
+    assert.match(agents.stdout, /^AGENT\s+STATUS\s+MODELS/);
+    assert.match(agents.stdout, /\nsolid\s+healthy\s+flaky:7b,steady:1b\s+6000\/8192/);
     const missing = await cluster.cli(['infer', 'nothing:1b', 'x']);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /no agent serves model "nothing:1b" \(available: .*steady:1b/);

@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Master } from '../../master/master.js';
 import { healthView, publicKeyView, requestInference, statusView } from '../../inference/service.js';
+import { inferencePrometheus } from '../../inference/metrics.js';
 
 /**
  * The coordinator's REST face (docs/INFERENCE.md), the same service layer as gRPC:
  * GET /api/v1/health and GET /api/v1/public-key are public (probes, and a key meant to be
- * published); GET /api/v1/status and POST /api/v1/inference/request need the cluster token.
+ * published); GET /api/v1/status, POST /api/v1/inference/request and GET /api/v1/inference/metrics
+ * need the cluster token.
  */
 export function registerInferenceRoutes(app: FastifyInstance, master: Master): void {
   app.get('/api/v1/health', async (_request, reply) => {
@@ -29,4 +31,7 @@ export function registerInferenceRoutes(app: FastifyInstance, master: Master): v
   });
 
   app.get('/api/v1/public-key', () => publicKeyView(master));
+
+  // Prometheus text, for a scraper holding the token (or for a cluster-wide /metrics to include).
+  app.get('/api/v1/inference/metrics', (_request, reply) => reply.type('text/plain; version=0.0.4').send(inferencePrometheus(master)));
 }
