@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InferenceCluster, type OllamaHandle } from './inference-harness.js';
+import { InferenceCluster, type AgentStatusView, type OllamaHandle } from './inference-harness.js';
 import { until } from './harness.js';
 
 interface Grant {
@@ -15,7 +15,7 @@ interface Grant {
 
 /** Thresholds that a busy CI machine cannot trip by itself (its CPU and RAM are not the agents' GPUs). */
 const CONFIG = {
-  health: { degradeCpuPct: 100, recoverCpuPct: 100, degradeRamFreeMb: 0, recoverRamFreeMb: 0, openMs: 1_500, halfOpenMs: 8_000 },
+  health: { degradeCpuPct: 100, recoverCpuPct: 100, degradeRamFreeMb: 0, recoverRamFreeMb: 0, openMs: 3_000, halfOpenMs: 8_000 },
 };
 
 describe('inference routing across agents (real master, workers and Ollama-compatible servers)', () => {
@@ -29,6 +29,7 @@ describe('inference routing across agents (real master, workers and Ollama-compa
     assert.equal(res.status, 200, await res.clone().text());
     return (await res.json()) as Grant;
   };
+  const agent = async (id: string): Promise<AgentStatusView | undefined> => (await cluster.agents()).find((a) => a.agent_id === id);
   const generate = (grant: Grant, prompt = 'hello world'): Promise<Response> =>
     fetch(grant.generate_url, { method: 'POST', headers: { authorization: `Bearer ${grant.token}` }, body: JSON.stringify({ model: grant.model, prompt, stream: false }) });
 
@@ -92,12 +93,13 @@ describe('inference routing across agents (real master, workers and Ollama-compa
 
   test('a failing agent trips its breaker, traffic moves to the other, and it comes back after trial successes', async () => {
     await cluster.startAgent('shaky', { ollama: flaky, vramTotalMb: 24_576, vramFreeMb: 24_000 });
-    await cluster.startAgent('solid', { ollama: steady, vramTotalMb: 8192, vramFreeMb: 6000 });
+    await cluster.startAgent('solid', { ollama: steady, vramTotalMb: 8192, vramFreeMb: 4500 });
     await flaky.control({ failMode: 'error' });
     for (let i = 0; i < 3; i += 1) {
       const grant = await route('flaky:7b');
       assert.equal(grant.agent_id, 'shaky', `request ${i + 1} goes to the roomier agent while its breaker is closed`);
       assert.equal((await generate(grant)).status, 500);
+      await until(`failure ${i + 1} to reach the master`, async () => (await agent('shaky'))?.requests.failure === i + 1);
     }
     const shaky = await until('shaky to go offline', async () => {
       const a = (await cluster.agents()).find((x) => x.agent_id === 'shaky');
@@ -113,6 +115,7 @@ describe('inference routing across agents (real master, workers and Ollama-compa
       const trial = await route('flaky:7b');
       assert.equal(trial.agent_id, 'shaky', 'a half-open agent gets trial requests');
       assert.equal((await generate(trial)).status, 200);
+      await until(`trial ${i + 1} to reach the master`, async () => (await agent('shaky'))?.requests.success === i + 1);
     }
     await until('shaky to close its breaker', async () => (await cluster.agents()).find((x) => x.agent_id === 'shaky')?.status === 'healthy');
     const status = (await (await cluster.rest('/api/v1/status')).json()) as { recent_transitions: { agent_id: string; from: string; to: string }[]; metrics: { transitions_total: Record<string, number> } };
@@ -151,7 +154,7 @@ describe('inference routing across agents (real master, workers and Ollama-compa
     const agents = await cluster.cli(['agents']);
     assert.equal(agents.code, 0, agents.stderr);
     assert.match(agents.stdout, /^AGENT\s+STATUS\s+MODELS/);
-    assert.match(agents.stdout, /\nsolid\s+healthy\s+flaky:7b,steady:1b\s+6000\/8192/);
+    assert.match(agents.stdout, /\nsolid\s+healthy\s+flaky:7b,steady:1b\s+4500\/8192/);
     const missing = await cluster.cli(['infer', 'nothing:1b', 'x']);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /no agent serves model "nothing:1b" \(available: .*steady:1b/);
