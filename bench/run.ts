@@ -13,6 +13,7 @@ import { emptyFigures, printTable, writeJson } from './report.js';
 import { dispatchLatency, pushJobs } from './titan.js';
 import { dagCoreThroughput } from './dag-core.js';
 import { dagTenThousand } from './dag-run.js';
+import { runInferenceBench } from './inference-run.js';
 
 const N = {
   latencyJobs: 300,
@@ -142,6 +143,9 @@ async function main(): Promise<number> {
       log(`  BullMQ not measured: ${String(extra.bullmq_skipped_reason)}`);
     }
   });
+
+  // Issue 8's figures; `npm run bench:inference` runs only these.
+  Object.assign(extra, await runInferenceBench(log));
 
   extra.problems = problems;
   extra.total_runtime_s = round((now() - startedAt) / 1000, 1);

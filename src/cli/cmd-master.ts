@@ -5,6 +5,7 @@ import { MASTER_DEFAULTS, type MasterOptions } from '../master/options.js';
 import { checkLegacyListen } from '../master/legacy/gate.js';
 import { JANITOR_DEFAULTS } from '../master/janitor.js';
 import { defaultMasterDataDir, parseHostPort, positiveInt } from './settings.js';
+import { resolveInferenceOptions } from '../inference/config.js';
 
 interface MasterFlags {
   listen?: string;
@@ -16,6 +17,8 @@ interface MasterFlags {
   /** A host:port, or false for --no-http. */
   http?: string | false;
   janitorGrace?: string;
+  grpc?: string;
+  inferenceConfig?: string;
 }
 
 export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = process.env): MasterOptions {
@@ -27,6 +30,8 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
   checkLegacyListen(listen.host, allowLegacy);
   const httpFlag = flags.http ?? env.TITAN_HTTP ?? `${MASTER_DEFAULTS.host}:${MASTER_DEFAULTS.httpPort}`;
   const http = httpFlag === false || httpFlag === 'off' ? undefined : parseHostPort(httpFlag, MASTER_DEFAULTS.httpPort);
+  const grpcFlag = flags.grpc ?? env.TITAN_GRPC;
+  const grpc = grpcFlag === undefined || grpcFlag === 'off' ? undefined : parseHostPort(grpcFlag, 50051);
   return {
     host: listen.host,
     port: listen.port,
@@ -39,6 +44,8 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
     ...(allowLegacy ? { allowLegacyUnauthenticated: true } : {}),
     ...(http !== undefined ? { http: { host: http.host, port: http.port } } : {}),
     ...(flags.janitorGrace !== undefined ? { janitor: { ...JANITOR_DEFAULTS, graceMs: positiveInt('--janitor-grace', flags.janitorGrace) } } : {}),
+    ...(grpc !== undefined ? { grpc: { host: grpc.host, port: grpc.port } } : {}),
+    inference: resolveInferenceOptions(flags.inferenceConfig ?? env.TITAN_INFERENCE_CONFIG, env),
   };
 }
 
@@ -48,6 +55,7 @@ export async function runMaster(options: MasterOptions, logLevel = 'info'): Prom
   const port = await master.start();
   process.stdout.write(`titan master listening on ${options.host}:${port} (data dir ${options.dataDir})\n`);
   if (options.http !== undefined) process.stdout.write(`http api and dashboard on http://${options.http.host}:${master.httpPort}/\n`);
+  if (options.grpc !== undefined) process.stdout.write(`grpc coordinator on ${options.grpc.host}:${master.grpcPort}\n`);
   return { master, port };
 }
 
@@ -63,6 +71,8 @@ export function registerMaster(program: Command): void {
     .option('--http <host:port>', 'HTTP API and dashboard address (env TITAN_HTTP; "off" or --no-http disables)')
     .option('--no-http', 'serve no HTTP port')
     .option('--janitor-grace <ms>', 'how far past its timeout a running job may go before the janitor reaps it', String(JANITOR_DEFAULTS.graceMs))
+    .option('--grpc <host:port>', 'serve the gRPC CoordinatorService and grpc.health.v1 here (env TITAN_GRPC; off by default)')
+    .option('--inference-config <file.json>', 'inference routing weights and thresholds (env TITAN_INFERENCE_CONFIG; docs/INFERENCE.md); TOKEN_TTL sets the token lifetime')
     .option('--allow-legacy-unauthenticated', 'also serve the original Titan protocol v1 (no token; loopback only; env TITAN_ALLOW_LEGACY_UNAUTHENTICATED=1)')
     .action(async (flags: MasterFlags) => {
       const { master } = await runMaster(masterOptionsFrom(flags));

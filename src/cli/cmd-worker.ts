@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
+import { TitanError, ErrorCode } from '../common/errors.js';
 import { createLogger } from '../common/log.js';
 import { WORKER_DEFAULTS, type WorkerOptions } from '../worker/options.js';
 import { Worker } from '../worker/worker.js';
-import { parseTags, positiveInt, resolveMasterAddress, titanHome } from './settings.js';
 import { isolationOptionsFrom } from './worker-isolation-flags.js';
+import { parseHostPort, parseTags, positiveInt, resolveMasterAddress, titanHome } from './settings.js';
+import { INFERENCE_AGENT_DEFAULTS, type InferenceAgentOptions } from '../inference/agent.js';
 
 interface WorkerFlags {
   master?: string;
@@ -23,6 +25,45 @@ interface WorkerFlags {
   memory?: string;
   gpus?: string;
   dockerSocket?: string;
+  inference?: string;
+  inferenceListen?: string;
+  inferenceAdvertise?: string;
+  inferenceMaxConcurrency?: string;
+  inferenceTimeout?: string;
+  vramTotalMb?: string;
+  vramFreeMb?: string;
+}
+
+/** The --inference* flags (env TITAN_INFERENCE for the server URL); undefined without --inference. */
+export function inferenceOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = process.env): InferenceAgentOptions | undefined {
+  const serverUrl = flags.inference ?? env.TITAN_INFERENCE;
+  if (serverUrl === undefined) return undefined;
+  try {
+    new URL(serverUrl);
+  } catch {
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `--inference ${serverUrl} is not a URL: give the Ollama-compatible server, e.g. http://127.0.0.1:11434`);
+  }
+  const d = INFERENCE_AGENT_DEFAULTS;
+  const listen = parseHostPort(flags.inferenceListen ?? env.TITAN_INFERENCE_LISTEN ?? `${d.listenHost}:${d.listenPort}`, d.listenPort);
+  const mb = (flag: string, value: string | undefined): number | undefined => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0) throw new TitanError(ErrorCode.INVALID_REQUEST, `${flag} ${value}: give megabytes, 0 or more`);
+    return n;
+  };
+  const vramTotalMb = mb('--vram-total-mb', flags.vramTotalMb);
+  const vramFreeMb = mb('--vram-free-mb', flags.vramFreeMb);
+  const advertise = flags.inferenceAdvertise ?? env.TITAN_INFERENCE_ADVERTISE;
+  return {
+    serverUrl,
+    listenHost: listen.host,
+    listenPort: listen.port,
+    maxConcurrency: flags.inferenceMaxConcurrency !== undefined ? positiveInt('--inference-max-concurrency', flags.inferenceMaxConcurrency) : d.maxConcurrency,
+    requestTimeoutMs: flags.inferenceTimeout !== undefined ? positiveInt('--inference-timeout', flags.inferenceTimeout) : d.requestTimeoutMs,
+    ...(vramTotalMb !== undefined ? { vramTotalMb } : {}),
+    ...(vramFreeMb !== undefined ? { vramFreeMb } : {}),
+    ...(advertise !== undefined ? { advertiseHost: advertise } : {}),
+  };
 }
 
 export function workerOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = process.env): WorkerOptions {
@@ -31,6 +72,7 @@ export function workerOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = p
     ...(flags.token !== undefined ? { token: flags.token } : {}),
   }, env);
   const id = flags.id ?? env.TITAN_WORKER_ID;
+  const inference = inferenceOptionsFrom(flags, env);
   return {
     masterHost: address.host,
     masterPort: address.port,
@@ -44,6 +86,7 @@ export function workerOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = p
     reconnectMaxMs: WORKER_DEFAULTS.reconnectMaxMs,
     ...(id !== undefined ? { workerId: id } : {}),
     ...isolationOptionsFrom(flags),
+    ...(inference !== undefined ? { inference } : {}),
   };
 }
 
@@ -67,11 +110,19 @@ export function registerWorker(program: Command): void {
     .option('--memory <size>', 'memory to advertise, e.g. 8G (default: the host\'s)')
     .option('--gpus <n>', 'GPUs to advertise (default: counted from the NVIDIA driver)')
     .option('--docker-socket <path>', 'Docker Engine socket for the docker driver', '/var/run/docker.sock')
+    .option('--inference <url>', 'serve LLM inference from this Ollama-compatible server (env TITAN_INFERENCE), e.g. http://127.0.0.1:11434')
+    .option('--inference-listen <host:port>', `the inference gateway's address (default ${INFERENCE_AGENT_DEFAULTS.listenHost}:${INFERENCE_AGENT_DEFAULTS.listenPort}; port 0 picks one)`)
+    .option('--inference-advertise <host>', 'the host clients dial for the gateway (default: the address the master sees)')
+    .option('--inference-max-concurrency <n>', `inference requests at once (default ${INFERENCE_AGENT_DEFAULTS.maxConcurrency})`)
+    .option('--inference-timeout <ms>', 'a request with no complete answer by then counts as a timeout')
+    .option('--vram-total-mb <mb>', 'VRAM to report instead of asking nvidia-smi')
+    .option('--vram-free-mb <mb>', 'free VRAM to report with --vram-total-mb')
     .action(async (flags: WorkerFlags) => {
       const options = workerOptionsFrom(flags);
       const worker = new Worker(options, createLogger('worker', process.env.TITAN_LOG_LEVEL ?? 'info'));
       await worker.start();
       process.stdout.write(`titan worker ${worker.id} → ${options.masterHost}:${options.masterPort} tags=${options.tags.join(',')} slots=${options.slots}\n`);
+      if (options.inference !== undefined) process.stdout.write(`inference gateway on http://${options.inference.listenHost}:${worker.inferencePort} → ${options.inference.serverUrl}\n`);
       let stopping = false;
       const drain = (): void => {
         if (stopping) return;

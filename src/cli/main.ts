@@ -12,6 +12,7 @@ import { registerRun } from './cmd-run.js';
 import { registerSchedule } from './cmd-schedule.js';
 import { registerUp } from './cmd-up.js';
 import { registerWorker } from './cmd-worker.js';
+import { registerInfer } from './cmd-infer.js';
 import { Exit, exitCodeFor } from './exit-codes.js';
 
 const program = new Command('titan')
@@ -30,6 +31,7 @@ registerDlq(program);
 registerKv(program);
 registerSchedule(program);
 registerMcp(program);
+registerInfer(program);
 
 try {
   await program.parseAsync(process.argv);

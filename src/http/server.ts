@@ -4,9 +4,13 @@ import { TitanError } from '../common/errors.js';
 import type { Master } from '../master/master.js';
 import { httpStatusOf } from './status-codes.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerInferenceRoutes } from './routes/inference.js';
 
-/** Routes that answer without a token: probes for load balancers and orchestrators. */
-const PUBLIC_PATHS = new Set(['/healthz', '/readyz']);
+/**
+ * Routes that answer without a token: probes for load balancers and orchestrators, and the
+ * inference token-signing public key (public by nature; agents and clients verify with it).
+ */
+const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/api/v1/health', '/api/v1/public-key']);
 
 export interface HttpListen {
   readonly host: string;
@@ -37,6 +41,7 @@ export class HttpApi {
       return reply.code(500).send({ code: 'E_INTERNAL', error: 'internal error; see the master log' });
     });
     registerHealthRoutes(this.app, master);
+    registerInferenceRoutes(this.app, master);
   }
 
   /** Resolves with the bound port. */

@@ -20,6 +20,7 @@ import { handleServiceMessage, serviceSpec } from './service-requests.js';
 import { handleKvMessage } from './kv-requests.js';
 import { handleScheduleMessage } from './schedule-requests.js';
 import { isolationSpec } from './isolation-spec.js';
+import { handleInferenceMessage } from '../inference/master-handlers.js';
 
 type SubmitBody = ReturnType<typeof JobSubmitRequest.parse>;
 
@@ -88,6 +89,7 @@ export function handleClientMessage(master: Master, session: Session, msg: Incom
       if (handleServiceMessage(master, msg, reply)) return;
       if (handleKvMessage(master, msg, reply)) return;
       if (handleScheduleMessage(master, msg, reply)) return;
+      if (handleInferenceMessage(master, msg, reply)) return;
       throw new TitanError(ErrorCode.INVALID_REQUEST, `${opcodeName(msg.opcode)} is not a client operation`);
   }
 }

@@ -23,6 +23,9 @@ import { Schedules } from './schedules.js';
 import { HttpApi } from '../http/server.js';
 import { isolationSpec } from './isolation-spec.js';
 import { Janitor, JANITOR_DEFAULTS } from './janitor.js';
+import { InferenceCoordinator } from '../inference/coordinator.js';
+import { DEFAULT_INFERENCE } from '../inference/config.js';
+import { GrpcApi } from '../inference/grpc-server.js';
 
 /**
  * The control plane process: owns the scheduling core, the store and every connection, and
@@ -41,14 +44,19 @@ export class Master {
   readonly workerMeta = new Map<string, { version: string; startedAt: number | null; pid: number }>();
   readonly token: string;
   readonly startedAt = Date.now();
+  /** Inference routing across the workers started with --inference (docs/INFERENCE.md). */
+  readonly inference: InferenceCoordinator;
   private readonly workerPeers = new Map<string, Peer>();
   private readonly sessions = new Set<Session>();
   /** Sniffs each connection's first byte; serves the original Titan's protocol v1 (docs/COMPAT.md). */
   private readonly legacy: LegacyGate;
   private server: Server | null = null;
   private http: HttpApi | null = null;
+  private grpc: GrpcApi | null = null;
   /** The HTTP port once bound (0 while none is). */
   httpPort = 0;
+  /** The gRPC port once bound (0 while none is). */
+  grpcPort = 0;
   /** True once state is recovered and both ports accept connections (`/readyz`). */
   ready = false;
   private closed = false;
@@ -63,6 +71,11 @@ export class Master {
     this.store = SqliteStore.open(join(options.dataDir, 'titan.db'));
     this.artifacts = new ArtifactStore(join(options.dataDir, 'artifacts'));
     this.scheduler = new Scheduler(this.store.maxJobSeq() + 1, this.store.maxDagSeq() + 1);
+    this.inference = new InferenceCoordinator(options.inference ?? DEFAULT_INFERENCE, log);
+  }
+
+  liveWorkerCount(): number {
+    return this.scheduler.liveWorkers().length;
   }
 
   /** Rebuilds state from the store, then listens. Resolves with the bound port. */
@@ -83,6 +96,7 @@ export class Master {
     this.log.info({ active: active.length, dags: dags.length, awaitingWorkers: held }, 'state recovered from the store');
     this.schedules.start();
     this.janitor.start();
+    await this.inference.start(this.options.dataDir);
     const server = createServer((socket) => this.accept(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -100,6 +114,11 @@ export class Master {
       this.httpPort = await this.http.listen(this.options.http);
       this.log.info({ host: this.options.http.host, port: this.httpPort }, 'http api listening');
     }
+    if (this.options.grpc !== undefined) {
+      this.grpc = new GrpcApi(this);
+      this.grpcPort = await this.grpc.listen(this.options.grpc);
+      this.log.info({ host: this.options.grpc.host, port: this.grpcPort }, 'grpc api listening');
+    }
     this.ready = true;
     return port;
   }
@@ -109,6 +128,8 @@ export class Master {
     this.closed = true;
     this.ready = false;
     await this.http?.close();
+    await this.grpc?.close();
+    this.inference.close();
     this.deadlines.close();
     this.janitor.close();
     for (const session of this.sessions) session.close();
@@ -183,6 +204,7 @@ export class Master {
     this.workerPeers.delete(workerId);
     this.deadlines.clear(`worker:${workerId}`);
     this.janitor.forget(workerId);
+    this.inference.remove(workerId, why);
     if (this.closed) return;
     this.log.warn({ workerId, why }, 'worker lost');
     this.apply(this.scheduler.workerLost(workerId, Date.now(), why));

@@ -1,3 +1,5 @@
+import type { InferenceOptions } from '../inference/config.js';
+
 /** Everything the master needs, resolved once by the entry point (flags > TITAN_* env > defaults). */
 export interface MasterOptions {
   readonly host: string;
@@ -21,6 +23,10 @@ export interface MasterOptions {
   readonly http?: { readonly host: string; readonly port: number };
   /** The janitor's sweep period and how far past its timeout a job may run before it is reaped. */
   readonly janitor?: { readonly intervalMs: number; readonly graceMs: number };
+  /** Inference routing settings (docs/INFERENCE.md); the defaults when absent. */
+  readonly inference?: InferenceOptions;
+  /** Where the gRPC CoordinatorService and grpc.health.v1 listen; none when absent. */
+  readonly grpc?: { readonly host: string; readonly port: number };
 }
 
 export const MASTER_DEFAULTS = {

@@ -8,6 +8,7 @@ import { hostOf } from './service-directory.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import type { Master } from './master.js';
 import { parseBody } from './parse-body.js';
+import { agentHeartbeat, agentOutcome } from '../inference/master-handlers.js';
 import type { Session } from './session.js';
 
 export interface WorkerContext {
@@ -32,7 +33,7 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
       if (held.port !== undefined && held.ready === true) master.services.ready(held.jobId, { workerId: reg.workerId, host, port: held.port, pid: 0, readyAt: now });
     }
     // Acknowledge before dispatching so the worker has its registration answer first.
-    reply.ok({ ok: true, heartbeatIntervalMs: master.options.heartbeatIntervalMs });
+    reply.ok({ ok: true, heartbeatIntervalMs: master.options.heartbeatIntervalMs, inferencePublicKey: master.inference.publicKeyPem });
     master.apply(effects);
     return;
   }
@@ -42,6 +43,7 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
     case Opcode.WORKER_HEARTBEAT: {
       const beat = parseBody(WorkerHeartbeat, msg);
       if (master.scheduler.heartbeat(workerId, now)) master.armHeartbeat(workerId);
+      if (beat.inference !== undefined) agentHeartbeat(master.inference, workerId, session.peer, beat.inference, now);
       reply.ok({ ok: true });
       master.janitor.heartbeat(workerId, beat.jobs, now);
       return;
@@ -102,6 +104,10 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
       reply.ok({ ok: true });
       return;
     }
+    case Opcode.INFERENCE_OUTCOME:
+      agentOutcome(master.inference, workerId, msg, now);
+      reply.ok({ ok: true });
+      return;
     case Opcode.ARTIFACT_GET: {
       const req = parseBody(ArtifactGetRequest, msg);
       reply.ok({ data: master.artifacts.get(req.hash) });

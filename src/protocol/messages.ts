@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { JOB_STATES } from '../core/job.js';
 import { DRIVERS, parseMemoryMb } from '../core/resources.js';
+import { InferenceAgentReport } from './inference-messages.js';
 
 /** One schema per message body that crosses the socket; parsed once at the boundary. */
 
@@ -133,6 +134,8 @@ export const WorkerHeartbeat = z.object({
   freeMemoryMb: z.number().optional(),
   /** The attempts the worker runs now, for the master's janitor. */
   jobs: z.array(z.object({ jobId: id, attempt: z.number().int().min(1) })).max(100000).optional(),
+  /** Present on a worker started with --inference. */
+  inference: InferenceAgentReport.optional(),
 });
 
 export const JobStartedReport = z.object({ jobId: id, attempt: z.number().int().min(1), pid: z.number().int() });

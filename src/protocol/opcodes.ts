@@ -60,6 +60,10 @@ export const Opcode = {
   // worker lifecycle: client → master, then master → worker
   WORKER_SHUTDOWN: 68,
   WORKER_STOP: 69,
+  // inference (docs/INFERENCE.md): client → master, then worker → master
+  INFERENCE_REQUEST: 70,
+  INFERENCE_OUTCOME: 71,
+  INFERENCE_STATUS: 72,
 } as const;
 export type Opcode = (typeof Opcode)[keyof typeof Opcode];
 

@@ -10,6 +10,8 @@ import { formatProblems, parsePipeline } from '../pipeline/parse-pipeline.js';
 import { pipelineToDagJobs } from './pipeline-jobs.js';
 import { connectPeer } from './connect.js';
 import { LazyPeer } from './lazy-peer.js';
+import type { InferenceRequest } from '../protocol/inference-messages.js';
+import type { GrantView, StatusView } from '../inference/service.js';
 import { resolveMasterAddress } from './address.js';
 import { KvClient } from './kv.js';
 import { ScheduleClient } from './schedules.js';
@@ -158,6 +160,19 @@ export class TitanClient {
 
   async stats(): Promise<ClusterStatsView> {
     return (await this.peer.request(Opcode.CLUSTER_STATS, {})) as ClusterStatsView;
+  }
+
+  /**
+   * Routes an inference request: the agent to call and the token to call it with (docs/INFERENCE.md).
+   * @example const { generate_url, token } = await client.requestInference({ model: 'llama3:8b' });
+   */
+  async requestInference(request: InferenceRequest): Promise<GrantView> {
+    return (await this.peer.request(Opcode.INFERENCE_REQUEST, request)) as GrantView;
+  }
+
+  /** The coordinator's status (GET /api/v1/status), with every agent when asked. */
+  async inferenceStatus(includeAgents = false): Promise<StatusView> {
+    return (await this.peer.request(Opcode.INFERENCE_STATUS, { includeAgents })) as StatusView;
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { DriverName } from '../core/resources.js';
 import type { LimitsMode } from './confine/confiner.js';
+import type { InferenceAgentOptions } from '../inference/agent.js';
 
 /** Everything a worker needs, resolved once by the entry point. */
 export interface WorkerOptions {
@@ -31,6 +32,8 @@ export interface WorkerOptions {
   readonly capacity?: { readonly cpus?: number; readonly memoryMb?: number; readonly gpus?: number };
   /** The Docker Engine socket for the docker driver. */
   readonly dockerSocket?: string;
+  /** Set with --inference: serve an Ollama-compatible model server through a token-checking gateway. */
+  readonly inference?: InferenceAgentOptions;
 }
 
 export const WORKER_DEFAULTS = {

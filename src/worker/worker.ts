@@ -18,6 +18,7 @@ import { ServiceSupervisor } from './service-supervisor.js';
 import { Confiner } from './confine/confiner.js';
 import { WorkerJanitor } from './janitor.js';
 import type { DriverName } from '../core/resources.js';
+import { InferenceAgent } from '../inference/agent.js';
 
 interface HeldJob {
   readonly jobId: string;
@@ -39,6 +40,8 @@ interface HeldJob {
 export class Worker {
   readonly id: string;
   readonly startedAt = Date.now();
+  /** The inference gateway's port once bound (0 without --inference). */
+  inferencePort = 0;
   private readonly executor: Executor;
   readonly confiner: Confiner;
   readonly drivers: readonly DriverName[];
@@ -49,6 +52,8 @@ export class Worker {
   private readonly runner: RunnerContext;
   private readonly held = new Map<string, HeldJob>();
   private heartbeat: NodeJS.Timeout | null = null;
+  /** Present when started with --inference. */
+  private readonly inference: InferenceAgent | null;
   private draining = false;
   private drained: (() => void) | null = null;
 
@@ -88,6 +93,9 @@ export class Worker {
       driver,
       fetchArtifact: (hash) => this.fetchArtifact(hash),
     };
+    this.inference = options.inference === undefined ? null : new InferenceAgent(this.id, options.inference, log, (outcome) => {
+      this.link.current?.notify(Opcode.INFERENCE_OUTCOME, outcome);
+    });
     this.link = new Link(
       { host: options.masterHost, port: options.masterPort, token: options.token, minDelayMs: options.reconnectMinMs, maxDelayMs: options.reconnectMaxMs, log },
       (peer, interval) => this.connected(peer, interval),
@@ -107,6 +115,7 @@ export class Worker {
     if (orphans.length > 0) this.log.warn({ killed: orphans.map((o) => ({ pid: o.pid, jobId: o.jobId })) }, 'killed orphaned job processes from a previous run');
     this.log.info({ workerId: this.id, drivers: this.drivers, limits: this.confiner.limitsMechanism, ...this.confiner.report }, 'job isolation');
     this.janitor.start();
+    if (this.inference !== null) this.inferencePort = await this.inference.start();
     this.link.start();
   }
 
@@ -135,6 +144,7 @@ export class Worker {
     await this.executor.close();
     this.confiner.close();
     await this.pids.close();
+    await this.inference?.close();
     this.link.close();
   }
 
@@ -142,7 +152,7 @@ export class Worker {
     peer.onRequest((msg, reply) => this.receive(msg, reply));
     const host = probeResources();
     const resources = { cpus: this.options.capacity?.cpus ?? host.cpus, memoryMb: this.options.capacity?.memoryMb ?? host.memoryMb, gpus: this.options.capacity?.gpus ?? host.gpus };
-    await peer.request(Opcode.WORKER_REGISTER, {
+    const registered = (await peer.request(Opcode.WORKER_REGISTER, {
       workerId: this.id,
       host: hostname(),
       tags: this.options.tags,
@@ -153,17 +163,22 @@ export class Worker {
       pid: process.pid,
       version: WORKER_VERSION,
       startedAt: this.startedAt,
-    });
+    })) as { inferencePublicKey?: unknown };
+    if (this.inference !== null && typeof registered.inferencePublicKey === 'string') await this.inference.setPublicKey(registered.inferencePublicKey);
     this.log.info({ workerId: this.id, holding: this.held.size }, 'registered with the master');
     if (this.draining) await peer.request(Opcode.WORKER_DRAINING, {}).catch(() => undefined);
     for (const held of this.held.values()) if (held.report !== null) this.sendReport(held);
     this.stopHeartbeat();
-    this.heartbeat = setInterval(() => {
+    const beat = (): void => {
       // Finished attempts (their report in flight) are left out: the master hears of them by the report.
       const jobs = [...this.held.values()].filter((h) => h.report === null).map((h) => ({ jobId: h.jobId, attempt: h.attempt }));
-      peer.notify(Opcode.WORKER_HEARTBEAT, { running: this.held.size, load1: loadavg()[0] ?? 0, freeMemoryMb: Math.round(freemem() / 1048576), jobs });
-    }, heartbeatIntervalMs);
+      const inference = this.inference?.report();
+      peer.notify(Opcode.WORKER_HEARTBEAT, { running: this.held.size, load1: loadavg()[0] ?? 0, freeMemoryMb: Math.round(freemem() / 1048576), jobs, ...(inference !== undefined ? { inference } : {}) });
+    };
+    this.heartbeat = setInterval(beat, heartbeatIntervalMs);
     this.heartbeat.unref();
+    // An inference agent is routable from its first report: send it now rather than one interval later.
+    if (this.inference !== null) beat();
   }
 
   private disconnected(): void {
@@ -186,6 +201,9 @@ export class Worker {
       const parsed = JobKill.safeParse(msg.body);
       if (parsed.success) this.kill(parsed.data.jobId, parsed.data.attempt, parsed.data.reason);
       reply.ok({ ok: true });
+    } else if (msg.opcode === Opcode.PING) {
+      // The master times this round trip for inference routing.
+      reply.ok({ pong: true });
     } else if (msg.opcode === Opcode.WORKER_STOP) {
       this.log.info({ workerId: this.id }, 'the master asked this worker to shut down: draining');
       reply.ok({ ok: true });
