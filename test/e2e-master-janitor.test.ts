@@ -34,7 +34,7 @@ test("the master's janitor reaps a job its worker lets run past its timeout, and
   let listAttempt = 1;
   const beat = setInterval(() => {
     const jobs = dispatched.filter((d) => d.attempt === listAttempt).map((d) => ({ jobId: d.jobId, attempt: d.attempt }));
-    peer.notify(Opcode.WORKER_HEARTBEAT, { running: jobs.length, jobs });
+    peer.notify(Opcode.WORKER_HEARTBEAT, { running: jobs.length, jobs, dispatches: dispatched.length });
   }, 100);
   t.after(() => clearInterval(beat));
 

@@ -47,6 +47,25 @@ describe('the janitor (pure part)', () => {
     assert.deepEqual(ledger.heartbeat(expected, [{ jobId: 'b', attempt: 3 }]).unreported, ['a']);
   });
 
+  test('heartbeats the worker sent before it received a dispatch never count against that job', () => {
+    const ledger = new ReportLedger();
+    ledger.dispatched('a');
+    ledger.dispatched('b');
+    const expected = new Map([['a', 1], ['b', 1]]);
+    // A busy master reads three heartbeats at once, all sent when only the first dispatch had arrived.
+    for (let i = 0; i < 3; i++) assert.deepEqual(ledger.heartbeat(expected, [{ jobId: 'a', attempt: 1 }], 1).unreported, []);
+    // Once the worker had both dispatches, two heartbeats without b mean it lost b.
+    assert.deepEqual(ledger.heartbeat(expected, [{ jobId: 'a', attempt: 1 }], 2).unreported, []);
+    assert.deepEqual(ledger.heartbeat(expected, [{ jobId: 'a', attempt: 1 }], 2).unreported, ['b']);
+  });
+
+  test('a job adopted at registration (never dispatched on this connection) is checked from the first heartbeat', () => {
+    const ledger = new ReportLedger();
+    const expected = new Map([['adopted', 2]]);
+    assert.deepEqual(ledger.heartbeat(expected, [], 0).unreported, []);
+    assert.deepEqual(ledger.heartbeat(expected, [], 0).unreported, ['adopted']);
+  });
+
   test('an attempt a worker holds that the master did not place there is stale', () => {
     const ledger = new ReportLedger();
     const { stale } = ledger.heartbeat(new Map([['a', 2]]), [{ jobId: 'a', attempt: 1 }, { jobId: 'gone', attempt: 4 }]);

@@ -18,6 +18,7 @@ export interface JanitorSettings {
 export const JANITOR_DEFAULTS: JanitorSettings = { intervalMs: 1_000, graceMs: 15_000 };
 
 export class Janitor {
+  /** One per worker connection: reset when the worker (re)attaches. */
   private readonly ledgers = new Map<string, ReportLedger>();
   private timer: NodeJS.Timeout | null = null;
 
@@ -47,9 +48,19 @@ export class Janitor {
     }
   }
 
-  /** A worker's heartbeat listed what it holds (workers that predate this send nothing: skipped). */
-  heartbeat(workerId: string, held: readonly HeldAttempt[] | undefined, now: number): void {
-    if (held === undefined) return;
+  /** A JOB_DISPATCH frame goes out to this worker on its current connection. */
+  dispatched(workerId: string, jobId: string): void {
+    this.ledger(workerId).dispatched(jobId);
+  }
+
+  /**
+   * A worker's heartbeat listed what it holds, and how many dispatches it had received on this
+   * connection when it sent it (workers that predate this send neither: skipped). A job whose
+   * dispatch the worker had not yet received is not a miss: a busy master can read heartbeats
+   * the worker sent before the dispatch even left.
+   */
+  heartbeat(workerId: string, held: readonly HeldAttempt[] | undefined, dispatchesReceived: number | undefined, now: number): void {
+    if (held === undefined || dispatchesReceived === undefined) return;
     const { scheduler, log } = this.master;
     const worker = scheduler.worker(workerId);
     if (worker === undefined) return;
@@ -58,9 +69,7 @@ export class Janitor {
       const job = scheduler.job(jobId);
       if (job !== undefined) expected.set(jobId, job.attempt);
     }
-    let ledger = this.ledgers.get(workerId);
-    if (ledger === undefined) this.ledgers.set(workerId, (ledger = new ReportLedger()));
-    const { unreported, stale } = ledger.heartbeat(expected, held);
+    const { unreported, stale } = this.ledger(workerId).heartbeat(expected, held, dispatchesReceived);
     for (const jobId of unreported) {
       const why = `janitor: worker ${workerId} stopped reporting the job in its heartbeats`;
       log.warn({ event: 'janitor', action: 'reap-unreported', jobId, attempt: expected.get(jobId), workerId, reason: why }, 'janitor re-queued a job its worker no longer reports');
@@ -76,7 +85,14 @@ export class Janitor {
     }
   }
 
+  /** The worker's connection ended (or a new one began): its counts start again. */
   forget(workerId: string): void {
     this.ledgers.delete(workerId);
+  }
+
+  private ledger(workerId: string): ReportLedger {
+    let ledger = this.ledgers.get(workerId);
+    if (ledger === undefined) this.ledgers.set(workerId, (ledger = new ReportLedger()));
+    return ledger;
   }
 }

@@ -187,6 +187,7 @@ export class Master {
     const previous = this.workerPeers.get(workerId);
     if (previous !== undefined && previous !== peer) previous.close();
     this.workerPeers.set(workerId, peer);
+    this.janitor.forget(workerId);
     this.armHeartbeat(workerId);
   }
 
@@ -222,6 +223,7 @@ export class Master {
   private dispatch(workerId: string, job: Job): void {
     const peer = this.workerPeers.get(workerId);
     // Without a peer the worker is already being detached, which re-queues the job.
+    if (peer !== undefined) this.janitor.dispatched(workerId, job.id);
     peer?.notify(Opcode.JOB_DISPATCH, {
       jobId: job.id,
       attempt: job.attempt,

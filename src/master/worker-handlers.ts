@@ -45,7 +45,7 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
       if (master.scheduler.heartbeat(workerId, now)) master.armHeartbeat(workerId);
       if (beat.inference !== undefined) agentHeartbeat(master.inference, workerId, session.peer, beat.inference, now);
       reply.ok({ ok: true });
-      master.janitor.heartbeat(workerId, beat.jobs, now);
+      master.janitor.heartbeat(workerId, beat.jobs, beat.dispatches, now);
       return;
     }
     case Opcode.JOB_STARTED: {

@@ -134,6 +134,8 @@ export const WorkerHeartbeat = z.object({
   freeMemoryMb: z.number().optional(),
   /** The attempts the worker runs now, for the master's janitor. */
   jobs: z.array(z.object({ jobId: id, attempt: z.number().int().min(1) })).max(100000).optional(),
+  /** JOB_DISPATCH frames received on this connection when the heartbeat left (orders it against dispatches). */
+  dispatches: z.number().int().min(0).optional(),
   /** Present on a worker started with --inference. */
   inference: InferenceAgentReport.optional(),
 });

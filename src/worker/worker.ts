@@ -52,6 +52,8 @@ export class Worker {
   private readonly runner: RunnerContext;
   private readonly held = new Map<string, HeldJob>();
   private heartbeat: NodeJS.Timeout | null = null;
+  /** JOB_DISPATCH frames received on the current connection; heartbeats carry it (see Janitor.heartbeat). */
+  private dispatchesReceived = 0;
   /** Present when started with --inference. */
   private readonly inference: InferenceAgent | null;
   private draining = false;
@@ -149,6 +151,7 @@ export class Worker {
   }
 
   private async connected(peer: Peer, heartbeatIntervalMs: number): Promise<void> {
+    this.dispatchesReceived = 0;
     peer.onRequest((msg, reply) => this.receive(msg, reply));
     const host = probeResources();
     const resources = { cpus: this.options.capacity?.cpus ?? host.cpus, memoryMb: this.options.capacity?.memoryMb ?? host.memoryMb, gpus: this.options.capacity?.gpus ?? host.gpus };
@@ -173,7 +176,8 @@ export class Worker {
       // Finished attempts (their report in flight) are left out: the master hears of them by the report.
       const jobs = [...this.held.values()].filter((h) => h.report === null).map((h) => ({ jobId: h.jobId, attempt: h.attempt }));
       const inference = this.inference?.report();
-      peer.notify(Opcode.WORKER_HEARTBEAT, { running: this.held.size, load1: loadavg()[0] ?? 0, freeMemoryMb: Math.round(freemem() / 1048576), jobs, ...(inference !== undefined ? { inference } : {}) });
+      const dispatches = this.dispatchesReceived;
+      peer.notify(Opcode.WORKER_HEARTBEAT, { running: this.held.size, load1: loadavg()[0] ?? 0, freeMemoryMb: Math.round(freemem() / 1048576), jobs, dispatches, ...(inference !== undefined ? { inference } : {}) });
     };
     this.heartbeat = setInterval(beat, heartbeatIntervalMs);
     this.heartbeat.unref();
@@ -193,6 +197,7 @@ export class Worker {
 
   private receive(msg: IncomingMessage, reply: Replier): void {
     if (msg.opcode === Opcode.JOB_DISPATCH) {
+      this.dispatchesReceived++;
       const parsed = JobDispatch.safeParse(msg.body);
       if (!parsed.success) this.log.error({ issues: parsed.error.issues }, 'malformed dispatch from the master');
       else this.run(parsed.data);
