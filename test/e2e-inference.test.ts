@@ -13,9 +13,14 @@ interface Grant {
   expires_at: string;
 }
 
-/** Thresholds that a busy CI machine cannot trip by itself (its CPU and RAM are not the agents' GPUs). */
+/**
+ * Thresholds that a busy CI machine cannot trip by itself (its CPU and RAM are not the agents' GPUs),
+ * and a small RTT weight, so loopback RTT jitter on a loaded machine cannot swing the VRAM and
+ * load cases, while a 500 ms link still loses the RTT case.
+ */
 const CONFIG = {
-  health: { degradeCpuPct: 100, recoverCpuPct: 100, degradeRamFreeMb: 0, recoverRamFreeMb: 0, openMs: 3_000, halfOpenMs: 8_000 },
+  weights: { rtt: 0.05 },
+  health: { degradeCpuPct: 100, recoverCpuPct: 100, degradeRamFreeMb: 0, recoverRamFreeMb: 0, openMs: 5_000, halfOpenMs: 15_000 },
 };
 
 describe('inference routing across agents (real master, workers and Ollama-compatible servers)', () => {
@@ -43,11 +48,11 @@ describe('inference routing across agents (real master, workers and Ollama-compa
 
   test('the agent with more free VRAM wins; one without room for the model is never chosen', async () => {
     await cluster.startAgent('roomy', { ollama: vramModel, vramTotalMb: 16_384, vramFreeMb: 15_000 });
-    await cluster.startAgent('tight', { ollama: vramModel, vramTotalMb: 16_384, vramFreeMb: 7_000 });
+    await cluster.startAgent('tight', { ollama: vramModel, vramTotalMb: 16_384, vramFreeMb: 7_300 });
     await cluster.startAgent('full', { ollama: vramModel, vramTotalMb: 16_384, vramFreeMb: 4_000 });
     const first = await route('big:7b');
     assert.equal(first.agent_id, 'roomy');
-    // roomy scores 0.4·15000/16384 + 0.3·(1 − 1/4) + …; tight 0.4·7000/16384 + 0.3: roomy keeps winning with one running.
+    // roomy 0.4·15000/16384 + 0.3·(1 − n/4) = 0.59 (n=1), 0.52 (n=2); tight 0.4·7300/16384 + 0.3 = 0.48.
     assert.equal((await route('big:7b')).agent_id, 'roomy');
     // A model of 900 MB fits everywhere: still the most free VRAM first.
     assert.equal((await route('small:1b')).agent_id, 'roomy');
@@ -56,7 +61,7 @@ describe('inference routing across agents (real master, workers and Ollama-compa
   });
 
   test('load spreads: requests in flight count against their agent until their outcome comes back', async () => {
-    // roomy holds 3 routed requests (2 big, 1 small) with none reported back: 0.4·0.92 + 0.3·0.25 = 0.44 < tight's 0.17 + 0.3 = 0.47.
+    // roomy holds 3 routed requests (2 big, 1 small) with none reported back: 0.37 + 0.3·0.25 = 0.44 < tight's 0.48.
     const next = await route('big:7b');
     assert.equal(next.agent_id, 'tight');
     // Using a grant releases its reservation: the outcome report frees roomy's slot.
@@ -66,15 +71,16 @@ describe('inference routing across agents (real master, workers and Ollama-compa
     await until('tight to have its success counted', async () => (await cluster.agents()).find((a) => a.agent_id === 'tight')?.requests.success === 1);
   });
 
-  test('RTT counts: of two equal agents the one behind a 150 ms link loses', async () => {
-    const far = await cluster.delayingRelay(75);
+  test('RTT counts: of two equal agents the one behind a 500 ms link loses', async () => {
+    // 250 ms each way: every PING through the relay takes at least 500 ms, the scale at which the RTT term is 0.
+    const far = await cluster.delayingRelay(250);
     const ollama = await cluster.startOllama('rtt:7b=1000');
     await cluster.startAgent('far', { ollama, vramTotalMb: 8192, vramFreeMb: 8192, masterPort: far });
     await cluster.startAgent('near', { ollama, vramTotalMb: 8192, vramFreeMb: 8192 });
     const agents = await cluster.agents();
     const rtt = (id: string): number => agents.find((a) => a.agent_id === id)?.rtt_ms ?? NaN;
-    assert.ok(rtt('far') >= 140, `far RTT ${rtt('far')} ms`);
-    assert.ok(rtt('near') < 50, `near RTT ${rtt('near')} ms`);
+    assert.ok(rtt('far') >= 500, `far RTT ${rtt('far')} ms`);
+    assert.ok(rtt('near') < rtt('far'), `near RTT ${rtt('near')} ms`);
     const grant = await route('rtt:7b');
     assert.equal(grant.agent_id, 'near');
   });

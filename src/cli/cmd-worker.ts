@@ -114,7 +114,7 @@ export function registerWorker(program: Command): void {
     .option('--inference-listen <host:port>', `the inference gateway's address (default ${INFERENCE_AGENT_DEFAULTS.listenHost}:${INFERENCE_AGENT_DEFAULTS.listenPort}; port 0 picks one)`)
     .option('--inference-advertise <host>', 'the host clients dial for the gateway (default: the address the master sees)')
     .option('--inference-max-concurrency <n>', `inference requests at once (default ${INFERENCE_AGENT_DEFAULTS.maxConcurrency})`)
-    .option('--inference-timeout <ms>', 'a request with no complete answer by then counts as a timeout')
+    .option('--inference-timeout <ms>', 'an inference request whose server makes no progress for this long counts as a timeout (default 300000)')
     .option('--vram-total-mb <mb>', 'VRAM to report instead of asking nvidia-smi')
     .option('--vram-free-mb <mb>', 'free VRAM to report with --vram-total-mb')
     .action(async (flags: WorkerFlags) => {

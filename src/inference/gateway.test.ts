@@ -68,6 +68,23 @@ describe('the inference gateway', () => {
     assert.match(o.jti ?? '', /^j-/);
   });
 
+  test('streams as the server generates: the first chunk arrives while the rest is still being produced', async () => {
+    ollama.behaviour.tokenDelayMs = 150;
+    try {
+      const res = await call(await token(), { model: 'llama3', prompt: 'one two three four' });
+      const reader = res.body?.getReader();
+      assert.ok(reader !== undefined);
+      const first = new TextDecoder().decode((await reader.read()).value);
+      assert.match(first, /"response":"Echo:"/);
+      assert.doesNotMatch(first, /"done":true/, 'the gateway did not hold the answer back until the end');
+      let rest = '';
+      for (let r = await reader.read(); r.done !== true; r = await reader.read()) rest += new TextDecoder().decode(r.value);
+      assert.match(rest, /"done":true/);
+    } finally {
+      ollama.behaviour.tokenDelayMs = 0;
+    }
+  });
+
   test('/api/chat and non-streamed answers pass too', async () => {
     const chat = await call(await token(), { model: 'llama3:latest', messages: [{ role: 'user', content: 'hi' }], stream: false }, '/api/chat');
     assert.equal(chat.status, 200);

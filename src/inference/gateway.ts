@@ -14,7 +14,10 @@ export interface GatewayOptions {
   readonly host: string;
   readonly port: number;
   readonly maxConcurrency: number;
-  /** A request with no complete answer by then is cut and reported as a timeout. */
+  /**
+   * A request whose server makes no progress for this long (no answer yet, or no new chunk) is cut
+   * and reported as a timeout; a long answer that keeps streaming is not.
+   */
   readonly requestTimeoutMs: number;
   readonly maxBodyBytes: number;
   readonly log: Logger;
@@ -148,7 +151,10 @@ export class InferenceGateway {
       (up) => {
         const status = up.statusCode ?? 502;
         res.writeHead(status, { 'content-type': up.headers['content-type'] ?? 'application/json', 'x-titan-agent': this.options.agentId });
-        up.on('data', (chunk: Buffer) => tap.push(chunk));
+        up.on('data', (chunk: Buffer) => {
+          timer.refresh();
+          tap.push(chunk);
+        });
         up.pipe(res);
         up.on('end', () => {
           tap.end();
@@ -165,7 +171,7 @@ export class InferenceGateway {
     );
     const timer = setTimeout(() => {
       timedOut = true;
-      upstream.destroy(new Error(`no complete answer within ${this.options.requestTimeoutMs} ms`));
+      upstream.destroy(new Error(`the model server made no progress for ${this.options.requestTimeoutMs} ms`));
     }, this.options.requestTimeoutMs);
     upstream.on('error', (err) => {
       const outcome = timedOut ? 'timeout' : 'failure';
