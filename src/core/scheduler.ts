@@ -3,6 +3,7 @@ import { newDag, type Dag } from './dag.js';
 import type { Effect } from './effects.js';
 import { isFinal, newJob, type Job, type JobOutcome, type JobSpec, type JobState } from './job.js';
 import { placeJob } from './placement.js';
+import type { Queues } from './queues.js';
 import { countsAsDagFailure, persist, SchedulerEngine } from './scheduler-engine.js';
 import { transition } from './transitions.js';
 import type { Workers, WorkerRegistration } from './workers.js';
@@ -40,6 +41,11 @@ export class Scheduler extends SchedulerEngine {
 
   queueDepths(): Record<string, number> {
     return this.queues.depths();
+  }
+
+  /** Ready work per capability pool, what the autoscaler weighs against free slots. */
+  queueDemand(): ReturnType<Queues['demand']> {
+    return this.queues.demand();
   }
 
   /** Rebuilds memory from the store after a restart; parentStates holds the final parents of pending jobs. */
