@@ -82,10 +82,11 @@ export class Cluster {
   }
 
   /** Starts a worker process; unless `registered: false`, resolves once the master lists it. */
-  async startWorker(id: string, options: { tags?: string; slots?: number; workDir?: string; registered?: boolean } = {}): Promise<WorkerHandle> {
+  async startWorker(id: string, options: { tags?: string; slots?: number; workDir?: string; registered?: boolean; args?: readonly string[] } = {}): Promise<WorkerHandle> {
     const workDir = options.workDir ?? join(this.dir, 'workers', id);
     const args = ['worker', '--master', `127.0.0.1:${this.port}`, '--token', TOKEN, '--id', id, '--work-dir', workDir, '--slots', String(options.slots ?? 4), '--drain-grace', '5000'];
     if (options.tags !== undefined) args.push('--tags', options.tags);
+    args.push(...(options.args ?? []));
     this.workDirs.add(workDir);
     const child = this.spawnTitan(args);
     this.workerProcesses.set(id, child);

@@ -20,6 +20,7 @@ import { Session } from './session.js';
 import { LegacyGate } from './legacy/gate.js';
 import { ServiceDirectory, serviceEnvName } from './service-directory.js';
 import { Schedules } from './schedules.js';
+import { Autoscaler } from './autoscaler.js';
 
 /**
  * The control plane process: owns the scheduling core, the store and every connection, and
@@ -41,6 +42,7 @@ export class Master {
   private readonly sessions = new Set<Session>();
   /** Sniffs each connection's first byte; serves the original Titan's protocol v1 (docs/COMPAT.md). */
   private readonly legacy: LegacyGate;
+  readonly autoscaler: Autoscaler;
   private server: Server | null = null;
   private closed = false;
 
@@ -49,6 +51,7 @@ export class Master {
     readonly log: Logger,
   ) {
     this.legacy = new LegacyGate(this);
+    this.autoscaler = new Autoscaler(this);
     this.token = options.token ?? loadOrCreateToken(options.dataDir);
     this.store = SqliteStore.open(join(options.dataDir, 'titan.db'));
     this.artifacts = new ArtifactStore(join(options.dataDir, 'artifacts'));
@@ -140,6 +143,11 @@ export class Master {
         }
       }
     }
+    this.autoscaler.changed();
+  }
+
+  peerOf(workerId: string): Peer | undefined {
+    return this.workerPeers.get(workerId);
   }
 
   attachWorker(workerId: string, peer: Peer): void {
@@ -165,6 +173,7 @@ export class Master {
     if (this.closed) return;
     this.log.warn({ workerId, why }, 'worker lost');
     this.apply(this.scheduler.workerLost(workerId, Date.now(), why));
+    this.autoscaler.workerDetached(workerId);
   }
 
   armHeartbeat(workerId: string): void {

@@ -17,6 +17,12 @@ export interface MasterOptions {
    * (docs/COMPAT.md). Only allowed when `host` is a loopback address.
    */
   readonly allowLegacyUnauthenticated?: boolean;
+  /** Auto-scaling: how long queued work must exceed free slots before a worker is asked for. */
+  readonly scaleWindowMs?: number;
+  /** Auto-scaling: how long a spawned worker may idle before it is retired. */
+  readonly scaleIdleMs?: number;
+  /** Auto-scaling by an external provisioner: POSTed the pool and shortfall instead of asking hosts. */
+  readonly scaleWebhook?: string;
 }
 
 export const MASTER_DEFAULTS = {
@@ -26,4 +32,8 @@ export const MASTER_DEFAULTS = {
   heartbeatTimeoutMs: 30_000,
   maxFrameSize: 16 * 1024 * 1024,
   authTimeoutMs: 10_000,
+  scaleWindowMs: 15_000,
+  scaleIdleMs: 60_000,
+  /** A worker asked of a host that has not registered by then is asked for again. */
+  spawnTimeoutMs: 30_000,
 } as const;

@@ -92,8 +92,16 @@ export const WorkerRegisterRequest = z.object({
   pid: z.number().int(),
   version: z.string().max(50).optional(),
   startedAt: z.number().optional(),
+  /** Set by a spawnable host (`titan worker --spawnable`): the workers it may start for the autoscaler. */
+  spawn: z.object({ tags: z.array(tag).max(64), slots: z.number().int().min(1).max(1024), min: z.number().int().min(0).max(1000), max: z.number().int().min(0).max(1000) }).optional(),
+  /** Set by a worker a host spawned: the autoscaler may retire it when idle. */
+  spawnedBy: id.optional(),
 });
 export type WorkerRegisterRequest = z.infer<typeof WorkerRegisterRequest>;
+
+/** Master → spawnable host: start one more worker process with these tags. */
+export const WorkerSpawnRequest = z.object({ workerId: id, tags: z.array(tag).max(64), slots: z.number().int().min(1).max(1024) });
+export type WorkerSpawnRequest = z.infer<typeof WorkerSpawnRequest>;
 
 export const WorkerHeartbeat = z.object({ running: z.number().int().min(0), load1: z.number().optional(), freeMemoryMb: z.number().optional() });
 

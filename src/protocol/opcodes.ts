@@ -60,6 +60,8 @@ export const Opcode = {
   // worker lifecycle: client → master, then master → worker
   WORKER_SHUTDOWN: 68,
   WORKER_STOP: 69,
+  // auto-scaling: master → a spawnable worker host
+  WORKER_SPAWN: 70,
 } as const;
 export type Opcode = (typeof Opcode)[keyof typeof Opcode];
 

@@ -32,6 +32,10 @@ export interface WorkerView {
   readonly gpus: number;
   readonly version: string;
   readonly uptimeMs: number | null;
+  /** The worker process's pid on its host, as it reported it. */
+  readonly pid: number | null;
+  /** Set for a worker started by the autoscaler: the host that spawned it. */
+  readonly spawnedBy: string | null;
 }
 
 export interface ClusterStatsView {

@@ -1,3 +1,5 @@
+import type { SpawnOptions } from './spawn-host.js';
+
 /** Everything a worker needs, resolved once by the entry point. */
 export interface WorkerOptions {
   readonly masterHost: string;
@@ -14,6 +16,10 @@ export interface WorkerOptions {
   readonly killGraceMs: number;
   readonly reconnectMinMs: number;
   readonly reconnectMaxMs: number;
+  /** A spawnable host: starts worker processes when the master's autoscaler asks. */
+  readonly spawn?: SpawnOptions;
+  /** The host that spawned this worker: the autoscaler may retire it when idle. */
+  readonly spawnedBy?: string;
 }
 
 export const WORKER_DEFAULTS = {
@@ -22,6 +28,7 @@ export const WORKER_DEFAULTS = {
   killGraceMs: 5_000,
   reconnectMinMs: 100,
   reconnectMaxMs: 5_000,
+  spawnMax: 4,
 } as const;
 
 /** Reported at registration and shown by `titan workers`. */
