@@ -3,6 +3,7 @@
 import os
 import re
 import shlex
+from datetime import datetime
 
 from .errors import E_INVALID_REQUEST, TitanError
 
@@ -56,13 +57,15 @@ class TitanJob:
         TitanJob("client", "client.py", parents=["api"])                 # reads $TITAN_SERVICE_API_URL
 
     Beyond the original: ``command`` (a shell command instead of a file), ``env``, ``retries``,
-    ``timeout`` (seconds, 0 = none), ``trigger_rule`` and ``on_failure`` as in pipeline files.
+    ``timeout`` (seconds, 0 = none), ``trigger_rule`` and ``on_failure`` as in pipeline files, and
+    ``run_at`` (a timezone-aware datetime, epoch seconds, or an ISO 8601 string with its zone):
+    the job is not queued before then.
     """
 
     def __init__(self, job_id, filename=None, job_type="RUN_PAYLOAD", args=None, parents=None, port=0,
                  is_archive=False, priority=1, delay=0, affinity=False, requirement="GENERAL",
                  hitl_message=None, max_wait_seconds=172800, *, command=None, env=None, retries=0, timeout=0,
-                 trigger_rule="all_success", on_failure=None):
+                 trigger_rule="all_success", on_failure=None, run_at=None):
         self.id = job_id
         self.filename = filename
         self.job_type = job_type
@@ -72,6 +75,7 @@ class TitanJob:
         self.is_archive = is_archive
         self.priority = priority
         self.delay = delay
+        self.run_at = run_at
         self.affinity = affinity
         self.requirement = requirement
         self.hitl_message = hitl_message
@@ -154,6 +158,8 @@ class TitanJob:
             "affinity": bool(self.affinity),
             "delaySeconds": self.delay or 0,
         }
+        if self.run_at is not None:
+            fields["runAt"] = run_at_ms(self.run_at)
         if self.on_failure:
             fields["onFailure"] = self.on_failure
         if self.hitl_message:
@@ -161,3 +167,17 @@ class TitanJob:
         if self.is_service:
             fields["service"] = {"port": self.service_port()}
         return fields
+
+
+def run_at_ms(value):
+    """run_at as epoch milliseconds: an aware datetime, epoch seconds, or an ISO 8601 string with its zone."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise TitanError(E_INVALID_REQUEST, "run_at is a datetime without a time zone; pass one with tzinfo (e.g. datetime.now(timezone.utc))")
+        return int(value.timestamp() * 1000)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value * 1000)
+    if isinstance(value, str):
+        from .pipeline import parse_instant
+        return parse_instant(value, "run_at")
+    raise TitanError(E_INVALID_REQUEST, f"run_at must be a datetime, epoch seconds or an ISO 8601 string, not {type(value).__name__}")

@@ -98,6 +98,8 @@ function toSpec(body: SubmitBody): JobSpec {
     timeoutSeconds: body.timeoutSeconds,
     ...(body.bundle !== undefined ? { bundle: body.bundle } : {}),
     ...(body.service !== undefined ? { service: serviceSpec(body.service) } : {}),
+    ...(body.delaySeconds !== undefined && body.delaySeconds > 0 ? { delaySeconds: body.delaySeconds } : {}),
+    ...(body.runAt !== undefined ? { runAt: body.runAt } : {}),
   };
 }
 

@@ -86,6 +86,7 @@ function toSpec(dagId: string, job: DagJob, extraParents: readonly string[]): Jo
     ...(job.onFailure !== undefined ? { onFailure: dagJobId(dagId, job.onFailure) } : {}),
     ...(job.approval !== undefined ? { approval: job.approval } : {}),
     ...(job.service !== undefined ? { service: serviceSpec(job.service) } : {}),
+    ...(job.runAt !== undefined ? { runAt: job.runAt } : {}),
   };
 }
 

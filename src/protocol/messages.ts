@@ -45,6 +45,10 @@ export const JobSubmitRequest = z.object({
   timeoutSeconds: z.number().min(0).max(30 * 86400).default(0),
   bundle: z.string().regex(/^[a-f0-9]{64}$/).optional(),
   service: ServicePolicy.optional(),
+  /** Queued this many seconds after it is accepted (for a DAG job: after its parents are done). */
+  delaySeconds: z.number().min(0).max(30 * 86400).optional(),
+  /** Not queued before this time (epoch ms). */
+  runAt: z.number().int().min(0).max(8.64e15).optional(),
 });
 export type JobSubmitRequest = z.input<typeof JobSubmitRequest>;
 
@@ -65,7 +69,14 @@ export type DagJobRequest = z.input<typeof DagJobRequest>;
 
 export const ApprovalDecision = z.object({ jobId: id, by: z.string().max(200).optional(), reason: z.string().max(2000).default('') });
 
-export const DagSubmitRequest = z.object({ name: z.string().min(1).max(200), jobs: z.array(DagJobRequest).min(1).max(100000) });
+export const DagSubmitRequest = z.object({
+  name: z.string().min(1).max(200),
+  jobs: z.array(DagJobRequest).min(1).max(100000),
+  /** No job of the run is queued before this time (epoch ms)... */
+  runAt: z.number().int().min(0).max(8.64e15).optional(),
+  /** ...nor before this many seconds after the master accepts it. */
+  delaySeconds: z.number().min(0).max(30 * 86400).optional(),
+});
 export const DagAddJobsRequest = z.object({ dagId: id, jobs: z.array(DagJobRequest).min(1).max(100000) });
 export const DagRef = z.object({ dagId: id });
 export const DagWaitRequest = z.object({ dagId: id, timeoutMs: z.number().int().min(0).max(86_400_000).optional() });
