@@ -37,3 +37,15 @@ test('run_at survives a master restart: the recovered job keeps its due time', (
   assert.deepEqual(wakes(effects), [60_000]);
   assert.deepEqual(dispatched(after.wake(60_000)), ['at']);
 });
+
+test('each wake arms the timer for the next due time, so a row of delays fires one after another with no other event', () => {
+  const s = new Scheduler();
+  s.registerWorker(worker('w', { slots: 10 }), 0);
+  for (const ms of [10, 20, 30]) s.submit(`d${ms}`, spec({ delaySeconds: ms / 1000 }), 0);
+  const first = s.wake(10);
+  assert.deepEqual([dispatched(first), wakes(first)], [['d10'], [20]]);
+  const second = s.wake(20);
+  assert.deepEqual([dispatched(second), wakes(second)], [['d20'], [30]]);
+  const last = s.wake(30);
+  assert.deepEqual([dispatched(last), wakes(last)], [['d30'], []]);
+});

@@ -159,6 +159,12 @@ export class Scheduler extends SchedulerEngine {
         this.finish(job, 'failed', now, `approval timed out after ${job.spec.approval?.timeoutSeconds ?? 0} s`, effects);
       }
     }
+    // The timer for the next due time: without it, later delays would wait for some other event.
+    const next = this.delays.next();
+    if (next !== null) {
+      this.armedWake = next;
+      effects.push({ type: 'wake', at: next });
+    }
     this.drainWork(now, effects);
     return effects;
   }
