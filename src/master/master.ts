@@ -21,6 +21,7 @@ import { LegacyGate } from './legacy/gate.js';
 import { ServiceDirectory, serviceEnvName } from './service-directory.js';
 import { Schedules } from './schedules.js';
 import { Autoscaler } from './autoscaler.js';
+import { TimerSkew } from './timer-skew.js';
 
 /**
  * The control plane process: owns the scheduling core, the store and every connection, and
@@ -32,6 +33,8 @@ export class Master {
   readonly artifacts: ArtifactStore;
   readonly watchers = new JobWatchers();
   readonly deadlines = new Deadlines();
+  /** How late delay timers fire, for `titan stats` and the bench. */
+  readonly timerSkew = new TimerSkew();
   readonly services = new ServiceDirectory();
   readonly schedules: Schedules = new Schedules(this);
   /** What workers said of themselves at registration, for `titan workers`. */
@@ -123,9 +126,15 @@ export class Master {
         case 'dagFinished':
           this.watchers.dagFinished(effect.dag);
           break;
-        case 'wake':
-          this.deadlines.set('wake', effect.at, () => this.apply(this.scheduler.wake(Date.now())));
+        case 'wake': {
+          const at = effect.at;
+          this.deadlines.set('wake', at, () => {
+            const now = Date.now();
+            this.timerSkew.record(now - at);
+            this.apply(this.scheduler.wake(now));
+          });
           break;
+        }
         case 'dispatch':
           this.dispatch(effect.workerId, effect.job);
           break;

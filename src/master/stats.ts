@@ -27,5 +27,6 @@ export function clusterStats(master: Master): ClusterStatsView {
     })),
     queues: master.scheduler.queueDepths(),
     jobs: master.store.countByState(),
+    timers: master.timerSkew.summary(),
   };
 }
