@@ -6,6 +6,7 @@ import { createBundle } from '../worker/workspace.js';
 import type { JobState } from '../core/job.js';
 import { Opcode } from '../protocol/opcodes.js';
 import type { DagJobRequest, JobSubmitRequest } from '../protocol/messages.js';
+import { rollOut, type RolloutOptions, type RolloutResult } from './rollout.js';
 import { formatProblems, parsePipeline } from '../pipeline/parse-pipeline.js';
 import { pipelineToDagJobs } from './pipeline-jobs.js';
 import { connectPeer } from './connect.js';
@@ -308,6 +309,14 @@ export class TitanClient {
   /** Stops a service for good (its process tree is killed, it is not restarted). */
   async stopService(jobId: string): Promise<JobView> {
     return (await this.peer.request(Opcode.SERVICE_STOP, { jobId })) as JobView;
+  }
+
+  /**
+   * Redeploys the service called `name` with new input, one replica at a time (each new one
+   * ready before the old one it replaces stops). See rollout.ts.
+   */
+  async redeploy(name: string, input: SubmitInput, options: RolloutOptions = {}): Promise<RolloutResult> {
+    return rollOut(this, name, input, options);
   }
 
   /** Restarts a service as a new attempt. */
