@@ -1,9 +1,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TitanClient } from '../src/sdk/client.js';
-import { Cluster } from './harness.js';
+import { Cluster, until } from './harness.js';
 
 describe('delayed and timed one-off jobs and DAG runs', () => {
   const cluster = new Cluster();
@@ -52,5 +52,23 @@ describe('delayed and timed one-off jobs and DAG runs', () => {
     const run = JSON.parse(later.stdout) as { dag: { createdAt?: number }; jobs: Array<{ key: string; startedAt: number | null; submittedAt: number }> };
     const root = run.jobs.find((j) => j.key === 'a');
     assert.ok(root !== undefined && (root.startedAt ?? 0) >= root.submittedAt + 1000, 'the run started after its delay');
+  });
+
+  test('a cron on one script or command: titan schedule add <script|command> --cron', async () => {
+    const ledger = join(cluster.dir, 'tick.ledger');
+    const script = join(cluster.dir, 'tick.sh');
+    writeFileSync(script, `echo "$TITAN_SCHEDULE_DUE_AT" >> ${ledger}\n`);
+    const added = await cluster.cli(['schedule', 'add', script, '--cron', '* * * * * *', '--json']);
+    assert.equal(added.code, 0, added.stderr);
+    const schedule = JSON.parse(added.stdout) as { id: string; name: string };
+    assert.equal(schedule.name, 'tick.sh');
+    await until('the script to run on its schedule', () => Promise.resolve(existsSync(ledger) && readFileSync(ledger, 'utf8').trim() !== ''), 15_000);
+    assert.equal((await cluster.cli(['schedule', 'rm', schedule.id])).code, 0);
+    const command = await cluster.cli(['schedule', 'add', `echo hi >> ${ledger}.cmd`, '--cron', '* * * * * *', '--name', 'hi', '--json']);
+    assert.equal(command.code, 0, command.stderr);
+    const second = JSON.parse(command.stdout) as { id: string; name: string };
+    assert.equal(second.name, 'hi');
+    await until('the command to run on its schedule', () => Promise.resolve(existsSync(`${ledger}.cmd`)), 15_000);
+    assert.equal((await cluster.cli(['schedule', 'rm', second.id])).code, 0);
   });
 });
