@@ -26,6 +26,7 @@ describe('auto-scaling on a real cluster', () => {
     const { jobIds } = await client.submitMany(jobs);
     const status = await client.status(jobIds[0] ?? '');
     assert.equal(status.state, 'queued', 'no GPU worker yet: the jobs wait');
+    assert.match(status.reason ?? '', /no live worker has them.*; spawnable host host is asked for a worker if it still waits after 1 s/);
 
     const spawned = await until('a spawned GPU worker to register', async () => (await client.stats()).workers.find((w) => w.spawnedBy === 'host' && w.health === 'healthy'), 20_000);
     assert.deepEqual(spawned.tags, ['GPU'], 'the tags the pool needs');

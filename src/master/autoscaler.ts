@@ -33,6 +33,15 @@ export class Autoscaler {
     return this.webhook !== undefined || this.hosts.size > 0 || this.spawnedBy.size > 0;
   }
 
+  /** A queued job's reason, told when the autoscaler will act on its pool. */
+  explain(requirement: readonly string[], reason: string | null): string | null {
+    if (reason === null || !reason.startsWith('waiting for')) return reason;
+    const window = `${Math.round(this.policy.windowMs / 100) / 10} s`;
+    if (this.webhook !== undefined) return `${reason}; the provisioning webhook is called if it still waits after ${window}`;
+    const host = [...this.hosts.values()].find((h) => requirement.every((t) => t === 'GENERAL' || h.tags.includes(t)));
+    return host === undefined ? reason : `${reason}; spawnable host ${host.id} is asked for a worker if it still waits after ${window}`;
+  }
+
   spawnedHost(workerId: string): string | undefined {
     return this.spawnedBy.get(workerId);
   }
