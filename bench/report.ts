@@ -19,6 +19,9 @@ export interface Figures {
   dag_core_transitions_per_s: number | null;
   dag_10k_s: number | null;
   dag_10k_floor_s: number | null;
+  service_restart_ms_p50: number | null;
+  pm2_restart_ms_p50: number | null;
+  timer_fire_skew_ms_p99: number | null;
 }
 
 export const emptyFigures = (): Figures => ({
@@ -34,6 +37,9 @@ export const emptyFigures = (): Figures => ({
   dag_core_transitions_per_s: null,
   dag_10k_s: null,
   dag_10k_floor_s: null,
+  service_restart_ms_p50: null,
+  pm2_restart_ms_p50: null,
+  timer_fire_skew_ms_p99: null,
 });
 
 /** The targets, in one place. */
@@ -49,6 +55,9 @@ export const TARGETS = {
   dagCoreTransitionsPerS: 500_000,
   /** The 10k-job DAG's time over the same number of raw spawns at 8 in flight. */
   dag10kOverFloor: 1.25,
+  /** Titan's service restart p50 over PM2's, same script, same run. */
+  serviceRestartOverPm2: 1,
+  timerSkewP99Ms: 5,
 } as const;
 
 type Status = 'PASS' | 'MISS' | 'n/a' | '—';
@@ -76,6 +85,7 @@ export function derived(f: Figures): Record<string, number | null> {
     throughput_over_floor_ratio: ratio(f.throughput_jobs_per_s, f.spawn_floor_jobs_per_s),
     titan_over_bullmq_ratio: ratio(f.throughput_jobs_per_s, f.bullmq_jobs_per_s),
     dag_10k_over_floor_ratio: ratio(f.dag_10k_s, f.dag_10k_floor_s),
+    service_restart_over_pm2_ratio: ratio(f.service_restart_ms_p50, f.pm2_restart_ms_p50),
   };
 }
 
@@ -149,6 +159,22 @@ function rows(f: Figures): Row[] {
       target: `<= ${TARGETS.dag10kOverFloor} x floor`,
       status: judge(d.dag_10k_over_floor_ratio === undefined || d.dag_10k_over_floor_ratio === null ? null : d.dag_10k_over_floor_ratio <= TARGETS.dag10kOverFloor),
     },
+    {
+      metric: 'service restart p50 (crash → TCP)',
+      value: fmt(f.service_restart_ms_p50, 'ms', 1),
+      compared: `PM2 ${fmt(f.pm2_restart_ms_p50, 'ms', 1)}`,
+      relation: `Titan/PM2 ${ratioText(d.service_restart_over_pm2_ratio ?? null)}`,
+      target: `Titan <= ${TARGETS.serviceRestartOverPm2} x PM2`,
+      status: judge(d.service_restart_over_pm2_ratio === undefined || d.service_restart_over_pm2_ratio === null ? null : d.service_restart_over_pm2_ratio <= TARGETS.serviceRestartOverPm2),
+    },
+    {
+      metric: 'timer fire skew p99, 1k delayed jobs',
+      value: fmt(f.timer_fire_skew_ms_p99, 'ms', 1),
+      compared: '',
+      relation: '',
+      target: `< ${TARGETS.timerSkewP99Ms} ms`,
+      status: judge(f.timer_fire_skew_ms_p99 === null ? null : f.timer_fire_skew_ms_p99 < TARGETS.timerSkewP99Ms),
+    },
   ];
 }
 
@@ -180,11 +206,11 @@ function machine(): Record<string, unknown> {
 }
 
 /** Writes bench/results/latest.json (next to the sources, not in dist/) and returns its path. */
-export function writeJson(f: Figures, extra: Record<string, unknown>): string {
+export function writeJson(f: Figures, extra: Record<string, unknown>, fileName = 'latest.json'): string {
   const here = dirname(fileURLToPath(import.meta.url));
   // Compiled to dist/bench/report.js; the results live in the source tree's bench/results/.
   const root = here.includes(`${join('dist', 'bench')}`) ? join(here, '..', '..') : join(here, '..');
-  const path = join(root, 'bench', 'results', 'latest.json');
+  const path = join(root, 'bench', 'results', fileName);
   mkdirSync(dirname(path), { recursive: true });
   const figures = Object.fromEntries(Object.entries(f).map(([k, v]) => [k, v === null ? null : round(v as number, 3)]));
   const ratios = Object.fromEntries(Object.entries(derived(f)).map(([k, v]) => [k, v === null ? null : round(v, 3)]));

@@ -14,6 +14,8 @@ import { dispatchLatency, pushJobs } from './titan.js';
 import { dagCoreThroughput } from './dag-core.js';
 import { dagTenThousand } from './dag-run.js';
 import { runInferenceBench } from './inference-run.js';
+import { pm2ServiceRestart, titanServiceRestart } from './service-restart.js';
+import { timerSkew } from './timers.js';
 
 const N = {
   latencyJobs: 300,
@@ -26,10 +28,21 @@ const N = {
   queuedJobs: 1_000,
   /** Unfinished jobs at most during the 10k push (a steady load rather than one 10k queue). */
   pushWindow: 2_000,
+  /** Crashes of the service measured, under Titan and under PM2. */
+  restarts: 10,
+  delayedJobs: 1_000,
+  delaySpreadMs: 10_000,
 } as const;
 
 /** Per-step time limits; the whole bench stays within a few minutes even when something hangs. */
-const LIMIT_MS = { latency: 60_000, throughput: 90_000, memory: 240_000, recovery: 60_000, bullmq: 90_000, dag: 240_000 } as const;
+const LIMIT_MS = { latency: 60_000, throughput: 90_000, memory: 240_000, recovery: 60_000, bullmq: 90_000, dag: 240_000, restarts: 60_000, timers: 60_000 } as const;
+
+/**
+ * BENCH_ONLY=services,timers runs only those steps (keys: dag-core, latency, services, timers,
+ * throughput, dag, memory, recovery, bullmq) and writes bench/results/partial.json instead of latest.json.
+ */
+const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''));
+const wanted = (key: string): boolean => ONLY.size === 0 || ONLY.has(key);
 
 const log = (line: string): void => console.log(line);
 
@@ -38,7 +51,8 @@ async function main(): Promise<number> {
   const f = emptyFigures();
   const extra: Record<string, unknown> = { counts: N };
   const problems: string[] = [];
-  const step = async (name: string, work: () => Promise<void>): Promise<boolean> => {
+  const step = async (name: string, work: () => Promise<void>, key?: string): Promise<boolean> => {
+    if (key !== undefined && !wanted(key)) return true;
     const t0 = now();
     log(`- ${name} ...`);
     try {
@@ -56,7 +70,7 @@ async function main(): Promise<number> {
   await step('DAG core: a 100,000-node layered DAG resolved by the pure scheduler, no processes', () => {
     f.dag_core_transitions_per_s = dagCoreThroughput().transitionsPerSecond;
     return Promise.resolve();
-  });
+  }, 'dag-core');
 
   const cluster = new BenchCluster();
   try {
@@ -74,7 +88,21 @@ async function main(): Promise<number> {
         const titan = await dispatchLatency(client, N.latencyJobs, N.warmupJobs, LIMIT_MS.latency);
         f.dispatch_latency_p50_ms = titan.p50Ms;
         f.dispatch_latency_p99_ms = titan.p99Ms;
-      });
+      }, 'latency');
+      await step(`service restart: a server exiting 1 one second after start, ${N.restarts} crashes under Titan and under PM2`, async () => {
+        const titan = await titanServiceRestart(client, N.restarts, LIMIT_MS.restarts);
+        f.service_restart_ms_p50 = titan.p50Ms;
+        extra.service_restart_samples_ms = titan.samplesMs.map((s) => round(s, 1));
+        const pm2 = await pm2ServiceRestart(N.restarts, LIMIT_MS.restarts);
+        f.pm2_restart_ms_p50 = pm2.p50Ms;
+        extra.pm2_restart_samples_ms = pm2.samplesMs.map((s) => round(s, 1));
+      }, 'services');
+      await step(`timers: ${N.delayedJobs} delayed jobs due over ${N.delaySpreadMs / 1000} s`, async () => {
+        const skew = await timerSkew(client, N.delayedJobs, N.delaySpreadMs, LIMIT_MS.timers);
+        f.timer_fire_skew_ms_p99 = skew.timer.p99Ms;
+        extra.timer_fire_skew_ms = { fired: skew.timer.fired, p50: skew.timer.p50Ms, p99: skew.timer.p99Ms, max: skew.timer.maxMs };
+        extra.delayed_job_dispatch_lateness_ms = { p50: skew.dispatch.p50Ms, p99: skew.dispatch.p99Ms, max: skew.dispatch.maxMs, earliest: skew.dispatch.earliestMs };
+      }, 'timers');
       let pushed = 0;
       await step(`throughput: ${N.throughputJobs} jobs, 2 workers x ${N.slots} slots, and ${N.inFlight} raw spawns in flight`, async () => {
         await cluster.startWorker('bench-w2', N.slots);
@@ -96,13 +124,13 @@ async function main(): Promise<number> {
           workers: perJob(cpu1.workers - cpu0.workers),
           bench_client: perJob((own.user + own.system) / 1e6),
         };
-      });
+      }, 'throughput');
       await step('DAG: 10,000 /bin/true jobs (1 → 5,000 → 4,998 → 1) on 2 workers x 4 slots, and as many raw spawns', async () => {
         const dag = await dagTenThousand(client, LIMIT_MS.dag, N.inFlight);
         f.dag_10k_s = dag.titanSeconds;
         f.dag_10k_floor_s = dag.floorSeconds;
         pushed += dag.jobs;
-      });
+      }, 'dag');
       await step(`master memory: ${N.memoryJobs} jobs through the cluster in all`, async () => {
         if (pushed < N.memoryJobs) {
           const rest = await pushJobs(client, N.memoryJobs - pushed, N.batch, N.pushWindow, LIMIT_MS.memory);
@@ -110,14 +138,14 @@ async function main(): Promise<number> {
         }
         f.master_rss_mb_after_10k_jobs = cluster.masterRssMb();
         extra.jobs_through_master_before_rss = Math.max(pushed, N.memoryJobs) + N.latencyJobs + N.warmupJobs;
-      });
+      }, 'memory');
       await step(`recovery: kill -9 the master holding the finished jobs + ${N.queuedJobs} queued, restart it`, async () => {
         const r = await recoveryAfterKill(cluster, N.queuedJobs, N.batch, LIMIT_MS.recovery);
         f.recovery_s_10k_jobs = r.readyS;
         extra.recovery_listening_s = round(r.listeningS, 3);
         extra.recovery_store_finished_jobs = r.finishedJobs;
         extra.recovery_store_queued_jobs = r.queuedJobs;
-      });
+      }, 'recovery');
     }
   } finally {
     await cluster.close();
@@ -142,7 +170,7 @@ async function main(): Promise<number> {
       extra.bullmq_skipped_reason = err instanceof Error ? err.message : String(err);
       log(`  BullMQ not measured: ${String(extra.bullmq_skipped_reason)}`);
     }
-  });
+  }, 'bullmq');
 
   // Issue 8's figures; `npm run bench:inference` runs only these.
   Object.assign(extra, await runInferenceBench(log));
@@ -151,7 +179,8 @@ async function main(): Promise<number> {
   extra.total_runtime_s = round((now() - startedAt) / 1000, 1);
   log('');
   printTable(f, log);
-  const path = writeJson(f, extra);
+  if (ONLY.size > 0) extra.only_steps = [...ONLY];
+  const path = writeJson(f, extra, ONLY.size > 0 ? 'partial.json' : 'latest.json');
   log('');
   log(`wrote ${path} (${String(extra.total_runtime_s)} s)`);
   for (const problem of problems) log(`problem: ${problem}`);

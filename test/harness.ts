@@ -89,7 +89,7 @@ export class Cluster {
     const workDir = options.workDir ?? join(this.dir, 'workers', id);
     const args = ['worker', '--master', `127.0.0.1:${this.port}`, '--token', TOKEN, '--id', id, '--work-dir', workDir, '--slots', String(options.slots ?? 4), '--drain-grace', '5000'];
     if (options.tags !== undefined) args.push('--tags', options.tags);
-    if (options.args !== undefined) args.push(...options.args);
+    args.push(...(options.args ?? []));
     this.workDirs.add(workDir);
     const child = this.spawnTitan(args);
     this.workerProcesses.set(id, child);

@@ -78,6 +78,25 @@ class Jobs(unittest.TestCase):
         self.assertEqual(fields["driver"], "sandbox")
         self.assertNotIn("resources", TitanJob("small", self.script).dag_fields([]))
 
+    def test_run_at_becomes_epoch_milliseconds_from_a_datetime_seconds_or_iso_text(self):
+        from datetime import datetime, timezone
+        when = datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)
+        expected = 1796112000000
+        for value in (when, when.timestamp(), "2026-12-01T08:00:00Z", "2026-12-01T09:00+01:00"):
+            self.assertEqual(TitanJob("j", self.script, run_at=value).dag_fields([])["runAt"], expected)
+        self.assertNotIn("runAt", TitanJob("j", self.script).dag_fields([]))
+        with self.assertRaisesRegex(TitanError, "without a time zone"):
+            TitanJob("j", self.script, run_at=datetime(2026, 12, 1, 8)).dag_fields([])
+        with self.assertRaisesRegex(TitanError, "add its zone"):
+            TitanJob("j", self.script, run_at="2026-12-01T08:00").dag_fields([])
+
+    def test_a_pipelines_run_at_holds_every_job_without_its_own(self):
+        text = "name: later\nrun_at: 2026-12-01T08:00:00Z\njobs:\n  - id: a\n    command: echo a\n  - id: b\n    command: echo b\n    run_at: '2026-12-01T10:30:00+01:00'\n"
+        requests = {r["key"]: r for r in to_dag_jobs(parse_pipeline(text, source="later.yaml"), ".", client=None)}
+        self.assertEqual((requests["a"]["runAt"], requests["b"]["runAt"]), (1796112000000, 1796117400000))
+        with self.assertRaisesRegex(TitanError, r"later.yaml:2: run_at must be an ISO 8601 time"):
+            parse_pipeline("name: x\nrun_at: soon\njobs:\n  - id: a\n    command: echo a\n", source="later.yaml")
+
     def test_service_job_types_become_service_jobs(self):
         for job_type in ("DEPLOY_PAYLOAD", "START_ARCHIVE_SERVICE"):
             for port, expected in ((0, None), (None, None), ("auto", None), (8080, 8080), ("9000", 9000)):

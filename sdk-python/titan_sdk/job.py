@@ -3,6 +3,7 @@
 import os
 import re
 import shlex
+from datetime import datetime
 
 from .errors import E_INVALID_REQUEST, TitanError
 
@@ -58,14 +59,15 @@ class TitanJob:
     Beyond the original: ``command`` (a shell command instead of a file), ``env``, ``retries``,
     ``timeout`` (seconds, 0 = none), ``trigger_rule`` and ``on_failure`` as in pipeline files;
     ``resources`` (``{"cpu": 1, "memory": "256M", "gpu": 0}``: reserved on the worker and enforced
-    there, a job over its memory ends with reason ``oom: ...``) and ``driver`` (``process``,
-    ``sandbox`` or ``docker``, run only by workers offering it).
+    there, a job over its memory ends with reason ``oom: ...``), ``driver`` (``process``,
+    ``sandbox`` or ``docker``, run only by workers offering it) and ``run_at`` (a timezone-aware
+    datetime, epoch seconds, or an ISO 8601 string with its zone): the job is not queued before then.
     """
 
     def __init__(self, job_id, filename=None, job_type="RUN_PAYLOAD", args=None, parents=None, port=0,
                  is_archive=False, priority=1, delay=0, affinity=False, requirement="GENERAL",
                  hitl_message=None, max_wait_seconds=172800, *, command=None, env=None, retries=0, timeout=0,
-                 trigger_rule="all_success", on_failure=None, resources=None, driver=None):
+                 trigger_rule="all_success", on_failure=None, resources=None, driver=None, run_at=None):
         self.id = job_id
         self.filename = filename
         self.job_type = job_type
@@ -75,6 +77,7 @@ class TitanJob:
         self.is_archive = is_archive
         self.priority = priority
         self.delay = delay
+        self.run_at = run_at
         self.affinity = affinity
         self.requirement = requirement
         self.hitl_message = hitl_message
@@ -159,6 +162,8 @@ class TitanJob:
             "affinity": bool(self.affinity),
             "delaySeconds": self.delay or 0,
         }
+        if self.run_at is not None:
+            fields["runAt"] = run_at_ms(self.run_at)
         if self.on_failure:
             fields["onFailure"] = self.on_failure
         if self.hitl_message:
@@ -170,3 +175,17 @@ class TitanJob:
         if self.driver:
             fields["driver"] = self.driver
         return fields
+
+
+def run_at_ms(value):
+    """run_at as epoch milliseconds: an aware datetime, epoch seconds, or an ISO 8601 string with its zone."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise TitanError(E_INVALID_REQUEST, "run_at is a datetime without a time zone; pass one with tzinfo (e.g. datetime.now(timezone.utc))")
+        return int(value.timestamp() * 1000)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value * 1000)
+    if isinstance(value, str):
+        from .pipeline import parse_instant
+        return parse_instant(value, "run_at")
+    raise TitanError(E_INVALID_REQUEST, f"run_at must be a datetime, epoch seconds or an ISO 8601 string, not {type(value).__name__}")

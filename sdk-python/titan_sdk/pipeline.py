@@ -5,16 +5,18 @@ each with its line; unknown keys get a "did you mean".
 """
 
 import difflib
+import re
 import shlex
+from datetime import datetime
 
 from . import yaml_lite
 from .errors import E_INVALID_REQUEST, TitanError
 from .job import JOB_ID, TAG
 
-TOP_LEVEL_KEYS = ("name", "version", "project", "jobs")
+TOP_LEVEL_KEYS = ("name", "version", "project", "jobs", "run_at")
 JOB_KEYS = (
     "id", "type", "file", "command", "args", "env", "depends_on", "dependencies", "requirement", "priority",
-    "delay", "affinity", "port", "retries", "retry_backoff", "timeout", "trigger_rule", "approval", "on_failure",
+    "delay", "run_at", "affinity", "port", "retries", "retry_backoff", "timeout", "trigger_rule", "approval", "on_failure",
 )
 RETRY_BACKOFF_KEYS = ("type", "delay", "max")
 APPROVAL_KEYS = ("message", "timeout")
@@ -176,9 +178,41 @@ def _read_root(r, root, existing):
             if job is not None:
                 jobs.append(job)
         _check_graph(r, jobs, existing)
+    # A pipeline's run_at holds every job that has none of its own.
+    run_at = _read_instant(r, fields["run_at"], "run_at") if "run_at" in fields else None
+    if run_at is not None:
+        for job in jobs:
+            if job["run_at"] is None:
+                job["run_at"] = run_at
     if name is None or version is None or project is None:
         return None
     return {"name": name, "version": version, "project": project, "jobs": jobs}
+
+
+_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
+
+
+def parse_instant(text, what):
+    """An ISO 8601 time with its zone -> epoch milliseconds; a zone-less time is refused."""
+    value = text.strip() if isinstance(text, str) else ""
+    if _INSTANT.match(value):
+        try:
+            return int(datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00")).timestamp() * 1000)
+        except ValueError:
+            pass
+    hint = " (add its zone: Z for UTC, or an offset like +01:00)" if re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?$", value) else ""
+    raise TitanError(E_INVALID_REQUEST, f'{what} must be an ISO 8601 time with a zone like 2026-12-01T08:00:00Z, got "{text}"{hint}')
+
+
+def _read_instant(r, node, what):
+    text = r.text(node, what)
+    if text is None:
+        return None
+    try:
+        return parse_instant(text, what)
+    except TitanError as err:
+        r.report(node, err.message)
+        return None
 
 
 def _read_job(r, item, index):
@@ -237,6 +271,7 @@ def _read_job(r, item, index):
         "requirement": field("requirement", lambda n, w: _read_requirement(r, n, w), ["GENERAL"]),
         "priority": field("priority", lambda n, w: r.number(n, w, integer=True), 0),
         "delay": field("delay", lambda n, w: r.number(n, w, minimum=0), 0),
+        "run_at": field("run_at", lambda n, w: _read_instant(r, n, w), None),
         "affinity": field("affinity", r.boolean, False),
         "port": field("port", lambda n, w: _read_port(r, n, w), None),
         "retries": field("retries", lambda n, w: r.number(n, w, integer=True, minimum=0), 0),

@@ -122,6 +122,8 @@ def to_dag_jobs(pipeline, base_dir, client):
             "retryBackoff": dict(job["retry_backoff"]),
             "delaySeconds": job["delay"],
         }
+        if job.get("run_at") is not None:
+            request["runAt"] = job["run_at"]
         if job["on_failure"] is not None:
             request["onFailure"] = job["on_failure"][0]
         if job["approval"]:

@@ -5,9 +5,12 @@ import type { TitanClient } from '../sdk/client.js';
 import { printJson, withClient, withClientFlags, type GlobalFlags } from './client-command.js';
 import { Exit } from './exit-codes.js';
 import { duration, jobRuntime, table } from './format.js';
+import { timingFrom } from './cmd-run.js';
 
 interface DagFlags extends GlobalFlags {
   wait?: boolean;
+  delay?: string;
+  at?: string;
 }
 
 function printDag(status: DagStatusView): void {
@@ -38,7 +41,7 @@ async function followDag(client: TitanClient, dagId: string, quiet: boolean): Pr
 }
 
 async function runPipeline(client: TitanClient, file: string, flags: DagFlags): Promise<number> {
-  const { dagId, jobIds } = await client.submitPipeline(file);
+  const { dagId, jobIds } = await client.submitPipeline(file, timingFrom(flags));
   if (!flags.wait) {
     if (flags.json) printJson({ dagId, jobIds });
     else process.stdout.write(`${dagId}\n`);
@@ -58,6 +61,8 @@ export function registerDag(program: Command): void {
       .description('run a YAML pipeline (`titan dag pipeline.yaml`), or: dag add <dag-id> <file> | dag status <dag-id> | dag cancel <dag-id>')
       .argument('<pipeline|verb>', 'a pipeline file, or add / status / cancel')
       .argument('[args...]', 'the verb\'s arguments')
+      .option('--delay <duration>', 'start the run this long after it is accepted: 30s, 5m, 2h')
+      .option('--at <time>', 'start the run at this time: ISO 8601 with a zone (or run_at: in the file)')
       .option('--wait', 'follow the run and exit with its outcome'),
   ).action(async (first: string, rest: string[], flags: DagFlags) => {
     process.exitCode = await withClient(flags, async (client) => {

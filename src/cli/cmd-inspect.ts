@@ -32,8 +32,8 @@ export function registerInspect(program: Command): void {
     await withClient(flags, async (client) => {
       const { workers } = await client.stats();
       if (flags.json) return printJson(workers);
-      const rows = workers.map((w) => [w.id, w.tags.join(','), `${w.running}/${w.slots}`, `${Math.round(w.load * 100)}%`, w.health, w.version, duration(w.uptimeMs), `${Math.round(w.lastSeenMsAgo / 1000)}s ago`]);
-      process.stdout.write(`${table(['WORKER', 'TAGS', 'RUNNING', 'LOAD', 'HEALTH', 'VERSION', 'UPTIME', 'LAST SEEN'], rows)}\n`);
+      const rows = workers.map((w) => [w.id, w.tags.join(','), `${w.running}/${w.slots}`, `${Math.round(w.load * 100)}%`, w.health, w.version, duration(w.uptimeMs), `${Math.round(w.lastSeenMsAgo / 1000)}s ago`, w.spawnedBy ?? '-']);
+      process.stdout.write(`${table(['WORKER', 'TAGS', 'RUNNING', 'LOAD', 'HEALTH', 'VERSION', 'UPTIME', 'LAST SEEN', 'SPAWNED BY'], rows)}\n`);
     });
   });
 

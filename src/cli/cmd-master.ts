@@ -4,6 +4,7 @@ import { Master } from '../master/master.js';
 import { MASTER_DEFAULTS, type MasterOptions } from '../master/options.js';
 import { checkLegacyListen } from '../master/legacy/gate.js';
 import { JANITOR_DEFAULTS } from '../master/janitor.js';
+import { TitanError, ErrorCode } from '../common/errors.js';
 import { defaultMasterDataDir, parseHostPort, positiveInt } from './settings.js';
 import { resolveInferenceOptions } from '../inference/config.js';
 
@@ -19,6 +20,46 @@ interface MasterFlags {
   janitorGrace?: string;
   grpc?: string;
   inferenceConfig?: string;
+  scaleWindow?: string;
+  scaleIdle?: string;
+  scaleWebhook?: string;
+}
+
+function seconds(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new TitanError(ErrorCode.INVALID_REQUEST, `${name} must be a number of seconds above 0 (e.g. 15 or 0.5), got "${value}"`);
+  return Math.round(n * 1000);
+}
+
+function webhookUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `--scale-webhook must be an http(s) URL like https://ops.example/provision, got "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TitanError(ErrorCode.INVALID_REQUEST, `--scale-webhook must use http or https, got "${url.protocol}"`);
+  return url.toString();
+}
+
+/** Auto-scaling settings: flags, then TITAN_SCALE_WINDOW / TITAN_SCALE_IDLE (seconds) / TITAN_SCALE_WEBHOOK. */
+export function scalingOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = process.env): Pick<MasterOptions, 'scaleWindowMs' | 'scaleIdleMs' | 'scaleWebhook'> {
+  const window = flags.scaleWindow ?? env.TITAN_SCALE_WINDOW;
+  const idle = flags.scaleIdle ?? env.TITAN_SCALE_IDLE;
+  const hook = flags.scaleWebhook ?? env.TITAN_SCALE_WEBHOOK;
+  return {
+    ...(window !== undefined ? { scaleWindowMs: seconds('--scale-window', window) } : {}),
+    ...(idle !== undefined ? { scaleIdleMs: seconds('--scale-idle', idle) } : {}),
+    ...(hook !== undefined ? { scaleWebhook: webhookUrl(hook) } : {}),
+  };
+}
+
+/** The options `titan master` and `titan up` share for auto-scaling. */
+export function withScalingOptions<T extends { option(flags: string, description: string): T }>(command: T): T {
+  return command
+    .option('--scale-window <s>', 'auto-scaling: seconds queued work must exceed free slots before a worker is asked for (default 15)')
+    .option('--scale-idle <s>', 'auto-scaling: seconds a spawned worker may idle before it is retired (default 60)')
+    .option('--scale-webhook <url>', 'auto-scaling: POST {pool, requirement, shortfall, …} here instead of asking spawnable hosts');
 }
 
 export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = process.env): MasterOptions {
@@ -46,6 +87,7 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
     ...(flags.janitorGrace !== undefined ? { janitor: { ...JANITOR_DEFAULTS, graceMs: positiveInt('--janitor-grace', flags.janitorGrace) } } : {}),
     ...(grpc !== undefined ? { grpc: { host: grpc.host, port: grpc.port } } : {}),
     inference: resolveInferenceOptions(flags.inferenceConfig ?? env.TITAN_INFERENCE_CONFIG, env),
+    ...scalingOptionsFrom(flags, env),
   };
 }
 
@@ -60,8 +102,8 @@ export async function runMaster(options: MasterOptions, logLevel = 'info'): Prom
 }
 
 export function registerMaster(program: Command): void {
-  program
-    .command('master')
+  withScalingOptions(program
+    .command('master'))
     .description('run the control plane')
     .option('--listen <host:port>', 'address to listen on (env TITAN_LISTEN)', `${MASTER_DEFAULTS.host}:${MASTER_DEFAULTS.port}`)
     .option('--data-dir <dir>', 'where the store, token and artifacts live (env TITAN_DATA_DIR)')

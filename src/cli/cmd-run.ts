@@ -8,6 +8,7 @@ import { describeOutcome } from './format.js';
 import { Exit } from './exit-codes.js';
 import { parseTags } from './settings.js';
 import { isolationFlags } from './isolation-flags.js';
+import { parseDuration, parseInstant } from '../common/when.js';
 
 interface RunFlags extends GlobalFlags {
   requirement?: string;
@@ -24,6 +25,16 @@ interface RunFlags extends GlobalFlags {
   driver?: string;
   network?: string;
   image?: string;
+  delay?: string;
+  at?: string;
+}
+
+/** `--delay 5m` / `--at 2026-12-01T08:00:00Z`: when a job (or a DAG run) may start. */
+export function timingFrom(flags: { delay?: string; at?: string }): { delaySeconds?: number; runAt?: number } {
+  return {
+    ...(flags.delay !== undefined ? { delaySeconds: parseDuration(flags.delay, '--delay') / 1000 } : {}),
+    ...(flags.at !== undefined ? { runAt: parseInstant(flags.at, '--at') } : {}),
+  };
 }
 
 function parseEnv(pairs: readonly string[]): Record<string, string> {
@@ -62,6 +73,7 @@ export function submitInputFrom(target: string, args: readonly string[], flags: 
     ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
     ...(flags.project !== undefined ? { project: flags.project } : {}),
     ...isolationFlags(flags),
+    ...timingFrom(flags),
   };
   if (isFile) return { ...common, file: target, args: [...args] };
   // A lone argument is a command line as typed; several are argv words, quoted so the shell keeps them apart.
@@ -104,6 +116,8 @@ export function registerRun(program: Command): void {
       .option('--env <KEY=VALUE>', 'environment variable (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
       .option('--name <name>', 'a name shown in listings')
       .option('--project <dir>', 'upload this folder as the job workspace (the script runs at its relative path)')
+      .option('--delay <duration>', 'queue it this long after it is accepted: 30s, 5m, 2h, 1d')
+      .option('--at <time>', 'queue it at this time: ISO 8601 with a zone, e.g. 2026-12-01T08:00:00Z')
       .option('--wait', 'stream the output and wait for the end; exit code follows the job')
       .option('--cpu <cores>', 'CPU cores reserved and enforced (fractions allowed)')
       .option('--memory <size>', 'memory reserved and enforced, e.g. 256M or 2G; over it the job ends oom')

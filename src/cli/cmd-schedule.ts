@@ -2,6 +2,11 @@ import type { Command } from 'commander';
 import { TitanError, ErrorCode } from '../common/errors.js';
 import { MISFIRE_POLICIES, OVERLAP_POLICIES, type MisfirePolicy, type OverlapPolicy } from '../core/schedule.js';
 import type { ScheduleView } from '../sdk/schedules.js';
+import type { TitanClient } from '../sdk/client.js';
+import type { DagJobRequest } from '../protocol/messages.js';
+import { existsSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { parseTags } from './settings.js';
 import { printJson, withClient, withClientFlags, type GlobalFlags } from './client-command.js';
 import { Exit } from './exit-codes.js';
 import { table } from './format.js';
@@ -11,6 +16,20 @@ interface ScheduleFlags extends GlobalFlags {
   tz?: string;
   overlap: string;
   misfire: string;
+  name?: string;
+  requirement?: string;
+}
+
+/**
+ * A cron on one job: a script (uploaded once; every run uses that copy) or a command line,
+ * scheduled as a pipeline of that one job. A `.yaml`/`.yml` path is a pipeline file as it is.
+ */
+async function scheduledTarget(client: TitanClient, target: string, flags: ScheduleFlags): Promise<string | { name: string; jobs: DagJobRequest[] }> {
+  if (/\.ya?ml$/i.test(target)) return target;
+  const isFile = existsSync(target) && statSync(target).isFile();
+  const run: DagJobRequest['run'] = isFile ? { kind: 'script', fileName: basename(target), artifact: await client.uploadFile(target) } : { kind: 'command', command: target };
+  const name = flags.name ?? (isFile ? basename(target) : target.slice(0, 80));
+  return { name, jobs: [{ key: 'job', name, run, requirement: parseTags(flags.requirement) }] };
 }
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
@@ -32,13 +51,15 @@ export function registerSchedule(program: Command): void {
   withClientFlags(
     program
       .command('schedule')
-      .description('run a pipeline on a cron schedule: schedule add <pipeline.yaml> --cron "<expr>" | ls | rm <id> | pause <id> | resume <id>')
+      .description('run a pipeline, a script or a command on a cron schedule: schedule add <pipeline.yaml|script|command> --cron "<expr>" | ls | rm <id> | pause <id> | resume <id>')
       .argument('<verb>', 'add, ls, rm, pause or resume')
       .argument('[args...]', 'the verb\'s arguments')
       .option('--cron <expr>', 'cron expression: 5 fields (minute hour day month weekday) or 6 (second first), e.g. "*/5 * * * *"')
       .option('--tz <zone>', 'IANA time zone the expression is read in, e.g. Europe/Paris (default: the master\'s local zone)')
       .option('--overlap <policy>', 'when the previous run still goes: skip | allow | queue', 'skip')
-      .option('--misfire <policy>', 'due times missed while the master was down: skip | run_once', 'skip'),
+      .option('--misfire <policy>', 'due times missed while the master was down: skip | run_once', 'skip')
+      .option('--name <name>', 'for a script or command: the schedule\'s name (default: the file or command)')
+      .option('--requirement <tags>', 'for a script or command: tags the worker must have'),
   ).action(async (verb: string, rest: string[], flags: ScheduleFlags) => {
     const need = (n: number, usage: string): void => {
       if (rest.length !== n) throw new TitanError(ErrorCode.INVALID_REQUEST, `usage: titan schedule ${usage}`);
@@ -46,9 +67,9 @@ export function registerSchedule(program: Command): void {
     process.exitCode = await withClient(flags, async (client) => {
       switch (verb) {
         case 'add': {
-          need(1, 'add <pipeline.yaml> --cron "<expr>" [--tz <zone>] [--overlap skip|allow|queue] [--misfire skip|run_once]');
+          need(1, 'add <pipeline.yaml|script|\'command\'> --cron "<expr>" [--tz <zone>] [--overlap skip|allow|queue] [--misfire skip|run_once]');
           if (flags.cron === undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, 'schedule add needs --cron, e.g. --cron "*/5 * * * *" (every 5 minutes)');
-          const schedule = await client.schedules.add(rest[0]!, {
+          const schedule = await client.schedules.add(await scheduledTarget(client, rest[0]!, flags), {
             cron: flags.cron,
             overlap: oneOf<OverlapPolicy>('--overlap', flags.overlap, OVERLAP_POLICIES),
             misfire: oneOf<MisfirePolicy>('--misfire', flags.misfire, MISFIRE_POLICIES),

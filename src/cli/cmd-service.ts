@@ -4,10 +4,12 @@ import { printJson, withClient, withClientFlags, type GlobalFlags } from './clie
 import { submitInputFrom } from './cmd-run.js';
 import { duration, table } from './format.js';
 import { positiveInt } from './settings.js';
+import { replicasOf, rollOut } from '../sdk/rollout.js';
 
 interface DeployFlags extends GlobalFlags {
   port: string;
-  replicas: string;
+  replicas?: string;
+  readyTimeout?: string;
   requirement?: string;
   name?: string;
   restart: string;
@@ -32,7 +34,8 @@ export function registerServices(program: Command): void {
       .argument('<file|command>')
       .argument('[args...]')
       .option('--port <n|auto>', 'the port handed to the process as PORT', 'auto')
-      .option('--replicas <n>', 'how many copies (each gets its own port)', '1')
+      .option('--replicas <n>', 'how many copies (each gets its own port); default 1, or as many as run now on a redeploy')
+      .option('--ready-timeout <s>', 'on a redeploy: seconds each new replica may take to get ready', '60')
       .option('--requirement <tags>', 'tags the worker must have')
       .option('--name <name>', 'service name (default: the file or command)')
       .option('--restart <policy>', 'always | on-failure | never', 'always')
@@ -42,7 +45,8 @@ export function registerServices(program: Command): void {
   ).action(async (target: string, args: string[], flags: DeployFlags) => {
     if (!['always', 'on-failure', 'never'].includes(flags.restart)) throw new TitanError(ErrorCode.INVALID_REQUEST, `--restart expects always, on-failure or never, got "${flags.restart}"`);
     const port = parsePort(flags.port);
-    const replicas = positiveInt('--replicas', flags.replicas);
+    const asked = flags.replicas !== undefined ? positiveInt('--replicas', flags.replicas) : undefined;
+    const replicas = asked ?? 1;
     if (port !== null && replicas > 1) throw new TitanError(ErrorCode.INVALID_REQUEST, 'several replicas cannot share one fixed --port on a worker; use --port auto');
     const service = {
       port,
@@ -54,6 +58,19 @@ export function registerServices(program: Command): void {
     await withClient(flags, async (client) => {
       const base = submitInputFrom(target, args, { ...flags, requirement: flags.requirement ?? 'GENERAL' });
       const name = flags.name ?? (('file' in base ? base.file : base.command).split('/').pop() ?? 'service');
+      // A service of that name runs already: this is a redeploy, rolled one replica at a time.
+      if (replicasOf(await client.services(), name).length > 0) {
+        const rolled = await rollOut(client, name, { ...base, service }, {
+          ...(asked !== undefined ? { replicas: asked } : {}),
+          readyTimeoutMs: positiveInt('--ready-timeout', flags.readyTimeout ?? '60') * 1000,
+          onStep: (line) => {
+            if (!flags.json) process.stderr.write(`… ${line}\n`);
+          },
+        });
+        if (flags.json) printJson(rolled);
+        else process.stdout.write(`${rolled.serviceIds.join('\n')}\n`);
+        return;
+      }
       const inputs = Array.from({ length: replicas }, (_, i) => ({ ...base, name: replicas > 1 ? `${name}-${i + 1}` : name, service }));
       const { jobIds } = await client.submitMany(inputs);
       if (flags.json) printJson({ serviceIds: jobIds });

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TitanClient } from '../sdk/client.js';
-import { masterOptionsFrom, runMaster } from './cmd-master.js';
+import { masterOptionsFrom, runMaster, withScalingOptions } from './cmd-master.js';
 import { runDemo } from './demo.js';
 import { positiveInt } from './settings.js';
 
@@ -16,6 +16,24 @@ interface UpFlags {
   exitAfterDemo?: boolean;
   allowLegacyUnauthenticated?: boolean;
   http?: string | false;
+  scaleWindow?: string;
+  scaleIdle?: string;
+  scaleWebhook?: string;
+  spawnable?: boolean;
+  spawnTags?: string;
+  spawnMax?: string;
+  spawnMin?: string;
+}
+
+/** `titan up --spawnable`: the first local worker is the host the autoscaler asks for more. */
+function spawnFlags(flags: UpFlags): string[] {
+  if (flags.spawnable !== true) return [];
+  return [
+    '--spawnable',
+    ...(flags.spawnTags !== undefined ? ['--spawn-tags', flags.spawnTags] : []),
+    ...(flags.spawnMax !== undefined ? ['--spawn-max', flags.spawnMax] : []),
+    ...(flags.spawnMin !== undefined ? ['--spawn-min', flags.spawnMin] : []),
+  ];
 }
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -43,8 +61,8 @@ async function waitForWorkers(client: TitanClient, count: number, timeoutMs: num
 }
 
 export function registerUp(program: Command): void {
-  program
-    .command('up')
+  withScalingOptions(program
+    .command('up'))
     .description('start a master and local workers in one command (Ctrl-C stops all)')
     .option('--workers <n>', 'local worker processes', '2')
     .option('--slots <n>', 'slots per worker', '4')
@@ -55,6 +73,10 @@ export function registerUp(program: Command): void {
     .option('--http <host:port>', 'HTTP API and dashboard address', '127.0.0.1:8080')
     .option('--no-http', 'serve no HTTP port')
     .option('--allow-legacy-unauthenticated', 'let the master also serve the original Titan protocol v1 (no token; loopback only)')
+    .option('--spawnable', 'the first local worker starts more workers when the autoscaler asks')
+    .option('--spawn-tags <list>', 'with --spawnable: tags a spawned worker may carry, e.g. GPU')
+    .option('--spawn-max <n>', 'with --spawnable: most spawned workers at once (default 4)')
+    .option('--spawn-min <n>', 'with --spawnable: spawned workers kept even when idle (default 0)')
     .action(async (flags: UpFlags) => {
       const workerCount = positiveInt('--workers', flags.workers);
       const options = masterOptionsFrom({
@@ -62,12 +84,15 @@ export function registerUp(program: Command): void {
         ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
         ...(flags.allowLegacyUnauthenticated === true ? { allowLegacyUnauthenticated: true } : {}),
         ...(flags.http !== undefined ? { http: flags.http } : {}),
+        ...(flags.scaleWindow !== undefined ? { scaleWindow: flags.scaleWindow } : {}),
+        ...(flags.scaleIdle !== undefined ? { scaleIdle: flags.scaleIdle } : {}),
+        ...(flags.scaleWebhook !== undefined ? { scaleWebhook: flags.scaleWebhook } : {}),
       });
       const { master, port } = await runMaster(options, 'warn');
       const address = `${options.host}:${port}`;
       process.stdout.write(`cluster token: ${master.token}\n`);
       const children = Array.from({ length: workerCount }, (_, i) =>
-        spawn(process.execPath, [MAIN, 'worker', '--master', address, '--token', master.token, '--slots', flags.slots, '--work-dir', join(dirname(options.dataDir), 'workers', `w${i + 1}`)], {
+        spawn(process.execPath, [MAIN, 'worker', '--master', address, '--token', master.token, '--slots', flags.slots, '--work-dir', join(dirname(options.dataDir), 'workers', `w${i + 1}`), ...(i === 0 ? spawnFlags(flags) : [])], {
           stdio: ['ignore', 'inherit', 'inherit'],
           env: { ...process.env, TITAN_LOG_LEVEL: process.env.TITAN_LOG_LEVEL ?? 'warn' },
         }),

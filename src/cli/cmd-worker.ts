@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { TitanError, ErrorCode } from '../common/errors.js';
 import { createLogger } from '../common/log.js';
 import { WORKER_DEFAULTS, type WorkerOptions } from '../worker/options.js';
@@ -32,6 +33,12 @@ interface WorkerFlags {
   inferenceTimeout?: string;
   vramTotalMb?: string;
   vramFreeMb?: string;
+  spawnable?: boolean;
+  spawnTags?: string;
+  spawnSlots?: string;
+  spawnMin?: string;
+  spawnMax?: string;
+  spawnedBy?: string;
 }
 
 /** The --inference* flags (env TITAN_INFERENCE for the server URL); undefined without --inference. */
@@ -66,6 +73,34 @@ export function inferenceOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv 
   };
 }
 
+const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+
+function countFlag(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new TitanError(ErrorCode.INVALID_REQUEST, `${name} must be a whole number of workers (0 or more), got "${value}"`);
+  return n;
+}
+
+/** `--spawnable`: what this host may start when the master's autoscaler asks for a worker. */
+function spawnOptionsFrom(flags: WorkerFlags, slots: number): WorkerOptions['spawn'] {
+  if (flags.spawnable !== true) {
+    const stray = (['spawnTags', 'spawnSlots', 'spawnMin', 'spawnMax'] as const).find((k) => flags[k] !== undefined);
+    if (stray !== undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, `--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} only applies with --spawnable`);
+    return undefined;
+  }
+  const min = countFlag('--spawn-min', flags.spawnMin ?? '0');
+  const max = countFlag('--spawn-max', flags.spawnMax ?? String(WORKER_DEFAULTS.spawnMax));
+  if (min > max) throw new TitanError(ErrorCode.INVALID_REQUEST, `--spawn-min ${min} is above --spawn-max ${max}`);
+  return {
+    tags: parseTags(flags.spawnTags).filter((t) => t !== 'GENERAL'),
+    slots: flags.spawnSlots !== undefined ? positiveInt('--spawn-slots', flags.spawnSlots) : slots,
+    min,
+    max,
+    command: [process.execPath, MAIN],
+    stopGraceMs: WORKER_DEFAULTS.drainGraceMs + WORKER_DEFAULTS.killGraceMs,
+  };
+}
+
 export function workerOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = process.env): WorkerOptions {
   const address = resolveMasterAddress({
     ...(flags.master !== undefined ? { master: flags.master } : {}),
@@ -73,13 +108,15 @@ export function workerOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = p
   }, env);
   const id = flags.id ?? env.TITAN_WORKER_ID;
   const inference = inferenceOptionsFrom(flags, env);
+  const slots = flags.slots !== undefined ? positiveInt('--slots', flags.slots) : WORKER_DEFAULTS.slots;
+  const spawn = spawnOptionsFrom(flags, slots);
   return {
     masterHost: address.host,
     masterPort: address.port,
     token: address.token,
     workDir: flags.workDir ?? env.TITAN_WORK_DIR ?? join(titanHome(env), 'worker'),
     tags: parseTags(flags.tags ?? env.TITAN_TAGS),
-    slots: flags.slots !== undefined ? positiveInt('--slots', flags.slots) : WORKER_DEFAULTS.slots,
+    slots,
     drainGraceMs: flags.drainGrace !== undefined ? positiveInt('--drain-grace', flags.drainGrace) : WORKER_DEFAULTS.drainGraceMs,
     killGraceMs: WORKER_DEFAULTS.killGraceMs,
     reconnectMinMs: WORKER_DEFAULTS.reconnectMinMs,
@@ -87,6 +124,8 @@ export function workerOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = p
     ...(id !== undefined ? { workerId: id } : {}),
     ...isolationOptionsFrom(flags),
     ...(inference !== undefined ? { inference } : {}),
+    ...(spawn !== undefined ? { spawn } : {}),
+    ...(flags.spawnedBy !== undefined ? { spawnedBy: flags.spawnedBy } : {}),
   };
 }
 
@@ -117,12 +156,18 @@ export function registerWorker(program: Command): void {
     .option('--inference-timeout <ms>', 'an inference request whose server makes no progress for this long counts as a timeout (default 300000)')
     .option('--vram-total-mb <mb>', 'VRAM to report instead of asking nvidia-smi')
     .option('--vram-free-mb <mb>', 'free VRAM to report with --vram-total-mb')
+    .option('--spawnable', 'also start worker processes on this host when the master\'s autoscaler asks')
+    .option('--spawn-tags <list>', 'with --spawnable: tags a spawned worker may carry, e.g. GPU')
+    .option('--spawn-slots <n>', 'with --spawnable: slots of a spawned worker (default: --slots)')
+    .option('--spawn-min <n>', 'with --spawnable: spawned workers kept even when idle (default 0)')
+    .option('--spawn-max <n>', 'with --spawnable: most spawned workers at once (default 4)')
+    .option('--spawned-by <host>', 'mark this worker as auto-scaled: the master retires it when idle (set by the host)')
     .action(async (flags: WorkerFlags) => {
       const options = workerOptionsFrom(flags);
       const worker = new Worker(options, createLogger('worker', process.env.TITAN_LOG_LEVEL ?? 'info'));
       await worker.start();
-      process.stdout.write(`titan worker ${worker.id} → ${options.masterHost}:${options.masterPort} tags=${options.tags.join(',')} slots=${options.slots}\n`);
       if (options.inference !== undefined) process.stdout.write(`inference gateway on http://${options.inference.listenHost}:${worker.inferencePort} → ${options.inference.serverUrl}\n`);
+      process.stdout.write(`titan worker ${worker.id} → ${options.masterHost}:${options.masterPort} tags=${options.tags.join(',')} slots=${options.slots}${options.spawn !== undefined ? ` spawnable(tags=${options.spawn.tags.join(',') || 'GENERAL'} max=${options.spawn.max})` : ''}\n`);
       let stopping = false;
       const drain = (): void => {
         if (stopping) return;
@@ -131,6 +176,8 @@ export function registerWorker(program: Command): void {
       };
       process.once('SIGTERM', drain);
       process.once('SIGINT', drain);
+      // Spawned by a host (with an IPC channel): leave with it.
+      if (process.send !== undefined) process.once('disconnect', drain);
       worker.onStopRequested = drain;
     });
 }

@@ -49,7 +49,7 @@ describe('human approval', () => {
     const s = setup();
     const effects = s.submit('gate', gateSpec(60), 1000);
     assert.ok(effects.some((e) => e.type === 'wake' && e.at === 61_000));
-    assert.deepEqual(s.wake(60_999), []);
+    assert.deepEqual(s.wake(60_999), [{ type: 'wake', at: 61_000 }], 'woken early: nothing happens but the timer is armed again');
     const timedOut = s.wake(61_000).find((e) => e.type === 'finished');
     assert.equal(timedOut?.type === 'finished' ? timedOut.job.reason : null, 'approval timed out after 60 s');
   });

@@ -69,6 +69,8 @@ export interface JobSpec {
   readonly retryBackoff?: RetryBackoff;
   /** Seconds between becoming ready and being queued. */
   readonly delaySeconds?: number;
+  /** Not queued before this wall-clock time (epoch ms), whatever its delay. */
+  readonly runAt?: number;
   /** A job of the same DAG that runs if this one fails; the failure then does not fail the DAG. */
   readonly onFailure?: string;
   /** A person must approve the job before it runs; 0 s means no deadline. */

@@ -24,6 +24,16 @@ export class Queues {
     return depths;
   }
 
+  /** Ready work per requirement; jobs pinned to a worker are left out (another worker would not help them). */
+  demand(): Array<{ requirement: readonly string[]; queued: number }> {
+    const out: Array<{ requirement: readonly string[]; queued: number }> = [];
+    for (const queue of this.byKey.values()) {
+      const head = queue.peek();
+      if (head !== undefined && head.pinnedWorker === null) out.push({ requirement: head.spec.requirement, queued: queue.size });
+    }
+    return out;
+  }
+
   /** Places queue heads while they fit; queues are visited by the priority of their heads. */
   pump(workers: Workers, place: (job: Job, workerId: string) => void): void {
     // A second round only when the first moved jobs whose pinned worker died into other queues.

@@ -88,7 +88,10 @@ export abstract class SchedulerEngine {
 
   /** A queued job joins its queue, or the delay heap when its time has not come. */
   protected makeReady(job: Job, now: number, effects: Effect[], firstTime: boolean): void {
-    if (firstTime && (job.spec.delaySeconds ?? 0) > 0) job.notBefore = now + (job.spec.delaySeconds ?? 0) * 1000;
+    if (firstTime) {
+      const due = Math.max(now + (job.spec.delaySeconds ?? 0) * 1000, job.spec.runAt ?? 0);
+      if (due > now) job.notBefore = due;
+    }
     if (job.notBefore !== null && job.notBefore > now) {
       this.armDelay(job.id, job.notBefore, effects);
       return;

@@ -4,6 +4,7 @@ import type { Effect } from './effects.js';
 import { isFinal, newJob, type Job, type JobOutcome, type JobSpec, type JobState } from './job.js';
 import { placeJob } from './placement.js';
 import { formatMb } from './resources.js';
+import type { Queues } from './queues.js';
 import { countsAsDagFailure, persist, SchedulerEngine } from './scheduler-engine.js';
 import { transition } from './transitions.js';
 import type { Workers, WorkerRegistration } from './workers.js';
@@ -41,6 +42,11 @@ export class Scheduler extends SchedulerEngine {
 
   queueDepths(): Record<string, number> {
     return this.queues.depths();
+  }
+
+  /** Ready work per capability pool, what the autoscaler weighs against free slots. */
+  queueDemand(): ReturnType<Queues['demand']> {
+    return this.queues.demand();
   }
 
   /** Rebuilds memory from the store after a restart; parentStates holds the final parents of pending jobs. */
@@ -153,6 +159,12 @@ export class Scheduler extends SchedulerEngine {
       else if (job !== undefined && this.awaitingApproval.has(jobId)) {
         this.finish(job, 'failed', now, `approval timed out after ${job.spec.approval?.timeoutSeconds ?? 0} s`, effects);
       }
+    }
+    // The timer for the next due time: without it, later delays would wait for some other event.
+    const next = this.delays.next();
+    if (next !== null) {
+      this.armedWake = next;
+      effects.push({ type: 'wake', at: next });
     }
     this.drainWork(now, effects);
     return effects;

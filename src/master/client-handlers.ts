@@ -108,6 +108,8 @@ function toSpec(body: SubmitBody): JobSpec {
     ...(body.bundle !== undefined ? { bundle: body.bundle } : {}),
     ...(body.service !== undefined ? { service: serviceSpec(body.service) } : {}),
     ...isolationSpec(body),
+    ...(body.delaySeconds !== undefined && body.delaySeconds > 0 ? { delaySeconds: body.delaySeconds } : {}),
+    ...(body.runAt !== undefined ? { runAt: body.runAt } : {}),
   };
 }
 

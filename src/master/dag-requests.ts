@@ -17,7 +17,11 @@ export function handleDagMessage(master: Master, session: Session, msg: Incoming
     case Opcode.DAG_SUBMIT: {
       const req = parseBody(DagSubmitRequest, msg);
       const dagId = `d${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-      const planned = planDagJobs(master, dagId, req.jobs);
+      const held = Math.max(req.runAt ?? 0, req.delaySeconds !== undefined && req.delaySeconds > 0 ? Date.now() + Math.round(req.delaySeconds * 1000) : 0);
+      const runAt = held > 0 ? held : undefined;
+      // The run's own time holds every job; a job's run_at can only hold it later still.
+      const jobs = runAt === undefined ? req.jobs : req.jobs.map((j) => ({ ...j, runAt: Math.max(runAt, j.runAt ?? 0) }));
+      const planned = planDagJobs(master, dagId, jobs);
       const effects: Effect[] = master.scheduler.createDag(dagId, req.name, Date.now());
       const jobIds = submitPlanned(master, planned, effects);
       master.apply(effects);

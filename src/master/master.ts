@@ -26,6 +26,8 @@ import { Janitor, JANITOR_DEFAULTS } from './janitor.js';
 import { InferenceCoordinator } from '../inference/coordinator.js';
 import { DEFAULT_INFERENCE } from '../inference/config.js';
 import { GrpcApi } from '../inference/grpc-server.js';
+import { Autoscaler } from './autoscaler.js';
+import { TimerSkew } from './timer-skew.js';
 
 /**
  * The control plane process: owns the scheduling core, the store and every connection, and
@@ -37,6 +39,8 @@ export class Master {
   readonly artifacts: ArtifactStore;
   readonly watchers = new JobWatchers();
   readonly deadlines = new Deadlines();
+  /** How late delay timers fire, for `titan stats` and the bench. */
+  readonly timerSkew = new TimerSkew();
   readonly services = new ServiceDirectory();
   readonly schedules: Schedules = new Schedules(this);
   readonly janitor: Janitor;
@@ -50,6 +54,7 @@ export class Master {
   private readonly sessions = new Set<Session>();
   /** Sniffs each connection's first byte; serves the original Titan's protocol v1 (docs/COMPAT.md). */
   private readonly legacy: LegacyGate;
+  readonly autoscaler: Autoscaler;
   private server: Server | null = null;
   private http: HttpApi | null = null;
   private grpc: GrpcApi | null = null;
@@ -67,6 +72,7 @@ export class Master {
   ) {
     this.legacy = new LegacyGate(this);
     this.janitor = new Janitor(this, options.janitor ?? JANITOR_DEFAULTS);
+    this.autoscaler = new Autoscaler(this);
     this.token = options.token ?? loadOrCreateToken(options.dataDir);
     this.store = SqliteStore.open(join(options.dataDir, 'titan.db'));
     this.artifacts = new ArtifactStore(join(options.dataDir, 'artifacts'));
@@ -161,9 +167,15 @@ export class Master {
         case 'dagFinished':
           this.watchers.dagFinished(effect.dag);
           break;
-        case 'wake':
-          this.deadlines.set('wake', effect.at, () => this.apply(this.scheduler.wake(Date.now())));
+        case 'wake': {
+          const at = effect.at;
+          this.deadlines.set('wake', at, () => {
+            const now = Date.now();
+            this.timerSkew.record(now - at);
+            this.apply(this.scheduler.wake(now));
+          });
           break;
+        }
         case 'dispatch':
           this.dispatch(effect.workerId, effect.job);
           break;
@@ -181,6 +193,11 @@ export class Master {
         }
       }
     }
+    this.autoscaler.changed();
+  }
+
+  peerOf(workerId: string): Peer | undefined {
+    return this.workerPeers.get(workerId);
   }
 
   attachWorker(workerId: string, peer: Peer): void {
@@ -209,6 +226,7 @@ export class Master {
     if (this.closed) return;
     this.log.warn({ workerId, why }, 'worker lost');
     this.apply(this.scheduler.workerLost(workerId, Date.now(), why));
+    this.autoscaler.workerDetached(workerId);
   }
 
   armHeartbeat(workerId: string): void {

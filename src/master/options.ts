@@ -27,6 +27,12 @@ export interface MasterOptions {
   readonly inference?: InferenceOptions;
   /** Where the gRPC CoordinatorService and grpc.health.v1 listen; none when absent. */
   readonly grpc?: { readonly host: string; readonly port: number };
+  /** Auto-scaling: how long queued work must exceed free slots before a worker is asked for. */
+  readonly scaleWindowMs?: number;
+  /** Auto-scaling: how long a spawned worker may idle before it is retired. */
+  readonly scaleIdleMs?: number;
+  /** Auto-scaling by an external provisioner: POSTed the pool and shortfall instead of asking hosts. */
+  readonly scaleWebhook?: string;
 }
 
 export const MASTER_DEFAULTS = {
@@ -37,4 +43,8 @@ export const MASTER_DEFAULTS = {
   maxFrameSize: 16 * 1024 * 1024,
   authTimeoutMs: 10_000,
   httpPort: 8080,
+  scaleWindowMs: 15_000,
+  scaleIdleMs: 60_000,
+  /** A worker asked of a host that has not registered by then is asked for again. */
+  spawnTimeoutMs: 30_000,
 } as const;

@@ -18,6 +18,8 @@ export function clusterStats(master: Master): ClusterStatsView {
       memoryMb: w.resources.memoryMb,
       gpus: w.resources.gpus,
       version: master.workerMeta.get(w.id)?.version ?? 'unknown',
+      pid: master.workerMeta.get(w.id)?.pid ?? null,
+      spawnedBy: master.autoscaler.spawnedHost(w.id) ?? null,
       uptimeMs: (() => {
         const startedAt = master.workerMeta.get(w.id)?.startedAt;
         return startedAt === undefined || startedAt === null ? null : now - startedAt;
@@ -25,5 +27,6 @@ export function clusterStats(master: Master): ClusterStatsView {
     })),
     queues: master.scheduler.queueDepths(),
     jobs: master.store.countByState(),
+    timers: master.timerSkew.summary(),
   };
 }

@@ -35,6 +35,7 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
     // Acknowledge before dispatching so the worker has its registration answer first.
     reply.ok({ ok: true, heartbeatIntervalMs: master.options.heartbeatIntervalMs, inferencePublicKey: master.inference.publicKeyPem });
     master.apply(effects);
+    master.autoscaler.workerRegistered(reg.workerId, reg.spawn, reg.spawnedBy);
     return;
   }
   const workerId = ctx.workerId;
@@ -101,6 +102,7 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
     }
     case Opcode.WORKER_DRAINING: {
       master.scheduler.drainWorker(workerId);
+      master.autoscaler.changed();
       reply.ok({ ok: true });
       return;
     }

@@ -256,3 +256,27 @@ test('jobs added to a running DAG may depend on its jobs, and cycles through it 
   const missing = problems('name: p\njobs: [{ id: r, file: r.sh, depends_on: [lod] }]\n', { existingJobIds });
   assert.match(missing[0]?.message ?? '', /not defined in this file or the running DAG \(defined: r; did you mean "load"\?\)/);
 });
+
+test('run_at holds a job until an ISO time with its zone; the pipeline\'s holds every job without its own', () => {
+  const p = ok(`name: later
+run_at: 2026-12-01T08:00:00Z
+jobs:
+  - id: a
+    command: echo a
+  - id: b
+    command: echo b
+    run_at: "2026-12-01T10:30:00+01:00"
+`);
+  assert.deepEqual(p.jobs.map((j) => j.runAt), [Date.UTC(2026, 11, 1, 8), Date.UTC(2026, 11, 1, 9, 30)]);
+  assert.equal(ok('name: now\njobs:\n  - id: a\n    command: echo a\n').jobs[0]?.runAt, undefined);
+  const found = problems(`name: bad
+run_at: tomorrow
+jobs:
+  - id: a
+    command: echo a
+    run_at: 2026-12-01T08:00
+`);
+  assert.deepEqual(found.map((f) => f.line), [2, 6]);
+  assert.match(found[0]?.message ?? '', /^run_at must be an ISO 8601 time with a zone like 2026-12-01T08:00:00Z, got "tomorrow"/);
+  assert.match(found[1]?.message ?? '', /^job "a": run_at must be .* \(add its zone: Z for UTC, or an offset like \+01:00\)/);
+});

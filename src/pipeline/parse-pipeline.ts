@@ -2,7 +2,7 @@ import { LineCounter, isMap, isSeq, parseDocument } from 'yaml';
 import { checkGraph } from './check-graph.js';
 import { MAX_ALIAS_COUNT, TOP_LEVEL_KEYS } from './pipeline.js';
 import type { ParseOptions, ParseResult, PipelineJob, PipelineProblem } from './pipeline.js';
-import { readJob } from './read-job.js';
+import { readInstant, readJob } from './read-job.js';
 export type {
   Approval, ParseOptions, ParseResult, Pipeline, PipelineJob, PipelineProblem, RetryBackoff, TriggerRule,
 } from './pipeline.js';
@@ -79,8 +79,11 @@ export function parsePipeline(text: string, options: ParseOptions = {}): ParseRe
     checkGraph(r, drafts, options);
   }
 
+  // A pipeline's run_at holds every job that has none of its own.
+  const runAt = has('run_at') ? readInstant(r, value('run_at'), 'run_at') : undefined;
   if (name === undefined || version === undefined || project === undefined) return done(r, undefined);
-  return done(r, { name, version, project, jobs: drafts.map((d) => d.job) });
+  const held = drafts.map((d) => (runAt !== undefined && d.job.runAt === undefined ? { ...d.job, runAt } : d.job));
+  return done(r, { name, version, project, jobs: held });
 }
 
 /** One line per problem, in file order: `pipeline.yaml:14: job "train" depends on "prep", ...`. */

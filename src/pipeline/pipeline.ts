@@ -41,6 +41,8 @@ export interface PipelineJob {
   /** Higher runs first. */
   readonly priority: number;
   readonly delaySeconds: number;
+  /** `run_at` (the job's, else the pipeline's): not queued before this time, epoch ms. */
+  readonly runAt?: number;
   /** Run on the worker that ran the (first) parent. */
   readonly affinity: boolean;
   readonly port: number | 'auto' | null;
@@ -87,11 +89,11 @@ export interface ParseOptions {
 
 export const JOB_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 
-export const TOP_LEVEL_KEYS = ['name', 'version', 'project', 'jobs'] as const;
+export const TOP_LEVEL_KEYS = ['name', 'version', 'project', 'jobs', 'run_at'] as const;
 
 export const JOB_KEYS = [
   'id', 'type', 'file', 'command', 'args', 'env', 'depends_on', 'dependencies', 'requirement', 'priority',
-  'delay', 'affinity', 'port', 'retries', 'retry_backoff', 'timeout', 'trigger_rule', 'approval', 'on_failure',
+  'delay', 'run_at', 'affinity', 'port', 'retries', 'retry_backoff', 'timeout', 'trigger_rule', 'approval', 'on_failure',
   'resources', 'driver', 'network', 'image',
 ] as const;
 

@@ -7,6 +7,7 @@ import { readResources } from './read-resources.js';
 import { readArgs, readEnv, readNames, readRequirement } from './read-lists.js';
 import type { Located } from './read-lists.js';
 import { describe, isNull } from './yaml-reader.js';
+import { parseInstant } from '../common/when.js';
 import type { Entry, YamlReader } from './yaml-reader.js';
 
 /** A job as read from the file, with the nodes the cross-job checks point at. */
@@ -76,6 +77,7 @@ export function readJob(r: YamlReader, item: unknown, index: number): JobDraft |
     requirement: field('requirement', (n, w) => readRequirement(r, n, w), ['GENERAL']),
     priority: field('priority', (n, w) => r.number(n, w, { integer: true }), 0),
     delaySeconds: field('delay', (n, w) => r.number(n, w, { min: 0 }), 0),
+    ...optional('runAt', field<number | undefined>('run_at', (n, w) => readInstant(r, n, w), undefined)),
     affinity: field('affinity', (n, w) => r.boolean(n, w), false),
     port: field<number | 'auto' | null>('port', (n, w) => readPort(r, n, w), null),
     retries: field('retries', (n, w) => r.number(n, w, { integer: true, min: 0 }), 0),
@@ -105,6 +107,22 @@ function readId(r: YamlReader, entry: Entry | undefined, item: unknown, index: n
     return undefined;
   }
   return id;
+}
+
+function optional<K extends string, T>(key: K, value: T | undefined): { [P in K]?: T } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: T };
+}
+
+/** `run_at: 2026-12-01T08:00:00Z`: an ISO 8601 time with its zone. */
+export function readInstant(r: YamlReader, node: unknown, what: string): number | undefined {
+  const text = r.text(node, what);
+  if (text === undefined) return undefined;
+  try {
+    return parseInstant(text, what);
+  } catch (err) {
+    r.report(node, (err as Error).message);
+    return undefined;
+  }
 }
 
 function nonEmpty(r: YamlReader, node: unknown, what: string): string | undefined {

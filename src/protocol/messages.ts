@@ -76,6 +76,10 @@ export const JobSubmitRequest = z.object({
   bundle: z.string().regex(/^[a-f0-9]{64}$/).optional(),
   service: ServicePolicy.optional(),
   ...isolationFields,
+  /** Queued this many seconds after it is accepted (for a DAG job: after its parents are done). */
+  delaySeconds: z.number().min(0).max(30 * 86400).optional(),
+  /** Not queued before this time (epoch ms). */
+  runAt: z.number().int().min(0).max(8.64e15).optional(),
 });
 export type JobSubmitRequest = z.input<typeof JobSubmitRequest>;
 
@@ -96,7 +100,14 @@ export type DagJobRequest = z.input<typeof DagJobRequest>;
 
 export const ApprovalDecision = z.object({ jobId: id, by: z.string().max(200).optional(), reason: z.string().max(2000).default('') });
 
-export const DagSubmitRequest = z.object({ name: z.string().min(1).max(200), jobs: z.array(DagJobRequest).min(1).max(100000) });
+export const DagSubmitRequest = z.object({
+  name: z.string().min(1).max(200),
+  jobs: z.array(DagJobRequest).min(1).max(100000),
+  /** No job of the run is queued before this time (epoch ms)... */
+  runAt: z.number().int().min(0).max(8.64e15).optional(),
+  /** ...nor before this many seconds after the master accepts it. */
+  delaySeconds: z.number().min(0).max(30 * 86400).optional(),
+});
 export const DagAddJobsRequest = z.object({ dagId: id, jobs: z.array(DagJobRequest).min(1).max(100000) });
 export const DagRef = z.object({ dagId: id });
 export const DagWaitRequest = z.object({ dagId: id, timeoutMs: z.number().int().min(0).max(86_400_000).optional() });
@@ -125,8 +136,16 @@ export const WorkerRegisterRequest = z.object({
   pid: z.number().int(),
   version: z.string().max(50).optional(),
   startedAt: z.number().optional(),
+  /** Set by a spawnable host (`titan worker --spawnable`): the workers it may start for the autoscaler. */
+  spawn: z.object({ tags: z.array(tag).max(64), slots: z.number().int().min(1).max(1024), min: z.number().int().min(0).max(1000), max: z.number().int().min(0).max(1000) }).optional(),
+  /** Set by a worker a host spawned: the autoscaler may retire it when idle. */
+  spawnedBy: id.optional(),
 });
 export type WorkerRegisterRequest = z.infer<typeof WorkerRegisterRequest>;
+
+/** Master → spawnable host: start one more worker process with these tags. */
+export const WorkerSpawnRequest = z.object({ workerId: id, tags: z.array(tag).max(64), slots: z.number().int().min(1).max(1024) });
+export type WorkerSpawnRequest = z.infer<typeof WorkerSpawnRequest>;
 
 export const WorkerHeartbeat = z.object({
   running: z.number().int().min(0),

@@ -64,6 +64,8 @@ export const Opcode = {
   INFERENCE_REQUEST: 70,
   INFERENCE_OUTCOME: 71,
   INFERENCE_STATUS: 72,
+  // auto-scaling: master → a spawnable worker host
+  WORKER_SPAWN: 73,
 } as const;
 export type Opcode = (typeof Opcode)[keyof typeof Opcode];
 

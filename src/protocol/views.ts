@@ -32,6 +32,10 @@ export interface WorkerView {
   readonly gpus: number;
   readonly version: string;
   readonly uptimeMs: number | null;
+  /** The worker process's pid on its host, as it reported it. */
+  readonly pid: number | null;
+  /** Set for a worker started by the autoscaler: the host that spawned it. */
+  readonly spawnedBy: string | null;
 }
 
 export interface ClusterStatsView {
@@ -39,6 +43,8 @@ export interface ClusterStatsView {
   readonly workers: readonly WorkerView[];
   readonly queues: Record<string, number>;
   readonly jobs: Record<JobState, number>;
+  /** How late the delay timer fired against its due times (last 10,000 firings). */
+  readonly timers?: { readonly fired: number; readonly lateMsP50: number | null; readonly lateMsP99: number | null; readonly lateMsMax: number | null };
 }
 
 export interface LogLineView {

@@ -6,6 +6,7 @@ import { createBundle } from '../worker/workspace.js';
 import type { JobState } from '../core/job.js';
 import { Opcode } from '../protocol/opcodes.js';
 import type { DagJobRequest, JobSubmitRequest } from '../protocol/messages.js';
+import { rollOut, type RolloutOptions, type RolloutResult } from './rollout.js';
 import { formatProblems, parsePipeline } from '../pipeline/parse-pipeline.js';
 import { pipelineToDagJobs } from './pipeline-jobs.js';
 import { connectPeer } from './connect.js';
@@ -29,6 +30,20 @@ export interface ClientOptions {
  * What to run: a local script file (uploaded for you) or a command line. With `project`, the whole
  * folder is uploaded as an archive and unpacked as the job's workspace, the script at its relative path.
  */
+/**
+ * When a DAG run may start: `runAt` (a Date or epoch ms) and/or `delaySeconds` after the master
+ * accepts it; no job of the run is queued before. E.g. `submitDag('nightly', jobs, { runAt: new Date('2026-12-01T02:00:00Z') })`.
+ */
+export interface DagTiming {
+  readonly runAt?: Date | number;
+  readonly delaySeconds?: number;
+}
+
+function timing(when: DagTiming): { runAt?: number; delaySeconds?: number } {
+  const runAt = when.runAt instanceof Date ? when.runAt.getTime() : when.runAt;
+  return { ...(runAt !== undefined ? { runAt } : {}), ...(when.delaySeconds !== undefined ? { delaySeconds: when.delaySeconds } : {}) };
+}
+
 export type SubmitInput = Omit<JobSubmitRequest, 'run' | 'bundle'> & ({ file: string; project?: string } | { command: string; project?: string });
 
 /**
@@ -237,16 +252,16 @@ export class TitanClient {
   }
 
   /** Starts a DAG run from jobs whose `key`s name each other in `parents`. */
-  async submitDag(name: string, jobs: readonly DagJobRequest[]): Promise<{ dagId: string; jobIds: string[] }> {
-    return (await this.peer.request(Opcode.DAG_SUBMIT, { name, jobs })) as { dagId: string; jobIds: string[] };
+  async submitDag(name: string, jobs: readonly DagJobRequest[], when: DagTiming = {}): Promise<{ dagId: string; jobIds: string[] }> {
+    return (await this.peer.request(Opcode.DAG_SUBMIT, { name, jobs, ...timing(when) })) as { dagId: string; jobIds: string[] };
   }
 
   /** Reads, validates and submits a YAML pipeline; a file with problems is refused with all of them listed. */
-  async submitPipeline(file: string): Promise<{ dagId: string; jobIds: string[] }> {
+  async submitPipeline(file: string, when: DagTiming = {}): Promise<{ dagId: string; jobIds: string[] }> {
     const text = await readFile(file, 'utf8');
     const parsed = parsePipeline(text);
     if (!parsed.ok) throw new TitanError(ErrorCode.INVALID_REQUEST, `${parsed.problems.length} problem(s) in the pipeline:\n${formatProblems(file, parsed.problems)}`);
-    return this.submitDag(parsed.pipeline.name, await pipelineToDagJobs(parsed.pipeline, file, this));
+    return this.submitDag(parsed.pipeline.name, await pipelineToDagJobs(parsed.pipeline, file, this), when);
   }
 
   /** Adds jobs to a running DAG; parents may name jobs already in it, finished or not. */
@@ -309,6 +324,14 @@ export class TitanClient {
   /** Stops a service for good (its process tree is killed, it is not restarted). */
   async stopService(jobId: string): Promise<JobView> {
     return (await this.peer.request(Opcode.SERVICE_STOP, { jobId })) as JobView;
+  }
+
+  /**
+   * Redeploys the service called `name` with new input, one replica at a time (each new one
+   * ready before the old one it replaces stops). See rollout.ts.
+   */
+  async redeploy(name: string, input: SubmitInput, options: RolloutOptions = {}): Promise<RolloutResult> {
+    return rollOut(this, name, input, options);
   }
 
   /** Restarts a service as a new attempt. */

@@ -56,6 +56,7 @@ export async function pipelineToDagJobs(pipeline: Pipeline, pipelineFile: string
       affinity: job.affinity,
       retryBackoff: { ...job.retryBackoff },
       delaySeconds: job.delaySeconds,
+      ...(job.runAt !== undefined ? { runAt: job.runAt } : {}),
       ...(job.onFailure !== null ? { onFailure: job.onFailure } : {}),
       ...(job.approval !== null ? { approval: { message: job.approval.message, timeoutSeconds: job.approval.timeoutSeconds } } : {}),
       ...(bundle !== undefined ? { bundle } : {}),

@@ -1,6 +1,7 @@
 import type { DriverName } from '../core/resources.js';
 import type { LimitsMode } from './confine/confiner.js';
 import type { InferenceAgentOptions } from '../inference/agent.js';
+import type { SpawnOptions } from './spawn-host.js';
 
 /** Everything a worker needs, resolved once by the entry point. */
 export interface WorkerOptions {
@@ -34,6 +35,10 @@ export interface WorkerOptions {
   readonly dockerSocket?: string;
   /** Set with --inference: serve an Ollama-compatible model server through a token-checking gateway. */
   readonly inference?: InferenceAgentOptions;
+  /** A spawnable host: starts worker processes when the master's autoscaler asks. */
+  readonly spawn?: SpawnOptions;
+  /** The host that spawned this worker: the autoscaler may retire it when idle. */
+  readonly spawnedBy?: string;
 }
 
 export const WORKER_DEFAULTS = {
@@ -42,6 +47,7 @@ export const WORKER_DEFAULTS = {
   killGraceMs: 5_000,
   reconnectMinMs: 100,
   reconnectMaxMs: 5_000,
+  spawnMax: 4,
 } as const;
 
 /** Reported at registration and shown by `titan workers`. */

@@ -9,7 +9,11 @@ export interface RestartTiming {
   readonly stableAfterMs: number;
 }
 
-export const DEFAULT_RESTART_TIMING: RestartTiming = { backoffStartMs: 50, backoffMaxMs: 10_000, stableAfterMs: 30_000 };
+/**
+ * As PM2's min_uptime (1 s): a process that stayed up a second started fine, and its crash is
+ * restarted at once; quicker crashes back off. A crash loop is still ended by the policy's window.
+ */
+export const DEFAULT_RESTART_TIMING: RestartTiming = { backoffStartMs: 50, backoffMaxMs: 10_000, stableAfterMs: 1_000 };
 
 /** Whether the policy restarts a process that exited with this code (null: killed by a signal). */
 export function wantsRestart(restart: ServicePolicy['restart'], exitCode: number | null): boolean {

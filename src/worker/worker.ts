@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { hostname, loadavg, freemem } from 'node:os';
 import type { Logger } from '../common/log.js';
 import { Opcode } from '../protocol/opcodes.js';
-import { JobDispatch, JobKill, type JobFinishedReport, type ServicePolicy } from '../protocol/messages.js';
+import { JobDispatch, JobKill, WorkerSpawnRequest, type JobFinishedReport, type ServicePolicy } from '../protocol/messages.js';
 import type { Peer } from '../protocol/peer.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { Executor, type RunningJob, type SpawnInfo } from './executor.js';
@@ -19,6 +19,7 @@ import { Confiner } from './confine/confiner.js';
 import { WorkerJanitor } from './janitor.js';
 import type { DriverName } from '../core/resources.js';
 import { InferenceAgent } from '../inference/agent.js';
+import { SpawnHost } from './spawn-host.js';
 
 interface HeldJob {
   readonly jobId: string;
@@ -51,6 +52,8 @@ export class Worker {
   private readonly link: Link;
   private readonly runner: RunnerContext;
   private readonly held = new Map<string, HeldJob>();
+  /** Set on a spawnable host: the workers it started for the autoscaler. */
+  private readonly spawnHost: SpawnHost | null;
   private heartbeat: NodeJS.Timeout | null = null;
   /** JOB_DISPATCH frames received on the current connection; heartbeats carry it (see Janitor.heartbeat). */
   private dispatchesReceived = 0;
@@ -98,6 +101,10 @@ export class Worker {
     this.inference = options.inference === undefined ? null : new InferenceAgent(this.id, options.inference, log, (outcome) => {
       this.link.current?.notify(Opcode.INFERENCE_OUTCOME, outcome);
     });
+    this.spawnHost =
+      options.spawn !== undefined
+        ? new SpawnHost(options.spawn, { hostId: this.id, masterHost: options.masterHost, masterPort: options.masterPort, token: options.token, workDir: options.workDir, log })
+        : null;
     this.link = new Link(
       { host: options.masterHost, port: options.masterPort, token: options.token, minDelayMs: options.reconnectMinMs, maxDelayMs: options.reconnectMaxMs, log },
       (peer, interval) => this.connected(peer, interval),
@@ -143,6 +150,7 @@ export class Worker {
     this.janitor.close();
     // First, so that no supervisor restarts what the executor is about to kill.
     for (const held of this.held.values()) held.service?.stop();
+    await this.spawnHost?.close();
     await this.executor.close();
     this.confiner.close();
     await this.pids.close();
@@ -166,6 +174,8 @@ export class Worker {
       pid: process.pid,
       version: WORKER_VERSION,
       startedAt: this.startedAt,
+      ...(this.options.spawn !== undefined ? { spawn: { tags: this.options.spawn.tags, slots: this.options.spawn.slots, min: this.options.spawn.min, max: this.options.spawn.max } } : {}),
+      ...(this.options.spawnedBy !== undefined ? { spawnedBy: this.options.spawnedBy } : {}),
     })) as { inferencePublicKey?: unknown };
     if (this.inference !== null && typeof registered.inferencePublicKey === 'string') await this.inference.setPublicKey(registered.inferencePublicKey);
     this.log.info({ workerId: this.id, holding: this.held.size }, 'registered with the master');
@@ -213,8 +223,22 @@ export class Worker {
       this.log.info({ workerId: this.id }, 'the master asked this worker to shut down: draining');
       reply.ok({ ok: true });
       this.onStopRequested();
+    } else if (msg.opcode === Opcode.WORKER_SPAWN) {
+      this.spawnWorker(msg, reply);
     } else {
       reply.error('E_INVALID_REQUEST', `opcode ${msg.opcode} is not something a worker serves`);
+    }
+  }
+
+  private spawnWorker(msg: IncomingMessage, reply: Replier): void {
+    const parsed = WorkerSpawnRequest.safeParse(msg.body);
+    if (!parsed.success) return reply.error('E_INVALID_REQUEST', `malformed spawn request: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    if (this.spawnHost === null) return reply.error('E_INVALID_REQUEST', `worker ${this.id} does not spawn workers: start it with --spawnable`);
+    if (this.draining) return reply.error('E_INVALID_REQUEST', `worker ${this.id} is draining`);
+    try {
+      reply.ok(this.spawnHost.spawn(parsed.data));
+    } catch (err) {
+      reply.error('E_INVALID_REQUEST', (err as Error).message);
     }
   }
 

@@ -1,0 +1,130 @@
+import { decideScaling, forgetPending, INITIAL_SCALING_STATE, type ScalingAction, type ScalingPolicy, type ScalingState, type SpawnHost } from '../core/autoscale.js';
+import { Opcode } from '../protocol/opcodes.js';
+import type { Master } from './master.js';
+import { MASTER_DEFAULTS } from './options.js';
+
+/**
+ * The shell around the core's scaling decision: it learns spawnable hosts and spawned workers
+ * from registrations, decides again after any change (coalesced into one deadline in the
+ * master's timer heap) and when the decision says a window ends, and performs what it decides:
+ * WORKER_SPAWN to a host, a POST to the webhook, or a graceful stop of an idle worker.
+ */
+export class Autoscaler {
+  private state: ScalingState = INITIAL_SCALING_STATE;
+  private readonly hosts = new Map<string, SpawnHost>();
+  private readonly spawnedBy = new Map<string, string>();
+  private readonly policy: ScalingPolicy;
+  private readonly webhook: string | undefined;
+  private armedAt = Infinity;
+
+  constructor(private readonly master: Master) {
+    const o = master.options;
+    this.webhook = o.scaleWebhook;
+    this.policy = {
+      windowMs: o.scaleWindowMs ?? MASTER_DEFAULTS.scaleWindowMs,
+      idleWindowMs: o.scaleIdleMs ?? MASTER_DEFAULTS.scaleIdleMs,
+      spawnTimeoutMs: MASTER_DEFAULTS.spawnTimeoutMs,
+      webhook: this.webhook !== undefined,
+    };
+  }
+
+  /** Nothing to do (and nothing to pay per event) until a host, a spawned worker or a webhook exists. */
+  private get enabled(): boolean {
+    return this.webhook !== undefined || this.hosts.size > 0 || this.spawnedBy.size > 0;
+  }
+
+  /** A queued job's reason, told when the autoscaler will act on its pool. */
+  explain(requirement: readonly string[], reason: string | null): string | null {
+    if (reason === null || !reason.startsWith('waiting for')) return reason;
+    const window = `${Math.round(this.policy.windowMs / 100) / 10} s`;
+    if (this.webhook !== undefined) return `${reason}; the provisioning webhook is called if it still waits after ${window}`;
+    const host = [...this.hosts.values()].find((h) => requirement.every((t) => t === 'GENERAL' || h.tags.includes(t)));
+    return host === undefined ? reason : `${reason}; spawnable host ${host.id} is asked for a worker if it still waits after ${window}`;
+  }
+
+  spawnedHost(workerId: string): string | undefined {
+    return this.spawnedBy.get(workerId);
+  }
+
+  workerRegistered(workerId: string, spawn: Omit<SpawnHost, 'id'> | undefined, spawnedBy: string | undefined): void {
+    if (spawn !== undefined) this.hosts.set(workerId, { id: workerId, ...spawn });
+    else this.hosts.delete(workerId);
+    if (spawnedBy !== undefined) this.spawnedBy.set(workerId, spawnedBy);
+    this.changed();
+  }
+
+  workerDetached(workerId: string): void {
+    this.hosts.delete(workerId);
+    this.changed();
+  }
+
+  /** Something that may change the balance of work and slots happened. */
+  changed(): void {
+    if (this.enabled) this.arm(Date.now());
+  }
+
+  private arm(at: number): void {
+    if (at >= this.armedAt) return;
+    this.armedAt = at;
+    this.master.deadlines.set('autoscale', at, () => {
+      this.armedAt = Infinity;
+      this.decide();
+    });
+  }
+
+  private decide(): void {
+    const now = Date.now();
+    const scheduler = this.master.scheduler;
+    const hosts = [...this.hosts.values()].filter((h) => scheduler.worker(h.id)?.health === 'healthy');
+    const decision = decideScaling(this.state, { demand: scheduler.queueDemand(), workers: scheduler.workers.all(), spawnedBy: this.spawnedBy, hosts }, this.policy, now);
+    this.state = decision.state;
+    for (const id of this.spawnedBy.keys()) if (scheduler.worker(id)?.health === 'dead') this.spawnedBy.delete(id);
+    for (const action of decision.actions) this.perform(action);
+    if (decision.nextAt !== null) this.arm(decision.nextAt);
+  }
+
+  private perform(action: ScalingAction): void {
+    const log = this.master.log;
+    switch (action.type) {
+      case 'spawn': {
+        log.info({ hostId: action.hostId, workerId: action.workerId, tags: action.tags, pool: action.pool, shortfall: action.shortfall }, 'asking a host for one more worker');
+        const peer = this.master.peerOf(action.hostId);
+        const refused = (why: string): void => {
+          log.warn({ hostId: action.hostId, workerId: action.workerId, why }, 'host did not spawn the worker');
+          this.state = forgetPending(this.state, action.workerId);
+          this.changed();
+        };
+        if (peer === undefined) return refused('host not connected');
+        peer.request(Opcode.WORKER_SPAWN, { workerId: action.workerId, tags: action.tags, slots: action.slots }, { timeoutMs: 10_000 }).then(
+          (answer) => log.info({ hostId: action.hostId, workerId: action.workerId, answer }, 'host spawned a worker'),
+          (err: unknown) => refused((err as Error).message),
+        );
+        return;
+      }
+      case 'provision':
+        this.callWebhook(action);
+        return;
+      case 'retire':
+        log.info({ workerId: action.workerId, hostId: action.hostId, idleMs: action.idleMs }, 'retiring an idle spawned worker');
+        this.master.stopWorker(action.workerId);
+        return;
+      default: {
+        const unreachable: never = action;
+        throw new Error(`unhandled scaling action ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  private callWebhook(action: Extract<ScalingAction, { type: 'provision' }>): void {
+    const url = this.webhook;
+    if (url === undefined) return;
+    const body = { pool: action.pool, requirement: action.requirement, shortfall: action.shortfall, queued: action.queued, freeSlots: action.freeSlots, at: new Date().toISOString() };
+    this.master.log.info({ url, ...body }, 'calling the provisioning webhook');
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) }).then(
+      (res) => {
+        if (!res.ok) this.master.log.warn({ url, status: res.status }, 'provisioning webhook answered with an error');
+      },
+      (err: unknown) => this.master.log.warn({ url, err: (err as Error).message }, 'provisioning webhook failed'),
+    );
+  }
+}
