@@ -33,6 +33,14 @@ describe('resources and limits on a real cluster', () => {
     assert.match(view.reason ?? '', /cannot fit any live worker: it asks for memory=64G.*limited has 2G memory in all/);
     const jobs = await cluster.cli(['jobs', '--state', 'queued']);
     assert.match(jobs.stdout, /WHY[\s\S]*cannot fit any live worker/);
+    const held = await client.submit({ command: 'sleep 30', resources: { memory: '512M', cpu: 1 } });
+    await until('the reserving job to run', async () => (await client.status(held.jobId)).state === 'running');
+    const reserved = (await client.stats()).workers.find((w) => w.id === 'limited')?.reserved;
+    assert.deepEqual(reserved, { cpus: 1, memoryMb: 512, gpus: 0 });
+    assert.deepEqual((await client.status(held.jobId)).resources, { cpu: 1, memoryMb: 512 });
+    const table = await cluster.cli(['stats']);
+    assert.match(table.stdout, /limited .* 1\/2 +512\/2048 +process/);
+    await client.cancel(held.jobId);
     const small = await cluster.cli(['run', '--wait', '--memory', '64M', '--cpu', '0.5', '--', 'echo', 'small']);
     assert.equal(small.code, 0, small.stderr);
     await client.cancel(jobId);
