@@ -83,7 +83,7 @@ export class Worker {
       masterPort: options.masterPort,
       token: options.token,
       workerId: this.id,
-      baseEnv: workerBaseEnvironment(process.env, options.cleanEnv === true || driver === 'sandbox'),
+      baseEnv: workerBaseEnvironment(process.env, options.inheritEnv !== true),
       executor: this.executor,
       driver,
       fetchArtifact: (hash) => this.fetchArtifact(hash),

@@ -136,7 +136,11 @@ class V2Host implements CgroupHost {
       write(join(dir, 'memory.max'), String(limits.memoryMb * 1048576));
       if (existsSync(join(dir, 'memory.swap.max'))) write(join(dir, 'memory.swap.max'), '0');
     }
-    if (limits.cpu !== undefined) write(join(dir, 'cpu.max'), `${Math.max(1000, Math.round(limits.cpu * PERIOD_US))} ${PERIOD_US}`);
+    if (limits.cpu !== undefined) {
+      write(join(dir, 'cpu.max'), `${Math.max(1000, Math.round(limits.cpu * PERIOD_US))} ${PERIOD_US}`);
+      // Shares under contention as well as the cap: 100 per core (the default weight is 100).
+      if (existsSync(join(dir, 'cpu.weight'))) write(join(dir, 'cpu.weight'), String(Math.min(10000, Math.max(1, Math.round(limits.cpu * 100)))));
+    }
     if (limits.pidsMax !== undefined) write(join(dir, 'pids.max'), String(limits.pidsMax));
     return {
       procsFiles: [join(dir, 'cgroup.procs')],
