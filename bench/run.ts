@@ -13,6 +13,7 @@ import { emptyFigures, printTable, writeJson } from './report.js';
 import { dispatchLatency, pushJobs } from './titan.js';
 import { dagCoreThroughput } from './dag-core.js';
 import { dagTenThousand } from './dag-run.js';
+import { confinementCost } from './confine.js';
 
 const N = {
   latencyJobs: 300,
@@ -55,6 +56,10 @@ async function main(): Promise<number> {
   await step('DAG core: a 100,000-node layered DAG resolved by the pure scheduler, no processes', () => {
     f.dag_core_transitions_per_s = dagCoreThroughput().transitionsPerSecond;
     return Promise.resolve();
+  });
+
+  await step('confinement: 100 sequential /bin/true through the executor: unconfined, per-job cgroup, bwrap sandbox', async () => {
+    extra.confine = await confinementCost(100, 30_000);
   });
 
   const cluster = new BenchCluster();
