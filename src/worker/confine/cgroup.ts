@@ -35,6 +35,8 @@ export interface CgroupHost {
 }
 
 const PERIOD_US = 100_000;
+/** The v2 leaf the worker moves itself into when its own cgroup may not delegate while it is in it. */
+const SELF = 'worker';
 
 interface Mount {
   readonly point: string;
@@ -120,6 +122,7 @@ function sweep(parent: string): void {
     return;
   }
   for (const name of names) {
+    if (name === SELF) continue; // the worker itself (v2)
     killProcs(join(parent, name));
     tryRmdir(join(parent, name));
   }
@@ -239,10 +242,20 @@ export function probeCgroups(workerId: string, files = { mountinfo: '/proc/self/
       const available = readFileSync(join(base, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
       const wanted = ['memory', 'pids', 'cpu'].filter((c) => available.includes(c));
       if (!wanted.includes('memory') || !wanted.includes('pids')) throw new Error(`the memory and pids controllers are not delegated there (available: ${available.join(' ') || 'none'})`);
-      write(join(base, 'cgroup.subtree_control'), wanted.map((c) => `+${c}`).join(' '));
+      const enable = wanted.map((c) => `+${c}`).join(' ');
       const root = join(base, name);
       mkdirSync(root, { recursive: true });
-      write(join(root, 'cgroup.subtree_control'), wanted.map((c) => `+${c}`).join(' '));
+      try {
+        write(join(base, 'cgroup.subtree_control'), enable);
+      } catch (err) {
+        // v2 lets a cgroup that holds processes (the worker's own) hand out no controllers: the
+        // worker moves itself into a leaf of its own cgroup first, then delegates.
+        if ((err as NodeJS.ErrnoException).code !== 'EBUSY') throw err;
+        mkdirSync(join(root, SELF), { recursive: true });
+        write(join(root, SELF, 'cgroup.procs'), String(process.pid));
+        write(join(base, 'cgroup.subtree_control'), enable);
+      }
+      write(join(root, 'cgroup.subtree_control'), enable);
       sweep(root);
       return { host: new V2Host(root), why: '' };
     } catch (err) {
