@@ -2,7 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { Cluster, until } from './harness.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseMountinfo, parseProcCgroup, probeCgroups } from '../src/worker/confine/cgroup.js';
 
@@ -44,6 +44,18 @@ describe('resources and limits on a real cluster', () => {
     const small = await cluster.cli(['run', '--wait', '--memory', '64M', '--cpu', '0.5', '--', 'echo', 'small']);
     assert.equal(small.code, 0, small.stderr);
     await client.cancel(jobId);
+  });
+
+  test('resources declared in a pipeline file reach the job and are enforced on its worker', async () => {
+    const file = join(cluster.dir, 'resources.yaml');
+    writeFileSync(file, 'name: fenced\njobs:\n  - id: small\n    command: "echo fits"\n    resources: { cpu: 0.5, memory: 48M }\n    driver: process\n');
+    const result = await cluster.cli(['dag', file, '--wait']);
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    const client = await cluster.client();
+    const jobs = await client.list({ states: ['succeeded'], limit: 20 });
+    const small = jobs.find((j) => j.name === 'small');
+    assert.deepEqual(small?.resources, { cpu: 0.5, memoryMb: 48 });
+    assert.equal(small?.driver, 'process');
   });
 
   test('a bad memory size is refused with the problem and the fix', async () => {
