@@ -2,7 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { Cluster, until } from './harness.js';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseMountinfo, parseProcCgroup, probeCgroups } from '../src/worker/confine/cgroup.js';
 
@@ -109,15 +109,17 @@ describe('resources and limits on a real cluster', () => {
 });
 
 /** A file of the job's pids cgroup, found the way the worker makes it (under this process's own cgroup). */
-function readPids(jobCgroup: string, file: string): string | null {
+function readPids(jobPrefix: string, file: string): string | null {
   const mount = parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')).find((m) => m.type === 'cgroup' && m.options.includes('pids'));
   const own = parseProcCgroup(readFileSync('/proc/self/cgroup', 'utf8'));
-  const candidates = mount !== undefined ? [join(mount.point, own.get('pids') ?? '/', 'titan-limited', jobCgroup, file)] : [];
+  const roots = mount !== undefined ? [join(mount.point, own.get('pids') ?? '/', 'titan-limited')] : [];
   const v2 = parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')).find((m) => m.type === 'cgroup2');
-  if (v2 !== undefined) candidates.push(join(v2.point, own.get('') ?? '/', 'titan-limited', jobCgroup, file));
-  for (const path of candidates) {
+  if (v2 !== undefined) roots.push(join(v2.point, own.get('') ?? '/', 'titan-limited'));
+  for (const root of roots) {
     try {
-      return readFileSync(path, 'utf8');
+      // Job cgroups are named <job>-<attempt>-<n>.
+      const dir = readdirSync(root).find((name) => name.startsWith(`${jobPrefix}-`));
+      if (dir !== undefined) return readFileSync(join(root, dir, file), 'utf8');
     } catch {
       // the other hierarchy
     }
