@@ -179,7 +179,8 @@ class V1Host implements CgroupHost {
     const dirs = new Map<V1Controller, string>();
     for (const [controller, root] of this.roots) {
       const dir = join(root, name);
-      mkdirSync(dir);
+      // The worker's own cgroup is made on its first limited job, so idle workers leave nothing behind.
+      mkdirSync(dir, { recursive: true });
       dirs.set(controller, dir);
     }
     const memory = dirs.get('memory');
@@ -276,7 +277,10 @@ export function probeCgroups(workerId: string, files = { mountinfo: '/proc/self/
       problems.push(`cgroup v1 ${controller}: ${(err as Error).message}`);
     }
   }
-  if (roots.has('memory') && roots.has('pids')) return { host: new V1Host(roots), why: '' };
+  if (roots.has('memory') && roots.has('pids')) {
+    for (const root of roots.values()) tryRmdir(root);
+    return { host: new V1Host(roots), why: '' };
+  }
   for (const root of roots.values()) tryRmdir(root);
   return { host: null, why: problems.length > 0 ? problems.join('; ') : 'no writable cgroup hierarchy with the memory and pids controllers' };
 }
