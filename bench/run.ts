@@ -16,6 +16,7 @@ import { dagTenThousand } from './dag-run.js';
 import { runInferenceBench } from './inference-run.js';
 import { pm2ServiceRestart, titanServiceRestart } from './service-restart.js';
 import { timerSkew } from './timers.js';
+import { confinementCost } from './confine.js';
 
 const N = {
   latencyJobs: 300,
@@ -71,6 +72,10 @@ async function main(): Promise<number> {
     f.dag_core_transitions_per_s = dagCoreThroughput().transitionsPerSecond;
     return Promise.resolve();
   }, 'dag-core');
+
+  await step('confinement: 100 sequential /bin/true through the executor: unconfined, per-job cgroup, bwrap sandbox', async () => {
+    extra.confine = await confinementCost(100, 30_000);
+  });
 
   const cluster = new BenchCluster();
   try {

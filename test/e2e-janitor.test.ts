@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, killAndWait, until } from './harness.js';
 import { probeCgroups } from '../src/worker/confine/cgroup.js';
@@ -88,11 +88,17 @@ test('an orphan that left its process group is reaped by its cgroup when its cra
     return;
   }
   const cluster = new Cluster();
-  t.after(() => cluster.close());
-  await cluster.startMaster();
-  const first = await cluster.startWorker('phoenix-cg', { slots: 1, args: ['--pids-limit', '100'] });
   const dir = join(cluster.dir, 'orphans');
   mkdirSync(dir, { recursive: true });
+  // The restarted worker runs the job again (attempt 2), whose escaped grandchild is in no process
+  // group the harness reaps: with the worker gone, the test kills what any attempt recorded.
+  t.after(async () => {
+    await cluster.killWorker('phoenix-cg');
+    killRecorded(dir);
+    await cluster.close();
+  });
+  await cluster.startMaster();
+  const first = await cluster.startWorker('phoenix-cg', { slots: 1, args: ['--pids-limit', '100'] });
   const script = join(cluster.dir, 'tree.sh');
   writeFileSync(script, TREE);
   const client = await cluster.client();
@@ -104,3 +110,10 @@ test('an orphan that left its process group is reaped by its cgroup when its cra
   await cluster.startWorker('phoenix-cg', { slots: 1, workDir: first.workDir, args: ['--pids-limit', '100'] });
   await gone(pids, 'the orphaned tree, the escaped grandchild included');
 });
+
+function killRecorded(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const pid = Number(readFileSync(join(dir, name), 'utf8').trim());
+    if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
+  }
+}

@@ -2,7 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { Cluster, until } from './harness.js';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseMountinfo, parseProcCgroup, probeCgroups } from '../src/worker/confine/cgroup.js';
 
@@ -33,9 +33,29 @@ describe('resources and limits on a real cluster', () => {
     assert.match(view.reason ?? '', /cannot fit any live worker: it asks for memory=64G.*limited has 2G memory in all/);
     const jobs = await cluster.cli(['jobs', '--state', 'queued']);
     assert.match(jobs.stdout, /WHY[\s\S]*cannot fit any live worker/);
+    const held = await client.submit({ command: 'sleep 30', resources: { memory: '512M', cpu: 1 } });
+    await until('the reserving job to run', async () => (await client.status(held.jobId)).state === 'running');
+    const reserved = (await client.stats()).workers.find((w) => w.id === 'limited')?.reserved;
+    assert.deepEqual(reserved, { cpus: 1, memoryMb: 512, gpus: 0 });
+    assert.deepEqual((await client.status(held.jobId)).resources, { cpu: 1, memoryMb: 512 });
+    const table = await cluster.cli(['stats']);
+    assert.match(table.stdout, /limited .* 1\/2 +512\/2048 +process/);
+    await client.cancel(held.jobId);
     const small = await cluster.cli(['run', '--wait', '--memory', '64M', '--cpu', '0.5', '--', 'echo', 'small']);
     assert.equal(small.code, 0, small.stderr);
     await client.cancel(jobId);
+  });
+
+  test('resources declared in a pipeline file reach the job and are enforced on its worker', async () => {
+    const file = join(cluster.dir, 'resources.yaml');
+    writeFileSync(file, 'name: fenced\njobs:\n  - id: small\n    command: "echo fits"\n    resources: { cpu: 0.5, memory: 48M }\n    driver: process\n');
+    const result = await cluster.cli(['dag', file, '--wait']);
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    const client = await cluster.client();
+    const jobs = await client.list({ states: ['succeeded'], limit: 20 });
+    const small = jobs.find((j) => j.name === 'small');
+    assert.deepEqual(small?.resources, { cpu: 0.5, memoryMb: 48 });
+    assert.equal(small?.driver, 'process');
   });
 
   test('a bad memory size is refused with the problem and the fix', async () => {
@@ -89,15 +109,17 @@ describe('resources and limits on a real cluster', () => {
 });
 
 /** A file of the job's pids cgroup, found the way the worker makes it (under this process's own cgroup). */
-function readPids(jobCgroup: string, file: string): string | null {
+function readPids(jobPrefix: string, file: string): string | null {
   const mount = parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')).find((m) => m.type === 'cgroup' && m.options.includes('pids'));
   const own = parseProcCgroup(readFileSync('/proc/self/cgroup', 'utf8'));
-  const candidates = mount !== undefined ? [join(mount.point, own.get('pids') ?? '/', 'titan-limited', jobCgroup, file)] : [];
+  const roots = mount !== undefined ? [join(mount.point, own.get('pids') ?? '/', 'titan-limited')] : [];
   const v2 = parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')).find((m) => m.type === 'cgroup2');
-  if (v2 !== undefined) candidates.push(join(v2.point, own.get('') ?? '/', 'titan-limited', jobCgroup, file));
-  for (const path of candidates) {
+  if (v2 !== undefined) roots.push(join(v2.point, own.get('') ?? '/', 'titan-limited'));
+  for (const root of roots) {
     try {
-      return readFileSync(path, 'utf8');
+      // Job cgroups are named <job>-<attempt>-<n>.
+      const dir = readdirSync(root).find((name) => name.startsWith(`${jobPrefix}-`));
+      if (dir !== undefined) return readFileSync(join(root, dir, file), 'utf8');
     } catch {
       // the other hierarchy
     }

@@ -79,6 +79,13 @@ describe('`titan mcp` driven by the MCP SDK\'s own client', () => {
     assert.equal((await ok<JobView>('job_status', { job_id: jobId })).exitCode, 0);
   });
 
+  test('memory and cpu given to submit_job are reserved for the job', async () => {
+    const { jobId } = await ok<{ jobId: string }>('submit_job', { command: 'echo fenced', memory: '64M', cpu: 0.5 });
+    const waited = await ok<{ final: boolean; job: JobView }>('wait_job', { job_id: jobId, timeout_seconds: 30 });
+    assert.equal(waited.job.state, 'succeeded', JSON.stringify(waited.job));
+    assert.deepEqual(waited.job.resources, { cpu: 0.5, memoryMb: 64 });
+  });
+
   test('a two-job DAG (an inline shell script, then a command) runs in order and wait_dag returns it finished', async () => {
     const { dagId, jobIds } = await ok<{ dagId: string; jobIds: string[] }>('submit_dag', {
       name: 'mcp-dag',

@@ -135,6 +135,15 @@ class PipelineChecks(unittest.TestCase):
             parse_pipeline(text, source="p.yaml")
         return caught.exception.message
 
+    def test_resources_and_driver_are_read_as_the_master_takes_them(self):
+        pipeline = parse_pipeline("name: p\njobs:\n  - id: a\n    command: 'true'\n    resources: { cpu: 0.5, memory: 256M }\n    driver: sandbox\n    network: none\n")
+        job = pipeline["jobs"][0]
+        self.assertEqual(job["resources"], {"cpu": 0.5, "memory": "256M"})
+        self.assertEqual((job["driver"], job["network"]), ("sandbox", "none"))
+        message = self.problems("name: p\njobs:\n  - id: a\n    command: 'true'\n    resources: { memroy: 1G }\n    driver: sandbx\n")
+        self.assertIn('unknown key "memroy"', message)
+        self.assertIn("sandbx", message)
+
     def test_every_problem_is_listed_with_its_line(self):
         message = self.problems(
             "name: demo\n"

@@ -17,7 +17,11 @@ TOP_LEVEL_KEYS = ("name", "version", "project", "jobs", "run_at")
 JOB_KEYS = (
     "id", "type", "file", "command", "args", "env", "depends_on", "dependencies", "requirement", "priority",
     "delay", "run_at", "affinity", "port", "retries", "retry_backoff", "timeout", "trigger_rule", "approval", "on_failure",
+    "resources", "driver", "network", "image",
 )
+RESOURCES_KEYS = ("cpu", "memory", "gpu")
+DRIVERS = ("process", "sandbox", "docker")
+NETWORKS = ("host", "none")
 RETRY_BACKOFF_KEYS = ("type", "delay", "max")
 APPROVAL_KEYS = ("message", "timeout")
 JOB_TYPES = ("run", "service")
@@ -280,6 +284,10 @@ def _read_job(r, item, index):
         "trigger_rule": field("trigger_rule", lambda n, w: r.one_of(n, w, TRIGGER_RULES), "all_success"),
         "approval": field("approval", lambda n, w: _read_approval(r, n, w, job_id or f"#{index + 1}"), None) or None,
         "on_failure": on_failure[0] if on_failure else None,
+        "resources": field("resources", lambda n, w: _read_resources(r, n, w), None),
+        "driver": field("driver", lambda n, w: r.one_of(n, w, DRIVERS), None),
+        "network": field("network", lambda n, w: r.one_of(n, w, NETWORKS), None),
+        "image": field("image", non_empty, None),
         "line": item.line,
     }
 
@@ -357,6 +365,33 @@ def _read_backoff(r, node, what):
     if kind is None or delay is None or top is None:
         return None
     return {"type": kind, "delaySeconds": delay, "maxSeconds": top}
+
+
+def _read_resources(r, node, what):
+    """resources: {cpu, memory, gpu}; memory stays as written (256M, 1.5G, or MiB) and the master reads the size."""
+    if _is_null(node):
+        return None
+    if node.kind != "map":
+        r.report(node, f"{what} must be a map like {{ cpu: 1, memory: 256M, gpu: 0 }}, not {_describe(node)}")
+        return None
+    entries = r.entries(node)
+    r.check_keys(entries, RESOURCES_KEYS, f"in {what}")
+    got = {k: v for k, _, v in entries}
+    out = {}
+    if "cpu" in got:
+        out["cpu"] = r.number(got["cpu"], f"{what}.cpu", minimum=0)
+    if "gpu" in got:
+        out["gpu"] = r.number(got["gpu"], f"{what}.gpu", integer=True, minimum=0)
+    if "memory" in got:
+        memory = got["memory"]
+        if memory.kind == "scalar" and isinstance(memory.value, (int, float, str)) and not isinstance(memory.value, bool):
+            out["memory"] = memory.value
+        else:
+            r.report(memory, f"{what}.memory must be a size like 256M, not {_describe(memory)}")
+            return None
+    if any(v is None for v in out.values()):
+        return None
+    return out
 
 
 def _read_approval(r, node, what, job_id):

@@ -130,6 +130,11 @@ def to_dag_jobs(pipeline, base_dir, client):
             request["approval"] = dict(job["approval"])
         if bundle is not None:
             request["bundle"] = bundle
+        if job.get("resources"):
+            request["resources"] = dict(job["resources"])
+        for key in ("driver", "network", "image"):
+            if job.get(key) is not None:
+                request[key] = job[key]
         if job["type"] == "service":
             # port: a number, or auto / absent → the worker picks a free one.
             request["service"] = {"port": job["port"] if isinstance(job["port"], int) else None}

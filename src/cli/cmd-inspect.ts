@@ -20,8 +20,12 @@ export function registerInspect(program: Command): void {
     await withClient(flags, async (client) => {
       const stats = await client.stats();
       if (flags.json) return printJson(stats);
-      const rows = stats.workers.map((w) => [w.id, w.host, w.tags.join(','), `${w.running}/${w.slots}`, `${Math.round(w.load * 100)}%`, w.health, `${w.cpus}`, `${w.memoryMb}`]);
-      process.stdout.write(`${table(['WORKER', 'HOST', 'TAGS', 'RUNNING', 'LOAD', 'HEALTH', 'CPUS', 'MEM_MB'], rows)}\n\n`);
+      // Reserved/total: what the jobs it holds declared, of what it advertised.
+      const rows = stats.workers.map((w) => [
+        w.id, w.host, w.tags.join(','), `${w.running}/${w.slots}`, `${Math.round(w.load * 100)}%`, w.health,
+        `${w.reserved?.cpus ?? 0}/${w.cpus}`, `${w.reserved?.memoryMb ?? 0}/${w.memoryMb}`, (w.drivers ?? ['process']).join(','),
+      ]);
+      process.stdout.write(`${table(['WORKER', 'HOST', 'TAGS', 'RUNNING', 'LOAD', 'HEALTH', 'CPUS', 'MEM_MB', 'DRIVERS'], rows)}\n\n`);
       const queues = Object.entries(stats.queues).map(([k, v]) => `${k}=${v}`).join(' ') || 'empty';
       const jobs = Object.entries(stats.jobs).filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
       process.stdout.write(`queues: ${queues}\njobs: ${jobs}\nuptime: ${duration(stats.uptimeMs)}\n`);

@@ -21,7 +21,7 @@ interface WorkerFlags {
   allowDrivers?: string;
   limits?: string;
   pidsLimit?: string;
-  cleanEnv?: boolean;
+  inheritEnv?: boolean;
   cpus?: string;
   memory?: string;
   gpus?: string;
@@ -144,7 +144,7 @@ export function registerWorker(program: Command): void {
     .option('--allow-drivers <list>', 'further drivers jobs may ask for, e.g. sandbox,docker')
     .option('--limits <mode>', 'enforce job limits with auto (cgroups, else rlimits), cgroup, rlimit or none', 'auto')
     .option('--pids-limit <n>', 'processes per job at most (gives every job a cgroup); 0: none')
-    .option('--clean-env', "jobs get only PATH, HOME, locale and TZ of the worker's environment")
+    .option('--inherit-env', "jobs inherit the worker's whole environment, not only PATH, HOME, locale and TZ")
     .option('--cpus <n>', 'CPU cores to advertise (default: the host\'s)')
     .option('--memory <size>', 'memory to advertise, e.g. 8G (default: the host\'s)')
     .option('--gpus <n>', 'GPUs to advertise (default: counted from the NVIDIA driver)')

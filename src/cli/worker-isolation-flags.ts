@@ -8,14 +8,14 @@ interface Flags {
   allowDrivers?: string;
   limits?: string;
   pidsLimit?: string;
-  cleanEnv?: boolean;
+  inheritEnv?: boolean;
   cpus?: string;
   memory?: string;
   gpus?: string;
   dockerSocket?: string;
 }
 
-type IsolationOptions = Pick<WorkerOptions, 'driver' | 'allowDrivers' | 'limits' | 'pidsLimit' | 'cleanEnv' | 'capacity' | 'dockerSocket'>;
+type IsolationOptions = Pick<WorkerOptions, 'driver' | 'allowDrivers' | 'limits' | 'pidsLimit' | 'inheritEnv' | 'capacity' | 'dockerSocket'>;
 
 const LIMITS: readonly LimitsMode[] = ['auto', 'cgroup', 'rlimit', 'none'];
 
@@ -50,7 +50,7 @@ export function isolationOptionsFrom(flags: Flags): IsolationOptions {
     ...(flags.allowDrivers !== undefined ? { allowDrivers: flags.allowDrivers.split(',').filter((d) => d.trim() !== '').map((d) => driver('--allow-drivers', d)) } : {}),
     ...(limits !== undefined ? { limits } : {}),
     ...(flags.pidsLimit !== undefined ? { pidsLimit: amount('--pids-limit', flags.pidsLimit, true) } : {}),
-    ...(flags.cleanEnv === true ? { cleanEnv: true } : {}),
+    ...(flags.inheritEnv === true ? { inheritEnv: true } : {}),
     ...(Object.keys(capacity).length > 0 ? { capacity } : {}),
     ...(flags.dockerSocket !== undefined ? { dockerSocket: flags.dockerSocket } : {}),
   };

@@ -33,7 +33,8 @@ function load(worker: WorkerRecord): number {
  */
 export function placeJob(need: PlacementNeed, workers: Iterable<WorkerRecord>, pinnedWorker: string | null = null): Placement {
   const { requirement } = need;
-  const want = asUse(need.resources);
+  // A job asking only for a slot (most jobs) skips the resource arithmetic entirely.
+  const want = need.resources === undefined ? null : asUse(need.resources);
   let best: WorkerRecord | undefined;
   let tagged = 0;
   let capable = 0;
@@ -46,14 +47,14 @@ export function placeJob(need: PlacementNeed, workers: Iterable<WorkerRecord>, p
     tagged++;
     if (need.driver !== undefined && !worker.drivers.has(need.driver)) continue;
     withDriver++;
-    const never = shortfall(want, worker.resources);
+    const never = want === null ? null : shortfall(want, worker.resources);
     if (never !== null) {
       tooSmall ??= `${worker.id} has ${never.have} ${never.resource} in all`;
       continue;
     }
     capable++;
     if (freeSlots(worker) <= 0) continue;
-    const notNow = shortfall(want, freeCapacity(worker));
+    const notNow = want === null ? null : shortfall(want, freeCapacity(worker));
     if (notNow !== null) {
       busy ??= `${worker.id} has ${notNow.have} ${notNow.resource} unreserved`;
       continue;
@@ -111,6 +112,7 @@ export function requirementKey(requirement: readonly string[]): string {
 
 /** '' for a job that asks only for a slot; otherwise its resources and driver, e.g. `[memory=256M]`. */
 export function shapeKey(need: PlacementNeed): string {
+  if (need.resources === undefined && need.driver === undefined) return '';
   const resources = describeResources(need.resources);
   if (resources === '' && need.driver === undefined) return '';
   return `[${[resources, need.driver ?? ''].filter((p) => p !== '').join(' ')}]`;

@@ -20,5 +20,7 @@ export function toJobView(job: Job, waitingReason: string | null = null): JobVie
     signal: job.signal,
     reason: waitingReason ?? job.reason,
     dagId: job.spec.dagId ?? null,
+    ...(job.spec.resources !== undefined ? { resources: job.spec.resources } : {}),
+    ...(job.spec.driver !== undefined ? { driver: job.spec.driver } : {}),
   };
 }

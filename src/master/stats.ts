@@ -17,6 +17,8 @@ export function clusterStats(master: Master): ClusterStatsView {
       cpus: w.resources.cpus,
       memoryMb: w.resources.memoryMb,
       gpus: w.resources.gpus,
+      reserved: w.used,
+      drivers: [...w.drivers],
       version: master.workerMeta.get(w.id)?.version ?? 'unknown',
       pid: master.workerMeta.get(w.id)?.pid ?? null,
       spawnedBy: master.autoscaler.spawnedHost(w.id) ?? null,

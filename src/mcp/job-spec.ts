@@ -26,6 +26,9 @@ export const jobFields = {
   priority: z.number().int().min(-1000).max(1000).optional().describe('Higher runs first; default 0.'),
   retries: z.number().int().min(0).max(100).optional().describe('How many times to run it again after a failure; default 0.'),
   timeout_seconds: z.number().min(0).max(30 * 86400).optional().describe('Kill the job after this many seconds; default 0 (no limit).'),
+  memory: z.string().max(32).optional().describe('Memory reserved and enforced, e.g. "256M" or "2G"; a job over it ends with reason "oom: ...".'),
+  cpu: z.number().min(0).max(4096).optional().describe('CPU cores reserved and enforced (fractions allowed), e.g. 0.5.'),
+  gpu: z.number().int().min(0).max(64).optional().describe('GPUs reserved on the worker.'),
 };
 
 const keyPattern = /^[A-Za-z0-9._-]{1,128}$/;
@@ -57,7 +60,11 @@ function runSpec(job: JobFields, where: string): RunSpec {
 }
 
 function options(job: JobFields): Omit<JobSubmitRequest, 'run' | 'id' | 'bundle' | 'service'> {
-  return given({ name: job.name, args: job.args, env: job.env, requirement: job.requirement, priority: job.priority, retries: job.retries, timeoutSeconds: job.timeout_seconds });
+  const resources = given({ memory: job.memory, cpu: job.cpu, gpu: job.gpu });
+  return given({
+    name: job.name, args: job.args, env: job.env, requirement: job.requirement, priority: job.priority, retries: job.retries, timeoutSeconds: job.timeout_seconds,
+    resources: Object.keys(resources).length > 0 ? resources : undefined,
+  });
 }
 
 /** Submits one job; an inline script is written to a temp dir under its filename and uploaded by the SDK. */

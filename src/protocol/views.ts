@@ -16,6 +16,10 @@ export interface JobView {
   readonly signal: string | null;
   readonly reason: string | null;
   readonly dagId: string | null;
+  /** What it reserves on its worker, when it declared any. */
+  readonly resources?: { readonly cpu?: number; readonly memoryMb?: number; readonly gpu?: number };
+  /** The driver it asked for, when it asked. */
+  readonly driver?: string;
 }
 
 export interface WorkerView {
@@ -30,6 +34,9 @@ export interface WorkerView {
   readonly cpus: number;
   readonly memoryMb: number;
   readonly gpus: number;
+  /** Reserved by the jobs it holds now. */
+  readonly reserved?: { readonly cpus: number; readonly memoryMb: number; readonly gpus: number };
+  readonly drivers?: readonly string[];
   readonly version: string;
   readonly uptimeMs: number | null;
   /** The worker process's pid on its host, as it reported it. */

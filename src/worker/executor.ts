@@ -300,6 +300,7 @@ class JobProcess implements RunningJob {
     const { req } = this;
     const driver = req.driver ?? 'process';
     const confiner = this.settings.confiner;
+    if (driver === 'docker') throw new Error('the docker driver runs tasks only; run services with the process or sandbox driver');
     if (confiner === undefined) {
       if (driver !== 'process') throw new Error(`this worker does not run the ${driver} driver`);
       return null;

@@ -27,8 +27,8 @@ export interface WorkerOptions {
   readonly limits?: LimitsMode;
   /** Processes per job at most (pids cgroup, or RLIMIT_NPROC); 0: no limit. */
   readonly pidsLimit?: number;
-  /** Jobs get only PATH, HOME, locale and the like from the worker's environment. */
-  readonly cleanEnv?: boolean;
+  /** Jobs inherit the worker's whole environment (minus TITAN_*) instead of only PATH, HOME, locale and TZ. */
+  readonly inheritEnv?: boolean;
   /** Capacity advertised instead of what the host has (`--cpus`, `--memory`, `--gpus`). */
   readonly capacity?: { readonly cpus?: number; readonly memoryMb?: number; readonly gpus?: number };
   /** The Docker Engine socket for the docker driver. */

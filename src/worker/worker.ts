@@ -9,7 +9,7 @@ import { Executor, type RunningJob, type SpawnInfo } from './executor.js';
 import { loadOrCreateWorkerId, probeResources } from './identity.js';
 import { prepareJob, startJob, workerBaseEnvironment, type RunnerContext } from './job-runner.js';
 import { DockerEngine } from './docker/engine.js';
-import { DockerJob } from './docker/docker-job.js';
+import { DockerJob, removeLeftoverContainers } from './docker/docker-job.js';
 import { Link } from './link.js';
 import { WORKER_VERSION, type WorkerOptions } from './options.js';
 import type { OutputLine } from './output-lines.js';
@@ -93,7 +93,7 @@ export class Worker {
       masterPort: options.masterPort,
       token: options.token,
       workerId: this.id,
-      baseEnv: workerBaseEnvironment(process.env, options.cleanEnv === true || driver === 'sandbox'),
+      baseEnv: workerBaseEnvironment(process.env, options.inheritEnv !== true),
       executor: this.executor,
       driver,
       fetchArtifact: (hash) => this.fetchArtifact(hash),
@@ -119,6 +119,7 @@ export class Worker {
         throw new Error(`cannot offer the docker driver: ${(err as Error).message}`);
       });
       this.log.info({ socket: this.docker.socketPath, version }, 'Docker Engine reachable');
+      await removeLeftoverContainers(this.docker, this.id, this.log);
     }
     const orphans = await PidRegistry.killOrphans(this.pids.file, this.log);
     if (orphans.length > 0) this.log.warn({ killed: orphans.map((o) => ({ pid: o.pid, jobId: o.jobId })) }, 'killed orphaned job processes from a previous run');
@@ -151,7 +152,10 @@ export class Worker {
     // First, so that no supervisor restarts what the executor is about to kill.
     for (const held of this.held.values()) held.service?.stop();
     await this.spawnHost?.close();
-    await this.executor.close();
+    // Containers are not the executor's: stop them here, and wait until they are removed.
+    const containers = [...this.held.values()].flatMap((h) => (h.process instanceof DockerJob ? [h.process] : []));
+    for (const job of containers) job.kill('SIGKILL');
+    await Promise.all([this.executor.close(), ...containers.map((job) => job.done)]);
     this.confiner.close();
     await this.pids.close();
     await this.inference?.close();
@@ -324,7 +328,7 @@ export class Worker {
   private startContainer(req: Parameters<Executor['start']>[0], image: string | undefined): RunningJob {
     if (this.docker === null) throw new Error('this worker does not offer the docker driver; start it with --allow-drivers docker');
     if (image === undefined) throw new Error('the docker driver needs an image: give the job image: <name> (or --image)');
-    return new DockerJob(req, image, { engine: this.docker, pidsLimit: this.options.pidsLimit ?? 0, killGraceMs: this.options.killGraceMs, log: this.log });
+    return new DockerJob(req, image, { engine: this.docker, workerId: this.id, pidsLimit: this.options.pidsLimit ?? 0, killGraceMs: this.options.killGraceMs, log: this.log });
   }
 
   private recordPid(held: HeldJob, info: SpawnInfo): void {

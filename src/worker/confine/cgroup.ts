@@ -35,6 +35,8 @@ export interface CgroupHost {
 }
 
 const PERIOD_US = 100_000;
+/** The v2 leaf the worker moves itself into when its own cgroup may not delegate while it is in it. */
+const SELF = 'worker';
 
 interface Mount {
   readonly point: string;
@@ -120,6 +122,7 @@ function sweep(parent: string): void {
     return;
   }
   for (const name of names) {
+    if (name === SELF) continue; // the worker itself (v2)
     killProcs(join(parent, name));
     tryRmdir(join(parent, name));
   }
@@ -136,7 +139,11 @@ class V2Host implements CgroupHost {
       write(join(dir, 'memory.max'), String(limits.memoryMb * 1048576));
       if (existsSync(join(dir, 'memory.swap.max'))) write(join(dir, 'memory.swap.max'), '0');
     }
-    if (limits.cpu !== undefined) write(join(dir, 'cpu.max'), `${Math.max(1000, Math.round(limits.cpu * PERIOD_US))} ${PERIOD_US}`);
+    if (limits.cpu !== undefined) {
+      write(join(dir, 'cpu.max'), `${Math.max(1000, Math.round(limits.cpu * PERIOD_US))} ${PERIOD_US}`);
+      // Shares under contention as well as the cap: 100 per core (the default weight is 100).
+      if (existsSync(join(dir, 'cpu.weight'))) write(join(dir, 'cpu.weight'), String(Math.min(10000, Math.max(1, Math.round(limits.cpu * 100)))));
+    }
     if (limits.pidsMax !== undefined) write(join(dir, 'pids.max'), String(limits.pidsMax));
     return {
       procsFiles: [join(dir, 'cgroup.procs')],
@@ -172,7 +179,8 @@ class V1Host implements CgroupHost {
     const dirs = new Map<V1Controller, string>();
     for (const [controller, root] of this.roots) {
       const dir = join(root, name);
-      mkdirSync(dir);
+      // The worker's own cgroup is made on its first limited job, so idle workers leave nothing behind.
+      mkdirSync(dir, { recursive: true });
       dirs.set(controller, dir);
     }
     const memory = dirs.get('memory');
@@ -235,10 +243,20 @@ export function probeCgroups(workerId: string, files = { mountinfo: '/proc/self/
       const available = readFileSync(join(base, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
       const wanted = ['memory', 'pids', 'cpu'].filter((c) => available.includes(c));
       if (!wanted.includes('memory') || !wanted.includes('pids')) throw new Error(`the memory and pids controllers are not delegated there (available: ${available.join(' ') || 'none'})`);
-      write(join(base, 'cgroup.subtree_control'), wanted.map((c) => `+${c}`).join(' '));
+      const enable = wanted.map((c) => `+${c}`).join(' ');
       const root = join(base, name);
       mkdirSync(root, { recursive: true });
-      write(join(root, 'cgroup.subtree_control'), wanted.map((c) => `+${c}`).join(' '));
+      try {
+        write(join(base, 'cgroup.subtree_control'), enable);
+      } catch (err) {
+        // v2 lets a cgroup that holds processes (the worker's own) hand out no controllers: the
+        // worker moves itself into a leaf of its own cgroup first, then delegates.
+        if ((err as NodeJS.ErrnoException).code !== 'EBUSY') throw err;
+        mkdirSync(join(root, SELF), { recursive: true });
+        write(join(root, SELF, 'cgroup.procs'), String(process.pid));
+        write(join(base, 'cgroup.subtree_control'), enable);
+      }
+      write(join(root, 'cgroup.subtree_control'), enable);
       sweep(root);
       return { host: new V2Host(root), why: '' };
     } catch (err) {
@@ -259,7 +277,10 @@ export function probeCgroups(workerId: string, files = { mountinfo: '/proc/self/
       problems.push(`cgroup v1 ${controller}: ${(err as Error).message}`);
     }
   }
-  if (roots.has('memory') && roots.has('pids')) return { host: new V1Host(roots), why: '' };
+  if (roots.has('memory') && roots.has('pids')) {
+    for (const root of roots.values()) tryRmdir(root);
+    return { host: new V1Host(roots), why: '' };
+  }
   for (const root of roots.values()) tryRmdir(root);
   return { host: null, why: problems.length > 0 ? problems.join('; ') : 'no writable cgroup hierarchy with the memory and pids controllers' };
 }

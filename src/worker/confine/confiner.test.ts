@@ -104,3 +104,42 @@ describe('cgroups', () => {
     confiner.close();
   });
 });
+
+describe('cgroup v2, on a stand-in tree (this machine may have only v1)', () => {
+  test('the worker makes its cgroup under its own, delegates the controllers and writes memory.max, cpu.max and pids.max', async () => {
+    const { mkdirSync, writeFileSync, readFileSync } = await import('node:fs');
+    const fake = path.join(root, 'fake-cgroup2');
+    mkdirSync(path.join(fake, 'system.slice', 'worker.service'), { recursive: true });
+    const own = path.join(fake, 'system.slice', 'worker.service');
+    writeFileSync(path.join(own, 'cgroup.controllers'), 'cpuset cpu io memory pids\n');
+    writeFileSync(path.join(own, 'cgroup.subtree_control'), '');
+    writeFileSync(path.join(root, 'mountinfo'), `41 31 0:38 / ${fake} rw,relatime - cgroup2 cgroup2 rw\n`);
+    writeFileSync(path.join(root, 'proc-cgroup'), '0::/system.slice/worker.service\n');
+    const probe = probeCgroups('w9', { mountinfo: path.join(root, 'mountinfo'), cgroup: path.join(root, 'proc-cgroup') });
+    assert.equal(probe.host?.version, 2, probe.why);
+    assert.equal(readFileSync(path.join(own, 'cgroup.subtree_control'), 'utf8'), '+memory +pids +cpu');
+    const workerRoot = path.join(own, 'titan-w9');
+    assert.equal(readFileSync(path.join(workerRoot, 'cgroup.subtree_control'), 'utf8'), '+memory +pids +cpu');
+    const group = probe.host?.create('job-1', { memoryMb: 256, cpu: 0.5, pidsMax: 64 });
+    assert.deepEqual(group?.procsFiles, [path.join(workerRoot, 'job-1', 'cgroup.procs')]);
+    const read = (file: string): string => readFileSync(path.join(workerRoot, 'job-1', file), 'utf8');
+    assert.equal(read('memory.max'), String(256 * 1048576));
+    assert.equal(read('cpu.max'), '50000 100000');
+    assert.equal(read('pids.max'), '64');
+    assert.equal(group?.oomKilled(), false);
+    writeFileSync(path.join(workerRoot, 'job-1', 'memory.events'), 'low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n');
+    assert.equal(group?.oomKilled(), true);
+  });
+
+  test('without the memory and pids controllers delegated, v2 is refused with the reason', async () => {
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const fake = path.join(root, 'bare-cgroup2');
+    mkdirSync(fake, { recursive: true });
+    writeFileSync(path.join(fake, 'cgroup.controllers'), '');
+    writeFileSync(path.join(root, 'mountinfo-bare'), `41 31 0:38 / ${fake} rw,relatime - cgroup2 cgroup2 rw\n`);
+    writeFileSync(path.join(root, 'proc-cgroup-bare'), '0::/\n');
+    const probe = probeCgroups('w9', { mountinfo: path.join(root, 'mountinfo-bare'), cgroup: path.join(root, 'proc-cgroup-bare') });
+    assert.equal(probe.host, null);
+    assert.match(probe.why, /the memory and pids controllers are not delegated there \(available: none\)/);
+  });
+});

@@ -46,6 +46,8 @@ export interface Confinement {
 const JOIN = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"';
 
 export class Confiner {
+  private starts = 0;
+
   private constructor(
     private readonly options: ConfinerOptions,
     readonly cgroups: CgroupHost | null,
@@ -99,7 +101,8 @@ export class Confiner {
     const pidsMax = this.options.pidsLimit > 0 ? this.options.pidsLimit : undefined;
     const limited = memoryMb !== undefined || cpu !== undefined || pidsMax !== undefined;
     if (limited && this.cgroups !== null) {
-      const group = this.cgroups.create(`${req.jobId}-${req.attempt}`, {
+      // Unique per start: a service restarted in the same attempt must not meet its previous cgroup.
+      const group = this.cgroups.create(`${req.jobId}-${req.attempt}-${++this.starts}`, {
         ...(memoryMb !== undefined ? { memoryMb } : {}),
         ...(cpu !== undefined ? { cpu } : {}),
         ...(pidsMax !== undefined ? { pidsMax } : {}),

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { StartRequest } from '../executor.js';
 import type { OutputLine } from '../output-lines.js';
-import { containerSpec, DockerJob } from './docker-job.js';
+import { containerSpec, DockerJob, removeLeftoverContainers } from './docker-job.js';
 import { DockerEngine, LogDemuxer } from './engine.js';
 
 function frame(stream: 1 | 2, text: string): Buffer {
@@ -51,6 +51,7 @@ describe('the docker driver, offline', () => {
     assert.equal(spec.HostConfig.NetworkMode, 'none');
     assert.deepEqual(spec.HostConfig.DeviceRequests, [{ Driver: 'nvidia', Count: 1, Capabilities: [['gpu']] }]);
     assert.equal(containerSpec(request(), 'alpine', 0).HostConfig.NetworkMode, 'host');
+    assert.equal(containerSpec(request(), 'alpine', 0, 'w1').Labels['titan.worker'], 'w1');
   });
 
   test('against an engine speaking the API on a unix socket: pull when missing, create, start, stream logs, wait, report oom, remove', async () => {
@@ -110,6 +111,27 @@ describe('the docker driver, offline', () => {
         'POST /v1.41/containers/c0ffee/wait',
         'GET /v1.41/containers/c0ffee/json',
         'DELETE /v1.41/containers/c0ffee',
+      ]);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  test('a restarted worker removes the containers its previous life left, found by its label', async () => {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      seen.push(`${req.method ?? ''} ${decodeURIComponent(req.url ?? '')}`);
+      if (req.method === 'GET') res.writeHead(200).end(JSON.stringify([{ Id: 'left1' }, { Id: 'left2' }]));
+      else res.writeHead(204).end();
+    });
+    const socket = path.join(root, 'leftovers.sock');
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+    try {
+      assert.equal(await removeLeftoverContainers(new DockerEngine(socket), 'w7'), 2);
+      assert.deepEqual(seen, [
+        'GET /v1.41/containers/json?all=1&filters={"label":["titan.worker=w7"]}',
+        'DELETE /v1.41/containers/left1?force=1&v=1',
+        'DELETE /v1.41/containers/left2?force=1&v=1',
       ]);
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -18,11 +18,23 @@ export interface DockerSettings {
   readonly engine: DockerEngine;
   readonly pidsLimit: number;
   readonly killGraceMs: number;
+  /** Labelled on each container, so a restarted worker can remove what its previous life left. */
+  readonly workerId?: string;
   readonly log?: Logger | undefined;
 }
 
+/** Removes every container a previous life of this worker left (a crash skips their removal). */
+export async function removeLeftoverContainers(engine: DockerEngine, workerId: string, log?: Logger): Promise<number> {
+  const ids = await engine.listByLabel(`titan.worker=${workerId}`);
+  for (const id of ids) {
+    await engine.remove(id);
+    log?.warn({ event: 'janitor', action: 'remove-container', container: id, workerId }, 'removed a container left by a previous run of this worker');
+  }
+  return ids.length;
+}
+
 /** What the engine is asked to run for this request: the container's create body. */
-export function containerSpec(req: StartRequest, image: string, pidsLimit: number): ContainerSpec {
+export function containerSpec(req: StartRequest, image: string, pidsLimit: number, workerId = ''): ContainerSpec {
   const command = commandFor(req.run, req.args, req.workspace);
   // The host's node binary is not in the image: the image's own `node` runs scripts instead.
   const file = command.file === process.execPath ? 'node' : command.file;
@@ -34,7 +46,7 @@ export function containerSpec(req: StartRequest, image: string, pidsLimit: numbe
     Cmd: [file, ...command.argv],
     Env: Object.entries(req.env).filter(([key]) => key !== 'PATH' && key !== 'HOME').map(([key, value]) => `${key}=${value}`),
     WorkingDir: req.workspace,
-    Labels: { 'titan.job': req.jobId, 'titan.attempt': String(req.attempt) },
+    Labels: { 'titan.job': req.jobId, 'titan.attempt': String(req.attempt), 'titan.worker': workerId },
     HostConfig: {
       Binds: [req.workspace, ...(req.writable ?? [])].map((dir) => `${dir}:${dir}:rw`),
       ...(memory !== undefined ? { Memory: memory * 1048576, MemorySwap: memory * 1048576 } : {}),
@@ -92,7 +104,7 @@ export class DockerJob implements RunningJob {
     const result = (partial: Partial<JobResult>): JobResult => ({ exitCode: null, signal: null, durationMs: Date.now() - started, timedOut: this.#timedOut, ...partial });
     try {
       mkdirSync(req.workspace, { recursive: true });
-      const spec = containerSpec(req, this.image, settings.pidsLimit);
+      const spec = containerSpec(req, this.image, settings.pidsLimit, settings.workerId);
       const name = `titan-${req.jobId}-${req.attempt}`;
       await engine.remove(name).catch(() => undefined); // a leftover of a crashed worker
       try {

@@ -60,6 +60,13 @@ export class DockerEngine {
     if (failed?.error !== undefined) throw new EngineError(500, `pulling ${image}: ${failed.error}`);
   }
 
+  /** Ids of the containers (running or not) carrying this label, e.g. `titan.worker=w1`. */
+  async listByLabel(label: string): Promise<string[]> {
+    const filters = encodeURIComponent(JSON.stringify({ label: [label] }));
+    const list = await this.json<Array<{ Id: string }>>('GET', `/containers/json?all=1&filters=${filters}`);
+    return list.map((c) => c.Id);
+  }
+
   async start(id: string): Promise<void> {
     await this.json('POST', `/containers/${id}/start`);
   }
