@@ -10,9 +10,10 @@ import {
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { toJobView } from './job-view.js';
 import { jobView } from './find-job.js';
+import { listJobPage } from './job-list.js';
 import type { Master } from './master.js';
 import { parseBody } from './parse-body.js';
-import type { Session } from './session.js';
+import type { ClientContext } from './client-context.js';
 import { clusterStats } from './stats.js';
 import { streamLogs } from './log-stream.js';
 import { handleDagMessage } from './dag-requests.js';
@@ -23,7 +24,7 @@ import { handleScheduleMessage } from './schedule-requests.js';
 type SubmitBody = ReturnType<typeof JobSubmitRequest.parse>;
 
 /** The opcodes a CLI or SDK connection may send, once it has authenticated. */
-export function handleClientMessage(master: Master, session: Session, msg: IncomingMessage, reply: Replier): void {
+export function handleClientMessage(master: Master, session: ClientContext, msg: IncomingMessage, reply: Replier): void {
   switch (msg.opcode) {
     case Opcode.PING:
       reply.ok({ pong: true, at: Date.now() });
@@ -41,8 +42,7 @@ export function handleClientMessage(master: Master, session: Session, msg: Incom
       return;
     case Opcode.JOB_LIST: {
       const req = parseBody(JobListRequest, msg);
-      const jobs = master.store.listJobs({ limit: req.limit, ...(req.states !== undefined ? { states: req.states } : {}) });
-      reply.ok({ jobs: jobs.map((j) => toJobView(master.scheduler.job(j.id) ?? j)) });
+      reply.ok({ jobs: listJobPage(master, { limit: req.limit, ...(req.states !== undefined ? { states: req.states } : {}) }).jobs });
       return;
     }
     case Opcode.JOB_CANCEL: {
@@ -125,7 +125,7 @@ function submit(master: Master, bodies: readonly SubmitBody[]): string[] {
   return jobIds;
 }
 
-function waitForJob(master: Master, session: Session, req: { jobId: string; timeoutMs?: number | undefined }, reply: Replier): void {
+function waitForJob(master: Master, session: ClientContext, req: { jobId: string; timeoutMs?: number | undefined }, reply: Replier): void {
   const view = jobView(master, req.jobId);
   if (isFinal(view.state)) {
     reply.ok(view);

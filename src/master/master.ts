@@ -21,6 +21,7 @@ import { LegacyGate } from './legacy/gate.js';
 import { ServiceDirectory, serviceEnvName } from './service-directory.js';
 import { Schedules } from './schedules.js';
 import { HttpApi } from '../http/server.js';
+import { EventFeed } from './event-feed.js';
 
 /**
  * The control plane process: owns the scheduling core, the store and every connection, and
@@ -34,6 +35,8 @@ export class Master {
   readonly deadlines = new Deadlines();
   readonly services = new ServiceDirectory();
   readonly schedules: Schedules = new Schedules(this);
+  /** Recent job transitions for live HTTP clients and /metrics. */
+  readonly feed = new EventFeed();
   /** What workers said of themselves at registration, for `titan workers`. */
   readonly workerMeta = new Map<string, { version: string; startedAt: number | null; pid: number }>();
   readonly token: string;
@@ -125,7 +128,12 @@ export class Master {
       if (effect.type === 'persist') writes.push({ job: effect.job, event: effect.event });
       else if (effect.type === 'persistDag') dags.add(effect.dag);
     }
-    if (writes.length > 0 || dags.size > 0 || schedules.length > 0) this.store.writeJobs(writes, [...dags], schedules);
+    if (writes.length > 0 || dags.size > 0 || schedules.length > 0) {
+      const began = performance.now();
+      this.store.writeJobs(writes, [...dags], schedules);
+      this.feed.storeWrote((performance.now() - began) / 1000);
+      for (const write of writes) this.feed.publish(write.job, write.event);
+    }
     for (const effect of effects) {
       switch (effect.type) {
         case 'persist':

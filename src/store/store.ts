@@ -36,6 +36,14 @@ export interface JobWrite {
 
 export interface JobFilter {
   readonly states?: readonly JobState[];
+  /** Only the jobs of this DAG run. */
+  readonly dagId?: string;
+  /** Only jobs whose current (or last) attempt ran on this worker. */
+  readonly workerId?: string;
+  /** Only jobs whose id or name contains this text (case-insensitive). */
+  readonly search?: string;
+  /** Page cursor: only jobs submitted before the job with this seq. */
+  readonly beforeSeq?: number;
   /** Newest first, at most this many. */
   readonly limit: number;
 }
