@@ -1,5 +1,5 @@
 /** Turns the measured figures into the printed table and bench/results/latest.json. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, platform, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,8 @@ export interface Figures {
   dag_core_transitions_per_s: number | null;
   dag_10k_s: number | null;
   dag_10k_floor_s: number | null;
+  dashboard_load_ms_10k_jobs: number | null;
+  log_follow_lines_per_s: number | null;
 }
 
 export const emptyFigures = (): Figures => ({
@@ -34,6 +36,8 @@ export const emptyFigures = (): Figures => ({
   dag_core_transitions_per_s: null,
   dag_10k_s: null,
   dag_10k_floor_s: null,
+  dashboard_load_ms_10k_jobs: null,
+  log_follow_lines_per_s: null,
 });
 
 /** The targets, in one place. */
@@ -49,6 +53,9 @@ export const TARGETS = {
   dagCoreTransitionsPerS: 500_000,
   /** The 10k-job DAG's time over the same number of raw spawns at 8 in flight. */
   dag10kOverFloor: 1.25,
+  dashboardLoadMs: 1000,
+  /** The live log view keeps up with a job printing this many lines a second, dropping none. */
+  logFollowLinesPerS: 5000,
 } as const;
 
 type Status = 'PASS' | 'MISS' | 'n/a' | '—';
@@ -149,6 +156,23 @@ function rows(f: Figures): Row[] {
       target: `<= ${TARGETS.dag10kOverFloor} x floor`,
       status: judge(d.dag_10k_over_floor_ratio === undefined || d.dag_10k_over_floor_ratio === null ? null : d.dag_10k_over_floor_ratio <= TARGETS.dag10kOverFloor),
     },
+    {
+      metric: 'dashboard overview, 10k jobs',
+      value: fmt(f.dashboard_load_ms_10k_jobs, 'ms', 0),
+      compared: '',
+      relation: '',
+      target: `< ${TARGETS.dashboardLoadMs} ms`,
+      status: judge(f.dashboard_load_ms_10k_jobs === null ? null : f.dashboard_load_ms_10k_jobs < TARGETS.dashboardLoadMs),
+    },
+    {
+      metric: 'live log follow, job at 5k lines/s',
+      value: fmt(f.log_follow_lines_per_s, 'lines/s', 0),
+      compared: '',
+      relation: '',
+      // 2% slack: the figure is lines over the time between the first and the last line shown, which includes the job's own start-up jitter.
+      target: `>= ${TARGETS.logFollowLinesPerS} x 0.98, none dropped`,
+      status: judge(f.log_follow_lines_per_s === null ? null : f.log_follow_lines_per_s >= TARGETS.logFollowLinesPerS * 0.98),
+    },
   ];
 }
 
@@ -180,15 +204,18 @@ function machine(): Record<string, unknown> {
 }
 
 /** Writes bench/results/latest.json (next to the sources, not in dist/) and returns its path. */
-export function writeJson(f: Figures, extra: Record<string, unknown>): string {
+export function writeJson(f: Figures, extra: Record<string, unknown>, merge = false): string {
   const here = dirname(fileURLToPath(import.meta.url));
   // Compiled to dist/bench/report.js; the results live in the source tree's bench/results/.
   const root = here.includes(`${join('dist', 'bench')}`) ? join(here, '..', '..') : join(here, '..');
   const path = join(root, 'bench', 'results', 'latest.json');
   mkdirSync(dirname(path), { recursive: true });
+  // A partial run (--only) keeps the figures it did not measure from the previous file.
+  const previous = merge && existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>) : {};
+  if (merge) for (const key of Object.keys(f) as (keyof Figures)[]) if (f[key] === null && typeof previous[key] === 'number') f[key] = previous[key] as number;
   const figures = Object.fromEntries(Object.entries(f).map(([k, v]) => [k, v === null ? null : round(v as number, 3)]));
   const ratios = Object.fromEntries(Object.entries(derived(f)).map(([k, v]) => [k, v === null ? null : round(v, 3)]));
-  const body = { ...figures, ...ratios, targets: TARGETS, ...extra, machine: machine(), at: new Date().toISOString() };
+  const body = { ...previous, ...figures, ...ratios, targets: TARGETS, ...extra, machine: machine(), at: new Date().toISOString() };
   writeFileSync(path, `${JSON.stringify(body, null, 2)}\n`);
   return path;
 }

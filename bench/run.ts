@@ -13,6 +13,18 @@ import { emptyFigures, printTable, writeJson } from './report.js';
 import { dispatchLatency, pushJobs } from './titan.js';
 import { dagCoreThroughput } from './dag-core.js';
 import { dagTenThousand } from './dag-run.js';
+import { dashboardFigures, findChromium } from './dashboard.js';
+
+/** `npm run bench -- --only dashboard` (or core, cluster, bullmq; comma-separated) runs just those steps. */
+const GROUPS = ['core', 'cluster', 'bullmq', 'dashboard'] as const;
+function chosenGroups(argv: readonly string[]): Set<string> {
+  const at = argv.indexOf('--only');
+  if (at < 0) return new Set(GROUPS);
+  const names = (argv[at + 1] ?? '').split(',').filter((n) => n !== '');
+  const unknown = names.filter((n) => !(GROUPS as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0) throw new Error(`--only takes a comma-separated list of ${GROUPS.join(', ')}; got "${argv[at + 1] ?? ''}"`);
+  return new Set(names);
+}
 
 const N = {
   latencyJobs: 300,
@@ -28,12 +40,13 @@ const N = {
 } as const;
 
 /** Per-step time limits; the whole bench stays within a few minutes even when something hangs. */
-const LIMIT_MS = { latency: 60_000, throughput: 90_000, memory: 240_000, recovery: 60_000, bullmq: 90_000, dag: 240_000 } as const;
+const LIMIT_MS = { latency: 60_000, throughput: 90_000, memory: 240_000, recovery: 60_000, bullmq: 90_000, dag: 240_000, dashboard: 120_000 } as const;
 
 const log = (line: string): void => console.log(line);
 
 async function main(): Promise<number> {
   const startedAt = now();
+  const groups = chosenGroups(process.argv.slice(2));
   const f = emptyFigures();
   const extra: Record<string, unknown> = { counts: N };
   const problems: string[] = [];
@@ -52,77 +65,83 @@ async function main(): Promise<number> {
     }
   };
 
-  await step('DAG core: a 100,000-node layered DAG resolved by the pure scheduler, no processes', () => {
-    f.dag_core_transitions_per_s = dagCoreThroughput().transitionsPerSecond;
-    return Promise.resolve();
-  });
-
-  const cluster = new BenchCluster();
-  try {
-    const up = await step('start a master and one worker (4 slots)', async () => {
-      await cluster.startMaster();
-      await cluster.startWorker('bench-w1', N.slots);
-      extra.master_rss_mb_at_start = round(cluster.masterRssMb(), 1);
+  if (groups.has('core')) {
+    await step('DAG core: a 100,000-node layered DAG resolved by the pure scheduler, no processes', () => {
+      f.dag_core_transitions_per_s = dagCoreThroughput().transitionsPerSecond;
+      return Promise.resolve();
     });
-    if (up) {
-      const client = await cluster.client();
-      await step(`dispatch latency: ${N.latencyJobs} sequential /bin/true, Titan and raw spawn`, async () => {
-        const floor = await floorLatency(N.latencyJobs, N.warmupJobs, LIMIT_MS.latency);
-        f.spawn_floor_p50_ms = floor.p50Ms;
-        f.spawn_floor_p99_ms = floor.p99Ms;
-        const titan = await dispatchLatency(client, N.latencyJobs, N.warmupJobs, LIMIT_MS.latency);
-        f.dispatch_latency_p50_ms = titan.p50Ms;
-        f.dispatch_latency_p99_ms = titan.p99Ms;
-      });
-      let pushed = 0;
-      await step(`throughput: ${N.throughputJobs} jobs, 2 workers x ${N.slots} slots, and ${N.inFlight} raw spawns in flight`, async () => {
-        await cluster.startWorker('bench-w2', N.slots);
-        const floorCpu0 = process.cpuUsage();
-        f.spawn_floor_jobs_per_s = await floorThroughput(N.throughputJobs, N.inFlight, LIMIT_MS.throughput);
-        const floorCpu = process.cpuUsage(floorCpu0);
-        extra.spawn_floor_cpu_ms_per_job = round((floorCpu.user + floorCpu.system) / 1000 / N.throughputJobs, 3);
-        const cpu0 = cluster.cpuSeconds();
-        const own0 = process.cpuUsage();
-        const titan = await pushJobs(client, N.throughputJobs, N.batch, N.throughputJobs, LIMIT_MS.throughput);
-        pushed += N.throughputJobs;
-        f.throughput_jobs_per_s = titan.jobsPerS;
-        const cpu1 = cluster.cpuSeconds();
-        const own = process.cpuUsage(own0);
-        const perJob = (seconds: number): number => round((seconds * 1000) / N.throughputJobs, 3);
-        // Where the CPU goes per job during the throughput run (job processes themselves excluded).
-        extra.throughput_cpu_ms_per_job = {
-          master: perJob(cpu1.master - cpu0.master),
-          workers: perJob(cpu1.workers - cpu0.workers),
-          bench_client: perJob((own.user + own.system) / 1e6),
-        };
-      });
-      await step('DAG: 10,000 /bin/true jobs (1 → 5,000 → 4,998 → 1) on 2 workers x 4 slots, and as many raw spawns', async () => {
-        const dag = await dagTenThousand(client, LIMIT_MS.dag, N.inFlight);
-        f.dag_10k_s = dag.titanSeconds;
-        f.dag_10k_floor_s = dag.floorSeconds;
-        pushed += dag.jobs;
-      });
-      await step(`master memory: ${N.memoryJobs} jobs through the cluster in all`, async () => {
-        if (pushed < N.memoryJobs) {
-          const rest = await pushJobs(client, N.memoryJobs - pushed, N.batch, N.pushWindow, LIMIT_MS.memory);
-          extra.memory_push_jobs_per_s = round(rest.jobsPerS);
-        }
-        f.master_rss_mb_after_10k_jobs = cluster.masterRssMb();
-        extra.jobs_through_master_before_rss = Math.max(pushed, N.memoryJobs) + N.latencyJobs + N.warmupJobs;
-      });
-      await step(`recovery: kill -9 the master holding the finished jobs + ${N.queuedJobs} queued, restart it`, async () => {
-        const r = await recoveryAfterKill(cluster, N.queuedJobs, N.batch, LIMIT_MS.recovery);
-        f.recovery_s_10k_jobs = r.readyS;
-        extra.recovery_listening_s = round(r.listeningS, 3);
-        extra.recovery_store_finished_jobs = r.finishedJobs;
-        extra.recovery_store_queued_jobs = r.queuedJobs;
-      });
-    }
-  } finally {
-    await cluster.close();
   }
 
-  await step(`BullMQ: ${N.throughputJobs} jobs, one Worker of concurrency ${N.inFlight}, local redis-server`, async () => {
+  if (groups.has('cluster')) await clusterSteps();
+
+  async function clusterSteps(): Promise<void> {
+    const cluster = new BenchCluster();
+    try {
+      const up = await step('start a master and one worker (4 slots)', async () => {
+        await cluster.startMaster();
+        await cluster.startWorker('bench-w1', N.slots);
+        extra.master_rss_mb_at_start = round(cluster.masterRssMb(), 1);
+      });
+      if (up) {
+        const client = await cluster.client();
+        await step(`dispatch latency: ${N.latencyJobs} sequential /bin/true, Titan and raw spawn`, async () => {
+          const floor = await floorLatency(N.latencyJobs, N.warmupJobs, LIMIT_MS.latency);
+          f.spawn_floor_p50_ms = floor.p50Ms;
+          f.spawn_floor_p99_ms = floor.p99Ms;
+          const titan = await dispatchLatency(client, N.latencyJobs, N.warmupJobs, LIMIT_MS.latency);
+          f.dispatch_latency_p50_ms = titan.p50Ms;
+          f.dispatch_latency_p99_ms = titan.p99Ms;
+        });
+        let pushed = 0;
+        await step(`throughput: ${N.throughputJobs} jobs, 2 workers x ${N.slots} slots, and ${N.inFlight} raw spawns in flight`, async () => {
+          await cluster.startWorker('bench-w2', N.slots);
+          const floorCpu0 = process.cpuUsage();
+          f.spawn_floor_jobs_per_s = await floorThroughput(N.throughputJobs, N.inFlight, LIMIT_MS.throughput);
+          const floorCpu = process.cpuUsage(floorCpu0);
+          extra.spawn_floor_cpu_ms_per_job = round((floorCpu.user + floorCpu.system) / 1000 / N.throughputJobs, 3);
+          const cpu0 = cluster.cpuSeconds();
+          const own0 = process.cpuUsage();
+          const titan = await pushJobs(client, N.throughputJobs, N.batch, N.throughputJobs, LIMIT_MS.throughput);
+          pushed += N.throughputJobs;
+          f.throughput_jobs_per_s = titan.jobsPerS;
+          const cpu1 = cluster.cpuSeconds();
+          const own = process.cpuUsage(own0);
+          const perJob = (seconds: number): number => round((seconds * 1000) / N.throughputJobs, 3);
+          // Where the CPU goes per job during the throughput run (job processes themselves excluded).
+          extra.throughput_cpu_ms_per_job = {
+            master: perJob(cpu1.master - cpu0.master),
+            workers: perJob(cpu1.workers - cpu0.workers),
+            bench_client: perJob((own.user + own.system) / 1e6),
+          };
+        });
+        await step('DAG: 10,000 /bin/true jobs (1 → 5,000 → 4,998 → 1) on 2 workers x 4 slots, and as many raw spawns', async () => {
+          const dag = await dagTenThousand(client, LIMIT_MS.dag, N.inFlight);
+          f.dag_10k_s = dag.titanSeconds;
+          f.dag_10k_floor_s = dag.floorSeconds;
+          pushed += dag.jobs;
+        });
+        await step(`master memory: ${N.memoryJobs} jobs through the cluster in all`, async () => {
+          if (pushed < N.memoryJobs) {
+            const rest = await pushJobs(client, N.memoryJobs - pushed, N.batch, N.pushWindow, LIMIT_MS.memory);
+            extra.memory_push_jobs_per_s = round(rest.jobsPerS);
+          }
+          f.master_rss_mb_after_10k_jobs = cluster.masterRssMb();
+          extra.jobs_through_master_before_rss = Math.max(pushed, N.memoryJobs) + N.latencyJobs + N.warmupJobs;
+        });
+        await step(`recovery: kill -9 the master holding the finished jobs + ${N.queuedJobs} queued, restart it`, async () => {
+          const r = await recoveryAfterKill(cluster, N.queuedJobs, N.batch, LIMIT_MS.recovery);
+          f.recovery_s_10k_jobs = r.readyS;
+          extra.recovery_listening_s = round(r.listeningS, 3);
+          extra.recovery_store_finished_jobs = r.finishedJobs;
+          extra.recovery_store_queued_jobs = r.queuedJobs;
+        });
+      }
+    } finally {
+      await cluster.close();
+    }
+  }
+
+  if (groups.has('bullmq')) await step(`BullMQ: ${N.throughputJobs} jobs, one Worker of concurrency ${N.inFlight}, local redis-server`, async () => {
     const redis = ensureRedisServer(log);
     if ('reason' in redis) {
       extra.bullmq_skipped_reason = redis.reason;
@@ -143,11 +162,24 @@ async function main(): Promise<number> {
     }
   });
 
+  if (groups.has('dashboard')) {
+    await step('dashboard: overview with 10,000 jobs in history, and the live log of a job printing 5,000 lines/s (chromium)', async () => {
+      const chromiumPath = findChromium();
+      if (chromiumPath === undefined) throw new Error('no chromium: install it (apt-get install chromium) or set CHROMIUM_PATH');
+      const d = await dashboardFigures(chromiumPath, LIMIT_MS.dashboard);
+      f.dashboard_load_ms_10k_jobs = d.loadMs;
+      f.log_follow_lines_per_s = d.followLinesShown === d.followLines ? d.followLinesPerS : 0;
+      extra.dashboard_load_samples_ms = d.loadSamplesMs;
+      extra.log_view_100k_lines = { load_ms: round(d.bigLogLoadMs), scroll_to_middle_ms: round(d.bigLogScrollMs, 1), dom_rows: d.bigLogDomRows };
+      extra.log_follow = { lines: d.followLines, shown: d.followLinesShown, job_print_rate_lines_per_s: d.jobPrintRate, view_rate_lines_per_s: round(d.followLinesPerS) };
+    });
+  }
+
   extra.problems = problems;
   extra.total_runtime_s = round((now() - startedAt) / 1000, 1);
   log('');
   printTable(f, log);
-  const path = writeJson(f, extra);
+  const path = writeJson(f, extra, groups.size < GROUPS.length);
   log('');
   log(`wrote ${path} (${String(extra.total_runtime_s)} s)`);
   for (const problem of problems) log(`problem: ${problem}`);

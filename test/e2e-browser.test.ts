@@ -125,7 +125,7 @@ describe('the dashboard in a real browser (Debian chromium via playwright-core)'
     assert.deepEqual(final.jobs.map((j) => j.key).sort(), ['extract', 'load', 'step2']);
   });
 
-  test('the jobs, DLQ and schedules pages list what the API holds', async () => {
+  test('the jobs, DLQ, schedules and agent-run pages list what the API holds', async () => {
     const { jobId } = await post<{ jobId: string }>('/api/v1/jobs', { name: 'doomed-ui', run: { kind: 'command', command: 'exit 3' }, retries: 1 });
     await post('/api/v1/schedules', { name: 'nightly-report', cron: '0 3 * * *', jobs: [{ key: 'report', run: { kind: 'command', command: 'echo report' } }] });
     await go('#/dlq');
@@ -142,6 +142,12 @@ describe('the dashboard in a real browser (Debian chromium via playwright-core)'
     await page.getByTestId('job-search').fill('');
     await page.locator('[data-testid=jobs-table] tbody tr').nth(5).waitFor();
     await screenshot(page, 'jobs');
+    const { dagId } = await post<{ dagId: string }>('/api/v1/dags', { yaml: 'name: agent-step\njobs:\n  - id: think\n    command: "sleep 0.2"\n  - id: act\n    command: "true"\n    depends_on: [think]\n' });
+    await (await cluster.client()).kv.sadd('titan:agent-run:agent-7', [dagId]);
+    await go('#/agents');
+    await page.locator('[data-agent-run=agent-7]').click();
+    await page.getByTestId('agent-timeline').locator('text', { hasText: 'agent-step' }).waitFor();
+    await screenshot(page, 'agents');
     await go('#/');
     await page.getByTestId('live-workers').filter({ hasText: '2' }).waitFor();
     await screenshot(page, 'overview');

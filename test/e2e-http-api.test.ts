@@ -150,6 +150,21 @@ describe('the REST API under /api/v1', () => {
     assert.equal((await api(`/api/v1/schedules/${id}`, { method: 'DELETE' })).status, 200);
   });
 
+  test('DAGs submitted under one agent_run_id are grouped into one agent run with every job', async () => {
+    const yaml = (name: string): string => `name: ${name}\njobs:\n  - id: think\n    command: "true"\n  - id: act\n    command: "true"\n    depends_on: [think]\n`;
+    const first = (await api<{ dagId: string }>('/api/v1/dags', { method: 'POST', body: { yaml: yaml('plan') } })).body.dagId;
+    const second = (await api<{ dagId: string }>('/api/v1/dags', { method: 'POST', body: { yaml: yaml('fix') } })).body.dagId;
+    const client = await cluster.client();
+    await client.kv.sadd('titan:agent-run:run-42', [first, second]);
+    await settled(`${second}.act`);
+    await settled(`${first}.act`);
+    const list = await api<{ agentRuns: { agentRunId: string; dags: number; state: string }[] }>('/api/v1/agent-runs');
+    assert.deepEqual(list.body.agentRuns.find((r) => r.agentRunId === 'run-42'), { ...list.body.agentRuns.find((r) => r.agentRunId === 'run-42'), dags: 2, state: 'succeeded' });
+    const run = await api<{ runs: { dag: { id: string }; jobs: { key: string }[] }[] }>('/api/v1/agent-runs/run-42');
+    assert.deepEqual(run.body.runs.map((r) => [r.dag.id, r.jobs.map((j) => j.key)]), [[first, ['think', 'act']], [second, ['think', 'act']]]);
+    assert.equal((await api('/api/v1/agent-runs/nobody')).status, 404);
+  });
+
   test('unknown jobs are 404 and bad bodies 400, each naming the problem', async () => {
     const missing = await api<{ code: string; error: string }>('/api/v1/jobs/no-such-job');
     assert.deepEqual([missing.status, missing.body.code], [404, 'E_UNKNOWN_JOB']);

@@ -11,6 +11,7 @@ import { registerResourceRoutes } from './routes/resources.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
+import { registerAgentRunRoutes } from './routes/agent-runs.js';
 import { MasterMetrics } from './metrics.js';
 import { Throughput } from './throughput.js';
 
@@ -66,6 +67,7 @@ export class HttpApi {
     registerDagRoutes(this.app, master);
     registerResourceRoutes(this.app, master);
     registerEventRoutes(this.app, master);
+    registerAgentRunRoutes(this.app, master);
     registerMetricsRoutes(this.app, this.metrics, this.throughput);
     registerDashboardRoutes(this.app);
   }

@@ -264,6 +264,10 @@ export class SqliteStore implements Store {
     return this.kv.sadd(key, members, ttlMs, now);
   }
 
+  kvKeys(prefix: string, limit: number, now: number): string[] {
+    return this.kv.keys(prefix, limit, now);
+  }
+
   kvSmembers(key: string, now: number): string[] {
     return this.kv.smembers(key, now);
   }

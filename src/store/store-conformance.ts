@@ -248,6 +248,19 @@ export function runStoreConformance<S extends Store>(name: string, makeStore: ()
       assert.deepEqual(store.kvSmembers('tags', 1e12), ['b']);
     });
 
+    void test('keys are listed by prefix in key order, live ones only, at most limit', (t) => {
+      const store = fresh(t);
+      store.kvSadd('run:b', ['d2'], null, 100);
+      store.kvSadd('run:a', ['d1'], null, 100);
+      store.kvPut('run:c', 'x', 50, 100);
+      store.kvPut('runner', 'y', null, 100);
+      store.kvPut('other', 'z', null, 100);
+      assert.deepEqual(store.kvKeys('run:', 10, 120), ['run:a', 'run:b', 'run:c']);
+      assert.deepEqual(store.kvKeys('run:', 10, 150), ['run:a', 'run:b'], 'an expired key is not listed');
+      assert.deepEqual(store.kvKeys('run:', 1, 120), ['run:a']);
+      assert.deepEqual(store.kvKeys('', 10, 150), ['other', 'run:a', 'run:b', 'runner']);
+    });
+
     void test('a key is refused when used as the other kind, with a WRONGTYPE message naming the fix', (t) => {
       const store = fresh(t);
       const wrongType = (holds: string, fix: string) => (err: unknown): boolean => {

@@ -138,6 +138,8 @@ export interface Store {
    * Failure: throws E_INVALID_REQUEST (WRONGTYPE) when the key holds a live string.
    */
   kvSmembers(key: string, now: number): string[];
+  /** Live keys (either kind) that start with prefix ('' for all), in key order, at most limit. */
+  kvKeys(prefix: string, limit: number, now: number): string[];
   /** Records (or moves) `key` to point at stored bytes; a later publish under the same key replaces it. */
   publishArtifact(key: string, hash: string, size: number, jobId: string | null, now: number): KeyedArtifact;
   getKeyedArtifact(key: string): KeyedArtifact | undefined;

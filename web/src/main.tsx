@@ -2,6 +2,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, getToken, setToken } from './api.js';
 import { useRoute } from './hooks.js';
+import { AgentRunPage, AgentRuns } from './pages/agents.js';
 import { Builder } from './pages/builder.js';
 import { DagPage, Dags } from './pages/dags.js';
 import { JobPageView } from './pages/job.js';
@@ -17,6 +18,7 @@ const NAV: readonly [string, string][] = [
   ['services', 'Services'],
   ['schedules', 'Schedules'],
   ['dlq', 'DLQ'],
+  ['agents', 'Agent runs'],
   ['builder', 'Builder'],
 ];
 
@@ -56,6 +58,8 @@ function Page({ route }: { route: string[] }) {
       return <Dlq />;
     case 'builder':
       return <Builder />;
+    case 'agents':
+      return id !== undefined ? <AgentRunPage id={id} /> : <AgentRuns />;
     default:
       return <p class="page">No page {section}. <a href="#/">Overview</a></p>;
   }
