@@ -35,6 +35,8 @@ describe('the REST API under /api/v1', () => {
     const w1 = body.workers.find((w) => w.id === 'w1');
     assert.deepEqual([w1?.tags.sort(), w1?.slots, w1?.health], [['GENERAL', 'GPU'], 2, 'healthy']);
     assert.ok(body.workers.some((w) => w.id === 'w2'));
+    const vitals = await until('a heartbeat with load and free memory', async () => (await api<{ workers: { id: string; load1: number | null; freeMemoryMb: number | null }[] }>('/api/v1/workers')).body.workers.find((w) => w.id === 'w1' && w.load1 !== null));
+    assert.ok(typeof vitals.load1 === 'number' && typeof vitals.freeMemoryMb === 'number' && vitals.freeMemoryMb > 0);
     const cluster = await api<{ queues: object; jobs: Record<string, number> }>('/api/v1/cluster');
     assert.equal(typeof cluster.body.jobs.succeeded, 'number');
   });
@@ -155,13 +157,18 @@ describe('the REST API under /api/v1', () => {
     const first = (await api<{ dagId: string }>('/api/v1/dags', { method: 'POST', body: { yaml: yaml('plan') } })).body.dagId;
     const second = (await api<{ dagId: string }>('/api/v1/dags', { method: 'POST', body: { yaml: yaml('fix') } })).body.dagId;
     const client = await cluster.client();
-    await client.kv.sadd('titan:agent-run:run-42', [first, second]);
+    await client.kv.sadd('titan:agent-run:run-42', [first]);
+    const viaSdk = await client.submitDag('fix', [{ key: 'think', run: { kind: 'command', command: 'true' } }], { agentRunId: 'run-42' });
+    await client.kv.sadd('titan:agent-run:run-42', [second]);
     await settled(`${second}.act`);
     await settled(`${first}.act`);
+    await settled(`${viaSdk.dagId}.think`);
     const list = await api<{ agentRuns: { agentRunId: string; dags: number; state: string }[] }>('/api/v1/agent-runs');
-    assert.deepEqual(list.body.agentRuns.find((r) => r.agentRunId === 'run-42'), { ...list.body.agentRuns.find((r) => r.agentRunId === 'run-42'), dags: 2, state: 'succeeded' });
+    const listed = list.body.agentRuns.find((r) => r.agentRunId === 'run-42');
+    assert.deepEqual([listed?.dags, listed?.state], [3, 'succeeded']);
     const run = await api<{ runs: { dag: { id: string }; jobs: { key: string }[] }[] }>('/api/v1/agent-runs/run-42');
-    assert.deepEqual(run.body.runs.map((r) => [r.dag.id, r.jobs.map((j) => j.key)]), [[first, ['think', 'act']], [second, ['think', 'act']]]);
+    const byId = (pairs: [string, string[]][]): [string, string[]][] => pairs.sort((a, b) => a[0].localeCompare(b[0]));
+    assert.deepEqual(byId(run.body.runs.map((r) => [r.dag.id, r.jobs.map((j) => j.key)])), byId([[first, ['think', 'act']], [second, ['think', 'act']], [viaSdk.dagId, ['think']]]));
     assert.equal((await api('/api/v1/agent-runs/nobody')).status, 404);
   });
 

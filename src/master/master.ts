@@ -22,6 +22,7 @@ import { ServiceDirectory, serviceEnvName } from './service-directory.js';
 import { Schedules } from './schedules.js';
 import { HttpApi } from '../http/server.js';
 import { EventFeed } from './event-feed.js';
+import { WorkerVitals } from './worker-vitals.js';
 
 /**
  * The control plane process: owns the scheduling core, the store and every connection, and
@@ -35,6 +36,8 @@ export class Master {
   readonly deadlines = new Deadlines();
   readonly services = new ServiceDirectory();
   readonly schedules: Schedules = new Schedules(this);
+  /** Load and free memory from each worker's last heartbeat. */
+  readonly vitals = new WorkerVitals();
   /** Recent job transitions for live HTTP clients and /metrics. */
   readonly feed = new EventFeed();
   /** What workers said of themselves at registration, for `titan workers`. */

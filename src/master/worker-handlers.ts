@@ -40,7 +40,8 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
   if (workerId === null) throw new TitanError(ErrorCode.INVALID_REQUEST, `${opcodeName(msg.opcode)} before WORKER_REGISTER: register first`);
   switch (msg.opcode) {
     case Opcode.WORKER_HEARTBEAT: {
-      parseBody(WorkerHeartbeat, msg);
+      const beat = parseBody(WorkerHeartbeat, msg);
+      master.vitals.record(workerId, beat.load1, beat.freeMemoryMb, now);
       if (master.scheduler.heartbeat(workerId, now)) master.armHeartbeat(workerId);
       reply.ok({ ok: true });
       return;

@@ -33,41 +33,71 @@ export function useLoad<T>(fetcher: () => Promise<T>, deps: readonly unknown[], 
   return { data, error, reload };
 }
 
-type FeedListener = (event: FeedEvent) => void;
+/** A job transition, or 'resync' when the stream (re)opened and something may have been missed. */
+type FeedListener = (event: FeedEvent | 'resync') => void;
 const listeners = new Set<FeedListener>();
 let stopFeed: (() => void) | null = null;
+let idleTimer: number | null = null;
 
-/** One shared connection to /api/v1/events for the whole page; pages subscribe to it. */
-export function useFeed(listener: FeedListener, deps: readonly unknown[]): void {
-  const ref = useRef(listener);
-  ref.current = listener;
-  useEffect(() => {
-    const wrapped: FeedListener = (e) => ref.current(e);
-    listeners.add(wrapped);
-    stopFeed ??= follow('/api/v1/events', { onEvent: (event, data) => event === 'job' && listeners.forEach((l) => l(data as FeedEvent)) });
-    return () => {
-      listeners.delete(wrapped);
+/**
+ * One shared connection to /api/v1/events for the whole page; pages subscribe to it. It stays
+ * open for a moment after the last subscriber leaves, so moving between pages loses nothing, and
+ * every (re)open tells subscribers to resync, covering what happened before it connected.
+ */
+function subscribe(listener: FeedListener): () => void {
+  listeners.add(listener);
+  if (idleTimer !== null) {
+    clearTimeout(idleTimer);
+    idleTimer = null;
+  }
+  stopFeed ??= follow('/api/v1/events', {
+    onState: (state) => state === 'open' && listeners.forEach((l) => l('resync')),
+    onEvent: (event, data) => {
+      if (event === 'job') listeners.forEach((l) => l(data as FeedEvent));
+      else if (event === 'reset') listeners.forEach((l) => l('resync'));
+    },
+  });
+  return () => {
+    listeners.delete(listener);
+    if (listeners.size > 0 || idleTimer !== null) return;
+    idleTimer = window.setTimeout(() => {
+      idleTimer = null;
       if (listeners.size === 0 && stopFeed !== null) {
         stopFeed();
         stopFeed = null;
       }
-    };
-  }, deps);
+    }, 5000);
+  };
 }
 
-/** Calls `reload` at most every `ms` while `matching` feed events arrive: lists stay live without a storm of requests. */
+/** Calls `listener` for every job transition while the component is mounted. */
+export function useFeed(listener: (event: FeedEvent) => void, deps: readonly unknown[]): void {
+  const ref = useRef(listener);
+  ref.current = listener;
+  useEffect(() => subscribe((e) => e !== 'resync' && ref.current(e)), deps);
+}
+
+/** Calls `reload` at most every `ms` while `matching` feed events arrive (and on a resync): lists stay live without a storm of requests. */
 export function useReloadOn(matching: (event: FeedEvent) => boolean, reload: () => void, deps: readonly unknown[], ms = 300): void {
   const pending = useRef<number | null>(null);
-  useFeed((event) => {
-    if (!matching(event) || pending.current !== null) return;
-    pending.current = window.setTimeout(() => {
+  const match = useRef(matching);
+  match.current = matching;
+  const again = useRef(reload);
+  again.current = reload;
+  useEffect(() => {
+    const stop = subscribe((event) => {
+      if ((event !== 'resync' && !match.current(event)) || pending.current !== null) return;
+      pending.current = window.setTimeout(() => {
+        pending.current = null;
+        again.current();
+      }, ms);
+    });
+    return () => {
+      stop();
+      if (pending.current !== null) clearTimeout(pending.current);
       pending.current = null;
-      reload();
-    }, ms);
+    };
   }, deps);
-  useEffect(() => () => {
-    if (pending.current !== null) clearTimeout(pending.current);
-  }, []);
 }
 
 /** The current hash route, e.g. ['jobs', 'abc'] for #/jobs/abc. */

@@ -36,7 +36,7 @@ export function Overview() {
       <Card title="Workers">
         {stats === undefined ? <Empty>loading…</Empty> : stats.workers.length === 0 ? <Empty>No workers: start one with `titan worker --master host:port`.</Empty> : (
           <table data-testid="workers">
-            <thead><tr><th>Worker</th><th>Health</th><th>Host</th><th>Tags</th><th>Slots</th><th>CPUs</th><th>Memory</th><th>GPUs</th><th>Version</th><th>Uptime</th><th>Seen</th></tr></thead>
+            <thead><tr><th>Worker</th><th>Health</th><th>Host</th><th>Tags</th><th>Slots</th><th>CPU (load 1m / cores)</th><th>Memory used</th><th>GPUs</th><th>Version</th><th>Uptime</th><th>Seen</th></tr></thead>
             <tbody>
               {stats.workers.map((w) => (
                 <tr key={w.id} data-worker={w.id}>
@@ -48,8 +48,14 @@ export function Overview() {
                     <div class="meter" title={`${w.running} of ${w.slots} slots in use`}><div style={{ width: `${Math.round(w.load * 100)}%` }} /></div>
                     {w.running}/{w.slots}
                   </td>
-                  <td>{w.cpus}</td>
-                  <td>{memory(w.memoryMb)}</td>
+                  <td>
+                    <div class="meter" title="1-minute load average over cores"><div style={{ width: `${Math.min(100, Math.round((100 * (w.load1 ?? 0)) / Math.max(1, w.cpus)))}%` }} /></div>
+                    {w.load1 != null ? w.load1.toFixed(2) : '-'} / {w.cpus}
+                  </td>
+                  <td>
+                    <div class="meter" title="memory in use on the worker's machine"><div style={{ width: `${w.freeMemoryMb != null ? Math.round((100 * (w.memoryMb - w.freeMemoryMb)) / Math.max(1, w.memoryMb)) : 0}%` }} /></div>
+                    {w.freeMemoryMb != null ? `${memory(w.memoryMb - w.freeMemoryMb)} / ${memory(w.memoryMb)}` : memory(w.memoryMb)}
+                  </td>
                   <td>{w.gpus}</td>
                   <td>{w.version}</td>
                   <td>{duration(w.uptimeMs)}</td>
