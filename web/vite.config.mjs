@@ -1,4 +1,4 @@
-// Builds the dashboard (web/) into dist/web, which the master serves (src/http/routes/dashboard.ts).
+// Builds the dashboard (web/) into dist/dashboard, which the master serves (src/http/routes/dashboard.ts).
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
@@ -8,7 +8,7 @@ export default defineConfig({
   logLevel: 'warn',
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   build: {
-    outDir: fileURLToPath(new URL('../dist/web', import.meta.url)),
+    outDir: fileURLToPath(new URL('../dist/dashboard', import.meta.url)),
     emptyOutDir: true,
     chunkSizeWarningLimit: 1024,
   },

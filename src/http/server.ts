@@ -48,6 +48,11 @@ export class HttpApi {
       if (isPublic(request.url.split('?')[0] ?? '') || this.#authorized(request)) return done();
       void reply.code(401).header('www-authenticate', 'Bearer').send({ code: 'E_UNAUTHENTICATED', error: 'missing or wrong token: send "Authorization: Bearer <token>" with the cluster token (titan up prints it)' });
     });
+    // One structured line per request at debug level (TITAN_LOG_LEVEL=debug), like every other part's logs.
+    this.app.addHook('onResponse', (request, reply, done) => {
+      master.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'http request');
+      done();
+    });
     this.app.setErrorHandler((err: FastifyError | TitanError, request: FastifyRequest, reply: FastifyReply) => {
       if (err instanceof TitanError) return reply.code(httpStatusOf(err.code)).send({ code: err.code, error: err.message });
       if (err.validation !== undefined || (err.statusCode !== undefined && err.statusCode < 500)) {

@@ -42,6 +42,7 @@ export const STATE_COLOURS: Record<string, string> = {
   skipped: '#c4c4c4',
   stopped: '#616e7c',
   restarting: '#f0b429',
+  requeued: '#f0b429',
   healthy: '#27ab83',
   suspect: '#f0b429',
   draining: '#f0b429',

@@ -3,8 +3,8 @@ import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 
-/** Where `npm run build` puts the dashboard (vite, web/ → dist/web), next to the compiled master. */
-export const DASHBOARD_DIR = fileURLToPath(new URL('../../../web/', import.meta.url));
+/** Where `npm run build` puts the dashboard (vite, web/ → dist/dashboard), next to the compiled master. */
+export const DASHBOARD_DIR = fileURLToPath(new URL('../../../dashboard/', import.meta.url));
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -37,7 +37,7 @@ export function registerDashboardRoutes(app: FastifyInstance, dir = DASHBOARD_DI
   };
   app.get('/', (_request, reply) => {
     const index = read('index.html');
-    if (index === undefined) return reply.code(503).type('text/plain').send('the dashboard is not built: run `npm run build` (it builds web/ into dist/web)');
+    if (index === undefined) return reply.code(503).type('text/plain').send('the dashboard is not built: run `npm run build` (it builds web/ into dist/dashboard)');
     return reply.type(TYPES['.html']!).header('cache-control', 'no-cache').send(index);
   });
   app.get('/assets/*', (request, reply) => {

@@ -29,7 +29,7 @@ export interface AttemptView {
   readonly workerId: string | null;
   readonly startedAt: number | null;
   readonly finishedAt: number | null;
-  /** The state the attempt ended in (or is in). */
+  /** The state the attempt ended in (or is in); `requeued` when it went back to the queue. */
   readonly state: string;
   readonly detail: string | null;
 }
@@ -44,7 +44,8 @@ export function attemptsOf(job: JobView, events: readonly JobEventView[]): Attem
     if (event.workerId !== null) entry.workerId = event.workerId;
     if (event.to === 'running' && entry.startedAt === null) entry.startedAt = event.at;
     if (event.from === 'running' || event.from === 'assigned') entry.finishedAt = event.at;
-    entry.state = event.to;
+    // A running attempt sent back to the queue (a retry, a lost worker) ended there: say so.
+    entry.state = event.to === 'queued' && (event.from === 'running' || event.from === 'assigned') ? 'requeued' : event.to;
     if (event.detail !== null) entry.detail = event.detail;
   }
   const attempts = [...byAttempt.entries()].sort((a, b) => a[0] - b[0]).map(([attempt, e]) => ({ attempt, ...e }));
