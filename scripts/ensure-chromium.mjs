@@ -21,7 +21,7 @@ export function ensureChromium() {
   console.error('chromium is missing: installing Debian\'s chromium with apt-get (once per machine)');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const update = spawnSync('apt-get', ['update'], { stdio: ['ignore', 'ignore', 'inherit'], env });
-  const install = update.status === 0 ? spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { stdio: ['ignore', 'ignore', 'inherit'], env }) : update;
+  const install = update.status === 0 ? spawnSync('apt-get', ['install', '-y', 'chromium'], { stdio: ['ignore', 'ignore', 'inherit'], env }) : update;
   if (install.status !== 0) console.error(`apt-get could not install chromium (exit ${install.status}); the browser tests will fail`);
   return findChromium();
 }

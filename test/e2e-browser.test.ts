@@ -55,6 +55,9 @@ describe('the dashboard in a real browser (Debian chromium via playwright-core)'
     await page.locator('g.node[data-node=join]').click();
     await page.getByTestId('open-job').click();
     await page.getByTestId('job-state').filter({ hasText: 'succeeded' }).waitFor();
+    await go(`#/dags/${dagId}`);
+    await page.locator('g.node[data-node=left]').dblclick();
+    await page.locator('h1', { hasText: `${dagId}.left` }).waitFor();
     await go('#/dags');
     await page.locator(`[data-dag="${dagId}"]`).waitFor();
     await screenshot(page, 'dags');

@@ -183,6 +183,21 @@ describe('the REST API under /api/v1', () => {
     assert.equal((await api('/readyz')).status, 200, 'the master is still up');
   });
 
+  test('the dashboard is served without a token from the built files, and nothing outside them is', async () => {
+    const index = await fetch(url('/'));
+    assert.equal(index.status, 200);
+    const html = await index.text();
+    assert.match(html, /<div id="app">/);
+    const script = /src="\.\/(assets\/[^"]+\.js)"/.exec(html)?.[1];
+    assert.ok(script !== undefined, 'the page names its bundle');
+    const bundle = await fetch(url(`/${script}`));
+    assert.deepEqual([bundle.status, bundle.headers.get('content-type')], [200, 'text/javascript; charset=utf-8']);
+    assert.doesNotMatch(await bundle.text(), /https?:\/\/(cdn|unpkg|esm\.sh)/, 'nothing is loaded from a CDN');
+    for (const path of ['/assets/..%2F..%2Fpackage.json', '/assets/%2e%2e/%2e%2e/src/cli/main.js', '/assets/nope.js']) {
+      assert.equal((await fetch(url(path))).status, 404, path);
+    }
+  });
+
   test('/metrics speaks the Prometheus format with jobs, queues, workers, latencies and process metrics', async () => {
     const res = await fetch(url('/metrics'), { headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(res.status, 200);

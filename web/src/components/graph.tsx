@@ -13,7 +13,7 @@ const NODE_W = 150;
 const NODE_H = 44;
 
 /** A DAG laid out by dagre (top to bottom) and drawn as SVG; nodes coloured by state and clickable. */
-export function Graph({ nodes, edges, onNode, selected }: { nodes: readonly GraphNode[]; edges: readonly { from: string; to: string }[]; onNode?: (id: string) => void; selected?: string | null }) {
+export function Graph({ nodes, edges, onNode, onOpen, selected }: { nodes: readonly GraphNode[]; edges: readonly { from: string; to: string }[]; onNode?: (id: string) => void; onOpen?: (id: string) => void; selected?: string | null }) {
   const layout = useMemo(() => {
     const g = new dagre.graphlib.Graph();
     g.setGraph({ rankdir: 'TB', nodesep: 30, ranksep: 50, marginx: 10, marginy: 10 });
@@ -44,7 +44,7 @@ export function Graph({ nodes, edges, onNode, selected }: { nodes: readonly Grap
         if (at === undefined) return null;
         const fill = node.state !== undefined ? (STATE_COLOURS[node.state] ?? '#7b8794') : '#52606d';
         return (
-          <g key={node.id} class="node" data-node={node.id} data-state={node.state ?? ''} transform={`translate(${at.x - NODE_W / 2}, ${at.y - NODE_H / 2})`} onClick={() => onNode?.(node.id)}>
+          <g key={node.id} class="node" data-node={node.id} data-state={node.state ?? ''} transform={`translate(${at.x - NODE_W / 2}, ${at.y - NODE_H / 2})`} onClick={() => onNode?.(node.id)} onDblClick={() => onOpen?.(node.id)}>
             <rect width={NODE_W} height={NODE_H} rx={6} fill={fill} stroke={selected === node.id ? '#102a43' : 'none'} stroke-width={3} />
             <text x={NODE_W / 2} y={18} text-anchor="middle" class="node-label">{node.label.length > 20 ? `${node.label.slice(0, 19)}…` : node.label}</text>
             <text x={NODE_W / 2} y={34} text-anchor="middle" class="node-note">{node.note ?? node.state ?? ''}</text>

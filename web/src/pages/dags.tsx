@@ -58,6 +58,7 @@ export function DagPage({ id }: { id: string }) {
                 edges={g.edges}
                 selected={selected}
                 onNode={(key) => setSelected(key)}
+                onOpen={(key) => navigate(`jobs/${encodeURIComponent(`${id}.${key}`)}`)}
               />
             </div>
           </Card>
@@ -69,7 +70,7 @@ export function DagPage({ id }: { id: string }) {
                 <dt>Parents</dt><dd>{job.parents.join(', ') || '-'}</dd>
               </dl>
             </Card>
-          ) : <p class="hint">Click a node to see it and act on it.</p>}
+          ) : <p class="hint">Click a node to see it and act on it; double-click opens its job page.</p>}
         </>
       )}
     </div>
