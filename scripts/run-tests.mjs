@@ -19,7 +19,7 @@ walk('dist/test');
 const chosen = only.length > 0 ? files.filter((f) => only.some((o) => f.includes(o))) : files;
 chosen.sort();
 // The dashboard's browser tests drive Debian's chromium; install it first when it is missing.
-if (chosen.some((f) => f.includes('browser'))) {
+if (chosen.some((f) => f.includes('browser') || f.includes('chromium'))) {
   const chromium = ensureChromium();
   if (chromium !== undefined) process.env.CHROMIUM_PATH = chromium;
 }
