@@ -34,6 +34,8 @@ export class BenchCluster {
   readonly dir = tempDir('titan-bench-');
   readonly dataDir = join(this.dir, 'master');
   port = 0;
+  /** The master's HTTP port when started with `{ http: true }`. */
+  httpPort = 0;
   private master: Tracked | null = null;
   private readonly workers = new Map<string, { tracked: Tracked; workDir: string }>();
   private readonly clients: TitanClient[] = [];
@@ -59,10 +61,11 @@ export class BenchCluster {
     return { master: processCpuSeconds(this.masterPid), workers };
   }
 
-  async startMaster(): Promise<void> {
-    const master = this.spawnMaster();
+  async startMaster(options: { http?: boolean } = {}): Promise<void> {
+    const master = this.spawnMaster(0, options.http === true);
     const match = await master.line(LISTENING, 20_000);
     this.port = Number(match[1]);
+    if (options.http === true) this.httpPort = Number((await master.line(/http api and dashboard on http:\/\/127\.0\.0\.1:(\d+)/, 20_000))[1]);
   }
 
   async startWorker(id: string, slots: number): Promise<void> {
@@ -149,8 +152,8 @@ export class BenchCluster {
     removeDir(this.dir);
   }
 
-  private spawnMaster(port = 0): Tracked {
-    const args = ['master', '--listen', `127.0.0.1:${port}`, '--data-dir', this.dataDir, '--token', BENCH_TOKEN, '--no-http'];
+  private spawnMaster(port = 0, http = false): Tracked {
+    const args = ['master', '--listen', `127.0.0.1:${port}`, '--data-dir', this.dataDir, '--token', BENCH_TOKEN, ...(http ? ['--http', '127.0.0.1:0'] : ['--no-http'])];
     this.master = this.spawnTitan(args);
     return this.master;
   }

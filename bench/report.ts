@@ -22,6 +22,8 @@ export interface Figures {
   service_restart_ms_p50: number | null;
   pm2_restart_ms_p50: number | null;
   timer_fire_skew_ms_p99: number | null;
+  dashboard_load_ms_10k_jobs: number | null;
+  log_follow_lines_per_s: number | null;
 }
 
 export const emptyFigures = (): Figures => ({
@@ -40,6 +42,8 @@ export const emptyFigures = (): Figures => ({
   service_restart_ms_p50: null,
   pm2_restart_ms_p50: null,
   timer_fire_skew_ms_p99: null,
+  dashboard_load_ms_10k_jobs: null,
+  log_follow_lines_per_s: null,
 });
 
 /** The targets, in one place. */
@@ -58,6 +62,9 @@ export const TARGETS = {
   /** Titan's service restart p50 over PM2's, same script, same run. */
   serviceRestartOverPm2: 1,
   timerSkewP99Ms: 5,
+  dashboardLoadMs: 1000,
+  /** The live log view keeps up with a job printing this many lines a second, dropping none. */
+  logFollowLinesPerS: 5000,
 } as const;
 
 type Status = 'PASS' | 'MISS' | 'n/a' | '—';
@@ -174,6 +181,23 @@ function rows(f: Figures): Row[] {
       relation: '',
       target: `< ${TARGETS.timerSkewP99Ms} ms`,
       status: judge(f.timer_fire_skew_ms_p99 === null ? null : f.timer_fire_skew_ms_p99 < TARGETS.timerSkewP99Ms),
+    },
+    {
+      metric: 'dashboard overview, 10k jobs',
+      value: fmt(f.dashboard_load_ms_10k_jobs, 'ms', 0),
+      compared: '',
+      relation: '',
+      target: `< ${TARGETS.dashboardLoadMs} ms`,
+      status: judge(f.dashboard_load_ms_10k_jobs === null ? null : f.dashboard_load_ms_10k_jobs < TARGETS.dashboardLoadMs),
+    },
+    {
+      metric: 'live log follow, job at 5k lines/s',
+      value: fmt(f.log_follow_lines_per_s, 'lines/s', 0),
+      compared: '',
+      relation: '',
+      // 2% slack: the figure is lines over the time between the first and the last line shown, which includes the job's own start-up jitter.
+      target: `>= ${TARGETS.logFollowLinesPerS} x 0.98, none dropped`,
+      status: judge(f.log_follow_lines_per_s === null ? null : f.log_follow_lines_per_s >= TARGETS.logFollowLinesPerS * 0.98),
     },
   ];
 }

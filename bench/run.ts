@@ -17,6 +17,7 @@ import { runInferenceBench } from './inference-run.js';
 import { pm2ServiceRestart, titanServiceRestart } from './service-restart.js';
 import { timerSkew } from './timers.js';
 import { confinementCost } from './confine.js';
+import { dashboardFigures, findChromium } from './dashboard.js';
 
 const N = {
   latencyJobs: 300,
@@ -36,11 +37,11 @@ const N = {
 } as const;
 
 /** Per-step time limits; the whole bench stays within a few minutes even when something hangs. */
-const LIMIT_MS = { latency: 60_000, throughput: 90_000, memory: 240_000, recovery: 60_000, bullmq: 90_000, dag: 240_000, restarts: 60_000, timers: 60_000 } as const;
+const LIMIT_MS = { latency: 60_000, throughput: 90_000, memory: 240_000, recovery: 60_000, bullmq: 90_000, dag: 240_000, restarts: 60_000, timers: 60_000, dashboard: 120_000 } as const;
 
 /**
  * BENCH_ONLY=services,timers runs only those steps (keys: dag-core, latency, services, timers,
- * throughput, dag, memory, recovery, bullmq) and writes bench/results/partial.json instead of latest.json.
+ * throughput, dag, memory, recovery, bullmq, inference, dashboard) and writes bench/results/partial.json instead of latest.json.
  */
 const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''));
 const wanted = (key: string): boolean => ONLY.size === 0 || ONLY.has(key);
@@ -178,7 +179,18 @@ async function main(): Promise<number> {
   }, 'bullmq');
 
   // Issue 8's figures; `npm run bench:inference` runs only these.
-  Object.assign(extra, await runInferenceBench(log));
+  if (wanted('inference')) Object.assign(extra, await runInferenceBench(log));
+
+  await step('dashboard: overview with 10,000 jobs in history, and the live log of a job printing 5,000 lines/s (chromium)', async () => {
+    const chromiumPath = findChromium();
+    if (chromiumPath === undefined) throw new Error('no chromium: install it (apt-get install chromium) or set CHROMIUM_PATH');
+    const d = await dashboardFigures(chromiumPath, LIMIT_MS.dashboard);
+    f.dashboard_load_ms_10k_jobs = d.loadMs;
+    f.log_follow_lines_per_s = d.followLinesShown === d.followLines ? d.followLinesPerS : 0;
+    extra.dashboard_load_samples_ms = d.loadSamplesMs;
+    extra.log_view_100k_lines = { load_ms: round(d.bigLogLoadMs), scroll_to_middle_ms: round(d.bigLogScrollMs, 1), dom_rows: d.bigLogDomRows };
+    extra.log_follow = { lines: d.followLines, shown: d.followLinesShown, job_print_rate_lines_per_s: d.jobPrintRate, view_rate_lines_per_s: round(d.followLinesPerS) };
+  }, 'dashboard');
 
   extra.problems = problems;
   extra.total_runtime_s = round((now() - startedAt) / 1000, 1);

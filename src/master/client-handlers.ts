@@ -10,9 +10,10 @@ import {
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { toJobView } from './job-view.js';
 import { jobView } from './find-job.js';
+import { listJobPage } from './job-list.js';
 import type { Master } from './master.js';
 import { parseBody } from './parse-body.js';
-import type { Session } from './session.js';
+import type { ClientContext } from './client-context.js';
 import { clusterStats } from './stats.js';
 import { streamLogs } from './log-stream.js';
 import { handleDagMessage } from './dag-requests.js';
@@ -25,7 +26,7 @@ import { handleInferenceMessage } from '../inference/master-handlers.js';
 type SubmitBody = ReturnType<typeof JobSubmitRequest.parse>;
 
 /** The opcodes a CLI or SDK connection may send, once it has authenticated. */
-export function handleClientMessage(master: Master, session: Session, msg: IncomingMessage, reply: Replier): void {
+export function handleClientMessage(master: Master, session: ClientContext, msg: IncomingMessage, reply: Replier): void {
   switch (msg.opcode) {
     case Opcode.PING:
       reply.ok({ pong: true, at: Date.now() });
@@ -43,14 +44,7 @@ export function handleClientMessage(master: Master, session: Session, msg: Incom
       return;
     case Opcode.JOB_LIST: {
       const req = parseBody(JobListRequest, msg);
-      const jobs = master.store.listJobs({ limit: req.limit, ...(req.states !== undefined ? { states: req.states } : {}) });
-      const now = Date.now();
-      reply.ok({
-        jobs: jobs.map((j) => {
-          const live = master.scheduler.job(j.id);
-          return live !== undefined ? toJobView(live, master.scheduler.waitingReason(live, now)) : toJobView(j);
-        }),
-      });
+      reply.ok({ jobs: listJobPage(master, { limit: req.limit, ...(req.states !== undefined ? { states: req.states } : {}) }).jobs });
       return;
     }
     case Opcode.JOB_CANCEL: {
@@ -137,7 +131,7 @@ function submit(master: Master, bodies: readonly SubmitBody[]): string[] {
   return jobIds;
 }
 
-function waitForJob(master: Master, session: Session, req: { jobId: string; timeoutMs?: number | undefined }, reply: Replier): void {
+function waitForJob(master: Master, session: ClientContext, req: { jobId: string; timeoutMs?: number | undefined }, reply: Replier): void {
   const view = jobView(master, req.jobId);
   if (isFinal(view.state)) {
     reply.ok(view);

@@ -9,10 +9,10 @@ import { dagStatus, planDagJobs, submitPlanned, toDagView } from './dag-handlers
 import { jobView } from './find-job.js';
 import type { Master } from './master.js';
 import { parseBody } from './parse-body.js';
-import type { Session } from './session.js';
+import type { ClientContext } from './client-context.js';
 
 /** DAG runs, retries and job history: the client opcodes beyond single jobs. Returns false when the opcode is not one of them. */
-export function handleDagMessage(master: Master, session: Session, msg: IncomingMessage, reply: Replier): boolean {
+export function handleDagMessage(master: Master, session: ClientContext, msg: IncomingMessage, reply: Replier): boolean {
   switch (msg.opcode) {
     case Opcode.DAG_SUBMIT: {
       const req = parseBody(DagSubmitRequest, msg);
@@ -88,7 +88,7 @@ export function handleDagMessage(master: Master, session: Session, msg: Incoming
     case Opcode.JOB_APPROVE:
     case Opcode.JOB_REJECT: {
       const req = parseBody(ApprovalDecision, msg);
-      const by = req.by ?? `a client at ${session.peer.remoteAddress}`;
+      const by = req.by ?? `a client at ${session.remoteAddress}`;
       const now = Date.now();
       const effects = msg.opcode === Opcode.JOB_APPROVE ? master.scheduler.approve(req.jobId, by, now) : master.scheduler.reject(req.jobId, by, req.reason, now);
       master.apply(effects);

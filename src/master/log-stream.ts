@@ -2,7 +2,7 @@ import { isFinal } from '../core/job.js';
 import type { Replier } from '../protocol/replier.js';
 import { jobView } from './find-job.js';
 import type { Master } from './master.js';
-import type { Session } from './session.js';
+import type { ClientContext } from './client-context.js';
 
 const PAGE = 1000;
 
@@ -10,7 +10,7 @@ const PAGE = 1000;
  * Sends a job's stored lines as stream chunks; with follow, keeps sending as lines arrive and
  * ends once the job is final and every line it wrote has been sent.
  */
-export function streamLogs(master: Master, session: Session, req: { jobId: string; afterSeq: number; follow: boolean }, reply: Replier): void {
+export function streamLogs(master: Master, session: ClientContext, req: { jobId: string; afterSeq: number; follow: boolean }, reply: Replier): void {
   jobView(master, req.jobId); // throws E_UNKNOWN_JOB before anything is streamed
   let cursor = req.afterSeq;
   let ended = false;

@@ -28,6 +28,8 @@ import { DEFAULT_INFERENCE } from '../inference/config.js';
 import { GrpcApi } from '../inference/grpc-server.js';
 import { Autoscaler } from './autoscaler.js';
 import { TimerSkew } from './timer-skew.js';
+import { EventFeed } from './event-feed.js';
+import { WorkerVitals } from './worker-vitals.js';
 
 /**
  * The control plane process: owns the scheduling core, the store and every connection, and
@@ -44,6 +46,10 @@ export class Master {
   readonly services = new ServiceDirectory();
   readonly schedules: Schedules = new Schedules(this);
   readonly janitor: Janitor;
+  /** Load and free memory from each worker's last heartbeat. */
+  readonly vitals = new WorkerVitals();
+  /** Recent job transitions for live HTTP clients and /metrics. */
+  readonly feed = new EventFeed();
   /** What workers said of themselves at registration, for `titan workers`. */
   readonly workerMeta = new Map<string, { version: string; startedAt: number | null; pid: number }>();
   readonly token: string;
@@ -158,7 +164,12 @@ export class Master {
       if (effect.type === 'persist') writes.push({ job: effect.job, event: effect.event });
       else if (effect.type === 'persistDag') dags.add(effect.dag);
     }
-    if (writes.length > 0 || dags.size > 0 || schedules.length > 0) this.store.writeJobs(writes, [...dags], schedules);
+    if (writes.length > 0 || dags.size > 0 || schedules.length > 0) {
+      const began = performance.now();
+      this.store.writeJobs(writes, [...dags], schedules);
+      this.feed.storeWrote((performance.now() - began) / 1000);
+      for (const write of writes) this.feed.publish(write.job, write.event);
+    }
     for (const effect of effects) {
       switch (effect.type) {
         case 'persist':

@@ -8,12 +8,13 @@ import { tokensMatch } from './token.js';
 import { handleWorkerMessage, type WorkerContext } from './worker-handlers.js';
 import { handleClientMessage } from './client-handlers.js';
 import type { Master } from './master.js';
+import type { ClientContext } from './client-context.js';
 
 /**
  * One connection. The first frame must authenticate; after that the role chosen there decides
  * which opcodes are served. A handler's error is answered on the wire and never escapes.
  */
-export class Session {
+export class Session implements ClientContext {
   private role: 'none' | 'worker' | 'client' = 'none';
   private readonly worker: WorkerContext = { workerId: null };
   private readonly authTimer: NodeJS.Timeout;
@@ -39,6 +40,10 @@ export class Session {
   onClose(cleanup: () => void): () => void {
     this.cleanups.add(cleanup);
     return () => this.cleanups.delete(cleanup);
+  }
+
+  get remoteAddress(): string {
+    return this.peer.remoteAddress;
   }
 
   close(): void {

@@ -16,6 +16,8 @@ export function clusterStats(master: Master): ClusterStatsView {
       lastSeenMsAgo: now - w.lastSeen,
       cpus: w.resources.cpus,
       memoryMb: w.resources.memoryMb,
+      load1: master.vitals.get(w.id)?.load1 ?? null,
+      freeMemoryMb: master.vitals.get(w.id)?.freeMemoryMb ?? null,
       gpus: w.resources.gpus,
       reserved: w.used,
       drivers: [...w.drivers],

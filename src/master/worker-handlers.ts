@@ -43,6 +43,7 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
   switch (msg.opcode) {
     case Opcode.WORKER_HEARTBEAT: {
       const beat = parseBody(WorkerHeartbeat, msg);
+      master.vitals.record(workerId, beat.load1, beat.freeMemoryMb, now);
       if (master.scheduler.heartbeat(workerId, now)) master.armHeartbeat(workerId);
       if (beat.inference !== undefined) agentHeartbeat(master.inference, workerId, session.peer, beat.inference, now);
       reply.ok({ ok: true });

@@ -33,6 +33,9 @@ export interface WorkerView {
   readonly lastSeenMsAgo: number;
   readonly cpus: number;
   readonly memoryMb: number;
+  /** The worker machine's 1-minute load average and free memory, from its last heartbeat (null before one). */
+  readonly load1?: number | null;
+  readonly freeMemoryMb?: number | null;
   readonly gpus: number;
   /** Reserved by the jobs it holds now. */
   readonly reserved?: { readonly cpus: number; readonly memoryMb: number; readonly gpus: number };

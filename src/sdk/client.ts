@@ -251,9 +251,16 @@ export class TitanClient {
     return { ...submitted, final: await this.waitDag(submitted.dagId, options.timeoutMs) };
   }
 
-  /** Starts a DAG run from jobs whose `key`s name each other in `parents`. */
-  async submitDag(name: string, jobs: readonly DagJobRequest[], when: DagTiming = {}): Promise<{ dagId: string; jobIds: string[] }> {
-    return (await this.peer.request(Opcode.DAG_SUBMIT, { name, jobs, ...timing(when) })) as { dagId: string; jobIds: string[] };
+  /**
+   * Starts a DAG run from jobs whose `key`s name each other in `parents`. With `agentRunId`, the
+   * run joins that agent run (the KV set `titan:agent-run:<id>`, as the Python SDK does), which
+   * the dashboard shows as one timeline; `runAt`/`delaySeconds` hold the whole run.
+   * @example await titan.submitDag('fix-bug', jobs, { agentRunId: 'agent-42' });
+   */
+  async submitDag(name: string, jobs: readonly DagJobRequest[], options: DagTiming & { agentRunId?: string } = {}): Promise<{ dagId: string; jobIds: string[] }> {
+    const submitted = (await this.peer.request(Opcode.DAG_SUBMIT, { name, jobs, ...timing(options) })) as { dagId: string; jobIds: string[] };
+    if (options.agentRunId !== undefined) await this.kv.sadd(`titan:agent-run:${options.agentRunId}`, [submitted.dagId]);
+    return submitted;
   }
 
   /** Reads, validates and submits a YAML pipeline; a file with problems is refused with all of them listed. */

@@ -68,6 +68,8 @@ export class KvTable {
   private readonly selectAllArtifacts: Statement<[number], ArtifactRow>;
   private readonly selectArtifactsFrom: Statement<[string, number], ArtifactRow>;
   private readonly selectArtifactsBetween: Statement<[string, string, number], ArtifactRow>;
+  private readonly selectKeysBetween: Statement<[string, string, number, number], { key: string }>;
+  private readonly selectKeysFrom: Statement<[string, number, number], { key: string }>;
   readonly get: (key: string, now: number) => KvEntry | undefined;
   readonly put: (key: string, value: string, ttlMs: number | null, now: number) => void;
   readonly sadd: (key: string, members: readonly string[], ttlMs: number | null, now: number) => number;
@@ -91,6 +93,10 @@ export class KvTable {
     this.selectAllArtifacts = db.prepare(`${artifactColumns} ORDER BY key LIMIT ?`);
     this.selectArtifactsFrom = db.prepare(`${artifactColumns} WHERE key >= ? ORDER BY key LIMIT ?`);
     this.selectArtifactsBetween = db.prepare(`${artifactColumns} WHERE key >= ? AND key < ? ORDER BY key LIMIT ?`);
+
+    const liveKey = 'SELECT key FROM kv WHERE (expires_at IS NULL OR expires_at > ?)';
+    this.selectKeysBetween = db.prepare(`${liveKey.replace('WHERE', 'WHERE key >= ? AND key < ? AND')} ORDER BY key LIMIT ?`);
+    this.selectKeysFrom = db.prepare(`${liveKey.replace('WHERE', 'WHERE key >= ? AND')} ORDER BY key LIMIT ?`);
 
     this.get = db.transaction((key: string, now: number) => this.live(key, now));
     this.put = db.transaction((key: string, value: string, ttlMs: number | null, now: number) => {
@@ -124,6 +130,14 @@ export class KvTable {
     const entry = this.get(key, now);
     if (entry?.kind === 'string') throw wrongType(key, 'string');
     return entry?.value ?? [];
+  }
+
+  /** Live keys that start with prefix, in key order, at most limit. */
+  keys(prefix: string, limit: number, now: number): string[] {
+    if (limit <= 0) return [];
+    const end = prefixEnd(prefix);
+    const rows = end === null ? this.selectKeysFrom.all(prefix, now, limit) : this.selectKeysBetween.all(prefix, end, now, limit);
+    return rows.map((r) => r.key);
   }
 
   publish(key: string, hash: string, size: number, jobId: string | null, now: number): KeyedArtifact {

@@ -50,8 +50,8 @@ export class SqliteStore implements Store {
   private readonly selectLogs: Statement<[string, number, number], LogRow>;
   private readonly selectMeta: Statement<[string], string>;
   private readonly upsertMeta: Statement<[string, string]>;
-  /** Keyed by the number of states filtered on (0: no filter); at most one per count. */
-  private readonly listStatements = new Map<number, Statement<unknown[], JobRow>>();
+  /** Keyed by the WHERE clause of the filter; a bounded number of shapes. */
+  private readonly listStatements = new Map<string, Statement<unknown[], JobRow>>();
   private readonly writeBatch: (batch: readonly JobWrite[], dags: readonly Dag[], schedules: readonly ScheduleRecord[]) => void;
   private readonly dags: DagTable;
   private readonly kv: KvTable;
@@ -195,8 +195,24 @@ export class SqliteStore implements Store {
     if (filter.limit <= 0) return [];
     const states = filter.states === undefined ? [] : [...new Set(filter.states)];
     if (filter.states !== undefined && states.length === 0) return [];
-    return this.listStatement(states.length)
-      .all(...states, filter.limit)
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (states.length > 0) {
+      where.push(`state IN (${states.map(() => '?').join(', ')})`);
+      params.push(...states);
+    }
+    for (const [column, value] of [['dag_id = ?', filter.dagId], ['worker_id = ?', filter.workerId], ['seq < ?', filter.beforeSeq]] as const) {
+      if (value === undefined) continue;
+      where.push(column);
+      params.push(value);
+    }
+    if (filter.search !== undefined && filter.search !== '') {
+      const pattern = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      where.push("(id LIKE ? ESCAPE '\\' OR json_extract(spec, '$.name') LIKE ? ESCAPE '\\')");
+      params.push(pattern, pattern);
+    }
+    return this.listStatement(where.join(' AND '))
+      .all(...params, filter.limit)
       .map(rowToJob);
   }
 
@@ -248,6 +264,10 @@ export class SqliteStore implements Store {
     return this.kv.sadd(key, members, ttlMs, now);
   }
 
+  kvKeys(prefix: string, limit: number, now: number): string[] {
+    return this.kv.keys(prefix, limit, now);
+  }
+
   kvSmembers(key: string, now: number): string[] {
     return this.kv.smembers(key, now);
   }
@@ -284,12 +304,12 @@ export class SqliteStore implements Store {
     if (this.db.open) this.db.close();
   }
 
-  private listStatement(stateCount: number): Statement<unknown[], JobRow> {
-    let statement = this.listStatements.get(stateCount);
+  /** Prepared once per shape of filter (the WHERE text), so a dashboard's polling reuses them. */
+  private listStatement(where: string): Statement<unknown[], JobRow> {
+    let statement = this.listStatements.get(where);
     if (statement === undefined) {
-      const where = stateCount === 0 ? '' : `WHERE state IN (${Array(stateCount).fill('?').join(', ')})`;
-      statement = this.db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs ${where} ORDER BY seq DESC LIMIT ?`);
-      this.listStatements.set(stateCount, statement);
+      statement = this.db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs ${where === '' ? '' : `WHERE ${where}`} ORDER BY seq DESC LIMIT ?`);
+      this.listStatements.set(where, statement);
     }
     return statement;
   }

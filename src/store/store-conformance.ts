@@ -133,6 +133,25 @@ export function runStoreConformance<S extends Store>(name: string, makeStore: ()
       assert.deepEqual(store.listJobs({ limit: 0 }), []);
     });
 
+    void test('jobs are filtered by DAG, worker and text, and paged by a seq cursor', (t) => {
+      const store = fresh(t);
+      store.writeJobs([
+        submit(makeJob('d1.a', 1, 'succeeded', { spec: { ...SPEC, name: 'extract', dagId: 'd1' }, workerId: 'w1' })),
+        submit(makeJob('d1.b', 2, 'running', { spec: { ...SPEC, name: 'load_100%', dagId: 'd1' }, workerId: 'w2' })),
+        submit(makeJob('solo', 3, 'failed', { workerId: 'w1' })),
+      ]);
+      const ids = (jobs: Job[]): string[] => jobs.map((j) => j.id);
+      assert.deepEqual(ids(store.listJobs({ dagId: 'd1', limit: 10 })), ['d1.b', 'd1.a']);
+      assert.deepEqual(ids(store.listJobs({ workerId: 'w1', limit: 10 })), ['solo', 'd1.a']);
+      assert.deepEqual(ids(store.listJobs({ workerId: 'w1', states: ['failed'], limit: 10 })), ['solo']);
+      assert.deepEqual(ids(store.listJobs({ search: 'EXTR', limit: 10 })), ['d1.a'], 'the name matches, ignoring case');
+      assert.deepEqual(ids(store.listJobs({ search: 'sol', limit: 10 })), ['solo'], 'the id matches');
+      assert.deepEqual(ids(store.listJobs({ search: '0%', limit: 10 })), ['d1.b'], 'a % is matched literally');
+      assert.deepEqual(ids(store.listJobs({ search: '_', limit: 10 })), ['d1.b'], 'an _ is matched literally');
+      assert.deepEqual(ids(store.listJobs({ beforeSeq: 3, limit: 1 })), ['d1.b']);
+      assert.deepEqual(ids(store.listJobs({ beforeSeq: 2, limit: 10 })), ['d1.a']);
+    });
+
     void test('counts cover every state, zero where no job is', (t) => {
       const store = fresh(t);
       const states: JobState[] = ['queued', 'queued', 'running', 'succeeded', 'succeeded', 'succeeded'];
@@ -227,6 +246,19 @@ export function runStoreConformance<S extends Store>(name: string, makeStore: ()
       assert.deepEqual(store.kvSmembers('tags', 600), []);
       assert.equal(store.kvSadd('tags', ['b'], null, 700), 1, 'an expired set starts empty again');
       assert.deepEqual(store.kvSmembers('tags', 1e12), ['b']);
+    });
+
+    void test('keys are listed by prefix in key order, live ones only, at most limit', (t) => {
+      const store = fresh(t);
+      store.kvSadd('run:b', ['d2'], null, 100);
+      store.kvSadd('run:a', ['d1'], null, 100);
+      store.kvPut('run:c', 'x', 50, 100);
+      store.kvPut('runner', 'y', null, 100);
+      store.kvPut('other', 'z', null, 100);
+      assert.deepEqual(store.kvKeys('run:', 10, 120), ['run:a', 'run:b', 'run:c']);
+      assert.deepEqual(store.kvKeys('run:', 10, 150), ['run:a', 'run:b'], 'an expired key is not listed');
+      assert.deepEqual(store.kvKeys('run:', 1, 120), ['run:a']);
+      assert.deepEqual(store.kvKeys('', 10, 150), ['other', 'run:a', 'run:b', 'runner']);
     });
 
     void test('a key is refused when used as the other kind, with a WRONGTYPE message naming the fix', (t) => {

@@ -36,6 +36,14 @@ export interface JobWrite {
 
 export interface JobFilter {
   readonly states?: readonly JobState[];
+  /** Only the jobs of this DAG run. */
+  readonly dagId?: string;
+  /** Only jobs whose current (or last) attempt ran on this worker. */
+  readonly workerId?: string;
+  /** Only jobs whose id or name contains this text (case-insensitive). */
+  readonly search?: string;
+  /** Page cursor: only jobs submitted before the job with this seq. */
+  readonly beforeSeq?: number;
   /** Newest first, at most this many. */
   readonly limit: number;
 }
@@ -130,6 +138,8 @@ export interface Store {
    * Failure: throws E_INVALID_REQUEST (WRONGTYPE) when the key holds a live string.
    */
   kvSmembers(key: string, now: number): string[];
+  /** Live keys (either kind) that start with prefix ('' for all), in key order, at most limit. */
+  kvKeys(prefix: string, limit: number, now: number): string[];
   /** Records (or moves) `key` to point at stored bytes; a later publish under the same key replaces it. */
   publishArtifact(key: string, hash: string, size: number, jobId: string | null, now: number): KeyedArtifact;
   getKeyedArtifact(key: string): KeyedArtifact | undefined;

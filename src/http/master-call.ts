@@ -1,0 +1,65 @@
+import { ErrorCode, TitanError } from '../common/errors.js';
+import type { ClientContext } from '../master/client-context.js';
+import { handleClientMessage } from '../master/client-handlers.js';
+import type { Master } from '../master/master.js';
+import type { Opcode } from '../protocol/opcodes.js';
+import type { IncomingMessage, Replier } from '../protocol/replier.js';
+
+type OpcodeValue = (typeof Opcode)[keyof typeof Opcode];
+
+/** The context of one HTTP request: cleanups run when the request ends or its client goes. */
+export class HttpCallContext implements ClientContext {
+  readonly #cleanups = new Set<() => void>();
+
+  constructor(readonly remoteAddress: string) {}
+
+  onClose(cleanup: () => void): () => void {
+    this.#cleanups.add(cleanup);
+    return () => this.#cleanups.delete(cleanup);
+  }
+
+  close(): void {
+    const cleanups = [...this.#cleanups];
+    this.#cleanups.clear();
+    for (const cleanup of cleanups) cleanup();
+  }
+}
+
+export interface StreamSink {
+  chunk(body: unknown): boolean;
+  end(body: unknown): void;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Runs one client operation exactly as the TCP protocol does (the same handler, the same schema
+ * check of the body) and resolves with its answer; an error answer rejects with its TitanError.
+ * This is how every REST route reaches the master: no operation is written twice.
+ */
+export function callMaster(master: Master, ctx: ClientContext, opcode: OpcodeValue, body: unknown, stream?: StreamSink): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const settle = (fn: () => void): void => {
+      if (done) return;
+      done = true;
+      fn();
+    };
+    const reply: Replier = {
+      expectsReply: true,
+      signal: stream?.signal ?? new AbortController().signal,
+      ok: (answer?: unknown) => settle(() => resolve(answer)),
+      error: (code: ErrorCode, message: string) => settle(() => reject(new TitanError(code, message))),
+      chunk: (answer: unknown) => (done ? false : (stream?.chunk(answer) ?? true)),
+      end: (answer?: unknown) => {
+        stream?.end(answer);
+        settle(() => resolve(answer));
+      },
+    };
+    const msg: IncomingMessage = { opcode, rid: 1, body, json: true, flags: 0 };
+    try {
+      handleClientMessage(master, ctx, msg, reply);
+    } catch (err) {
+      settle(() => reject(err instanceof TitanError ? err : new TitanError(ErrorCode.INTERNAL, (err as Error).message)));
+    }
+  });
+}

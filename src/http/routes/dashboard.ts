@@ -1,0 +1,52 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+
+/** Where `npm run build` puts the dashboard (vite, web/ → dist/dashboard), next to the compiled master. */
+export const DASHBOARD_DIR = fileURLToPath(new URL('../../../dashboard/', import.meta.url));
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.map': 'application/json',
+};
+
+/**
+ * Serves the built dashboard: a handful of hashed files, read once and kept in memory (they are
+ * small and immutable for the life of the process). The dashboard routes in the browser (#/…),
+ * so only `/` and the files themselves are served.
+ */
+export function registerDashboardRoutes(app: FastifyInstance, dir = DASHBOARD_DIR): void {
+  const cache = new Map<string, Buffer>();
+  const read = (relative: string): Buffer | undefined => {
+    const path = normalize(join(dir, relative));
+    if (!path.startsWith(normalize(dir) + (normalize(dir).endsWith(sep) ? '' : sep))) return undefined;
+    let data = cache.get(path);
+    if (data === undefined) {
+      if (!existsSync(path) || !statSync(path).isFile()) return undefined;
+      data = readFileSync(path);
+      cache.set(path, data);
+    }
+    return data;
+  };
+  app.get('/', (_request, reply) => {
+    const index = read('index.html');
+    if (index === undefined) return reply.code(503).type('text/plain').send('the dashboard is not built: run `npm run build` (it builds web/ into dist/dashboard)');
+    return reply.type(TYPES['.html']!).header('cache-control', 'no-cache').send(index);
+  });
+  app.get('/assets/*', (request, reply) => {
+    const relative = `assets/${(request.params as { '*': string })['*']}`;
+    const data = read(relative);
+    if (data === undefined) return reply.code(404).send({ code: 'E_NOT_FOUND', error: `no dashboard file ${relative}` });
+    return reply
+      .type(TYPES[extname(relative)] ?? 'application/octet-stream')
+      .header('cache-control', 'public, max-age=31536000, immutable')
+      .send(data);
+  });
+}

@@ -1,0 +1,24 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Master } from '../../master/master.js';
+import { SseStream, resumeOffset } from '../sse.js';
+import { parse } from '../validate.js';
+
+const EventsQuery = z.object({ after: z.coerce.number().int().min(0).optional() });
+
+/**
+ * Live job transitions as Server-Sent Events (`event: job`, id = the feed's event id). A client
+ * that reconnects with Last-Event-ID gets what it missed; if that has left the master's ring it
+ * gets `event: reset` and should reload its lists.
+ */
+export function registerEventRoutes(app: FastifyInstance, master: Master): void {
+  app.get('/api/v1/events', (request, reply) => {
+    const q = parse(EventsQuery, request.query, 'query');
+    const after = resumeOffset(request, q.after ?? master.feed.lastId);
+    const sse = new SseStream(request, reply);
+    const missed = master.feed.since(after);
+    if (missed === null) sse.send('reset', { lastId: master.feed.lastId }, master.feed.lastId);
+    else for (const event of missed) sse.send('job', event, event.id);
+    sse.onClose(master.feed.subscribe((event) => sse.send('job', event, event.id)));
+  });
+}

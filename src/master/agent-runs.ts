@@ -1,0 +1,59 @@
+import { TitanError, ErrorCode } from '../common/errors.js';
+import type { DagStatusView, DagView } from '../protocol/views.js';
+import { dagStatus, toDagView } from './dag-handlers.js';
+import type { Master } from './master.js';
+
+/** The SDKs' convention: submit_dag(…, agent_run_id=X) adds the DAG id to this KV set. */
+export const AGENT_RUN_PREFIX = 'titan:agent-run:';
+
+export interface AgentRunView {
+  readonly agentRunId: string;
+  readonly dags: number;
+  readonly startedAt: number | null;
+  /** When its last DAG finished; null while one runs. */
+  readonly finishedAt: number | null;
+  readonly state: 'running' | 'succeeded' | 'failed' | 'cancelled' | 'unknown';
+  readonly failedDags: number;
+}
+
+function dagsOf(master: Master, agentRunId: string): DagView[] {
+  const ids = master.store.kvSmembers(`${AGENT_RUN_PREFIX}${agentRunId}`, Date.now());
+  return ids.flatMap((id) => {
+    const dag = master.scheduler.dag(id) ?? master.store.getDag(id);
+    return dag === undefined ? [] : [toDagView(dag)];
+  });
+}
+
+function summarise(agentRunId: string, dags: readonly DagView[]): AgentRunView {
+  const running = dags.some((d) => d.state === 'running');
+  const failed = dags.filter((d) => d.state === 'failed').length;
+  const state = dags.length === 0 ? 'unknown' : running ? 'running' : failed > 0 ? 'failed' : dags.every((d) => d.state === 'cancelled') ? 'cancelled' : 'succeeded';
+  return {
+    agentRunId,
+    dags: dags.length,
+    startedAt: dags.length === 0 ? null : Math.min(...dags.map((d) => d.createdAt)),
+    finishedAt: running || dags.length === 0 ? null : Math.max(...dags.map((d) => d.finishedAt ?? d.createdAt)),
+    state,
+    failedDags: failed,
+  };
+}
+
+/** Agent runs, newest first: the DAGs an agent submitted under one agent_run_id, as one run. */
+export function listAgentRuns(master: Master, limit: number): AgentRunView[] {
+  const keys = master.store.kvKeys(AGENT_RUN_PREFIX, 10_000, Date.now());
+  return keys
+    .map((key) => {
+      const id = key.slice(AGENT_RUN_PREFIX.length);
+      return summarise(id, dagsOf(master, id));
+    })
+    .sort((a, b) => (b.startedAt ?? 0) - (a.startedAt ?? 0))
+    .slice(0, limit);
+}
+
+/** One agent run with every DAG's jobs, oldest DAG first: the data of its timeline. */
+export function agentRun(master: Master, agentRunId: string): AgentRunView & { readonly runs: DagStatusView[] } {
+  const dags = dagsOf(master, agentRunId);
+  if (dags.length === 0) throw new TitanError(ErrorCode.UNKNOWN_JOB, `no agent run ${agentRunId}: DAGs join one when submitted with agent_run_id (Python SDK submit_dag / submit_yaml)`);
+  const runs = [...dags].sort((a, b) => a.createdAt - b.createdAt).map((d) => dagStatus(master, d.id));
+  return { ...summarise(agentRunId, dags), runs };
+}

@@ -1,0 +1,78 @@
+import type { Job, JobState } from '../core/job.js';
+import type { JobEvent } from '../store/store.js';
+
+/** One job transition as live clients (the dashboard's SSE stream, /metrics) see it. */
+export interface FeedEvent {
+  /** Increases by one per event for the master's lifetime; an SSE client resumes after it. */
+  readonly id: number;
+  readonly type: 'job';
+  readonly at: number;
+  readonly jobId: string;
+  readonly name: string;
+  readonly dagId: string | null;
+  readonly from: JobState | null;
+  readonly to: JobState;
+  readonly attempt: number;
+  readonly workerId: string | null;
+  readonly detail: string | null;
+}
+
+type Listener = (event: FeedEvent) => void;
+
+/**
+ * The master's recent job transitions, kept in a bounded ring so a client that reconnects
+ * (SSE Last-Event-ID) gets what it missed, plus the store's write timings for /metrics.
+ */
+export class EventFeed {
+  readonly #ring: FeedEvent[] = [];
+  #nextId = 1;
+  readonly #listeners = new Set<Listener>();
+  readonly #writeListeners = new Set<(seconds: number) => void>();
+
+  constructor(private readonly capacity = 10_000) {}
+
+  publish(job: Job, event: JobEvent): void {
+    const entry: FeedEvent = {
+      id: this.#nextId++,
+      type: 'job',
+      at: event.at,
+      jobId: job.id,
+      name: job.spec.name,
+      dagId: job.spec.dagId ?? null,
+      from: event.from,
+      to: event.to,
+      attempt: event.attempt,
+      workerId: event.workerId,
+      detail: event.detail,
+    };
+    this.#ring.push(entry);
+    if (this.#ring.length > this.capacity) this.#ring.splice(0, this.#ring.length - this.capacity);
+    for (const listener of this.#listeners) listener(entry);
+  }
+
+  /** Events after `lastId`; null when some of them have already left the ring (the client should reload). */
+  since(lastId: number): FeedEvent[] | null {
+    const first = this.#ring[0];
+    if (first === undefined || lastId >= this.#nextId - 1) return [];
+    if (lastId < first.id - 1) return null;
+    return this.#ring.slice(lastId - first.id + 1);
+  }
+
+  get lastId(): number {
+    return this.#nextId - 1;
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  storeWrote(seconds: number): void {
+    for (const listener of this.#writeListeners) listener(seconds);
+  }
+
+  onStoreWrite(listener: (seconds: number) => void): () => void {
+    this.#writeListeners.add(listener);
+    return () => this.#writeListeners.delete(listener);
+  }
+}

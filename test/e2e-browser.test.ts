@@ -1,0 +1,158 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { Cluster, TOKEN, until } from './harness.js';
+import { launchBrowser, openDashboard, screenshot } from './browser-harness.js';
+
+describe('the dashboard in a real browser (Debian chromium via playwright-core)', () => {
+  const cluster = new Cluster();
+  let browser: Browser;
+  let page: Page;
+  const post = async <T>(path: string, body: unknown): Promise<T> => {
+    const res = await fetch(`http://127.0.0.1:${cluster.httpPort}${path}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const text = await res.text();
+    assert.ok(res.ok, `${path}: ${res.status} ${text}`);
+    return JSON.parse(text) as T;
+  };
+  const go = async (hash: string): Promise<void> => {
+    await page.evaluate(`window.location.hash = ${JSON.stringify(hash)}`);
+  };
+
+  before(async () => {
+    await cluster.startMaster();
+    await cluster.startWorker('worker-a', { tags: 'GENERAL,GPU', slots: 4 });
+    await cluster.startWorker('worker-b', { slots: 4 });
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await cluster.close();
+  });
+
+  test('the token prompt leads to an overview showing the two live workers', async () => {
+    page = await openDashboard(browser, cluster.httpPort);
+    await page.getByTestId('live-workers').filter({ hasText: '2' }).waitFor();
+    const rows = page.locator('[data-testid=workers] tbody tr');
+    await until('both worker rows', async () => (await rows.count()) === 2);
+    assert.deepEqual((await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-worker')))).sort(), ['worker-a', 'worker-b']);
+    assert.match((await page.locator('[data-worker=worker-a]').textContent()) ?? '', /GPU/);
+    await page.getByTestId('throughput-chart').waitFor();
+  });
+
+  test('a submitted DAG appears in the list and its nodes turn green as they succeed', async () => {
+    const yaml = ['name: browser-diamond', 'jobs:', '  - id: extract', '    command: "sleep 0.3; echo e"', '  - id: left', '    command: "echo l"', '    depends_on: [extract]', '  - id: right', '    command: "echo r"', '    depends_on: [extract]', '  - id: join', '    command: "echo j"', '    depends_on: [left, right]', ''].join('\n');
+    await go('#/dags');
+    const { dagId } = await post<{ dagId: string }>('/api/v1/dags', { yaml });
+    await page.locator(`[data-dag="${dagId}"]`).click();
+    const nodes = page.locator('[data-testid=dag-graph] g.node');
+    await until('four nodes drawn', async () => (await nodes.count()) === 4);
+    await page.locator('[data-testid=dag-graph] g.node[data-node=join][data-state=succeeded]').waitFor();
+    const fills = await page.locator('[data-testid=dag-graph] g.node rect').evaluateAll((rects) => rects.map((r) => r.getAttribute('fill')));
+    assert.deepEqual(fills, ['#27ab83', '#27ab83', '#27ab83', '#27ab83'], 'every node is green');
+    await screenshot(page, 'dag');
+    await page.locator('g.node[data-node=join]').click();
+    await page.getByTestId('open-job').click();
+    await page.getByTestId('job-state').filter({ hasText: 'succeeded' }).waitFor();
+    await go(`#/dags/${dagId}`);
+    await page.locator('g.node[data-node=left]').dblclick();
+    await page.locator('h1', { hasText: `${dagId}.left` }).waitFor();
+    await go('#/dags');
+    await page.locator(`[data-dag="${dagId}"]`).waitFor();
+    await screenshot(page, 'dags');
+  });
+
+  test('live log lines appear while the job is still printing', async () => {
+    const { jobId } = await post<{ jobId: string }>('/api/v1/jobs', { name: 'printer', run: { kind: 'command', command: 'for i in $(seq 1 100); do echo "step $i of 100"; sleep 0.04; done' } });
+    await go(`#/jobs/${jobId}`);
+    await page.locator('.log-line', { hasText: 'step 3 of 100' }).waitFor();
+    const now = await fetch(`http://127.0.0.1:${cluster.httpPort}/api/v1/jobs/${jobId}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(((await now.json()) as { job: { state: string } }).job.state, 'running', 'lines showed up while the job was still printing');
+    await page.getByTestId('job-state').filter({ hasText: 'running' }).waitFor();
+    await page.getByTestId('log-status').filter({ hasText: 'ended (succeeded)' }).waitFor();
+    await page.getByTestId('log-count').filter({ hasText: '100 lines' }).waitFor();
+    await page.locator('.log-line', { hasText: 'step 100 of 100' }).waitFor();
+    await page.getByTestId('job-state').filter({ hasText: 'succeeded' }).waitFor();
+    await screenshot(page, 'job');
+  });
+
+  test('approve unblocks a paused node', async () => {
+    const yaml = ['name: gated', 'jobs:', '  - id: build', '    command: "echo built"', '  - id: deploy', '    command: "echo deployed"', '    depends_on: [build]', '    approval: { message: "ship it?" }', ''].join('\n');
+    const { dagId } = await post<{ dagId: string }>('/api/v1/dags', { yaml });
+    await go(`#/dags/${dagId}`);
+    await page.locator('g.node[data-node=deploy] text', { hasText: 'awaiting approval' }).waitFor();
+    await page.locator('g.node[data-node=deploy]').click();
+    await page.getByTestId('node-state').filter({ hasText: 'pending' }).waitFor();
+    await screenshot(page, 'approval');
+    await page.getByTestId('approve').click();
+    await page.locator('g.node[data-node=deploy][data-state=succeeded]').waitFor();
+  });
+
+  test('stop on a service stops it', async () => {
+    const command = `node -e "require('http').createServer((q,s)=>s.end('ok')).listen(process.env.PORT)"`;
+    const { jobId } = await post<{ jobId: string }>('/api/v1/jobs', { name: 'web-ui', run: { kind: 'command', command }, service: { port: null } });
+    await go('#/services');
+    const row = page.locator(`[data-service="${jobId}"]`);
+    await until('the service to be ready in the table', async () => /yes/.test((await row.textContent().catch(() => '')) ?? ''), 20_000);
+    await screenshot(page, 'services');
+    await page.getByTestId(`stop-${jobId}`).click();
+    await row.waitFor({ state: 'detached' });
+    const res = await fetch(`http://127.0.0.1:${cluster.httpPort}/api/v1/jobs/${jobId}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(((await res.json()) as { job: { state: string } }).job.state, 'stopped');
+  });
+
+  test('the builder catches a cycle, and exports YAML that `titan dag` accepts and runs', async () => {
+    await go('#/builder');
+    await page.getByTestId('pipeline-name').fill('built-in-browser');
+    await page.getByTestId('add-node').click(); // step2 after extract
+    await page.getByTestId('node-command').fill('echo transformed');
+    await page.getByTestId('add-node').click(); // step3 after step2
+    await page.getByTestId('node-id').fill('load');
+    await page.getByTestId('node-id').press('Tab');
+    await page.getByTestId('connect').click();
+    await page.locator('g.node[data-node=extract]').click(); // load → extract closes a cycle
+    await page.getByTestId('builder-problems').filter({ hasText: 'cycle: ' }).waitFor();
+    assert.equal(await page.getByTestId('export-yaml').isDisabled(), true, 'a cyclic pipeline cannot be exported');
+    await page.locator('.edges li', { hasText: 'load → extract' }).getByText('remove').click();
+    await page.getByTestId('export-yaml').click();
+    const yaml = await page.getByTestId('yaml-output').inputValue();
+    assert.match(yaml, /depends_on: \["step2"\]/);
+    await screenshot(page, 'builder');
+    const file = join(cluster.dir, 'built.yaml');
+    writeFileSync(file, yaml);
+    const run = await cluster.cli(['dag', file, '--wait', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const final = JSON.parse(run.stdout) as { dag: { state: string }; jobs: { key: string }[] };
+    assert.equal(final.dag.state, 'succeeded');
+    assert.deepEqual(final.jobs.map((j) => j.key).sort(), ['extract', 'load', 'step2']);
+  });
+
+  test('the jobs, DLQ, schedules and agent-run pages list what the API holds', async () => {
+    const { jobId } = await post<{ jobId: string }>('/api/v1/jobs', { name: 'doomed-ui', run: { kind: 'command', command: 'exit 3' }, retries: 1 });
+    await post('/api/v1/schedules', { name: 'nightly-report', cron: '0 3 * * *', jobs: [{ key: 'report', run: { kind: 'command', command: 'echo report' } }] });
+    await go('#/dlq');
+    await page.locator(`[data-testid=dlq] [data-job="${jobId}"]`).waitFor({ timeout: 20_000 });
+    await screenshot(page, 'dlq');
+    await go('#/schedules');
+    await page.locator('[data-testid=schedules] tr', { hasText: 'nightly-report' }).waitFor();
+    await page.locator('[data-testid=schedules] button', { hasText: 'Pause' }).click();
+    await page.locator('[data-testid=schedules] .badge[data-state=paused]').waitFor();
+    await screenshot(page, 'schedules');
+    await go('#/jobs');
+    await page.getByTestId('job-search').fill('doomed-ui');
+    await until('the search to narrow the table to the one job', async () => (await page.locator('[data-testid=jobs-table] tbody tr').count()) === 1);
+    await page.getByTestId('job-search').fill('');
+    await page.locator('[data-testid=jobs-table] tbody tr').nth(5).waitFor();
+    await screenshot(page, 'jobs');
+    const { dagId } = await post<{ dagId: string }>('/api/v1/dags', { yaml: 'name: agent-step\njobs:\n  - id: think\n    command: "sleep 0.2"\n  - id: act\n    command: "true"\n    depends_on: [think]\n' });
+    await (await cluster.client()).kv.sadd('titan:agent-run:agent-7', [dagId]);
+    await go('#/agents');
+    await page.locator('[data-agent-run=agent-7]').click();
+    await page.getByTestId('agent-timeline').locator('text', { hasText: 'agent-step' }).waitFor();
+    await screenshot(page, 'agents');
+    await go('#/');
+    await page.getByTestId('live-workers').filter({ hasText: '2' }).waitFor();
+    await screenshot(page, 'overview');
+  });
+});

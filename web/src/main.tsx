@@ -1,0 +1,101 @@
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api, getToken, setToken } from './api.js';
+import { useRoute } from './hooks.js';
+import { AgentRunPage, AgentRuns } from './pages/agents.js';
+import { Builder } from './pages/builder.js';
+import { DagPage, Dags } from './pages/dags.js';
+import { JobPageView } from './pages/job.js';
+import { Jobs } from './pages/jobs.js';
+import { Overview } from './pages/overview.js';
+import { Dlq, Schedules, Services } from './pages/resources.js';
+import './style.css';
+
+const NAV: readonly [string, string][] = [
+  ['', 'Overview'],
+  ['jobs', 'Jobs'],
+  ['dags', 'DAGs'],
+  ['services', 'Services'],
+  ['schedules', 'Schedules'],
+  ['dlq', 'DLQ'],
+  ['agents', 'Agent runs'],
+  ['builder', 'Builder'],
+];
+
+/** Asks for the cluster token (the master prints it; it is also the data dir's `token` file). */
+function TokenForm({ failed }: { failed: boolean }) {
+  const [value, setValue] = useState('');
+  return (
+    <form
+      class="token"
+      onSubmit={(e) => {
+        e.preventDefault();
+        setToken(value.trim());
+      }}
+    >
+      <h1>Titan</h1>
+      <p>{failed ? 'That token was refused. ' : ''}Enter the cluster token (printed by <code>titan up</code>, stored in the master's data dir as <code>token</code>).</p>
+      <input type="password" autoFocus placeholder="cluster token" value={value} onInput={(e) => setValue((e.target as HTMLInputElement).value)} data-testid="token-input" />
+      <button type="submit" class="primary" data-testid="token-submit">Connect</button>
+    </form>
+  );
+}
+
+function Page({ route }: { route: string[] }) {
+  const [section, id] = route;
+  switch (section) {
+    case undefined:
+      return <Overview />;
+    case 'jobs':
+      return id !== undefined ? <JobPageView id={id} /> : <Jobs />;
+    case 'dags':
+      return id !== undefined ? <DagPage id={id} /> : <Dags />;
+    case 'services':
+      return <Services />;
+    case 'schedules':
+      return <Schedules />;
+    case 'dlq':
+      return <Dlq />;
+    case 'builder':
+      return <Builder />;
+    case 'agents':
+      return id !== undefined ? <AgentRunPage id={id} /> : <AgentRuns />;
+    default:
+      return <p class="page">No page {section}. <a href="#/">Overview</a></p>;
+  }
+}
+
+function App() {
+  const [token, setTokenState] = useState(getToken());
+  const [refused, setRefused] = useState(false);
+  const route = useRoute();
+  useEffect(() => {
+    const onToken = (): void => {
+      const next = getToken();
+      if (next === null && token !== null) setRefused(true);
+      setTokenState(next);
+    };
+    window.addEventListener('titan-token', onToken);
+    return () => window.removeEventListener('titan-token', onToken);
+  }, [token]);
+  useEffect(() => {
+    if (token !== null) api('/api/v1/cluster').then(() => setRefused(false), () => undefined);
+  }, [token]);
+  if (token === null) return <TokenForm failed={refused} />;
+  return (
+    <div class="app">
+      <nav>
+        <div class="brand">Titan</div>
+        {NAV.map(([path, label]) => (
+          <a key={path} href={`#/${path}`} class={(route[0] ?? '') === path ? 'active' : ''}>{label}</a>
+        ))}
+        <button class="link signout" onClick={() => setToken(null)}>Forget token</button>
+      </nav>
+      <main>
+        <Page route={route} />
+      </main>
+    </div>
+  );
+}
+
+render(<App />, document.getElementById('app')!);
