@@ -4,6 +4,8 @@ import { createLogger } from '../common/log.js';
 import { WORKER_DEFAULTS, type WorkerOptions } from '../worker/options.js';
 import { Worker } from '../worker/worker.js';
 import { parseTags, positiveInt, resolveMasterAddress, titanHome } from './settings.js';
+import { resolveTls } from '../sdk/address.js';
+import { certificateCommonName } from '../security/tls-env.js';
 
 interface WorkerFlags {
   master?: string;
@@ -13,6 +15,10 @@ interface WorkerFlags {
   workDir?: string;
   id?: string;
   drainGrace?: string;
+  tls?: boolean;
+  ca?: string;
+  cert?: string;
+  key?: string;
 }
 
 export function workerOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = process.env): WorkerOptions {
@@ -20,7 +26,9 @@ export function workerOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = p
     ...(flags.master !== undefined ? { master: flags.master } : {}),
     ...(flags.token !== undefined ? { token: flags.token } : {}),
   }, env);
-  const id = flags.id ?? env.TITAN_WORKER_ID;
+  const tls = resolveTls(flags, env);
+  // Under mTLS the master knows this worker by its certificate's CN, so that is its id by default.
+  const id = flags.id ?? env.TITAN_WORKER_ID ?? (tls?.cert !== undefined ? certificateCommonName(tls.cert) : undefined);
   return {
     masterHost: address.host,
     masterPort: address.port,
@@ -33,6 +41,7 @@ export function workerOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = p
     reconnectMinMs: WORKER_DEFAULTS.reconnectMinMs,
     reconnectMaxMs: WORKER_DEFAULTS.reconnectMaxMs,
     ...(id !== undefined ? { workerId: id } : {}),
+    ...(tls !== undefined ? { tls } : {}),
   };
 }
 
@@ -47,6 +56,10 @@ export function registerWorker(program: Command): void {
     .option('--work-dir <dir>', 'job workspaces, logs and the pid registry (env TITAN_WORK_DIR)')
     .option('--id <id>', 'worker id (default: kept in the work dir)')
     .option('--drain-grace <ms>', 'on SIGTERM, how long running jobs may take to finish')
+    .option('--tls', 'dial the master over TLS (env TITAN_TLS=1; implied by --ca)')
+    .option('--ca <file>', 'CA the master is signed by (env TITAN_CA; default ~/.titan/certs/ca.crt)')
+    .option('--cert <file>', 'this worker\'s certificate, for a master with --mtls; its CN is the worker id (env TITAN_CERT)')
+    .option('--key <file>', 'this worker\'s private key (env TITAN_KEY)')
     .action(async (flags: WorkerFlags) => {
       const options = workerOptionsFrom(flags);
       const worker = new Worker(options, createLogger('worker', process.env.TITAN_LOG_LEVEL ?? 'info'));

@@ -10,6 +10,8 @@ import { registerServices } from './cmd-service.js';
 import { registerMaster } from './cmd-master.js';
 import { registerRun } from './cmd-run.js';
 import { registerSchedule } from './cmd-schedule.js';
+import { registerSecurity } from './cmd-security.js';
+import { registerCerts } from './cmd-certs.js';
 import { registerUp } from './cmd-up.js';
 import { registerWorker } from './cmd-worker.js';
 import { Exit, exitCodeFor } from './exit-codes.js';
@@ -30,6 +32,8 @@ registerDlq(program);
 registerKv(program);
 registerSchedule(program);
 registerMcp(program);
+registerSecurity(program);
+registerCerts(program);
 
 try {
   await program.parseAsync(process.argv);

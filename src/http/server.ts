@@ -1,12 +1,10 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { timingSafeEqual } from 'node:crypto';
 import { TitanError } from '../common/errors.js';
 import type { Master } from '../master/master.js';
 import { httpStatusOf } from './status-codes.js';
 import { registerHealthRoutes } from './routes/health.js';
-
-/** Routes that answer without a token: probes for load balancers and orchestrators. */
-const PUBLIC_PATHS = new Set(['/healthz', '/readyz']);
+import { registerSecurityRoutes } from './routes/security.js';
+import { registerAuth } from './auth.js';
 
 export interface HttpListen {
   readonly host: string;
@@ -15,19 +13,22 @@ export interface HttpListen {
 
 /**
  * The master's HTTP face (REST under /api/v1, probes, later the dashboard and /metrics), on its
- * own port beside TITAN_PROTO. Every route but the probes needs the same token as the TCP
- * protocol, as `Authorization: Bearer <token>`.
+ * own port beside TITAN_PROTO. Every route but the probes needs a token (API or cluster) as
+ * `Authorization: Bearer <token>`, and the role its permission names (auth.ts).
  */
 export class HttpApi {
   readonly app: FastifyInstance;
   #closed = false;
 
   constructor(readonly master: Master) {
-    this.app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
-    this.app.addHook('onRequest', (request, reply, done) => {
-      if (PUBLIC_PATHS.has(request.url.split('?')[0] ?? '') || this.#authorized(request)) return done();
-      void reply.code(401).header('www-authenticate', 'Bearer').send({ code: 'E_UNAUTHENTICATED', error: 'missing or wrong token: send "Authorization: Bearer <token>" with the cluster token (titan up prints it)' });
-    });
+    const tls = master.tls;
+    // Same certificates as the TCP port; under mTLS a client without one fails the handshake here too.
+    this.app = (
+      tls === null
+        ? Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 })
+        : Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024, https: { ...tls, minVersion: 'TLSv1.2' } })
+    ) as FastifyInstance;
+    registerAuth(this.app, master);
     this.app.setErrorHandler((err: FastifyError | TitanError, request: FastifyRequest, reply: FastifyReply) => {
       if (err instanceof TitanError) return reply.code(httpStatusOf(err.code)).send({ code: err.code, error: err.message });
       if (err.validation !== undefined || (err.statusCode !== undefined && err.statusCode < 500)) {
@@ -37,6 +38,7 @@ export class HttpApi {
       return reply.code(500).send({ code: 'E_INTERNAL', error: 'internal error; see the master log' });
     });
     registerHealthRoutes(this.app, master);
+    registerSecurityRoutes(this.app, master);
   }
 
   /** Resolves with the bound port. */
@@ -50,14 +52,5 @@ export class HttpApi {
     if (this.#closed) return;
     this.#closed = true;
     await this.app.close();
-  }
-
-  #authorized(request: FastifyRequest): boolean {
-    const header = request.headers.authorization;
-    const given = header?.startsWith('Bearer ') === true ? header.slice('Bearer '.length).trim() : undefined;
-    if (given === undefined) return false;
-    const expected = Buffer.from(this.master.token);
-    const actual = Buffer.from(given);
-    return actual.length === expected.length && timingSafeEqual(actual, expected);
   }
 }

@@ -6,7 +6,7 @@ import { Opcode, opcodeName } from '../protocol/opcodes.js';
 import { ApprovalDecision, DagAddJobsRequest, DagListRequest, DagRef, DagSubmitRequest, DagWaitRequest, JobRef } from '../protocol/messages.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { dagStatus, planDagJobs, submitPlanned, toDagView } from './dag-handlers.js';
-import { jobView } from './find-job.js';
+import { activeJobIds, jobView } from './find-job.js';
 import type { Master } from './master.js';
 import { parseBody } from './parse-body.js';
 import type { Session } from './session.js';
@@ -16,7 +16,8 @@ export function handleDagMessage(master: Master, session: Session, msg: Incoming
   switch (msg.opcode) {
     case Opcode.DAG_SUBMIT: {
       const req = parseBody(DagSubmitRequest, msg);
-      const dagId = `d${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+      if (session.identity !== null) master.security.checkQuota(session.identity, req.jobs.length, activeJobIds(master));
+      const dagId = `${session.idPrefix}d${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
       const planned = planDagJobs(master, dagId, req.jobs);
       const effects: Effect[] = master.scheduler.createDag(dagId, req.name, Date.now());
       const jobIds = submitPlanned(master, planned, effects);
@@ -26,6 +27,7 @@ export function handleDagMessage(master: Master, session: Session, msg: Incoming
     }
     case Opcode.DAG_ADD_JOBS: {
       const req = parseBody(DagAddJobsRequest, msg);
+      if (session.identity !== null) master.security.checkQuota(session.identity, req.jobs.length, activeJobIds(master));
       if (master.scheduler.dag(req.dagId) === undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, `DAG ${req.dagId} is not running; jobs can only be added while it runs`);
       const effects: Effect[] = [];
       const jobIds = submitPlanned(master, planDagJobs(master, req.dagId, req.jobs), effects);
@@ -38,7 +40,7 @@ export function handleDagMessage(master: Master, session: Session, msg: Incoming
       return true;
     case Opcode.DAG_LIST: {
       const { limit } = parseBody(DagListRequest, msg);
-      reply.ok({ dags: master.store.listDags(limit).map((d) => toDagView(master.scheduler.dag(d.id) ?? d)) });
+      reply.ok({ dags: master.store.listDags(limit).filter((d) => session.sees(d.id)).map((d) => toDagView(master.scheduler.dag(d.id) ?? d)) });
       return true;
     }
     case Opcode.DAG_CANCEL: {

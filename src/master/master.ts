@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from '../common/log.js';
@@ -21,6 +22,10 @@ import { LegacyGate } from './legacy/gate.js';
 import { ServiceDirectory, serviceEnvName } from './service-directory.js';
 import { Schedules } from './schedules.js';
 import { HttpApi } from '../http/server.js';
+import { Security } from '../security/security.js';
+import { DEFAULT_RATE_LIMIT } from '../security/rate-limiter.js';
+import { checkListenSecurity } from '../security/listen-check.js';
+import { loadServerTls, peerSubject, tlsServer, type ServerTlsMaterial } from '../security/tls.js';
 
 /**
  * The control plane process: owns the scheduling core, the store and every connection, and
@@ -37,12 +42,16 @@ export class Master {
   /** What workers said of themselves at registration, for `titan workers`. */
   readonly workerMeta = new Map<string, { version: string; startedAt: number | null; pid: number }>();
   readonly token: string;
+  /** Identities, roles, rate limits and the audit ledger (docs/SECURITY.md). */
+  readonly security: Security;
   readonly startedAt = Date.now();
   private readonly workerPeers = new Map<string, Peer>();
   private readonly sessions = new Set<Session>();
   /** Sniffs each connection's first byte; serves the original Titan's protocol v1 (docs/COMPAT.md). */
   private readonly legacy: LegacyGate;
   private server: Server | null = null;
+  /** The TLS certificates both ports serve, when --tls. */
+  readonly tls: ServerTlsMaterial | null;
   private http: HttpApi | null = null;
   /** The HTTP port once bound (0 while none is). */
   httpPort = 0;
@@ -54,9 +63,30 @@ export class Master {
     readonly options: MasterOptions,
     readonly log: Logger,
   ) {
+    checkListenSecurity({
+      host: options.host,
+      ...(options.http !== undefined ? { httpHost: options.http.host } : {}),
+      tls: options.tls !== undefined,
+      insecure: options.insecure === true,
+      allowLegacy: options.allowLegacyUnauthenticated === true,
+    });
+    this.tls = options.tls === undefined ? null : loadServerTls(options.tls);
     this.legacy = new LegacyGate(this);
     this.token = options.token ?? loadOrCreateToken(options.dataDir);
     this.store = SqliteStore.open(join(options.dataDir, 'titan.db'));
+    this.security = new Security(
+      {
+        dataDir: options.dataDir,
+        clusterToken: this.token,
+        rateLimit: options.rateLimit === undefined ? DEFAULT_RATE_LIMIT : options.rateLimit,
+        namespaceQuotas: options.namespaceQuotas ?? new Map(),
+      },
+      log,
+    );
+    // A revoked token's open connections end now, not at their next request.
+    this.security.onRevoke((tokenId) => {
+      for (const session of this.sessions) if (session.identity?.tokenId === tokenId) session.close();
+    });
     this.artifacts = new ArtifactStore(join(options.dataDir, 'artifacts'));
     this.scheduler = new Scheduler(this.store.maxJobSeq() + 1, this.store.maxDagSeq() + 1);
   }
@@ -78,7 +108,10 @@ export class Master {
     }
     this.log.info({ active: active.length, dags: dags.length, awaitingWorkers: held }, 'state recovered from the store');
     this.schedules.start();
-    const server = createServer((socket) => this.accept(socket));
+    // Over TLS the legacy v1 protocol (plain text, no token) is not offered, so there is nothing to sniff.
+    const tls = this.tls;
+    const server = tls === null ? createServer((socket) => this.accept(socket)) : tlsServer(tls, (socket) => this.acceptSecure(socket));
+    if (tls !== null) server.on('tlsClientError', (err, socket) => this.log.warn({ from: socket.remoteAddress, err: err.message }, 'refused a TLS handshake'));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -89,7 +122,7 @@ export class Master {
     });
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : this.options.port;
-    this.log.info({ host: this.options.host, port }, 'master listening');
+    this.log.info({ host: this.options.host, port, tls: tls !== null, mtls: this.options.tls?.mtls === true }, 'master listening');
     if (this.options.http !== undefined) {
       this.http = new HttpApi(this);
       this.httpPort = await this.http.listen(this.options.http);
@@ -109,6 +142,7 @@ export class Master {
     this.legacy.close();
     const server = this.server;
     if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.security.close();
     this.store.close();
   }
 
@@ -225,9 +259,13 @@ export class Master {
     this.legacy.route(socket, (native) => this.acceptNative(native));
   }
 
-  private acceptNative(socket: Socket): void {
+  private acceptSecure(socket: TLSSocket): void {
+    this.acceptNative(socket, peerSubject(socket));
+  }
+
+  private acceptNative(socket: Socket, certificate?: { commonName: string | null; unit: string | null }): void {
     const peer = new Peer(tcpTransport(socket), { maxFrameSize: this.options.maxFrameSize, isKnownOpcode, logger: this.log });
-    const session = new Session(this, peer);
+    const session = new Session(this, peer, certificate);
     this.sessions.add(session);
     peer.onClose(() => this.sessions.delete(session));
   }

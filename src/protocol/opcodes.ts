@@ -60,6 +60,13 @@ export const Opcode = {
   // worker lifecycle: client → master, then master → worker
   WORKER_SHUTDOWN: 68,
   WORKER_STOP: 69,
+  // clients → master, security (docs/SECURITY.md)
+  WHOAMI: 70,
+  TOKEN_CREATE: 71,
+  TOKEN_LIST: 72,
+  TOKEN_REVOKE: 73,
+  AUDIT_LIST: 74,
+  AUDIT_VERIFY: 75,
 } as const;
 export type Opcode = (typeof Opcode)[keyof typeof Opcode];
 

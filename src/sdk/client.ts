@@ -13,6 +13,8 @@ import { LazyPeer } from './lazy-peer.js';
 import { resolveMasterAddress } from './address.js';
 import { KvClient } from './kv.js';
 import { ScheduleClient } from './schedules.js';
+import { SecurityClient } from './security.js';
+import type { TlsClientFiles } from '../security/tls.js';
 import type { JobView, ClusterStatsView, LogLineView, DagStatusView, DagView, JobEventView, ServiceView } from '../protocol/views.js';
 
 export type { JobView, ClusterStatsView, LogLineView, DagStatusView, DagView, JobEventView, ServiceView } from '../protocol/views.js';
@@ -21,6 +23,8 @@ export interface ClientOptions {
   readonly host: string;
   readonly port: number;
   readonly token: string;
+  /** Speak TLS to the master (its CA; a certificate and key under mTLS). Default: TITAN_CA / TITAN_CERT / TITAN_KEY. */
+  readonly tls: TlsClientFiles;
 }
 
 /**
@@ -64,7 +68,8 @@ export class TitanClient {
         ...(options.host !== undefined ? { master: `${options.host}:${options.port ?? 9090}` } : {}),
         ...(options.token !== undefined ? { token: options.token } : {}),
       });
-      const { peer } = await connectPeer({ host: options.host ?? fromEnv.host, port: options.port ?? fromEnv.port, token: fromEnv.token, role: 'client' });
+      const tls = options.tls ?? fromEnv.tls;
+      const { peer } = await connectPeer({ host: options.host ?? fromEnv.host, port: options.port ?? fromEnv.port, token: fromEnv.token, role: 'client', ...(tls !== undefined ? { tls } : {}) });
       return peer;
     });
   }
@@ -87,6 +92,16 @@ export class TitanClient {
    */
   get schedules(): ScheduleClient {
     return new ScheduleClient(this.peer, this);
+  }
+
+  /**
+   * Who this client is, API tokens and the audit ledger (docs/SECURITY.md).
+   *
+   * @example
+   * const { role, permissions } = await titan.security.whoami();
+   */
+  get security(): SecurityClient {
+    return new SecurityClient(this.peer);
   }
 
   /** Like `new TitanClient(options)`, but connects now, so a wrong address or token fails here. */

@@ -1,3 +1,5 @@
+import type { TlsClientFiles } from '../security/tls.js';
+
 /** Everything a worker needs, resolved once by the entry point. */
 export interface WorkerOptions {
   readonly masterHost: string;
@@ -14,6 +16,8 @@ export interface WorkerOptions {
   readonly killGraceMs: number;
   readonly reconnectMinMs: number;
   readonly reconnectMaxMs: number;
+  /** Dial the master over TLS (its CA; this worker's certificate and key under mTLS). */
+  readonly tls?: TlsClientFiles;
 }
 
 export const WORKER_DEFAULTS = {

@@ -7,6 +7,7 @@ import type { Peer } from '../protocol/peer.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { Executor, type RunningJob, type SpawnInfo } from './executor.js';
 import { loadOrCreateWorkerId, probeResources } from './identity.js';
+import { tlsEnvironment } from '../security/tls-env.js';
 import { startJob, workerBaseEnvironment, type RunnerContext } from './job-runner.js';
 import { Link } from './link.js';
 import { WORKER_VERSION, type WorkerOptions } from './options.js';
@@ -57,12 +58,13 @@ export class Worker {
       masterPort: options.masterPort,
       token: options.token,
       workerId: this.id,
-      baseEnv: workerBaseEnvironment(process.env),
+      // Jobs reach the master the way their worker does, TLS included.
+      baseEnv: { ...workerBaseEnvironment(process.env), ...tlsEnvironment(options.tls) },
       executor: this.executor,
       fetchArtifact: (hash) => this.fetchArtifact(hash),
     };
     this.link = new Link(
-      { host: options.masterHost, port: options.masterPort, token: options.token, minDelayMs: options.reconnectMinMs, maxDelayMs: options.reconnectMaxMs, log },
+      { host: options.masterHost, port: options.masterPort, token: options.token, minDelayMs: options.reconnectMinMs, maxDelayMs: options.reconnectMaxMs, log, ...(options.tls !== undefined ? { tls: options.tls } : {}) },
       (peer, interval) => this.connected(peer, interval),
       () => this.disconnected(),
     );
