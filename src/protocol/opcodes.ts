@@ -76,7 +76,8 @@ export function isKnownOpcode(value: number): value is Opcode {
   return KNOWN.has(value);
 }
 
+const NAMES = new Map<number, string>(Object.entries(Opcode).map(([name, code]) => [code, name]));
+
 export function opcodeName(value: number): string {
-  for (const [name, code] of Object.entries(Opcode)) if (code === value) return name;
-  return `#${value}`;
+  return NAMES.get(value) ?? `#${value}`;
 }

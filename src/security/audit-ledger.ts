@@ -43,8 +43,18 @@ const GENESIS = '0'.repeat(64);
 const HEAD_KEY = 'audit.head';
 const FIELD_LIMIT = 2000;
 
+/**
+ * Bounds a field and escapes control characters and lone surrogates: SQLite stores UTF-8 text
+ * and hands a NUL-bearing or ill-formed string back changed, which would break the row's hash.
+ */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const NEEDS_ESCAPE = /[\u0000-\u001f\u007f-\u009f\ud800-\udfff]/;
+
 function clip(value: string): string {
-  return value.length > FIELD_LIMIT ? `${value.slice(0, FIELD_LIMIT)}…` : value;
+  const bounded = value.length > FIELD_LIMIT ? `${value.slice(0, FIELD_LIMIT)}…` : value;
+  // The cheap test first: almost every field is plain text.
+  if (!NEEDS_ESCAPE.test(bounded)) return bounded;
+  return bounded.replace(/[\p{Cc}\p{Cs}]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**
@@ -62,12 +72,16 @@ export class AuditLedger {
   private readonly selectAll: Statement<[], Row>;
   private readonly writeHead: Statement;
   private readonly readHead: Statement<[string], string>;
-  private readonly appendTx: (entry: AuditEntry) => AuditRecord;
+  private readonly appendTx: (entries: readonly AuditEntry[]) => AuditRecord[];
   private lastHash: string;
+  private pending: AuditEntry[] = [];
+  private flushTimer: NodeJS.Immediate | null = null;
 
   constructor(
     db: Database,
     private readonly key: Buffer,
+    /** Where a failed background write is reported (it cannot be thrown at anyone). */
+    private readonly onFlushError: (err: unknown) => void = () => undefined,
   ) {
     this.insert = db.prepare(
       'INSERT INTO audit_log (seq, at, who, role, action, target, source, result, prev_hash, hash) VALUES (@seq, @at, @who, @role, @action, @target, @source, @result, @prev_hash, @hash)',
@@ -79,30 +93,88 @@ export class AuditLedger {
     this.writeHead = db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
     this.readHead = db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck();
     this.lastHash = this.selectLast.get()?.hash ?? GENESIS;
-    this.appendTx = db.transaction((entry: AuditEntry): AuditRecord => {
-      const fields = { ...entry, who: clip(entry.who), target: clip(entry.target), result: clip(entry.result), prev_hash: this.lastHash };
+    this.appendTx = db.transaction((entries: readonly AuditEntry[]): AuditRecord[] => {
+      const records = entries.map((entry) => this.appendOne(entry));
+      const last = records[records.length - 1];
+      // The head is sealed once per transaction: the rows before it in the batch are covered by the chain.
+      if (last !== undefined) this.writeHead.run(HEAD_KEY, this.headSeal(last.seq, last.hash));
+      return records;
+    });
+  }
+
+  private appendOne(entry: AuditEntry): AuditRecord {
+    {
+      const fields = {
+        at: entry.at,
+        who: clip(entry.who),
+        role: clip(entry.role),
+        action: clip(entry.action),
+        target: clip(entry.target),
+        source: clip(entry.source),
+        result: clip(entry.result),
+        prev_hash: this.lastHash,
+      };
       // sqlite_sequence remembers the highest seq ever handed out, so a deleted tail is never reused.
       const seq = this.nextSeq.get()! + 1;
       const hash = this.rowHash(seq, fields);
       const row = { ...fields, seq, hash };
       this.insert.run(row);
-      this.writeHead.run(HEAD_KEY, this.headSeal(seq, hash));
       this.lastHash = hash;
       return toRecord(row);
+    }
+  }
+
+  /** Appends one row now, in its own transaction. */
+  append(entry: AuditEntry): AuditRecord {
+    this.flush();
+    return this.write([entry])[0]!;
+  }
+
+  /** One transaction; on failure the chain's head in memory goes back to what SQLite kept. */
+  private write(entries: readonly AuditEntry[]): AuditRecord[] {
+    const head = this.lastHash;
+    try {
+      return this.appendTx(entries);
+    } catch (err) {
+      this.lastHash = head;
+      throw err;
+    }
+  }
+
+  /**
+   * Queues a row and writes every row queued in this turn of the event loop in one transaction
+   * (the master's request path: one commit per turn, not per request). Reads flush first.
+   */
+  enqueue(entry: AuditEntry): void {
+    this.pending.push(entry);
+    if (this.flushTimer !== null) return;
+    this.flushTimer = setImmediate(() => {
+      try {
+        this.flush();
+      } catch (err) {
+        this.onFlushError(err);
+      }
     });
   }
 
-  append(entry: AuditEntry): AuditRecord {
-    return this.appendTx(entry);
+  flush(): void {
+    if (this.flushTimer !== null) clearImmediate(this.flushTimer);
+    this.flushTimer = null;
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.write(batch);
   }
 
   /** Newest first. */
   recent(limit: number): AuditRecord[] {
+    this.flush();
     return this.selectRecent.all(limit).map(toRecord);
   }
 
   /** Walks the whole chain from the first row; names the first row that does not fit. */
   verify(): AuditVerdict {
+    this.flush();
     let prev = GENESIS;
     let expectedSeq: number | null = null;
     let rows = 0;

@@ -109,3 +109,15 @@ void describe('AuditLedger', () => {
     db.close();
   });
 });
+
+void test('fields with NUL, control characters or lone surrogates are stored escaped, so the chain still verifies', async () => {
+  const path = join(dir, `t-${++files}.db`);
+  SqliteStore.open(path).close();
+  const db = new Database(path);
+  const ledger = new AuditLedger(db, KEY);
+  ledger.append({ ...entry(0), target: 'a\u0000b\n\ud800c', who: 'x'.repeat(5000) });
+  const verdict = ledger.verify();
+  assert.equal(verdict.ok, true, JSON.stringify(verdict));
+  assert.equal(ledger.recent(1)[0]?.target, 'a\\u0000b\\u000a\\ud800c');
+  db.close();
+});

@@ -60,7 +60,7 @@ export class Security {
     this.db.pragma('synchronous = NORMAL');
     const key = loadOrCreateValue(join(options.dataDir, 'audit.key'), () => randomBytes(32).toString('hex'), 0o600);
     this.tokens = new TokenStore(this.db);
-    this.audit = new AuditLedger(this.db, Buffer.from(key, 'hex'));
+    this.audit = new AuditLedger(this.db, Buffer.from(key, 'hex'), (err) => log.error({ err }, 'could not write the audit ledger'));
     this.limiter = options.rateLimit === null ? null : new RateLimiter(options.rateLimit);
     const limiter = this.limiter;
     this.sweep = limiter === null ? null : setInterval(() => limiter.sweep(Date.now()), 60_000);
@@ -69,6 +69,7 @@ export class Security {
 
   close(): void {
     if (this.sweep !== null) clearInterval(this.sweep);
+    this.flushAudit();
     if (this.db.open) this.db.close();
   }
 
@@ -127,11 +128,15 @@ export class Security {
 
   record(identity: Identity | null, action: string, target: string, source: string, result: string): void {
     const entry: AuditEntry = { at: Date.now(), who: identity?.name ?? 'anonymous', role: identity?.role ?? '-', action, target, source, result };
+    this.audit.enqueue(entry);
+  }
+
+  /** Writes the queued ledger rows; a failure is logged loudly (the requests already happened), never thrown at a caller. */
+  flushAudit(): void {
     try {
-      this.audit.append(entry);
+      this.audit.flush();
     } catch (err) {
-      // The request itself already happened; losing its audit row is logged loudly, not thrown at the caller.
-      this.log.error({ err, action, who: entry.who }, 'could not write the audit ledger');
+      this.log.error({ err }, 'could not write the audit ledger');
     }
   }
 
