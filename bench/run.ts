@@ -13,6 +13,7 @@ import { emptyFigures, printTable, writeJson } from './report.js';
 import { dispatchLatency, pushJobs } from './titan.js';
 import { dagCoreThroughput } from './dag-core.js';
 import { dagTenThousand } from './dag-run.js';
+import { securityFigures } from './security.js';
 
 const N = {
   latencyJobs: 300,
@@ -141,6 +142,10 @@ async function main(): Promise<number> {
       extra.bullmq_skipped_reason = err instanceof Error ? err.message : String(err);
       log(`  BullMQ not measured: ${String(extra.bullmq_skipped_reason)}`);
     }
+  });
+
+  await step('security: token check, can(), rate limiter, audit ledger, PING with an API token', async () => {
+    extra.security = await securityFigures(log);
   });
 
   extra.problems = problems;

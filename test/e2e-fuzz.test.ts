@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { TitanError } from '../src/common/errors.js';
 import { encodeMessage } from '../src/protocol/codec.js';
 import { Opcode } from '../src/protocol/opcodes.js';
-import { frameBytes, mangle, mutate, mutateYaml, pick, PIPELINES, random, TEMPLATES } from './fuzz-inputs.js';
+import { frameBytes, mangle, mutate, mutateYaml, pick, pickTemplate, PIPELINES, random } from './fuzz-inputs.js';
 import { connectPeer } from '../src/sdk/connect.js';
 import { Cluster, TOKEN, until } from './harness.js';
 
@@ -71,7 +71,7 @@ test('100,000 random and mutated frames and 1,000 mutated YAML pipelines: each a
   const accepted: string[] = [];
   for (let sent = 0; sent < STRUCTURED; sent += 1_000) {
     await Promise.all(Array.from({ length: 1_000 }, async () => {
-      const [opcode, body] = pick(TEMPLATES);
+      const [opcode, body] = pickTemplate();
       try {
         const answer = (await peer.request(opcode, mutate(body), { timeoutMs: 20_000, json: random() < 0.2 })) as { jobId?: unknown };
         ok++;

@@ -137,6 +137,7 @@ describe('roles, namespaces, revocation and the audit ledger', () => {
     assert.ok(records.some((r) => r.action === 'TOKEN_REVOKE' && r.target.includes('doomed')));
     assert.ok(records.some((r) => r.who === 'ci' && r.result.startsWith('denied: role viewer')));
     assert.ok(records.some((r) => r.action === 'AUTH' && r.who === 'anonymous'), 'a refused authentication is recorded');
+    assert.ok(records.some((r) => r.action === 'MASTER_START' && r.who === 'master'), 'the master records its own start');
     assert.ok(!listed.stdout.includes(tokens.ops!.slice(19)), 'no secret in the ledger');
     const ok = await cluster.cli(['audit', 'verify']);
     assert.equal(ok.code, 0, ok.stderr);

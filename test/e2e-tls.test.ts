@@ -7,7 +7,10 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { TitanClient } from '../src/sdk/client.js';
 import { connectPeer } from '../src/sdk/connect.js';
+import { fileURLToPath } from 'node:url';
 import { Cluster, killAndWait, MAIN, TOKEN, until } from './harness.js';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The system openssl is what `titan certs` drives; install it the way bench/redis.ts installs redis. */
 function ensureOpenssl(): void {
@@ -99,13 +102,17 @@ describe('TLS and mTLS', () => {
   test('under mTLS a worker is its certificate: it registers as the CN and runs jobs; a client certificate cannot be a worker', async () => {
     const worker = spawn(process.execPath, [MAIN, 'worker', '--master', `127.0.0.1:${cluster.port}`, '--token', TOKEN, '--work-dir', join(cluster.dir, 'w'), '--ca', file('ca.crt'), '--cert', file('worker.crt'), '--key', file('worker.key')], {
       stdio: 'ignore',
-      env: { ...process.env, TITAN_HOME: cluster.dir, TITAN_LOG_LEVEL: 'warn' },
+      env: { ...process.env, TITAN_HOME: cluster.dir, TITAN_LOG_LEVEL: 'warn', PYTHONPATH: join(REPO, 'sdk-python') },
     });
     workers.push(worker);
     const client = clients[0]!;
     await until('the worker named by its certificate', async () => (await client.stats()).workers.some((w) => w.id === 'worker' && w.health === 'healthy'));
     const { jobId } = await client.submit({ command: 'echo over-tls' });
     assert.equal((await client.wait(jobId, 15_000)).state, 'succeeded');
+    // A job inherits its worker's TLS settings, so the SDKs inside it reach the master with no configuration.
+    const py = await client.submit({ command: `python3 -c "from titan_sdk import TitanClient; TitanClient().store_put('from-python', 'over mTLS')"` });
+    assert.equal((await client.wait(py.jobId, 20_000)).state, 'succeeded');
+    assert.equal(await client.kv.get('from-python'), 'over mTLS');
 
     const impostor = connectPeer({ host: '127.0.0.1', port: cluster.port, token: TOKEN, role: 'worker', tls: { ca: file('ca.crt'), cert: file('client.crt'), key: file('client.key') } });
     assert.equal(await codeOf(impostor), 'E_FORBIDDEN');

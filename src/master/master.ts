@@ -129,6 +129,7 @@ export class Master {
       this.log.info({ host: this.options.http.host, port: this.httpPort }, 'http api listening');
     }
     this.ready = true;
+    this.security.recordSystem('MASTER_START', `listening on ${this.options.host}:${port}${tls !== null ? (this.options.tls?.mtls === true ? ' (mTLS)' : ' (TLS)') : ''}`);
     return port;
   }
 
@@ -142,6 +143,7 @@ export class Master {
     this.legacy.close();
     const server = this.server;
     if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.security.recordSystem('MASTER_STOP', 'ok');
     this.security.close();
     this.store.close();
   }

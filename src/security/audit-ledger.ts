@@ -74,6 +74,8 @@ export class AuditLedger {
   private readonly readHead: Statement<[string], string>;
   private readonly appendTx: (entries: readonly AuditEntry[]) => AuditRecord[];
   private lastHash: string;
+  /** The highest seq ever handed out (sqlite_sequence), kept in memory so an append needs no query. */
+  private lastSeq: number;
   private pending: AuditEntry[] = [];
   private flushTimer: NodeJS.Immediate | null = null;
 
@@ -93,6 +95,7 @@ export class AuditLedger {
     this.writeHead = db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
     this.readHead = db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck();
     this.lastHash = this.selectLast.get()?.hash ?? GENESIS;
+    this.lastSeq = this.nextSeq.get() ?? 0;
     this.appendTx = db.transaction((entries: readonly AuditEntry[]): AuditRecord[] => {
       const records = entries.map((entry) => this.appendOne(entry));
       const last = records[records.length - 1];
@@ -115,11 +118,12 @@ export class AuditLedger {
         prev_hash: this.lastHash,
       };
       // sqlite_sequence remembers the highest seq ever handed out, so a deleted tail is never reused.
-      const seq = this.nextSeq.get()! + 1;
+      const seq = this.lastSeq + 1;
       const hash = this.rowHash(seq, fields);
       const row = { ...fields, seq, hash };
       this.insert.run(row);
       this.lastHash = hash;
+      this.lastSeq = seq;
       return toRecord(row);
     }
   }
@@ -133,10 +137,12 @@ export class AuditLedger {
   /** One transaction; on failure the chain's head in memory goes back to what SQLite kept. */
   private write(entries: readonly AuditEntry[]): AuditRecord[] {
     const head = this.lastHash;
+    const seq = this.lastSeq;
     try {
       return this.appendTx(entries);
     } catch (err) {
       this.lastHash = head;
+      this.lastSeq = seq;
       throw err;
     }
   }

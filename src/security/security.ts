@@ -131,6 +131,12 @@ export class Security {
     this.audit.enqueue(entry);
   }
 
+  /** A row for the master's own lifecycle (start, stop), written at once. */
+  recordSystem(action: string, detail: string): void {
+    this.record({ kind: 'cluster', name: 'master', role: 'admin', mayActAsWorker: false }, action, '', `pid ${process.pid}`, detail);
+    this.flushAudit();
+  }
+
   /** Writes the queued ledger rows; a failure is logged loudly (the requests already happened), never thrown at a caller. */
   flushAudit(): void {
     try {
