@@ -97,6 +97,17 @@ describe('roles, namespaces, revocation and the audit ledger', () => {
     await team.cancel(jobId);
   });
 
+  test('an approval made with an API token is attributed to the token, whatever name the client claims', async () => {
+    const operator = await as('ops');
+    const gate = { key: 'gate', run: { kind: 'command' as const, command: 'true' }, approval: { message: 'ship?', timeoutSeconds: 600 } };
+    const { jobIds } = await operator.submitDag('approve-me', [gate]);
+    const jobId = jobIds[0]!;
+    await until('the gate to await approval', async () => (await operator.status(jobId)).state === 'pending');
+    await operator.approve(jobId, 'someone-else');
+    const history = await operator.history(jobId);
+    assert.ok(history.events.some((e) => e.detail === 'approved by ops (as someone-else)'), JSON.stringify(history.events.map((e) => e.detail)));
+  });
+
   test('over HTTP: whoami says what the role may do; the audit route and unknown routes are admin-only', async () => {
     const me = (await (await http('/api/v1/whoami', tokens.ci!)).json()) as { role: string; permissions: string[] };
     assert.deepEqual(me, { kind: 'token', name: 'ci', role: 'viewer', namespace: null, permissions: ['read'] });

@@ -86,7 +86,10 @@ export function handleDagMessage(master: Master, session: Session, msg: Incoming
     case Opcode.JOB_APPROVE:
     case Opcode.JOB_REJECT: {
       const req = parseBody(ApprovalDecision, msg);
-      const by = req.by ?? `a client at ${session.peer.remoteAddress}`;
+      // An API token names its holder, so its name is the approver; a `by` it sends is kept beside it, never instead.
+      const holder = session.identity?.kind === 'token' ? session.identity.name : undefined;
+      const claimed = req.by ?? `a client at ${session.peer.remoteAddress}`;
+      const by = holder === undefined ? claimed : req.by === undefined || req.by === holder ? holder : `${holder} (as ${req.by})`;
       const now = Date.now();
       const effects = msg.opcode === Opcode.JOB_APPROVE ? master.scheduler.approve(req.jobId, by, now) : master.scheduler.reject(req.jobId, by, req.reason, now);
       master.apply(effects);
