@@ -18,6 +18,7 @@ import { pm2ServiceRestart, titanServiceRestart } from './service-restart.js';
 import { timerSkew } from './timers.js';
 import { confinementCost } from './confine.js';
 import { dashboardFigures, findChromium } from './dashboard.js';
+import { securityFigures } from './security.js';
 
 const N = {
   latencyJobs: 300,
@@ -191,6 +192,10 @@ async function main(): Promise<number> {
     extra.log_view_100k_lines = { load_ms: round(d.bigLogLoadMs), scroll_to_middle_ms: round(d.bigLogScrollMs, 1), dom_rows: d.bigLogDomRows };
     extra.log_follow = { lines: d.followLines, shown: d.followLinesShown, job_print_rate_lines_per_s: d.jobPrintRate, view_rate_lines_per_s: round(d.followLinesPerS) };
   }, 'dashboard');
+
+  await step('security: token check, can(), rate limiter, audit ledger, PING with an API token', async () => {
+    extra.security = await securityFigures(log);
+  });
 
   extra.problems = problems;
   extra.total_runtime_s = round((now() - startedAt) / 1000, 1);

@@ -73,7 +73,7 @@ export class Cluster {
   async startMaster(extraArgs: readonly string[] = []): Promise<void> {
     const child = this.spawnTitan(['master', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--token', TOKEN, '--heartbeat-interval', '200', '--heartbeat-timeout', String(this.heartbeatTimeoutMs), '--http', `127.0.0.1:${this.httpPort}`, ...extraArgs]);
     this.master = child;
-    const match = await awaitLine(child, /listening on 127\.0\.0\.1:(\d+)[^\n]*\nhttp api and dashboard on http:\/\/127\.0\.0\.1:(\d+)/, 15_000, 'master');
+    const match = await awaitLine(child, /listening on 127\.0\.0\.1:(\d+)[^\n]*\nhttp api and dashboard on https?:\/\/127\.0\.0\.1:(\d+)/, 15_000, 'master');
     this.port = Number(match[1]);
     this.httpPort = Number(match[2]);
   }

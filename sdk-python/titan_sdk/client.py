@@ -4,6 +4,7 @@ import base64
 import contextlib
 import os
 import re
+import ssl
 import sys
 import threading
 
@@ -16,6 +17,20 @@ from .pipeline_jobs import titan_jobs_to_requests, to_dag_jobs
 from .wire import DEFAULT_MAX_FRAME, Connection, Op
 
 DEFAULT_HOST = "127.0.0.1"
+
+
+def _ssl_context(ca, cert, key):
+    """TLS when a CA is given or $TITAN_TLS/$TITAN_CA say so (a job on a TLS worker gets them); mTLS with a cert and key."""
+    ca = ca or os.environ.get("TITAN_CA")
+    if not ca and os.environ.get("TITAN_TLS") not in ("1", "true"):
+        return None
+    ca = ca or os.path.join(_titan_home(), "certs", "ca.crt")
+    context = ssl.create_default_context(cafile=ca)
+    cert = cert or os.environ.get("TITAN_CERT")
+    key = key or os.environ.get("TITAN_KEY")
+    if cert:
+        context.load_cert_chain(cert, key)
+    return context
 DEFAULT_PORT = 9090
 MAX_WAIT_MS = 86_400_000
 #: How much longer than the master's own wait timeout the client waits for the answer.
@@ -59,7 +74,8 @@ class TitanClient(KvMixin):
     Failures raise TitanError(code, message).
     """
 
-    def __init__(self, host=None, port=None, token=None, *, timeout=30.0, connect_timeout=5.0, max_frame=DEFAULT_MAX_FRAME):
+    def __init__(self, host=None, port=None, token=None, *, timeout=30.0, connect_timeout=5.0, max_frame=DEFAULT_MAX_FRAME,
+                 tls_ca=None, tls_cert=None, tls_key=None):
         if host is not None and port is None and ":" in str(host):
             host, port = _split_address(str(host))
         if host is None:
@@ -79,6 +95,7 @@ class TitanClient(KvMixin):
         self.connect_timeout = connect_timeout
         self.max_frame = max_frame
         self._token = token or os.environ.get("TITAN_TOKEN") or _read_local_token()
+        self._ssl = _ssl_context(tls_ca, tls_cert, tls_key)
         self._lock = threading.Lock()
         self._conn = None
         self._keys = {}  # job key -> global job id, for the DAGs submitted through this client
@@ -115,7 +132,7 @@ class TitanClient(KvMixin):
                 me = os.environ.get("TITAN_JOB_ID") or os.path.basename(sys.argv[0] or "python")
                 self._conn = Connection(self.host, self.port, self._token, name=f"python-sdk {me}",
                                         connect_timeout=self.connect_timeout, request_timeout=self.timeout,
-                                        max_frame=self.max_frame)
+                                        max_frame=self.max_frame, ssl_context=self._ssl)
             return self._conn
 
     def _call(self, opcode, body, timeout=-1, idempotent=True):

@@ -134,7 +134,7 @@ class Connection:
     object stays closed: open a new one (TitanClient does that for you).
     """
 
-    def __init__(self, host, port, token, *, name=None, connect_timeout=5.0, request_timeout=30.0, max_frame=DEFAULT_MAX_FRAME):
+    def __init__(self, host, port, token, *, name=None, connect_timeout=5.0, request_timeout=30.0, max_frame=DEFAULT_MAX_FRAME, ssl_context=None):
         self.host = host
         self.port = port
         self.request_timeout = request_timeout
@@ -146,14 +146,14 @@ class Connection:
         self._closed = False
         self._error = None
         try:
-            self._sock = socket.create_connection((host, port), timeout=connect_timeout)
+            sock = socket.create_connection((host, port), timeout=connect_timeout)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            # TLS (docs/SECURITY.md): the handshake runs within the connect timeout.
+            self._sock = ssl_context.wrap_socket(sock, server_hostname=host) if ssl_context is not None else sock
         except OSError as err:
-            raise TitanError(
-                E_CONNECTION_CLOSED,
-                f"could not reach the master at {host}:{port}: {err} (is `titan master` running? set TITAN_HOST/TITAN_PORT)",
-            ) from None
+            hint = "is the master running with --tls, and signed by this CA?" if ssl_context is not None else "is `titan master` running? set TITAN_HOST/TITAN_PORT"
+            raise TitanError(E_CONNECTION_CLOSED, f"could not reach the master at {host}:{port}: {err} ({hint})") from None
         self._sock.settimeout(None)
-        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._reader = threading.Thread(target=self._read_loop, name=f"titan-sdk-reader-{host}:{port}", daemon=True)
         self._reader.start()
         auth = {"token": token, "role": "client"}

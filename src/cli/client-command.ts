@@ -6,6 +6,10 @@ export interface GlobalFlags {
   readonly master?: string;
   readonly token?: string;
   readonly json?: boolean;
+  readonly tls?: boolean;
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
 }
 
 /** Adds the connection flags every client command shares. */
@@ -13,7 +17,11 @@ export function withClientFlags(command: Command): Command {
   return command
     .option('--master <host:port>', 'master address (env TITAN_MASTER; default 127.0.0.1:9090)')
     .option('--token <token>', 'cluster token (env TITAN_TOKEN; default: read from the local master data dir)')
-    .option('--json', 'machine-readable output');
+    .option('--json', 'machine-readable output')
+    .option('--tls', 'speak TLS to the master (env TITAN_TLS=1; implied by --ca)')
+    .option('--ca <file>', 'CA certificate the master must be signed by (env TITAN_CA; default ~/.titan/certs/ca.crt)')
+    .option('--cert <file>', 'client certificate, for a master with --mtls (env TITAN_CERT)')
+    .option('--key <file>', 'client private key (env TITAN_KEY)');
 }
 
 /** Connects, runs the action, and always closes the connection. */
@@ -21,6 +29,10 @@ export async function withClient<T>(flags: GlobalFlags, action: (client: TitanCl
   const address = resolveMasterAddress({
     ...(flags.master !== undefined ? { master: flags.master } : {}),
     ...(flags.token !== undefined ? { token: flags.token } : {}),
+    ...(flags.tls !== undefined ? { tls: flags.tls } : {}),
+    ...(flags.ca !== undefined ? { ca: flags.ca } : {}),
+    ...(flags.cert !== undefined ? { cert: flags.cert } : {}),
+    ...(flags.key !== undefined ? { key: flags.key } : {}),
   });
   const client = await TitanClient.connect(address);
   try {

@@ -5,8 +5,13 @@ import { MASTER_DEFAULTS, type MasterOptions } from '../master/options.js';
 import { checkLegacyListen } from '../master/legacy/gate.js';
 import { JANITOR_DEFAULTS } from '../master/janitor.js';
 import { TitanError, ErrorCode } from '../common/errors.js';
-import { defaultMasterDataDir, parseHostPort, positiveInt } from './settings.js';
 import { resolveInferenceOptions } from '../inference/config.js';
+import { NAMESPACE_PATTERN } from '../security/policy.js';
+import { parseRateLimit } from '../security/rate-limiter.js';
+import { checkListenSecurity } from '../security/listen-check.js';
+import type { TlsServerFiles } from '../security/tls.js';
+import { join } from 'node:path';
+import { defaultMasterDataDir, parseHostPort, positiveInt, titanHome } from './settings.js';
 
 interface MasterFlags {
   listen?: string;
@@ -23,6 +28,14 @@ interface MasterFlags {
   scaleWindow?: string;
   scaleIdle?: string;
   scaleWebhook?: string;
+  rateLimit?: string;
+  namespaceQuota?: string;
+  tls?: boolean;
+  mtls?: boolean;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  insecure?: boolean;
 }
 
 function seconds(name: string, value: string): number {
@@ -62,6 +75,32 @@ export function withScalingOptions<T extends { option(flags: string, description
     .option('--scale-webhook <url>', 'auto-scaling: POST {pool, requirement, shortfall, …} here instead of asking spawnable hosts');
 }
 
+/** --tls (or --mtls, which implies it) with the files of `titan certs init` unless named. */
+function serverTls(flags: MasterFlags, env: NodeJS.ProcessEnv): TlsServerFiles | undefined {
+  const mtls = flags.mtls === true || ['1', 'true'].includes(env.TITAN_MTLS ?? '');
+  if (!mtls && flags.tls !== true && !['1', 'true'].includes(env.TITAN_TLS ?? '')) return undefined;
+  const dir = join(titanHome(env), 'certs');
+  return {
+    ca: flags.ca ?? env.TITAN_CA ?? join(dir, 'ca.crt'),
+    cert: flags.cert ?? env.TITAN_CERT ?? join(dir, 'master.crt'),
+    key: flags.key ?? env.TITAN_KEY ?? join(dir, 'master.key'),
+    mtls,
+  };
+}
+
+/** "team-a=10,team-b=5" → namespace → most unfinished jobs. */
+export function parseNamespaceQuotas(spec: string): Map<string, number> {
+  const quotas = new Map<string, number>();
+  for (const part of spec.split(',').map((p) => p.trim()).filter((p) => p.length > 0)) {
+    const [ns, n] = part.split('=');
+    if (ns === undefined || n === undefined || !NAMESPACE_PATTERN.test(ns)) {
+      throw new TitanError(ErrorCode.INVALID_REQUEST, `--namespace-quota takes ns=count pairs separated by commas (e.g. team-a=10,team-b=5), not "${part}"`);
+    }
+    quotas.set(ns, positiveInt(`--namespace-quota ${ns}`, n));
+  }
+  return quotas;
+}
+
 export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = process.env): MasterOptions {
   const listen = parseHostPort(flags.listen ?? env.TITAN_LISTEN ?? `${MASTER_DEFAULTS.host}:${MASTER_DEFAULTS.port}`, MASTER_DEFAULTS.port);
   const interval = flags.heartbeatInterval ?? env.TITAN_HEARTBEAT_INTERVAL_MS;
@@ -73,6 +112,11 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
   const http = httpFlag === false || httpFlag === 'off' ? undefined : parseHostPort(httpFlag, MASTER_DEFAULTS.httpPort);
   const grpcFlag = flags.grpc ?? env.TITAN_GRPC;
   const grpc = grpcFlag === undefined || grpcFlag === 'off' ? undefined : parseHostPort(grpcFlag, 50051);
+  const rateLimit = flags.rateLimit ?? env.TITAN_RATE_LIMIT;
+  const tls = serverTls(flags, env);
+  const insecure = flags.insecure === true || ['1', 'true'].includes(env.TITAN_INSECURE ?? '');
+  checkListenSecurity({ host: listen.host, ...(http !== undefined ? { httpHost: http.host } : {}), tls: tls !== undefined, insecure, allowLegacy });
+  const quotas = flags.namespaceQuota ?? env.TITAN_NAMESPACE_QUOTA;
   return {
     host: listen.host,
     port: listen.port,
@@ -88,6 +132,10 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
     ...(grpc !== undefined ? { grpc: { host: grpc.host, port: grpc.port } } : {}),
     inference: resolveInferenceOptions(flags.inferenceConfig ?? env.TITAN_INFERENCE_CONFIG, env),
     ...scalingOptionsFrom(flags, env),
+    ...(rateLimit !== undefined ? { rateLimit: parseRateLimit(rateLimit) } : {}),
+    ...(quotas !== undefined ? { namespaceQuotas: parseNamespaceQuotas(quotas) } : {}),
+    ...(tls !== undefined ? { tls } : {}),
+    ...(insecure ? { insecure: true } : {}),
   };
 }
 
@@ -96,7 +144,7 @@ export async function runMaster(options: MasterOptions, logLevel = 'info'): Prom
   const master = new Master(options, createLogger('master', process.env.TITAN_LOG_LEVEL ?? logLevel));
   const port = await master.start();
   process.stdout.write(`titan master listening on ${options.host}:${port} (data dir ${options.dataDir})\n`);
-  if (options.http !== undefined) process.stdout.write(`http api and dashboard on http://${options.http.host}:${master.httpPort}/\n`);
+  if (options.http !== undefined) process.stdout.write(`http api and dashboard on ${options.tls !== undefined ? 'https' : 'http'}://${options.http.host}:${master.httpPort}/\n`);
   if (options.grpc !== undefined) process.stdout.write(`grpc coordinator on ${options.grpc.host}:${master.grpcPort}\n`);
   return { master, port };
 }
@@ -115,6 +163,14 @@ export function registerMaster(program: Command): void {
     .option('--janitor-grace <ms>', 'how far past its timeout a running job may go before the janitor reaps it', String(JANITOR_DEFAULTS.graceMs))
     .option('--grpc <host:port>', 'serve the gRPC CoordinatorService and grpc.health.v1 here (env TITAN_GRPC; off by default)')
     .option('--inference-config <file.json>', 'inference routing weights and thresholds (env TITAN_INFERENCE_CONFIG; docs/INFERENCE.md); TOKEN_TTL sets the token lifetime')
+    .option('--rate-limit <n/window>', 'requests per API token, e.g. 150/10s (the default), 60/1m or off (env TITAN_RATE_LIMIT)')
+    .option('--namespace-quota <ns=n,...>', 'most unfinished jobs per namespace, e.g. team-a=10 (env TITAN_NAMESPACE_QUOTA)')
+    .option('--tls', 'serve TCP and HTTP over TLS with the certificates of `titan certs init` (env TITAN_TLS=1)')
+    .option('--mtls', 'TLS, and require every client and worker to present a certificate signed by the CA (env TITAN_MTLS=1)')
+    .option('--ca <file>', 'CA certificate (default ~/.titan/certs/ca.crt; env TITAN_CA)')
+    .option('--cert <file>', 'master certificate (default ~/.titan/certs/master.crt; env TITAN_CERT)')
+    .option('--key <file>', 'master private key (default ~/.titan/certs/master.key; env TITAN_KEY)')
+    .option('--insecure', 'allow plain TCP/HTTP on a non-loopback address (a trusted network only; env TITAN_INSECURE=1)')
     .option('--allow-legacy-unauthenticated', 'also serve the original Titan protocol v1 (no token; loopback only; env TITAN_ALLOW_LEGACY_UNAUTHENTICATED=1)')
     .action(async (flags: MasterFlags) => {
       const { master } = await runMaster(masterOptionsFrom(flags));

@@ -8,6 +8,8 @@ import { Worker } from '../worker/worker.js';
 import { isolationOptionsFrom } from './worker-isolation-flags.js';
 import { parseHostPort, parseTags, positiveInt, resolveMasterAddress, titanHome } from './settings.js';
 import { INFERENCE_AGENT_DEFAULTS, type InferenceAgentOptions } from '../inference/agent.js';
+import { resolveTls } from '../sdk/address.js';
+import { certificateCommonName } from '../security/tls-env.js';
 
 interface WorkerFlags {
   master?: string;
@@ -39,6 +41,10 @@ interface WorkerFlags {
   spawnMin?: string;
   spawnMax?: string;
   spawnedBy?: string;
+  tls?: boolean;
+  ca?: string;
+  cert?: string;
+  key?: string;
 }
 
 /** The --inference* flags (env TITAN_INFERENCE for the server URL); undefined without --inference. */
@@ -106,10 +112,12 @@ export function workerOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = p
     ...(flags.master !== undefined ? { master: flags.master } : {}),
     ...(flags.token !== undefined ? { token: flags.token } : {}),
   }, env);
-  const id = flags.id ?? env.TITAN_WORKER_ID;
+  const tls = resolveTls(flags, env);
   const inference = inferenceOptionsFrom(flags, env);
   const slots = flags.slots !== undefined ? positiveInt('--slots', flags.slots) : WORKER_DEFAULTS.slots;
   const spawn = spawnOptionsFrom(flags, slots);
+  // Under mTLS the master knows this worker by its certificate's CN, so that is its id by default.
+  const id = flags.id ?? env.TITAN_WORKER_ID ?? (tls?.cert !== undefined ? certificateCommonName(tls.cert) : undefined);
   return {
     masterHost: address.host,
     masterPort: address.port,
@@ -126,6 +134,7 @@ export function workerOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = p
     ...(inference !== undefined ? { inference } : {}),
     ...(spawn !== undefined ? { spawn } : {}),
     ...(flags.spawnedBy !== undefined ? { spawnedBy: flags.spawnedBy } : {}),
+    ...(tls !== undefined ? { tls } : {}),
   };
 }
 
@@ -162,6 +171,10 @@ export function registerWorker(program: Command): void {
     .option('--spawn-min <n>', 'with --spawnable: spawned workers kept even when idle (default 0)')
     .option('--spawn-max <n>', 'with --spawnable: most spawned workers at once (default 4)')
     .option('--spawned-by <host>', 'mark this worker as auto-scaled: the master retires it when idle (set by the host)')
+    .option('--tls', 'dial the master over TLS (env TITAN_TLS=1; implied by --ca)')
+    .option('--ca <file>', 'CA the master is signed by (env TITAN_CA; default ~/.titan/certs/ca.crt)')
+    .option('--cert <file>', 'this worker\'s certificate, for a master with --mtls; its CN is the worker id (env TITAN_CERT)')
+    .option('--key <file>', 'this worker\'s private key (env TITAN_KEY)')
     .action(async (flags: WorkerFlags) => {
       const options = workerOptionsFrom(flags);
       const worker = new Worker(options, createLogger('worker', process.env.TITAN_LOG_LEVEL ?? 'info'));

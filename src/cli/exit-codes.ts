@@ -9,6 +9,8 @@ export const Exit = {
   NOT_FOUND: 4,
   UNAUTHENTICATED: 5,
   TIMEOUT: 6,
+  /** Over a rate limit or quota: retry later. */
+  LIMITED: 7,
   INTERNAL: 10,
 } as const;
 
@@ -22,9 +24,13 @@ export function exitCodeFor(err: unknown): number {
     case ErrorCode.UNKNOWN_ARTIFACT:
       return Exit.NOT_FOUND;
     case ErrorCode.UNAUTHENTICATED:
+    case ErrorCode.FORBIDDEN:
       return Exit.UNAUTHENTICATED;
     case ErrorCode.TIMEOUT:
       return Exit.TIMEOUT;
+    case ErrorCode.RATE_LIMITED:
+    case ErrorCode.QUOTA_EXCEEDED:
+      return Exit.LIMITED;
     case ErrorCode.INVALID_REQUEST:
     case ErrorCode.BAD_BODY:
     case ErrorCode.UNSAFE_PATH:

@@ -10,6 +10,8 @@ import { registerServices } from './cmd-service.js';
 import { registerMaster } from './cmd-master.js';
 import { registerRun } from './cmd-run.js';
 import { registerSchedule } from './cmd-schedule.js';
+import { registerSecurity } from './cmd-security.js';
+import { registerCerts } from './cmd-certs.js';
 import { registerUp } from './cmd-up.js';
 import { registerWorker } from './cmd-worker.js';
 import { registerInfer } from './cmd-infer.js';
@@ -32,6 +34,8 @@ registerKv(program);
 registerSchedule(program);
 registerMcp(program);
 registerInfer(program);
+registerSecurity(program);
+registerCerts(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,5 +1,6 @@
 import { ErrorCode, TitanError } from '../common/errors.js';
 import type { ClientContext } from '../master/client-context.js';
+import { inNamespace, namespacePrefix, type Identity } from '../security/policy.js';
 import { handleClientMessage } from '../master/client-handlers.js';
 import type { Master } from '../master/master.js';
 import type { Opcode } from '../protocol/opcodes.js';
@@ -11,7 +12,19 @@ type OpcodeValue = (typeof Opcode)[keyof typeof Opcode];
 export class HttpCallContext implements ClientContext {
   readonly #cleanups = new Set<() => void>();
 
-  constructor(readonly remoteAddress: string) {}
+  /** identity null: the master's own calls (metrics), which see everything. */
+  constructor(
+    readonly remoteAddress: string,
+    readonly identity: Identity | null = null,
+  ) {}
+
+  get idPrefix(): string {
+    return this.identity === null ? '' : namespacePrefix(this.identity);
+  }
+
+  sees(id: string): boolean {
+    return this.identity === null || inNamespace(this.identity, id);
+  }
 
   onClose(cleanup: () => void): () => void {
     this.#cleanups.add(cleanup);

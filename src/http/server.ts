@@ -1,5 +1,4 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { timingSafeEqual } from 'node:crypto';
 import { TitanError } from '../common/errors.js';
 import type { Master } from '../master/master.js';
 import { httpStatusOf } from './status-codes.js';
@@ -16,17 +15,8 @@ import { registerAgentRunRoutes } from './routes/agent-runs.js';
 import { MasterMetrics } from './metrics.js';
 import { Throughput } from './throughput.js';
 
-/**
- * What answers without a token: the probes, the inference token-signing public key (public by
- * nature; agents and clients verify with it), and the dashboard's static files (the page asks
- * for the token and sends it with every API call). The rest of the API and /metrics need it.
- */
-const PUBLIC_API = new Set(['/healthz', '/readyz', '/api/v1/health', '/api/v1/public-key']);
-
-function isPublic(path: string): boolean {
-  if (PUBLIC_API.has(path)) return true;
-  return !path.startsWith('/api/') && path !== '/metrics';
-}
+import { registerSecurityRoutes } from './routes/security.js';
+import { registerAuth } from './auth.js';
 
 export interface HttpListen {
   readonly host: string;
@@ -35,8 +25,8 @@ export interface HttpListen {
 
 /**
  * The master's HTTP face (REST under /api/v1, probes, later the dashboard and /metrics), on its
- * own port beside TITAN_PROTO. Every route but the probes needs the same token as the TCP
- * protocol, as `Authorization: Bearer <token>`.
+ * own port beside TITAN_PROTO. Every route but the probes needs a token (API or cluster) as
+ * `Authorization: Bearer <token>`, and the role its permission names (auth.ts).
  */
 export class HttpApi {
   readonly app: FastifyInstance;
@@ -47,11 +37,11 @@ export class HttpApi {
   #closed = false;
 
   constructor(readonly master: Master) {
-    this.app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024, forceCloseConnections: true });
-    this.app.addHook('onRequest', (request, reply, done) => {
-      if (isPublic(request.url.split('?')[0] ?? '') || this.#authorized(request)) return done();
-      void reply.code(401).header('www-authenticate', 'Bearer').send({ code: 'E_UNAUTHENTICATED', error: 'missing or wrong token: send "Authorization: Bearer <token>" with the cluster token (titan up prints it)' });
-    });
+    const tls = master.tls;
+    // Same certificates as the TCP port; under mTLS a client without one fails the handshake here too.
+    const base = { logger: false, bodyLimit: 16 * 1024 * 1024, forceCloseConnections: true } as const;
+    this.app = (tls === null ? Fastify(base) : Fastify({ ...base, https: { ...tls, minVersion: 'TLSv1.2' } })) as FastifyInstance;
+    registerAuth(this.app, master);
     // One structured line per request at debug level (TITAN_LOG_LEVEL=debug), like every other part's logs.
     this.app.addHook('onResponse', (request, reply, done) => {
       master.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'http request');
@@ -80,6 +70,7 @@ export class HttpApi {
     registerAgentRunRoutes(this.app, master);
     registerMetricsRoutes(this.app, this.metrics, this.throughput);
     registerDashboardRoutes(this.app);
+    registerSecurityRoutes(this.app, master);
   }
 
   /** Resolves with the bound port. */
@@ -95,14 +86,5 @@ export class HttpApi {
     this.metrics.close();
     this.throughput.close();
     await this.app.close();
-  }
-
-  #authorized(request: FastifyRequest): boolean {
-    const header = request.headers.authorization;
-    const given = header?.startsWith('Bearer ') === true ? header.slice('Bearer '.length).trim() : undefined;
-    if (given === undefined) return false;
-    const expected = Buffer.from(this.master.token);
-    const actual = Buffer.from(given);
-    return actual.length === expected.length && timingSafeEqual(actual, expected);
   }
 }

@@ -5,6 +5,10 @@ export function httpStatusOf(code: ErrorCode): number {
   switch (code) {
     case ErrorCode.UNAUTHENTICATED:
       return 401;
+    case ErrorCode.FORBIDDEN:
+      return 403;
+    case ErrorCode.RATE_LIMITED:
+      return 429;
     case ErrorCode.UNKNOWN_JOB:
     case ErrorCode.UNKNOWN_WORKER:
     case ErrorCode.UNKNOWN_ARTIFACT:
@@ -12,6 +16,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case ErrorCode.TIMEOUT:
       return 504;
     case ErrorCode.ILLEGAL_TRANSITION:
+    case ErrorCode.QUOTA_EXCEEDED:
       return 409;
     case ErrorCode.INTERNAL:
     case ErrorCode.CONNECTION_CLOSED:

@@ -9,7 +9,7 @@ import {
 } from '../protocol/messages.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { toJobView } from './job-view.js';
-import { jobView } from './find-job.js';
+import { activeJobIds, jobView } from './find-job.js';
 import { listJobPage } from './job-list.js';
 import type { Master } from './master.js';
 import { parseBody } from './parse-body.js';
@@ -32,19 +32,19 @@ export function handleClientMessage(master: Master, session: ClientContext, msg:
       reply.ok({ pong: true, at: Date.now() });
       return;
     case Opcode.JOB_SUBMIT: {
-      const [jobId] = submit(master, [parseBody(JobSubmitRequest, msg)]);
+      const [jobId] = submit(master, session, [parseBody(JobSubmitRequest, msg)]);
       reply.ok({ jobId });
       return;
     }
     case Opcode.JOB_SUBMIT_BATCH:
-      reply.ok({ jobIds: submit(master, parseBody(JobSubmitBatchRequest, msg).jobs) });
+      reply.ok({ jobIds: submit(master, session, parseBody(JobSubmitBatchRequest, msg).jobs) });
       return;
     case Opcode.JOB_STATUS:
       reply.ok(jobView(master, parseBody(JobRef, msg).jobId));
       return;
     case Opcode.JOB_LIST: {
       const req = parseBody(JobListRequest, msg);
-      reply.ok({ jobs: listJobPage(master, { limit: req.limit, ...(req.states !== undefined ? { states: req.states } : {}) }).jobs });
+      reply.ok({ jobs: listJobPage(master, { limit: req.limit, ...(req.states !== undefined ? { states: req.states } : {}) }).jobs.filter((j) => session.sees(j.id)) });
       return;
     }
     case Opcode.JOB_CANCEL: {
@@ -108,8 +108,9 @@ function toSpec(body: SubmitBody): JobSpec {
 }
 
 /** Validates every job of the batch first, so a batch is accepted whole or not at all. */
-function submit(master: Master, bodies: readonly SubmitBody[]): string[] {
+function submit(master: Master, session: ClientContext, bodies: readonly SubmitBody[]): string[] {
   const ids = new Set<string>();
+  if (session.identity !== null) master.security.checkQuota(session.identity, bodies.length, activeJobIds(master));
   for (const body of bodies) {
     if (body.run.kind === 'script' && !master.artifacts.has(body.run.artifact)) {
       throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `script ${body.run.fileName} (${body.run.artifact}) was not uploaded: ARTIFACT_PUT it first`);
@@ -123,7 +124,7 @@ function submit(master: Master, bodies: readonly SubmitBody[]): string[] {
   const now = Date.now();
   const effects: Effect[] = [];
   const jobIds = bodies.map((body) => {
-    const jobId = body.id ?? master.newJobId();
+    const jobId = body.id ?? session.idPrefix + master.newJobId();
     effects.push(...master.scheduler.submit(jobId, toSpec(body), now));
     return jobId;
   });

@@ -6,7 +6,7 @@ import { Opcode, opcodeName } from '../protocol/opcodes.js';
 import { ApprovalDecision, DagAddJobsRequest, DagListRequest, DagRef, DagSubmitRequest, DagWaitRequest, JobRef } from '../protocol/messages.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { dagStatus, planDagJobs, submitPlanned, toDagView } from './dag-handlers.js';
-import { jobView } from './find-job.js';
+import { activeJobIds, jobView } from './find-job.js';
 import type { Master } from './master.js';
 import { parseBody } from './parse-body.js';
 import type { ClientContext } from './client-context.js';
@@ -16,7 +16,8 @@ export function handleDagMessage(master: Master, session: ClientContext, msg: In
   switch (msg.opcode) {
     case Opcode.DAG_SUBMIT: {
       const req = parseBody(DagSubmitRequest, msg);
-      const dagId = `d${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+      if (session.identity !== null) master.security.checkQuota(session.identity, req.jobs.length, activeJobIds(master));
+      const dagId = `${session.idPrefix}d${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
       const held = Math.max(req.runAt ?? 0, req.delaySeconds !== undefined && req.delaySeconds > 0 ? Date.now() + Math.round(req.delaySeconds * 1000) : 0);
       const runAt = held > 0 ? held : undefined;
       // The run's own time holds every job; a job's run_at can only hold it later still.
@@ -30,6 +31,7 @@ export function handleDagMessage(master: Master, session: ClientContext, msg: In
     }
     case Opcode.DAG_ADD_JOBS: {
       const req = parseBody(DagAddJobsRequest, msg);
+      if (session.identity !== null) master.security.checkQuota(session.identity, req.jobs.length, activeJobIds(master));
       if (master.scheduler.dag(req.dagId) === undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, `DAG ${req.dagId} is not running; jobs can only be added while it runs`);
       const effects: Effect[] = [];
       const jobIds = submitPlanned(master, planDagJobs(master, req.dagId, req.jobs), effects);
@@ -42,7 +44,7 @@ export function handleDagMessage(master: Master, session: ClientContext, msg: In
       return true;
     case Opcode.DAG_LIST: {
       const { limit } = parseBody(DagListRequest, msg);
-      reply.ok({ dags: master.store.listDags(limit).map((d) => toDagView(master.scheduler.dag(d.id) ?? d)) });
+      reply.ok({ dags: master.store.listDags(limit).filter((d) => session.sees(d.id)).map((d) => toDagView(master.scheduler.dag(d.id) ?? d)) });
       return true;
     }
     case Opcode.DAG_CANCEL: {
@@ -88,7 +90,10 @@ export function handleDagMessage(master: Master, session: ClientContext, msg: In
     case Opcode.JOB_APPROVE:
     case Opcode.JOB_REJECT: {
       const req = parseBody(ApprovalDecision, msg);
-      const by = req.by ?? `a client at ${session.remoteAddress}`;
+      // An API token names its holder, so its name is the approver; a `by` it sends is kept beside it, never instead.
+      const holder = session.identity?.kind === 'token' ? session.identity.name : undefined;
+      const claimed = req.by ?? `a client at ${session.remoteAddress}`;
+      const by = holder === undefined ? claimed : req.by === undefined || req.by === holder ? holder : `${holder} (as ${req.by})`;
       const now = Date.now();
       const effects = msg.opcode === Opcode.JOB_APPROVE ? master.scheduler.approve(req.jobId, by, now) : master.scheduler.reject(req.jobId, by, req.reason, now);
       master.apply(effects);

@@ -10,3 +10,8 @@ export function jobView(master: Master, jobId: string): JobView {
   if (stored === undefined) throw new TitanError(ErrorCode.UNKNOWN_JOB, `no job ${jobId}: list jobs with \`titan jobs\``);
   return toJobView(stored);
 }
+
+/** Ids of the jobs not final yet (for namespace quotas). */
+export function* activeJobIds(master: Master): Generator<string> {
+  for (const job of master.scheduler.activeJobs()) yield job.id;
+}

@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from '../common/log.js';
@@ -30,6 +31,10 @@ import { Autoscaler } from './autoscaler.js';
 import { TimerSkew } from './timer-skew.js';
 import { EventFeed } from './event-feed.js';
 import { WorkerVitals } from './worker-vitals.js';
+import { Security } from '../security/security.js';
+import { DEFAULT_RATE_LIMIT } from '../security/rate-limiter.js';
+import { checkListenSecurity } from '../security/listen-check.js';
+import { loadServerTls, peerSubject, tlsServer, type ServerTlsMaterial } from '../security/tls.js';
 
 /**
  * The control plane process: owns the scheduling core, the store and every connection, and
@@ -53,6 +58,8 @@ export class Master {
   /** What workers said of themselves at registration, for `titan workers`. */
   readonly workerMeta = new Map<string, { version: string; startedAt: number | null; pid: number }>();
   readonly token: string;
+  /** Identities, roles, rate limits and the audit ledger (docs/SECURITY.md). */
+  readonly security: Security;
   readonly startedAt = Date.now();
   /** Inference routing across the workers started with --inference (docs/INFERENCE.md). */
   readonly inference: InferenceCoordinator;
@@ -62,6 +69,8 @@ export class Master {
   private readonly legacy: LegacyGate;
   readonly autoscaler: Autoscaler;
   private server: Server | null = null;
+  /** The TLS certificates both ports serve, when --tls. */
+  readonly tls: ServerTlsMaterial | null;
   private http: HttpApi | null = null;
   private grpc: GrpcApi | null = null;
   /** The HTTP port once bound (0 while none is). */
@@ -76,11 +85,32 @@ export class Master {
     readonly options: MasterOptions,
     readonly log: Logger,
   ) {
+    checkListenSecurity({
+      host: options.host,
+      ...(options.http !== undefined ? { httpHost: options.http.host } : {}),
+      tls: options.tls !== undefined,
+      insecure: options.insecure === true,
+      allowLegacy: options.allowLegacyUnauthenticated === true,
+    });
+    this.tls = options.tls === undefined ? null : loadServerTls(options.tls);
     this.legacy = new LegacyGate(this);
     this.janitor = new Janitor(this, options.janitor ?? JANITOR_DEFAULTS);
     this.autoscaler = new Autoscaler(this);
     this.token = options.token ?? loadOrCreateToken(options.dataDir);
     this.store = SqliteStore.open(join(options.dataDir, 'titan.db'));
+    this.security = new Security(
+      {
+        dataDir: options.dataDir,
+        clusterToken: this.token,
+        rateLimit: options.rateLimit === undefined ? DEFAULT_RATE_LIMIT : options.rateLimit,
+        namespaceQuotas: options.namespaceQuotas ?? new Map(),
+      },
+      log,
+    );
+    // A revoked token's open connections end now, not at their next request.
+    this.security.onRevoke((tokenId) => {
+      for (const session of this.sessions) if (session.identity?.tokenId === tokenId) session.close();
+    });
     this.artifacts = new ArtifactStore(join(options.dataDir, 'artifacts'));
     this.scheduler = new Scheduler(this.store.maxJobSeq() + 1, this.store.maxDagSeq() + 1);
     this.inference = new InferenceCoordinator(options.inference ?? DEFAULT_INFERENCE, log);
@@ -109,7 +139,10 @@ export class Master {
     this.schedules.start();
     this.janitor.start();
     await this.inference.start(this.options.dataDir);
-    const server = createServer((socket) => this.accept(socket));
+    // Over TLS the legacy v1 protocol (plain text, no token) is not offered, so there is nothing to sniff.
+    const tls = this.tls;
+    const server = tls === null ? createServer((socket) => this.accept(socket)) : tlsServer(tls, (socket) => this.acceptSecure(socket));
+    if (tls !== null) server.on('tlsClientError', (err, socket) => this.log.warn({ from: socket.remoteAddress, err: err.message }, 'refused a TLS handshake'));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -120,7 +153,7 @@ export class Master {
     });
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : this.options.port;
-    this.log.info({ host: this.options.host, port }, 'master listening');
+    this.log.info({ host: this.options.host, port, tls: tls !== null, mtls: this.options.tls?.mtls === true }, 'master listening');
     if (this.options.http !== undefined) {
       this.http = new HttpApi(this);
       this.httpPort = await this.http.listen(this.options.http);
@@ -132,6 +165,7 @@ export class Master {
       this.log.info({ host: this.options.grpc.host, port: this.grpcPort }, 'grpc api listening');
     }
     this.ready = true;
+    this.security.recordSystem('MASTER_START', `listening on ${this.options.host}:${port}${tls !== null ? (this.options.tls?.mtls === true ? ' (mTLS)' : ' (TLS)') : ''}`);
     return port;
   }
 
@@ -148,6 +182,8 @@ export class Master {
     this.legacy.close();
     const server = this.server;
     if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.security.recordSystem('MASTER_STOP', 'ok');
+    this.security.close();
     this.store.close();
   }
 
@@ -286,9 +322,13 @@ export class Master {
     this.legacy.route(socket, (native) => this.acceptNative(native));
   }
 
-  private acceptNative(socket: Socket): void {
+  private acceptSecure(socket: TLSSocket): void {
+    this.acceptNative(socket, peerSubject(socket));
+  }
+
+  private acceptNative(socket: Socket, certificate?: { commonName: string | null; unit: string | null }): void {
     const peer = new Peer(tcpTransport(socket), { maxFrameSize: this.options.maxFrameSize, isKnownOpcode, logger: this.log });
-    const session = new Session(this, peer);
+    const session = new Session(this, peer, certificate);
     this.sessions.add(session);
     peer.onClose(() => this.sessions.delete(session));
   }

@@ -1,4 +1,6 @@
 import type { InferenceOptions } from '../inference/config.js';
+import type { RateLimit } from '../security/rate-limiter.js';
+import type { TlsServerFiles } from '../security/tls.js';
 
 /** Everything the master needs, resolved once by the entry point (flags > TITAN_* env > defaults). */
 export interface MasterOptions {
@@ -19,6 +21,14 @@ export interface MasterOptions {
    * (docs/COMPAT.md). Only allowed when `host` is a loopback address.
    */
   readonly allowLegacyUnauthenticated?: boolean;
+  /** Requests per window for each API token; null turns limiting off; absent means 150 per 10 s. */
+  readonly rateLimit?: RateLimit | null;
+  /** Most unfinished jobs each namespace may have (namespace → count); none when absent. */
+  readonly namespaceQuotas?: ReadonlyMap<string, number>;
+  /** Serve TCP and HTTP over TLS; with `mtls`, clients and workers must present a certificate signed by the CA. */
+  readonly tls?: TlsServerFiles;
+  /** Allow plain TCP/HTTP on a non-loopback address (a trusted network). */
+  readonly insecure?: boolean;
   /** Where the HTTP API (REST, probes, dashboard) listens; none when absent. */
   readonly http?: { readonly host: string; readonly port: number };
   /** The janitor's sweep period and how far past its timeout a job may run before it is reaped. */

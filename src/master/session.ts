@@ -4,18 +4,34 @@ import { AuthRequest } from '../protocol/messages.js';
 import { parseBody } from './parse-body.js';
 import type { Peer } from '../protocol/peer.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
-import { tokensMatch } from './token.js';
 import { handleWorkerMessage, type WorkerContext } from './worker-handlers.js';
 import { handleClientMessage } from './client-handlers.js';
+import { handleSecurityMessage } from './security-requests.js';
+import { can, inNamespace, namespacePrefix, type Identity } from '../security/policy.js';
+import { isAudited, requirementOf } from '../security/opcode-permissions.js';
+import { targetOf } from '../security/security.js';
+import { auditedReply } from '../security/audited-reply.js';
+import { WORKER_OU } from '../security/tls.js';
 import type { Master } from './master.js';
 import type { ClientContext } from './client-context.js';
 
+/** What TLS said about the other end, when the listener is TLS. */
+export interface PeerCertificate {
+  /** The verified client certificate's CN (mTLS), or null without one. */
+  readonly commonName: string | null;
+  /** Its OU: `titan certs` marks worker certificates with titan-worker. */
+  readonly unit: string | null;
+}
+
 /**
- * One connection. The first frame must authenticate; after that the role chosen there decides
- * which opcodes are served. A handler's error is answered on the wire and never escapes.
+ * One connection. The first frame must authenticate; the identity it proves (cluster token or
+ * API token) then decides, request by request, what is served (docs/SECURITY.md): the opcode's
+ * permission from `opcode-permissions.ts`, the pure `can`, the token's rate, and a ledger row
+ * for everything that is not a read. A handler's error is answered on the wire and never escapes.
  */
 export class Session implements ClientContext {
   private role: 'none' | 'worker' | 'client' = 'none';
+  private who: Identity | null = null;
   private readonly worker: WorkerContext = { workerId: null };
   private readonly authTimer: NodeJS.Timeout;
   private readonly cleanups = new Set<() => void>();
@@ -23,6 +39,7 @@ export class Session implements ClientContext {
   constructor(
     private readonly master: Master,
     readonly peer: Peer,
+    readonly certificate: PeerCertificate = { commonName: null, unit: null },
   ) {
     this.authTimer = setTimeout(() => {
       if (this.role === 'none') this.peer.close();
@@ -30,6 +47,21 @@ export class Session implements ClientContext {
     this.authTimer.unref();
     peer.onRequest((msg, reply) => this.receive(msg, reply));
     peer.onClose(() => this.closed());
+  }
+
+  /** Who authenticated on this connection (null before AUTH). */
+  get identity(): Identity | null {
+    return this.who;
+  }
+
+  /** The prefix ids created on this connection get: `<namespace>.` for a namespaced token, else "". */
+  get idPrefix(): string {
+    return this.who === null ? '' : namespacePrefix(this.who);
+  }
+
+  /** True when this connection may see the job, DAG or key id (listings are filtered with it). */
+  sees(id: string): boolean {
+    return this.who === null || inNamespace(this.who, id);
   }
 
   /**
@@ -51,16 +83,42 @@ export class Session implements ClientContext {
   }
 
   private receive(msg: IncomingMessage, reply: Replier): void {
+    let out = reply;
     try {
       if (this.role === 'none') this.authenticate(msg, reply);
-      else if (this.role === 'worker') handleWorkerMessage(this.master, this, this.worker, msg, reply);
-      else handleClientMessage(this.master, this, msg, reply);
+      else if (this.role === 'worker') {
+        this.checkWorkerCertificate(msg);
+        handleWorkerMessage(this.master, this, this.worker, msg, reply);
+      }
+      else {
+        out = this.admit(this.who!, msg, reply);
+        if (!handleSecurityMessage(this.master, this.who!, msg, out)) handleClientMessage(this.master, this, msg, out);
+      }
     } catch (err) {
       const error = err instanceof TitanError ? err : new TitanError(ErrorCode.INTERNAL, (err as Error).message);
       if (error.code === ErrorCode.INTERNAL) this.master.log.error({ err, opcode: opcodeName(msg.opcode) }, 'request failed');
-      if (msg.rid !== 0) reply.error(error.code, error.message);
+      if (msg.rid !== 0) out.error(error.code, error.message);
       else this.master.log.warn({ code: error.code, opcode: opcodeName(msg.opcode), message: error.message }, 'bad one-way message');
     }
+  }
+
+  /** Checks one client request against the identity; returns the replier to answer it with (audited unless a read). */
+  private admit(identity: Identity, msg: IncomingMessage, reply: Replier): Replier {
+    const security = this.master.security;
+    const action = opcodeName(msg.opcode);
+    if (!security.isCurrent(identity)) {
+      // Revoked while connected: this request and the connection end here.
+      queueMicrotask(() => this.peer.close());
+      throw new TitanError(ErrorCode.UNAUTHENTICATED, `token ${identity.name} was revoked; ask an admin for a new one (\`titan token create\`)`);
+    }
+    const requirement = requirementOf(msg.opcode, msg.body);
+    security.admit(identity, requirement, action, this.source);
+    if (!isAudited(requirement)) return reply;
+    return auditedReply(reply, targetOf(requirement), (target, result) => security.record(identity, action, target, this.source, result));
+  }
+
+  private get source(): string {
+    return this.peer.remoteAddress;
   }
 
   private authenticate(msg: IncomingMessage, reply: Replier): void {
@@ -70,15 +128,43 @@ export class Session implements ClientContext {
       return;
     }
     const auth = parseBody(AuthRequest, msg);
-    if (!tokensMatch(this.master.token, auth.token)) {
-      this.master.log.warn({ from: this.peer.remoteAddress }, 'refused a connection with a bad token');
-      reply.error(ErrorCode.UNAUTHENTICATED, 'bad cluster token: use the token printed by `titan up` or stored in the data dir file `token`');
+    const security = this.master.security;
+    const identity = security.identify(auth.token);
+    if (identity === undefined) {
+      this.master.log.warn({ from: this.source }, 'refused a connection with a bad token');
+      security.record(null, 'AUTH', auth.role, this.source, 'denied: bad token');
+      reply.error(ErrorCode.UNAUTHENTICATED, 'bad cluster token or API token: use the cluster token printed by `titan up` (stored in the data dir file `token`) or an API token from `titan token create`');
       this.peer.close();
       return;
     }
+    if (auth.role === 'worker') {
+      const cert = this.certificate;
+      const decision =
+        this.master.options.tls?.mtls === true && cert.unit !== WORKER_OU
+          ? { allowed: false as const, reason: `under mTLS a worker must present a worker certificate (OU=${WORKER_OU}, made by \`titan certs add <id> --kind worker\`), not ${cert.commonName === null ? 'none' : `CN=${cert.commonName} OU=${cert.unit ?? '-'}`}` }
+          : can(identity, 'worker');
+      if (!decision.allowed) {
+        security.record(identity, 'AUTH', 'worker', this.source, `denied: ${decision.reason}`);
+        reply.error(ErrorCode.FORBIDDEN, `${identity.name} may not connect as a worker: ${decision.reason}`);
+        this.peer.close();
+        return;
+      }
+    }
     clearTimeout(this.authTimer);
     this.role = auth.role;
+    this.who = identity;
+    security.record(identity, 'AUTH', auth.role === 'worker' ? `worker${this.certificate.commonName !== null ? ` CN=${this.certificate.commonName}` : ''}` : 'client', this.source, 'ok');
     reply.ok({ ok: true, heartbeatIntervalMs: this.master.options.heartbeatIntervalMs });
+  }
+
+  /** Under mTLS a worker is who its certificate says: it registers with its CN as its id. */
+  private checkWorkerCertificate(msg: IncomingMessage): void {
+    const cn = this.certificate.commonName;
+    if (msg.opcode !== Opcode.WORKER_REGISTER || this.master.options.tls?.mtls !== true || cn === null) return;
+    const body = msg.body as { workerId?: unknown } | null;
+    if (typeof body === 'object' && body !== null && body.workerId !== cn) {
+      throw new TitanError(ErrorCode.FORBIDDEN, `this worker's certificate is for CN=${cn}, so it must register as ${cn}, not ${String(body.workerId)}: start it with --id ${cn} or without --id`);
+    }
   }
 
   private closed(): void {

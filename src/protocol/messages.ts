@@ -8,16 +8,23 @@ import { InferenceAgentReport } from './inference-messages.js';
 const id = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'ids are 1-128 characters of letters, digits, dot, dash or underscore');
 const tag = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'tags are letters, digits, dash or underscore');
 const bytes = z.instanceof(Uint8Array);
+/** A script's name is a path inside the job's workspace: relative, no "..", no control characters. */
+const fileName = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[^\p{Cc}]+$/u, 'file names have no control characters (no newline, tab or NUL)')
+  .refine((n) => !n.startsWith('/') && !n.split(/[\\/]/).includes('..'), 'file names are relative to the job workspace: no leading "/" and no ".." segments');
 
 export const AuthRequest = z.object({
-  token: z.string().min(1),
+  token: z.string().min(1).max(4096),
   role: z.enum(['worker', 'client']),
   name: z.string().max(200).optional(),
 });
 export type AuthRequest = z.infer<typeof AuthRequest>;
 
 export const JobRunSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('script'), fileName: z.string().min(1).max(255), artifact: z.string().regex(/^[a-f0-9]{64}$/) }),
+  z.object({ kind: z.literal('script'), fileName, artifact: z.string().regex(/^[a-f0-9]{64}$/) }),
   z.object({ kind: z.literal('command'), command: z.string().min(1).max(65536) }),
 ]);
 

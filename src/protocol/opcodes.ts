@@ -66,6 +66,13 @@ export const Opcode = {
   INFERENCE_STATUS: 72,
   // auto-scaling: master → a spawnable worker host
   WORKER_SPAWN: 73,
+  // clients → master, security (docs/SECURITY.md)
+  WHOAMI: 74,
+  TOKEN_CREATE: 75,
+  TOKEN_LIST: 76,
+  TOKEN_REVOKE: 77,
+  AUDIT_LIST: 78,
+  AUDIT_VERIFY: 79,
 } as const;
 export type Opcode = (typeof Opcode)[keyof typeof Opcode];
 
@@ -75,7 +82,8 @@ export function isKnownOpcode(value: number): value is Opcode {
   return KNOWN.has(value);
 }
 
+const NAMES = new Map<number, string>(Object.entries(Opcode).map(([name, code]) => [code, name]));
+
 export function opcodeName(value: number): string {
-  for (const [name, code] of Object.entries(Opcode)) if (code === value) return name;
-  return `#${value}`;
+  return NAMES.get(value) ?? `#${value}`;
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { TitanError, ErrorCode } from '../common/errors.js';
+import type { TlsClientFiles } from '../security/tls.js';
 
 /** Where Titan keeps its files unless told otherwise: $TITAN_HOME, else ~/.titan. */
 export function titanHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -16,11 +17,30 @@ export interface MasterAddress {
   readonly host: string;
   readonly port: number;
   readonly token: string;
+  /** Present when the master speaks TLS. */
+  readonly tls?: TlsClientFiles;
 }
 
 export interface AddressFlags {
   readonly master?: string;
   readonly token?: string;
+  readonly tls?: boolean;
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+}
+
+/**
+ * TLS is on with --tls / TITAN_TLS=1, or as soon as a CA is named (--ca / TITAN_CA); the CA
+ * defaults to `titan certs init`'s. A certificate and key (--cert/--key, TITAN_CERT/TITAN_KEY) are for mTLS.
+ */
+export function resolveTls(flags: AddressFlags, env: NodeJS.ProcessEnv = process.env): TlsClientFiles | undefined {
+  const ca = flags.ca ?? env.TITAN_CA;
+  if (flags.tls !== true && ca === undefined && !['1', 'true'].includes(env.TITAN_TLS ?? '')) return undefined;
+  const cert = flags.cert ?? env.TITAN_CERT;
+  const key = flags.key ?? env.TITAN_KEY;
+  if ((cert === undefined) !== (key === undefined)) throw new TitanError(ErrorCode.INVALID_REQUEST, '--cert and --key go together (a client certificate and its private key, for mTLS)');
+  return { ca: ca ?? join(titanHome(env), 'certs', 'ca.crt'), ...(cert !== undefined && key !== undefined ? { cert, key } : {}) };
 }
 
 /** host:port, with the default port when only a host is given. */
@@ -37,7 +57,8 @@ export function resolveMasterAddress(flags: AddressFlags, env: NodeJS.ProcessEnv
   const spec = flags.master ?? env.TITAN_MASTER ?? (env.TITAN_HOST !== undefined ? `${env.TITAN_HOST}:${env.TITAN_PORT ?? '9090'}` : '127.0.0.1:9090');
   const { host, port } = parseHostPort(spec);
   const token = flags.token ?? env.TITAN_TOKEN ?? readTokenFile(join(defaultMasterDataDir(env), 'token'));
-  return { host, port, token };
+  const tls = resolveTls(flags, env);
+  return { host, port, token, ...(tls !== undefined ? { tls } : {}) };
 }
 
 function readTokenFile(path: string): string {

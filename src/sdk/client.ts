@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { timing, type DagTiming } from './dag-timing.js';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { TitanError, ErrorCode } from '../common/errors.js';
@@ -16,6 +17,8 @@ import type { GrantView, StatusView } from '../inference/service.js';
 import { resolveMasterAddress } from './address.js';
 import { KvClient } from './kv.js';
 import { ScheduleClient } from './schedules.js';
+import { SecurityClient } from './security.js';
+import type { TlsClientFiles } from '../security/tls.js';
 import type { JobView, ClusterStatsView, LogLineView, DagStatusView, DagView, JobEventView, ServiceView } from '../protocol/views.js';
 
 export type { JobView, ClusterStatsView, LogLineView, DagStatusView, DagView, JobEventView, ServiceView } from '../protocol/views.js';
@@ -24,25 +27,15 @@ export interface ClientOptions {
   readonly host: string;
   readonly port: number;
   readonly token: string;
+  /** Speak TLS to the master (its CA; a certificate and key under mTLS). Default: TITAN_CA / TITAN_CERT / TITAN_KEY. */
+  readonly tls: TlsClientFiles;
 }
 
 /**
  * What to run: a local script file (uploaded for you) or a command line. With `project`, the whole
  * folder is uploaded as an archive and unpacked as the job's workspace, the script at its relative path.
  */
-/**
- * When a DAG run may start: `runAt` (a Date or epoch ms) and/or `delaySeconds` after the master
- * accepts it; no job of the run is queued before. E.g. `submitDag('nightly', jobs, { runAt: new Date('2026-12-01T02:00:00Z') })`.
- */
-export interface DagTiming {
-  readonly runAt?: Date | number;
-  readonly delaySeconds?: number;
-}
-
-function timing(when: DagTiming): { runAt?: number; delaySeconds?: number } {
-  const runAt = when.runAt instanceof Date ? when.runAt.getTime() : when.runAt;
-  return { ...(runAt !== undefined ? { runAt } : {}), ...(when.delaySeconds !== undefined ? { delaySeconds: when.delaySeconds } : {}) };
-}
+export type { DagTiming } from './dag-timing.js';
 
 export type SubmitInput = Omit<JobSubmitRequest, 'run' | 'bundle'> & ({ file: string; project?: string } | { command: string; project?: string });
 
@@ -81,7 +74,8 @@ export class TitanClient {
         ...(options.host !== undefined ? { master: `${options.host}:${options.port ?? 9090}` } : {}),
         ...(options.token !== undefined ? { token: options.token } : {}),
       });
-      const { peer } = await connectPeer({ host: options.host ?? fromEnv.host, port: options.port ?? fromEnv.port, token: fromEnv.token, role: 'client' });
+      const tls = options.tls ?? fromEnv.tls;
+      const { peer } = await connectPeer({ host: options.host ?? fromEnv.host, port: options.port ?? fromEnv.port, token: fromEnv.token, role: 'client', ...(tls !== undefined ? { tls } : {}) });
       return peer;
     });
   }
@@ -104,6 +98,16 @@ export class TitanClient {
    */
   get schedules(): ScheduleClient {
     return new ScheduleClient(this.peer, this);
+  }
+
+  /**
+   * Who this client is, API tokens and the audit ledger (docs/SECURITY.md).
+   *
+   * @example
+   * const { role, permissions } = await titan.security.whoami();
+   */
+  get security(): SecurityClient {
+    return new SecurityClient(this.peer);
   }
 
   /** Like `new TitanClient(options)`, but connects now, so a wrong address or token fails here. */

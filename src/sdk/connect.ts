@@ -3,6 +3,7 @@ import { TitanError, ErrorCode } from '../common/errors.js';
 import { Opcode } from '../protocol/opcodes.js';
 import { Peer } from '../protocol/peer.js';
 import { tcpTransport } from '../protocol/transport.js';
+import { connectTls, type TlsClientFiles } from '../security/tls.js';
 
 export interface ConnectOptions {
   readonly host: string;
@@ -11,25 +12,28 @@ export interface ConnectOptions {
   readonly role: 'worker' | 'client';
   readonly name?: string;
   readonly connectTimeoutMs?: number;
+  /** Speak TLS, verifying the master against this CA (and present a certificate for mTLS). */
+  readonly tls?: TlsClientFiles;
 }
 
 /** Opens a TCP connection to a master and authenticates; resolves once the master accepted us. */
 export async function connectPeer(options: ConnectOptions): Promise<{ peer: Peer; heartbeatIntervalMs: number }> {
-  const socket = tcpConnect({ host: options.host, port: options.port });
+  const socket = options.tls !== undefined ? connectTls(options.host, options.port, options.tls) : tcpConnect({ host: options.host, port: options.port });
   const timeoutMs = options.connectTimeoutMs ?? 5_000;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new TitanError(ErrorCode.TIMEOUT, `could not reach the master at ${options.host}:${options.port} within ${timeoutMs} ms`));
     }, timeoutMs);
-    socket.once('connect', () => {
+    socket.once(options.tls !== undefined ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
       socket.off('error', onError);
       resolve();
     });
     const onError = (err: Error): void => {
       clearTimeout(timer);
-      reject(new TitanError(ErrorCode.CONNECTION_CLOSED, `could not reach the master at ${options.host}:${options.port}: ${err.message} (is \`titan master\` running?)`));
+      const hint = options.tls !== undefined ? 'is it running with --tls, and was its certificate signed by this --ca?' : 'is `titan master` running?';
+      reject(new TitanError(ErrorCode.CONNECTION_CLOSED, `could not reach the master at ${options.host}:${options.port}: ${err.message} (${hint})`));
     };
     socket.once('error', onError);
   });

@@ -152,6 +152,41 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 6,
+    description: 'security: API tokens (hashed) and the hash-chained audit ledger (docs/SECURITY.md)',
+    up: (db) => {
+      db.exec(`
+        CREATE TABLE api_tokens (
+          id           TEXT PRIMARY KEY,
+          name         TEXT NOT NULL,
+          role         TEXT NOT NULL,
+          namespace    TEXT,
+          -- sha256 of the whole token, hex: the token itself is shown once and never stored.
+          hash         TEXT NOT NULL,
+          created_at   INTEGER NOT NULL,
+          revoked_at   INTEGER,
+          last_used_at INTEGER
+        );
+        -- A name picks one live token (for revoke by name); revoked ones keep theirs for the audit trail.
+        CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens (name) WHERE revoked_at IS NULL;
+
+        -- Append-only: rows are never updated or deleted by Titan. hash = HMAC(key, prev_hash | row).
+        CREATE TABLE audit_log (
+          seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+          at        INTEGER NOT NULL,
+          who       TEXT NOT NULL,
+          role      TEXT NOT NULL,
+          action    TEXT NOT NULL,
+          target    TEXT NOT NULL,
+          source    TEXT NOT NULL,
+          result    TEXT NOT NULL,
+          prev_hash TEXT NOT NULL,
+          hash      TEXT NOT NULL
+        );
+      `);
+    },
+  },
 ];
 
 export function schemaVersion(db: Database): number {

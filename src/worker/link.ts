@@ -1,6 +1,7 @@
 import type { Logger } from '../common/log.js';
 import type { Peer } from '../protocol/peer.js';
 import { connectPeer } from '../sdk/connect.js';
+import type { TlsClientFiles } from '../security/tls.js';
 
 export interface LinkOptions {
   readonly host: string;
@@ -9,6 +10,7 @@ export interface LinkOptions {
   readonly minDelayMs: number;
   readonly maxDelayMs: number;
   readonly log: Logger;
+  readonly tls?: TlsClientFiles;
 }
 
 /**
@@ -44,7 +46,7 @@ export class Link {
   private async dial(): Promise<void> {
     if (this.closed) return;
     try {
-      const { peer, heartbeatIntervalMs } = await connectPeer({ host: this.options.host, port: this.options.port, token: this.options.token, role: 'worker' });
+      const { peer, heartbeatIntervalMs } = await connectPeer({ host: this.options.host, port: this.options.port, token: this.options.token, role: 'worker', ...(this.options.tls !== undefined ? { tls: this.options.tls } : {}) });
       if (this.closed) {
         peer.close();
         return;

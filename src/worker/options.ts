@@ -2,6 +2,7 @@ import type { DriverName } from '../core/resources.js';
 import type { LimitsMode } from './confine/confiner.js';
 import type { InferenceAgentOptions } from '../inference/agent.js';
 import type { SpawnOptions } from './spawn-host.js';
+import type { TlsClientFiles } from '../security/tls.js';
 
 /** Everything a worker needs, resolved once by the entry point. */
 export interface WorkerOptions {
@@ -39,6 +40,8 @@ export interface WorkerOptions {
   readonly spawn?: SpawnOptions;
   /** The host that spawned this worker: the autoscaler may retire it when idle. */
   readonly spawnedBy?: string;
+  /** Dial the master over TLS (its CA; this worker's certificate and key under mTLS). */
+  readonly tls?: TlsClientFiles;
 }
 
 export const WORKER_DEFAULTS = {

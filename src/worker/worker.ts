@@ -7,6 +7,7 @@ import type { Peer } from '../protocol/peer.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { Executor, type RunningJob, type SpawnInfo } from './executor.js';
 import { loadOrCreateWorkerId, probeResources } from './identity.js';
+import { tlsEnvironment } from '../security/tls-env.js';
 import { prepareJob, startJob, workerBaseEnvironment, type RunnerContext } from './job-runner.js';
 import { DockerEngine } from './docker/engine.js';
 import { DockerJob, removeLeftoverContainers } from './docker/docker-job.js';
@@ -93,7 +94,8 @@ export class Worker {
       masterPort: options.masterPort,
       token: options.token,
       workerId: this.id,
-      baseEnv: workerBaseEnvironment(process.env, options.inheritEnv !== true),
+      // Jobs reach the master the way their worker does, TLS included.
+      baseEnv: { ...workerBaseEnvironment(process.env, options.inheritEnv !== true), ...tlsEnvironment(options.tls) },
       executor: this.executor,
       driver,
       fetchArtifact: (hash) => this.fetchArtifact(hash),
@@ -106,7 +108,7 @@ export class Worker {
         ? new SpawnHost(options.spawn, { hostId: this.id, masterHost: options.masterHost, masterPort: options.masterPort, token: options.token, workDir: options.workDir, log })
         : null;
     this.link = new Link(
-      { host: options.masterHost, port: options.masterPort, token: options.token, minDelayMs: options.reconnectMinMs, maxDelayMs: options.reconnectMaxMs, log },
+      { host: options.masterHost, port: options.masterPort, token: options.token, minDelayMs: options.reconnectMinMs, maxDelayMs: options.reconnectMaxMs, log, ...(options.tls !== undefined ? { tls: options.tls } : {}) },
       (peer, interval) => this.connected(peer, interval),
       () => this.disconnected(),
     );

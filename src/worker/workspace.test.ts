@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -159,4 +160,23 @@ test('a file that is not a tar archive is refused with an error naming it', asyn
   const file = path.join(dir, 'not-a-tar.tgz');
   await writeFile(file, gzipSync(Buffer.from('hello, this is not tar'.repeat(50))));
   await assert.rejects(extractBundle(file, path.join(dir, 'nt')), (err: unknown) => err instanceof TitanError && err.message.includes(file));
+});
+
+test('a tar bomb is refused by its inflation ratio before anything is written', async () => {
+  const zeros = '\0'.repeat(4 * 1024 * 1024);
+  const dest = await refused([{ path: 'zeros.bin', body: zeros }], /inflates more than 50 times its \d+ bytes \(a compression bomb\?\)/, { maxRatio: 50, ratioFloorBytes: 1024 * 1024 });
+  await assert.rejects(readdir(dest), 'nothing was unpacked');
+  // Even under the default caps (ratio checked past 64 MiB), tar's own 1000:1 guard refuses it.
+  await refused([{ path: 'zeros.bin', body: zeros }], /inflates too much for its size .*compression bomb/);
+  // Ordinary data of the same size is unpacked.
+  const text = randomBytes(2 * 1024 * 1024).toString('hex');
+  const ok = path.join(dir, `dest-${++seq}`);
+  await extractBundle(await rawTar([{ path: 'data.txt', body: text }]), ok, { maxRatio: 50, ratioFloorBytes: 1024 * 1024 });
+  assert.equal((await readFile(path.join(ok, 'data.txt'), 'utf8')).length, text.length);
+});
+
+test('a gzip of endless zero blocks is stopped by what it inflates to, though it declares no files', async () => {
+  const file = path.join(dir, `zero-blocks-${++seq}.tar.gz`);
+  await writeFile(file, gzipSync(Buffer.alloc(8 * 1024 * 1024)));
+  await assert.rejects(extractBundle(file, path.join(dir, `dest-${++seq}`), { maxBytes: 1024 * 1024, maxEntries: 10 }), /inflates to more than \d+ bytes/);
 });

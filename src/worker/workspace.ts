@@ -1,6 +1,7 @@
 /** Where a job's files live on a worker, and safe packing/unpacking of folder bundles. */
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, open, readdir, stat } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
 import path from 'node:path';
 import * as tar from 'tar';
 import { ErrorCode, TitanError } from '../common/errors.js';
@@ -12,10 +13,18 @@ export interface BundleLimits {
   readonly maxBytes?: number;
   /** Default 100 000. */
   readonly maxEntries?: number;
+  /** Most bytes unpacked per byte of archive, once past `ratioFloorBytes` (a compression bomb). Default 200. */
+  readonly maxRatio?: number;
+  /** Below this many unpacked bytes the ratio is not checked (small, very compressible files are fine). Default 64 MiB. */
+  readonly ratioFloorBytes?: number;
 }
 
 const DEFAULT_MAX_BYTES = 1024 ** 3;
 const DEFAULT_MAX_ENTRIES = 100_000;
+const DEFAULT_MAX_RATIO = 200;
+const DEFAULT_RATIO_FLOOR = 64 * 1024 * 1024;
+/** Tar headers and padding on top of the file bytes: one 512-byte header and up to 511 bytes of padding per entry. */
+const TAR_OVERHEAD_PER_ENTRY = 1024;
 /** Folders a bundle of a project leaves out: reinstalled or irrelevant where the job runs. */
 const EXCLUDED = new Set(['node_modules', '.git']);
 const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
@@ -62,6 +71,10 @@ export async function extractBundle(archivePath: string, dest: string, limits: B
     const e = err as { code?: string; path?: string };
     if (e.code === 'TAR_SYMLINK_ERROR') {
       throw unsafe(archivePath, e.path ?? '', `it would be written through a symbolic link (${String(err)})`);
+    }
+    // tar's own guard (1000:1 on the whole stream) also refuses bombs below our ratio floor.
+    if (e.code === 'TAR_ABORT' && /decompression ratio/.test(String(err))) {
+      throw unsafe(archivePath, '', `it inflates too much for its size (${(err as Error).message}; a compression bomb?)`);
     }
     throw err;
   }
@@ -118,10 +131,27 @@ async function checkArchive(archivePath: string, limits: BundleLimits): Promise<
     parser.on('end', resolve);
   });
   parsed.catch(() => undefined); // awaited below; an abort mid-read must not count as unhandled
-  const input = createReadStream(archivePath);
+  // Inflate here, counting, rather than inside the parser: a gzip bomb is stopped by what it
+  // inflates to, even when its tar headers declare nothing (a stream of zero blocks).
+  const archiveBytes = (await stat(archivePath)).size;
+  const maxInflated = maxBytes + (maxEntries + 2) * TAR_OVERHEAD_PER_ENTRY;
+  const maxRatio = limits.maxRatio ?? DEFAULT_MAX_RATIO;
+  const ratioFloor = limits.ratioFloorBytes ?? DEFAULT_RATIO_FLOOR;
+  const raw = createReadStream(archivePath);
+  const input = (await isGzip(archivePath)) ? raw.pipe(createGunzip()) : raw;
+  let inflated = 0;
   try {
     for await (const chunk of input) {
       if (problem !== undefined) break;
+      inflated += (chunk as Buffer).length;
+      if (inflated > maxInflated) problem = unsafe(archivePath, '', `it inflates to more than ${maxInflated} bytes (the limit is ${maxBytes} bytes of files)`);
+      else if (inflated > ratioFloor && inflated > archiveBytes * maxRatio) {
+        problem = unsafe(archivePath, '', `it inflates more than ${maxRatio} times its ${archiveBytes} bytes (a compression bomb?)`);
+      }
+      if (problem !== undefined) {
+        parser.abort(problem);
+        break;
+      }
       if (!parser.write(chunk as Buffer)) await new Promise((resolve) => parser.once('drain', resolve));
     }
     if (problem === undefined) parser.end();
@@ -131,9 +161,21 @@ async function checkArchive(archivePath: string, limits: BundleLimits): Promise<
     throw err instanceof TitanError ? err : unsafe(archivePath, '', `it is not a readable tar archive (${String(err)})`);
   } finally {
     input.destroy();
+    raw.destroy();
   }
   if (problem !== undefined) throw problem;
   checkLinks(archivePath, entries);
+}
+
+async function isGzip(file: string): Promise<boolean> {
+  const handle = await open(file, 'r');
+  try {
+    const magic = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(magic, 0, 2, 0);
+    return bytesRead === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+  } finally {
+    await handle.close();
+  }
 }
 
 function unsafe(archivePath: string, entryPath: string, why: string): TitanError {

@@ -55,7 +55,7 @@ export function attemptsOf(job: JobView, events: readonly JobEventView[]): Attem
 }
 
 export function httpContext(request: FastifyRequest): HttpCallContext {
-  return new HttpCallContext(`http:${request.ip}`);
+  return new HttpCallContext(`http:${request.ip}`, request.identity);
 }
 
 /** Jobs: list (filters, search, pages), detail with attempts, submit, cancel, retry, approve, reject. */

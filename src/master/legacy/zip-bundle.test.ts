@@ -32,3 +32,17 @@ test('a file that is not a zip, or a zip reaching outside its folder, is refused
   damaged.writeUInt8(damaged.readUInt8(at) ^ 0xff, at);
   refused(damaged, /entry "a\.py" (is damaged|does not inflate)/);
 });
+
+test('a zip bomb is refused by its unpacked size and ratio before anything is inflated', () => {
+  const bomb = makeZip({ 'a.bin': Buffer.alloc(3 * 1024 * 1024), 'b.bin': Buffer.alloc(3 * 1024 * 1024) });
+  assert.throws(() => zipToBundle(bomb, 'bomb.zip', { maxRatio: 20, ratioFloorBytes: 1024 * 1024 }), /archive bomb\.zip cannot be used: it unpacks to more than 20 times its \d+ bytes \(a zip bomb\?\)/);
+  assert.throws(() => zipToBundle(bomb, 'bomb.zip', { maxTotalBytes: 4 * 1024 * 1024 }), /its files add up to more than 4194304 bytes/);
+  assert.equal(zipToBundle(bomb, 'bomb.zip').entries.length, 2, 'under the default caps 6 MiB of zeros is fine');
+});
+
+test('a zip whose entry inflates past its declared size is refused, not inflated without end', () => {
+  const zip = makeZip({ 'small.txt': Buffer.alloc(64 * 1024) });
+  const central = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+  zip.writeUInt32LE(10, central + 24); // the central directory now claims 10 bytes
+  assert.throws(() => zipToBundle(zip, 'liar.zip'), /entry "small\.txt" (is damaged|does not inflate)/);
+});

@@ -10,6 +10,15 @@ import { ErrorCode, TitanError } from '../../common/errors.js';
 
 const MAX_TOTAL_BYTES = 256 * 1024 * 1024;
 const MAX_ENTRIES = 100_000;
+
+/** Caps against zip bombs: the unpacked total, and how much it may exceed the zip once past a floor. */
+export interface ZipLimits {
+  readonly maxTotalBytes?: number;
+  /** Default 200. */
+  readonly maxRatio?: number;
+  /** Unpacked totals below this are not ratio-checked. Default 64 MiB. */
+  readonly ratioFloorBytes?: number;
+}
 const BLOCK = 512;
 
 export interface ZipEntry {
@@ -25,7 +34,10 @@ function refuse(archive: string, why: string): TitanError {
 }
 
 /** Reads every entry of a zip (stored or deflated, no ZIP64, no encryption). */
-export function readZip(zip: Buffer, archive: string): ZipEntry[] {
+export function readZip(zip: Buffer, archive: string, limits: ZipLimits = {}): ZipEntry[] {
+  const maxTotal = limits.maxTotalBytes ?? MAX_TOTAL_BYTES;
+  const maxRatio = limits.maxRatio ?? 200;
+  const ratioFloor = limits.ratioFloorBytes ?? 64 * 1024 * 1024;
   const eocd = findEndOfCentralDirectory(zip);
   if (eocd < 0) throw refuse(archive, 'it is not a zip file (no end of central directory); upload the zip the SDK made');
   const count = zip.readUInt16LE(eocd + 10);
@@ -57,7 +69,9 @@ export function readZip(zip: Buffer, archive: string): ZipEntry[] {
     if ((flags & 1) !== 0) throw refuse(archive, `entry "${name}" is encrypted`);
     const directory = name.endsWith('/');
     total += size;
-    if (total > MAX_TOTAL_BYTES) throw refuse(archive, `its files add up to more than ${MAX_TOTAL_BYTES} bytes`);
+    // Checked on the declared sizes before anything is inflated; inflating stops at the declared size.
+    if (total > maxTotal) throw refuse(archive, `its files add up to more than ${maxTotal} bytes`);
+    if (total > ratioFloor && total > zip.length * maxRatio) throw refuse(archive, `it unpacks to more than ${maxRatio} times its ${zip.length} bytes (a zip bomb?)`);
     const data = directory ? Buffer.alloc(0) : entryData(zip, archive, name, local, method, compressed, size, crc);
     const mode = (unixMode & 0o777) !== 0 ? unixMode & 0o777 : directory ? 0o755 : 0o644;
     entries.push({ name, directory, mode, mtime: dosTime(date, time), data });
@@ -66,8 +80,8 @@ export function readZip(zip: Buffer, archive: string): ZipEntry[] {
 }
 
 /** A gzipped tar holding the zip's entries, for a job's `bundle`. */
-export function zipToBundle(zip: Buffer, archive: string): { bundle: Buffer; entries: ZipEntry[] } {
-  const entries = readZip(zip, archive);
+export function zipToBundle(zip: Buffer, archive: string, limits: ZipLimits = {}): { bundle: Buffer; entries: ZipEntry[] } {
+  const entries = readZip(zip, archive, limits);
   const blocks: Buffer[] = [];
   for (const entry of entries) {
     const header = Buffer.alloc(BLOCK);

@@ -1,0 +1,103 @@
+/**
+ * `node dist/bench/security.js` (also run at the end of `npm run bench`): what the security layer
+ * costs per request, each figure beside its floor measured in the same run. Nothing is asserted.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { silentLogger } from '../src/common/log.js';
+import { Master } from '../src/master/master.js';
+import { MASTER_DEFAULTS } from '../src/master/options.js';
+import { Opcode } from '../src/protocol/opcodes.js';
+import { connectPeer } from '../src/sdk/connect.js';
+import { AuditLedger } from '../src/security/audit-ledger.js';
+import { requirementOf } from '../src/security/opcode-permissions.js';
+import { can, type Identity } from '../src/security/policy.js';
+import { RateLimiter } from '../src/security/rate-limiter.js';
+import { TokenStore } from '../src/security/token-store.js';
+import { SqliteStore } from '../src/store/sqlite-store.js';
+import { now, round } from './measure.js';
+
+/** Mean microseconds per call of fn over n calls. */
+function perCall(n: number, fn: (i: number) => void): number {
+  for (let i = 0; i < Math.min(n, 1000); i++) fn(i);
+  const t0 = now();
+  for (let i = 0; i < n; i++) fn(i);
+  return round(((now() - t0) * 1000) / n, 3);
+}
+
+async function pingLatency(port: number, token: string, n: number): Promise<number> {
+  const { peer } = await connectPeer({ host: '127.0.0.1', port, token, role: 'client' });
+  for (let i = 0; i < 200; i++) await peer.request(Opcode.PING, {});
+  const t0 = now();
+  for (let i = 0; i < n; i++) await peer.request(Opcode.PING, {});
+  const us = ((now() - t0) * 1000) / n;
+  peer.close();
+  return round(us, 1);
+}
+
+export async function securityFigures(log: (line: string) => void = console.log): Promise<Record<string, number>> {
+  const dir = mkdtempSync(join(tmpdir(), 'titan-bench-security-'));
+  try {
+    const path = join(dir, 'titan.db');
+    SqliteStore.open(path).close();
+    const db = new Database(path);
+    db.pragma('synchronous = NORMAL');
+    const tokens = new TokenStore(db);
+    const { token } = tokens.create({ name: 'bench', role: 'operator' }, 1);
+    const identity: Identity = { kind: 'token', name: 'bench', tokenId: 'x', role: 'operator', namespace: 'team-a', mayActAsWorker: false };
+    const body = { jobId: 'team-a.job-1' };
+    const limiter = new RateLimiter({ requests: 150, windowMs: 10_000 });
+    const figures: Record<string, number> = {
+      sha256FloorUs: perCall(100_000, () => createHash('sha256').update(token).digest()),
+      tokenVerifyUs: perCall(100_000, (i) => tokens.verify(token, i)),
+      canUs: perCall(1_000_000, () => {
+        const r = requirementOf(Opcode.JOB_CANCEL, body);
+        can(identity, r.action, r.resource);
+      }),
+      rateLimiterUs: perCall(1_000_000, (i) => limiter.take(`token-${i % 1000}`, i)),
+    };
+    const ledger = new AuditLedger(db, Buffer.alloc(32, 1));
+    const entry = (i: number) => ({ at: i, who: 'bench', role: 'operator', action: 'JOB_SUBMIT', target: `job-${i}`, source: '127.0.0.1', result: 'ok' });
+    figures.auditAppendEachUs = perCall(5_000, (i) => ledger.append(entry(i)));
+    figures.auditAppendBatchedUs = perCall(50_000, (i) => {
+      ledger.enqueue(entry(i));
+      if (i % 100 === 99) ledger.flush();
+    });
+    const verifyStart = now();
+    const verdict = ledger.verify();
+    figures.auditVerifyRowsPerMs = round(verdict.rows / (now() - verifyStart), 0);
+    db.close();
+
+    const master = new Master(
+      { ...MASTER_DEFAULTS, host: '127.0.0.1', port: 0, dataDir: join(dir, 'master'), token: 'bench-cluster-token-0123', rateLimit: { requests: 1_000_000, windowMs: 10_000 } },
+      silentLogger(),
+    );
+    const port = await master.start();
+    const api = master.security.createToken({ name: 'bench', role: 'viewer' }).token;
+    // Interleaved, best of three each, so neither side gets the warmer process.
+    const cluster: number[] = [];
+    const apiToken: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      cluster.push(await pingLatency(port, 'bench-cluster-token-0123', 2_000));
+      apiToken.push(await pingLatency(port, api, 2_000));
+    }
+    figures.pingClusterTokenUs = Math.min(...cluster);
+    figures.pingApiTokenUs = Math.min(...apiToken);
+    await master.close();
+
+    log('security (µs per call; floors in the same run)');
+    log(`  token verify       ${figures.tokenVerifyUs} µs   (sha256 floor ${figures.sha256FloorUs} µs)`);
+    log(`  can() + opcode map ${figures.canUs} µs`);
+    log(`  rate limiter take  ${figures.rateLimiterUs} µs`);
+    log(`  audit append       ${figures.auditAppendEachUs} µs each, ${figures.auditAppendBatchedUs} µs batched (as the master does); verify ${figures.auditVerifyRowsPerMs} rows/ms`);
+    log(`  PING round trip    ${figures.pingApiTokenUs} µs with an API token (limiter + checks) vs ${figures.pingClusterTokenUs} µs with the cluster token`);
+    return figures;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1]?.endsWith('bench/security.js') === true) await securityFigures();

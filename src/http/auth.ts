@@ -1,0 +1,75 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { TitanError, ErrorCode } from '../common/errors.js';
+import type { Master } from '../master/master.js';
+import type { Identity } from '../security/policy.js';
+import { routePermission, routeResource } from '../security/http-permissions.js';
+import { RateLimitedError } from '../security/security.js';
+import { httpStatusOf } from './status-codes.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who sent the request (null on public routes): routes filter and the dashboard hides by it. */
+    identity: Identity | null;
+  }
+  interface FastifyContextConfig {
+    /** What the route needs; see src/security/http-permissions.ts. Undeclared routes need admin. */
+    permission?: unknown;
+  }
+}
+
+function isApiPath(url: string): boolean {
+  return url.startsWith('/api/') || url === '/metrics' || url.startsWith('/metrics?');
+}
+
+function bearer(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  return header?.startsWith('Bearer ') === true ? header.slice('Bearer '.length).trim() : undefined;
+}
+
+function refuse(reply: FastifyReply, err: TitanError): void {
+  if (err instanceof RateLimitedError) void reply.header('retry-after', String(Math.ceil(err.retryAfterMs / 1000)));
+  if (err.code === ErrorCode.UNAUTHENTICATED) void reply.header('www-authenticate', 'Bearer');
+  void reply.code(httpStatusOf(err.code)).send({ code: err.code, error: err.message });
+}
+
+/**
+ * The one place HTTP is authorized: authenticate the Bearer token into an identity, find the
+ * route's permission, ask the same policy the TCP Session asks, count the token's rate, and
+ * after the answer write a ledger row for everything that is not a read.
+ */
+export function registerAuth(app: FastifyInstance, master: Master): void {
+  app.decorateRequest('identity', null);
+  app.addHook('onRequest', (request, reply, done) => {
+    // Outside the API nothing is served but the dashboard's files: an unmatched path there is a 404, not a 401.
+    if (request.routeOptions.url === undefined && !isApiPath(request.url)) return done();
+    const permission = routePermission(request.method, request.routeOptions.url, request.routeOptions.config.permission);
+    if (permission === 'public') return done();
+    const security = master.security;
+    const secret = bearer(request);
+    const identity = secret === undefined ? undefined : security.identify(secret);
+    if (identity === undefined) {
+      if (secret !== undefined) security.record(null, `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`, '', request.ip, 'denied: bad token');
+      refuse(reply, new TitanError(ErrorCode.UNAUTHENTICATED, 'missing or wrong token: send "Authorization: Bearer <token>" with an API token (titan token create) or the cluster token (titan up prints it)'));
+      return;
+    }
+    request.identity = identity;
+    try {
+      security.admit(identity, { action: permission.action, resource: routeResource(permission, request.params) }, `${request.method} ${request.routeOptions.url ?? request.url}`, request.ip);
+    } catch (err) {
+      if (err instanceof TitanError) return refuse(reply, err);
+      throw err;
+    }
+    done();
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    const identity = request.identity;
+    if (identity !== null && reply.statusCode !== 403 && reply.statusCode !== 429) {
+      const permission = routePermission(request.method, request.routeOptions.url, request.routeOptions.config.permission);
+      if (permission !== 'public' && permission.action !== 'read') {
+        const resource = routeResource(permission, request.params);
+        master.security.record(identity, `${request.method} ${request.routeOptions.url ?? request.url}`, resource.kind === 'ids' ? resource.ids.join(',') : '', request.ip, reply.statusCode < 400 ? 'ok' : `error HTTP ${reply.statusCode}`);
+      }
+    }
+    done();
+  });
+}

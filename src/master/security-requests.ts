@@ -1,0 +1,38 @@
+import { Opcode } from '../protocol/opcodes.js';
+import { AuditListRequest, TokenCreateRequest, TokenListRequest, TokenRevokeRequest, type TokenCreateReply, type WhoamiReply } from '../protocol/security-messages.js';
+import type { IncomingMessage, Replier } from '../protocol/replier.js';
+import { permissionsOf, type Identity } from '../security/policy.js';
+import type { Master } from './master.js';
+import { parseBody } from './parse-body.js';
+
+export function whoami(identity: Identity): WhoamiReply {
+  return { kind: identity.kind, name: identity.name, role: identity.role, namespace: identity.namespace ?? null, permissions: permissionsOf(identity) };
+}
+
+/** WHOAMI, tokens and the audit ledger. Session has already checked the role. Returns false for other opcodes. */
+export function handleSecurityMessage(master: Master, identity: Identity, msg: IncomingMessage, reply: Replier): boolean {
+  switch (msg.opcode) {
+    case Opcode.WHOAMI:
+      reply.ok(whoami(identity));
+      return true;
+    case Opcode.TOKEN_CREATE: {
+      const { token, view } = master.security.createToken(parseBody(TokenCreateRequest, msg));
+      reply.ok({ token, info: view } satisfies TokenCreateReply);
+      return true;
+    }
+    case Opcode.TOKEN_LIST:
+      reply.ok({ tokens: master.security.tokens.list(parseBody(TokenListRequest, msg).all) });
+      return true;
+    case Opcode.TOKEN_REVOKE:
+      reply.ok({ revoked: master.security.revokeToken(parseBody(TokenRevokeRequest, msg).token) });
+      return true;
+    case Opcode.AUDIT_LIST:
+      reply.ok({ records: master.security.audit.recent(parseBody(AuditListRequest, msg).limit) });
+      return true;
+    case Opcode.AUDIT_VERIFY:
+      reply.ok(master.security.audit.verify());
+      return true;
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,167 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Logger } from '../common/log.js';
+import { ErrorCode, TitanError } from '../common/errors.js';
+import { loadOrCreateValue } from '../common/persistent-value.js';
+import { AuditLedger, type AuditEntry } from './audit-ledger.js';
+import { can, inNamespace, type Identity } from './policy.js';
+import type { Requirement } from './opcode-permissions.js';
+import { RateLimiter, type RateLimit } from './rate-limiter.js';
+import { looksLikeApiToken, TokenStore, type TokenView } from './token-store.js';
+import { tokensMatch } from './token-compare.js';
+
+export interface SecurityOptions {
+  readonly dataDir: string;
+  readonly clusterToken: string;
+  /** Per API token; null turns rate limiting off. */
+  readonly rateLimit: RateLimit | null;
+  /** Most unfinished jobs each namespace may have at once. */
+  readonly namespaceQuotas: ReadonlyMap<string, number>;
+}
+
+/** Over the rate limit: carries when to come back (HTTP sends it as Retry-After). */
+export class RateLimitedError extends TitanError {
+  constructor(
+    readonly retryAfterMs: number,
+    message: string,
+  ) {
+    super(ErrorCode.RATE_LIMITED, message);
+  }
+}
+
+export const CLUSTER_IDENTITY: Identity = { kind: 'cluster', name: 'cluster', role: 'admin', mayActAsWorker: true };
+
+function tokenIdentity(view: TokenView): Identity {
+  return { kind: 'token', name: view.name, tokenId: view.id, role: view.role, ...(view.namespace !== null ? { namespace: view.namespace } : {}), mayActAsWorker: false };
+}
+
+/**
+ * The master's security shell: authenticates secrets into identities, asks the pure policy
+ * (`can`), counts requests per token, and writes the audit ledger. It keeps its own connection
+ * to the master's SQLite file (the tables come from migration 6), so the job store's contract
+ * stays what it was.
+ */
+export class Security {
+  readonly tokens: TokenStore;
+  readonly audit: AuditLedger;
+  private readonly db: Database.Database;
+  private readonly limiter: RateLimiter | null;
+  private readonly revokeListeners = new Set<(tokenId: string) => void>();
+  private readonly sweep: NodeJS.Timeout | null;
+
+  constructor(
+    private readonly options: SecurityOptions,
+    private readonly log: Logger,
+  ) {
+    this.db = new Database(join(options.dataDir, 'titan.db'));
+    this.db.pragma('busy_timeout = 5000');
+    // As the job store: a commit survives the process being killed; only an OS crash may lose the last ones.
+    this.db.pragma('synchronous = NORMAL');
+    const key = loadOrCreateValue(join(options.dataDir, 'audit.key'), () => randomBytes(32).toString('hex'), 0o600);
+    this.tokens = new TokenStore(this.db);
+    this.audit = new AuditLedger(this.db, Buffer.from(key, 'hex'), (err) => log.error({ err }, 'could not write the audit ledger'));
+    this.limiter = options.rateLimit === null ? null : new RateLimiter(options.rateLimit);
+    const limiter = this.limiter;
+    this.sweep = limiter === null ? null : setInterval(() => limiter.sweep(Date.now()), 60_000);
+    this.sweep?.unref();
+  }
+
+  close(): void {
+    if (this.sweep !== null) clearInterval(this.sweep);
+    this.flushAudit();
+    if (this.db.open) this.db.close();
+  }
+
+  /** The identity a secret proves, or undefined. The cluster token is admin (backward compatibility) and the only worker credential. */
+  identify(secret: string): Identity | undefined {
+    if (looksLikeApiToken(secret)) {
+      const view = this.tokens.verify(secret, Date.now());
+      return view === undefined ? undefined : tokenIdentity(view);
+    }
+    return tokensMatch(this.options.clusterToken, secret) ? CLUSTER_IDENTITY : undefined;
+  }
+
+  /** False once the identity's token is revoked; sessions ask before every request. */
+  isCurrent(identity: Identity): boolean {
+    return identity.tokenId === undefined || this.tokens.isLive(identity.tokenId);
+  }
+
+  /**
+   * Lets a request through, or throws: FORBIDDEN (recorded in the ledger) when the role or
+   * namespace does not allow it, RATE_LIMITED when the token is over its rate.
+   */
+  admit(identity: Identity, requirement: Requirement, action: string, source: string): void {
+    const decision = can(identity, requirement.action, requirement.resource);
+    if (!decision.allowed) {
+      this.record(identity, action, targetOf(requirement), source, `denied: ${decision.reason}`);
+      throw new TitanError(ErrorCode.FORBIDDEN, `${action} refused for ${identity.name}: ${decision.reason}`);
+    }
+    if (this.limiter === null || identity.kind === 'cluster') return;
+    const rate = this.limiter.take(identity.tokenId ?? `${identity.kind}:${identity.name}`, Date.now());
+    if (!rate.allowed) {
+      const { requests, windowMs } = this.limiter.limit;
+      throw new RateLimitedError(
+        rate.retryAfterMs,
+        `rate limit: token ${identity.name} may make ${requests} requests per ${windowMs / 1000} s; retry after ${(rate.retryAfterMs / 1000).toFixed(1)} s (retryAfterMs=${rate.retryAfterMs})`,
+      );
+    }
+  }
+
+  /**
+   * Refuses a submission that would take a namespace over its quota of unfinished jobs.
+   * `active` counts the namespace's jobs that are not final yet.
+   */
+  checkQuota(identity: Identity, adding: number, activeIds: Iterable<string>): void {
+    if (identity.namespace === undefined) return;
+    const quota = this.options.namespaceQuotas.get(identity.namespace);
+    if (quota === undefined) return;
+    let active = 0;
+    for (const id of activeIds) if (inNamespace(identity, id)) active++;
+    if (active + adding > quota) {
+      throw new TitanError(
+        ErrorCode.QUOTA_EXCEEDED,
+        `namespace ${identity.namespace} may have ${quota} unfinished jobs; it has ${active} and this adds ${adding}: wait for some to finish or cancel them`,
+      );
+    }
+  }
+
+  record(identity: Identity | null, action: string, target: string, source: string, result: string): void {
+    const entry: AuditEntry = { at: Date.now(), who: identity?.name ?? 'anonymous', role: identity?.role ?? '-', action, target, source, result };
+    this.audit.enqueue(entry);
+  }
+
+  /** A row for the master's own lifecycle (start, stop), written at once. */
+  recordSystem(action: string, detail: string): void {
+    this.record({ kind: 'cluster', name: 'master', role: 'admin', mayActAsWorker: false }, action, '', `pid ${process.pid}`, detail);
+    this.flushAudit();
+  }
+
+  /** Writes the queued ledger rows; a failure is logged loudly (the requests already happened), never thrown at a caller. */
+  flushAudit(): void {
+    try {
+      this.audit.flush();
+    } catch (err) {
+      this.log.error({ err }, 'could not write the audit ledger');
+    }
+  }
+
+  createToken(input: { name: string; role: string; namespace?: string | undefined }): { token: string; view: TokenView } {
+    return this.tokens.create(input, Date.now());
+  }
+
+  revokeToken(idOrName: string): TokenView {
+    const view = this.tokens.revoke(idOrName, Date.now());
+    for (const listener of this.revokeListeners) listener(view.id);
+    return view;
+  }
+
+  /** Called with a token id right after it is revoked (the master closes its open connections). */
+  onRevoke(listener: (tokenId: string) => void): void {
+    this.revokeListeners.add(listener);
+  }
+}
+
+export function targetOf(requirement: Requirement): string {
+  return requirement.resource.kind === 'cluster' ? '' : requirement.resource.ids.slice(0, 20).join(',');
+}
