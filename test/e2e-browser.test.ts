@@ -128,6 +128,29 @@ describe('the dashboard in a real browser (Debian chromium via playwright-core)'
     assert.deepEqual(final.jobs.map((j) => j.key).sort(), ['extract', 'load', 'step2']);
   });
 
+  test('a viewer token sees a failed job and its log, but not the Retry its role may not use', async () => {
+    const client = await cluster.client();
+    const { token: secret } = await client.security.createToken({ role: 'viewer', name: 'dash-viewer' });
+    const { jobId } = await post<{ jobId: string }>('/api/v1/jobs', { name: 'viewed', run: { kind: 'command', command: 'exit 2' } });
+    await until('the job to fail', async () => (await client.status(jobId)).state === 'failed');
+    const viewer = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    try {
+      viewer.setDefaultTimeout(15_000);
+      await viewer.goto(`http://127.0.0.1:${cluster.httpPort}/#/jobs/${jobId}`);
+      await viewer.getByTestId('token-input').fill(secret);
+      await viewer.getByTestId('token-submit').click();
+      await viewer.getByTestId('identity').filter({ hasText: 'dash-viewer (viewer)' }).waitFor();
+      await viewer.getByTestId('job-state').filter({ hasText: 'failed' }).waitFor();
+      assert.equal(await viewer.getByTestId('retry').count(), 0, 'a viewer is not offered Retry');
+      assert.equal(await viewer.getByTestId('download').count(), 1, 'reading the log is still offered');
+      // The same page for an admin offers Retry: the button is hidden by role, not missing.
+      await go(`#/jobs/${jobId}`);
+      await page.getByTestId('retry').waitFor();
+    } finally {
+      await viewer.close();
+    }
+  });
+
   test('the jobs, DLQ, schedules and agent-run pages list what the API holds', async () => {
     const { jobId } = await post<{ jobId: string }>('/api/v1/jobs', { name: 'doomed-ui', run: { kind: 'command', command: 'exit 3' }, retries: 1 });
     await post('/api/v1/schedules', { name: 'nightly-report', cron: '0 3 * * *', jobs: [{ key: 'report', run: { kind: 'command', command: 'echo report' } }] });

@@ -1,6 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, getToken, setToken } from './api.js';
+import { loadPermissions, useIdentityLabel } from './permissions.js';
 import { useRoute } from './hooks.js';
 import { AgentRunPage, AgentRuns } from './pages/agents.js';
 import { Builder } from './pages/builder.js';
@@ -34,7 +35,7 @@ function TokenForm({ failed }: { failed: boolean }) {
       }}
     >
       <h1>Titan</h1>
-      <p>{failed ? 'That token was refused. ' : ''}Enter the cluster token (printed by <code>titan up</code>, stored in the master's data dir as <code>token</code>).</p>
+      <p>{failed ? 'That token was refused. ' : ''}Enter an API token (<code>titan token create</code>) or the cluster token (printed by <code>titan up</code>, stored in the master's data dir as <code>token</code>).</p>
       <input type="password" autoFocus placeholder="cluster token" value={value} onInput={(e) => setValue((e.target as HTMLInputElement).value)} data-testid="token-input" />
       <button type="submit" class="primary" data-testid="token-submit">Connect</button>
     </form>
@@ -80,7 +81,9 @@ function App() {
   }, [token]);
   useEffect(() => {
     if (token !== null) api('/api/v1/cluster').then(() => setRefused(false), () => undefined);
+    if (token !== null) loadPermissions().catch(() => undefined);
   }, [token]);
+  const identity = useIdentityLabel();
   if (token === null) return <TokenForm failed={refused} />;
   return (
     <div class="app">
@@ -90,6 +93,7 @@ function App() {
           <a key={path} href={`#/${path}`} class={(route[0] ?? '') === path ? 'active' : ''}>{label}</a>
         ))}
         <button class="link signout" onClick={() => setToken(null)}>Forget token</button>
+        {identity !== null ? <div class="identity" data-testid="identity">{identity}</div> : null}
       </nav>
       <main>
         <Page route={route} />

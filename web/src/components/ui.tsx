@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { STATE_COLOURS } from '../format.js';
+import { useCan, type Permission } from '../permissions.js';
 
 export function Badge({ state }: { state: string }) {
   return (
@@ -26,10 +27,14 @@ export function ErrorLine({ error }: { error: string | null }) {
   return error === null ? null : <p class="error" role="alert">{error}</p>;
 }
 
-/** A button that runs an action, shows it is busy, and reports the action's error next to it. */
-export function Action({ label, run, kind, testId }: { label: string; run: () => Promise<unknown>; kind?: 'danger' | 'primary'; testId?: string }) {
+/**
+ * A button that runs an action, shows it is busy, and reports the action's error next to it.
+ * With `needs`, it is shown only to a token whose role grants that permission.
+ */
+export function Action({ label, run, kind, testId, needs }: { label: string; run: () => Promise<unknown>; kind?: 'danger' | 'primary'; testId?: string; needs?: Permission }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  if (!useCan(needs)) return null;
   return (
     <span class="action">
       <button

@@ -101,7 +101,7 @@ export function Builder() {
         actions={
           <>
             <button disabled={found.length > 0} onClick={() => setYaml(toYaml(name, nodes, edges))} data-testid="export-yaml">Export YAML</button>
-            <Action label="Deploy" kind="primary" testId="deploy" run={async () => {
+            <Action label="Deploy" kind="primary" testId="deploy" needs="submit" run={async () => {
               if (found.length > 0) throw new Error('fix the problems first');
               const { dagId } = await post<{ dagId: string }>('/api/v1/dags', { yaml: toYaml(name, nodes, edges) });
               navigate(`dags/${encodeURIComponent(dagId)}`);

@@ -51,7 +51,7 @@ export function DagPage({ id }: { id: string }) {
       <ErrorLine error={graph.error} />
       {g === undefined ? <Empty>loading…</Empty> : (
         <>
-          <Card title={`${g.dag.name}: ${g.dag.total - g.dag.unfinished}/${g.dag.total} final, ${g.dag.failed} failed`} actions={g.dag.state === 'running' ? <Action label="Cancel run" kind="danger" testId="cancel-dag" run={() => post(`/api/v1/dags/${encodeURIComponent(id)}/cancel`).then(graph.reload)} /> : null}>
+          <Card title={`${g.dag.name}: ${g.dag.total - g.dag.unfinished}/${g.dag.total} final, ${g.dag.failed} failed`} actions={g.dag.state === 'running' ? <Action label="Cancel run" kind="danger" testId="cancel-dag" needs="cancel" run={() => post(`/api/v1/dags/${encodeURIComponent(id)}/cancel`).then(graph.reload)} /> : null}>
             <div class="graph-wrap">
               <Graph
                 nodes={g.jobs.map((j) => ({ id: j.key, label: j.key, state: j.state, note: /awaiting approval/.test(j.reason ?? '') ? 'awaiting approval' : j.state }))}

@@ -20,10 +20,10 @@ export function JobActions({ job, onDone }: { job: JobView; onDone: () => void }
   const awaiting = job.state === 'pending' && /awaiting approval/.test(job.reason ?? '');
   return (
     <>
-      {awaiting ? <Action label="Approve" kind="primary" testId="approve" run={act('approve', { by: 'dashboard' })} /> : null}
-      {awaiting ? <Action label="Reject" kind="danger" testId="reject" run={act('reject', { by: 'dashboard', reason: 'rejected in the dashboard' })} /> : null}
-      {!FINAL.has(job.state) ? <Action label="Cancel" kind="danger" testId="cancel" run={act('cancel')} /> : null}
-      {['failed', 'dead', 'cancelled', 'skipped'].includes(job.state) ? <Action label="Retry" testId="retry" run={act('retry')} /> : null}
+      {awaiting ? <Action label="Approve" kind="primary" testId="approve" needs="approve" run={act('approve', { by: 'dashboard' })} /> : null}
+      {awaiting ? <Action label="Reject" kind="danger" testId="reject" needs="approve" run={act('reject', { by: 'dashboard', reason: 'rejected in the dashboard' })} /> : null}
+      {!FINAL.has(job.state) ? <Action label="Cancel" kind="danger" testId="cancel" needs="cancel" run={act('cancel')} /> : null}
+      {['failed', 'dead', 'cancelled', 'skipped'].includes(job.state) ? <Action label="Retry" testId="retry" needs="submit" run={act('retry')} /> : null}
     </>
   );
 }

@@ -22,7 +22,7 @@ export function Services() {
                 <tr key={s.id} data-service={s.id}>
                   <td class="mono"><a href={`#/jobs/${encodeURIComponent(s.id)}`}>{s.id}</a></td><td>{s.name}</td><td><Badge state={s.state} /></td><td>{s.ready ? 'yes' : 'no'}</td>
                   <td>{s.port !== null ? `${s.host ?? ''}:${s.port}` : '-'}</td><td>{s.workerId ?? '-'}</td><td>{s.pid ?? '-'}</td><td>{s.restarts}</td><td>{duration(s.uptimeMs)}</td>
-                  <td><Action label="Restart" testId={`restart-${s.id}`} run={act(s.id, 'restart')} /> <Action label="Stop" kind="danger" testId={`stop-${s.id}`} run={act(s.id, 'stop')} /></td>
+                  <td><Action label="Restart" testId={`restart-${s.id}`} needs="deploy" run={act(s.id, 'restart')} /> <Action label="Stop" kind="danger" testId={`stop-${s.id}`} needs="deploy" run={act(s.id, 'stop')} /></td>
                 </tr>
               ))}
             </tbody>
@@ -53,7 +53,7 @@ export function Schedules() {
                   <td>{s.nextDueAt !== null ? `${time(s.nextDueAt)} (${new Date(s.nextDueAt).toLocaleDateString()})` : '-'}</td>
                   <td>{s.lastDagId !== null ? <a href={`#/dags/${encodeURIComponent(s.lastDagId)}`}>{ago(s.lastDueAt)}</a> : '-'}</td>
                   <td>{s.jobs}</td><td>{s.overlap}</td>
-                  <td>{s.paused ? <Action label="Resume" testId={`resume-${s.id}`} run={act(s.id, 'resume')} /> : <Action label="Pause" testId={`pause-${s.id}`} run={act(s.id, 'pause')} />}</td>
+                  <td>{s.paused ? <Action label="Resume" testId={`resume-${s.id}`} needs="submit" run={act(s.id, 'resume')} /> : <Action label="Pause" testId={`pause-${s.id}`} needs="submit" run={act(s.id, 'pause')} />}</td>
                 </tr>
               ))}
             </tbody>
@@ -80,7 +80,7 @@ export function Dlq() {
               {dead.data.jobs.map((j) => (
                 <tr key={j.id} data-job={j.id}>
                   <td class="mono">{j.id}</td><td>{j.name}</td><td>{j.attempt}</td><td>{j.exitCode ?? (j.signal ?? '-')}</td><td>{ago(j.finishedAt)}</td><td class="why">{j.reason ?? ''}</td>
-                  <td><button onClick={() => navigate(`jobs/${encodeURIComponent(j.id)}`)}>Inspect</button> <Action label="Retry" testId={`retry-${j.id}`} run={() => post(`/api/v1/dlq/${encodeURIComponent(j.id)}/retry`).then(dead.reload)} /></td>
+                  <td><button onClick={() => navigate(`jobs/${encodeURIComponent(j.id)}`)}>Inspect</button> <Action label="Retry" testId={`retry-${j.id}`} needs="submit" run={() => post(`/api/v1/dlq/${encodeURIComponent(j.id)}/retry`).then(dead.reload)} /></td>
                 </tr>
               ))}
             </tbody>
