@@ -1,20 +1,19 @@
 import { TitanError, ErrorCode } from '../common/errors.js';
 import type { Dag } from './dag.js';
-import { countParent, newGate, type Gate } from './gate.js';
+import { countParent, type Gate } from './gate.js';
 import type { Job, JobState } from './job.js';
 
 /** Where a parent stands when a child is attached to it. */
 export type ParentStatus = 'active' | JobState | undefined;
 
 /**
- * A child waiting on parents, listed under each of them. It holds the job itself, so a parent's
- * end reaches its children without a lookup by id per edge.
+ * A child waiting on parents, listed under each of them: its gate (the counts of its parents'
+ * outcomes) and the job itself, so a parent's end reaches its children without a lookup by id
+ * per edge. One object per waiting job.
  */
-interface Waiter {
+interface Waiter extends Gate {
+  /** Once it is no longer pending (cancelled, or retried as a new job), a parent's end skips it. */
   readonly job: Job;
-  readonly gate: Gate;
-  /** Ended some other way (cancel) while listed: skipped when a parent ends. */
-  dropped: boolean;
 }
 
 /**
@@ -24,7 +23,6 @@ interface Waiter {
 export class DagBook {
   private readonly dags = new Map<string, Dag>();
   private readonly waitingOn = new Map<string, Waiter[]>();
-  private readonly waiters = new Map<string, Waiter>();
   /** Waiting children with affinity, by the parent whose worker they must run on (their first). */
   private readonly affinityChildren = new Map<string, string[]>();
 
@@ -53,8 +51,8 @@ export class DagBook {
 
   /** Links a job to its parents. Returns its gate; gate.remaining === 0 means every parent is final already. */
   attach(job: Job, statusOf: (parentId: string) => ParentStatus): Gate {
-    const gate = newGate();
-    const waiter: Waiter = { job, gate, dropped: false };
+    const waiter: Waiter = { remaining: 0, succeeded: 0, failed: 0, skipped: 0, job };
+    const gate: Gate = waiter;
     const parents = job.spec.parents ?? [];
     for (const parentId of parents) {
       const status = statusOf(parentId);
@@ -70,7 +68,6 @@ export class DagBook {
         countParent(gate, status);
       }
     }
-    if (gate.remaining > 0) this.waiters.set(job.id, waiter);
     const first = parents[0];
     if (job.spec.affinity === true && first !== undefined && statusOf(first) === 'active') {
       let list = this.affinityChildren.get(first);
@@ -91,51 +88,41 @@ export class DagBook {
     return children;
   }
 
-  waitingFor(jobId: string): Gate | undefined {
-    return this.waiters.get(jobId)?.gate;
-  }
-
   /**
    * A parent became final (or, for a ready service, as good as succeeded: pass `as`): returns the
-   * children whose last parent this was, with their gates.
+   * children whose last parent this was (each its own gate, with its job).
    */
-  parentFinished(parent: Job, as: JobState = parent.state): Array<{ child: Job; gate: Gate }> {
+  parentFinished(parent: Job, as: JobState = parent.state): readonly Waiter[] {
     const children = this.waitingOn.get(parent.id);
     if (children === undefined) return [];
     this.waitingOn.delete(parent.id);
-    const closed: Array<{ child: Job; gate: Gate }> = [];
+    const closed: Waiter[] = [];
     for (const waiter of children) {
-      if (waiter.dropped) continue;
-      const gate = waiter.gate;
-      gate.remaining--;
-      countParent(gate, as);
-      if (gate.remaining === 0) {
-        this.waiters.delete(waiter.job.id);
-        closed.push({ child: waiter.job, gate });
+      if (waiter.job.state !== 'pending') continue;
+      waiter.remaining--;
+      countParent(waiter, as);
+      if (waiter.remaining === 0) {
+        closed.push(waiter);
       }
     }
     return closed;
   }
 
-  /** A waiting job was ended some other way (cancel): it no longer waits. */
-  drop(jobId: string): void {
-    const waiter = this.waiters.get(jobId);
-    if (waiter === undefined) return;
-    waiter.dropped = true;
-    this.waiters.delete(jobId);
-  }
-
-  /** Counts a final job out of its DAG; `finished` when that was its last unfinished job. */
-  settle(job: Job, countsAsFailure: boolean, now: number): { dag: Dag; finished: boolean } | undefined {
+  /**
+   * Counts a final job out of its DAG and returns the DAG (undefined outside one); the DAG is
+   * finished when that was its last unfinished job (`unfinished` down to 0).
+   */
+  settle(job: Job, countsAsFailure: boolean, now: number): Dag | undefined {
     const dagId = job.spec.dagId;
     const dag = dagId === undefined ? undefined : this.dags.get(dagId);
     if (dag === undefined) return undefined;
     dag.unfinished--;
     if (countsAsFailure) dag.failed++;
-    if (dag.unfinished > 0) return { dag, finished: false };
+    if (dag.unfinished > 0) return dag;
     if (dag.state === 'running') dag.state = dag.failed > 0 ? 'failed' : 'succeeded';
     dag.finishedAt = now;
     this.dags.delete(dag.id);
-    return { dag, finished: true };
+    return dag;
   }
+
 }

@@ -47,6 +47,16 @@ describe('DAG runs', () => {
     assert.equal(dagDone(finish(s, 'sink')), 'succeeded');
   });
 
+  test('a waiting child cancelled on its own is never opened when its parents end', () => {
+    const s = new Scheduler();
+    s.registerWorker(worker('w', { slots: 4 }), 0);
+    build(s, [['a', []], ['b', []], ['child', ['a', 'b']]]);
+    s.cancel('child', 1);
+    assert.equal(s.job('child'), undefined, 'the cancelled child left memory');
+    assert.deepEqual(dispatched(finish(s, 'a')), []);
+    assert.deepEqual(dispatched(finish(s, 'b')), [], 'the last parent ending opens nothing');
+  });
+
   test("a failed parent skips its all_success descendants, runs all_done children, and fails the DAG", () => {
     const s = new Scheduler();
     s.registerWorker(worker('w', { slots: 4 }), 0);

@@ -72,7 +72,6 @@ export abstract class SchedulerEngine {
       effects.push({ type: 'kill', workerId: job.workerId, jobId: job.id, attempt: job.attempt });
     }
     this.workers.release(job);
-    this.dagBook.drop(job.id);
     this.finish(job, state, now, why, effects);
   }
 
@@ -162,13 +161,14 @@ export abstract class SchedulerEngine {
       const child = this.jobs.get(childId);
       if (child !== undefined && child.state === 'pending') child.pinnedWorker = job.workerId;
     }
-    for (const { child, gate } of this.dagBook.parentFinished(job, as)) {
-      if (child.state === 'pending') this.openGate(child, gate, now, effects);
+    for (const waiter of this.dagBook.parentFinished(job, as)) {
+      if (waiter.job.state === 'pending') this.openGate(waiter.job, waiter, now, effects);
     }
     // The DAG row is rewritten with its counters on every settle: a restarted master trusts them.
     const settled = this.dagBook.settle(job, as === job.state && countsAsDagFailure(job), now);
-    if (settled !== undefined) effects.push({ type: 'persistDag', dag: settled.dag });
-    if (settled?.finished === true) effects.push({ type: 'dagFinished', dag: settled.dag });
+    if (settled === undefined) return;
+    effects.push({ type: 'persistDag', dag: settled });
+    if (settled.unfinished <= 0) effects.push({ type: 'dagFinished', dag: settled });
   }
 
   /** Settles finished jobs (children, DAGs) iteratively, then places queued work. */

@@ -20,6 +20,9 @@ const NO_PARENTS: ReadonlyMap<string, JobState> = new Map();
  * `now` is passed in. Final jobs leave memory (the store keeps them).
  */
 export class Scheduler extends SchedulerEngine {
+  /** statusOf when every parent is in memory (the common case): made once, not per submit. */
+  private readonly statusOfLive = (parentId: string): ReturnType<SchedulerEngine['statusOf']> => this.statusOf(parentId, NO_PARENTS);
+
   job(id: string): Job | undefined {
     return this.jobs.get(id);
   }
@@ -92,7 +95,7 @@ export class Scheduler extends SchedulerEngine {
     if (this.jobs.has(id)) throw new TitanError(ErrorCode.INVALID_REQUEST, `job id ${id} is already in use`);
     const hasParents = (spec.parents?.length ?? 0) > 0;
     const job = newJob(id, spec, this.nextSeq, now, hasParents || spec.approval !== undefined ? 'pending' : 'queued');
-    const gate = hasParents ? this.dagBook.attach(job, (p) => this.statusOf(p, finishedParents)) : null;
+    const gate = hasParents ? this.dagBook.attach(job, finishedParents === NO_PARENTS ? this.statusOfLive : (p) => this.statusOf(p, finishedParents)) : null;
     const dag = this.dagBook.enroll(job);
     this.nextSeq++;
     this.jobs.set(id, job);
@@ -374,9 +377,11 @@ export class Scheduler extends SchedulerEngine {
       return `awaiting approval: ${job.spec.approval?.message ?? ''}${due}; approve with \`titan approve ${job.id}\``;
     }
     if (job.state === 'pending') {
-      const gate = this.dagBook.waitingFor(job.id);
-      const waiting = (job.spec.parents ?? []).filter((p) => this.jobs.has(p));
-      return gate !== undefined ? `waiting for ${gate.remaining} parent(s): ${waiting.slice(0, 5).join(', ')}` : 'waiting';
+      const waiting = (job.spec.parents ?? []).filter((p) => {
+        const parent = this.jobs.get(p);
+        return parent !== undefined && !parent.serviceReady;
+      });
+      return waiting.length > 0 ? `waiting for ${waiting.length} parent(s): ${waiting.slice(0, 5).join(', ')}` : 'waiting';
     }
     if (job.state !== 'queued') return null;
     if (this.delays.has(job.id) && job.notBefore !== null) return `delayed: due in ${Math.max(0, Math.ceil((job.notBefore - now) / 1000))} s`;
