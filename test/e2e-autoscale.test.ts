@@ -3,15 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Cluster, until } from './harness.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { processExists } from '../src/worker/pid-registry.js';
 
 describe('auto-scaling on a real cluster', () => {
   test('a burst of GPU jobs with no GPU worker makes the spawnable host start one; the jobs run on it, and it is retired when idle', async (t) => {
@@ -31,7 +23,7 @@ describe('auto-scaling on a real cluster', () => {
     const spawned = await until('a spawned GPU worker to register', async () => (await client.stats()).workers.find((w) => w.spawnedBy === 'host' && w.health === 'healthy'), 20_000);
     assert.deepEqual(spawned.tags, ['GPU'], 'the tags the pool needs');
     assert.equal(spawned.slots, 4);
-    assert.ok(spawned.pid !== null && alive(spawned.pid), 'a real worker process');
+    assert.ok(spawned.pid !== null && processExists(spawned.pid), 'a real worker process');
 
     for (const id of jobIds) {
       const done = await client.wait(id, { timeout: 30_000 });
@@ -42,7 +34,7 @@ describe('auto-scaling on a real cluster', () => {
 
     await until('the idle spawned worker to be retired', async () => !(await client.stats()).workers.some((w) => w.id === spawned.id), 20_000);
     const pid = spawned.pid;
-    await until('its process to exit', () => Promise.resolve(!alive(pid)), 15_000);
+    await until('its process to exit', () => Promise.resolve(!processExists(pid)), 15_000);
     const workers = (await client.stats()).workers.map((w) => w.id).sort();
     assert.deepEqual(workers, ['cpu', 'host'], 'the static workers stay');
   });

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { Cluster, killAndWait, until } from './harness.js';
 import { probeCgroups } from '../src/worker/confine/cgroup.js';
+import { processExists } from '../src/worker/pid-registry.js';
 
 const cgroups = probeCgroups(`janitor-probe-${process.pid}`);
 cgroups.host?.close();
@@ -17,21 +18,12 @@ setsid sh -c 'echo $$ > "$0/escaped-$1"; exec sleep 300' "$D" "$TITAN_ATTEMPT" <
 wait
 `;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function pidIn(file: string): number {
   return Number(readFileSync(file, 'utf8').trim());
 }
 
 async function gone(pids: readonly number[], what: string): Promise<void> {
-  await until(`${what} to be gone`, async () => pids.every((p) => !alive(p)), 10_000);
+  await until(`${what} to be gone`, async () => pids.every((p) => !processExists(p)), 10_000);
 }
 
 describe('the janitor and timeouts on a real cluster', () => {
@@ -76,7 +68,7 @@ describe('the janitor and timeouts on a real cluster', () => {
     const { jobId } = await client.submit({ file: script, args: [dir], timeoutSeconds: 1 });
     await until('the escaped process to start', async () => existsSync(join(dir, 'escaped-1')) && readFileSync(join(dir, 'escaped-1'), 'utf8').trim() !== '');
     const escaped = pidIn(join(dir, 'escaped-1'));
-    assert.ok(alive(escaped));
+    assert.ok(processExists(escaped));
     assert.equal((await client.wait(jobId, 30_000)).state, 'failed');
     await gone([escaped], 'the escaped grandchild');
   });
@@ -106,7 +98,7 @@ test('an orphan that left its process group is reaped by its cgroup when its cra
   await until('the tree to start', async () => ['child-1', 'grandchild-1', 'escaped-1'].every((f) => existsSync(join(dir, f)) && readFileSync(join(dir, f), 'utf8').trim() !== ''));
   const pids = ['child-1', 'grandchild-1', 'escaped-1'].map((f) => pidIn(join(dir, f)));
   await killAndWait(first.process, 'SIGKILL');
-  assert.ok(pids.every(alive), 'the tree outlives its SIGKILLed worker');
+  assert.ok(pids.every(processExists), 'the tree outlives its SIGKILLed worker');
   await cluster.startWorker('phoenix-cg', { slots: 1, workDir: first.workDir, args: ['--pids-limit', '100'] });
   await gone(pids, 'the orphaned tree, the escaped grandchild included');
 });
@@ -114,6 +106,6 @@ test('an orphan that left its process group is reaped by its cgroup when its cra
 function killRecorded(dir: string): void {
   for (const name of readdirSync(dir)) {
     const pid = Number(readFileSync(join(dir, name), 'utf8').trim());
-    if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
+    if (pid > 0 && processExists(pid)) process.kill(pid, 'SIGKILL');
   }
 }

@@ -5,13 +5,13 @@ import { TitanError, ErrorCode } from '../common/errors.js';
 import { createLogger } from '../common/log.js';
 import { WORKER_DEFAULTS, type WorkerOptions } from '../worker/options.js';
 import { Worker } from '../worker/worker.js';
-import { isolationOptionsFrom } from './worker-isolation-flags.js';
+import { isolationOptionsFrom, type IsolationFlags } from './worker-isolation-flags.js';
 import { parseHostPort, parseTags, positiveInt, resolveMasterAddress, titanHome } from './settings.js';
 import { INFERENCE_AGENT_DEFAULTS, type InferenceAgentOptions } from '../inference/agent.js';
 import { resolveTls } from '../sdk/address.js';
 import { certificateCommonName } from '../security/tls-env.js';
 
-interface WorkerFlags {
+interface WorkerFlags extends IsolationFlags {
   master?: string;
   token?: string;
   tags?: string;
@@ -19,15 +19,6 @@ interface WorkerFlags {
   workDir?: string;
   id?: string;
   drainGrace?: string;
-  driver?: string;
-  allowDrivers?: string;
-  limits?: string;
-  pidsLimit?: string;
-  inheritEnv?: boolean;
-  cpus?: string;
-  memory?: string;
-  gpus?: string;
-  dockerSocket?: string;
   inference?: string;
   inferenceListen?: string;
   inferenceAdvertise?: string;

@@ -3,7 +3,8 @@ import { DRIVERS, parseMemoryMb, type DriverName } from '../core/resources.js';
 import type { LimitsMode } from '../worker/confine/confiner.js';
 import type { WorkerOptions } from '../worker/options.js';
 
-interface Flags {
+/** The worker flags about how jobs run and what the worker advertises (`titan worker --help`). */
+export interface IsolationFlags {
   driver?: string;
   allowDrivers?: string;
   limits?: string;
@@ -34,7 +35,7 @@ function amount(flag: string, value: string, integer: boolean): number {
 }
 
 /** The worker's driver, limit and capacity flags as options; bad values name the flag and the fix. */
-export function isolationOptionsFrom(flags: Flags): IsolationOptions {
+export function isolationOptionsFrom(flags: IsolationFlags): IsolationOptions {
   const limits = flags.limits === undefined ? undefined : LIMITS.find((l) => l === flags.limits);
   if (flags.limits !== undefined && limits === undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, `--limits must be one of ${LIMITS.join(', ')}, got "${flags.limits}"`);
   const capacity: { cpus?: number; memoryMb?: number; gpus?: number } = {};

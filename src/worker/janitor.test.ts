@@ -6,22 +6,13 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { WorkerJanitor } from './janitor.js';
-import { PidRegistry } from './pid-registry.js';
+import { PidRegistry, processExists } from './pid-registry.js';
 import type { RunningJob } from './executor.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function waitGone(pid: number): Promise<boolean> {
   const deadline = Date.now() + 5000;
-  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  return !alive(pid);
+  while (processExists(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return !processExists(pid);
 }
 
 test('a process group in the registry whose attempt is no longer held is killed and forgotten; held ones are left alone', async (t) => {
@@ -43,7 +34,7 @@ test('a process group in the registry whose attempt is no longer held is killed 
   const janitor = new WorkerJanitor(() => [{ jobId: 'held', attempt: 2, process: null, deadline: null, running: true }], registry, pino({ level: 'silent' }));
   janitor.sweep(Date.now());
   assert.ok(await waitGone(orphan.pid), 'the orphan still runs');
-  assert.ok(alive(kept.pid));
+  assert.ok(processExists(kept.pid));
   assert.deepEqual(registry.entries().map((e) => e.jobId), ['held']);
 });
 

@@ -189,7 +189,8 @@ export class PidRegistry {
   }
 }
 
-function processExists(pid: number): boolean {
+/** True while a process with this pid exists (EPERM: it does, just not ours). */
+export function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

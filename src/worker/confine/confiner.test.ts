@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { Executor, type StartRequest } from '../executor.js';
 import { parseMountinfo, parseProcCgroup, probeCgroups } from './cgroup.js';
 import { Confiner } from './confiner.js';
+import { processExists } from '../pid-registry.js';
 
 let root = '';
 let seq = 0;
@@ -19,15 +20,6 @@ after(() => rm(root, { recursive: true, force: true }));
 function request(command: string, extra: Partial<StartRequest> = {}): StartRequest {
   seq++;
   return { jobId: `c${seq}`, attempt: 1, run: { kind: 'command', command }, args: [], env, workspace: path.join(root, `c${seq}`), ...extra };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('reading the kernel\'s cgroup tables', () => {
@@ -80,8 +72,8 @@ describe('cgroups', () => {
     const pid = Number(await readFile(path.join(req.workspace, 'escaped.pid'), 'utf8'));
     assert.ok(pid > 0);
     const deadline = Date.now() + 5000;
-    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(alive(pid), false, `pid ${pid} outlived its job`);
+    while (processExists(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(processExists(pid), false, `pid ${pid} outlived its job`);
     await executor.close();
     confiner.close();
   });
