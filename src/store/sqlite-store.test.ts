@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +54,30 @@ void describe('sqlite store file', () => {
       for (const table of ['job_events', 'job_logs', 'jobs', 'meta']) assert.ok(tables.includes(table), `${table} exists`);
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     });
+  });
+
+  void test('commits only append to the WAL; a thread of its own folds it into the file', async () => {
+    const path = newPath();
+    const store = SqliteStore.open(path);
+    try {
+      const before = statSync(path).size;
+      const big = { ...JOB.spec, env: { PAYLOAD: 'x'.repeat(4000) } };
+      for (let i = 0; i < 1200; i++) {
+        const job = { ...JOB, id: `w${i}`, seq: i + 1, spec: big };
+        store.writeJobs([{ job, event: { ...SUBMIT.event, jobId: job.id } }]);
+      }
+      // Past SQLite's own threshold (1,000 pages): its checkpoint would have run inside a commit by now.
+      assert.ok(statSync(`${path}-wal`).size > 4_500_000, 'the commits are in the WAL');
+      assert.equal(statSync(path).size, before, 'no commit checkpointed into the file');
+      const deadline = Date.now() + 10_000;
+      while (statSync(path).size === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(statSync(path).size > before + 1_000_000, 'the checkpointer thread copied the WAL into the file');
+    } finally {
+      store.close();
+    }
+    const reopened = SqliteStore.open(path);
+    assert.equal(reopened.loadActiveJobs().length, 1200, 'and everything reads back after a reopen');
+    reopened.close();
   });
 
   void test('a missing file is created, parent directories included', () => {

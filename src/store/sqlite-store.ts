@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { WalCheckpointer } from './wal-checkpointer.js';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Dag } from '../core/dag.js';
@@ -63,6 +64,7 @@ export class SqliteStore implements Store {
     /** Where the file is (or ':memory:'); reopening this path gives the same data back. */
     readonly path: string,
     private readonly db: Database.Database,
+    private readonly checkpointer: WalCheckpointer | null = null,
   ) {
     this.upsertJob = db.prepare(
       `INSERT INTO jobs (${JOB_COLUMNS})
@@ -136,7 +138,10 @@ export class SqliteStore implements Store {
       db.pragma('busy_timeout = 5000');
       db.pragma('foreign_keys = OFF');
       migrate(db, path);
-      return new SqliteStore(path, db);
+      if (path === ':memory:') return new SqliteStore(path, db);
+      // Checkpoints move to a thread of their own (wal-checkpointer.ts): a commit never waits for one.
+      db.pragma('wal_autocheckpoint = 0');
+      return new SqliteStore(path, db, new WalCheckpointer(path));
     } catch (err) {
       db.close();
       throw err;
@@ -301,6 +306,7 @@ export class SqliteStore implements Store {
   }
 
   close(): void {
+    void this.checkpointer?.stop();
     if (this.db.open) this.db.close();
   }
 
