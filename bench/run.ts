@@ -71,6 +71,9 @@ async function main(): Promise<number> {
   };
 
   await step('DAG core: a 100,000-node layered DAG resolved by the pure scheduler, no processes', () => {
+    // The master's core runs warm; the first pass in a fresh process also pays for compiling it,
+    // so it is kept as its own figure and the second, identical pass is the one judged.
+    extra.dag_core_first_pass_transitions_per_s = dagCoreThroughput().transitionsPerSecond;
     f.dag_core_transitions_per_s = dagCoreThroughput().transitionsPerSecond;
     return Promise.resolve();
   }, 'dag-core');
