@@ -306,7 +306,7 @@ export class SqliteStore implements Store {
   }
 
   close(): void {
-    void this.checkpointer?.stop();
+    this.checkpointer?.stop();
     if (this.db.open) this.db.close();
   }
 

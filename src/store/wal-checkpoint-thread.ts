@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { path, intervalMs } = workerData as { path: string; intervalMs: number };
+const { path, intervalMs, closed } = workerData as { path: string; intervalMs: number; closed: Int32Array };
 const db = new Database(path);
 db.pragma('busy_timeout = 5000');
 
@@ -20,10 +20,13 @@ const checkpoint = (): void => {
 };
 const timer = setInterval(checkpoint, intervalMs);
 
+// The master's connection closes after this one (it waits on `closed`), so the file is left
+// by the last connection as SQLite leaves it: checkpointed, the WAL removed.
 parentPort?.on('message', (message: unknown) => {
   if (message !== 'stop') return;
   clearInterval(timer);
-  checkpoint();
   db.close();
+  Atomics.store(closed, 0, 1);
+  Atomics.notify(closed, 0);
   parentPort?.close();
 });

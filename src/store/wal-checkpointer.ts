@@ -8,10 +8,12 @@ import { Worker } from 'node:worker_threads';
  */
 export class WalCheckpointer {
   readonly #worker: Worker;
-  #stopped: Promise<void> | null = null;
+  /** Set to 1 by the thread once its connection is closed. */
+  readonly #closed = new Int32Array(new SharedArrayBuffer(4));
+  #stopped = false;
 
   constructor(path: string, intervalMs = 1_000, onError: (message: string) => void = () => undefined) {
-    this.#worker = new Worker(new URL('./wal-checkpoint-thread.js', import.meta.url), { workerData: { path, intervalMs } });
+    this.#worker = new Worker(new URL('./wal-checkpoint-thread.js', import.meta.url), { workerData: { path, intervalMs, closed: this.#closed } });
     // Never what keeps a process alive: a master's exit closes it like everything else.
     this.#worker.unref();
     this.#worker.on('message', (message: { type?: string; message?: string }) => {
@@ -20,14 +22,15 @@ export class WalCheckpointer {
     this.#worker.on('error', (err) => onError(err.message));
   }
 
-  /** Checkpoints once more and ends the thread. Idempotent. */
-  stop(): Promise<void> {
-    this.#stopped ??= new Promise<void>((resolve) => {
-      this.#worker.once('exit', () => resolve());
-      this.#worker.postMessage('stop');
-      // A thread that does not answer (a checkpoint stuck on a lock) is not waited for forever.
-      setTimeout(() => void this.#worker.terminate(), 2_000).unref();
-    });
-    return this.#stopped;
+  /**
+   * Closes the thread's connection and returns once it is closed (at most `timeoutMs`), so the
+   * store's own close that follows is the last one and nothing touches the files after it.
+   * Synchronous, like the Store's close. Idempotent.
+   */
+  stop(timeoutMs = 2_000): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#worker.postMessage('stop');
+    if (Atomics.wait(this.#closed, 0, 0, timeoutMs) === 'timed-out') void this.#worker.terminate();
   }
 }
