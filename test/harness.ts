@@ -113,15 +113,8 @@ export class Cluster {
 
   /** Runs the CLI to completion and returns what it printed. */
   cli(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      const [command, ...rest] = args;
-      const child = this.spawnTitan([command ?? '', '--master', `127.0.0.1:${this.port}`, ...rest], { TITAN_TOKEN: TOKEN, ...env });
-      let stdout = '';
-      let stderr = '';
-      child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.once('exit', (code) => resolve({ code, stdout, stderr }));
-    });
+    const [command, ...rest] = args;
+    return outputOf(this.spawnTitan([command ?? '', '--master', `127.0.0.1:${this.port}`, ...rest], { TITAN_TOKEN: TOKEN, ...env }));
   }
 
   async close(): Promise<void> {
@@ -144,6 +137,17 @@ export class Cluster {
     child.once('exit', () => this.children.delete(child));
     return child;
   }
+}
+
+/** Everything a child process prints, with its exit code, once it exits. */
+export function outputOf(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 export function killAndWait(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {

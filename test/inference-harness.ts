@@ -4,7 +4,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MAIN, TOKEN, killAndWait, until } from './harness.js';
+import { MAIN, TOKEN, killAndWait, outputOf, until } from './harness.js';
 
 const OLLAMA_MAIN = fileURLToPath(new URL('./ollama/main.js', import.meta.url));
 
@@ -114,15 +114,8 @@ export class InferenceCluster {
 
   /** Runs `titan <args>` against this master. */
   cli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      const [command, ...rest] = args;
-      const child = this.spawn([MAIN, command ?? '', '--master', `127.0.0.1:${this.port}`, '--token', TOKEN, ...rest]);
-      let stdout = '';
-      let stderr = '';
-      child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.once('exit', (code) => resolve({ code, stdout, stderr }));
-    });
+    const [command, ...rest] = args;
+    return outputOf(this.spawn([MAIN, command ?? '', '--master', `127.0.0.1:${this.port}`, '--token', TOKEN, ...rest]));
   }
 
   async close(): Promise<void> {

@@ -7,10 +7,10 @@ import { printJson, withClient, withClientFlags, type GlobalFlags } from './clie
 import { describeOutcome } from './format.js';
 import { Exit } from './exit-codes.js';
 import { parseTags } from './settings.js';
-import { isolationFlags } from './isolation-flags.js';
+import { isolationFlags, type JobIsolationFlags } from './isolation-flags.js';
 import { parseDuration, parseInstant } from '../common/when.js';
 
-interface RunFlags extends GlobalFlags {
+interface RunFlags extends GlobalFlags, JobIsolationFlags {
   requirement?: string;
   priority?: string;
   retries?: string;
@@ -19,12 +19,6 @@ interface RunFlags extends GlobalFlags {
   name?: string;
   project?: string;
   wait?: boolean;
-  cpu?: string;
-  memory?: string;
-  gpu?: string;
-  driver?: string;
-  network?: string;
-  image?: string;
   delay?: string;
   at?: string;
 }

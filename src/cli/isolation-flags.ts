@@ -1,7 +1,8 @@
 import { TitanError, ErrorCode } from '../common/errors.js';
 import { DRIVERS, type DriverName } from '../core/resources.js';
 
-interface IsolationFlags {
+/** The `titan run` flags about where and how a job runs (resources, driver, network, image). */
+export interface JobIsolationFlags {
   cpu?: string;
   memory?: string;
   gpu?: string;
@@ -26,7 +27,7 @@ function count(flag: string, value: string, integer: boolean): number {
 }
 
 /** `--cpu 1 --memory 256M --gpu 1 --driver sandbox --network none --image alpine` as request fields; the master checks the size. */
-export function isolationFlags(flags: IsolationFlags): Isolation {
+export function isolationFlags(flags: JobIsolationFlags): Isolation {
   const resources: NonNullable<Isolation['resources']> = {};
   if (flags.cpu !== undefined) resources.cpu = count('--cpu', flags.cpu, false);
   if (flags.gpu !== undefined) resources.gpu = count('--gpu', flags.gpu, true);
