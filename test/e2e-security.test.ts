@@ -93,8 +93,36 @@ describe('roles, namespaces, revocation and the audit ledger', () => {
     assert.equal(await codeOf(team.status(foreign)), 'E_FORBIDDEN');
     assert.deepEqual(new Set((await team.list()).map((j) => j.id.split('.')[0])), new Set(['team-a']));
     assert.ok((await outsider.list()).some((j) => j.id === foreign));
-    await outsider.cancel(foreign);
+
+    // Listings are filtered in the query, so a page of one still finds the namespace's newest job
+    // behind newer jobs of others; services, DAGs and the HTTP lists and event feed likewise.
+    const service = { port: null, restart: 'always' as const, maxRestarts: 5, windowSeconds: 60 };
+    const { jobId: foreignService } = await outsider.submit({ command: 'sleep 30', service });
+    const { jobId: teamService } = await team.submit({ command: 'sleep 30', service });
+    const { dagId: foreignDag } = await outsider.submitDag('other', [{ key: 'b', run: { kind: 'command', command: 'true' } }]);
+    const later = await outsider.submitMany([{ command: 'true' }, { command: 'true' }, { command: 'true' }]);
+    assert.deepEqual((await team.list({ limit: 1 })).map((j) => j.id), [teamService]);
+    assert.deepEqual((await team.services()).map((s) => s.id), [teamService]);
+    assert.ok((await outsider.services()).some((s) => s.id === foreignService));
+    assert.deepEqual((await team.listDags(1)).map((d) => d.id), [dagId]);
+    assert.ok((await outsider.listDags(5)).some((d) => d.id === foreignDag));
+    for (const path of ['/api/v1/jobs?limit=1', '/api/v1/services', '/api/v1/dags?limit=1']) {
+      const body = (await (await http(path, tokens.team!)).json()) as Record<string, { id: string }[]>;
+      const ids = (body.jobs ?? body.services ?? body.dags ?? []).map((x) => x.id);
+      assert.ok(ids.length > 0 && ids.every((id) => id.startsWith('team-a.')), `${path}: ${ids.join(',')}`);
+    }
+    const feed = await http('/api/v1/events?after=0', tokens.team!);
+    const reader = feed.body!.getReader();
+    let text = '';
+    const deadline = Date.now() + 5_000;
+    while (!text.includes(teamService) && Date.now() < deadline) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    assert.ok(text.includes(teamService), 'the feed carries the namespace\'s jobs');
+    for (const id of [foreign, foreignService, ...later.jobIds]) assert.ok(!text.includes(id), `the feed leaked ${id}`);
+
+    for (const id of [foreign, foreignService]) await outsider.cancel(id);
     await team.cancel(jobId);
+    await team.cancel(teamService);
   });
 
   test('an approval made with an API token is attributed to the token, whatever name the client claims', async () => {

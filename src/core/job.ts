@@ -85,6 +85,15 @@ export interface JobSpec {
   readonly network?: 'host' | 'none';
   /** The container image, for the docker driver. */
   readonly image?: string;
+  /** Who submitted it: the job's own token acts on their behalf (docs/SECURITY.md, workload tokens). */
+  readonly owner?: JobOwner;
+}
+
+/** The submitter a job acts for: its name, the API token it came with, and that token's namespace. */
+export interface JobOwner {
+  readonly name: string;
+  readonly tokenId?: string;
+  readonly namespace?: string;
 }
 
 export interface Job {

@@ -10,6 +10,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Who sent the request (null on public routes): routes filter and the dashboard hides by it. */
     identity: Identity | null;
+    /** The ledger has this request's `received` row, so its outcome row is owed after the answer. */
+    audited: boolean;
   }
   interface FastifyContextConfig {
     /** What the route needs; see src/security/http-permissions.ts. Undeclared routes need admin. */
@@ -35,10 +37,12 @@ function refuse(reply: FastifyReply, err: TitanError): void {
 /**
  * The one place HTTP is authorized: authenticate the Bearer token into an identity, find the
  * route's permission, ask the same policy the TCP Session asks, count the token's rate, and
- * after the answer write a ledger row for everything that is not a read.
+ * for everything that is not a read write a ledger row before the route runs and one with the
+ * outcome after the answer.
  */
 export function registerAuth(app: FastifyInstance, master: Master): void {
   app.decorateRequest('identity', null);
+  app.decorateRequest('audited', false);
   app.addHook('onRequest', (request, reply, done) => {
     // Outside the API nothing is served but the dashboard's files: an unmatched path there is a 404, not a 401.
     if (request.routeOptions.url === undefined && !isApiPath(request.url)) return done();
@@ -54,7 +58,13 @@ export function registerAuth(app: FastifyInstance, master: Master): void {
     }
     request.identity = identity;
     try {
-      security.admit(identity, { action: permission.action, resource: routeResource(permission, request.params) }, `${request.method} ${request.routeOptions.url ?? request.url}`, request.ip);
+      const action = `${request.method} ${request.routeOptions.url ?? request.url}`;
+      const resource = routeResource(permission, request.params);
+      security.admit(identity, { action: permission.action, resource }, action, request.ip);
+      if (permission.action !== 'read') {
+        security.receive(identity, action, resource.kind === 'ids' ? resource.ids.join(',') : '', request.ip);
+        request.audited = true;
+      }
     } catch (err) {
       if (err instanceof TitanError) return refuse(reply, err);
       throw err;
@@ -62,13 +72,10 @@ export function registerAuth(app: FastifyInstance, master: Master): void {
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
-    const identity = request.identity;
-    if (identity !== null && reply.statusCode !== 403 && reply.statusCode !== 429) {
+    if (request.identity !== null && request.audited) {
       const permission = routePermission(request.method, request.routeOptions.url, request.routeOptions.config.permission);
-      if (permission !== 'public' && permission.action !== 'read') {
-        const resource = routeResource(permission, request.params);
-        master.security.record(identity, `${request.method} ${request.routeOptions.url ?? request.url}`, resource.kind === 'ids' ? resource.ids.join(',') : '', request.ip, reply.statusCode < 400 ? 'ok' : `error HTTP ${reply.statusCode}`);
-      }
+      const resource = permission === 'public' ? { kind: 'cluster' as const } : routeResource(permission, request.params);
+      master.security.record(request.identity, `${request.method} ${request.routeOptions.url ?? request.url}`, resource.kind === 'ids' ? resource.ids.join(',') : '', request.ip, reply.statusCode < 400 ? 'ok' : `error HTTP ${reply.statusCode}`);
     }
     done();
   });

@@ -21,6 +21,7 @@ import { handleServiceMessage, serviceSpec } from './service-requests.js';
 import { handleKvMessage } from './kv-requests.js';
 import { handleScheduleMessage } from './schedule-requests.js';
 import { isolationSpec } from './isolation-spec.js';
+import { ownerOf } from '../security/policy.js';
 import { handleInferenceMessage } from '../inference/master-handlers.js';
 
 type SubmitBody = ReturnType<typeof JobSubmitRequest.parse>;
@@ -44,7 +45,7 @@ export function handleClientMessage(master: Master, session: ClientContext, msg:
       return;
     case Opcode.JOB_LIST: {
       const req = parseBody(JobListRequest, msg);
-      reply.ok({ jobs: listJobPage(master, { limit: req.limit, ...(req.states !== undefined ? { states: req.states } : {}) }).jobs.filter((j) => session.sees(j.id)) });
+      reply.ok({ jobs: listJobPage(master, session, { limit: req.limit, ...(req.states !== undefined ? { states: req.states } : {}) }).jobs });
       return;
     }
     case Opcode.JOB_CANCEL: {
@@ -80,7 +81,7 @@ export function handleClientMessage(master: Master, session: ClientContext, msg:
       return;
     default:
       if (handleDagMessage(master, session, msg, reply)) return;
-      if (handleServiceMessage(master, msg, reply)) return;
+      if (handleServiceMessage(master, session, msg, reply)) return;
       if (handleKvMessage(master, msg, reply)) return;
       if (handleScheduleMessage(master, msg, reply)) return;
       if (handleInferenceMessage(master, msg, reply)) return;
@@ -123,9 +124,11 @@ function submit(master: Master, session: ClientContext, bodies: readonly SubmitB
   }
   const now = Date.now();
   const effects: Effect[] = [];
+  const owner = ownerOf(session.identity);
   const jobIds = bodies.map((body) => {
     const jobId = body.id ?? session.idPrefix + master.newJobId();
-    effects.push(...master.scheduler.submit(jobId, toSpec(body), now));
+    const spec = toSpec(body);
+    effects.push(...master.scheduler.submit(jobId, owner === undefined ? spec : { ...spec, owner }, now));
     return jobId;
   });
   master.apply(effects);

@@ -1,7 +1,7 @@
 import { TitanError, ErrorCode } from '../common/errors.js';
 import type { Dag } from '../core/dag.js';
 import type { Effect } from '../core/effects.js';
-import type { JobSpec, JobState } from '../core/job.js';
+import type { JobOwner, JobSpec, JobState } from '../core/job.js';
 import type { z } from 'zod';
 import type { DagJobRequest } from '../protocol/messages.js';
 import type { DagStatusView, DagView } from '../protocol/views.js';
@@ -123,13 +123,16 @@ export function planDagJobs(master: Master, dagId: string, jobs: readonly DagJob
   return ordered.map((job) => ({ id: dagJobId(dagId, job.key), spec: toSpec(dagId, byKey.get(job.key)!, fallbacks.get(job.key) ?? []) }));
 }
 
-/** Submits planned jobs; parents outside the batch that already finished are looked up in the store. */
-export function submitPlanned(master: Master, planned: readonly PlannedJob[], effects: Effect[]): string[] {
+/**
+ * Submits planned jobs on behalf of `owner` (whose namespace and token the jobs' own tokens
+ * carry); parents outside the batch that already finished are looked up in the store.
+ */
+export function submitPlanned(master: Master, planned: readonly PlannedJob[], effects: Effect[], owner: JobOwner | undefined): string[] {
   const inBatch = new Set(planned.map((p) => p.id));
   const outside = planned.flatMap((p) => (p.spec.parents ?? []).filter((id) => !inBatch.has(id) && master.scheduler.job(id) === undefined));
   const finishedParents: ReadonlyMap<string, JobState> = master.store.jobStates([...new Set(outside)]);
   const now = Date.now();
-  for (const job of planned) effects.push(...master.scheduler.submit(job.id, job.spec, now, finishedParents));
+  for (const job of planned) effects.push(...master.scheduler.submit(job.id, owner === undefined ? job.spec : { ...job.spec, owner }, now, finishedParents));
   return planned.map((p) => p.id);
 }
 

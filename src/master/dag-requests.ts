@@ -9,6 +9,7 @@ import { dagStatus, planDagJobs, submitPlanned, toDagView } from './dag-handlers
 import { activeJobIds, jobView } from './find-job.js';
 import type { Master } from './master.js';
 import { parseBody } from './parse-body.js';
+import { ownerOf } from '../security/policy.js';
 import type { ClientContext } from './client-context.js';
 
 /** DAG runs, retries and job history: the client opcodes beyond single jobs. Returns false when the opcode is not one of them. */
@@ -24,7 +25,7 @@ export function handleDagMessage(master: Master, session: ClientContext, msg: In
       const jobs = runAt === undefined ? req.jobs : req.jobs.map((j) => ({ ...j, runAt: Math.max(runAt, j.runAt ?? 0) }));
       const planned = planDagJobs(master, dagId, jobs);
       const effects: Effect[] = master.scheduler.createDag(dagId, req.name, Date.now());
-      const jobIds = submitPlanned(master, planned, effects);
+      const jobIds = submitPlanned(master, planned, effects, ownerOf(session.identity));
       master.apply(effects);
       reply.ok({ dagId, jobIds });
       return true;
@@ -34,7 +35,7 @@ export function handleDagMessage(master: Master, session: ClientContext, msg: In
       if (session.identity !== null) master.security.checkQuota(session.identity, req.jobs.length, activeJobIds(master));
       if (master.scheduler.dag(req.dagId) === undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, `DAG ${req.dagId} is not running; jobs can only be added while it runs`);
       const effects: Effect[] = [];
-      const jobIds = submitPlanned(master, planDagJobs(master, req.dagId, req.jobs), effects);
+      const jobIds = submitPlanned(master, planDagJobs(master, req.dagId, req.jobs), effects, ownerOf(session.identity));
       master.apply(effects);
       reply.ok({ dagId: req.dagId, jobIds });
       return true;
@@ -44,7 +45,7 @@ export function handleDagMessage(master: Master, session: ClientContext, msg: In
       return true;
     case Opcode.DAG_LIST: {
       const { limit } = parseBody(DagListRequest, msg);
-      reply.ok({ dags: master.store.listDags(limit).filter((d) => session.sees(d.id)).map((d) => toDagView(master.scheduler.dag(d.id) ?? d)) });
+      reply.ok({ dags: master.store.listDags(limit, session.idPrefix).map((d) => toDagView(master.scheduler.dag(d.id) ?? d)) });
       return true;
     }
     case Opcode.DAG_CANCEL: {

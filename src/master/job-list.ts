@@ -1,4 +1,5 @@
 import type { JobFilter } from '../store/store.js';
+import type { ClientContext } from './client-context.js';
 import { toJobView, type JobView } from './job-view.js';
 import type { Master } from './master.js';
 
@@ -10,10 +11,11 @@ export interface JobPage {
 
 /**
  * Jobs newest first as clients see them (the in-memory job while active), one page at a time:
- * `titan jobs` over TCP and `GET /api/v1/jobs` both list through here.
+ * `titan jobs` over TCP and `GET /api/v1/jobs` both list through here. A namespaced caller's
+ * page holds only its namespace's jobs (filtered in the query, so a page is never short).
  */
-export function listJobPage(master: Master, filter: JobFilter): JobPage {
-  const rows = master.store.listJobs({ ...filter, limit: filter.limit + 1 });
+export function listJobPage(master: Master, caller: Pick<ClientContext, 'idPrefix'>, filter: Omit<JobFilter, 'idPrefix'>): JobPage {
+  const rows = master.store.listJobs({ ...filter, idPrefix: caller.idPrefix, limit: filter.limit + 1 });
   const now = Date.now();
   const page = rows.slice(0, filter.limit);
   const last = page[page.length - 1];

@@ -113,6 +113,7 @@ export class Master {
     });
     this.artifacts = new ArtifactStore(join(options.dataDir, 'artifacts'));
     this.scheduler = new Scheduler(this.store.maxJobSeq() + 1, this.store.maxDagSeq() + 1);
+    this.security.attachJobs((id) => this.scheduler.job(id));
     this.inference = new InferenceCoordinator(options.inference ?? DEFAULT_INFERENCE, log);
   }
 
@@ -296,6 +297,7 @@ export class Master {
       run: job.spec.run,
       args: job.spec.args,
       env: { ...this.serviceEnv(job), ...job.spec.env },
+      token: this.security.jobToken(job.id, job.attempt),
       ...(job.spec.service !== undefined ? { service: job.spec.service } : {}),
       timeoutSeconds: job.spec.timeoutSeconds,
       ...(job.spec.bundle !== undefined ? { bundle: job.spec.bundle } : {}),

@@ -165,7 +165,7 @@ export class Schedules {
       const env = { TITAN_SCHEDULE_ID: s.record.id, TITAN_SCHEDULE_DUE_AT: String(dueAt) };
       const planned = planDagJobs(this.master, dagId, s.payload.jobs.map((j) => ({ ...j, env: { ...j.env, ...env } })));
       const effects: Effect[] = this.master.scheduler.createDag(dagId, s.payload.name, now);
-      submitPlanned(this.master, planned, effects);
+      submitPlanned(this.master, planned, effects, { name: `schedule:${s.record.id}` });
       const record = { ...s.record, lastDueAt: dueAt, lastDagId: dagId };
       this.master.apply(effects, [record]);
       s.record = record;

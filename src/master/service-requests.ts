@@ -7,6 +7,7 @@ import type { ServiceView } from '../protocol/views.js';
 import { jobView } from './find-job.js';
 import type { Master } from './master.js';
 import { parseBody } from './parse-body.js';
+import type { ClientContext } from './client-context.js';
 
 /** The wire's service policy as the core keeps it. */
 export function serviceSpec(policy: z.output<typeof ServicePolicy>): ServiceSpec {
@@ -19,11 +20,12 @@ export function serviceSpec(policy: z.output<typeof ServicePolicy>): ServiceSpec
   };
 }
 
-function listServices(master: Master): ServiceView[] {
+/** The services this caller may see (a namespaced token: its namespace's only). */
+function listServices(master: Master, caller: ClientContext): ServiceView[] {
   const now = Date.now();
   const out: ServiceView[] = [];
   for (const job of master.scheduler.activeJobs()) {
-    if (job.spec.service === undefined) continue;
+    if (job.spec.service === undefined || !caller.sees(job.id)) continue;
     const endpoint = master.services.get(job.id);
     out.push({
       id: job.id,
@@ -42,10 +44,10 @@ function listServices(master: Master): ServiceView[] {
 }
 
 /** Services: list, stop, restart. Returns false when the opcode is not one of them. */
-export function handleServiceMessage(master: Master, msg: IncomingMessage, reply: Replier): boolean {
+export function handleServiceMessage(master: Master, caller: ClientContext, msg: IncomingMessage, reply: Replier): boolean {
   switch (msg.opcode) {
     case Opcode.SERVICE_LIST:
-      reply.ok({ services: listServices(master) });
+      reply.ok({ services: listServices(master, caller) });
       return true;
     case Opcode.SERVICE_STOP: {
       const { jobId } = parseBody(JobRef, msg);

@@ -109,11 +109,12 @@ export class Session implements ClientContext {
     if (!security.isCurrent(identity)) {
       // Revoked while connected: this request and the connection end here.
       queueMicrotask(() => this.peer.close());
-      throw new TitanError(ErrorCode.UNAUTHENTICATED, `token ${identity.name} was revoked; ask an admin for a new one (\`titan token create\`)`);
+      throw new TitanError(ErrorCode.UNAUTHENTICATED, notCurrent(identity));
     }
     const requirement = requirementOf(msg.opcode, msg.body);
     security.admit(identity, requirement, action, this.source);
     if (!isAudited(requirement)) return reply;
+    security.receive(identity, action, targetOf(requirement), this.source);
     return auditedReply(reply, targetOf(requirement), (target, result) => security.record(identity, action, target, this.source, result));
   }
 
@@ -174,4 +175,12 @@ export class Session implements ClientContext {
     for (const cleanup of cleanups) cleanup();
     if (this.worker.workerId !== null) this.master.detachWorker(this.worker.workerId, this.peer, 'connection closed');
   }
+}
+
+/** Why an identity that authenticated earlier no longer counts. */
+export function notCurrent(identity: Identity): string {
+  if (identity.job !== undefined && identity.tokenId === undefined) {
+    return `the token of job ${identity.job.id} (attempt ${identity.job.attempt}) is no longer valid: a job's token lasts only while that attempt runs`;
+  }
+  return `token ${identity.job?.owner.name ?? identity.name} was revoked${identity.job !== undefined ? `, or job ${identity.job.id}'s attempt ${identity.job.attempt} has ended` : ''}; ask an admin for a new one (\`titan token create\`)`;
 }

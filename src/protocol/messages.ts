@@ -199,6 +199,8 @@ export const JobDispatch = z.object({
   run: JobRunSchema,
   args: z.array(z.string()),
   env: z.record(z.string(), z.string()),
+  /** The attempt's own token (TITAN_TOKEN inside the job): it acts for the job's submitter, never as the worker. */
+  token: z.string().min(1),
   timeoutSeconds: z.number().min(0),
   bundle: z.string().optional(),
   dagId: id.optional(),

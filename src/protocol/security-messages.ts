@@ -12,7 +12,7 @@ export const TokenRevokeRequest = z.object({ token: z.string().min(1).max(64) })
 export const AuditListRequest = z.object({ limit: z.number().int().min(1).max(10_000).default(50) });
 
 export interface WhoamiReply {
-  readonly kind: 'cluster' | 'token' | 'cert';
+  readonly kind: 'cluster' | 'token' | 'job';
   readonly name: string;
   readonly role: string;
   readonly namespace: string | null;

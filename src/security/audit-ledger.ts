@@ -128,10 +128,14 @@ export class AuditLedger {
     }
   }
 
-  /** Appends one row now, in its own transaction. */
+  /** Appends one row now, after the rows queued before it, in one transaction; throws when SQLite refuses. */
   append(entry: AuditEntry): AuditRecord {
-    this.flush();
-    return this.write([entry])[0]!;
+    if (this.flushTimer !== null) clearImmediate(this.flushTimer);
+    this.flushTimer = null;
+    const batch = [...this.pending, entry];
+    this.pending = [];
+    const records = this.write(batch);
+    return records[records.length - 1]!;
   }
 
   /** One transaction; on failure the chain's head in memory goes back to what SQLite kept. */

@@ -4,6 +4,8 @@
  * Session (TCP) and the HTTP onRequest hook both ask it, so the two ports cannot disagree.
  */
 
+import type { JobOwner } from '../core/job.js';
+
 export const ROLES = ['admin', 'operator', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -24,17 +26,48 @@ export const ROLE_ACTIONS: Readonly<Record<Role, ReadonlySet<Action>>> = {
 
 /** Who is asking, as authentication established it. */
 export interface Identity {
-  /** `cluster`: the cluster token (workers, and admin for backward compatibility); `token`: an API token; `cert`: a client certificate under mTLS. */
-  readonly kind: 'cluster' | 'token' | 'cert';
-  /** The token's name, or the certificate's CN, or "cluster". */
+  /** `cluster`: the cluster token (workers, and admin for backward compatibility); `token`: an API token; `job`: a job's own workload token. */
+  readonly kind: 'cluster' | 'token' | 'job';
+  /** The token's name, "cluster", or `<owner>/job:<id>` for a job. */
   readonly name: string;
-  /** The API token's id (absent for the cluster token and certificates). */
+  /** The API token this identity stands on: its own, or for a job its submitter's (absent for the cluster token). */
   readonly tokenId?: string;
   readonly role: Role;
   /** When set, the caller may only touch jobs, DAGs and keys whose id starts with `<namespace>.`. */
   readonly namespace?: string;
   /** Only the cluster token (or a worker certificate) may speak the worker protocol. */
   readonly mayActAsWorker: boolean;
+  /** For a job's token: the attempt it was minted for; it is valid while that attempt runs. */
+  readonly job?: { readonly id: string; readonly attempt: number; readonly owner: JobOwner };
+}
+
+/** What a job submitted by this caller records as its owner (null: the master's own calls, e.g. schedules). */
+export function ownerOf(identity: Identity | null): JobOwner | undefined {
+  if (identity === null) return undefined;
+  if (identity.job !== undefined) return identity.job.owner;
+  return {
+    name: identity.name,
+    ...(identity.tokenId !== undefined ? { tokenId: identity.tokenId } : {}),
+    ...(identity.namespace !== undefined ? { namespace: identity.namespace } : {}),
+  };
+}
+
+/**
+ * The identity of a running job's token. A job may do what an operator may, inside its
+ * submitter's namespace, and never more: an admin's job does not get admin (a script that needs
+ * to mint tokens or shut workers down must be handed an admin token explicitly).
+ */
+export function jobIdentity(jobId: string, attempt: number, owner: JobOwner | undefined): Identity {
+  const by: JobOwner = owner ?? { name: 'cluster' };
+  return {
+    kind: 'job',
+    name: `${by.name}/job:${jobId}`,
+    ...(by.tokenId !== undefined ? { tokenId: by.tokenId } : {}),
+    role: 'operator',
+    ...(by.namespace !== undefined ? { namespace: by.namespace } : {}),
+    mayActAsWorker: false,
+    job: { id: jobId, attempt, owner: by },
+  };
 }
 
 /** Namespaces are short and dot-free, so `<namespace>.` is an unambiguous id prefix. */

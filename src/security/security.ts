@@ -5,7 +5,9 @@ import type { Logger } from '../common/log.js';
 import { ErrorCode, TitanError } from '../common/errors.js';
 import { loadOrCreateValue } from '../common/persistent-value.js';
 import { AuditLedger, type AuditEntry } from './audit-ledger.js';
-import { can, inNamespace, type Identity } from './policy.js';
+import type { Job } from '../core/job.js';
+import { JobTokens, looksLikeJobToken } from './job-tokens.js';
+import { can, inNamespace, jobIdentity, type Identity } from './policy.js';
 import type { Requirement } from './opcode-permissions.js';
 import { RateLimiter, type RateLimit } from './rate-limiter.js';
 import { looksLikeApiToken, TokenStore, type TokenView } from './token-store.js';
@@ -49,6 +51,9 @@ export class Security {
   private readonly limiter: RateLimiter | null;
   private readonly revokeListeners = new Set<(tokenId: string) => void>();
   private readonly sweep: NodeJS.Timeout | null;
+  private readonly jobTokens: JobTokens;
+  /** How the master's live jobs are found; until the master attaches it, no job token is valid. */
+  private liveJob: (id: string) => Job | undefined = () => undefined;
 
   constructor(
     private readonly options: SecurityOptions,
@@ -60,6 +65,7 @@ export class Security {
     this.db.pragma('synchronous = NORMAL');
     const key = loadOrCreateValue(join(options.dataDir, 'audit.key'), () => randomBytes(32).toString('hex'), 0o600);
     this.tokens = new TokenStore(this.db);
+    this.jobTokens = new JobTokens(Buffer.from(loadOrCreateValue(join(options.dataDir, 'job-token.key'), () => randomBytes(32).toString('hex'), 0o600), 'hex'));
     this.audit = new AuditLedger(this.db, Buffer.from(key, 'hex'), (err) => log.error({ err }, 'could not write the audit ledger'));
     this.limiter = options.rateLimit === null ? null : new RateLimiter(options.rateLimit);
     const limiter = this.limiter;
@@ -73,8 +79,28 @@ export class Security {
     if (this.db.open) this.db.close();
   }
 
-  /** The identity a secret proves, or undefined. The cluster token is admin (backward compatibility) and the only worker credential. */
+  /** Lets job tokens be checked against the jobs the master is running. */
+  attachJobs(liveJob: (id: string) => Job | undefined): void {
+    this.liveJob = liveJob;
+  }
+
+  /** The token a dispatched attempt runs with (its TITAN_TOKEN). */
+  jobToken(jobId: string, attempt: number): string {
+    return this.jobTokens.mint(jobId, attempt);
+  }
+
+  /**
+   * The identity a secret proves, or undefined. The cluster token is admin (backward
+   * compatibility) and the only worker credential; a job token is its job's, while it runs.
+   */
   identify(secret: string): Identity | undefined {
+    if (looksLikeJobToken(secret)) {
+      const claim = this.jobTokens.verify(secret);
+      const job = claim === undefined ? undefined : this.runningAttempt(claim.jobId, claim.attempt);
+      if (claim === undefined || job === undefined) return undefined;
+      const identity = jobIdentity(claim.jobId, claim.attempt, job.spec.owner);
+      return this.isCurrent(identity) ? identity : undefined;
+    }
     if (looksLikeApiToken(secret)) {
       const view = this.tokens.verify(secret, Date.now());
       return view === undefined ? undefined : tokenIdentity(view);
@@ -82,9 +108,18 @@ export class Security {
     return tokensMatch(this.options.clusterToken, secret) ? CLUSTER_IDENTITY : undefined;
   }
 
-  /** False once the identity's token is revoked; sessions ask before every request. */
+  /**
+   * False once the identity's token is revoked, or, for a job's token, once that attempt is over
+   * (or its submitter's token is revoked); sessions ask before every request.
+   */
   isCurrent(identity: Identity): boolean {
-    return identity.tokenId === undefined || this.tokens.isLive(identity.tokenId);
+    if (identity.tokenId !== undefined && !this.tokens.isLive(identity.tokenId)) return false;
+    return identity.job === undefined || this.runningAttempt(identity.job.id, identity.job.attempt) !== undefined;
+  }
+
+  private runningAttempt(jobId: string, attempt: number): Job | undefined {
+    const job = this.liveJob(jobId);
+    return job !== undefined && job.attempt === attempt && (job.state === 'assigned' || job.state === 'running') ? job : undefined;
   }
 
   /**
@@ -97,7 +132,9 @@ export class Security {
       this.record(identity, action, targetOf(requirement), source, `denied: ${decision.reason}`);
       throw new TitanError(ErrorCode.FORBIDDEN, `${action} refused for ${identity.name}: ${decision.reason}`);
     }
-    if (this.limiter === null || identity.kind === 'cluster') return;
+    // A job counts against its submitter's token, so a limited client cannot launder requests
+    // through jobs; jobs of the cluster token are exempt, as the cluster token is.
+    if (this.limiter === null || identity.kind === 'cluster' || (identity.kind === 'job' && identity.tokenId === undefined)) return;
     const rate = this.limiter.take(identity.tokenId ?? `${identity.kind}:${identity.name}`, Date.now());
     if (!rate.allowed) {
       const { requests, windowMs } = this.limiter.limit;
@@ -126,9 +163,27 @@ export class Security {
     }
   }
 
+  /**
+   * The first of a change's two ledger rows (result `received`), written before the request does
+   * anything, so no change can land without a row, even if the master is killed the next moment.
+   * Fails closed, as Nomad's audit log does: a request whose row cannot be written is refused.
+   * The second row, with the outcome, is `record`ed when the answer goes out.
+   */
+  receive(identity: Identity, action: string, target: string, source: string): void {
+    try {
+      this.audit.append(this.entry(identity, action, target, source, 'received'));
+    } catch (err) {
+      this.log.error({ err }, 'could not write the audit ledger; refusing the request');
+      throw new TitanError(ErrorCode.INTERNAL, `${action} refused: the audit ledger could not be written (${(err as Error).message}); check the master's disk and data dir`);
+    }
+  }
+
   record(identity: Identity | null, action: string, target: string, source: string, result: string): void {
-    const entry: AuditEntry = { at: Date.now(), who: identity?.name ?? 'anonymous', role: identity?.role ?? '-', action, target, source, result };
-    this.audit.enqueue(entry);
+    this.audit.enqueue(this.entry(identity, action, target, source, result));
+  }
+
+  private entry(identity: Identity | null, action: string, target: string, source: string, result: string): AuditEntry {
+    return { at: Date.now(), who: identity?.name ?? 'anonymous', role: identity?.role ?? '-', action, target, source, result };
   }
 
   /** A row for the master's own lifecycle (start, stop), written at once. */

@@ -53,6 +53,7 @@ export class DagTable {
   private readonly selectActive: Statement<[], DagRow>;
   private readonly selectOne: Statement<[string], DagRow>;
   private readonly selectRecent: Statement<[number], DagRow>;
+  private readonly selectRecentPrefixed: Statement<[number, string, number], DagRow>;
   private readonly selectMaxSeq: Statement<[], number>;
 
   constructor(db: Database) {
@@ -64,6 +65,7 @@ export class DagTable {
     this.selectActive = db.prepare(`SELECT ${COLUMNS} FROM dags WHERE state = 'running' ORDER BY seq`);
     this.selectOne = db.prepare(`SELECT ${COLUMNS} FROM dags WHERE id = ?`);
     this.selectRecent = db.prepare(`SELECT ${COLUMNS} FROM dags ORDER BY seq DESC LIMIT ?`);
+    this.selectRecentPrefixed = db.prepare(`SELECT ${COLUMNS} FROM dags WHERE substr(id, 1, ?) = ? ORDER BY seq DESC LIMIT ?`);
     this.selectMaxSeq = db.prepare<[], number>('SELECT COALESCE(MAX(seq), 0) FROM dags').pluck();
   }
 
@@ -80,8 +82,9 @@ export class DagTable {
     return row === undefined ? undefined : fromRow(row);
   }
 
-  recent(limit: number): Dag[] {
-    return limit <= 0 ? [] : this.selectRecent.all(limit).map(fromRow);
+  recent(limit: number, idPrefix = ''): Dag[] {
+    if (limit <= 0) return [];
+    return (idPrefix === '' ? this.selectRecent.all(limit) : this.selectRecentPrefixed.all(idPrefix.length, idPrefix, limit)).map(fromRow);
   }
 
   maxSeq(): number {

@@ -165,8 +165,8 @@ export class SqliteStore implements Store {
     return this.dags.get(id);
   }
 
-  listDags(limit: number): Dag[] {
-    return this.dags.recent(limit);
+  listDags(limit: number, idPrefix?: string): Dag[] {
+    return this.dags.recent(limit, idPrefix);
   }
 
   maxDagSeq(): number {
@@ -210,6 +210,10 @@ export class SqliteStore implements Store {
       if (value === undefined) continue;
       where.push(column);
       params.push(value);
+    }
+    if (filter.idPrefix !== undefined && filter.idPrefix !== '') {
+      where.push('substr(id, 1, ?) = ?');
+      params.push(filter.idPrefix.length, filter.idPrefix);
     }
     if (filter.search !== undefined && filter.search !== '') {
       const pattern = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;

@@ -44,6 +44,8 @@ export interface JobFilter {
   readonly search?: string;
   /** Page cursor: only jobs submitted before the job with this seq. */
   readonly beforeSeq?: number;
+  /** Only jobs whose id starts with this (a namespace's `<ns>.`), counted before the limit. */
+  readonly idPrefix?: string;
   /** Newest first, at most this many. */
   readonly limit: number;
 }
@@ -97,7 +99,8 @@ export interface Store {
   loadActiveDags(): Dag[];
   getDag(id: string): Dag | undefined;
   /** Newest first. */
-  listDags(limit: number): Dag[];
+  /** Newest first, at most `limit`; with `idPrefix`, only runs whose id starts with it. */
+  listDags(limit: number, idPrefix?: string): Dag[];
   maxDagSeq(): number;
   /** Every job of a DAG run, in submission order. */
   jobsOfDag(dagId: string): Job[];

@@ -15,7 +15,6 @@ export interface RunnerContext {
   readonly workDir: string;
   readonly masterHost: string;
   readonly masterPort: number;
-  readonly token: string;
   readonly workerId: string;
   /** The worker's own environment without its TITAN_* variables (see workerBaseEnvironment). */
   readonly baseEnv: Readonly<Record<string, string>>;
@@ -88,7 +87,7 @@ function jobEnvironment(ctx: RunnerContext, job: JobDispatch, workspace: string,
     TITAN_WORKER_ID: ctx.workerId,
     TITAN_HOST: ctx.masterHost,
     TITAN_PORT: String(ctx.masterPort),
-    TITAN_TOKEN: ctx.token,
+    TITAN_TOKEN: job.token,
   });
   if (job.dagId !== undefined) env.TITAN_DAG_ID = job.dagId;
   return env;

@@ -89,14 +89,13 @@ function startService(t: TestContext, policy: Partial<ServicePolicy>, command = 
     workDir: root,
     masterHost: '127.0.0.1',
     masterPort: 1,
-    token: 't',
     workerId: 'w1',
     baseEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
     executor,
     fetchArtifact: () => Promise.reject(new Error('no artifacts in this test')),
   };
   const full: ServicePolicy = { port: null, restart: 'always', maxRestarts: 5, windowSeconds: 60, ...policy };
-  const job: JobDispatch = { jobId, attempt: 1, name: jobId, run: { kind: 'command', command }, args: [], env: {}, timeoutSeconds: 0, service: full };
+  const job: JobDispatch = { jobId, attempt: 1, name: jobId, run: { kind: 'command', command }, args: [], env: {}, token: 'job-token', timeoutSeconds: 0, service: full };
   const rec = new Recorder();
   const supervisor = new ServiceSupervisor({
     runner,

@@ -112,7 +112,7 @@ after(async () => {
 
 function dispatch(jobId: string, policy: Partial<ServicePolicy> = {}): JobDispatch {
   const service: ServicePolicy = { port: null, restart: 'always', maxRestarts: 5, windowSeconds: 60, ...policy };
-  return { jobId, attempt: 1, name: jobId, run: { kind: 'command', command: `exec "${process.execPath}" "${script}"` }, args: [], env: {}, timeoutSeconds: 0, service };
+  return { jobId, attempt: 1, name: jobId, run: { kind: 'command', command: `exec "${process.execPath}" "${script}"` }, args: [], env: {}, token: 'job-token', timeoutSeconds: 0, service };
 }
 
 async function registeredPids(): Promise<number[]> {

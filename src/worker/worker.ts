@@ -92,7 +92,6 @@ export class Worker {
       workDir: options.workDir,
       masterHost: options.masterHost,
       masterPort: options.masterPort,
-      token: options.token,
       workerId: this.id,
       // Jobs reach the master the way their worker does, TLS included.
       baseEnv: { ...workerBaseEnvironment(process.env, options.inheritEnv !== true), ...tlsEnvironment(options.tls) },

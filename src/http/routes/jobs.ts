@@ -65,7 +65,7 @@ export function registerJobRoutes(app: FastifyInstance, master: Master): void {
 
   app.get('/api/v1/jobs', (request) => {
     const q = parse(JobListQuery, request.query, 'query');
-    return listJobPage(master, {
+    return listJobPage(master, httpContext(request), {
       limit: q.limit,
       ...(q.state !== undefined ? { states: q.state } : {}),
       ...(q.dag !== undefined ? { dagId: q.dag } : {}),

@@ -34,7 +34,7 @@ export function registerResourceRoutes(app: FastifyInstance, master: Master): vo
   // The DLQ is the dead jobs; a retry is the job retry (it reopens the job's DAG).
   app.get('/api/v1/dlq', (request) => {
     const q = parse(DlqQuery, request.query, 'query');
-    return listJobPage(master, { states: ['dead'], limit: q.limit, ...(q.cursor !== undefined ? { beforeSeq: q.cursor } : {}) });
+    return listJobPage(master, httpContext(request), { states: ['dead'], limit: q.limit, ...(q.cursor !== undefined ? { beforeSeq: q.cursor } : {}) });
   });
   app.post('/api/v1/dlq/:id/retry', (request) => call(request, Opcode.JOB_RETRY, { jobId: parse(idParam, request.params, 'path').id }));
 

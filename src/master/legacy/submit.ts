@@ -24,7 +24,7 @@ export function submitLegacyJobs(master: Master, jobs: readonly LegacyJob[], nam
   const dagId = `v1-${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const planned = planDagJobs(master, dagId, requests);
   const effects = master.scheduler.createDag(dagId, dagName(jobs), Date.now());
-  const ids = submitPlanned(master, planned, effects);
+  const ids = submitPlanned(master, planned, effects, { name: 'legacy-v1' });
   master.apply(effects);
   for (const job of jobs) recordLegacyName(master.store, nameOf(job.id), dagJobId(dagId, job.id));
   return ids;
