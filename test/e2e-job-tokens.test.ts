@@ -73,7 +73,10 @@ describe("a job's own token (TITAN_TOKEN inside the job)", () => {
     assert.match(out, /kv-outside-exit=5/);
     const child = JSON.parse(out.split('\n').find((l) => l.includes('"jobId"'))!) as { jobId: string };
     assert.match(child.jobId, /^team-a\./, 'a job submitted by a namespaced job lands in the namespace');
-    assert.equal((await team.wait(child.jobId, 30_000)).state, 'succeeded');
+    const finishedChild = await team.wait(child.jobId, 30_000);
+    assert.equal(finishedChild.state, 'succeeded');
+    assert.equal(finishedChild.submittedBy, 'team', "the child acts for the job's submitter, not for the job");
+    assert.equal((await team.status(jobId)).submittedBy, 'team');
     assert.equal(await team.kv.get('team-a.from-job'), 'yes');
 
     // The attempt is over, so its token no longer opens a connection.

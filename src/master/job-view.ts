@@ -22,5 +22,6 @@ export function toJobView(job: Job, waitingReason: string | null = null): JobVie
     dagId: job.spec.dagId ?? null,
     ...(job.spec.resources !== undefined ? { resources: job.spec.resources } : {}),
     ...(job.spec.driver !== undefined ? { driver: job.spec.driver } : {}),
+    ...(job.spec.owner !== undefined ? { submittedBy: job.spec.owner.name } : {}),
   };
 }

@@ -20,6 +20,8 @@ export interface JobView {
   readonly resources?: { readonly cpu?: number; readonly memoryMb?: number; readonly gpu?: number };
   /** The driver it asked for, when it asked. */
   readonly driver?: string;
+  /** Who submitted it (the API token's name, `cluster`, `schedule:<id>`): its own token acts for them. */
+  readonly submittedBy?: string;
 }
 
 export interface WorkerView {

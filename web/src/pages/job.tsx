@@ -49,7 +49,7 @@ export function JobPageView({ id }: { id: string }) {
               <dt>DAG</dt><dd>{d.job.dagId !== null ? <a href={`#/dags/${encodeURIComponent(d.job.dagId)}`}>{d.job.dagId}</a> : '-'}</dd>
               <dt>Attempt</dt><dd>{d.job.attempt}</dd>
               <dt>Exit code</dt><dd>{d.job.exitCode ?? (d.job.signal ?? '-')}</dd>
-              <dt>Submitted</dt><dd>{time(d.job.submittedAt)}</dd>
+              <dt>Submitted</dt><dd>{time(d.job.submittedAt)}{d.job.submittedBy !== undefined ? ` by ${d.job.submittedBy}` : ''}</dd>
               <dt>Started</dt><dd>{time(d.job.startedAt)}</dd>
               <dt>Finished</dt><dd>{time(d.job.finishedAt)}</dd>
               <dt>Runtime</dt><dd>{runtime(d.job)}</dd>
