@@ -3,18 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TitanClient } from '../src/sdk/client.js';
-import { Cluster, MAIN, TOKEN, until } from './harness.js';
+import { Cluster, MAIN, TOKEN, codeOf, until } from './harness.js';
 
 const TITAN = `"${process.execPath}" "${MAIN}"`;
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-  return 'resolved';
-}
 
 function logText(lines: readonly { line: string }[]): string {
   return lines.map((l) => l.line).join('\n');
@@ -23,12 +14,7 @@ function logText(lines: readonly { line: string }[]): string {
 describe("a job's own token (TITAN_TOKEN inside the job)", () => {
   const cluster = new Cluster();
   const tokens: Record<string, string> = {};
-  const clients: TitanClient[] = [];
-  const as = async (name: string): Promise<TitanClient> => {
-    const client = await TitanClient.connect({ host: '127.0.0.1', port: cluster.port, token: tokens[name]! });
-    clients.push(client);
-    return client;
-  };
+  const as = (name: string): Promise<TitanClient> => cluster.clientWith(tokens[name]!);
   const logsOf = async (client: TitanClient, jobId: string): Promise<string> => {
     const lines: { line: string }[] = [];
     await client.logs(jobId, (batch) => lines.push(...batch));
@@ -38,16 +24,9 @@ describe("a job's own token (TITAN_TOKEN inside the job)", () => {
   before(async () => {
     await cluster.startMaster();
     await cluster.startWorker('w1');
-    for (const [name, role, namespace] of [['team', 'operator', 'team-a'], ['boss', 'admin']] as const) {
-      const out = await cluster.cli(['token', 'create', '--role', role, '--name', name, ...(namespace !== undefined ? ['--namespace', namespace] : []), '--json']);
-      assert.equal(out.code, 0, out.stderr);
-      tokens[name] = (JSON.parse(out.stdout) as { token: string }).token;
-    }
+    for (const [name, role, namespace] of [['team', 'operator', 'team-a'], ['boss', 'admin']] as const) tokens[name] = await cluster.apiToken(name, role, namespace);
   });
-  after(async () => {
-    for (const c of clients) c.close();
-    await cluster.close();
-  });
+  after(() => cluster.close());
 
   test('acts for its submitter inside their namespace, as an operator at most, and is never the cluster token', async () => {
     const team = await as('team');
@@ -113,8 +92,7 @@ describe("a job's own token (TITAN_TOKEN inside the job)", () => {
         return undefined;
       }
     });
-    const asJob = await TitanClient.connect({ host: '127.0.0.1', port: cluster.port, token: live });
-    clients.push(asJob);
+    const asJob = await cluster.clientWith(live);
     assert.equal((await asJob.security.whoami()).name, `short-lived/job:${jobId}`);
     const http = await fetch(`http://127.0.0.1:${cluster.httpPort}/api/v1/jobs/${jobId}`, { headers: { authorization: `Bearer ${live}` } });
     assert.equal(http.status, 200);

@@ -4,42 +4,20 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { TitanClient } from '../src/sdk/client.js';
 import { connectPeer } from '../src/sdk/connect.js';
-import { Cluster, TOKEN, until } from './harness.js';
-
-/** Resolves with the error code a promise rejects with. */
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-  return 'resolved';
-}
+import { Cluster, TOKEN, codeOf, until } from './harness.js';
 
 describe('roles, namespaces, revocation and the audit ledger', () => {
   const cluster = new Cluster();
-  const clients: TitanClient[] = [];
   const tokens: Record<string, string> = {};
-  const as = async (name: string): Promise<TitanClient> => {
-    const client = await TitanClient.connect({ host: '127.0.0.1', port: cluster.port, token: tokens[name]! });
-    clients.push(client);
-    return client;
-  };
+  const as = (name: string): Promise<TitanClient> => cluster.clientWith(tokens[name]!);
   const http = (path: string, token: string, init: RequestInit = {}): Promise<Response> =>
     fetch(`http://127.0.0.1:${cluster.httpPort}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers ?? {}) } });
 
   before(async () => {
     await cluster.startMaster();
-    for (const [name, role, namespace] of [['ci', 'viewer'], ['ops', 'operator'], ['boss', 'admin'], ['team', 'operator', 'team-a']] as const) {
-      const out = await cluster.cli(['token', 'create', '--role', role, '--name', name, ...(namespace !== undefined ? ['--namespace', namespace] : []), '--json']);
-      assert.equal(out.code, 0, out.stderr);
-      tokens[name] = (JSON.parse(out.stdout) as { token: string }).token;
-    }
+    for (const [name, role, namespace] of [['ci', 'viewer'], ['ops', 'operator'], ['boss', 'admin'], ['team', 'operator', 'team-a']] as const) tokens[name] = await cluster.apiToken(name, role, namespace);
   });
-  after(async () => {
-    for (const c of clients) c.close();
-    await cluster.close();
-  });
+  after(() => cluster.close());
 
   test('token create prints the secret once; token ls never shows it', async () => {
     const out = await cluster.cli(['token', 'create', '--role', 'viewer', '--name', 'once']);
@@ -151,8 +129,7 @@ describe('roles, namespaces, revocation and the audit ledger', () => {
 
   test('revoking a token ends its open connection and its next HTTP request at once', async () => {
     const made = await (await cluster.client()).security.createToken({ name: 'doomed', role: 'operator' });
-    const doomed = await TitanClient.connect({ host: '127.0.0.1', port: cluster.port, token: made.token });
-    clients.push(doomed);
+    const doomed = await cluster.clientWith(made.token);
     await doomed.stats();
     assert.equal((await http('/api/v1/whoami', made.token)).status, 200);
     const out = await cluster.cli(['token', 'revoke', 'doomed']);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { TitanClient } from '../src/sdk/client.js';
 import { connectPeer } from '../src/sdk/connect.js';
 import { fileURLToPath } from 'node:url';
-import { Cluster, killAndWait, MAIN, TOKEN, until } from './harness.js';
+import { Cluster, MAIN, TOKEN, codeOf, killAndWait, until } from './harness.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -32,15 +32,6 @@ function httpsGet(port: number, path: string, ca: Buffer, client?: { cert: Buffe
     req.once('error', reject);
     req.end();
   });
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-  return 'resolved';
 }
 
 describe('TLS and mTLS', () => {

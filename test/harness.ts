@@ -117,6 +117,20 @@ export class Cluster {
     return outputOf(this.spawnTitan([command ?? '', '--master', `127.0.0.1:${this.port}`, ...rest], { TITAN_TOKEN: TOKEN, ...env }));
   }
 
+  /** Creates an API token with `titan token create` and returns its secret. */
+  async apiToken(name: string, role: 'admin' | 'operator' | 'viewer', namespace?: string): Promise<string> {
+    const out = await this.cli(['token', 'create', '--role', role, '--name', name, ...(namespace !== undefined ? ['--namespace', namespace] : []), '--json']);
+    if (out.code !== 0) throw new Error(`titan token create ${name} failed: ${out.stderr}`);
+    return (JSON.parse(out.stdout) as { token: string }).token;
+  }
+
+  /** A client connected with this token (closed with the cluster). */
+  async clientWith(token: string): Promise<TitanClient> {
+    const client = await TitanClient.connect({ host: '127.0.0.1', port: this.port, token });
+    this.clients.push(client);
+    return client;
+  }
+
   async close(): Promise<void> {
     for (const client of this.clients) client.close();
     await Promise.all([...this.children].map((c) => killAndWait(c, 'SIGKILL')));
@@ -137,6 +151,16 @@ export class Cluster {
     child.once('exit', () => this.children.delete(child));
     return child;
   }
+}
+
+/** Resolves with the error code a promise rejects with ('resolved' when it does not reject). */
+export async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    return (err as { code?: string }).code ?? String(err);
+  }
+  return 'resolved';
 }
 
 /** Everything a child process prints, with its exit code, once it exits. */
