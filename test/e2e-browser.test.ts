@@ -143,6 +143,7 @@ describe('the dashboard in a real browser (Debian chromium via playwright-core)'
       await viewer.getByTestId('job-state').filter({ hasText: 'failed' }).waitFor();
       assert.equal(await viewer.getByTestId('retry').count(), 0, 'a viewer is not offered Retry');
       assert.equal(await viewer.getByTestId('download').count(), 1, 'reading the log is still offered');
+      assert.equal(await viewer.getByTestId('nav-audit').count(), 0, 'a viewer is not offered the audit ledger');
       // The same page for an admin offers Retry: the button is hidden by role, not missing.
       await go(`#/jobs/${jobId}`);
       await page.getByTestId('retry').waitFor();
@@ -177,5 +178,18 @@ describe('the dashboard in a real browser (Debian chromium via playwright-core)'
     await go('#/');
     await page.getByTestId('live-workers').filter({ hasText: '2' }).waitFor();
     await screenshot(page, 'overview');
+  });
+
+  test('the audit page shows who did what from where, filters it, and verifies the hash chain', async () => {
+    const { jobId } = await post<{ jobId: string }>('/api/v1/jobs', { name: 'audited', run: { kind: 'command', command: 'true' } });
+    await page.getByTestId('nav-audit').click();
+    await page.getByTestId('audit-filter').fill(jobId);
+    const row = page.locator('[data-testid=audit] tbody tr', { hasText: 'POST /api/v1/jobs' }).filter({ hasText: 'ok' });
+    await row.first().waitFor();
+    assert.match((await row.first().textContent()) ?? '', /cluster.*admin.*POST \/api\/v1\/jobs.*127\.0\.0\.1/);
+    await page.getByTestId('audit-filter').fill('');
+    await page.getByTestId('audit-verify').click();
+    await page.getByTestId('audit-verdict').filter({ hasText: /Chain intact: \d+ rows/ }).waitFor();
+    await screenshot(page, 'audit');
   });
 });

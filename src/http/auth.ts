@@ -4,6 +4,7 @@ import type { Master } from '../master/master.js';
 import type { Identity } from '../security/policy.js';
 import { routePermission, routeResource } from '../security/http-permissions.js';
 import { RateLimitedError } from '../security/security.js';
+import { createdIds } from '../security/audited-reply.js';
 import { httpStatusOf } from './status-codes.js';
 
 declare module 'fastify' {
@@ -12,6 +13,8 @@ declare module 'fastify' {
     identity: Identity | null;
     /** The ledger has this request's `received` row, so its outcome row is owed after the answer. */
     audited: boolean;
+    /** What the answer says the request created (a submitted job's id), for the outcome row. */
+    created: string[] | null;
   }
   interface FastifyContextConfig {
     /** What the route needs; see src/security/http-permissions.ts. Undeclared routes need admin. */
@@ -43,6 +46,7 @@ function refuse(reply: FastifyReply, err: TitanError): void {
 export function registerAuth(app: FastifyInstance, master: Master): void {
   app.decorateRequest('identity', null);
   app.decorateRequest('audited', false);
+  app.decorateRequest('created', null);
   app.addHook('onRequest', (request, reply, done) => {
     // Outside the API nothing is served but the dashboard's files: an unmatched path there is a 404, not a 401.
     if (request.routeOptions.url === undefined && !isApiPath(request.url)) return done();
@@ -71,11 +75,23 @@ export function registerAuth(app: FastifyInstance, master: Master): void {
     }
     done();
   });
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (request.audited && reply.statusCode < 400 && typeof payload === 'string' && payload.length < 1_000_000) {
+      try {
+        request.created = createdIds(JSON.parse(payload));
+      } catch {
+        // Not JSON: nothing to name.
+      }
+    }
+    done(null, payload);
+  });
   app.addHook('onResponse', (request, reply, done) => {
     if (request.identity !== null && request.audited) {
       const permission = routePermission(request.method, request.routeOptions.url, request.routeOptions.config.permission);
       const resource = permission === 'public' ? { kind: 'cluster' as const } : routeResource(permission, request.params);
-      master.security.record(request.identity, `${request.method} ${request.routeOptions.url ?? request.url}`, resource.kind === 'ids' ? resource.ids.join(',') : '', request.ip, reply.statusCode < 400 ? 'ok' : `error HTTP ${reply.statusCode}`);
+      const touched = resource.kind === 'ids' ? resource.ids : [];
+      const target = [...touched, ...(request.created ?? []).filter((id) => !touched.includes(id))].join(',');
+      master.security.record(request.identity, `${request.method} ${request.routeOptions.url ?? request.url}`, target, request.ip, reply.statusCode < 400 ? 'ok' : `error HTTP ${reply.statusCode}`);
     }
     done();
   });

@@ -2,7 +2,7 @@ import type { ErrorCode } from '../common/errors.js';
 import type { Replier } from '../protocol/replier.js';
 
 /** Names of answer fields that say what a request created; never `token` (a new token's secret). */
-function createdIds(body: unknown): string[] {
+export function createdIds(body: unknown): string[] {
   if (typeof body !== 'object' || body === null) return [];
   const b = body as Record<string, unknown>;
   const out: string[] = [];

@@ -1,7 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, getToken, setToken } from './api.js';
-import { loadPermissions, useIdentityLabel } from './permissions.js';
+import { loadPermissions, useCan, useIdentityLabel } from './permissions.js';
 import { useRoute } from './hooks.js';
 import { AgentRunPage, AgentRuns } from './pages/agents.js';
 import { Builder } from './pages/builder.js';
@@ -10,9 +10,11 @@ import { JobPageView } from './pages/job.js';
 import { Jobs } from './pages/jobs.js';
 import { Overview } from './pages/overview.js';
 import { Dlq, Schedules, Services } from './pages/resources.js';
+import { Audit } from './pages/audit.js';
 import './style.css';
 
-const NAV: readonly [string, string][] = [
+/** The pages, and the permission a page needs to be listed (the audit ledger is for admins). */
+const NAV: readonly (readonly [string, string, 'admin'?])[] = [
   ['', 'Overview'],
   ['jobs', 'Jobs'],
   ['dags', 'DAGs'],
@@ -21,6 +23,7 @@ const NAV: readonly [string, string][] = [
   ['dlq', 'DLQ'],
   ['agents', 'Agent runs'],
   ['builder', 'Builder'],
+  ['audit', 'Audit', 'admin'],
 ];
 
 /** Asks for the cluster token (the master prints it; it is also the data dir's `token` file). */
@@ -61,6 +64,8 @@ function Page({ route }: { route: string[] }) {
       return <Builder />;
     case 'agents':
       return id !== undefined ? <AgentRunPage id={id} /> : <AgentRuns />;
+    case 'audit':
+      return <Audit />;
     default:
       return <p class="page">No page {section}. <a href="#/">Overview</a></p>;
   }
@@ -84,13 +89,14 @@ function App() {
     if (token !== null) loadPermissions().catch(() => undefined);
   }, [token]);
   const identity = useIdentityLabel();
+  const isAdmin = useCan('admin');
   if (token === null) return <TokenForm failed={refused} />;
   return (
     <div class="app">
       <nav>
         <div class="brand">Titan</div>
-        {NAV.map(([path, label]) => (
-          <a key={path} href={`#/${path}`} class={(route[0] ?? '') === path ? 'active' : ''}>{label}</a>
+        {NAV.filter(([, , needs]) => needs === undefined || isAdmin).map(([path, label]) => (
+          <a key={path} href={`#/${path}`} class={(route[0] ?? '') === path ? 'active' : ''} data-testid={`nav-${path === '' ? 'overview' : path}`}>{label}</a>
         ))}
         <button class="link signout" onClick={() => setToken(null)}>Forget token</button>
         {identity !== null ? <div class="identity" data-testid="identity">{identity}</div> : null}
