@@ -36,18 +36,5 @@ export interface TokenCreateReply {
   readonly info: TokenView;
 }
 
-export interface AuditRecordView {
-  readonly seq: number;
-  readonly at: number;
-  readonly who: string;
-  readonly role: string;
-  readonly action: string;
-  readonly target: string;
-  readonly source: string;
-  readonly result: string;
-  readonly hash: string;
-}
-
-export type AuditVerifyReply =
-  | { readonly ok: true; readonly rows: number; readonly head: string }
-  | { readonly ok: false; readonly rows: number; readonly seq: number | null; readonly problem: string };
+/** A ledger row and the chain check, as AUDIT_LIST / AUDIT_VERIFY answer: the ledger's own shapes. */
+export type { AuditRecord as AuditRecordView, AuditVerdict as AuditVerifyReply } from '../security/audit-ledger.js';

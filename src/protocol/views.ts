@@ -105,3 +105,13 @@ export interface ServiceView {
   readonly ready: boolean;
   readonly uptimeMs: number | null;
 }
+
+export interface AttemptView {
+  readonly attempt: number;
+  readonly workerId: string | null;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  /** The state the attempt ended in (or is in); `requeued` when it went back to the queue. */
+  readonly state: string;
+  readonly detail: string | null;
+}

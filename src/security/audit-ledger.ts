@@ -4,7 +4,7 @@ import type { Database, Statement } from 'better-sqlite3';
 /** One thing someone did, as the ledger keeps it. */
 export interface AuditEntry {
   readonly at: number;
-  /** Token name, certificate CN or "cluster"; "anonymous" for a refused authentication. */
+  /** Token name, "cluster", `<owner>/job:<id>` or "master"; "anonymous" for a refused authentication. */
   readonly who: string;
   readonly role: string;
   /** The operation, e.g. JOB_SUBMIT, AUTH, POST /api/v1/jobs. */
@@ -13,7 +13,7 @@ export interface AuditEntry {
   readonly target: string;
   /** The caller's address. */
   readonly source: string;
-  /** "ok", "denied: …", "error E_…" or "rate-limited". */
+  /** "received" (a change's first row), then "ok", "denied: …" or "error E_…". */
   readonly result: string;
 }
 

@@ -8,14 +8,7 @@ export interface JobPage {
   readonly nextCursor: number | null;
 }
 
-export interface Attempt {
-  readonly attempt: number;
-  readonly workerId: string | null;
-  readonly startedAt: number | null;
-  readonly finishedAt: number | null;
-  readonly state: string;
-  readonly detail: string | null;
-}
+export type { AttemptView as Attempt } from '../../src/protocol/views.js';
 
 export interface FeedEvent {
   readonly id: number;

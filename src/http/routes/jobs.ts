@@ -4,7 +4,7 @@ import { JOB_STATES } from '../../core/job.js';
 import { listJobPage } from '../../master/job-list.js';
 import type { Master } from '../../master/master.js';
 import { Opcode } from '../../protocol/opcodes.js';
-import type { JobEventView, JobView } from '../../protocol/views.js';
+import type { AttemptView, JobEventView, JobView } from '../../protocol/views.js';
 import { HttpCallContext, callMaster } from '../master-call.js';
 import { idParam, limit, parse } from '../validate.js';
 
@@ -23,16 +23,6 @@ const JobListQuery = z.object({
 });
 
 const DecisionBody = z.object({ by: z.string().max(200).optional(), reason: z.string().max(2000).optional() }).default({});
-
-export interface AttemptView {
-  readonly attempt: number;
-  readonly workerId: string | null;
-  readonly startedAt: number | null;
-  readonly finishedAt: number | null;
-  /** The state the attempt ended in (or is in); `requeued` when it went back to the queue. */
-  readonly state: string;
-  readonly detail: string | null;
-}
 
 /** A job's attempts, read from its transition history: one entry per attempt number. */
 export function attemptsOf(job: JobView, events: readonly JobEventView[]): AttemptView[] {
