@@ -1,9 +1,9 @@
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TitanClient } from '../src/sdk/client.js';
-import { Cluster } from './harness.js';
+import { clusterForSuite } from './harness.js';
 
 const PIPELINES = fileURLToPath(new URL('../../../shared/acceptance/pipelines/', import.meta.url));
 
@@ -14,14 +14,8 @@ async function outputOf(client: TitanClient, jobId: string): Promise<string[]> {
 }
 
 describe('the shared acceptance pipelines, through `titan dag <file> --wait`', { skip: existsSync(PIPELINES) ? false : `no acceptance pipelines at ${PIPELINES}` }, () => {
-  const cluster = new Cluster();
-  let client: TitanClient;
-  before(async () => {
-    await cluster.startMaster();
-    await cluster.startWorker('general', { slots: 4 });
-    client = await cluster.client();
-  });
-  after(() => cluster.close());
+  const suite = clusterForSuite('general');
+  const cluster = suite.cluster;
 
   async function runPipeline(name: string): Promise<{ code: number | null; dagId: string; stdout: string; stderr: string }> {
     const result = await cluster.cli(['dag', `${PIPELINES}${name}`, '--wait']);
@@ -33,45 +27,45 @@ describe('the shared acceptance pipelines, through `titan dag <file> --wait`', {
     const run = await runPipeline('diamond.yaml');
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /"diamond": succeeded \(4\/4/);
-    const lines = await outputOf(client, `${run.dagId}.sink`);
+    const lines = await outputOf(suite.client, `${run.dagId}.sink`);
     assert.deepEqual(lines, ['left', 'right']);
   });
 
   test('fanout: the reducer totals what the four mappers wrote', async () => {
     const run = await runPipeline('fanout.yaml');
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    assert.deepEqual(await outputOf(client, `${run.dagId}.reducer`), ['TOTAL 10']);
+    assert.deepEqual(await outputOf(suite.client, `${run.dagId}.reducer`), ['TOTAL 10']);
   });
 
   test('retry: the flaky job fails twice and succeeds on attempt 3', async () => {
     const run = await runPipeline('retry.yaml');
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    const flaky = await client.status(`${run.dagId}.flaky`);
+    const flaky = await suite.client.status(`${run.dagId}.flaky`);
     assert.equal(flaky.attempt, 3);
-    assert.deepEqual(await outputOf(client, `${run.dagId}.flaky`), ['attempt 1 fails', 'attempt 2 fails', 'attempt 3 succeeds']);
+    assert.deepEqual(await outputOf(suite.client, `${run.dagId}.flaky`), ['attempt 1 fails', 'attempt 2 fails', 'attempt 3 succeeds']);
   });
 
   test('gpu: train waits while no GPU worker is up, then runs only on the GPU worker', async () => {
     const submitted = await cluster.cli(['dag', `${PIPELINES}gpu.yaml`, '--json']);
     const { dagId } = JSON.parse(submitted.stdout) as { dagId: string };
-    const prep = await client.wait(`${dagId}.prep`);
+    const prep = await suite.client.wait(`${dagId}.prep`);
     assert.equal(prep.state, 'succeeded');
-    const waiting = await client.status(`${dagId}.train`);
+    const waiting = await suite.client.status(`${dagId}.train`);
     assert.equal(waiting.state, 'queued');
     assert.match(waiting.reason ?? '', /no live worker has them/);
     await cluster.startWorker('gpu', { tags: 'GPU' });
-    const done = await client.waitDag(dagId);
+    const done = await suite.client.waitDag(dagId);
     assert.equal(done.dag.state, 'succeeded');
     assert.equal(done.jobs.find((j) => j.key === 'train')?.workerId, 'gpu');
   });
 
-  test('service: the client job reads pong from the service over HTTP; the service keeps running', async () => {
+  test('service: the suite.client job reads pong from the service over HTTP; the service keeps running', async () => {
     const run = await runPipeline('service.yaml');
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    assert.deepEqual(await outputOf(client, `${run.dagId}.client`), ['pong']);
-    const services = await client.services();
+    assert.deepEqual(await outputOf(suite.client, `${run.dagId}.client`), ['pong']);
+    const services = await suite.client.services();
     const api = services.find((s) => s.id === `${run.dagId}.api`);
     assert.equal(api?.ready, true);
-    await client.stopService(`${run.dagId}.api`);
+    await suite.client.stopService(`${run.dagId}.api`);
   });
 });

@@ -1,34 +1,27 @@
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TitanClient } from '../src/sdk/client.js';
-import { Cluster, until } from './harness.js';
+import { clusterForSuite, until } from './harness.js';
 
 describe('delayed and timed one-off jobs and DAG runs', () => {
-  const cluster = new Cluster();
-  let client: TitanClient;
-  before(async () => {
-    await cluster.startMaster();
-    await cluster.startWorker('w1', { slots: 4 });
-    client = await cluster.client();
-  });
-  after(() => cluster.close());
+  const suite = clusterForSuite('w1');
+  const cluster = suite.cluster;
 
   test('titan run --at holds a job until that time; --delay until that long after submission', async () => {
     const at = new Date(Date.now() + 1500);
     const timed = await cluster.cli(['run', '--at', at.toISOString(), '--json', '--', 'true']);
     assert.equal(timed.code, 0, timed.stderr);
     const { jobId } = JSON.parse(timed.stdout) as { jobId: string };
-    const held = await client.status(jobId);
+    const held = await suite.client.status(jobId);
     assert.equal(held.state, 'queued');
     assert.match(held.reason ?? '', /delayed: due in [12] s/);
     const delayed = await cluster.cli(['run', '--delay', '1s', '--json', '--', 'true']);
     const delayedId = (JSON.parse(delayed.stdout) as { jobId: string }).jobId;
-    const done = await client.wait(jobId, { timeout: 15_000 });
+    const done = await suite.client.wait(jobId, { timeout: 15_000 });
     assert.equal(done.state, 'succeeded');
     assert.ok((done.startedAt ?? 0) >= at.getTime(), `started ${String(done.startedAt)}, not before ${at.getTime()}`);
-    const second = await client.wait(delayedId, { timeout: 15_000 });
+    const second = await suite.client.wait(delayedId, { timeout: 15_000 });
     assert.ok((second.startedAt ?? 0) >= second.submittedAt + 1000, 'not before its delay');
   });
 
@@ -38,8 +31,8 @@ describe('delayed and timed one-off jobs and DAG runs', () => {
     const at = new Date(Date.now() + 1500);
     const file = join(dir, 'p.yaml');
     writeFileSync(file, ['name: timed', `run_at: ${at.toISOString()}`, 'jobs:', '  - id: a', '    command: "true"', '  - id: b', '    command: "true"', '    depends_on: [a]', ''].join('\n'));
-    const { dagId } = await client.submitPipeline(file);
-    const final = await client.waitDag(dagId, 15_000);
+    const { dagId } = await suite.client.submitPipeline(file);
+    const final = await suite.client.waitDag(dagId, 15_000);
     assert.equal(final.dag.state, 'succeeded');
     const first = final.jobs.find((j) => j.key === 'a');
     assert.ok((first?.startedAt ?? 0) >= at.getTime(), 'the root waited for run_at');

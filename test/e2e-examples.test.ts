@@ -1,10 +1,10 @@
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TitanClient } from '../src/sdk/client.js';
-import { Cluster, TOKEN } from './harness.js';
+import { clusterForSuite, TOKEN, type Cluster } from './harness.js';
 
 // dist/test/ → the repository root, where examples/ and sdk-python/ live.
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -48,20 +48,14 @@ async function logLines(client: TitanClient, jobId: string): Promise<string[]> {
 }
 
 describe('examples/ run against a real cluster', () => {
-  const cluster = new Cluster();
-  let client: TitanClient;
-  before(async () => {
-    await cluster.startMaster();
-    await cluster.startWorker('general', { slots: 4 });
-    client = await cluster.client();
-  });
-  after(() => cluster.close());
+  const suite = clusterForSuite('general');
+  const cluster = suite.cluster;
 
   test('(1) map-reduce: four Python mappers fan out, the reducer sums their parts', async () => {
-    const { dagId } = await client.submitPipeline(join(EXAMPLES, 'mapreduce', 'pipeline.yaml'));
-    const done = await client.waitDag(dagId, WAIT_MS);
+    const { dagId } = await suite.client.submitPipeline(join(EXAMPLES, 'mapreduce', 'pipeline.yaml'));
+    const done = await suite.client.waitDag(dagId, WAIT_MS);
     assert.equal(done.dag.state, 'succeeded', JSON.stringify(done.jobs.map((j) => [j.key, j.state, j.reason])));
-    assert.ok((await logLines(client, `${dagId}.reduce`)).includes('TOTAL 30'), '1² + 2² + 3² + 4²');
+    assert.ok((await logLines(suite.client, `${dagId}.reduce`)).includes('TOTAL 30'), '1² + 2² + 3² + 4²');
   });
 
   test('(2a) agent loop in Python heals the flaky job', async () => {
@@ -87,24 +81,24 @@ describe('examples/ run against a real cluster', () => {
     assert.match(ran.stdout, /^total 91$/m, '1² + … + 6²');
   });
 
-  test('(5) a service and a client job that calls it', async () => {
-    const { dagId } = await client.submitPipeline(join(EXAMPLES, 'service', 'pipeline.yaml'));
+  test('(5) a service and a suite.client job that calls it', async () => {
+    const { dagId } = await suite.client.submitPipeline(join(EXAMPLES, 'service', 'pipeline.yaml'));
     try {
-      const done = await client.waitDag(dagId, WAIT_MS);
+      const done = await suite.client.waitDag(dagId, WAIT_MS);
       assert.equal(done.dag.state, 'succeeded', JSON.stringify(done.jobs.map((j) => [j.key, j.state, j.reason])));
-      assert.deepEqual(await logLines(client, `${dagId}.client`), ['service answered sum=42']);
+      assert.deepEqual(await logLines(suite.client, `${dagId}.client`), ['service answered sum=42']);
     } finally {
-      await client.stopService(`${dagId}.api`);
+      await suite.client.stopService(`${dagId}.api`);
     }
   });
 
   // Last: once a GPU worker (which also takes GENERAL jobs) joins, DAG jobs may spread over two workers.
   test('(4) GPU routing: train runs only on the worker started with --tags GPU', async () => {
     await cluster.startWorker('gpu-box', { tags: 'GPU', slots: 2 });
-    const { dagId } = await client.submitPipeline(join(EXAMPLES, 'gpu', 'pipeline.yaml'));
-    const done = await client.waitDag(dagId, WAIT_MS);
+    const { dagId } = await suite.client.submitPipeline(join(EXAMPLES, 'gpu', 'pipeline.yaml'));
+    const done = await suite.client.waitDag(dagId, WAIT_MS);
     assert.equal(done.dag.state, 'succeeded', JSON.stringify(done.jobs.map((j) => [j.key, j.state, j.reason])));
     assert.equal(done.jobs.find((j) => j.key === 'train')?.workerId, 'gpu-box');
-    assert.match((await logLines(client, `${dagId}.train`))[0] ?? '', /^training on a GPU worker/);
+    assert.match((await logLines(suite.client, `${dagId}.train`))[0] ?? '', /^training on a GPU worker/);
   });
 });

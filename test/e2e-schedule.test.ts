@@ -1,10 +1,10 @@
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TitanClient } from '../src/sdk/client.js';
 import type { ScheduleView } from '../src/sdk/schedules.js';
-import { Cluster, until } from './harness.js';
+import { clusterForSuite, until } from './harness.js';
 
 /** A one-job pipeline whose job appends the due time it runs for to `ledger`. */
 function ledgerPipeline(dir: string, name: string, ledger: string): string {
@@ -17,16 +17,10 @@ function ledgerPipeline(dir: string, name: string, ledger: string): string {
 const ledgerLines = (ledger: string): string[] => (existsSync(ledger) ? readFileSync(ledger, 'utf8').split('\n').filter((l) => l !== '') : []);
 
 describe('cron schedules on a real cluster', () => {
-  const cluster = new Cluster();
-  let client: TitanClient;
-  before(async () => {
-    await cluster.startMaster();
-    await cluster.startWorker('w1', { slots: 4 });
-    client = await cluster.client();
-  });
-  after(() => cluster.close());
+  const suite = clusterForSuite('w1');
+  const cluster = suite.cluster;
 
-  const runsOf = async (name: string): Promise<Awaited<ReturnType<TitanClient['listDags']>>> => (await client.listDags(1000)).filter((d) => d.name === name);
+  const runsOf = async (name: string): Promise<Awaited<ReturnType<TitanClient['listDags']>>> => (await suite.client.listDags(1000)).filter((d) => d.name === name);
 
   test('a bad cron expression is refused naming it, with an example that works', async () => {
     const file = ledgerPipeline(join(cluster.dir, 'bad'), 'bad', join(cluster.dir, 'bad.ledger'));
@@ -36,7 +30,7 @@ describe('cron schedules on a real cluster', () => {
     const zone = await cluster.cli(['schedule', 'add', file, '--cron', '* * * * *', '--tz', 'Mars/Olympus']);
     assert.equal(zone.code, 2);
     assert.match(zone.stderr, /unknown time zone "Mars\/Olympus"/);
-    assert.deepEqual(await client.schedules.list(), []);
+    assert.deepEqual(await suite.client.schedules.list(), []);
   });
 
   test('a 6-field cron runs its pipeline every second; pause stops it, resume restarts it, rm removes it', async () => {
@@ -60,11 +54,11 @@ describe('cron schedules on a real cluster', () => {
     const listed = await cluster.cli(['schedule', 'ls']);
     assert.match(listed.stdout, new RegExp(`${schedule.id}\\s+every-second\\s+\\* \\* \\* \\* \\* \\*\\s+UTC\\s+paused`));
 
-    await client.schedules.resume(schedule.id);
+    await suite.client.schedules.resume(schedule.id);
     await until('a run after resume', async () => (await runsOf('every-second')).length > before);
     const removed = await cluster.cli(['schedule', 'rm', schedule.id]);
     assert.equal(removed.code, 0, removed.stderr);
-    assert.deepEqual((await client.schedules.list()).map((s) => s.id), []);
+    assert.deepEqual((await suite.client.schedules.list()).map((s) => s.id), []);
     const lines = ledgerLines(ledger);
     assert.equal(new Set(lines).size, lines.length, 'each due time ran once');
   });
@@ -72,22 +66,22 @@ describe('cron schedules on a real cluster', () => {
   test('a master killed right after a fire comes back without firing any due time twice', async () => {
     const ledger = join(cluster.dir, 'restart.ledger');
     const file = ledgerPipeline(join(cluster.dir, 'restart'), 'restart-safe', ledger);
-    const schedule = await client.schedules.add(file, { cron: '* * * * * *', overlap: 'allow', misfire: 'run_once' });
+    const schedule = await suite.client.schedules.add(file, { cron: '* * * * * *', overlap: 'allow', misfire: 'run_once' });
     await until('two runs', async () => ledgerLines(ledger).length >= 2);
     const seen = ledgerLines(ledger).length;
     await until('the next fire', async () => ledgerLines(ledger).length > seen, 5000);
     await cluster.killMaster();
     await cluster.startMaster();
-    client = await cluster.client();
+    await suite.reconnect();
     const afterRestart = ledgerLines(ledger).length;
     await until('three more runs after the restart', async () => ledgerLines(ledger).length >= afterRestart + 3, 20_000);
-    await client.schedules.pause(schedule.id);
+    await suite.client.schedules.pause(schedule.id);
     await until('its runs to finish', async () => (await runsOf('restart-safe')).every((d) => d.state !== 'running'));
 
     const lines = ledgerLines(ledger);
     assert.equal(new Set(lines).size, lines.length, `a due time ran twice: ${lines.join(', ')}`);
     assert.equal((await runsOf('restart-safe')).length, lines.length, 'one DAG run per due time');
-    const [listed] = await client.schedules.list();
+    const [listed] = await suite.client.schedules.list();
     assert.equal(listed?.lastDueAt, Math.max(...lines.map(Number)), 'the recorded last due time is the last one run');
   });
 });

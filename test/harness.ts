@@ -1,3 +1,4 @@
+import { after, before } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -151,6 +152,32 @@ export class Cluster {
     child.once('exit', () => this.children.delete(child));
     return child;
   }
+}
+
+/**
+ * For the enclosing describe(): a master and one 4-slot worker, started before its tests and
+ * closed after them; `client` is connected with the cluster token once they run.
+ */
+export function clusterForSuite(workerId: string): { readonly cluster: Cluster; readonly client: TitanClient; reconnect(): Promise<void> } {
+  const cluster = new Cluster();
+  let client: TitanClient | undefined;
+  before(async () => {
+    await cluster.startMaster();
+    await cluster.startWorker(workerId, { slots: 4 });
+    client = await cluster.client();
+  });
+  after(() => cluster.close());
+  return {
+    cluster,
+    get client(): TitanClient {
+      if (client === undefined) throw new Error('the suite cluster is not started yet: use client inside a test');
+      return client;
+    },
+    /** After the master restarted: `client` is a new connection to it. */
+    async reconnect(): Promise<void> {
+      client = await cluster.client();
+    },
+  };
 }
 
 /** Resolves with the error code a promise rejects with ('resolved' when it does not reject). */
