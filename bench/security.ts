@@ -15,6 +15,7 @@ import { connectPeer } from '../src/sdk/connect.js';
 import { AuditLedger } from '../src/security/audit-ledger.js';
 import { requirementOf } from '../src/security/opcode-permissions.js';
 import { can, type Identity } from '../src/security/policy.js';
+import { JobTokens } from '../src/security/job-tokens.js';
 import { RateLimiter } from '../src/security/rate-limiter.js';
 import { TokenStore } from '../src/security/token-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
@@ -28,11 +29,12 @@ function perCall(n: number, fn: (i: number) => void): number {
   return round(((now() - t0) * 1000) / n, 3);
 }
 
-async function pingLatency(port: number, token: string, n: number): Promise<number> {
+/** Mean microseconds of one request's round trip (`body` may vary with i so writes do not repeat). */
+async function roundTrip(port: number, token: string, n: number, opcode: number = Opcode.PING, body: (i: number) => unknown = () => ({})): Promise<number> {
   const { peer } = await connectPeer({ host: '127.0.0.1', port, token, role: 'client' });
-  for (let i = 0; i < 200; i++) await peer.request(Opcode.PING, {});
+  for (let i = 0; i < 200; i++) await peer.request(opcode, body(i));
   const t0 = now();
-  for (let i = 0; i < n; i++) await peer.request(Opcode.PING, {});
+  for (let i = 0; i < n; i++) await peer.request(opcode, body(i));
   const us = ((now() - t0) * 1000) / n;
   peer.close();
   return round(us, 1);
@@ -59,6 +61,9 @@ export async function securityFigures(log: (line: string) => void = console.log)
       }),
       rateLimiterUs: perCall(1_000_000, (i) => limiter.take(`token-${i % 1000}`, i)),
     };
+    const jobTokens = new JobTokens(Buffer.alloc(32, 2));
+    const jobToken = jobTokens.mint('team-a.d1.step', 1);
+    figures.jobTokenVerifyUs = perCall(100_000, () => jobTokens.verify(jobToken));
     const ledger = new AuditLedger(db, Buffer.alloc(32, 1));
     const entry = (i: number) => ({ at: i, who: 'bench', role: 'operator', action: 'JOB_SUBMIT', target: `job-${i}`, source: '127.0.0.1', result: 'ok' });
     figures.auditAppendEachUs = perCall(5_000, (i) => ledger.append(entry(i)));
@@ -76,16 +81,20 @@ export async function securityFigures(log: (line: string) => void = console.log)
       silentLogger(),
     );
     const port = await master.start();
-    const api = master.security.createToken({ name: 'bench', role: 'viewer' }).token;
+    const api = master.security.createToken({ name: 'bench', role: 'operator' }).token;
     // Interleaved, best of three each, so neither side gets the warmer process.
-    const cluster: number[] = [];
-    const apiToken: number[] = [];
+    const rounds = { cluster: [] as number[], api: [] as number[], read: [] as number[], write: [] as number[] };
     for (let round = 0; round < 3; round++) {
-      cluster.push(await pingLatency(port, 'bench-cluster-token-0123', 2_000));
-      apiToken.push(await pingLatency(port, api, 2_000));
+      rounds.cluster.push(await roundTrip(port, 'bench-cluster-token-0123', 2_000));
+      rounds.api.push(await roundTrip(port, api, 2_000));
+      // A read is not a ledger row; a write is two, the first committed before it runs.
+      rounds.read.push(await roundTrip(port, api, 2_000, Opcode.KV_GET, () => ({ key: 'bench-key' })));
+      rounds.write.push(await roundTrip(port, api, 2_000, Opcode.KV_PUT, (i) => ({ key: 'bench-key', value: String(i) })));
     }
-    figures.pingClusterTokenUs = Math.min(...cluster);
-    figures.pingApiTokenUs = Math.min(...apiToken);
+    figures.pingClusterTokenUs = Math.min(...rounds.cluster);
+    figures.pingApiTokenUs = Math.min(...rounds.api);
+    figures.kvGetUs = Math.min(...rounds.read);
+    figures.kvPutAuditedUs = Math.min(...rounds.write);
     await master.close();
 
     log('security (µs per call; floors in the same run)');
@@ -93,7 +102,9 @@ export async function securityFigures(log: (line: string) => void = console.log)
     log(`  can() + opcode map ${figures.canUs} µs`);
     log(`  rate limiter take  ${figures.rateLimiterUs} µs`);
     log(`  audit append       ${figures.auditAppendEachUs} µs each, ${figures.auditAppendBatchedUs} µs batched (as the master does); verify ${figures.auditVerifyRowsPerMs} rows/ms`);
+    log(`  job token verify   ${figures.jobTokenVerifyUs} µs (HMAC-SHA256)`);
     log(`  PING round trip    ${figures.pingApiTokenUs} µs with an API token (limiter + checks) vs ${figures.pingClusterTokenUs} µs with the cluster token`);
+    log(`  KV round trip      ${figures.kvPutAuditedUs} µs a put (two ledger rows, one before it runs) vs ${figures.kvGetUs} µs a get (no row)`);
     return figures;
   } finally {
     rmSync(dir, { recursive: true, force: true });
