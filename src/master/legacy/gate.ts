@@ -2,7 +2,9 @@ import { isIP, type Socket } from 'node:net';
 import { ErrorCode, TitanError } from '../../common/errors.js';
 import type { Master } from '../master.js';
 import { encodeLegacyFrame, LEGACY_VERSION, LegacyFrameReader, LegacyOp } from './frame.js';
-import { fail, handleLegacyRequest, type LegacyReply } from './handlers.js';
+import type { Identity } from '../../security/policy.js';
+import { DEFAULT_LEGACY_ROLE, legacyIdentity, serveLegacyRequest } from './admit.js';
+import { fail, type LegacyReply } from './handlers.js';
 
 export const LEGACY_FLAG = '--allow-legacy-unauthenticated';
 /** A v1 request must arrive whole within this; uploads of several MiB on a slow link fit. */
@@ -29,6 +31,12 @@ export function checkLegacyListen(host: string, allowLegacy: boolean): void {
   }
 }
 
+/** `host:port` of the client, as native sessions name their source in the audit ledger. */
+function sourceOf(socket: Socket): string {
+  const host = socket.remoteAddress ?? 'unknown';
+  return `${host.includes(':') ? `[${host}]` : host}:${socket.remotePort ?? '?'}`;
+}
+
 /**
  * Routes each new connection by its first byte: 1 is the original Titan's text protocol, served
  * here one request per connection; anything else goes to the native TITAN_PROTO path, which
@@ -37,9 +45,12 @@ export function checkLegacyListen(host: string, allowLegacy: boolean): void {
 export class LegacyGate {
   /** Sockets still being sniffed, and v1 connections; native ones leave the set when handed over. */
   private readonly sockets = new Set<Socket>();
+  /** Who every v1 client is: `legacy-v1` with the role of --legacy-role. */
+  private readonly identity: Identity;
 
   constructor(private readonly master: Master) {
     checkLegacyListen(master.options.host, master.options.allowLegacyUnauthenticated === true);
+    this.identity = legacyIdentity(master.options.legacyRole ?? DEFAULT_LEGACY_ROLE);
   }
 
   route(socket: Socket, native: (socket: Socket) => void): void {
@@ -97,7 +108,7 @@ export class LegacyGate {
         try {
           const request = reader.push(chunk);
           if (request === undefined) return;
-          reply = handleLegacyRequest(this.master, request);
+          reply = serveLegacyRequest(this.master, this.identity, request, sourceOf(socket));
         } catch (err) {
           reply = fail(err instanceof TitanError ? err.message : String(err));
         }
