@@ -140,6 +140,10 @@ describe('protocol v1 without --allow-legacy-unauthenticated', () => {
     assert.match(reply.text, /^ERROR: .*--allow-legacy-unauthenticated/);
     const native = await cluster.client();
     assert.ok(Array.isArray((await native.stats()).workers));
+    const refusal = (await native.security.audit(100)).find((r) => r.action === 'V1 STATS');
+    assert.equal(refusal?.who, 'anonymous', 'the refusal is in the audit ledger, as a bad token is');
+    assert.match(refusal.result, /^denied: protocol v1 is off without --allow-legacy-unauthenticated/);
+    assert.match(refusal.source, /^127\.0\.0\.1:\d+$/);
   });
 
   test('the master refuses to start with the flag on a non-loopback address', () => {

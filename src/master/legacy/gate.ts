@@ -2,6 +2,7 @@ import { isIP, type Socket } from 'node:net';
 import { ErrorCode, TitanError } from '../../common/errors.js';
 import type { Master } from '../master.js';
 import { encodeLegacyFrame, LEGACY_VERSION, LegacyFrameReader, LegacyOp } from './frame.js';
+import { legacyActionName } from '../../security/legacy-permissions.js';
 import type { Identity } from '../../security/policy.js';
 import { DEFAULT_LEGACY_ROLE, legacyIdentity, serveLegacyRequest } from './admit.js';
 import { fail, type LegacyReply } from './handlers.js';
@@ -97,12 +98,14 @@ export class LegacyGate {
       let reply: LegacyReply | undefined;
       if (this.master.options.allowLegacyUnauthenticated !== true) {
         this.master.log.warn({ from: socket.remoteAddress }, `refused a protocol v1 client: v1 is off without ${LEGACY_FLAG}`);
+        this.recordRefusal(socket, chunk, `protocol v1 is off without ${LEGACY_FLAG}`);
         reply = fail(
           `this master does not accept protocol version 1 (the original Titan's): v1 clients carry no token. ` +
             `Start the master with ${LEGACY_FLAG} (or TITAN_ALLOW_LEGACY_UNAUTHENTICATED=1) listening on a loopback address to accept them, ` +
             'or use a Titan SDK with the cluster token',
         );
       } else if (!isLoopbackHost(socket.remoteAddress ?? '')) {
+        this.recordRefusal(socket, chunk, 'protocol v1 is only served to loopback clients');
         reply = fail(`protocol v1 is only served to clients on this machine, not ${socket.remoteAddress ?? 'an unknown address'}`);
       } else {
         try {
@@ -118,5 +121,11 @@ export class LegacyGate {
       socket.end(encodeLegacyFrame(reply.ok ? LegacyOp.ACK : LegacyOp.ERROR, reply.text));
       setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
     });
+  }
+
+  /** A v1 client not let in at all is, like a bad token, an `anonymous` refusal in the ledger (the opcode from the header's second byte). */
+  private recordRefusal(socket: Socket, first: Buffer, reason: string): void {
+    const opcode = first[1];
+    this.master.security.record(null, opcode === undefined ? 'V1' : legacyActionName(opcode), '', sourceOf(socket), `denied: ${reason}`);
   }
 }
