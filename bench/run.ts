@@ -19,6 +19,7 @@ import { timerSkew } from './timers.js';
 import { confinementCost } from './confine.js';
 import { dashboardFigures, findChromium } from './dashboard.js';
 import { securityFigures } from './security.js';
+import { legacyV1Figures } from './legacy-v1.js';
 
 const N = {
   latencyJobs: 300,
@@ -198,6 +199,10 @@ async function main(): Promise<number> {
 
   await step('security: token check, can(), rate limiter, audit ledger, PING with an API token', async () => {
     extra.security = await securityFigures(log);
+  });
+
+  await step('protocol v1: the --legacy-role check and an OP_STATS round trip', async () => {
+    extra.legacy_v1 = await legacyV1Figures(log);
   });
 
   extra.problems = problems;

@@ -1,66 +1,16 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { makeZip } from '../src/master/legacy/zip-fixture.js';
 import { Cluster, MAIN, until } from './harness.js';
-
-/**
- * A client of the original Java Titan's protocol v1, written from its description (issue 5 §3),
- * not from this repo's code: an 8-byte header (version 1, opcode, flags 0, spare 0, length u32
- * big-endian), a UTF-8 payload, one request and one reply per connection; only the reply's
- * text matters.
- */
-const OP = {
-  SUBMIT_DAG: 0x04, STOP: 0x07, STATS: 0x08, STATS_JSON: 0x09, GET_LOGS: 0x16, UPLOAD_ASSET: 0x53, FETCH_ASSET: 0x54,
-  GET_JOB_STATUS: 0x55, CANCEL_JOB: 0x56, KV_SET: 0x60, KV_GET: 0x61, KV_SADD: 0x62, KV_SMEMBERS: 0x63, ACK: 0x50, ERROR: 0x51,
-} as const;
-
-interface V1Reply {
-  readonly opcode: number;
-  readonly text: string;
-}
-
-function v1(port: number, opcode: number, payload: string): Promise<V1Reply> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no reply (and close) to opcode ${opcode} within 10 s`));
-    }, 10_000);
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('error', reject);
-    // The master closes the connection after its one reply: the reply is complete at 'end'.
-    socket.on('end', () => {
-      clearTimeout(timer);
-      socket.end();
-      const all = Buffer.concat(chunks);
-      if (all.length < 8 || all[0] !== 1) return reject(new Error(`not a v1 reply: ${all.toString('hex').slice(0, 40)}`));
-      const length = all.readUInt32BE(4);
-      assert.equal(all.length, 8 + length, 'exactly one reply on the connection');
-      resolve({ opcode: all[1] ?? -1, text: all.subarray(8).toString('utf8') });
-    });
-    const body = Buffer.from(payload, 'utf8');
-    const header = Buffer.alloc(8);
-    header[0] = 1;
-    header[1] = opcode;
-    header.writeUInt32BE(body.length, 4);
-    // Header and payload in separate writes: the master must not care how the bytes are cut.
-    socket.write(header, () => socket.write(body));
-  });
-}
-
-const b64 = (text: string): string => Buffer.from(text).toString('base64');
-
-/** `ID|RUN_PAYLOAD|file|args|<base64>|REQ|PRIORITY|DELAY_MS|[parents]`, as the original SDK writes it. */
-function runPayload(id: string, file: string, args: string, script: string, parents: string[], affinity = false): string {
-  return `${id}|RUN_PAYLOAD|${file}|${args}|${b64(script)}|GENERAL|1|0|[${parents.join(',')}]${affinity ? '|AFFINITY' : ''}`;
-}
+import { b64, OP, runPayload, v1 } from './v1-client.js';
 
 describe('the original Titan protocol v1, with --allow-legacy-unauthenticated', () => {
   const cluster = new Cluster();
+  // These tests poll v1 status every 50 ms, faster than the 150 requests per 10 s all v1 clients
+  // share as legacy-v1; roles and the rate limit on v1 are tested in e2e-legacy-roles.
+  const flags = ['--allow-legacy-unauthenticated', '--rate-limit', 'off'];
   const status = async (name: string): Promise<string> => (await v1(cluster.port, OP.GET_JOB_STATUS, name)).text;
   const finished = (name: string, want = 'COMPLETED'): Promise<string> =>
     until(`${name} to be ${want}`, async () => {
@@ -71,7 +21,7 @@ describe('the original Titan protocol v1, with --allow-legacy-unauthenticated', 
     }, 30_000);
 
   before(async () => {
-    await cluster.startMaster(['--allow-legacy-unauthenticated']);
+    await cluster.startMaster(flags);
     await cluster.startWorker('w1', { slots: 4 });
   });
   after(() => cluster.close());
@@ -170,7 +120,7 @@ describe('the original Titan protocol v1, with --allow-legacy-unauthenticated', 
 
   test('names survive a master restart, and a resubmitted ID moves its name to the new run', async () => {
     await cluster.killMaster();
-    await cluster.startMaster(['--allow-legacy-unauthenticated']);
+    await cluster.startMaster(flags);
     assert.equal(await status('DAG-load'), 'COMPLETED');
     assert.equal((await v1(cluster.port, OP.GET_LOGS, 'DAG-transform')).text, 'transform x y\nalpha');
     await until('w1 to reconnect', async () => (await v1(cluster.port, OP.STATS, '')).text.includes('Active Workers: 1'));
@@ -190,6 +140,10 @@ describe('protocol v1 without --allow-legacy-unauthenticated', () => {
     assert.match(reply.text, /^ERROR: .*--allow-legacy-unauthenticated/);
     const native = await cluster.client();
     assert.ok(Array.isArray((await native.stats()).workers));
+    const refusal = (await native.security.audit(100)).find((r) => r.action === 'V1 STATS');
+    assert.equal(refusal?.who, 'anonymous', 'the refusal is in the audit ledger, as a bad token is');
+    assert.match(refusal.result, /^denied: protocol v1 is off without --allow-legacy-unauthenticated/);
+    assert.match(refusal.source, /^127\.0\.0\.1:\d+$/);
   });
 
   test('the master refuses to start with the flag on a non-loopback address', () => {

@@ -181,6 +181,39 @@ class ServiceTests(unittest.TestCase):
 
         self.assert_stopped(service_id, "DAG-pong_server", port)
 
+    def test_redeploy_replaces_each_replica_only_once_its_successor_is_ready(self):
+        steps = []
+        first = self.client.redeploy("web", self.script("pong_server.py"), replicas=2, on_step=steps.append)
+        self.assertEqual(first["replaced"], [], "nothing ran yet: a first redeploy just deploys")
+        self.assertEqual(len(first["serviceIds"]), 2)
+        before = {s["id"]: s for s in self.client.list_services() if s["name"].startswith("web-")}
+        self.assertEqual(sorted(s["name"] for s in before.values()), ["web-1", "web-2"])
+        self.assertTrue(all(s["ready"] for s in before.values()))
+
+        # At each step, what the master lists: an old replica must still run when its successor is ready.
+        seen = []
+        second = self.client.redeploy("web", self.script("pong_server.py"),
+                                      on_step=lambda m: seen.append((m, [(x["id"], x["name"], x["ready"]) for x in self.client.list_services()])))
+        self.assertEqual(second["replaced"], first["serviceIds"])
+        self.assertEqual(len(second["serviceIds"]), 2, "as many replicas as ran before")
+        self.assertTrue(set(second["serviceIds"]).isdisjoint(first["serviceIds"]))
+        stops = [(m, listed) for m, listed in seen if " is ready; stopping " in m]
+        self.assertEqual(len(stops), 2, [m for m, _ in seen])
+        for (message, listed), new_id, old_id in zip(stops, second["serviceIds"], first["serviceIds"]):
+            ids = {i: ready for i, _, ready in listed}
+            self.assertTrue(ids.get(new_id), f"{message}: the successor {new_id} is listed ready")
+            self.assertIn(old_id, ids, f"{message}: the old replica {old_id} still runs until then")
+        after = {s["id"]: s for s in self.client.list_services() if s["name"].startswith("web-")}
+        self.assertEqual(sorted(after), sorted(second["serviceIds"]))
+        for service in after.values():
+            until(f"{service['name']} to answer", lambda s=service: _answer(s["port"]) == f"pong {s['pid']}", timeout=15)
+        for old_id in first["serviceIds"]:
+            self.assertEqual(self.client.status(old_id)["state"], "stopped")
+
+        with self.assertRaises(TitanError) as caught:
+            self.client.redeploy("web", self.script("pong_server.py"), port=_free_port(), replicas=2)
+        self.assertEqual(caught.exception.code, "E_INVALID_REQUEST")
+
     def test_service_calls_on_a_plain_job_are_refused(self):
         job_id = self.client.submit_job(TitanJob("plain", command="sleep 30"))
         try:

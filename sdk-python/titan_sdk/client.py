@@ -14,6 +14,8 @@ from .job import JOB_ID, TitanJob, status_name
 from .kv import KvMixin
 from .pipeline import parse_pipeline
 from .pipeline_jobs import titan_jobs_to_requests, to_dag_jobs
+from .rollout import RolloutMixin
+from .security import SecurityMixin
 from .wire import DEFAULT_MAX_FRAME, Connection, Op
 
 DEFAULT_HOST = "127.0.0.1"
@@ -64,7 +66,7 @@ def _wait_timeouts(timeout):
     return ms, ms / 1000 + WAIT_MARGIN_SECONDS
 
 
-class TitanClient(KvMixin):
+class TitanClient(KvMixin, SecurityMixin, RolloutMixin):
     """One persistent, authenticated connection to a Titan master, shared by every call (thread-safe).
 
     host/port default to $TITAN_HOST/$TITAN_PORT (set inside every job), then $TITAN_MASTER

@@ -69,6 +69,12 @@ class Op:
     SERVICE_LIST = 60
     SERVICE_STOP = 61
     SERVICE_RESTART = 62
+    WHOAMI = 74
+    TOKEN_CREATE = 75
+    TOKEN_LIST = 76
+    TOKEN_REVOKE = 77
+    AUDIT_LIST = 78
+    AUDIT_VERIFY = 79
 
 
 def _not_json(value):

@@ -3,6 +3,7 @@ import { createLogger } from '../common/log.js';
 import { Master } from '../master/master.js';
 import { MASTER_DEFAULTS, type MasterOptions } from '../master/options.js';
 import { checkLegacyListen } from '../master/legacy/gate.js';
+import { parseLegacyRole } from '../master/legacy/admit.js';
 import { JANITOR_DEFAULTS } from '../master/janitor.js';
 import { TitanError, ErrorCode } from '../common/errors.js';
 import { resolveInferenceOptions } from '../inference/config.js';
@@ -20,6 +21,7 @@ interface MasterFlags {
   heartbeatTimeout?: string;
   token?: string;
   allowLegacyUnauthenticated?: boolean;
+  legacyRole?: string;
   /** A host:port, or false for --no-http. */
   http?: string | false;
   janitorGrace?: string;
@@ -117,6 +119,7 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
   const insecure = flags.insecure === true || ['1', 'true'].includes(env.TITAN_INSECURE ?? '');
   checkListenSecurity({ host: listen.host, ...(http !== undefined ? { httpHost: http.host } : {}), tls: tls !== undefined, insecure, allowLegacy });
   const quotas = flags.namespaceQuota ?? env.TITAN_NAMESPACE_QUOTA;
+  const legacyRole = flags.legacyRole ?? env.TITAN_LEGACY_ROLE;
   return {
     host: listen.host,
     port: listen.port,
@@ -127,6 +130,7 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
     authTimeoutMs: MASTER_DEFAULTS.authTimeoutMs,
     ...(token !== undefined ? { token } : {}),
     ...(allowLegacy ? { allowLegacyUnauthenticated: true } : {}),
+    ...(legacyRole !== undefined ? { legacyRole: parseLegacyRole(legacyRole) } : {}),
     ...(http !== undefined ? { http: { host: http.host, port: http.port } } : {}),
     ...(flags.janitorGrace !== undefined ? { janitor: { ...JANITOR_DEFAULTS, graceMs: positiveInt('--janitor-grace', flags.janitorGrace) } } : {}),
     ...(grpc !== undefined ? { grpc: { host: grpc.host, port: grpc.port } } : {}),
@@ -172,6 +176,7 @@ export function registerMaster(program: Command): void {
     .option('--key <file>', 'master private key (default ~/.titan/certs/master.key; env TITAN_KEY)')
     .option('--insecure', 'allow plain TCP/HTTP on a non-loopback address (a trusted network only; env TITAN_INSECURE=1)')
     .option('--allow-legacy-unauthenticated', 'also serve the original Titan protocol v1 (no token; loopback only; env TITAN_ALLOW_LEGACY_UNAUTHENTICATED=1)')
+    .option('--legacy-role <role>', 'the role protocol v1 clients act with, as identity legacy-v1: viewer, operator (the default) or admin (env TITAN_LEGACY_ROLE)')
     .action(async (flags: MasterFlags) => {
       const { master } = await runMaster(masterOptionsFrom(flags));
       const stop = (): void => {

@@ -15,6 +15,7 @@ interface UpFlags {
   demo?: boolean;
   exitAfterDemo?: boolean;
   allowLegacyUnauthenticated?: boolean;
+  legacyRole?: string;
   http?: string | false;
   scaleWindow?: string;
   scaleIdle?: string;
@@ -73,6 +74,7 @@ export function registerUp(program: Command): void {
     .option('--http <host:port>', 'HTTP API and dashboard address', '127.0.0.1:8080')
     .option('--no-http', 'serve no HTTP port')
     .option('--allow-legacy-unauthenticated', 'let the master also serve the original Titan protocol v1 (no token; loopback only)')
+    .option('--legacy-role <role>', 'the role protocol v1 clients act with: viewer, operator (the default) or admin')
     .option('--spawnable', 'the first local worker starts more workers when the autoscaler asks')
     .option('--spawn-tags <list>', 'with --spawnable: tags a spawned worker may carry, e.g. GPU')
     .option('--spawn-max <n>', 'with --spawnable: most spawned workers at once (default 4)')
@@ -83,6 +85,7 @@ export function registerUp(program: Command): void {
         ...(flags.listen !== undefined ? { listen: flags.listen } : {}),
         ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
         ...(flags.allowLegacyUnauthenticated === true ? { allowLegacyUnauthenticated: true } : {}),
+        ...(flags.legacyRole !== undefined ? { legacyRole: flags.legacyRole } : {}),
         ...(flags.http !== undefined ? { http: flags.http } : {}),
         ...(flags.scaleWindow !== undefined ? { scaleWindow: flags.scaleWindow } : {}),
         ...(flags.scaleIdle !== undefined ? { scaleIdle: flags.scaleIdle } : {}),

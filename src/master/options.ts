@@ -1,4 +1,5 @@
 import type { InferenceOptions } from '../inference/config.js';
+import type { Role } from '../security/policy.js';
 import type { RateLimit } from '../security/rate-limiter.js';
 import type { TlsServerFiles } from '../security/tls.js';
 
@@ -21,6 +22,8 @@ export interface MasterOptions {
    * (docs/COMPAT.md). Only allowed when `host` is a loopback address.
    */
   readonly allowLegacyUnauthenticated?: boolean;
+  /** The role protocol v1 clients act with (identity `legacy-v1`); operator when absent. */
+  readonly legacyRole?: Role;
   /** Requests per window for each API token; null turns limiting off; absent means 150 per 10 s. */
   readonly rateLimit?: RateLimit | null;
   /** Most unfinished jobs each namespace may have (namespace → count); none when absent. */

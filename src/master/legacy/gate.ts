@@ -2,7 +2,10 @@ import { isIP, type Socket } from 'node:net';
 import { ErrorCode, TitanError } from '../../common/errors.js';
 import type { Master } from '../master.js';
 import { encodeLegacyFrame, LEGACY_VERSION, LegacyFrameReader, LegacyOp } from './frame.js';
-import { fail, handleLegacyRequest, type LegacyReply } from './handlers.js';
+import { legacyActionName } from '../../security/legacy-permissions.js';
+import type { Identity } from '../../security/policy.js';
+import { DEFAULT_LEGACY_ROLE, legacyIdentity, serveLegacyRequest } from './admit.js';
+import { fail, type LegacyReply } from './handlers.js';
 
 export const LEGACY_FLAG = '--allow-legacy-unauthenticated';
 /** A v1 request must arrive whole within this; uploads of several MiB on a slow link fit. */
@@ -29,6 +32,12 @@ export function checkLegacyListen(host: string, allowLegacy: boolean): void {
   }
 }
 
+/** `host:port` of the client, as native sessions name their source in the audit ledger. */
+function sourceOf(socket: Socket): string {
+  const host = socket.remoteAddress ?? 'unknown';
+  return `${host.includes(':') ? `[${host}]` : host}:${socket.remotePort ?? '?'}`;
+}
+
 /**
  * Routes each new connection by its first byte: 1 is the original Titan's text protocol, served
  * here one request per connection; anything else goes to the native TITAN_PROTO path, which
@@ -37,9 +46,12 @@ export function checkLegacyListen(host: string, allowLegacy: boolean): void {
 export class LegacyGate {
   /** Sockets still being sniffed, and v1 connections; native ones leave the set when handed over. */
   private readonly sockets = new Set<Socket>();
+  /** Who every v1 client is: `legacy-v1` with the role of --legacy-role. */
+  private readonly identity: Identity;
 
   constructor(private readonly master: Master) {
     checkLegacyListen(master.options.host, master.options.allowLegacyUnauthenticated === true);
+    this.identity = legacyIdentity(master.options.legacyRole ?? DEFAULT_LEGACY_ROLE);
   }
 
   route(socket: Socket, native: (socket: Socket) => void): void {
@@ -86,18 +98,20 @@ export class LegacyGate {
       let reply: LegacyReply | undefined;
       if (this.master.options.allowLegacyUnauthenticated !== true) {
         this.master.log.warn({ from: socket.remoteAddress }, `refused a protocol v1 client: v1 is off without ${LEGACY_FLAG}`);
+        this.recordRefusal(socket, chunk, `protocol v1 is off without ${LEGACY_FLAG}`);
         reply = fail(
           `this master does not accept protocol version 1 (the original Titan's): v1 clients carry no token. ` +
             `Start the master with ${LEGACY_FLAG} (or TITAN_ALLOW_LEGACY_UNAUTHENTICATED=1) listening on a loopback address to accept them, ` +
             'or use a Titan SDK with the cluster token',
         );
       } else if (!isLoopbackHost(socket.remoteAddress ?? '')) {
+        this.recordRefusal(socket, chunk, 'protocol v1 is only served to loopback clients');
         reply = fail(`protocol v1 is only served to clients on this machine, not ${socket.remoteAddress ?? 'an unknown address'}`);
       } else {
         try {
           const request = reader.push(chunk);
           if (request === undefined) return;
-          reply = handleLegacyRequest(this.master, request);
+          reply = serveLegacyRequest(this.master, this.identity, request, sourceOf(socket));
         } catch (err) {
           reply = fail(err instanceof TitanError ? err.message : String(err));
         }
@@ -107,5 +121,11 @@ export class LegacyGate {
       socket.end(encodeLegacyFrame(reply.ok ? LegacyOp.ACK : LegacyOp.ERROR, reply.text));
       setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
     });
+  }
+
+  /** A v1 client not let in at all is, like a bad token, an `anonymous` refusal in the ledger (the opcode from the header's second byte). */
+  private recordRefusal(socket: Socket, first: Buffer, reason: string): void {
+    const opcode = first[1];
+    this.master.security.record(null, opcode === undefined ? 'V1' : legacyActionName(opcode), '', sourceOf(socket), `denied: ${reason}`);
   }
 }

@@ -15,10 +15,14 @@ import { submitLegacyJobs } from './submit.js';
 export interface LegacyReply {
   readonly ok: boolean;
   readonly text: string;
+  /** Why it failed, for the audit ledger (the v1 wire carries only the text). */
+  readonly code?: ErrorCode;
+  /** The Titan job ids a submission created, for the audit ledger. */
+  readonly created?: readonly string[];
 }
 
-const ack = (text: string): LegacyReply => ({ ok: true, text });
-export const fail = (text: string): LegacyReply => ({ ok: false, text: text.startsWith('ERROR') ? text : `ERROR: ${text}` });
+const ack = (text: string, created?: readonly string[]): LegacyReply => ({ ok: true, text, ...(created !== undefined ? { created } : {}) });
+export const fail = (text: string, code?: ErrorCode): LegacyReply => ({ ok: false, text: text.startsWith('ERROR') ? text : `ERROR: ${text}`, ...(code !== undefined ? { code } : {}) });
 
 /** Titan's job states in the original's six words. */
 const STATUS: Record<JobState, string> = {
@@ -39,24 +43,22 @@ export function handleLegacyRequest(master: Master, req: LegacyRequest): LegacyR
   try {
     return dispatch(master, req.opcode, req.payload);
   } catch (err) {
-    if (err instanceof TitanError) return fail(err.message);
+    if (err instanceof TitanError) return fail(err.message, err.code);
     master.log.error({ err, opcode: req.opcode }, 'legacy request failed');
-    return fail(`internal error: ${(err as Error).message}`);
+    return fail(`internal error: ${(err as Error).message}`, ErrorCode.INTERNAL);
   }
 }
 
 function dispatch(master: Master, opcode: number, payload: string): LegacyReply {
   switch (opcode) {
     case LegacyOp.SUBMIT_DAG:
-      submitLegacyJobs(master, parseLegacyDag(payload));
-      return ack('DAG_ACCEPTED');
+      return ack('DAG_ACCEPTED', submitLegacyJobs(master, parseLegacyDag(payload)));
     case LegacyOp.SUBMIT_JOB:
-      submitLegacyJobs(master, parseLegacyDag(payload));
-      return ack('JOB_ACCEPTED');
+      return ack('JOB_ACCEPTED', submitLegacyJobs(master, parseLegacyDag(payload)));
     case LegacyOp.RUN:
-      return ack(runUploadedScript(master, payload));
+      return runUploadedScript(master, payload);
     case LegacyOp.DEPLOY:
-      return ack(deployUploadedScript(master, payload));
+      return deployUploadedScript(master, payload);
     case LegacyOp.STOP: {
       const jobId = knownJob(master, payload.trim());
       master.apply(master.scheduler.stopService(jobId, Date.now()));
@@ -115,7 +117,7 @@ function cancel(master: Master, name: string): LegacyReply {
 }
 
 /** OP_RUN `file|REQ`: runs a script uploaded earlier (OP_UPLOAD_ASSET / OP_DEPLOY_SCRIPT) as a job named TSK-<id>. */
-function runUploadedScript(master: Master, payload: string): string {
+function runUploadedScript(master: Master, payload: string): LegacyReply {
   const [file = '', req = ''] = payload.split('|').map((f) => f.trim());
   const published = master.store.getKeyedArtifact(file);
   if (published === undefined) throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `File not found: no script named ${JSON.stringify(file)} was uploaded; send it with OP_DEPLOY_SCRIPT first`);
@@ -123,12 +125,12 @@ function runUploadedScript(master: Master, payload: string): string {
   const script = master.artifacts.get(published.hash).toString('base64');
   const fileName = file.slice(file.lastIndexOf('/') + 1);
   const job = parseLegacyJob(`${id}|RUN_PAYLOAD|${fileName}||${script}|${req}|1|0|[]`);
-  submitLegacyJobs(master, [job], (jobKey) => jobKey);
-  return `JOB_QUEUED ${id} on ${job.requirement.join(',')}`;
+  const created = submitLegacyJobs(master, [job], (jobKey) => jobKey);
+  return ack(`JOB_QUEUED ${id} on ${job.requirement.join(',')}`, created);
 }
 
 /** OP_DEPLOY `file|port|REQ`: runs an uploaded script as a service named SVC-<id> (port 0 or empty: picked by the worker). */
-function deployUploadedScript(master: Master, payload: string): string {
+function deployUploadedScript(master: Master, payload: string): LegacyReply {
   const [file = '', portField = '', req = ''] = payload.split('|').map((f) => f.trim());
   const published = master.store.getKeyedArtifact(file);
   if (published === undefined) throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `File not found: no script named ${JSON.stringify(file)} was uploaded; send it with OP_DEPLOY_SCRIPT first`);
@@ -137,8 +139,8 @@ function deployUploadedScript(master: Master, payload: string): string {
   const fileName = file.slice(file.lastIndexOf('/') + 1);
   const port = portField === '' || portField === '0' || portField === 'auto' ? '0' : portField;
   const job = parseLegacyJob(`${id}|DEPLOY_PAYLOAD|${fileName}|${script}|${port}|${req}|1|0|[]`);
-  submitLegacyJobs(master, [job], (jobKey) => jobKey);
-  return `DEPLOYED ${id}${port === '0' ? '' : ` on port ${port}`}`;
+  const created = submitLegacyJobs(master, [job], (jobKey) => jobKey);
+  return ack(`DEPLOYED ${id}${port === '0' ? '' : ` on port ${port}`}`, created);
 }
 
 const PAGE = 1000;

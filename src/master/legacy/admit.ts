@@ -1,0 +1,77 @@
+import { ErrorCode, TitanError } from '../../common/errors.js';
+import { legacyActionName, legacyRequirementOf } from '../../security/legacy-permissions.js';
+import { isAudited } from '../../security/opcode-permissions.js';
+import { ROLE_ACTIONS, ROLES, type Action, type Identity, type Role } from '../../security/policy.js';
+import { targetOf } from '../../security/security.js';
+import type { Master } from '../master.js';
+import type { LegacyRequest } from './frame.js';
+import { fail, handleLegacyRequest, type LegacyReply } from './handlers.js';
+
+export const LEGACY_ROLE_FLAG = '--legacy-role';
+export const DEFAULT_LEGACY_ROLE: Role = 'operator';
+/** Who v1 clients are in refusals and the audit ledger. */
+export const LEGACY_IDENTITY_NAME = 'legacy-v1';
+
+/**
+ * The one identity every v1 client acts as: v1 carries no token, so the master's operator picks
+ * its role (`--legacy-role`). It is a fixed, token-like identity (kind `token` without a token
+ * id): rate limited like an API token, never a worker, never revoked.
+ */
+export function legacyIdentity(role: Role): Identity {
+  return { kind: 'token', name: LEGACY_IDENTITY_NAME, role, mayActAsWorker: false };
+}
+
+/** `--legacy-role` / TITAN_LEGACY_ROLE: one of the roles, named in the error otherwise. */
+export function parseLegacyRole(value: string): Role {
+  const role = ROLES.find((r) => r === value.trim().toLowerCase());
+  if (role === undefined) {
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `${LEGACY_ROLE_FLAG} must be one of ${ROLES.join(', ')} (what protocol v1 clients may do), not "${value}"`);
+  }
+  return role;
+}
+
+/** The least role that lets v1 clients do what was refused. */
+function roleFor(action: Action): Role | undefined {
+  return [...ROLES].reverse().find((r) => ROLE_ACTIONS[r].has(action));
+}
+
+/**
+ * Serves one v1 request as `identity`: the opcode's permission (legacy-permissions.ts), the pure
+ * `can` and the rate limit through `master.security.admit` (a refusal writes its ledger row
+ * there), then the handler; a request that is not a read gets its `received` ledger row before
+ * the handler runs and one with its outcome and the ids it created after. Never throws: everything becomes the original's `ERROR: …` text.
+ */
+export function serveLegacyRequest(master: Master, identity: Identity, request: LegacyRequest, source: string): LegacyReply {
+  const requirement = legacyRequirementOf(request.opcode, request.payload);
+  // Not a v1 request opcode: answered as such by the handler, and nothing happens.
+  if (requirement === undefined) return handleLegacyRequest(master, request);
+  const action = legacyActionName(request.opcode);
+  try {
+    master.security.admit(identity, requirement, action, source);
+  } catch (err) {
+    if (!(err instanceof TitanError)) throw err;
+    if (err.code !== ErrorCode.FORBIDDEN) return fail(err.message, err.code);
+    return fail(`${err.message}. ${fixFor(requirement.action, identity.role)}`, err.code);
+  }
+  if (isAudited(requirement)) {
+    try {
+      master.security.receive(identity, action, targetOf(requirement), source);
+    } catch (err) {
+      return fail((err as Error).message, ErrorCode.INTERNAL);
+    }
+  }
+  const reply = handleLegacyRequest(master, request);
+  if (isAudited(requirement)) {
+    const target = [targetOf(requirement), ...(reply.created ?? []).slice(0, 20)].filter((t) => t.length > 0).join(',');
+    master.security.record(identity, action, target, source, reply.ok ? 'ok' : `error ${reply.code ?? ErrorCode.INVALID_REQUEST}: ${reply.text.slice(0, 300)}`);
+  }
+  return reply;
+}
+
+function fixFor(action: Action, role: Role): string {
+  if (action === 'worker') return 'Original Java workers cannot join a Titan master; run `titan worker --master host:port --token T` instead';
+  const needed = roleFor(action);
+  return needed === undefined
+    ? `Protocol v1 clients act as ${LEGACY_IDENTITY_NAME} with role ${role}`
+    : `Protocol v1 clients act as ${LEGACY_IDENTITY_NAME} with role ${role}: start the master with ${LEGACY_ROLE_FLAG} ${needed} (or TITAN_LEGACY_ROLE=${needed}) to allow it, or use a Titan SDK with an API token`;
+}
