@@ -59,7 +59,7 @@ describe('the shared acceptance pipelines, through `titan dag <file> --wait`', {
     assert.equal(done.jobs.find((j) => j.key === 'train')?.workerId, 'gpu');
   });
 
-  test('service: the suite.client job reads pong from the service over HTTP; the service keeps running', async () => {
+  test('service: the client job reads pong from the service over HTTP; the service keeps running', async () => {
     const run = await runPipeline('service.yaml');
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.deepEqual(await outputOf(suite.client, `${run.dagId}.client`), ['pong']);

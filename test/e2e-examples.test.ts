@@ -81,7 +81,7 @@ describe('examples/ run against a real cluster', () => {
     assert.match(ran.stdout, /^total 91$/m, '1² + … + 6²');
   });
 
-  test('(5) a service and a suite.client job that calls it', async () => {
+  test('(5) a service and a client job that calls it', async () => {
     const { dagId } = await suite.client.submitPipeline(join(EXAMPLES, 'service', 'pipeline.yaml'));
     try {
       const done = await suite.client.waitDag(dagId, WAIT_MS);

@@ -48,6 +48,14 @@ class SecurityTests(unittest.TestCase):
         self.assertNotIn("token", listed, "the secret is never listed")
         self.assertNotIn(created["token"].split("_")[2], repr(self.admin.list_tokens()))
 
+    def test_a_token_with_a_time_to_live_says_when_it_expires(self):
+        created = self.admin.create_token("py-brief", "viewer", ttl_seconds=3600)
+        info = created["info"]
+        self.assertEqual(info["expiresAt"] - info["createdAt"], 3_600_000)
+        listed = [t for t in self.admin.list_tokens() if t["name"] == "py-brief"]
+        self.assertEqual(listed[0]["expiresAt"], info["expiresAt"])
+        self.assertEqual(self.cluster.client(token=created["token"]).whoami()["name"], "py-brief")
+
     def test_a_namespaced_operator_token(self):
         token = self.admin.create_token("py-team", "operator", namespace="team-py")["token"]
         me = self.cluster.client(token=token).whoami()

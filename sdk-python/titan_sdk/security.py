@@ -26,11 +26,12 @@ class SecurityMixin:
         """
         return self._call(Op.WHOAMI, {})
 
-    def create_token(self, name, role, namespace=None):
+    def create_token(self, name, role, namespace=None, ttl_seconds=None):
         """Creates an API token (admin); returns ``{token, info}``. The secret ``token`` is shown this once.
 
         role is ``admin``, ``operator`` (submit, cancel, approve, deploy, write) or ``viewer`` (read
-        only); with namespace the token may only touch ids starting with ``<namespace>.``.
+        only); with namespace the token may only touch ids starting with ``<namespace>.``; with
+        ttl_seconds it stops working that long after it is made.
         ``info`` is the token's view, as list_tokens shows it::
 
             ci = client.create_token("ci", "viewer")["token"]
@@ -41,10 +42,12 @@ class SecurityMixin:
         body = {"name": str(name), "role": role}
         if namespace is not None:
             body["namespace"] = str(namespace)
+        if ttl_seconds is not None:
+            body["ttlSeconds"] = int(ttl_seconds)
         return self._call(Op.TOKEN_CREATE, body, idempotent=False)
 
     def list_tokens(self, include_revoked=False):
-        """The API tokens (admin), never their secrets: ``[{id, name, role, namespace, createdAt, revokedAt, lastUsedAt}]``.
+        """The API tokens (admin), never their secrets: ``[{id, name, role, namespace, createdAt, revokedAt, lastUsedAt, expiresAt}]``.
 
         Times are epoch milliseconds (None when not revoked or never used). Revoked tokens are
         listed only with include_revoked::

@@ -4,11 +4,13 @@ import { printJson, withClient, withClientFlags, type GlobalFlags } from './clie
 import { Exit } from './exit-codes.js';
 import { table } from './format.js';
 import { positiveInt } from './settings.js';
+import { parseDuration } from '../common/when.js';
 
 interface TokenFlags extends GlobalFlags {
   role?: string;
   name?: string;
   namespace?: string;
+  ttl?: string;
   all?: boolean;
 }
 
@@ -22,14 +24,15 @@ async function runToken(verb: string, rest: string[], flags: TokenFlags): Promis
   return withClient(flags, async (client) => {
     switch (verb) {
       case 'create': {
-        if (flags.name === undefined || flags.role === undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, 'usage: titan token create --role admin|operator|viewer --name <name> [--namespace <ns>]');
+        if (flags.name === undefined || flags.role === undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, 'usage: titan token create --role admin|operator|viewer --name <name> [--namespace <ns>] [--ttl 30d]');
         const role = flags.role;
         if (role !== 'admin' && role !== 'operator' && role !== 'viewer') throw new TitanError(ErrorCode.INVALID_REQUEST, `--role is admin, operator or viewer, not "${role}"`);
-        const created = await client.security.createToken({ name: flags.name, role, ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}) });
+        const ttlSeconds = flags.ttl === undefined ? undefined : Math.max(1, Math.round(parseDuration(flags.ttl, '--ttl') / 1000));
+        const created = await client.security.createToken({ name: flags.name, role, ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}), ...(ttlSeconds !== undefined ? { ttlSeconds } : {}) });
         if (flags.json) printJson(created);
         else {
           process.stdout.write(`${created.token}\n`);
-          process.stderr.write(`token ${created.info.name} (id ${created.info.id}, role ${created.info.role}${created.info.namespace !== null ? `, namespace ${created.info.namespace}` : ''}): shown once, keep it now\n`);
+          process.stderr.write(`token ${created.info.name} (id ${created.info.id}, role ${created.info.role}${created.info.namespace !== null ? `, namespace ${created.info.namespace}` : ''}${created.info.expiresAt !== null ? `, expires ${when(created.info.expiresAt)}` : ''}): shown once, keep it now\n`);
         }
         return Exit.OK;
       }
@@ -37,8 +40,11 @@ async function runToken(verb: string, rest: string[], flags: TokenFlags): Promis
         const tokens = await client.security.listTokens({ all: flags.all === true });
         if (flags.json) printJson(tokens);
         else {
-          const rows = tokens.map((t) => [t.id, t.name, t.role, t.namespace ?? '-', when(t.createdAt), when(t.lastUsedAt), t.revokedAt === null ? 'live' : `revoked ${when(t.revokedAt)}`]);
-          process.stdout.write(`${table(['ID', 'NAME', 'ROLE', 'NAMESPACE', 'CREATED', 'LAST USED', 'STATE'], rows)}\n`);
+          const now = Date.now();
+          const state = (t: (typeof tokens)[number]): string =>
+            t.revokedAt !== null ? `revoked ${when(t.revokedAt)}` : t.expiresAt !== null && now >= t.expiresAt ? `expired ${when(t.expiresAt)}` : 'live';
+          const rows = tokens.map((t) => [t.id, t.name, t.role, t.namespace ?? '-', when(t.createdAt), when(t.lastUsedAt), t.expiresAt === null ? 'never' : when(t.expiresAt), state(t)]);
+          process.stdout.write(`${table(['ID', 'NAME', 'ROLE', 'NAMESPACE', 'CREATED', 'LAST USED', 'EXPIRES', 'STATE'], rows)}\n`);
         }
         return Exit.OK;
       }
@@ -79,12 +85,13 @@ export function registerSecurity(program: Command): void {
   withClientFlags(
     program
       .command('token')
-      .description('API tokens: create --role admin|operator|viewer --name <n> [--namespace <ns>] | ls [--all] | revoke <name|id>')
+      .description('API tokens: create --role admin|operator|viewer --name <n> [--namespace <ns>] [--ttl 30d] | ls [--all] | revoke <name|id>')
       .argument('<verb>', 'create, ls or revoke')
       .argument('[rest...]')
       .option('--role <role>', 'admin, operator or viewer')
       .option('--name <name>', 'a name to list and revoke it by')
       .option('--namespace <ns>', 'limit the token to ids starting with <ns>.')
+      .option('--ttl <duration>', 'create: the token expires this long after it is made (30m, 12h, 90d); default never')
       .option('--all', 'ls: include revoked tokens'),
   ).action(async (verb: string, rest: string[], flags: TokenFlags) => {
     process.exitCode = await runToken(verb, rest, flags);

@@ -57,7 +57,7 @@ export function registerAuth(app: FastifyInstance, master: Master): void {
     const identity = secret === undefined ? undefined : security.identify(secret);
     if (identity === undefined) {
       if (secret !== undefined) security.record(null, `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`, '', request.ip, 'denied: bad token');
-      refuse(reply, new TitanError(ErrorCode.UNAUTHENTICATED, 'missing or wrong token: send "Authorization: Bearer <token>" with an API token (titan token create) or the cluster token (titan up prints it)'));
+      refuse(reply, new TitanError(ErrorCode.UNAUTHENTICATED, security.refusal(secret)));
       return;
     }
     request.identity = identity;

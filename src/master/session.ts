@@ -134,7 +134,7 @@ export class Session implements ClientContext {
     if (identity === undefined) {
       this.master.log.warn({ from: this.source }, 'refused a connection with a bad token');
       security.record(null, 'AUTH', auth.role, this.source, 'denied: bad token');
-      reply.error(ErrorCode.UNAUTHENTICATED, 'bad cluster token or API token: use the cluster token printed by `titan up` (stored in the data dir file `token`) or an API token from `titan token create`');
+      reply.error(ErrorCode.UNAUTHENTICATED, security.refusal(auth.token));
       this.peer.close();
       return;
     }
@@ -182,5 +182,5 @@ export function notCurrent(identity: Identity): string {
   if (identity.job !== undefined && identity.tokenId === undefined) {
     return `the token of job ${identity.job.id} (attempt ${identity.job.attempt}) is no longer valid: a job's token lasts only while that attempt runs`;
   }
-  return `token ${identity.job?.owner.name ?? identity.name} was revoked${identity.job !== undefined ? `, or job ${identity.job.id}'s attempt ${identity.job.attempt} has ended` : ''}; ask an admin for a new one (\`titan token create\`)`;
+  return `token ${identity.job?.owner.name ?? identity.name} was revoked or has expired${identity.job !== undefined ? `, or job ${identity.job.id}'s attempt ${identity.job.attempt} has ended` : ''}; ask an admin for a new one (\`titan token create\`)`;
 }

@@ -6,6 +6,8 @@ export const TokenCreateRequest = z.object({
   name: z.string().min(1).max(64),
   role: z.enum(['admin', 'operator', 'viewer']),
   namespace: z.string().min(1).max(40).optional(),
+  /** The token stops working this many seconds after it is made (at most ten years); absent: never. */
+  ttlSeconds: z.number().int().min(1).max(10 * 365 * 86_400).optional(),
 });
 export const TokenListRequest = z.object({ all: z.boolean().default(false) });
 export const TokenRevokeRequest = z.object({ token: z.string().min(1).max(64) });
@@ -28,6 +30,7 @@ export interface TokenView {
   readonly createdAt: number;
   readonly revokedAt: number | null;
   readonly lastUsedAt: number | null;
+  readonly expiresAt: number | null;
 }
 
 /** TOKEN_CREATE's answer: the only time the secret is sent anywhere. */

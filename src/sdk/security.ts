@@ -9,6 +9,8 @@ export interface TokenCreateOptions {
   readonly role: 'admin' | 'operator' | 'viewer';
   /** Limits the token to job, DAG and key ids starting with `<namespace>.`. */
   readonly namespace?: string;
+  /** The token expires this many seconds after it is made; absent, it never does. */
+  readonly ttlSeconds?: number;
 }
 
 /**

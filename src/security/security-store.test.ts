@@ -36,6 +36,28 @@ void describe('TokenStore', () => {
     db.close();
   });
 
+  test('a token with a time to live verifies until then, not after, also after a reopen; then its name is free again', () => {
+    const { db, path } = freshDb();
+    const tokens = new TokenStore(db);
+    const { token, view } = tokens.create({ name: 'temp', role: 'operator', ttlMs: 60_000 }, 1_000);
+    assert.equal(view.expiresAt, 61_000);
+    assert.equal(tokens.verify(token, 60_999)?.id, view.id);
+    assert.equal(tokens.isLive(view.id, 60_999), true);
+    assert.equal(tokens.verify(token, 61_000), undefined);
+    assert.equal(tokens.isLive(view.id, 61_000), false);
+    assert.equal(tokens.expired(token, 61_000)?.name, 'temp', 'an expired token is told apart from a wrong one');
+    assert.equal(tokens.expired(token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'), 61_000), undefined);
+    db.close();
+    const reopened = new TokenStore(new Database(path));
+    assert.equal(reopened.verify(token, 61_000), undefined);
+    assert.equal(reopened.verify(token, 2_000)?.id, view.id);
+    assert.throws(() => reopened.create({ name: 'temp', role: 'viewer' }, 30_000), /already named temp/);
+    const again = reopened.create({ name: 'temp', role: 'viewer' }, 70_000);
+    assert.notEqual(again.view.id, view.id);
+    assert.equal(reopened.list(true).find((t) => t.id === view.id)?.revokedAt, 61_000, 'the expired one is revoked as of its expiry');
+    assert.throws(() => reopened.create({ name: 'bad-ttl', role: 'viewer', ttlMs: 0 }, 1), /time to live must be a positive/);
+  });
+
   test('tokens survive a reopen; revoked ones stop verifying at once and after a reopen', () => {
     const { db, path } = freshDb();
     const tokens = new TokenStore(db);

@@ -79,6 +79,17 @@ export class Security {
     if (this.db.open) this.db.close();
   }
 
+  /** Why a secret that `identify` refused was refused, in words that name the fix. */
+  refusal(secret: string | undefined): string {
+    if (secret === undefined) return 'missing token: send "Authorization: Bearer <token>" with an API token (titan token create) or the cluster token (titan up prints it)';
+    const expired = looksLikeApiToken(secret) ? this.tokens.expired(secret, Date.now()) : undefined;
+    if (expired !== undefined) {
+      return `token ${expired.name} expired at ${new Date(expired.expiresAt!).toISOString()}: ask an admin for a new one (\`titan token create --name ${expired.name} --role ${expired.role} --ttl <duration>\`)`;
+    }
+    if (looksLikeJobToken(secret)) return "this job token is not valid (any more): a job's token works only while that attempt of the job runs, and only for its submitter's live token";
+    return 'bad cluster token or API token: use the cluster token printed by `titan up` (stored in the data dir file `token`) or an API token from `titan token create`';
+  }
+
   /** Lets job tokens be checked against the jobs the master is running. */
   attachJobs(liveJob: (id: string) => Job | undefined): void {
     this.liveJob = liveJob;
@@ -113,7 +124,7 @@ export class Security {
    * (or its submitter's token is revoked); sessions ask before every request.
    */
   isCurrent(identity: Identity): boolean {
-    if (identity.tokenId !== undefined && !this.tokens.isLive(identity.tokenId)) return false;
+    if (identity.tokenId !== undefined && !this.tokens.isLive(identity.tokenId, Date.now())) return false;
     return identity.job === undefined || this.runningAttempt(identity.job.id, identity.job.attempt) !== undefined;
   }
 
@@ -201,8 +212,10 @@ export class Security {
     }
   }
 
-  createToken(input: { name: string; role: string; namespace?: string | undefined }): { token: string; view: TokenView } {
-    return this.tokens.create(input, Date.now());
+  /** `ttlSeconds`: the token expires that long after now (absent: never). */
+  createToken(input: { name: string; role: string; namespace?: string | undefined; ttlSeconds?: number | undefined }): { token: string; view: TokenView } {
+    const { ttlSeconds, ...rest } = input;
+    return this.tokens.create({ ...rest, ...(ttlSeconds !== undefined ? { ttlMs: ttlSeconds * 1000 } : {}) }, Date.now());
   }
 
   revokeToken(idOrName: string): TokenView {

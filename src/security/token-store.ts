@@ -12,6 +12,8 @@ export interface TokenView {
   readonly createdAt: number;
   readonly revokedAt: number | null;
   readonly lastUsedAt: number | null;
+  /** When it stops working (created with a TTL), or null for never. */
+  readonly expiresAt: number | null;
 }
 
 interface TokenRow {
@@ -23,6 +25,7 @@ interface TokenRow {
   created_at: number;
   revoked_at: number | null;
   last_used_at: number | null;
+  expires_at: number | null;
 }
 
 interface LiveToken {
@@ -51,9 +54,13 @@ function isRole(value: string): value is Role {
   return (ROLES as readonly string[]).includes(value);
 }
 
+export function isExpired(view: TokenView, now: number): boolean {
+  return view.expiresAt !== null && now >= view.expiresAt;
+}
+
 function toView(row: TokenRow): TokenView {
   if (!isRole(row.role)) throw new TitanError(ErrorCode.INTERNAL, `store is corrupt: token ${row.id} has an unknown role "${row.role}"`);
-  return { id: row.id, name: row.name, role: row.role, namespace: row.namespace, createdAt: row.created_at, revokedAt: row.revoked_at, lastUsedAt: row.last_used_at };
+  return { id: row.id, name: row.name, role: row.role, namespace: row.namespace, createdAt: row.created_at, revokedAt: row.revoked_at, lastUsedAt: row.last_used_at, expiresAt: row.expires_at };
 }
 
 /**
@@ -70,7 +77,7 @@ export class TokenStore {
   private readonly selectAll: Statement<[], TokenRow>;
 
   constructor(db: Database) {
-    this.insert = db.prepare('INSERT INTO api_tokens (id, name, role, namespace, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+    this.insert = db.prepare('INSERT INTO api_tokens (id, name, role, namespace, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.revokeRow = db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
     this.touch = db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?');
     this.selectAll = db.prepare<[], TokenRow>('SELECT * FROM api_tokens ORDER BY created_at, id');
@@ -79,8 +86,11 @@ export class TokenStore {
     }
   }
 
-  /** Creates a token and returns it with its secret: the only time the secret exists outside the caller. */
-  create(input: { name: string; role: string; namespace?: string | undefined }, now: number): { token: string; view: TokenView } {
+  /**
+   * Creates a token (expiring `ttlMs` after `now` when given) and returns it with its secret: the
+   * only time the secret exists outside the caller.
+   */
+  create(input: { name: string; role: string; namespace?: string | undefined; ttlMs?: number | undefined }, now: number): { token: string; view: TokenView } {
     if (!TOKEN_NAME_PATTERN.test(input.name)) {
       throw new TitanError(ErrorCode.INVALID_REQUEST, `token name ${JSON.stringify(input.name)} must be 1-64 letters, digits, dot, dash or underscore, starting with a letter or digit`);
     }
@@ -88,24 +98,28 @@ export class TokenStore {
     if (input.namespace !== undefined && !NAMESPACE_PATTERN.test(input.namespace)) {
       throw new TitanError(ErrorCode.INVALID_REQUEST, `namespace ${JSON.stringify(input.namespace)} must be 1-40 lowercase letters, digits, dash or underscore (no dots)`);
     }
+    if (input.ttlMs !== undefined && !(Number.isInteger(input.ttlMs) && input.ttlMs > 0)) {
+      throw new TitanError(ErrorCode.INVALID_REQUEST, `a token's time to live must be a positive whole number of milliseconds, not ${input.ttlMs}`);
+    }
+    // An expired token gives up its name: it is revoked as of when it expired.
+    for (const t of [...this.live.values()]) if (t.view.name === input.name && isExpired(t.view, now)) this.revoke(t.view.id, t.view.expiresAt!);
     if ([...this.live.values()].some((t) => t.view.name === input.name)) {
       throw new TitanError(ErrorCode.INVALID_REQUEST, `a live token is already named ${input.name}: revoke it first (\`titan token revoke ${input.name}\`) or pick another name`);
     }
     const id = randomBytes(ID_HEX / 2).toString('hex');
     const token = `${PREFIX}${id}_${randomBytes(32).toString('base64url')}`;
     const hash = hashToken(token);
-    this.insert.run(id, input.name, input.role, input.namespace ?? null, hash.toString('hex'), now);
-    const view: TokenView = { id, name: input.name, role: input.role, namespace: input.namespace ?? null, createdAt: now, revokedAt: null, lastUsedAt: null };
+    const expiresAt = input.ttlMs === undefined ? null : now + input.ttlMs;
+    this.insert.run(id, input.name, input.role, input.namespace ?? null, hash.toString('hex'), now, expiresAt);
+    const view: TokenView = { id, name: input.name, role: input.role, namespace: input.namespace ?? null, createdAt: now, revokedAt: null, lastUsedAt: null, expiresAt };
     this.live.set(id, { view, hash });
     return { token, view };
   }
 
-  /** The live token this secret is, or undefined. Constant time in the secret once the id matched. */
+  /** The live, unexpired token this secret is, or undefined. Constant time in the secret once the id matched. */
   verify(token: string, now: number): TokenView | undefined {
-    const match = TOKEN_PATTERN.exec(token);
-    if (match === null) return undefined;
-    const entry = this.live.get(match[1]!);
-    if (entry === undefined || !timingSafeEqual(hashToken(token), entry.hash)) return undefined;
+    const entry = this.authentic(token);
+    if (entry === undefined || isExpired(entry.view, now)) return undefined;
     if (entry.view.lastUsedAt === null || now - entry.view.lastUsedAt >= LAST_USED_EVERY_MS) {
       this.touch.run(now, entry.view.id);
       this.live.set(entry.view.id, { view: { ...entry.view, lastUsedAt: now }, hash: entry.hash });
@@ -113,8 +127,23 @@ export class TokenStore {
     return entry.view;
   }
 
-  isLive(id: string): boolean {
-    return this.live.has(id);
+  /** The token this secret is when it is authentic but has expired (so a refusal can say so). */
+  expired(token: string, now: number): TokenView | undefined {
+    const entry = this.authentic(token);
+    return entry !== undefined && isExpired(entry.view, now) ? entry.view : undefined;
+  }
+
+  private authentic(token: string): LiveToken | undefined {
+    const match = TOKEN_PATTERN.exec(token);
+    if (match === null) return undefined;
+    const entry = this.live.get(match[1]!);
+    return entry !== undefined && timingSafeEqual(hashToken(token), entry.hash) ? entry : undefined;
+  }
+
+  /** Neither revoked nor expired. */
+  isLive(id: string, now: number): boolean {
+    const entry = this.live.get(id);
+    return entry !== undefined && !isExpired(entry.view, now);
   }
 
   /** Revokes by id or by name; returns the revoked token. */

@@ -187,6 +187,13 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 7,
+    description: 'security: API tokens may expire (titan token create --ttl)',
+    up: (db) => {
+      db.exec('ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER');
+    },
+  },
 ];
 
 export function schemaVersion(db: Database): number {
