@@ -103,7 +103,7 @@ describe('the REST API under /api/v1', () => {
     assert.match(res.body.error, /pipeline\.yaml:\d+: .*nope/);
     const files = await api<{ error: string }>('/api/v1/dags', { method: 'POST', body: { yaml: 'name: f\njobs:\n  - id: a\n    file: a.py\n' } });
     assert.equal(files.status, 400);
-    assert.match(files.body.error, /carries no files/);
+    assert.match(files.body.error, /file a\.py was not sent: POST its bytes to \/api\/v1\/artifacts/);
   });
 
   test('a failing job lands in the DLQ and a retry from there runs it again', async () => {

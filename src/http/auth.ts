@@ -57,7 +57,8 @@ export function registerAuth(app: FastifyInstance, master: Master): void {
     const identity = secret === undefined ? undefined : security.identify(secret);
     if (identity === undefined) {
       if (secret !== undefined) security.record(null, `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`, '', request.ip, 'denied: bad token');
-      refuse(reply, new TitanError(ErrorCode.UNAUTHENTICATED, security.refusal(secret)));
+      const refusal = security.refusal(secret);
+      refuse(reply, new TitanError(ErrorCode.UNAUTHENTICATED, secret === undefined ? refusal : `${refusal} (sent as "Authorization: Bearer <token>")`));
       return;
     }
     request.identity = identity;

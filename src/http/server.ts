@@ -16,6 +16,7 @@ import { MasterMetrics } from './metrics.js';
 import { Throughput } from './throughput.js';
 
 import { registerSecurityRoutes } from './routes/security.js';
+import { registerArtifactRoutes } from './routes/artifacts.js';
 import { registerAuth } from './auth.js';
 
 export interface HttpListen {
@@ -71,6 +72,7 @@ export class HttpApi {
     registerMetricsRoutes(this.app, this.metrics, this.throughput);
     registerDashboardRoutes(this.app);
     registerSecurityRoutes(this.app, master);
+    registerArtifactRoutes(this.app, master);
   }
 
   /** Resolves with the bound port. */

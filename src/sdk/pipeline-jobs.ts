@@ -7,6 +7,11 @@ import type { Pipeline, PipelineJob } from '../pipeline/pipeline.js';
 export interface Uploader {
   upload(data: Uint8Array): Promise<string>;
   uploadFolder(folder: string): Promise<string>;
+  /**
+   * When set, a job's script is not read from disk: its artifact is the one this returns for the
+   * script's path in the pipeline's folder (an HTTP client uploaded it beforehand).
+   */
+  uploadedScript?(relativeName: string, where: string): string;
 }
 
 function scriptPath(baseDir: string, job: PipelineJob, file: string): { absolute: string; relativeName: string } {
@@ -30,7 +35,7 @@ export async function pipelineToDagJobs(pipeline: Pipeline, pipelineFile: string
     let run: DagJobRequest['run'];
     if (job.file !== undefined) {
       const { absolute, relativeName } = scriptPath(baseDir, job, job.file);
-      let artifact = uploaded.get(absolute);
+      let artifact = uploader.uploadedScript?.(relativeName, `job ${job.id} (line ${job.line})`) ?? uploaded.get(absolute);
       if (artifact === undefined) {
         artifact = await uploader.upload(await readFile(absolute).catch(() => {
           throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${job.id} (line ${job.line}): file ${job.file} not found next to the pipeline (${absolute})`);

@@ -45,6 +45,9 @@ export const ROUTE_PERMISSIONS: ReadonlyMap<string, RoutePermission> = new Map<s
   ['GET /api/v1/dags/:id', read],
   ['POST /api/v1/dags', act('submit', 'none')],
   ['POST /api/v1/dags/:id/jobs', act('submit')],
+  // Content-addressed bytes (scripts, folder archives), as ARTIFACT_PUT / ARTIFACT_GET over TCP.
+  ['POST /api/v1/artifacts', act('submit', 'none')],
+  ['GET /api/v1/artifacts/:hash', act('read', 'none')],
   ['POST /api/v1/dags/:id/cancel', act('cancel')],
   ['DELETE /api/v1/dags/:id', act('cancel')],
   ['GET /api/v1/services', readAll],

@@ -9,19 +9,21 @@ import { pipelineToDagJobs } from '../../sdk/pipeline-jobs.js';
 import { callMaster } from '../master-call.js';
 import { idParam, limit, parse } from '../validate.js';
 import { httpContext } from './jobs.js';
+import { PipelineFiles, uploadedFiles } from '../pipeline-files.js';
 
 const DagListQuery = z.object({ limit: limit(50, 1000) });
 
-/** Either a YAML pipeline (as `titan dag` reads it) or the jobs themselves, as DAG_SUBMIT takes them. */
-const DagSubmitBody = z.union([
-  z.object({ yaml: z.string().min(1).max(4 * 1024 * 1024) }),
-  z.object({ name: z.string(), jobs: z.array(z.unknown()) }),
-]);
+/**
+ * Either a YAML pipeline (as `titan dag` reads it, with its scripts and folder uploaded
+ * beforehand: PipelineFiles) or the jobs themselves, as DAG_SUBMIT / DAG_ADD_JOBS take them.
+ */
+const PipelineBody = z.object({ yaml: z.string().min(1).max(4 * 1024 * 1024) }).merge(PipelineFiles);
+const DagSubmitBody = z.union([PipelineBody, z.object({ name: z.string(), jobs: z.array(z.unknown()) })]);
+const DagAddBody = z.union([PipelineBody, z.object({ jobs: z.array(z.unknown()) })]);
 
-const noFiles = {
-  upload: (): Promise<string> => Promise.reject(new TitanError(ErrorCode.INVALID_REQUEST, 'a pipeline sent over HTTP carries no files; give each job a command:, or submit it with `titan dag <file>`')),
-  uploadFolder: (): Promise<string> => Promise.reject(new TitanError(ErrorCode.INVALID_REQUEST, 'project: true needs the pipeline folder; submit it with `titan dag <file>`')),
-};
+function refuseProblems(problems: Parameters<typeof formatProblems>[1]): never {
+  throw new TitanError(ErrorCode.INVALID_REQUEST, `${problems.length} problem(s) in the pipeline:\n${formatProblems('pipeline.yaml', problems)}`);
+}
 
 /** The DAG with its graph spelled out as nodes and edges, as the dashboard draws it. */
 function withGraph(status: DagStatusView): DagStatusView & { edges: { from: string; to: string }[] } {
@@ -45,12 +47,25 @@ export function registerDagRoutes(app: FastifyInstance, master: Master): void {
     let submit: unknown = body;
     if ('yaml' in body) {
       const parsed = parsePipeline(body.yaml);
-      if (!parsed.ok) throw new TitanError(ErrorCode.INVALID_REQUEST, `${parsed.problems.length} problem(s) in the pipeline:\n${formatProblems('pipeline.yaml', parsed.problems)}`);
-      if (parsed.pipeline.project) await noFiles.uploadFolder();
-      if (parsed.pipeline.jobs.some((j) => j.file !== undefined)) await noFiles.upload();
-      submit = { name: parsed.pipeline.name, jobs: await pipelineToDagJobs(parsed.pipeline, 'pipeline.yaml', noFiles) };
+      if (!parsed.ok) refuseProblems(parsed.problems);
+      submit = { name: parsed.pipeline.name, jobs: await pipelineToDagJobs(parsed.pipeline, 'pipeline.yaml', uploadedFiles(master, body)) };
     }
     const answer = await callMaster(master, httpContext(request), Opcode.DAG_SUBMIT, submit);
+    return reply.code(201).send(answer);
+  });
+
+  // Grows a running DAG (an agent adding the next steps), as `titan dag add` does.
+  app.post('/api/v1/dags/:id/jobs', async (request, reply) => {
+    const { id } = parse(idParam, request.params, 'path');
+    const body = parse(DagAddBody, request.body, 'body');
+    let jobs: unknown = 'jobs' in body ? body.jobs : undefined;
+    if ('yaml' in body) {
+      const status = (await callMaster(master, httpContext(request), Opcode.DAG_STATUS, { dagId: id })) as DagStatusView;
+      const parsed = parsePipeline(body.yaml, { existingJobIds: new Set(status.jobs.map((j) => j.key)), existingEdges: new Map(status.jobs.map((j) => [j.key, j.parents])) });
+      if (!parsed.ok) refuseProblems(parsed.problems);
+      jobs = await pipelineToDagJobs(parsed.pipeline, 'pipeline.yaml', uploadedFiles(master, body));
+    }
+    const answer = await callMaster(master, httpContext(request), Opcode.DAG_ADD_JOBS, { dagId: id, jobs });
     return reply.code(201).send(answer);
   });
 
