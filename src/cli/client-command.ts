@@ -16,7 +16,7 @@ export interface GlobalFlags {
 export function withClientFlags(command: Command): Command {
   return command
     .option('--master <host:port>', 'master address (env TITAN_MASTER; default 127.0.0.1:9090)')
-    .option('--token <token>', 'cluster token (env TITAN_TOKEN; default: read from the local master data dir)')
+    .option('--token <token>', 'an API token or the cluster token (env TITAN_TOKEN, set inside jobs; default: the cluster token in the local master data dir)')
     .option('--json', 'machine-readable output')
     .option('--tls', 'speak TLS to the master (env TITAN_TLS=1; implied by --ca)')
     .option('--ca <file>', 'CA certificate the master must be signed by (env TITAN_CA; default ~/.titan/certs/ca.crt)')

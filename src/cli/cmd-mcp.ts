@@ -12,7 +12,7 @@ export function registerMcp(program: Command): void {
     .command('mcp')
     .description('serve the Model Context Protocol on stdio, so an AI client can run jobs and DAGs, read logs and use KV')
     .option('--master <host:port>', 'master address (env TITAN_MASTER; default 127.0.0.1:9090)')
-    .option('--token <token>', 'cluster token (env TITAN_TOKEN; default: read from the local master data dir)')
+    .option('--token <token>', 'an API token or the cluster token (env TITAN_TOKEN, set inside jobs; default: the cluster token in the local master data dir)')
     .action(async (flags: McpFlags) => {
       const address = resolveMasterAddress({
         ...(flags.master !== undefined ? { master: flags.master } : {}),
