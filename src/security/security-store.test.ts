@@ -58,6 +58,14 @@ void describe('TokenStore', () => {
     assert.throws(() => reopened.create({ name: 'bad-ttl', role: 'viewer', ttlMs: 0 }, 1), /time to live must be a positive/);
   });
 
+  test('no token may take a name the ledger gives others (cluster, master, anonymous, legacy-v1)', () => {
+    const { db } = freshDb();
+    const tokens = new TokenStore(db);
+    for (const name of ['cluster', 'Master', 'anonymous', 'legacy-v1']) assert.throws(() => tokens.create({ name, role: 'admin' }, 1), /is reserved/, name);
+    assert.equal(tokens.create({ name: 'cluster-ops', role: 'admin' }, 1).view.name, 'cluster-ops');
+    db.close();
+  });
+
   test('tokens survive a reopen; revoked ones stop verifying at once and after a reopen', () => {
     const { db, path } = freshDb();
     const tokens = new TokenStore(db);

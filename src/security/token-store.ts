@@ -37,6 +37,8 @@ const PREFIX = 'titan_';
 const ID_HEX = 12;
 /** `titan_<12 hex id>_<43 base64url chars = 256 random bits>`. The id finds the row; the hash proves the rest. */
 const TOKEN_PATTERN = /^titan_([a-f0-9]{12})_[A-Za-z0-9_-]{43}$/;
+/** Names the audit ledger gives identities that are not API tokens, so no token may pass for one. */
+const RESERVED_NAMES = new Set(['cluster', 'master', 'anonymous', 'legacy-v1']);
 export const TOKEN_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** last_used_at is a hint for `titan token ls`: written at most this often per token, not on every request. */
 const LAST_USED_EVERY_MS = 60_000;
@@ -93,6 +95,10 @@ export class TokenStore {
   create(input: { name: string; role: string; namespace?: string | undefined; ttlMs?: number | undefined }, now: number): { token: string; view: TokenView } {
     if (!TOKEN_NAME_PATTERN.test(input.name)) {
       throw new TitanError(ErrorCode.INVALID_REQUEST, `token name ${JSON.stringify(input.name)} must be 1-64 letters, digits, dot, dash or underscore, starting with a letter or digit`);
+    }
+    // Job identities are `<owner>/job:<id>`, which the name pattern (no "/") already keeps out.
+    if (RESERVED_NAMES.has(input.name.toLowerCase())) {
+      throw new TitanError(ErrorCode.INVALID_REQUEST, `token name ${input.name} is reserved: the ledger gives it to ${[...RESERVED_NAMES].join(', ')}; pick another`);
     }
     if (!isRole(input.role)) throw new TitanError(ErrorCode.INVALID_REQUEST, `role ${JSON.stringify(input.role)} is not one of ${ROLES.join(', ')}`);
     if (input.namespace !== undefined && !NAMESPACE_PATTERN.test(input.namespace)) {
