@@ -1,6 +1,6 @@
 /** Waits until a service answers on its port: a TCP connect, or an HTTP GET answered 2xx/3xx. */
 import { request } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 
 export interface ReadinessCheck {
   readonly port: number;
@@ -71,12 +71,13 @@ function probe(host: string, check: ReadinessCheck): Promise<boolean> {
       const end = (): void => void socket.destroy();
       onAbort = () => settle(false, end);
       socket.setTimeout(timeoutMs, () => settle(false, end));
-      socket.once('connect', () => settle(true, end));
+      socket.once('connect', () => (isSelfConnected(socket) ? settle(false, end) : settle(true, () => closeGently(socket))));
       socket.on('error', () => settle(false, end));
     } else {
       const req = request({ host, port: check.port, path: check.path, method: 'GET', agent: false, timeout: timeoutMs, headers: { connection: 'close' } });
       const end = (): void => void req.destroy();
       onAbort = () => settle(false, end);
+      req.once('socket', (socket) => socket.once('connect', () => isSelfConnected(socket) && settle(false, end)));
       req.once('response', (res) => {
         res.resume();
         const status = res.statusCode ?? 0;
@@ -89,3 +90,30 @@ function probe(host: string, check: ReadinessCheck): Promise<boolean> {
     check.signal.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * True when a probe reached itself, not a service. A connect to a loopback port nobody listens
+ * on, when that port is in the ephemeral range (as a worker-picked port is), may be given the same
+ * port as its source, and TCP's simultaneous open then connects the socket to itself. Taken for
+ * an answer, it reported a service ready that was not listening yet, and it held the port, so the
+ * service's own listen then failed (EADDRINUSE) and it crash-looped: a rollout under load saw
+ * ready replicas drop.
+ */
+export function isSelfConnected(socket: Socket): boolean {
+  return socket.localPort === socket.remotePort && socket.localAddress === socket.remoteAddress;
+}
+
+/**
+ * Hangs up as a polite client does: FIN, then read and drop whatever the service sends until it
+ * closes too. Destroying a socket with unread data sends a RST instead, and a service whose
+ * connection handler has no 'error' listener (a one-line `net.createServer`) dies of that
+ * ECONNRESET: the probe that declared it ready crashed it, over and over under load.
+ */
+function closeGently(socket: Socket): void {
+  socket.setTimeout(GENTLE_CLOSE_MS, () => socket.destroy());
+  socket.on('data', () => undefined);
+  socket.end();
+}
+
+/** How long a probe waits for the service to close its side before it gives up and resets. */
+const GENTLE_CLOSE_MS = 5_000;
