@@ -192,4 +192,26 @@ describe('the dashboard in a real browser (Debian chromium via playwright-core)'
     await page.getByTestId('audit-verdict').filter({ hasText: /Chain intact: \d+ rows/ }).waitFor();
     await screenshot(page, 'audit');
   });
+
+  test('the tokens page makes a token and shows its secret once; the token works until Revoke', async () => {
+    await page.getByTestId('nav-tokens').click();
+    await page.getByTestId('token-name').fill('ui-made');
+    await page.getByTestId('token-role').selectOption('operator');
+    await page.getByTestId('token-ttl').selectOption({ label: 'expires: 30 days' });
+    await page.getByTestId('token-create').click();
+    const shown = (await page.getByTestId('token-secret').textContent()) ?? '';
+    const secret = /titan_[a-f0-9]{12}_[A-Za-z0-9_-]{43}/.exec(shown)?.[0];
+    assert.ok(secret !== undefined, shown);
+    await page.getByTestId('token-state-ui-made').filter({ hasText: 'live' }).waitFor();
+    const whoami = (token: string): Promise<Response> => fetch(`http://127.0.0.1:${cluster.httpPort}/api/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
+    assert.deepEqual(((await (await whoami(secret)).json()) as { name: string; role: string }).role, 'operator');
+    const listed = (await (await fetch(`http://127.0.0.1:${cluster.httpPort}/api/v1/tokens`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { tokens: { name: string; expiresAt: number | null; createdAt: number }[] };
+    const made = listed.tokens.find((t) => t.name === 'ui-made');
+    assert.equal((made?.expiresAt ?? 0) - (made?.createdAt ?? 0), 30 * 86_400_000);
+    assert.ok(!JSON.stringify(listed).includes(secret.slice(19)), 'the list never carries the secret');
+    await screenshot(page, 'tokens');
+    await page.getByTestId('revoke-ui-made').click();
+    await until('the revoked token to leave the list', async () => (await page.getByTestId('token-state-ui-made').count()) === 0);
+    assert.equal((await whoami(secret)).status, 401);
+  });
 });

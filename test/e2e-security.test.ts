@@ -123,6 +123,9 @@ describe('roles, namespaces, revocation and the audit ledger', () => {
     assert.equal((await http('/api/v1/audit', tokens.boss!)).status, 200);
     assert.equal((await http('/api/v1/audit', TOKEN)).status, 200, 'the cluster token is admin');
     assert.equal((await http('/api/v1/not-a-route', tokens.ops!)).status, 403, 'an unknown route is admin-only');
+    const minted = await http('/api/v1/tokens', tokens.ops!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'by-ops', role: 'admin' }) });
+    assert.equal(minted.status, 403, 'an operator mints no tokens over HTTP either');
+    assert.equal((await http('/api/v1/tokens', tokens.boss!)).status, 200);
     assert.equal((await http('/api/v1/not-a-route', tokens.boss!)).status, 404);
     assert.equal((await http('/api/v1/whoami', 'titan_000000000000_' + 'x'.repeat(43))).status, 401);
   });

@@ -2,6 +2,7 @@ import { ErrorCode, TitanError } from '../common/errors.js';
 import type { ClientContext } from '../master/client-context.js';
 import { inNamespace, namespacePrefix, type Identity } from '../security/policy.js';
 import { handleClientMessage } from '../master/client-handlers.js';
+import { handleSecurityMessage } from '../master/security-requests.js';
 import type { Master } from '../master/master.js';
 import type { Opcode } from '../protocol/opcodes.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
@@ -70,7 +71,8 @@ export function callMaster(master: Master, ctx: ClientContext, opcode: OpcodeVal
     };
     const msg: IncomingMessage = { opcode, rid: 1, body, json: true, flags: 0 };
     try {
-      handleClientMessage(master, ctx, msg, reply);
+      // As a TCP session: the identity's own operations (whoami, tokens, the ledger), else the rest.
+      if (ctx.identity === null || !handleSecurityMessage(master, ctx.identity, msg, reply)) handleClientMessage(master, ctx, msg, reply);
     } catch (err) {
       settle(() => reject(err instanceof TitanError ? err : new TitanError(ErrorCode.INTERNAL, (err as Error).message)));
     }

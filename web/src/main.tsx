@@ -11,9 +11,10 @@ import { Jobs } from './pages/jobs.js';
 import { Overview } from './pages/overview.js';
 import { Dlq, Schedules, Services } from './pages/resources.js';
 import { Audit } from './pages/audit.js';
+import { Tokens } from './pages/tokens.js';
 import './style.css';
 
-/** The pages, and the permission a page needs to be listed (the audit ledger is for admins). */
+/** The pages, and the permission a page needs to be listed (the audit ledger and tokens are for admins). */
 const NAV: readonly (readonly [string, string, 'admin'?])[] = [
   ['', 'Overview'],
   ['jobs', 'Jobs'],
@@ -24,6 +25,7 @@ const NAV: readonly (readonly [string, string, 'admin'?])[] = [
   ['agents', 'Agent runs'],
   ['builder', 'Builder'],
   ['audit', 'Audit', 'admin'],
+  ['tokens', 'Tokens', 'admin'],
 ];
 
 /** Asks for the cluster token (the master prints it; it is also the data dir's `token` file). */
@@ -66,6 +68,8 @@ function Page({ route }: { route: string[] }) {
       return id !== undefined ? <AgentRunPage id={id} /> : <AgentRuns />;
     case 'audit':
       return <Audit />;
+    case 'tokens':
+      return <Tokens />;
     default:
       return <p class="page">No page {section}. <a href="#/">Overview</a></p>;
   }

@@ -3,10 +3,16 @@ import { z } from 'zod';
 import { TitanError, ErrorCode } from '../../common/errors.js';
 import type { Master } from '../../master/master.js';
 import { whoami } from '../../master/security-requests.js';
+import { Opcode } from '../../protocol/opcodes.js';
+import { callMaster } from '../master-call.js';
+import { parse } from '../validate.js';
+import { httpContext } from './jobs.js';
 
 const AuditQuery = z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(50) });
+const TokenListQuery = z.object({ all: z.enum(['true', 'false']).default('false') });
+const TokenParam = z.object({ id: z.string().min(1).max(64) });
 
-/** Who am I (role, namespace, what I may do: the dashboard hides the rest) and the audit ledger (admin). */
+/** Who am I (role, namespace, what I may do: the dashboard hides the rest), API tokens and the audit ledger (admin). */
 export function registerSecurityRoutes(app: FastifyInstance, master: Master): void {
   app.get('/api/v1/whoami', (request) => {
     if (request.identity === null) throw new TitanError(ErrorCode.UNAUTHENTICATED, 'no identity on this request');
@@ -18,4 +24,9 @@ export function registerSecurityRoutes(app: FastifyInstance, master: Master): vo
     return { records: master.security.audit.recent(query.data.limit) };
   });
   app.get('/api/v1/audit/verify', () => master.security.audit.verify());
+
+  // As `titan token ls|create|revoke`; the secret is in POST's answer only, never listed again.
+  app.get('/api/v1/tokens', (request) => callMaster(master, httpContext(request), Opcode.TOKEN_LIST, { all: parse(TokenListQuery, request.query, 'query').all === 'true' }));
+  app.post('/api/v1/tokens', async (request, reply) => reply.code(201).send(await callMaster(master, httpContext(request), Opcode.TOKEN_CREATE, request.body ?? {})));
+  app.delete('/api/v1/tokens/:id', (request) => callMaster(master, httpContext(request), Opcode.TOKEN_REVOKE, { token: parse(TokenParam, request.params, 'path').id }));
 }
