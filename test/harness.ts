@@ -11,7 +11,8 @@ export const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url)
 export const TOKEN = 'test-token-0123456789';
 
 /** Resolves with the first line matching re on the stream, or rejects after the deadline. */
-function awaitLine(child: ChildProcess, re: RegExp, timeoutMs: number, what: string): Promise<RegExpMatchArray> {
+/** Resolves with the first match of `re` in what the child prints on stdout; rejects when it exits first or the time runs out. */
+export function awaitLine(child: ChildProcess, re: RegExp, timeoutMs: number, what: string): Promise<RegExpMatchArray> {
   return new Promise((resolve, reject) => {
     let buffer = '';
     const timer = setTimeout(() => reject(new Error(`${what}: no line matching ${String(re)} within ${timeoutMs} ms; output so far:\n${buffer}`)), timeoutMs);

@@ -4,7 +4,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MAIN, TOKEN, killAndWait, outputOf, until } from './harness.js';
+import { MAIN, TOKEN, awaitLine, killAndWait, outputOf, until } from './harness.js';
 
 const OLLAMA_MAIN = fileURLToPath(new URL('./ollama/main.js', import.meta.url));
 
@@ -49,7 +49,7 @@ export class InferenceCluster {
     const configFile = join(this.dir, 'inference.json');
     writeFileSync(configFile, JSON.stringify(config));
     const child = this.spawn([MAIN, 'master', '--listen', '127.0.0.1:0', '--data-dir', join(this.dir, 'master'), '--token', TOKEN, '--heartbeat-interval', '200', '--http', '127.0.0.1:0', '--grpc', '127.0.0.1:0', '--inference-config', configFile], env);
-    const m = await awaitOutput(child, /listening on 127\.0\.0\.1:(\d+)[\s\S]*dashboard on http:\/\/127\.0\.0\.1:(\d+)[\s\S]*grpc coordinator on 127\.0\.0\.1:(\d+)/, 'master');
+    const m = await awaitLine(child, /listening on 127\.0\.0\.1:(\d+)[\s\S]*dashboard on http:\/\/127\.0\.0\.1:(\d+)[\s\S]*grpc coordinator on 127\.0\.0\.1:(\d+)/, 30_000, 'master');
     this.port = Number(m[1]);
     this.httpPort = Number(m[2]);
     this.grpcPort = Number(m[3]);
@@ -57,7 +57,7 @@ export class InferenceCluster {
 
   async startOllama(models: string): Promise<OllamaHandle> {
     const child = this.spawn([OLLAMA_MAIN, '--port', '0', '--models', models]);
-    const m = await awaitOutput(child, /listening on 127\.0\.0\.1:(\d+)/, 'ollama test server');
+    const m = await awaitLine(child, /listening on 127\.0\.0\.1:(\d+)/, 30_000, 'ollama test server');
     const url = `http://127.0.0.1:${m[1] ?? ''}`;
     return {
       url,
@@ -133,24 +133,4 @@ export class InferenceCluster {
     child.once('exit', () => this.children.delete(child));
     return child;
   }
-}
-
-function awaitOutput(child: ChildProcess, re: RegExp, what: string, timeoutMs = 30_000): Promise<RegExpMatchArray> {
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`${what}: no output matching ${String(re)} within ${timeoutMs} ms:\n${buffer}`)), timeoutMs);
-    const onData = (chunk: Buffer): void => {
-      buffer += chunk.toString();
-      const match = re.exec(buffer);
-      if (match === null) return;
-      clearTimeout(timer);
-      child.stdout?.off('data', onData);
-      resolve(match);
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited (${String(code)}):\n${buffer}`));
-    });
-  });
 }

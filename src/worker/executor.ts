@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
+import { Timers } from '../common/timers.js';
 import type { JobRun } from '../core/job.js';
 import type { Logger } from '../common/log.js';
 import { commandFor, type Command } from './interpreter.js';
@@ -132,7 +133,7 @@ class JobProcess implements RunningJob {
   #stopSignal: NodeJS.Signals | undefined;
   #timedOut = false;
   #confinement: Confinement | null = null;
-  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #timers = new Timers();
 
   constructor(
     private readonly req: StartRequest,
@@ -167,7 +168,7 @@ class JobProcess implements RunningJob {
     if (this.#stopSignal !== undefined) return;
     this.#stopSignal = signal;
     this.#signalGroup(pid, signal);
-    this.#after(this.settings.killGraceMs, () => this.#signalGroup(pid, 'SIGKILL'));
+    this.#timers.after(this.settings.killGraceMs, () => this.#signalGroup(pid, 'SIGKILL'));
   }
 
   #launch(): void {
@@ -243,7 +244,7 @@ class JobProcess implements RunningJob {
     child.once('exit', (code, signal) => this.#onExit(child, code, signal));
     child.once('close', (code, signal) => {
       this.#closed = true;
-      this.#clearTimers();
+      this.#timers.clear();
       const confinement = this.#confinement;
       const oom = confinement?.oomKilled() ?? false;
       confinement?.release();
@@ -269,7 +270,7 @@ class JobProcess implements RunningJob {
     this.#resolveSpawned({ pid, pgid: pid, startedAt: Date.now() });
     const timeoutMs = req.timeoutMs ?? 0;
     if (timeoutMs > 0) {
-      this.#after(timeoutMs, () => {
+      this.#timers.after(timeoutMs, () => {
         if (this.#exit !== undefined) return;
         this.#timedOut = true;
         log?.info({ ...fields, timeoutMs }, 'job timed out; stopping it');
@@ -284,7 +285,7 @@ class JobProcess implements RunningJob {
     if (pid === undefined) return;
     // The main process is gone but something it started may still hold stdout/stderr open; such
     // leftovers of a finished job are killed rather than left to run unowned.
-    this.#after(this.settings.stdioGraceMs, () => {
+    this.#timers.after(this.settings.stdioGraceMs, () => {
       this.settings.log?.info(
         { jobId: this.jobId, attempt: this.attempt, pid },
         'job exited but processes it started still hold its output; killing its process group',
@@ -324,22 +325,9 @@ class JobProcess implements RunningJob {
     }
   }
 
-  #after(ms: number, fn: () => void): void {
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      fn();
-    }, ms);
-    this.#timers.add(timer);
-  }
-
-  #clearTimers(): void {
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
-  }
-
   #finish(result: { exitCode?: number | null; signal?: string | null; durationMs?: number; error?: string; oom?: boolean }): void {
     this.#closed = true;
-    this.#clearTimers();
+    this.#timers.clear();
     if (this.#child === undefined || result.error !== undefined) this.#resolveSpawned(null);
     const base = {
       exitCode: result.exitCode ?? null,

@@ -5,6 +5,7 @@
  * files and line batches as a process job's, and the container is removed when the job ends.
  */
 import { mkdirSync } from 'node:fs';
+import { Timers } from '../../common/timers.js';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../common/log.js';
@@ -68,7 +69,7 @@ export class DockerJob implements RunningJob {
   #stopped: NodeJS.Signals | undefined;
   #timedOut = false;
   #finished = false;
-  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #timers = new Timers();
 
   constructor(
     private readonly req: StartRequest,
@@ -93,7 +94,7 @@ export class DockerJob implements RunningJob {
     if (id === undefined) return; // #run sees #stopped before it starts the container
     const { engine } = this.settings;
     void engine.kill(id, signal).catch((err: unknown) => this.settings.log?.warn({ jobId: this.jobId, err }, 'could not signal the container'));
-    if (signal !== 'SIGKILL') this.#after(this.settings.killGraceMs, () => void engine.kill(id, 'SIGKILL').catch(() => undefined));
+    if (signal !== 'SIGKILL') this.#timers.after(this.settings.killGraceMs, () => void engine.kill(id, 'SIGKILL').catch(() => undefined));
   }
 
   async #run(): Promise<JobResult> {
@@ -122,7 +123,7 @@ export class DockerJob implements RunningJob {
       this.#resolveSpawned({ pid: 0, pgid: 0, startedAt: Date.now() });
       const timeoutMs = req.timeoutMs ?? 0;
       if (timeoutMs > 0) {
-        this.#after(timeoutMs, () => {
+        this.#timers.after(timeoutMs, () => {
           this.#timedOut = true;
           settings.log?.info({ ...fields, timeoutMs }, 'job timed out; stopping its container');
           this.kill();
@@ -146,20 +147,13 @@ export class DockerJob implements RunningJob {
       return result({ error: `docker driver: ${(err as Error).message}` });
     } finally {
       this.#finished = true;
-      for (const timer of this.#timers) clearTimeout(timer);
+      this.#timers.clear();
       this.#resolveSpawned(null);
       const id = this.#container;
       if (id !== undefined) await engine.remove(id).catch((err: unknown) => settings.log?.warn({ ...fields, err }, 'could not remove the container'));
     }
   }
 
-  #after(ms: number, fn: () => void): void {
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      fn();
-    }, ms);
-    this.#timers.add(timer);
-  }
 }
 
 /** The container's output into stdout.log / stderr.log and the line batches for the master. */
