@@ -5,9 +5,9 @@
  * files and line batches as a process job's, and the container is removed when the job ends.
  */
 import { mkdirSync } from 'node:fs';
-import { Timers } from '../../common/timers.js';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { Timers } from '../../common/timers.js';
 import type { Logger } from '../../common/log.js';
 import type { JobResult, RunningJob, SpawnInfo, StartRequest } from '../executor.js';
 import { commandFor } from '../interpreter.js';
