@@ -11,10 +11,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Who sent the request (null on public routes): routes filter and the dashboard hides by it. */
     identity: Identity | null;
-    /** The ledger has this request's `received` row, so its outcome row is owed after the answer. */
-    audited: boolean;
-    /** What the answer says the request created (a submitted job's id), for the outcome row. */
-    created: string[] | null;
+    /** Set once the ledger has this request's `received` row: its outcome row is owed after the answer. */
+    audit: { readonly action: string; readonly touched: readonly string[]; created: readonly string[] } | null;
   }
   interface FastifyContextConfig {
     /** What the route needs; see src/security/http-permissions.ts. Undeclared routes need admin. */
@@ -45,8 +43,7 @@ function refuse(reply: FastifyReply, err: TitanError): void {
  */
 export function registerAuth(app: FastifyInstance, master: Master): void {
   app.decorateRequest('identity', null);
-  app.decorateRequest('audited', false);
-  app.decorateRequest('created', null);
+  app.decorateRequest('audit', null);
   app.addHook('onRequest', (request, reply, done) => {
     // Outside the API nothing is served but the dashboard's files: an unmatched path there is a 404, not a 401.
     if (request.routeOptions.url === undefined && !isApiPath(request.url)) return done();
@@ -67,8 +64,9 @@ export function registerAuth(app: FastifyInstance, master: Master): void {
       const resource = routeResource(permission, request.params);
       security.admit(identity, { action: permission.action, resource }, action, request.ip);
       if (permission.action !== 'read') {
-        security.receive(identity, action, resource.kind === 'ids' ? resource.ids.join(',') : '', request.ip);
-        request.audited = true;
+        const touched = resource.kind === 'ids' ? resource.ids : [];
+        security.receive(identity, action, touched.join(','), request.ip);
+        request.audit = { action, touched, created: [] };
       }
     } catch (err) {
       if (err instanceof TitanError) return refuse(reply, err);
@@ -77,9 +75,9 @@ export function registerAuth(app: FastifyInstance, master: Master): void {
     done();
   });
   app.addHook('onSend', (request, reply, payload, done) => {
-    if (request.audited && reply.statusCode < 400 && typeof payload === 'string' && payload.length < 1_000_000) {
+    if (request.audit !== null && reply.statusCode < 400 && typeof payload === 'string' && payload.length < 1_000_000) {
       try {
-        request.created = createdIds(JSON.parse(payload));
+        request.audit.created = createdIds(JSON.parse(payload));
       } catch {
         // Not JSON: nothing to name.
       }
@@ -87,12 +85,10 @@ export function registerAuth(app: FastifyInstance, master: Master): void {
     done(null, payload);
   });
   app.addHook('onResponse', (request, reply, done) => {
-    if (request.identity !== null && request.audited) {
-      const permission = routePermission(request.method, request.routeOptions.url, request.routeOptions.config.permission);
-      const resource = permission === 'public' ? { kind: 'cluster' as const } : routeResource(permission, request.params);
-      const touched = resource.kind === 'ids' ? resource.ids : [];
-      const target = [...touched, ...(request.created ?? []).filter((id) => !touched.includes(id))].join(',');
-      master.security.record(request.identity, `${request.method} ${request.routeOptions.url ?? request.url}`, target, request.ip, reply.statusCode < 400 ? 'ok' : `error HTTP ${reply.statusCode}`);
+    const audit = request.audit;
+    if (request.identity !== null && audit !== null) {
+      const target = [...audit.touched, ...audit.created.filter((id) => !audit.touched.includes(id))].join(',');
+      master.security.record(request.identity, audit.action, target, request.ip, reply.statusCode < 400 ? 'ok' : `error HTTP ${reply.statusCode}`);
     }
     done();
   });

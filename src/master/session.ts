@@ -114,8 +114,9 @@ export class Session implements ClientContext {
     const requirement = requirementOf(msg.opcode, msg.body);
     security.admit(identity, requirement, action, this.source);
     if (!isAudited(requirement)) return reply;
-    security.receive(identity, action, targetOf(requirement), this.source);
-    return auditedReply(reply, targetOf(requirement), (target, result) => security.record(identity, action, target, this.source, result));
+    const target = targetOf(requirement);
+    security.receive(identity, action, target, this.source);
+    return auditedReply(reply, target, (touched, result) => security.record(identity, action, touched, this.source, result));
   }
 
   private get source(): string {
@@ -179,8 +180,7 @@ export class Session implements ClientContext {
 
 /** Why an identity that authenticated earlier no longer counts. */
 export function notCurrent(identity: Identity): string {
-  if (identity.job !== undefined && identity.tokenId === undefined) {
-    return `the token of job ${identity.job.id} (attempt ${identity.job.attempt}) is no longer valid: a job's token lasts only while that attempt runs`;
-  }
-  return `token ${identity.job?.owner.name ?? identity.name} was revoked or has expired${identity.job !== undefined ? `, or job ${identity.job.id}'s attempt ${identity.job.attempt} has ended` : ''}; ask an admin for a new one (\`titan token create\`)`;
+  if (identity.job === undefined) return `token ${identity.name} was revoked or has expired; ask an admin for a new one (\`titan token create\`)`;
+  const { id, attempt, owner } = identity.job;
+  return `the token of job ${id} is no longer valid: attempt ${attempt} has ended${identity.tokenId !== undefined ? `, or ${owner.name}'s token, which it acts for, was revoked or has expired` : ''}`;
 }

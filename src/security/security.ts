@@ -109,8 +109,8 @@ export class Security {
       const claim = this.jobTokens.verify(secret);
       const job = claim === undefined ? undefined : this.runningAttempt(claim.jobId, claim.attempt);
       if (claim === undefined || job === undefined) return undefined;
-      const identity = jobIdentity(claim.jobId, claim.attempt, job.spec.owner);
-      return this.isCurrent(identity) ? identity : undefined;
+      const owner = job.spec.owner;
+      return owner?.tokenId !== undefined && !this.tokens.isLive(owner.tokenId, Date.now()) ? undefined : jobIdentity(claim.jobId, claim.attempt, owner);
     }
     if (looksLikeApiToken(secret)) {
       const view = this.tokens.verify(secret, Date.now());
