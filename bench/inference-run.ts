@@ -7,6 +7,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inferenceProxyOverhead, inferenceRouteLatency } from './inference.js';
+import { runMain } from './measure.js';
 
 export const INFERENCE_TARGETS = { routeUsP50: 200, proxyOverheadMsP50: 1 } as const;
 export const INFERENCE_COUNTS = { agents: 1_000, decisions: 20_000, proxyRequests: 400, proxyWarmup: 50 } as const;
@@ -50,13 +51,5 @@ async function main(): Promise<number> {
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exitCode = 1;
-    },
-  );
+  runMain(main);
 }

@@ -45,3 +45,16 @@ export class Deadline {
     return Math.max(0, this.end - now());
   }
 }
+
+/** Runs a bench entry point: its resolved number is the exit code; a throw is printed and exits 1. */
+export function runMain(main: () => Promise<number>): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
+}

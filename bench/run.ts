@@ -5,7 +5,7 @@
 import { bullmqThroughput } from './bullmq.js';
 import { BenchCluster } from './cluster.js';
 import { floorLatency, floorThroughput } from './floor.js';
-import { now, round } from './measure.js';
+import { now, round, runMain } from './measure.js';
 import { cleanupAll, cleanupAllSync } from './procs.js';
 import { recoveryAfterKill } from './recovery.js';
 import { ensureRedisServer, startRedis } from './redis.js';
@@ -224,12 +224,4 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  },
-);
+runMain(main);
