@@ -9,5 +9,6 @@
 export { TitanClient, type ClientOptions, type SubmitInput } from './sdk/client.js';
 export { KvClient } from './sdk/kv.js';
 export { TitanError, ErrorCode } from './common/errors.js';
+export { verifyWebhook, WEBHOOK_HEADERS, type WebhookVerdict } from './security/webhook-signature.js';
 export type { JobView, DagView, DagStatusView, ClusterStatsView, LogLineView, JobEventView, ServiceView } from './protocol/views.js';
 export type { DagJobRequest, JobSubmitRequest, ServicePolicy } from './protocol/messages.js';

@@ -1,9 +1,14 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Cluster, until } from './harness.js';
 import { processExists } from '../src/worker/pid-registry.js';
+import { verifyWebhook } from '../src/security/webhook-signature.js';
 
 describe('auto-scaling on a real cluster', () => {
   test('a burst of GPU jobs with no GPU worker makes the spawnable host start one; the jobs run on it, and it is retired when idle', async (t) => {
@@ -39,13 +44,17 @@ describe('auto-scaling on a real cluster', () => {
     assert.deepEqual(workers, ['cpu', 'host'], 'the static workers stay');
   });
 
-  test('with --scale-webhook the master posts the pool and the shortfall instead of spawning', async (t) => {
-    const bodies: unknown[] = [];
+  test('with --scale-webhook the master posts the pool and the shortfall instead of spawning, signed so a receiver can check it came from the master', async (t) => {
+    const secret = randomBytes(32).toString('hex');
+    const secretFile = join(mkdtempSync(join(tmpdir(), 'titan-hook-')), 'hook.secret');
+    writeFileSync(secretFile, `${secret}\n`, { mode: 0o600 });
+    t.after(() => rmSync(dirname(secretFile), { recursive: true, force: true }));
+    const deliveries: Array<{ method: string | undefined; headers: IncomingHttpHeaders; raw: string }> = [];
     const server: Server = createServer((req, res) => {
-      let text = '';
-      req.on('data', (c: Buffer) => (text += c.toString()));
+      let raw = '';
+      req.on('data', (c: Buffer) => (raw += c.toString()));
       req.on('end', () => {
-        bodies.push({ method: req.method, type: req.headers['content-type'], body: JSON.parse(text) as unknown });
+        deliveries.push({ method: req.method, headers: req.headers, raw });
         res.end('ok');
       });
     });
@@ -57,16 +66,40 @@ describe('auto-scaling on a real cluster', () => {
     const cluster = new Cluster();
     t.after(() => cluster.close());
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/provision`;
-    await cluster.startMaster(['--scale-window', '0.5', '--scale-webhook', url]);
+    await cluster.startMaster(['--scale-window', '0.5', '--scale-webhook', url, '--scale-webhook-secret-file', secretFile]);
     await cluster.startWorker('host', { args: ['--spawnable', '--spawn-tags', 'GPU'] });
     const client = await cluster.client();
     await client.submitMany([1, 2, 3].map((i) => ({ name: `g${i}`, command: 'true', requirement: ['GENERAL', 'GPU'] })));
-    await until('the webhook to be called', () => Promise.resolve(bodies.length > 0), 15_000);
-    assert.deepEqual(bodies[0], {
-      method: 'POST',
-      type: 'application/json',
-      body: { pool: 'GPU', requirement: ['GENERAL', 'GPU'], shortfall: 3, queued: 3, freeSlots: 0, at: (bodies[0] as { body: { at: string } }).body.at },
-    });
+    await until('the webhook to be called twice (once per window while the pool stays short)', () => Promise.resolve(deliveries.length >= 2), 15_000);
+
+    // The receiver's side, written from the documented scheme with node:crypto alone.
+    const verifies = (headers: IncomingHttpHeaders, raw: string): boolean => {
+      const timestamp = String(headers['x-titan-timestamp']);
+      const delivery = String(headers['x-titan-delivery']);
+      const expected = `sha256=${createHmac('sha256', secret).update(`${timestamp}.${delivery}.${raw}`).digest('hex')}`;
+      const given = String(headers['x-titan-signature']);
+      return given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected)) && Math.abs(Date.now() / 1000 - Number(timestamp)) <= 300;
+    };
+    const first = deliveries[0];
+    assert.ok(first !== undefined);
+    assert.equal(first.method, 'POST');
+    assert.equal(first.headers['content-type'], 'application/json');
+    assert.equal(first.headers['x-titan-event'], 'provision');
+    const body = JSON.parse(first.raw) as { at: string };
+    assert.deepEqual(body, { pool: 'GPU', requirement: ['GENERAL', 'GPU'], shortfall: 3, queued: 3, freeSlots: 0, at: body.at });
+    for (const d of deliveries) assert.ok(verifies(d.headers, d.raw), `delivery ${String(d.headers['x-titan-delivery'])} verifies`);
+    assert.equal(verifyWebhook(secret, first.headers, first.raw).ok, true, 'and with the exported helper');
+
+    const tampered = first.raw.replace('"shortfall":3', '"shortfall":30');
+    assert.notEqual(tampered, first.raw);
+    assert.equal(verifies(first.headers, tampered), false, 'a tampered body fails verification');
+    assert.deepEqual(verifyWebhook(secret, first.headers, tampered), { ok: false, reason: 'signature does not match the body' });
+    assert.equal(verifies({ ...first.headers, 'x-titan-delivery': randomUUID() }, first.raw), false, 'a replay under a fresh delivery id fails');
+    assert.equal(verifyWebhook('not-the-secret-at-all-0123456789', first.headers, first.raw).ok, false, 'another secret fails');
+
+    const ids = deliveries.map((d) => String(d.headers['x-titan-delivery']));
+    assert.equal(new Set(ids).size, ids.length, `each delivery has its own id: ${ids.join(', ')}`);
+    for (const id of ids) assert.match(id, /^[0-9a-f-]{36}$/);
     assert.equal((await client.stats()).workers.length, 1, 'no host was asked to spawn');
   });
 

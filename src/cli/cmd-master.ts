@@ -10,7 +10,9 @@ import { resolveInferenceOptions } from '../inference/config.js';
 import { NAMESPACE_PATTERN } from '../security/policy.js';
 import { parseRateLimit } from '../security/rate-limiter.js';
 import { checkListenSecurity } from '../security/listen-check.js';
+import { WEBHOOK_SECRET_MIN_LENGTH } from '../security/webhook-signature.js';
 import type { TlsServerFiles } from '../security/tls.js';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultMasterDataDir, parseHostPort, positiveInt, titanHome } from './settings.js';
 
@@ -30,6 +32,7 @@ interface MasterFlags {
   scaleWindow?: string;
   scaleIdle?: string;
   scaleWebhook?: string;
+  scaleWebhookSecretFile?: string;
   rateLimit?: string;
   namespaceQuota?: string;
   tls?: boolean;
@@ -57,15 +60,46 @@ function webhookUrl(value: string): string {
   return url.toString();
 }
 
-/** Auto-scaling settings: flags, then TITAN_SCALE_WINDOW / TITAN_SCALE_IDLE (seconds) / TITAN_SCALE_WEBHOOK. */
-export function scalingOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = process.env): Pick<MasterOptions, 'scaleWindowMs' | 'scaleIdleMs' | 'scaleWebhook'> {
+/**
+ * The webhook's signing secret: from the file --scale-webhook-secret-file (or TITAN_SCALE_WEBHOOK_SECRET_FILE)
+ * names, or TITAN_SCALE_WEBHOOK_SECRET itself; never a flag's value, which `ps` would show.
+ */
+function webhookSecret(flags: MasterFlags, env: NodeJS.ProcessEnv): string | undefined {
+  const file = flags.scaleWebhookSecretFile ?? env.TITAN_SCALE_WEBHOOK_SECRET_FILE;
+  let secret = env.TITAN_SCALE_WEBHOOK_SECRET;
+  let from = 'TITAN_SCALE_WEBHOOK_SECRET';
+  if (file !== undefined) {
+    from = `--scale-webhook-secret-file ${file}`;
+    try {
+      secret = readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new TitanError(ErrorCode.INVALID_REQUEST, `${from}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); create it with: openssl rand -hex 32 > ${file}`);
+    }
+  }
+  if (secret === undefined) return undefined;
+  if (secret.length < WEBHOOK_SECRET_MIN_LENGTH) {
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `${from}: the webhook secret must be at least ${WEBHOOK_SECRET_MIN_LENGTH} characters, got ${secret.length}; make one with: openssl rand -hex 32`);
+  }
+  return secret;
+}
+
+/**
+ * Auto-scaling settings: flags, then TITAN_SCALE_WINDOW / TITAN_SCALE_IDLE (seconds) / TITAN_SCALE_WEBHOOK,
+ * and the webhook's signing secret.
+ */
+export function scalingOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = process.env): Pick<MasterOptions, 'scaleWindowMs' | 'scaleIdleMs' | 'scaleWebhook' | 'scaleWebhookSecret'> {
   const window = flags.scaleWindow ?? env.TITAN_SCALE_WINDOW;
   const idle = flags.scaleIdle ?? env.TITAN_SCALE_IDLE;
   const hook = flags.scaleWebhook ?? env.TITAN_SCALE_WEBHOOK;
+  const secret = webhookSecret(flags, env);
+  if (secret !== undefined && hook === undefined) {
+    throw new TitanError(ErrorCode.INVALID_REQUEST, 'a webhook secret was given without --scale-webhook <url> (or TITAN_SCALE_WEBHOOK): name the URL it signs for');
+  }
   return {
     ...(window !== undefined ? { scaleWindowMs: seconds('--scale-window', window) } : {}),
     ...(idle !== undefined ? { scaleIdleMs: seconds('--scale-idle', idle) } : {}),
     ...(hook !== undefined ? { scaleWebhook: webhookUrl(hook) } : {}),
+    ...(secret !== undefined ? { scaleWebhookSecret: secret } : {}),
   };
 }
 
@@ -74,7 +108,8 @@ export function withScalingOptions<T extends { option(flags: string, description
   return command
     .option('--scale-window <s>', 'auto-scaling: seconds queued work must exceed free slots before a worker is asked for (default 15)')
     .option('--scale-idle <s>', 'auto-scaling: seconds a spawned worker may idle before it is retired (default 60)')
-    .option('--scale-webhook <url>', 'auto-scaling: POST {pool, requirement, shortfall, …} here instead of asking spawnable hosts');
+    .option('--scale-webhook <url>', 'auto-scaling: POST {pool, requirement, shortfall, …} here instead of asking spawnable hosts')
+    .option('--scale-webhook-secret-file <file>', 'sign each webhook delivery with HMAC-SHA256 and the secret in this file (env TITAN_SCALE_WEBHOOK_SECRET_FILE, or the secret itself in TITAN_SCALE_WEBHOOK_SECRET)');
 }
 
 /** --tls (or --mtls, which implies it) with the files of `titan certs init` unless named. */

@@ -20,6 +20,7 @@ interface UpFlags {
   scaleWindow?: string;
   scaleIdle?: string;
   scaleWebhook?: string;
+  scaleWebhookSecretFile?: string;
   spawnable?: boolean;
   spawnTags?: string;
   spawnMax?: string;
@@ -90,6 +91,7 @@ export function registerUp(program: Command): void {
         ...(flags.scaleWindow !== undefined ? { scaleWindow: flags.scaleWindow } : {}),
         ...(flags.scaleIdle !== undefined ? { scaleIdle: flags.scaleIdle } : {}),
         ...(flags.scaleWebhook !== undefined ? { scaleWebhook: flags.scaleWebhook } : {}),
+        ...(flags.scaleWebhookSecretFile !== undefined ? { scaleWebhookSecretFile: flags.scaleWebhookSecretFile } : {}),
       });
       const { master, port } = await runMaster(options, 'warn');
       const address = `${options.host}:${port}`;

@@ -1,5 +1,6 @@
 import { decideScaling, forgetPending, INITIAL_SCALING_STATE, type ScalingAction, type ScalingPolicy, type ScalingState, type SpawnHost } from '../core/autoscale.js';
 import { Opcode } from '../protocol/opcodes.js';
+import { webhookHeaders, WEBHOOK_HEADERS } from '../security/webhook-signature.js';
 import type { Master } from './master.js';
 import { MASTER_DEFAULTS } from './options.js';
 
@@ -15,11 +16,16 @@ export class Autoscaler {
   private readonly spawnedBy = new Map<string, string>();
   private readonly policy: ScalingPolicy;
   private readonly webhook: string | undefined;
+  private readonly webhookSecret: string | undefined;
   private armedAt = Infinity;
 
   constructor(private readonly master: Master) {
     const o = master.options;
     this.webhook = o.scaleWebhook;
+    this.webhookSecret = o.scaleWebhookSecret;
+    if (this.webhook !== undefined && this.webhookSecret === undefined) {
+      master.log.warn({ url: this.webhook }, 'the provisioning webhook is not signed: give --scale-webhook-secret-file so its receiver can tell the master from anyone else');
+    }
     this.policy = {
       windowMs: o.scaleWindowMs ?? MASTER_DEFAULTS.scaleWindowMs,
       idleWindowMs: o.scaleIdleMs ?? MASTER_DEFAULTS.scaleIdleMs,
@@ -118,13 +124,16 @@ export class Autoscaler {
   private callWebhook(action: Extract<ScalingAction, { type: 'provision' }>): void {
     const url = this.webhook;
     if (url === undefined) return;
-    const body = { pool: action.pool, requirement: action.requirement, shortfall: action.shortfall, queued: action.queued, freeSlots: action.freeSlots, at: new Date().toISOString() };
-    this.master.log.info({ url, ...body }, 'calling the provisioning webhook');
-    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) }).then(
+    const payload = { pool: action.pool, requirement: action.requirement, shortfall: action.shortfall, queued: action.queued, freeSlots: action.freeSlots, at: new Date().toISOString() };
+    const body = JSON.stringify(payload);
+    const headers = webhookHeaders('provision', body, this.webhookSecret);
+    const delivery = headers[WEBHOOK_HEADERS.delivery];
+    this.master.log.info({ url, delivery, signed: this.webhookSecret !== undefined, ...payload }, 'calling the provisioning webhook');
+    fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) }).then(
       (res) => {
-        if (!res.ok) this.master.log.warn({ url, status: res.status }, 'provisioning webhook answered with an error');
+        if (!res.ok) this.master.log.warn({ url, delivery, status: res.status }, 'provisioning webhook answered with an error');
       },
-      (err: unknown) => this.master.log.warn({ url, err: (err as Error).message }, 'provisioning webhook failed'),
+      (err: unknown) => this.master.log.warn({ url, delivery, err: (err as Error).message }, 'provisioning webhook failed'),
     );
   }
 }

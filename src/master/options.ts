@@ -46,6 +46,8 @@ export interface MasterOptions {
   readonly scaleIdleMs?: number;
   /** Auto-scaling by an external provisioner: POSTed the pool and shortfall instead of asking hosts. */
   readonly scaleWebhook?: string;
+  /** The HMAC-SHA256 key that signs each webhook delivery (src/security/webhook-signature.ts). */
+  readonly scaleWebhookSecret?: string;
 }
 
 export const MASTER_DEFAULTS = {
