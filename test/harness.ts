@@ -72,9 +72,14 @@ export class Cluster {
 
   constructor(private readonly heartbeatTimeoutMs = 30_000) {}
 
+  /** What the current master printed on stderr: its structured log, one JSON object a line (TITAN_LOG_LEVEL=warn). */
+  masterLog = '';
+
   async startMaster(extraArgs: readonly string[] = []): Promise<void> {
     const child = this.spawnTitan(['master', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--token', TOKEN, '--heartbeat-interval', '200', '--heartbeat-timeout', String(this.heartbeatTimeoutMs), '--http', `127.0.0.1:${this.httpPort}`, ...extraArgs]);
     this.master = child;
+    this.masterLog = '';
+    child.stderr?.on('data', (c: Buffer) => (this.masterLog += c.toString()));
     const match = await awaitLine(child, /listening on 127\.0\.0\.1:(\d+)[^\n]*\nhttp api and dashboard on https?:\/\/127\.0\.0\.1:(\d+)/, 15_000, 'master');
     this.port = Number(match[1]);
     this.httpPort = Number(match[2]);
