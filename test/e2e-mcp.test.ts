@@ -53,8 +53,8 @@ describe('`titan mcp` driven by the MCP SDK\'s own client', () => {
     const { tools } = await mcp.listTools();
     const names = tools.map((t) => t.name).sort();
     assert.deepEqual(names, [
-      'add_jobs', 'approve', 'cancel', 'dag_status', 'job_logs', 'job_status', 'kv_get', 'kv_put', 'kv_sadd', 'kv_smembers',
-      'list_workers', 'reject', 'submit_dag', 'submit_job', 'wait_dag', 'wait_job',
+      'add_jobs', 'approve', 'cancel', 'dag_status', 'deploy_service', 'job_logs', 'job_status', 'kv_get', 'kv_put', 'kv_sadd', 'kv_smembers',
+      'list_dags', 'list_jobs', 'list_services', 'list_workers', 'reject', 'restart_service', 'stop_service', 'submit_dag', 'submit_job', 'wait_dag', 'wait_job',
     ]);
     for (const tool of tools) {
       assert.ok((tool.description ?? '').length > 20, `${tool.name} has a description`);

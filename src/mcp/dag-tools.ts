@@ -30,6 +30,17 @@ export function registerDagTools(ctx: ToolContext): void {
     async (args, titan) => titan.addJobs(args.dag_id, await toDagJobs(titan, args.jobs)),
   );
 
+  addTool(
+    ctx,
+    {
+      name: 'list_dags',
+      description: 'DAG runs, newest first: id, name, state, job counts. Follow one with dag_status.',
+      input: { limit: z.number().int().min(1).max(1000).optional().describe('How many at most (default 30).') },
+      readOnly: true,
+    },
+    (args, titan) => titan.listDags(args.limit ?? 30),
+  );
+
   addTool(ctx, { name: 'dag_status', description: 'A DAG run and each of its jobs: key, state, parents, worker, exit code, reason.', input: { dag_id: dagId }, readOnly: true }, (args, titan) =>
     titan.dagStatus(args.dag_id),
   );

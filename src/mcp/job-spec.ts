@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, TitanError } from '../common/errors.js';
 import type { DagJobRequest, JobSubmitRequest } from '../protocol/messages.js';
-import type { TitanClient } from '../sdk/client.js';
+import type { SubmitInput, TitanClient } from '../sdk/client.js';
 
 /** The fields of one job as an AI client writes them (snake_case), shared by submit_job, submit_dag and add_jobs. */
 export const jobFields = {
@@ -42,7 +42,7 @@ export const dagJob = z.object({
   ...jobFields,
 });
 
-type JobFields = z.output<z.ZodObject<typeof jobFields>>;
+export type JobFields = z.output<z.ZodObject<typeof jobFields>>;
 type DagJobFields = z.output<typeof dagJob>;
 type RunSpec = { command: string } | { script: string; filename: string };
 
@@ -67,18 +67,26 @@ function options(job: JobFields): Omit<JobSubmitRequest, 'run' | 'id' | 'bundle'
   });
 }
 
-/** Submits one job; an inline script is written to a temp dir under its filename and uploaded by the SDK. */
-export async function submitJob(titan: TitanClient, job: JobFields): Promise<{ jobId: string }> {
-  const run = runSpec(job, 'submit_job');
-  if ('command' in run) return titan.submit({ ...options(job), command: run.command });
+/**
+ * Calls `use` with the SDK input for one job; an inline script is written to a temp dir under its
+ * filename (the SDK uploads it) and removed afterwards.
+ */
+export async function withJobInput<T>(job: JobFields, where: string, use: (input: SubmitInput) => Promise<T>): Promise<T> {
+  const run = runSpec(job, where);
+  if ('command' in run) return use({ ...options(job), command: run.command });
   const dir = await mkdtemp(join(tmpdir(), 'titan-mcp-'));
   try {
     const file = join(dir, run.filename);
     await writeFile(file, run.script);
-    return await titan.submit({ ...options(job), file });
+    return await use({ ...options(job), file });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Submits one job. */
+export function submitJob(titan: TitanClient, job: JobFields): Promise<{ jobId: string }> {
+  return withJobInput(job, 'submit_job', (input) => titan.submit(input));
 }
 
 /** The wire form of DAG jobs; inline scripts are uploaded to the master's artifact store first. */

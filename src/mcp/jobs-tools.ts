@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isFinal } from '../core/job.js';
+import { isFinal, JOB_STATES } from '../core/job.js';
 import type { LogLineView } from '../protocol/views.js';
 import { jobFields, submitJob } from './job-spec.js';
 import { addTool, type ToolContext } from './tool.js';
@@ -74,6 +74,20 @@ export function registerJobTools(ctx: ToolContext): void {
       const dag = await titan.dagStatus(args.id).catch(() => undefined);
       return dag !== undefined ? titan.cancelDag(args.id) : titan.cancel(args.id);
     },
+  );
+
+  addTool(
+    ctx,
+    {
+      name: 'list_jobs',
+      description: 'Jobs, newest first: id, name, state, attempt, worker, exit code, reason (why a queued job waits). Filter by states, e.g. ["running", "queued"].',
+      input: {
+        states: z.array(z.enum(JOB_STATES)).max(JOB_STATES.length).optional().describe(`Only jobs in these states: ${JOB_STATES.join(', ')}.`),
+        limit: z.number().int().min(1).max(1000).optional().describe('How many at most (default 50).'),
+      },
+      readOnly: true,
+    },
+    (args, titan) => titan.list({ limit: args.limit ?? 50, ...(args.states !== undefined ? { states: [...args.states] } : {}) }),
   );
 
   addTool(

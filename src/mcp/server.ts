@@ -5,11 +5,13 @@ import type { MasterAddress } from '../sdk/address.js';
 import { registerDagTools } from './dag-tools.js';
 import { registerJobTools } from './jobs-tools.js';
 import { registerKvTools } from './kv-tools.js';
+import { registerServiceTools } from './service-tools.js';
 import { TitanSession } from './session.js';
 
 const INSTRUCTIONS =
   'Titan runs jobs on a cluster of workers. Submit a shell command or an inline script (submit_job), or a graph of jobs (submit_dag), ' +
-  'then wait_job / wait_dag and read job_logs. Jobs share small values through kv_get / kv_put. Ids: a DAG job is <dag_id>.<key>.';
+  'then wait_job / wait_dag and read job_logs. Jobs share small values through kv_get / kv_put. list_jobs, list_dags and list_services show what runs; ' +
+  'deploy_service, stop_service and restart_service manage long-running services. Ids: a DAG job is <dag_id>.<key>. What a call may do depends on the token\'s role.';
 
 /** An MCP server exposing Titan's tools; it connects to the master on the first tool call. */
 export function createMcpServer(address: MasterAddress, log: Logger): { server: McpServer; session: TitanSession } {
@@ -19,6 +21,7 @@ export function createMcpServer(address: MasterAddress, log: Logger): { server: 
   registerJobTools(ctx);
   registerDagTools(ctx);
   registerKvTools(ctx);
+  registerServiceTools(ctx);
   return { server, session };
 }
 
