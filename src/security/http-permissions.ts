@@ -68,6 +68,8 @@ export const ROUTE_PERMISSIONS: ReadonlyMap<string, RoutePermission> = new Map<s
   // The dashboard's built files: the page itself asks for a token and sends it to the API.
   ['GET /', 'public'],
   ['GET /assets/*', 'public'],
+  ['GET /favicon.svg', 'public'],
+  ['GET /favicon.ico', 'public'],
   ['GET /api/v1/throughput', readAll],
   ['GET /api/v1/events', readAll],
   ['GET /api/v1/agent-runs', readAll],

@@ -25,6 +25,13 @@ export function runtime(job: { startedAt: number | null; finishedAt: number | nu
   return duration((job.finishedAt ?? Date.now()) - job.startedAt);
 }
 
+/** The question a job held at an approval gate waits on, or null when it is not held at one. */
+export function approvalQuestion(job: { readonly state: string; readonly reason: string | null }): string | null {
+  if (job.state !== 'pending') return null;
+  const held = /^awaiting approval: (.*?)(?:; approve with `.*)?$/.exec(job.reason ?? '');
+  return held === null ? null : (held[1] ?? '');
+}
+
 export function memory(mb: number): string {
   return mb >= 1024 ? `${(mb / 1024).toFixed(1)} GiB` : `${Math.round(mb)} MiB`;
 }
@@ -46,4 +53,10 @@ export const STATE_COLOURS: Record<string, string> = {
   healthy: '#27ab83',
   suspect: '#f0b429',
   draining: '#f0b429',
+  degraded: '#f0b429',
+  'half-open': '#de911d',
+  offline: '#9b1c1c',
+  'breaker-closed': '#27ab83',
+  'breaker-half-open': '#de911d',
+  'breaker-open': '#e12d39',
 };

@@ -100,6 +100,19 @@ export function useReloadOn(matching: (event: FeedEvent) => boolean, reload: () 
   }, deps);
 }
 
+/**
+ * Re-renders the component every `ms` while `active`: a running job's runtime counts up between
+ * the fetches (which happen only when its state changes).
+ */
+export function useTicking(active: boolean, ms = 1000): void {
+  const [, setTick] = useState(0);
+  useEffect(() => {
+    if (!active) return undefined;
+    const timer = setInterval(() => setTick((t) => t + 1), ms);
+    return () => clearInterval(timer);
+  }, [active, ms]);
+}
+
 /** The current hash route, e.g. ['jobs', 'abc'] for #/jobs/abc. */
 export function useRoute(): string[] {
   const read = (): string[] => window.location.hash.replace(/^#\/?/, '').split('?')[0]!.split('/').filter((p) => p !== '').map(decodeURIComponent);

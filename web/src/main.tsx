@@ -8,6 +8,7 @@ import { Builder } from './pages/builder.js';
 import { DagPage, Dags } from './pages/dags.js';
 import { JobPageView } from './pages/job.js';
 import { Jobs } from './pages/jobs.js';
+import { Inference } from './pages/inference.js';
 import { Overview } from './pages/overview.js';
 import { Dlq, Schedules, Services } from './pages/resources.js';
 import { Audit } from './pages/audit.js';
@@ -23,6 +24,7 @@ const NAV: readonly (readonly [string, string, 'admin'?])[] = [
   ['schedules', 'Schedules'],
   ['dlq', 'DLQ'],
   ['agents', 'Agent runs'],
+  ['inference', 'Inference'],
   ['builder', 'Builder'],
   ['audit', 'Audit', 'admin'],
   ['tokens', 'Tokens', 'admin'],
@@ -66,6 +68,8 @@ function Page({ route }: { route: string[] }) {
       return <Builder />;
     case 'agents':
       return id !== undefined ? <AgentRunPage id={id} /> : <AgentRuns />;
+    case 'inference':
+      return <Inference />;
     case 'audit':
       return <Audit />;
     case 'tokens':

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 
 /** Where `npm run build` puts the dashboard (vite, web/ → dist/dashboard), next to the compiled master. */
 export const DASHBOARD_DIR = fileURLToPath(new URL('../../../dashboard/', import.meta.url));
@@ -40,6 +40,14 @@ export function registerDashboardRoutes(app: FastifyInstance, dir = DASHBOARD_DI
     if (index === undefined) return reply.code(503).type('text/plain').send('the dashboard is not built: run `npm run build` (it builds web/ into dist/dashboard)');
     return reply.type(TYPES['.html']!).header('cache-control', 'no-cache').send(index);
   });
+  // The icon (web/public/favicon.svg); /favicon.ico too, which browsers and tools ask for unprompted.
+  const favicon = (_request: unknown, reply: FastifyReply): FastifyReply => {
+    const icon = read('favicon.svg');
+    if (icon === undefined) return reply.code(404).send({ code: 'E_NOT_FOUND', error: 'the dashboard is not built: run `npm run build`' });
+    return reply.type(TYPES['.svg']!).header('cache-control', 'public, max-age=86400').send(icon);
+  };
+  app.get('/favicon.svg', favicon);
+  app.get('/favicon.ico', favicon);
   app.get('/assets/*', (request, reply) => {
     const relative = `assets/${(request.params as { '*': string })['*']}`;
     const data = read(relative);

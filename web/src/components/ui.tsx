@@ -3,10 +3,10 @@ import { useState } from 'preact/hooks';
 import { STATE_COLOURS } from '../format.js';
 import { useCan, type Permission } from '../permissions.js';
 
-export function Badge({ state }: { state: string }) {
+export function Badge({ state, label }: { state: string; label?: string }) {
   return (
     <span class="badge" data-state={state} style={{ background: STATE_COLOURS[state] ?? '#7b8794' }}>
-      {state}
+      {label ?? state}
     </span>
   );
 }
@@ -29,9 +29,10 @@ export function ErrorLine({ error }: { error: string | null }) {
 
 /**
  * A button that runs an action, shows it is busy, and reports the action's error next to it.
- * With `needs`, it is shown only to a token whose role grants that permission.
+ * With `needs`, it is shown only to a token whose role grants that permission; with `blockedBy`, it
+ * is disabled and says why on hover.
  */
-export function Action({ label, run, kind, testId, needs }: { label: string; run: () => Promise<unknown>; kind?: 'danger' | 'primary'; testId?: string; needs?: Permission }) {
+export function Action({ label, run, kind, testId, needs, blockedBy }: { label: string; run: () => Promise<unknown>; kind?: 'danger' | 'primary'; testId?: string; needs?: Permission; blockedBy?: string | null }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   if (!useCan(needs)) return null;
@@ -39,7 +40,8 @@ export function Action({ label, run, kind, testId, needs }: { label: string; run
     <span class="action">
       <button
         class={kind ?? ''}
-        disabled={busy}
+        disabled={busy || (blockedBy ?? null) !== null}
+        title={blockedBy ?? undefined}
         data-testid={testId}
         onClick={() => {
           setBusy(true);

@@ -65,7 +65,7 @@ export function Builder() {
         <Card title="Graph">
           <div class="graph-wrap">
             <Graph
-              nodes={nodes.map((n) => ({ id: n.id, label: n.id, note: inCycle.has(n.id) ? 'in a cycle!' : n.type === 'service' ? 'service' : n.approval !== '' ? 'needs approval' : 'run', ...(inCycle.has(n.id) ? { state: 'failed' } : {}) }))}
+              nodes={nodes.map((n) => ({ id: n.id, label: n.id, note: inCycle.has(n.id) ? 'in a cycle!' : n.type === 'service' ? 'service' : n.approval !== '' ? 'needs approval' : 'run', ...(inCycle.has(n.id) ? { state: 'failed' } : n.approval !== '' ? { gate: n.approval } : {}) }))}
               edges={edges}
               selected={selected}
               onNode={click}
@@ -100,9 +100,8 @@ export function Builder() {
         title="Export and deploy"
         actions={
           <>
-            <button disabled={found.length > 0} onClick={() => setYaml(toYaml(name, nodes, edges))} data-testid="export-yaml">Export YAML</button>
-            <Action label="Deploy" kind="primary" testId="deploy" needs="submit" run={async () => {
-              if (found.length > 0) throw new Error('fix the problems first');
+            <button disabled={found.length > 0} title={found.length > 0 ? 'fix the problems below first' : undefined} onClick={() => setYaml(toYaml(name, nodes, edges))} data-testid="export-yaml">Export YAML</button>
+            <Action label="Deploy" kind="primary" testId="deploy" needs="submit" blockedBy={found.length > 0 ? `fix the ${found.length === 1 ? 'problem' : `${found.length} problems`} below first` : null} run={async () => {
               const { dagId } = await post<{ dagId: string }>('/api/v1/dags', { yaml: toYaml(name, nodes, edges) });
               navigate(`dags/${encodeURIComponent(dagId)}`);
             }} />

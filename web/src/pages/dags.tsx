@@ -2,8 +2,8 @@ import { useState } from 'preact/hooks';
 import { api, post } from '../api.js';
 import { Graph } from '../components/graph.js';
 import { Action, Badge, Card, Empty, ErrorLine } from '../components/ui.js';
-import { ago, duration, runtime } from '../format.js';
-import { navigate, useLoad, useReloadOn } from '../hooks.js';
+import { ago, approvalQuestion, duration, runtime } from '../format.js';
+import { navigate, useLoad, useReloadOn, useTicking } from '../hooks.js';
 import type { DagStatusView, DagView } from '../types.js';
 import { JobActions } from './job.js';
 
@@ -45,6 +45,7 @@ export function DagPage({ id }: { id: string }) {
   const [selected, setSelected] = useState<string | null>(null);
   const g = graph.data;
   const job = g?.jobs.find((j) => j.key === selected);
+  useTicking(job !== undefined && job.startedAt !== null && job.finishedAt === null);
   return (
     <div class="page">
       <h1>DAG <span class="mono">{id}</span> {g !== undefined ? <Badge state={g.dag.state} /> : null}</h1>
@@ -54,7 +55,10 @@ export function DagPage({ id }: { id: string }) {
           <Card title={`${g.dag.name}: ${g.dag.total - g.dag.unfinished}/${g.dag.total} final, ${g.dag.failed} failed`} actions={g.dag.state === 'running' ? <Action label="Cancel run" kind="danger" testId="cancel-dag" needs="cancel" run={() => post(`/api/v1/dags/${encodeURIComponent(id)}/cancel`).then(graph.reload)} /> : null}>
             <div class="graph-wrap">
               <Graph
-                nodes={g.jobs.map((j) => ({ id: j.key, label: j.key, state: j.state, note: /awaiting approval/.test(j.reason ?? '') ? 'awaiting approval' : j.state }))}
+                nodes={g.jobs.map((j) => {
+                  const gate = approvalQuestion(j);
+                  return { id: j.key, label: j.key, state: j.state, note: gate !== null ? 'awaiting approval' : j.state, ...(gate !== null ? { gate } : {}) };
+                })}
                 edges={g.edges}
                 selected={selected}
                 onNode={(key) => setSelected(key)}
@@ -64,9 +68,12 @@ export function DagPage({ id }: { id: string }) {
           </Card>
           {job !== undefined ? (
             <Card title={`Node ${job.key}`} actions={<><JobActions job={job} onDone={graph.reload} /><button onClick={() => navigate(`jobs/${encodeURIComponent(job.id)}`)} data-testid="open-job">Open job page</button></>}>
+              {approvalQuestion(job) !== null ? (
+                <p class="gate-why" data-testid="node-gate">Waits for approval: “{approvalQuestion(job)}”. It runs once someone approves it (Approve here, <code>titan approve {job.id}</code>), and fails if rejected.</p>
+              ) : null}
               <dl class="facts">
                 <dt>State</dt><dd data-testid="node-state">{job.state}</dd><dt>Why</dt><dd>{job.reason ?? '-'}</dd>
-                <dt>Worker</dt><dd>{job.workerId ?? '-'}</dd><dt>Runtime</dt><dd>{runtime(job)}</dd><dt>Exit code</dt><dd>{job.exitCode ?? '-'}</dd>
+                <dt>Worker</dt><dd>{job.workerId ?? '-'}</dd><dt>Runtime</dt><dd data-testid="node-runtime">{runtime(job)}</dd><dt>Exit code</dt><dd>{job.exitCode ?? '-'}</dd>
                 <dt>Parents</dt><dd>{job.parents.join(', ') || '-'}</dd>
               </dl>
             </Card>

@@ -1,8 +1,8 @@
 import { api, downloadLog, post } from '../api.js';
 import { LogView } from '../components/log-view.js';
 import { Action, Badge, Card, Empty, ErrorLine } from '../components/ui.js';
-import { duration, runtime, time } from '../format.js';
-import { useLoad, useReloadOn } from '../hooks.js';
+import { approvalQuestion, duration, runtime, time } from '../format.js';
+import { useLoad, useReloadOn, useTicking } from '../hooks.js';
 import type { Attempt, JobEventView, JobView } from '../types.js';
 
 interface Detail {
@@ -33,6 +33,8 @@ export function JobPageView({ id }: { id: string }) {
   const detail = useLoad(() => api<Detail>(`/api/v1/jobs/${encodeURIComponent(id)}`), [id]);
   useReloadOn((e) => e.jobId === id, detail.reload, [id], 200);
   const d = detail.data;
+  useTicking(d !== undefined && d.job.startedAt !== null && d.job.finishedAt === null);
+  const gate = d !== undefined ? approvalQuestion(d.job) : null;
   return (
     <div class="page">
       <h1>
@@ -42,6 +44,7 @@ export function JobPageView({ id }: { id: string }) {
       {d === undefined ? <Empty>loading…</Empty> : (
         <>
           <Card title={d.job.name} actions={<JobActions job={d.job} onDone={detail.reload} />}>
+            {gate !== null ? <p class="gate-why" data-testid="job-gate">Waits for approval: “{gate}”. It runs once someone approves it, and fails if rejected.</p> : null}
             <dl class="facts">
               <dt>State</dt><dd data-testid="job-state">{d.job.state}</dd>
               <dt>Why</dt><dd>{d.job.reason ?? '-'}</dd>
@@ -52,7 +55,7 @@ export function JobPageView({ id }: { id: string }) {
               <dt>Submitted</dt><dd>{time(d.job.submittedAt)}{d.job.submittedBy !== undefined ? ` by ${d.job.submittedBy}` : ''}</dd>
               <dt>Started</dt><dd>{time(d.job.startedAt)}</dd>
               <dt>Finished</dt><dd>{time(d.job.finishedAt)}</dd>
-              <dt>Runtime</dt><dd>{runtime(d.job)}</dd>
+              <dt>Runtime</dt><dd data-testid="job-runtime">{runtime(d.job)}</dd>
               <dt>Requires</dt><dd>{d.job.requirement.join(', ')}</dd>
               <dt>Priority</dt><dd>{d.job.priority}</dd>
             </dl>

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { Badge, Card, Empty, ErrorLine } from '../components/ui.js';
 import { ago, runtime } from '../format.js';
-import { navigate, useLoad, useReloadOn } from '../hooks.js';
+import { navigate, useLoad, useReloadOn, useTicking } from '../hooks.js';
 import type { JobPage, JobView } from '../types.js';
 
 const STATES = ['', 'pending', 'queued', 'assigned', 'running', 'succeeded', 'failed', 'dead', 'cancelled', 'skipped', 'stopped'];
@@ -12,6 +12,7 @@ function queryOfHash(): URLSearchParams {
 }
 
 export function JobTable({ jobs }: { jobs: readonly JobView[] }) {
+  useTicking(jobs.some((j) => j.startedAt !== null && j.finishedAt === null));
   return (
     <table data-testid="jobs-table">
       <thead><tr><th>Job</th><th>Name</th><th>State</th><th>Attempt</th><th>Worker</th><th>DAG</th><th>Submitted</th><th>Runtime</th><th>Exit</th><th>Why</th></tr></thead>
@@ -25,7 +26,7 @@ export function JobTable({ jobs }: { jobs: readonly JobView[] }) {
             <td>{j.workerId ?? '-'}</td>
             <td>{j.dagId !== null ? <a href={`#/dags/${encodeURIComponent(j.dagId)}`} onClick={(e) => e.stopPropagation()}>{j.dagId}</a> : '-'}</td>
             <td>{ago(j.submittedAt)}</td>
-            <td>{runtime(j)}</td>
+            <td data-testid="row-runtime">{runtime(j)}</td>
             <td>{j.exitCode ?? (j.signal ?? '-')}</td>
             <td class="why">{j.reason ?? ''}</td>
           </tr>
