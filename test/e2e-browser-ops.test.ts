@@ -70,6 +70,9 @@ describe('the dashboard for operators: ticking runtimes, the builder, approval g
 
   test("a running job's runtime counts up every second without refetching the job", async () => {
     const { jobId } = await post<{ jobId: string }>('/api/v1/jobs', { name: 'long-sleeper', run: { kind: 'command', command: 'sleep 60' } });
+    // Running before the page opens, so no state change of the job is still on its way to the page.
+    const client = await cluster.client();
+    await until('the job to run', async () => (await client.status(jobId)).state === 'running');
     await go(`#/jobs/${jobId}`);
     await page.getByTestId('job-state').filter({ hasText: 'running' }).waitFor();
     const runtime = page.getByTestId('job-runtime');
