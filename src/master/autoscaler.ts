@@ -1,8 +1,12 @@
 import { decideScaling, forgetPending, INITIAL_SCALING_STATE, type ScalingAction, type ScalingPolicy, type ScalingState, type SpawnHost } from '../core/autoscale.js';
 import { Opcode } from '../protocol/opcodes.js';
-import { webhookHeaders, WEBHOOK_HEADERS } from '../security/webhook-signature.js';
+import { randomUUID } from 'node:crypto';
+import { webhookHeaders } from '../security/webhook-signature.js';
 import type { Master } from './master.js';
 import { MASTER_DEFAULTS } from './options.js';
+
+/** Tries of one webhook delivery before it is given up. */
+const WEBHOOK_ATTEMPTS = 3;
 
 /**
  * The shell around the core's scaling decision: it learns spawnable hosts and spawned workers
@@ -126,14 +130,35 @@ export class Autoscaler {
     if (url === undefined) return;
     const payload = { pool: action.pool, requirement: action.requirement, shortfall: action.shortfall, queued: action.queued, freeSlots: action.freeSlots, at: new Date().toISOString() };
     const body = JSON.stringify(payload);
-    const headers = webhookHeaders('provision', body, this.webhookSecret);
-    const delivery = headers[WEBHOOK_HEADERS.delivery];
+    const delivery = randomUUID();
     this.master.log.info({ url, delivery, signed: this.webhookSecret !== undefined, ...payload }, 'calling the provisioning webhook');
+    this.deliver(url, body, delivery, 1);
+  }
+
+  /**
+   * One try of a delivery. A network error, a timeout, a 429 or a 5xx is tried again after 1 s,
+   * then 2 s, under the same delivery id (signed anew with a fresh timestamp), so a receiver that
+   * already acted on it can drop the repeat; any other answer ends it.
+   */
+  private deliver(url: string, body: string, delivery: string, attempt: number): void {
+    const log = this.master.log;
+    const again = (why: Record<string, unknown>): void => {
+      if (attempt >= WEBHOOK_ATTEMPTS) {
+        log.warn({ url, delivery, attempt, ...why }, 'provisioning webhook failed; giving up on this delivery (the next window asks again if the pool is still short)');
+        return;
+      }
+      const delayMs = 1000 * 2 ** (attempt - 1);
+      log.warn({ url, delivery, attempt, retryInMs: delayMs, ...why }, 'provisioning webhook failed; delivering it again');
+      this.master.deadlines.set(`webhook:${delivery}`, Date.now() + delayMs, () => this.deliver(url, body, delivery, attempt + 1));
+    };
+    const headers = webhookHeaders('provision', body, this.webhookSecret, { delivery });
     fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) }).then(
       (res) => {
-        if (!res.ok) this.master.log.warn({ url, delivery, status: res.status }, 'provisioning webhook answered with an error');
+        void res.body?.cancel();
+        if (res.status === 429 || res.status >= 500) again({ status: res.status });
+        else if (!res.ok) log.warn({ url, delivery, status: res.status }, 'provisioning webhook refused the delivery');
       },
-      (err: unknown) => this.master.log.warn({ url, delivery, err: (err as Error).message }, 'provisioning webhook failed'),
+      (err: unknown) => again({ err: (err as Error).message }),
     );
   }
 }
