@@ -65,3 +65,60 @@ describe('human approval', () => {
     assert.deepEqual(dispatched(after.approve('gate', 'carol', 30_002)), ['gate']);
   });
 });
+
+describe('decision-only gates (the original Titan hitl_message)', () => {
+  const decisionGate = (timeoutSeconds = 0) =>
+    spec({ dagId: 'd', parents: ['checked'], approval: { message: 'risk ok?', timeoutSeconds, decisionOnly: true } });
+
+  function gated(timeoutSeconds = 0): Scheduler {
+    const s = setup();
+    s.submit('checked', spec({ dagId: 'd' }), 0);
+    s.submit('gate', decisionGate(timeoutSeconds), 0);
+    s.submit('after', spec({ dagId: 'd', parents: ['gate'] }), 0);
+    return s;
+  }
+
+  test('waits for a decision only once the gated job succeeded', () => {
+    const s = gated();
+    assert.throws(() => s.approve('gate', 'alice', 1), /not awaiting approval/);
+    s.jobFinished('w', 'checked', 1, { exitCode: 0, signal: null, durationMs: 1 }, 2);
+    assert.match(s.waitingReason(s.job('gate')!, 3) ?? '', /awaiting approval: risk ok\?/);
+  });
+
+  test('approval succeeds the gate without running anything, and its dependants run', () => {
+    const s = gated();
+    s.jobFinished('w', 'checked', 1, { exitCode: 0, signal: null, durationMs: 1 }, 2);
+    const effects = s.approve('gate', 'alice', 3);
+    assert.deepEqual(dispatched(effects), ['after'], 'the gate itself is never dispatched');
+    const gate = effects.find((e) => e.type === 'finished' && e.job.id === 'gate');
+    assert.deepEqual(gate?.type === 'finished' ? [gate.job.state, gate.job.reason, gate.job.attempt] : null, ['succeeded', 'approved by alice', 0]);
+  });
+
+  test('a failed gated job skips its gate: nothing is asked', () => {
+    const s = gated();
+    const effects = s.jobFinished('w', 'checked', 1, { exitCode: 1, signal: null, durationMs: 1 }, 2);
+    const states = Object.fromEntries(effects.flatMap((e) => (e.type === 'finished' ? [[e.job.id, e.job.state]] : [])));
+    assert.deepEqual(states, { checked: 'failed', gate: 'skipped', after: 'skipped' });
+  });
+
+  test('expiry fails the gate like a rejection and skips its dependants', () => {
+    const s = gated(30);
+    s.jobFinished('w', 'checked', 1, { exitCode: 0, signal: null, durationMs: 1 }, 1000);
+    const effects = s.wake(31_000);
+    const states = Object.fromEntries(effects.flatMap((e) => (e.type === 'finished' ? [[e.job.id, [e.job.state, e.job.reason]]] : [])));
+    assert.deepEqual(states, { gate: ['failed', 'approval timed out after 30 s'], after: ['skipped', '1 parent(s) did not succeed'] });
+  });
+
+  test('retrying a rejected gate asks again instead of letting it pass', () => {
+    const s = gated();
+    s.jobFinished('w', 'checked', 1, { exitCode: 0, signal: null, durationMs: 1 }, 2);
+    const rejected = s.reject('gate', 'bob', 'no', 3).find((e) => e.type === 'finished' && e.job.id === 'gate');
+    assert.ok(rejected?.type === 'finished');
+    const retried = s.retry({ ...rejected.job }, s.dag('d'), 4);
+    assert.deepEqual(dispatched(retried), []);
+    assert.equal(s.job('gate')?.state, 'pending');
+    assert.match(s.waitingReason(s.job('gate')!, 5) ?? '', /awaiting approval/);
+    assert.deepEqual(dispatched(s.approve('gate', 'carol', 6)), []);
+    assert.equal(s.job('gate'), undefined, 'final jobs leave memory');
+  });
+});

@@ -73,8 +73,11 @@ export interface JobSpec {
   readonly runAt?: number;
   /** A job of the same DAG that runs if this one fails; the failure then does not fail the DAG. */
   readonly onFailure?: string;
-  /** A person must approve the job before it runs; 0 s means no deadline. */
-  readonly approval?: { readonly message: string; readonly timeoutSeconds: number };
+  /**
+   * A person must approve the job before it runs; 0 s means no deadline. A decision-only job (the
+   * gate after an original-Titan `hitl_message` job) runs nothing: approving it succeeds it.
+   */
+  readonly approval?: { readonly message: string; readonly timeoutSeconds: number; readonly decisionOnly?: boolean };
   /** Set for services: the job runs until stopped, and counts as done for its children once ready. */
   readonly service?: ServiceSpec;
   /** CPU, memory and GPUs reserved on the worker while the job holds it, and enforced there. */

@@ -1,3 +1,4 @@
+import { TitanError, ErrorCode } from '../common/errors.js';
 import { DagBook, type ParentStatus } from './dag-book.js';
 import { DelayHeap } from './delay-heap.js';
 import type { Effect } from './effects.js';
@@ -121,6 +122,52 @@ export abstract class SchedulerEngine {
       this.armDelay(job.id, job.notBefore, effects);
     }
     effects.push(persist(job, job.state, now, job.reason));
+  }
+
+  /** A retried decision-only gate is asked again, never passed: only a person's approval lets it succeed. */
+  protected askAgain(job: Job, now: number, effects: Effect[]): void {
+    const from = transition(job, 'pending');
+    effects.push(persist(job, from, now, 'retried by request'));
+    this.enterApproval(job, now, effects);
+    this.drainWork(now, effects);
+  }
+
+  /** A person approved the job: it runs (after its delay, if any); a decision-only gate succeeds. */
+  approve(jobId: string, by: string, now: number): Effect[] {
+    const job = this.awaiting(jobId);
+    if (job.spec.approval?.decisionOnly === true) {
+      const effects: Effect[] = [];
+      this.finish(job, 'succeeded', now, `approved by ${by}`, effects);
+      this.drainWork(now, effects);
+      return effects;
+    }
+    this.awaitingApproval.delete(jobId);
+    this.delays.remove(jobId);
+    job.notBefore = null;
+    const from = transition(job, 'queued');
+    job.reason = `approved by ${by}`;
+    const effects: Effect[] = [persist(job, from, now, job.reason)];
+    this.makeReady(job, now, effects, true);
+    this.drainWork(now, effects);
+    return effects;
+  }
+
+  /** A person rejected the job: it fails, and its DAG follows its trigger rules. */
+  reject(jobId: string, by: string, why: string, now: number): Effect[] {
+    const job = this.awaiting(jobId);
+    const effects: Effect[] = [];
+    this.finish(job, 'failed', now, `rejected by ${by}${why.length > 0 ? `: ${why}` : ''}`, effects);
+    this.drainWork(now, effects);
+    return effects;
+  }
+
+  private awaiting(jobId: string): Job {
+    const job = this.jobs.get(jobId);
+    if (job === undefined || !this.awaitingApproval.has(jobId)) {
+      const state = job === undefined ? 'not active' : `${job.state}${job.state === 'pending' ? ' (its parents are not done)' : ''}`;
+      throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${jobId} is not awaiting approval (it is ${state})`);
+    }
+    return job;
   }
 
   /** Every parent of a pending job is final: run it or skip it by its trigger rule. */

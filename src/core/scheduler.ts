@@ -330,44 +330,16 @@ export class Scheduler extends SchedulerEngine {
     }
     const job: Job = { ...stored, attemptBase: stored.attempt, crashes: 0, finishedAt: null, exitCode: null, signal: null, workerId: null, notBefore: null };
     this.jobs.set(job.id, job);
+    if (job.spec.approval?.decisionOnly === true) {
+      this.askAgain(job, now, effects);
+      return effects;
+    }
     const from = transition(job, 'queued');
     job.reason = 'retried by request';
     effects.push(persist(job, from, now, 'retried by request'));
     this.makeReady(job, now, effects, false);
     this.drainWork(now, effects);
     return effects;
-  }
-
-  /** A person approved the job: it runs (after its delay, if any). */
-  approve(jobId: string, by: string, now: number): Effect[] {
-    const job = this.awaiting(jobId);
-    this.awaitingApproval.delete(jobId);
-    this.delays.remove(jobId);
-    job.notBefore = null;
-    const from = transition(job, 'queued');
-    job.reason = `approved by ${by}`;
-    const effects: Effect[] = [persist(job, from, now, job.reason)];
-    this.makeReady(job, now, effects, true);
-    this.drainWork(now, effects);
-    return effects;
-  }
-
-  /** A person rejected the job: it fails, and its DAG follows its trigger rules. */
-  reject(jobId: string, by: string, why: string, now: number): Effect[] {
-    const job = this.awaiting(jobId);
-    const effects: Effect[] = [];
-    this.finish(job, 'failed', now, `rejected by ${by}${why.length > 0 ? `: ${why}` : ''}`, effects);
-    this.drainWork(now, effects);
-    return effects;
-  }
-
-  private awaiting(jobId: string): Job {
-    const job = this.jobs.get(jobId);
-    if (job === undefined || !this.awaitingApproval.has(jobId)) {
-      const state = job === undefined ? 'not active' : `${job.state}${job.state === 'pending' ? ' (its parents are not done)' : ''}`;
-      throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${jobId} is not awaiting approval (it is ${state})`);
-    }
-    return job;
   }
 
   /** Why a job is not running, for status output; null when nothing holds it. */

@@ -6,15 +6,17 @@ import type { Job, JobState } from './job.js';
  * is processed (fast jobs), hence assigned → succeeded/failed.
  */
 const ALLOWED: Readonly<Record<JobState, readonly JobState[]>> = {
-  pending: ['queued', 'cancelled', 'skipped', 'failed'],
+  // pending → succeeded: a decision-only approval gate is approved.
+  pending: ['queued', 'cancelled', 'skipped', 'failed', 'succeeded'],
   queued: ['assigned', 'cancelled', 'failed', 'dead', 'stopped'],
   assigned: ['running', 'queued', 'succeeded', 'failed', 'dead', 'cancelled', 'stopped'],
   running: ['queued', 'succeeded', 'failed', 'dead', 'cancelled', 'stopped'],
   succeeded: [],
-  failed: ['queued'],
+  // → pending: a retried decision-only gate asks for a decision again.
+  failed: ['queued', 'pending'],
   dead: ['queued'],
-  cancelled: ['queued'],
-  skipped: ['queued'],
+  cancelled: ['queued', 'pending'],
+  skipped: ['queued', 'pending'],
   stopped: ['queued'],
 };
 

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import type { DagJobRequest } from '../protocol/messages.js';
 import type { DagStatusView, DagView } from '../protocol/views.js';
 import { toJobView } from './job-view.js';
+import { withHitlGates, type PlannedDagJob } from './hitl-gates.js';
 import { serviceSpec } from './service-requests.js';
 import { isolationSpec } from './isolation-spec.js';
 import type { Master } from './master.js';
@@ -66,7 +67,7 @@ function parentsOf(job: DagJob, fallbacks?: ReadonlyMap<string, string[]>): stri
   return [...job.parents, ...(fallbacks?.get(job.key) ?? [])];
 }
 
-function toSpec(dagId: string, job: DagJob, extraParents: readonly string[]): JobSpec {
+function toSpec(dagId: string, job: PlannedDagJob, extraParents: readonly string[]): JobSpec {
   const parents = [...job.parents, ...extraParents].map((p) => dagJobId(dagId, p));
   return {
     name: job.name ?? job.key,
@@ -85,7 +86,7 @@ function toSpec(dagId: string, job: DagJob, extraParents: readonly string[]): Jo
     ...(job.bundle !== undefined ? { bundle: job.bundle } : {}),
     ...(job.retryBackoff !== undefined ? { retryBackoff: job.retryBackoff } : {}),
     ...(job.onFailure !== undefined ? { onFailure: dagJobId(dagId, job.onFailure) } : {}),
-    ...(job.approval !== undefined ? { approval: job.approval } : {}),
+    ...(job.approval !== undefined ? { approval: job.decisionOnly === true ? { ...job.approval, decisionOnly: true } : job.approval } : {}),
     ...(job.service !== undefined ? { service: serviceSpec(job.service) } : {}),
     ...isolationSpec(job),
     ...(job.runAt !== undefined ? { runAt: job.runAt } : {}),
@@ -101,8 +102,9 @@ export interface PlannedJob {
  * Validates jobs for a DAG (new or running) and turns them into specs in an order the core can
  * attach (parents first). Throws, naming the problem, before anything is submitted.
  */
-export function planDagJobs(master: Master, dagId: string, jobs: readonly DagJob[]): PlannedJob[] {
+export function planDagJobs(master: Master, dagId: string, requested: readonly DagJob[]): PlannedJob[] {
   const known = new Set(master.store.jobsOfDag(dagId).map((j) => j.id.slice(dagId.length + 1)));
+  const jobs = withHitlGates(requested, known);
   for (const job of jobs) {
     if (known.has(job.key)) throw new TitanError(ErrorCode.INVALID_REQUEST, `DAG ${dagId} already has a job ${job.key}; pick another key`);
   }

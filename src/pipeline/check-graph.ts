@@ -1,6 +1,6 @@
 import { findCycles } from './cycles.js';
 import { nearest } from './levenshtein.js';
-import type { ParseOptions } from './pipeline.js';
+import { hitlGateId, type ParseOptions } from './pipeline.js';
 import type { JobDraft } from './read-job.js';
 import type { YamlReader } from './yaml-reader.js';
 
@@ -22,6 +22,15 @@ export function checkGraph(r: YamlReader, drafts: readonly JobDraft[], options: 
     } else {
       byId.set(id, draft);
       if (existing.has(id)) r.report(draft.idNode, `job id "${id}" already exists in the running DAG; choose another id`);
+    }
+  }
+  for (const draft of drafts) {
+    if (!draft.hasId || draft.job.hitl === null) continue;
+    const gate = hitlGateId(draft.job.id);
+    const taken = byId.get(gate);
+    if (taken !== undefined || existing.has(gate)) {
+      const where = taken !== undefined ? `the job on line ${taken.job.line}` : 'a job of the running DAG';
+      r.report(draft.idNode, `job "${draft.job.id}" has hitl_message, so its approval gate is named "${gate}", which is already ${where}; rename that job`);
     }
   }
   const defined = [...byId.keys()];

@@ -78,7 +78,7 @@ test('a job gets the documented defaults when it gives only id and file', () => 
   assert.deepEqual(job, {
     id: 'a', type: 'run', file: 'a.sh', args: [], env: {}, dependsOn: [], requirement: ['GENERAL'], priority: 0,
     delaySeconds: 0, affinity: false, port: null, retries: 0, retryBackoff: { type: 'fixed', delaySeconds: 1, maxSeconds: 300 },
-    timeoutSeconds: 0, triggerRule: 'all_success', approval: null, onFailure: null,
+    timeoutSeconds: 0, triggerRule: 'all_success', approval: null, hitl: null, onFailure: null,
     resources: null, driver: null, network: null, image: null, line: 3,
   });
   const pipeline = ok('name: p\njobs: [{ id: a, command: "echo hi" }]\n');
@@ -160,7 +160,7 @@ jobs:
   const found = problems(text);
   const expected: Array<[number, RegExp]> = [
     [2, /unknown key "verison" at top level; did you mean "version"\?/],
-    [5, /job "extract": type must be one of run, service, not "batch"/],
+    [5, /job "extract": type must be one of run, service \(in any case\), not "batch"/],
     [7, /job "extract": priority must be a whole number, not "high"/],
     [9, /job "load" has both file and command/],
     [11, /job "load": retries must be 0 or more, not -1/],

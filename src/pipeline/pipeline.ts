@@ -26,6 +26,25 @@ export interface Approval {
   readonly timeoutSeconds: number;
 }
 
+/**
+ * The original Titan's `hitl_message`: once the job succeeds, its dependants wait for a person's
+ * decision (a gate job `hitl-gate-<id>` inserted after it), for at most `maxWaitSeconds`.
+ */
+export interface HitlGate {
+  readonly message: string;
+  readonly maxWaitSeconds: number;
+}
+
+/** The original's gate job id for a gated job, as its SDK and dashboard name it. */
+export function hitlGateId(jobId: string): string {
+  return `hitl-gate-${jobId}`;
+}
+
+/** The original's default wait for a decision: 48 hours. */
+export const DEFAULT_MAX_WAIT_SECONDS = 172_800;
+/** The longest approval deadline the master takes (30 days). */
+export const MAX_WAIT_SECONDS_LIMIT = 30 * 86_400;
+
 export interface PipelineJob {
   /** Matches `JOB_ID_PATTERN`. */
   readonly id: string;
@@ -52,6 +71,8 @@ export interface PipelineJob {
   readonly timeoutSeconds: number;
   readonly triggerRule: TriggerRule;
   readonly approval: Approval | null;
+  /** `hitl_message` (with `max_wait_seconds`): a decision gate after the job, before its dependants. */
+  readonly hitl: HitlGate | null;
   /** Id of a job of this pipeline that runs instead of the DAG failing. */
   readonly onFailure: string | null;
   /** `resources: {cpu, memory, gpu}`; memory in MiB after parsing `256M`-style sizes. */
@@ -94,7 +115,7 @@ export const TOP_LEVEL_KEYS = ['name', 'version', 'project', 'jobs', 'run_at'] a
 export const JOB_KEYS = [
   'id', 'type', 'file', 'command', 'args', 'env', 'depends_on', 'dependencies', 'requirement', 'priority',
   'delay', 'run_at', 'affinity', 'port', 'retries', 'retry_backoff', 'timeout', 'trigger_rule', 'approval', 'on_failure',
-  'resources', 'driver', 'network', 'image',
+  'resources', 'driver', 'network', 'image', 'hitl_message', 'max_wait_seconds',
 ] as const;
 
 export const RESOURCES_KEYS = ['cpu', 'memory', 'gpu'] as const;

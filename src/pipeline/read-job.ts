@@ -1,8 +1,9 @@
 import { isMap, isScalar } from 'yaml';
 import {
-  APPROVAL_KEYS, BACKOFF_TYPES, DEFAULT_RETRY_BACKOFF, DRIVER_NAMES, JOB_ID_PATTERN, JOB_KEYS, JOB_TYPES, NETWORKS, RETRY_BACKOFF_KEYS, TRIGGER_RULES,
+  APPROVAL_KEYS, BACKOFF_TYPES, DEFAULT_RETRY_BACKOFF, DRIVER_NAMES, JOB_ID_PATTERN, JOB_KEYS, NETWORKS, RETRY_BACKOFF_KEYS, TRIGGER_RULES,
 } from './pipeline.js';
 import type { Approval, PipelineJob, RetryBackoff } from './pipeline.js';
+import { readHitl, readJobType } from './read-hitl.js';
 import { readResources } from './read-resources.js';
 import { readArgs, readEnv, readNames, readRequirement } from './read-lists.js';
 import type { Located } from './read-lists.js';
@@ -41,7 +42,7 @@ export function readJob(r: YamlReader, item: unknown, index: number): JobDraft |
     return read(entry.value, `${name}: ${key}`) ?? fallback;
   }
 
-  const type = field('type', (n, w) => r.oneOf(n, w, JOB_TYPES), 'run');
+  const type = field('type', (n, w) => readJobType(r, n, w), 'run');
   const file = field<string | undefined>('file', (n, w) => nonEmpty(r, n, w), undefined);
   const command = field<string | undefined>('command', (n, w) => nonEmpty(r, n, w), undefined);
   const commandEntry = fields.get('command');
@@ -85,6 +86,7 @@ export function readJob(r: YamlReader, item: unknown, index: number): JobDraft |
     timeoutSeconds: field('timeout', (n, w) => r.number(n, w, { min: 0 }), 0),
     triggerRule: field('trigger_rule', (n, w) => r.oneOf(n, w, TRIGGER_RULES), 'all_success'),
     approval: field<Approval | null>('approval', (n, w) => readApproval(r, n, w, id ?? `#${index + 1}`), null),
+    hitl: readHitl(r, fields, name, id),
     onFailure: onFailure?.text ?? null,
     resources: field<PipelineJob['resources']>('resources', (n, w) => readResources(r, n, w), null),
     driver: field<PipelineJob['driver']>('driver', (n, w) => r.oneOf(n, w, DRIVER_NAMES), null),

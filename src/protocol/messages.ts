@@ -102,6 +102,11 @@ export const DagJobRequest = JobSubmitRequest.omit({ id: true }).extend({
   delaySeconds: z.number().min(0).max(30 * 86400).default(0),
   onFailure: id.optional(),
   approval: z.object({ message: z.string().max(2000), timeoutSeconds: z.number().min(0).max(30 * 86400) }).optional(),
+  /**
+   * The original Titan's `hitl_message`: after this job succeeds, the master inserts the gate job
+   * `hitl-gate-<key>` awaiting a person's approval, and the job's dependants wait for the gate.
+   */
+  hitl: z.object({ message: z.string().min(1).max(2000), maxWaitSeconds: z.number().min(1).max(30 * 86400) }).optional(),
 });
 export type DagJobRequest = z.input<typeof DagJobRequest>;
 

@@ -64,6 +64,7 @@ export async function pipelineToDagJobs(pipeline: Pipeline, pipelineFile: string
       ...(job.runAt !== undefined ? { runAt: job.runAt } : {}),
       ...(job.onFailure !== null ? { onFailure: job.onFailure } : {}),
       ...(job.approval !== null ? { approval: { message: job.approval.message, timeoutSeconds: job.approval.timeoutSeconds } } : {}),
+      ...(job.hitl !== null ? { hitl: { message: job.hitl.message, maxWaitSeconds: job.hitl.maxWaitSeconds } } : {}),
       ...(bundle !== undefined ? { bundle } : {}),
       ...(job.type === 'service' ? { service: { port: typeof job.port === 'number' ? job.port : null } } : {}),
       ...(job.resources !== null ? { resources: { ...job.resources } } : {}),
