@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { printJson, withClient, withClientFlags, type GlobalFlags } from './client-command.js';
-import { describeOutcome, table } from './format.js';
+import { isGateDecision } from '../sdk/approvals.js';
+import { describeOutcome, duration, table } from './format.js';
 
 /** The dead-letter queue and the way back (retry), and approval decisions: the commands a person steers jobs with. */
 export function registerDlq(program: Command): void {
@@ -33,24 +34,37 @@ export function registerDlq(program: Command): void {
     });
   });
 
-  withClientFlags(program.command('approve').description('let a job waiting for approval run').argument('<dag-id/job>'))
-    .option('--by <name>', 'who approves (recorded in the job history)', process.env.USER)
-    .action(async (jobId: string, flags: GlobalFlags & { by?: string }) => {
+  withClientFlags(program.command('approvals').description('what waits for a decision: jobs awaiting approval and original-SDK gates (hitl:<id>), oldest first')).action(
+    async (flags: GlobalFlags) => {
       await withClient(flags, async (client) => {
-        const job = await client.approve(jobId, flags.by);
-        if (flags.json) printJson(job);
-        else process.stdout.write(`job ${job.id} approved: ${job.state}\n`);
+        const pending = await client.approvals.list();
+        if (flags.json) return printJson(pending);
+        const expires = (at: number | null): string => (at === null ? '-' : `in ${duration(Math.max(0, at - Date.now()))}`);
+        const rows = pending.map((a) => [a.ref, a.kind, a.ageMs === null ? '?' : duration(a.ageMs), expires(a.expiresAt), a.message.slice(0, 60)]);
+        process.stdout.write(`${table(['REF', 'KIND', 'AGE', 'EXPIRES', 'MESSAGE'], rows)}\n`);
+        if (pending.length > 0) process.stdout.write('\n`titan approve <ref>` or `titan reject <ref> --reason "..."`\n');
+      });
+    },
+  );
+
+  withClientFlags(program.command('approve').description('let a job waiting for approval run, or pass a gate (hitl:<id> for an original-SDK gate)').argument('<dag-id/job | hitl:gate-id>'))
+    .option('--by <name>', 'who approves (recorded in the job history)', process.env.USER)
+    .action(async (ref: string, flags: GlobalFlags & { by?: string }) => {
+      await withClient(flags, async (client) => {
+        const answer = await client.approvals.approve(ref, flags.by);
+        if (flags.json) printJson(answer);
+        else process.stdout.write(isGateDecision(answer) ? `gate ${answer.ref} approved: ${answer.key} is ${answer.status}\n` : `job ${answer.id} approved: ${answer.state}\n`);
       });
     });
 
-  withClientFlags(program.command('reject').description('fail a job waiting for approval').argument('<dag-id/job>'))
+  withClientFlags(program.command('reject').description('fail a job or gate waiting for approval (hitl:<id> for an original-SDK gate)').argument('<dag-id/job | hitl:gate-id>'))
     .option('--reason <text>', 'why (recorded in the job history)', '')
     .option('--by <name>', 'who rejects', process.env.USER)
-    .action(async (jobId: string, flags: GlobalFlags & { reason: string; by?: string }) => {
+    .action(async (ref: string, flags: GlobalFlags & { reason: string; by?: string }) => {
       await withClient(flags, async (client) => {
-        const job = await client.reject(jobId, flags.reason, flags.by);
-        if (flags.json) printJson(job);
-        else process.stdout.write(`job ${job.id} rejected: ${job.state}\n`);
+        const answer = await client.approvals.reject(ref, flags.reason, flags.by);
+        if (flags.json) printJson(answer);
+        else process.stdout.write(isGateDecision(answer) ? `gate ${answer.ref} rejected: ${answer.key} is ${answer.status}\n` : `job ${answer.id} rejected: ${answer.state}\n`);
       });
     });
 

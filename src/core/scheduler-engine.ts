@@ -132,6 +132,18 @@ export abstract class SchedulerEngine {
     this.drainWork(now, effects);
   }
 
+  /** Jobs waiting for a person's decision. */
+  *awaitingDecision(): IterableIterator<Job> {
+    for (const id of this.awaitingApproval) {
+      const job = this.jobs.get(id);
+      if (job !== undefined) yield job;
+    }
+  }
+
+  isAwaitingApproval(jobId: string): boolean {
+    return this.awaitingApproval.has(jobId);
+  }
+
   /** A person approved the job: it runs (after its delay, if any); a decision-only gate succeeds. */
   approve(jobId: string, by: string, now: number): Effect[] {
     const job = this.awaiting(jobId);

@@ -4,6 +4,7 @@ import type { Master } from '../master/master.js';
 import { httpStatusOf } from './status-codes.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerInferenceRoutes } from './routes/inference.js';
+import { registerApprovalRoutes } from './routes/approvals.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerLogRoutes } from './routes/logs.js';
 import { registerDagRoutes } from './routes/dags.js';
@@ -64,6 +65,7 @@ export class HttpApi {
     registerHealthRoutes(this.app, master);
     registerInferenceRoutes(this.app, master);
     registerJobRoutes(this.app, master);
+    registerApprovalRoutes(this.app, master);
     registerLogRoutes(this.app, master);
     registerDagRoutes(this.app, master);
     registerResourceRoutes(this.app, master);

@@ -6,6 +6,7 @@ import { Opcode, opcodeName } from '../protocol/opcodes.js';
 import { ApprovalDecision, DagAddJobsRequest, DagListRequest, DagRef, DagSubmitRequest, DagWaitRequest, JobRef } from '../protocol/messages.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { dagStatus, planDagJobs, submitPlanned, toDagView } from './dag-handlers.js';
+import { approvalTarget, decideKvGate, listApprovals } from './approvals.js';
 import { activeJobIds, jobView } from './find-job.js';
 import type { Master } from './master.js';
 import { parseBody } from './parse-body.js';
@@ -96,12 +97,23 @@ export function handleDagMessage(master: Master, session: ClientContext, msg: In
       const claimed = req.by ?? `a client at ${session.remoteAddress}`;
       const by = holder === undefined ? claimed : req.by === undefined || req.by === holder ? holder : `${holder} (as ${req.by})`;
       const now = Date.now();
-      const effects = msg.opcode === Opcode.JOB_APPROVE ? master.scheduler.approve(req.jobId, by, now) : master.scheduler.reject(req.jobId, by, req.reason, now);
+      const approve = msg.opcode === Opcode.JOB_APPROVE;
+      if (req.gateId !== undefined) {
+        const decided = decideKvGate(master, req.gateId, approve, by, now);
+        master.log.info({ gate: decided.ref, by, decision: decided.status, reason: req.reason }, 'approval decision');
+        reply.ok(decided);
+        return true;
+      }
+      const jobId = approvalTarget(master, req.jobId ?? '');
+      const effects = approve ? master.scheduler.approve(jobId, by, now) : master.scheduler.reject(jobId, by, req.reason, now);
       master.apply(effects);
-      master.log.info({ jobId: req.jobId, by, decision: msg.opcode === Opcode.JOB_APPROVE ? 'approved' : 'rejected' }, 'approval decision');
-      reply.ok(jobView(master, req.jobId));
+      master.log.info({ jobId, by, decision: approve ? 'approved' : 'rejected' }, 'approval decision');
+      reply.ok(jobView(master, jobId));
       return true;
     }
+    case Opcode.APPROVAL_LIST:
+      reply.ok({ approvals: listApprovals(master, session, Date.now()) });
+      return true;
     case Opcode.JOB_HISTORY: {
       const { jobId } = parseBody(JobRef, msg);
       const view = jobView(master, jobId);

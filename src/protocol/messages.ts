@@ -110,7 +110,13 @@ export const DagJobRequest = JobSubmitRequest.omit({ id: true }).extend({
 });
 export type DagJobRequest = z.input<typeof DagJobRequest>;
 
-export const ApprovalDecision = z.object({ jobId: id, by: z.string().max(200).optional(), reason: z.string().max(2000).default('') });
+/** A gate id of the original SDK's KV protocol (`titan:hitl:status:<gateId>` must be a valid KV key). */
+export const kvGateId = z.string().regex(/^[^\p{Cc}]{1,480}$/u, 'a gate id is 1-480 characters with no control characters');
+
+/** Decides a job awaiting approval (`jobId`) or a KV gate of the original SDK (`gateId`): exactly one. */
+export const ApprovalDecision = z
+  .object({ jobId: id.optional(), gateId: kvGateId.optional(), by: z.string().max(200).optional(), reason: z.string().max(2000).default('') })
+  .refine((d) => (d.jobId === undefined) !== (d.gateId === undefined), { message: 'give either jobId (a Titan job) or gateId (a gate in titan:hitl:queue), not both or neither' });
 
 export const DagSubmitRequest = z.object({
   name: z.string().min(1).max(200),

@@ -73,6 +73,8 @@ export const Opcode = {
   TOKEN_REVOKE: 77,
   AUDIT_LIST: 78,
   AUDIT_VERIFY: 79,
+  // clients → master: every decision waiting on a person (Titan approvals and original-SDK KV gates)
+  APPROVAL_LIST: 80,
 } as const;
 export type Opcode = (typeof Opcode)[keyof typeof Opcode];
 

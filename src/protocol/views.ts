@@ -115,3 +115,30 @@ export interface AttemptView {
   readonly state: string;
   readonly detail: string | null;
 }
+
+/**
+ * Something waiting for a person's decision: a Titan job awaiting approval (its `ref` is the job
+ * id) or a gate of the original Titan SDK registered in the KV set `titan:hitl:queue` (its `ref`
+ * is `hitl:<gate id>`). Either is decided with `titan approve|reject <ref>`.
+ */
+export interface ApprovalView {
+  readonly ref: string;
+  readonly kind: 'job' | 'kv-gate';
+  readonly message: string;
+  /** When it started waiting (epoch ms, the master's clock); null when unknown. */
+  readonly since: number | null;
+  /** How long it has waited, in ms at the time of the answer; null when unknown. */
+  readonly ageMs: number | null;
+  /** When Titan fails it for want of a decision; null without a deadline (a KV gate keeps its own). */
+  readonly expiresAt: number | null;
+  readonly jobId: string | null;
+  readonly dagId: string | null;
+}
+
+/** What deciding a KV gate did: the status key written and the value now in it. */
+export interface GateDecisionView {
+  readonly ref: string;
+  readonly key: string;
+  readonly status: 'APPROVED' | 'REJECTED';
+  readonly by: string;
+}

@@ -15,6 +15,7 @@ import { LazyPeer } from './lazy-peer.js';
 import type { InferenceRequest } from '../protocol/inference-messages.js';
 import type { GrantView, StatusView } from '../inference/service.js';
 import { resolveMasterAddress } from './address.js';
+import { ApprovalClient } from './approvals.js';
 import { KvClient } from './kv.js';
 import { ScheduleClient } from './schedules.js';
 import { SecurityClient } from './security.js';
@@ -96,6 +97,11 @@ export class TitanClient {
    * @example
    * await titan.schedules.add('pipeline.yaml', { cron: '*\/5 * * * *', overlap: 'skip', misfire: 'run_once' });
    */
+  /** Decisions waiting on a person (approvals and original-SDK KV gates): list, approve, reject. */
+  get approvals(): ApprovalClient {
+    return new ApprovalClient(this.peer);
+  }
+
   get schedules(): ScheduleClient {
     return new ScheduleClient(this.peer, this);
   }

@@ -43,6 +43,10 @@ export const ROUTE_PERMISSIONS: ReadonlyMap<string, RoutePermission> = new Map<s
   ['POST /api/v1/jobs/:id/retry', act('submit')],
   ['POST /api/v1/jobs/:id/approve', act('approve')],
   ['POST /api/v1/jobs/:id/reject', act('approve')],
+  // :id is a job id or hitl:<gate id> (an original-SDK gate): a namespaced token sees neither outside its namespace.
+  ['GET /api/v1/approvals', readAll],
+  ['POST /api/v1/approvals/:id/approve', act('approve')],
+  ['POST /api/v1/approvals/:id/reject', act('approve')],
   ['GET /api/v1/dlq', readAll],
   ['GET /api/v1/dags', readAll],
   ['GET /api/v1/dags/:id', read],

@@ -18,6 +18,8 @@ const need = (action: Action, resource: Resource = CLUSTER): Requirement => ({ a
 const jobRef = (action: Action): Rule => (b) => need(action, ids(b.jobId));
 const dagRef = (action: Action): Rule => (b) => need(action, ids(b.dagId));
 const keyRef = (action: Action): Rule => (b) => need(action, ids(b.key));
+/** A KV gate of the original SDK is decided by writing its status key: the key is what is touched. */
+const decisionRef: Rule = (b) => need('approve', typeof b.gateId === 'string' ? ids(`titan:hitl:status:${b.gateId}`) : ids(b.jobId));
 const jobsOf = (b: Record<string, unknown>): Record<string, unknown>[] =>
   Array.isArray(b.jobs) ? b.jobs.filter((j): j is Record<string, unknown> => typeof j === 'object' && j !== null) : [];
 const hasService = (jobs: readonly Record<string, unknown>[]): boolean => jobs.some((j) => j.service !== undefined);
@@ -36,8 +38,9 @@ const RULES: ReadonlyMap<number, Rule> = new Map<number, Rule>([
   [Opcode.JOB_LOGS, jobRef('read')],
   [Opcode.JOB_HISTORY, jobRef('read')],
   [Opcode.JOB_RETRY, jobRef('submit')],
-  [Opcode.JOB_APPROVE, jobRef('approve')],
-  [Opcode.JOB_REJECT, jobRef('approve')],
+  [Opcode.JOB_APPROVE, decisionRef],
+  [Opcode.JOB_REJECT, decisionRef],
+  [Opcode.APPROVAL_LIST, () => need('read')],
   [Opcode.CLUSTER_STATS, () => need('read')],
   [Opcode.ARTIFACT_PUT, () => need('submit', NO_IDS)],
   [Opcode.ARTIFACT_GET, () => need('read', NO_IDS)],
