@@ -4,6 +4,7 @@ import { api, getToken, setToken } from './api.js';
 import { loadPermissions, useCan, useIdentityLabel } from './permissions.js';
 import { useRoute } from './hooks.js';
 import { AgentRunPage, AgentRuns } from './pages/agents.js';
+import { Approvals } from './pages/approvals.js';
 import { Builder } from './pages/builder.js';
 import { DagPage, Dags } from './pages/dags.js';
 import { JobPageView } from './pages/job.js';
@@ -20,6 +21,7 @@ const NAV: readonly (readonly [string, string, 'admin'?])[] = [
   ['', 'Overview'],
   ['jobs', 'Jobs'],
   ['dags', 'DAGs'],
+  ['approvals', 'Approvals'],
   ['services', 'Services'],
   ['schedules', 'Schedules'],
   ['dlq', 'DLQ'],
@@ -58,6 +60,8 @@ function Page({ route }: { route: string[] }) {
       return id !== undefined ? <JobPageView id={id} /> : <Jobs />;
     case 'dags':
       return id !== undefined ? <DagPage id={id} /> : <Dags />;
+    case 'approvals':
+      return <Approvals />;
     case 'services':
       return <Services />;
     case 'schedules':
