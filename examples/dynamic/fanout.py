@@ -2,11 +2,11 @@
 
   PYTHONPATH=sdk-python python3 examples/dynamic/fanout.py [item ...]
 
-1. submits a DAG of `plan` (prints WIDTH <n>) and `hold` (an approval gate that keeps the DAG
-   running while the agent thinks);
+1. submits a DAG of `plan` (prints WIDTH <n>) and `hold` (whose hitl_message adds an approval
+   gate after it, which keeps the DAG running while the agent thinks);
 2. waits for plan, reads WIDTH from its logs;
 3. add_jobs: n mappers (children of plan) and a reducer over them, into the same DAG;
-4. approves hold, waits for the DAG and prints the reducer's total.
+4. approves hold (its gate), waits for the DAG and prints the reducer's total.
 """
 import os
 import re

@@ -213,17 +213,30 @@ class JobTests(unittest.TestCase):
         self.assertEqual(self.client.cancel(job_id)["state"], "cancelled")
         self.assertEqual(self.client.get_job_status(job_id), "CANCELLED")
 
-    def test_approval_from_hitl_message(self):
-        job_id = self.client.submit_job(TitanJob("gated", self.script("hello.py"), args="approved", hitl_message="Ship it?"))
-        view = self.client.status(job_id)
-        self.assertEqual(view["state"], "pending")
-        self.assertIn("Ship it?", view["reason"])
-        self.client.approve("gated", by="unittest")
-        self.assertEqual(self.client.wait(job_id, timeout=30)["state"], "succeeded")
+    def test_hitl_message_gates_the_dependants_after_the_job(self):
+        dag_id = self.client.submit_dag("gated", [
+            TitanJob("gated", self.script("hello.py"), args="approved", hitl_message="Ship it?"),
+            TitanJob("after", self.script("hello.py"), args="after", parents=["gated"]),
+        ])
+        self.assertEqual(self.client.wait(f"{dag_id}.gated", timeout=30)["state"], "succeeded")
+        gate = f"{dag_id}.hitl-gate-gated"
+        self._await_approval(gate)
+        self.assertIn("Ship it?", self.client.status(gate)["reason"])
+        self.assertEqual(self.client.status(f"{dag_id}.after")["state"], "pending")
+        self.client.approve(f"{dag_id}.gated", by="unittest")  # the gated job's id decides its gate
+        self.assertEqual(self.client.wait_dag(dag_id, timeout=30)["dag"]["state"], "succeeded")
 
         rejected = self.client.submit_job(TitanJob("gated-no", self.script("hello.py"), hitl_message="Really?"))
+        self.assertEqual(self.client.wait(rejected, timeout=30)["state"], "succeeded")
+        self._await_approval(rejected.replace(".gated-no", ".hitl-gate-gated-no"))
         self.client.reject(rejected, reason="not today")
-        self.assertEqual(self.client.get_job_status(rejected), "FAILED")
+        self.assertEqual(self.client.get_job_status(rejected.replace(".gated-no", ".hitl-gate-gated-no")), "FAILED")
+
+    def _await_approval(self, job_id):
+        deadline = time.time() + 30
+        while "awaiting approval" not in (self.client.status(job_id).get("reason") or ""):
+            self.assertLess(time.time(), deadline, f"{job_id} never awaited approval")
+            time.sleep(0.1)
 
     def test_add_jobs_to_a_running_dag(self):
         dag_id = self.client.submit_dag("growing", [TitanJob("first", self.script("sleep.py"), args="1")])

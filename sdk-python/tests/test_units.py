@@ -68,7 +68,8 @@ class Jobs(unittest.TestCase):
         fields = job.dag_fields(["prep"])
         self.assertEqual(fields["args"], ["--epochs", "3", "two words"])
         self.assertEqual(fields["requirement"], ["GPU", "HIGH_MEM"])
-        self.assertEqual(fields["approval"], {"message": "Go?", "timeoutSeconds": 600})
+        self.assertEqual(fields["hitl"], {"message": "Go?", "maxWaitSeconds": 600})
+        self.assertNotIn("approval", fields, "hitl_message gates the dependants, not the job")
         self.assertEqual((fields["priority"], fields["delaySeconds"], fields["affinity"]), (5, 2, True))
         self.assertEqual(TitanJob("j", self.script, args=["a b", 3]).dag_fields([])["args"], ["a b", "3"])
 

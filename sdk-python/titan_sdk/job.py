@@ -43,8 +43,10 @@ class TitanJob:
     or ``<project>/<entry>``: the folder ``<project>`` (uploaded earlier by upload_project_folder, or
     found relative to the current directory) becomes the job's workspace and ``<entry>`` runs in it.
     args: a string (split like a shell would) or a list. delay: seconds before it may start.
-    requirement: worker tags, e.g. "GPU" or "GPU,HIGH_MEM". hitl_message: the job waits for a human
-    approval (TitanClient.approve / reject) before it runs, at most max_wait_seconds.
+    requirement: worker tags, e.g. "GPU" or "GPU,HIGH_MEM". hitl_message: as in the original SDK, once
+    the job succeeds a gate ``hitl-gate-<job_id>`` waits for a human decision (TitanClient.approve /
+    reject with the job's or the gate's id) before the job's dependants run; it fails after
+    max_wait_seconds (default 48 h) without one.
 
     Services: job_type DEPLOY_PAYLOAD (a script) or START_ARCHIVE_SERVICE (an archive entry, like
     RUN_ARCHIVE) makes the job a service: its worker hands it ``PORT`` (``port``; 0, None or "auto":
@@ -167,7 +169,8 @@ class TitanJob:
         if self.on_failure:
             fields["onFailure"] = self.on_failure
         if self.hitl_message:
-            fields["approval"] = {"message": str(self.hitl_message)[:2000], "timeoutSeconds": self.max_wait_seconds}
+            # As the original SDK: a gate after the job (the master inserts hitl-gate-<key>), not before it.
+            fields["hitl"] = {"message": str(self.hitl_message)[:2000], "maxWaitSeconds": self.max_wait_seconds}
         if self.is_service:
             fields["service"] = {"port": self.service_port()}
         if self.resources:
