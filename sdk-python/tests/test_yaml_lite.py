@@ -187,3 +187,29 @@ class PipelineChecks(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+ORIGINAL = os.path.join(os.path.dirname(__file__), "..", "..", "test", "fixtures", "original-titan")
+
+
+class OriginalSchema(unittest.TestCase):
+    """The repo's pipelines in the original Titan schema (test/fixtures/original-titan/)."""
+
+    def parse(self, name):
+        with open(os.path.join(ORIGINAL, name), encoding="utf-8") as f:
+            return parse_pipeline(f.read(), source=name)
+
+    def test_every_original_key_reads_with_its_meaning(self):
+        jobs = {j["id"]: j for j in self.parse("agents.yaml")["jobs"]}
+        self.assertEqual((jobs["fetch"]["priority"], jobs["fetch"]["delay"], jobs["fetch"]["args"]), (5, 1, ["fetch", "1"]))
+        self.assertEqual(jobs["api"]["type"], "service", "type is read in any case: SERVICE")
+        self.assertTrue(jobs["risk-check"]["affinity"])
+        self.assertEqual(jobs["risk-check"]["hitl"], {"message": "Risk report ready. Publish it?", "maxWaitSeconds": 600})
+        self.assertIsNone(jobs["risk-check"]["approval"], "hitl_message gates the dependants, not the job")
+        self.assertIsNone(jobs["publish"]["hitl"])
+
+    def test_max_wait_defaults_to_48_hours_and_zero_is_refused(self):
+        text = "name: x\njobs:\n  - id: a\n    file: a.py\n    hitl_message: go?\n"
+        self.assertEqual(parse_pipeline(text)["jobs"][0]["hitl"], {"message": "go?", "maxWaitSeconds": 172800})
+        with self.assertRaisesRegex(TitanError, r"max_wait_seconds must be between 1 and 2592000, not 0"):
+            parse_pipeline(text + "    max_wait_seconds: 0\n")

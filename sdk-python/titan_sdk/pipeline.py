@@ -17,7 +17,7 @@ TOP_LEVEL_KEYS = ("name", "version", "project", "jobs", "run_at")
 JOB_KEYS = (
     "id", "type", "file", "command", "args", "env", "depends_on", "dependencies", "requirement", "priority",
     "delay", "run_at", "affinity", "port", "retries", "retry_backoff", "timeout", "trigger_rule", "approval", "on_failure",
-    "resources", "driver", "network", "image",
+    "resources", "driver", "network", "image", "hitl_message", "max_wait_seconds",
 )
 RESOURCES_KEYS = ("cpu", "memory", "gpu")
 DRIVERS = ("process", "sandbox", "docker")
@@ -266,7 +266,7 @@ def _read_job(r, item, index):
     return {
         "id": job_id if job_id is not None else f"#{index + 1}",
         "has_id": job_id is not None,
-        "type": field("type", lambda n, w: r.one_of(n, w, JOB_TYPES), "run"),
+        "type": field("type", lambda n, w: _read_type(r, n, w), "run"),
         "file": field("file", non_empty, None),
         "command": field("command", non_empty, None),
         "args": field("args", lambda n, w: _read_args(r, n, w), []),
@@ -283,6 +283,7 @@ def _read_job(r, item, index):
         "timeout": field("timeout", lambda n, w: r.number(n, w, minimum=0), 0),
         "trigger_rule": field("trigger_rule", lambda n, w: r.one_of(n, w, TRIGGER_RULES), "all_success"),
         "approval": field("approval", lambda n, w: _read_approval(r, n, w, job_id or f"#{index + 1}"), None) or None,
+        "hitl": _read_hitl(r, fields, name),
         "on_failure": on_failure[0] if on_failure else None,
         "resources": field("resources", lambda n, w: _read_resources(r, n, w), None),
         "driver": field("driver", lambda n, w: r.one_of(n, w, DRIVERS), None),
@@ -290,6 +291,31 @@ def _read_job(r, item, index):
         "image": field("image", non_empty, None),
         "line": item.line,
     }
+
+
+def _read_type(r, node, what):
+    """run or service, in any case: the original lower-cases type (SERVICE is a service)."""
+    v = node.value if node is not None and node.kind == "scalar" else None
+    if isinstance(v, str) and v.lower() in JOB_TYPES:
+        return v.lower()
+    r.report(node, f"{what} must be one of run, service (in any case), not {v!r}")
+    return None
+
+
+def _read_hitl(r, fields, name):
+    """The original's hitl_message (an empty one asks for nothing) and max_wait_seconds (default 48 h)."""
+    wait = 172800
+    if "max_wait_seconds" in fields:
+        wait = r.number(fields["max_wait_seconds"][1], f"{name}: max_wait_seconds", minimum=1, maximum=30 * 86400)
+    if "hitl_message" not in fields:
+        return None
+    node = fields["hitl_message"][1]
+    if node is None or (node.kind == "scalar" and node.value in (None, "")):
+        return None
+    message = r.text(node, f"{name}: hitl_message", loose=True)
+    if message is None or wait is None or message.strip() == "":
+        return None
+    return {"message": message[:2000], "maxWaitSeconds": wait}
 
 
 def _read_args(r, node, what):

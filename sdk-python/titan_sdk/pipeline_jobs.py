@@ -128,6 +128,8 @@ def to_dag_jobs(pipeline, base_dir, client):
             request["onFailure"] = job["on_failure"][0]
         if job["approval"]:
             request["approval"] = dict(job["approval"])
+        if job.get("hitl"):
+            request["hitl"] = dict(job["hitl"])
         if bundle is not None:
             request["bundle"] = bundle
         if job.get("resources"):
