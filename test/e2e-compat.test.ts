@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { ApprovalView } from '../src/protocol/views.js';
 import type { TitanClient } from '../src/sdk/client.js';
 import { awaitListed, submitOriginal } from './compat-fixtures.js';
-import { Cluster, TOKEN } from './harness.js';
+import { Cluster, TOKEN, codeOf } from './harness.js';
 
 describe('the original Titan pipeline keys: hitl_message gates the dependants, decided like any approval', () => {
   const cluster = new Cluster();
@@ -78,6 +78,9 @@ describe('the original Titan pipeline keys: hitl_message gates the dependants, d
     const seen = (await (await http('/api/v1/approvals', outsider)).json()) as { approvals: ApprovalView[] };
     assert.ok(!seen.approvals.some((a) => a.ref === 'hitl:v2-gate'));
     assert.equal((await http('/api/v1/approvals/hitl%3Av2-gate/approve', outsider, 'POST')).status, 403);
+    const overTcp = await cluster.clientWith(outsider);
+    assert.equal(await codeOf(overTcp.approvals.reject('hitl:v2-gate')), 'E_FORBIDDEN');
+    assert.ok(!(await overTcp.approvals.list()).some((a) => a.ref === 'hitl:v2-gate'));
     assert.equal(await client.kv.get('titan:hitl:status:v2-gate'), 'WAITING', 'the refused decision changed nothing');
 
     const decided = await http('/api/v1/approvals/hitl%3Av2-gate/approve', TOKEN, 'POST');
