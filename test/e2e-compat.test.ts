@@ -87,6 +87,13 @@ describe('the original Titan pipeline keys: hitl_message gates the dependants, d
     assert.equal(decided.status, 200, await decided.clone().text());
     assert.deepEqual(await decided.json(), { ref: 'hitl:v2-gate', key: 'titan:hitl:status:v2-gate', status: 'APPROVED', by: 'a client at http:127.0.0.1' });
     assert.equal(await client.kv.get('titan:hitl:status:v2-gate'), 'APPROVED');
+    const ledger = await client.security.audit(200);
+    const decisions = ledger.filter((r) => r.target.includes('v2-gate') && !r.action.startsWith('KV_') && r.result !== 'received');
+    assert.deepEqual(decisions.map((r) => `${r.who} ${r.action} ${r.target} ${r.result.split(':')[0]}`), [
+      'cluster POST /api/v1/approvals/:id/approve hitl:v2-gate ok',
+      'team-a-ops JOB_REJECT titan:hitl:status:v2-gate denied',
+      'team-a-ops POST /api/v1/approvals/:id/approve hitl:v2-gate denied',
+    ], 'the decision and both refused attempts are in the audit ledger, newest first');
     assert.deepEqual(await client.kv.smembers('titan:hitl:queue'), ['v2-gate'], 'the queue is left as the original leaves it');
 
     const again = await cluster.cli(['reject', 'hitl:v2-gate']);
