@@ -65,4 +65,20 @@ describe('gate jobs of the original Titan SDK (KV protocol over v1): one approve
     await client.logs(`${dagId}.gate-drop`, (batch) => lines.push(...batch.map((l) => l.line)));
     assert.deepEqual(lines, ['gate gate-drop waiting: Drop the old tables?', 'gate gate-drop rejected']);
   });
+
+  test('a hitl_message gate of an original-schema pipeline is listed with its deadline and approved from the same page', async () => {
+    const { dagId } = await submitOriginal(cluster, 'agents.yaml');
+    const gate = `${dagId}.hitl-gate-risk-check`;
+    await awaitListed(cluster, gate);
+    await page.evaluate('window.location.hash = "#/approvals"');
+    const row = page.locator(`[data-approval="${gate}"]`);
+    await row.waitFor();
+    assert.match((await row.textContent()) ?? '', /Titan approval.*Risk report ready\. Publish it\?/);
+    assert.match((await row.locator('td').nth(4).textContent()) ?? '', /\d/, 'its max_wait_seconds deadline is shown');
+    await page.getByTestId(`approve-${gate}`).click();
+    await row.waitFor({ state: 'detached' });
+    const done = await client.waitDag(dagId, 30_000);
+    assert.equal(done.dag.state, 'succeeded');
+    assert.equal(done.jobs.find((j) => j.key === 'hitl-gate-risk-check')?.reason, 'approved by dashboard');
+  });
 });
