@@ -22,7 +22,7 @@ export interface ForkServerOptions {
 }
 
 type Message =
-  | { op: 'ready'; pid: number; executable: string; version: string; warnings: string[] }
+  | { op: 'ready'; pid: number; executable: string; version: string; warnings: string[]; environ: Record<string, string>; cwd: string }
   | { op: 'failed'; error: string }
   | { op: 'forked'; id: number; pid: number; out: number; err: number; spec: number }
   | { op: 'exit'; pid: number; code: number | null; signal: NodeJS.Signals | null };
@@ -47,6 +47,8 @@ export class ForkServer {
   #dead: string | null = null;
   #onDeath: (() => void) | undefined;
   #settle!: { resolve: () => void; reject: (err: Error) => void };
+  /** The server's own environment and folder as it found them once started (see WarmPythons.jobEnv). */
+  startedWith: { readonly environ: Readonly<Record<string, string>>; readonly cwd: string } | undefined;
 
   constructor(private readonly options: ForkServerOptions) {
     const args = ['-u', forkServerScript(), ...(options.preload.length > 0 ? ['--preload', options.preload.join(',')] : [])];
@@ -134,6 +136,7 @@ export class ForkServer {
     switch (message.op) {
       case 'ready':
         this.#serverPid = message.pid;
+        this.startedWith = { environ: message.environ, cwd: message.cwd };
         for (const warning of message.warnings) this.options.log?.warn({ event: 'warm-python' }, warning);
         this.options.log?.info({ event: 'warm-python', pid: message.pid, executable: message.executable, version: message.version, preload: this.options.preload }, 'warm Python ready');
         this.#settle.resolve();

@@ -127,8 +127,10 @@ def _serve():
     poller.register(wake_r, select.POLLIN)
     held = {}
     pending = b""
+    # Its environment and folder, so the worker can give each job what a launcher in between
+    # (a version manager's shim) or the interpreter itself (C locale coercion) adds at a cold start.
     _send({"op": "ready", "pid": os.getpid(), "executable": sys.executable, "version": sys.version.split()[0],
-           "warnings": _PRELOAD_WARNINGS})
+           "warnings": _PRELOAD_WARNINGS, "environ": dict(os.environ), "cwd": os.getcwd()})
     while True:
         for fd, _ in poller.poll():
             if fd == wake_r:
@@ -216,6 +218,11 @@ def _run_script(argv):
     for name in list(sys.modules):
         if name not in _KEEP:
             del sys.modules[name]
+    # A fresh import seeds numpy's global generator from the OS; after a fork every job would draw
+    # the same numbers from the server's (Python's own random module reseeds itself at fork).
+    numpy_random = sys.modules.get("numpy.random")
+    if numpy_random is not None:
+        numpy_random.seed()
     script = argv[0]
     sys.argv = list(argv)
     sys.orig_argv = [sys.orig_argv[0], "-u"] + list(argv)
@@ -245,7 +252,7 @@ def _run_script(argv):
         tb = exc.__traceback__
         while tb is not None and tb.tb_frame.f_code is not code:
             tb = tb.tb_next
-        sys.excepthook(type(exc), exc, tb)
+        sys.excepthook(type(exc), exc.with_traceback(tb), tb)
         if isinstance(exc, KeyboardInterrupt):
             _exit_by_sigint_at_the_end()
         sys.exit(1)

@@ -40,7 +40,7 @@ export async function forkWarmJob(warm: WarmPythons, confiner: Confiner | undefi
     begin: () =>
       child.start({
         argv: warmArgv(command),
-        env: req.env,
+        env: warm.jobEnv(req.env, req.workspace),
         cwd: req.workspace,
         ...(fence !== null && fence.cgroupProcs.length > 0 ? { cgroups: fence.cgroupProcs } : {}),
         ...(fence !== null && Object.keys(fence.rlimits).length > 0 ? { rlimits: fence.rlimits } : {}),

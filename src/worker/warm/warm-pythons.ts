@@ -86,6 +86,23 @@ export class WarmPythons {
     return !namesAnotherInterpreter(command.argv[1]);
   }
 
+  /**
+   * The environment a cold start would have given the job: its own, plus what the launcher of
+   * python3 changed on the way (a pyenv shim sets PYENV_*, PATH and PWD; Python coerces a C locale
+   * by setting LC_CTYPE), as the server saw it; a value naming the server's folder names the job's.
+   */
+  jobEnv(env: Readonly<Record<string, string>>, workspace: string): Record<string, string> {
+    const started = this.#server?.startedWith;
+    const out = { ...env };
+    if (started === undefined) return out;
+    const base = this.#options.baseEnv;
+    for (const [key, value] of Object.entries(started.environ)) {
+      if (base[key] !== value) out[key] = value === started.cwd ? workspace : value;
+    }
+    for (const key of Object.keys(base)) if (!(key in started.environ)) delete out[key];
+    return out;
+  }
+
   /** A forked child waiting for its job, or null when the server could not fork one (run the job cold). */
   fork(): Promise<WarmChild | null> {
     return this.#server?.fork() ?? Promise.resolve(null);
