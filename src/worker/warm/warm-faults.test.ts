@@ -1,0 +1,175 @@
+/**
+ * The warm interpreter under faults and choices: a job sees what a cold start gives it, a killed or
+ * wedged server is replaced without losing a job, preloading works and refuses modules that start
+ * threads, and jobs that need another interpreter or startup environment run cold.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, symlink, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { WarmPythons } from './warm-pythons.js';
+import { alive, BASE_ENV, PyJobKit, until, within } from './py-job-kit.test-util.js';
+
+let root = '';
+before(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'titan-warm-'));
+});
+after(() => rm(root, { recursive: true, force: true }));
+
+const PARENT = 'import os\nprint("parent", os.getppid())\n';
+
+/** Everything a script can see of its start, minus what differs between any two processes. */
+const PROBE = `import os, sys, signal, json, resource
+print(json.dumps({
+  "argv": sys.argv[1:], "orig_argv_tail": sys.orig_argv[1:2], "executable": sys.executable, "flags": str(sys.flags),
+  "env": {k: v for k, v in os.environ.items()}, "cwd": os.getcwd(), "path": sys.path,
+  "modules": sorted(m for m in sys.modules if m not in ("json", "json.decoder", "json.scanner", "json.encoder", "_json", "resource")),
+  "main": sorted(k for k in vars(sys.modules["__main__"]) if k not in ("os", "sys", "signal", "json", "resource")),
+  "loader": type(__loader__).__name__, "spec": __spec__ is None, "package": __package__,
+  "signals": {s: str(signal.getsignal(getattr(signal, s))) for s in ("SIGINT", "SIGTERM", "SIGPIPE", "SIGCHLD", "SIGHUP")},
+  "fds": sorted(os.listdir("/proc/self/fd")), "umask": os.umask(0o22),
+  "uid": [os.getuid(), os.getgid(), os.getgroups()], "stdout": [sys.stdout.encoding, sys.stdout.line_buffering, sys.stdout.write_through],
+  "nofile": resource.getrlimit(resource.RLIMIT_NOFILE), "ppid": os.getppid(),
+}, sort_keys=True))
+`;
+
+describe('a warm job and a cold job see the same start', () => {
+  test('argv, environment, sys.path, sys.modules, __main__, signal handlers, open fds, identity and stdio are equal', async () => {
+    const cold = await PyJobKit.create(path.join(root, 'cold'), false);
+    const warm = await PyJobKit.create(path.join(root, 'warm'), true);
+    try {
+      const env = { ...BASE_ENV, LANG: 'C.UTF-8', EXTRA: 'x y' };
+      const seen = await Promise.all([cold, warm].map(async (kit) => {
+        const { stdout, result } = await kit.run(PROBE, { args: ['a', 'b c'], env });
+        assert.equal(result.exitCode, 0);
+        const { ppid, ...view } = JSON.parse(stdout[0] ?? '{}') as Record<string, unknown>;
+        assert.equal(ppid, kit.warm !== undefined ? kit.warm.serverPid : process.pid);
+        // The workspace differs by name only: job-1 in each kit's own root.
+        return JSON.parse(JSON.stringify(view).replaceAll(kit.root, '<root>')) as Record<string, unknown>;
+      }));
+      assert.deepEqual(seen[1], seen[0]);
+    } finally {
+      await Promise.all([cold.close(), warm.close()]);
+    }
+  });
+});
+
+describe('faults of the warm server', () => {
+  test('a SIGKILLed server is replaced; the job started meanwhile runs cold and none is lost', async () => {
+    const kit = await PyJobKit.create(path.join(root, 'crash'), true, { warmOptions: { restartDelayMs: 100 } });
+    try {
+      const first = kit.warm?.serverPid ?? 0;
+      process.kill(first, 'SIGKILL');
+      const results = await Promise.all(Array.from({ length: 4 }, () => kit.run(`${PARENT}print("ran")\n`)));
+      for (const r of results) assert.deepEqual([r.result.exitCode, r.stdout[1]], [0, 'ran']);
+      await until(() => (kit.warm?.serverPid ?? first) !== first, 20_000, 'a new warm server');
+      const again = await kit.run(PARENT);
+      assert.equal(again.stdout[0], `parent ${kit.warm?.serverPid}`);
+    } finally {
+      await kit.close();
+    }
+  });
+
+  test('a job running when its server dies is stopped with everything it started and reported with the reason', async () => {
+    const kit = await PyJobKit.create(path.join(root, 'lost'), true);
+    try {
+      const { job, lines } = await kit.start('import subprocess, time\nchild = subprocess.Popen(["sleep", "60"])\nprint("child", child.pid, flush=True)\ntime.sleep(60)\n');
+      await until(() => lines.length > 0, 20_000, 'the job to start its child');
+      const sleeper = Number(lines[0]?.line.split(' ')[1]);
+      process.kill(kit.warm?.serverPid ?? 0, 'SIGKILL');
+      const result = await within(job.done, 20_000, 'the orphaned job to be reported');
+      assert.match(result.error ?? '', /warm Python server .* died.*exit status is lost/);
+      await until(() => !alive(sleeper) && !alive(job.pid ?? 0), 5_000, 'the job and its child to be gone');
+    } finally {
+      await kit.close();
+    }
+  });
+
+  test('a wedged server (SIGSTOP) is given up: the job runs cold, the server is replaced', async () => {
+    const kit = await PyJobKit.create(path.join(root, 'wedged'), true, { warmOptions: { forkTimeoutMs: 500, restartDelayMs: 100 } });
+    try {
+      const wedged = kit.warm?.serverPid ?? 0;
+      process.kill(wedged, 'SIGSTOP');
+      const ran = await kit.run(`${PARENT}print("ran")\n`);
+      assert.deepEqual([ran.result.exitCode, ran.stdout], [0, [`parent ${process.pid}`, 'ran']]);
+      await until(() => !alive(wedged), 5_000, 'the wedged server to be killed');
+      await until(() => (kit.warm?.serverPid ?? wedged) !== wedged, 20_000, 'a new warm server');
+      assert.equal((await kit.run(PARENT)).stdout[0], `parent ${kit.warm?.serverPid}`);
+    } finally {
+      await kit.close();
+    }
+  });
+});
+
+describe('preloading', () => {
+  let modules = '';
+  before(async () => {
+    modules = path.join(root, 'modules');
+    await mkdir(modules, { recursive: true });
+    await writeFile(path.join(modules, 'titan_heavy.py'), 'import time\nLOADED_BY = __import__("os").getpid()\n');
+    await writeFile(path.join(modules, 'titan_threaded.py'), 'import threading, time\nthreading.Thread(target=time.sleep, args=(60,), name="poller", daemon=True).start()\n');
+  });
+
+  test('a preloaded module is already imported when the job starts, imported once by the server', async () => {
+    const env = { ...BASE_ENV, PYTHONPATH: modules };
+    const kit = await PyJobKit.create(path.join(root, 'preload'), true, { warmOptions: { baseEnv: env, preload: ['titan_heavy'] } });
+    try {
+      const { stdout } = await kit.run('import os, sys\nwas = "titan_heavy" in sys.modules\nimport titan_heavy\nprint(was, titan_heavy.LOADED_BY == os.getppid())\n', { env });
+      assert.deepEqual(stdout, ['True True']);
+    } finally {
+      await kit.close();
+    }
+  });
+
+  test('a module that starts threads when imported is refused, by name, with the fix', async () => {
+    const warm = new WarmPythons({ baseEnv: { ...BASE_ENV, PYTHONPATH: modules }, cwd: path.join(root, 'threads'), preload: ['titan_threaded'] });
+    await assert.rejects(warm.start(), /--python-preload titan_threaded: importing it started Python threads \(poller\).*leave it out of --python-preload/);
+    warm.close();
+  });
+
+  test('a module that cannot be imported is refused, by name', async () => {
+    const warm = new WarmPythons({ baseEnv: BASE_ENV, cwd: path.join(root, 'missing'), preload: ['titan_no_such_module'] });
+    await assert.rejects(warm.start(), /--python-preload titan_no_such_module: importing it failed: ModuleNotFoundError/);
+    warm.close();
+  });
+
+  test('with numpy preloaded, each job draws its own random numbers (skipped without Debian\'s python3-numpy)', { skip: !existsSync('/usr/lib/python3/dist-packages/numpy') }, async () => {
+    const bin = path.join(root, 'system-python');
+    await mkdir(bin, { recursive: true });
+    await symlink('/usr/bin/python3', path.join(bin, 'python3')).catch(() => undefined);
+    const env = { PATH: `${bin}:/usr/bin:/bin`, HOME: BASE_ENV.HOME ?? '/root' };
+    const kit = await PyJobKit.create(path.join(root, 'numpy'), true, { warmOptions: { baseEnv: env, preload: ['numpy'] } });
+    try {
+      const draws = await Promise.all([1, 2, 3].map(() => kit.run(`${PARENT}import numpy\nprint(numpy.random.rand())\n`, { env })));
+      for (const d of draws) assert.equal(d.stdout[0], `parent ${kit.warm?.serverPid}`);
+      assert.equal(new Set(draws.map((d) => d.stdout[1])).size, 3, draws.map((d) => d.stdout[1]).join(' '));
+    } finally {
+      await kit.close();
+    }
+  });
+});
+
+describe('jobs the warm server does not take run cold, as before', () => {
+  let kit: PyJobKit;
+  before(async () => {
+    kit = await PyJobKit.create(path.join(root, 'choices'), true);
+  });
+  after(() => kit.close());
+
+  test('a job whose startup environment differs (PYTHONPATH, locale, PATH) is spawned', async () => {
+    for (const extra of [{ PYTHONPATH: '/opt/x' }, { LC_ALL: 'C' }, { PYTHONHASHSEED: '1' }]) {
+      const { stdout } = await kit.run(PARENT, { env: { ...BASE_ENV, ...extra } });
+      assert.deepEqual(stdout, [`parent ${process.pid}`], JSON.stringify(extra));
+    }
+    assert.deepEqual((await kit.run(PARENT, { env: { ...BASE_ENV, UNRELATED: '1' } })).stdout, [`parent ${kit.warm?.serverPid}`]);
+  });
+
+  test('a script whose #! line names another interpreter, and a job for the sandbox driver, are spawned', async () => {
+    assert.deepEqual((await kit.run(`#!/opt/venv/bin/python\n${PARENT}`)).stdout, [`parent ${process.pid}`]);
+    assert.deepEqual((await kit.run(`#!/usr/bin/env python3\n${PARENT}`)).stdout, [`parent ${kit.warm?.serverPid}`]);
+    const sandboxed = await kit.run(PARENT, { driver: 'sandbox' });
+    assert.match(sandboxed.result.error ?? '', /does not run the sandbox driver/);
+  });
+});
