@@ -11,7 +11,7 @@ import { INFERENCE_AGENT_DEFAULTS, type InferenceAgentOptions } from '../inferen
 import { resolveTls } from '../sdk/address.js';
 import { certificateCommonName } from '../security/tls-env.js';
 
-interface WorkerFlags extends IsolationFlags {
+export interface WorkerFlags extends IsolationFlags {
   master?: string;
   token?: string;
   tags?: string;
@@ -134,7 +134,7 @@ export function workerOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = p
 }
 
 /** `--python-preload numpy,pandas` (env TITAN_PYTHON_PRELOAD): module names, checked before any Python starts. */
-function pythonPreloadFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv): Pick<WorkerOptions, 'pythonPreload'> {
+export function pythonPreloadFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv): Pick<WorkerOptions, 'pythonPreload'> {
   const given = flags.pythonPreload ?? env.TITAN_PYTHON_PRELOAD;
   if (given === undefined) return {};
   const modules = given.split(',').map((m) => m.trim()).filter((m) => m !== '');

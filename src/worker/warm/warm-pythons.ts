@@ -8,6 +8,7 @@ import { accessSync, closeSync, constants, existsSync, openSync, readSync } from
 import { mkdir } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import type { Logger } from '../../common/log.js';
+import { ErrorCode, TitanError } from '../../common/errors.js';
 import type { Command } from '../interpreter.js';
 import { ForkServer } from './fork-server.js';
 import type { WarmChild } from './warm-child.js';
@@ -63,7 +64,11 @@ export class WarmPythons {
   async start(): Promise<void> {
     await mkdir(this.#options.cwd, { recursive: true });
     const ready = this.#launch().ready;
-    if ((this.#options.preload ?? []).length > 0) return ready;
+    if ((this.#options.preload ?? []).length > 0) {
+      return ready.catch((err: unknown) => {
+        throw new TitanError(ErrorCode.INVALID_REQUEST, (err as Error).message);
+      });
+    }
     ready.catch((err: unknown) => this.#options.log?.warn({ event: 'warm-python', err: (err as Error).message }, 'no warm Python: .py jobs run cold'));
   }
 
@@ -141,6 +146,8 @@ export class WarmPythons {
       this.#deaths = [...this.#deaths.filter((t) => now - t < 60_000), now];
       if (!wasReady || this.#deaths.length > MAX_DEATHS_PER_MINUTE) {
         this.#disabled = wasReady ? `the warm Python server died ${this.#deaths.length} times within a minute` : 'the warm Python server could not start';
+        // A preload that fails is the worker's start error, said once by start().
+        if (!wasReady && (this.#options.preload ?? []).length > 0) return;
         log?.error({ event: 'warm-python' }, `${this.#disabled}; .py jobs run cold from now on`);
         return;
       }
