@@ -24,6 +24,14 @@ export interface Figures {
   timer_fire_skew_ms_p99: number | null;
   dashboard_load_ms_10k_jobs: number | null;
   log_follow_lines_per_s: number | null;
+  /** Issue 19: `.py` jobs forked warm against cold and against Node spawning python3 (bench/python.ts). */
+  py_job_latency_p50_ms: number | null;
+  py_spawn_floor_p50_ms: number | null;
+  py_job_cold_p50_ms: number | null;
+  py_numpy_job_p50_ms: number | null;
+  py_numpy_job_cold_p50_ms: number | null;
+  py_throughput_jobs_per_s: number | null;
+  py_throughput_cold_jobs_per_s: number | null;
 }
 
 export const emptyFigures = (): Figures => ({
@@ -44,6 +52,13 @@ export const emptyFigures = (): Figures => ({
   timer_fire_skew_ms_p99: null,
   dashboard_load_ms_10k_jobs: null,
   log_follow_lines_per_s: null,
+  py_job_latency_p50_ms: null,
+  py_spawn_floor_p50_ms: null,
+  py_job_cold_p50_ms: null,
+  py_numpy_job_p50_ms: null,
+  py_numpy_job_cold_p50_ms: null,
+  py_throughput_jobs_per_s: null,
+  py_throughput_cold_jobs_per_s: null,
 });
 
 /** The targets, in one place. */
@@ -65,6 +80,12 @@ export const TARGETS = {
   dashboardLoadMs: 1000,
   /** The live log view keeps up with a job printing this many lines a second, dropping none. */
   logFollowLinesPerS: 5000,
+  /** A warm `print("hi")` job, submit → done, over Node spawning `python3 -u hi.py`. */
+  pyWarmOverSpawnFloor: 0.25,
+  /** A warm job importing preloaded numpy over the same job cold. */
+  pyNumpyWarmOverCold: 0.1,
+  /** Trivial `.py` jobs per second, warm over cold, 2 workers x 4 slots. */
+  pyThroughputWarmOverCold: 3,
 } as const;
 
 type Status = 'PASS' | 'MISS' | 'n/a' | '—';
@@ -93,6 +114,10 @@ export function derived(f: Figures): Record<string, number | null> {
     titan_over_bullmq_ratio: ratio(f.throughput_jobs_per_s, f.bullmq_jobs_per_s),
     dag_10k_over_floor_ratio: ratio(f.dag_10k_s, f.dag_10k_floor_s),
     service_restart_over_pm2_ratio: ratio(f.service_restart_ms_p50, f.pm2_restart_ms_p50),
+    py_warm_over_spawn_floor_ratio: ratio(f.py_job_latency_p50_ms, f.py_spawn_floor_p50_ms),
+    py_warm_over_cold_ratio: ratio(f.py_job_latency_p50_ms, f.py_job_cold_p50_ms),
+    py_numpy_warm_over_cold_ratio: ratio(f.py_numpy_job_p50_ms, f.py_numpy_job_cold_p50_ms),
+    py_throughput_warm_over_cold_ratio: ratio(f.py_throughput_jobs_per_s, f.py_throughput_cold_jobs_per_s),
   };
 }
 
@@ -198,6 +223,40 @@ function rows(f: Figures): Row[] {
       // 2% slack: the figure is lines over the time between the first and the last line shown, which includes the job's own start-up jitter.
       target: `>= ${TARGETS.logFollowLinesPerS} x 0.98, none dropped`,
       status: judge(f.log_follow_lines_per_s === null ? null : f.log_follow_lines_per_s >= TARGETS.logFollowLinesPerS * 0.98),
+    },
+    ...pythonRows(f, d),
+  ];
+}
+
+function pythonRows(f: Figures, d: Record<string, number | null>): Row[] {
+  const at = (r: number | null | undefined): number | null => r ?? null;
+  const warm = at(d.py_warm_over_spawn_floor_ratio);
+  const numpy = at(d.py_numpy_warm_over_cold_ratio);
+  const throughput = at(d.py_throughput_warm_over_cold_ratio);
+  return [
+    {
+      metric: '.py job p50, warm (print hi)',
+      value: fmt(f.py_job_latency_p50_ms, 'ms', 1),
+      compared: `spawn python3 ${fmt(f.py_spawn_floor_p50_ms, 'ms', 1)}; cold ${fmt(f.py_job_cold_p50_ms, 'ms', 1)}`,
+      relation: ratioText(warm),
+      target: `<= ${TARGETS.pyWarmOverSpawnFloor} x spawn`,
+      status: judge(warm === null ? null : warm <= TARGETS.pyWarmOverSpawnFloor),
+    },
+    {
+      metric: '.py numpy job p50, warm preloaded',
+      value: fmt(f.py_numpy_job_p50_ms, 'ms', 1),
+      compared: `cold ${fmt(f.py_numpy_job_cold_p50_ms, 'ms', 1)}`,
+      relation: ratioText(numpy),
+      target: `<= ${TARGETS.pyNumpyWarmOverCold} x cold`,
+      status: judge(numpy === null ? null : numpy <= TARGETS.pyNumpyWarmOverCold),
+    },
+    {
+      metric: '.py throughput 2x4, warm',
+      value: fmt(f.py_throughput_jobs_per_s, 'jobs/s', 0),
+      compared: `cold ${fmt(f.py_throughput_cold_jobs_per_s, 'jobs/s', 0)}`,
+      relation: ratioText(throughput),
+      target: `>= ${TARGETS.pyThroughputWarmOverCold} x cold`,
+      status: judge(throughput === null ? null : throughput >= TARGETS.pyThroughputWarmOverCold),
     },
   ];
 }

@@ -20,6 +20,7 @@ import { confinementCost } from './confine.js';
 import { dashboardFigures, findChromium } from './dashboard.js';
 import { securityFigures } from './security.js';
 import { legacyV1Figures } from './legacy-v1.js';
+import { pythonFigures } from './python.js';
 
 const N = {
   latencyJobs: 300,
@@ -39,11 +40,12 @@ const N = {
 } as const;
 
 /** Per-step time limits; the whole bench stays within a few minutes even when something hangs. */
-const LIMIT_MS = { latency: 60_000, throughput: 90_000, memory: 240_000, recovery: 60_000, bullmq: 90_000, dag: 240_000, restarts: 60_000, timers: 60_000, dashboard: 120_000 } as const;
+const LIMIT_MS = { latency: 60_000, throughput: 90_000, memory: 240_000, recovery: 60_000, bullmq: 90_000, dag: 240_000, restarts: 60_000, timers: 60_000, dashboard: 120_000, python: 300_000 } as const;
 
 /**
  * BENCH_ONLY=services,timers runs only those steps (keys: dag-core, latency, services, timers,
- * throughput, dag, memory, recovery, bullmq, inference, dashboard) and writes bench/results/partial.json instead of latest.json.
+ * throughput, dag, memory, recovery, python, bullmq, inference, dashboard;
+ * BENCH_PY_LATENCY_JOBS and BENCH_PY_THROUGHPUT_JOBS shorten the python step) and writes bench/results/partial.json instead of latest.json.
  */
 const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''));
 const wanted = (key: string): boolean => ONLY.size === 0 || ONLY.has(key);
@@ -161,6 +163,19 @@ async function main(): Promise<number> {
   } finally {
     await cluster.close();
   }
+
+  await step(`.py jobs: print("hi") warm vs cold vs spawning python3; numpy preloaded; ${N.throughputJobs} jobs on 2 workers x ${N.slots} slots`, async () => {
+    const counts = {
+      latencyJobs: Number(process.env.BENCH_PY_LATENCY_JOBS ?? 100),
+      warmupJobs: 5,
+      throughputJobs: Number(process.env.BENCH_PY_THROUGHPUT_JOBS ?? N.throughputJobs),
+      batch: N.batch,
+      slots: N.slots,
+    };
+    const py = await pythonFigures(counts, LIMIT_MS.python, log);
+    Object.assign(f, py.figures);
+    Object.assign(extra, py.extra);
+  }, 'python');
 
   await step(`BullMQ: ${N.throughputJobs} jobs, one Worker of concurrency ${N.inFlight}, local redis-server`, async () => {
     const redis = ensureRedisServer(log);

@@ -56,6 +56,7 @@ def _preload_names(argv):
 
 _KEEP, _PRELOAD_ERROR, _PRELOAD_WARNINGS = _preload(_preload_names(sys.argv))
 
+import gc  # noqa: E402
 import json  # noqa: E402 - the server's own modules come after the snapshot of what jobs keep
 import os  # noqa: E402
 import select  # noqa: E402
@@ -227,11 +228,13 @@ def _run_script(argv):
     sys.argv = list(argv)
     sys.orig_argv = [sys.orig_argv[0], "-u"] + list(argv)
     sys.path[0] = os.path.dirname(os.path.realpath(script))
+    # The attributes, and their order, of the __main__ a fresh interpreter runs a script in.
     main = type(sys)("__main__")
+    main.__loader__ = sys.modules["_frozen_importlib_external"].SourceFileLoader("__main__", script)
+    main.__annotations__ = {}
+    main.__builtins__ = sys.modules["builtins"]
     main.__file__ = script
     main.__cached__ = None
-    main.__builtins__ = sys.modules["builtins"]
-    main.__loader__ = sys.modules["_frozen_importlib_external"].SourceFileLoader("__main__", script)
     sys.modules["__main__"] = main
     try:
         with open(script, "rb") as f:
@@ -246,35 +249,65 @@ def _run_script(argv):
         sys.exit(1)
     try:
         exec(code, main.__dict__)
-    except SystemExit:
-        raise
+    except SystemExit as exc:
+        _exit_like_python(_system_exit_code(exc))
     except BaseException as exc:  # noqa: BLE001 - printed and turned into the exit a fresh interpreter has
         tb = exc.__traceback__
         while tb is not None and tb.tb_frame.f_code is not code:
             tb = tb.tb_next
         sys.excepthook(type(exc), exc.with_traceback(tb), tb)
         if isinstance(exc, KeyboardInterrupt):
-            _exit_by_sigint_at_the_end()
-        sys.exit(1)
+            _exit_like_python(None)
+        _exit_like_python(1)
+    _exit_like_python(0)
 
 
-def _exit_by_sigint_at_the_end():
-    """An interrupted interpreter ends killed by SIGINT after its cleanup; so does a forked job."""
+def _system_exit_code(exc):
+    """The status `python3` exits with for an uncaught SystemExit (a non-number is printed, then 1)."""
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    try:
+        sys.stderr.write("%s\n" % (code,))
+    except Exception:  # noqa: BLE001 - as the interpreter, ignore a failing stderr
+        pass
+    return 1
+
+
+def _exit_like_python(code):
+    """What the interpreter does on its way out that a script can see: non-daemon threads are
+    waited for, atexit handlers run, stdout and stderr are flushed (120 if that fails). Then the
+    process ends without tearing the interpreter down: freeing every object inherited from the
+    server would write to (copy) all of its pages, the largest cost of a forked job. Python does
+    not promise __del__ for objects alive at exit, and multiprocessing's children end this way.
+    None: an uncaught KeyboardInterrupt, which ends killed by SIGINT as a fresh interpreter does."""
     threading = sys.modules.get("threading")
     if threading is not None:
         threading._shutdown()
     import atexit
     atexit._run_exitfuncs()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGINT)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - the interpreter's own rule for a failing flush
+            if code == 0:
+                code = 120
+    if code is None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+        code = 130
+    os._exit(code)
 
 
 def _main():
     if _PRELOAD_ERROR is not None:
         _send({"op": "failed", "error": _PRELOAD_ERROR})
         sys.exit(2)
+    # Everything imported so far is shared with every child: the collector leaves it alone, so a
+    # job's collections do not write to (copy) the pages it lives on.
+    gc.freeze()
     child = _serve()
     if child is None:
         return

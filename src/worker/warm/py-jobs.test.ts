@@ -55,7 +55,9 @@ for (const mode of MODES) {
 
     test('sys.exit codes come back; an uncaught exception exits 1 with a traceback of the script alone', async () => {
       assert.equal((await kit.run('import sys\nsys.exit(7)\n')).result.exitCode, 7);
-      assert.equal((await kit.run('raise SystemExit("bye")\n')).result.exitCode, 1);
+      const bye = await kit.run('raise SystemExit("bye")\n');
+      assert.deepEqual([bye.result.exitCode, bye.stderr], [1, ['bye']]);
+      assert.equal((await kit.run('import sys\nsys.exit(None)\n')).result.exitCode, 0);
       const failed = await kit.run(`${PARENT}def f():\n    raise ValueError("boom")\nf()\n`);
       assert.equal(failed.result.exitCode, 1);
       assert.equal(failed.stdout[0], `parent ${expectedParent()}`);
@@ -66,6 +68,13 @@ for (const mode of MODES) {
       const syntax = await kit.run('print(\n');
       assert.equal(syntax.result.exitCode, 1);
       assert.match(syntax.stderr.join('\n'), /SyntaxError/);
+    });
+
+    test('on the way out, non-daemon threads are waited for, then atexit handlers run, then output is flushed', async () => {
+      const source = `${PARENT}import atexit, sys, threading, time\natexit.register(lambda: print("atexit ran"))\ndef late():\n    time.sleep(0.3)\n    sys.stdout.write("thread done\\n")\nthreading.Thread(target=late).start()\nsys.stdout.write("main done\\n")\n`;
+      const { stdout, result } = await kit.run(source);
+      assert.equal(result.exitCode, 0);
+      assert.deepEqual(stdout, [`parent ${expectedParent()}`, 'main done', 'thread done', 'atexit ran']);
     });
 
     test('a job killed by a signal is reported with that signal', async () => {
