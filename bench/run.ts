@@ -164,15 +164,15 @@ async function main(): Promise<number> {
     await cluster.close();
   }
 
-  await step(`.py jobs: print("hi") warm vs cold vs spawning python3; numpy preloaded; ${N.throughputJobs} jobs on 2 workers x ${N.slots} slots`, async () => {
-    const counts = {
-      latencyJobs: Number(process.env.BENCH_PY_LATENCY_JOBS ?? 100),
-      warmupJobs: 5,
-      throughputJobs: Number(process.env.BENCH_PY_THROUGHPUT_JOBS ?? N.throughputJobs),
-      batch: N.batch,
-      slots: N.slots,
-    };
-    const py = await pythonFigures(counts, LIMIT_MS.python, log);
+  const pyCounts = {
+    latencyJobs: Number(process.env.BENCH_PY_LATENCY_JOBS ?? 100),
+    warmupJobs: 5,
+    throughputJobs: Number(process.env.BENCH_PY_THROUGHPUT_JOBS ?? N.throughputJobs),
+    batch: N.batch,
+    slots: N.slots,
+  };
+  await step(`.py jobs: print("hi") warm vs cold vs spawning python3 (${pyCounts.latencyJobs} each); numpy preloaded; ${pyCounts.throughputJobs} jobs on 2 workers x ${N.slots} slots`, async () => {
+    const py = await pythonFigures(pyCounts, LIMIT_MS.python, log);
     Object.assign(f, py.figures);
     Object.assign(extra, py.extra);
   }, 'python');
