@@ -177,7 +177,7 @@ async function main(): Promise<number> {
     Object.assign(extra, py.extra);
   }, 'python');
 
-  await step(`BullMQ: ${N.throughputJobs} jobs, one Worker of concurrency ${N.inFlight}, local redis-server`, async () => {
+  await step(`BullMQ: ${N.throughputJobs} jobs, 1 worker process x concurrency ${N.inFlight} and 2 x ${N.slots} (Titan's shape), local redis-server`, async () => {
     const redis = ensureRedisServer(log);
     if ('reason' in redis) {
       extra.bullmq_skipped_reason = redis.reason;
@@ -188,7 +188,10 @@ async function main(): Promise<number> {
     try {
       const server = await startRedis(redis.path);
       try {
-        f.bullmq_jobs_per_s = await bullmqThroughput(server.port, N.throughputJobs, N.batch, N.inFlight, LIMIT_MS.bullmq);
+        f.bullmq_jobs_per_s = await bullmqThroughput(server.port, N.throughputJobs, N.batch, { processes: 1, concurrency: N.inFlight }, LIMIT_MS.bullmq);
+        f.bullmq_2x4_jobs_per_s = await bullmqThroughput(server.port, N.throughputJobs, N.batch, { processes: 2, concurrency: N.slots }, LIMIT_MS.bullmq);
+        extra.peer_shapes = { titan: `2 worker processes x ${N.slots} slots`, bullmq_jobs_per_s: `1 worker process x concurrency ${N.inFlight}`, bullmq_2x4_jobs_per_s: `2 worker processes x concurrency ${N.slots}`, spawn_floor_jobs_per_s: `1 process, ${N.inFlight} spawns in flight` };
+        log(`  BullMQ 1x${N.inFlight}: ${round(f.bullmq_jobs_per_s)} jobs/s; 2x${N.slots}: ${round(f.bullmq_2x4_jobs_per_s)} jobs/s (each worker a fresh process)`);
       } finally {
         await server.close();
       }
