@@ -1,8 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Cluster, TOKEN, until } from './harness.js';
+import { Cluster, TOKEN, until, type WorkerHandle } from './harness.js';
 import { TitanClient } from '../src/sdk/client.js';
 
 describe('jobs on a real cluster', () => {
@@ -116,10 +116,13 @@ describe('jobs on a real cluster', () => {
 for (const warm of [true, false]) {
   describe(`.py jobs on a real cluster (${warm ? 'warm' : '--no-warm'})`, () => {
     const cluster = new Cluster();
+    const args = warm ? [] : ['--no-warm'];
+    let worker: WorkerHandle;
     let workerPid = 0;
     before(async () => {
       await cluster.startMaster();
-      workerPid = (await cluster.startWorker('py-worker', { slots: 2, args: warm ? [] : ['--no-warm'] })).process.pid ?? 0;
+      worker = await cluster.startWorker('py-worker', { slots: 2, args });
+      workerPid = worker.process.pid ?? 0;
     });
     after(() => cluster.close());
 
@@ -173,5 +176,33 @@ for (const warm of [true, false]) {
       await client.cancel(jobId);
       assert.equal((await client.wait(jobId, { timeout: 30_000 })).state, 'cancelled');
     });
+
+    // Last: it SIGKILLs the suite's worker.
+    test("a script left running by its worker's SIGKILL is killed, with what it started, when the worker restarts", async () => {
+      const client = await cluster.client();
+      const dir = join(cluster.dir, 'orphaned');
+      mkdirSync(dir, { recursive: true });
+      const script = join(cluster.dir, 'orphan.py');
+      writeFileSync(script, 'import os, subprocess, sys, time\nchild = subprocess.Popen(["sleep", "60"])\nwith open(os.path.join(sys.argv[1], "pids-" + os.environ["TITAN_ATTEMPT"]), "w") as f:\n    f.write("%d %d" % (os.getpid(), child.pid))\ntime.sleep(60)\n');
+      const { jobId } = await client.submit({ file: script, args: [dir] });
+      const file = join(dir, 'pids-1');
+      await until('the script to record its pids', async () => existsSync(file) && readFileSync(file, 'utf8').includes(' '));
+      const pids = readFileSync(file, 'utf8').split(' ').map(Number);
+      await cluster.killWorker('py-worker');
+      assert.ok(pids.every(running), 'the script and its child outlive the SIGKILLed worker');
+      await cluster.startWorker('py-worker', { slots: 2, args, workDir: worker.workDir });
+      await until('the orphaned script and its child to be killed', async () => !pids.some(running));
+      await client.cancel(jobId).catch(() => undefined);
+    });
   });
+}
+
+/** Alive and not a zombie. */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
 }

@@ -4,7 +4,7 @@
  * (its parent is the warm server, or the worker itself), so a silent fallback cannot pass as warm.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -111,6 +111,14 @@ for (const mode of MODES) {
       assert.deepEqual(first.stdout, ['True']);
       const second = await kit.run(`${PARENT}import sys, json, builtins\nprint("decimal" in sys.modules, hasattr(json, "LEAK"), hasattr(builtins, "LEAK"))\n`);
       assert.deepEqual(second.stdout, [`parent ${expectedParent()}`, 'False False False']);
+    });
+
+    // The cold path's drop to the job user is the spawn's (uid/gid options); this checks the forked child's own.
+    test('given a job user, the job runs as it, with no supplementary groups, before its first line', { skip: !mode.warm ? 'the spawned path drops the user with the spawn itself' : process.getuid?.() !== 0 ? 'needs a root worker' : false }, async () => {
+      await chmod(root, 0o755);
+      const { stdout, result } = await kit.run(`${PARENT}import os\nprint(os.getuid(), os.getgid(), os.getgroups(), os.geteuid())\n`, { user: { uid: 65534, gid: 65534 } });
+      assert.equal(result.exitCode, 0);
+      assert.deepEqual(stdout, [`parent ${expectedParent()}`, '65534 65534 [] 65534']);
     });
 
     test('memory and process limits are in force before the first line (rlimits)', async () => {
