@@ -4,7 +4,7 @@
  * threads, and jobs that need another interpreter or startup environment run cold.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { mkdtemp, rm, symlink, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -52,6 +52,51 @@ describe('a warm job and a cold job see the same start', () => {
       assert.deepEqual(seen[1], seen[0]);
     } finally {
       await Promise.all([cold.close(), warm.close()]);
+    }
+  });
+});
+
+describe('no job can read another job\'s secrets from the memory it was forked from', () => {
+  /** Which of `needles` occur in the readable memory of process `pid` (read from here, so the needles are not in its memory). */
+  function foundInMemory(pid: number, needles: readonly string[]): string[] {
+    const found = new Set<string>();
+    const fd = openSync(`/proc/${pid}/mem`, 'r');
+    try {
+      for (const line of readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
+        const [range, perms, , , , name] = line.split(/\s+/);
+        if (range === undefined || perms?.[0] !== 'r' || name?.startsWith('[v') === true) continue;
+        const [start, end] = range.split('-').map((x) => parseInt(x, 16));
+        if (start === undefined || end === undefined || end - start > 1 << 28) continue;
+        const chunk = Buffer.alloc(end - start);
+        try {
+          readSync(fd, chunk, 0, chunk.length, start);
+        } catch {
+          continue;
+        }
+        for (const needle of needles) if (chunk.includes(needle)) found.add(needle);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return [...found].sort();
+  }
+
+  test('a job forked after another one ran with a token in its environment and argv holds no trace of it, though it holds its own', async () => {
+    const kit = await PyJobKit.create(path.join(root, 'secrets'), true);
+    try {
+      const secret = `s3cret-${String(process.hrtime.bigint())}-${Math.random().toString(36).slice(2)}`;
+      const first = await kit.run(`${PARENT}import os\nprint(len(os.environ["TITAN_TOKEN"]))\n`, { env: { ...BASE_ENV, TITAN_TOKEN: secret }, args: [secret] });
+      assert.deepEqual(first.stdout, [`parent ${kit.warm?.serverPid}`, String(secret.length)]);
+      const own = `own-${Math.random().toString(36).slice(2)}-${Math.random().toString(36).slice(2)}`;
+      const { job, lines } = await kit.start(`${PARENT}import time\nprint("ready", flush=True)\ntime.sleep(30)\n`, { env: { ...BASE_ENV, MINE: own } });
+      await until(() => lines.some((l) => l.line === 'ready'), 20_000, 'the second job to start');
+      assert.equal(lines[0]?.line, `parent ${kit.warm?.serverPid}`);
+      assert.deepEqual(foundInMemory(job.pid ?? 0, [secret, own]), [own], "the second job's memory holds its own variable and nothing of the first job's token");
+      assert.deepEqual(foundInMemory(kit.warm?.serverPid ?? 0, [secret, own]), [], 'the warm server never saw either job\'s environment');
+      job.kill('SIGKILL');
+      await job.done;
+    } finally {
+      await kit.close();
     }
   });
 });
