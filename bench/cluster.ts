@@ -68,16 +68,17 @@ export class BenchCluster {
     if (options.http === true) this.httpPort = Number((await master.line(/http api and dashboard on http:\/\/127\.0\.0\.1:(\d+)/, 20_000))[1]);
   }
 
-  async startWorker(id: string, slots: number): Promise<void> {
+  /** Starts a worker and waits until the master lists it healthy; `extra` adds flags and environment. */
+  async startWorker(id: string, slots: number, extra: { args?: readonly string[]; env?: Readonly<Record<string, string>> } = {}): Promise<number> {
     const workDir = join(this.dir, 'workers', id);
-    const args = ['worker', '--master', `127.0.0.1:${this.port}`, '--token', BENCH_TOKEN, '--id', id, '--work-dir', workDir, '--slots', String(slots)];
-    const tracked = this.spawnTitan(args);
+    const args = ['worker', '--master', `127.0.0.1:${this.port}`, '--token', BENCH_TOKEN, '--id', id, '--work-dir', workDir, '--slots', String(slots), ...(extra.args ?? [])];
+    const tracked = this.spawnTitan(args, extra.env);
     this.workers.set(id, { tracked, workDir });
     const client = await this.client();
     const deadline = new Deadline(`worker ${id} to register`, 20_000);
     for (;;) {
       if (tracked.child.exitCode !== null) throw new Error(`worker ${id} exited:\n${tracked.tail()}`);
-      if ((await client.stats()).workers.some((w) => w.id === id && w.health === 'healthy')) return;
+      if ((await client.stats()).workers.some((w) => w.id === id && w.health === 'healthy')) return tracked.child.pid ?? 0;
       deadline.check();
       await sleep(50);
     }
@@ -158,10 +159,10 @@ export class BenchCluster {
     return this.master;
   }
 
-  private spawnTitan(args: readonly string[]): Tracked {
+  private spawnTitan(args: readonly string[], env: Readonly<Record<string, string>> = {}): Tracked {
     return spawnTracked(process.execPath, [MAIN, ...args], {
       // The default (info) log level: it logs nothing per job, so this is what a user runs.
-      env: { ...process.env, TITAN_HOME: this.dir },
+      env: { ...process.env, TITAN_HOME: this.dir, ...env },
     });
   }
 }

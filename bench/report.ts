@@ -14,6 +14,8 @@ export interface Figures {
   throughput_jobs_per_s: number | null;
   spawn_floor_jobs_per_s: number | null;
   bullmq_jobs_per_s: number | null;
+  /** BullMQ in Titan's shape: 2 worker processes x concurrency 4. */
+  bullmq_2x4_jobs_per_s: number | null;
   master_rss_mb_after_10k_jobs: number | null;
   recovery_s_10k_jobs: number | null;
   dag_core_transitions_per_s: number | null;
@@ -24,6 +26,14 @@ export interface Figures {
   timer_fire_skew_ms_p99: number | null;
   dashboard_load_ms_10k_jobs: number | null;
   log_follow_lines_per_s: number | null;
+  /** Issue 19: `.py` jobs forked warm against cold and against Node spawning python3 (bench/python.ts). */
+  py_job_latency_p50_ms: number | null;
+  py_spawn_floor_p50_ms: number | null;
+  py_job_cold_p50_ms: number | null;
+  py_numpy_job_p50_ms: number | null;
+  py_numpy_job_cold_p50_ms: number | null;
+  py_throughput_jobs_per_s: number | null;
+  py_throughput_cold_jobs_per_s: number | null;
 }
 
 export const emptyFigures = (): Figures => ({
@@ -34,6 +44,7 @@ export const emptyFigures = (): Figures => ({
   throughput_jobs_per_s: null,
   spawn_floor_jobs_per_s: null,
   bullmq_jobs_per_s: null,
+  bullmq_2x4_jobs_per_s: null,
   master_rss_mb_after_10k_jobs: null,
   recovery_s_10k_jobs: null,
   dag_core_transitions_per_s: null,
@@ -44,6 +55,13 @@ export const emptyFigures = (): Figures => ({
   timer_fire_skew_ms_p99: null,
   dashboard_load_ms_10k_jobs: null,
   log_follow_lines_per_s: null,
+  py_job_latency_p50_ms: null,
+  py_spawn_floor_p50_ms: null,
+  py_job_cold_p50_ms: null,
+  py_numpy_job_p50_ms: null,
+  py_numpy_job_cold_p50_ms: null,
+  py_throughput_jobs_per_s: null,
+  py_throughput_cold_jobs_per_s: null,
 });
 
 /** The targets, in one place. */
@@ -65,6 +83,12 @@ export const TARGETS = {
   dashboardLoadMs: 1000,
   /** The live log view keeps up with a job printing this many lines a second, dropping none. */
   logFollowLinesPerS: 5000,
+  /** A warm `print("hi")` job, submit → done, over Node spawning `python3 -u hi.py`. */
+  pyWarmOverSpawnFloor: 0.25,
+  /** A warm job importing preloaded numpy over the same job cold. */
+  pyNumpyWarmOverCold: 0.1,
+  /** Trivial `.py` jobs per second, warm over cold, 2 workers x 4 slots. */
+  pyThroughputWarmOverCold: 3,
 } as const;
 
 type Status = 'PASS' | 'MISS' | 'n/a' | '—';
@@ -91,8 +115,13 @@ export function derived(f: Figures): Record<string, number | null> {
     dispatch_p50_over_floor_ratio: ratio(f.dispatch_latency_p50_ms, f.spawn_floor_p50_ms),
     throughput_over_floor_ratio: ratio(f.throughput_jobs_per_s, f.spawn_floor_jobs_per_s),
     titan_over_bullmq_ratio: ratio(f.throughput_jobs_per_s, f.bullmq_jobs_per_s),
+    titan_over_bullmq_2x4_ratio: ratio(f.throughput_jobs_per_s, f.bullmq_2x4_jobs_per_s),
     dag_10k_over_floor_ratio: ratio(f.dag_10k_s, f.dag_10k_floor_s),
     service_restart_over_pm2_ratio: ratio(f.service_restart_ms_p50, f.pm2_restart_ms_p50),
+    py_warm_over_spawn_floor_ratio: ratio(f.py_job_latency_p50_ms, f.py_spawn_floor_p50_ms),
+    py_warm_over_cold_ratio: ratio(f.py_job_latency_p50_ms, f.py_job_cold_p50_ms),
+    py_numpy_warm_over_cold_ratio: ratio(f.py_numpy_job_p50_ms, f.py_numpy_job_cold_p50_ms),
+    py_throughput_warm_over_cold_ratio: ratio(f.py_throughput_jobs_per_s, f.py_throughput_cold_jobs_per_s),
   };
 }
 
@@ -119,7 +148,7 @@ function rows(f: Figures): Row[] {
       status: '—',
     },
     {
-      metric: 'throughput 2x4 slots',
+      metric: 'throughput 2 workers x 4 slots',
       value: fmt(f.throughput_jobs_per_s, 'jobs/s', 0),
       compared: `floor ${fmt(f.spawn_floor_jobs_per_s, 'jobs/s', 0)}`,
       relation: ratioText(share),
@@ -127,12 +156,20 @@ function rows(f: Figures): Row[] {
       status: judge(share === null ? null : share >= TARGETS.throughputOfFloor),
     },
     {
-      metric: 'BullMQ, concurrency 8',
+      metric: 'BullMQ, 1 process x concurrency 8',
       value: fmt(f.bullmq_jobs_per_s, 'jobs/s', 0),
-      compared: `Titan ${fmt(f.throughput_jobs_per_s, 'jobs/s', 0)}`,
+      compared: `Titan 2x4 ${fmt(f.throughput_jobs_per_s, 'jobs/s', 0)}`,
       relation: `Titan/BullMQ ${ratioText(vsBull)}`,
       target: `Titan >= ${TARGETS.overBullmq} x BullMQ`,
       status: judge(vsBull === null ? null : vsBull >= TARGETS.overBullmq),
+    },
+    {
+      metric: 'BullMQ, 2 processes x concurrency 4',
+      value: fmt(f.bullmq_2x4_jobs_per_s, 'jobs/s', 0),
+      compared: `Titan 2x4 ${fmt(f.throughput_jobs_per_s, 'jobs/s', 0)}`,
+      relation: `Titan/BullMQ ${ratioText(d.titan_over_bullmq_2x4_ratio ?? null)}`,
+      target: `Titan >= ${TARGETS.overBullmq} x BullMQ`,
+      status: judge(d.titan_over_bullmq_2x4_ratio === undefined || d.titan_over_bullmq_2x4_ratio === null ? null : d.titan_over_bullmq_2x4_ratio >= TARGETS.overBullmq),
     },
     {
       metric: 'master RSS after 10k jobs',
@@ -198,6 +235,40 @@ function rows(f: Figures): Row[] {
       // 2% slack: the figure is lines over the time between the first and the last line shown, which includes the job's own start-up jitter.
       target: `>= ${TARGETS.logFollowLinesPerS} x 0.98, none dropped`,
       status: judge(f.log_follow_lines_per_s === null ? null : f.log_follow_lines_per_s >= TARGETS.logFollowLinesPerS * 0.98),
+    },
+    ...pythonRows(f, d),
+  ];
+}
+
+function pythonRows(f: Figures, d: Record<string, number | null>): Row[] {
+  const at = (r: number | null | undefined): number | null => r ?? null;
+  const warm = at(d.py_warm_over_spawn_floor_ratio);
+  const numpy = at(d.py_numpy_warm_over_cold_ratio);
+  const throughput = at(d.py_throughput_warm_over_cold_ratio);
+  return [
+    {
+      metric: '.py job p50, warm (print hi)',
+      value: fmt(f.py_job_latency_p50_ms, 'ms', 1),
+      compared: `spawn python3 ${fmt(f.py_spawn_floor_p50_ms, 'ms', 1)}; cold ${fmt(f.py_job_cold_p50_ms, 'ms', 1)}`,
+      relation: ratioText(warm),
+      target: `<= ${TARGETS.pyWarmOverSpawnFloor} x spawn`,
+      status: judge(warm === null ? null : warm <= TARGETS.pyWarmOverSpawnFloor),
+    },
+    {
+      metric: '.py numpy job p50, warm preloaded',
+      value: fmt(f.py_numpy_job_p50_ms, 'ms', 1),
+      compared: `cold ${fmt(f.py_numpy_job_cold_p50_ms, 'ms', 1)}`,
+      relation: ratioText(numpy),
+      target: `<= ${TARGETS.pyNumpyWarmOverCold} x cold`,
+      status: judge(numpy === null ? null : numpy <= TARGETS.pyNumpyWarmOverCold),
+    },
+    {
+      metric: '.py throughput 2x4, warm',
+      value: fmt(f.py_throughput_jobs_per_s, 'jobs/s', 0),
+      compared: `cold ${fmt(f.py_throughput_cold_jobs_per_s, 'jobs/s', 0)}`,
+      relation: ratioText(throughput),
+      target: `>= ${TARGETS.pyThroughputWarmOverCold} x cold`,
+      status: judge(throughput === null ? null : throughput >= TARGETS.pyThroughputWarmOverCold),
     },
   ];
 }

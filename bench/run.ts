@@ -20,6 +20,7 @@ import { confinementCost } from './confine.js';
 import { dashboardFigures, findChromium } from './dashboard.js';
 import { securityFigures } from './security.js';
 import { legacyV1Figures } from './legacy-v1.js';
+import { pythonFigures } from './python.js';
 
 const N = {
   latencyJobs: 300,
@@ -39,11 +40,12 @@ const N = {
 } as const;
 
 /** Per-step time limits; the whole bench stays within a few minutes even when something hangs. */
-const LIMIT_MS = { latency: 60_000, throughput: 90_000, memory: 240_000, recovery: 60_000, bullmq: 90_000, dag: 240_000, restarts: 60_000, timers: 60_000, dashboard: 120_000 } as const;
+const LIMIT_MS = { latency: 60_000, throughput: 90_000, memory: 240_000, recovery: 60_000, bullmq: 90_000, dag: 240_000, restarts: 60_000, timers: 60_000, dashboard: 120_000, python: 300_000 } as const;
 
 /**
  * BENCH_ONLY=services,timers runs only those steps (keys: dag-core, latency, services, timers,
- * throughput, dag, memory, recovery, bullmq, inference, dashboard) and writes bench/results/partial.json instead of latest.json.
+ * throughput, dag, memory, recovery, python, bullmq, inference, dashboard;
+ * BENCH_PY_LATENCY_JOBS and BENCH_PY_THROUGHPUT_JOBS shorten the python step) and writes bench/results/partial.json instead of latest.json.
  */
 const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''));
 const wanted = (key: string): boolean => ONLY.size === 0 || ONLY.has(key);
@@ -162,7 +164,20 @@ async function main(): Promise<number> {
     await cluster.close();
   }
 
-  await step(`BullMQ: ${N.throughputJobs} jobs, one Worker of concurrency ${N.inFlight}, local redis-server`, async () => {
+  const pyCounts = {
+    latencyJobs: Number(process.env.BENCH_PY_LATENCY_JOBS ?? 100),
+    warmupJobs: 5,
+    throughputJobs: Number(process.env.BENCH_PY_THROUGHPUT_JOBS ?? N.throughputJobs),
+    batch: N.batch,
+    slots: N.slots,
+  };
+  await step(`.py jobs: print("hi") warm vs cold vs spawning python3 (${pyCounts.latencyJobs} each); numpy preloaded; ${pyCounts.throughputJobs} jobs on 2 workers x ${N.slots} slots`, async () => {
+    const py = await pythonFigures(pyCounts, LIMIT_MS.python, log);
+    Object.assign(f, py.figures);
+    Object.assign(extra, py.extra);
+  }, 'python');
+
+  await step(`BullMQ: ${N.throughputJobs} jobs, 1 worker process x concurrency ${N.inFlight} and 2 x ${N.slots} (Titan's shape), local redis-server`, async () => {
     const redis = ensureRedisServer(log);
     if ('reason' in redis) {
       extra.bullmq_skipped_reason = redis.reason;
@@ -173,7 +188,10 @@ async function main(): Promise<number> {
     try {
       const server = await startRedis(redis.path);
       try {
-        f.bullmq_jobs_per_s = await bullmqThroughput(server.port, N.throughputJobs, N.batch, N.inFlight, LIMIT_MS.bullmq);
+        f.bullmq_jobs_per_s = await bullmqThroughput(server.port, N.throughputJobs, N.batch, { processes: 1, concurrency: N.inFlight }, LIMIT_MS.bullmq);
+        f.bullmq_2x4_jobs_per_s = await bullmqThroughput(server.port, N.throughputJobs, N.batch, { processes: 2, concurrency: N.slots }, LIMIT_MS.bullmq);
+        extra.peer_shapes = { titan: `2 worker processes x ${N.slots} slots`, bullmq_jobs_per_s: `1 worker process x concurrency ${N.inFlight}`, bullmq_2x4_jobs_per_s: `2 worker processes x concurrency ${N.slots}`, spawn_floor_jobs_per_s: `1 process, ${N.inFlight} spawns in flight` };
+        log(`  BullMQ 1x${N.inFlight}: ${round(f.bullmq_jobs_per_s)} jobs/s; 2x${N.slots}: ${round(f.bullmq_2x4_jobs_per_s)} jobs/s (each worker a fresh process)`);
       } finally {
         await server.close();
       }

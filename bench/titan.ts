@@ -38,11 +38,18 @@ export interface PushResult {
 }
 
 /**
- * Pushes `count` /bin/true jobs: submitMany in batches, a wait() per job started right after its
+ * Pushes `count` jobs (/bin/true unless `submit` says otherwise): submitMany in batches, a wait() per job started right after its
  * batch is accepted; timed from the first submit to the last completion the client sees.
  * At most `window` jobs are unfinished at once, so a long run is a steady load, not one huge queue.
  */
-export async function pushJobs(client: TitanClient, count: number, batch: number, window: number, limitMs: number): Promise<PushResult> {
+export async function pushJobs(
+  client: TitanClient,
+  count: number,
+  batch: number,
+  window: number,
+  limitMs: number,
+  submit: (size: number) => Promise<{ jobIds: string[] }> = (size) => client.submitMany(Array.from({ length: size }, () => TRUE)),
+): Promise<PushResult> {
   const deadline = new Deadline(`pushing ${count} Titan jobs`, limitMs);
   const waits = new Set<Promise<void>>();
   let failed = 0;
@@ -53,7 +60,7 @@ export async function pushJobs(client: TitanClient, count: number, batch: number
     deadline.check();
     while (waits.size + batch > window && waits.size > 0) await within('a window of jobs', deadline.remainingMs, Promise.race(waits));
     const size = Math.min(batch, count - submitted);
-    const { jobIds } = await within('submitMany', deadline.remainingMs, client.submitMany(Array.from({ length: size }, () => TRUE)));
+    const { jobIds } = await within('submitMany', deadline.remainingMs, submit(size));
     submitted += size;
     for (const jobId of jobIds) {
       const wait: Promise<void> = client.wait(jobId).then(

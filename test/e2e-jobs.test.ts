@@ -1,8 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Cluster, TOKEN, until } from './harness.js';
+import { Cluster, TOKEN, until, type WorkerHandle } from './harness.js';
 import { TitanClient } from '../src/sdk/client.js';
 
 describe('jobs on a real cluster', () => {
@@ -12,16 +12,6 @@ describe('jobs on a real cluster', () => {
     await cluster.startWorker('general-1', { slots: 2 });
   });
   after(() => cluster.close());
-
-  test("a script's output and exit code come back through `titan run --wait`", async () => {
-    const script = join(cluster.dir, 'hello.py');
-    writeFileSync(script, 'import os, sys\nprint("hello", sys.argv[1], os.environ["TITAN_ATTEMPT"])\nprint("to stderr", file=sys.stderr)\n');
-    const result = await cluster.cli(['run', script, 'titan', '--wait']);
-    assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /^hello titan 1$/m);
-    assert.match(result.stderr, /to stderr/);
-    assert.match(result.stderr, /succeeded \(exit 0\)/);
-  });
 
   test('a failing job makes `titan run --wait` exit 1 and says why', async () => {
     const result = await cluster.cli(['run', '--wait', '--', 'sh', '-c', 'echo failing; exit 7']);
@@ -121,23 +111,98 @@ describe('jobs on a real cluster', () => {
   });
 });
 
-describe('project folders', () => {
-  const cluster = new Cluster();
-  before(async () => {
-    await cluster.startMaster();
-    await cluster.startWorker('project-worker');
-  });
-  after(() => cluster.close());
+// The .py behaviour on a real cluster, both ways: forked from the worker's warm interpreter, and
+// spawned cold with --no-warm. Each job prints its parent, so the way it ran is checked too.
+for (const warm of [true, false]) {
+  describe(`.py jobs on a real cluster (${warm ? 'warm' : '--no-warm'})`, () => {
+    const cluster = new Cluster();
+    const args = warm ? [] : ['--no-warm'];
+    let worker: WorkerHandle;
+    let workerPid = 0;
+    before(async () => {
+      await cluster.startMaster();
+      worker = await cluster.startWorker('py-worker', { slots: 2, args });
+      workerPid = worker.process.pid ?? 0;
+    });
+    after(() => cluster.close());
 
-  test('with --project the folder becomes the workspace and the script imports its neighbours', async () => {
-    const project = join(cluster.dir, 'proj');
-    mkdirSync(join(project, 'scripts'), { recursive: true });
-    mkdirSync(join(project, 'lib'));
-    writeFileSync(join(project, 'lib', 'greeting.py'), 'WORD = "from the project"\n');
-    writeFileSync(join(project, 'data.txt'), 'shipped data\n');
-    writeFileSync(join(project, 'scripts', 'main.py'), 'import sys\nsys.path.insert(0, "lib")\nfrom greeting import WORD\nprint(WORD, open("data.txt").read().strip())\n');
-    const result = await cluster.cli(['run', join(project, 'scripts', 'main.py'), '--project', project, '--wait']);
-    assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /^from the project shipped data$/m);
+    /** Warm: the job's parent is the warm server, itself a child of the worker. Cold: the worker. */
+    function assertRanThe(way: boolean, stdout: string): void {
+      const ppid = Number(/^parent (\d+)$/m.exec(stdout)?.[1]);
+      const grandparent = Number(readFileSync(`/proc/${ppid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+      if (way) assert.equal(grandparent, workerPid, `parent ${ppid} is not a child of the worker ${workerPid}`);
+      else assert.equal(ppid, workerPid);
+    }
+
+    test("a script's output and exit code come back through `titan run --wait`", async () => {
+      const script = join(cluster.dir, 'hello.py');
+      writeFileSync(script, 'import os, sys\nprint("hello", sys.argv[1], os.environ["TITAN_ATTEMPT"])\nprint("to stderr", file=sys.stderr)\nprint("parent", os.getppid())\n');
+      const result = await cluster.cli(['run', script, 'titan', '--wait']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /^hello titan 1$/m);
+      assert.match(result.stderr, /to stderr/);
+      assert.match(result.stderr, /succeeded \(exit 0\)/);
+      assertRanThe(warm, result.stdout);
+    });
+
+    test('a failing script makes `titan run --wait` exit 1 and says why', async () => {
+      const script = join(cluster.dir, 'fail.py');
+      writeFileSync(script, 'import os, sys\nprint("parent", os.getppid())\nsys.exit(7)\n');
+      const result = await cluster.cli(['run', script, '--wait']);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /failed \(exit 7\)/);
+      assertRanThe(warm, result.stdout);
+    });
+
+    test('with --project the folder becomes the workspace and the script imports its neighbours', async () => {
+      const project = join(cluster.dir, 'proj');
+      mkdirSync(join(project, 'scripts'), { recursive: true });
+      mkdirSync(join(project, 'lib'));
+      writeFileSync(join(project, 'lib', 'greeting.py'), 'WORD = "from the project"\n');
+      writeFileSync(join(project, 'data.txt'), 'shipped data\n');
+      writeFileSync(join(project, 'scripts', 'main.py'), 'import os, sys\nsys.path.insert(0, "lib")\nfrom greeting import WORD\nprint(WORD, open("data.txt").read().strip())\nprint("parent", os.getppid())\n');
+      const result = await cluster.cli(['run', join(project, 'scripts', 'main.py'), '--project', project, '--wait']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /^from the project shipped data$/m);
+      assertRanThe(warm, result.stdout);
+    });
+
+    test('cancelling a running script kills it and it ends cancelled', async () => {
+      const client = await cluster.client();
+      const script = join(cluster.dir, 'sleepy.py');
+      writeFileSync(script, 'import time\nprint("started", flush=True)\ntime.sleep(60)\n');
+      const { jobId } = await client.submit({ file: script });
+      await until('the script to start', async () => (await client.status(jobId)).state === 'running');
+      await client.cancel(jobId);
+      assert.equal((await client.wait(jobId, { timeout: 30_000 })).state, 'cancelled');
+    });
+
+    // Last: it SIGKILLs the suite's worker.
+    test("a script left running by its worker's SIGKILL is killed, with what it started, when the worker restarts", async () => {
+      const client = await cluster.client();
+      const dir = join(cluster.dir, 'orphaned');
+      mkdirSync(dir, { recursive: true });
+      const script = join(cluster.dir, 'orphan.py');
+      writeFileSync(script, 'import os, subprocess, sys, time\nchild = subprocess.Popen(["sleep", "60"])\nwith open(os.path.join(sys.argv[1], "pids-" + os.environ["TITAN_ATTEMPT"]), "w") as f:\n    f.write("%d %d" % (os.getpid(), child.pid))\ntime.sleep(60)\n');
+      const { jobId } = await client.submit({ file: script, args: [dir] });
+      const file = join(dir, 'pids-1');
+      await until('the script to record its pids', async () => existsSync(file) && readFileSync(file, 'utf8').includes(' '));
+      const pids = readFileSync(file, 'utf8').split(' ').map(Number);
+      await cluster.killWorker('py-worker');
+      assert.ok(pids.every(running), 'the script and its child outlive the SIGKILLed worker');
+      await cluster.startWorker('py-worker', { slots: 2, args, workDir: worker.workDir });
+      await until('the orphaned script and its child to be killed', async () => !pids.some(running));
+      await client.cancel(jobId).catch(() => undefined);
+    });
   });
-});
+}
+
+/** Alive and not a zombie. */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}

@@ -161,15 +161,15 @@ export class Cluster {
 }
 
 /**
- * For the enclosing describe(): a master and one 4-slot worker, started before its tests and
+ * For the enclosing describe(): a master and one 4-slot worker (with `workerArgs`), started before its tests and
  * closed after them; `client` is connected with the cluster token once they run.
  */
-export function clusterForSuite(workerId: string): { readonly cluster: Cluster; readonly client: TitanClient; reconnect(): Promise<void> } {
+export function clusterForSuite(workerId: string, workerArgs: readonly string[] = []): { readonly cluster: Cluster; readonly client: TitanClient; reconnect(): Promise<void> } {
   const cluster = new Cluster();
   let client: TitanClient | undefined;
   before(async () => {
     await cluster.startMaster();
-    await cluster.startWorker(workerId, { slots: 4 });
+    await cluster.startWorker(workerId, { slots: 4, args: workerArgs });
     client = await cluster.client();
   });
   after(() => cluster.close());

@@ -11,7 +11,7 @@ import { INFERENCE_AGENT_DEFAULTS, type InferenceAgentOptions } from '../inferen
 import { resolveTls } from '../sdk/address.js';
 import { certificateCommonName } from '../security/tls-env.js';
 
-interface WorkerFlags extends IsolationFlags {
+export interface WorkerFlags extends IsolationFlags {
   master?: string;
   token?: string;
   tags?: string;
@@ -36,6 +36,8 @@ interface WorkerFlags extends IsolationFlags {
   ca?: string;
   cert?: string;
   key?: string;
+  warm?: boolean;
+  pythonPreload?: string;
 }
 
 /** The --inference* flags (env TITAN_INFERENCE for the server URL); undefined without --inference. */
@@ -126,7 +128,20 @@ export function workerOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = p
     ...(spawn !== undefined ? { spawn } : {}),
     ...(flags.spawnedBy !== undefined ? { spawnedBy: flags.spawnedBy } : {}),
     ...(tls !== undefined ? { tls } : {}),
+    ...(flags.warm === false ? { warmPython: false } : {}),
+    ...pythonPreloadFrom(flags, env),
   };
+}
+
+/** `--python-preload numpy,pandas` (env TITAN_PYTHON_PRELOAD): module names, checked before any Python starts. */
+export function pythonPreloadFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv): Pick<WorkerOptions, 'pythonPreload'> {
+  const given = flags.pythonPreload ?? env.TITAN_PYTHON_PRELOAD;
+  if (given === undefined) return {};
+  const modules = given.split(',').map((m) => m.trim()).filter((m) => m !== '');
+  const bad = modules.find((m) => !/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(m));
+  if (bad !== undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, `--python-preload: "${bad}" is not a Python module name; give dotted names separated by commas, e.g. numpy,pandas`);
+  if (flags.warm === false && modules.length > 0) throw new TitanError(ErrorCode.INVALID_REQUEST, '--python-preload needs the warm interpreter that --no-warm turns off; drop one of them');
+  return { pythonPreload: modules };
 }
 
 export function registerWorker(program: Command): void {
@@ -162,6 +177,8 @@ export function registerWorker(program: Command): void {
     .option('--spawn-min <n>', 'with --spawnable: spawned workers kept even when idle (default 0)')
     .option('--spawn-max <n>', 'with --spawnable: most spawned workers at once (default 4)')
     .option('--spawned-by <host>', 'mark this worker as auto-scaled: the master retires it when idle (set by the host)')
+    .option('--no-warm', 'spawn a new python3 for every .py job instead of forking it from a warm interpreter')
+    .option('--python-preload <modules>', 'modules the warm interpreter imports once for all .py jobs, e.g. numpy,pandas (env TITAN_PYTHON_PRELOAD)')
     .option('--tls', 'dial the master over TLS (env TITAN_TLS=1; implied by --ca)')
     .option('--ca <file>', 'CA the master is signed by (env TITAN_CA; default ~/.titan/certs/ca.crt)')
     .option('--cert <file>', 'this worker\'s certificate, for a master with --mtls; its CN is the worker id (env TITAN_CERT)')

@@ -3,7 +3,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { Readable } from 'node:stream';
 import { Timers } from '../common/timers.js';
 import type { JobRun } from '../core/job.js';
 import type { Logger } from '../common/log.js';
@@ -12,6 +11,9 @@ import { LineBatcher, LineSplitter, type OutputLine } from './output-lines.js';
 import { LogFile } from './log-file.js';
 import { describeSetupError, describeSpawnError, makeExecutable } from './start-errors.js';
 import type { Confiner, Confinement } from './confine/confiner.js';
+import type { WarmPythons } from './warm/warm-pythons.js';
+import { forkWarmJob, type ForkedJob } from './warm/warm-job.js';
+import { pump, type JobChild } from './job-child.js';
 import type { DriverName, JobResources } from '../core/resources.js';
 
 export interface StartRequest {
@@ -34,6 +36,8 @@ export interface StartRequest {
   readonly network?: 'host' | 'none';
   /** Folders besides the workspace the job may write inside a sandbox (its DAG's shared folder). */
   readonly writable?: readonly string[];
+  /** The identity the job runs as (a root worker's unprivileged job user); absent: the worker's own. */
+  readonly user?: { readonly uid: number; readonly gid: number };
 }
 
 export interface JobResult {
@@ -79,9 +83,11 @@ export interface ExecutorOptions {
   readonly maxLineChars?: number;
   /** Applies limits and sandboxes; without it jobs run unconfined and sandbox requests fail. */
   readonly confiner?: Confiner;
+  /** Forks the `.py` jobs it accepts from a warm interpreter instead of spawning python3 (`--no-warm`: absent). */
+  readonly warm?: WarmPythons;
 }
 
-type Settings = Required<Omit<ExecutorOptions, 'log' | 'confiner'>> & { log: Logger | undefined; confiner: Confiner | undefined };
+type Settings = Required<Omit<ExecutorOptions, 'log' | 'confiner' | 'warm'>> & { log: Logger | undefined; confiner: Confiner | undefined; warm: WarmPythons | undefined };
 
 export class Executor {
   readonly #settings: Settings;
@@ -91,6 +97,7 @@ export class Executor {
     this.#settings = {
       log: options.log,
       confiner: options.confiner,
+      warm: options.warm,
       killGraceMs: options.killGraceMs ?? 5000,
       stdioGraceMs: options.stdioGraceMs ?? 2000,
       lineBatchSize: options.lineBatchSize ?? 256,
@@ -125,7 +132,7 @@ class JobProcess implements RunningJob {
   readonly done: Promise<JobResult>;
   #resolveSpawned!: (info: SpawnInfo | null) => void;
   #resolveDone!: (result: JobResult) => void;
-  #child: ChildProcess | undefined;
+  #child: JobChild | undefined;
   #exit: { code: number | null; signal: string | null; at: number } | undefined;
   #spawnError: NodeJS.ErrnoException | undefined;
   #startedAt = 0;
@@ -183,6 +190,11 @@ class JobProcess implements RunningJob {
       this.#finish({ error: describeSetupError(err, req) });
       return;
     }
+    const warm = this.settings.warm;
+    if (warm?.accepts(command, req.env, req.workspace, req.driver ?? 'process') === true) {
+      void this.#fork(warm, command);
+      return;
+    }
     const executable = command.makeExecutable;
     if (executable === undefined) {
       this.#spawn(command);
@@ -200,8 +212,6 @@ class JobProcess implements RunningJob {
       this.#finish({ signal: this.#stopSignal });
       return;
     }
-    const { log } = this.settings;
-    const fields = { jobId: req.jobId, attempt: req.attempt };
     let launched = command;
     try {
       this.#confinement = this.#confine(command);
@@ -219,6 +229,34 @@ class JobProcess implements RunningJob {
       this.#finish({ error: `could not start "${command.file}": ${String(err)}` });
       return;
     }
+    this.#attach(child, command);
+  }
+
+  /** Forks the job from the warm interpreter; when no child comes (its server died or is wedged) it is spawned cold. */
+  async #fork(warm: WarmPythons, command: Command): Promise<void> {
+    if (this.#stopSignal !== undefined) return this.#finish({ signal: this.#stopSignal });
+    let forked: ForkedJob | null;
+    try {
+      forked = await forkWarmJob(warm, this.settings.confiner, this.req, command);
+    } catch (err) {
+      return this.#finish({ error: `could not confine the job: ${(err as Error).message}` });
+    }
+    if (forked === null) return this.#spawn(command);
+    if (this.#stopSignal !== undefined) {
+      forked.abandon();
+      return this.#finish({ signal: this.#stopSignal });
+    }
+    this.#confinement = forked.confinement;
+    this.#attach(forked.child, command);
+    // After `spawned` resolved: the pid registry reads the child's start time while it surely lives.
+    queueMicrotask(() => forked.begin());
+  }
+
+  /** Reads the child's output and waits for its end, whichever way it was started. */
+  #attach(child: JobChild, command: Command): void {
+    const { req } = this;
+    const { log } = this.settings;
+    const fields = { jobId: req.jobId, attempt: req.attempt };
     this.#child = child;
     this.#startedAt = performance.now();
     const stdoutLog = new LogFile(path.join(req.workspace, 'stdout.log'), log, fields);
@@ -257,6 +295,10 @@ class JobProcess implements RunningJob {
           this.#finish({ error: describeSpawnError(this.#spawnError, command, req) });
           return;
         }
+        if (child.lostReason !== undefined) {
+          this.#finish({ error: child.lostReason });
+          return;
+        }
         const exit = this.#exit ?? { code, signal, at: performance.now() };
         this.#finish({ exitCode: exit.code, signal: exit.signal, durationMs: exit.at - this.#startedAt, oom });
       });
@@ -279,7 +321,7 @@ class JobProcess implements RunningJob {
     }
   }
 
-  #onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+  #onExit(child: JobChild, code: number | null, signal: NodeJS.Signals | null): void {
     this.#exit = { code, signal, at: performance.now() };
     const pid = child.pid;
     if (pid === undefined) return;
@@ -338,11 +380,4 @@ class JobProcess implements RunningJob {
     };
     this.#resolveDone(result.error === undefined ? base : { ...base, error: result.error });
   }
-}
-
-function pump(source: Readable | null, file: LogFile, lines: LineSplitter): void {
-  source?.on('data', (chunk: Buffer) => {
-    file.write(chunk, source);
-    lines.push(chunk, Date.now());
-  });
 }

@@ -42,6 +42,10 @@ export interface WorkerOptions {
   readonly spawnedBy?: string;
   /** Dial the master over TLS (its CA; this worker's certificate and key under mTLS). */
   readonly tls?: TlsClientFiles;
+  /** `.py` jobs are forked from a warm interpreter unless this is false (`--no-warm`). Default true. */
+  readonly warmPython?: boolean;
+  /** Modules the warm interpreter imports once, for every job (`--python-preload numpy,pandas`). */
+  readonly pythonPreload?: readonly string[];
 }
 
 export const WORKER_DEFAULTS = {

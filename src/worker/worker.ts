@@ -21,6 +21,7 @@ import { WorkerJanitor } from './janitor.js';
 import type { DriverName } from '../core/resources.js';
 import { InferenceAgent } from '../inference/agent.js';
 import { SpawnHost } from './spawn-host.js';
+import { WarmPythons } from './warm/warm-pythons.js';
 
 interface HeldJob {
   readonly jobId: string;
@@ -45,6 +46,8 @@ export class Worker {
   /** The inference gateway's port once bound (0 without --inference). */
   inferencePort = 0;
   private readonly executor: Executor;
+  /** The warm Python interpreter `.py` jobs are forked from; null with --no-warm. */
+  readonly warmPython: WarmPythons | null;
   readonly confiner: Confiner;
   readonly drivers: readonly DriverName[];
   private readonly docker: DockerEngine | null;
@@ -80,7 +83,10 @@ export class Worker {
     if (this.drivers.includes('sandbox') && this.confiner.bwrap === null) {
       throw new Error(`cannot offer the sandbox driver: ${this.confiner.report.sandbox ?? 'bwrap missing'}; install bubblewrap (apt-get install bubblewrap) or drop --driver sandbox`);
     }
-    this.executor = new Executor({ log, killGraceMs: options.killGraceMs, confiner: this.confiner });
+    // Jobs reach the master the way their worker does, TLS included.
+    const baseEnv = { ...workerBaseEnvironment(process.env, options.inheritEnv !== true), ...tlsEnvironment(options.tls) };
+    this.warmPython = options.warmPython === false ? null : new WarmPythons({ baseEnv, cwd: options.workDir, preload: options.pythonPreload ?? [], log });
+    this.executor = new Executor({ log, killGraceMs: options.killGraceMs, confiner: this.confiner, ...(this.warmPython !== null ? { warm: this.warmPython } : {}) });
     this.docker = this.drivers.includes('docker') ? new DockerEngine(options.dockerSocket ?? '/var/run/docker.sock') : null;
     this.pids = new PidRegistry(join(options.workDir, 'pids.json'));
     this.janitor = new WorkerJanitor(
@@ -93,8 +99,7 @@ export class Worker {
       masterHost: options.masterHost,
       masterPort: options.masterPort,
       workerId: this.id,
-      // Jobs reach the master the way their worker does, TLS included.
-      baseEnv: { ...workerBaseEnvironment(process.env, options.inheritEnv !== true), ...tlsEnvironment(options.tls) },
+      baseEnv,
       executor: this.executor,
       driver,
       fetchArtifact: (hash) => this.fetchArtifact(hash),
@@ -122,6 +127,7 @@ export class Worker {
       this.log.info({ socket: this.docker.socketPath, version }, 'Docker Engine reachable');
       await removeLeftoverContainers(this.docker, this.id, this.log);
     }
+    await this.warmPython?.start();
     const orphans = await PidRegistry.killOrphans(this.pids.file, this.log);
     if (orphans.length > 0) this.log.warn({ killed: orphans.map((o) => ({ pid: o.pid, jobId: o.jobId })) }, 'killed orphaned job processes from a previous run');
     this.log.info({ workerId: this.id, drivers: this.drivers, limits: this.confiner.limitsMechanism, ...this.confiner.report }, 'job isolation');
@@ -157,6 +163,7 @@ export class Worker {
     const containers = [...this.held.values()].flatMap((h) => (h.process instanceof DockerJob ? [h.process] : []));
     for (const job of containers) job.kill('SIGKILL');
     await Promise.all([this.executor.close(), ...containers.map((job) => job.done)]);
+    this.warmPython?.close();
     this.confiner.close();
     await this.pids.close();
     await this.inference?.close();

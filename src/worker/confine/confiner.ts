@@ -42,6 +42,16 @@ export interface Confinement {
   release(): void;
 }
 
+/** A job's limits in the form a process applies to itself before its program's first line. */
+export interface Fence extends Omit<Confinement, 'command'> {
+  /** cgroup.procs files to write the job's pid into (one per hierarchy); empty without cgroups. */
+  readonly cgroupProcs: readonly string[];
+  /** Limits to set with setrlimit when there are no cgroups: address space bytes, processes. */
+  readonly rlimits: { readonly as?: number; readonly nproc?: number };
+}
+
+const NO_FENCE = { cgroupProcs: [], rlimits: {}, oomKilled: () => false, killAll: () => undefined, release: () => undefined } as const;
+
 /** Joins the cgroups named before `--`, then becomes the job's program: nothing runs unconfined. */
 const JOIN = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"';
 
@@ -96,28 +106,40 @@ export class Confiner {
       if (this.bwrap === null) throw new Error(`this worker cannot run sandboxed jobs: ${this.report.sandbox ?? 'it was not started with the sandbox driver'}`);
       wrapped = sandboxed(this.bwrap, { workspace: req.workspace, writable: req.writable, network: req.network }, wrapped);
     }
+    const fence = this.fence(req);
+    if (fence === null) return wrapped === command ? null : { ...NO_FENCE, command: wrapped };
+    if (fence.cgroupProcs.length > 0) {
+      return { ...fence, command: { ...wrapped, file: '/bin/sh', argv: ['-c', JOIN, 'titan-cgroup', ...fence.cgroupProcs, '--', wrapped.file, ...wrapped.argv] } };
+    }
+    const { as, nproc } = fence.rlimits;
+    const limits = [...(as !== undefined ? [`--as=${as}`] : []), ...(nproc !== undefined ? [`--nproc=${nproc}`] : [])];
+    if (limits.length > 0 && this.prlimit !== null) wrapped = { ...wrapped, file: this.prlimit, argv: [...limits, '--', wrapped.file, ...wrapped.argv] };
+    return { ...fence, command: wrapped };
+  }
+
+  /**
+   * The job's limits as a process applies them to itself (cgroups to join, rlimits to set) rather
+   * than as a wrapped command: for a process forked by a warm interpreter. Null when none apply.
+   */
+  fence(req: Omit<ConfineRequest, 'driver' | 'network' | 'workspace' | 'writable'>): Fence | null {
     const memoryMb = req.resources?.memoryMb;
     const cpu = req.resources?.cpu;
     const pidsMax = this.options.pidsLimit > 0 ? this.options.pidsLimit : undefined;
-    const limited = memoryMb !== undefined || cpu !== undefined || pidsMax !== undefined;
-    if (limited && this.cgroups !== null) {
+    if (memoryMb === undefined && cpu === undefined && pidsMax === undefined) return null;
+    if (this.cgroups !== null) {
       // Unique per start: a service restarted in the same attempt must not meet its previous cgroup.
       const group = this.cgroups.create(`${req.jobId}-${req.attempt}-${++this.starts}`, {
         ...(memoryMb !== undefined ? { memoryMb } : {}),
         ...(cpu !== undefined ? { cpu } : {}),
         ...(pidsMax !== undefined ? { pidsMax } : {}),
       });
-      return cgroupConfinement(group, { ...wrapped, file: '/bin/sh', argv: ['-c', JOIN, 'titan-cgroup', ...group.procsFiles, '--', wrapped.file, ...wrapped.argv] }, this.log, req);
+      return cgroupFence(group, this.log, req);
     }
-    if (limited && this.prlimit !== null) {
-      const limits: string[] = [];
-      // RLIMIT_AS bounds address space, not resident memory: the closest rlimit to a memory limit.
-      if (memoryMb !== undefined) limits.push(`--as=${memoryMb * 1048576}`);
-      if (pidsMax !== undefined) limits.push(`--nproc=${pidsMax}`);
-      if (limits.length > 0) wrapped = { ...wrapped, file: this.prlimit, argv: [...limits, '--', wrapped.file, ...wrapped.argv] };
-    }
-    if (wrapped === command) return null;
-    return { command: wrapped, oomKilled: () => false, killAll: () => undefined, release: () => undefined };
+    if (this.prlimit === null) return null;
+    // RLIMIT_AS bounds address space, not resident memory: the closest rlimit to a memory limit.
+    const rlimits = { ...(memoryMb !== undefined ? { as: memoryMb * 1048576 } : {}), ...(pidsMax !== undefined ? { nproc: pidsMax } : {}) };
+    if (Object.keys(rlimits).length === 0) return null;
+    return { ...NO_FENCE, cgroupProcs: [], rlimits };
   }
 
   close(): void {
@@ -125,10 +147,11 @@ export class Confiner {
   }
 }
 
-function cgroupConfinement(group: JobCgroup, command: Command, log: Logger | undefined, req: ConfineRequest): Confinement {
+function cgroupFence(group: JobCgroup, log: Logger | undefined, req: { jobId: string; attempt: number }): Fence {
   let released = false;
   return {
-    command,
+    cgroupProcs: group.procsFiles,
+    rlimits: {},
     oomKilled: () => group.oomKilled(),
     killAll: () => void group.killAll(),
     release: () => {
