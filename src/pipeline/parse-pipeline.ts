@@ -36,7 +36,9 @@ export function parsePipeline(text: string, options: ParseOptions = {}): ParseRe
   }
   const syntax = doc.errors.map((e): PipelineProblem => {
     const { line, col } = lines.linePos(e.pos[0]);
-    return { line, column: col, message: `YAML syntax error: ${firstLine(e.message)}` };
+    // yaml turns its own stack overflow (block nesting like `- - - - …`) into an error of the document.
+    const message = e.message.includes('Maximum call stack size exceeded') ? depthProblem(limits) : `YAML syntax error: ${firstLine(e.message)}`;
+    return { line, column: col, message };
   });
   // Past a syntax error the document tree is a guess, so checking it would only add noise; and
   // one unclosed bracket can cascade into dozens of errors, so only the first few are worth reading.

@@ -12,7 +12,7 @@ export interface PipelineLimits {
   readonly parseBudgetMs: number;
 }
 
-export const DEFAULT_PIPELINE_LIMITS: PipelineLimits = { maxBytes: 1024 * 1024, maxDepth: 64, maxKeys: 50_000, parseBudgetMs: 5_000 };
+export const DEFAULT_PIPELINE_LIMITS: PipelineLimits = { maxBytes: 1024 * 1024, maxDepth: 64, maxKeys: 20_000, parseBudgetMs: 5_000 };
 
 /** The flags of `titan master` that raise each limit, named in the problems. */
 export const PIPELINE_LIMIT_FLAGS = {
@@ -24,14 +24,17 @@ export const PIPELINE_LIMIT_FLAGS = {
 
 const OPEN_FLOW = new Set(['[', '{']);
 const CLOSE_FLOW = new Set([']', '}']);
+/** What follows a `:` that ends a key (a colon inside a plain scalar is followed by anything else). */
+const KEY_MAY_PRECEDE = new Set([' ', '\t', '\n', '\r', ',', '}', ']']);
 /** A quoted scalar starts a token: after a space, a line start, an indicator or a flow bracket. */
 const QUOTE_MAY_FOLLOW = new Set([' ', '\t', '\n', ':', '-', ',', '[', '{', '?']);
 
 /**
  * Cheap checks on the raw text, linear and allocation-free, so that a document the parser would
- * spend seconds and gigabytes on (2 MB of `[[[…`) is refused before it starts. Flow brackets are
- * counted outside quotes and comments; a bracket inside a plain scalar can only make the count
- * too high, never hide real nesting.
+ * spend seconds and gigabytes on (2 MB of `[[[…`, 64,000 keys) is refused before it starts. Flow
+ * brackets and key indicators (`: `) are counted outside quotes and comments; one inside a plain
+ * or block scalar can only make a count too high, never hide real nesting or keys. The parse
+ * counts the keys again exactly.
  */
 export function precheckPipeline(text: string, limits: PipelineLimits): PipelineProblem | undefined {
   const bytes = Buffer.byteLength(text, 'utf8');
@@ -39,6 +42,7 @@ export function precheckPipeline(text: string, limits: PipelineLimits): Pipeline
     return at(1, `the pipeline is ${bytes} bytes, over the ${limits.maxBytes}-byte limit; split it into several DAGs (titan dag add) or raise ${PIPELINE_LIMIT_FLAGS.maxBytes} on titan master`);
   }
   let depth = 0;
+  let keys = 0;
   let line = 1;
   let quote: string | null = null;
   let comment = false;
@@ -58,6 +62,7 @@ export function precheckPipeline(text: string, limits: PipelineLimits): Pipeline
     else if (OPEN_FLOW.has(c)) {
       if (++depth > limits.maxDepth) return at(line, depthProblem(limits));
     } else if (CLOSE_FLOW.has(c) && depth > 0) depth--;
+    else if (c === ':' && KEY_MAY_PRECEDE.has(text[i + 1] ?? '\n') && ++keys > limits.maxKeys) return at(line, keysProblem(limits));
     previous = c;
   }
   return undefined;

@@ -13,7 +13,7 @@ export interface BodyLimits {
   readonly maxEntries: number;
 }
 
-export const DEFAULT_BODY_LIMITS: BodyLimits = { maxDepth: 64, maxEntries: 1_000_000 };
+export const DEFAULT_BODY_LIMITS: BodyLimits = { maxDepth: 64, maxEntries: 100_000 };
 
 /** The first frame of a connection (AUTH: a token, a role, a name) fits well inside this. */
 export const PRE_AUTH_MAX_FRAME = 8 * 1024;
