@@ -233,4 +233,24 @@ describe('rate limits and namespace quotas', () => {
     await team.client.cancel(first.jobId);
     await until('a slot in the quota', async () => (await team.client.submit({ command: 'sleep 30' })).jobId);
   });
+
+  test('retrying cancelled jobs counts against the quota: a namespace cannot go past it that way', async () => {
+    const admin = await cluster.client();
+    for (const job of await admin.list({ limit: 100 })) if (job.id.startsWith('team-q.') && !['cancelled', 'succeeded', 'failed', 'dead'].includes(job.state)) await admin.cancel(job.id);
+    const team = await make('team-q-retry', 'operator', 'team-q');
+    const a = await team.client.submit({ command: 'sleep 30' });
+    const b = await team.client.submit({ command: 'sleep 30' });
+    await admin.cancel(a.jobId);
+    await admin.cancel(b.jobId);
+    await team.client.submit({ command: 'sleep 30' });
+    await team.client.submit({ command: 'sleep 30' });
+    await assert.rejects(team.client.retry(a.jobId), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'E_QUOTA_EXCEEDED');
+      assert.match(err.message, /namespace team-q may have 2 unfinished jobs; it has 2 and this adds 1/);
+      return true;
+    });
+    assert.equal((await admin.status(a.jobId)).state, 'cancelled', 'the refused retry changed nothing');
+    const unfinished = (await admin.list({ limit: 100 })).filter((j) => j.id.startsWith('team-q.') && !['cancelled', 'succeeded', 'failed', 'dead'].includes(j.state));
+    assert.equal(unfinished.length, 2);
+  });
 });

@@ -85,6 +85,8 @@ export function handleDagMessage(master: Master, session: ClientContext, msg: In
       const stored = master.store.getJob(jobId);
       if (stored === undefined) throw new TitanError(ErrorCode.UNKNOWN_JOB, `no job ${jobId}: list dead jobs with \`titan dlq\``);
       const dag = stored.spec.dagId !== undefined ? master.store.getDag(stored.spec.dagId) : undefined;
+      // A retried job is unfinished again: it counts against the quota like a new submission.
+      if (session.identity !== null) master.security.checkQuota(session.identity, 1, activeJobIds(master));
       master.apply(master.scheduler.retry(stored, dag, Date.now()));
       reply.ok(jobView(master, jobId));
       return true;
