@@ -12,7 +12,7 @@ import { toJobView } from './job-view.js';
 import { activeJobIds, jobView } from './find-job.js';
 import { listJobPage } from './job-list.js';
 import type { Master } from './master.js';
-import { parseBody } from './parse-body.js';
+import { bothDelayAndAt, parseBody } from './parse-body.js';
 import type { ClientContext } from './client-context.js';
 import { clusterStats } from './stats.js';
 import { streamLogs } from './log-stream.js';
@@ -98,6 +98,7 @@ export function handleClientMessage(master: Master, session: ClientContext, msg:
 
 function toSpec(body: SubmitBody): JobSpec {
   const name = body.name ?? (body.run.kind === 'script' ? body.run.fileName : body.run.command.slice(0, 80));
+  if (body.delaySeconds !== undefined && body.delaySeconds > 0 && body.runAt !== undefined) throw bothDelayAndAt('delaySeconds', 'runAt');
   return {
     name,
     run: body.run,
