@@ -82,6 +82,13 @@ const FIXED: Record<number, number> = {
   0xd0: 1, 0xd1: 2, 0xd2: 4, 0xd3: 8, 0xd4: 2, 0xd5: 3, 0xd6: 5, 0xd7: 9, 0xd8: 17,
 };
 
+/** True when the bytes are all ASCII (so valid UTF-8): the common case, checked without a call out. */
+function asciiAt(bytes: Buffer, start: number, length: number): boolean {
+  if (length > 256) return false;
+  for (let i = start; i < start + length; i++) if ((bytes[i] as number) >= 0x80) return false;
+  return true;
+}
+
 /**
  * Walks a MessagePack body's structure without building it: depth, entry count, UTF-8 validity
  * of every string (the decoder would replace bad bytes silently) and `__proto__` keys. Linear in
@@ -130,9 +137,8 @@ export function checkMsgpackShape(body: Uint8Array, limits: BodyLimits, what: st
     } else {
       if (pos + size > end) return;
       if (kind === 'str') {
-        const text = bytes.subarray(pos, pos + size);
-        if (!isUtf8(text)) throw notUtf8(what, isKey ? [...path().slice(0, -1), '(a key)'] : path());
-        if (isKey && size === PROTO_KEY.length && text.toString('latin1') === PROTO_KEY) throw protoKey(what, path().slice(0, -1));
+        if (!asciiAt(bytes, pos, size) && !isUtf8(bytes.subarray(pos, pos + size))) throw notUtf8(what, isKey ? [...path().slice(0, -1), '(a key)'] : path());
+        if (isKey && size === PROTO_KEY.length && bytes.toString('latin1', pos, pos + size) === PROTO_KEY) throw protoKey(what, path().slice(0, -1));
       }
       if (isKey && top !== undefined) {
         top.keyStart = kind === 'str' ? pos : -1;
