@@ -20,6 +20,31 @@ import { RateLimiter } from '../src/security/rate-limiter.js';
 import { TokenStore } from '../src/security/token-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import { now, round } from './measure.js';
+import { decode, encode } from '@msgpack/msgpack';
+import { checkMsgpackShape, DEFAULT_BODY_LIMITS } from '../src/protocol/body-limits.js';
+import { parseJsonBody } from '../src/protocol/json-body.js';
+
+/** A realistic submit envelope: a command, 10 args, 20 env vars. */
+function submitEnvelope(): unknown {
+  const env = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`VAR_${i}`, `value-${i}-${'x'.repeat(20)}`]));
+  return { rid: 7, body: { run: { kind: 'command', command: 'python3 train.py' }, args: Array.from({ length: 10 }, (_, i) => `--opt-${i}=${i}`), env, requirement: ['GENERAL'], priority: 0 } };
+}
+
+/** The decode limits' price per body: plain decode (the floor) against checked decode, MessagePack and JSON. */
+export function decodeFigures(): Record<string, number> {
+  const raise = { depth: 'x', entries: 'y' };
+  const packed = encode(submitEnvelope());
+  const json = Buffer.from(JSON.stringify(submitEnvelope()));
+  return {
+    msgpackDecodeFloorUs: perCall(100_000, () => decode(packed)),
+    msgpackDecodeCheckedUs: perCall(100_000, () => {
+      checkMsgpackShape(packed, DEFAULT_BODY_LIMITS, 'body', raise);
+      decode(packed);
+    }),
+    jsonParseFloorUs: perCall(100_000, () => JSON.parse(json.toString('utf8'))),
+    jsonParseCheckedUs: perCall(100_000, () => parseJsonBody(json, DEFAULT_BODY_LIMITS, { what: 'body', raise })),
+  };
+}
 
 /** Mean microseconds per call of fn over n calls. */
 function perCall(n: number, fn: (i: number) => void): number {
@@ -61,6 +86,7 @@ export async function securityFigures(log: (line: string) => void = console.log)
       }),
       rateLimiterUs: perCall(1_000_000, (i) => limiter.take(`token-${i % 1000}`, i)),
     };
+    Object.assign(figures, decodeFigures());
     const jobTokens = new JobTokens(Buffer.alloc(32, 2));
     const jobToken = jobTokens.mint('team-a.d1.step', 1);
     figures.jobTokenVerifyUs = perCall(100_000, () => jobTokens.verify(jobToken));
@@ -103,6 +129,7 @@ export async function securityFigures(log: (line: string) => void = console.log)
     log(`  rate limiter take  ${figures.rateLimiterUs} µs`);
     log(`  audit append       ${figures.auditAppendEachUs} µs each, ${figures.auditAppendBatchedUs} µs batched (as the master does); verify ${figures.auditVerifyRowsPerMs} rows/ms`);
     log(`  job token verify   ${figures.jobTokenVerifyUs} µs (HMAC-SHA256)`);
+    log(`  body decode        MessagePack ${figures.msgpackDecodeCheckedUs} µs checked vs ${figures.msgpackDecodeFloorUs} µs plain; JSON ${figures.jsonParseCheckedUs} µs vs ${figures.jsonParseFloorUs} µs (a submit with 10 args, 20 env vars)`);
     log(`  PING round trip    ${figures.pingApiTokenUs} µs with an API token (limiter + checks) vs ${figures.pingClusterTokenUs} µs with the cluster token`);
     log(`  KV round trip      ${figures.kvPutAuditedUs} µs a put (two ledger rows, one before it runs) vs ${figures.kvGetUs} µs a get (no row)`);
     return figures;

@@ -16,10 +16,22 @@ export async function launchBrowser(): Promise<Browser> {
   }
 }
 
+const violations = new WeakMap<Page, string[]>();
+
+/** Console reports of Content-Security-Policy violations on a page opened by openDashboard. */
+export function cspViolations(page: Page): readonly string[] {
+  return violations.get(page) ?? [];
+}
+
 /** Opens the dashboard and signs in with the token, as a person would at the token prompt. */
 export async function openDashboard(browser: Browser, httpPort: number): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
   page.setDefaultTimeout(15_000);
+  const seen: string[] = [];
+  violations.set(page, seen);
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) seen.push(message.text());
+  });
   await page.goto(`http://127.0.0.1:${httpPort}/`);
   await page.getByTestId('token-input').fill(TOKEN);
   await page.getByTestId('token-submit').click();

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { Cluster, TOKEN, until } from './harness.js';
-import { launchBrowser, openDashboard, screenshot } from './browser-harness.js';
+import { cspViolations, launchBrowser, openDashboard, screenshot } from './browser-harness.js';
 
 describe('the dashboard in a real browser (Debian chromium via playwright-core)', () => {
   const cluster = new Cluster();
@@ -213,5 +213,21 @@ describe('the dashboard in a real browser (Debian chromium via playwright-core)'
     await page.getByTestId('revoke-ui-made').click();
     await until('the revoked token to leave the list', async () => (await page.getByTestId('token-state-ui-made').count()) === 0);
     assert.equal((await whoami(secret)).status, 401);
+  });
+
+  test('the dashboard is served under a Content-Security-Policy, cannot be framed, and no page visited broke the policy', async () => {
+    const res = await fetch(`http://127.0.0.1:${cluster.httpPort}/`);
+    assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'self'.*script-src 'self'.*frame-ancestors 'none'/);
+    assert.equal(res.headers.get('x-frame-options'), 'DENY');
+    assert.deepEqual(cspViolations(page), [], 'every page above ran under the policy without a violation');
+    // The attack: another origin frames the dashboard under its own page.
+    const attacker = await browser.newPage();
+    const refused: string[] = [];
+    attacker.on('console', (message) => refused.push(message.text()));
+    await attacker.setContent(`<iframe id="victim" src="http://127.0.0.1:${cluster.httpPort}/"></iframe>`);
+    await until('the browser to refuse the frame', async () => refused.some((text) => /frame-ancestors 'none'/.test(text)), 15_000);
+    const framed = attacker.frames().find((frame) => frame.url().includes(`127.0.0.1:${cluster.httpPort}`));
+    assert.equal(framed === undefined ? 0 : await framed.locator('[data-testid=token-input]').count().catch(() => 0), 0, 'the dashboard did not render inside the frame');
+    await attacker.close();
   });
 });

@@ -172,6 +172,27 @@ describe('the REST API under /api/v1', () => {
     assert.equal((await api('/api/v1/agent-runs/nobody')).status, 404);
   });
 
+  test("a namespaced token sees only its namespace's DAGs in agent runs, never another team's", async () => {
+    const client = await cluster.client();
+    const other = await client.submitDag('other-team', [{ key: 'x', run: { kind: 'command', command: 'true' } }], { agentRunId: 'run-ns' });
+    const teamToken = await cluster.apiToken('team-b-runs', 'operator', 'team-b');
+    const team = await cluster.clientWith(teamToken);
+    const own = await team.submitDag('mine', [{ key: 'y', run: { kind: 'command', command: 'true' } }]);
+    await client.kv.sadd('titan:agent-run:run-ns', [own.dagId]);
+    const asTeam = async <T>(path: string): Promise<{ status: number; body: T }> => {
+      const res = await fetch(url(path), { headers: { authorization: `Bearer ${teamToken}` } });
+      return { status: res.status, body: (await res.json()) as T };
+    };
+    const listed = (await asTeam<{ agentRuns: { agentRunId: string; dags: number }[] }>('/api/v1/agent-runs')).body.agentRuns;
+    assert.deepEqual(listed.map((r) => [r.agentRunId, r.dags]), [['run-ns', 1]], 'run-42 (no team-b DAG) is not listed; run-ns counts only its own DAG');
+    const run = await asTeam<{ runs: { dag: { id: string } }[] }>('/api/v1/agent-runs/run-ns');
+    assert.deepEqual(run.body.runs.map((r) => r.dag.id), [own.dagId]);
+    assert.ok(!JSON.stringify(run.body).includes(other.dagId), "nothing of the other team's DAG");
+    const hidden = await asTeam<{ code: string }>('/api/v1/agent-runs/run-42');
+    assert.deepEqual([hidden.status, hidden.body.code], [404, 'E_UNKNOWN_JOB']);
+    assert.equal((await api<{ runs: unknown[] }>('/api/v1/agent-runs/run-ns')).body.runs.length, 2, 'the cluster token sees both');
+  });
+
   test('unknown jobs are 404 and bad bodies 400, each naming the problem', async () => {
     const missing = await api<{ code: string; error: string }>('/api/v1/jobs/no-such-job');
     assert.deepEqual([missing.status, missing.body.code], [404, 'E_UNKNOWN_JOB']);

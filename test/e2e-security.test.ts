@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { TitanClient } from '../src/sdk/client.js';
 import { connectPeer } from '../src/sdk/connect.js';
 import { Cluster, TOKEN, codeOf, until } from './harness.js';
+import { Opcode } from '../src/protocol/opcodes.js';
 
 describe('roles, namespaces, revocation and the audit ledger', () => {
   const cluster = new Cluster();
@@ -101,6 +102,31 @@ describe('roles, namespaces, revocation and the audit ledger', () => {
     for (const id of [foreign, foreignService]) await outsider.cancel(id);
     await team.cancel(jobId);
     await team.cancel(teamService);
+  });
+
+  test("a namespaced token cannot read another team's artifact bytes by hash, only through its own keys and jobs", async () => {
+    const admin = await cluster.client();
+    const secret = new TextEncoder().encode(`other team's model ${Date.now()}`);
+    await admin.publishArtifact('team-z.models/latest', secret);
+    const foreignHash = (await admin.kv.fetchArtifact('team-z.models/latest')).hash;
+    const team = await as('team');
+    // The attack: the hash is not a secret (logs, job specs, listings show it).
+    const byHttp = await http(`/api/v1/artifacts/${foreignHash}`, tokens.team!);
+    assert.equal(byHttp.status, 404);
+    assert.match(((await byHttp.json()) as { error: string }).error, /no artifact [a-f0-9]{64} reachable from namespace team-a: read artifacts through a key/);
+    const { peer } = await connectPeer({ host: '127.0.0.1', port: cluster.port, token: tokens.team!, role: 'client' });
+    assert.equal(await codeOf(peer.request(Opcode.ARTIFACT_GET, { hash: foreignHash })), 'E_UNKNOWN_ARTIFACT');
+    // Its own: through a key of the namespace, and through a job of the namespace.
+    await team.publishArtifact('team-a.data', new TextEncoder().encode('ours'));
+    const ownHash = (await team.kv.fetchArtifact('team-a.data')).hash;
+    assert.equal(await (await http(`/api/v1/artifacts/${ownHash}`, tokens.team!)).text(), 'ours');
+    const script = await team.upload(new TextEncoder().encode('print(1)\n'));
+    assert.equal((await http(`/api/v1/artifacts/${script}`, tokens.team!)).status, 404, 'not yet named by any of its jobs');
+    const { jobId } = (await peer.request(Opcode.JOB_SUBMIT, { run: { kind: 'script', fileName: 'a.py', artifact: script } })) as { jobId: string };
+    peer.close();
+    assert.equal(await (await http(`/api/v1/artifacts/${script}`, tokens.team!)).text(), 'print(1)\n');
+    await team.cancel(jobId);
+    assert.equal((await http(`/api/v1/artifacts/${foreignHash}`, tokens.boss!)).status, 200, 'a token without a namespace reads any');
   });
 
   test('an approval made with an API token is attributed to the token, whatever name the client claims', async () => {
@@ -232,5 +258,25 @@ describe('rate limits and namespace quotas', () => {
     await (await cluster.client()).submit({ command: 'true' });
     await team.client.cancel(first.jobId);
     await until('a slot in the quota', async () => (await team.client.submit({ command: 'sleep 30' })).jobId);
+  });
+
+  test('retrying cancelled jobs counts against the quota: a namespace cannot go past it that way', async () => {
+    const admin = await cluster.client();
+    for (const job of await admin.list({ limit: 100 })) if (job.id.startsWith('team-q.') && !['cancelled', 'succeeded', 'failed', 'dead'].includes(job.state)) await admin.cancel(job.id);
+    const team = await make('team-q-retry', 'operator', 'team-q');
+    const a = await team.client.submit({ command: 'sleep 30' });
+    const b = await team.client.submit({ command: 'sleep 30' });
+    await admin.cancel(a.jobId);
+    await admin.cancel(b.jobId);
+    await team.client.submit({ command: 'sleep 30' });
+    await team.client.submit({ command: 'sleep 30' });
+    await assert.rejects(team.client.retry(a.jobId), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'E_QUOTA_EXCEEDED');
+      assert.match(err.message, /namespace team-q may have 2 unfinished jobs; it has 2 and this adds 1/);
+      return true;
+    });
+    assert.equal((await admin.status(a.jobId)).state, 'cancelled', 'the refused retry changed nothing');
+    const unfinished = (await admin.list({ limit: 100 })).filter((j) => j.id.startsWith('team-q.') && !['cancelled', 'succeeded', 'failed', 'dead'].includes(j.state));
+    assert.equal(unfinished.length, 2);
   });
 });

@@ -15,8 +15,9 @@ import type { TlsServerFiles } from '../security/tls.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultMasterDataDir, parseHostPort, positiveInt, titanHome } from './settings.js';
+import { limitOptionsFrom, withLimitOptions, type LimitFlags } from './limit-flags.js';
 
-interface MasterFlags {
+interface MasterFlags extends LimitFlags {
   listen?: string;
   dataDir?: string;
   heartbeatInterval?: string;
@@ -161,7 +162,7 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
     dataDir: flags.dataDir ?? defaultMasterDataDir(env),
     heartbeatIntervalMs: interval !== undefined ? positiveInt('--heartbeat-interval', interval) : MASTER_DEFAULTS.heartbeatIntervalMs,
     heartbeatTimeoutMs: timeout !== undefined ? positiveInt('--heartbeat-timeout', timeout) : MASTER_DEFAULTS.heartbeatTimeoutMs,
-    maxFrameSize: MASTER_DEFAULTS.maxFrameSize,
+    ...limitOptionsFrom(flags),
     authTimeoutMs: MASTER_DEFAULTS.authTimeoutMs,
     ...(token !== undefined ? { token } : {}),
     ...(allowLegacy ? { allowLegacyUnauthenticated: true } : {}),
@@ -189,8 +190,8 @@ export async function runMaster(options: MasterOptions, logLevel = 'info'): Prom
 }
 
 export function registerMaster(program: Command): void {
-  withScalingOptions(program
-    .command('master'))
+  withLimitOptions(withScalingOptions(program
+    .command('master')))
     .description('run the control plane')
     .option('--listen <host:port>', 'address to listen on (env TITAN_LISTEN)', `${MASTER_DEFAULTS.host}:${MASTER_DEFAULTS.port}`)
     .option('--data-dir <dir>', 'where the store, token and artifacts live (env TITAN_DATA_DIR)')

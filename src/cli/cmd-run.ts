@@ -25,6 +25,9 @@ interface RunFlags extends GlobalFlags, JobIsolationFlags {
 
 /** `--delay 5m` / `--at 2026-12-01T08:00:00Z`: when a job (or a DAG run) may start. */
 export function timingFrom(flags: { delay?: string; at?: string }): { delaySeconds?: number; runAt?: number } {
+  if (flags.delay !== undefined && flags.at !== undefined) {
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `--delay ${flags.delay} and --at ${flags.at} contradict each other (a delay from now, or an instant); give one of them`);
+  }
   return {
     ...(flags.delay !== undefined ? { delaySeconds: parseDuration(flags.delay, '--delay') / 1000 } : {}),
     ...(flags.at !== undefined ? { runAt: parseInstant(flags.at, '--at') } : {}),
@@ -52,8 +55,21 @@ function shellQuote(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * Node decodes argv as UTF-8 and replaces bytes that are not with U+FFFD, so the bytes typed are
+ * already gone when they reach us: refuse rather than run something else than was asked.
+ */
+function checkUtf8(words: readonly string[], what: (i: number) => string): void {
+  const bad = words.findIndex((w) => w.includes('\ufffd'));
+  if (bad >= 0) {
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `${what(bad)} is not valid UTF-8 (it reached titan as U+FFFD, the replacement character); pass text as UTF-8, or binary data in a file`);
+  }
+}
+
 /** A path to an existing file is uploaded and run by its extension; anything else is a command line. */
 export function submitInputFrom(target: string, args: readonly string[], flags: RunFlags): SubmitInput {
+  checkUtf8([target, ...args], (i) => (i === 0 ? 'the command' : `argument ${i}`));
+  checkUtf8(flags.env, (i) => `--env ${flags.env[i]?.split('=')[0] ?? ''}`);
   const isFile = existsSync(target) && statSync(target).isFile();
   const priority = number('--priority', flags.priority);
   const retries = number('--retries', flags.retries);

@@ -19,6 +19,7 @@ import { Throughput } from './throughput.js';
 import { registerSecurityRoutes } from './routes/security.js';
 import { registerArtifactRoutes } from './routes/artifacts.js';
 import { registerAuth } from './auth.js';
+import { registerJsonParser } from './json-parser.js';
 
 export interface HttpListen {
   readonly host: string;
@@ -44,6 +45,7 @@ export class HttpApi {
     const base = { logger: false, bodyLimit: 16 * 1024 * 1024, forceCloseConnections: true } as const;
     this.app = (tls === null ? Fastify(base) : Fastify({ ...base, https: { ...tls, minVersion: 'TLSv1.2' } })) as FastifyInstance;
     registerAuth(this.app, master);
+    registerJsonParser(this.app, master.bodyLimits);
     // One structured line per request at debug level (TITAN_LOG_LEVEL=debug), like every other part's logs.
     this.app.addHook('onResponse', (request, reply, done) => {
       master.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'http request');

@@ -10,12 +10,18 @@ type HealthWatch = grpc.ServerWritableStream<{ service: string }, { status: stri
 const COORDINATOR = 'titan.inference.v1.CoordinatorService';
 
 /**
+ * The largest request message decoded. The schemas have no recursive messages, so depth is
+ * bounded by them; this bounds the repeated fields (a request is a model name and a few numbers).
+ */
+export const GRPC_MAX_REQUEST = 1024 * 1024;
+
+/**
  * The master's gRPC face: CoordinatorService (the same service layer as the REST routes) and
  * grpc.health.v1.Health. The cluster token travels as "authorization: Bearer <token>" metadata;
  * Health and GetPublicKey are public, like /api/v1/health and /api/v1/public-key.
  */
 export class GrpcApi {
-  private readonly server = new grpc.Server();
+  private readonly server = new grpc.Server({ 'grpc.max_receive_message_length': GRPC_MAX_REQUEST });
   private closed = false;
 
   constructor(private readonly master: Master) {

@@ -16,8 +16,11 @@ export interface AgentRunView {
   readonly failedDags: number;
 }
 
-function dagsOf(master: Master, agentRunId: string): DagView[] {
-  const ids = master.store.kvSmembers(`${AGENT_RUN_PREFIX}${agentRunId}`, Date.now());
+/** Whether the caller may see a DAG id (its namespace); everyone sees every id without one. */
+export type SeesId = (id: string) => boolean;
+
+function dagsOf(master: Master, agentRunId: string, sees: SeesId): DagView[] {
+  const ids = master.store.kvSmembers(`${AGENT_RUN_PREFIX}${agentRunId}`, Date.now()).filter(sees);
   return ids.flatMap((id) => {
     const dag = master.scheduler.dag(id) ?? master.store.getDag(id);
     return dag === undefined ? [] : [toDagView(dag)];
@@ -38,21 +41,25 @@ function summarise(agentRunId: string, dags: readonly DagView[]): AgentRunView {
   };
 }
 
-/** Agent runs, newest first: the DAGs an agent submitted under one agent_run_id, as one run. */
-export function listAgentRuns(master: Master, limit: number): AgentRunView[] {
+/**
+ * Agent runs, newest first: the DAGs an agent submitted under one agent_run_id, as one run.
+ * Only the DAGs the caller may see count; a run with none of them is not listed.
+ */
+export function listAgentRuns(master: Master, limit: number, sees: SeesId): AgentRunView[] {
   const keys = master.store.kvKeys(AGENT_RUN_PREFIX, 10_000, Date.now());
   return keys
-    .map((key) => {
+    .flatMap((key) => {
       const id = key.slice(AGENT_RUN_PREFIX.length);
-      return summarise(id, dagsOf(master, id));
+      const dags = dagsOf(master, id, sees);
+      return dags.length === 0 ? [] : [summarise(id, dags)];
     })
     .sort((a, b) => (b.startedAt ?? 0) - (a.startedAt ?? 0))
     .slice(0, limit);
 }
 
 /** One agent run with every DAG's jobs, oldest DAG first: the data of its timeline. */
-export function agentRun(master: Master, agentRunId: string): AgentRunView & { readonly runs: DagStatusView[] } {
-  const dags = dagsOf(master, agentRunId);
+export function agentRun(master: Master, agentRunId: string, sees: SeesId): AgentRunView & { readonly runs: DagStatusView[] } {
+  const dags = dagsOf(master, agentRunId, sees);
   if (dags.length === 0) throw new TitanError(ErrorCode.UNKNOWN_JOB, `no agent run ${agentRunId}: DAGs join one when submitted with agent_run_id (Python SDK submit_dag / submit_yaml)`);
   const runs = [...dags].sort((a, b) => a.createdAt - b.createdAt).map((d) => dagStatus(master, d.id));
   return { ...summarise(agentRunId, dags), runs };

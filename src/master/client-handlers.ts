@@ -12,7 +12,7 @@ import { toJobView } from './job-view.js';
 import { activeJobIds, jobView } from './find-job.js';
 import { listJobPage } from './job-list.js';
 import type { Master } from './master.js';
-import { parseBody } from './parse-body.js';
+import { bothDelayAndAt, parseBody } from './parse-body.js';
 import type { ClientContext } from './client-context.js';
 import { clusterStats } from './stats.js';
 import { streamLogs } from './log-stream.js';
@@ -76,9 +76,16 @@ export function handleClientMessage(master: Master, session: ClientContext, msg:
       reply.ok({ hash: master.artifacts.put(data) });
       return;
     }
-    case Opcode.ARTIFACT_GET:
-      reply.ok({ data: master.artifacts.get(parseBody(ArtifactGetRequest, msg).hash) });
+    case Opcode.ARTIFACT_GET: {
+      const { hash } = parseBody(ArtifactGetRequest, msg);
+      // A namespaced token reads bytes only through its own keys or jobs: hashes are not secrets.
+      const prefix = session.idPrefix;
+      if (prefix !== '' && !master.store.artifactReachable(hash, prefix)) {
+        throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `no artifact ${hash} reachable from namespace ${prefix.slice(0, -1)}: read artifacts through a key (titan artifact get) or a job of the namespace`);
+      }
+      reply.ok({ data: master.artifacts.get(hash) });
       return;
+    }
     default:
       if (handleDagMessage(master, session, msg, reply)) return;
       if (handleServiceMessage(master, session, msg, reply)) return;
@@ -91,6 +98,7 @@ export function handleClientMessage(master: Master, session: ClientContext, msg:
 
 function toSpec(body: SubmitBody): JobSpec {
   const name = body.name ?? (body.run.kind === 'script' ? body.run.fileName : body.run.command.slice(0, 80));
+  if (body.delaySeconds !== undefined && body.delaySeconds > 0 && body.runAt !== undefined) throw bothDelayAndAt('delaySeconds', 'runAt');
   return {
     name,
     run: body.run,

@@ -9,7 +9,7 @@ import { dagStatus, planDagJobs, submitPlanned, toDagView } from './dag-handlers
 import { approvalTarget, decideKvGate, listApprovals } from './approvals.js';
 import { activeJobIds, jobView } from './find-job.js';
 import type { Master } from './master.js';
-import { parseBody } from './parse-body.js';
+import { bothDelayAndAt, parseBody } from './parse-body.js';
 import { ownerOf } from '../security/policy.js';
 import type { ClientContext } from './client-context.js';
 
@@ -20,6 +20,7 @@ export function handleDagMessage(master: Master, session: ClientContext, msg: In
       const req = parseBody(DagSubmitRequest, msg);
       if (session.identity !== null) master.security.checkQuota(session.identity, req.jobs.length, activeJobIds(master));
       const dagId = `${session.idPrefix}d${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+      if (req.runAt !== undefined && req.delaySeconds !== undefined && req.delaySeconds > 0) throw bothDelayAndAt('delaySeconds', 'runAt');
       const held = Math.max(req.runAt ?? 0, req.delaySeconds !== undefined && req.delaySeconds > 0 ? Date.now() + Math.round(req.delaySeconds * 1000) : 0);
       const runAt = held > 0 ? held : undefined;
       // The run's own time holds every job; a job's run_at can only hold it later still.
@@ -85,6 +86,8 @@ export function handleDagMessage(master: Master, session: ClientContext, msg: In
       const stored = master.store.getJob(jobId);
       if (stored === undefined) throw new TitanError(ErrorCode.UNKNOWN_JOB, `no job ${jobId}: list dead jobs with \`titan dlq\``);
       const dag = stored.spec.dagId !== undefined ? master.store.getDag(stored.spec.dagId) : undefined;
+      // A retried job is unfinished again: it counts against the quota like a new submission.
+      if (session.identity !== null) master.security.checkQuota(session.identity, 1, activeJobIds(master));
       master.apply(master.scheduler.retry(stored, dag, Date.now()));
       reply.ok(jobView(master, jobId));
       return true;

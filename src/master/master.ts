@@ -12,6 +12,7 @@ import { SqliteStore } from '../store/sqlite-store.js';
 import { Opcode, isKnownOpcode } from '../protocol/opcodes.js';
 import { Peer } from '../protocol/peer.js';
 import { tcpTransport } from '../protocol/transport.js';
+import { DEFAULT_BODY_LIMITS, PRE_AUTH_MAX_FRAME, type BodyLimits } from '../protocol/body-limits.js';
 import { ArtifactStore } from './artifacts.js';
 import { Deadlines } from './deadlines.js';
 import { JobWatchers } from './job-watchers.js';
@@ -40,6 +41,9 @@ import { loadServerTls, peerSubject, tlsServer, type ServerTlsMaterial } from '.
  * The control plane process: owns the scheduling core, the store and every connection, and
  * applies the core's effects (persist first, then talk to workers and waiters).
  */
+/** Why a connection's first frame was refused for its size: nothing bigger is read before AUTH. */
+const PRE_AUTH_HINT = `until AUTH succeeds a connection may send only frames of at most ${PRE_AUTH_MAX_FRAME} bytes; send AUTH (token, role, name) first`;
+
 export class Master {
   readonly scheduler: Scheduler;
   readonly store: Store;
@@ -61,6 +65,8 @@ export class Master {
   /** Identities, roles, rate limits and the audit ledger (docs/SECURITY.md). */
   readonly security: Security;
   readonly startedAt = Date.now();
+  /** Depth and entry limits on every body decoded from TCP and HTTP. */
+  readonly bodyLimits: BodyLimits;
   /** Inference routing across the workers started with --inference (docs/INFERENCE.md). */
   readonly inference: InferenceCoordinator;
   private readonly workerPeers = new Map<string, Peer>();
@@ -93,6 +99,7 @@ export class Master {
       allowLegacy: options.allowLegacyUnauthenticated === true,
     });
     this.tls = options.tls === undefined ? null : loadServerTls(options.tls);
+    this.bodyLimits = options.bodyLimits ?? DEFAULT_BODY_LIMITS;
     this.legacy = new LegacyGate(this);
     this.janitor = new Janitor(this, options.janitor ?? JANITOR_DEFAULTS);
     this.autoscaler = new Autoscaler(this);
@@ -329,7 +336,8 @@ export class Master {
   }
 
   private acceptNative(socket: Socket, certificate?: { commonName: string | null; unit: string | null }): void {
-    const peer = new Peer(tcpTransport(socket), { maxFrameSize: this.options.maxFrameSize, isKnownOpcode, logger: this.log });
+    const peer = new Peer(tcpTransport(socket), { maxFrameSize: this.options.maxFrameSize, isKnownOpcode, logger: this.log, bodyLimits: this.bodyLimits });
+    peer.limitIncomingFrames(PRE_AUTH_MAX_FRAME, PRE_AUTH_HINT);
     const session = new Session(this, peer, certificate);
     this.sessions.add(session);
     peer.onClose(() => this.sessions.delete(session));

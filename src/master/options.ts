@@ -2,6 +2,8 @@ import type { InferenceOptions } from '../inference/config.js';
 import type { Role } from '../security/policy.js';
 import type { RateLimit } from '../security/rate-limiter.js';
 import type { TlsServerFiles } from '../security/tls.js';
+import type { BodyLimits } from '../protocol/body-limits.js';
+import type { PipelineLimits } from '../pipeline/pipeline-limits.js';
 
 /** Everything the master needs, resolved once by the entry point (flags > TITAN_* env > defaults). */
 export interface MasterOptions {
@@ -13,6 +15,10 @@ export interface MasterOptions {
   /** Silence after which a worker is declared dead and its jobs re-queued. */
   readonly heartbeatTimeoutMs: number;
   readonly maxFrameSize: number;
+  /** Depth and entry limits on every decoded body, TCP and HTTP (DEFAULT_BODY_LIMITS when absent). */
+  readonly bodyLimits?: BodyLimits;
+  /** Size, depth, key and time limits on a YAML pipeline sent to the master (DEFAULT_PIPELINE_LIMITS when absent). */
+  readonly pipelineLimits?: PipelineLimits;
   /** How long a fresh connection may take to authenticate. */
   readonly authTimeoutMs: number;
   /** A fixed token instead of the one in the data dir (tests, orchestration). */

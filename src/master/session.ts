@@ -153,6 +153,7 @@ export class Session implements ClientContext {
       }
     }
     clearTimeout(this.authTimer);
+    this.peer.limitIncomingFrames(this.master.options.maxFrameSize);
     this.role = auth.role;
     this.who = identity;
     security.record(identity, 'AUTH', auth.role === 'worker' ? `worker${this.certificate.commonName !== null ? ` CN=${this.certificate.commonName}` : ''}` : 'client', this.source, 'ok');

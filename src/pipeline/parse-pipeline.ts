@@ -8,6 +8,7 @@ export type {
 } from './pipeline.js';
 import type { JobDraft } from './read-job.js';
 import { YamlReader, describe, isNull } from './yaml-reader.js';
+import { depthProblem, keysProblem, precheckPipeline } from './pipeline-limits.js';
 
 const MAX_SYNTAX_ERRORS = 5;
 
@@ -20,11 +21,24 @@ const MAX_SYNTAX_ERRORS = 5;
  *   if (!result.ok) throw new Error(formatProblems('pipeline.yaml', result.problems));
  */
 export function parsePipeline(text: string, options: ParseOptions = {}): ParseResult {
+  const limits = options.limits;
+  const early = limits === undefined ? undefined : precheckPipeline(text, limits);
+  if (early !== undefined) return { ok: false, problems: [early] };
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, schema: 'core', version: '1.2', uniqueKeys: true, prettyErrors: false, logLevel: 'error' });
+  // Duplicate keys are found by the reader in linear time (yaml's own check is quadratic).
+  let doc: ReturnType<typeof parseDocument>;
+  try {
+    doc = parseDocument(text, { lineCounter: lines, schema: 'core', version: '1.2', uniqueKeys: false, prettyErrors: false, logLevel: 'error' });
+  } catch (err) {
+    // Recursion in the parser: block nesting (`- - - - …`) deep enough to overflow the stack.
+    if (err instanceof RangeError) return { ok: false, problems: [{ line: 1, column: 1, message: depthProblem(limits) }] };
+    throw err;
+  }
   const syntax = doc.errors.map((e): PipelineProblem => {
     const { line, col } = lines.linePos(e.pos[0]);
-    return { line, column: col, message: `YAML syntax error: ${firstLine(e.message)}` };
+    // yaml turns its own stack overflow (block nesting like `- - - - …`) into an error of the document.
+    const message = e.message.includes('Maximum call stack size exceeded') ? depthProblem(limits) : `YAML syntax error: ${firstLine(e.message)}`;
+    return { line, column: col, message };
   });
   // Past a syntax error the document tree is a guess, so checking it would only add noise; and
   // one unclosed bracket can cascade into dozens of errors, so only the first few are worth reading.
@@ -35,7 +49,15 @@ export function parsePipeline(text: string, options: ParseOptions = {}): ParseRe
   }
   if (syntax.length > 0) return { ok: false, problems: syntax };
 
-  const r = new YamlReader(doc, lines);
+  let r: YamlReader;
+  try {
+    r = new YamlReader(doc, lines, limits?.maxDepth);
+  } catch (err) {
+    if (err instanceof RangeError) return { ok: false, problems: [{ line: 1, column: 1, message: depthProblem(limits) }] };
+    throw err;
+  }
+  if (r.tooDeep) return { ok: false, problems: [{ line: 1, column: 1, message: depthProblem(limits) }] };
+  if (limits !== undefined && r.keyCount > limits.maxKeys) return { ok: false, problems: [{ line: 1, column: 1, message: keysProblem(limits) }] };
   for (const w of doc.warnings) {
     if (w.code !== 'TAG_RESOLVE_FAILED') r.report(w.pos[0], `YAML: ${firstLine(w.message)}`); // tags: reported by the reader
   }

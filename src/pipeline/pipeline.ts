@@ -1,3 +1,5 @@
+import type { PipelineLimits } from './pipeline-limits.js';
+
 /** The typed form of a pipeline file (the original Titan YAML schema), produced by `parsePipeline`. */
 
 export type TriggerRule = 'all_success' | 'all_done' | 'one_failed';
@@ -106,6 +108,8 @@ export interface ParseOptions {
   readonly existingJobIds?: ReadonlySet<string>;
   /** child → parents of the running DAG, included in cycle detection. */
   readonly existingEdges?: ReadonlyMap<string, readonly string[]>;
+  /** Size, depth and key limits (the master's); none when absent (a client reading its own file). */
+  readonly limits?: PipelineLimits;
 }
 
 export const JOB_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;

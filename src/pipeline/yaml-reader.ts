@@ -1,5 +1,5 @@
-import { isAlias, isMap, isNode, isScalar, isSeq, visit } from 'yaml';
-import type { Alias, Document, LineCounter, Node } from 'yaml';
+import { isAlias, isCollection, isMap, isNode, isScalar, isSeq, visit } from 'yaml';
+import type { Alias, Document, LineCounter, Node, YAMLMap } from 'yaml';
 import { nearest } from './levenshtein.js';
 import type { PipelineProblem } from './pipeline.js';
 
@@ -31,18 +31,29 @@ export class YamlReader {
   unresolvedAliases = 0;
   /** The first alias in the file, where an alias bomb is reported. */
   firstAlias: Alias | undefined;
+  /** Map keys in the whole document (counted once, aliases not expanded). */
+  keyCount = 0;
+
+  /** Set when a collection nests deeper than the reader's `maxDepth`; the walk stopped there. */
+  tooDeep = false;
 
   constructor(
     doc: Document,
     private readonly lines: LineCounter,
+    maxDepth = Infinity,
   ) {
     const anchors = new Map<string, Node>();
     visit(doc, {
-      Node: (_key, node) => {
+      Node: (_key, node, path) => {
+        if (isCollection(node) && path.length > maxDepth && path.filter(isCollection).length >= maxDepth) {
+          this.tooDeep = true;
+          return visit.BREAK;
+        }
         if (node.tag !== undefined && !CORE_TAGS.has(node.tag)) {
           this.refused.add(node);
           this.report(node, `tag ${shortTag(node.tag)} is not allowed; pipelines use plain YAML 1.2 values (remove the tag)`);
         }
+        if (isMap(node)) this.checkUniqueKeys(node);
         if (isAlias(node)) {
           this.firstAlias ??= node;
           const target = anchors.get(node.source);
@@ -54,8 +65,26 @@ export class YamlReader {
         } else if (node.anchor !== undefined) {
           anchors.set(node.anchor, node);
         }
+        return undefined;
       },
     });
+  }
+
+  /**
+   * Reports a key that appears twice in one map. yaml's own check (uniqueKeys) compares each new
+   * key with every earlier one, quadratic: 32,000 keys took 8 s. This is one Set per map.
+   */
+  private checkUniqueKeys(map: YAMLMap): void {
+    this.keyCount += map.items.length;
+    const seen = new Map<string, unknown>();
+    for (const pair of map.items) {
+      const key = isScalar(pair.key) ? pair.key : undefined;
+      if (key === undefined || key.value === null || typeof key.value === 'object') continue;
+      const id = `${typeof key.value}:${String(key.value)}`;
+      const first = seen.get(id);
+      if (first === undefined) seen.set(id, key);
+      else this.report(key, `key ${describe(key)} appears twice in this map (first at line ${this.line(first)}); keep one`);
+    }
   }
 
   /** Adds a problem at `at` (a node or an offset), or at `fallback` when `at` has no position. */

@@ -1,6 +1,8 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { ErrorCode, TitanError } from '../common/errors.js';
 import { allocFrame, Flags, HEADER_SIZE, type Frame } from './frame.js';
+import { checkMsgpackShape, DEFAULT_BODY_LIMITS, type BodyLimits } from './body-limits.js';
+import { parseJsonBody } from './json-body.js';
 
 /** What every frame body carries. `rid` 0 means no reply is expected. */
 export interface Envelope {
@@ -11,7 +13,9 @@ export interface Envelope {
 // One instance each: the encoder reuses its internal buffer and the decoder caches map keys.
 const encoder = new Encoder();
 const decoder = new Decoder();
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The master's flags that raise the decode limits, named in the errors. */
+const RAISE = { depth: "the master's --max-body-depth", entries: "the master's --max-body-entries" } as const;
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -91,17 +95,24 @@ export function encodeMessage(opcode: number, flags: number, env: Envelope, json
  * Decodes and checks a frame's envelope. Binary fields come back as Uint8Array views into the
  * frame body; copy them if they must outlive it for long.
  */
-export function decodeEnvelope(frame: Frame): Envelope {
+export function decodeEnvelope(frame: Frame, limits: BodyLimits = DEFAULT_BODY_LIMITS): Envelope {
   const json = (frame.flags & Flags.JSON) !== 0;
-  let value: unknown;
-  try {
-    value = json ? JSON.parse(utf8.decode(frame.body)) : decoder.decode(frame.body);
-  } catch (err) {
-    throw new TitanError(
+  const what = `frame body (opcode ${frame.opcode})`;
+  const invalid = (reason: string): TitanError =>
+    new TitanError(
       ErrorCode.BAD_BODY,
       `frame body (opcode ${frame.opcode}, ${frame.body.length} bytes) is not valid ${json ? 'UTF-8 JSON' : 'MessagePack'}: ` +
-        `${describe(err)}; encode bodies as ${json ? 'JSON' : 'MessagePack'} or ${json ? 'clear' : 'set'} the JSON flag (0x10)`,
+        `${reason}; encode bodies as ${json ? 'JSON' : 'MessagePack'} or ${json ? 'clear' : 'set'} the JSON flag (0x10)`,
     );
+  let value: unknown;
+  if (json) value = parseJsonBody(frame.body, limits, { what, raise: RAISE, invalid });
+  else {
+    checkMsgpackShape(frame.body, limits, what, RAISE);
+    try {
+      value = decoder.decode(frame.body);
+    } catch (err) {
+      throw invalid(describe(err));
+    }
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) {
     throw badEnvelope(frame, 'is not a map');

@@ -123,7 +123,7 @@ test('a frame declaring more than the maximum is rejected as soon as its header 
   header.writeUInt32BE(20_000_000, 4);
   const reader = new FrameReader();
   const err = expectTitan(() => reader.push(header), ErrorCode.FRAME_TOO_LARGE);
-  assert.match(err.message, /20000000 bytes, over the 16777216-byte maximum; split the payload or raise --max-frame/);
+  assert.match(err.message, /20000000 bytes, over the 16777216-byte maximum; split the payload or raise the master's --max-frame/);
   assert.equal(reader.bufferedBytes, 0);
   assert.equal(reader.maxFrameSize, DEFAULT_MAX_FRAME);
 });

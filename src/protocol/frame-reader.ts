@@ -12,8 +12,11 @@ export interface FrameReaderOptions {
  * Cuts a byte stream into frames. Frame bodies are views into the pushed chunks when a frame
  * lies inside one chunk, so callers must not reuse a chunk after pushing it.
  */
+const RAISE_HINT = "split the payload or raise the master's --max-frame";
+
 export class FrameReader {
-  readonly maxFrameSize: number;
+  #maxFrameSize: number;
+  #hint = RAISE_HINT;
   // Unconsumed bytes: chunks[0] starting at headOffset, then the other chunks whole.
   private chunks: Buffer[] = [];
   private headOffset = 0;
@@ -23,10 +26,22 @@ export class FrameReader {
 
   constructor(options: FrameReaderOptions = {}) {
     const max = options.maxFrameSize ?? DEFAULT_MAX_FRAME;
-    if (!Number.isInteger(max) || max < 0 || max > MAX_FRAME_LIMIT) {
-      throw new TitanError(ErrorCode.INVALID_REQUEST, `maxFrameSize must be an integer 0..${MAX_FRAME_LIMIT}, got ${max}`);
-    }
-    this.maxFrameSize = max;
+    checkMax(max);
+    this.#maxFrameSize = max;
+  }
+
+  get maxFrameSize(): number {
+    return this.#maxFrameSize;
+  }
+
+  /**
+   * Changes the largest body accepted from the next header on (a connection accepts only small
+   * frames until it authenticates); `hint` tells the sender what to do about a refused one.
+   */
+  limit(max: number, hint = RAISE_HINT): void {
+    checkMax(max);
+    this.#maxFrameSize = max;
+    this.#hint = hint;
   }
 
   /** Bytes held waiting for the rest of a frame. */
@@ -176,11 +191,14 @@ export class FrameReader {
   }
 
   private checkLength(length: number): void {
-    if (length > this.maxFrameSize) {
-      throw new TitanError(
-        ErrorCode.FRAME_TOO_LARGE,
-        `frame declares ${length} bytes, over the ${this.maxFrameSize}-byte maximum; split the payload or raise --max-frame`,
-      );
+    if (length > this.#maxFrameSize) {
+      throw new TitanError(ErrorCode.FRAME_TOO_LARGE, `frame declares ${length} bytes, over the ${this.#maxFrameSize}-byte maximum; ${this.#hint}`);
     }
+  }
+}
+
+function checkMax(max: number): void {
+  if (!Number.isInteger(max) || max < 0 || max > MAX_FRAME_LIMIT) {
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `maxFrameSize must be an integer 0..${MAX_FRAME_LIMIT}, got ${max}`);
   }
 }

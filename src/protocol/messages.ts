@@ -69,13 +69,20 @@ const isolationFields = {
   image: z.string().min(1).max(512).optional(),
 };
 
+/** Most environment variables one job may set: counted before each name is checked. */
+export const MAX_ENV_VARS = 1000;
+const envCount = z.custom<Record<string, unknown>>(
+  (v) => typeof v !== 'object' || v === null || Object.keys(v).length <= MAX_ENV_VARS,
+  { message: `at most ${MAX_ENV_VARS} variables; pass larger configuration as a file or a KV value` },
+);
+
 /** What a client asks to run; defaults are filled in by the master. */
 export const JobSubmitRequest = z.object({
   id: id.optional(),
   name: z.string().max(200).optional(),
   run: JobRunSchema,
   args: z.array(z.string()).max(1000).default([]),
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+  env: envCount.pipe(z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string())).default({}),
   requirement: z.array(tag).max(32).default(['GENERAL']),
   priority: z.number().int().min(-1000).max(1000).default(0),
   retries: z.number().int().min(0).max(100).default(0),

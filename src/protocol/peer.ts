@@ -3,6 +3,7 @@ import { silentLogger, type Logger } from '../common/log.js';
 import { decodeEnvelope, encodeMessage } from './codec.js';
 import { DEFAULT_MAX_FRAME, Flags, HEADER_SIZE, OPCODE_ERROR, type Frame } from './frame.js';
 import { FrameReader } from './frame-reader.js';
+import { DEFAULT_BODY_LIMITS, type BodyLimits } from './body-limits.js';
 import { Outbox } from './outbox.js';
 import { PendingTable, type Pending } from './pending.js';
 import { errorFromBody, noReply, Reply, runHandler, type ReplySink, type RequestHandler } from './replier.js';
@@ -21,6 +22,8 @@ export interface PeerOptions {
    * Without it every opcode goes to the request handler.
    */
   isKnownOpcode?: (opcode: number) => boolean;
+  /** Depth and entry limits on every decoded body (DEFAULT_BODY_LIMITS when absent). */
+  bodyLimits?: BodyLimits;
   logger?: Logger;
 }
 
@@ -51,6 +54,7 @@ export class Peer {
   private readonly maxFrameSize: number;
   private readonly requestTimeoutMs: number;
   private readonly isKnownOpcode: ((opcode: number) => boolean) | undefined;
+  private readonly bodyLimits: BodyLimits;
   private readonly pending = new PendingTable();
   private readonly outbox: Outbox;
   private readonly active = new Map<number, Reply>();
@@ -69,6 +73,7 @@ export class Peer {
     this.reader = new FrameReader({ maxFrameSize: this.maxFrameSize });
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.isKnownOpcode = options.isKnownOpcode;
+    this.bodyLimits = options.bodyLimits ?? DEFAULT_BODY_LIMITS;
     this.log = options.logger ?? silentLogger();
     this.outbox = new Outbox(transport, this.log);
     this.sink = {
@@ -83,6 +88,14 @@ export class Peer {
       const why = err ? ` (${err.message})` : '';
       this.teardown(`connection to ${this.remoteAddress} closed${why} before the answer arrived; retry on a new connection`);
     });
+  }
+
+  /**
+   * The largest frame body accepted from now on, at most the size given at construction (the
+   * master accepts only small frames until AUTH succeeds); `hint` says what to do about a bigger one.
+   */
+  limitIncomingFrames(max: number, hint?: string): void {
+    this.reader.limit(Math.min(max, this.maxFrameSize), hint);
   }
 
   get remoteAddress(): string {
@@ -248,7 +261,7 @@ export class Peer {
     const flags = frame.flags;
     const json = (flags & Flags.JSON) !== 0;
     this.remoteJson = json;
-    const { rid, body } = decodeEnvelope(frame);
+    const { rid, body } = decodeEnvelope(frame, this.bodyLimits);
     if ((flags & (Flags.RESPONSE | Flags.ERROR | Flags.STREAM)) !== 0) {
       if (rid !== 0) this.handleAnswer(rid, flags, body);
       else if ((flags & Flags.ERROR) !== 0) this.remoteProtocolError(errorFromBody(body));

@@ -36,8 +36,10 @@ export class JobTokens {
     if (match === null) return undefined;
     const attempt = Number(match[1]);
     const jobId = match[3]!;
-    const given = Buffer.from(match[2]!, 'base64url');
-    const expected = this.mac(jobId, attempt);
+    // Compared as the canonical text, not as decoded bytes: the last of 43 base64url characters
+    // carries 2 unused bits, so 4 spellings decode to the same MAC and only one was minted.
+    const given = Buffer.from(match[2]!, 'latin1');
+    const expected = Buffer.from(this.mac(jobId, attempt).toString('base64url'), 'latin1');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
     return { jobId, attempt };
   }

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import type { Dag } from '../core/dag.js';
 import { DagTable } from './dag-table.js';
 import { KvTable } from './kv-table.js';
+import { ArtifactReach } from './artifact-reach.js';
 import { ScheduleTable } from './schedule-table.js';
 import { JOB_STATES, isFinal, type Job, type JobState } from '../core/job.js';
 import {
@@ -56,6 +57,7 @@ export class SqliteStore implements Store {
   private readonly writeBatch: (batch: readonly JobWrite[], dags: readonly Dag[], schedules: readonly ScheduleRecord[]) => void;
   private readonly dags: DagTable;
   private readonly kv: KvTable;
+  private readonly reach: ArtifactReach;
   private readonly schedules: ScheduleTable;
   private readonly selectDagJobs: Statement<[string], JobRow>;
   private readonly appendBatch: (lines: readonly LogLine[]) => void;
@@ -104,6 +106,7 @@ export class SqliteStore implements Store {
     );
     this.dags = new DagTable(db);
     this.kv = new KvTable(db);
+    this.reach = new ArtifactReach(db);
     this.schedules = new ScheduleTable(db);
     this.selectDagJobs = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE dag_id = ? ORDER BY seq`);
     this.writeBatch = db.transaction((batch: readonly JobWrite[], dags: readonly Dag[], schedules: readonly ScheduleRecord[]) => {
@@ -291,6 +294,10 @@ export class SqliteStore implements Store {
 
   listKeyedArtifacts(prefix: string, limit: number): KeyedArtifact[] {
     return this.kv.artifacts(prefix, limit);
+  }
+
+  artifactReachable(hash: string, idPrefix: string): boolean {
+    return this.reach.reachable(hash, idPrefix);
   }
 
   putSchedule(schedule: ScheduleRecord): void {

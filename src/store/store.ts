@@ -148,6 +148,8 @@ export interface Store {
   getKeyedArtifact(key: string): KeyedArtifact | undefined;
   /** Published artifacts whose key starts with prefix ('' for all), in key order, at most limit. */
   listKeyedArtifacts(prefix: string, limit: number): KeyedArtifact[];
+  /** Whether a key or a job whose id starts with `idPrefix` names the artifact `hash`. */
+  artifactReachable(hash: string, idPrefix: string): boolean;
   /** Inserts or replaces a schedule row (every column). */
   putSchedule(schedule: ScheduleRecord): void;
   getSchedule(id: string): ScheduleRecord | undefined;

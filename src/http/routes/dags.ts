@@ -2,7 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ErrorCode, TitanError } from '../../common/errors.js';
 import type { Master } from '../../master/master.js';
-import { formatProblems, parsePipeline } from '../../pipeline/parse-pipeline.js';
+import { formatProblems } from '../../pipeline/parse-pipeline.js';
+import { parsePipelineOffLoop } from '../../pipeline/parse-off-loop.js';
+import { DEFAULT_PIPELINE_LIMITS } from '../../pipeline/pipeline-limits.js';
 import { Opcode } from '../../protocol/opcodes.js';
 import type { DagStatusView } from '../../protocol/views.js';
 import { pipelineToDagJobs } from '../../sdk/pipeline-jobs.js';
@@ -17,7 +19,8 @@ const DagListQuery = z.object({ limit: limit(50, 1000) });
  * Either a YAML pipeline (as `titan dag` reads it, with its scripts and folder uploaded
  * beforehand: PipelineFiles) or the jobs themselves, as DAG_SUBMIT / DAG_ADD_JOBS take them.
  */
-const PipelineBody = z.object({ yaml: z.string().min(1).max(4 * 1024 * 1024) }).merge(PipelineFiles);
+// Its size is checked by the pipeline limits (--max-pipeline-size), which name the flag.
+const PipelineBody = z.object({ yaml: z.string().min(1) }).merge(PipelineFiles);
 const DagSubmitBody = z.union([PipelineBody, z.object({ name: z.string(), jobs: z.array(z.unknown()) })]);
 const DagAddBody = z.union([PipelineBody, z.object({ jobs: z.array(z.unknown()) })]);
 
@@ -46,7 +49,7 @@ export function registerDagRoutes(app: FastifyInstance, master: Master): void {
     const body = parse(DagSubmitBody, request.body, 'body');
     let submit: unknown = body;
     if ('yaml' in body) {
-      const parsed = parsePipeline(body.yaml);
+      const parsed = await parsePipelineOffLoop(body.yaml, master.options.pipelineLimits ?? DEFAULT_PIPELINE_LIMITS);
       if (!parsed.ok) refuseProblems(parsed.problems);
       submit = { name: parsed.pipeline.name, jobs: await pipelineToDagJobs(parsed.pipeline, 'pipeline.yaml', uploadedFiles(master, body)) };
     }
@@ -61,7 +64,7 @@ export function registerDagRoutes(app: FastifyInstance, master: Master): void {
     let jobs: unknown = 'jobs' in body ? body.jobs : undefined;
     if ('yaml' in body) {
       const status = (await callMaster(master, httpContext(request), Opcode.DAG_STATUS, { dagId: id })) as DagStatusView;
-      const parsed = parsePipeline(body.yaml, { existingJobIds: new Set(status.jobs.map((j) => j.key)), existingEdges: new Map(status.jobs.map((j) => [j.key, j.parents])) });
+      const parsed = await parsePipelineOffLoop(body.yaml, master.options.pipelineLimits ?? DEFAULT_PIPELINE_LIMITS, { existingJobIds: new Set(status.jobs.map((j) => j.key)), existingEdges: new Map(status.jobs.map((j) => [j.key, j.parents])) });
       if (!parsed.ok) refuseProblems(parsed.problems);
       jobs = await pipelineToDagJobs(parsed.pipeline, 'pipeline.yaml', uploadedFiles(master, body));
     }

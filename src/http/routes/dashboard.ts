@@ -18,11 +18,36 @@ const TYPES: Record<string, string> = {
 };
 
 /**
+ * The dashboard's own files only: no inline script or style element, nothing from elsewhere, no
+ * plugins, and never inside a frame (clickjacking: an approve button under someone else's page).
+ * Styles set from script (element.style) are CSSOM and allowed; data: images for icons.
+ */
+export const DASHBOARD_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/**
  * Serves the built dashboard: a handful of hashed files, read once and kept in memory (they are
  * small and immutable for the life of the process). The dashboard routes in the browser (#/…),
  * so only `/` and the files themselves are served.
  */
 export function registerDashboardRoutes(app: FastifyInstance, dir = DASHBOARD_DIR): void {
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const path = request.url.split('?')[0] ?? '';
+    if (path === '/' || path.startsWith('/assets/')) {
+      void reply.header('content-security-policy', DASHBOARD_CSP).header('x-frame-options', 'DENY').header('x-content-type-options', 'nosniff');
+    }
+    done(null, payload);
+  });
   const cache = new Map<string, Buffer>();
   const read = (relative: string): Buffer | undefined => {
     const path = normalize(join(dir, relative));
