@@ -1,11 +1,10 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TitanClient } from '../src/sdk/client.js';
 import { clusterForSuite } from './harness.js';
 
-const PIPELINES = fileURLToPath(new URL('../../../shared/acceptance/pipelines/', import.meta.url));
+const PIPELINES = fileURLToPath(new URL('../../test/fixtures/pipelines/', import.meta.url));
 
 async function outputOf(client: TitanClient, jobId: string): Promise<string[]> {
   const lines: string[] = [];
@@ -13,7 +12,7 @@ async function outputOf(client: TitanClient, jobId: string): Promise<string[]> {
   return lines;
 }
 
-describe('the shared acceptance pipelines, through `titan dag <file> --wait`', { skip: existsSync(PIPELINES) ? false : `no acceptance pipelines at ${PIPELINES}` }, () => {
+describe('the acceptance pipelines in test/fixtures, through `titan dag <file> --wait`', () => {
   const suite = clusterForSuite('general');
   const cluster = suite.cluster;
 

@@ -20,7 +20,7 @@ describe('jobs on a real cluster', () => {
     assert.match(result.stderr, /failed \(exit 7\).*exited with code 7/);
   });
 
-  test('every job gets the environment of ARCHITECTURE.md §6', async () => {
+  test('every job gets its ids, attempt and service addresses in its environment', async () => {
     const client = await cluster.client();
     const { jobId } = await client.submit({ command: 'env' });
     assert.equal((await client.wait(jobId)).state, 'succeeded');

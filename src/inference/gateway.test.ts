@@ -40,7 +40,7 @@ describe('the inference gateway', () => {
   const call = async (jwt: string | null, body: unknown = { model: 'llama3', prompt: 'the sky is blue' }, path = '/api/generate'): Promise<Response> =>
     fetch(`${base}${path}`, { method: 'POST', headers: jwt === null ? {} : { authorization: `Bearer ${jwt}` }, body: JSON.stringify(body) });
   const nextOutcome = async (count: number): Promise<InferenceOutcomeReport> => {
-    for (let i = 0; i < 200 && outcomes.length < count; i += 1) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 1000 && outcomes.length < count; i += 1) await new Promise((r) => setTimeout(r, 10));
     const o = outcomes[count - 1];
     assert.ok(o !== undefined, `outcome ${count} was never reported`);
     return o;
@@ -155,16 +155,30 @@ describe('the inference gateway', () => {
   });
 
   test('over its maximum concurrency it answers 429 instead of queueing', async () => {
-    ollama.behaviour.latencyMs = 300;
+    // Its own gateway with a no-progress timeout longer than the test: the two held requests are
+    // released by the test, not by the clock.
+    const busy = new InferenceGateway({
+      agentId: 'agent-1', serverUrl: upstream, host: '127.0.0.1', port: 0, maxConcurrency: 2, requestTimeoutMs: 60_000, maxBodyBytes: 1 << 20,
+      log: createLogger('test', 'silent'), onOutcome: () => undefined,
+    });
+    await busy.setPublicKey(keys.publicPem);
+    const busyBase = `http://127.0.0.1:${await busy.start()}`;
+    let release = (): void => undefined;
+    ollama.gate = new Promise<void>((resolve) => { release = resolve; });
     try {
-      const slow = [call(await token()), call(await token())];
-      await new Promise((r) => setTimeout(r, 100));
-      const third = await call(await token());
+      const send = async (): Promise<Response> => fetch(`${busyBase}/api/generate`, { method: 'POST', headers: { authorization: `Bearer ${await token()}` }, body: JSON.stringify({ model: 'llama3', prompt: 'x' }) });
+      const slow = [send(), send()];
+      for (let i = 0; i < 1000 && ollama.held < 2; i += 1) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(ollama.held, 2, 'both requests reached the model server');
+      const third = await send();
       assert.equal(third.status, 429);
       assert.equal(((await third.json()) as { code: string }).code, 'E_BUSY');
+      release();
       for (const r of await Promise.all(slow)) assert.equal(r.status, 200);
     } finally {
-      ollama.behaviour.latencyMs = 0;
+      ollama.gate = null;
+      release();
+      await busy.close();
     }
   });
 });

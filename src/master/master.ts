@@ -313,7 +313,7 @@ export class Master {
     });
   }
 
-  /** The addresses of the services this job depends on (ARCHITECTURE.md §6). */
+  /** The addresses of the services this job depends on (TITAN_SERVICE_<ID>_URL and _PORT in its environment). */
   private serviceEnv(job: Job): Record<string, string> {
     const env: Record<string, string> = {};
     for (const parentId of job.spec.parents ?? []) {

@@ -34,7 +34,7 @@ export class ServiceDirectory {
   }
 }
 
-/** ARCHITECTURE.md §6: a dependant finds a service as TITAN_SERVICE_<ID>_URL and _PORT. */
+/** A dependant finds a service as TITAN_SERVICE_<ID>_URL and _PORT in its environment. */
 export function serviceEnvName(key: string): string {
   return key.toUpperCase().replace(/[^A-Z0-9]/g, '_');
 }

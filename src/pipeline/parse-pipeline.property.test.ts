@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { parsePipeline } from './parse-pipeline.js';
 import type { ParseResult } from './pipeline.js';
 
-const acceptance = fileURLToPath(new URL('../../../../shared/acceptance/pipelines/', import.meta.url));
+const acceptance = fileURLToPath(new URL('../../../test/fixtures/pipelines/', import.meta.url));
 
 interface Dag {
   readonly ids: string[];

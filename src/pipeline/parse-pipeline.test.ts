@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { formatProblems, parsePipeline } from './parse-pipeline.js';
 import type { Pipeline, PipelineProblem } from './pipeline.js';
 
-// From dist/src/pipeline/ up to the folder holding the repo and shared/.
-const acceptance = fileURLToPath(new URL('../../../../shared/acceptance/pipelines/', import.meta.url));
+// From dist/src/pipeline/ back to the repo's test/fixtures/.
+const acceptance = fileURLToPath(new URL('../../../test/fixtures/pipelines/', import.meta.url));
 
 function ok(text: string, options?: Parameters<typeof parsePipeline>[1]): Pipeline {
   const result = parsePipeline(text, options);

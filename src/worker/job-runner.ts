@@ -75,7 +75,7 @@ export function workerBaseEnvironment(env: NodeJS.ProcessEnv, clean = false): Re
  */
 const CLEAN_KEYS = new Set(['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TERM', 'TMPDIR']);
 
-/** The environment of ARCHITECTURE.md §6 on top of the worker's own and the job's. */
+/** The service addresses (TITAN_SERVICE_<ID>_URL and _PORT) on top of the worker's own environment and the job's. */
 function jobEnvironment(ctx: RunnerContext, job: JobDispatch, workspace: string, shared: string): Record<string, string> {
   const env: Record<string, string> = { ...ctx.baseEnv };
   Object.assign(env, job.env, {

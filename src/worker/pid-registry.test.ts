@@ -48,8 +48,9 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 test('entries are written to the file as they are added and removed', async () => {
   const file = path.join(dir, 'a', 'pids.json');
   const registry = new PidRegistry(file);
-  const e1 = { pid: 101, pgid: 101, jobId: 'j1', attempt: 1, startedAt: 1 };
-  const e2 = { pid: 102, pgid: 102, jobId: 'j2', attempt: 2, startedAt: 2 };
+  // A recorded startTicks keeps add() from reading /proc: these made-up pids may be live on the host.
+  const e1 = { pid: 101, pgid: 101, jobId: 'j1', attempt: 1, startedAt: 1, startTicks: 1 };
+  const e2 = { pid: 102, pgid: 102, jobId: 'j2', attempt: 2, startedAt: 2, startTicks: 2 };
   await Promise.all([registry.add(e1), registry.add(e2)]);
   assert.deepEqual(JSON.parse(await readFile(file, 'utf8')), [e1, e2]);
   void registry.add({ ...e1, pid: 103 });

@@ -40,6 +40,9 @@ export class FakeOllama {
   readonly models: readonly FakeModel[];
   /** Requests answered on /api/generate and /api/chat, for assertions. */
   generated = 0;
+  /** While set, generate and chat requests wait for it before answering (counted in `held`). */
+  gate: Promise<void> | null = null;
+  held = 0;
   private server: Server | null = null;
   private readonly open = new Set<ServerResponse>();
 
@@ -99,6 +102,11 @@ export class FakeOllama {
       return;
     }
     await sleep(b.latencyMs);
+    if (this.gate !== null) {
+      this.held += 1;
+      await this.gate;
+      this.held -= 1;
+    }
     if (b.failMode === 'error') return json(res, 500, { error: 'llama runner process has terminated: exit status 2' });
     this.generated += 1;
     const prompt = kind === 'chat' ? lastUserMessage(body.messages) : typeof body.prompt === 'string' ? body.prompt : '';
