@@ -34,6 +34,9 @@ export interface Figures {
   py_numpy_job_cold_p50_ms: number | null;
   py_throughput_jobs_per_s: number | null;
   py_throughput_cold_jobs_per_s: number | null;
+  node_floor_ms_p50: number | null;
+  cli_version_ms_p50: number | null;
+  cli_jobs_ms_p50: number | null;
 }
 
 export const emptyFigures = (): Figures => ({
@@ -62,6 +65,9 @@ export const emptyFigures = (): Figures => ({
   py_numpy_job_cold_p50_ms: null,
   py_throughput_jobs_per_s: null,
   py_throughput_cold_jobs_per_s: null,
+  node_floor_ms_p50: null,
+  cli_version_ms_p50: null,
+  cli_jobs_ms_p50: null,
 });
 
 /** The targets, in one place. */
@@ -89,6 +95,8 @@ export const TARGETS = {
   pyNumpyWarmOverCold: 0.1,
   /** Trivial `.py` jobs per second, warm over cold, 2 workers x 4 slots. */
   pyThroughputWarmOverCold: 3,
+  /** `titan --version` and `titan jobs` may take at most this much longer than `node -e ""`. */
+  cliOverNodeFloorMs: 60,
 } as const;
 
 type Status = 'PASS' | 'MISS' | 'n/a' | '—';
@@ -122,6 +130,8 @@ export function derived(f: Figures): Record<string, number | null> {
     py_warm_over_cold_ratio: ratio(f.py_job_latency_p50_ms, f.py_job_cold_p50_ms),
     py_numpy_warm_over_cold_ratio: ratio(f.py_numpy_job_p50_ms, f.py_numpy_job_cold_p50_ms),
     py_throughput_warm_over_cold_ratio: ratio(f.py_throughput_jobs_per_s, f.py_throughput_cold_jobs_per_s),
+    cli_version_minus_node_floor_ms: diff(f.cli_version_ms_p50, f.node_floor_ms_p50),
+    cli_jobs_minus_node_floor_ms: diff(f.cli_jobs_ms_p50, f.node_floor_ms_p50),
   };
 }
 
@@ -236,6 +246,8 @@ function rows(f: Figures): Row[] {
       target: `>= ${TARGETS.logFollowLinesPerS} x 0.98, none dropped`,
       status: judge(f.log_follow_lines_per_s === null ? null : f.log_follow_lines_per_s >= TARGETS.logFollowLinesPerS * 0.98),
     },
+    cliRow('titan --version p50', f.cli_version_ms_p50, f.node_floor_ms_p50),
+    cliRow('titan jobs --limit 20 p50', f.cli_jobs_ms_p50, f.node_floor_ms_p50),
     ...pythonRows(f, d),
   ];
 }
@@ -271,6 +283,18 @@ function pythonRows(f: Figures, d: Record<string, number | null>): Row[] {
       status: judge(throughput === null ? null : throughput >= TARGETS.pyThroughputWarmOverCold),
     },
   ];
+}
+
+function cliRow(metric: string, value: number | null, floor: number | null): Row {
+  const over = diff(value, floor);
+  return {
+    metric,
+    value: fmt(value, 'ms', 1),
+    compared: `node -e "" ${fmt(floor, 'ms', 1)}`,
+    relation: over === null ? 'n/a' : `${over >= 0 ? '+' : ''}${over.toFixed(1)} ms`,
+    target: `<= floor + ${TARGETS.cliOverNodeFloorMs} ms`,
+    status: judge(over === null ? null : over <= TARGETS.cliOverNodeFloorMs),
+  };
 }
 
 function ratioText(r: number | null): string {

@@ -3,7 +3,8 @@
  * bench/results/latest.json. Every figure is measured in this run; nothing is asserted.
  */
 import { bullmqThroughput } from './bullmq.js';
-import { BenchCluster } from './cluster.js';
+import { BENCH_TOKEN, BenchCluster } from './cluster.js';
+import { cliStart } from './cli-start.js';
 import { floorLatency, floorThroughput } from './floor.js';
 import { now, round, runMain } from './measure.js';
 import { cleanupAll, cleanupAllSync } from './procs.js';
@@ -35,15 +36,17 @@ const N = {
   pushWindow: 2_000,
   /** Crashes of the service measured, under Titan and under PM2. */
   restarts: 10,
+  /** Starts of each of node -e "", titan --version and titan jobs --limit 20, measured. */
+  cliStarts: 20,
   delayedJobs: 1_000,
   delaySpreadMs: 10_000,
 } as const;
 
 /** Per-step time limits; the whole bench stays within a few minutes even when something hangs. */
-const LIMIT_MS = { latency: 60_000, throughput: 90_000, memory: 240_000, recovery: 60_000, bullmq: 90_000, dag: 240_000, restarts: 60_000, timers: 60_000, dashboard: 120_000, python: 300_000 } as const;
+const LIMIT_MS = { latency: 60_000, throughput: 90_000, memory: 240_000, recovery: 60_000, bullmq: 90_000, dag: 240_000, restarts: 60_000, timers: 60_000, dashboard: 120_000, python: 300_000, cli: 120_000 } as const;
 
 /**
- * BENCH_ONLY=services,timers runs only those steps (keys: dag-core, latency, services, timers,
+ * BENCH_ONLY=services,timers runs only those steps (keys: dag-core, latency, cli, services, timers,
  * throughput, dag, memory, recovery, python, bullmq, inference, dashboard;
  * BENCH_PY_LATENCY_JOBS and BENCH_PY_THROUGHPUT_JOBS shorten the python step) and writes bench/results/partial.json instead of latest.json.
  */
@@ -102,6 +105,12 @@ async function main(): Promise<number> {
         f.dispatch_latency_p50_ms = titan.p50Ms;
         f.dispatch_latency_p99_ms = titan.p99Ms;
       }, 'latency');
+      await step(`CLI start: node -e "", titan --version and titan jobs --limit 20 against the master, ${N.cliStarts} of each`, async () => {
+        const cli = await cliStart(`127.0.0.1:${cluster.port}`, BENCH_TOKEN, N.cliStarts, 3, LIMIT_MS.cli);
+        f.node_floor_ms_p50 = cli.nodeFloorMsP50;
+        f.cli_version_ms_p50 = cli.versionMsP50;
+        f.cli_jobs_ms_p50 = cli.jobsMsP50;
+      }, 'cli');
       await step(`service restart: a server exiting 1 one second after start, ${N.restarts} crashes under Titan and under PM2`, async () => {
         const titan = await titanServiceRestart(client, N.restarts, LIMIT_MS.restarts);
         f.service_restart_ms_p50 = titan.p50Ms;

@@ -10,7 +10,4 @@ export function createLogger(part: string, level: string = 'info'): Logger {
   return pino({ name: part, level, base: { part } }, pino.destination({ fd: 2, sync: false }));
 }
 
-/** A logger that drops everything, for tests and embedded use. */
-export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
-}
+export { silentLogger } from './silent-log.js';

@@ -1,15 +1,13 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { timing, type DagTiming } from './dag-timing.js';
+import { pipelineTools } from './pipeline-tools.js';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { TitanError, ErrorCode } from '../common/errors.js';
-import { createBundle } from '../worker/workspace.js';
 import type { JobState } from '../core/job.js';
 import { Opcode } from '../protocol/opcodes.js';
 import type { DagJobRequest, JobSubmitRequest } from '../protocol/messages.js';
 import { rollOut, type RolloutOptions, type RolloutResult } from './rollout.js';
-import { formatProblems, parsePipeline } from '../pipeline/parse-pipeline.js';
-import { pipelineToDagJobs } from './pipeline-jobs.js';
 import { connectPeer } from './connect.js';
 import { LazyPeer } from './lazy-peer.js';
 import type { InferenceRequest } from '../protocol/inference-messages.js';
@@ -276,6 +274,7 @@ export class TitanClient {
   /** Reads, validates and submits a YAML pipeline; a file with problems is refused with all of them listed. */
   async submitPipeline(file: string, when: DagTiming = {}): Promise<{ dagId: string; jobIds: string[] }> {
     const text = await readFile(file, 'utf8');
+    const { formatProblems, parsePipeline, pipelineToDagJobs } = await pipelineTools();
     const parsed = parsePipeline(text);
     if (!parsed.ok) throw new TitanError(ErrorCode.INVALID_REQUEST, `${parsed.problems.length} problem(s) in the pipeline:\n${formatProblems(file, parsed.problems)}`);
     return this.submitDag(parsed.pipeline.name, await pipelineToDagJobs(parsed.pipeline, file, this), when);
@@ -291,6 +290,7 @@ export class TitanClient {
     const status = await this.dagStatus(dagId);
     const existing = new Set(status.jobs.map((j) => j.key));
     const edges = new Map(status.jobs.map((j) => [j.key, j.parents]));
+    const { formatProblems, parsePipeline, pipelineToDagJobs } = await pipelineTools();
     const parsed = parsePipeline(await readFile(file, 'utf8'), { existingJobIds: existing, existingEdges: edges });
     if (!parsed.ok) throw new TitanError(ErrorCode.INVALID_REQUEST, `${parsed.problems.length} problem(s) in the pipeline:\n${formatProblems(file, parsed.problems)}`);
     return this.addJobs(dagId, await pipelineToDagJobs(parsed.pipeline, file, this));
@@ -387,6 +387,7 @@ export class TitanClient {
     const dir = await mkdtemp(join(tmpdir(), 'titan-bundle-'));
     try {
       const archive = join(dir, 'bundle.tgz');
+      const { createBundle } = await import('../worker/workspace.js');
       await createBundle(folder, archive);
       const hash = await this.upload(await readFile(archive));
       this.folders.set(resolve(folder), hash);
@@ -396,3 +397,4 @@ export class TitanClient {
     }
   }
 }
+

@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { ErrorCode, TitanError } from '../common/errors.js';
 import type { MisfirePolicy, OverlapPolicy } from '../core/schedule.js';
-import { formatProblems, parsePipeline } from '../pipeline/parse-pipeline.js';
 import type { DagJobRequest } from '../protocol/messages.js';
 import { Opcode } from '../protocol/opcodes.js';
 import type { Requester } from './lazy-peer.js';
 import type { ScheduleListReply, ScheduleReply, ScheduleView } from '../protocol/schedule-messages.js';
-import { pipelineToDagJobs, type Uploader } from './pipeline-jobs.js';
+import type { Uploader } from './pipeline-jobs.js';
+import { pipelineTools } from './pipeline-tools.js';
 
 export type { ScheduleView } from '../protocol/schedule-messages.js';
 
@@ -75,6 +75,7 @@ export class ScheduleClient {
   }
 
   private async readPipeline(file: string): Promise<{ name: string; jobs: DagJobRequest[] }> {
+    const { formatProblems, parsePipeline, pipelineToDagJobs } = await pipelineTools();
     const parsed = parsePipeline(await readFile(file, 'utf8'));
     if (!parsed.ok) throw new TitanError(ErrorCode.INVALID_REQUEST, `${parsed.problems.length} problem(s) in the pipeline:\n${formatProblems(file, parsed.problems)}`);
     return { name: parsed.pipeline.name, jobs: await pipelineToDagJobs(parsed.pipeline, file, this.uploader) };
