@@ -6,6 +6,8 @@ import { printJson, withClient, withClientFlags, type GlobalFlags } from './clie
 import { Exit } from './exit-codes.js';
 import { duration, jobRuntime, table } from './format.js';
 import { timingFrom } from './cmd-run.js';
+import { followDag, progressMode } from './follow.js';
+import { countJobs, summaryLine } from './progress.js';
 
 interface DagFlags extends GlobalFlags {
   wait?: boolean;
@@ -13,31 +15,32 @@ interface DagFlags extends GlobalFlags {
   at?: string;
 }
 
-function printDag(status: DagStatusView): void {
-  const { dag } = status;
-  process.stdout.write(`DAG ${dag.id} "${dag.name}": ${dag.state} (${dag.total - dag.unfinished}/${dag.total} jobs final, ${dag.failed} failed)\n`);
-  const rows = status.jobs.map((j) => [j.key, j.state, String(j.attempt), j.workerId ?? '-', duration(jobRuntime(j)), j.parents.join(',') || '-', j.state === 'succeeded' ? '' : (j.reason ?? '')]);
-  process.stdout.write(`${table(['JOB', 'STATE', 'ATTEMPT', 'WORKER', 'TIME', 'PARENTS', 'WHY'], rows)}\n`);
+function header(dag: DagStatusView['dag']): string {
+  return `DAG ${dag.id} "${dag.name}": ${dag.state} (${dag.total - dag.unfinished}/${dag.total} jobs final, ${dag.failed} failed)\n`;
 }
 
-/** Prints each job's state changes while the DAG runs; resolves with the final status. */
-async function followDag(client: TitanClient, dagId: string, quiet: boolean): Promise<DagStatusView> {
-  const seen = new Map<string, string>();
-  const report = (status: DagStatusView): void => {
-    for (const job of status.jobs) {
-      const line = `${job.state}${job.workerId !== null && job.state !== 'pending' ? ` on ${job.workerId}` : ''}`;
-      if (seen.get(job.key) !== line && !quiet) process.stderr.write(`… ${job.key}: ${line}${job.state === 'queued' && job.reason !== null ? ` (${job.reason})` : ''}\n`);
-      seen.set(job.key, line);
-    }
-  };
-  const timer = setInterval(() => void client.dagStatus(dagId).then(report, () => undefined), 500);
-  try {
-    const final = await client.waitDag(dagId);
-    report(final);
-    return final;
-  } finally {
-    clearInterval(timer);
-  }
+function jobRows(jobs: DagStatusView['jobs']): string[][] {
+  return jobs.map((j) => [j.key, j.state, String(j.attempt), j.workerId ?? '-', duration(jobRuntime(j)), j.parents.join(',') || '-', j.state === 'succeeded' ? '' : (j.reason ?? '')]);
+}
+
+const JOB_HEADERS = ['JOB', 'STATE', 'ATTEMPT', 'WORKER', 'TIME', 'PARENTS', 'WHY'];
+
+/** `dag status` and `dag cancel`: every job of the run. */
+function printDag(status: DagStatusView): void {
+  process.stdout.write(header(status.dag));
+  process.stdout.write(`${table(JOB_HEADERS, jobRows(status.jobs))}\n`);
+}
+
+/** The end of `dag --wait`: the counts, and only the jobs that did not succeed (at most a screenful). */
+const SUMMARY_ROWS = 20;
+function printDagSummary(status: DagStatusView, elapsedMs: number): void {
+  process.stdout.write(header(status.dag));
+  process.stdout.write(`${summaryLine(countJobs(status.jobs), elapsedMs)}\n`);
+  const notSucceeded = status.jobs.filter((j) => j.state !== 'succeeded');
+  if (notSucceeded.length === 0) return;
+  process.stdout.write(`${table(JOB_HEADERS, jobRows(notSucceeded.slice(0, SUMMARY_ROWS)))}\n`);
+  const more = notSucceeded.length - SUMMARY_ROWS;
+  if (more > 0) process.stdout.write(`… and ${more} more: titan dag status ${status.dag.id}\n`);
 }
 
 async function runPipeline(client: TitanClient, file: string, flags: DagFlags): Promise<number> {
@@ -48,9 +51,10 @@ async function runPipeline(client: TitanClient, file: string, flags: DagFlags): 
     return Exit.OK;
   }
   if (!flags.json) process.stderr.write(`DAG ${dagId} submitted with ${jobIds.length} job(s)\n`);
-  const final = await followDag(client, dagId, flags.json === true);
+  const started = Date.now();
+  const final = await followDag(client, dagId, progressMode(flags.json));
   if (flags.json) printJson(final);
-  else printDag(final);
+  else printDagSummary(final, Date.now() - started);
   return final.dag.state === 'succeeded' ? Exit.OK : Exit.JOB_FAILED;
 }
 

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { TitanError, ErrorCode } from '../common/errors.js';
-import type { SubmitInput, TitanClient } from '../sdk/client.js';
-import type { JobView } from '../protocol/views.js';
+import type { SubmitInput } from '../sdk/client.js';
 import { printJson, withClient, withClientFlags, type GlobalFlags } from './client-command.js';
 import { describeOutcome } from './format.js';
 import { Exit } from './exit-codes.js';
+import { followJob, progressMode } from './follow.js';
 import { parseTags } from './settings.js';
 import { isolationFlags, type JobIsolationFlags } from './isolation-flags.js';
 import { parseDuration, parseInstant } from '../common/when.js';
@@ -90,28 +90,6 @@ export function submitInputFrom(target: string, args: readonly string[], flags: 
   return { ...common, command: args.length === 0 ? target : [target, ...args].map(shellQuote).join(' ') };
 }
 
-/** Follows the job's output and its state until it ends; progress goes to stderr. */
-export async function followJob(client: TitanClient, jobId: string, quiet: boolean): Promise<JobView> {
-  let lastState = '';
-  const progress = setInterval(() => {
-    void client.status(jobId).then((job) => {
-      const line = job.state === 'queued' ? `queued: ${job.reason ?? 'waiting'}` : job.state === 'running' || job.state === 'assigned' ? `${job.state} on ${job.workerId ?? '?'} (attempt ${job.attempt})` : job.state;
-      if (line !== lastState && !quiet) process.stderr.write(`… ${line}\n`);
-      lastState = line;
-    }, () => undefined);
-  }, 1000);
-  progress.unref();
-  try {
-    await client.logs(jobId, (lines) => {
-      if (quiet) return;
-      for (const l of lines) (l.stream === 'stderr' ? process.stderr : process.stdout).write(`${l.line}\n`);
-    }, { follow: true });
-    return await client.wait(jobId);
-  } finally {
-    clearInterval(progress);
-  }
-}
-
 export function registerRun(program: Command): void {
   withClientFlags(
     program
@@ -143,7 +121,7 @@ export function registerRun(program: Command): void {
         else process.stdout.write(`${jobId}\n`);
         return Exit.OK;
       }
-      const job = await followJob(client, jobId, flags.json === true);
+      const job = await followJob(client, jobId, progressMode(flags.json));
       if (flags.json) printJson(job);
       else process.stderr.write(`${describeOutcome(job)}\n`);
       return job.state === 'succeeded' ? Exit.OK : Exit.JOB_FAILED;
