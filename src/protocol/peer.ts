@@ -1,6 +1,5 @@
 import { ErrorCode, TitanError } from '../common/errors.js';
-import type { Logger } from '../common/log.js';
-import { silentLogger } from '../common/silent-log.js';
+import { silentLogger, type Logger } from '../common/log.js';
 import { decodeEnvelope, encodeMessage } from './codec.js';
 import { DEFAULT_MAX_FRAME, Flags, HEADER_SIZE, OPCODE_ERROR, type Frame } from './frame.js';
 import { FrameReader } from './frame-reader.js';
