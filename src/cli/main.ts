@@ -1,15 +1,25 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { TitanError } from '../common/errors.js';
 import { groupsFor } from './command-groups.js';
-import { Exit, exitCodeFor } from './exit-codes.js';
+import { Exit } from './exit-codes.js';
+import { describeFailure, isBrokenPipe } from './failure.js';
+
+const args = process.argv.slice(2);
+
+// `titan jobs | head`: the reader left; stop quietly as other Unix tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err) => {
+    if (isBrokenPipe(err)) process.exit(Exit.OK);
+    throw err;
+  });
+}
 
 const program = new Command('titan')
   .description('Titan: one master, capability-tagged workers, jobs, DAGs and services')
   .version('0.1.0')
   .exitOverride();
 
-for (const group of groupsFor(process.argv.slice(2))) (await group.load())(program);
+for (const group of groupsFor(args)) (await group.load())(program);
 
 try {
   await program.parseAsync(process.argv);
@@ -17,7 +27,12 @@ try {
   if (err instanceof CommanderError) {
     process.exit(err.exitCode === 0 ? Exit.OK : Exit.USAGE);
   }
-  const message = err instanceof TitanError ? `${err.message} [${err.code}]` : err instanceof Error ? err.message : String(err);
-  process.stderr.write(`titan: ${message}\n`);
-  process.exit(exitCodeFor(err));
+  const failure = describeFailure(err, args);
+  if (args.includes('--json')) {
+    process.stdout.write(`${JSON.stringify({ code: failure.code, message: failure.message, hint: failure.hint })}\n`);
+  } else {
+    process.stderr.write(`titan: ${failure.message} [${failure.code}]\n`);
+    if (failure.hint !== null) process.stderr.write(`hint: ${failure.hint}\n`);
+  }
+  process.exit(failure.exit);
 }
