@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAIN, TOKEN, clusterForSuite } from './harness.js';
 
@@ -47,5 +48,18 @@ describe('what the CLI prints is true and plain', () => {
     const [code] = (await once(child, 'exit')) as [number | null];
     assert.equal(stderr, '');
     assert.equal(code, 0);
+  });
+
+  test('a docker job without an image is refused at submit with the fix, and nothing is queued', async () => {
+    const before = (await suite.client.list({ limit: 1000 })).length;
+    const run = await cluster.cli(['run', '--driver', 'docker', '--name', 'boxed', '--', 'echo', 'hi']);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /job "boxed" uses the docker driver without an image: add --image <name>/);
+    const file = join(cluster.dir, 'docker.yaml');
+    writeFileSync(file, 'name: boxed\njobs:\n  - id: a\n    command: "true"\n  - id: b\n    command: "echo hi"\n    driver: docker\n    depends_on: [a]\n');
+    const dag = await cluster.cli(['dag', file]);
+    assert.equal(dag.code, 2, dag.stderr);
+    assert.match(dag.stderr, /job b uses the docker driver without an image: .*image: <name> beside driver: docker/);
+    assert.equal((await suite.client.list({ limit: 1000 })).length, before, 'no job of either was queued');
   });
 });

@@ -20,7 +20,7 @@ import { handleDagMessage } from './dag-requests.js';
 import { handleServiceMessage, serviceSpec } from './service-requests.js';
 import { handleKvMessage } from './kv-requests.js';
 import { handleScheduleMessage } from './schedule-requests.js';
-import { isolationSpec } from './isolation-spec.js';
+import { checkRunnable, isolationSpec } from './isolation-spec.js';
 import { ownerOf } from '../security/policy.js';
 import { handleInferenceMessage } from '../inference/master-handlers.js';
 
@@ -121,6 +121,7 @@ function submit(master: Master, session: ClientContext, bodies: readonly SubmitB
   const ids = new Set<string>();
   if (session.identity !== null) master.security.checkQuota(session.identity, bodies.length, activeJobIds(master));
   for (const body of bodies) {
+    checkRunnable(body, body.name !== undefined ? `job "${body.name}"` : 'the job');
     if (body.run.kind === 'script' && !master.artifacts.has(body.run.artifact)) {
       throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `script ${body.run.fileName} (${body.run.artifact}) was not uploaded: ARTIFACT_PUT it first`);
     }

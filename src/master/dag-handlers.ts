@@ -8,7 +8,7 @@ import type { DagStatusView, DagView } from '../protocol/views.js';
 import { toJobView } from './job-view.js';
 import { withHitlGates, type PlannedDagJob } from './hitl-gates.js';
 import { serviceSpec } from './service-requests.js';
-import { isolationSpec } from './isolation-spec.js';
+import { checkRunnable, isolationSpec } from './isolation-spec.js';
 import type { Master } from './master.js';
 
 type DagJob = z.output<typeof DagJobRequest>;
@@ -117,6 +117,7 @@ export function planDagJobs(master: Master, dagId: string, requested: readonly D
   const withFallbackEdges = jobs.map((j) => ({ ...j, parents: parentsOf(j, fallbacks) }));
   const ordered = topologicalOrder(withFallbackEdges, known);
   for (const job of ordered) {
+    checkRunnable(job, `job ${job.key}`);
     if (job.run.kind === 'script' && !master.artifacts.has(job.run.artifact)) {
       throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `script ${job.run.fileName} of job ${job.key} was not uploaded: ARTIFACT_PUT it first`);
     }

@@ -1,3 +1,4 @@
+import { TitanError, ErrorCode } from '../common/errors.js';
 import type { JobSpec } from '../core/job.js';
 import type { JobResources } from '../core/resources.js';
 
@@ -34,3 +35,14 @@ export function isolationSpec(from: LooseIsolation): Isolation {
     ...(from.image !== undefined ? { image: from.image } : {}),
   };
 }
+
+/**
+ * Refuses, at submit time, a job no worker could ever start: the docker driver without an image
+ * (it would otherwise wait in the queue forever, or fail on the worker that takes it).
+ */
+export function checkRunnable(from: LooseIsolation, job: string): void {
+  if (from.driver === 'docker' && (from.image === undefined || from.image.trim() === '')) {
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `${job} uses the docker driver without an image: add --image <name> (e.g. --image python:3.12-slim), or image: <name> beside driver: docker in the pipeline`);
+  }
+}
+
