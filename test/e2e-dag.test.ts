@@ -89,6 +89,7 @@ describe('DAG runs on a real cluster', () => {
     const after = await client.waitDag(dagId);
     assert.equal(after.dag.state, 'succeeded');
     assert.equal(after.jobs.find((j) => j.key === 'fragile')?.attempt, 3);
+    assert.match(retried.stdout, /attempt 3\b/, 'the CLI names the attempt that ran');
   });
 
   test('cancelling a DAG kills its running processes and skips the rest', async () => {
@@ -110,6 +111,8 @@ describe('DAG runs on a real cluster', () => {
     const done = await client.waitDag(dagId);
     assert.equal(done.dag.state, 'cancelled');
     assert.deepEqual(done.jobs.map((j) => [j.key, j.state]), [['long', 'cancelled'], ['next', 'skipped']]);
+    const shown = await cluster.cli(['dag', 'status', dagId]);
+    assert.match(shown.stdout, /: cancelled \(2\/2 jobs final, 0 failed, 1 cancelled, 1 skipped\)/);
   });
 
   test('a job with an approval gate waits for `titan approve`, across a master restart, then the DAG completes', async () => {

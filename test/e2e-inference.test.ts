@@ -162,7 +162,7 @@ describe('inference routing across agents (real master, workers and Ollama-compa
     assert.match(agents.stdout, /^AGENT\s+STATUS\s+MODELS/);
     assert.match(agents.stdout, /\nsolid\s+healthy\s+flaky:7b,steady:1b\s+4500\/8192/);
     const missing = await cluster.cli(['infer', 'nothing:1b', 'x']);
-    assert.equal(missing.code, 2);
+    assert.equal(missing.code, 4, 'no such model is not found (4), apart from no capacity (7)');
     assert.match(missing.stderr, /no agent serves model "nothing:1b" \(available: .*steady:1b/);
   });
 

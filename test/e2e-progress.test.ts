@@ -71,4 +71,17 @@ describe('--wait on a pipe and with --json: progress by run state, not by job', 
     assert.equal(json.stderr, '');
     assert.equal((JSON.parse(json.stdout) as { state: string }).state, 'succeeded');
   });
+
+  test('a run whose failed job was handled by on_failure counts that failure, beside the handler that ran', async () => {
+    const dir = join(cluster.dir, 'handled');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'handled.yaml');
+    writeFileSync(file, 'name: handled\njobs:\n  - { id: risky, command: "false", on_failure: cleanup }\n  - { id: cleanup, command: "true" }\n');
+    const run = await cluster.cli(['dag', file, '--wait']);
+    const out = lines(run.stdout);
+    assert.match(out[0] ?? '', /\(2\/2 jobs final, 1 failed/, run.stdout);
+    assert.match(out[1] ?? '', /^1 succeeded · 1 failed in /);
+    if (/: succeeded /.test(out[0] ?? '')) assert.match(out[0] ?? '', /1 failed and handled/);
+  });
 });
+

@@ -15,8 +15,14 @@ interface DagFlags extends GlobalFlags {
   at?: string;
 }
 
-function header(dag: DagStatusView['dag']): string {
-  return `DAG ${dag.id} "${dag.name}": ${dag.state} (${dag.total - dag.unfinished}/${dag.total} jobs final, ${dag.failed} failed)\n`;
+/** The run's first line, counted from its jobs (the truth even when on_failure handled a failure or the run was cancelled). */
+function header(status: DagStatusView): string {
+  const { dag } = status;
+  const c = countJobs(status.jobs);
+  const handled = dag.state === 'succeeded' && c.failed > 0 ? ' and handled (on_failure / trigger_rule)' : '';
+  const more = [c.cancelled > 0 ? `${c.cancelled} cancelled` : '', c.skipped > 0 ? `${c.skipped} skipped` : ''].filter((p) => p !== '');
+  const final = c.total - c.running - c.queued;
+  return `DAG ${dag.id} "${dag.name}": ${dag.state} (${final}/${c.total} jobs final, ${c.failed} failed${handled}${more.map((p) => `, ${p}`).join('')})\n`;
 }
 
 function jobRows(jobs: DagStatusView['jobs']): string[][] {
@@ -27,14 +33,14 @@ const JOB_HEADERS = ['JOB', 'STATE', 'ATTEMPT', 'WORKER', 'TIME', 'PARENTS', 'WH
 
 /** `dag status` and `dag cancel`: every job of the run. */
 function printDag(status: DagStatusView): void {
-  process.stdout.write(header(status.dag));
+  process.stdout.write(header(status));
   process.stdout.write(`${table(JOB_HEADERS, jobRows(status.jobs))}\n`);
 }
 
 /** The end of `dag --wait`: the counts, and only the jobs that did not succeed (at most a screenful). */
 const SUMMARY_ROWS = 20;
 function printDagSummary(status: DagStatusView, elapsedMs: number): void {
-  process.stdout.write(header(status.dag));
+  process.stdout.write(header(status));
   process.stdout.write(`${summaryLine(countJobs(status.jobs), elapsedMs)}\n`);
   const notSucceeded = status.jobs.filter((j) => j.state !== 'succeeded');
   if (notSucceeded.length === 0) return;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { printJson, withClient, withClientFlags, type GlobalFlags } from './client-command.js';
 import { isGateDecision } from '../sdk/approvals.js';
-import { describeOutcome, duration, table } from './format.js';
+import { describeOutcome, duration, retryLine, table } from './format.js';
 
 /** The dead-letter queue and the way back (retry), and approval decisions: the commands a person steers jobs with. */
 export function registerDlq(program: Command): void {
@@ -73,7 +73,7 @@ export function registerDlq(program: Command): void {
       await withClient(flags, async (client) => {
         const job = await client.retry(jobId);
         if (flags.json) printJson(job);
-        else process.stdout.write(`job ${job.id} ${job.state} again (attempt ${job.attempt + 1} next)\n`);
+        else process.stdout.write(`${retryLine(job)}\n`);
       });
     },
   );

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { JOB_STATES, type JobState } from '../core/job.js';
 import { TitanError, ErrorCode } from '../common/errors.js';
 import { printJson, withClient, withClientFlags, type GlobalFlags } from './client-command.js';
-import { describeOutcome, duration, jobRuntime, table } from './format.js';
+import { describeOutcome, duration, jobRuntime, table, workerTags } from './format.js';
 import { Exit } from './exit-codes.js';
 
 function parseStates(value: string | undefined): JobState[] | undefined {
@@ -22,7 +22,7 @@ export function registerInspect(program: Command): void {
       if (flags.json) return printJson(stats);
       // Reserved/total: what the jobs it holds declared, of what it advertised.
       const rows = stats.workers.map((w) => [
-        w.id, w.host, w.tags.join(','), `${w.running}/${w.slots}`, `${Math.round(w.load * 100)}%`, w.health,
+        w.id, w.host, workerTags(w.tags), `${w.running}/${w.slots}`, `${Math.round(w.load * 100)}%`, w.health,
         `${w.reserved?.cpus ?? 0}/${w.cpus}`, `${w.reserved?.memoryMb ?? 0}/${w.memoryMb}`, (w.drivers ?? ['process']).join(','),
       ]);
       process.stdout.write(`${table(['WORKER', 'HOST', 'TAGS', 'RUNNING', 'LOAD', 'HEALTH', 'CPUS', 'MEM_MB', 'DRIVERS'], rows)}\n\n`);
@@ -36,7 +36,7 @@ export function registerInspect(program: Command): void {
     await withClient(flags, async (client) => {
       const { workers } = await client.stats();
       if (flags.json) return printJson(workers);
-      const rows = workers.map((w) => [w.id, w.tags.join(','), `${w.running}/${w.slots}`, `${Math.round(w.load * 100)}%`, w.health, w.version, duration(w.uptimeMs), `${Math.round(w.lastSeenMsAgo / 1000)}s ago`, w.spawnedBy ?? '-']);
+      const rows = workers.map((w) => [w.id, workerTags(w.tags), `${w.running}/${w.slots}`, `${Math.round(w.load * 100)}%`, w.health, w.version, duration(w.uptimeMs), `${Math.round(w.lastSeenMsAgo / 1000)}s ago`, w.spawnedBy ?? '-']);
       process.stdout.write(`${table(['WORKER', 'TAGS', 'RUNNING', 'LOAD', 'HEALTH', 'VERSION', 'UPTIME', 'LAST SEEN', 'SPAWNED BY'], rows)}\n`);
     });
   });

@@ -22,6 +22,7 @@ export function exitCodeFor(err: unknown): number {
     case ErrorCode.UNKNOWN_JOB:
     case ErrorCode.UNKNOWN_WORKER:
     case ErrorCode.UNKNOWN_ARTIFACT:
+    case ErrorCode.UNKNOWN_MODEL:
       return Exit.NOT_FOUND;
     case ErrorCode.UNAUTHENTICATED:
     case ErrorCode.FORBIDDEN:
@@ -30,6 +31,7 @@ export function exitCodeFor(err: unknown): number {
       return Exit.TIMEOUT;
     case ErrorCode.RATE_LIMITED:
     case ErrorCode.QUOTA_EXCEEDED:
+    case ErrorCode.NO_CAPACITY:
       return Exit.LIMITED;
     case ErrorCode.INVALID_REQUEST:
     case ErrorCode.BAD_BODY:

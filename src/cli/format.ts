@@ -25,3 +25,18 @@ export function describeOutcome(job: JobView): string {
   const reason = job.reason !== null && job.state !== 'succeeded' ? `: ${job.reason}` : '';
   return `${base}${exit} after ${job.attempt} attempt(s) in ${duration(jobRuntime(job))}${reason}`;
 }
+
+/** A worker's tags as placement sees them: GENERAL is implied for every worker, so it is shown first. */
+export function workerTags(tags: readonly string[]): string {
+  return ['GENERAL', ...tags.filter((t) => t !== 'GENERAL')].join(',');
+}
+
+/**
+ * What `titan retry` prints: the attempt that runs. The master may already have dispatched the job
+ * by the time it answers (its attempt counter then names the new attempt), or it still waits.
+ */
+export function retryLine(job: Pick<JobView, 'id' | 'state' | 'attempt'>): string {
+  const waiting = job.state === 'queued' || job.state === 'pending';
+  return waiting ? `job ${job.id} queued again: attempt ${job.attempt + 1} runs next` : `job ${job.id} ${job.state} again: attempt ${job.attempt}`;
+}
+

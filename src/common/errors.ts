@@ -12,6 +12,10 @@ export const ErrorCode = {
   UNKNOWN_JOB: 'E_UNKNOWN_JOB',
   UNKNOWN_WORKER: 'E_UNKNOWN_WORKER',
   UNKNOWN_ARTIFACT: 'E_UNKNOWN_ARTIFACT',
+  /** No inference agent serves the model asked for. */
+  UNKNOWN_MODEL: 'E_UNKNOWN_MODEL',
+  /** Agents serve the model but none can take a request now: retry later. */
+  NO_CAPACITY: 'E_NO_CAPACITY',
   INVALID_REQUEST: 'E_INVALID_REQUEST',
   UNSAFE_PATH: 'E_UNSAFE_PATH',
   CONNECTION_CLOSED: 'E_CONNECTION_CLOSED',

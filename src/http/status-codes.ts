@@ -12,7 +12,10 @@ export function httpStatusOf(code: ErrorCode): number {
     case ErrorCode.UNKNOWN_JOB:
     case ErrorCode.UNKNOWN_WORKER:
     case ErrorCode.UNKNOWN_ARTIFACT:
+    case ErrorCode.UNKNOWN_MODEL:
       return 404;
+    case ErrorCode.NO_CAPACITY:
+      return 503;
     case ErrorCode.TIMEOUT:
       return 504;
     case ErrorCode.ILLEGAL_TRANSITION:

@@ -35,7 +35,7 @@ export function handleInferenceMessage(host: InferenceHost, msg: IncomingMessage
         (result) => {
           if (result.ok) reply.ok(result.grant);
           else if ('invalid' in result) reply.error(ErrorCode.BAD_BODY, `INFERENCE_REQUEST: ${result.invalid}`);
-          else reply.error(ErrorCode.INVALID_REQUEST, result.refusal.error);
+          else reply.error(result.refusal.code === 'E_UNKNOWN_MODEL' ? ErrorCode.UNKNOWN_MODEL : ErrorCode.NO_CAPACITY, result.refusal.error);
         },
         (err: unknown) => reply.error(ErrorCode.INTERNAL, `could not route the request: ${(err as Error).message}`),
       );

@@ -1,6 +1,14 @@
 import type { ClusterStatsView } from '../protocol/views.js';
 import type { Master } from './master.js';
 
+/** Heartbeats a live worker may miss before it is shown `unresponsive` (it is declared dead only at the heartbeat timeout). */
+const MISSED_BEATS = 2;
+
+/** `unresponsive` for a worker still counted live that has missed heartbeats; its recorded health otherwise. */
+export function shownHealth(health: string, lastSeenMsAgo: number, heartbeatIntervalMs: number): string {
+  return health === 'healthy' && lastSeenMsAgo > MISSED_BEATS * heartbeatIntervalMs ? 'unresponsive' : health;
+}
+
 export function clusterStats(master: Master): ClusterStatsView {
   const now = Date.now();
   return {
@@ -12,7 +20,7 @@ export function clusterStats(master: Master): ClusterStatsView {
       slots: w.slots,
       running: w.running.size,
       load: w.running.size / w.slots,
-      health: w.health,
+      health: shownHealth(w.health, now - w.lastSeen, master.options.heartbeatIntervalMs),
       lastSeenMsAgo: now - w.lastSeen,
       cpus: w.resources.cpus,
       memoryMb: w.resources.memoryMb,
