@@ -58,3 +58,14 @@ test('titan jobs loads no master, HTTP, gRPC, SQLite, YAML, logging or MCP code'
   const heavy = resolved.filter((url) => /node_modules\/(fastify|@grpc|better-sqlite3|@modelcontextprotocol|pino|yaml|tar)\/|\/dist\/src\/(master|http|store|mcp|inference)\//.test(url));
   assert.deepEqual(heavy, []);
 });
+
+test('titan master --help shows the heartbeat defaults', async () => {
+  const program = new Command('titan');
+  const master = COMMAND_GROUPS.find((g) => g.commands.includes('master'));
+  assert.ok(master !== undefined);
+  (await master.load())(program);
+  // Help wraps at the terminal width: compare with the whitespace folded.
+  const help = (program.commands.find((c) => c.name() === 'master')?.helpInformation() ?? '').replace(/\s+/g, ' ');
+  assert.match(help, /--heartbeat-interval <ms> how often workers heartbeat \(env TITAN_HEARTBEAT_INTERVAL_MS; default 2000\)/);
+  assert.match(help, /--heartbeat-timeout <ms> silence after which a worker is dead and its jobs run elsewhere \(env TITAN_HEARTBEAT_TIMEOUT_MS; default 30000\)/);
+});
