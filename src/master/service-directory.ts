@@ -6,6 +6,8 @@ export interface ServiceEndpoint {
   pid: number;
   restarts: number;
   readyAt: number | null;
+  /** When the supervisor last restarted the process (its uptime counts from here); null: since the job started. */
+  restartedAt: number | null;
 }
 
 export class ServiceDirectory {
@@ -15,16 +17,17 @@ export class ServiceDirectory {
     return this.endpoints.get(jobId);
   }
 
-  ready(jobId: string, endpoint: Omit<ServiceEndpoint, 'restarts'>): void {
+  ready(jobId: string, endpoint: Omit<ServiceEndpoint, 'restarts' | 'restartedAt'>): void {
     const previous = this.endpoints.get(jobId);
     const sameWorker = previous?.workerId === endpoint.workerId && previous.port === endpoint.port;
-    this.endpoints.set(jobId, { ...endpoint, restarts: sameWorker ? previous.restarts : 0 });
+    this.endpoints.set(jobId, { ...endpoint, restarts: sameWorker ? previous.restarts : 0, restartedAt: sameWorker ? previous.restartedAt : null });
   }
 
-  restarted(jobId: string, restarts: number, pid: number): void {
+  restarted(jobId: string, restarts: number, pid: number, now: number): void {
     const endpoint = this.endpoints.get(jobId);
     if (endpoint === undefined) return;
     endpoint.restarts = restarts;
+    endpoint.restartedAt = now;
     endpoint.pid = pid;
     endpoint.readyAt = null;
   }

@@ -37,7 +37,8 @@ function listServices(master: Master, caller: ClientContext): ServiceView[] {
       pid: endpoint !== undefined && endpoint.pid > 0 ? endpoint.pid : null,
       restarts: endpoint?.restarts ?? 0,
       ready: endpoint?.readyAt !== null && endpoint !== undefined,
-      uptimeMs: job.startedAt !== null ? now - job.startedAt : null,
+      // A restarted process's uptime starts again with it.
+      uptimeMs: endpoint?.restartedAt != null ? now - endpoint.restartedAt : job.startedAt !== null ? now - job.startedAt : null,
     });
   }
   return out;

@@ -95,7 +95,7 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
       const report = parseBody(ServiceRestartedReport, msg);
       const job = master.scheduler.job(report.jobId);
       if (job !== undefined && job.attempt === report.attempt && job.workerId === workerId) {
-        master.services.restarted(report.jobId, report.restarts, report.pid);
+        master.services.restarted(report.jobId, report.restarts, report.pid, Date.now());
         master.log.info({ jobId: report.jobId, restarts: report.restarts, exitCode: report.exitCode, signal: report.signal }, 'service restarted by its supervisor');
       }
       reply.ok({ ok: true });
