@@ -34,3 +34,34 @@ test('`titan up --demo` starts a master and two worker processes, runs the demo 
   const workers = new Set([...out.matchAll(/\[part-\d\] job \w+ succeeded .* on (\S+)/g)].map((m) => m[1]));
   assert.equal(workers.size, 2, `the fan-out used both workers:\n${out}`);
 });
+
+test('Ctrl-C on `titan up` stops everything with human lines, no JSON log lines', async (t) => {
+  const home = mkdtempSync(join(tmpdir(), 'titan-up-'));
+  t.after(() => rmSync(home, { recursive: true, force: true }));
+  // Its own process group, as a terminal's foreground job: Ctrl-C sends SIGINT to the whole group.
+  const child = spawn(process.execPath, [MAIN, 'up', '--workers', '2', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0'], {
+    stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, TITAN_HOME: home },
+  });
+  t.after(() => {
+    if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+  });
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const up = new Promise<void>((resolve) => {
+    const see = (c: Buffer): void => {
+      out += c.toString();
+      if (out.includes('Ctrl-C stops the master and the workers.')) resolve();
+    };
+    child.stdout.on('data', see);
+    child.stderr.on('data', see);
+  });
+  await Promise.race([up, exited]);
+  const before = out.length;
+  process.kill(-(child.pid as number), 'SIGINT');
+  const code = await exited;
+  const afterCtrlC = out.slice(before);
+  assert.equal(code, 0, out);
+  assert.match(afterCtrlC, /^stopping 2 worker\(s\) and the master…$/m);
+  assert.match(afterCtrlC, /^stopped\.$/m);
+  assert.doesNotMatch(afterCtrlC, /^\{/m, 'no JSON log lines');
+});

@@ -99,20 +99,26 @@ export function registerUp(program: Command): void {
       const children = Array.from({ length: workerCount }, (_, i) =>
         spawn(process.execPath, [MAIN, 'worker', '--master', address, '--token', master.token, '--slots', flags.slots, '--work-dir', join(dirname(options.dataDir), 'workers', `w${i + 1}`), ...(i === 0 ? spawnFlags(flags) : [])], {
           stdio: ['ignore', 'inherit', 'inherit'],
+          // Their own process group: Ctrl-C reaches `titan up` alone, which stops them in order
+          // (workers drain first, then the master) instead of every process reacting at once.
+          detached: true,
           env: { ...process.env, TITAN_LOG_LEVEL: process.env.TITAN_LOG_LEVEL ?? 'warn' },
         }),
       );
       let stopping: Promise<void> | null = null;
       const stopAll = (code: number): Promise<void> => {
         stopping ??= (async () => {
+          process.stdout.write(`stopping ${children.length} worker(s) and the master…\n`);
+          // Workers leaving is the point now, not news: no "worker lost" warnings.
+          master.log.level = 'error';
           await Promise.all(children.map((c) => stopChild(c, 10_000)));
           await master.close();
+          process.stdout.write('stopped.\n');
           process.exit(code);
         })();
         return stopping;
       };
-      process.once('SIGINT', () => void stopAll(0));
-      process.once('SIGTERM', () => void stopAll(0));
+      for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => void stopAll(0));
       try {
         const client = await TitanClient.connect({ host: options.host, port, token: master.token });
         try {

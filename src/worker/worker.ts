@@ -209,7 +209,9 @@ export class Worker {
 
   private disconnected(): void {
     this.stopHeartbeat();
-    this.log.warn({ workerId: this.id }, 'lost the master; reconnecting');
+    // While draining or closing, this worker is the one leaving: nothing to warn about.
+    if (this.draining) this.log.info({ workerId: this.id }, 'left the master');
+    else this.log.warn({ workerId: this.id }, 'lost the master; reconnecting');
   }
 
   private stopHeartbeat(): void {
