@@ -1,5 +1,6 @@
 import { ErrorCode, TitanError } from '../common/errors.js';
-import { silentLogger, type Logger } from '../common/log.js';
+import type { Logger } from '../common/log.js';
+import { silentLogger } from '../common/silent-log.js';
 import { decodeEnvelope, encodeMessage } from './codec.js';
 import { DEFAULT_MAX_FRAME, Flags, HEADER_SIZE, OPCODE_ERROR, type Frame } from './frame.js';
 import { FrameReader } from './frame-reader.js';
@@ -215,7 +216,7 @@ export class Peer {
       throw new TitanError(
         ErrorCode.FRAME_TOO_LARGE,
         `${what} body (opcode ${opcode}) encodes to ${size} bytes, over the ${this.maxFrameSize}-byte frame maximum; ` +
-          'split the payload or raise --max-frame',
+          "split the payload or raise the master's --max-frame",
       );
     }
     return frame;
