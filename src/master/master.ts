@@ -272,25 +272,47 @@ export class Master {
     return true;
   }
 
+  /**
+   * The worker's connection closed. Attempts it holds may still run (a cut cable, not a dead
+   * worker): they stay its own until it re-registers or its heartbeat deadline passes, when its
+   * lease has run out for sure (docs/RELIABILITY.md). A worker holding nothing is lost at once.
+   */
   detachWorker(workerId: string, peer: Peer, why: string): void {
     if (this.workerPeers.get(workerId) !== peer) return;
     this.workerPeers.delete(workerId);
-    this.deadlines.clear(`worker:${workerId}`);
     this.janitor.forget(workerId);
     this.inference.remove(workerId, why);
     if (this.closed) return;
+    const { holding, effects } = this.scheduler.workerUnreachable(workerId, Date.now(), why);
+    if (holding) {
+      this.log.warn({ workerId, why }, 'worker unreachable; its attempts stay its own until its lease runs out');
+      return;
+    }
+    this.deadlines.clear(`worker:${workerId}`);
     this.log.warn({ workerId, why }, 'worker lost');
-    this.apply(this.scheduler.workerLost(workerId, Date.now(), why));
+    this.apply(effects);
     this.autoscaler.workerDetached(workerId);
   }
 
   armHeartbeat(workerId: string): void {
+    if (!this.workerPeers.has(workerId)) return;
+    this.deadlines.set(`worker:${workerId}`, Date.now() + this.options.heartbeatTimeoutMs, () => this.heartbeatMissed(workerId));
+  }
+
+  /** The last heartbeat is older than the timeout: the worker's lease has run out, its attempts run again. */
+  private heartbeatMissed(workerId: string): void {
+    const why = `no heartbeat for ${this.options.heartbeatTimeoutMs} ms`;
     const peer = this.workerPeers.get(workerId);
-    if (peer === undefined) return;
-    this.deadlines.set(`worker:${workerId}`, Date.now() + this.options.heartbeatTimeoutMs, () => {
-      this.detachWorker(workerId, peer, `no heartbeat for ${this.options.heartbeatTimeoutMs} ms`);
+    if (peer !== undefined) {
+      this.workerPeers.delete(workerId);
+      this.janitor.forget(workerId);
+      this.inference.remove(workerId, why);
       peer.close();
-    });
+    }
+    if (this.closed) return;
+    this.log.warn({ workerId, why }, 'worker lost');
+    this.apply(this.scheduler.workerLost(workerId, Date.now(), why));
+    this.autoscaler.workerDetached(workerId);
   }
 
   private dispatch(workerId: string, job: Job): void {

@@ -1,0 +1,25 @@
+import type { JobFinishedReport } from '../protocol/messages.js';
+import type { RunningJob } from './executor.js';
+import type { ServiceSupervisor } from './service-supervisor.js';
+
+/** One attempt a worker holds, from its dispatch until the master acknowledged its report. */
+export interface HeldJob {
+  readonly jobId: string;
+  readonly attempt: number;
+  process: RunningJob | null;
+  /** Set for a service: it runs under a supervisor that restarts it by its policy. */
+  service: ServiceSupervisor | null;
+  /** Set once the attempt ended; kept until the master acknowledged it. */
+  report: JobFinishedReport | null;
+  /** When the attempt must be gone by (its timeout and the kill grace); null without a timeout. */
+  deadline: number | null;
+  /** Killed because the worker's lease ran out (docs/RELIABILITY.md). */
+  leaseExpired: boolean;
+}
+
+/** Where a held service is, for a master that restarted and lost track of it. */
+export function serviceState(service: ServiceSupervisor | null): { port?: number; ready?: boolean } {
+  if (service === null) return {};
+  const port = service.port;
+  return port !== undefined ? { port, ready: service.ready } : { ready: service.ready };
+}
