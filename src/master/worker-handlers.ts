@@ -61,6 +61,8 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
     }
     case Opcode.JOB_FINISHED: {
       const report = parseBody(JobFinishedReport, msg);
+      // Refused before it changes anything: the worker keeps the result and sends it again.
+      master.refuseWhenStoreFull();
       if (report.stopped === true) {
         master.apply(master.scheduler.handBack(workerId, report.jobId, report.attempt, now));
         reply.ok({ ok: true });

@@ -23,3 +23,12 @@ export function serviceState(service: ServiceSupervisor | null): { port?: number
   const port = service.port;
   return port !== undefined ? { port, ready: service.ready } : { ready: service.ready };
 }
+
+/** The worker's lease ran out: its attempts die now, before the master may run them elsewhere. */
+export function killForLapsedLease(attempts: readonly HeldJob[]): void {
+  for (const held of attempts) {
+    held.leaseExpired = true;
+    held.service?.stop('SIGKILL');
+    held.process?.kill('SIGKILL');
+  }
+}

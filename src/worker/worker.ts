@@ -22,9 +22,12 @@ import type { DriverName } from '../core/resources.js';
 import { InferenceAgent } from '../inference/agent.js';
 import { answerSpawnRequest, SpawnHost } from './spawn-host.js';
 import { WarmPythons } from './warm/warm-pythons.js';
-import { serviceState, type HeldJob } from './held-job.js';
+import { killForLapsedLease, serviceState, type HeldJob } from './held-job.js';
 import { monotonicMs, Watchdog } from './watchdog.js';
 import { WorkerLease } from './lease.js';
+import { preparationError } from './start-errors.js';
+
+const REPORT_RETRY_MS = 2_000; // how soon a finish report the master refused (a full disk) is sent again
 
 
 /**
@@ -272,7 +275,7 @@ export class Worker {
     const starting = driver === 'docker' ? prepareJob(this.runner, job, onLines).then((req) => this.startContainer(req, job.image)) : startJob(this.runner, job, onLines);
     starting.then(
       (running) => this.watch(held, running, job.timeoutSeconds),
-      (err: unknown) => this.finish(held, { exitCode: null, signal: null, durationMs: Date.now() - startedAt, error: `could not prepare the job: ${(err as Error).message}`, timedOut: false }),
+      (err: unknown) => this.finish(held, { exitCode: null, signal: null, durationMs: Date.now() - startedAt, error: preparationError(err, this.options.workDir), timedOut: false }),
     );
   }
 
@@ -367,8 +370,11 @@ export class Worker {
         if (this.held.get(held.jobId) === held) this.held.delete(held.jobId);
         if (this.drained !== null && [...this.held.values()].every((h) => h.report !== null)) this.drained();
       },
-      // Kept in `held`: re-sent after the next registration.
-      (err: unknown) => this.log.warn({ jobId: held.jobId, err: (err as Error).message }, 'finish report not acknowledged yet'),
+      // Kept in `held`: sent again shortly (a master whose disk is full refuses it), and after the next registration.
+      (err: unknown) => {
+        this.log.warn({ jobId: held.jobId, err: (err as Error).message }, 'finish report not acknowledged yet');
+        setTimeout(() => this.link.current === peer && this.held.get(held.jobId) === held && this.sendReport(held), REPORT_RETRY_MS).unref();
+      },
     );
   }
 
@@ -377,11 +383,7 @@ export class Worker {
     const running = [...this.held.values()].filter((h) => h.report === null);
     if (running.length === 0) return;
     this.log.warn({ workerId: this.id, leaseMs: this.lease.lengthMs, attempts: running.map((h) => `${h.jobId}/${h.attempt}`) }, 'lease ran out without word from the master: killing its attempts');
-    for (const held of running) {
-      held.leaseExpired = true;
-      held.service?.stop('SIGKILL');
-      held.process?.kill('SIGKILL');
-    }
+    killForLapsedLease(running);
     // The connection is most likely dead without knowing it (a cut cable): dial again.
     this.link.current?.close();
   }
