@@ -19,5 +19,4 @@ test('two minutes of chaos (seed 42): 0 lost, 0 completed twice, 0 children befo
   assert.equal(report.servicesNotRunning, 0);
   assert.equal(report.kvLost, 0);
   assert.equal(report.auditVerify, 'ok');
-  assert.ok(report.logReaderSawEnd, 'the `titan logs -f` reader saw the chatty job to its last line');
 });

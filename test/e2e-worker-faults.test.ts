@@ -4,6 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Cluster, killAndWait, until } from './harness.js';
 import { completionCounts, processesOf, startedEverywhere, workload } from './job-ledger.js';
 import type { TitanClient } from '../src/sdk/client.js';
@@ -73,3 +75,47 @@ test('a worker frozen with SIGSTOP past its lease loses its attempts to another 
   assert.equal(counts.size, 5);
   for (const [script, count] of counts) assert.equal(count, 1, `${script} completed ${count} times`);
 });
+
+test('the jobs of a worker frozen with SIGSTOP are paused with it: work that could finish during the freeze does not, and it runs once elsewhere', async (t) => {
+  const cluster = new Cluster(TIMEOUT_MS);
+  t.after(() => cluster.close());
+  await cluster.startMaster();
+  const frozen = await cluster.startWorker('frozen', { slots: 4 });
+  const client = await cluster.client();
+  const go = join(cluster.dir, 'go');
+  const markers = join(cluster.dir, 'markers');
+  mkdirSync(markers);
+  // Each job waits for the go file, then completes at once: created during the freeze, it tells frozen jobs from paused ones.
+  const command = `touch ${markers}/$TITAN_JOB_ID.$TITAN_ATTEMPT.started; while [ ! -e ${go} ]; do sleep 0.05; done; echo done >> ${markers}/$TITAN_JOB_ID`;
+  const { jobIds } = await client.submitMany([1, 2, 3, 4].map(() => ({ command })));
+  await until('every job to start', async () => jobIds.every((id) => existsSync(join(markers, `${id}.1.started`))));
+
+  frozen.process.kill('SIGSTOP');
+  t.after(() => void frozen.process.kill('SIGCONT'));
+  await until('the frozen worker\'s job processes to be stopped too', async () => {
+    const pids = processesOf(jobIds, 1);
+    return pids.length >= 4 && pids.every((pid) => stateOf(pid) === 'T' || stateOf(pid) === null);
+  }, 5_000);
+  writeFileSync(go, '');
+  await cluster.startWorker('healthy', { slots: 4 });
+  for (const jobId of jobIds) {
+    const job = await client.wait(jobId);
+    assert.equal(job.state, 'succeeded', jobId);
+    assert.equal(job.workerId, 'healthy');
+  }
+  frozen.process.kill('SIGCONT');
+  for (const jobId of jobIds) {
+    await until(`the late result of ${jobId} to be recorded`, async () => (await historyOf(client, jobId)).some((d) => d.startsWith('result of superseded attempt 1 from worker frozen')));
+  }
+  for (const jobId of jobIds) assert.equal(readFileSync(join(markers, jobId), 'utf8'), 'done\n', `${jobId} completed once`);
+});
+
+/** The process's state letter from /proc (null once it is gone). */
+function stateOf(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return null;
+  }
+}

@@ -37,19 +37,35 @@ export class JobProcessKiller {
   /** Kills every process of every tracked attempt and forgets them; returns how many were signalled. */
   killAll(): number {
     if (this.attempts.size === 0) return 0;
-    let killed = 0;
-    for (const entry of this.attempts.values()) {
-      if (entry.pgid !== undefined && signal(-entry.pgid)) killed++;
-      for (const file of entry.cgroupProcs ?? []) for (const pid of readPids(file)) if (signal(pid)) killed++;
-    }
+    let killed = this.signalTracked('SIGKILL');
     for (let round = 0; round < KILL_ROUNDS; round++) {
       const found = this.scanByEnvironment();
       if (found.length === 0) break;
-      for (const pid of found) if (signal(pid)) killed++;
+      for (const pid of found) if (signal(pid, 'SIGKILL')) killed++;
       pause(20);
     }
     this.attempts.clear();
     return killed;
+  }
+
+  /**
+   * SIGSTOP (or SIGCONT) to every process of every tracked attempt: they pause with a frozen
+   * worker, so none completes with a result the worker cannot report. Returns how many were signalled.
+   */
+  pauseAll(signalName: 'SIGSTOP' | 'SIGCONT'): number {
+    if (this.attempts.size === 0) return 0;
+    let signalled = this.signalTracked(signalName);
+    for (const pid of this.scanByEnvironment()) if (signal(pid, signalName)) signalled++;
+    return signalled;
+  }
+
+  private signalTracked(signalName: NodeJS.Signals): number {
+    let signalled = 0;
+    for (const entry of this.attempts.values()) {
+      if (entry.pgid !== undefined && signal(-entry.pgid, signalName)) signalled++;
+      for (const file of entry.cgroupProcs ?? []) for (const pid of readPids(file)) if (signal(pid, signalName)) signalled++;
+    }
+    return signalled;
   }
 
   /** Processes whose environment names one of the tracked attempts of this worker. */
@@ -101,9 +117,9 @@ function pause(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-function signal(pid: number): boolean {
+function signal(pid: number, name: NodeJS.Signals): boolean {
   try {
-    process.kill(pid, 'SIGKILL');
+    process.kill(pid, name);
     return true;
   } catch {
     return false;

@@ -6,11 +6,15 @@
  * cut off from the master) the attempts are killed and the watchdog stays for the worker to resume.
  * Only Node built-ins are imported: it starts fast and stays small.
  */
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { JobProcessKiller } from './job-process-killer.js';
 import { parseWatchdogLine } from './watchdog-protocol.js';
 
 const workerId = process.argv[2] ?? '';
+const workerPid = Number(process.argv[3] ?? process.ppid);
+/** How often the worker's run state is read while it holds attempts. */
+const WATCH_MS = 50;
 const killer = new JobProcessKiller(workerId);
 let leaseExpiresAt: number | null = null;
 let leaseTimer: NodeJS.Timeout | null = null;
@@ -54,6 +58,32 @@ lines.on('line', (text) => {
       break;
   }
 });
+// A stopped worker (SIGSTOP) cannot report what its attempts do: they are paused with it, and
+// resumed with it, so no result is produced that only a frozen worker knows of.
+let paused = false;
+setInterval(() => {
+  if (killer.tracked() === 0 && !paused) return;
+  const stopped = isStopped(workerPid);
+  if (stopped && !paused) {
+    paused = true;
+    say('worker-stopped', { paused: killer.pauseAll('SIGSTOP'), msg: 'the worker is stopped: its attempts are paused with it' });
+  } else if (!stopped && paused) {
+    paused = false;
+    killer.pauseAll('SIGCONT');
+  }
+}, WATCH_MS).unref();
+
+/** True while the process is stopped (state T or t in /proc/<pid>/stat). */
+function isStopped(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'T' || state === 't';
+  } catch {
+    return false;
+  }
+}
+
 lines.on('close', () => {
   const killed = killer.killAll();
   if (killed > 0) say('worker-gone', { killed, msg: 'the worker is gone: killed the processes of its attempts' });

@@ -23,7 +23,7 @@ export class Watchdog {
 
   /** Starts the watchdog process; the worker's death closes the pipe it reads. */
   start(): void {
-    const child = spawn(process.execPath, ['--max-old-space-size=32', MAIN, this.workerId], { detached: true, stdio: ['pipe', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, ['--max-old-space-size=32', MAIN, this.workerId, String(process.pid)], { detached: true, stdio: ['pipe', 'ignore', 'inherit'] });
     child.once('error', (err) => this.log.error({ err }, 'the watchdog could not start: a crash of this worker would leave its jobs running'));
     child.once('exit', (code, signal) => {
       if (this.child === child) this.log.warn({ code, signal }, 'the watchdog exited');

@@ -12,6 +12,7 @@ export type FaultKind = 'kill-worker' | 'stop-worker' | 'kill-master' | 'stop-ma
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class FaultInjector {
+  private readonly round: FaultKind[] = [];
   readonly counts: Record<FaultKind, number> = { 'kill-worker': 0, 'stop-worker': 0, 'kill-master': 0, 'stop-master': 0, partition: 0 };
 
   constructor(
@@ -32,10 +33,18 @@ export class FaultInjector {
     }
   }
 
+  /** Rounds in a seeded order, each holding every kind, so a short run still meets them all. */
   private pick(): FaultKind {
-    const kinds: FaultKind[] = ['kill-worker', 'kill-worker', 'stop-worker', 'stop-worker', 'kill-master', 'stop-master'];
-    if (this.cluster.islander !== null) kinds.push('partition', 'partition');
-    return kinds[this.random.int(kinds.length)] ?? 'kill-worker';
+    if (this.round.length === 0) {
+      const kinds: FaultKind[] = ['kill-worker', 'kill-worker', 'stop-worker', 'stop-worker', 'kill-master', 'stop-master'];
+      if (this.cluster.islander !== null) kinds.push('partition', 'partition');
+      for (let i = kinds.length - 1; i > 0; i--) {
+        const j = this.random.int(i + 1);
+        [kinds[i], kinds[j]] = [kinds[j] as FaultKind, kinds[i] as FaultKind];
+      }
+      this.round.push(...kinds);
+    }
+    return this.round.shift() ?? 'kill-worker';
   }
 
   private async inject(kind: FaultKind): Promise<void> {
