@@ -15,6 +15,8 @@ export interface HeldJob {
   deadline: number | null;
   /** Killed because the worker's lease ran out (docs/RELIABILITY.md). */
   leaseExpired: boolean;
+  /** The master refused its finish report (its disk full): heartbeats list it until it is taken. */
+  reportRefused: boolean;
 }
 
 /** Where a held service is, for a master that restarted and lost track of it. */

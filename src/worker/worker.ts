@@ -201,8 +201,8 @@ export class Worker {
     for (const held of this.held.values()) if (held.report !== null) this.sendReport(held);
     this.stopHeartbeat();
     const beat = (): void => {
-      // Finished attempts (their report in flight) are left out: the master hears of them by the report.
-      const jobs = [...this.held.values()].filter((h) => h.report === null).map((h) => ({ jobId: h.jobId, attempt: h.attempt }));
+      // Left out: finished attempts whose report is in flight; kept: those whose report was refused (a full disk).
+      const jobs = [...this.held.values()].filter((h) => h.report === null || h.reportRefused).map((h) => ({ jobId: h.jobId, attempt: h.attempt }));
       const inference = this.inference?.report();
       const dispatches = this.dispatchesReceived;
       const sent = monotonicMs();
@@ -258,10 +258,9 @@ export class Worker {
       existing.process?.kill('SIGKILL');
       existing.service?.stop('SIGKILL');
     }
-    const held: HeldJob = { jobId: job.jobId, attempt: job.attempt, process: null, service: null, report: null, deadline: null, leaseExpired: false };
+    const held: HeldJob = { jobId: job.jobId, attempt: job.attempt, process: null, service: null, report: null, deadline: null, leaseExpired: false, reportRefused: false };
     this.held.set(job.jobId, held);
-    // Announced before anything starts, so that even a crash during the spawn leaves nothing behind.
-    this.watchdog.started(job.jobId, job.attempt);
+    this.watchdog.started(job.jobId, job.attempt); // before the spawn: a crash during it leaves nothing behind
     const onLines = (lines: OutputLine[]): void => {
       this.link.current?.notify(Opcode.JOB_LOG_LINES, { jobId: job.jobId, attempt: job.attempt, lines });
     };
@@ -373,6 +372,7 @@ export class Worker {
       // Kept in `held`: sent again shortly (a master whose disk is full refuses it), and after the next registration.
       (err: unknown) => {
         this.log.warn({ jobId: held.jobId, err: (err as Error).message }, 'finish report not acknowledged yet');
+        held.reportRefused = true;
         setTimeout(() => this.link.current === peer && this.held.get(held.jobId) === held && this.sendReport(held), REPORT_RETRY_MS).unref();
       },
     );
