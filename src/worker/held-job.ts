@@ -1,5 +1,7 @@
 import type { JobFinishedReport } from '../protocol/messages.js';
-import type { RunningJob } from './executor.js';
+import type { Logger } from '../common/log.js';
+import type { RunningJob, SpawnInfo } from './executor.js';
+import type { PidRegistry } from './pid-registry.js';
 import type { ServiceSupervisor } from './service-supervisor.js';
 
 /** One attempt a worker holds, from its dispatch until the master acknowledged its report. */
@@ -33,4 +35,18 @@ export function killForLapsedLease(attempts: readonly HeldJob[]): void {
     held.service?.stop('SIGKILL');
     held.process?.kill('SIGKILL');
   }
+}
+
+export function recordPid(pids: PidRegistry, held: HeldJob, info: SpawnInfo, log: Logger): void {
+  pids.add({ pid: info.pid, pgid: info.pgid, jobId: held.jobId, attempt: held.attempt, startedAt: info.startedAt }).catch((err: unknown) => {
+    log.error({ jobId: held.jobId, attempt: held.attempt, pid: info.pid, err }, 'could not record the job in the pid registry; a crash now would leave it running');
+  });
+}
+
+/**
+ * The report does not wait for this write: a stale entry only makes the next start check a
+ * process that is gone (or no longer ours, by its start time) and leave it alone.
+ */
+export function forgetPid(pids: PidRegistry, held: HeldJob, pid: number, log: Logger): void {
+  pids.remove(pid).catch((err: unknown) => log.warn({ jobId: held.jobId, attempt: held.attempt, pid, err }, 'could not remove the job from the pid registry'));
 }

@@ -22,7 +22,7 @@ import type { DriverName } from '../core/resources.js';
 import { InferenceAgent } from '../inference/agent.js';
 import { answerSpawnRequest, SpawnHost } from './spawn-host.js';
 import { WarmPythons } from './warm/warm-pythons.js';
-import { killForLapsedLease, serviceState, type HeldJob } from './held-job.js';
+import { forgetPid, killForLapsedLease, recordPid, serviceState, type HeldJob } from './held-job.js';
 import { monotonicMs, Watchdog } from './watchdog.js';
 import { WorkerLease } from './lease.js';
 import { preparationError } from './start-errors.js';
@@ -291,7 +291,7 @@ export class Worker {
       if (info.pid > 0) this.recordPid(held, info);
     });
     void running.done.then((result) => {
-      if (running.pid !== undefined) this.forgetPid(held, running.pid);
+      if (running.pid !== undefined) forgetPid(this.pids, held, running.pid, this.log);
       this.finish(held, { ...result, ...(result.error !== undefined ? { error: result.error } : {}) });
     });
   }
@@ -313,7 +313,7 @@ export class Worker {
           if (restarts === 0) this.link.current?.notify(Opcode.JOB_STARTED, { ...fields, pid: info.pid });
           this.recordPid(held, info);
         },
-        onExited: (pid) => this.forgetPid(held, pid),
+        onExited: (pid) => forgetPid(this.pids, held, pid, this.log),
         onReady: (port, pid) => {
           this.log.info({ ...fields, port, pid }, 'service ready');
           this.link.current?.notify(Opcode.SERVICE_READY, { ...fields, port, pid });
@@ -339,17 +339,7 @@ export class Worker {
 
   private recordPid(held: HeldJob, info: SpawnInfo): void {
     this.watchdog.started(held.jobId, held.attempt, info.pgid, info.cgroupProcs);
-    this.pids.add({ pid: info.pid, pgid: info.pgid, jobId: held.jobId, attempt: held.attempt, startedAt: info.startedAt }).catch((err: unknown) => {
-      this.log.error({ jobId: held.jobId, attempt: held.attempt, pid: info.pid, err }, 'could not record the job in the pid registry; a crash now would leave it running');
-    });
-  }
-
-  /**
-   * The report does not wait for this write: a stale entry only makes the next start check a
-   * process that is gone (or no longer ours, by its start time) and leave it alone.
-   */
-  private forgetPid(held: HeldJob, pid: number): void {
-    this.pids.remove(pid).catch((err: unknown) => this.log.warn({ jobId: held.jobId, attempt: held.attempt, pid, err }, 'could not remove the job from the pid registry'));
+    recordPid(this.pids, held, info, this.log);
   }
 
   private finish(held: HeldJob, result: Omit<JobFinishedReport, 'jobId' | 'attempt'>): void {
