@@ -9,7 +9,7 @@ export const Exit = {
   NOT_FOUND: 4,
   UNAUTHENTICATED: 5,
   TIMEOUT: 6,
-  /** Over a rate limit or quota: retry later. */
+  /** Over a rate limit or quota, or the master's disk is full: retry later. */
   LIMITED: 7,
   INTERNAL: 10,
 } as const;
@@ -32,6 +32,7 @@ export function exitCodeFor(err: unknown): number {
     case ErrorCode.RATE_LIMITED:
     case ErrorCode.QUOTA_EXCEEDED:
     case ErrorCode.NO_CAPACITY:
+    case ErrorCode.STORE_FULL:
       return Exit.LIMITED;
     case ErrorCode.INVALID_REQUEST:
     case ErrorCode.BAD_BODY:

@@ -21,6 +21,8 @@ export const ErrorCode = {
   CONNECTION_CLOSED: 'E_CONNECTION_CLOSED',
   TIMEOUT: 'E_TIMEOUT',
   ILLEGAL_TRANSITION: 'E_ILLEGAL_TRANSITION',
+  /** The master's (or a worker's) disk is full: nothing new is accepted until space is freed. */
+  STORE_FULL: 'E_STORE_FULL',
   INTERNAL: 'E_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -33,4 +35,25 @@ export class TitanError extends Error {
     super(message);
     this.name = 'TitanError';
   }
+}
+
+/** True for the errors a full disk raises: SQLite's SQLITE_FULL and the file system's ENOSPC/EDQUOT. */
+export function isDiskFull(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const code = (err as { code?: unknown }).code;
+  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT' || /database or disk is full|no space left on device/i.test(String((err as { message?: unknown }).message));
+}
+
+export function storeFullError(dataDir: string): TitanError {
+  return new TitanError(
+    ErrorCode.STORE_FULL,
+    `the master's disk is full (data dir ${dataDir}): nothing new is accepted until it can write again; free space there (or grow the volume) and retry: the master recovers by itself`,
+  );
+}
+
+/** Any error as the TitanError a client is answered with (a full disk gets its own code). */
+export function asTitanError(err: unknown, dataDir = 'the data dir'): TitanError {
+  if (err instanceof TitanError) return err;
+  if (isDiskFull(err)) return storeFullError(dataDir);
+  return new TitanError(ErrorCode.INTERNAL, (err as Error).message);
 }

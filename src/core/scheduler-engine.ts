@@ -42,6 +42,35 @@ export abstract class SchedulerEngine {
     return finished.get(parentId);
   }
 
+  /**
+   * The worker's connection dropped. Its attempts may still run (a network cut): they stay its own
+   * until it re-registers or its heartbeat deadline passes (the lease rule); it takes no new work.
+   * Returns whether it holds anything; one that holds nothing is lost at once.
+   */
+  workerUnreachable(workerId: string, now: number, why: string): { holding: boolean; effects: Effect[] } {
+    if (this.workers.markUnreachable(workerId)) return { holding: true, effects: [] };
+    return { holding: false, effects: this.workerLost(workerId, now, why) };
+  }
+
+  /** The heartbeat deadline passed (or the worker is known gone): its attempts run again elsewhere. */
+  workerLost(workerId: string, now: number, why: string): Effect[] {
+    const effects: Effect[] = [];
+    for (const jobId of this.workers.lose(workerId)) this.lostWhileRunning(jobId, now, `worker ${workerId} was lost: ${why}`, effects);
+    this.drainWork(now, effects);
+    return effects;
+  }
+
+  /** After a restart, jobs whose worker never came back within the deadline go back to the queue. */
+  adoptionDeadlinePassed(now: number): Effect[] {
+    const effects: Effect[] = [];
+    for (const [workerId, jobId] of this.workers.abandonExpected()) {
+      const job = this.jobs.get(jobId);
+      if (job !== undefined) this.requeue(job, now, `worker ${workerId} did not come back after the master restarted`, effects);
+    }
+    this.drainWork(now, effects);
+    return effects;
+  }
+
   protected current(workerId: string, jobId: string, attempt: number): Job | undefined {
     const job = this.jobs.get(jobId);
     if (job === undefined || job.attempt !== attempt || job.workerId !== workerId || isFinal(job.state)) return undefined;

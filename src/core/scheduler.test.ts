@@ -72,13 +72,14 @@ describe('scheduler', () => {
     assert.deepEqual(dispatches(s.registerWorker(worker('w2'), 3)), [['a', 'w2', 2]]);
   });
 
-  test('a stale report from an older attempt is ignored (fencing)', () => {
+  test('a stale report from an older attempt changes nothing (fencing) and is only recorded in the job\'s history', () => {
     const s = new Scheduler();
     s.registerWorker(worker('w1', { slots: 1 }), 0);
     s.submit('a', spec(), 0);
     s.workerLost('w1', 1, 'heartbeat timeout');
     s.registerWorker(worker('w2'), 2);
-    assert.deepEqual(s.jobFinished('w1', 'a', 1, { exitCode: 0, signal: null, durationMs: 1 }, 3), []);
+    const late = s.jobFinished('w1', 'a', 1, { exitCode: 0, signal: null, durationMs: 1 }, 3);
+    assert.deepEqual(late.map((e) => (e.type === 'persist' ? [e.event.from, e.event.to, e.event.attempt] : e.type)), [['assigned', 'assigned', 1]]);
     assert.equal(s.job('a')?.state, 'assigned');
     assert.equal(s.job('a')?.attempt, 2);
   });

@@ -8,6 +8,7 @@ import type { Queues } from './queues.js';
 import { countsAsDagFailure, persist, SchedulerEngine } from './scheduler-engine.js';
 import { transition } from './transitions.js';
 import type { Workers, WorkerRegistration } from './workers.js';
+import { supersededResult } from './lease.js';
 
 export type { WorkerRegistration } from './workers.js';
 export { POISON_PILL_CRASHES } from './scheduler-engine.js';
@@ -129,27 +130,8 @@ export class Scheduler extends SchedulerEngine {
     return this.workers.heartbeat(workerId, now);
   }
 
-  /** The connection dropped or the heartbeat deadline passed. */
-  workerLost(workerId: string, now: number, why: string): Effect[] {
-    const effects: Effect[] = [];
-    for (const jobId of this.workers.lose(workerId)) this.lostWhileRunning(jobId, now, `worker ${workerId} was lost: ${why}`, effects);
-    this.drainWork(now, effects);
-    return effects;
-  }
-
   drainWorker(workerId: string): void {
     this.workers.drain(workerId);
-  }
-
-  /** After a restart, jobs whose worker never came back within the deadline go back to the queue. */
-  adoptionDeadlinePassed(now: number): Effect[] {
-    const effects: Effect[] = [];
-    for (const [workerId, jobId] of this.workers.abandonExpected()) {
-      const job = this.jobs.get(jobId);
-      if (job !== undefined) this.requeue(job, now, `worker ${workerId} did not come back after the master restarted`, effects);
-    }
-    this.drainWork(now, effects);
-    return effects;
   }
 
   /** Delayed and backed-off jobs whose time has come join their queues. */
@@ -181,11 +163,24 @@ export class Scheduler extends SchedulerEngine {
     return [persist(job, 'assigned', now, null)];
   }
 
-  jobFinished(workerId: string, jobId: string, attempt: number, outcome: JobOutcome, now: number): Effect[] {
+  /**
+   * An attempt ended. A result of an attempt that is no longer current is recorded in the job's
+   * history (the shell does it for jobs no longer in memory) and changes nothing else.
+   */
+  jobFinished(workerId: string, jobId: string, attempt: number, outcome: JobOutcome & { readonly leaseExpired?: boolean }, now: number): Effect[] {
     const job = this.current(workerId, jobId, attempt);
-    if (job === undefined) return [];
+    if (job === undefined) {
+      const known = this.jobs.get(jobId);
+      return known === undefined ? [] : [supersededResult(known, workerId, attempt, outcome, now)];
+    }
     const effects: Effect[] = [];
     this.workers.release(job);
+    if (outcome.leaseExpired === true) {
+      // Not the job's fault: it runs again, and this does not count towards a poison pill.
+      this.requeue(job, now, `attempt ${attempt} was killed by worker ${workerId}: its lease ran out (no word from the master)`, effects);
+      this.drainWork(now, effects);
+      return effects;
+    }
     job.exitCode = outcome.exitCode;
     job.signal = outcome.signal;
     if (job.startedAt === null) job.startedAt = now - outcome.durationMs;

@@ -7,7 +7,8 @@ export interface WorkerResources {
   readonly gpus: number;
 }
 
-export type WorkerHealth = 'healthy' | 'draining' | 'dead';
+/** `unreachable`: its connection dropped but its lease may still run; it takes no new work. */
+export type WorkerHealth = 'healthy' | 'draining' | 'unreachable' | 'dead';
 
 export interface WorkerRecord {
   readonly id: string;

@@ -113,6 +113,14 @@ export class Workers {
     return held;
   }
 
+  /** The worker's connection dropped: it takes no new work. True when it still holds jobs. */
+  markUnreachable(workerId: string): boolean {
+    const worker = this.records.get(workerId);
+    if (worker === undefined || worker.health === 'dead') return false;
+    worker.health = 'unreachable';
+    return worker.running.size > 0;
+  }
+
   drain(workerId: string): void {
     const worker = this.records.get(workerId);
     if (worker !== undefined && worker.health === 'healthy') worker.health = 'draining';

@@ -1,4 +1,4 @@
-import { ErrorCode, TitanError } from '../common/errors.js';
+import { asTitanError, ErrorCode, TitanError } from '../common/errors.js';
 import type { ClientContext } from '../master/client-context.js';
 import { inNamespace, namespacePrefix, type Identity } from '../security/policy.js';
 import { handleClientMessage } from '../master/client-handlers.js';
@@ -74,7 +74,7 @@ export function callMaster(master: Master, ctx: ClientContext, opcode: OpcodeVal
       // As a TCP session: the identity's own operations (whoami, tokens, the ledger), else the rest.
       if (ctx.identity === null || !handleSecurityMessage(master, ctx.identity, msg, reply)) handleClientMessage(master, ctx, msg, reply);
     } catch (err) {
-      settle(() => reject(err instanceof TitanError ? err : new TitanError(ErrorCode.INTERNAL, (err as Error).message)));
+      settle(() => reject(asTitanError(err)));
     }
   });
 }

@@ -21,6 +21,8 @@ export function httpStatusOf(code: ErrorCode): number {
     case ErrorCode.ILLEGAL_TRANSITION:
     case ErrorCode.QUOTA_EXCEEDED:
       return 409;
+    case ErrorCode.STORE_FULL:
+      return 507;
     case ErrorCode.INTERNAL:
     case ErrorCode.CONNECTION_CLOSED:
       return 500;

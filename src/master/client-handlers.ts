@@ -118,6 +118,7 @@ function toSpec(body: SubmitBody): JobSpec {
 
 /** Validates every job of the batch first, so a batch is accepted whole or not at all. */
 function submit(master: Master, session: ClientContext, bodies: readonly SubmitBody[]): string[] {
+  master.refuseWhenStoreFull();
   const ids = new Set<string>();
   if (session.identity !== null) master.security.checkQuota(session.identity, bodies.length, activeJobIds(master));
   for (const body of bodies) {
@@ -140,7 +141,7 @@ function submit(master: Master, session: ClientContext, bodies: readonly SubmitB
     effects.push(...master.scheduler.submit(jobId, owner === undefined ? spec : { ...spec, owner }, now));
     return jobId;
   });
-  master.apply(effects);
+  master.applyAcknowledged(effects);
   return jobIds;
 }
 

@@ -18,6 +18,7 @@ export function handleDagMessage(master: Master, session: ClientContext, msg: In
   switch (msg.opcode) {
     case Opcode.DAG_SUBMIT: {
       const req = parseBody(DagSubmitRequest, msg);
+      master.refuseWhenStoreFull();
       if (session.identity !== null) master.security.checkQuota(session.identity, req.jobs.length, activeJobIds(master));
       const dagId = `${session.idPrefix}d${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
       if (req.runAt !== undefined && req.delaySeconds !== undefined && req.delaySeconds > 0) throw bothDelayAndAt('delaySeconds', 'runAt');
@@ -28,17 +29,18 @@ export function handleDagMessage(master: Master, session: ClientContext, msg: In
       const planned = planDagJobs(master, dagId, jobs);
       const effects: Effect[] = master.scheduler.createDag(dagId, req.name, Date.now());
       const jobIds = submitPlanned(master, planned, effects, ownerOf(session.identity));
-      master.apply(effects);
+      master.applyAcknowledged(effects);
       reply.ok({ dagId, jobIds });
       return true;
     }
     case Opcode.DAG_ADD_JOBS: {
       const req = parseBody(DagAddJobsRequest, msg);
+      master.refuseWhenStoreFull();
       if (session.identity !== null) master.security.checkQuota(session.identity, req.jobs.length, activeJobIds(master));
       if (master.scheduler.dag(req.dagId) === undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, `DAG ${req.dagId} is not running; jobs can only be added while it runs`);
       const effects: Effect[] = [];
       const jobIds = submitPlanned(master, planDagJobs(master, req.dagId, req.jobs), effects, ownerOf(session.identity));
-      master.apply(effects);
+      master.applyAcknowledged(effects);
       reply.ok({ dagId: req.dagId, jobIds });
       return true;
     }
@@ -82,13 +84,14 @@ export function handleDagMessage(master: Master, session: ClientContext, msg: In
     }
     case Opcode.JOB_RETRY: {
       const { jobId } = parseBody(JobRef, msg);
+      master.refuseWhenStoreFull();
       if (master.scheduler.job(jobId) !== undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${jobId} is still active; only a finished job can be retried`);
       const stored = master.store.getJob(jobId);
       if (stored === undefined) throw new TitanError(ErrorCode.UNKNOWN_JOB, `no job ${jobId}: list dead jobs with \`titan dlq\``);
       const dag = stored.spec.dagId !== undefined ? master.store.getDag(stored.spec.dagId) : undefined;
       // A retried job is unfinished again: it counts against the quota like a new submission.
       if (session.identity !== null) master.security.checkQuota(session.identity, 1, activeJobIds(master));
-      master.apply(master.scheduler.retry(stored, dag, Date.now()));
+      master.applyAcknowledged(master.scheduler.retry(stored, dag, Date.now()));
       reply.ok(jobView(master, jobId));
       return true;
     }

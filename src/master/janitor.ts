@@ -41,6 +41,8 @@ export class Janitor {
   /** Reaps every running job past its timeout and grace. */
   sweep(now: number): void {
     const { scheduler, log } = this.master;
+    // Results are refused while the disk is full: jobs look overdue or unreported that are neither.
+    if (this.master.storeGuard.isFull) return;
     for (const job of overdueJobs(scheduler.activeJobs(), now, this.settings.graceMs)) {
       const why = `janitor: ran ${Math.round((now - (job.startedAt ?? now)) / 1000)} s, past its timeout of ${job.spec.timeoutSeconds} s, and its worker did not stop it; killed its process tree`;
       log.warn({ event: 'janitor', action: 'reap-overdue', jobId: job.id, attempt: job.attempt, workerId: job.workerId, reason: why }, 'janitor reaped a job past its timeout');
@@ -60,7 +62,7 @@ export class Janitor {
    * the worker sent before the dispatch even left.
    */
   heartbeat(workerId: string, held: readonly HeldAttempt[] | undefined, dispatchesReceived: number | undefined, now: number): void {
-    if (held === undefined || dispatchesReceived === undefined) return;
+    if (held === undefined || dispatchesReceived === undefined || this.master.storeGuard.isFull) return;
     const { scheduler, log } = this.master;
     const worker = scheduler.worker(workerId);
     if (worker === undefined) return;

@@ -3,6 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from '../common/log.js';
+import { ErrorCode, storeFullError, TitanError } from '../common/errors.js';
 import { Scheduler } from '../core/scheduler.js';
 import type { Effect } from '../core/effects.js';
 import type { Job } from '../core/job.js';
@@ -32,6 +33,7 @@ import { Autoscaler } from './autoscaler.js';
 import { TimerSkew } from './timer-skew.js';
 import { EventFeed } from './event-feed.js';
 import { WorkerVitals } from './worker-vitals.js';
+import { StoreGuard, type StoreBatch } from './store-guard.js';
 import { Security } from '../security/security.js';
 import { DEFAULT_RATE_LIMIT } from '../security/rate-limiter.js';
 import { checkListenSecurity } from '../security/listen-check.js';
@@ -47,6 +49,8 @@ const PRE_AUTH_HINT = `until AUTH succeeds a connection may send only frames of 
 export class Master {
   readonly scheduler: Scheduler;
   readonly store: Store;
+  /** Holds writes (and their effects) back while the disk is full; refuses new work meanwhile. */
+  readonly storeGuard: StoreGuard;
   readonly artifacts: ArtifactStore;
   readonly watchers = new JobWatchers();
   readonly deadlines = new Deadlines();
@@ -105,6 +109,7 @@ export class Master {
     this.autoscaler = new Autoscaler(this);
     this.token = options.token ?? loadOrCreateToken(options.dataDir);
     this.store = SqliteStore.open(join(options.dataDir, 'titan.db'));
+    this.storeGuard = new StoreGuard(this.store, options.dataDir, log, (batch) => this.perform(batch));
     this.security = new Security(
       {
         dataDir: options.dataDir,
@@ -130,6 +135,7 @@ export class Master {
 
   /** Rebuilds state from the store, then listens. Resolves with the bound port. */
   async start(): Promise<number> {
+    this.storeGuard.start();
     const active = this.store.loadActiveJobs();
     const dags = this.store.loadActiveDags();
     const activeIds = new Set(active.map((j) => j.id));
@@ -186,6 +192,7 @@ export class Master {
     this.inference.close();
     this.deadlines.close();
     this.janitor.close();
+    this.storeGuard.close();
     for (const session of this.sessions) session.close();
     this.legacy.close();
     const server = this.server;
@@ -200,21 +207,39 @@ export class Master {
   }
 
   /** Persists the transitions (and the schedules they fire for) in one transaction, then performs the rest in order. */
-  apply(effects: readonly Effect[], schedules: readonly ScheduleRecord[] = []): void {
-    if (effects.length === 0 && schedules.length === 0) return;
+  /**
+   * Returns whether the changes are on disk now; on a full disk they are held, their effects
+   * deferred until they commit (StoreGuard), and the caller must not acknowledge them.
+   */
+  apply(effects: readonly Effect[], schedules: readonly ScheduleRecord[] = []): boolean {
+    if (effects.length === 0 && schedules.length === 0) return true;
     const writes = [];
     const dags = new Set<Dag>();
     for (const effect of effects) {
       if (effect.type === 'persist') writes.push({ job: effect.job, event: effect.event });
       else if (effect.type === 'persistDag') dags.add(effect.dag);
     }
-    if (writes.length > 0 || dags.size > 0 || schedules.length > 0) {
-      const began = performance.now();
-      this.store.writeJobs(writes, [...dags], schedules);
-      this.feed.storeWrote((performance.now() - began) / 1000);
-      for (const write of writes) this.feed.publish(write.job, write.event);
-    }
-    for (const effect of effects) {
+    const began = performance.now();
+    const committed = this.storeGuard.commit({ writes, dags: [...dags], schedules, effects });
+    if (committed && (writes.length > 0 || dags.size > 0 || schedules.length > 0)) this.feed.storeWrote((performance.now() - began) / 1000);
+    return committed;
+  }
+
+  /** Throws E_STORE_FULL while the disk is full: nothing new is accepted that could not be kept. */
+  refuseWhenStoreFull(): void {
+    if (this.storeGuard.isFull) throw storeFullError(this.options.dataDir);
+  }
+
+  /** apply() for a request about to be answered ok: a change held back by a full disk is answered E_STORE_FULL instead. */
+  applyAcknowledged(effects: readonly Effect[]): void {
+    if (this.apply(effects)) return;
+    throw new TitanError(ErrorCode.STORE_FULL, `the master's disk filled up while accepting this (data dir ${this.options.dataDir}); it is held in memory and will be written and run once space is freed there: do not submit it again`);
+  }
+
+  /** What follows a batch's commit: live feeds, then dispatches, kills and notifications in order. */
+  private perform(batch: StoreBatch): void {
+    for (const write of batch.writes) this.feed.publish(write.job, write.event);
+    for (const effect of batch.effects) {
       switch (effect.type) {
         case 'persist':
         case 'persistDag':
@@ -232,7 +257,8 @@ export class Master {
           break;
         }
         case 'dispatch':
-          this.dispatch(effect.workerId, effect.job);
+          // A dispatch held back by a full disk may have been overtaken (its worker lost meanwhile).
+          if (effect.job.state === 'assigned' && effect.job.workerId === effect.workerId) this.dispatch(effect.workerId, effect.job);
           break;
         case 'kill':
           this.workerPeers.get(effect.workerId)?.notify(Opcode.JOB_KILL, { jobId: effect.jobId, attempt: effect.attempt, reason: effect.reason ?? 'cancelled or superseded' });
@@ -272,25 +298,47 @@ export class Master {
     return true;
   }
 
+  /**
+   * The worker's connection closed. Attempts it holds may still run (a cut cable, not a dead
+   * worker): they stay its own until it re-registers or its heartbeat deadline passes, when its
+   * lease has run out for sure (docs/RELIABILITY.md). A worker holding nothing is lost at once.
+   */
   detachWorker(workerId: string, peer: Peer, why: string): void {
     if (this.workerPeers.get(workerId) !== peer) return;
     this.workerPeers.delete(workerId);
-    this.deadlines.clear(`worker:${workerId}`);
     this.janitor.forget(workerId);
     this.inference.remove(workerId, why);
     if (this.closed) return;
+    const { holding, effects } = this.scheduler.workerUnreachable(workerId, Date.now(), why);
+    if (holding) {
+      this.log.warn({ workerId, why }, 'worker unreachable; its attempts stay its own until its lease runs out');
+      return;
+    }
+    this.deadlines.clear(`worker:${workerId}`);
     this.log.warn({ workerId, why }, 'worker lost');
-    this.apply(this.scheduler.workerLost(workerId, Date.now(), why));
+    this.apply(effects);
     this.autoscaler.workerDetached(workerId);
   }
 
   armHeartbeat(workerId: string): void {
+    if (!this.workerPeers.has(workerId)) return;
+    this.deadlines.set(`worker:${workerId}`, Date.now() + this.options.heartbeatTimeoutMs, () => this.heartbeatMissed(workerId));
+  }
+
+  /** The last heartbeat is older than the timeout: the worker's lease has run out, its attempts run again. */
+  private heartbeatMissed(workerId: string): void {
+    const why = `no heartbeat for ${this.options.heartbeatTimeoutMs} ms`;
     const peer = this.workerPeers.get(workerId);
-    if (peer === undefined) return;
-    this.deadlines.set(`worker:${workerId}`, Date.now() + this.options.heartbeatTimeoutMs, () => {
-      this.detachWorker(workerId, peer, `no heartbeat for ${this.options.heartbeatTimeoutMs} ms`);
+    if (peer !== undefined) {
+      this.workerPeers.delete(workerId);
+      this.janitor.forget(workerId);
+      this.inference.remove(workerId, why);
       peer.close();
-    });
+    }
+    if (this.closed) return;
+    this.log.warn({ workerId, why }, 'worker lost');
+    this.apply(this.scheduler.workerLost(workerId, Date.now(), why));
+    this.autoscaler.workerDetached(workerId);
   }
 
   private dispatch(workerId: string, job: Job): void {

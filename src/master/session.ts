@@ -1,4 +1,4 @@
-import { TitanError, ErrorCode } from '../common/errors.js';
+import { asTitanError, TitanError, ErrorCode } from '../common/errors.js';
 import { Opcode, opcodeName } from '../protocol/opcodes.js';
 import { AuthRequest } from '../protocol/messages.js';
 import { parseBody } from './parse-body.js';
@@ -95,7 +95,7 @@ export class Session implements ClientContext {
         if (!handleSecurityMessage(this.master, this.who!, msg, out)) handleClientMessage(this.master, this, msg, out);
       }
     } catch (err) {
-      const error = err instanceof TitanError ? err : new TitanError(ErrorCode.INTERNAL, (err as Error).message);
+      const error = asTitanError(err, this.master.options.dataDir);
       if (error.code === ErrorCode.INTERNAL) this.master.log.error({ err, opcode: opcodeName(msg.opcode) }, 'request failed');
       if (msg.rid !== 0) out.error(error.code, error.message);
       else this.master.log.warn({ code: error.code, opcode: opcodeName(msg.opcode), message: error.message }, 'bad one-way message');

@@ -10,6 +10,9 @@ import type { Master } from './master.js';
 import { parseBody } from './parse-body.js';
 import { agentHeartbeat, agentOutcome } from '../inference/master-handlers.js';
 import type { Session } from './session.js';
+import { leaseMsFor, supersededResult } from '../core/lease.js';
+import type { JobOutcome } from '../core/job.js';
+import type { Effect } from '../core/effects.js';
 
 export interface WorkerContext {
   workerId: string | null;
@@ -33,7 +36,7 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
       if (held.port !== undefined && held.ready === true) master.services.ready(held.jobId, { workerId: reg.workerId, host, port: held.port, pid: 0, readyAt: now });
     }
     // Acknowledge before dispatching so the worker has its registration answer first.
-    reply.ok({ ok: true, heartbeatIntervalMs: master.options.heartbeatIntervalMs, inferencePublicKey: master.inference.publicKeyPem });
+    reply.ok({ ok: true, heartbeatIntervalMs: master.options.heartbeatIntervalMs, leaseMs: leaseMsFor(master.options.heartbeatTimeoutMs), inferencePublicKey: master.inference.publicKeyPem });
     master.apply(effects);
     master.autoscaler.workerRegistered(reg.workerId, reg.spawn, reg.spawnedBy);
     return;
@@ -58,6 +61,8 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
     }
     case Opcode.JOB_FINISHED: {
       const report = parseBody(JobFinishedReport, msg);
+      // Refused before it changes anything: the worker keeps the result and sends it again.
+      master.refuseWhenStoreFull();
       if (report.stopped === true) {
         master.apply(master.scheduler.handBack(workerId, report.jobId, report.attempt, now));
         reply.ok({ ok: true });
@@ -69,8 +74,10 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
         exitCode: report.exitCode, signal: report.signal, durationMs: report.durationMs,
         ...(error !== undefined ? { error } : {}),
         ...(report.oom === true ? { oom: true } : {}),
+        ...(report.leaseExpired === true ? { leaseExpired: true } : {}),
       };
-      master.apply(master.scheduler.jobFinished(workerId, report.jobId, report.attempt, outcome, now));
+      const effects = master.scheduler.jobFinished(workerId, report.jobId, report.attempt, outcome, now);
+      master.apply(effects.length > 0 ? effects : supersededResultOfStoredJob(master, workerId, report.jobId, report.attempt, outcome, now));
       reply.ok({ ok: true });
       return;
     }
@@ -119,4 +126,13 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
     default:
       throw new TitanError(ErrorCode.INVALID_REQUEST, `${opcodeName(msg.opcode)} is not a worker operation`);
   }
+}
+
+/** A late result for a job that already ended (no longer in the core's memory): kept in its history. */
+function supersededResultOfStoredJob(master: Master, workerId: string, jobId: string, attempt: number, outcome: JobOutcome, now: number): Effect[] {
+  if (master.scheduler.job(jobId) !== undefined) return [];
+  const stored = master.store.getJob(jobId);
+  if (stored === undefined) return [];
+  master.log.info({ jobId, attempt, workerId }, 'result of a superseded attempt recorded');
+  return [supersededResult(stored, workerId, attempt, outcome, now)];
 }

@@ -197,6 +197,8 @@ export const JobFinishedReport = z.object({
   stopped: z.boolean().optional(),
   /** The kernel killed it for going over its memory limit. */
   oom: z.boolean().optional(),
+  /** Its worker killed it because it had not heard from the master for its lease (docs/RELIABILITY.md). */
+  leaseExpired: z.boolean().optional(),
 });
 export type JobFinishedReport = z.infer<typeof JobFinishedReport>;
 

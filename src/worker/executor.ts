@@ -57,6 +57,8 @@ export interface SpawnInfo {
   readonly pgid: number;
   /** Milliseconds since the epoch, taken right after spawn. */
   readonly startedAt: number;
+  /** The cgroup.procs files of the job's cgroups, when it has any (nothing leaves a cgroup). */
+  readonly cgroupProcs?: readonly string[];
 }
 
 export interface RunningJob {
@@ -309,7 +311,8 @@ class JobProcess implements RunningJob {
       this.#resolveSpawned(null);
       return;
     }
-    this.#resolveSpawned({ pid, pgid: pid, startedAt: Date.now() });
+    const cgroupProcs = this.#confinement?.cgroupProcs;
+    this.#resolveSpawned({ pid, pgid: pid, startedAt: Date.now(), ...(cgroupProcs !== undefined ? { cgroupProcs } : {}) });
     const timeoutMs = req.timeoutMs ?? 0;
     if (timeoutMs > 0) {
       this.#timers.after(timeoutMs, () => {

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Logger } from '../common/log.js';
-import type { WorkerSpawnRequest } from '../protocol/messages.js';
+import { WorkerSpawnRequest } from '../protocol/messages.js';
+import type { IncomingMessage, Replier } from '../protocol/replier.js';
 
 /** What a spawnable host may start, resolved once by the entry point. */
 export interface SpawnOptions {
@@ -86,5 +87,18 @@ export class SpawnHost {
           }),
       ),
     );
+  }
+}
+
+/** A WORKER_SPAWN request from the master's autoscaler, answered by this worker's host (if it is one). */
+export function answerSpawnRequest(host: SpawnHost | null, workerId: string, draining: boolean, msg: IncomingMessage, reply: Replier): void {
+  const parsed = WorkerSpawnRequest.safeParse(msg.body);
+  if (!parsed.success) return reply.error('E_INVALID_REQUEST', `malformed spawn request: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  if (host === null) return reply.error('E_INVALID_REQUEST', `worker ${workerId} does not spawn workers: start it with --spawnable`);
+  if (draining) return reply.error('E_INVALID_REQUEST', `worker ${workerId} is draining`);
+  try {
+    reply.ok(host.spawn(parsed.data));
+  } catch (err) {
+    reply.error('E_INVALID_REQUEST', (err as Error).message);
   }
 }

@@ -1,5 +1,6 @@
 /** Turns a failure to start a job's process into words that name the problem and the fix. */
 import { chmod, stat } from 'node:fs/promises';
+import { isDiskFull } from '../common/errors.js';
 import type { JobRun } from '../core/job.js';
 import type { Command } from './interpreter.js';
 
@@ -41,4 +42,11 @@ export function describeSpawnError(err: NodeJS.ErrnoException, command: Command,
     default:
       return `could not start ${what}: ${err.message}`;
   }
+}
+
+/** Why a job could not be prepared; a full disk is named as such, with the fix. */
+export function preparationError(err: unknown, workDir: string): string {
+  const message = (err as Error).message;
+  if (isDiskFull(err)) return `could not prepare the job: the worker's disk is full (work dir ${workDir}): ${message}; free space there`;
+  return `could not prepare the job: ${message}`;
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { hostname, loadavg, freemem } from 'node:os';
 import type { Logger } from '../common/log.js';
 import { Opcode } from '../protocol/opcodes.js';
-import { JobDispatch, JobKill, WorkerSpawnRequest, type JobFinishedReport, type ServicePolicy } from '../protocol/messages.js';
+import { JobDispatch, JobKill, type JobFinishedReport, type ServicePolicy } from '../protocol/messages.js';
 import type { Peer } from '../protocol/peer.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { Executor, type RunningJob, type SpawnInfo } from './executor.js';
@@ -20,20 +20,15 @@ import { Confiner } from './confine/confiner.js';
 import { WorkerJanitor } from './janitor.js';
 import type { DriverName } from '../core/resources.js';
 import { InferenceAgent } from '../inference/agent.js';
-import { SpawnHost } from './spawn-host.js';
+import { answerSpawnRequest, SpawnHost } from './spawn-host.js';
 import { WarmPythons } from './warm/warm-pythons.js';
+import { forgetPid, killForLapsedLease, recordPid, serviceState, type HeldJob } from './held-job.js';
+import { monotonicMs, Watchdog } from './watchdog.js';
+import { WorkerLease } from './lease.js';
+import { preparationError } from './start-errors.js';
 
-interface HeldJob {
-  readonly jobId: string;
-  readonly attempt: number;
-  process: RunningJob | null;
-  /** Set for a service: it runs under a supervisor that restarts it by its policy. */
-  service: ServiceSupervisor | null;
-  /** Set once the attempt ended; kept until the master acknowledged it. */
-  report: JobFinishedReport | null;
-  /** When the attempt must be gone by (its timeout and the kill grace); null without a timeout. */
-  deadline: number | null;
-}
+const REPORT_RETRY_MS = 2_000; // how soon a finish report the master refused (a full disk) is sent again
+
 
 /**
  * A worker process: dials the master, registers, heartbeats, runs what it is dispatched and
@@ -54,6 +49,9 @@ export class Worker {
   private readonly janitor: WorkerJanitor;
   private readonly pids: PidRegistry;
   private readonly link: Link;
+  /** Kills the attempts' processes when this worker dies or its lease runs out. */
+  private readonly watchdog: Watchdog;
+  private readonly lease: WorkerLease;
   private readonly runner: RunnerContext;
   private readonly held = new Map<string, HeldJob>();
   /** Set on a spawnable host: the workers it started for the autoscaler. */
@@ -89,6 +87,8 @@ export class Worker {
     this.executor = new Executor({ log, killGraceMs: options.killGraceMs, confiner: this.confiner, ...(this.warmPython !== null ? { warm: this.warmPython } : {}) });
     this.docker = this.drivers.includes('docker') ? new DockerEngine(options.dockerSocket ?? '/var/run/docker.sock') : null;
     this.pids = new PidRegistry(join(options.workDir, 'pids.json'));
+    this.watchdog = new Watchdog(this.id, log);
+    this.lease = new WorkerLease((expiresAt) => this.watchdog.lease(expiresAt), () => this.leaseExpired());
     this.janitor = new WorkerJanitor(
       () => [...this.held.values()].map((h) => ({ jobId: h.jobId, attempt: h.attempt, process: h.process, deadline: h.deadline, running: h.report === null })),
       this.pids,
@@ -131,6 +131,7 @@ export class Worker {
     const orphans = await PidRegistry.killOrphans(this.pids.file, this.log);
     if (orphans.length > 0) this.log.warn({ killed: orphans.map((o) => ({ pid: o.pid, jobId: o.jobId })) }, 'killed orphaned job processes from a previous run');
     this.log.info({ workerId: this.id, drivers: this.drivers, limits: this.confiner.limitsMechanism, ...this.confiner.report }, 'job isolation');
+    this.watchdog.start();
     this.janitor.start();
     if (this.inference !== null) this.inferencePort = await this.inference.start();
     this.link.start();
@@ -167,6 +168,8 @@ export class Worker {
     this.confiner.close();
     await this.pids.close();
     await this.inference?.close();
+    this.lease.close();
+    this.watchdog.close();
     this.link.close();
   }
 
@@ -175,6 +178,7 @@ export class Worker {
     peer.onRequest((msg, reply) => this.receive(msg, reply));
     const host = probeResources();
     const resources = { cpus: this.options.capacity?.cpus ?? host.cpus, memoryMb: this.options.capacity?.memoryMb ?? host.memoryMb, gpus: this.options.capacity?.gpus ?? host.gpus };
+    const sentAt = monotonicMs();
     const registered = (await peer.request(Opcode.WORKER_REGISTER, {
       workerId: this.id,
       host: hostname(),
@@ -188,18 +192,23 @@ export class Worker {
       startedAt: this.startedAt,
       ...(this.options.spawn !== undefined ? { spawn: { tags: this.options.spawn.tags, slots: this.options.spawn.slots, min: this.options.spawn.min, max: this.options.spawn.max } } : {}),
       ...(this.options.spawnedBy !== undefined ? { spawnedBy: this.options.spawnedBy } : {}),
-    })) as { inferencePublicKey?: unknown };
+    })) as { inferencePublicKey?: unknown; leaseMs?: unknown };
+    this.lease.configure(typeof registered.leaseMs === 'number' ? registered.leaseMs : undefined);
+    this.lease.renew(sentAt);
     if (this.inference !== null && typeof registered.inferencePublicKey === 'string') await this.inference.setPublicKey(registered.inferencePublicKey);
     this.log.info({ workerId: this.id, holding: this.held.size }, 'registered with the master');
     if (this.draining) await peer.request(Opcode.WORKER_DRAINING, {}).catch(() => undefined);
     for (const held of this.held.values()) if (held.report !== null) this.sendReport(held);
     this.stopHeartbeat();
     const beat = (): void => {
-      // Finished attempts (their report in flight) are left out: the master hears of them by the report.
-      const jobs = [...this.held.values()].filter((h) => h.report === null).map((h) => ({ jobId: h.jobId, attempt: h.attempt }));
+      // Left out: finished attempts whose report is in flight; kept: those whose report was refused (a full disk).
+      const jobs = [...this.held.values()].filter((h) => h.report === null || h.reportRefused).map((h) => ({ jobId: h.jobId, attempt: h.attempt }));
       const inference = this.inference?.report();
       const dispatches = this.dispatchesReceived;
-      peer.notify(Opcode.WORKER_HEARTBEAT, { running: this.held.size, load1: loadavg()[0] ?? 0, freeMemoryMb: Math.round(freemem() / 1048576), jobs, dispatches, ...(inference !== undefined ? { inference } : {}) });
+      const sent = monotonicMs();
+      const body = { running: this.held.size, load1: loadavg()[0] ?? 0, freeMemoryMb: Math.round(freemem() / 1048576), jobs, dispatches, ...(inference !== undefined ? { inference } : {}) };
+      // Each acknowledgement renews the lease; an unanswered beat is simply not counted.
+      peer.request(Opcode.WORKER_HEARTBEAT, body, { timeoutMs: this.lease.lengthMs ?? 30_000 }).then(() => this.lease.renew(sent), () => undefined);
     };
     this.heartbeat = setInterval(beat, heartbeatIntervalMs);
     this.heartbeat.unref();
@@ -238,21 +247,9 @@ export class Worker {
       reply.ok({ ok: true });
       this.onStopRequested();
     } else if (msg.opcode === Opcode.WORKER_SPAWN) {
-      this.spawnWorker(msg, reply);
+      answerSpawnRequest(this.spawnHost, this.id, this.draining, msg, reply);
     } else {
       reply.error('E_INVALID_REQUEST', `opcode ${msg.opcode} is not something a worker serves`);
-    }
-  }
-
-  private spawnWorker(msg: IncomingMessage, reply: Replier): void {
-    const parsed = WorkerSpawnRequest.safeParse(msg.body);
-    if (!parsed.success) return reply.error('E_INVALID_REQUEST', `malformed spawn request: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-    if (this.spawnHost === null) return reply.error('E_INVALID_REQUEST', `worker ${this.id} does not spawn workers: start it with --spawnable`);
-    if (this.draining) return reply.error('E_INVALID_REQUEST', `worker ${this.id} is draining`);
-    try {
-      reply.ok(this.spawnHost.spawn(parsed.data));
-    } catch (err) {
-      reply.error('E_INVALID_REQUEST', (err as Error).message);
     }
   }
 
@@ -263,8 +260,9 @@ export class Worker {
       existing.process?.kill('SIGKILL');
       existing.service?.stop('SIGKILL');
     }
-    const held: HeldJob = { jobId: job.jobId, attempt: job.attempt, process: null, service: null, report: null, deadline: null };
+    const held: HeldJob = { jobId: job.jobId, attempt: job.attempt, process: null, service: null, report: null, deadline: null, leaseExpired: false, reportRefused: false };
     this.held.set(job.jobId, held);
+    this.watchdog.started(job.jobId, job.attempt); // before the spawn: a crash during it leaves nothing behind
     const onLines = (lines: OutputLine[]): void => {
       this.link.current?.notify(Opcode.JOB_LOG_LINES, { jobId: job.jobId, attempt: job.attempt, lines });
     };
@@ -278,7 +276,7 @@ export class Worker {
     const starting = driver === 'docker' ? prepareJob(this.runner, job, onLines).then((req) => this.startContainer(req, job.image)) : startJob(this.runner, job, onLines);
     starting.then(
       (running) => this.watch(held, running, job.timeoutSeconds),
-      (err: unknown) => this.finish(held, { exitCode: null, signal: null, durationMs: Date.now() - startedAt, error: `could not prepare the job: ${(err as Error).message}`, timedOut: false }),
+      (err: unknown) => this.finish(held, { exitCode: null, signal: null, durationMs: Date.now() - startedAt, error: preparationError(err, this.options.workDir), timedOut: false }),
     );
   }
 
@@ -295,7 +293,7 @@ export class Worker {
       if (info.pid > 0) this.recordPid(held, info);
     });
     void running.done.then((result) => {
-      if (running.pid !== undefined) this.forgetPid(held, running.pid);
+      if (running.pid !== undefined) forgetPid(this.pids, held, running.pid, this.log);
       this.finish(held, { ...result, ...(result.error !== undefined ? { error: result.error } : {}) });
     });
   }
@@ -317,7 +315,7 @@ export class Worker {
           if (restarts === 0) this.link.current?.notify(Opcode.JOB_STARTED, { ...fields, pid: info.pid });
           this.recordPid(held, info);
         },
-        onExited: (pid) => this.forgetPid(held, pid),
+        onExited: (pid) => forgetPid(this.pids, held, pid, this.log),
         onReady: (port, pid) => {
           this.log.info({ ...fields, port, pid }, 'service ready');
           this.link.current?.notify(Opcode.SERVICE_READY, { ...fields, port, pid });
@@ -342,21 +340,16 @@ export class Worker {
   }
 
   private recordPid(held: HeldJob, info: SpawnInfo): void {
-    this.pids.add({ pid: info.pid, pgid: info.pgid, jobId: held.jobId, attempt: held.attempt, startedAt: info.startedAt }).catch((err: unknown) => {
-      this.log.error({ jobId: held.jobId, attempt: held.attempt, pid: info.pid, err }, 'could not record the job in the pid registry; a crash now would leave it running');
-    });
-  }
-
-  /**
-   * The report does not wait for this write: a stale entry only makes the next start check a
-   * process that is gone (or no longer ours, by its start time) and leave it alone.
-   */
-  private forgetPid(held: HeldJob, pid: number): void {
-    this.pids.remove(pid).catch((err: unknown) => this.log.warn({ jobId: held.jobId, attempt: held.attempt, pid, err }, 'could not remove the job from the pid registry'));
+    this.watchdog.started(held.jobId, held.attempt, info.pgid, info.cgroupProcs);
+    recordPid(this.pids, held, info, this.log);
   }
 
   private finish(held: HeldJob, result: Omit<JobFinishedReport, 'jobId' | 'attempt'>): void {
-    held.report = { jobId: held.jobId, attempt: held.attempt, ...result };
+    this.watchdog.ended(held.jobId, held.attempt);
+    // A clean exit is reported as it is, lease or not: the master decides whether it still counts.
+    const lapsed = (held.leaseExpired || this.lease.expired) && result.exitCode !== 0;
+    const why = `killed: no word from the master for ${this.lease.lengthMs ?? 0} ms (its lease ran out), so that the attempt cannot run twice`;
+    held.report = { jobId: held.jobId, attempt: held.attempt, ...result, ...(lapsed ? { leaseExpired: true, error: why } : {}) };
     this.sendReport(held);
   }
 
@@ -368,9 +361,23 @@ export class Worker {
         if (this.held.get(held.jobId) === held) this.held.delete(held.jobId);
         if (this.drained !== null && [...this.held.values()].every((h) => h.report !== null)) this.drained();
       },
-      // Kept in `held`: re-sent after the next registration.
-      (err: unknown) => this.log.warn({ jobId: held.jobId, err: (err as Error).message }, 'finish report not acknowledged yet'),
+      // Kept in `held`: sent again shortly (a master whose disk is full refuses it), and after the next registration.
+      (err: unknown) => {
+        this.log.warn({ jobId: held.jobId, err: (err as Error).message }, 'finish report not acknowledged yet');
+        held.reportRefused = true;
+        setTimeout(() => this.link.current === peer && this.held.get(held.jobId) === held && this.sendReport(held), REPORT_RETRY_MS).unref();
+      },
     );
+  }
+
+  /** Nothing from the master for the lease: every attempt is stopped before the master may run it elsewhere. */
+  private leaseExpired(): void {
+    const running = [...this.held.values()].filter((h) => h.report === null);
+    if (running.length === 0) return;
+    this.log.warn({ workerId: this.id, leaseMs: this.lease.lengthMs, attempts: running.map((h) => `${h.jobId}/${h.attempt}`) }, 'lease ran out without word from the master: killing its attempts');
+    killForLapsedLease(running);
+    // The connection is most likely dead without knowing it (a cut cable): dial again.
+    this.link.current?.close();
   }
 
   private kill(jobId: string, attempt: number, reason: string): void {
@@ -388,11 +395,4 @@ export class Worker {
     const answer = (await peer.request(Opcode.ARTIFACT_GET, { hash })) as { data: Uint8Array };
     return answer.data;
   }
-}
-
-/** Where a held service is, for a master that restarted and lost track of it. */
-function serviceState(service: ServiceSupervisor | null): { port?: number; ready?: boolean } {
-  if (service === null) return {};
-  const port = service.port;
-  return port !== undefined ? { port, ready: service.ready } : { ready: service.ready };
 }

@@ -19,13 +19,14 @@ export const dagJobName = (id: string): string => `DAG-${id}`;
  * checked before anything is submitted. Returns the Titan job ids.
  */
 export function submitLegacyJobs(master: Master, jobs: readonly LegacyJob[], nameOf: (id: string) => string = dagJobName): string[] {
+  master.refuseWhenStoreFull();
   const archives = new Map<string, { hash: string; entries: ZipEntry[] }>();
   const requests = jobs.map((job) => toDagJob(master, job, nameOf(job.id), archives));
   const dagId = `v1-${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const planned = planDagJobs(master, dagId, requests);
   const effects = master.scheduler.createDag(dagId, dagName(jobs), Date.now());
   const ids = submitPlanned(master, planned, effects, { name: 'legacy-v1' });
-  master.apply(effects);
+  master.applyAcknowledged(effects);
   for (const job of jobs) recordLegacyName(master.store, nameOf(job.id), dagJobId(dagId, job.id));
   return ids;
 }

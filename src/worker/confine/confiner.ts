@@ -34,6 +34,8 @@ export interface ConfineRequest {
 
 export interface Confinement {
   readonly command: Command;
+  /** The cgroup.procs files of the job's cgroups, when it has any. */
+  readonly cgroupProcs?: readonly string[];
   /** The kernel OOM-killed a process of the job (cgroups), or the job died of the signal rlimits send. */
   oomKilled(): boolean;
   /** SIGKILLs every process of the job, including ones that left its process group. */
