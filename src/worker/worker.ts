@@ -1,4 +1,4 @@
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { hostname, loadavg, freemem } from 'node:os';
 import type { Logger } from '../common/log.js';
 import { Opcode } from '../protocol/opcodes.js';
@@ -6,7 +6,7 @@ import { JobDispatch, JobKill, WorkerSpawnRequest, type JobFinishedReport, type 
 import type { Peer } from '../protocol/peer.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { Executor, type RunningJob, type SpawnInfo } from './executor.js';
-import { loadOrCreateWorkerId, probeResources } from './identity.js';
+import { probeResources } from './identity.js';
 import { tlsEnvironment } from '../security/tls-env.js';
 import { prepareJob, startJob, workerBaseEnvironment, type RunnerContext } from './job-runner.js';
 import { DockerEngine } from './docker/engine.js';
@@ -22,9 +22,8 @@ import type { DriverName } from '../core/resources.js';
 import { InferenceAgent } from '../inference/agent.js';
 import { SpawnHost } from './spawn-host.js';
 import { WarmPythons } from './warm/warm-pythons.js';
-import { tlsFilesForJobs } from './job-tls.js';
-import { resolveJobUser, type JobUser } from './job-user.js';
-import { layoutJobs, logJobPlacement, prepareWorkDir, type WorkDirLayout } from './work-dir.js';
+import { setUpJobs, type JobSetup } from './job-setup.js';
+import { logJobPlacement } from './work-dir.js';
 
 interface HeldJob {
   readonly jobId: string;
@@ -52,8 +51,7 @@ export class Worker {
   /** The warm Python interpreter `.py` jobs are forked from; null with --no-warm. */
   readonly warmPython: WarmPythons | null;
   readonly confiner: Confiner;
-  readonly jobUser: JobUser | null; // null: jobs run as the worker
-  private readonly jobsLayout: WorkDirLayout;
+  private readonly jobs: JobSetup;
   readonly drivers: readonly DriverName[];
   private readonly docker: DockerEngine | null;
   private readonly janitor: WorkerJanitor;
@@ -78,20 +76,15 @@ export class Worker {
     private readonly options: WorkerOptions,
     private readonly log: Logger,
   ) {
-    this.jobUser = resolveJobUser(options.jobUser, process.getuid?.() === 0);
-    prepareWorkDir(options.workDir, this.jobUser);
-    this.id = options.workerId ?? loadOrCreateWorkerId(options.workDir);
-    this.jobsLayout = layoutJobs(options.workDir, this.id, this.jobUser);
-    const jobTls = tlsFilesForJobs(options.tls, this.jobsLayout.jobsRoot, this.jobUser);
+    const jobs = (this.jobs = setUpJobs(options));
+    this.id = jobs.id;
     const driver = options.driver ?? 'process';
     this.drivers = [...new Set([driver, ...(options.allowDrivers ?? [])])];
-    const shown = jobTls !== undefined ? [dirname(jobTls.ca)] : [];
-    this.confiner = Confiner.probe({ workerId: this.id, limits: options.limits ?? 'auto', pidsLimit: options.pidsLimit ?? 0, sandbox: this.drivers.includes('sandbox'), hidden: options.hiddenPaths ?? [options.workDir, this.jobsLayout.jobsRoot], shown }, log);
+    this.confiner = Confiner.probe({ workerId: this.id, limits: options.limits ?? 'auto', pidsLimit: options.pidsLimit ?? 0, sandbox: this.drivers.includes('sandbox'), hidden: jobs.hidden, shown: jobs.shown }, log);
     if (this.drivers.includes('sandbox') && this.confiner.bwrap === null) {
       throw new Error(`cannot offer the sandbox driver: ${this.confiner.report.sandbox ?? 'bwrap missing'}; install bubblewrap (apt-get install bubblewrap) or drop --driver sandbox`);
     }
-    // Jobs reach the master the way their worker does, TLS included.
-    const baseEnv = { ...workerBaseEnvironment(process.env, options.inheritEnv !== true), ...tlsEnvironment(jobTls) };
+    const baseEnv = { ...workerBaseEnvironment(process.env, options.inheritEnv !== true), ...tlsEnvironment(jobs.tls) };
     this.warmPython = options.warmPython === false ? null : new WarmPythons({ baseEnv, cwd: options.workDir, preload: options.pythonPreload ?? [], log });
     this.executor = new Executor({ log, killGraceMs: options.killGraceMs, confiner: this.confiner, ...(this.warmPython !== null ? { warm: this.warmPython } : {}) });
     this.docker = this.drivers.includes('docker') ? new DockerEngine(options.dockerSocket ?? '/var/run/docker.sock') : null;
@@ -103,7 +96,7 @@ export class Worker {
     );
     this.runner = {
       workDir: options.workDir,
-      jobsRoot: this.jobsLayout.jobsRoot,
+      jobsRoot: this.jobs.layout.jobsRoot,
       masterHost: options.masterHost,
       masterPort: options.masterPort,
       workerId: this.id,
@@ -111,7 +104,7 @@ export class Worker {
       executor: this.executor,
       driver,
       fetchArtifact: (hash) => this.fetchArtifact(hash),
-      jobUser: this.jobUser,
+      jobUser: this.jobs.jobUser,
     };
     this.inference = options.inference === undefined ? null : new InferenceAgent(this.id, options.inference, log, (outcome) => {
       this.link.current?.notify(Opcode.INFERENCE_OUTCOME, outcome);
@@ -139,8 +132,8 @@ export class Worker {
     await this.warmPython?.start();
     const orphans = await PidRegistry.killOrphans(this.pids.file, this.log);
     if (orphans.length > 0) this.log.warn({ killed: orphans.map((o) => ({ pid: o.pid, jobId: o.jobId })) }, 'killed orphaned job processes from a previous run');
-    this.log.info({ workerId: this.id, drivers: this.drivers, limits: this.confiner.limitsMechanism, jobUser: this.jobUser?.name ?? 'the worker\'s', ...this.confiner.report }, 'job isolation');
-    logJobPlacement(this.log, this.options.workDir, this.jobsLayout, this.jobUser);
+    this.log.info({ workerId: this.id, drivers: this.drivers, limits: this.confiner.limitsMechanism, jobUser: this.jobs.jobUser?.name ?? 'the worker\'s', ...this.confiner.report }, 'job isolation');
+    logJobPlacement(this.log, this.options.workDir, this.jobs.layout, this.jobs.jobUser);
     this.janitor.start();
     if (this.inference !== null) this.inferencePort = await this.inference.start();
     this.link.start();
