@@ -5,7 +5,7 @@
 // Submits a flaky job that fails until a flag file exists, waits for it, and on failure reads its
 // logs, submits a "fix" job (which creates the flag) and retries, at most MAX_ATTEMPTS times.
 // Prints `healed after N attempts` when the job finally succeeds.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TitanClient } from '../dist/src/index.js';
@@ -14,6 +14,7 @@ const MAX_ATTEMPTS = 4;
 const TIMEOUT_MS = 60_000; // every wait is bounded
 
 const scratch = mkdtempSync(join(tmpdir(), 'titan-agent-loop-'));
+chmodSync(scratch, 0o1777); // the jobs write here, and a root worker runs them as titan-job
 const flag = join(scratch, 'fixed');
 const flaky = `if [ -e ${flag} ]; then echo 'all good'; else echo 'ERROR: flag ${flag} missing' >&2; exit 1; fi`;
 

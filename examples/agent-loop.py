@@ -18,6 +18,7 @@ MAX_ATTEMPTS = 4
 TIMEOUT = 60  # seconds per wait: every wait is bounded
 
 scratch = tempfile.mkdtemp(prefix="titan-agent-loop-")
+os.chmod(scratch, 0o1777)  # the jobs write here, and a root worker runs them as titan-job
 flag = os.path.join(scratch, "fixed")
 flaky = f"if [ -e {flag} ]; then echo 'all good'; else echo 'ERROR: flag {flag} missing' >&2; exit 1; fi"
 

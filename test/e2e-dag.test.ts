@@ -169,8 +169,7 @@ test('a master killed with SIGKILL in the middle of a 200-job DAG resumes it, an
   await cluster.startMaster();
   await cluster.startWorker('w1', { slots: 4 });
   await cluster.startWorker('w2', { slots: 4 });
-  const ledger = join(cluster.dir, 'ledger');
-  mkdirSync(ledger);
+  const ledger = cluster.sharedFolder('ledger');
   // 1 → 198 → 1: each run leaves a file named after its job and attempt.
   const touch = `touch ${ledger}/$TITAN_JOB_ID.$TITAN_ATTEMPT`;
   const lines = ['name: big', 'jobs:', '  - id: start', `    command: "${touch}"`];

@@ -52,17 +52,15 @@ describe('protocol v1 clients under --legacy-role viewer', () => {
     assert.equal(verify.code, 0, verify.stdout + verify.stderr);
   });
 
-  test('after a restart with --legacy-role admin and a small --rate-limit: all v1 clients share the identity legacy-v1 and its rate', async () => {
+  test('after a restart with --legacy-role admin and a small --rate-limit: v1 clients, all legacy-v1, are not held to one token\'s rate', async () => {
     await cluster.killMaster();
     await cluster.startMaster(['--allow-legacy-unauthenticated', '--legacy-role', 'admin', '--rate-limit', '3/60s']);
     // An admin passes the policy; the opcode itself is still not one Titan can serve.
     const kill = await v1(cluster.port, OP.KILL_WORKER, '10.0.0.5|8081');
     assert.match(kill.text, /^ERROR: OP_KILL_WORKER is not supported/);
-    assert.equal((await v1(cluster.port, OP.STATS, '')).opcode, OP.ACK);
+    // The original SDK opens a connection per request: a token's 3 per minute would stop any script.
+    for (let i = 0; i < 10; i++) assert.equal((await v1(cluster.port, OP.STATS, '')).opcode, OP.ACK, `request ${i + 2} was refused`);
     assert.equal((await v1(cluster.port, OP.KV_SET, 'color|green')).text, 'OK');
-    const limited = await v1(cluster.port, OP.STATS, '');
-    assert.equal(limited.opcode, OP.ERROR);
-    assert.match(limited.text, /^ERROR: rate limit: token legacy-v1 may make 3 requests per 60 s; retry after \d+\.\d s/);
     const native = await cluster.client();
     assert.ok(Array.isArray((await native.stats()).workers), 'the cluster token is not limited by what v1 clients did');
     const rows = await v1Rows(cluster);

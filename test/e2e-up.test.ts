@@ -1,15 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MAIN } from './harness.js';
+import { MAIN, awaitLine } from './harness.js';
 
 test('`titan up --demo` starts a master and two worker processes, runs the demo across both, and stops them all', async (t) => {
   const home = mkdtempSync(join(tmpdir(), 'titan-up-'));
   t.after(() => rmSync(home, { recursive: true, force: true }));
+  chmodSync(home, 0o711); // a root worker's jobs (titan-job) pass through to their workspaces
   // The README's first command is `npm run demo`: run its own arguments, on a free port and exiting after.
   const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { scripts: { demo: string } };
   const demoArgs = pkg.scripts.demo.split('dist/src/cli/main.js ')[1]?.split(' ') ?? [];
@@ -35,9 +36,48 @@ test('`titan up --demo` starts a master and two worker processes, runs the demo 
   assert.equal(workers.size, 2, `the fan-out used both workers:\n${out}`);
 });
 
+test('`titan up` hands its workers the token by environment: no command line on the host holds it; work dirs are under TITAN_HOME', async (t) => {
+  const home = mkdtempSync(join(tmpdir(), 'titan-up-'));
+  const elsewhere = mkdtempSync(join(tmpdir(), 'titan-up-data-'));
+  t.after(() => {
+    rmSync(home, { recursive: true, force: true });
+    rmSync(elsewhere, { recursive: true, force: true });
+  });
+  chmodSync(home, 0o711); // a root worker's jobs (titan-job) pass through to their workspaces
+  const child = spawn(process.execPath, [MAIN, 'up', '--workers', '2', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--data-dir', join(elsewhere, 'master')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TITAN_HOME: home },
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let out = '';
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const up = await awaitLine(child, /cluster token: (\S+)[\s\S]*titan is up/, 30_000, 'titan up');
+  const token = up[1] ?? '';
+  assert.ok(token.length >= 16, out);
+  const holders: string[] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue; // ended meanwhile
+    }
+    if (cmdline.includes(token)) holders.push(`${pid}: ${cmdline.replace(/\0/g, ' ')}`);
+  }
+  assert.deepEqual(holders, [], 'processes with the token on their command line');
+  assert.ok(existsSync(join(home, 'workers', 'w1')) && existsSync(join(home, 'workers', 'w2')), 'work dirs under TITAN_HOME');
+  assert.equal(existsSync(join(elsewhere, 'workers')), false, 'nothing beside the data dir');
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, out);
+});
+
 test('Ctrl-C on `titan up` stops everything with human lines, no JSON log lines', async (t) => {
   const home = mkdtempSync(join(tmpdir(), 'titan-up-'));
   t.after(() => rmSync(home, { recursive: true, force: true }));
+  chmodSync(home, 0o711); // a root worker's jobs (titan-job) pass through to their workspaces
   // Its own process group, as a terminal's foreground job: Ctrl-C sends SIGINT to the whole group.
   const child = spawn(process.execPath, [MAIN, 'up', '--workers', '2', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0'], {
     stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, TITAN_HOME: home },

@@ -1,6 +1,6 @@
 import { after, before } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,25 +64,47 @@ export class Cluster {
   port = 0;
   /** The master's HTTP port; kept across restarts like the TCP port. */
   httpPort = 0;
+  /** The gRPC port, when the master was started with --grpc. */
+  grpcPort = 0;
   master: ChildProcess | null = null;
   private readonly children = new Set<ChildProcess>();
   private readonly workerProcesses = new Map<string, ChildProcess>();
   private readonly clients: TitanClient[] = [];
   private readonly workDirs = new Set<string>();
+  /** The cluster token; with `secretsOffCommandLines` the master's generated one, read from its data dir. */
+  token = TOKEN;
 
-  constructor(private readonly heartbeatTimeoutMs = 30_000) {}
+  /** `secretsOffCommandLines`: the master generates its token and workers read it with --token-file,
+   * so no command line holds it (as `titan up` does). */
+  constructor(private readonly heartbeatTimeoutMs = 30_000, private readonly secretsOffCommandLines = false) {
+    // A root worker runs jobs as titan-job: it must pass through to its workspace, and tests'
+    // jobs leave marker files here. Sticky, so a job cannot move or delete what it does not own.
+    chmodSync(this.dir, 0o1777);
+  }
+
+  /** A folder in the cluster dir that jobs may write (they run as titan-job under a root worker). */
+  sharedFolder(name: string): string {
+    const dir = join(this.dir, name);
+    mkdirSync(dir);
+    chmodSync(dir, 0o1777);
+    return dir;
+  }
 
   /** What the current master printed on stderr: its structured log, one JSON object a line (TITAN_LOG_LEVEL=warn). */
   masterLog = '';
 
   async startMaster(extraArgs: readonly string[] = []): Promise<void> {
-    const child = this.spawnTitan(['master', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--token', TOKEN, '--heartbeat-interval', '200', '--heartbeat-timeout', String(this.heartbeatTimeoutMs), '--http', `127.0.0.1:${this.httpPort}`, ...extraArgs]);
+    const token = this.secretsOffCommandLines ? [] : ['--token', TOKEN];
+    const child = this.spawnTitan(['master', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, ...token, '--heartbeat-interval', '200', '--heartbeat-timeout', String(this.heartbeatTimeoutMs), '--http', `127.0.0.1:${this.httpPort}`, ...extraArgs]);
     this.master = child;
     this.masterLog = '';
     child.stderr?.on('data', (c: Buffer) => (this.masterLog += c.toString()));
-    const match = await awaitLine(child, /listening on 127\.0\.0\.1:(\d+)[^\n]*\nhttp api and dashboard on https?:\/\/127\.0\.0\.1:(\d+)/, 15_000, 'master');
+    const grpc = extraArgs.includes('--grpc') ? /[\s\S]*grpc coordinator on [^\n]*:(\d+)\n/.source : '';
+    const match = await awaitLine(child, new RegExp(/listening on 127\.0\.0\.1:(\d+)[^\n]*\nhttp api and dashboard on https?:\/\/127\.0\.0\.1:(\d+)/.source + grpc), 15_000, 'master');
     this.port = Number(match[1]);
     this.httpPort = Number(match[2]);
+    if (match[3] !== undefined) this.grpcPort = Number(match[3]);
+    if (this.secretsOffCommandLines) this.token = readFileSync(join(this.dataDir, 'token'), 'utf8').trim();
   }
 
   killMaster(): Promise<void> {
@@ -92,13 +114,14 @@ export class Cluster {
   }
 
   /** Starts a worker process; unless `registered: false`, resolves once the master lists it. */
-  async startWorker(id: string, options: { tags?: string; slots?: number; workDir?: string; registered?: boolean; args?: readonly string[] } = {}): Promise<WorkerHandle> {
+  async startWorker(id: string, options: { tags?: string; slots?: number; workDir?: string; registered?: boolean; args?: readonly string[]; tokenInEnv?: boolean } = {}): Promise<WorkerHandle> {
     const workDir = options.workDir ?? join(this.dir, 'workers', id);
-    const args = ['worker', '--master', `127.0.0.1:${this.port}`, '--token', TOKEN, '--id', id, '--work-dir', workDir, '--slots', String(options.slots ?? 4), '--drain-grace', '5000'];
+    const token = options.tokenInEnv === true ? [] : this.secretsOffCommandLines ? ['--token-file', join(this.dataDir, 'token')] : ['--token', TOKEN];
+    const args = ['worker', '--master', `127.0.0.1:${this.port}`, ...token, '--id', id, '--work-dir', workDir, '--slots', String(options.slots ?? 4), '--drain-grace', '5000'];
     if (options.tags !== undefined) args.push('--tags', options.tags);
     args.push(...(options.args ?? []));
     this.workDirs.add(workDir);
-    const child = this.spawnTitan(args);
+    const child = this.spawnTitan(args, options.tokenInEnv === true ? { TITAN_TOKEN: this.token } : {});
     this.workerProcesses.set(id, child);
     if (options.registered === false) return { id, workDir, process: child };
     const client = await this.client();
@@ -113,7 +136,7 @@ export class Cluster {
   }
 
   async client(): Promise<TitanClient> {
-    const client = await TitanClient.connect({ host: '127.0.0.1', port: this.port, token: TOKEN });
+    const client = await TitanClient.connect({ host: '127.0.0.1', port: this.port, token: this.token });
     this.clients.push(client);
     return client;
   }
@@ -121,7 +144,7 @@ export class Cluster {
   /** Runs the CLI to completion and returns what it printed. */
   cli(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
     const [command, ...rest] = args;
-    return outputOf(this.spawnTitan([command ?? '', '--master', `127.0.0.1:${this.port}`, ...rest], { TITAN_TOKEN: TOKEN, ...env }));
+    return outputOf(this.spawnTitan([command ?? '', '--master', `127.0.0.1:${this.port}`, ...rest], { TITAN_TOKEN: this.token, ...env }));
   }
 
   /** Creates an API token with `titan token create` and returns its secret. */

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TitanClient } from '../sdk/client.js';
 import { masterOptionsFrom, runMaster, withScalingOptions } from './cmd-master.js';
 import { runDemo } from './demo.js';
-import { positiveInt } from './settings.js';
+import { positiveInt, titanHome } from './settings.js';
 
 interface UpFlags {
   workers: string;
@@ -96,13 +96,14 @@ export function registerUp(program: Command): void {
       const { master, port } = await runMaster(options, 'warn');
       const address = `${options.host}:${port}`;
       process.stdout.write(`cluster token: ${master.token}\n`);
+      // The token goes by environment, never on a command line (which every user of the host can read).
       const children = Array.from({ length: workerCount }, (_, i) =>
-        spawn(process.execPath, [MAIN, 'worker', '--master', address, '--token', master.token, '--slots', flags.slots, '--work-dir', join(dirname(options.dataDir), 'workers', `w${i + 1}`), ...(i === 0 ? spawnFlags(flags) : [])], {
+        spawn(process.execPath, [MAIN, 'worker', '--master', address, '--slots', flags.slots, '--work-dir', join(titanHome(), 'workers', `w${i + 1}`), ...(i === 0 ? spawnFlags(flags) : [])], {
           stdio: ['ignore', 'inherit', 'inherit'],
           // Their own process group: Ctrl-C reaches `titan up` alone, which stops them in order
           // (workers drain first, then the master) instead of every process reacting at once.
           detached: true,
-          env: { ...process.env, TITAN_LOG_LEVEL: process.env.TITAN_LOG_LEVEL ?? 'warn' },
+          env: { ...process.env, TITAN_TOKEN: master.token, TITAN_LOG_LEVEL: process.env.TITAN_LOG_LEVEL ?? 'warn' },
         }),
       );
       let stopping: Promise<void> | null = null;

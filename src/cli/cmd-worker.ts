@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TitanError, ErrorCode } from '../common/errors.js';
@@ -14,6 +15,8 @@ import { certificateCommonName } from '../security/tls-env.js';
 export interface WorkerFlags extends IsolationFlags {
   master?: string;
   token?: string;
+  tokenFile?: string;
+  jobUser?: string;
   tags?: string;
   slots?: string;
   workDir?: string;
@@ -100,10 +103,26 @@ function spawnOptionsFrom(flags: WorkerFlags, slots: number): WorkerOptions['spa
   };
 }
 
+/** --token, else --token-file / TITAN_TOKEN_FILE, else what resolveMasterAddress finds (TITAN_TOKEN, the local data dir). */
+function tokenFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv): string | undefined {
+  if (flags.token !== undefined) return flags.token;
+  const file = flags.tokenFile ?? env.TITAN_TOKEN_FILE;
+  if (file === undefined) return undefined;
+  let token: string;
+  try {
+    token = readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `--token-file ${file}: ${(err as Error).message}; give the file holding the cluster token (the master's <data dir>/token)`);
+  }
+  if (token === '') throw new TitanError(ErrorCode.INVALID_REQUEST, `--token-file ${file} is empty; it should hold the cluster token (the master's <data dir>/token)`);
+  return token;
+}
+
 export function workerOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = process.env): WorkerOptions {
+  const token = tokenFrom(flags, env);
   const address = resolveMasterAddress({
     ...(flags.master !== undefined ? { master: flags.master } : {}),
-    ...(flags.token !== undefined ? { token: flags.token } : {}),
+    ...(token !== undefined ? { token } : {}),
   }, env);
   const tls = resolveTls(flags, env);
   const inference = inferenceOptionsFrom(flags, env);
@@ -130,6 +149,7 @@ export function workerOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = p
     ...(tls !== undefined ? { tls } : {}),
     ...(flags.warm === false ? { warmPython: false } : {}),
     ...pythonPreloadFrom(flags, env),
+    ...(flags.jobUser !== undefined ? { jobUser: flags.jobUser } : {}),
   };
 }
 
@@ -144,12 +164,27 @@ export function pythonPreloadFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv): P
   return { pythonPreload: modules };
 }
 
+/**
+ * The token leaves the environment once read, so nothing the worker starts inherits it. That does
+ * not rewrite /proc/<pid>/environ (the kernel shows the environment the process was started with):
+ * what keeps jobs from reading that is their running as another user (--job-user).
+ */
+function forgetToken(flags: WorkerFlags, env: NodeJS.ProcessEnv): void {
+  delete env.TITAN_TOKEN;
+  delete env.TITAN_TOKEN_FILE;
+  if (flags.token !== undefined) {
+    process.stderr.write('titan worker: --token puts the cluster token on the command line, where any user of this host can read it (ps, /proc/<pid>/cmdline); use --token-file <file> or TITAN_TOKEN instead\n');
+  }
+}
+
 export function registerWorker(program: Command): void {
   program
     .command('worker')
     .description('run a worker that dials the master and runs jobs')
     .option('--master <host:port>', 'master address (env TITAN_MASTER)')
-    .option('--token <token>', 'cluster token (env TITAN_TOKEN)')
+    .option('--token <token>', 'cluster token (visible to every user in ps: prefer --token-file or env TITAN_TOKEN)')
+    .option('--token-file <file>', "read the cluster token from this file, e.g. the master's <data dir>/token (env TITAN_TOKEN_FILE)")
+    .option('--job-user <user>', 'run jobs as this user (name or uid:gid); default titan-job when the worker runs as root (created if missing); worker: as the worker itself')
     .option('--tags <list>', 'capabilities, comma separated, e.g. GPU,HIGH_MEM (GENERAL is implied)')
     .option('--slots <n>', 'jobs run at once', String(WORKER_DEFAULTS.slots))
     .option('--work-dir <dir>', 'job workspaces, logs and the pid registry (env TITAN_WORK_DIR)')
@@ -185,6 +220,7 @@ export function registerWorker(program: Command): void {
     .option('--key <file>', 'this worker\'s private key (env TITAN_KEY)')
     .action(async (flags: WorkerFlags) => {
       const options = workerOptionsFrom(flags);
+      forgetToken(flags, process.env);
       const worker = new Worker(options, createLogger('worker', process.env.TITAN_LOG_LEVEL ?? 'info'));
       await worker.start();
       if (options.inference !== undefined) process.stdout.write(`inference gateway on http://${options.inference.listenHost}:${worker.inferencePort} → ${options.inference.serverUrl}\n`);

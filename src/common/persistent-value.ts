@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** A one-line value kept in a file: read when present, else made once and written (with mode). */
-export function loadOrCreateValue(path: string, make: () => string, mode = 0o644): string {
+export function loadOrCreateValue(path: string, make: () => string, mode = 0o600): string {
   try {
     const existing = readFileSync(path, 'utf8').trim();
     if (existing.length > 0) return existing;

@@ -18,6 +18,18 @@ export class MasterMetrics {
   constructor(master: Master) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'titan_master_' });
+    // The ledger's head, scraped from outside the data dir: a later cut or wipe cannot match what was seen.
+    new Gauge({
+      name: 'titan_audit_head_seq',
+      help: 'Sequence number of the last audit ledger row; the hash label is that row\'s chained hash',
+      labelNames: ['hash'],
+      registers: [this.registry],
+      collect() {
+        const head = master.security.audit.head();
+        this.reset();
+        this.set({ hash: head.hash }, head.seq);
+      },
+    });
     new Gauge({
       name: 'titan_jobs',
       help: 'Jobs in the store by state',

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
 import { describeIssues } from '../protocol/messages.js';
 import { InferenceOutcomeReport, type InferenceAgentReport } from '../protocol/inference-messages.js';
+import type { GrpcGuard } from './grpc-auth.js';
 import { publicKeyView, requestInference, statusView, type InferenceHost } from './service.js';
 
 /** How often a gRPC agent is asked to report (a third of the time after which it is dropped). */
@@ -45,12 +46,12 @@ const fail = (code: grpc.status, details: string, meta: Record<string, string> =
   for (const [k, v] of Object.entries(meta)) metadata.set(k, v);
   return { code, details, metadata };
 };
-const UNAUTHENTICATED = fail(grpc.status.UNAUTHENTICATED, 'missing or wrong token: send metadata "authorization: Bearer <cluster token>"');
 
 /** The CoordinatorService methods; each calls the same service function as its REST route. */
-export function coordinatorHandlers(host: InferenceHost, authorized: (m: grpc.Metadata) => boolean): grpc.UntypedServiceImplementation {
+export function coordinatorHandlers(host: InferenceHost, guard: GrpcGuard): grpc.UntypedServiceImplementation {
   const RequestInference: Unary<Record<string, unknown>, unknown> = (call, callback) => {
-    if (!authorized(call.metadata)) return callback(UNAUTHENTICATED);
+    const refused = guard(call.metadata, 'RequestInference', call.getPeer());
+    if (refused !== null) return callback(refused);
     const r = call.request;
     // proto3 sends 0 and "" for unset fields: they mean absent here.
     const body = { model: r.model, ...(r.prompt !== '' ? { prompt: r.prompt } : {}), ...(r.max_tokens !== 0 ? { max_tokens: r.max_tokens } : {}), ...(r.client_id !== '' ? { client_id: r.client_id } : {}) };
@@ -66,7 +67,8 @@ export function coordinatorHandlers(host: InferenceHost, authorized: (m: grpc.Me
   };
 
   const RegisterAgent: Unary<unknown, unknown> = (call, callback) => {
-    if (!authorized(call.metadata)) return callback(UNAUTHENTICATED);
+    const refused = guard(call.metadata, 'RegisterAgent', call.getPeer());
+    if (refused !== null) return callback(refused);
     const parsed = RegisterAgentBody.safeParse(call.request);
     if (!parsed.success) return callback(fail(grpc.status.INVALID_ARGUMENT, describeIssues(parsed.error)));
     const req = parsed.data;
@@ -77,8 +79,9 @@ export function coordinatorHandlers(host: InferenceHost, authorized: (m: grpc.Me
   };
 
   const ReportHealth = (call: grpc.ServerDuplexStream<unknown, unknown>): void => {
-    if (!authorized(call.metadata)) {
-      call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: UNAUTHENTICATED.details });
+    const refused = guard(call.metadata, 'ReportHealth', call.getPeer());
+    if (refused !== null) {
+      call.emit('error', refused);
       return;
     }
     let reporter: string | null = null;
@@ -112,7 +115,8 @@ export function coordinatorHandlers(host: InferenceHost, authorized: (m: grpc.Me
   };
 
   const QuerySystemStatus: Unary<{ include_agents: boolean }, unknown> = (call, callback) => {
-    if (!authorized(call.metadata)) return callback(UNAUTHENTICATED);
+    const refused = guard(call.metadata, 'QuerySystemStatus', call.getPeer());
+    if (refused !== null) return callback(refused);
     callback(null, statusView(host, call.request.include_agents, Date.now()));
   };
 

@@ -1,7 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Master } from '../master/master.js';
 import { coordinatorHandlers } from './grpc-coordinator.js';
+import { grpcGuard } from './grpc-auth.js';
+import type { ServerTlsMaterial } from '../security/tls.js';
 import { loadProtos } from './grpc-proto.js';
 
 type HealthCall = grpc.ServerUnaryCall<{ service: string }, { status: string }>;
@@ -17,16 +18,21 @@ export const GRPC_MAX_REQUEST = 1024 * 1024;
 
 /**
  * The master's gRPC face: CoordinatorService (the same service layer as the REST routes) and
- * grpc.health.v1.Health. The cluster token travels as "authorization: Bearer <token>" metadata;
- * Health and GetPublicKey are public, like /api/v1/health and /api/v1/public-key.
+ * grpc.health.v1.Health. A token (cluster, API or job) travels as "authorization: Bearer <token>"
+ * metadata and is checked with its role like any TCP or HTTP request (grpc-auth.ts); Health and
+ * GetPublicKey are public, like /api/v1/health and /api/v1/public-key. Under --tls/--mtls it
+ * serves TLS with the master's certificate (and requires a client certificate under --mtls).
  */
 export class GrpcApi {
   private readonly server = new grpc.Server({ 'grpc.max_receive_message_length': GRPC_MAX_REQUEST });
   private closed = false;
 
-  constructor(private readonly master: Master) {
+  constructor(
+    private readonly master: Master,
+    private readonly tls: ServerTlsMaterial | null,
+  ) {
     const protos = loadProtos();
-    this.server.addService(protos.coordinator.service, coordinatorHandlers(master, (metadata) => this.authorized(metadata)));
+    this.server.addService(protos.coordinator.service, coordinatorHandlers(master, grpcGuard(() => master.security)));
     this.server.addService(protos.health.service, {
       Check: (call: HealthCall, callback: grpc.sendUnaryData<{ status: string }>) => {
         const status = this.servingStatus(call.request.service);
@@ -40,7 +46,11 @@ export class GrpcApi {
   listen(at: { host: string; port: number }): Promise<number> {
     return new Promise((resolve, reject) => {
       const host = at.host.includes(':') ? `[${at.host}]` : at.host;
-      this.server.bindAsync(`${host}:${at.port}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err !== null ? reject(err) : resolve(port)));
+      const credentials =
+        this.tls === null
+          ? grpc.ServerCredentials.createInsecure()
+          : grpc.ServerCredentials.createSsl(this.tls.ca, [{ private_key: this.tls.key, cert_chain: this.tls.cert }], this.tls.requestCert);
+      this.server.bindAsync(`${host}:${at.port}`, credentials, (err, port) => (err !== null ? reject(err) : resolve(port)));
     });
   }
 
@@ -79,15 +89,5 @@ export class GrpcApi {
     timer.unref();
     call.on('cancelled', () => clearInterval(timer));
     call.on('close', () => clearInterval(timer));
-  }
-
-  private authorized(metadata: grpc.Metadata): boolean {
-    const header = metadata.get('authorization')[0];
-    const text = typeof header === 'string' ? header : header?.toString('utf8');
-    const given = text?.startsWith('Bearer ') === true ? text.slice('Bearer '.length).trim() : undefined;
-    if (given === undefined) return false;
-    const expected = Buffer.from(this.master.token);
-    const actual = Buffer.from(given);
-    return actual.length === expected.length && timingSafeEqual(actual, expected);
   }
 }

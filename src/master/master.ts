@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { makePrivateDir } from '../common/private-files.js';
 import type { Logger } from '../common/log.js';
 import { ErrorCode, storeFullError, TitanError } from '../common/errors.js';
 import { Scheduler } from '../core/scheduler.js';
@@ -98,6 +99,7 @@ export class Master {
     checkListenSecurity({
       host: options.host,
       ...(options.http !== undefined ? { httpHost: options.http.host } : {}),
+      ...(options.grpc !== undefined ? { grpcHost: options.grpc.host } : {}),
       tls: options.tls !== undefined,
       insecure: options.insecure === true,
       allowLegacy: options.allowLegacyUnauthenticated === true,
@@ -107,6 +109,7 @@ export class Master {
     this.legacy = new LegacyGate(this);
     this.janitor = new Janitor(this, options.janitor ?? JANITOR_DEFAULTS);
     this.autoscaler = new Autoscaler(this);
+    makePrivateDir(options.dataDir);
     this.token = options.token ?? loadOrCreateToken(options.dataDir);
     this.store = SqliteStore.open(join(options.dataDir, 'titan.db'));
     this.storeGuard = new StoreGuard(this.store, options.dataDir, log, (batch) => this.perform(batch));
@@ -174,7 +177,7 @@ export class Master {
       this.log.info({ host: this.options.http.host, port: this.httpPort }, 'http api listening');
     }
     if (this.options.grpc !== undefined) {
-      this.grpc = new GrpcApi(this);
+      this.grpc = new GrpcApi(this, this.tls);
       this.grpcPort = await this.grpc.listen(this.options.grpc);
       this.log.info({ host: this.options.grpc.host, port: this.grpcPort }, 'grpc api listening');
     }

@@ -133,9 +133,13 @@ export class Session implements ClientContext {
     const security = this.master.security;
     const identity = security.identify(auth.token);
     if (identity === undefined) {
-      this.master.log.warn({ from: this.source }, 'refused a connection with a bad token');
-      security.record(null, 'AUTH', auth.role, this.source, 'denied: bad token');
-      reply.error(ErrorCode.UNAUTHENTICATED, security.refusal(auth.token));
+      const rate = security.refuseUnauthenticated('AUTH', this.source);
+      if (rate.allowed) {
+        this.master.log.warn({ from: this.source }, 'refused a connection with a bad token');
+        reply.error(ErrorCode.UNAUTHENTICATED, security.refusal(auth.token));
+      } else {
+        reply.error(ErrorCode.RATE_LIMITED, `too many failed authentications from ${this.source}: retry after ${(rate.retryAfterMs / 1000).toFixed(1)} s (retryAfterMs=${rate.retryAfterMs})`);
+      }
       this.peer.close();
       return;
     }

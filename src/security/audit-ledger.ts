@@ -41,6 +41,8 @@ interface Row {
 
 const GENESIS = '0'.repeat(64);
 const HEAD_KEY = 'audit.head';
+/** The action of the row a master writes when it finds the ledger cut or wiped at start. */
+export const TAMPERED = 'AUDIT_TAMPERED';
 const FIELD_LIMIT = 2000;
 
 /**
@@ -177,13 +179,42 @@ export class AuditLedger {
   }
 
   /** Newest first. */
+  /** Called before the ledger is read, so rows held back elsewhere (grouped refusals) are in it. */
+  beforeRead: () => void = () => undefined;
+
   recent(limit: number): AuditRecord[] {
+    this.beforeRead();
     this.flush();
     return this.selectRecent.all(limit).map(toRecord);
   }
 
+  /** The chain's head: its last seq and hash (GENESIS and 0 when empty), for logs and /metrics. */
+  head(): { seq: number; hash: string } {
+    this.flush();
+    return { seq: this.lastSeq, hash: this.lastHash };
+  }
+
+  /**
+   * Checked at start, before anything is appended (which would re-seal the head over whatever is
+   * there): does the sealed head still match the last row? A cut tail, or every row deleted, says
+   * no; so does an empty ledger whose key is older than this start (the head went with the rows).
+   */
+  checkSealAtStart(keyExistedBefore: boolean): string | null {
+    const last = this.selectLast.get();
+    const head = this.readHead.get(HEAD_KEY);
+    if (last === undefined) {
+      if (head !== undefined) return 'every row of the audit ledger was deleted while the master was stopped (the sealed head names rows that are gone)';
+      return keyExistedBefore ? 'the audit ledger is empty but its key is older than this start: its rows and sealed head were deleted while the master was stopped' : null;
+    }
+    if (head === undefined || !sameHex(head, this.headSeal(last.seq, last.hash))) {
+      return `the audit ledger's sealed head does not match its last row (${last.seq}): rows after it were deleted while the master was stopped, or the head was edited`;
+    }
+    return null;
+  }
+
   /** Walks the whole chain from the first row; names the first row that does not fit. */
   verify(): AuditVerdict {
+    this.beforeRead();
     this.flush();
     let prev = GENESIS;
     let expectedSeq: number | null = null;
@@ -196,6 +227,8 @@ export class AuditLedger {
       }
       if (row.prev_hash !== prev) return { ok: false, rows, seq: row.seq, problem: `row ${row.seq} does not follow the row before it (a row was deleted or inserted)` };
       if (!sameHex(this.rowHash(row.seq, row), row.hash)) return { ok: false, rows, seq: row.seq, problem: `row ${row.seq} was edited: its hash does not match its contents` };
+      // A break found at a start stays a finding: the chain was re-sealed after it, not repaired.
+      if (row.action === TAMPERED && row.who === 'master') return { ok: false, rows, seq: row.seq, problem: `at row ${row.seq} the master found the ledger cut: ${row.result}` };
       prev = row.hash;
       expectedSeq = row.seq + 1;
       last = row;

@@ -4,6 +4,7 @@ import { isLoopbackHost, LEGACY_FLAG } from '../master/legacy/gate.js';
 export interface ListenPlan {
   readonly host: string;
   readonly httpHost?: string;
+  readonly grpcHost?: string;
   readonly tls: boolean;
   readonly insecure: boolean;
   readonly allowLegacy: boolean;
@@ -18,7 +19,7 @@ export function checkListenSecurity(plan: ListenPlan): void {
     throw new TitanError(ErrorCode.INVALID_REQUEST, `${LEGACY_FLAG} serves the original Titan's plain-text protocol v1, which cannot run over TLS; drop one of --tls and ${LEGACY_FLAG}`);
   }
   if (plan.tls || plan.insecure) return;
-  for (const [what, host] of [['--listen', plan.host], ['--http', plan.httpHost]] as const) {
+  for (const [what, host] of [['--listen', plan.host], ['--http', plan.httpHost], ['--grpc', plan.grpcHost]] as const) {
     if (host !== undefined && !isLoopbackHost(host)) {
       throw new TitanError(
         ErrorCode.INVALID_REQUEST,

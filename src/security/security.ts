@@ -1,15 +1,26 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../common/log.js';
 import { ErrorCode, TitanError } from '../common/errors.js';
 import { loadOrCreateValue } from '../common/persistent-value.js';
-import { AuditLedger, type AuditEntry } from './audit-ledger.js';
+import { AuditLedger, TAMPERED, type AuditEntry } from './audit-ledger.js';
+import { RefusalRows, addressOf } from './refusal-rows.js';
 import type { Job } from '../core/job.js';
 import { JobTokens, looksLikeJobToken } from './job-tokens.js';
 import { can, inNamespace, jobIdentity, type Identity } from './policy.js';
 import type { Requirement } from './opcode-permissions.js';
-import { RateLimiter, type RateLimit } from './rate-limiter.js';
+import { RateLimiter, type RateDecision, type RateLimit } from './rate-limiter.js';
+
+/** Refusals of one (who, source address, reason) within this long share a ledger row. */
+export const REFUSAL_WINDOW_MS = 10_000;
+/** Failed authentications a source address may make per window before it is answered E_RATE_LIMITED. */
+export const FAILED_AUTH_LIMIT: RateLimit = { requests: 30, windowMs: REFUSAL_WINDOW_MS };
+/** Protocol v1 requests per source address: 1,000 a second sustained, far above what the original's scripts do. */
+export const LEGACY_RATE_LIMIT: RateLimit = { requests: 10_000, windowMs: REFUSAL_WINDOW_MS };
+/** The identity name of protocol v1 clients (master/legacy/admit.ts). */
+const LEGACY_IDENTITY = 'legacy-v1';
 import { looksLikeApiToken, TokenStore, type TokenView } from './token-store.js';
 import { tokensMatch } from './token-compare.js';
 
@@ -50,7 +61,12 @@ export class Security {
   private readonly db: Database.Database;
   private readonly limiter: RateLimiter | null;
   private readonly revokeListeners = new Set<(tokenId: string) => void>();
-  private readonly sweep: NodeJS.Timeout | null;
+  private readonly sweep: NodeJS.Timeout;
+  /** Failed authentications per source address. */
+  private readonly failedBySource = new RateLimiter(FAILED_AUTH_LIMIT);
+  /** Protocol v1 requests per source address. */
+  private readonly legacyLimiter = new RateLimiter(LEGACY_RATE_LIMIT);
+  private readonly refusals: RefusalRows;
   private readonly jobTokens: JobTokens;
   /** How the master's live jobs are found; until the master attaches it, no job token is valid. */
   private liveJob: (id: string) => Job | undefined = () => undefined;
@@ -63,18 +79,33 @@ export class Security {
     this.db.pragma('busy_timeout = 5000');
     // As the job store: a commit survives the process being killed; only an OS crash may lose the last ones.
     this.db.pragma('synchronous = NORMAL');
+    const keyExistedBefore = existsSync(join(options.dataDir, 'audit.key'));
     const key = loadOrCreateValue(join(options.dataDir, 'audit.key'), () => randomBytes(32).toString('hex'), 0o600);
     this.tokens = new TokenStore(this.db);
     this.jobTokens = new JobTokens(Buffer.from(loadOrCreateValue(join(options.dataDir, 'job-token.key'), () => randomBytes(32).toString('hex'), 0o600), 'hex'));
     this.audit = new AuditLedger(this.db, Buffer.from(key, 'hex'), (err) => log.error({ err }, 'could not write the audit ledger'));
+    const breach = this.audit.checkSealAtStart(keyExistedBefore);
+    if (breach !== null) {
+      log.error({ breach }, `AUDIT LEDGER TAMPERED: ${breach}; \`titan audit verify\` reports it from now on`);
+      this.recordSystem(TAMPERED, breach);
+    }
     this.limiter = options.rateLimit === null ? null : new RateLimiter(options.rateLimit);
-    const limiter = this.limiter;
-    this.sweep = limiter === null ? null : setInterval(() => limiter.sweep(Date.now()), 60_000);
-    this.sweep?.unref();
+    this.refusals = new RefusalRows(REFUSAL_WINDOW_MS, (entry) => this.audit.enqueue(entry));
+    // Whoever reads the ledger sees the refusals of the windows still open, counted.
+    this.audit.beforeRead = () => this.refusals.sweep(Date.now(), true);
+    this.sweep = setInterval(() => {
+      const now = Date.now();
+      this.limiter?.sweep(now);
+      this.failedBySource.sweep(now);
+      this.legacyLimiter.sweep(now);
+      this.refusals.sweep(now);
+    }, REFUSAL_WINDOW_MS);
+    this.sweep.unref();
   }
 
   close(): void {
-    if (this.sweep !== null) clearInterval(this.sweep);
+    clearInterval(this.sweep);
+    this.refusals.sweep(Date.now(), true);
     this.flushAudit();
     if (this.db.open) this.db.close();
   }
@@ -140,8 +171,15 @@ export class Security {
   admit(identity: Identity, requirement: Requirement, action: string, source: string): void {
     const decision = can(identity, requirement.action, requirement.resource);
     if (!decision.allowed) {
-      this.record(identity, action, targetOf(requirement), source, `denied: ${decision.reason}`);
+      this.refusals.add(this.entry(identity, action, targetOf(requirement), source, `denied: ${decision.reason}`), Date.now());
       throw new TitanError(ErrorCode.FORBIDDEN, `${action} refused for ${identity.name}: ${decision.reason}`);
+    }
+    if (this.limiter !== null && identity.name === LEGACY_IDENTITY && identity.tokenId === undefined && identity.kind === 'token') {
+      // Every v1 client is legacy-v1 and the original SDK opens a connection per request: a
+      // budget per source address that an ordinary script never meets, which still ends a flood.
+      const rate = this.legacyLimiter.take(addressOf(source), Date.now());
+      if (!rate.allowed) throw new RateLimitedError(rate.retryAfterMs, `rate limit: protocol v1 clients from ${addressOf(source)} may make ${LEGACY_RATE_LIMIT.requests} requests per ${LEGACY_RATE_LIMIT.windowMs / 1000} s; retry after ${(rate.retryAfterMs / 1000).toFixed(1)} s (retryAfterMs=${rate.retryAfterMs})`);
+      return;
     }
     // A job counts against its submitter's token, so a limited client cannot launder requests
     // through jobs; jobs of the cluster token are exempt, as the cluster token is.
@@ -189,6 +227,17 @@ export class Security {
     }
   }
 
+  /**
+   * A request whose token proved nothing: one aggregated ledger row per source and window, and a
+   * budget of failures per source address. Over it, the caller answers E_RATE_LIMITED (HTTP 429)
+   * before anything else is checked, so a flood costs a map lookup, not a row.
+   */
+  refuseUnauthenticated(action: string, source: string, reason = 'bad token'): RateDecision {
+    const now = Date.now();
+    this.refusals.add(this.entry(null, action, '', source, `denied: ${reason}`), now);
+    return this.failedBySource.take(addressOf(source), now);
+  }
+
   record(identity: Identity | null, action: string, target: string, source: string, result: string): void {
     this.audit.enqueue(this.entry(identity, action, target, source, result));
   }
@@ -201,6 +250,9 @@ export class Security {
   recordSystem(action: string, detail: string): void {
     this.record({ kind: 'cluster', name: 'master', role: 'admin', mayActAsWorker: false }, action, '', `pid ${process.pid}`, detail);
     this.flushAudit();
+    // Outside the data dir (the log), so a later wipe with the key can still be compared against it.
+    const head = this.audit.head();
+    this.log.info({ auditHeadSeq: head.seq, auditHeadHash: head.hash }, 'audit ledger head');
   }
 
   /** Writes the queued ledger rows; a failure is logged loudly (the requests already happened), never thrown at a caller. */

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { makePrivateDir, makePrivateFile, tightenIfPresent } from '../common/private-files.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -128,7 +128,11 @@ export class SqliteStore implements Store {
    * Failure: throws when the file was written by a newer Titan, or cannot be opened.
    */
   static open(path: string): SqliteStore {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') {
+      makePrivateDir(dirname(path));
+      makePrivateFile(path);
+      tightenIfPresent([`${path}-wal`, `${path}-shm`]);
+    }
     const db = new Database(path);
     try {
       db.pragma('journal_mode = WAL');

@@ -225,7 +225,9 @@ class JobProcess implements RunningJob {
     let child: ChildProcess;
     try {
       // detached: its own process group, so stopping the job reaches everything it started.
-      child = spawn(launched.file, launched.argv, { cwd: req.workspace, env: req.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      // A confinement drops to the job's user itself, after the steps that need the worker's rights.
+      const user = this.#confinement === null && req.user !== undefined ? { uid: req.user.uid, gid: req.user.gid } : {};
+      child = spawn(launched.file, launched.argv, { cwd: req.workspace, env: req.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...user });
     } catch (err) {
       this.#confinement?.release();
       this.#finish({ error: `could not start "${command.file}": ${String(err)}` });
@@ -352,7 +354,7 @@ class JobProcess implements RunningJob {
       return null;
     }
     return confiner.confine(
-      { jobId: req.jobId, attempt: req.attempt, workspace: req.workspace, writable: req.writable ?? [], resources: req.resources, driver, network: req.network ?? 'host' },
+      { jobId: req.jobId, attempt: req.attempt, workspace: req.workspace, writable: req.writable ?? [], resources: req.resources, driver, network: req.network ?? 'host', user: req.user },
       command,
     );
   }

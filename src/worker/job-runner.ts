@@ -1,4 +1,4 @@
-import { copyFile, mkdir, rename, writeFile, access } from 'node:fs/promises';
+import { copyFile, mkdir, rename, writeFile, access, rm, lchown } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve, sep } from 'node:path';
 import { TitanError, ErrorCode } from '../common/errors.js';
@@ -7,12 +7,15 @@ import type { Executor, RunningJob, StartRequest } from './executor.js';
 import type { OutputLine } from './output-lines.js';
 import type { DriverName, JobResources } from '../core/resources.js';
 import { extractBundle, jobDir, sharedDir } from './workspace.js';
+import { handOver, jobUserEnvironment, type JobUser } from './job-user.js';
 
 /** Fetches an artifact's bytes from the master. */
 export type ArtifactFetcher = (hash: string) => Promise<Uint8Array>;
 
 export interface RunnerContext {
   readonly workDir: string;
+  /** Holds the job workspaces (`jobs/`) and DAG folders (`shared/`); default the work dir. */
+  readonly jobsRoot?: string;
   readonly masterHost: string;
   readonly masterPort: number;
   readonly workerId: string;
@@ -22,6 +25,8 @@ export interface RunnerContext {
   /** The driver for jobs that do not ask for one (the worker's --driver). */
   readonly driver?: DriverName;
   readonly fetchArtifact: ArtifactFetcher;
+  /** Jobs run as this user (a root worker's `--job-user`); null or absent: as the worker. */
+  readonly jobUser?: JobUser | null;
 }
 
 const inFlight = new Map<string, Promise<string>>();
@@ -78,6 +83,7 @@ const CLEAN_KEYS = new Set(['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 
 /** The service addresses (TITAN_SERVICE_<ID>_URL and _PORT) on top of the worker's own environment and the job's. */
 function jobEnvironment(ctx: RunnerContext, job: JobDispatch, workspace: string, shared: string): Record<string, string> {
   const env: Record<string, string> = { ...ctx.baseEnv };
+  if (ctx.jobUser != null) Object.assign(env, jobUserEnvironment(ctx.jobUser, workspace));
   Object.assign(env, job.env, {
     TITAN_JOB_ID: job.jobId,
     TITAN_JOB_NAME: job.name,
@@ -113,11 +119,19 @@ export async function prepareJob(
   onLines: (lines: OutputLine[]) => void,
   extraEnv?: Readonly<Record<string, string>>,
 ): Promise<StartRequest> {
-  const workspace = jobDir(ctx.workDir, job.jobId);
-  const shared = job.dagId !== undefined ? sharedDir(ctx.workDir, job.dagId) : workspace;
-  if (job.dagId !== undefined) await mkdir(shared, { recursive: true });
+  const jobsRoot = ctx.jobsRoot ?? ctx.workDir;
+  const workspace = jobDir(jobsRoot, job.jobId);
+  const shared = job.dagId !== undefined ? sharedDir(jobsRoot, job.dagId) : workspace;
+  const user = ctx.jobUser ?? null;
+  if (job.dagId !== undefined) {
+    await mkdir(shared, { recursive: true });
+    if (user !== null) await lchown(shared, user.uid, user.gid);
+  }
+  // A previous attempt ran as the job user and may have left links pointing anywhere in its
+  // workspace: the worker, as root, starts from an empty folder of its own instead of writing there.
+  if (user !== null) await rm(workspace, { recursive: true, force: true });
   // The executor creates the workspace itself; only files put there first need it earlier.
-  if (job.bundle !== undefined || job.run.kind === 'script') await mkdir(workspace, { recursive: true });
+  if (job.bundle !== undefined || job.run.kind === 'script' || user !== null) await mkdir(workspace, { recursive: true });
   if (job.bundle !== undefined) await extractBundle(await cachedArtifact(ctx, job.bundle), workspace);
   if (job.run.kind === 'script') {
     const target = resolve(workspace, job.run.fileName);
@@ -127,6 +141,7 @@ export async function prepareJob(
     await mkdir(dirname(target), { recursive: true });
     await copyFile(await cachedArtifact(ctx, job.run.artifact), target);
   }
+  if (user !== null) await handOver(workspace, user);
   const env = jobEnvironment(ctx, job, workspace, shared);
   if (extraEnv !== undefined) Object.assign(env, extraEnv);
   const resources = resourcesOf(job.resources);
@@ -144,6 +159,7 @@ export async function prepareJob(
     ...(driver !== undefined ? { driver } : {}),
     ...(job.network !== undefined ? { network: job.network } : {}),
     ...(shared !== workspace ? { writable: [shared] } : {}),
+    ...(user !== null ? { user: { uid: user.uid, gid: user.gid } } : {}),
   };
 }
 

@@ -3,7 +3,7 @@
  * The file is opened on the first byte: most short jobs print nothing to stderr, and an open and
  * close per stream is a measurable part of a /bin/true job's cost.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { constants, createWriteStream, openSync, type WriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../common/log.js';
 
@@ -21,6 +21,7 @@ export class LogFile {
   write(chunk: Buffer, source: Readable): void {
     if (this.#failed) return;
     const out = this.#out ?? this.#open();
+    if (out === undefined) return;
     if (!out.write(chunk) && this.#paused === undefined) {
       this.#paused = source;
       source.pause();
@@ -28,8 +29,17 @@ export class LogFile {
     }
   }
 
-  #open(): WriteStream {
-    const out = createWriteStream(this.path, { flags: 'a' });
+  #open(): WriteStream | undefined {
+    let fd: number;
+    try {
+      // No link followed: the folder belongs to the job's user, who could point the name at a file of the worker's.
+      fd = openSync(this.path, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW, 0o600);
+    } catch (err) {
+      this.log?.warn({ ...this.fields, file: this.path, err }, 'cannot open job log file');
+      this.#failed = true;
+      return undefined;
+    }
+    const out = createWriteStream(this.path, { fd });
     out.on('error', (err) => {
       // A full or broken disk must not stop the job or its line stream; the log file just ends.
       if (!this.#failed) this.log?.warn({ ...this.fields, file: this.path, err }, 'cannot write job log file');

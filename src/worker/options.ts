@@ -40,6 +40,11 @@ export interface WorkerOptions {
   readonly spawn?: SpawnOptions;
   /** The host that spawned this worker: the autoscaler may retire it when idle. */
   readonly spawnedBy?: string;
+  /** Who jobs run as (`--job-user`): a user name or uid:gid; `worker` for the worker's own user.
+   * Default: `titan-job` when the worker runs as root, else the worker's user. */
+  readonly jobUser?: string;
+  /** Host paths a sandboxed job must not see besides /root and the password hashes (default: TITAN_HOME). */
+  readonly hiddenPaths?: readonly string[];
   /** Dial the master over TLS (its CA; this worker's certificate and key under mTLS). */
   readonly tls?: TlsClientFiles;
   /** `.py` jobs are forked from a warm interpreter unless this is false (`--no-warm`). Default true. */

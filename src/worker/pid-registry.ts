@@ -182,7 +182,7 @@ export class PidRegistry {
     // place: an OS crash also ends every process this file could name; only a process crash
     // must be survived.
     const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, json);
+    writeFileSync(tmp, json, { mode: 0o600 });
     renameSync(tmp, this.file);
     this.#fileBytes = bytes;
     if (bytes <= IN_PLACE_MAX_BYTES) this.#fd = openSync(this.file, 'r+');

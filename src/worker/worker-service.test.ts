@@ -1,7 +1,7 @@
 /** The worker's side of services, against a fake master speaking TITAN_PROTO over loopback TCP. */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -94,6 +94,7 @@ let worker: Worker;
 
 before(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'titan-worker-service-'));
+  await chmod(root, 0o711); // a root worker's jobs (titan-job) pass through and read the script
   script = path.join(root, 'server.mjs');
   await writeFile(script, SERVER);
   await master.start();

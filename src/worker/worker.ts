@@ -6,7 +6,7 @@ import { JobDispatch, JobKill, type JobFinishedReport, type ServicePolicy } from
 import type { Peer } from '../protocol/peer.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { Executor, type RunningJob, type SpawnInfo } from './executor.js';
-import { loadOrCreateWorkerId, probeResources } from './identity.js';
+import { probeResources } from './identity.js';
 import { tlsEnvironment } from '../security/tls-env.js';
 import { prepareJob, startJob, workerBaseEnvironment, type RunnerContext } from './job-runner.js';
 import { DockerEngine } from './docker/engine.js';
@@ -26,6 +26,8 @@ import { forgetPid, killForLapsedLease, recordPid, serviceState, type HeldJob } 
 import { monotonicMs, Watchdog } from './watchdog.js';
 import { WorkerLease } from './lease.js';
 import { preparationError } from './start-errors.js';
+import { setUpJobs, type JobSetup } from './job-setup.js';
+import { logJobPlacement } from './work-dir.js';
 
 const REPORT_RETRY_MS = 2_000; // how soon a finish report the master refused (a full disk) is sent again
 
@@ -44,6 +46,7 @@ export class Worker {
   /** The warm Python interpreter `.py` jobs are forked from; null with --no-warm. */
   readonly warmPython: WarmPythons | null;
   readonly confiner: Confiner;
+  private readonly jobs: JobSetup;
   readonly drivers: readonly DriverName[];
   private readonly docker: DockerEngine | null;
   private readonly janitor: WorkerJanitor;
@@ -71,18 +74,15 @@ export class Worker {
     private readonly options: WorkerOptions,
     private readonly log: Logger,
   ) {
-    this.id = options.workerId ?? loadOrCreateWorkerId(options.workDir);
+    const jobs = (this.jobs = setUpJobs(options));
+    this.id = jobs.id;
     const driver = options.driver ?? 'process';
     this.drivers = [...new Set([driver, ...(options.allowDrivers ?? [])])];
-    this.confiner = Confiner.probe(
-      { workerId: this.id, limits: options.limits ?? 'auto', pidsLimit: options.pidsLimit ?? 0, sandbox: this.drivers.includes('sandbox') },
-      log,
-    );
+    this.confiner = Confiner.probe({ workerId: this.id, limits: options.limits ?? 'auto', pidsLimit: options.pidsLimit ?? 0, sandbox: this.drivers.includes('sandbox'), hidden: jobs.hidden, shown: jobs.shown }, log);
     if (this.drivers.includes('sandbox') && this.confiner.bwrap === null) {
       throw new Error(`cannot offer the sandbox driver: ${this.confiner.report.sandbox ?? 'bwrap missing'}; install bubblewrap (apt-get install bubblewrap) or drop --driver sandbox`);
     }
-    // Jobs reach the master the way their worker does, TLS included.
-    const baseEnv = { ...workerBaseEnvironment(process.env, options.inheritEnv !== true), ...tlsEnvironment(options.tls) };
+    const baseEnv = { ...workerBaseEnvironment(process.env, options.inheritEnv !== true), ...tlsEnvironment(jobs.tls) };
     this.warmPython = options.warmPython === false ? null : new WarmPythons({ baseEnv, cwd: options.workDir, preload: options.pythonPreload ?? [], log });
     this.executor = new Executor({ log, killGraceMs: options.killGraceMs, confiner: this.confiner, ...(this.warmPython !== null ? { warm: this.warmPython } : {}) });
     this.docker = this.drivers.includes('docker') ? new DockerEngine(options.dockerSocket ?? '/var/run/docker.sock') : null;
@@ -96,6 +96,7 @@ export class Worker {
     );
     this.runner = {
       workDir: options.workDir,
+      jobsRoot: this.jobs.layout.jobsRoot,
       masterHost: options.masterHost,
       masterPort: options.masterPort,
       workerId: this.id,
@@ -103,6 +104,7 @@ export class Worker {
       executor: this.executor,
       driver,
       fetchArtifact: (hash) => this.fetchArtifact(hash),
+      jobUser: this.jobs.jobUser,
     };
     this.inference = options.inference === undefined ? null : new InferenceAgent(this.id, options.inference, log, (outcome) => {
       this.link.current?.notify(Opcode.INFERENCE_OUTCOME, outcome);
@@ -130,7 +132,8 @@ export class Worker {
     await this.warmPython?.start();
     const orphans = await PidRegistry.killOrphans(this.pids.file, this.log);
     if (orphans.length > 0) this.log.warn({ killed: orphans.map((o) => ({ pid: o.pid, jobId: o.jobId })) }, 'killed orphaned job processes from a previous run');
-    this.log.info({ workerId: this.id, drivers: this.drivers, limits: this.confiner.limitsMechanism, ...this.confiner.report }, 'job isolation');
+    this.log.info({ workerId: this.id, drivers: this.drivers, limits: this.confiner.limitsMechanism, jobUser: this.jobs.jobUser?.name ?? 'the worker\'s', ...this.confiner.report }, 'job isolation');
+    logJobPlacement(this.log, this.options.workDir, this.jobs.layout, this.jobs.jobUser);
     this.watchdog.start();
     this.janitor.start();
     if (this.inference !== null) this.inferencePort = await this.inference.start();

@@ -126,6 +126,7 @@ export class LegacyGate {
   /** A v1 client not let in at all is, like a bad token, an `anonymous` refusal in the ledger (the opcode from the header's second byte). */
   private recordRefusal(socket: Socket, first: Buffer, reason: string): void {
     const opcode = first[1];
-    this.master.security.record(null, opcode === undefined ? 'V1' : legacyActionName(opcode), '', sourceOf(socket), `denied: ${reason}`);
+    // Aggregated per source and window, so a flood of refused v1 connections costs two rows.
+    this.master.security.refuseUnauthenticated(opcode === undefined ? 'V1' : legacyActionName(opcode), sourceOf(socket), reason);
   }
 }

@@ -19,6 +19,10 @@ export interface ConfinerOptions {
   readonly pidsLimit: number;
   /** Whether to find bwrap for the sandbox driver. */
   readonly sandbox: boolean;
+  /** Host paths a sandboxed job must not see (the worker's files, /root, password hashes). */
+  readonly hidden?: readonly string[];
+  /** Host folders bound read-only over the hidden ones (the TLS files jobs dial the master with). */
+  readonly shown?: readonly string[];
 }
 
 /** What a job asks to be fenced with. */
@@ -30,6 +34,8 @@ export interface ConfineRequest {
   readonly resources?: JobResources | undefined;
   readonly driver: DriverName;
   readonly network: 'host' | 'none';
+  /** Drop to this user once the fences that need the worker's rights are up. */
+  readonly user?: { readonly uid: number; readonly gid: number } | undefined;
 }
 
 export interface Confinement {
@@ -65,6 +71,7 @@ export class Confiner {
     readonly cgroups: CgroupHost | null,
     private readonly prlimit: string | null,
     readonly bwrap: string | null,
+    private readonly setpriv: string | null,
     /** One line per mechanism, for the worker's start log and README. */
     readonly report: Readonly<Record<string, string>>,
     private readonly log: Logger | undefined,
@@ -91,7 +98,8 @@ export class Confiner {
       bwrap = probe.bwrap;
       report.sandbox = bwrap !== null ? `bwrap at ${bwrap}` : `unavailable: ${probe.why}`;
     }
-    return new Confiner(options, cgroups, prlimit, bwrap, report, log);
+    const setpriv = spawnSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' });
+    return new Confiner(options, cgroups, prlimit, bwrap, setpriv.status === 0 ? setpriv.stdout.trim() : null, report, log);
   }
 
   /** Which mechanism enforces limits: what `titan workers` and the logs show. */
@@ -103,12 +111,17 @@ export class Confiner {
 
   /** The job's command wrapped in its fences; null when nothing applies (the fast path). */
   confine(req: ConfineRequest, command: Command): Confinement | null {
+    const fence = this.fence(req);
     let wrapped = command;
+    if ((req.driver === 'sandbox' || fence !== null) && req.user !== undefined) {
+      // Innermost: cgroup joins, bwrap's mounts and prlimit need the worker's rights; the job does not.
+      if (this.setpriv === null) throw new Error('setpriv (util-linux) is missing, so a confined job cannot be run as the job user; install util-linux');
+      wrapped = { ...wrapped, file: this.setpriv, argv: [`--reuid=${req.user.uid}`, `--regid=${req.user.gid}`, '--clear-groups', '--', wrapped.file, ...wrapped.argv] };
+    }
     if (req.driver === 'sandbox') {
       if (this.bwrap === null) throw new Error(`this worker cannot run sandboxed jobs: ${this.report.sandbox ?? 'it was not started with the sandbox driver'}`);
-      wrapped = sandboxed(this.bwrap, { workspace: req.workspace, writable: req.writable, network: req.network }, wrapped);
+      wrapped = sandboxed(this.bwrap, { workspace: req.workspace, writable: req.writable, network: req.network, hidden: this.options.hidden ?? [], shown: this.options.shown ?? [] }, wrapped);
     }
-    const fence = this.fence(req);
     if (fence === null) return wrapped === command ? null : { ...NO_FENCE, command: wrapped };
     if (fence.cgroupProcs.length > 0) {
       return { ...fence, command: { ...wrapped, file: '/bin/sh', argv: ['-c', JOIN, 'titan-cgroup', ...fence.cgroupProcs, '--', wrapped.file, ...wrapped.argv] } };

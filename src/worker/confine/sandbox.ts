@@ -5,6 +5,7 @@
  * takes every process of the job with it.
  */
 import { spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import type { Command } from '../interpreter.js';
 
 export interface SandboxRequest {
@@ -12,6 +13,10 @@ export interface SandboxRequest {
   /** Other folders the job may write (the DAG's shared folder). */
   readonly writable: readonly string[];
   readonly network: 'host' | 'none';
+  /** Host folders and files replaced by empty ones (the worker's files, /root, password hashes). */
+  readonly hidden?: readonly string[];
+  /** Host folders bound read-only after the hidden ones. */
+  readonly shown?: readonly string[];
 }
 
 export interface SandboxProbe {
@@ -35,16 +40,44 @@ function sandboxArgs(req: SandboxRequest): string[] {
     '--ro-bind', '/', '/',
     '--dev', '/dev',
     '--proc', '/proc',
-    '--tmpfs', '/tmp',
-    '--tmpfs', '/dev/shm',
+    // World-writable and sticky, as on the host: the job runs as an unprivileged user.
+    '--perms', '1777', '--tmpfs', '/tmp',
+    '--perms', '1777', '--tmpfs', '/dev/shm',
     '--unshare-pid', '--unshare-ipc', '--unshare-uts',
     '--die-with-parent',
   ];
   if (req.network === 'none') args.push('--unshare-net');
-  // After /tmp so that a workspace under /tmp is bound over the private tmpfs.
-  for (const dir of [req.workspace, ...req.writable]) args.push('--bind', dir, dir);
+  for (const target of [...ALWAYS_HIDDEN, ...(req.hidden ?? [])]) {
+    const kind = kindOf(target);
+    if (kind === 'dir') args.push('--tmpfs', target);
+    else if (kind === 'file') args.push('--ro-bind', '/dev/null', target);
+  }
+  // After /tmp and the hidden folders, so that a workspace under either is bound over them; the
+  // folders bwrap makes on the way there would be 0700 root, closed to the job's user: 0711.
+  const binds = [...[req.workspace, ...req.writable].map((dir) => ['--bind', dir] as const), ...(req.shown ?? []).map((dir) => ['--ro-bind', dir] as const)];
+  for (const [how, dir] of binds) {
+    for (const folder of ancestorsOf(dir)) args.push('--perms', '0711', '--dir', folder);
+    args.push(how, dir, dir);
+  }
   args.push('--chdir', req.workspace);
   return args;
+}
+
+/** Secrets of the host a job never needs, whoever it runs as. */
+const ALWAYS_HIDDEN = ['/root', '/etc/shadow', '/etc/gshadow', '/etc/shadow-', '/etc/gshadow-'];
+
+/** `/a/b/c` → `/a`, `/a/b`. */
+function ancestorsOf(dir: string): string[] {
+  const parts = dir.split('/').filter((p) => p !== '');
+  return parts.slice(0, -1).map((_, i) => `/${parts.slice(0, i + 1).join('/')}`);
+}
+
+function kindOf(target: string): 'dir' | 'file' | null {
+  try {
+    return statSync(target).isDirectory() ? 'dir' : 'file';
+  } catch {
+    return null;
+  }
 }
 
 /** `command` run inside the sandbox. */

@@ -1,0 +1,60 @@
+/**
+ * Who may call which gRPC method: the same tokens, roles and ledger as TCP and HTTP. A method's
+ * action is its REST twin's (RequestInference is a submit, QuerySystemStatus a read); registering
+ * and reporting as an inference agent is worker business, for the cluster token only.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { ErrorCode, TitanError } from '../common/errors.js';
+import type { Security } from '../security/security.js';
+import { CLUSTER, type Action, type Resource } from '../security/policy.js';
+
+export type GrpcMethod = 'RequestInference' | 'RegisterAgent' | 'ReportHealth' | 'QuerySystemStatus';
+
+const METHOD_PERMISSIONS: Readonly<Record<GrpcMethod, { action: Action; resource: Resource }>> = {
+  RequestInference: { action: 'submit', resource: { kind: 'ids', ids: [] } },
+  RegisterAgent: { action: 'worker', resource: CLUSTER },
+  ReportHealth: { action: 'worker', resource: CLUSTER },
+  QuerySystemStatus: { action: 'read', resource: CLUSTER },
+};
+
+/** A refusal as gRPC says it, or null when the call may go ahead. */
+export type GrpcGuard = (metadata: grpc.Metadata, method: GrpcMethod, peer: string) => Partial<grpc.StatusObject> | null;
+
+function bearer(metadata: grpc.Metadata): string | undefined {
+  const header = metadata.get('authorization')[0];
+  const text = typeof header === 'string' ? header : header?.toString('utf8');
+  return text?.startsWith('Bearer ') === true ? text.slice('Bearer '.length).trim() : undefined;
+}
+
+const CODES: Partial<Record<string, grpc.status>> = {
+  [ErrorCode.FORBIDDEN]: grpc.status.PERMISSION_DENIED,
+  [ErrorCode.RATE_LIMITED]: grpc.status.RESOURCE_EXHAUSTED,
+  [ErrorCode.UNAUTHENTICATED]: grpc.status.UNAUTHENTICATED,
+};
+
+export function grpcGuard(security: () => Security): GrpcGuard {
+  return (metadata, method, peer) => {
+    const action = `GRPC ${method}`;
+    const source = peer.replace(/^ipv[46]:/, '');
+    const secret = bearer(metadata);
+    const guard = security();
+    const identity = secret === undefined ? undefined : guard.identify(secret);
+    if (identity === undefined) {
+      if (secret !== undefined && !guard.refuseUnauthenticated(action, source).allowed) {
+        return { code: grpc.status.RESOURCE_EXHAUSTED, details: `too many failed authentications from ${source}; retry later` };
+      }
+      return { code: grpc.status.UNAUTHENTICATED, details: `${guard.refusal(secret)} (sent as metadata "authorization: Bearer <token>")` };
+    }
+    const permission = METHOD_PERMISSIONS[method];
+    try {
+      guard.admit(identity, permission, action, source);
+      if (permission.action !== 'read') guard.receive(identity, action, '', source);
+    } catch (err) {
+      if (!(err instanceof TitanError)) throw err;
+      const metadataOut = new grpc.Metadata();
+      metadataOut.set('titan-code', err.code);
+      return { code: CODES[err.code] ?? grpc.status.INTERNAL, details: err.message, metadata: metadataOut };
+    }
+    return null;
+  };
+}
