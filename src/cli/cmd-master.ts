@@ -14,6 +14,7 @@ import { WEBHOOK_SECRET_MIN_LENGTH } from '../security/webhook-signature.js';
 import type { TlsServerFiles } from '../security/tls.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseLogSize } from '../common/log-cap.js';
 import { defaultMasterDataDir, parseHostPort, positiveInt, titanHome } from './settings.js';
 import { limitOptionsFrom, withLimitOptions, type LimitFlags } from './limit-flags.js';
 
@@ -42,6 +43,7 @@ interface MasterFlags extends LimitFlags {
   cert?: string;
   key?: string;
   insecure?: boolean;
+  maxLogSize?: string;
 }
 
 function seconds(name: string, value: string): number {
@@ -156,6 +158,7 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
   checkListenSecurity({ host: listen.host, ...(http !== undefined ? { httpHost: http.host } : {}), tls: tls !== undefined, insecure, allowLegacy });
   const quotas = flags.namespaceQuota ?? env.TITAN_NAMESPACE_QUOTA;
   const legacyRole = flags.legacyRole ?? env.TITAN_LEGACY_ROLE;
+  const maxLogSize = flags.maxLogSize ?? env.TITAN_MAX_LOG_SIZE;
   return {
     host: listen.host,
     port: listen.port,
@@ -176,6 +179,7 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
     ...(quotas !== undefined ? { namespaceQuotas: parseNamespaceQuotas(quotas) } : {}),
     ...(tls !== undefined ? { tls } : {}),
     ...(insecure ? { insecure: true } : {}),
+    ...(maxLogSize !== undefined ? { maxLogBytes: parseLogSize('--max-log-size', maxLogSize) } : {}),
   };
 }
 
@@ -211,6 +215,7 @@ export function registerMaster(program: Command): void {
     .option('--cert <file>', 'master certificate (default ~/.titan/certs/master.crt; env TITAN_CERT)')
     .option('--key <file>', 'master private key (default ~/.titan/certs/master.key; env TITAN_KEY)')
     .option('--insecure', 'allow plain TCP/HTTP on a non-loopback address (a trusted network only; env TITAN_INSECURE=1)')
+    .option('--max-log-size <size>', 'most output stored per job, e.g. 64M (the default) or 1G; past it a marker line and nothing more (env TITAN_MAX_LOG_SIZE)')
     .option('--allow-legacy-unauthenticated', 'also serve the original Titan protocol v1 (no token; loopback only; env TITAN_ALLOW_LEGACY_UNAUTHENTICATED=1)')
     .option('--legacy-role <role>', 'the role protocol v1 clients act with, as identity legacy-v1: viewer, operator (the default) or admin (env TITAN_LEGACY_ROLE)')
     .action(async (flags: MasterFlags) => {

@@ -16,6 +16,8 @@ import { DEFAULT_BODY_LIMITS, PRE_AUTH_MAX_FRAME, type BodyLimits } from '../pro
 import { ArtifactStore } from './artifacts.js';
 import { Deadlines } from './deadlines.js';
 import { JobWatchers } from './job-watchers.js';
+import { LogIntake } from './log-intake.js';
+import { DEFAULT_MAX_LOG_BYTES } from '../common/log-cap.js';
 import type { MasterOptions } from './options.js';
 import { loadOrCreateToken } from './token.js';
 import { Session } from './session.js';
@@ -48,6 +50,8 @@ export class Master {
   readonly scheduler: Scheduler;
   readonly store: Store;
   readonly artifacts: ArtifactStore;
+  /** Jobs' output into the store, capped per job (--max-log-size). */
+  readonly logs: LogIntake;
   readonly watchers = new JobWatchers();
   readonly deadlines = new Deadlines();
   /** How late delay timers fire, for `titan stats` and the bench. */
@@ -119,6 +123,7 @@ export class Master {
       for (const session of this.sessions) if (session.identity?.tokenId === tokenId) session.close();
     });
     this.artifacts = new ArtifactStore(join(options.dataDir, 'artifacts'));
+    this.logs = new LogIntake(this.store, options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES);
     this.scheduler = new Scheduler(this.store.maxJobSeq() + 1, this.store.maxDagSeq() + 1);
     this.security.attachJobs((id) => this.scheduler.job(id));
     this.inference = new InferenceCoordinator(options.inference ?? DEFAULT_INFERENCE, log);

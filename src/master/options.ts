@@ -54,6 +54,8 @@ export interface MasterOptions {
   readonly scaleWebhook?: string;
   /** The HMAC-SHA256 key that signs each webhook delivery (src/security/webhook-signature.ts). */
   readonly scaleWebhookSecret?: string;
+  /** Most bytes of output stored per job (all attempts); a marker line shows the cut. 64 MiB when absent. */
+  readonly maxLogBytes?: number;
 }
 
 export const MASTER_DEFAULTS = {

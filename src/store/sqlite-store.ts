@@ -6,20 +6,17 @@ import type { Dag } from '../core/dag.js';
 import { DagTable } from './dag-table.js';
 import { KvTable } from './kv-table.js';
 import { ArtifactReach } from './artifact-reach.js';
+import { LogChunkTable } from './log-chunks.js';
 import { ScheduleTable } from './schedule-table.js';
 import { JOB_STATES, isFinal, type Job, type JobState } from '../core/job.js';
 import {
   eventToRow,
   jobToRow,
-  logToRow,
   parseState,
   rowToEvent,
   rowToJob,
-  rowToLog,
   type EventRow,
   type JobRow,
-  type LogRow,
-  type NewLogRow,
 } from './job-row.js';
 import { migrate } from './migrations.js';
 import type { JobEvent, JobFilter, JobWrite, KeyedArtifact, KvEntry, LogLine, ScheduleRecord, Store, StoredLogLine } from './store.js';
@@ -43,13 +40,11 @@ export const SELECT_ACTIVE_JOBS = `SELECT ${JOB_COLUMNS} FROM jobs WHERE state I
 export class SqliteStore implements Store {
   private readonly upsertJob: Statement<[JobRow]>;
   private readonly insertEvent: Statement<[EventRow]>;
-  private readonly insertLog: Statement<[NewLogRow]>;
   private readonly selectActive: Statement<[], JobRow>;
   private readonly selectJob: Statement<[string], JobRow>;
   private readonly selectCounts: Statement<[], { state: string; n: number }>;
   private readonly selectMaxSeq: Statement<[], number>;
   private readonly selectEvents: Statement<[string], EventRow>;
-  private readonly selectLogs: Statement<[string, number, number], LogRow>;
   private readonly selectMeta: Statement<[string], string>;
   private readonly upsertMeta: Statement<[string, string]>;
   /** Keyed by the WHERE clause of the filter; a bounded number of shapes. */
@@ -60,7 +55,7 @@ export class SqliteStore implements Store {
   private readonly reach: ArtifactReach;
   private readonly schedules: ScheduleTable;
   private readonly selectDagJobs: Statement<[string], JobRow>;
-  private readonly appendBatch: (lines: readonly LogLine[]) => void;
+  private readonly logs: LogChunkTable;
 
   private constructor(
     /** Where the file is (or ':memory:'); reopening this path gives the same data back. */
@@ -85,9 +80,6 @@ export class SqliteStore implements Store {
       `INSERT INTO job_events (job_id, at, from_state, to_state, attempt, worker_id, detail)
        VALUES (@job_id, @at, @from_state, @to_state, @attempt, @worker_id, @detail)`,
     );
-    this.insertLog = db.prepare(
-      `INSERT INTO job_logs (job_id, attempt, stream, at, line) VALUES (@job_id, @attempt, @stream, @at, @line)`,
-    );
     this.selectActive = db.prepare(SELECT_ACTIVE_JOBS);
     this.selectJob = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`);
     this.selectCounts = db.prepare('SELECT state, COUNT(*) AS n FROM jobs GROUP BY state');
@@ -95,10 +87,6 @@ export class SqliteStore implements Store {
     this.selectEvents = db.prepare(
       `SELECT job_id, at, from_state, to_state, attempt, worker_id, detail
        FROM job_events WHERE job_id = ? ORDER BY id`,
-    );
-    this.selectLogs = db.prepare(
-      `SELECT seq, job_id, attempt, stream, at, line FROM job_logs
-       WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
     );
     this.selectMeta = db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck();
     this.upsertMeta = db.prepare(
@@ -117,9 +105,7 @@ export class SqliteStore implements Store {
       for (const dag of dags) this.dags.write(dag);
       for (const schedule of schedules) this.schedules.write(schedule);
     });
-    this.appendBatch = db.transaction((lines: readonly LogLine[]) => {
-      for (const line of lines) this.insertLog.run(logToRow(line));
-    });
+    this.logs = new LogChunkTable(db);
   }
 
   /**
@@ -244,12 +230,15 @@ export class SqliteStore implements Store {
 
   /** Effects: the lines are appended in one transaction, in order, each given the next seq. */
   appendLogs(lines: readonly LogLine[]): void {
-    if (lines.length > 0) this.appendBatch(lines);
+    this.logs.append(lines);
   }
 
   readLogs(jobId: string, afterSeq: number, limit: number): StoredLogLine[] {
-    if (limit <= 0) return [];
-    return this.selectLogs.all(jobId, afterSeq, limit).map(rowToLog);
+    return this.logs.read(jobId, afterSeq, limit);
+  }
+
+  logBytes(jobId: string): number {
+    return this.logs.bytesOf(jobId);
   }
 
   getMeta(key: string): string | undefined {

@@ -118,6 +118,8 @@ export interface Store {
   appendLogs(lines: readonly LogLine[]): void;
   /** Lines of one job with seq > afterSeq, oldest first, at most limit. */
   readLogs(jobId: string, afterSeq: number, limit: number): StoredLogLine[];
+  /** Bytes of line text stored for a job, all attempts (a line counts its UTF-8 length plus a newline). */
+  logBytes(jobId: string): number;
   getMeta(key: string): string | undefined;
   setMeta(key: string, value: string): void;
   /** The live value of a key; an expired key is absent (and is deleted on the way). */

@@ -7,13 +7,15 @@ import { Timers } from '../common/timers.js';
 import type { JobRun } from '../core/job.js';
 import type { Logger } from '../common/log.js';
 import { commandFor, type Command } from './interpreter.js';
-import { LineBatcher, LineSplitter, type OutputLine } from './output-lines.js';
+import { LineBatcher, LineQuota, LineSplitter, type OutputLine } from './output-lines.js';
+import { OPEN_GATE, Valve, type OutputGate } from './output-flow.js';
+import { DEFAULT_MAX_LOG_BYTES, logCutMarker } from '../common/log-cap.js';
 import { LogFile } from './log-file.js';
 import { describeSetupError, describeSpawnError, makeExecutable } from './start-errors.js';
 import type { Confiner, Confinement } from './confine/confiner.js';
 import type { WarmPythons } from './warm/warm-pythons.js';
 import { forkWarmJob, type ForkedJob } from './warm/warm-job.js';
-import { pump, type JobChild } from './job-child.js';
+import { closePipes, pump, type JobChild } from './job-child.js';
 import type { DriverName, JobResources } from '../core/resources.js';
 
 export interface StartRequest {
@@ -85,6 +87,10 @@ export interface ExecutorOptions {
   readonly confiner?: Confiner;
   /** Forks the `.py` jobs it accepts from a warm interpreter instead of spawning python3 (`--no-warm`: absent). */
   readonly warm?: WarmPythons;
+  /** Most bytes of output one attempt's lines and each of its log files keep (a marker shows the cut). */
+  readonly maxLogBytes?: number;
+  /** Closed while lines cannot be passed on (the link to the master is congested): pipes stop being read. */
+  readonly outputGate?: OutputGate;
 }
 
 type Settings = Required<Omit<ExecutorOptions, 'log' | 'confiner' | 'warm'>> & { log: Logger | undefined; confiner: Confiner | undefined; warm: WarmPythons | undefined };
@@ -103,6 +109,8 @@ export class Executor {
       lineBatchSize: options.lineBatchSize ?? 256,
       lineFlushMs: options.lineFlushMs ?? 50,
       maxLineChars: options.maxLineChars ?? 64 * 1024,
+      maxLogBytes: options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES,
+      outputGate: options.outputGate ?? OPEN_GATE,
     };
   }
 
@@ -137,6 +145,8 @@ class JobProcess implements RunningJob {
   #spawnError: NodeJS.ErrnoException | undefined;
   #startedAt = 0;
   #closed = false;
+  /** The pipes' valves, to tell a pipe paused by us from one held open by a leftover process. */
+  #valves: Array<Valve | undefined> = [];
   #stopSignal: NodeJS.Signals | undefined;
   #timedOut = false;
   #confinement: Confinement | null = null;
@@ -259,12 +269,16 @@ class JobProcess implements RunningJob {
     const fields = { jobId: req.jobId, attempt: req.attempt };
     this.#child = child;
     this.#startedAt = performance.now();
-    const stdoutLog = new LogFile(path.join(req.workspace, 'stdout.log'), log, fields);
-    const stderrLog = new LogFile(path.join(req.workspace, 'stderr.log'), log, fields);
+    const { maxLogBytes, outputGate } = this.settings;
+    const stdoutLog = new LogFile(path.join(req.workspace, 'stdout.log'), log, fields, maxLogBytes);
+    const stderrLog = new LogFile(path.join(req.workspace, 'stderr.log'), log, fields, maxLogBytes);
     const onLines = req.onLines;
+    const quota = new LineQuota(maxLogBytes, logCutMarker(maxLogBytes));
     const batcher = new LineBatcher(this.settings.lineBatchSize, this.settings.lineFlushMs, (lines) => {
+      const kept = quota.admit(lines);
+      if (kept.length === 0) return;
       try {
-        onLines?.(lines);
+        onLines?.(kept);
       } catch (err) {
         log?.error({ ...fields, err }, 'output line handler failed');
       }
@@ -272,8 +286,7 @@ class JobProcess implements RunningJob {
     const addLine = (line: OutputLine): void => batcher.add(line);
     const outLines = new LineSplitter('stdout', this.settings.maxLineChars, addLine);
     const errLines = new LineSplitter('stderr', this.settings.maxLineChars, addLine);
-    pump(child.stdout, stdoutLog, outLines);
-    pump(child.stderr, stderrLog, errLines);
+    this.#valves = [pump(child.stdout, stdoutLog, outLines, outputGate), pump(child.stderr, stderrLog, errLines, outputGate)];
 
     child.once('error', (err: NodeJS.ErrnoException) => {
       if (child.pid === undefined) this.#spawnError = err;
@@ -333,8 +346,7 @@ class JobProcess implements RunningJob {
         'job exited but processes it started still hold its output; killing its process group',
       );
       this.#signalGroup(pid, 'SIGKILL');
-      child.stdout?.destroy();
-      child.stderr?.destroy();
+      closePipes(child, this.#valves, this.#timers, this.settings.stdioGraceMs);
     });
   }
 

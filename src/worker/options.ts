@@ -46,6 +46,8 @@ export interface WorkerOptions {
   readonly warmPython?: boolean;
   /** Modules the warm interpreter imports once, for every job (`--python-preload numpy,pandas`). */
   readonly pythonPreload?: readonly string[];
+  /** Most bytes of output an attempt sends to the master and keeps in its log files (64 MiB when absent). */
+  readonly maxLogBytes?: number;
 }
 
 export const WORKER_DEFAULTS = {

@@ -12,6 +12,7 @@ import { prepareJob, startJob, workerBaseEnvironment, type RunnerContext } from 
 import { DockerEngine } from './docker/engine.js';
 import { DockerJob, removeLeftoverContainers } from './docker/docker-job.js';
 import { Link } from './link.js';
+import { LinkGate } from './link-gate.js';
 import { WORKER_VERSION, type WorkerOptions } from './options.js';
 import type { OutputLine } from './output-lines.js';
 import { PidRegistry } from './pid-registry.js';
@@ -65,6 +66,7 @@ export class Worker {
   private readonly inference: InferenceAgent | null;
   private draining = false;
   private drained: (() => void) | null = null;
+  private readonly outputGate = new LinkGate(() => this.link.current); // jobs' output waits while the link is congested
 
   /** What to do when the master asks this worker to shut down (`titan shutdown`); the entry point drains and exits. */
   onStopRequested: () => void = () => void this.drain();
@@ -86,7 +88,7 @@ export class Worker {
     // Jobs reach the master the way their worker does, TLS included.
     const baseEnv = { ...workerBaseEnvironment(process.env, options.inheritEnv !== true), ...tlsEnvironment(options.tls) };
     this.warmPython = options.warmPython === false ? null : new WarmPythons({ baseEnv, cwd: options.workDir, preload: options.pythonPreload ?? [], log });
-    this.executor = new Executor({ log, killGraceMs: options.killGraceMs, confiner: this.confiner, ...(this.warmPython !== null ? { warm: this.warmPython } : {}) });
+    this.executor = new Executor({ log, killGraceMs: options.killGraceMs, confiner: this.confiner, outputGate: this.outputGate, ...(options.maxLogBytes !== undefined ? { maxLogBytes: options.maxLogBytes } : {}), ...(this.warmPython !== null ? { warm: this.warmPython } : {}) });
     this.docker = this.drivers.includes('docker') ? new DockerEngine(options.dockerSocket ?? '/var/run/docker.sock') : null;
     this.pids = new PidRegistry(join(options.workDir, 'pids.json'));
     this.janitor = new WorkerJanitor(
@@ -172,6 +174,7 @@ export class Worker {
 
   private async connected(peer: Peer, heartbeatIntervalMs: number): Promise<void> {
     this.dispatchesReceived = 0;
+    peer.onDrain(() => this.outputGate.release());
     peer.onRequest((msg, reply) => this.receive(msg, reply));
     const host = probeResources();
     const resources = { cpus: this.options.capacity?.cpus ?? host.cpus, memoryMb: this.options.capacity?.memoryMb ?? host.memoryMb, gpus: this.options.capacity?.gpus ?? host.gpus };
