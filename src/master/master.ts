@@ -32,6 +32,7 @@ import { DEFAULT_INFERENCE } from '../inference/config.js';
 import { GrpcApi } from '../inference/grpc-server.js';
 import { Autoscaler } from './autoscaler.js';
 import { TimerSkew } from './timer-skew.js';
+import { LoopLag } from './loop-lag.js';
 import { EventFeed } from './event-feed.js';
 import { WorkerVitals } from './worker-vitals.js';
 import { Security } from '../security/security.js';
@@ -56,6 +57,8 @@ export class Master {
   readonly deadlines = new Deadlines();
   /** How late delay timers fire, for `titan stats` and the bench. */
   readonly timerSkew = new TimerSkew();
+  /** Stalls of the master's own loop, so it does not blame workers for heartbeats it could not read. */
+  readonly loopLag = new LoopLag();
   readonly services = new ServiceDirectory();
   readonly schedules: Schedules = new Schedules(this);
   readonly janitor: Janitor;
@@ -149,6 +152,7 @@ export class Master {
       });
     }
     this.log.info({ active: active.length, dags: dags.length, awaitingWorkers: held }, 'state recovered from the store');
+    this.loopLag.start();
     this.schedules.start();
     this.janitor.start();
     await this.inference.start(this.options.dataDir);
@@ -190,6 +194,7 @@ export class Master {
     await this.grpc?.close();
     this.inference.close();
     this.deadlines.close();
+    this.loopLag.stop();
     this.janitor.close();
     for (const session of this.sessions) session.close();
     this.legacy.close();
@@ -292,10 +297,22 @@ export class Master {
   armHeartbeat(workerId: string): void {
     const peer = this.workerPeers.get(workerId);
     if (peer === undefined) return;
-    this.deadlines.set(`worker:${workerId}`, Date.now() + this.options.heartbeatTimeoutMs, () => {
-      this.detachWorker(workerId, peer, `no heartbeat for ${this.options.heartbeatTimeoutMs} ms`);
+    const armedAt = Date.now();
+    const timeout = this.options.heartbeatTimeoutMs;
+    const expire = (): void => {
+      // Heartbeats that sat unread while this master's own loop was stalled are not the worker's
+      // silence: the deadline moves by the stall, and the queued heartbeats are read meanwhile.
+      const deaf = this.loopLag.stalledSince(armedAt);
+      if (deaf > 0 && Date.now() - armedAt - deaf < timeout) {
+        const at = Math.max(armedAt + timeout + deaf, Date.now() + 2 * this.options.heartbeatIntervalMs);
+        this.log.info({ workerId, deafMs: deaf }, 'heartbeat deadline extended: the master itself was stalled');
+        this.deadlines.set(`worker:${workerId}`, at, expire);
+        return;
+      }
+      this.detachWorker(workerId, peer, `no heartbeat for ${timeout} ms`);
       peer.close();
-    });
+    };
+    this.deadlines.set(`worker:${workerId}`, armedAt + timeout, expire);
   }
 
   private dispatch(workerId: string, job: Job): void {

@@ -38,9 +38,12 @@ export class LogChunkTable {
       `INSERT INTO job_log_chunks (first_seq, last_seq, job_id, attempt, stream, at, bytes, body)
        VALUES (@first_seq, @last_seq, @job_id, @attempt, @stream, @at, @bytes, @body)`,
     );
+    // By last_seq, the index's order (chunks of a job never overlap, so it is first_seq's order
+    // too): rows come lazily from the index, where sorting by first_seq read every later chunk
+    // of the job for each page.
     this.#select = db.prepare(
       `SELECT first_seq, last_seq, job_id, attempt, stream, at, bytes, body FROM job_log_chunks
-       WHERE job_id = ? AND last_seq > ? ORDER BY first_seq`,
+       WHERE job_id = ? AND last_seq > ? ORDER BY last_seq`,
     );
     this.#bytesOf = db.prepare<[string], number>('SELECT COALESCE(SUM(bytes), 0) FROM job_log_chunks WHERE job_id = ?').pluck();
     const highest = db.prepare<[], number>('SELECT COALESCE(MAX(last_seq), 0) FROM job_log_chunks').pluck().get() ?? 0;
@@ -68,16 +71,19 @@ export class LogChunkTable {
     }
   }
 
-  /** Lines of one job with seq > afterSeq, oldest first, at most limit. */
-  read(jobId: string, afterSeq: number, limit: number): StoredLogLine[] {
+  /** Lines of one job with seq > afterSeq, oldest first, at most limit lines and (after the first) maxChars of text. */
+  read(jobId: string, afterSeq: number, limit: number, maxChars = Infinity): StoredLogLine[] {
     const out: StoredLogLine[] = [];
     if (limit <= 0) return out;
+    let chars = 0;
     for (const row of this.#select.iterate(jobId, afterSeq) as IterableIterator<ChunkRow>) {
       const texts = parseBody(row);
       const stream = STREAMS[row.stream] ?? 'stdout';
       for (let i = Math.max(0, afterSeq - row.first_seq + 1); i < texts.length; i++) {
-        out.push({ seq: row.first_seq + i, jobId, attempt: row.attempt, stream, at: row.at, line: texts[i] as string });
-        if (out.length >= limit) return out;
+        const line = texts[i] as string;
+        out.push({ seq: row.first_seq + i, jobId, attempt: row.attempt, stream, at: row.at, line });
+        chars += line.length;
+        if (out.length >= limit || chars >= maxChars) return out;
       }
     }
     return out;

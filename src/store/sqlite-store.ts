@@ -233,8 +233,8 @@ export class SqliteStore implements Store {
     this.logs.append(lines);
   }
 
-  readLogs(jobId: string, afterSeq: number, limit: number): StoredLogLine[] {
-    return this.logs.read(jobId, afterSeq, limit);
+  readLogs(jobId: string, afterSeq: number, limit: number, maxChars = Infinity): StoredLogLine[] {
+    return this.logs.read(jobId, afterSeq, limit, maxChars);
   }
 
   logBytes(jobId: string): number {

@@ -116,8 +116,11 @@ export interface Store {
   jobEvents(jobId: string): JobEvent[];
   /** Appends lines in one transaction and returns nothing; order of the batch is kept. */
   appendLogs(lines: readonly LogLine[]): void;
-  /** Lines of one job with seq > afterSeq, oldest first, at most limit. */
-  readLogs(jobId: string, afterSeq: number, limit: number): StoredLogLine[];
+  /**
+   * Lines of one job with seq > afterSeq, oldest first, at most limit; with maxChars, also no more
+   * lines once their text reaches that many characters (one line at least), so a page is bounded.
+   */
+  readLogs(jobId: string, afterSeq: number, limit: number, maxChars?: number): StoredLogLine[];
   /** Bytes of line text stored for a job, all attempts (a line counts its UTF-8 length plus a newline). */
   logBytes(jobId: string): number;
   getMeta(key: string): string | undefined;
