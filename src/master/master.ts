@@ -33,6 +33,7 @@ import { GrpcApi } from '../inference/grpc-server.js';
 import { Autoscaler } from './autoscaler.js';
 import { TimerSkew } from './timer-skew.js';
 import { LoopLag } from './loop-lag.js';
+import { DataDirLock } from './data-dir-lock.js';
 import { EventFeed } from './event-feed.js';
 import { WorkerVitals } from './worker-vitals.js';
 import { Security } from '../security/security.js';
@@ -93,6 +94,8 @@ export class Master {
   /** True once state is recovered and both ports accept connections (`/readyz`). */
   ready = false;
   private closed = false;
+  /** Held for the master's life: a second master on the same data dir refuses to start. */
+  private readonly dataDirLock: DataDirLock;
 
   constructor(
     readonly options: MasterOptions,
@@ -110,6 +113,7 @@ export class Master {
     this.legacy = new LegacyGate(this);
     this.janitor = new Janitor(this, options.janitor ?? JANITOR_DEFAULTS);
     this.autoscaler = new Autoscaler(this);
+    this.dataDirLock = DataDirLock.acquire(options.dataDir);
     this.token = options.token ?? loadOrCreateToken(options.dataDir);
     this.store = SqliteStore.open(join(options.dataDir, 'titan.db'));
     this.security = new Security(
@@ -203,6 +207,7 @@ export class Master {
     this.security.recordSystem('MASTER_STOP', 'ok');
     this.security.close();
     this.store.close();
+    this.dataDirLock.release();
   }
 
   newJobId(): string {
