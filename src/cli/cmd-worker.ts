@@ -11,6 +11,7 @@ import { INFERENCE_AGENT_DEFAULTS, type InferenceAgentOptions } from '../inferen
 import { resolveTls } from '../sdk/address.js';
 import { certificateCommonName } from '../security/tls-env.js';
 import { parseLogSize } from '../common/log-cap.js';
+import { parseDuration } from '../common/when.js';
 
 export interface WorkerFlags extends IsolationFlags {
   master?: string;
@@ -40,6 +41,13 @@ export interface WorkerFlags extends IsolationFlags {
   warm?: boolean;
   pythonPreload?: string;
   maxLogSize?: string;
+  retention?: string;
+}
+
+function positiveDuration(flag: string, text: string): number {
+  const ms = parseDuration(text, flag);
+  if (ms <= 0) throw new TitanError(ErrorCode.INVALID_REQUEST, `${flag} must be above 0 (e.g. 7d or 12h), got "${text}"`);
+  return ms;
 }
 
 /** The --inference* flags (env TITAN_INFERENCE for the server URL); undefined without --inference. */
@@ -113,6 +121,7 @@ export function workerOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = p
   const spawn = spawnOptionsFrom(flags, slots);
   // Under mTLS the master knows this worker by its certificate's CN, so that is its id by default.
   const maxLogSize = flags.maxLogSize ?? env.TITAN_MAX_LOG_SIZE;
+  const retention = flags.retention ?? env.TITAN_RETENTION;
   const id = flags.id ?? env.TITAN_WORKER_ID ?? (tls?.cert !== undefined ? certificateCommonName(tls.cert) : undefined);
   return {
     masterHost: address.host,
@@ -134,6 +143,7 @@ export function workerOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = p
     ...(flags.warm === false ? { warmPython: false } : {}),
     ...pythonPreloadFrom(flags, env),
     ...(maxLogSize !== undefined ? { maxLogBytes: parseLogSize('--max-log-size', maxLogSize) } : {}),
+    ...(retention !== undefined ? { retentionMs: positiveDuration('--retention', retention) } : {}),
   };
 }
 
@@ -184,6 +194,7 @@ export function registerWorker(program: Command): void {
     .option('--no-warm', 'spawn a new python3 for every .py job instead of forking it from a warm interpreter')
     .option('--python-preload <modules>', 'modules the warm interpreter imports once for all .py jobs, e.g. numpy,pandas (env TITAN_PYTHON_PRELOAD)')
     .option('--max-log-size <size>', 'most output an attempt sends to the master and keeps in its log files, e.g. 64M (the default); a marker line shows the cut (env TITAN_MAX_LOG_SIZE)')
+    .option('--retention <duration>', 'remove job workspaces and DAG shared folders untouched this long, e.g. 7d (the default) (env TITAN_RETENTION)')
     .option('--tls', 'dial the master over TLS (env TITAN_TLS=1; implied by --ca)')
     .option('--ca <file>', 'CA the master is signed by (env TITAN_CA; default ~/.titan/certs/ca.crt)')
     .option('--cert <file>', 'this worker\'s certificate, for a master with --mtls; its CN is the worker id (env TITAN_CERT)')

@@ -34,6 +34,7 @@ import { Autoscaler } from './autoscaler.js';
 import { TimerSkew } from './timer-skew.js';
 import { LoopLag } from './loop-lag.js';
 import { DataDirLock } from './data-dir-lock.js';
+import { DEFAULT_RETENTION_MS, Retention } from './retention.js';
 import { EventFeed } from './event-feed.js';
 import { WorkerVitals } from './worker-vitals.js';
 import { Security } from '../security/security.js';
@@ -54,6 +55,8 @@ export class Master {
   readonly artifacts: ArtifactStore;
   /** Jobs' output into the store, capped per job (--max-log-size). */
   readonly logs: LogIntake;
+  /** Deletes finished history past --retention, in small batches (`titan gc` runs a pass now). */
+  readonly retention: Retention;
   readonly watchers = new JobWatchers();
   readonly deadlines = new Deadlines();
   /** How late delay timers fire, for `titan stats` and the bench. */
@@ -131,6 +134,7 @@ export class Master {
     });
     this.artifacts = new ArtifactStore(join(options.dataDir, 'artifacts'));
     this.logs = new LogIntake(this.store, options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES);
+    this.retention = new Retention(this.store, options.retentionMs ?? DEFAULT_RETENTION_MS, log, options.retentionIntervalMs);
     this.scheduler = new Scheduler(this.store.maxJobSeq() + 1, this.store.maxDagSeq() + 1);
     this.security.attachJobs((id) => this.scheduler.job(id));
     this.inference = new InferenceCoordinator(options.inference ?? DEFAULT_INFERENCE, log);
@@ -157,6 +161,7 @@ export class Master {
     }
     this.log.info({ active: active.length, dags: dags.length, awaitingWorkers: held }, 'state recovered from the store');
     this.loopLag.start();
+    this.retention.start();
     this.schedules.start();
     this.janitor.start();
     await this.inference.start(this.options.dataDir);
@@ -199,6 +204,7 @@ export class Master {
     this.inference.close();
     this.deadlines.close();
     this.loopLag.stop();
+    this.retention.stop();
     this.janitor.close();
     for (const session of this.sessions) session.close();
     this.legacy.close();

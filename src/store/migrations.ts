@@ -196,7 +196,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 8,
-    description: 'job output in chunks of lines (log-chunks.ts) instead of a row per line',
+    description: 'job output in chunks of lines (log-chunks.ts) instead of a row per line; indexes for retention',
     up: (db) => {
       // Lines already stored keep their seqs (a follower's cursor stays valid): one chunk each.
       db.exec(`
@@ -211,6 +211,9 @@ export const MIGRATIONS: readonly Migration[] = [
           body      TEXT NOT NULL
         );
         CREATE INDEX job_log_chunks_job ON job_log_chunks (job_id, last_seq);
+        -- Retention (pruner.ts) takes the oldest finished jobs first.
+        CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+        CREATE INDEX dags_finished ON dags (finished_at) WHERE finished_at IS NOT NULL;
         INSERT INTO job_log_chunks (first_seq, last_seq, job_id, attempt, stream, at, bytes, body)
           SELECT seq, seq, job_id, attempt, CASE stream WHEN 'stderr' THEN 1 ELSE 0 END, at,
                  length(CAST(line AS BLOB)) + 1, json_array(line)

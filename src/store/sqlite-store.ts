@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { WalCheckpointer } from './wal-checkpointer.js';
+import { mkdirSync, statSync } from 'node:fs';
+import { WAL_TRUNCATE_BYTES, WalCheckpointer } from './wal-checkpointer.js';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Dag } from '../core/dag.js';
@@ -7,6 +7,7 @@ import { DagTable } from './dag-table.js';
 import { KvTable } from './kv-table.js';
 import { ArtifactReach } from './artifact-reach.js';
 import { LogChunkTable } from './log-chunks.js';
+import { StorePruner, type PruneBatch } from './pruner.js';
 import { ScheduleTable } from './schedule-table.js';
 import { JOB_STATES, isFinal, type Job, type JobState } from '../core/job.js';
 import {
@@ -56,6 +57,7 @@ export class SqliteStore implements Store {
   private readonly schedules: ScheduleTable;
   private readonly selectDagJobs: Statement<[string], JobRow>;
   private readonly logs: LogChunkTable;
+  private readonly pruner: StorePruner;
 
   private constructor(
     /** Where the file is (or ':memory:'); reopening this path gives the same data back. */
@@ -106,6 +108,7 @@ export class SqliteStore implements Store {
       for (const schedule of schedules) this.schedules.write(schedule);
     });
     this.logs = new LogChunkTable(db);
+    this.pruner = new StorePruner(db);
   }
 
   /**
@@ -130,6 +133,8 @@ export class SqliteStore implements Store {
       if (path === ':memory:') return new SqliteStore(path, db);
       // Checkpoints move to a thread of their own (wal-checkpointer.ts): a commit never waits for one.
       db.pragma('wal_autocheckpoint = 0');
+      // When a writer restarts the WAL after a full checkpoint, it also shrinks the file to this.
+      db.pragma(`journal_size_limit = ${WAL_TRUNCATE_BYTES}`);
       return new SqliteStore(path, db, new WalCheckpointer(path));
     } catch (err) {
       db.close();
@@ -241,6 +246,15 @@ export class SqliteStore implements Store {
     return this.logs.bytesOf(jobId);
   }
 
+  pruneBatch(before: number, maxRows: number): PruneBatch {
+    return this.pruner.pruneBatch(before, maxRows, this.logs.highestSeq);
+  }
+
+  storeFileBytes(): { db: number; wal: number } {
+    if (this.path === ':memory:') return { db: 0, wal: 0 };
+    return { db: sizeOf(this.path), wal: sizeOf(`${this.path}-wal`) };
+  }
+
   getMeta(key: string): string | undefined {
     return this.selectMeta.get(key);
   }
@@ -318,5 +332,13 @@ export class SqliteStore implements Store {
       this.listStatements.set(where, statement);
     }
     return statement;
+  }
+}
+
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
   }
 }

@@ -48,6 +48,8 @@ export interface WorkerOptions {
   readonly pythonPreload?: readonly string[];
   /** Most bytes of output an attempt sends to the master and keeps in its log files (64 MiB when absent). */
   readonly maxLogBytes?: number;
+  /** Job workspaces and DAG shared folders untouched this long are removed (7 days when absent). */
+  readonly retentionMs?: number;
 }
 
 export const WORKER_DEFAULTS = {

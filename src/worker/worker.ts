@@ -13,6 +13,8 @@ import { DockerEngine } from './docker/engine.js';
 import { DockerJob, removeLeftoverContainers } from './docker/docker-job.js';
 import { Link } from './link.js';
 import { LinkGate } from './link-gate.js';
+import { WorkspaceSweeper } from './workspace-sweeper.js';
+import { DEFAULT_RETENTION_MS } from '../common/retention.js';
 import { WORKER_VERSION, type WorkerOptions } from './options.js';
 import type { OutputLine } from './output-lines.js';
 import { PidRegistry } from './pid-registry.js';
@@ -23,18 +25,7 @@ import type { DriverName } from '../core/resources.js';
 import { InferenceAgent } from '../inference/agent.js';
 import { SpawnHost } from './spawn-host.js';
 import { WarmPythons } from './warm/warm-pythons.js';
-
-interface HeldJob {
-  readonly jobId: string;
-  readonly attempt: number;
-  process: RunningJob | null;
-  /** Set for a service: it runs under a supervisor that restarts it by its policy. */
-  service: ServiceSupervisor | null;
-  /** Set once the attempt ended; kept until the master acknowledged it. */
-  report: JobFinishedReport | null;
-  /** When the attempt must be gone by (its timeout and the kill grace); null without a timeout. */
-  deadline: number | null;
-}
+import { foldersInUse, serviceState, type HeldJob } from './held-job.js';
 
 /**
  * A worker process: dials the master, registers, heartbeats, runs what it is dispatched and
@@ -66,6 +57,8 @@ export class Worker {
   private readonly inference: InferenceAgent | null;
   private draining = false;
   private drained: (() => void) | null = null;
+  /** Removes workspaces past the retention (--retention). */
+  private readonly sweeper: WorkspaceSweeper;
   private readonly outputGate = new LinkGate(() => this.link.current); // jobs' output waits while the link is congested
 
   /** What to do when the master asks this worker to shut down (`titan shutdown`); the entry point drains and exits. */
@@ -91,6 +84,7 @@ export class Worker {
     this.executor = new Executor({ log, killGraceMs: options.killGraceMs, confiner: this.confiner, outputGate: this.outputGate, ...(options.maxLogBytes !== undefined ? { maxLogBytes: options.maxLogBytes } : {}), ...(this.warmPython !== null ? { warm: this.warmPython } : {}) });
     this.docker = this.drivers.includes('docker') ? new DockerEngine(options.dockerSocket ?? '/var/run/docker.sock') : null;
     this.pids = new PidRegistry(join(options.workDir, 'pids.json'));
+    this.sweeper = new WorkspaceSweeper(options.workDir, options.retentionMs ?? DEFAULT_RETENTION_MS, () => foldersInUse(this.held.values()), log);
     this.janitor = new WorkerJanitor(
       () => [...this.held.values()].map((h) => ({ jobId: h.jobId, attempt: h.attempt, process: h.process, deadline: h.deadline, running: h.report === null })),
       this.pids,
@@ -134,6 +128,7 @@ export class Worker {
     if (orphans.length > 0) this.log.warn({ killed: orphans.map((o) => ({ pid: o.pid, jobId: o.jobId })) }, 'killed orphaned job processes from a previous run');
     this.log.info({ workerId: this.id, drivers: this.drivers, limits: this.confiner.limitsMechanism, ...this.confiner.report }, 'job isolation');
     this.janitor.start();
+    this.sweeper.start();
     if (this.inference !== null) this.inferencePort = await this.inference.start();
     this.link.start();
   }
@@ -158,6 +153,7 @@ export class Worker {
     this.draining = true;
     this.stopHeartbeat();
     this.janitor.close();
+    this.sweeper.stop();
     // First, so that no supervisor restarts what the executor is about to kill.
     for (const held of this.held.values()) held.service?.stop();
     await this.spawnHost?.close();
@@ -266,7 +262,7 @@ export class Worker {
       existing.process?.kill('SIGKILL');
       existing.service?.stop('SIGKILL');
     }
-    const held: HeldJob = { jobId: job.jobId, attempt: job.attempt, process: null, service: null, report: null, deadline: null };
+    const held: HeldJob = { jobId: job.jobId, attempt: job.attempt, process: null, service: null, report: null, deadline: null, ...(job.dagId !== undefined ? { dagId: job.dagId } : {}) };
     this.held.set(job.jobId, held);
     const onLines = (lines: OutputLine[]): void => {
       this.link.current?.notify(Opcode.JOB_LOG_LINES, { jobId: job.jobId, attempt: job.attempt, lines });
@@ -391,11 +387,4 @@ export class Worker {
     const answer = (await peer.request(Opcode.ARTIFACT_GET, { hash })) as { data: Uint8Array };
     return answer.data;
   }
-}
-
-/** Where a held service is, for a master that restarted and lost track of it. */
-function serviceState(service: ServiceSupervisor | null): { port?: number; ready?: boolean } {
-  if (service === null) return {};
-  const port = service.port;
-  return port !== undefined ? { port, ready: service.ready } : { ready: service.ready };
 }
