@@ -28,7 +28,7 @@ export interface RetentionSummary {
 export class Retention {
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<RetentionSummary> | null = null;
-  #rows = 64;
+  #rows = 16;
   /** Every batch ever run: how many, the longest, and the durations of the last 256. */
   batches = 0;
   batchMsMax = 0;
