@@ -61,8 +61,8 @@ export class BenchCluster {
     return { master: processCpuSeconds(this.masterPid), workers };
   }
 
-  async startMaster(options: { http?: boolean } = {}): Promise<void> {
-    const master = this.spawnMaster(0, options.http === true);
+  async startMaster(options: { http?: boolean; args?: readonly string[] } = {}): Promise<void> {
+    const master = this.spawnMaster(0, options.http === true, options.args);
     const match = await master.line(LISTENING, 20_000);
     this.port = Number(match[1]);
     if (options.http === true) this.httpPort = Number((await master.line(/http api and dashboard on http:\/\/127\.0\.0\.1:(\d+)/, 20_000))[1]);
@@ -153,8 +153,8 @@ export class BenchCluster {
     removeDir(this.dir);
   }
 
-  private spawnMaster(port = 0, http = false): Tracked {
-    const args = ['master', '--listen', `127.0.0.1:${port}`, '--data-dir', this.dataDir, '--token', BENCH_TOKEN, ...(http ? ['--http', '127.0.0.1:0'] : ['--no-http'])];
+  private spawnMaster(port = 0, http = false, extra: readonly string[] = []): Tracked {
+    const args = ['master', '--listen', `127.0.0.1:${port}`, '--data-dir', this.dataDir, '--token', BENCH_TOKEN, ...(http ? ['--http', '127.0.0.1:0'] : ['--no-http']), ...extra];
     this.master = this.spawnTitan(args);
     return this.master;
   }

@@ -22,6 +22,7 @@ import { dashboardFigures, findChromium } from './dashboard.js';
 import { securityFigures } from './security.js';
 import { legacyV1Figures } from './legacy-v1.js';
 import { pythonFigures } from './python.js';
+import { soak } from './soak.js';
 
 const N = {
   latencyJobs: 300,
@@ -43,11 +44,11 @@ const N = {
 } as const;
 
 /** Per-step time limits; the whole bench stays within a few minutes even when something hangs. */
-const LIMIT_MS = { latency: 60_000, throughput: 90_000, memory: 240_000, recovery: 60_000, bullmq: 90_000, dag: 240_000, restarts: 60_000, timers: 60_000, dashboard: 120_000, python: 300_000, cli: 120_000 } as const;
+const LIMIT_MS = { latency: 60_000, throughput: 90_000, memory: 240_000, recovery: 60_000, bullmq: 90_000, dag: 240_000, restarts: 60_000, timers: 60_000, dashboard: 120_000, python: 300_000, cli: 120_000, soak: 4 * 3_600_000 } as const;
 
 /**
  * BENCH_ONLY=services,timers runs only those steps (keys: dag-core, latency, cli, services, timers,
- * throughput, dag, memory, recovery, python, bullmq, inference, dashboard;
+ * throughput, dag, memory, recovery, python, bullmq, inference, dashboard, soak;
  * BENCH_PY_LATENCY_JOBS and BENCH_PY_THROUGHPUT_JOBS shorten the python step) and writes bench/results/partial.json instead of latest.json.
  */
 const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''));
@@ -231,6 +232,12 @@ async function main(): Promise<number> {
   await step('protocol v1: the --legacy-role check and an OP_STATS round trip', async () => {
     extra.legacy_v1 = await legacyV1Figures(log);
   });
+
+  const soakJobs = Number(process.env.SOAK_JOBS ?? 200_000);
+  const soakRetention = process.env.SOAK_RETENTION ?? '60s';
+  await step(`soak: ${soakJobs} /bin/true jobs through one master with --retention ${soakRetention}, RSS and store size sampled`, async () => {
+    Object.assign(extra, await soak(soakJobs, soakRetention, LIMIT_MS.soak, log));
+  }, 'soak');
 
   extra.problems = problems;
   extra.total_runtime_s = round((now() - startedAt) / 1000, 1);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +44,12 @@ export class InferenceCluster {
   grpcPort = 0;
   private readonly children = new Set<ChildProcess>();
   private readonly relays = new Set<Server>();
+
+  constructor() {
+    // A root worker's jobs run as titan-job and must pass through to their workspaces here;
+    // otherwise the workers would put them under /var/lib/titan-jobs, outside this temp dir.
+    chmodSync(this.dir, 0o711);
+  }
 
   async startMaster(config: object, env: Record<string, string> = {}): Promise<void> {
     const configFile = join(this.dir, 'inference.json');

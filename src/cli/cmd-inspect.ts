@@ -16,6 +16,13 @@ function parseStates(value: string | undefined): JobState[] | undefined {
 
 /** stats, jobs, status, logs, cancel: the commands that look at and steer what runs. */
 export function registerInspect(program: Command): void {
+  withClientFlags(program.command('gc').description('delete finished history older than the master\'s --retention now (admin)')).action(async (flags: GlobalFlags) => {
+    await withClient(flags, async (client) => {
+      const pass = await client.security.gc();
+      if (flags.json) return printJson(pass);
+      process.stdout.write(`deleted ${pass.jobs} jobs (with their events), ${pass.logChunks} log chunks and ${pass.dags} DAG runs finished over ${duration(pass.retentionMs)} ago, in ${pass.batches} batches (longest ${pass.batchMsMax.toFixed(2)} ms)\n`);
+    });
+  });
   withClientFlags(program.command('stats').description('workers, their load, and queue depths')).action(async (flags: GlobalFlags) => {
     await withClient(flags, async (client) => {
       const stats = await client.stats();

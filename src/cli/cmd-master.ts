@@ -14,6 +14,8 @@ import { WEBHOOK_SECRET_MIN_LENGTH } from '../security/webhook-signature.js';
 import type { TlsServerFiles } from '../security/tls.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseLogSize } from '../common/log-cap.js';
+import { parseDuration } from '../common/when.js';
 import { defaultMasterDataDir, parseHostPort, positiveInt, titanHome } from './settings.js';
 import { limitOptionsFrom, withLimitOptions, type LimitFlags } from './limit-flags.js';
 
@@ -42,6 +44,8 @@ interface MasterFlags extends LimitFlags {
   cert?: string;
   key?: string;
   insecure?: boolean;
+  maxLogSize?: string;
+  retention?: string;
 }
 
 function seconds(name: string, value: string): number {
@@ -126,6 +130,13 @@ function serverTls(flags: MasterFlags, env: NodeJS.ProcessEnv): TlsServerFiles |
   };
 }
 
+/** --retention 7d; a pass runs every minute, or sooner for a short retention (tests, soaks). */
+function retentionOptions(text: string): Pick<MasterOptions, 'retentionMs' | 'retentionIntervalMs'> {
+  const retentionMs = parseDuration(text, '--retention');
+  if (retentionMs <= 0) throw new TitanError(ErrorCode.INVALID_REQUEST, `--retention must be above 0 (e.g. 7d or 12h), got "${text}"`);
+  return { retentionMs, retentionIntervalMs: Math.max(1_000, Math.min(60_000, Math.floor(retentionMs / 4))) };
+}
+
 /** "team-a=10,team-b=5" → namespace → most unfinished jobs. */
 export function parseNamespaceQuotas(spec: string): Map<string, number> {
   const quotas = new Map<string, number>();
@@ -156,6 +167,8 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
   checkListenSecurity({ host: listen.host, ...(http !== undefined ? { httpHost: http.host } : {}), tls: tls !== undefined, insecure, allowLegacy });
   const quotas = flags.namespaceQuota ?? env.TITAN_NAMESPACE_QUOTA;
   const legacyRole = flags.legacyRole ?? env.TITAN_LEGACY_ROLE;
+  const maxLogSize = flags.maxLogSize ?? env.TITAN_MAX_LOG_SIZE;
+  const retention = flags.retention ?? env.TITAN_RETENTION;
   return {
     host: listen.host,
     port: listen.port,
@@ -176,6 +189,8 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
     ...(quotas !== undefined ? { namespaceQuotas: parseNamespaceQuotas(quotas) } : {}),
     ...(tls !== undefined ? { tls } : {}),
     ...(insecure ? { insecure: true } : {}),
+    ...(maxLogSize !== undefined ? { maxLogBytes: parseLogSize('--max-log-size', maxLogSize) } : {}),
+    ...(retention !== undefined ? retentionOptions(retention) : {}),
   };
 }
 
@@ -211,6 +226,8 @@ export function registerMaster(program: Command): void {
     .option('--cert <file>', 'master certificate (default ~/.titan/certs/master.crt; env TITAN_CERT)')
     .option('--key <file>', 'master private key (default ~/.titan/certs/master.key; env TITAN_KEY)')
     .option('--insecure', 'allow plain TCP/HTTP on a non-loopback address (a trusted network only; env TITAN_INSECURE=1)')
+    .option('--max-log-size <size>', 'most output stored per job, e.g. 64M (the default) or 1G; past it a marker line and nothing more (env TITAN_MAX_LOG_SIZE)')
+    .option('--retention <duration>', 'delete finished jobs (with their events and logs) and DAG runs this long after they finished, e.g. 7d (the default), 12h; DLQ entries and the audit ledger stay (env TITAN_RETENTION)')
     .option('--allow-legacy-unauthenticated', 'also serve the original Titan protocol v1 (no token; loopback only; env TITAN_ALLOW_LEGACY_UNAUTHENTICATED=1)')
     .option('--legacy-role <role>', 'the role protocol v1 clients act with, as identity legacy-v1: viewer, operator (the default) or admin (env TITAN_LEGACY_ROLE)')
     .action(async (flags: MasterFlags) => {

@@ -11,6 +11,8 @@ import { parseHostPort, parseTags, positiveInt, resolveMasterAddress, titanHome 
 import { INFERENCE_AGENT_DEFAULTS, type InferenceAgentOptions } from '../inference/agent.js';
 import { resolveTls } from '../sdk/address.js';
 import { certificateCommonName } from '../security/tls-env.js';
+import { parseLogSize } from '../common/log-cap.js';
+import { parseDuration } from '../common/when.js';
 
 export interface WorkerFlags extends IsolationFlags {
   master?: string;
@@ -41,6 +43,14 @@ export interface WorkerFlags extends IsolationFlags {
   key?: string;
   warm?: boolean;
   pythonPreload?: string;
+  maxLogSize?: string;
+  retention?: string;
+}
+
+function positiveDuration(flag: string, text: string): number {
+  const ms = parseDuration(text, flag);
+  if (ms <= 0) throw new TitanError(ErrorCode.INVALID_REQUEST, `${flag} must be above 0 (e.g. 7d or 12h), got "${text}"`);
+  return ms;
 }
 
 /** The --inference* flags (env TITAN_INFERENCE for the server URL); undefined without --inference. */
@@ -129,6 +139,8 @@ export function workerOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = p
   const slots = flags.slots !== undefined ? positiveInt('--slots', flags.slots) : WORKER_DEFAULTS.slots;
   const spawn = spawnOptionsFrom(flags, slots);
   // Under mTLS the master knows this worker by its certificate's CN, so that is its id by default.
+  const maxLogSize = flags.maxLogSize ?? env.TITAN_MAX_LOG_SIZE;
+  const retention = flags.retention ?? env.TITAN_RETENTION;
   const id = flags.id ?? env.TITAN_WORKER_ID ?? (tls?.cert !== undefined ? certificateCommonName(tls.cert) : undefined);
   return {
     masterHost: address.host,
@@ -150,6 +162,8 @@ export function workerOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = p
     ...(flags.warm === false ? { warmPython: false } : {}),
     ...pythonPreloadFrom(flags, env),
     ...(flags.jobUser !== undefined ? { jobUser: flags.jobUser } : {}),
+    ...(maxLogSize !== undefined ? { maxLogBytes: parseLogSize('--max-log-size', maxLogSize) } : {}),
+    ...(retention !== undefined ? { retentionMs: positiveDuration('--retention', retention) } : {}),
   };
 }
 
@@ -214,6 +228,8 @@ export function registerWorker(program: Command): void {
     .option('--spawned-by <host>', 'mark this worker as auto-scaled: the master retires it when idle (set by the host)')
     .option('--no-warm', 'spawn a new python3 for every .py job instead of forking it from a warm interpreter')
     .option('--python-preload <modules>', 'modules the warm interpreter imports once for all .py jobs, e.g. numpy,pandas (env TITAN_PYTHON_PRELOAD)')
+    .option('--max-log-size <size>', 'most output an attempt sends to the master and keeps in its log files, e.g. 64M (the default); a marker line shows the cut (env TITAN_MAX_LOG_SIZE)')
+    .option('--retention <duration>', 'remove job workspaces and DAG shared folders untouched this long, e.g. 7d (the default) (env TITAN_RETENTION)')
     .option('--tls', 'dial the master over TLS (env TITAN_TLS=1; implied by --ca)')
     .option('--ca <file>', 'CA the master is signed by (env TITAN_CA; default ~/.titan/certs/ca.crt)')
     .option('--cert <file>', 'this worker\'s certificate, for a master with --mtls; its CN is the worker id (env TITAN_CERT)')

@@ -41,6 +41,8 @@ export class HttpCallContext implements ClientContext {
 
 export interface StreamSink {
   chunk(body: unknown): boolean;
+  /** Runs `cb` once the client can take more (or has gone); at once when absent. */
+  whenWritable?(cb: () => void): void;
   end(body: unknown): void;
   readonly signal: AbortSignal;
 }
@@ -64,6 +66,7 @@ export function callMaster(master: Master, ctx: ClientContext, opcode: OpcodeVal
       ok: (answer?: unknown) => settle(() => resolve(answer)),
       error: (code: ErrorCode, message: string) => settle(() => reject(new TitanError(code, message))),
       chunk: (answer: unknown) => (done ? false : (stream?.chunk(answer) ?? true)),
+      whenWritable: (cb: () => void) => (stream?.whenWritable !== undefined ? stream.whenWritable(cb) : cb()),
       end: (answer?: unknown) => {
         stream?.end(answer);
         settle(() => resolve(answer));

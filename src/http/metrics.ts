@@ -4,6 +4,7 @@ import type { Master } from '../master/master.js';
 import { Opcode } from '../protocol/opcodes.js';
 import type { ServiceView } from '../protocol/views.js';
 import { HttpCallContext, callMaster } from './master-call.js';
+import { registerStoreMetrics } from './store-metrics.js';
 
 /**
  * The master's Prometheus metrics, on a registry of its own (several masters can share a
@@ -18,6 +19,7 @@ export class MasterMetrics {
   constructor(master: Master) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'titan_master_' });
+    registerStoreMetrics(this.registry, master);
     // The ledger's head, scraped from outside the data dir: a later cut or wipe cannot match what was seen.
     new Gauge({
       name: 'titan_audit_head_seq',

@@ -36,6 +36,25 @@ export class SseStream {
     return this.reply.raw.write(lines);
   }
 
+  /** Runs `cb` once the socket can take more: now, on its next drain, or when the client goes. */
+  whenWritable(cb: () => void): void {
+    const raw = this.reply.raw;
+    if (!this.#open || !raw.writableNeedDrain) {
+      cb();
+      return;
+    }
+    let called = false;
+    const once = (): void => {
+      if (called) return;
+      called = true;
+      raw.off('drain', once);
+      this.#onClose.delete(once);
+      cb();
+    };
+    raw.once('drain', once);
+    this.#onClose.add(once);
+  }
+
   comment(text: string): void {
     if (this.#open) this.reply.raw.write(`: ${text}\n\n`);
   }

@@ -63,6 +63,9 @@ export function handleClientMessage(master: Master, session: ClientContext, msg:
     case Opcode.CLUSTER_STATS:
       reply.ok(clusterStats(master));
       return;
+    case Opcode.STORE_GC:
+      void master.retention.pass().then((summary) => reply.ok({ ...summary, retentionMs: master.retention.retentionMs }), (err: unknown) => reply.error(ErrorCode.INTERNAL, `retention pass failed: ${(err as Error).message}`));
+      return;
     case Opcode.WORKER_SHUTDOWN: {
       const { workerId } = parseBody(WorkerRef, msg);
       if (!master.stopWorker(workerId)) throw new TitanError(ErrorCode.UNKNOWN_WORKER, `no connected worker ${workerId}: list them with \`titan workers\``);

@@ -18,20 +18,25 @@ import { DEFAULT_BODY_LIMITS, PRE_AUTH_MAX_FRAME, type BodyLimits } from '../pro
 import { ArtifactStore } from './artifacts.js';
 import { Deadlines } from './deadlines.js';
 import { JobWatchers } from './job-watchers.js';
+import { LogIntake } from './log-intake.js';
+import { DEFAULT_MAX_LOG_BYTES } from '../common/log-cap.js';
 import type { MasterOptions } from './options.js';
 import { loadOrCreateToken } from './token.js';
 import { Session } from './session.js';
 import { LegacyGate } from './legacy/gate.js';
-import { ServiceDirectory, serviceEnvName } from './service-directory.js';
+import { ServiceDirectory } from './service-directory.js';
+import { dispatchMessage } from './dispatch-message.js';
 import { Schedules } from './schedules.js';
 import { HttpApi } from '../http/server.js';
-import { isolationSpec } from './isolation-spec.js';
 import { Janitor, JANITOR_DEFAULTS } from './janitor.js';
 import { InferenceCoordinator } from '../inference/coordinator.js';
 import { DEFAULT_INFERENCE } from '../inference/config.js';
 import { GrpcApi } from '../inference/grpc-server.js';
 import { Autoscaler } from './autoscaler.js';
 import { TimerSkew } from './timer-skew.js';
+import { extendedHeartbeatDeadline, LoopLag } from './loop-lag.js';
+import { DataDirLock } from './data-dir-lock.js';
+import { DEFAULT_RETENTION_MS, Retention } from './retention.js';
 import { EventFeed } from './event-feed.js';
 import { WorkerVitals } from './worker-vitals.js';
 import { StoreGuard, type StoreBatch } from './store-guard.js';
@@ -53,10 +58,16 @@ export class Master {
   /** Holds writes (and their effects) back while the disk is full; refuses new work meanwhile. */
   readonly storeGuard: StoreGuard;
   readonly artifacts: ArtifactStore;
+  /** Jobs' output into the store, capped per job (--max-log-size). */
+  readonly logs: LogIntake;
+  /** Deletes finished history past --retention, in small batches (`titan gc` runs a pass now). */
+  readonly retention: Retention;
   readonly watchers = new JobWatchers();
   readonly deadlines = new Deadlines();
   /** How late delay timers fire, for `titan stats` and the bench. */
   readonly timerSkew = new TimerSkew();
+  /** Stalls of the master's own loop, so it does not blame workers for heartbeats it could not read. */
+  readonly loopLag = new LoopLag();
   readonly services = new ServiceDirectory();
   readonly schedules: Schedules = new Schedules(this);
   readonly janitor: Janitor;
@@ -91,6 +102,8 @@ export class Master {
   /** True once state is recovered and both ports accept connections (`/readyz`). */
   ready = false;
   private closed = false;
+  /** Held for the master's life: a second master on the same data dir refuses to start. */
+  private readonly dataDirLock: DataDirLock;
 
   constructor(
     readonly options: MasterOptions,
@@ -110,6 +123,7 @@ export class Master {
     this.janitor = new Janitor(this, options.janitor ?? JANITOR_DEFAULTS);
     this.autoscaler = new Autoscaler(this);
     makePrivateDir(options.dataDir);
+    this.dataDirLock = DataDirLock.acquire(options.dataDir);
     this.token = options.token ?? loadOrCreateToken(options.dataDir);
     this.store = SqliteStore.open(join(options.dataDir, 'titan.db'));
     this.storeGuard = new StoreGuard(this.store, options.dataDir, log, (batch) => this.perform(batch));
@@ -127,6 +141,8 @@ export class Master {
       for (const session of this.sessions) if (session.identity?.tokenId === tokenId) session.close();
     });
     this.artifacts = new ArtifactStore(join(options.dataDir, 'artifacts'));
+    this.logs = new LogIntake(this.store, options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES);
+    this.retention = new Retention(this.store, options.retentionMs ?? DEFAULT_RETENTION_MS, log, options.retentionIntervalMs);
     this.scheduler = new Scheduler(this.store.maxJobSeq() + 1, this.store.maxDagSeq() + 1);
     this.security.attachJobs((id) => this.scheduler.job(id));
     this.inference = new InferenceCoordinator(options.inference ?? DEFAULT_INFERENCE, log);
@@ -153,6 +169,8 @@ export class Master {
       });
     }
     this.log.info({ active: active.length, dags: dags.length, awaitingWorkers: held }, 'state recovered from the store');
+    this.loopLag.start();
+    this.retention.start();
     this.schedules.start();
     this.janitor.start();
     await this.inference.start(this.options.dataDir);
@@ -194,6 +212,8 @@ export class Master {
     await this.grpc?.close();
     this.inference.close();
     this.deadlines.close();
+    this.loopLag.stop();
+    this.retention.stop();
     this.janitor.close();
     this.storeGuard.close();
     for (const session of this.sessions) session.close();
@@ -203,6 +223,7 @@ export class Master {
     this.security.recordSystem('MASTER_STOP', 'ok');
     this.security.close();
     this.store.close();
+    this.dataDirLock.release();
   }
 
   newJobId(): string {
@@ -325,7 +346,16 @@ export class Master {
 
   armHeartbeat(workerId: string): void {
     if (!this.workerPeers.has(workerId)) return;
-    this.deadlines.set(`worker:${workerId}`, Date.now() + this.options.heartbeatTimeoutMs, () => this.heartbeatMissed(workerId));
+    const armedAt = Date.now();
+    const timeout = this.options.heartbeatTimeoutMs;
+    const expire = (): void => {
+      const stalled = this.loopLag.stalledSince(armedAt);
+      const later = extendedHeartbeatDeadline(armedAt, timeout, stalled, Date.now(), this.options.heartbeatIntervalMs);
+      if (later === null) return this.heartbeatMissed(workerId);
+      this.log.info({ workerId, deafMs: stalled }, 'heartbeat deadline extended: the master itself was stalled');
+      this.deadlines.set(`worker:${workerId}`, later, expire);
+    };
+    this.deadlines.set(`worker:${workerId}`, armedAt + timeout, expire);
   }
 
   /** The last heartbeat is older than the timeout: the worker's lease has run out, its attempts run again. */
@@ -348,34 +378,7 @@ export class Master {
     const peer = this.workerPeers.get(workerId);
     // Without a peer the worker is already being detached, which re-queues the job.
     if (peer !== undefined) this.janitor.dispatched(workerId, job.id);
-    peer?.notify(Opcode.JOB_DISPATCH, {
-      jobId: job.id,
-      attempt: job.attempt,
-      name: job.spec.name,
-      run: job.spec.run,
-      args: job.spec.args,
-      env: { ...this.serviceEnv(job), ...job.spec.env },
-      token: this.security.jobToken(job.id, job.attempt),
-      ...(job.spec.service !== undefined ? { service: job.spec.service } : {}),
-      timeoutSeconds: job.spec.timeoutSeconds,
-      ...(job.spec.bundle !== undefined ? { bundle: job.spec.bundle } : {}),
-      ...(job.spec.dagId !== undefined ? { dagId: job.spec.dagId } : {}),
-      ...isolationSpec(job.spec),
-    });
-  }
-
-  /** The addresses of the services this job depends on (TITAN_SERVICE_<ID>_URL and _PORT in its environment). */
-  private serviceEnv(job: Job): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const parentId of job.spec.parents ?? []) {
-      const endpoint = this.services.get(parentId);
-      if (endpoint === undefined) continue;
-      const key = serviceEnvName(job.spec.dagId !== undefined ? parentId.slice(job.spec.dagId.length + 1) : parentId);
-      env[`TITAN_SERVICE_${key}_URL`] = `http://${endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`;
-      env[`TITAN_SERVICE_${key}_PORT`] = String(endpoint.port);
-      env[`TITAN_SERVICE_${key}_HOST`] = endpoint.host;
-    }
-    return env;
+    peer?.notify(Opcode.JOB_DISPATCH, dispatchMessage(job, this.services, this.security.jobToken(job.id, job.attempt)));
   }
 
   private accept(socket: Socket): void {

@@ -54,6 +54,12 @@ export interface MasterOptions {
   readonly scaleWebhook?: string;
   /** The HMAC-SHA256 key that signs each webhook delivery (src/security/webhook-signature.ts). */
   readonly scaleWebhookSecret?: string;
+  /** Most bytes of output stored per job (all attempts); a marker line shows the cut. 64 MiB when absent. */
+  readonly maxLogBytes?: number;
+  /** Finished jobs, their events and logs, and finished DAG runs are deleted this long after they finished (7 days when absent). */
+  readonly retentionMs?: number;
+  /** How often retention runs a pass (60 s when absent). */
+  readonly retentionIntervalMs?: number;
 }
 
 export const MASTER_DEFAULTS = {

@@ -83,8 +83,8 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
     }
     case Opcode.JOB_LOG_LINES: {
       const batch = parseBody(JobLogLines, msg);
-      master.store.appendLogs(batch.lines.map((l) => ({ jobId: batch.jobId, attempt: batch.attempt, stream: l.stream, at: l.at, line: l.line })));
-      master.watchers.logsAppended(batch.jobId);
+      const stored = master.logs.append(batch.lines.map((l) => ({ jobId: batch.jobId, attempt: batch.attempt, stream: l.stream, at: l.at, line: l.line })));
+      if (stored) master.watchers.logsAppended(batch.jobId);
       reply.ok({ ok: true });
       return;
     }

@@ -75,6 +75,8 @@ export const Opcode = {
   AUDIT_VERIFY: 79,
   // clients → master: every decision waiting on a person (Titan approvals and original-SDK KV gates)
   APPROVAL_LIST: 80,
+  // clients → master, maintenance: a retention pass now (`titan gc`)
+  STORE_GC: 81,
 } as const;
 export type Opcode = (typeof Opcode)[keyof typeof Opcode];
 

@@ -64,6 +64,8 @@ export class Peer {
   private closed = false;
   private remoteJson = false;
   private readonly closeListeners: Array<() => void> = [];
+  /** Waiting for a drain (whenWritable); released by the drain or the close. */
+  private writers: Array<() => void> = [];
   private readonly protocolErrorListeners: Array<(err: TitanError, origin: ProtocolErrorOrigin) => void> = [];
 
   constructor(
@@ -83,7 +85,9 @@ export class Peer {
       untrack: (reply) => {
         if (this.active.get(reply.rid) === reply) this.active.delete(reply.rid);
       },
+      whenWritable: (cb) => this.whenWritable(cb),
     };
+    this.outbox.onDrain(() => this.releaseWriters());
     transport.onData((chunk) => this.receive(chunk));
     transport.onClose((err) => {
       const why = err ? ` (${err.message})` : '';
@@ -176,6 +180,18 @@ export class Peer {
 
   onDrain(cb: () => void): void {
     this.outbox.onDrain(cb);
+  }
+
+  /** Runs `cb` once: now when the connection can take more, else on its next drain or its close. */
+  whenWritable(cb: () => void): void {
+    if (this.closed || !this.outbox.writableNeedDrain) queueMicrotask(cb);
+    else this.writers.push(cb);
+  }
+
+  private releaseWriters(): void {
+    const writers = this.writers;
+    this.writers = [];
+    for (const cb of writers) this.safely('whenWritable', cb);
   }
 
   /** Called once when the connection is gone, whichever side closed it. */
@@ -339,6 +355,7 @@ export class Peer {
     this.outbox.close();
     this.pending.rejectAll(new TitanError(ErrorCode.CONNECTION_CLOSED, reason));
     for (const reply of [...this.active.values()]) reply.cancel();
+    this.releaseWriters();
     for (const cb of this.closeListeners.splice(0)) this.safely('onClose', cb);
   }
 

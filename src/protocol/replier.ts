@@ -21,8 +21,14 @@ export interface Replier {
   readonly signal: AbortSignal;
   ok(body?: unknown): void;
   error(code: ErrorCode, message: string): void;
-  /** Sends one stream chunk. Returns false when the connection needs a drain (see Peer.onDrain). */
+  /** Sends one stream chunk. Returns false when the connection needs a drain (see whenWritable). */
   chunk(body: unknown): boolean;
+  /**
+   * Runs `cb` once the connection can take more: at once when it can, on its next drain, or when
+   * it closes (the writer then sees `signal` aborted). A stream that follows its reader's pace
+   * sends a page, and the next one only from here.
+   */
+  whenWritable(cb: () => void): void;
   /** Ends a stream, optionally with a final body the requester's stream() resolves to. */
   end(body?: unknown): void;
 }
@@ -35,6 +41,7 @@ export interface ReplySink {
   sendAnswer(reply: Reply, flags: number, body: unknown): boolean;
   track(reply: Reply): void;
   untrack(reply: Reply): void;
+  whenWritable(cb: () => void): void;
 }
 
 export class Reply implements Replier {
@@ -85,6 +92,10 @@ export class Reply implements Replier {
     this.finish(Flags.STREAM | Flags.END, body);
   }
 
+  whenWritable(cb: () => void): void {
+    this.sink.whenWritable(cb);
+  }
+
   /** The requester cancelled, or the connection is gone: stop answering. */
   cancel(): void {
     if (this.done) return;
@@ -116,6 +127,7 @@ export const noReply: Replier = {
   ok: () => undefined,
   error: () => undefined,
   chunk: () => false,
+  whenWritable: (cb) => cb(),
   end: () => undefined,
 };
 

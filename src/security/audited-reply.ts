@@ -49,6 +49,9 @@ export function auditedReply(reply: Replier, target: string, write: (target: str
     chunk(body: unknown): boolean {
       return reply.chunk(body);
     },
+    whenWritable(cb: () => void): void {
+      reply.whenWritable(cb);
+    },
     end(body?: unknown): void {
       once('ok', body);
       reply.end(body);

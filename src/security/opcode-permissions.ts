@@ -72,6 +72,7 @@ const RULES: ReadonlyMap<number, Rule> = new Map<number, Rule>([
   [Opcode.TOKEN_REVOKE, () => need('admin')],
   [Opcode.AUDIT_LIST, () => need('admin')],
   [Opcode.AUDIT_VERIFY, () => need('admin')],
+  [Opcode.STORE_GC, () => need('admin')],
 ]);
 
 export function requirementOf(opcode: number, body: unknown): Requirement {

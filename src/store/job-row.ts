@@ -1,6 +1,6 @@
 import { ErrorCode, TitanError } from '../common/errors.js';
 import { JOB_STATES, type Job, type JobSpec, type JobState } from '../core/job.js';
-import type { JobEvent, LogLine, StoredLogLine } from './store.js';
+import type { JobEvent } from './store.js';
 
 /** A `jobs` row as SQLite hands it back; the column names are the bind parameter names too. */
 export interface JobRow {
@@ -33,17 +33,6 @@ export interface EventRow {
   worker_id: string | null;
   detail: string | null;
 }
-
-export interface LogRow {
-  seq: number;
-  job_id: string;
-  attempt: number;
-  stream: string;
-  at: number;
-  line: string;
-}
-
-export type NewLogRow = Omit<LogRow, 'seq'>;
 
 // A spec never changes after submission and the master writes the same job many times over its
 // life, so each spec object is serialised once. This relies on JobSpec being treated as
@@ -127,17 +116,6 @@ export function rowToEvent(row: EventRow): JobEvent {
     workerId: row.worker_id,
     detail: row.detail,
   };
-}
-
-export function logToRow(line: LogLine): NewLogRow {
-  return { job_id: line.jobId, attempt: line.attempt, stream: line.stream, at: line.at, line: line.line };
-}
-
-export function rowToLog(row: LogRow): StoredLogLine {
-  if (row.stream !== 'stdout' && row.stream !== 'stderr') {
-    throw corrupt(`log line ${row.seq} of job "${row.job_id}" has an unknown stream "${row.stream}"`);
-  }
-  return { seq: row.seq, jobId: row.job_id, attempt: row.attempt, stream: row.stream, at: row.at, line: row.line };
 }
 
 const KNOWN_STATES: ReadonlySet<string> = new Set(JOB_STATES);

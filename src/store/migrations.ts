@@ -194,6 +194,37 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec('ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER');
     },
   },
+  {
+    version: 8,
+    description: 'job output in chunks of lines (log-chunks.ts) instead of a row per line; indexes for retention',
+    up: (db) => {
+      // Lines already stored keep their seqs (a follower's cursor stays valid): one chunk each.
+      db.exec(`
+        CREATE TABLE job_log_chunks (
+          first_seq INTEGER PRIMARY KEY,
+          last_seq  INTEGER NOT NULL,
+          job_id    TEXT NOT NULL,
+          attempt   INTEGER NOT NULL,
+          stream    INTEGER NOT NULL,
+          at        INTEGER NOT NULL,
+          bytes     INTEGER NOT NULL,
+          body      TEXT NOT NULL
+        );
+        CREATE INDEX job_log_chunks_job ON job_log_chunks (job_id, last_seq);
+        -- Retention (pruner.ts) takes the oldest finished jobs first.
+        CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+        CREATE INDEX dags_finished ON dags (finished_at) WHERE finished_at IS NOT NULL;
+        INSERT INTO job_log_chunks (first_seq, last_seq, job_id, attempt, stream, at, bytes, body)
+          SELECT seq, seq, job_id, attempt, CASE stream WHEN 'stderr' THEN 1 ELSE 0 END, at,
+                 length(CAST(line AS BLOB)) + 1, json_array(line)
+          FROM job_logs;
+        INSERT INTO meta (key, value)
+          SELECT 'log_seq_floor', CAST(seq AS TEXT) FROM sqlite_sequence WHERE name = 'job_logs'
+          ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+        DROP TABLE job_logs;
+      `);
+    },
+  },
 ];
 
 export function schemaVersion(db: Database): number {

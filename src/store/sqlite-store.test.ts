@@ -51,9 +51,41 @@ void describe('sqlite store file', () => {
     withRaw(path, (db) => {
       assert.equal(schemaVersion(db), MIGRATIONS.length);
       const tables = db.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
-      for (const table of ['job_events', 'job_logs', 'jobs', 'meta']) assert.ok(tables.includes(table), `${table} exists`);
+      for (const table of ['job_events', 'job_log_chunks', 'jobs', 'meta']) assert.ok(tables.includes(table), `${table} exists`);
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     });
+  });
+
+  void test('a chatty job takes a row per 64 KiB of output, not a row per line', () => {
+    const path = newPath();
+    const store = SqliteStore.open(path);
+    const line = 'y'.repeat(99);
+    for (let batch = 0; batch < 40; batch++) {
+      store.appendLogs(Array.from({ length: 256 }, () => ({ jobId: 'chatty', attempt: 1, stream: 'stdout' as const, at: 1, line })));
+    }
+    store.close();
+    // 10,240 lines of 100 bytes in 40 batches of 25 KB: a row per batch.
+    const rows = withRaw(path, (db) => db.prepare<[], number>('SELECT COUNT(*) FROM job_log_chunks').pluck().get());
+    assert.equal(rows, 40);
+  });
+
+  void test('lines stored a row each (schema 7) keep their seqs as chunks', () => {
+    const path = newPath();
+    withRaw(path, (db) => {
+      migrate(db, path, MIGRATIONS.slice(0, 7));
+      const insert = db.prepare('INSERT INTO job_logs (job_id, attempt, stream, at, line) VALUES (?, 1, ?, 5, ?)');
+      insert.run('a', 'stdout', 'one');
+      insert.run('b', 'stdout', 'other');
+      insert.run('a', 'stderr', 'two');
+    });
+    const store = SqliteStore.open(path);
+    try {
+      assert.deepEqual(store.readLogs('a', 0, 10).map((l) => [l.seq, l.stream, l.line]), [[1, 'stdout', 'one'], [3, 'stderr', 'two']]);
+      store.appendLogs([{ jobId: 'a', attempt: 2, stream: 'stdout', at: 6, line: 'three' }]);
+      assert.deepEqual(store.readLogs('a', 3, 10).map((l) => [l.seq, l.line]), [[4, 'three']]);
+    } finally {
+      store.close();
+    }
   });
 
   void test('commits only append to the WAL; a thread of its own folds it into the file', async () => {

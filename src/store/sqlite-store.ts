@@ -1,25 +1,24 @@
+import { statSync } from 'node:fs';
 import { makePrivateDir, makePrivateFile, tightenIfPresent } from '../common/private-files.js';
-import { WalCheckpointer } from './wal-checkpointer.js';
+import { WAL_TRUNCATE_BYTES, WalCheckpointer } from './wal-checkpointer.js';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Dag } from '../core/dag.js';
 import { DagTable } from './dag-table.js';
 import { KvTable } from './kv-table.js';
 import { ArtifactReach } from './artifact-reach.js';
+import { LogChunkTable } from './log-chunks.js';
+import { StorePruner, type PruneBatch } from './pruner.js';
 import { ScheduleTable } from './schedule-table.js';
 import { JOB_STATES, isFinal, type Job, type JobState } from '../core/job.js';
 import {
   eventToRow,
   jobToRow,
-  logToRow,
   parseState,
   rowToEvent,
   rowToJob,
-  rowToLog,
   type EventRow,
   type JobRow,
-  type LogRow,
-  type NewLogRow,
 } from './job-row.js';
 import { migrate } from './migrations.js';
 import type { JobEvent, JobFilter, JobWrite, KeyedArtifact, KvEntry, LogLine, ScheduleRecord, Store, StoredLogLine } from './store.js';
@@ -43,13 +42,11 @@ export const SELECT_ACTIVE_JOBS = `SELECT ${JOB_COLUMNS} FROM jobs WHERE state I
 export class SqliteStore implements Store {
   private readonly upsertJob: Statement<[JobRow]>;
   private readonly insertEvent: Statement<[EventRow]>;
-  private readonly insertLog: Statement<[NewLogRow]>;
   private readonly selectActive: Statement<[], JobRow>;
   private readonly selectJob: Statement<[string], JobRow>;
   private readonly selectCounts: Statement<[], { state: string; n: number }>;
   private readonly selectMaxSeq: Statement<[], number>;
   private readonly selectEvents: Statement<[string], EventRow>;
-  private readonly selectLogs: Statement<[string, number, number], LogRow>;
   private readonly selectMeta: Statement<[string], string>;
   private readonly upsertMeta: Statement<[string, string]>;
   /** Keyed by the WHERE clause of the filter; a bounded number of shapes. */
@@ -60,7 +57,8 @@ export class SqliteStore implements Store {
   private readonly reach: ArtifactReach;
   private readonly schedules: ScheduleTable;
   private readonly selectDagJobs: Statement<[string], JobRow>;
-  private readonly appendBatch: (lines: readonly LogLine[]) => void;
+  private readonly logs: LogChunkTable;
+  private readonly pruner: StorePruner;
 
   private constructor(
     /** Where the file is (or ':memory:'); reopening this path gives the same data back. */
@@ -85,9 +83,6 @@ export class SqliteStore implements Store {
       `INSERT INTO job_events (job_id, at, from_state, to_state, attempt, worker_id, detail)
        VALUES (@job_id, @at, @from_state, @to_state, @attempt, @worker_id, @detail)`,
     );
-    this.insertLog = db.prepare(
-      `INSERT INTO job_logs (job_id, attempt, stream, at, line) VALUES (@job_id, @attempt, @stream, @at, @line)`,
-    );
     this.selectActive = db.prepare(SELECT_ACTIVE_JOBS);
     this.selectJob = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`);
     this.selectCounts = db.prepare('SELECT state, COUNT(*) AS n FROM jobs GROUP BY state');
@@ -95,10 +90,6 @@ export class SqliteStore implements Store {
     this.selectEvents = db.prepare(
       `SELECT job_id, at, from_state, to_state, attempt, worker_id, detail
        FROM job_events WHERE job_id = ? ORDER BY id`,
-    );
-    this.selectLogs = db.prepare(
-      `SELECT seq, job_id, attempt, stream, at, line FROM job_logs
-       WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
     );
     this.selectMeta = db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck();
     this.upsertMeta = db.prepare(
@@ -117,9 +108,8 @@ export class SqliteStore implements Store {
       for (const dag of dags) this.dags.write(dag);
       for (const schedule of schedules) this.schedules.write(schedule);
     });
-    this.appendBatch = db.transaction((lines: readonly LogLine[]) => {
-      for (const line of lines) this.insertLog.run(logToRow(line));
-    });
+    this.logs = new LogChunkTable(db);
+    this.pruner = new StorePruner(db);
   }
 
   /**
@@ -148,6 +138,8 @@ export class SqliteStore implements Store {
       if (path === ':memory:') return new SqliteStore(path, db);
       // Checkpoints move to a thread of their own (wal-checkpointer.ts): a commit never waits for one.
       db.pragma('wal_autocheckpoint = 0');
+      // When a writer restarts the WAL after a full checkpoint, it also shrinks the file to this.
+      db.pragma(`journal_size_limit = ${WAL_TRUNCATE_BYTES}`);
       return new SqliteStore(path, db, new WalCheckpointer(path));
     } catch (err) {
       db.close();
@@ -248,12 +240,24 @@ export class SqliteStore implements Store {
 
   /** Effects: the lines are appended in one transaction, in order, each given the next seq. */
   appendLogs(lines: readonly LogLine[]): void {
-    if (lines.length > 0) this.appendBatch(lines);
+    this.logs.append(lines);
   }
 
-  readLogs(jobId: string, afterSeq: number, limit: number): StoredLogLine[] {
-    if (limit <= 0) return [];
-    return this.selectLogs.all(jobId, afterSeq, limit).map(rowToLog);
+  readLogs(jobId: string, afterSeq: number, limit: number, maxChars = Infinity): StoredLogLine[] {
+    return this.logs.read(jobId, afterSeq, limit, maxChars);
+  }
+
+  logBytes(jobId: string): number {
+    return this.logs.bytesOf(jobId);
+  }
+
+  pruneBatch(before: number, maxRows: number): PruneBatch {
+    return this.pruner.pruneBatch(before, maxRows, this.logs.highestSeq);
+  }
+
+  storeFileBytes(): { db: number; wal: number } {
+    if (this.path === ':memory:') return { db: 0, wal: 0 };
+    return { db: sizeOf(this.path), wal: sizeOf(`${this.path}-wal`) };
   }
 
   getMeta(key: string): string | undefined {
@@ -333,5 +337,13 @@ export class SqliteStore implements Store {
       this.listStatements.set(where, statement);
     }
     return statement;
+  }
+}
+
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
   }
 }

@@ -198,6 +198,26 @@ export function runStoreConformance<S extends Store>(name: string, makeStore: ()
       assert.deepEqual(store.readLogs('b', 0, 100).map((l) => l.line), ['other']);
     });
 
+    void test('a large batch of mixed streams reads back line by line, in order', (t) => {
+      const store = fresh(t);
+      const batch = Array.from({ length: 3000 }, (_, i) => log('a', `line ${i} ${'x'.repeat(100)}`, i % 7 === 0 ? 'stderr' : 'stdout'));
+      store.appendLogs(batch);
+      const read: string[] = [];
+      let cursor = 0;
+      for (let page = store.readLogs('a', 0, 250); page.length > 0; page = store.readLogs('a', cursor, 250)) {
+        cursor = page[page.length - 1]?.seq ?? cursor;
+        read.push(...page.map((l) => `${l.stream}:${l.line}`));
+      }
+      assert.deepEqual(read, batch.map((l) => `${l.stream}:${l.line}`));
+    });
+
+    void test('logBytes counts each line in UTF-8 with its newline', (t) => {
+      const store = fresh(t);
+      assert.equal(store.logBytes('a'), 0);
+      store.appendLogs([log('a', 'abc'), log('a', 'é'), log('b', 'zz')]);
+      assert.equal(store.logBytes('a'), 4 + 3);
+    });
+
     void test('log seqs keep increasing after reopen', (t) => {
       let store = fresh(t);
       store.appendLogs([log('a', 'one')]);

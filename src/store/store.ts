@@ -1,6 +1,7 @@
 import type { Dag } from '../core/dag.js';
 import type { Job, JobState } from '../core/job.js';
 import type { MisfirePolicy, OverlapPolicy } from '../core/schedule.js';
+import type { PruneBatch } from './pruner.js';
 
 /** One line a job printed, as kept for `titan logs`. */
 export interface LogLine {
@@ -116,8 +117,22 @@ export interface Store {
   jobEvents(jobId: string): JobEvent[];
   /** Appends lines in one transaction and returns nothing; order of the batch is kept. */
   appendLogs(lines: readonly LogLine[]): void;
-  /** Lines of one job with seq > afterSeq, oldest first, at most limit. */
-  readLogs(jobId: string, afterSeq: number, limit: number): StoredLogLine[];
+  /**
+   * Lines of one job with seq > afterSeq, oldest first, at most limit; with maxChars, also no more
+   * lines once their text reaches that many characters (one line at least), so a page is bounded.
+   */
+  readLogs(jobId: string, afterSeq: number, limit: number, maxChars?: number): StoredLogLine[];
+  /** Bytes of line text stored for a job, all attempts (a line counts its UTF-8 length plus a newline). */
+  logBytes(jobId: string): number;
+  /**
+   * Retention: deletes at most about `maxRows` rows of finished history older than `before` (jobs
+   * with their events and log chunks, then DAG runs left empty) in one short transaction. DLQ
+   * (`dead`) jobs, unfinished jobs and jobs of running DAGs stay; the audit ledger is not touched.
+   * Returns what it deleted: all zero when nothing is left to delete.
+   */
+  pruneBatch(before: number, maxRows: number): PruneBatch;
+  /** Sizes of the store's files on disk (0 in memory), for /metrics and the bench. */
+  storeFileBytes(): { db: number; wal: number };
   getMeta(key: string): string | undefined;
   setMeta(key: string, value: string): void;
   /** The live value of a key; an expired key is absent (and is deleted on the way). */

@@ -3,17 +3,30 @@
  * to the store file, a PASSIVE checkpoint on a period and once more when told to stop.
  */
 import Database from 'better-sqlite3';
+import { statSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { path, intervalMs, closed } = workerData as { path: string; intervalMs: number; closed: Int32Array };
+const { path, intervalMs, closed, truncateBytes } = workerData as { path: string; intervalMs: number; closed: Int32Array; truncateBytes: number };
 const db = new Database(path);
 db.pragma('busy_timeout = 5000');
 
+const walBytes = (): number => {
+  try {
+    return statSync(`${path}-wal`).size;
+  } catch {
+    return 0;
+  }
+};
+
 // PASSIVE copies what it can without waiting for the master's writes; a busy moment is simply
-// retried on the next tick.
+// retried on the next tick. A WAL that grew past `truncateBytes` anyway (a burst, a long read
+// that kept frames pinned) is truncated: PASSIVE has just copied nearly everything, so TRUNCATE
+// holds the master's writers only for the last frames (SQLite makes them wait on their busy
+// timeout meanwhile), here rather than in a commit.
 const checkpoint = (): void => {
   try {
     db.pragma('wal_checkpoint(PASSIVE)');
+    if (walBytes() > truncateBytes) db.pragma('wal_checkpoint(TRUNCATE)');
   } catch (err) {
     parentPort?.postMessage({ type: 'error', message: (err as Error).message });
   }

@@ -1,5 +1,8 @@
 import { Worker } from 'node:worker_threads';
 
+/** A WAL larger than this after a checkpoint is truncated (see wal-checkpoint-thread.ts). */
+export const WAL_TRUNCATE_BYTES = 64 * 1024 * 1024;
+
 /**
  * Runs the store's WAL checkpoints on a second connection in a worker thread. SQLite's automatic
  * checkpoint runs inside whichever commit crosses the threshold, on the master's only thread;
@@ -12,8 +15,8 @@ export class WalCheckpointer {
   readonly #closed = new Int32Array(new SharedArrayBuffer(4));
   #stopped = false;
 
-  constructor(path: string, intervalMs = 1_000, onError: (message: string) => void = () => undefined) {
-    this.#worker = new Worker(new URL('./wal-checkpoint-thread.js', import.meta.url), { workerData: { path, intervalMs, closed: this.#closed } });
+  constructor(path: string, intervalMs = 1_000, onError: (message: string) => void = () => undefined, truncateBytes = WAL_TRUNCATE_BYTES) {
+    this.#worker = new Worker(new URL('./wal-checkpoint-thread.js', import.meta.url), { workerData: { path, intervalMs, closed: this.#closed, truncateBytes } });
     // Never what keeps a process alive: a master's exit closes it like everything else.
     this.#worker.unref();
     this.#worker.on('message', (message: { type?: string; message?: string }) => {

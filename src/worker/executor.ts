@@ -4,74 +4,20 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Timers } from '../common/timers.js';
-import type { JobRun } from '../core/job.js';
 import type { Logger } from '../common/log.js';
 import { commandFor, type Command } from './interpreter.js';
-import { LineBatcher, LineSplitter, type OutputLine } from './output-lines.js';
+import { LineBatcher, LineQuota, LineSplitter, type OutputLine } from './output-lines.js';
+import { OPEN_GATE, Valve, type OutputGate } from './output-flow.js';
+import { DEFAULT_MAX_LOG_BYTES, logCutMarker } from '../common/log-cap.js';
 import { LogFile } from './log-file.js';
 import { describeSetupError, describeSpawnError, makeExecutable } from './start-errors.js';
 import type { Confiner, Confinement } from './confine/confiner.js';
 import type { WarmPythons } from './warm/warm-pythons.js';
 import { forkWarmJob, type ForkedJob } from './warm/warm-job.js';
-import { pump, type JobChild } from './job-child.js';
-import type { DriverName, JobResources } from '../core/resources.js';
+import { closePipes, pump, type JobChild } from './job-child.js';
 
-export interface StartRequest {
-  readonly jobId: string;
-  readonly attempt: number;
-  readonly run: JobRun;
-  readonly args: readonly string[];
-  /** The complete environment of the process; the caller has merged it already. */
-  readonly env: Readonly<Record<string, string>>;
-  /** The job's folder and working directory; created when missing. */
-  readonly workspace: string;
-  /** Stop the process after this long; 0 or absent means no limit. */
-  readonly timeoutMs?: number;
-  /** Receives output lines in order, in batches. Called synchronously from stream events. */
-  readonly onLines?: (lines: OutputLine[]) => void;
-  /** Limits enforced by the kernel (cgroups or rlimits) where the worker can. */
-  readonly resources?: JobResources;
-  /** `sandbox` runs the job in namespaces (bwrap); default `process`. */
-  readonly driver?: DriverName;
-  readonly network?: 'host' | 'none';
-  /** Folders besides the workspace the job may write inside a sandbox (its DAG's shared folder). */
-  readonly writable?: readonly string[];
-  /** The identity the job runs as (a root worker's unprivileged job user); absent: the worker's own. */
-  readonly user?: { readonly uid: number; readonly gid: number };
-}
-
-export interface JobResult {
-  readonly exitCode: number | null;
-  readonly signal: string | null;
-  readonly durationMs: number;
-  /** The process could not be started; the text names the problem and the fix. */
-  readonly error?: string;
-  readonly timedOut: boolean;
-  /** The kernel killed it for going over its memory limit. */
-  readonly oom?: boolean;
-}
-
-export interface SpawnInfo {
-  readonly pid: number;
-  /** The process group the job and its descendants run in (equal to pid: spawned detached). */
-  readonly pgid: number;
-  /** Milliseconds since the epoch, taken right after spawn. */
-  readonly startedAt: number;
-  /** The cgroup.procs files of the job's cgroups, when it has any (nothing leaves a cgroup). */
-  readonly cgroupProcs?: readonly string[];
-}
-
-export interface RunningJob {
-  readonly jobId: string;
-  readonly attempt: number;
-  readonly pid: number | undefined;
-  /** Resolves once the process started, or with null when it never did. */
-  readonly spawned: Promise<SpawnInfo | null>;
-  /** Resolves after the process exited, its output closed and both log files are flushed. */
-  readonly done: Promise<JobResult>;
-  /** SIGTERM to the whole group, SIGKILL after the grace period; idempotent. SIGKILL is immediate. */
-  kill(signal?: NodeJS.Signals): void;
-}
+export type { JobResult, RunningJob, SpawnInfo, StartRequest } from './executor-types.js';
+import type { JobResult, RunningJob, SpawnInfo, StartRequest } from './executor-types.js';
 
 export interface ExecutorOptions {
   readonly log?: Logger;
@@ -87,6 +33,10 @@ export interface ExecutorOptions {
   readonly confiner?: Confiner;
   /** Forks the `.py` jobs it accepts from a warm interpreter instead of spawning python3 (`--no-warm`: absent). */
   readonly warm?: WarmPythons;
+  /** Most bytes of output one attempt's lines and each of its log files keep (a marker shows the cut). */
+  readonly maxLogBytes?: number;
+  /** Closed while lines cannot be passed on (the link to the master is congested): pipes stop being read. */
+  readonly outputGate?: OutputGate;
 }
 
 type Settings = Required<Omit<ExecutorOptions, 'log' | 'confiner' | 'warm'>> & { log: Logger | undefined; confiner: Confiner | undefined; warm: WarmPythons | undefined };
@@ -105,6 +55,8 @@ export class Executor {
       lineBatchSize: options.lineBatchSize ?? 256,
       lineFlushMs: options.lineFlushMs ?? 50,
       maxLineChars: options.maxLineChars ?? 64 * 1024,
+      maxLogBytes: options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES,
+      outputGate: options.outputGate ?? OPEN_GATE,
     };
   }
 
@@ -139,6 +91,8 @@ class JobProcess implements RunningJob {
   #spawnError: NodeJS.ErrnoException | undefined;
   #startedAt = 0;
   #closed = false;
+  /** The pipes' valves, to tell a pipe paused by us from one held open by a leftover process. */
+  #valves: Array<Valve | undefined> = [];
   #stopSignal: NodeJS.Signals | undefined;
   #timedOut = false;
   #confinement: Confinement | null = null;
@@ -263,12 +217,16 @@ class JobProcess implements RunningJob {
     const fields = { jobId: req.jobId, attempt: req.attempt };
     this.#child = child;
     this.#startedAt = performance.now();
-    const stdoutLog = new LogFile(path.join(req.workspace, 'stdout.log'), log, fields);
-    const stderrLog = new LogFile(path.join(req.workspace, 'stderr.log'), log, fields);
+    const { maxLogBytes, outputGate } = this.settings;
+    const stdoutLog = new LogFile(path.join(req.workspace, 'stdout.log'), log, fields, maxLogBytes);
+    const stderrLog = new LogFile(path.join(req.workspace, 'stderr.log'), log, fields, maxLogBytes);
     const onLines = req.onLines;
+    const quota = new LineQuota(maxLogBytes, logCutMarker(maxLogBytes));
     const batcher = new LineBatcher(this.settings.lineBatchSize, this.settings.lineFlushMs, (lines) => {
+      const kept = quota.admit(lines);
+      if (kept.length === 0) return;
       try {
-        onLines?.(lines);
+        onLines?.(kept);
       } catch (err) {
         log?.error({ ...fields, err }, 'output line handler failed');
       }
@@ -276,8 +234,7 @@ class JobProcess implements RunningJob {
     const addLine = (line: OutputLine): void => batcher.add(line);
     const outLines = new LineSplitter('stdout', this.settings.maxLineChars, addLine);
     const errLines = new LineSplitter('stderr', this.settings.maxLineChars, addLine);
-    pump(child.stdout, stdoutLog, outLines);
-    pump(child.stderr, stderrLog, errLines);
+    this.#valves = [pump(child.stdout, stdoutLog, outLines, outputGate), pump(child.stderr, stderrLog, errLines, outputGate)];
 
     child.once('error', (err: NodeJS.ErrnoException) => {
       if (child.pid === undefined) this.#spawnError = err;
@@ -338,8 +295,7 @@ class JobProcess implements RunningJob {
         'job exited but processes it started still hold its output; killing its process group',
       );
       this.#signalGroup(pid, 'SIGKILL');
-      child.stdout?.destroy();
-      child.stderr?.destroy();
+      closePipes(child, this.#valves, this.#timers, this.settings.stdioGraceMs);
     });
   }
 

@@ -19,6 +19,8 @@ export interface HeldJob {
   leaseExpired: boolean;
   /** The master refused its finish report (its disk full): heartbeats list it until it is taken. */
   reportRefused: boolean;
+  /** Its DAG run's shared folder is in use while it is held. */
+  readonly dagId?: string;
 }
 
 /** Where a held service is, for a master that restarted and lost track of it. */
@@ -49,4 +51,14 @@ export function recordPid(pids: PidRegistry, held: HeldJob, info: SpawnInfo, log
  */
 export function forgetPid(pids: PidRegistry, held: HeldJob, pid: number, log: Logger): void {
   pids.remove(pid).catch((err: unknown) => log.warn({ jobId: held.jobId, attempt: held.attempt, pid, err }, 'could not remove the job from the pid registry'));
+}
+
+/** Job and DAG ids whose folders the held attempts use (the workspace sweeper leaves them). */
+export function foldersInUse(held: Iterable<HeldJob>): Set<string> {
+  const ids = new Set<string>();
+  for (const h of held) {
+    ids.add(h.jobId);
+    if (h.dagId !== undefined) ids.add(h.dagId);
+  }
+  return ids;
 }

@@ -4,27 +4,34 @@
  * close per stream is a measurable part of a /bin/true job's cost.
  */
 import { constants, createWriteStream, openSync, type WriteStream } from 'node:fs';
-import type { Readable } from 'node:stream';
 import type { Logger } from '../common/log.js';
+import { logCutMarker } from '../common/log-cap.js';
+import type { Valve } from './output-flow.js';
 
 export class LogFile {
   #out: WriteStream | undefined;
   #failed = false;
-  #paused: Readable | undefined;
+  #paused: Valve | undefined;
+  #written = 0;
 
   constructor(
     readonly path: string,
     private readonly log: Logger | undefined,
     private readonly fields: Record<string, unknown>,
+    /** Past this many bytes the file gets a marker line and nothing more. */
+    private readonly maxBytes = Infinity,
   ) {}
 
-  write(chunk: Buffer, source: Readable): void {
-    if (this.#failed) return;
+  write(chunk: Buffer, valve: Valve): void {
+    if (this.#failed || this.#written > this.maxBytes) return;
     const out = this.#out ?? this.#open();
     if (out === undefined) return;
-    if (!out.write(chunk) && this.#paused === undefined) {
-      this.#paused = source;
-      source.pause();
+    const room = this.maxBytes - this.#written;
+    this.#written += chunk.length;
+    const data = chunk.length <= room ? chunk : Buffer.concat([chunk.subarray(0, room), Buffer.from(`\n${logCutMarker(this.maxBytes)}\n`)]);
+    if (!out.write(data) && this.#paused === undefined) {
+      this.#paused = valve;
+      valve.hold('log file');
       out.once('drain', () => this.#resume());
     }
   }
@@ -64,8 +71,8 @@ export class LogFile {
   }
 
   #resume(): void {
-    const source = this.#paused;
+    const valve = this.#paused;
     this.#paused = undefined;
-    source?.resume();
+    valve?.release('log file');
   }
 }

@@ -51,6 +51,10 @@ export interface WorkerOptions {
   readonly warmPython?: boolean;
   /** Modules the warm interpreter imports once, for every job (`--python-preload numpy,pandas`). */
   readonly pythonPreload?: readonly string[];
+  /** Most bytes of output an attempt sends to the master and keeps in its log files (64 MiB when absent). */
+  readonly maxLogBytes?: number;
+  /** Job workspaces and DAG shared folders untouched this long are removed (7 days when absent). */
+  readonly retentionMs?: number;
 }
 
 export const WORKER_DEFAULTS = {

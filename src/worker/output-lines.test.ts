@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LineBatcher, LineSplitter, TRUNCATED_MARK, type OutputLine } from './output-lines.js';
+import { LineBatcher, LineQuota, LineSplitter, TRUNCATED_MARK, type OutputLine } from './output-lines.js';
 
 function split(chunks: Buffer[], maxChars = 10): string[] {
   const out: string[] = [];
@@ -38,4 +38,18 @@ test('a batch is delivered when full, and a partial batch after the delay', { ti
   assert.deepEqual(batches.map((b) => b.map((l) => l.line)), [['a', 'b']]);
   await late;
   assert.deepEqual(batches.map((b) => b.map((l) => l.line)), [['a', 'b'], ['c']]);
+});
+
+test('a line quota passes lines up to its byte cap, then a marker on stderr, then nothing', () => {
+  const at = 1;
+  {
+    const quota = new LineQuota(10, 'CUT');
+    assert.deepEqual(quota.admit([{ stream: 'stdout', at, line: 'abcd' }]), [{ stream: 'stdout', at, line: 'abcd' }]);
+    // 'é' is two bytes: 5 + 3 + 1 = 9 fits, the next line does not.
+    assert.deepEqual(quota.admit([{ stream: 'stdout', at, line: 'é' }, { stream: 'stdout', at, line: 'xy' }]), [
+      { stream: 'stdout', at, line: 'é' },
+      { stream: 'stderr', at, line: 'CUT' },
+    ]);
+    assert.deepEqual(quota.admit([{ stream: 'stdout', at, line: '' }]), []);
+  }
 });

@@ -75,23 +75,54 @@ export class LineSplitter {
 }
 
 /**
+ * Stops a job's lines at `maxBytes` (each counts its UTF-8 bytes and a newline): the lines that
+ * fit, then one marker line where the output was cut, then nothing.
+ */
+export class LineQuota {
+  #used = 0;
+  #cut = false;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly marker: string,
+  ) {}
+
+  admit(lines: OutputLine[]): OutputLine[] {
+    if (this.#cut) return [];
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i] as OutputLine;
+      this.#used += Buffer.byteLength(line.line, 'utf8') + 1;
+      if (this.#used > this.maxBytes) {
+        this.#cut = true;
+        return [...lines.slice(0, i), { stream: 'stderr', at: line.at, line: this.marker }];
+      }
+    }
+    return lines;
+  }
+}
+
+/**
  * Gathers lines into batches: one is delivered when it reaches `maxLines`, or `delayMs` after its
  * first line, whichever comes first; so a chatty job sends few large messages and a quiet one's
  * lines still arrive promptly.
  */
 export class LineBatcher {
   #batch: OutputLine[] = [];
+  #chars = 0;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly maxLines: number,
     private readonly delayMs: number,
     private readonly deliver: (lines: OutputLine[]) => void,
+    /** A batch is also delivered once its lines hold this many characters (one store chunk's worth). */
+    private readonly maxChars = 64 * 1024,
   ) {}
 
   add(line: OutputLine): void {
     this.#batch.push(line);
-    if (this.#batch.length >= this.maxLines) this.flush();
+    this.#chars += line.line.length;
+    if (this.#batch.length >= this.maxLines || this.#chars >= this.maxChars) this.flush();
     else this.#timer ??= setTimeout(() => this.flush(), this.delayMs);
   }
 
@@ -103,6 +134,7 @@ export class LineBatcher {
     if (this.#batch.length === 0) return;
     const batch = this.#batch;
     this.#batch = [];
+    this.#chars = 0;
     this.deliver(batch);
   }
 }

@@ -1,18 +1,21 @@
 import { join } from 'node:path';
-import { hostname, loadavg, freemem } from 'node:os';
+import { loadavg, freemem } from 'node:os';
 import type { Logger } from '../common/log.js';
 import { Opcode } from '../protocol/opcodes.js';
 import { JobDispatch, JobKill, type JobFinishedReport, type ServicePolicy } from '../protocol/messages.js';
 import type { Peer } from '../protocol/peer.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { Executor, type RunningJob, type SpawnInfo } from './executor.js';
-import { probeResources } from './identity.js';
 import { tlsEnvironment } from '../security/tls-env.js';
 import { prepareJob, startJob, workerBaseEnvironment, type RunnerContext } from './job-runner.js';
 import { DockerEngine } from './docker/engine.js';
 import { DockerJob, removeLeftoverContainers } from './docker/docker-job.js';
 import { Link } from './link.js';
-import { WORKER_VERSION, type WorkerOptions } from './options.js';
+import { LinkGate } from './link-gate.js';
+import { WorkspaceSweeper } from './workspace-sweeper.js';
+import { DEFAULT_RETENTION_MS } from '../common/retention.js';
+import type { WorkerOptions } from './options.js';
+import { registrationBody } from './registration.js';
 import type { OutputLine } from './output-lines.js';
 import { PidRegistry } from './pid-registry.js';
 import { ServiceSupervisor } from './service-supervisor.js';
@@ -22,7 +25,7 @@ import type { DriverName } from '../core/resources.js';
 import { InferenceAgent } from '../inference/agent.js';
 import { answerSpawnRequest, SpawnHost } from './spawn-host.js';
 import { WarmPythons } from './warm/warm-pythons.js';
-import { forgetPid, killForLapsedLease, recordPid, serviceState, type HeldJob } from './held-job.js';
+import { foldersInUse, forgetPid, killForLapsedLease, recordPid, type HeldJob } from './held-job.js';
 import { monotonicMs, Watchdog } from './watchdog.js';
 import { WorkerLease } from './lease.js';
 import { preparationError } from './start-errors.js';
@@ -30,7 +33,6 @@ import { setUpJobs, type JobSetup } from './job-setup.js';
 import { logJobPlacement } from './work-dir.js';
 
 const REPORT_RETRY_MS = 2_000; // how soon a finish report the master refused (a full disk) is sent again
-
 
 /**
  * A worker process: dials the master, registers, heartbeats, runs what it is dispatched and
@@ -66,6 +68,9 @@ export class Worker {
   private readonly inference: InferenceAgent | null;
   private draining = false;
   private drained: (() => void) | null = null;
+  /** Removes workspaces past the retention (--retention). */
+  private readonly sweeper: WorkspaceSweeper;
+  private readonly outputGate = new LinkGate(() => this.link.current); // jobs' output waits while the link is congested
 
   /** What to do when the master asks this worker to shut down (`titan shutdown`); the entry point drains and exits. */
   onStopRequested: () => void = () => void this.drain();
@@ -84,11 +89,12 @@ export class Worker {
     }
     const baseEnv = { ...workerBaseEnvironment(process.env, options.inheritEnv !== true), ...tlsEnvironment(jobs.tls) };
     this.warmPython = options.warmPython === false ? null : new WarmPythons({ baseEnv, cwd: options.workDir, preload: options.pythonPreload ?? [], log });
-    this.executor = new Executor({ log, killGraceMs: options.killGraceMs, confiner: this.confiner, ...(this.warmPython !== null ? { warm: this.warmPython } : {}) });
+    this.executor = new Executor({ log, killGraceMs: options.killGraceMs, confiner: this.confiner, outputGate: this.outputGate, ...(options.maxLogBytes !== undefined ? { maxLogBytes: options.maxLogBytes } : {}), ...(this.warmPython !== null ? { warm: this.warmPython } : {}) });
     this.docker = this.drivers.includes('docker') ? new DockerEngine(options.dockerSocket ?? '/var/run/docker.sock') : null;
     this.pids = new PidRegistry(join(options.workDir, 'pids.json'));
     this.watchdog = new Watchdog(this.id, log);
     this.lease = new WorkerLease((expiresAt) => this.watchdog.lease(expiresAt), () => this.leaseExpired());
+    this.sweeper = new WorkspaceSweeper(options.workDir, options.retentionMs ?? DEFAULT_RETENTION_MS, () => foldersInUse(this.held.values()), log);
     this.janitor = new WorkerJanitor(
       () => [...this.held.values()].map((h) => ({ jobId: h.jobId, attempt: h.attempt, process: h.process, deadline: h.deadline, running: h.report === null })),
       this.pids,
@@ -136,6 +142,7 @@ export class Worker {
     logJobPlacement(this.log, this.options.workDir, this.jobs.layout, this.jobs.jobUser);
     this.watchdog.start();
     this.janitor.start();
+    this.sweeper.start();
     if (this.inference !== null) this.inferencePort = await this.inference.start();
     this.link.start();
   }
@@ -160,6 +167,7 @@ export class Worker {
     this.draining = true;
     this.stopHeartbeat();
     this.janitor.close();
+    this.sweeper.stop();
     // First, so that no supervisor restarts what the executor is about to kill.
     for (const held of this.held.values()) held.service?.stop();
     await this.spawnHost?.close();
@@ -178,24 +186,10 @@ export class Worker {
 
   private async connected(peer: Peer, heartbeatIntervalMs: number): Promise<void> {
     this.dispatchesReceived = 0;
+    peer.onDrain(() => this.outputGate.release());
     peer.onRequest((msg, reply) => this.receive(msg, reply));
-    const host = probeResources();
-    const resources = { cpus: this.options.capacity?.cpus ?? host.cpus, memoryMb: this.options.capacity?.memoryMb ?? host.memoryMb, gpus: this.options.capacity?.gpus ?? host.gpus };
     const sentAt = monotonicMs();
-    const registered = (await peer.request(Opcode.WORKER_REGISTER, {
-      workerId: this.id,
-      host: hostname(),
-      tags: this.options.tags,
-      slots: this.options.slots,
-      resources,
-      drivers: this.drivers,
-      holding: [...this.held.values()].map((h) => ({ jobId: h.jobId, attempt: h.attempt, ...serviceState(h.service) })),
-      pid: process.pid,
-      version: WORKER_VERSION,
-      startedAt: this.startedAt,
-      ...(this.options.spawn !== undefined ? { spawn: { tags: this.options.spawn.tags, slots: this.options.spawn.slots, min: this.options.spawn.min, max: this.options.spawn.max } } : {}),
-      ...(this.options.spawnedBy !== undefined ? { spawnedBy: this.options.spawnedBy } : {}),
-    })) as { inferencePublicKey?: unknown; leaseMs?: unknown };
+    const registered = (await peer.request(Opcode.WORKER_REGISTER, registrationBody(this.id, this.options, this.drivers, this.held.values(), this.startedAt))) as { inferencePublicKey?: unknown; leaseMs?: unknown };
     this.lease.configure(typeof registered.leaseMs === 'number' ? registered.leaseMs : undefined);
     this.lease.renew(sentAt);
     if (this.inference !== null && typeof registered.inferencePublicKey === 'string') await this.inference.setPublicKey(registered.inferencePublicKey);
@@ -263,7 +257,10 @@ export class Worker {
       existing.process?.kill('SIGKILL');
       existing.service?.stop('SIGKILL');
     }
-    const held: HeldJob = { jobId: job.jobId, attempt: job.attempt, process: null, service: null, report: null, deadline: null, leaseExpired: false, reportRefused: false };
+    const held: HeldJob = {
+      jobId: job.jobId, attempt: job.attempt, process: null, service: null, report: null, deadline: null, leaseExpired: false, reportRefused: false,
+      ...(job.dagId !== undefined ? { dagId: job.dagId } : {}),
+    };
     this.held.set(job.jobId, held);
     this.watchdog.started(job.jobId, job.attempt); // before the spawn: a crash during it leaves nothing behind
     const onLines = (lines: OutputLine[]): void => {

@@ -14,6 +14,7 @@ const LogPageQuery = z.object({ after: z.coerce.number().int().min(0).default(0)
 const LogStreamQuery = z.object({ after: z.coerce.number().int().min(0).default(0) });
 
 const DOWNLOAD_PAGE = 5000;
+const PAGE_CHARS = 1024 * 1024;
 
 /**
  * A job's log: pages of lines (JSON), a live stream (SSE, resumable from the last seq seen via
@@ -24,7 +25,8 @@ export function registerLogRoutes(app: FastifyInstance, master: Master): void {
     const { id } = parse(idParam, request.params, 'path');
     const q = parse(LogPageQuery, request.query, 'query');
     jobView(master, id);
-    const lines: LogLineView[] = master.store.readLogs(id, q.after, q.limit).map(({ jobId: _jobId, ...line }) => line);
+    // A page is bounded in text as well as lines: the client pages on from lastSeq.
+    const lines: LogLineView[] = master.store.readLogs(id, q.after, q.limit, PAGE_CHARS).map(({ jobId: _jobId, ...line }) => line);
     return { lines, lastSeq: lines[lines.length - 1]?.seq ?? q.after };
   });
 
@@ -43,6 +45,7 @@ export function registerLogRoutes(app: FastifyInstance, master: Master): void {
           const lines = (body as { lines: LogLineView[] }).lines;
           return sse.send('lines', lines, lines[lines.length - 1]?.seq);
         },
+        whenWritable: (cb) => sse.whenWritable(cb),
         end: (body) => sse.send('end', { ...(body as object), state: jobView(master, id).state }),
       });
     } catch (err) {
@@ -61,11 +64,11 @@ export function registerLogRoutes(app: FastifyInstance, master: Master): void {
     // A generator keeps memory flat however long the log is: one page in memory at a time.
     async function* pages(): AsyncGenerator<string> {
       for (;;) {
-        const lines = store.readLogs(id, cursor, DOWNLOAD_PAGE);
+        const lines = store.readLogs(id, cursor, DOWNLOAD_PAGE, PAGE_CHARS);
         if (lines.length === 0) return;
         cursor = lines[lines.length - 1]!.seq;
         yield lines.map((l) => `${l.line}\n`).join('');
-        if (lines.length < DOWNLOAD_PAGE) return;
+        // Readable.from asks for the next page only once the response has taken this one.
         await Promise.resolve();
       }
     }

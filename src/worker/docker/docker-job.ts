@@ -12,6 +12,7 @@ import type { Logger } from '../../common/log.js';
 import type { JobResult, RunningJob, SpawnInfo, StartRequest } from '../executor.js';
 import { commandFor } from '../interpreter.js';
 import { LogFile } from '../log-file.js';
+import { Valve } from '../output-flow.js';
 import { LineBatcher, LineSplitter } from '../output-lines.js';
 import { DockerEngine, EngineError, LogDemuxer, type ContainerSpec } from './engine.js';
 
@@ -176,8 +177,9 @@ class OutputPump {
   }
 
   follow(stream: Readable): Promise<void> {
+    const valve = new Valve(stream);
     const demux = new LogDemuxer((kind, data) => {
-      this.#files[kind].write(data, stream);
+      this.#files[kind].write(data, valve);
       this.#lines[kind].push(data, Date.now());
     });
     return new Promise((resolve) => {

@@ -1,0 +1,96 @@
+/**
+ * The soak: many trivial jobs through one master with a short retention, in segments, sampling
+ * the master's RSS all along and the store's size (database + WAL) after each segment. Throughput
+ * at the end is compared with the first segment's in the same run.
+ */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { BenchCluster, BENCH_TOKEN } from './cluster.js';
+import { round } from './measure.js';
+import { pushJobs } from './titan.js';
+
+export interface SoakFigures {
+  readonly soak_jobs: number;
+  readonly soak_retention: string;
+  readonly soak_master_rss_mb_max: number;
+  readonly soak_store_mb_end: number;
+  readonly soak_throughput_jobs_per_s: number;
+  /** Rate of the first segment (10,000 jobs, or a tenth of a shorter soak) and of the last. */
+  readonly soak_throughput_first_segment_jobs_per_s: number;
+  readonly soak_throughput_last_segment_jobs_per_s: number;
+  readonly soak_throughput_end_over_start: number;
+  readonly soak_segments: ReadonlyArray<{ jobs: number; jobs_per_s: number; store_mb: number; rss_mb: number }>;
+  /** From the master's /metrics: the longest retention batch (the loop's longest hold by deletion). */
+  readonly soak_retention_batch_ms_max: number | null;
+  readonly soak_retention_deleted_jobs: number | null;
+}
+
+function storeMb(dataDir: string): number {
+  let bytes = 0;
+  for (const name of ['titan.db', 'titan.db-wal']) {
+    try {
+      bytes += statSync(join(dataDir, name)).size;
+    } catch {
+      // no WAL right after a full checkpoint
+    }
+  }
+  return bytes / 1048576;
+}
+
+async function metric(cluster: BenchCluster, name: string): Promise<number | null> {
+  const res = await fetch(`http://127.0.0.1:${cluster.httpPort}/metrics`, { headers: { authorization: `Bearer ${BENCH_TOKEN}` } });
+  const match = new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(await res.text());
+  return match === null ? null : Number(match[1]);
+}
+
+/** SOAK_JOBS (default 200,000) jobs; SOAK_RETENTION (default 60s) the master's --retention. */
+export async function soak(count: number, retention: string, limitMs: number, log: (line: string) => void): Promise<SoakFigures> {
+  const cluster = new BenchCluster();
+  let rssMax = 0;
+  const sampler = setInterval(() => {
+    try {
+      rssMax = Math.max(rssMax, cluster.masterRssMb());
+    } catch {
+      // the master is not up yet
+    }
+  }, 250);
+  try {
+    await cluster.startMaster({ http: true, args: ['--retention', retention] });
+    await cluster.startWorker('soak-1', 4);
+    await cluster.startWorker('soak-2', 4);
+    const client = await cluster.client();
+    const segment = Math.min(10_000, Math.max(500, Math.floor(count / 10)));
+    const segments: Array<{ jobs: number; jobs_per_s: number; store_mb: number; rss_mb: number }> = [];
+    const started = Date.now();
+    let pushed = 0;
+    while (pushed < count) {
+      const size = Math.min(segment, count - pushed);
+      const remaining = limitMs - (Date.now() - started);
+      if (remaining <= 0) throw new Error(`the soak ran past ${limitMs / 1000} s after ${pushed} jobs`);
+      const result = await pushJobs(client, size, 500, 2_000, remaining);
+      pushed += size;
+      const entry = { jobs: pushed, jobs_per_s: round(result.jobsPerS, 1), store_mb: round(storeMb(cluster.dataDir), 2), rss_mb: round(cluster.masterRssMb(), 1) };
+      segments.push(entry);
+      log(`  ${entry.jobs} jobs: ${entry.jobs_per_s} jobs/s, store ${entry.store_mb} MB, master RSS ${entry.rss_mb} MB`);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const first = segments[0]?.jobs_per_s ?? 0;
+    const last = segments[segments.length - 1]?.jobs_per_s ?? 0;
+    return {
+      soak_jobs: count,
+      soak_retention: retention,
+      soak_master_rss_mb_max: round(rssMax, 1),
+      soak_store_mb_end: round(storeMb(cluster.dataDir), 2),
+      soak_throughput_jobs_per_s: round(count / seconds, 1),
+      soak_throughput_first_segment_jobs_per_s: first,
+      soak_throughput_last_segment_jobs_per_s: last,
+      soak_throughput_end_over_start: first > 0 ? round(last / first, 3) : 0,
+      soak_segments: segments,
+      soak_retention_batch_ms_max: await metric(cluster, 'titan_retention_batch_ms_max'),
+      soak_retention_deleted_jobs: await metric(cluster, 'titan_retention_deleted\\{kind="jobs"\\}'),
+    };
+  } finally {
+    clearInterval(sampler);
+    await cluster.close();
+  }
+}

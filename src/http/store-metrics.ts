@@ -1,0 +1,51 @@
+import { Gauge, type Registry } from 'prom-client';
+import type { Master } from '../master/master.js';
+
+/** Retention, store size and loop stalls, read from the master when scraped. */
+export function registerStoreMetrics(registry: Registry, master: Master): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'titan_store_bytes',
+    help: 'Size of the store on disk: the database file and its write-ahead log',
+    labelNames: ['file'],
+    registers,
+    collect() {
+      const { db, wal } = master.store.storeFileBytes();
+      this.set({ file: 'db' }, db);
+      this.set({ file: 'wal' }, wal);
+    },
+  });
+  new Gauge({
+    name: 'titan_retention_batch_ms_max',
+    help: 'The longest retention batch so far, in ms (the longest the loop was held deleting)',
+    registers,
+    collect() {
+      this.set(master.retention.batchMsMax);
+    },
+  });
+  new Gauge({
+    name: 'titan_retention_batches',
+    help: 'Retention batches run since start',
+    registers,
+    collect() {
+      this.set(master.retention.batches);
+    },
+  });
+  new Gauge({
+    name: 'titan_retention_deleted',
+    help: 'Rows deleted by retention since start, by kind',
+    labelNames: ['kind'],
+    registers,
+    collect() {
+      for (const [kind, n] of Object.entries(master.retention.deleted)) this.set({ kind }, n);
+    },
+  });
+  new Gauge({
+    name: 'titan_loop_stall_ms_max',
+    help: "The longest stall of the master's event loop seen (heartbeat deadlines are extended by stalls)",
+    registers,
+    collect() {
+      this.set(master.loopLag.worstMs);
+    },
+  });
+}
