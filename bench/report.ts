@@ -4,9 +4,10 @@ import { cpus, loadavg, totalmem, platform, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { round } from './measure.js';
+import type { PythonFigures } from './python.js';
 
-/** The figures the bench promises, under the keys of latest.json; null when not measured. */
-export interface Figures {
+/** The figures the bench promises, under the keys of latest.json; null when not measured (the `py_*` keys come from bench/python.ts). */
+export interface Figures extends PythonFigures {
   dispatch_latency_p50_ms: number | null;
   dispatch_latency_p99_ms: number | null;
   spawn_floor_p50_ms: number | null;
@@ -26,14 +27,6 @@ export interface Figures {
   timer_fire_skew_ms_p99: number | null;
   dashboard_load_ms_10k_jobs: number | null;
   log_follow_lines_per_s: number | null;
-  /** Issue 19: `.py` jobs forked warm against cold and against Node spawning python3 (bench/python.ts). */
-  py_job_latency_p50_ms: number | null;
-  py_spawn_floor_p50_ms: number | null;
-  py_job_cold_p50_ms: number | null;
-  py_numpy_job_p50_ms: number | null;
-  py_numpy_job_cold_p50_ms: number | null;
-  py_throughput_jobs_per_s: number | null;
-  py_throughput_cold_jobs_per_s: number | null;
   node_floor_ms_p50: number | null;
   cli_version_ms_p50: number | null;
   cli_jobs_ms_p50: number | null;
