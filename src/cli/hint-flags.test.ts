@@ -9,8 +9,8 @@ import { COMMAND_GROUPS } from './command-groups.js';
 // From dist/src/cli/ back to the repo's src/.
 const SRC = fileURLToPath(new URL('../../../src/', import.meta.url));
 
-/** Files whose `--flags` belong to other programs (bwrap, docker, nvidia-smi, node, the Python fork server, test fixtures). */
-const FOREIGN = ['worker/confine/', 'worker/warm/fork-server.ts', 'worker/docker/', 'worker/interpreter.ts', 'worker/spawn-host.ts', 'inference/agent-probe.ts', 'store/store-conformance.ts'];
+/** Files whose `--flags` belong to other programs (bwrap, docker, nvidia-smi, node, useradd, the Python fork server, test fixtures). */
+const FOREIGN = ['worker/confine/', 'worker/job-user.ts', 'worker/warm/fork-server.ts', 'worker/docker/', 'worker/interpreter.ts', 'worker/spawn-host.ts', 'inference/agent-probe.ts', 'store/store-conformance.ts'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -20,8 +20,8 @@ function sources(dir: string): string[] {
   });
 }
 
-/** Flags of other commands a hint may show (curl, in the artifact upload example). */
-const OTHER_PROGRAMS_FLAGS = new Set(['--data-binary']);
+/** Flags of other commands a hint may show (curl, in the artifact upload example) or a file passes on (node, for the watchdog). */
+const OTHER_PROGRAMS_FLAGS = new Set(['--data-binary', '--max-old-space-size']);
 
 async function definedFlags(): Promise<Set<string>> {
   const program = new Command('titan');
