@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { mkdirSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, killAndWait, until } from './harness.js';
 
@@ -37,8 +37,7 @@ test('a master killed with SIGKILL mid-run and restarted loses nothing and runs 
   await cluster.startMaster();
   await cluster.startWorker('w1', { slots: 3 });
   await cluster.startWorker('w2', { slots: 3 });
-  const ledger = join(cluster.dir, 'ledger');
-  mkdirSync(ledger);
+  const ledger = cluster.sharedFolder('ledger');
   const client = await cluster.client();
   // Each run leaves one file named after its job and attempt: a second run of a job would show.
   const { jobIds } = await client.submitMany(

@@ -53,8 +53,7 @@ test('with the master\'s disk full, submissions are refused with E_STORE_FULL, a
   await cluster.startMaster();
   await cluster.startWorker('w1', { slots: 4 });
   const client = await cluster.client();
-  const markers = join(cluster.dir, 'markers');
-  mkdirSync(markers);
+  const markers = cluster.sharedFolder('markers');
   const job = (name: string, seconds: number): string => `sh -c 'touch ${markers}/${name}.started; sleep ${seconds}; echo done >> ${markers}/${name}'`;
   const { jobId: inFlight } = await client.submit({ command: job('in-flight', 3) });
   await until('the in-flight job to start', async () => existsSync(join(markers, 'in-flight.started')));

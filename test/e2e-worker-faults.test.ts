@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, killAndWait, until } from './harness.js';
 import { completionCounts, processesOf, startedEverywhere, workload } from './job-ledger.js';
@@ -83,8 +83,7 @@ test('the jobs of a worker frozen with SIGSTOP are paused with it: work that cou
   const frozen = await cluster.startWorker('frozen', { slots: 4 });
   const client = await cluster.client();
   const go = join(cluster.dir, 'go');
-  const markers = join(cluster.dir, 'markers');
-  mkdirSync(markers);
+  const markers = cluster.sharedFolder('markers');
   // Each job waits for the go file, then completes at once: created during the freeze, it tells frozen jobs from paused ones.
   const command = `touch ${markers}/$TITAN_JOB_ID.$TITAN_ATTEMPT.started; while [ ! -e ${go} ]; do sleep 0.05; done; echo done >> ${markers}/$TITAN_JOB_ID`;
   const { jobIds } = await client.submitMany([1, 2, 3, 4].map(() => ({ command })));

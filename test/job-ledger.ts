@@ -2,7 +2,7 @@
  * Jobs that keep their own ledger, for fault tests: each records that it started (per attempt) and
  * appends a line to its marker file when it completes, so a second completion shows.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { until } from './harness.js';
 
@@ -28,8 +28,11 @@ export function processesOf(jobIds: readonly string[], attempt: number): number[
 export function workload(dir: string, seconds: number): Array<{ command: string }> {
   const pids = join(dir, 'pids');
   const markers = join(dir, 'markers');
-  mkdirSync(pids, { recursive: true });
-  mkdirSync(markers, { recursive: true });
+  // World-writable with the sticky bit: a root worker's jobs run as titan-job.
+  for (const folder of [pids, markers]) {
+    mkdirSync(folder, { recursive: true });
+    chmodSync(folder, 0o1777);
+  }
   const plain = `echo $$ >> ${pids}/$TITAN_JOB_ID.$TITAN_ATTEMPT; sleep ${seconds}; echo done >> ${markers}/$TITAN_JOB_ID`;
   // The grandchild leaves the job's process group and session: only its environment says whose it is.
   const daemon = `setsid sh -c 'echo $$ >> ${pids}/$TITAN_JOB_ID.$TITAN_ATTEMPT; sleep ${seconds}; echo done >> ${markers}/$TITAN_JOB_ID.grandchild' & ${plain}; wait`;

@@ -59,6 +59,8 @@ for _sig in (signal.SIGTERM, signal.SIGINT):
 def temp_dir(prefix):
     """A temp dir removed at the end of the run even if it is interrupted."""
     path = tempfile.mkdtemp(prefix=prefix)
+    # A root worker runs jobs as titan-job: they may write here too.
+    os.chmod(path, 0o1777)
     _LIVE.append(path)
     return path
 
@@ -82,6 +84,8 @@ class Cluster:
         if not os.path.isfile(MAIN):
             raise RuntimeError(f"{MAIN} is missing: build the master first (cd {REPO} && npx tsc -p tsconfig.json)")
         self.dir = tempfile.mkdtemp(prefix="titan-py-sdk-")
+        # A root worker's jobs (titan-job) pass through to their workspaces under it.
+        os.chmod(self.dir, 0o711)
         self.port = None
         self.master = None
         self.workers = {}

@@ -5,7 +5,7 @@
  * finished, no job process left behind, the service running, the audit ledger intact.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAIN, TOKEN } from '../harness.js';
@@ -38,6 +38,7 @@ export interface ChaosReport {
 
 export async function runChaos(minutes: number, seed: number): Promise<ChaosReport> {
   const dir = mkdtempSync(join(tmpdir(), 'titan-chaos-'));
+  chmodSync(dir, 0o711); // a root worker's jobs (titan-job) pass through to their workspaces and the ledger
   const random = new Random(seed);
   const netns = createNetNs();
   const islander = typeof netns === 'string' ? null : { id: WORKERS[0] ?? 'chaos-w1', netns };

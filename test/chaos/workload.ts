@@ -4,7 +4,7 @@
  * completed when it started writes `<job id>.early`. Submissions carry their own ids where the
  * protocol allows, so one retried after a master crash is recognised ("already in use") and not doubled.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TitanClient } from '../../src/sdk/client.js';
 import { TOKEN } from '../harness.js';
@@ -32,6 +32,7 @@ export class Workload {
   ) {
     this.ledger = join(dir, 'ledger');
     mkdirSync(this.ledger, { recursive: true });
+    chmodSync(this.ledger, 0o1777); // a root worker's jobs run as titan-job
   }
 
   /** A job that runs `seconds` and keeps its ledger. */
