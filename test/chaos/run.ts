@@ -27,6 +27,8 @@ export interface ChaosReport {
   readonly jobsAccepted: number;
   readonly lost: number;
   readonly completedTwice: number;
+  /** Jobs that ended other than succeeded (failed, dead, skipped): a fault may cost one its retries, not most of them. */
+  readonly endedNotSucceeded: number;
   readonly childrenStartedBeforeParentFinished: number;
   readonly processesLeftBehind: number;
   readonly servicesNotRunning: number;
@@ -69,7 +71,7 @@ export async function runChaos(minutes: number, seed: number): Promise<ChaosRepo
       seed, minutes,
       partition: typeof netns === 'string' ? `skipped: ${netns}` : 'on',
       faults: faults.counts, faultsInjected: faults.total,
-      jobsAccepted: outcome.accepted, lost: outcome.lost,
+      jobsAccepted: outcome.accepted, lost: outcome.lost, endedNotSucceeded: outcome.notSucceeded,
       completedTwice: countLines(workload.ledger, '.done', (n) => n > 1),
       childrenStartedBeforeParentFinished: readdirSync(workload.ledger).filter((f) => f.endsWith('.early')).length,
       processesLeftBehind: left, servicesNotRunning, kvLost: outcome.kvLost,
@@ -86,17 +88,21 @@ export async function runChaos(minutes: number, seed: number): Promise<ChaosRepo
 }
 
 /** Waits (bounded) until every accepted job is final; counts what never got there and KV values that changed. */
-async function settle(workload: Workload, notes: string[]): Promise<{ accepted: number; lost: number; kvLost: number }> {
+async function settle(workload: Workload, notes: string[]): Promise<{ accepted: number; lost: number; notSucceeded: number; kvLost: number }> {
   const { accepted } = workload;
   const ids = [...accepted.jobs, ...[...accepted.dagJobs.values()].flat(), ...(accepted.chattyJob !== null ? [accepted.chattyJob] : [])];
   const pending = new Set(ids);
+  let notSucceeded = 0;
   const deadline = Date.now() + 180_000;
   while (pending.size > 0 && Date.now() < deadline) {
     for (const id of [...pending]) {
       const state = await workload.call(async (c) => (await c.status(id)).state);
       if (state !== null && FINAL.has(state)) {
         pending.delete(id);
-        if (state !== 'succeeded') notes.push(`${id} ended ${state}`);
+        if (state !== 'succeeded') {
+          notSucceeded++;
+          notes.push(`${id} ended ${state}`);
+        }
       }
     }
     if (pending.size > 0) await new Promise((r) => setTimeout(r, 1_000));
@@ -104,7 +110,7 @@ async function settle(workload: Workload, notes: string[]): Promise<{ accepted: 
   for (const id of pending) notes.push(`${id} never reached a final state`);
   let kvLost = 0;
   for (const [key, value] of accepted.kv) if ((await workload.call((c) => c.kv.get(key))) !== value) kvLost++;
-  return { accepted: ids.length, lost: pending.size, kvLost };
+  return { accepted: ids.length, lost: pending.size, notSucceeded, kvLost };
 }
 
 async function countServicesDown(workload: Workload): Promise<number> {
