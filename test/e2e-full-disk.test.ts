@@ -61,7 +61,7 @@ test('with the master\'s disk full, submissions are refused with E_STORE_FULL, a
   const filler = fill(cluster.dataDir);
   // Submissions go on until the store cannot write; each one answered ok must be durable.
   const accepted: string[] = [];
-  let refusal: { code: number | null; stderr: string } | undefined;
+  let refusal: { code: number | null; stdout: string; stderr: string } | undefined;
   for (let i = 0; i < 200 && refusal === undefined; i++) {
     const out = await cluster.cli(['run', '--json', '--', 'sh', '-c', `echo done >> ${markers}/submitted-${i}`]);
     if (out.code === 0) accepted.push((JSON.parse(out.stdout) as { jobId: string }).jobId);
@@ -69,13 +69,13 @@ test('with the master\'s disk full, submissions are refused with E_STORE_FULL, a
   }
   assert.ok(refusal !== undefined, 'a submission is refused once the disk is full');
   t.diagnostic(`${accepted.length} submissions answered ok (each then checked durable) before the first refusal`);
-  assert.equal(refusal.code, 7, refusal.stderr);
-  assert.match(refusal.stderr, /disk is full.*free space there.*\[E_STORE_FULL\]/s);
+  assert.equal(refusal.code, 7, `${refusal.stdout}${refusal.stderr}`);
+  assert.match(refusal.stdout, /"code":"E_STORE_FULL".*disk is full.*free space there/s);
   const pipeline = join(cluster.dir, 'p.yaml');
   writeFileSync(pipeline, `name: p\njobs:\n  - id: a\n    command: "echo a"\n  - id: b\n    command: "echo b"\n    depends_on: [a]\n`);
   const dag = await cluster.cli(['dag', pipeline, '--json']);
-  assert.equal(dag.code, 7, dag.stderr);
-  assert.match(dag.stderr, /E_STORE_FULL/);
+  assert.equal(dag.code, 7, dag.stdout + dag.stderr);
+  assert.match(dag.stdout, /E_STORE_FULL/);
   const http = await fetch(`http://127.0.0.1:${cluster.httpPort}/api/v1/jobs`, {
     method: 'POST',
     headers: { authorization: 'Bearer test-token-0123456789', 'content-type': 'application/json' },

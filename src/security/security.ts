@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../common/log.js';
-import { ErrorCode, TitanError } from '../common/errors.js';
+import { ErrorCode, isDiskFull, storeFullError, TitanError } from '../common/errors.js';
 import { loadOrCreateValue } from '../common/persistent-value.js';
 import { AuditLedger, TAMPERED, type AuditEntry } from './audit-ledger.js';
 import { RefusalRows, addressOf } from './refusal-rows.js';
@@ -223,6 +223,8 @@ export class Security {
       this.audit.append(this.entry(identity, action, target, source, 'received'));
     } catch (err) {
       this.log.error({ err }, 'could not write the audit ledger; refusing the request');
+      // A full disk is the operator's to fix and passes by itself: the same answer as the store gives.
+      if (isDiskFull(err)) throw storeFullError(this.options.dataDir);
       throw new TitanError(ErrorCode.INTERNAL, `${action} refused: the audit ledger could not be written (${(err as Error).message}); check the master's disk and data dir`);
     }
   }
