@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, killAndWait, until } from './harness.js';
 import { probeCgroups } from '../src/worker/confine/cgroup.js';
@@ -36,8 +36,7 @@ describe('the janitor and timeouts on a real cluster', () => {
   after(() => cluster.close());
 
   test('a job past its timeout is killed with its children and grandchildren, retried, and its history says why', async () => {
-    const dir = join(cluster.dir, 'tree');
-    mkdirSync(dir, { recursive: true });
+    const dir = cluster.sharedFolder('tree');
     const script = join(cluster.dir, 'tree.sh');
     writeFileSync(script, TREE);
     const client = await cluster.client();
@@ -60,8 +59,7 @@ describe('the janitor and timeouts on a real cluster', () => {
       t.skip(`no writable cgroups here, so a process that left the job's process group cannot be found by the worker: ${cgroups.why}`);
       return;
     }
-    const dir = join(cluster.dir, 'escape');
-    mkdirSync(dir, { recursive: true });
+    const dir = cluster.sharedFolder('escape');
     const script = join(cluster.dir, 'escape.sh');
     writeFileSync(script, TREE);
     const client = await cluster.client();
@@ -80,8 +78,7 @@ test('an orphan that left its process group is reaped by its cgroup when its cra
     return;
   }
   const cluster = new Cluster();
-  const dir = join(cluster.dir, 'orphans');
-  mkdirSync(dir, { recursive: true });
+  const dir = cluster.sharedFolder('orphans');
   // The restarted worker runs the job again (attempt 2), whose escaped grandchild is in no process
   // group the harness reaps: with the worker gone, the test kills what any attempt recorded.
   t.after(async () => {

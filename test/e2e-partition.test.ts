@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { awaitLine, killAndWait, MAIN, TOKEN, until } from './harness.js';
@@ -21,6 +21,7 @@ test('a worker cut off by a network partition runs nothing its replacement runs:
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), 'titan-partition-'));
+  chmodSync(dir, 0o711); // a root worker's jobs (titan-job) pass through to their workspaces and the ledger
   const children: ChildProcess[] = [];
   const clients: TitanClient[] = [];
   t.after(async () => {

@@ -26,7 +26,9 @@ function listServices(master: Master, caller: ClientContext): ServiceView[] {
   const out: ServiceView[] = [];
   for (const job of master.scheduler.activeJobs()) {
     if (job.spec.service === undefined || !caller.sees(job.id)) continue;
-    const endpoint = master.services.get(job.id);
+    const reported = master.services.get(job.id);
+    // What a previous worker reported is not where a service placed again answers.
+    const endpoint = reported?.workerId === job.workerId ? reported : undefined;
     out.push({
       id: job.id,
       name: job.spec.name,

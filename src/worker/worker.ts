@@ -88,7 +88,7 @@ export class Worker {
       throw new Error(`cannot offer the sandbox driver: ${this.confiner.report.sandbox ?? 'bwrap missing'}; install bubblewrap (apt-get install bubblewrap) or drop --driver sandbox`);
     }
     const baseEnv = { ...workerBaseEnvironment(process.env, options.inheritEnv !== true), ...tlsEnvironment(jobs.tls) };
-    this.warmPython = options.warmPython === false ? null : new WarmPythons({ baseEnv, cwd: options.workDir, preload: options.pythonPreload ?? [], log });
+    this.warmPython = options.warmPython === false ? null : new WarmPythons({ baseEnv, cwd: options.workDir, preload: options.pythonPreload ?? [], runAs: jobs.jobUser, log });
     this.executor = new Executor({ log, killGraceMs: options.killGraceMs, confiner: this.confiner, outputGate: this.outputGate, ...(options.maxLogBytes !== undefined ? { maxLogBytes: options.maxLogBytes } : {}), ...(this.warmPython !== null ? { warm: this.warmPython } : {}) });
     this.docker = this.drivers.includes('docker') ? new DockerEngine(options.dockerSocket ?? '/var/run/docker.sock') : null;
     this.pids = new PidRegistry(join(options.workDir, 'pids.json'));

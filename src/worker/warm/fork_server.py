@@ -209,9 +209,25 @@ def _become_job(child):
     except OSError as exc:
         os.write(2, ("titan: could not set up the job: %s\n" % exc).encode())
         os._exit(125)
+    home = os.environ.get("HOME")
     os.environ.clear()
     os.environ.update(spec["env"])
+    if os.environ.get("HOME") != home:
+        _follow_home()
     return spec["argv"]
+
+
+def _follow_home():
+    """A job with another HOME (a root worker's job user) gets the user site folder a fresh start would give it."""
+    import site
+    previous = site.USER_SITE
+    site.USER_BASE = None
+    site.USER_SITE = None
+    current = site.getusersitepackages()
+    if previous in sys.path:
+        sys.path.remove(previous)
+    if site.ENABLE_USER_SITE and os.path.isdir(current):
+        site.addsitedir(current)
 
 
 def _run_script(argv):

@@ -4,7 +4,9 @@
  * sets another, because its child already has what the old value produced (sys.path, the locale
  * and stdio encoding, the hash seed, a BLAS thread pool's size, the user site folder…).
  */
-const EXACT = new Set(['PATH', 'HOME', 'LANG', 'LANGUAGE', 'TZ', 'LD_PRELOAD', 'LD_LIBRARY_PATH', 'VIRTUAL_ENV']);
+// HOME is not here: the only thing it sets at startup, the user's site folder, the forked child redoes
+// (fork_server.py `_follow_home`); a root worker gives each job its own HOME.
+const EXACT = new Set(['PATH', 'LANG', 'LANGUAGE', 'TZ', 'LD_PRELOAD', 'LD_LIBRARY_PATH', 'VIRTUAL_ENV']);
 const PREFIXES = ['PYTHON', 'PYENV', 'CONDA', 'LC_', 'OMP_', 'MKL_', 'OPENBLAS_', 'GOTO_', 'BLIS_', 'NUMEXPR_', 'NUMPY_'];
 
 export function startupRelevant(key: string): boolean {

@@ -13,6 +13,7 @@ import type { Command } from '../interpreter.js';
 import { ForkServer } from './fork-server.js';
 import type { WarmChild } from './warm-child.js';
 import { startupSignature } from './startup-env.js';
+import { runnableBy, type RunAs } from './runnable-by.js';
 
 export interface WarmPythonOptions {
   /** The environment every job starts from (the worker's base environment): the server's own. */
@@ -25,6 +26,8 @@ export interface WarmPythonOptions {
   readonly forkTimeoutMs?: number;
   /** After a server died, how long before its replacement starts. Default 1000. */
   readonly restartDelayMs?: number;
+  /** The user jobs run as when not the worker's: the server is the python3 on PATH that user can run. */
+  readonly runAs?: RunAs | null;
   readonly log?: Logger | undefined;
 }
 
@@ -43,6 +46,8 @@ export class WarmPythons {
   readonly #signature: string;
   /** The python3 on the base PATH is a script (a version manager's shim), not the interpreter. */
   readonly #shim: boolean;
+  /** The interpreter the server runs: the python3 a cold start of a job would find. */
+  readonly #python: string;
   #server: ForkServer | null = null;
   #deaths: number[] = [];
   #disabled: string | null = null;
@@ -52,8 +57,9 @@ export class WarmPythons {
   constructor(options: WarmPythonOptions) {
     this.#options = options;
     this.#signature = startupSignature(options.baseEnv);
-    const python = findOnPath('python3', options.baseEnv.PATH ?? '');
+    const python = findOnPath('python3', options.baseEnv.PATH ?? '', options.runAs ?? null);
     this.#shim = python === undefined || startsWithShebang(python);
+    this.#python = python ?? 'python3';
   }
 
   /**
@@ -129,7 +135,7 @@ export class WarmPythons {
   #launch(): ForkServer {
     const { log } = this.#options;
     const server = new ForkServer({
-      python: 'python3',
+      python: this.#python,
       env: this.#options.baseEnv,
       cwd: this.#options.cwd,
       preload: this.#options.preload ?? [],
@@ -162,12 +168,13 @@ export class WarmPythons {
   }
 }
 
-function findOnPath(name: string, path: string): string | undefined {
+function findOnPath(name: string, path: string, runAs: RunAs | null): string | undefined {
   for (const dir of path.split(delimiter)) {
     if (dir === '') continue;
     const file = join(dir, name);
     try {
       accessSync(file, constants.X_OK);
+      if (runAs !== null && !runnableBy(file, runAs)) continue;
       return file;
     } catch {
       // not here
