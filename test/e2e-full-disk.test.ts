@@ -45,6 +45,8 @@ test('with the master\'s disk full, submissions are refused with E_STORE_FULL, a
   t.after(async () => {
     await cluster.close().catch(() => undefined);
     unmount(cluster.dataDir);
+    // The close could not remove the folder while the mount was in it.
+    rmSync(cluster.dir, { recursive: true, force: true });
   });
   if (why !== null) {
     t.skip(why);
@@ -113,6 +115,7 @@ test('a worker whose disk is full fails the job with that reason and keeps servi
   t.after(async () => {
     await cluster.close().catch(() => undefined);
     unmount(workDir);
+    rmSync(cluster.dir, { recursive: true, force: true });
   });
   if (why !== null) {
     t.skip(why);
