@@ -1,6 +1,6 @@
 /** Every process and temp dir the bench starts, so that any exit path (error, Ctrl-C) removes them. */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -81,6 +81,9 @@ export function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL', ti
 
 export function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
+  // A root worker's jobs (titan-job) pass through to their workspaces here; otherwise its workers
+  // would put them under /var/lib/titan-jobs, outside this folder.
+  chmodSync(dir, 0o711);
   dirs.add(dir);
   return dir;
 }
