@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { cpSync, readFileSync, statSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { TitanClient } from '../src/sdk/client.js';
@@ -101,9 +101,13 @@ describe('TLS and mTLS', () => {
     const { jobId } = await client.submit({ command: 'echo over-tls' });
     assert.equal((await client.wait(jobId, 15_000)).state, 'succeeded');
     // A job inherits its worker's TLS settings, so the SDKs inside it reach the master with no configuration.
-    // Jobs get a clean environment, so the (uninstalled) SDK's path is given as the job's own env.
-    const py = await client.submit({ command: `python3 -c "from titan_sdk import TitanClient; TitanClient().store_put('from-python', 'over mTLS')"`, env: { PYTHONPATH: join(REPO, 'sdk-python') } });
-    assert.equal((await client.wait(py.jobId, 20_000)).state, 'succeeded');
+    // Jobs get a clean environment, so the (uninstalled) SDK's path is given as the job's own env. A root worker runs
+    // jobs as its job user, who may not enter the folder this repository was cloned into, so the SDK is copied out.
+    const sdk = cluster.sharedFolder('sdk-python');
+    cpSync(join(REPO, 'sdk-python', 'titan_sdk'), join(sdk, 'titan_sdk'), { recursive: true });
+    const py = await client.submit({ command: `python3 -c "from titan_sdk import TitanClient; TitanClient().store_put('from-python', 'over mTLS')"`, env: { PYTHONPATH: sdk } });
+    const pyEnd = await client.wait(py.jobId, 20_000);
+    assert.equal(pyEnd.state, 'succeeded', `the Python job failed: ${(await client.logs(py.jobId)).map((l) => l.line).join('\n')}`);
     assert.equal(await client.kv.get('from-python'), 'over mTLS');
 
     const impostor = connectPeer({ host: '127.0.0.1', port: cluster.port, token: TOKEN, role: 'worker', tls: { ca: file('ca.crt'), cert: file('client.crt'), key: file('client.key') } });
