@@ -143,6 +143,14 @@ describe('DAG runs', () => {
     assert.equal(dagDone(effects), 'cancelled');
   });
 
+  test('cancelling a DAG whose first job waits for a worker cancels that job and skips its children', () => {
+    const s = new Scheduler();
+    build(s, [['a', []], ['b', ['a']]]);
+    const effects = s.cancelDag('d', 1);
+    assert.deepEqual(states(effects), { a: 'cancelled', b: 'skipped' });
+    assert.equal(dagDone(effects), 'cancelled');
+  });
+
   test('a job may be added to a running DAG as the child of a finished job', () => {
     const s = new Scheduler();
     s.registerWorker(worker('w', { slots: 4 }), 0);

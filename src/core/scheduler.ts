@@ -298,8 +298,8 @@ export class Scheduler extends SchedulerEngine {
     const effects: Effect[] = [{ type: 'persistDag', dag }];
     for (const job of [...this.jobs.values()]) {
       if (job.spec.dagId !== dagId || isFinal(job.state)) continue;
-      const running = job.state === 'assigned' || job.state === 'running';
-      this.stop(job, running ? 'cancelled' : 'skipped', now, 'its DAG was cancelled', effects);
+      // Only a job still waiting on its parents is skipped; one that was already due is cancelled.
+      this.stop(job, job.state === 'pending' ? 'skipped' : 'cancelled', now, 'its DAG was cancelled', effects);
     }
     this.drainWork(now, effects);
     return effects;
