@@ -15,6 +15,13 @@ export interface BodyLimits {
 
 export const DEFAULT_BODY_LIMITS: BodyLimits = { maxDepth: 64, maxEntries: 100_000 };
 
+/**
+ * What a client or worker accepts from the master it dialled. The master's entry bound is for
+ * input from anyone; its own replies (a 10,000-job DAG's status holds well over 100,000 entries)
+ * are bounded by the frame size alone. Depth stays bounded: no reply nests deeply.
+ */
+export const MASTER_REPLY_LIMITS: BodyLimits = { maxDepth: DEFAULT_BODY_LIMITS.maxDepth, maxEntries: Number.MAX_SAFE_INTEGER };
+
 /** The first frame of a connection (AUTH: a token, a role, a name) fits well inside this. */
 export const PRE_AUTH_MAX_FRAME = 8 * 1024;
 

@@ -1,6 +1,7 @@
 import { connect as tcpConnect } from 'node:net';
 import { TitanError, ErrorCode } from '../common/errors.js';
 import { Opcode } from '../protocol/opcodes.js';
+import { MASTER_REPLY_LIMITS } from '../protocol/body-limits.js';
 import { Peer } from '../protocol/peer.js';
 import { tcpTransport } from '../protocol/transport.js';
 import { connectTls, type TlsClientFiles } from '../security/tls.js';
@@ -37,7 +38,7 @@ export async function connectPeer(options: ConnectOptions): Promise<{ peer: Peer
     };
     socket.once('error', onError);
   });
-  const peer = new Peer(tcpTransport(socket));
+  const peer = new Peer(tcpTransport(socket), { bodyLimits: MASTER_REPLY_LIMITS });
   try {
     const answer = (await peer.request(Opcode.AUTH, { token: options.token, role: options.role, ...(options.name !== undefined ? { name: options.name } : {}) }, { timeoutMs })) as {
       heartbeatIntervalMs?: number;
