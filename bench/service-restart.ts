@@ -4,7 +4,7 @@
  * the moment the old process stopped accepting (it writes that time, then exits) to the first
  * TCP connection its replacement accepts, probed from here.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -97,6 +97,9 @@ export async function titanServiceRestart(client: TitanClient, samples: number, 
   const script = join(dir, 'crash-server.cjs');
   const log = join(dir, 'crashes.log');
   writeFileSync(script, SERVER);
+  // A root worker runs the service as its job user, who may not create files here: the log is made writable for it.
+  writeFileSync(log, '');
+  chmodSync(log, 0o666);
   let id: string | null = null;
   try {
     const { jobId } = await client.submit({
