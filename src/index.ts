@@ -1,5 +1,6 @@
 /**
- * The TypeScript SDK, as `import { TitanClient } from 'titan'`.
+ * The TypeScript SDK, as `import { TitanClient } from 'titan'`. It is also the entry of the light
+ * `titan-client` package (packages/client), compiled from this file and what it imports.
  *
  * @example
  * const titan = await TitanClient.connect();

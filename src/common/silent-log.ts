@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 const ignore = (): void => undefined;
 
 /**
- * A logger that drops everything, for tests and embedded use (the SDK's connections). Written out
+ * A logger that drops everything, for tests and embedded use. Written out
  * rather than `pino({ level: 'silent' })` so a CLI command that only talks to the master does not
  * load pino; it answers the calls a Logger's users make (levels, child, isLevelEnabled).
  */

@@ -1,4 +1,4 @@
-import type { Logger } from '../common/log.js';
+import type { WireLog } from '../common/wire-log.js';
 import type { Transport } from './transport.js';
 
 // Frames queued in one tick go out as one transport write, up to this many bytes.
@@ -22,7 +22,7 @@ export class Outbox {
 
   constructor(
     private readonly transport: Transport,
-    private readonly log: Logger,
+    private readonly log: WireLog,
   ) {
     transport.onDrain(() => {
       if (!this.needDrain) return;

@@ -1,6 +1,5 @@
 import { ErrorCode, TitanError } from '../common/errors.js';
-import type { Logger } from '../common/log.js';
-import { silentLogger } from '../common/silent-log.js';
+import { quietWireLog, type WireLog } from '../common/wire-log.js';
 import { decodeEnvelope, encodeMessage } from './codec.js';
 import { DEFAULT_MAX_FRAME, Flags, HEADER_SIZE, OPCODE_ERROR, type Frame } from './frame.js';
 import { FrameReader } from './frame-reader.js';
@@ -25,7 +24,7 @@ export interface PeerOptions {
   isKnownOpcode?: (opcode: number) => boolean;
   /** Depth and entry limits on every decoded body (DEFAULT_BODY_LIMITS when absent). */
   bodyLimits?: BodyLimits;
-  logger?: Logger;
+  logger?: WireLog;
 }
 
 export interface SendOptions {
@@ -51,7 +50,7 @@ export type ProtocolErrorOrigin = 'local' | 'remote';
  */
 export class Peer {
   private readonly reader: FrameReader;
-  private readonly log: Logger;
+  private readonly log: WireLog;
   private readonly maxFrameSize: number;
   private readonly requestTimeoutMs: number;
   private readonly isKnownOpcode: ((opcode: number) => boolean) | undefined;
@@ -77,7 +76,7 @@ export class Peer {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.isKnownOpcode = options.isKnownOpcode;
     this.bodyLimits = options.bodyLimits ?? DEFAULT_BODY_LIMITS;
-    this.log = options.logger ?? silentLogger();
+    this.log = options.logger ?? quietWireLog;
     this.outbox = new Outbox(transport, this.log);
     this.sink = {
       sendAnswer: (reply, flags, body) => this.sendAnswer(reply, flags, body),

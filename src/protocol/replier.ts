@@ -1,5 +1,5 @@
 import { ErrorCode, TitanError } from '../common/errors.js';
-import type { Logger } from '../common/log.js';
+import type { WireLog } from '../common/wire-log.js';
 import { Flags } from './frame.js';
 
 /** A request or one-way message received from the other side. */
@@ -152,7 +152,7 @@ export function errorFromBody(body: unknown): TitanError {
  * Runs the handler for one incoming message. A throw or rejection becomes an error reply (a
  * TitanError keeps its code), so a faulty handler never leaves the requester waiting.
  */
-export function runHandler(handler: RequestHandler | undefined, msg: IncomingMessage, reply: Replier, log: Logger): void {
+export function runHandler(handler: RequestHandler | undefined, msg: IncomingMessage, reply: Replier, log: WireLog): void {
   if (!handler) {
     reply.error(ErrorCode.INVALID_REQUEST, `this peer accepts no requests (opcode ${msg.opcode})`);
     return;

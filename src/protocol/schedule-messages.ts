@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { compileCron } from '../common/cron.js';
 import { TitanError } from '../common/errors.js';
-import { MISFIRE_POLICIES, OVERLAP_POLICIES, type MisfirePolicy, type OverlapPolicy } from '../core/schedule.js';
+import { MISFIRE_POLICIES, OVERLAP_POLICIES } from '../core/schedule.js';
 import { DagSubmitRequest } from './messages.js';
+
+export type { ScheduleListReply, ScheduleRemoveReply, ScheduleReply, ScheduleView } from './schedule-views.js';
 
 /** Message bodies of cron schedules (opcodes SCHEDULE_ADD/LIST/REMOVE/PAUSE/RESUME). */
 
@@ -26,34 +28,3 @@ export type ScheduleAddRequest = z.input<typeof ScheduleAddRequest>;
 
 export const ScheduleRef = z.object({ id: scheduleId });
 export const ScheduleListRequest = z.object({});
-
-/** A schedule as clients see it. */
-export interface ScheduleView {
-  readonly id: string;
-  readonly name: string;
-  readonly cron: string;
-  readonly tz: string | null;
-  readonly overlap: OverlapPolicy;
-  readonly misfire: MisfirePolicy;
-  readonly paused: boolean;
-  /** How many jobs each run has. */
-  readonly jobs: number;
-  readonly createdAt: number;
-  /** The due time of the last fire and the DAG it created; null before the first. */
-  readonly lastDueAt: number | null;
-  readonly lastDagId: string | null;
-  /** When it fires next; null when paused or the expression has no more due times. */
-  readonly nextDueAt: number | null;
-  /** Runs waiting for the running one to finish (overlap: queue). */
-  readonly queued: number;
-}
-
-export interface ScheduleReply {
-  readonly schedule: ScheduleView;
-}
-export interface ScheduleListReply {
-  readonly schedules: ScheduleView[];
-}
-export interface ScheduleRemoveReply {
-  readonly removed: true;
-}

@@ -40,4 +40,4 @@ export interface TokenCreateReply {
 }
 
 /** A ledger row and the chain check, as AUDIT_LIST / AUDIT_VERIFY answer: the ledger's own shapes. */
-export type { AuditRecord as AuditRecordView, AuditVerdict as AuditVerifyReply } from '../security/audit-ledger.js';
+export type { AuditRecord as AuditRecordView, AuditVerdict as AuditVerifyReply } from './audit-views.js';

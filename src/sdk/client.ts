@@ -11,7 +11,7 @@ import { rollOut, type RolloutOptions, type RolloutResult } from './rollout.js';
 import { connectPeer } from './connect.js';
 import { LazyPeer } from './lazy-peer.js';
 import type { InferenceRequest } from '../protocol/inference-messages.js';
-import type { GrantView, StatusView } from '../inference/service.js';
+import type { GrantView, StatusView } from '../protocol/inference-views.js';
 import { resolveMasterAddress } from './address.js';
 import { ApprovalClient } from './approvals.js';
 import { KvClient } from './kv.js';

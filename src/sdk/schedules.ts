@@ -4,11 +4,11 @@ import type { MisfirePolicy, OverlapPolicy } from '../core/schedule.js';
 import type { DagJobRequest } from '../protocol/messages.js';
 import { Opcode } from '../protocol/opcodes.js';
 import type { Requester } from './lazy-peer.js';
-import type { ScheduleListReply, ScheduleReply, ScheduleView } from '../protocol/schedule-messages.js';
+import type { ScheduleListReply, ScheduleReply, ScheduleView } from '../protocol/schedule-views.js';
 import type { Uploader } from './pipeline-jobs.js';
 import { pipelineTools } from './pipeline-tools.js';
 
-export type { ScheduleView } from '../protocol/schedule-messages.js';
+export type { ScheduleView } from '../protocol/schedule-views.js';
 
 export interface ScheduleOptions {
   /** 5 fields (minute hour day month weekday) or 6 (second first), e.g. "*\/5 * * * *". */

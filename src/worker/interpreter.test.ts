@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { TitanError } from '../common/errors.js';
 import { commandFor, tsxLoader } from './interpreter.js';
 
@@ -74,4 +78,23 @@ test('builtins, variable assignments and multi-line commands go through the shel
     assert.equal(commandFor(command(line), [], ws).file, '/bin/sh', line);
   }
   assert.equal(commandFor(command('   '), [], ws).file, '/bin/sh');
+});
+
+test('without the optional tsx package a TypeScript job is refused with a message saying what to install', () => {
+  // This compiled module and the one it imports, copied where no node_modules up the tree holds tsx.
+  const dir = mkdtempSync(path.join(tmpdir(), 'titan-no-tsx-'));
+  try {
+    writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
+    for (const file of ['worker/interpreter.js', 'common/errors.js']) {
+      mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+      copyFileSync(fileURLToPath(new URL(`../${file}`, import.meta.url)), path.join(dir, file));
+    }
+    const probe = `import('./worker/interpreter.js')
+      .then((m) => m.commandFor({ kind: 'script', fileName: 'job.ts', artifact: 'sha256:x' }, [], '/w'))
+      .then(() => console.log('no error'), (err) => console.log(err.code + ' ' + err.message));`;
+    const printed = execFileSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: dir, encoding: 'utf8' });
+    assert.match(printed, /^E_INTERNAL cannot run TypeScript jobs: the optional tsx package is not installed next to titan .*reinstall titan with its optional dependencies/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

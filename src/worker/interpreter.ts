@@ -28,7 +28,10 @@ const PLAIN_COMMAND = /^[A-Za-z0-9_\-./=:,+@% \t]+$/;
 
 let tsxLoaderUrl: string | undefined;
 
-/** The tsx ESM+CJS loader as a file URL, so `node --import` finds it whatever the job's cwd is. */
+/**
+ * The tsx ESM+CJS loader as a file URL, so `node --import` finds it whatever the job's cwd is.
+ * tsx is an optional dependency: only `.ts` job scripts need it.
+ */
 export function tsxLoader(): string {
   if (tsxLoaderUrl === undefined) {
     try {
@@ -36,7 +39,7 @@ export function tsxLoader(): string {
     } catch (err) {
       throw new TitanError(
         ErrorCode.INTERNAL,
-        `cannot run TypeScript jobs: the tsx package is not installed next to titan (${String(err)}); reinstall titan with its dependencies`,
+        `cannot run TypeScript jobs: the optional tsx package is not installed next to titan (${String(err)}); reinstall titan with its optional dependencies`,
       );
     }
   }
