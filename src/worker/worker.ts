@@ -2,42 +2,37 @@ import { join } from 'node:path';
 import { loadavg, freemem } from 'node:os';
 import type { Logger } from '../common/log.js';
 import { Opcode } from '../protocol/opcodes.js';
-import { JobDispatch, JobKill, type JobFinishedReport, type ServicePolicy } from '../protocol/messages.js';
+import { JobDispatch, JobKill } from '../protocol/messages.js';
 import type { Peer } from '../protocol/peer.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
-import { Executor, type RunningJob, type SpawnInfo } from './executor.js';
+import { Executor } from './executor.js';
 import { tlsEnvironment } from '../security/tls-env.js';
-import { prepareJob, startJob, workerBaseEnvironment, type RunnerContext } from './job-runner.js';
+import { workerBaseEnvironment, type RunnerContext } from './job-runner.js';
 import { DockerEngine } from './docker/engine.js';
-import { DockerJob, removeLeftoverContainers } from './docker/docker-job.js';
+import { removeLeftoverContainers } from './docker/docker-job.js';
 import { Link } from './link.js';
 import { LinkGate } from './link-gate.js';
 import { WorkspaceSweeper } from './workspace-sweeper.js';
 import { DEFAULT_RETENTION_MS } from '../common/retention.js';
 import type { WorkerOptions } from './options.js';
 import { registrationBody } from './registration.js';
-import type { OutputLine } from './output-lines.js';
 import { PidRegistry } from './pid-registry.js';
-import { ServiceSupervisor } from './service-supervisor.js';
 import { Confiner } from './confine/confiner.js';
 import { WorkerJanitor } from './janitor.js';
 import type { DriverName } from '../core/resources.js';
 import { InferenceAgent } from '../inference/agent.js';
 import { answerSpawnRequest, SpawnHost } from './spawn-host.js';
 import { WarmPythons } from './warm/warm-pythons.js';
-import { foldersInUse, forgetPid, killForLapsedLease, recordPid, type HeldJob } from './held-job.js';
+import { foldersInUse } from './held-job.js';
+import { Attempts } from './attempts.js';
 import { monotonicMs, Watchdog } from './watchdog.js';
 import { WorkerLease } from './lease.js';
-import { preparationError } from './start-errors.js';
 import { setUpJobs, type JobSetup } from './job-setup.js';
 import { logJobPlacement } from './work-dir.js';
 
-const REPORT_RETRY_MS = 2_000; // how soon a finish report the master refused (a full disk) is sent again
-
 /**
- * A worker process: dials the master, registers, heartbeats, runs what it is dispatched and
- * reports back. Reports of finished attempts are kept until acknowledged, so a master restart
- * loses none of them.
+ * A worker process: dials the master, registers, heartbeats, and hands what it is dispatched to
+ * its attempts (attempts.ts), which run it and report back.
  */
 export class Worker {
   readonly id: string;
@@ -58,7 +53,7 @@ export class Worker {
   private readonly watchdog: Watchdog;
   private readonly lease: WorkerLease;
   private readonly runner: RunnerContext;
-  private readonly held = new Map<string, HeldJob>();
+  private readonly attempts: Attempts;
   /** Set on a spawnable host: the workers it started for the autoscaler. */
   private readonly spawnHost: SpawnHost | null;
   private heartbeat: NodeJS.Timeout | null = null;
@@ -67,7 +62,6 @@ export class Worker {
   /** Present when started with --inference. */
   private readonly inference: InferenceAgent | null;
   private draining = false;
-  private drained: (() => void) | null = null;
   /** Removes workspaces past the retention (--retention). */
   private readonly sweeper: WorkspaceSweeper;
   private readonly outputGate = new LinkGate(() => this.link.current); // jobs' output waits while the link is congested
@@ -93,10 +87,10 @@ export class Worker {
     this.docker = this.drivers.includes('docker') ? new DockerEngine(options.dockerSocket ?? '/var/run/docker.sock') : null;
     this.pids = new PidRegistry(join(options.workDir, 'pids.json'));
     this.watchdog = new Watchdog(this.id, log);
-    this.lease = new WorkerLease((expiresAt) => this.watchdog.lease(expiresAt), () => this.leaseExpired());
-    this.sweeper = new WorkspaceSweeper(options.workDir, options.retentionMs ?? DEFAULT_RETENTION_MS, () => foldersInUse(this.held.values()), log);
+    this.lease = new WorkerLease((expiresAt) => this.watchdog.lease(expiresAt), () => this.attempts.leaseExpired());
+    this.sweeper = new WorkspaceSweeper(options.workDir, options.retentionMs ?? DEFAULT_RETENTION_MS, () => foldersInUse(this.attempts.all()), log);
     this.janitor = new WorkerJanitor(
-      () => [...this.held.values()].map((h) => ({ jobId: h.jobId, attempt: h.attempt, process: h.process, deadline: h.deadline, running: h.report === null })),
+      () => [...this.attempts.all()].map((h) => ({ jobId: h.jobId, attempt: h.attempt, process: h.process, deadline: h.deadline, running: h.report === null })),
       this.pids,
       log,
     );
@@ -112,6 +106,9 @@ export class Worker {
       fetchArtifact: (hash) => this.fetchArtifact(hash),
       jobUser: this.jobs.jobUser,
     };
+    this.attempts = new Attempts({
+      workerId: this.id, options, runner: this.runner, docker: this.docker, pids: this.pids, watchdog: this.watchdog, lease: this.lease, master: () => this.link.current, log,
+    });
     this.inference = options.inference === undefined ? null : new InferenceAgent(this.id, options.inference, log, (outcome) => {
       this.link.current?.notify(Opcode.INFERENCE_OUTCOME, outcome);
     });
@@ -153,13 +150,8 @@ export class Worker {
     const peer = this.link.current;
     if (peer !== null) await peer.request(Opcode.WORKER_DRAINING, {}, { timeoutMs: 2_000 }).catch(() => undefined);
     // Services never end by themselves: they are stopped now and handed back to be placed elsewhere.
-    for (const held of this.held.values()) held.service?.stop();
-    if ([...this.held.values()].some((h) => h.report === null)) {
-      await new Promise<void>((resolve) => {
-        this.drained = resolve;
-        setTimeout(resolve, this.options.drainGraceMs).unref();
-      });
-    }
+    this.attempts.stopServices();
+    await Promise.race([this.attempts.allFinished(), new Promise<void>((resolve) => setTimeout(resolve, this.options.drainGraceMs).unref())]);
     await this.close();
   }
 
@@ -169,10 +161,10 @@ export class Worker {
     this.janitor.close();
     this.sweeper.stop();
     // First, so that no supervisor restarts what the executor is about to kill.
-    for (const held of this.held.values()) held.service?.stop();
+    this.attempts.stopServices();
     await this.spawnHost?.close();
     // Containers are not the executor's: stop them here, and wait until they are removed.
-    const containers = [...this.held.values()].flatMap((h) => (h.process instanceof DockerJob ? [h.process] : []));
+    const containers = this.attempts.containers();
     for (const job of containers) job.kill('SIGKILL');
     await Promise.all([this.executor.close(), ...containers.map((job) => job.done)]);
     this.warmPython?.close();
@@ -189,21 +181,21 @@ export class Worker {
     peer.onDrain(() => this.outputGate.release());
     peer.onRequest((msg, reply) => this.receive(msg, reply));
     const sentAt = monotonicMs();
-    const registered = (await peer.request(Opcode.WORKER_REGISTER, registrationBody(this.id, this.options, this.drivers, this.held.values(), this.startedAt))) as { inferencePublicKey?: unknown; leaseMs?: unknown };
+    const registered = (await peer.request(Opcode.WORKER_REGISTER, registrationBody(this.id, this.options, this.drivers, this.attempts.all(), this.startedAt))) as { inferencePublicKey?: unknown; leaseMs?: unknown };
     this.lease.configure(typeof registered.leaseMs === 'number' ? registered.leaseMs : undefined);
     this.lease.renew(sentAt);
     if (this.inference !== null && typeof registered.inferencePublicKey === 'string') await this.inference.setPublicKey(registered.inferencePublicKey);
-    this.log.info({ workerId: this.id, holding: this.held.size }, 'registered with the master');
+    this.log.info({ workerId: this.id, holding: this.attempts.size }, 'registered with the master');
     if (this.draining) await peer.request(Opcode.WORKER_DRAINING, {}).catch(() => undefined);
-    for (const held of this.held.values()) if (held.report !== null) this.sendReport(held);
+    this.attempts.resendReports();
     this.stopHeartbeat();
     const beat = (): void => {
       // Left out: finished attempts whose report is in flight; kept: those whose report was refused (a full disk).
-      const jobs = [...this.held.values()].filter((h) => h.report === null || h.reportRefused).map((h) => ({ jobId: h.jobId, attempt: h.attempt }));
+      const jobs = [...this.attempts.all()].filter((h) => h.report === null || h.reportRefused).map((h) => ({ jobId: h.jobId, attempt: h.attempt }));
       const inference = this.inference?.report();
       const dispatches = this.dispatchesReceived;
       const sent = monotonicMs();
-      const body = { running: this.held.size, load1: loadavg()[0] ?? 0, freeMemoryMb: Math.round(freemem() / 1048576), jobs, dispatches, ...(inference !== undefined ? { inference } : {}) };
+      const body = { running: this.attempts.size, load1: loadavg()[0] ?? 0, freeMemoryMb: Math.round(freemem() / 1048576), jobs, dispatches, ...(inference !== undefined ? { inference } : {}) };
       // Each acknowledgement renews the lease; an unanswered beat is simply not counted.
       peer.request(Opcode.WORKER_HEARTBEAT, body, { timeoutMs: this.lease.lengthMs ?? 30_000 }).then(() => this.lease.renew(sent), () => undefined);
     };
@@ -230,11 +222,11 @@ export class Worker {
       this.dispatchesReceived++;
       const parsed = JobDispatch.safeParse(msg.body);
       if (!parsed.success) this.log.error({ issues: parsed.error.issues }, 'malformed dispatch from the master');
-      else this.run(parsed.data);
+      else this.attempts.run(parsed.data);
       reply.ok({ ok: true });
     } else if (msg.opcode === Opcode.JOB_KILL) {
       const parsed = JobKill.safeParse(msg.body);
-      if (parsed.success) this.kill(parsed.data.jobId, parsed.data.attempt, parsed.data.reason);
+      if (parsed.success) this.attempts.kill(parsed.data.jobId, parsed.data.attempt, parsed.data.reason);
       reply.ok({ ok: true });
     } else if (msg.opcode === Opcode.PING) {
       // The master times this round trip for inference routing.
@@ -248,145 +240,6 @@ export class Worker {
     } else {
       reply.error('E_INVALID_REQUEST', `opcode ${msg.opcode} is not something a worker serves`);
     }
-  }
-
-  private run(job: JobDispatch): void {
-    const existing = this.held.get(job.jobId);
-    if (existing !== undefined && existing.attempt >= job.attempt) return;
-    if (existing !== undefined) {
-      existing.process?.kill('SIGKILL');
-      existing.service?.stop('SIGKILL');
-    }
-    const held: HeldJob = {
-      jobId: job.jobId, attempt: job.attempt, process: null, service: null, report: null, deadline: null, leaseExpired: false, reportRefused: false,
-      ...(job.dagId !== undefined ? { dagId: job.dagId } : {}),
-    };
-    this.held.set(job.jobId, held);
-    this.watchdog.started(job.jobId, job.attempt); // before the spawn: a crash during it leaves nothing behind
-    const onLines = (lines: OutputLine[]): void => {
-      this.link.current?.notify(Opcode.JOB_LOG_LINES, { jobId: job.jobId, attempt: job.attempt, lines });
-    };
-    if (job.service !== undefined) {
-      // A fixed port is free again only once the previous attempt's processes are gone.
-      this.runService(held, job, job.service, onLines, existing?.service?.done ?? Promise.resolve());
-      return;
-    }
-    const startedAt = Date.now();
-    const driver = job.driver ?? this.options.driver ?? 'process';
-    const starting = driver === 'docker' ? prepareJob(this.runner, job, onLines).then((req) => this.startContainer(req, job.image)) : startJob(this.runner, job, onLines);
-    starting.then(
-      (running) => this.watch(held, running, job.timeoutSeconds),
-      (err: unknown) => this.finish(held, { exitCode: null, signal: null, durationMs: Date.now() - startedAt, error: preparationError(err, this.options.workDir), timedOut: false }),
-    );
-  }
-
-  private watch(held: HeldJob, running: RunningJob, timeoutSeconds: number): void {
-    held.process = running;
-    const fields = { jobId: held.jobId, attempt: held.attempt };
-    void running.spawned.then((info) => {
-      if (info === null) return;
-      // The executor stops it at the timeout (SIGTERM, then SIGKILL after the grace); the janitor
-      // steps in only when that did not happen.
-      if (timeoutSeconds > 0) held.deadline = info.startedAt + timeoutSeconds * 1000 + this.options.killGraceMs + 2_000;
-      this.link.current?.notify(Opcode.JOB_STARTED, { ...fields, pid: info.pid });
-      // A container has no host pid of ours (0): the engine, not the registry, owns it.
-      if (info.pid > 0) this.recordPid(held, info);
-    });
-    void running.done.then((result) => {
-      if (running.pid !== undefined) forgetPid(this.pids, held, running.pid, this.log);
-      this.finish(held, { ...result, ...(result.error !== undefined ? { error: result.error } : {}) });
-    });
-  }
-
-  /**
-   * JOB_STARTED once; SERVICE_READY and SERVICE_RESTARTED as notifications, each time; JOB_FINISHED
-   * (kept until acknowledged) only when the supervisor gives up or is stopped.
-   */
-  private runService(held: HeldJob, job: JobDispatch, policy: ServicePolicy, onLines: (lines: OutputLine[]) => void, previous: Promise<unknown>): void {
-    const fields = { jobId: job.jobId, attempt: job.attempt };
-    const supervisor = new ServiceSupervisor({
-      runner: this.runner,
-      job,
-      policy,
-      log: this.log,
-      hooks: {
-        onLines,
-        onSpawned: (info, restarts) => {
-          if (restarts === 0) this.link.current?.notify(Opcode.JOB_STARTED, { ...fields, pid: info.pid });
-          this.recordPid(held, info);
-        },
-        onExited: (pid) => forgetPid(this.pids, held, pid, this.log),
-        onReady: (port, pid) => {
-          this.log.info({ ...fields, port, pid }, 'service ready');
-          this.link.current?.notify(Opcode.SERVICE_READY, { ...fields, port, pid });
-        },
-        onRestarted: (restarts, pid, exitCode, signal) => {
-          this.link.current?.notify(Opcode.SERVICE_RESTARTED, { ...fields, restarts, pid, exitCode, signal });
-        },
-      },
-    });
-    held.service = supervisor;
-    void previous.then(() => supervisor.start());
-    void supervisor.done.then((result) => {
-      if (result.error !== undefined) this.log.warn({ ...fields, error: result.error }, 'service gave up');
-      this.finish(held, result);
-    });
-  }
-
-  private startContainer(req: Parameters<Executor['start']>[0], image: string | undefined): RunningJob {
-    if (this.docker === null) throw new Error('this worker does not offer the docker driver; start it with --allow-drivers docker');
-    if (image === undefined) throw new Error('the docker driver needs an image: give the job image: <name> (or --image)');
-    return new DockerJob(req, image, { engine: this.docker, workerId: this.id, pidsLimit: this.options.pidsLimit ?? 0, killGraceMs: this.options.killGraceMs, log: this.log });
-  }
-
-  private recordPid(held: HeldJob, info: SpawnInfo): void {
-    this.watchdog.started(held.jobId, held.attempt, info.pgid, info.cgroupProcs);
-    recordPid(this.pids, held, info, this.log);
-  }
-
-  private finish(held: HeldJob, result: Omit<JobFinishedReport, 'jobId' | 'attempt'>): void {
-    this.watchdog.ended(held.jobId, held.attempt);
-    // A clean exit is reported as it is, lease or not: the master decides whether it still counts.
-    const lapsed = (held.leaseExpired || this.lease.expired) && result.exitCode !== 0;
-    const why = `killed: no word from the master for ${this.lease.lengthMs ?? 0} ms (its lease ran out), so that the attempt cannot run twice`;
-    held.report = { jobId: held.jobId, attempt: held.attempt, ...result, ...(lapsed ? { leaseExpired: true, error: why } : {}) };
-    this.sendReport(held);
-  }
-
-  private sendReport(held: HeldJob): void {
-    const peer = this.link.current;
-    if (peer === null || held.report === null) return;
-    peer.request(Opcode.JOB_FINISHED, held.report).then(
-      () => {
-        if (this.held.get(held.jobId) === held) this.held.delete(held.jobId);
-        if (this.drained !== null && [...this.held.values()].every((h) => h.report !== null)) this.drained();
-      },
-      // Kept in `held`: sent again shortly (a master whose disk is full refuses it), and after the next registration.
-      (err: unknown) => {
-        this.log.warn({ jobId: held.jobId, err: (err as Error).message }, 'finish report not acknowledged yet');
-        held.reportRefused = true;
-        setTimeout(() => this.link.current === peer && this.held.get(held.jobId) === held && this.sendReport(held), REPORT_RETRY_MS).unref();
-      },
-    );
-  }
-
-  /** Nothing from the master for the lease: every attempt is stopped before the master may run it elsewhere. */
-  private leaseExpired(): void {
-    const running = [...this.held.values()].filter((h) => h.report === null);
-    if (running.length === 0) return;
-    this.log.warn({ workerId: this.id, leaseMs: this.lease.lengthMs, attempts: running.map((h) => `${h.jobId}/${h.attempt}`) }, 'lease ran out without word from the master: killing its attempts');
-    killForLapsedLease(running);
-    // The connection is most likely dead without knowing it (a cut cable): dial again.
-    this.link.current?.close();
-  }
-
-  private kill(jobId: string, attempt: number, reason: string): void {
-    const held = this.held.get(jobId);
-    if (held === undefined || held.attempt !== attempt) return;
-    this.log.info({ jobId, attempt, reason }, 'killing job on request');
-    if (held.service !== null) held.service.stop();
-    else if (held.process !== null) held.process.kill();
-    else this.held.delete(jobId);
   }
 
   private async fetchArtifact(hash: string): Promise<Uint8Array> {
