@@ -30,7 +30,9 @@ async function get(port: number, path = '/'): Promise<string | undefined> {
 for (const warm of [true, false]) {
   describe(`services kept alive by their workers (${warm ? 'warm' : '--no-warm'})`, () => {
     const args = warm ? [] : ['--no-warm'];
-    const cluster = new Cluster(2_000);
+    // Long enough for a master restart on a loaded machine (the worker's lease is this less a margin),
+    // short enough that a dead worker's service is placed again within the test's wait.
+    const cluster = new Cluster(6_000);
     let client: TitanClient;
     let script: string;
     before(async () => {
@@ -100,7 +102,7 @@ for (const warm of [true, false]) {
       const { id } = await deploy();
       const on = (await client.status(id)).workerId!;
       await cluster.killWorker(on);
-      const moved = await until('the service to be ready elsewhere', async () => (await client.services()).find((s) => s.id === id && s.ready && s.workerId !== on));
+      const moved = await until('the service to be ready elsewhere', async () => (await client.services()).find((s) => s.id === id && s.ready && s.workerId !== on), 30_000);
       assert.notEqual(moved.workerId, on);
       assert.ok((await get(moved.port!)) !== undefined);
     });
