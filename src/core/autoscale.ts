@@ -1,4 +1,5 @@
-import { GENERAL, requirementKey, satisfies } from './placement.js';
+import { requirementKey, satisfies } from './placement.js';
+import { GENERAL } from './requirement.js';
 import { freeSlots, type WorkerRecord } from './worker-record.js';
 
 /** How the autoscaler reacts; times in milliseconds. */

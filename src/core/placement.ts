@@ -1,8 +1,7 @@
 import { asUse, describeResources, shortfall, type DriverName, type JobResources } from './resources.js';
 import { freeCapacity, freeSlots, type WorkerRecord } from './worker-record.js';
+import { GENERAL } from './requirement.js';
 
-/** Every worker can run general work; other tags must be declared by the worker. */
-export const GENERAL = 'GENERAL';
 
 export type Placement =
   | { readonly placed: true; readonly workerId: string }
