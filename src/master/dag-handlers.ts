@@ -6,17 +6,12 @@ import type { z } from 'zod';
 import type { DagJobRequest } from '../protocol/messages.js';
 import type { DagStatusView, DagView } from '../protocol/views.js';
 import { toJobView } from './job-view.js';
-import { withHitlGates, type PlannedDagJob } from './hitl-gates.js';
-import { serviceSpec } from './service-requests.js';
-import { checkRunnable, isolationSpec } from './isolation-spec.js';
+import { withHitlGates } from './hitl-gates.js';
+import { checkRunnable } from './isolation-spec.js';
+import { dagJobId, dagJobSpecOf } from './job-spec.js';
 import type { Master } from './master.js';
 
 type DagJob = z.output<typeof DagJobRequest>;
-
-/** Global job id of a DAG job: the DAG id, a dot, its key. */
-export function dagJobId(dagId: string, key: string): string {
-  return `${dagId}.${key}`;
-}
 
 export function toDagView(dag: Dag): DagView {
   return { id: dag.id, name: dag.name, state: dag.state, createdAt: dag.createdAt, finishedAt: dag.finishedAt, total: dag.total, unfinished: dag.unfinished, failed: dag.failed };
@@ -67,32 +62,6 @@ function parentsOf(job: DagJob, fallbacks?: ReadonlyMap<string, string[]>): stri
   return [...job.parents, ...(fallbacks?.get(job.key) ?? [])];
 }
 
-function toSpec(dagId: string, job: PlannedDagJob, extraParents: readonly string[]): JobSpec {
-  const parents = [...job.parents, ...extraParents].map((p) => dagJobId(dagId, p));
-  return {
-    name: job.name ?? job.key,
-    run: job.run,
-    args: job.args,
-    env: job.env,
-    requirement: job.requirement.length > 0 ? job.requirement : ['GENERAL'],
-    priority: job.priority,
-    retries: job.retries,
-    timeoutSeconds: job.timeoutSeconds,
-    dagId,
-    parents,
-    triggerRule: extraParents.length > 0 && job.parents.length === 0 ? 'one_failed' : job.triggerRule,
-    affinity: job.affinity,
-    delaySeconds: job.delaySeconds,
-    ...(job.bundle !== undefined ? { bundle: job.bundle } : {}),
-    ...(job.retryBackoff !== undefined ? { retryBackoff: job.retryBackoff } : {}),
-    ...(job.onFailure !== undefined ? { onFailure: dagJobId(dagId, job.onFailure) } : {}),
-    ...(job.approval !== undefined ? { approval: job.decisionOnly === true ? { ...job.approval, decisionOnly: true } : job.approval } : {}),
-    ...(job.service !== undefined ? { service: serviceSpec(job.service) } : {}),
-    ...isolationSpec(job),
-    ...(job.runAt !== undefined ? { runAt: job.runAt } : {}),
-  };
-}
-
 export interface PlannedJob {
   readonly id: string;
   readonly spec: JobSpec;
@@ -123,7 +92,7 @@ export function planDagJobs(master: Master, dagId: string, requested: readonly D
     }
   }
   const byKey = new Map(jobs.map((j) => [j.key, j]));
-  return ordered.map((job) => ({ id: dagJobId(dagId, job.key), spec: toSpec(dagId, byKey.get(job.key)!, fallbacks.get(job.key) ?? []) }));
+  return ordered.map((job) => ({ id: dagJobId(dagId, job.key), spec: dagJobSpecOf(dagId, byKey.get(job.key)!, fallbacks.get(job.key) ?? []) }));
 }
 
 /**
