@@ -1,3 +1,4 @@
+import { findCycles } from '../common/cycles.js';
 import { TitanError, ErrorCode } from '../common/errors.js';
 import type { Dag } from '../core/dag.js';
 import type { Effect } from '../core/effects.js';
@@ -19,7 +20,7 @@ export function toDagView(dag: Dag): DagView {
 
 /**
  * Orders jobs so every parent inside the batch comes before its children (Kahn), and refuses a
- * cycle naming it: the core attaches a child only to parents it already knows.
+ * cycle naming its members in order: the core attaches a child only to parents it already knows.
  */
 function topologicalOrder(jobs: readonly DagJob[], existing: ReadonlySet<string>): DagJob[] {
   const byKey = new Map(jobs.map((j) => [j.key, j]));
@@ -51,8 +52,10 @@ function topologicalOrder(jobs: readonly DagJob[], existing: ReadonlySet<string>
     }
   }
   if (order.length !== jobs.length) {
-    const stuck = jobs.filter((j) => (indegree.get(j.key) ?? 0) > 0).map((j) => j.key);
-    throw new TitanError(ErrorCode.INVALID_REQUEST, `the jobs ${stuck.slice(0, 10).join(', ')} form a cycle; a DAG must have none`);
+    const stuck = jobs.filter((j) => (indegree.get(j.key) ?? 0) > 0);
+    const [cycle = []] = findCycles(stuck.map((j) => j.key), (key) => byKey.get(key)?.parents ?? []);
+    const shown = cycle.length > 11 ? [...cycle.slice(0, 10), '…'] : cycle;
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `the jobs ${shown.join(' → ')} form a cycle (each depends on the next); a DAG must have none`);
   }
   return order;
 }

@@ -1,5 +1,5 @@
 import { ErrorCode, TitanError } from '../../common/errors.js';
-import { findCycles } from '../../pipeline/cycles.js';
+import { findCycles } from '../../common/cycles.js';
 import { DEFAULT_REQUIREMENT, GENERAL } from '../../core/requirement.js';
 
 /**
