@@ -31,9 +31,12 @@ export interface PoolDemand {
   readonly queued: number;
 }
 
+/** What the decision reads of a worker; the scheduler's records are read, never changed. */
+export type ScalingWorker = Readonly<Pick<WorkerRecord, 'id' | 'health' | 'tags' | 'slots'>> & { readonly running: ReadonlySet<string> };
+
 export interface ScalingInput {
   readonly demand: readonly PoolDemand[];
-  readonly workers: Iterable<WorkerRecord>;
+  readonly workers: Iterable<ScalingWorker>;
   /** Spawned worker id → the host that spawned it. */
   readonly spawnedBy: ReadonlyMap<string, string>;
   /** Hosts connected now. */

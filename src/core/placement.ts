@@ -14,7 +14,7 @@ export interface PlacementNeed {
   readonly driver?: DriverName;
 }
 
-export function satisfies(worker: WorkerRecord, requirement: readonly string[]): boolean {
+export function satisfies(worker: Pick<WorkerRecord, 'tags'>, requirement: readonly string[]): boolean {
   for (const tag of requirement) {
     if (tag !== GENERAL && !worker.tags.has(tag)) return false;
   }

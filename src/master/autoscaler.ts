@@ -87,7 +87,7 @@ export class Autoscaler {
     const now = Date.now();
     const scheduler = this.master.scheduler;
     const hosts = [...this.hosts.values()].filter((h) => scheduler.worker(h.id)?.health === 'healthy');
-    const decision = decideScaling(this.state, { demand: scheduler.queueDemand(), workers: scheduler.workers.all(), spawnedBy: this.spawnedBy, hosts }, this.policy, now);
+    const decision = decideScaling(this.state, { ...scheduler.capacity(), spawnedBy: this.spawnedBy, hosts }, this.policy, now);
     this.state = decision.state;
     for (const id of this.spawnedBy.keys()) if (scheduler.worker(id)?.health === 'dead') this.spawnedBy.delete(id);
     for (const action of decision.actions) this.perform(action);
