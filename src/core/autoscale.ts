@@ -81,7 +81,8 @@ export function forgetPending(state: ScalingState, workerId: string): ScalingSta
   return { ...state, pending: state.pending.filter((p) => p.workerId !== workerId) };
 }
 
-function hostCanServe(host: SpawnHost, requirement: readonly string[]): boolean {
+/** The host may spawn a worker with every tag the requirement names. */
+export function hostCanServe(host: SpawnHost, requirement: readonly string[]): boolean {
   return requirement.every((tag) => tag === GENERAL || host.tags.includes(tag));
 }
 

@@ -1,10 +1,9 @@
-import { decideScaling, forgetPending, INITIAL_SCALING_STATE, type ScalingAction, type ScalingPolicy, type ScalingState, type SpawnHost } from '../core/autoscale.js';
+import { decideScaling, forgetPending, hostCanServe, INITIAL_SCALING_STATE, type ScalingAction, type ScalingPolicy, type ScalingState, type SpawnHost } from '../core/autoscale.js';
 import { Opcode } from '../protocol/opcodes.js';
 import { randomUUID } from 'node:crypto';
 import { webhookHeaders } from '../security/webhook-signature.js';
 import type { Master } from './master.js';
 import { MASTER_DEFAULTS } from './options.js';
-import { GENERAL } from '../core/requirement.js';
 
 /** Tries of one webhook delivery before it is given up. */
 const WEBHOOK_ATTEMPTS = 3;
@@ -49,7 +48,7 @@ export class Autoscaler {
     if (reason === null || !reason.startsWith('waiting for')) return reason;
     const window = `${Math.round(this.policy.windowMs / 100) / 10} s`;
     if (this.webhook !== undefined) return `${reason}; the provisioning webhook is called if it still waits after ${window}`;
-    const host = [...this.hosts.values()].find((h) => requirement.every((t) => t === GENERAL || h.tags.includes(t)));
+    const host = [...this.hosts.values()].find((h) => hostCanServe(h, requirement));
     return host === undefined ? reason : `${reason}; spawnable host ${host.id} is asked for a worker if it still waits after ${window}`;
   }
 
