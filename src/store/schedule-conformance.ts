@@ -3,7 +3,6 @@ import { describe, test, type TestContext } from 'node:test';
 import type { Dag } from '../core/dag.js';
 import type { Job } from '../core/job.js';
 import type { JobWrite, ScheduleRecord, Store } from './store.js';
-import { DEFAULT_REQUIREMENT } from '../core/requirement.js';
 
 /**
  * The schedules part of the Store contract, for every backend (beside runStoreConformance):
@@ -88,7 +87,7 @@ function job(id: string, seq: number, dagId?: string): Job {
   return {
     id, seq, state: 'queued', attempt: 0, workerId: null, submittedAt: 100, startedAt: null, finishedAt: null, exitCode: null, signal: null,
     reason: null, notBefore: null, pinnedWorker: null, crashes: 0, attemptBase: 0, serviceReady: false,
-    spec: { name: id, run: { kind: 'command', command: 'true' }, args: [], env: {}, requirement: [...DEFAULT_REQUIREMENT], priority: 0, retries: 0, timeoutSeconds: 0, ...(dagId !== undefined ? { dagId } : {}) },
+    spec: { name: id, run: { kind: 'command', command: 'true' }, args: [], env: {}, requirement: ['GENERAL'], priority: 0, retries: 0, timeoutSeconds: 0, ...(dagId !== undefined ? { dagId } : {}) },
   };
 }
 

@@ -3,7 +3,6 @@ import { describe, test, type TestContext } from 'node:test';
 import { ErrorCode, TitanError } from '../common/errors.js';
 import { JOB_STATES, type Job, type JobSpec, type JobState } from '../core/job.js';
 import type { JobWrite, LogLine, Store } from './store.js';
-import { DEFAULT_REQUIREMENT } from '../core/requirement.js';
 
 /**
  * The behaviour every Store backend must show; a new backend is done when it passes.
@@ -359,7 +358,7 @@ const SPEC: JobSpec = {
   run: { kind: 'script', fileName: 'train.py', artifact: 'sha256:00' },
   args: ['--epochs', '3'],
   env: {},
-  requirement: [...DEFAULT_REQUIREMENT],
+  requirement: ['GENERAL'],
   priority: 0,
   retries: 1,
   timeoutSeconds: 0,
