@@ -48,6 +48,14 @@ describe('DAG runs on a real cluster', () => {
     assert.equal((await client.listDags()).length, before, 'no DAG was created');
   });
 
+  test('a DAG sent as jobs (no YAML) with a cycle is refused naming only its members, in order, and nothing is created', async () => {
+    const job = (key: string, parents: string[]) => ({ key, run: { kind: 'command' as const, command: 'true' }, parents });
+    const before = (await client.listDags()).length;
+    const jobs = [job('start', []), job('a', ['start', 'c']), job('b', ['a']), job('c', ['b']), job('after', ['c'])];
+    await assert.rejects(client.submitDag('loop', jobs), /the jobs a → c → b → a form a cycle \(each depends on the next\)/);
+    assert.equal((await client.listDags()).length, before, 'no DAG was created');
+  });
+
   test('affinity runs the child on the worker that ran its parent', async () => {
     const file = writePipeline(join(cluster.dir, 'aff'), 'affinity.yaml', [
       'name: affinity',

@@ -9,6 +9,7 @@ import { followJob, progressMode } from './follow.js';
 import { parseTags } from './settings.js';
 import { isolationFlags, type JobIsolationFlags } from './isolation-flags.js';
 import { parseDuration, parseInstant } from '../common/when.js';
+import { GENERAL } from '../core/requirement.js';
 
 interface RunFlags extends GlobalFlags, JobIsolationFlags {
   requirement?: string;
@@ -97,7 +98,7 @@ export function registerRun(program: Command): void {
       .description('run a script (uploaded, interpreter by extension) or a command on a worker')
       .argument('<file|command>', 'a script path, or a command')
       .argument('[args...]', 'arguments')
-      .option('--requirement <tags>', 'tags the worker must have, e.g. GPU', 'GENERAL')
+      .option('--requirement <tags>', 'tags the worker must have, e.g. GPU', GENERAL)
       .option('--priority <n>', 'higher runs first')
       .option('--retries <n>', 'attempts after the first')
       .option('--timeout <seconds>', 'kill the job after this long')

@@ -5,6 +5,7 @@ import { submitInputFrom } from './cmd-run.js';
 import { duration, table } from './format.js';
 import { positiveInt } from './settings.js';
 import { replicasOf, rollOut } from '../sdk/rollout.js';
+import { GENERAL } from '../core/requirement.js';
 
 interface DeployFlags extends GlobalFlags {
   port: string;
@@ -56,7 +57,7 @@ export function registerServices(program: Command): void {
       ...(flags.readiness !== undefined ? { readinessPath: flags.readiness } : {}),
     };
     await withClient(flags, async (client) => {
-      const base = submitInputFrom(target, args, { ...flags, requirement: flags.requirement ?? 'GENERAL' });
+      const base = submitInputFrom(target, args, { ...flags, requirement: flags.requirement ?? GENERAL });
       const name = flags.name ?? (('file' in base ? base.file : base.command).split('/').pop() ?? 'service');
       // A service of that name runs already: this is a redeploy, rolled one replica at a time.
       if (replicasOf(await client.services(), name).length > 0) {

@@ -13,6 +13,7 @@ import { resolveTls } from '../sdk/address.js';
 import { certificateCommonName } from '../security/tls-env.js';
 import { parseLogSize } from '../common/log-cap.js';
 import { parseDuration } from '../common/when.js';
+import { GENERAL } from '../core/requirement.js';
 
 export interface WorkerFlags extends IsolationFlags {
   master?: string;
@@ -104,7 +105,7 @@ function spawnOptionsFrom(flags: WorkerFlags, slots: number): WorkerOptions['spa
   const max = countFlag('--spawn-max', flags.spawnMax ?? String(WORKER_DEFAULTS.spawnMax));
   if (min > max) throw new TitanError(ErrorCode.INVALID_REQUEST, `--spawn-min ${min} is above --spawn-max ${max}`);
   return {
-    tags: parseTags(flags.spawnTags).filter((t) => t !== 'GENERAL'),
+    tags: parseTags(flags.spawnTags).filter((t) => t !== GENERAL),
     slots: flags.spawnSlots !== undefined ? positiveInt('--spawn-slots', flags.spawnSlots) : slots,
     min,
     max,
@@ -199,7 +200,7 @@ export function registerWorker(program: Command): void {
     .option('--token <token>', 'cluster token (visible to every user in ps: prefer --token-file or env TITAN_TOKEN)')
     .option('--token-file <file>', "read the cluster token from this file, e.g. the master's <data dir>/token (env TITAN_TOKEN_FILE)")
     .option('--job-user <user>', 'run jobs as this user (name or uid:gid); default titan-job when the worker runs as root (created if missing); worker: as the worker itself')
-    .option('--tags <list>', 'capabilities, comma separated, e.g. GPU,HIGH_MEM (GENERAL is implied)')
+    .option('--tags <list>', `capabilities, comma separated, e.g. GPU,HIGH_MEM (${GENERAL} is implied)`)
     .option('--slots <n>', 'jobs run at once', String(WORKER_DEFAULTS.slots))
     .option('--work-dir <dir>', 'job workspaces, logs and the pid registry (env TITAN_WORK_DIR)')
     .option('--id <id>', 'worker id (default: kept in the work dir)')
@@ -240,7 +241,7 @@ export function registerWorker(program: Command): void {
       const worker = new Worker(options, createLogger('worker', process.env.TITAN_LOG_LEVEL ?? 'info'));
       await worker.start();
       if (options.inference !== undefined) process.stdout.write(`inference gateway on http://${options.inference.listenHost}:${worker.inferencePort} → ${options.inference.serverUrl}\n`);
-      process.stdout.write(`titan worker ${worker.id} → ${options.masterHost}:${options.masterPort} tags=${options.tags.join(',')} slots=${options.slots}${options.spawn !== undefined ? ` spawnable(tags=${options.spawn.tags.join(',') || 'GENERAL'} max=${options.spawn.max})` : ''}\n`);
+      process.stdout.write(`titan worker ${worker.id} → ${options.masterHost}:${options.masterPort} tags=${options.tags.join(',')} slots=${options.slots}${options.spawn !== undefined ? ` spawnable(tags=${options.spawn.tags.join(',') || GENERAL} max=${options.spawn.max})` : ''}\n`);
       let stopping = false;
       const drain = (): void => {
         if (stopping) return;

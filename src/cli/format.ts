@@ -1,4 +1,5 @@
 import type { JobView } from '../protocol/views.js';
+import { GENERAL } from '../core/requirement.js';
 
 /** Plain-text tables for humans; --json output bypasses all of this. */
 export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
@@ -28,7 +29,7 @@ export function describeOutcome(job: JobView): string {
 
 /** A worker's tags as placement sees them: GENERAL is implied for every worker, so it is shown first. */
 export function workerTags(tags: readonly string[]): string {
-  return ['GENERAL', ...tags.filter((t) => t !== 'GENERAL')].join(',');
+  return [GENERAL, ...tags.filter((t) => t !== GENERAL)].join(',');
 }
 
 /**

@@ -17,7 +17,7 @@ class Rig {
   constructor(readonly policy: ScalingPolicy = { windowMs: 15_000, idleWindowMs: 60_000, spawnTimeoutMs: 30_000, webhook: false }) {}
 
   decide(now: number): ScalingAction[] {
-    const d = decideScaling(this.state, { demand: this.s.queueDemand(), workers: this.s.workers.all(), spawnedBy: this.spawnedBy, hosts: this.hosts }, this.policy, now);
+    const d = decideScaling(this.state, { ...this.s.capacity(), spawnedBy: this.spawnedBy, hosts: this.hosts }, this.policy, now);
     this.state = d.state;
     this.nextAt = d.nextAt;
     return [...d.actions];
@@ -168,7 +168,7 @@ describe('auto-scaling decisions', () => {
     rig.s.jobFinished('w', 'a', 1, { exitCode: 0, signal: null, durationMs: 1 }, 1);
     assert.equal(rig.s.job('c')?.workerId, 'w', 'the higher priority took the slot');
     assert.equal(rig.s.job('b')?.state, 'queued', 'b waits for its parent\'s worker');
-    assert.deepEqual(rig.s.queueDemand(), []);
+    assert.deepEqual(rig.s.capacity().demand, []);
     rig.decide(1);
     assert.deepEqual(rig.decide(100_000), []);
   });

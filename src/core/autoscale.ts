@@ -1,4 +1,5 @@
-import { GENERAL, requirementKey, satisfies } from './placement.js';
+import { requirementKey, satisfies } from './placement.js';
+import { GENERAL } from './requirement.js';
 import { freeSlots, type WorkerRecord } from './worker-record.js';
 
 /** How the autoscaler reacts; times in milliseconds. */
@@ -30,9 +31,12 @@ export interface PoolDemand {
   readonly queued: number;
 }
 
+/** What the decision reads of a worker; the scheduler's records are read, never changed. */
+export type ScalingWorker = Readonly<Pick<WorkerRecord, 'id' | 'health' | 'tags' | 'slots'>> & { readonly running: ReadonlySet<string> };
+
 export interface ScalingInput {
   readonly demand: readonly PoolDemand[];
-  readonly workers: Iterable<WorkerRecord>;
+  readonly workers: Iterable<ScalingWorker>;
   /** Spawned worker id → the host that spawned it. */
   readonly spawnedBy: ReadonlyMap<string, string>;
   /** Hosts connected now. */
@@ -77,7 +81,8 @@ export function forgetPending(state: ScalingState, workerId: string): ScalingSta
   return { ...state, pending: state.pending.filter((p) => p.workerId !== workerId) };
 }
 
-function hostCanServe(host: SpawnHost, requirement: readonly string[]): boolean {
+/** The host may spawn a worker with every tag the requirement names. */
+export function hostCanServe(host: SpawnHost, requirement: readonly string[]): boolean {
   return requirement.every((tag) => tag === GENERAL || host.tags.includes(tag));
 }
 

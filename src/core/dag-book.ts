@@ -1,5 +1,5 @@
 import { TitanError, ErrorCode } from '../common/errors.js';
-import type { Dag } from './dag.js';
+import { newDag, type Dag } from './dag.js';
 import { countParent, type Gate } from './gate.js';
 import type { Job, JobState } from './job.js';
 
@@ -25,9 +25,24 @@ export class DagBook {
   private readonly waitingOn = new Map<string, Waiter[]>();
   /** Waiting children with affinity, by the parent whose worker they must run on (their first). */
   private readonly affinityChildren = new Map<string, string[]>();
+  private nextSeq: number;
 
+  constructor(firstSeq: number) {
+    this.nextSeq = firstSeq;
+  }
+
+  /** A new run; throws when its id is taken. */
+  create(id: string, name: string, now: number): Dag {
+    if (this.dags.has(id)) throw new TitanError(ErrorCode.INVALID_REQUEST, `DAG id ${id} is already in use`);
+    const dag = newDag(id, name, this.nextSeq++, now);
+    this.dags.set(id, dag);
+    return dag;
+  }
+
+  /** Keeps a run again (recovered, or revived by a retry); later runs are numbered after it. */
   add(dag: Dag): void {
     this.dags.set(dag.id, dag);
+    this.nextSeq = Math.max(this.nextSeq, dag.seq + 1);
   }
 
   get(dagId: string): Dag | undefined {
@@ -124,5 +139,9 @@ export class DagBook {
     this.dags.delete(dag.id);
     return dag;
   }
+}
 
+/** A failed, dead or cancelled job fails its DAG, unless an on_failure job takes over. */
+export function countsAsDagFailure(job: Job): boolean {
+  return (job.state === 'failed' || job.state === 'dead' || job.state === 'cancelled') && job.spec.onFailure === undefined;
 }

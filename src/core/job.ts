@@ -123,7 +123,7 @@ export interface Job {
   crashes: number;
   /** Attempts before the last manual retry; the retry budget counts from here. */
   attemptBase: number;
-  /** A service that has been ready once: its children and DAG have been released. */
+  /** A service that has been ready once: its outcome has been passed to its children and DAG. */
   serviceReady: boolean;
 }
 

@@ -1,8 +1,7 @@
 import { asUse, describeResources, shortfall, type DriverName, type JobResources } from './resources.js';
 import { freeCapacity, freeSlots, type WorkerRecord } from './worker-record.js';
+import { GENERAL } from './requirement.js';
 
-/** Every worker can run general work; other tags must be declared by the worker. */
-export const GENERAL = 'GENERAL';
 
 export type Placement =
   | { readonly placed: true; readonly workerId: string }
@@ -15,7 +14,7 @@ export interface PlacementNeed {
   readonly driver?: DriverName;
 }
 
-export function satisfies(worker: WorkerRecord, requirement: readonly string[]): boolean {
+export function satisfies(worker: Pick<WorkerRecord, 'tags'>, requirement: readonly string[]): boolean {
   for (const tag of requirement) {
     if (tag !== GENERAL && !worker.tags.has(tag)) return false;
   }

@@ -17,7 +17,7 @@ function dagState(effects: Effect[]): string | undefined {
 }
 
 describe('services', () => {
-  test("a ready service releases its children and lets its DAG succeed while it keeps running", () => {
+  test("a ready service lets its children run and its DAG succeed while it keeps running", () => {
     const s = new Scheduler();
     s.registerWorker(worker('w', { slots: 4 }), 0);
     s.createDag('d', 'svc', 0);

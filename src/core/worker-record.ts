@@ -30,7 +30,7 @@ export interface WorkerRecord {
   readonly seq: number;
 }
 
-export function freeSlots(worker: WorkerRecord): number {
+export function freeSlots(worker: Pick<WorkerRecord, 'slots'> & { readonly running: ReadonlySet<string> }): number {
   return worker.slots - worker.running.size;
 }
 

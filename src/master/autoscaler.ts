@@ -1,4 +1,4 @@
-import { decideScaling, forgetPending, INITIAL_SCALING_STATE, type ScalingAction, type ScalingPolicy, type ScalingState, type SpawnHost } from '../core/autoscale.js';
+import { decideScaling, forgetPending, hostCanServe, INITIAL_SCALING_STATE, type ScalingAction, type ScalingPolicy, type ScalingState, type SpawnHost } from '../core/autoscale.js';
 import { Opcode } from '../protocol/opcodes.js';
 import { randomUUID } from 'node:crypto';
 import { webhookHeaders } from '../security/webhook-signature.js';
@@ -48,7 +48,7 @@ export class Autoscaler {
     if (reason === null || !reason.startsWith('waiting for')) return reason;
     const window = `${Math.round(this.policy.windowMs / 100) / 10} s`;
     if (this.webhook !== undefined) return `${reason}; the provisioning webhook is called if it still waits after ${window}`;
-    const host = [...this.hosts.values()].find((h) => requirement.every((t) => t === 'GENERAL' || h.tags.includes(t)));
+    const host = [...this.hosts.values()].find((h) => hostCanServe(h, requirement));
     return host === undefined ? reason : `${reason}; spawnable host ${host.id} is asked for a worker if it still waits after ${window}`;
   }
 
@@ -86,7 +86,7 @@ export class Autoscaler {
     const now = Date.now();
     const scheduler = this.master.scheduler;
     const hosts = [...this.hosts.values()].filter((h) => scheduler.worker(h.id)?.health === 'healthy');
-    const decision = decideScaling(this.state, { demand: scheduler.queueDemand(), workers: scheduler.workers.all(), spawnedBy: this.spawnedBy, hosts }, this.policy, now);
+    const decision = decideScaling(this.state, { ...scheduler.capacity(), spawnedBy: this.spawnedBy, hosts }, this.policy, now);
     this.state = decision.state;
     for (const id of this.spawnedBy.keys()) if (scheduler.worker(id)?.health === 'dead') this.spawnedBy.delete(id);
     for (const action of decision.actions) this.perform(action);

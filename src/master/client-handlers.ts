@@ -1,6 +1,5 @@
 import { TitanError, ErrorCode } from '../common/errors.js';
 import type { Effect } from '../core/effects.js';
-import type { JobSpec } from '../core/job.js';
 import { isFinal } from '../core/job.js';
 import { Opcode, opcodeName } from '../protocol/opcodes.js';
 import {
@@ -12,15 +11,16 @@ import { toJobView } from './job-view.js';
 import { activeJobIds, jobView } from './find-job.js';
 import { listJobPage } from './job-list.js';
 import type { Master } from './master.js';
-import { bothDelayAndAt, parseBody } from './parse-body.js';
+import { parseBody } from './parse-body.js';
 import type { ClientContext } from './client-context.js';
 import { clusterStats } from './stats.js';
 import { streamLogs } from './log-stream.js';
 import { handleDagMessage } from './dag-requests.js';
-import { handleServiceMessage, serviceSpec } from './service-requests.js';
+import { handleServiceMessage } from './service-requests.js';
 import { handleKvMessage } from './kv-requests.js';
 import { handleScheduleMessage } from './schedule-requests.js';
-import { checkRunnable, isolationSpec } from './isolation-spec.js';
+import { checkRunnable } from './isolation-spec.js';
+import { jobSpecOf } from './job-spec.js';
 import { ownerOf } from '../security/policy.js';
 import { handleInferenceMessage } from '../inference/master-handlers.js';
 
@@ -99,26 +99,6 @@ export function handleClientMessage(master: Master, session: ClientContext, msg:
   }
 }
 
-function toSpec(body: SubmitBody): JobSpec {
-  const name = body.name ?? (body.run.kind === 'script' ? body.run.fileName : body.run.command.slice(0, 80));
-  if (body.delaySeconds !== undefined && body.delaySeconds > 0 && body.runAt !== undefined) throw bothDelayAndAt('delaySeconds', 'runAt');
-  return {
-    name,
-    run: body.run,
-    args: body.args,
-    env: body.env,
-    requirement: body.requirement.length > 0 ? body.requirement : ['GENERAL'],
-    priority: body.priority,
-    retries: body.retries,
-    timeoutSeconds: body.timeoutSeconds,
-    ...(body.bundle !== undefined ? { bundle: body.bundle } : {}),
-    ...(body.service !== undefined ? { service: serviceSpec(body.service) } : {}),
-    ...isolationSpec(body),
-    ...(body.delaySeconds !== undefined && body.delaySeconds > 0 ? { delaySeconds: body.delaySeconds } : {}),
-    ...(body.runAt !== undefined ? { runAt: body.runAt } : {}),
-  };
-}
-
 /** Validates every job of the batch first, so a batch is accepted whole or not at all. */
 function submit(master: Master, session: ClientContext, bodies: readonly SubmitBody[]): string[] {
   master.refuseWhenStoreFull();
@@ -140,7 +120,7 @@ function submit(master: Master, session: ClientContext, bodies: readonly SubmitB
   const owner = ownerOf(session.identity);
   const jobIds = bodies.map((body) => {
     const jobId = body.id ?? session.idPrefix + master.newJobId();
-    const spec = toSpec(body);
+    const spec = jobSpecOf(body);
     effects.push(...master.scheduler.submit(jobId, owner === undefined ? spec : { ...spec, owner }, now));
     return jobId;
   });

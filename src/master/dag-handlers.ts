@@ -1,3 +1,4 @@
+import { findCycles } from '../common/cycles.js';
 import { TitanError, ErrorCode } from '../common/errors.js';
 import type { Dag } from '../core/dag.js';
 import type { Effect } from '../core/effects.js';
@@ -6,17 +7,12 @@ import type { z } from 'zod';
 import type { DagJobRequest } from '../protocol/messages.js';
 import type { DagStatusView, DagView } from '../protocol/views.js';
 import { toJobView } from './job-view.js';
-import { withHitlGates, type PlannedDagJob } from './hitl-gates.js';
-import { serviceSpec } from './service-requests.js';
-import { checkRunnable, isolationSpec } from './isolation-spec.js';
+import { withHitlGates } from './hitl-gates.js';
+import { checkRunnable } from './isolation-spec.js';
+import { dagJobId, dagJobSpecOf } from './job-spec.js';
 import type { Master } from './master.js';
 
 type DagJob = z.output<typeof DagJobRequest>;
-
-/** Global job id of a DAG job: the DAG id, a dot, its key. */
-export function dagJobId(dagId: string, key: string): string {
-  return `${dagId}.${key}`;
-}
 
 export function toDagView(dag: Dag): DagView {
   return { id: dag.id, name: dag.name, state: dag.state, createdAt: dag.createdAt, finishedAt: dag.finishedAt, total: dag.total, unfinished: dag.unfinished, failed: dag.failed };
@@ -24,7 +20,7 @@ export function toDagView(dag: Dag): DagView {
 
 /**
  * Orders jobs so every parent inside the batch comes before its children (Kahn), and refuses a
- * cycle naming it: the core attaches a child only to parents it already knows.
+ * cycle naming its members in order: the core attaches a child only to parents it already knows.
  */
 function topologicalOrder(jobs: readonly DagJob[], existing: ReadonlySet<string>): DagJob[] {
   const byKey = new Map(jobs.map((j) => [j.key, j]));
@@ -56,8 +52,10 @@ function topologicalOrder(jobs: readonly DagJob[], existing: ReadonlySet<string>
     }
   }
   if (order.length !== jobs.length) {
-    const stuck = jobs.filter((j) => (indegree.get(j.key) ?? 0) > 0).map((j) => j.key);
-    throw new TitanError(ErrorCode.INVALID_REQUEST, `the jobs ${stuck.slice(0, 10).join(', ')} form a cycle; a DAG must have none`);
+    const stuck = jobs.filter((j) => (indegree.get(j.key) ?? 0) > 0);
+    const [cycle = []] = findCycles(stuck.map((j) => j.key), (key) => byKey.get(key)?.parents ?? []);
+    const shown = cycle.length > 11 ? [...cycle.slice(0, 10), '…'] : cycle;
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `the jobs ${shown.join(' → ')} form a cycle (each depends on the next); a DAG must have none`);
   }
   return order;
 }
@@ -65,32 +63,6 @@ function topologicalOrder(jobs: readonly DagJob[], existing: ReadonlySet<string>
 /** on_failure makes the fallback a one_failed child of the job it stands in for. */
 function parentsOf(job: DagJob, fallbacks?: ReadonlyMap<string, string[]>): string[] {
   return [...job.parents, ...(fallbacks?.get(job.key) ?? [])];
-}
-
-function toSpec(dagId: string, job: PlannedDagJob, extraParents: readonly string[]): JobSpec {
-  const parents = [...job.parents, ...extraParents].map((p) => dagJobId(dagId, p));
-  return {
-    name: job.name ?? job.key,
-    run: job.run,
-    args: job.args,
-    env: job.env,
-    requirement: job.requirement.length > 0 ? job.requirement : ['GENERAL'],
-    priority: job.priority,
-    retries: job.retries,
-    timeoutSeconds: job.timeoutSeconds,
-    dagId,
-    parents,
-    triggerRule: extraParents.length > 0 && job.parents.length === 0 ? 'one_failed' : job.triggerRule,
-    affinity: job.affinity,
-    delaySeconds: job.delaySeconds,
-    ...(job.bundle !== undefined ? { bundle: job.bundle } : {}),
-    ...(job.retryBackoff !== undefined ? { retryBackoff: job.retryBackoff } : {}),
-    ...(job.onFailure !== undefined ? { onFailure: dagJobId(dagId, job.onFailure) } : {}),
-    ...(job.approval !== undefined ? { approval: job.decisionOnly === true ? { ...job.approval, decisionOnly: true } : job.approval } : {}),
-    ...(job.service !== undefined ? { service: serviceSpec(job.service) } : {}),
-    ...isolationSpec(job),
-    ...(job.runAt !== undefined ? { runAt: job.runAt } : {}),
-  };
 }
 
 export interface PlannedJob {
@@ -123,7 +95,7 @@ export function planDagJobs(master: Master, dagId: string, requested: readonly D
     }
   }
   const byKey = new Map(jobs.map((j) => [j.key, j]));
-  return ordered.map((job) => ({ id: dagJobId(dagId, job.key), spec: toSpec(dagId, byKey.get(job.key)!, fallbacks.get(job.key) ?? []) }));
+  return ordered.map((job) => ({ id: dagJobId(dagId, job.key), spec: dagJobSpecOf(dagId, byKey.get(job.key)!, fallbacks.get(job.key) ?? []) }));
 }
 
 /**

@@ -2,6 +2,7 @@ import { TitanError, ErrorCode } from '../common/errors.js';
 import type { z } from 'zod';
 import { hitlGateId } from '../pipeline/pipeline.js';
 import type { DagJobRequest } from '../protocol/messages.js';
+import { DEFAULT_REQUIREMENT } from '../core/requirement.js';
 
 type DagJob = z.output<typeof DagJobRequest>;
 
@@ -42,7 +43,7 @@ export function withHitlGates(jobs: readonly DagJob[], existingKeys: ReadonlySet
       run: { kind: 'command', command: 'true' },
       args: [],
       env: {},
-      requirement: ['GENERAL'],
+      requirement: [...DEFAULT_REQUIREMENT],
       priority: job.priority,
       retries: 0,
       timeoutSeconds: 0,

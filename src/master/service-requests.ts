@@ -1,24 +1,11 @@
-import type { z } from 'zod';
-import type { ServiceSpec } from '../core/job.js';
 import { Opcode } from '../protocol/opcodes.js';
-import { JobRef, type ServicePolicy } from '../protocol/messages.js';
+import { JobRef } from '../protocol/messages.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import type { ServiceView } from '../protocol/views.js';
 import { jobView } from './find-job.js';
 import type { Master } from './master.js';
 import { parseBody } from './parse-body.js';
 import type { ClientContext } from './client-context.js';
-
-/** The wire's service policy as the core keeps it. */
-export function serviceSpec(policy: z.output<typeof ServicePolicy>): ServiceSpec {
-  return {
-    port: policy.port,
-    restart: policy.restart,
-    maxRestarts: policy.maxRestarts,
-    windowSeconds: policy.windowSeconds,
-    ...(policy.readinessPath !== undefined ? { readinessPath: policy.readinessPath } : {}),
-  };
-}
 
 /** The services this caller may see (a namespaced token: its namespace's only). */
 function listServices(master: Master, caller: ClientContext): ServiceView[] {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ErrorCode, TitanError } from '../common/errors.js';
 import type { DagJobRequest, JobSubmitRequest } from '../protocol/messages.js';
 import type { SubmitInput, TitanClient } from '../sdk/client.js';
+import { DEFAULT_REQUIREMENT } from '../core/requirement.js';
 
 /** The fields of one job as an AI client writes them (snake_case), shared by submit_job, submit_dag and add_jobs. */
 export const jobFields = {
@@ -22,7 +23,7 @@ export const jobFields = {
   args: z.array(z.string()).max(1000).optional().describe('Arguments after the script (or $1, $2… of a command).'),
   env: z.record(z.string(), z.string()).optional().describe('Extra environment variables, e.g. {"EPOCHS": "3"}.'),
   name: z.string().max(200).optional().describe('A human-readable name shown in listings.'),
-  requirement: z.array(z.string()).max(32).optional().describe('Worker tags the job needs, e.g. ["GPU"]; default ["GENERAL"] (any worker).'),
+  requirement: z.array(z.string()).max(32).optional().describe(`Worker tags the job needs, e.g. ["GPU"]; default ${JSON.stringify(DEFAULT_REQUIREMENT)} (any worker).`),
   priority: z.number().int().min(-1000).max(1000).optional().describe('Higher runs first; default 0.'),
   retries: z.number().int().min(0).max(100).optional().describe('How many times to run it again after a failure; default 0.'),
   timeout_seconds: z.number().min(0).max(30 * 86400).optional().describe('Kill the job after this many seconds; default 0 (no limit).'),

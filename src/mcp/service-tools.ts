@@ -3,6 +3,7 @@ import { ErrorCode, TitanError } from '../common/errors.js';
 import { replicasOf, rollOut } from '../sdk/rollout.js';
 import { jobFields, withJobInput } from './job-spec.js';
 import { addTool, type ToolContext } from './tool.js';
+import { DEFAULT_REQUIREMENT } from '../core/requirement.js';
 
 const serviceId = z.string().min(1).describe('A service id as listed by list_services (the id of its current job).');
 
@@ -52,7 +53,7 @@ export function registerServiceTools(ctx: ToolContext): void {
         windowSeconds: 60,
         ...(args.readiness_path !== undefined ? { readinessPath: args.readiness_path } : {}),
       };
-      return withJobInput({ ...args, requirement: args.requirement ?? ['GENERAL'] }, 'deploy_service', async (input) => {
+      return withJobInput({ ...args, requirement: args.requirement ?? [...DEFAULT_REQUIREMENT] }, 'deploy_service', async (input) => {
         if (replicasOf(await titan.services(), args.name).length > 0) {
           return rollOut(titan, args.name, { ...input, name: args.name, service }, {
             ...(args.replicas !== undefined ? { replicas: args.replicas } : {}),

@@ -1,4 +1,4 @@
-import { findCycles } from './cycles.js';
+import { findCycles } from '../common/cycles.js';
 import { nearest } from './levenshtein.js';
 import { hitlGateId, type ParseOptions } from './pipeline.js';
 import type { JobDraft } from './read-job.js';

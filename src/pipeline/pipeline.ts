@@ -127,7 +127,6 @@ export const RESOURCES_KEYS = ['cpu', 'memory', 'gpu'] as const;
 export const RETRY_BACKOFF_KEYS = ['type', 'delay', 'max'] as const;
 export const APPROVAL_KEYS = ['message', 'timeout'] as const;
 
-export const DEFAULT_REQUIREMENT: readonly string[] = ['GENERAL'];
 export const DEFAULT_RETRY_BACKOFF: RetryBackoff = { type: 'fixed', delaySeconds: 1, maxSeconds: 300 };
 /** Anchors may be reused; beyond this many expansions the file is treated as an alias bomb. */
 export const MAX_ALIAS_COUNT = 1000;

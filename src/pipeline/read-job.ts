@@ -10,6 +10,7 @@ import type { Located } from './read-lists.js';
 import { describe, isNull } from './yaml-reader.js';
 import { parseInstant } from '../common/when.js';
 import type { Entry, YamlReader } from './yaml-reader.js';
+import { DEFAULT_REQUIREMENT } from '../core/requirement.js';
 
 /** A job as read from the file, with the nodes the cross-job checks point at. */
 export interface JobDraft {
@@ -75,7 +76,7 @@ export function readJob(r: YamlReader, item: unknown, index: number): JobDraft |
     args: field('args', (n, w) => readArgs(r, n, w), []),
     env: field('env', (n, w) => readEnv(r, n, w), {}),
     dependsOn: parents.map((p) => p.text),
-    requirement: field('requirement', (n, w) => readRequirement(r, n, w), ['GENERAL']),
+    requirement: field('requirement', (n, w) => readRequirement(r, n, w), [...DEFAULT_REQUIREMENT]),
     priority: field('priority', (n, w) => r.number(n, w, { integer: true }), 0),
     delaySeconds: field('delay', (n, w) => r.number(n, w, { min: 0 }), 0),
     ...optional('runAt', field<number | undefined>('run_at', (n, w) => readInstant(r, n, w), undefined)),

@@ -1,5 +1,5 @@
 import { isMap, isScalar, isSeq } from 'yaml';
-import { DEFAULT_REQUIREMENT } from './pipeline.js';
+import { DEFAULT_REQUIREMENT } from '../core/requirement.js';
 import { splitShellWords } from './shell-words.js';
 import { describe, isNull } from './yaml-reader.js';
 import type { YamlReader } from './yaml-reader.js';

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { JOB_STATES } from '../core/job.js';
 import { DRIVERS, parseMemoryMb } from '../core/resources.js';
 import { InferenceAgentReport } from './inference-messages.js';
+import { DEFAULT_REQUIREMENT } from '../core/requirement.js';
 
 /** One schema per message body that crosses the socket; parsed once at the boundary. */
 
@@ -83,7 +84,7 @@ export const JobSubmitRequest = z.object({
   run: JobRunSchema,
   args: z.array(z.string()).max(1000).default([]),
   env: envCount.pipe(z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string())).default({}),
-  requirement: z.array(tag).max(32).default(['GENERAL']),
+  requirement: z.array(tag).max(32).default(() => [...DEFAULT_REQUIREMENT]),
   priority: z.number().int().min(-1000).max(1000).default(0),
   retries: z.number().int().min(0).max(100).default(0),
   timeoutSeconds: z.number().min(0).max(30 * 86400).default(0),

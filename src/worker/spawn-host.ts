@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from '../common/log.js';
 import { WorkerSpawnRequest } from '../protocol/messages.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
+import { GENERAL } from '../core/requirement.js';
 
 /** What a spawnable host may start, resolved once by the entry point. */
 export interface SpawnOptions {
@@ -49,7 +50,7 @@ export class SpawnHost {
     if (this.closing) throw new Error(`host ${this.ctx.hostId} is shutting down`);
     if (this.children.has(request.workerId)) throw new Error(`worker ${request.workerId} is already running on host ${this.ctx.hostId}`);
     if (this.children.size >= this.options.max) throw new Error(`host ${this.ctx.hostId} already runs ${this.children.size} spawned worker(s), its --spawn-max`);
-    const refused = request.tags.filter((t) => t !== 'GENERAL' && !this.options.tags.includes(t));
+    const refused = request.tags.filter((t) => t !== GENERAL && !this.options.tags.includes(t));
     if (refused.length > 0) throw new Error(`host ${this.ctx.hostId} may not spawn workers tagged ${refused.join(',')} (its --spawn-tags: ${this.options.tags.join(',') || 'none'})`);
     const [file, ...prefix] = this.options.command;
     if (file === undefined) throw new Error('no worker command configured');

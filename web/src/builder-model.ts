@@ -1,4 +1,5 @@
 /** The pipeline builder's model: nodes, edges, checks and the YAML `titan dag` reads. Pure. */
+import { findCycles } from '../../src/common/cycles.js';
 
 export interface BuilderNode {
   id: string;
@@ -25,32 +26,12 @@ export function newNode(taken: ReadonlySet<string>): BuilderNode {
   return { id: `step${n}`, command: 'echo hello', type: 'run', port: '', retries: 0, requirement: '', approval: '' };
 }
 
-/** A cycle as a path of ids (first = last), or null. Depth-first with colours. */
+/** A cycle as a path of ids along the edges (first = last), or null. */
 export function findCycle(nodes: readonly BuilderNode[], edges: readonly BuilderEdge[]): string[] | null {
   const children = new Map<string, string[]>(nodes.map((n) => [n.id, []]));
   for (const e of edges) children.get(e.from)?.push(e.to);
-  const colour = new Map<string, 'grey' | 'black'>();
-  const stack: string[] = [];
-  const visit = (id: string): string[] | null => {
-    colour.set(id, 'grey');
-    stack.push(id);
-    for (const child of children.get(id) ?? []) {
-      if (colour.get(child) === 'grey') return [...stack.slice(stack.indexOf(child)), child];
-      if (colour.get(child) === undefined) {
-        const found = visit(child);
-        if (found !== null) return found;
-      }
-    }
-    stack.pop();
-    colour.set(id, 'black');
-    return null;
-  };
-  for (const node of nodes) {
-    if (colour.get(node.id) !== undefined) continue;
-    const found = visit(node.id);
-    if (found !== null) return found;
-  }
-  return null;
+  const [cycle] = findCycles(nodes.map((n) => n.id), (id) => children.get(id) ?? []);
+  return cycle ?? null;
 }
 
 /** Everything that would make `titan dag` refuse the pipeline, in words a person can act on. */

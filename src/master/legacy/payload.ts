@@ -1,5 +1,6 @@
 import { ErrorCode, TitanError } from '../../common/errors.js';
-import { findCycles } from '../../pipeline/cycles.js';
+import { findCycles } from '../../common/cycles.js';
+import { DEFAULT_REQUIREMENT, GENERAL } from '../../core/requirement.js';
 
 /**
  * The job lines of the original Titan's OP_SUBMIT_DAG / OP_SUBMIT_JOB payload, parsed into typed
@@ -168,8 +169,8 @@ function integer(value: string, where: string, what: string, min: number, max: n
 function requirement(value: string, where: string): string[] {
   const tags = value.split(',').map((t) => t.trim()).filter((t) => t.length > 0);
   const bad = tags.find((t) => !TAG.test(t));
-  if (bad !== undefined) throw refuse(`${where}: requirement ${JSON.stringify(bad.slice(0, 70))} must be a tag of letters, digits, "_" or "-" (like GENERAL or GPU)`);
-  return tags.length > 0 ? tags : ['GENERAL'];
+  if (bad !== undefined) throw refuse(`${where}: requirement ${JSON.stringify(bad.slice(0, 70))} must be a tag of letters, digits, "_" or "-" (like ${GENERAL} or GPU)`);
+  return tags.length > 0 ? tags : [...DEFAULT_REQUIREMENT];
 }
 
 function parents(value: string, where: string): string[] {

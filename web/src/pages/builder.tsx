@@ -4,6 +4,7 @@ import { Graph } from '../components/graph.js';
 import { Action, Card } from '../components/ui.js';
 import { findCycle, newNode, problems, toYaml, type BuilderEdge, type BuilderNode } from '../builder-model.js';
 import { navigate } from '../hooks.js';
+import { GENERAL } from '../../../src/core/requirement.js';
 
 const value = (e: Event): string => (e.target as HTMLInputElement).value;
 
@@ -90,7 +91,7 @@ export function Builder() {
               </label>
               {node.type === 'service' ? <label>Port <input value={node.port} placeholder="any free port" onInput={(e) => update({ port: value(e).trim() })} /></label> : null}
               <label>Retries <input type="number" min={0} max={100} value={node.retries} onInput={(e) => update({ retries: Math.max(0, Number(value(e)) || 0) })} /></label>
-              <label>Requirement <input value={node.requirement} placeholder="GENERAL" onInput={(e) => update({ requirement: value(e) })} /></label>
+              <label>Requirement <input value={node.requirement} placeholder={GENERAL} onInput={(e) => update({ requirement: value(e) })} /></label>
               <label>Approval message <input value={node.approval} placeholder="none: runs without approval" onInput={(e) => update({ approval: value(e) })} /></label>
             </div>
           )}

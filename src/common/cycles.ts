@@ -1,37 +1,39 @@
 /**
- * The dependency cycles of a graph: one per strongly connected component that has one, each a
- * shortest path that starts and ends at the same node, `[a, b, c, a]`, where each node depends
- * on the next. A path starts at the component's node listed first in `nodes`, so the caller
- * decides which node names a cycle; nodes reachable through `parentsOf` but not listed come last.
- * Iterative (Tarjan), so a long chain cannot overflow the stack.
+ * The cycles of a directed graph: one per strongly connected component that has one, each a
+ * shortest path that starts and ends at the same node, `[a, b, c, a]`, where each node points at
+ * the next through `edgesOf` (in a dependency graph where `edgesOf` gives a job's parents: each
+ * depends on the next). A path starts at the component's node listed first in `nodes`, so the
+ * caller decides which node names a cycle; nodes reachable through `edgesOf` but not listed come
+ * last. Iterative (Tarjan), so a long chain cannot overflow the stack. Pure: the pipeline parser,
+ * the master's DAG submission, the protocol v1 gate and the dashboard's builder all use it.
  */
-export function findCycles(nodes: readonly string[], parentsOf: (id: string) => readonly string[]): string[][] {
+export function findCycles(nodes: readonly string[], edgesOf: (id: string) => readonly string[]): string[][] {
   const order = new Map<string, number>();
   nodes.forEach((id, i) => {
     if (!order.has(id)) order.set(id, i);
   });
   const rank = (id: string): number => order.get(id) ?? Infinity;
 
-  const components = stronglyConnected(nodes, parentsOf);
+  const components = stronglyConnected(nodes, edgesOf);
   const cycles: string[][] = [];
   for (const component of components) {
     const first = component[0];
     if (first === undefined) continue;
-    if (component.length === 1 && !parentsOf(first).includes(first)) continue;
+    if (component.length === 1 && !edgesOf(first).includes(first)) continue;
     let start = first;
     for (const id of component) if (rank(id) < rank(start)) start = id;
-    cycles.push(shortestCycle(start, new Set(component), parentsOf));
+    cycles.push(shortestCycle(start, new Set(component), edgesOf));
   }
   return cycles.sort((a, b) => rank(a[0] ?? '') - rank(b[0] ?? ''));
 }
 
 interface Frame {
   readonly id: string;
-  readonly parents: readonly string[];
+  readonly targets: readonly string[];
   next: number;
 }
 
-function stronglyConnected(nodes: readonly string[], parentsOf: (id: string) => readonly string[]): string[][] {
+function stronglyConnected(nodes: readonly string[], edgesOf: (id: string) => readonly string[]): string[][] {
   const index = new Map<string, number>();
   const low = new Map<string, number>();
   const onStack = new Set<string>();
@@ -48,17 +50,17 @@ function stronglyConnected(nodes: readonly string[], parentsOf: (id: string) => 
       counter++;
       stack.push(id);
       onStack.add(id);
-      work.push({ id, parents: parentsOf(id), next: 0 });
+      work.push({ id, targets: edgesOf(id), next: 0 });
     };
     enter(root);
     while (work.length > 0) {
       const frame = work[work.length - 1];
       if (frame === undefined) break;
-      const parent = frame.parents[frame.next];
-      if (parent !== undefined) {
+      const target = frame.targets[frame.next];
+      if (target !== undefined) {
         frame.next++;
-        if (!index.has(parent)) enter(parent);
-        else if (onStack.has(parent)) low.set(frame.id, Math.min(low.get(frame.id) ?? 0, index.get(parent) ?? 0));
+        if (!index.has(target)) enter(target);
+        else if (onStack.has(target)) low.set(frame.id, Math.min(low.get(frame.id) ?? 0, index.get(target) ?? 0));
         continue;
       }
       work.pop();
@@ -81,21 +83,21 @@ function stronglyConnected(nodes: readonly string[], parentsOf: (id: string) => 
   return components;
 }
 
-function shortestCycle(start: string, within: ReadonlySet<string>, parentsOf: (id: string) => readonly string[]): string[] {
+function shortestCycle(start: string, within: ReadonlySet<string>, edgesOf: (id: string) => readonly string[]): string[] {
   const previous = new Map<string, string>();
   const queue = [start];
   for (let head = 0; head < queue.length; head++) {
     const current = queue[head];
     if (current === undefined) break;
-    for (const parent of parentsOf(current)) {
-      if (parent === start) {
+    for (const target of edgesOf(current)) {
+      if (target === start) {
         const chain: string[] = [];
         for (let at: string | undefined = current; at !== undefined && at !== start; at = previous.get(at)) chain.unshift(at);
         return [start, ...chain, start];
       }
-      if (within.has(parent) && !previous.has(parent)) {
-        previous.set(parent, current);
-        queue.push(parent);
+      if (within.has(target) && !previous.has(target)) {
+        previous.set(target, current);
+        queue.push(target);
       }
     }
   }

@@ -15,9 +15,9 @@ test('each cycle is reported once, starting at the node listed first, shortest w
 
 test('a long chain does not overflow the stack', () => {
   const n = 100_000;
-  const parentsOf = (id: string): readonly string[] => (id === '0' ? [String(n - 1)] : [String(Number(id) - 1)]);
+  const edgesOf = (id: string): readonly string[] => (id === '0' ? [String(n - 1)] : [String(Number(id) - 1)]);
   const nodes = Array.from({ length: n }, (_, i) => String(i));
-  const [cycle] = findCycles(nodes, parentsOf);
+  const [cycle] = findCycles(nodes, edgesOf);
   assert.equal(cycle?.length, n + 1);
   assert.equal(cycle?.[0], '0');
   assert.equal(cycle?.[1], String(n - 1));
