@@ -3,7 +3,7 @@ import { createLogger } from '../common/log.js';
 import { Master } from '../master/master.js';
 import { MASTER_DEFAULTS, type MasterOptions } from '../master/options.js';
 import { checkLegacyListen } from '../master/legacy/gate.js';
-import { parseLegacyRole } from '../master/legacy/admit.js';
+import { parseLegacyRole } from '../security/legacy-permissions.js';
 import { JANITOR_DEFAULTS } from '../master/janitor.js';
 import { TitanError, ErrorCode } from '../common/errors.js';
 import { resolveInferenceOptions } from '../inference/config.js';

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { TitanError, ErrorCode } from '../common/errors.js';
-import { hostOf } from '../master/service-directory.js';
-import { parseBody } from '../master/parse-body.js';
+import { hostOf } from '../common/hosts.js';
+import { parseBody } from '../protocol/parse-body.js';
 import { Opcode } from '../protocol/opcodes.js';
 import { InferenceOutcomeReport, InferenceStatusRequest, type InferenceAgentReport } from '../protocol/inference-messages.js';
 import type { Peer } from '../protocol/peer.js';

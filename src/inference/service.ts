@@ -2,7 +2,7 @@ import { InferenceRequest } from '../protocol/inference-messages.js';
 import type { AgentStatus } from '../core/inference-placement.js';
 import type { InferenceCoordinator, RouteRefusal } from './coordinator.js';
 import type { AgentRecord } from './registry.js';
-import { WORKER_VERSION } from '../worker/options.js';
+import { WORKER_VERSION } from '../common/version.js';
 
 /** What the service layer needs of the master; REST, gRPC and TITAN_PROTO all call through here. */
 export interface InferenceHost {

@@ -12,7 +12,7 @@ import { toJobView } from './job-view.js';
 import { activeJobIds, jobView } from './find-job.js';
 import { listJobPage } from './job-list.js';
 import type { Master } from './master.js';
-import { bothDelayAndAt, parseBody } from './parse-body.js';
+import { bothDelayAndAt, parseBody } from '../protocol/parse-body.js';
 import type { ClientContext } from './client-context.js';
 import { clusterStats } from './stats.js';
 import { streamLogs } from './log-stream.js';

@@ -6,7 +6,7 @@ import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import type { ServiceView } from '../protocol/views.js';
 import { jobView } from './find-job.js';
 import type { Master } from './master.js';
-import { parseBody } from './parse-body.js';
+import { parseBody } from '../protocol/parse-body.js';
 import type { ClientContext } from './client-context.js';
 
 /** The wire's service policy as the core keeps it. */

@@ -1,7 +1,7 @@
 import { asTitanError, TitanError, ErrorCode } from '../common/errors.js';
 import { Opcode, opcodeName } from '../protocol/opcodes.js';
 import { AuthRequest } from '../protocol/messages.js';
-import { parseBody } from './parse-body.js';
+import { parseBody } from '../protocol/parse-body.js';
 import type { Peer } from '../protocol/peer.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { handleWorkerMessage, type WorkerContext } from './worker-handlers.js';

@@ -4,10 +4,10 @@ import {
   ArtifactGetRequest, JobFinishedReport, JobLogLines, JobStartedReport, ServiceReadyReport, ServiceRestartedReport, WorkerHeartbeat,
   WorkerRegisterRequest,
 } from '../protocol/messages.js';
-import { hostOf } from './service-directory.js';
+import { hostOf } from '../common/hosts.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import type { Master } from './master.js';
-import { parseBody } from './parse-body.js';
+import { parseBody } from '../protocol/parse-body.js';
 import { agentHeartbeat, agentOutcome } from '../inference/master-handlers.js';
 import type { Session } from './session.js';
 import { leaseMsFor, supersededResult } from '../core/lease.js';

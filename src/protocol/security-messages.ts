@@ -39,5 +39,31 @@ export interface TokenCreateReply {
   readonly info: TokenView;
 }
 
+/** One thing someone did, as the audit ledger (security/audit-ledger.ts) keeps it. */
+export interface AuditEntry {
+  readonly at: number;
+  /** Token name, "cluster", `<owner>/job:<id>` or "master"; "anonymous" for a refused authentication. */
+  readonly who: string;
+  readonly role: string;
+  /** The operation, e.g. JOB_SUBMIT, AUTH, POST /api/v1/jobs. */
+  readonly action: string;
+  /** What it touched: job, DAG or key ids, a token name, or "" for the cluster. */
+  readonly target: string;
+  /** The caller's address. */
+  readonly source: string;
+  /** "received" (a change's first row), then "ok", "denied: …" or "error E_…". */
+  readonly result: string;
+}
+
+export interface AuditRecord extends AuditEntry {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+export type AuditVerdict =
+  | { readonly ok: true; readonly rows: number; readonly head: string }
+  | { readonly ok: false; readonly rows: number; readonly seq: number | null; readonly problem: string };
+
 /** A ledger row and the chain check, as AUDIT_LIST / AUDIT_VERIFY answer: the ledger's own shapes. */
-export type { AuditRecord as AuditRecordView, AuditVerdict as AuditVerifyReply } from '../security/audit-ledger.js';
+export type AuditRecordView = AuditRecord;
+export type AuditVerifyReply = AuditVerdict;

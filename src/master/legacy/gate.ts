@@ -1,25 +1,17 @@
-import { isIP, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { isLoopbackHost, LEGACY_FLAG } from '../../common/hosts.js';
 import { ErrorCode, TitanError } from '../../common/errors.js';
 import type { Master } from '../master.js';
-import { encodeLegacyFrame, LEGACY_VERSION, LegacyFrameReader, LegacyOp } from './frame.js';
-import { legacyActionName } from '../../security/legacy-permissions.js';
+import { encodeLegacyFrame, LEGACY_VERSION, LegacyFrameReader, LegacyOp } from '../../protocol/legacy-frame.js';
+import { DEFAULT_LEGACY_ROLE, legacyActionName, legacyIdentity } from '../../security/legacy-permissions.js';
 import type { Identity } from '../../security/policy.js';
-import { DEFAULT_LEGACY_ROLE, legacyIdentity, serveLegacyRequest } from './admit.js';
+import { serveLegacyRequest } from './admit.js';
 import { fail, type LegacyReply } from './handlers.js';
 
-export const LEGACY_FLAG = '--allow-legacy-unauthenticated';
 /** A v1 request must arrive whole within this; uploads of several MiB on a slow link fit. */
 const READ_TIMEOUT_MS = 60_000;
 /** After the reply, how long the client gets to close its side before the socket is destroyed. */
 const CLOSE_GRACE_MS = 2_000;
-
-/** Addresses only this machine can reach. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  if (h === 'localhost' || h === '::1') return true;
-  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
-  return isIP(v4) === 4 && v4.startsWith('127.');
-}
 
 /** v1 clients carry no token, so they may only be let in where nobody else can connect. */
 export function checkLegacyListen(host: string, allowLegacy: boolean): void {
