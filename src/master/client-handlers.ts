@@ -22,7 +22,6 @@ import { handleKvMessage } from './kv-requests.js';
 import { handleScheduleMessage } from './schedule-requests.js';
 import { checkRunnable, isolationSpec } from './isolation-spec.js';
 import { ownerOf } from '../security/policy.js';
-import { handleInferenceMessage } from '../inference/master-handlers.js';
 
 type SubmitBody = ReturnType<typeof JobSubmitRequest.parse>;
 
@@ -94,7 +93,7 @@ export function handleClientMessage(master: Master, session: ClientContext, msg:
       if (handleServiceMessage(master, session, msg, reply)) return;
       if (handleKvMessage(master, msg, reply)) return;
       if (handleScheduleMessage(master, msg, reply)) return;
-      if (handleInferenceMessage(master, msg, reply)) return;
+      if (master.inference.handleClientMessage(msg, reply)) return;
       throw new TitanError(ErrorCode.INVALID_REQUEST, `${opcodeName(msg.opcode)} is not a client operation`);
   }
 }
