@@ -1,41 +1,10 @@
 import { asTitanError, ErrorCode, TitanError } from '../common/errors.js';
 import type { ClientContext } from '../master/client-context.js';
-import { inNamespace, namespacePrefix, type Identity } from '../security/policy.js';
 import type { MasterRequests } from '../master/ports.js';
 import type { Opcode } from '../protocol/opcodes.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 
 type OpcodeValue = (typeof Opcode)[keyof typeof Opcode];
-
-/** The context of one HTTP request: cleanups run when the request ends or its client goes. */
-export class HttpCallContext implements ClientContext {
-  readonly #cleanups = new Set<() => void>();
-
-  /** identity null: the master's own calls (metrics), which see everything. */
-  constructor(
-    readonly remoteAddress: string,
-    readonly identity: Identity | null = null,
-  ) {}
-
-  get idPrefix(): string {
-    return this.identity === null ? '' : namespacePrefix(this.identity);
-  }
-
-  sees(id: string): boolean {
-    return this.identity === null || inNamespace(this.identity, id);
-  }
-
-  onClose(cleanup: () => void): () => void {
-    this.#cleanups.add(cleanup);
-    return () => this.#cleanups.delete(cleanup);
-  }
-
-  close(): void {
-    const cleanups = [...this.#cleanups];
-    this.#cleanups.clear();
-    for (const cleanup of cleanups) cleanup();
-  }
-}
 
 export interface StreamSink {
   chunk(body: unknown): boolean;

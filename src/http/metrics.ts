@@ -3,7 +3,8 @@ import { JOB_STATES } from '../core/job.js';
 import type { HttpApiParts } from './parts.js';
 import { Opcode } from '../protocol/opcodes.js';
 import type { ServiceView } from '../protocol/views.js';
-import { HttpCallContext, callMaster } from './master-call.js';
+import { callMaster } from './master-call.js';
+import { ClientContext } from '../master/client-context.js';
 import { registerStoreMetrics } from './store-metrics.js';
 
 /**
@@ -81,7 +82,7 @@ export class MasterMetrics {
       registers,
       async collect() {
         this.reset();
-        const { services } = (await callMaster(api.requests, new HttpCallContext('metrics'), Opcode.SERVICE_LIST, {})) as { services: ServiceView[] };
+        const { services } = (await callMaster(api.requests, new ClientContext('metrics'), Opcode.SERVICE_LIST, {})) as { services: ServiceView[] };
         for (const service of services) this.set({ service: service.id }, service.restarts);
       },
     });

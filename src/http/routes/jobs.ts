@@ -4,7 +4,8 @@ import { JOB_STATES } from '../../core/job.js';
 import type { HttpApiParts } from '../parts.js';
 import { Opcode } from '../../protocol/opcodes.js';
 import type { AttemptView, JobEventView, JobView } from '../../protocol/views.js';
-import { HttpCallContext, callMaster } from '../master-call.js';
+import { callMaster } from '../master-call.js';
+import { ClientContext } from '../../master/client-context.js';
 import { idParam, limit, parse } from '../validate.js';
 
 const JobListQuery = z.object({
@@ -43,8 +44,8 @@ export function attemptsOf(job: JobView, events: readonly JobEventView[]): Attem
   return attempts;
 }
 
-export function httpContext(request: FastifyRequest): HttpCallContext {
-  return new HttpCallContext(`http:${request.ip}`, request.identity);
+export function httpContext(request: FastifyRequest): ClientContext {
+  return new ClientContext(`http:${request.ip}`, request.identity);
 }
 
 /** Jobs: list (filters, search, pages), detail with attempts, submit, cancel, retry, approve, reject. */

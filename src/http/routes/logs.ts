@@ -4,7 +4,8 @@ import { z } from 'zod';
 import type { HttpApiParts } from '../parts.js';
 import { Opcode } from '../../protocol/opcodes.js';
 import type { JobView, LogLineView } from '../../protocol/views.js';
-import { callMaster, type HttpCallContext } from '../master-call.js';
+import { callMaster } from '../master-call.js';
+import type { ClientContext } from '../../master/client-context.js';
 import { SseStream, resumeOffset } from '../sse.js';
 import { idParam, limit, parse } from '../validate.js';
 import { httpContext } from './jobs.js';
@@ -15,12 +16,12 @@ const LogStreamQuery = z.object({ after: z.coerce.number().int().min(0).default(
 const PAGE_CHARS = 1024 * 1024;
 
 /** The job as JOB_STATUS answers it: an unknown job is a 404 before anything is streamed. */
-async function jobOf(api: HttpApiParts, ctx: HttpCallContext, jobId: string): Promise<JobView> {
+async function jobOf(api: HttpApiParts, ctx: ClientContext, jobId: string): Promise<JobView> {
   return (await callMaster(api.requests, ctx, Opcode.JOB_STATUS, { jobId })) as JobView;
 }
 
 /** One page of lines through JOB_LOGS, as TCP reads them: at most `maxLines`, and about PAGE_CHARS of text. */
-function logPage(api: HttpApiParts, ctx: HttpCallContext, jobId: string, after: number, maxLines: number): Promise<LogLineView[]> {
+function logPage(api: HttpApiParts, ctx: ClientContext, jobId: string, after: number, maxLines: number): Promise<LogLineView[]> {
   return new Promise((resolve, reject) => {
     const abort = new AbortController();
     const lines: LogLineView[] = [];
@@ -46,7 +47,7 @@ function logPage(api: HttpApiParts, ctx: HttpCallContext, jobId: string, after: 
 }
 
 /** The whole log as text, read through JOB_LOGS at the client's pace: one chunk in memory at a time. */
-function logText(api: HttpApiParts, ctx: HttpCallContext, jobId: string): Readable {
+function logText(api: HttpApiParts, ctx: ClientContext, jobId: string): Readable {
   const abort = new AbortController();
   let resume: (() => void) | null = null;
   const wake = (): void => {
