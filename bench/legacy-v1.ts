@@ -9,9 +9,9 @@ import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../src/common/log.js';
-import { legacyIdentity } from '../src/master/legacy/admit.js';
-import { encodeLegacyFrame, LegacyOp } from '../src/master/legacy/frame.js';
-import { Master } from '../src/master/master.js';
+import { legacyIdentity } from '../src/security/legacy-permissions.js';
+import { encodeLegacyFrame, LegacyOp } from '../src/protocol/legacy-frame.js';
+import { composeMaster } from '../src/cli/master-process.js';
 import { MASTER_DEFAULTS } from '../src/master/options.js';
 import { legacyRequirementOf } from '../src/security/legacy-permissions.js';
 import { can } from '../src/security/policy.js';
@@ -70,7 +70,7 @@ export async function legacyV1Figures(log: (line: string) => void = console.log)
   const dir = mkdtempSync(join(tmpdir(), 'titan-bench-v1-'));
   const stats = encodeLegacyFrame(LegacyOp.STATS, '');
   const bare = await bareServer(encodeLegacyFrame(LegacyOp.ACK, 'Active Workers: 0'));
-  const master = new Master(
+  const master = composeMaster(
     { ...MASTER_DEFAULTS, host: '127.0.0.1', port: 0, dataDir: join(dir, 'master'), token: 'bench-cluster-token-0123', allowLegacyUnauthenticated: true, rateLimit: null },
     silentLogger(),
   );

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { silentLogger } from '../src/common/log.js';
-import { Master } from '../src/master/master.js';
+import { composeMaster } from '../src/cli/master-process.js';
 import { MASTER_DEFAULTS } from '../src/master/options.js';
 import { Opcode } from '../src/protocol/opcodes.js';
 import { connectPeer } from '../src/sdk/connect.js';
@@ -102,7 +102,7 @@ export async function securityFigures(log: (line: string) => void = console.log)
     figures.auditVerifyRowsPerMs = round(verdict.rows / (now() - verifyStart), 0);
     db.close();
 
-    const master = new Master(
+    const master = composeMaster(
       { ...MASTER_DEFAULTS, host: '127.0.0.1', port: 0, dataDir: join(dir, 'master'), token: 'bench-cluster-token-0123', rateLimit: { requests: 1_000_000, windowMs: 10_000 } },
       silentLogger(),
     );

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { createLogger } from '../common/log.js';
-import { Master } from '../master/master.js';
+import { composeMaster, type MasterProcess, type MasterProcessOptions } from './master-process.js';
 import { MASTER_DEFAULTS, type MasterOptions } from '../master/options.js';
 import { checkLegacyListen } from '../master/legacy/gate.js';
-import { parseLegacyRole } from '../master/legacy/admit.js';
+import { parseLegacyRole } from '../security/legacy-permissions.js';
 import { JANITOR_DEFAULTS } from '../master/janitor.js';
 import { TitanError, ErrorCode } from '../common/errors.js';
 import { resolveInferenceOptions } from '../inference/config.js';
@@ -150,7 +150,7 @@ export function parseNamespaceQuotas(spec: string): Map<string, number> {
   return quotas;
 }
 
-export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = process.env): MasterOptions {
+export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = process.env): MasterProcessOptions {
   const listen = parseHostPort(flags.listen ?? env.TITAN_LISTEN ?? `${MASTER_DEFAULTS.host}:${MASTER_DEFAULTS.port}`, MASTER_DEFAULTS.port);
   const interval = flags.heartbeatInterval ?? env.TITAN_HEARTBEAT_INTERVAL_MS;
   const timeout = flags.heartbeatTimeout ?? env.TITAN_HEARTBEAT_TIMEOUT_MS;
@@ -195,8 +195,8 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
 }
 
 /** Starts a master and stops it cleanly on SIGINT/SIGTERM. */
-export async function runMaster(options: MasterOptions, logLevel = 'info'): Promise<{ master: Master; port: number }> {
-  const master = new Master(options, createLogger('master', process.env.TITAN_LOG_LEVEL ?? logLevel));
+export async function runMaster(options: MasterProcessOptions, logLevel = 'info'): Promise<{ master: MasterProcess; port: number }> {
+  const master = composeMaster(options, createLogger('master', process.env.TITAN_LOG_LEVEL ?? logLevel));
   const port = await master.start();
   process.stdout.write(`titan master listening on ${options.host}:${port} (data dir ${options.dataDir})\n`);
   if (options.http !== undefined) process.stdout.write(`http api and dashboard on ${options.tls !== undefined ? 'https' : 'http'}://${options.http.host}:${master.httpPort}/\n`);

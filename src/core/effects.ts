@@ -1,6 +1,5 @@
 import type { Dag } from './dag.js';
-import type { Job } from './job.js';
-import type { JobEvent } from '../store/store.js';
+import type { Job, JobEvent } from './job.js';
 
 /** What the master must do after the core decided; persist effects are applied before the rest. */
 export type Effect =

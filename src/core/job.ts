@@ -159,3 +159,14 @@ export function newJob(id: string, spec: JobSpec, seq: number, now: number, stat
     serviceReady: false,
   };
 }
+
+/** One entry of a job's history: a transition with its cause. */
+export interface JobEvent {
+  readonly jobId: string;
+  readonly at: number;
+  readonly from: JobState | null;
+  readonly to: JobState;
+  readonly attempt: number;
+  readonly workerId: string | null;
+  readonly detail: string | null;
+}

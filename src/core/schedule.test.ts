@@ -1,6 +1,7 @@
+import type { CronTimes } from '../common/cron.js';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decideSchedule, MAX_QUEUED_RUNS, startsQueuedRun, type CronTimes, type ScheduleDecision, type ScheduleState } from './schedule.js';
+import { decideSchedule, MAX_QUEUED_RUNS, startsQueuedRun, type ScheduleDecision, type ScheduleState } from './schedule.js';
 
 /** A fake cron due every `period` ms (at 0, period, 2·period…), optionally ending at `last`. */
 function every(period: number, last = Infinity): CronTimes {

@@ -15,13 +15,7 @@ export type MisfirePolicy = (typeof MISFIRE_POLICIES)[number];
 /** At most this many runs wait behind a running one (overlap: queue); further due times are skipped. */
 export const MAX_QUEUED_RUNS = 10;
 
-/** The due times of one cron expression, in milliseconds since the epoch. */
-export interface CronTimes {
-  /** The first due time strictly after `ms`; null when the expression has no more. */
-  nextAfter(ms: number): number | null;
-  /** The last due time at or before `ms`; null when there is none. */
-  latestAtOrBefore(ms: number): number | null;
-}
+import type { CronTimes } from '../common/cron.js';
 
 export interface ScheduleState {
   readonly overlap: OverlapPolicy;

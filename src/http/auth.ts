@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TitanError, ErrorCode } from '../common/errors.js';
-import type { Master } from '../master/master.js';
+import type { HttpApiParts } from './parts.js';
 import type { Identity } from '../security/policy.js';
 import { routePermission, routeResource } from '../security/http-permissions.js';
 import { RateLimitedError } from '../security/security.js';
@@ -41,7 +41,7 @@ function refuse(reply: FastifyReply, err: TitanError): void {
  * for everything that is not a read write a ledger row before the route runs and one with the
  * outcome after the answer.
  */
-export function registerAuth(app: FastifyInstance, master: Master): void {
+export function registerAuth(app: FastifyInstance, api: HttpApiParts): void {
   app.decorateRequest('identity', null);
   app.decorateRequest('audit', null);
   app.addHook('onRequest', (request, reply, done) => {
@@ -49,7 +49,7 @@ export function registerAuth(app: FastifyInstance, master: Master): void {
     if (request.routeOptions.url === undefined && !isApiPath(request.url)) return done();
     const permission = routePermission(request.method, request.routeOptions.url, request.routeOptions.config.permission);
     if (permission === 'public') return done();
-    const security = master.security;
+    const security = api.security;
     const secret = bearer(request);
     const identity = secret === undefined ? undefined : security.identify(secret);
     if (identity === undefined) {
@@ -91,7 +91,7 @@ export function registerAuth(app: FastifyInstance, master: Master): void {
     const audit = request.audit;
     if (request.identity !== null && audit !== null) {
       const target = [...audit.touched, ...audit.created.filter((id) => !audit.touched.includes(id))].join(',');
-      master.security.record(request.identity, audit.action, target, request.ip, reply.statusCode < 400 ? 'ok' : `error HTTP ${reply.statusCode}`);
+      api.security.record(request.identity, audit.action, target, request.ip, reply.statusCode < 400 ? 'ok' : `error HTTP ${reply.statusCode}`);
     }
     done();
   });

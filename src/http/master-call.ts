@@ -1,43 +1,10 @@
 import { asTitanError, ErrorCode, TitanError } from '../common/errors.js';
 import type { ClientContext } from '../master/client-context.js';
-import { inNamespace, namespacePrefix, type Identity } from '../security/policy.js';
-import { handleClientMessage } from '../master/client-handlers.js';
-import { handleSecurityMessage } from '../master/security-requests.js';
-import type { Master } from '../master/master.js';
+import type { MasterRequests } from '../master/ports.js';
 import type { Opcode } from '../protocol/opcodes.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 
 type OpcodeValue = (typeof Opcode)[keyof typeof Opcode];
-
-/** The context of one HTTP request: cleanups run when the request ends or its client goes. */
-export class HttpCallContext implements ClientContext {
-  readonly #cleanups = new Set<() => void>();
-
-  /** identity null: the master's own calls (metrics), which see everything. */
-  constructor(
-    readonly remoteAddress: string,
-    readonly identity: Identity | null = null,
-  ) {}
-
-  get idPrefix(): string {
-    return this.identity === null ? '' : namespacePrefix(this.identity);
-  }
-
-  sees(id: string): boolean {
-    return this.identity === null || inNamespace(this.identity, id);
-  }
-
-  onClose(cleanup: () => void): () => void {
-    this.#cleanups.add(cleanup);
-    return () => this.#cleanups.delete(cleanup);
-  }
-
-  close(): void {
-    const cleanups = [...this.#cleanups];
-    this.#cleanups.clear();
-    for (const cleanup of cleanups) cleanup();
-  }
-}
 
 export interface StreamSink {
   chunk(body: unknown): boolean;
@@ -52,7 +19,7 @@ export interface StreamSink {
  * check of the body) and resolves with its answer; an error answer rejects with its TitanError.
  * This is how every REST route reaches the master: no operation is written twice.
  */
-export function callMaster(master: Master, ctx: ClientContext, opcode: OpcodeValue, body: unknown, stream?: StreamSink): Promise<unknown> {
+export function callMaster(requests: MasterRequests, ctx: ClientContext, opcode: OpcodeValue, body: unknown, stream?: StreamSink): Promise<unknown> {
   return new Promise((resolve, reject) => {
     let done = false;
     const settle = (fn: () => void): void => {
@@ -74,8 +41,7 @@ export function callMaster(master: Master, ctx: ClientContext, opcode: OpcodeVal
     };
     const msg: IncomingMessage = { opcode, rid: 1, body, json: true, flags: 0 };
     try {
-      // As a TCP session: the identity's own operations (whoami, tokens, the ledger), else the rest.
-      if (ctx.identity === null || !handleSecurityMessage(master, ctx.identity, msg, reply)) handleClientMessage(master, ctx, msg, reply);
+      requests.handle(ctx, msg, reply);
     } catch (err) {
       settle(() => reject(asTitanError(err)));
     }

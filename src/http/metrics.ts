@@ -1,9 +1,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { JOB_STATES } from '../core/job.js';
-import type { Master } from '../master/master.js';
+import type { HttpApiParts } from './parts.js';
 import { Opcode } from '../protocol/opcodes.js';
 import type { ServiceView } from '../protocol/views.js';
-import { HttpCallContext, callMaster } from './master-call.js';
+import { callMaster } from './master-call.js';
+import { ClientContext } from '../master/client-context.js';
 import { registerStoreMetrics } from './store-metrics.js';
 
 /**
@@ -16,10 +17,10 @@ export class MasterMetrics {
   readonly #unsubscribe: (() => void)[] = [];
   readonly #queuedAt = new Map<string, number>();
 
-  constructor(master: Master) {
+  constructor(api: HttpApiParts) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'titan_master_' });
-    registerStoreMetrics(this.registry, master);
+    registerStoreMetrics(this.registry, api.reads);
     // The ledger's head, scraped from outside the data dir: a later cut or wipe cannot match what was seen.
     new Gauge({
       name: 'titan_audit_head_seq',
@@ -27,7 +28,7 @@ export class MasterMetrics {
       labelNames: ['hash'],
       registers: [this.registry],
       collect() {
-        const head = master.security.audit.head();
+        const head = api.security.audit.head();
         this.reset();
         this.set({ hash: head.hash }, head.seq);
       },
@@ -38,7 +39,7 @@ export class MasterMetrics {
       labelNames: ['state'],
       registers,
       collect() {
-        const counts = master.store.countByState();
+        const counts = api.reads.jobCounts();
         for (const state of JOB_STATES) this.set({ state }, counts[state]);
       },
     });
@@ -49,7 +50,7 @@ export class MasterMetrics {
       registers,
       collect() {
         this.reset();
-        for (const [pool, depth] of Object.entries(master.scheduler.queueDepths())) this.set({ pool }, depth);
+        for (const [pool, depth] of Object.entries(api.reads.queueDepths())) this.set({ pool }, depth);
       },
     });
     new Gauge({
@@ -59,7 +60,7 @@ export class MasterMetrics {
       registers,
       collect() {
         const counts: Record<string, number> = { healthy: 0, suspect: 0, dead: 0 };
-        for (const worker of master.scheduler.liveWorkers()) counts[worker.health] = (counts[worker.health] ?? 0) + 1;
+        for (const worker of api.reads.liveWorkers()) counts[worker.health] = (counts[worker.health] ?? 0) + 1;
         for (const [health, n] of Object.entries(counts)) this.set({ health }, n);
       },
     });
@@ -69,9 +70,9 @@ export class MasterMetrics {
       labelNames: ['kind'],
       registers,
       collect() {
-        const workers = master.scheduler.liveWorkers();
+        const workers = api.reads.liveWorkers();
         this.set({ kind: 'total' }, workers.reduce((n, w) => n + w.slots, 0));
-        this.set({ kind: 'used' }, workers.reduce((n, w) => n + w.running.size, 0));
+        this.set({ kind: 'used' }, workers.reduce((n, w) => n + w.busySlots, 0));
       },
     });
     new Gauge({
@@ -81,7 +82,7 @@ export class MasterMetrics {
       registers,
       async collect() {
         this.reset();
-        const { services } = (await callMaster(master, new HttpCallContext('metrics'), Opcode.SERVICE_LIST, {})) as { services: ServiceView[] };
+        const { services } = (await callMaster(api.requests, new ClientContext('metrics'), Opcode.SERVICE_LIST, {})) as { services: ServiceView[] };
         for (const service of services) this.set({ service: service.id }, service.restarts);
       },
     });
@@ -99,7 +100,7 @@ export class MasterMetrics {
       registers,
     });
     this.#unsubscribe.push(
-      master.feed.subscribe((event) => {
+      api.reads.feed.subscribe((event) => {
         transitions.inc({ to: event.to });
         if (event.to === 'queued') this.#queuedAt.set(event.jobId, event.at);
         else {
@@ -109,7 +110,7 @@ export class MasterMetrics {
           if (event.to === 'assigned') dispatch.observe(Math.max(0, event.at - queuedAt) / 1000);
         }
       }),
-      master.feed.onStoreWrite((seconds) => storeWrite.observe(seconds)),
+      api.reads.feed.onStoreWrite((seconds) => storeWrite.observe(seconds)),
     );
   }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ErrorCode, TitanError } from '../common/errors.js';
-import type { Master } from '../master/master.js';
+import type { MasterReadModel } from '../master/ports.js';
 import type { Uploader } from '../sdk/pipeline-jobs.js';
 
 const hash = z.string().regex(/^[a-f0-9]{64}$/, 'an artifact hash is the 64 hex characters POST /api/v1/artifacts answered');
@@ -16,29 +16,29 @@ export const PipelineFiles = z.object({
 });
 export type PipelineFiles = z.output<typeof PipelineFiles>;
 
-function mustExist(master: Master, artifact: string, what: string): string {
-  if (!master.artifacts.has(artifact)) {
+function mustExist(reads: Pick<MasterReadModel, 'hasArtifact'>, artifact: string, what: string): string {
+  if (!reads.hasArtifact(artifact)) {
     throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `${what}: no artifact ${artifact} on this master; upload the bytes first (POST /api/v1/artifacts) and use the hash it answers`);
   }
   return artifact;
 }
 
 /** The pipeline's scripts and folder, from what the request named; never the master's own disk. */
-export function uploadedFiles(master: Master, given: PipelineFiles): Uploader {
+export function uploadedFiles(reads: Pick<MasterReadModel, 'hasArtifact'>, given: PipelineFiles): Uploader {
   return {
     upload: () => Promise.reject(new TitanError(ErrorCode.INTERNAL, 'an HTTP pipeline reads no files')),
     uploadFolder: async () => {
       if (given.project === undefined) {
         throw new TitanError(ErrorCode.INVALID_REQUEST, 'project: true needs the pipeline folder: POST it as a .tar.gz to /api/v1/artifacts (tar czf - -C <folder> .) and send its hash as "project"');
       }
-      return mustExist(master, given.project, 'project');
+      return mustExist(reads, given.project, 'project');
     },
     uploadedScript: (relativeName, where) => {
       const artifact = given.files[relativeName] ?? given.files[`./${relativeName}`];
       if (artifact === undefined) {
         throw new TitanError(ErrorCode.INVALID_REQUEST, `${where}: file ${relativeName} was not sent: POST its bytes to /api/v1/artifacts and name the hash in "files": {"${relativeName}": "<hash>"}`);
       }
-      return mustExist(master, artifact, `${where}: file ${relativeName}`);
+      return mustExist(reads, artifact, `${where}: file ${relativeName}`);
     },
   };
 }

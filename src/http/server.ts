@@ -1,6 +1,6 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { TitanError } from '../common/errors.js';
-import type { Master } from '../master/master.js';
+import type { HttpApiParts } from './parts.js';
 import { httpStatusOf } from './status-codes.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerInferenceRoutes } from './routes/inference.js';
@@ -39,16 +39,16 @@ export class HttpApi {
   readonly routes: { method: string; url: string }[] = [];
   #closed = false;
 
-  constructor(readonly master: Master) {
-    const tls = master.tls;
+  constructor(readonly api: HttpApiParts) {
+    const tls = api.tls;
     // Same certificates as the TCP port; under mTLS a client without one fails the handshake here too.
     const base = { logger: false, bodyLimit: 16 * 1024 * 1024, forceCloseConnections: true } as const;
     this.app = (tls === null ? Fastify(base) : Fastify({ ...base, https: { ...tls, minVersion: 'TLSv1.2' } })) as FastifyInstance;
-    registerAuth(this.app, master);
-    registerJsonParser(this.app, master.bodyLimits);
+    registerAuth(this.app, api);
+    registerJsonParser(this.app, api.bodyLimits);
     // One structured line per request at debug level (TITAN_LOG_LEVEL=debug), like every other part's logs.
     this.app.addHook('onResponse', (request, reply, done) => {
-      master.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'http request');
+      api.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'http request');
       done();
     });
     this.app.setErrorHandler((err: FastifyError | TitanError, request: FastifyRequest, reply: FastifyReply) => {
@@ -56,27 +56,27 @@ export class HttpApi {
       if (err.validation !== undefined || (err.statusCode !== undefined && err.statusCode < 500)) {
         return reply.code(err.statusCode ?? 400).send({ code: 'E_INVALID_REQUEST', error: err.message });
       }
-      this.master.log.error({ err, url: request.url }, 'http route failed');
+      this.api.log.error({ err, url: request.url }, 'http route failed');
       return reply.code(500).send({ code: 'E_INTERNAL', error: 'internal error; see the master log' });
     });
     this.app.addHook('onRoute', (route) => {
       for (const method of [route.method].flat()) if (method !== 'HEAD') this.routes.push({ method, url: route.url });
     });
-    this.metrics = new MasterMetrics(master);
-    this.throughput = new Throughput(master.feed);
-    registerHealthRoutes(this.app, master);
-    registerInferenceRoutes(this.app, master);
-    registerJobRoutes(this.app, master);
-    registerApprovalRoutes(this.app, master);
-    registerLogRoutes(this.app, master);
-    registerDagRoutes(this.app, master);
-    registerResourceRoutes(this.app, master);
-    registerEventRoutes(this.app, master);
-    registerAgentRunRoutes(this.app, master);
+    this.metrics = new MasterMetrics(api);
+    this.throughput = new Throughput(api.reads.feed);
+    registerHealthRoutes(this.app, api);
+    registerInferenceRoutes(this.app, api);
+    registerJobRoutes(this.app, api);
+    registerApprovalRoutes(this.app, api);
+    registerLogRoutes(this.app, api);
+    registerDagRoutes(this.app, api);
+    registerResourceRoutes(this.app, api);
+    registerEventRoutes(this.app, api);
+    registerAgentRunRoutes(this.app, api);
     registerMetricsRoutes(this.app, this.metrics, this.throughput);
     registerDashboardRoutes(this.app);
-    registerSecurityRoutes(this.app, master);
-    registerArtifactRoutes(this.app, master);
+    registerSecurityRoutes(this.app, api);
+    registerArtifactRoutes(this.app, api);
   }
 
   /** Resolves with the bound port. */

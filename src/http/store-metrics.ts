@@ -1,8 +1,8 @@
 import { Gauge, type Registry } from 'prom-client';
-import type { Master } from '../master/master.js';
+import type { MasterReadModel } from '../master/ports.js';
 
 /** Retention, store size and loop stalls, read from the master when scraped. */
-export function registerStoreMetrics(registry: Registry, master: Master): void {
+export function registerStoreMetrics(registry: Registry, reads: MasterReadModel): void {
   const registers = [registry];
   new Gauge({
     name: 'titan_store_bytes',
@@ -10,7 +10,7 @@ export function registerStoreMetrics(registry: Registry, master: Master): void {
     labelNames: ['file'],
     registers,
     collect() {
-      const { db, wal } = master.store.storeFileBytes();
+      const { db, wal } = reads.storeStats().fileBytes;
       this.set({ file: 'db' }, db);
       this.set({ file: 'wal' }, wal);
     },
@@ -20,7 +20,7 @@ export function registerStoreMetrics(registry: Registry, master: Master): void {
     help: 'The longest retention batch so far, in ms (the longest the loop was held deleting)',
     registers,
     collect() {
-      this.set(master.retention.batchMsMax);
+      this.set(reads.storeStats().retention.batchMsMax);
     },
   });
   new Gauge({
@@ -28,7 +28,7 @@ export function registerStoreMetrics(registry: Registry, master: Master): void {
     help: 'Retention batches run since start',
     registers,
     collect() {
-      this.set(master.retention.batches);
+      this.set(reads.storeStats().retention.batches);
     },
   });
   new Gauge({
@@ -37,7 +37,7 @@ export function registerStoreMetrics(registry: Registry, master: Master): void {
     labelNames: ['kind'],
     registers,
     collect() {
-      for (const [kind, n] of Object.entries(master.retention.deleted)) this.set({ kind }, n);
+      for (const [kind, n] of Object.entries(reads.storeStats().retention.deleted)) this.set({ kind }, n);
     },
   });
   new Gauge({
@@ -45,7 +45,7 @@ export function registerStoreMetrics(registry: Registry, master: Master): void {
     help: "The longest stall of the master's event loop seen (heartbeat deadlines are extended by stalls)",
     registers,
     collect() {
-      this.set(master.loopLag.worstMs);
+      this.set(reads.storeStats().loopStallMsMax);
     },
   });
 }

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import type { Master } from '../master/master.js';
+import type { Security } from '../security/security.js';
+import type { InferenceHost } from './service.js';
 import { coordinatorHandlers } from './grpc-coordinator.js';
 import { grpcGuard } from './grpc-auth.js';
 import type { ServerTlsMaterial } from '../security/tls.js';
@@ -28,11 +29,12 @@ export class GrpcApi {
   private closed = false;
 
   constructor(
-    private readonly master: Master,
+    private readonly host: InferenceHost,
+    security: Security,
     private readonly tls: ServerTlsMaterial | null,
   ) {
     const protos = loadProtos();
-    this.server.addService(protos.coordinator.service, coordinatorHandlers(master, grpcGuard(() => master.security)));
+    this.server.addService(protos.coordinator.service, coordinatorHandlers(host, grpcGuard(() => security)));
     this.server.addService(protos.health.service, {
       Check: (call: HealthCall, callback: grpc.sendUnaryData<{ status: string }>) => {
         const status = this.servingStatus(call.request.service);
@@ -71,7 +73,7 @@ export class GrpcApi {
 
   private servingStatus(service: string): 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN' {
     if (service !== '' && service !== COORDINATOR) return 'SERVICE_UNKNOWN';
-    return this.master.ready && !this.closed ? 'SERVING' : 'NOT_SERVING';
+    return this.host.ready && !this.closed ? 'SERVING' : 'NOT_SERVING';
   }
 
   /** Sends the status now and again whenever it changes, until the caller goes away. */

@@ -1,11 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { TitanError, ErrorCode } from '../common/errors.js';
-import { hostOf } from '../master/service-directory.js';
-import { parseBody } from '../master/parse-body.js';
+import { hostOf } from '../common/hosts.js';
+import { parseBody } from '../protocol/parse-body.js';
 import { Opcode } from '../protocol/opcodes.js';
 import { InferenceOutcomeReport, InferenceStatusRequest, type InferenceAgentReport } from '../protocol/inference-messages.js';
 import type { Peer } from '../protocol/peer.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
+import type { InferencePort } from '../master/inference-port.js';
 import type { InferenceCoordinator } from './coordinator.js';
 import { publicKeyView, requestInference, statusView, type InferenceHost } from './service.js';
 
@@ -50,4 +51,18 @@ export function handleInferenceMessage(host: InferenceHost, msg: IncomingMessage
     default:
       return false;
   }
+}
+
+/** The master's InferencePort (master/inference-port.ts) served by this coordinator: plugged in by the composition root. */
+export function masterInferencePort(host: InferenceHost): InferencePort {
+  const coordinator = host.inference;
+  return {
+    get publicKeyPem() {
+      return coordinator.publicKeyPem;
+    },
+    agentHeartbeat: (workerId, peer, report, now) => agentHeartbeat(coordinator, workerId, peer, report, now),
+    agentOutcome: (workerId, msg, now) => agentOutcome(coordinator, workerId, msg, now),
+    handleClientMessage: (msg, reply) => handleInferenceMessage(host, msg, reply),
+    workerGone: (workerId, why) => coordinator.remove(workerId, why),
+  };
 }

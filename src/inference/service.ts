@@ -3,7 +3,7 @@ import type { AgentStatus } from '../core/inference-placement.js';
 import type { AgentView, GrantView, HealthView, StatusView } from '../protocol/inference-views.js';
 import type { InferenceCoordinator, RouteRefusal } from './coordinator.js';
 import type { AgentRecord } from './registry.js';
-import { WORKER_VERSION } from '../worker/options.js';
+import { WORKER_VERSION } from '../common/version.js';
 
 export type { AgentView, GrantView, HealthView, StatusView } from '../protocol/inference-views.js';
 

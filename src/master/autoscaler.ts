@@ -3,6 +3,7 @@ import { Opcode } from '../protocol/opcodes.js';
 import { randomUUID } from 'node:crypto';
 import { webhookHeaders } from '../security/webhook-signature.js';
 import type { Master } from './master.js';
+import type { WorkerObserver } from './worker-observer.js';
 import { MASTER_DEFAULTS } from './options.js';
 
 /** Tries of one webhook delivery before it is given up. */
@@ -14,7 +15,10 @@ const WEBHOOK_ATTEMPTS = 3;
  * master's timer heap) and when the decision says a window ends, and performs what it decides:
  * WORKER_SPAWN to a host, a POST to the webhook, or a graceful stop of an idle worker.
  */
-export class Autoscaler {
+/** What the autoscaler reads and does on the master. */
+export type AutoscalerHost = Pick<Master, 'options' | 'log' | 'deadlines' | 'scheduler' | 'peerOf' | 'stopWorker'>;
+
+export class Autoscaler implements WorkerObserver {
   private state: ScalingState = INITIAL_SCALING_STATE;
   private readonly hosts = new Map<string, SpawnHost>();
   private readonly spawnedBy = new Map<string, string>();
@@ -23,7 +27,7 @@ export class Autoscaler {
   private readonly webhookSecret: string | undefined;
   private armedAt = Infinity;
 
-  constructor(private readonly master: Master) {
+  constructor(private readonly master: AutoscalerHost) {
     const o = master.options;
     this.webhook = o.scaleWebhook;
     this.webhookSecret = o.scaleWebhookSecret;
@@ -63,7 +67,7 @@ export class Autoscaler {
     this.changed();
   }
 
-  workerDetached(workerId: string): void {
+  workerLost(workerId: string): void {
     this.hosts.delete(workerId);
     this.changed();
   }

@@ -11,7 +11,7 @@ import { toJobView } from './job-view.js';
 import { activeJobIds, jobView } from './find-job.js';
 import { listJobPage } from './job-list.js';
 import type { Master } from './master.js';
-import { parseBody } from './parse-body.js';
+import { parseBody } from '../protocol/parse-body.js';
 import type { ClientContext } from './client-context.js';
 import { clusterStats } from './stats.js';
 import { streamLogs } from './log-stream.js';
@@ -22,7 +22,6 @@ import { handleScheduleMessage } from './schedule-requests.js';
 import { checkRunnable } from './isolation-spec.js';
 import { jobSpecOf } from './job-spec.js';
 import { ownerOf } from '../security/policy.js';
-import { handleInferenceMessage } from '../inference/master-handlers.js';
 
 type SubmitBody = ReturnType<typeof JobSubmitRequest.parse>;
 
@@ -94,7 +93,7 @@ export function handleClientMessage(master: Master, session: ClientContext, msg:
       if (handleServiceMessage(master, session, msg, reply)) return;
       if (handleKvMessage(master, msg, reply)) return;
       if (handleScheduleMessage(master, msg, reply)) return;
-      if (handleInferenceMessage(master, msg, reply)) return;
+      if (master.inference.handleClientMessage(msg, reply)) return;
       throw new TitanError(ErrorCode.INVALID_REQUEST, `${opcodeName(msg.opcode)} is not a client operation`);
   }
 }

@@ -118,7 +118,7 @@ export function dagStatus(master: Master, dagId: string): DagStatusView {
   const jobs = master.store.jobsOfDag(dagId).map((stored) => {
     const job = master.scheduler.job(stored.id) ?? stored;
     const prefix = `${dagId}.`;
-    const view = toJobView(job, job === stored ? null : master.autoscaler.explain(job.spec.requirement, master.scheduler.waitingReason(job, now)));
+    const view = toJobView(job, job === stored ? null : master.scaling.explain(job.spec.requirement, master.scheduler.waitingReason(job, now)));
     return { ...view, key: job.id.slice(prefix.length), parents: (job.spec.parents ?? []).map((p) => p.slice(prefix.length)) };
   });
   return { dag: toDagView(dag), jobs };

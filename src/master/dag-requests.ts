@@ -9,7 +9,7 @@ import { dagStatus, planDagJobs, submitPlanned, toDagView } from './dag-handlers
 import { approvalTarget, decideKvGate, listApprovals } from './approvals.js';
 import { activeJobIds, jobView } from './find-job.js';
 import type { Master } from './master.js';
-import { bothDelayAndAt, parseBody } from './parse-body.js';
+import { bothDelayAndAt, parseBody } from '../protocol/parse-body.js';
 import { ownerOf } from '../security/policy.js';
 import type { ClientContext } from './client-context.js';
 

@@ -1,5 +1,5 @@
 import type { Job, JobState } from '../core/job.js';
-import type { JobEvent } from '../store/store.js';
+import type { JobEvent } from '../core/job.js';
 
 /** One job transition as live clients (the dashboard's SSE stream, /metrics) see it. */
 export interface FeedEvent {

@@ -5,7 +5,7 @@ import type { Master } from './master.js';
 /** A job as clients see it: from memory while active (with why it waits), else from the store. */
 export function jobView(master: Master, jobId: string): JobView {
   const active = master.scheduler.job(jobId);
-  if (active !== undefined) return toJobView(active, master.autoscaler.explain(active.spec.requirement, master.scheduler.waitingReason(active, Date.now())));
+  if (active !== undefined) return toJobView(active, master.scaling.explain(active.spec.requirement, master.scheduler.waitingReason(active, Date.now())));
   const stored = master.store.getJob(jobId);
   if (stored === undefined) throw new TitanError(ErrorCode.UNKNOWN_JOB, `no job ${jobId}: list jobs with \`titan jobs\``);
   return toJobView(stored);

@@ -6,7 +6,8 @@
  * for jobs, an entry in the job's history (the transition's detail).
  */
 import { overdueJobs, ReportLedger, type HeldAttempt } from '../core/janitor.js';
-import type { Master } from './master.js';
+import type { JanitorOperations } from './ports.js';
+import type { WorkerObserver } from './worker-observer.js';
 
 export interface JanitorSettings {
   /** How often the sweep runs. */
@@ -17,13 +18,13 @@ export interface JanitorSettings {
 
 export const JANITOR_DEFAULTS: JanitorSettings = { intervalMs: 1_000, graceMs: 15_000 };
 
-export class Janitor {
+export class Janitor implements WorkerObserver {
   /** One per worker connection: reset when the worker (re)attaches. */
   private readonly ledgers = new Map<string, ReportLedger>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly master: Master,
+    private readonly ops: JanitorOperations,
     private readonly settings: JanitorSettings = JANITOR_DEFAULTS,
   ) {}
 
@@ -40,13 +41,13 @@ export class Janitor {
 
   /** Reaps every running job past its timeout and grace. */
   sweep(now: number): void {
-    const { scheduler, log } = this.master;
+    const { log } = this.ops;
     // Results are refused while the disk is full: jobs look overdue or unreported that are neither.
-    if (this.master.storeGuard.isFull) return;
-    for (const job of overdueJobs(scheduler.activeJobs(), now, this.settings.graceMs)) {
+    if (this.ops.storeFull()) return;
+    for (const job of overdueJobs(this.ops.activeJobs(), now, this.settings.graceMs)) {
       const why = `janitor: ran ${Math.round((now - (job.startedAt ?? now)) / 1000)} s, past its timeout of ${job.spec.timeoutSeconds} s, and its worker did not stop it; killed its process tree`;
       log.warn({ event: 'janitor', action: 'reap-overdue', jobId: job.id, attempt: job.attempt, workerId: job.workerId, reason: why }, 'janitor reaped a job past its timeout');
-      this.master.apply(scheduler.reapOverdue(job.id, now, why));
+      this.ops.reapOverdue(job.id, now, why);
     }
   }
 
@@ -62,34 +63,37 @@ export class Janitor {
    * the worker sent before the dispatch even left.
    */
   heartbeat(workerId: string, held: readonly HeldAttempt[] | undefined, dispatchesReceived: number | undefined, now: number): void {
-    if (held === undefined || dispatchesReceived === undefined || this.master.storeGuard.isFull) return;
-    const { scheduler, log } = this.master;
-    const worker = scheduler.worker(workerId);
-    if (worker === undefined) return;
-    const expected = new Map<string, number>();
-    for (const jobId of worker.running) {
-      const job = scheduler.job(jobId);
-      if (job !== undefined) expected.set(jobId, job.attempt);
-    }
+    if (held === undefined || dispatchesReceived === undefined || this.ops.storeFull()) return;
+    const { log } = this.ops;
+    const expected = this.ops.attemptsRunningOn(workerId);
+    if (expected === undefined) return;
     const { unreported, stale } = this.ledger(workerId).heartbeat(expected, held, dispatchesReceived);
     for (const jobId of unreported) {
       const why = `janitor: worker ${workerId} stopped reporting the job in its heartbeats`;
       log.warn({ event: 'janitor', action: 'reap-unreported', jobId, attempt: expected.get(jobId), workerId, reason: why }, 'janitor re-queued a job its worker no longer reports');
-      this.master.apply(scheduler.reapUnreported(jobId, now, why));
+      this.ops.reapUnreported(jobId, now, why);
     }
     for (const attempt of stale) {
       // Reported attempts that are finishing (their report in flight) are fenced by attempt anyway.
-      const current = scheduler.job(attempt.jobId);
+      const current = this.ops.job(attempt.jobId);
       if (current !== undefined && current.attempt === attempt.attempt && current.workerId === workerId) continue;
       const why = `janitor: the master no longer runs attempt ${attempt.attempt} of this job here`;
       log.warn({ event: 'janitor', action: 'kill-stale', jobId: attempt.jobId, attempt: attempt.attempt, workerId, reason: why }, 'janitor killed an attempt its worker should not hold');
-      this.master.apply([{ type: 'kill', workerId, jobId: attempt.jobId, attempt: attempt.attempt, reason: why }]);
+      this.ops.kill(workerId, attempt.jobId, attempt.attempt, why);
     }
   }
 
   /** The worker's connection ended (or a new one began): its counts start again. */
   forget(workerId: string): void {
     this.ledgers.delete(workerId);
+  }
+
+  workerAttached(workerId: string): void {
+    this.forget(workerId);
+  }
+
+  workerDisconnected(workerId: string): void {
+    this.forget(workerId);
   }
 
   private ledger(workerId: string): ReportLedger {

@@ -9,7 +9,7 @@ import { requirementOrDefault } from '../core/requirement.js';
 import type { JobSubmitRequest, ServicePolicy } from '../protocol/messages.js';
 import type { PlannedDagJob } from './hitl-gates.js';
 import { isolationSpec } from './isolation-spec.js';
-import { bothDelayAndAt } from './parse-body.js';
+import { bothDelayAndAt } from '../protocol/parse-body.js';
 
 type SubmitBody = z.output<typeof JobSubmitRequest>;
 

@@ -7,7 +7,7 @@ import {
 } from '../protocol/kv-messages.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import type { Master } from './master.js';
-import { parseBody } from './parse-body.js';
+import { parseBody } from '../protocol/parse-body.js';
 
 const ttlMs = (ttlSeconds: number | undefined): number | null => (ttlSeconds === undefined ? null : Math.ceil(ttlSeconds * 1000));
 

@@ -1,8 +1,5 @@
-import { createServer, type Server, type Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { makePrivateDir } from '../common/private-files.js';
 import type { Logger } from '../common/log.js';
 import { ErrorCode, storeFullError, TitanError } from '../common/errors.js';
 import { Scheduler } from '../core/scheduler.js';
@@ -10,48 +7,52 @@ import type { Effect } from '../core/effects.js';
 import type { Job } from '../core/job.js';
 import type { Dag } from '../core/dag.js';
 import type { ScheduleRecord, Store } from '../store/store.js';
-import { SqliteStore } from '../store/sqlite-store.js';
-import { Opcode, isKnownOpcode } from '../protocol/opcodes.js';
-import { Peer } from '../protocol/peer.js';
-import { tcpTransport } from '../protocol/transport.js';
-import { DEFAULT_BODY_LIMITS, PRE_AUTH_MAX_FRAME, type BodyLimits } from '../protocol/body-limits.js';
+import { Opcode } from '../protocol/opcodes.js';
+import type { Peer } from '../protocol/peer.js';
+import { DEFAULT_BODY_LIMITS, type BodyLimits } from '../protocol/body-limits.js';
 import { ArtifactStore } from './artifacts.js';
 import { Deadlines } from './deadlines.js';
 import { JobWatchers } from './job-watchers.js';
 import { LogIntake } from './log-intake.js';
 import { DEFAULT_MAX_LOG_BYTES } from '../common/log-cap.js';
 import type { MasterOptions } from './options.js';
-import { loadOrCreateToken } from './token.js';
-import { Session } from './session.js';
-import { LegacyGate } from './legacy/gate.js';
 import { ServiceDirectory } from './service-directory.js';
 import { dispatchMessage } from './dispatch-message.js';
 import { Schedules } from './schedules.js';
-import { HttpApi } from '../http/server.js';
-import { Janitor, JANITOR_DEFAULTS } from './janitor.js';
-import { InferenceCoordinator } from '../inference/coordinator.js';
-import { DEFAULT_INFERENCE } from '../inference/config.js';
-import { GrpcApi } from '../inference/grpc-server.js';
-import { Autoscaler } from './autoscaler.js';
 import { TimerSkew } from './timer-skew.js';
 import { extendedHeartbeatDeadline, LoopLag } from './loop-lag.js';
-import { DataDirLock } from './data-dir-lock.js';
 import { DEFAULT_RETENTION_MS, Retention } from './retention.js';
 import { EventFeed } from './event-feed.js';
 import { WorkerVitals } from './worker-vitals.js';
 import { StoreGuard, type StoreBatch } from './store-guard.js';
-import { Security } from '../security/security.js';
-import { DEFAULT_RATE_LIMIT } from '../security/rate-limiter.js';
-import { checkListenSecurity } from '../security/listen-check.js';
-import { loadServerTls, peerSubject, tlsServer, type ServerTlsMaterial } from '../security/tls.js';
+import type { Security } from '../security/security.js';
+import type { InferencePort } from './inference-port.js';
+import type { WorkerObserver } from './worker-observer.js';
+
+/** What the master is given: it builds none of these (the composition root does, src/cli/master-process.ts). */
+export interface MasterParts {
+  readonly options: MasterOptions;
+  readonly log: Logger;
+  readonly store: Store;
+  readonly security: Security;
+  /** The cluster token workers and the CLI authenticate with. */
+  readonly token: string;
+  readonly inference: InferencePort;
+}
+
+/** The autoscaler's answers that job views and `titan workers` show. */
+export interface ScalingView {
+  explain(requirement: readonly string[], reason: string | null): string | null;
+  spawnedHost(workerId: string): string | undefined;
+}
+
+const NO_SCALING: ScalingView = { explain: (_requirement, reason) => reason, spawnedHost: () => undefined };
 
 /**
- * The control plane process: owns the scheduling core, the store and every connection, and
- * applies the core's effects (persist first, then talk to workers and waiters).
+ * The control plane's state: owns the scheduling core and applies its effects (persist first,
+ * then talk to workers and waiters). It listens on no port and builds no front end: those are
+ * given its ports by the composition root.
  */
-/** Why a connection's first frame was refused for its size: nothing bigger is read before AUTH. */
-const PRE_AUTH_HINT = `until AUTH succeeds a connection may send only frames of at most ${PRE_AUTH_MAX_FRAME} bytes; send AUTH (token, role, name) first`;
-
 export class Master {
   readonly scheduler: Scheduler;
   readonly store: Store;
@@ -70,7 +71,6 @@ export class Master {
   readonly loopLag = new LoopLag();
   readonly services = new ServiceDirectory();
   readonly schedules: Schedules = new Schedules(this);
-  readonly janitor: Janitor;
   /** Load and free memory from each worker's last heartbeat. */
   readonly vitals = new WorkerVitals();
   /** Recent job transitions for live HTTP clients and /metrics. */
@@ -84,76 +84,51 @@ export class Master {
   /** Depth and entry limits on every body decoded from TCP and HTTP. */
   readonly bodyLimits: BodyLimits;
   /** Inference routing across the workers started with --inference (docs/INFERENCE.md). */
-  readonly inference: InferenceCoordinator;
+  readonly inference: InferencePort;
+  readonly options: MasterOptions;
+  readonly log: Logger;
+  /** The autoscaler's explanations, once one is plugged in. */
+  scaling: ScalingView = NO_SCALING;
+  private readonly observers: WorkerObserver[] = [];
   private readonly workerPeers = new Map<string, Peer>();
-  private readonly sessions = new Set<Session>();
-  /** Sniffs each connection's first byte; serves the original Titan's protocol v1 (docs/COMPAT.md). */
-  private readonly legacy: LegacyGate;
-  readonly autoscaler: Autoscaler;
-  private server: Server | null = null;
-  /** The TLS certificates both ports serve, when --tls. */
-  readonly tls: ServerTlsMaterial | null;
-  private http: HttpApi | null = null;
-  private grpc: GrpcApi | null = null;
-  /** The HTTP port once bound (0 while none is). */
-  httpPort = 0;
-  /** The gRPC port once bound (0 while none is). */
-  grpcPort = 0;
-  /** True once state is recovered and both ports accept connections (`/readyz`). */
+  /** True once state is recovered and every port accepts connections (`/readyz`). */
   ready = false;
   private closed = false;
-  /** Held for the master's life: a second master on the same data dir refuses to start. */
-  private readonly dataDirLock: DataDirLock;
 
-  constructor(
-    readonly options: MasterOptions,
-    readonly log: Logger,
-  ) {
-    checkListenSecurity({
-      host: options.host,
-      ...(options.http !== undefined ? { httpHost: options.http.host } : {}),
-      ...(options.grpc !== undefined ? { grpcHost: options.grpc.host } : {}),
-      tls: options.tls !== undefined,
-      insecure: options.insecure === true,
-      allowLegacy: options.allowLegacyUnauthenticated === true,
-    });
-    this.tls = options.tls === undefined ? null : loadServerTls(options.tls);
+  constructor(parts: MasterParts) {
+    const { options, log } = parts;
+    this.options = options;
+    this.log = log;
+    this.token = parts.token;
+    this.store = parts.store;
+    this.security = parts.security;
+    this.inference = parts.inference;
     this.bodyLimits = options.bodyLimits ?? DEFAULT_BODY_LIMITS;
-    this.legacy = new LegacyGate(this);
-    this.janitor = new Janitor(this, options.janitor ?? JANITOR_DEFAULTS);
-    this.autoscaler = new Autoscaler(this);
-    makePrivateDir(options.dataDir);
-    this.dataDirLock = DataDirLock.acquire(options.dataDir);
-    this.token = options.token ?? loadOrCreateToken(options.dataDir);
-    this.store = SqliteStore.open(join(options.dataDir, 'titan.db'));
     this.storeGuard = new StoreGuard(this.store, options.dataDir, log, (batch) => this.perform(batch));
-    this.security = new Security(
-      {
-        dataDir: options.dataDir,
-        clusterToken: this.token,
-        rateLimit: options.rateLimit === undefined ? DEFAULT_RATE_LIMIT : options.rateLimit,
-        namespaceQuotas: options.namespaceQuotas ?? new Map(),
-      },
-      log,
-    );
-    // A revoked token's open connections end now, not at their next request.
-    this.security.onRevoke((tokenId) => {
-      for (const session of this.sessions) if (session.identity?.tokenId === tokenId) session.close();
-    });
     this.artifacts = new ArtifactStore(join(options.dataDir, 'artifacts'));
     this.logs = new LogIntake(this.store, options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES);
     this.retention = new Retention(this.store, options.retentionMs ?? DEFAULT_RETENTION_MS, log, options.retentionIntervalMs);
     this.scheduler = new Scheduler(this.store.maxJobSeq() + 1, this.store.maxDagSeq() + 1);
     this.security.attachJobs((id) => this.scheduler.job(id));
-    this.inference = new InferenceCoordinator(options.inference ?? DEFAULT_INFERENCE, log);
+    this.observe({ workerDisconnected: (workerId, why) => this.inference.workerGone(workerId, why) });
+  }
+
+  /** Plugs in a part to be told of workers and changes (the composition root does, before start). */
+  observe(observer: WorkerObserver): void {
+    this.observers.push(observer);
+  }
+
+  /** Tells every observer; the names are WorkerObserver's. */
+  tell<K extends keyof WorkerObserver>(event: K, ...args: Parameters<NonNullable<WorkerObserver[K]>>): void {
+    for (const observer of this.observers) (observer[event] as ((...a: typeof args) => void) | undefined)?.apply(observer, args);
   }
 
   liveWorkerCount(): number {
     return this.scheduler.liveWorkers().length;
   }
 
-  /** Rebuilds state from the store, then listens. Resolves with the bound port. */
-  async start(): Promise<number> {
+  /** Rebuilds state from the store and starts the master's own timers; the ports are opened by the composition root. */
+  recover(): void {
     this.storeGuard.start();
     const active = this.store.loadActiveJobs();
     const dags = this.store.loadActiveDags();
@@ -172,58 +147,21 @@ export class Master {
     this.loopLag.start();
     this.retention.start();
     this.schedules.start();
-    this.janitor.start();
-    await this.inference.start(this.options.dataDir);
-    // Over TLS the legacy v1 protocol (plain text, no token) is not offered, so there is nothing to sniff.
-    const tls = this.tls;
-    const server = tls === null ? createServer((socket) => this.accept(socket)) : tlsServer(tls, (socket) => this.acceptSecure(socket));
-    if (tls !== null) server.on('tlsClientError', (err, socket) => this.log.warn({ from: socket.remoteAddress, err: err.message }, 'refused a TLS handshake'));
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port, this.options.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address();
-    const port = typeof address === 'object' && address !== null ? address.port : this.options.port;
-    this.log.info({ host: this.options.host, port, tls: tls !== null, mtls: this.options.tls?.mtls === true }, 'master listening');
-    if (this.options.http !== undefined) {
-      this.http = new HttpApi(this);
-      this.httpPort = await this.http.listen(this.options.http);
-      this.log.info({ host: this.options.http.host, port: this.httpPort }, 'http api listening');
-    }
-    if (this.options.grpc !== undefined) {
-      this.grpc = new GrpcApi(this, this.tls);
-      this.grpcPort = await this.grpc.listen(this.options.grpc);
-      this.log.info({ host: this.options.grpc.host, port: this.grpcPort }, 'grpc api listening');
-    }
-    this.ready = true;
-    this.security.recordSystem('MASTER_START', `listening on ${this.options.host}:${port}${tls !== null ? (this.options.tls?.mtls === true ? ' (mTLS)' : ' (TLS)') : ''}`);
-    return port;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /** From now on a lost worker is not acted on: the process is going down. */
+  beginClose(): void {
     this.closed = true;
     this.ready = false;
-    await this.http?.close();
-    await this.grpc?.close();
-    this.inference.close();
+  }
+
+  /** Stops the master's own timers and the store guard; the store itself is closed by its owner. */
+  close(): void {
+    this.beginClose();
     this.deadlines.close();
     this.loopLag.stop();
     this.retention.stop();
-    this.janitor.close();
     this.storeGuard.close();
-    for (const session of this.sessions) session.close();
-    this.legacy.close();
-    const server = this.server;
-    if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
-    this.security.recordSystem('MASTER_STOP', 'ok');
-    this.security.close();
-    this.store.close();
-    this.dataDirLock.release();
   }
 
   newJobId(): string {
@@ -298,7 +236,7 @@ export class Master {
         }
       }
     }
-    this.autoscaler.changed();
+    this.tell('changed');
   }
 
   peerOf(workerId: string): Peer | undefined {
@@ -309,7 +247,7 @@ export class Master {
     const previous = this.workerPeers.get(workerId);
     if (previous !== undefined && previous !== peer) previous.close();
     this.workerPeers.set(workerId, peer);
-    this.janitor.forget(workerId);
+    this.tell('workerAttached', workerId);
     this.armHeartbeat(workerId);
   }
 
@@ -330,8 +268,7 @@ export class Master {
   detachWorker(workerId: string, peer: Peer, why: string): void {
     if (this.workerPeers.get(workerId) !== peer) return;
     this.workerPeers.delete(workerId);
-    this.janitor.forget(workerId);
-    this.inference.remove(workerId, why);
+    this.tell('workerDisconnected', workerId, why);
     if (this.closed) return;
     const { holding, effects } = this.scheduler.workerUnreachable(workerId, Date.now(), why);
     if (holding) {
@@ -341,7 +278,7 @@ export class Master {
     this.deadlines.clear(`worker:${workerId}`);
     this.log.warn({ workerId, why }, 'worker lost');
     this.apply(effects);
-    this.autoscaler.workerDetached(workerId);
+    this.tell('workerLost', workerId);
   }
 
   armHeartbeat(workerId: string): void {
@@ -364,36 +301,19 @@ export class Master {
     const peer = this.workerPeers.get(workerId);
     if (peer !== undefined) {
       this.workerPeers.delete(workerId);
-      this.janitor.forget(workerId);
-      this.inference.remove(workerId, why);
+      this.tell('workerDisconnected', workerId, why);
       peer.close();
     }
     if (this.closed) return;
     this.log.warn({ workerId, why }, 'worker lost');
     this.apply(this.scheduler.workerLost(workerId, Date.now(), why));
-    this.autoscaler.workerDetached(workerId);
+    this.tell('workerLost', workerId);
   }
 
   private dispatch(workerId: string, job: Job): void {
     const peer = this.workerPeers.get(workerId);
     // Without a peer the worker is already being detached, which re-queues the job.
-    if (peer !== undefined) this.janitor.dispatched(workerId, job.id);
+    if (peer !== undefined) this.tell('dispatched', workerId, job.id);
     peer?.notify(Opcode.JOB_DISPATCH, dispatchMessage(job, this.services, this.security.jobToken(job.id, job.attempt)));
-  }
-
-  private accept(socket: Socket): void {
-    this.legacy.route(socket, (native) => this.acceptNative(native));
-  }
-
-  private acceptSecure(socket: TLSSocket): void {
-    this.acceptNative(socket, peerSubject(socket));
-  }
-
-  private acceptNative(socket: Socket, certificate?: { commonName: string | null; unit: string | null }): void {
-    const peer = new Peer(tcpTransport(socket), { maxFrameSize: this.options.maxFrameSize, isKnownOpcode, logger: this.log, bodyLimits: this.bodyLimits });
-    peer.limitIncomingFrames(PRE_AUTH_MAX_FRAME, PRE_AUTH_HINT);
-    const session = new Session(this, peer, certificate);
-    this.sessions.add(session);
-    peer.onClose(() => this.sessions.delete(session));
   }
 }

@@ -1,4 +1,3 @@
-import type { InferenceOptions } from '../inference/config.js';
 import type { Role } from '../security/policy.js';
 import type { RateLimit } from '../security/rate-limiter.js';
 import type { TlsServerFiles } from '../security/tls.js';
@@ -42,8 +41,6 @@ export interface MasterOptions {
   readonly http?: { readonly host: string; readonly port: number };
   /** The janitor's sweep period and how far past its timeout a job may run before it is reaped. */
   readonly janitor?: { readonly intervalMs: number; readonly graceMs: number };
-  /** Inference routing settings (docs/INFERENCE.md); the defaults when absent. */
-  readonly inference?: InferenceOptions;
   /** Where the gRPC CoordinatorService and grpc.health.v1 listen; none when absent. */
   readonly grpc?: { readonly host: string; readonly port: number };
   /** Auto-scaling: how long queued work must exceed free slots before a worker is asked for. */

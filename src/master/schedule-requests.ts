@@ -5,7 +5,7 @@ import {
 } from '../protocol/schedule-messages.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import type { Master } from './master.js';
-import { parseBody } from './parse-body.js';
+import { parseBody } from '../protocol/parse-body.js';
 
 /** Cron schedules of DAG runs (`titan schedule …`). Returns false when the opcode is not one of these. */
 export function handleScheduleMessage(master: Master, msg: IncomingMessage, reply: Replier): boolean {

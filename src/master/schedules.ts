@@ -1,9 +1,10 @@
+import type { CronTimes } from '../common/cron.js';
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { compileCron } from '../common/cron.js';
 import { ErrorCode, TitanError } from '../common/errors.js';
 import type { Effect } from '../core/effects.js';
-import { decideSchedule, startsQueuedRun, type CronTimes, type ScheduleReason, type ScheduleState } from '../core/schedule.js';
+import { decideSchedule, startsQueuedRun, type ScheduleReason, type ScheduleState } from '../core/schedule.js';
 import { DagSubmitRequest } from '../protocol/messages.js';
 import type { ScheduleAddRequest, ScheduleView } from '../protocol/schedule-messages.js';
 import type { ScheduleRecord } from '../store/store.js';

@@ -3,7 +3,7 @@ import { AuditListRequest, TokenCreateRequest, TokenListRequest, TokenRevokeRequ
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { permissionsOf, type Identity } from '../security/policy.js';
 import type { Master } from './master.js';
-import { parseBody } from './parse-body.js';
+import { parseBody } from '../protocol/parse-body.js';
 
 export function whoami(identity: Identity): WhoamiReply {
   return { kind: identity.kind, name: identity.name, role: identity.role, namespace: identity.namespace ?? null, permissions: permissionsOf(identity) };

@@ -42,9 +42,3 @@ export function serviceEnvName(key: string): string {
   return key.toUpperCase().replace(/[^A-Z0-9]/g, '_');
 }
 
-/** The host part of a peer address as the master sees it ("::ffff:127.0.0.1:5000" → "127.0.0.1"). */
-export function hostOf(remoteAddress: string): string {
-  const bracketed = /^\[([^\]]+)\]:\d+$/.exec(remoteAddress);
-  const host = bracketed?.[1] ?? remoteAddress.replace(/:\d+$/, '');
-  return host.startsWith('::ffff:') ? host.slice(7) : host;
-}

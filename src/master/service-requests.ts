@@ -4,7 +4,7 @@ import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import type { ServiceView } from '../protocol/views.js';
 import { jobView } from './find-job.js';
 import type { Master } from './master.js';
-import { parseBody } from './parse-body.js';
+import { parseBody } from '../protocol/parse-body.js';
 import type { ClientContext } from './client-context.js';
 
 /** The services this caller may see (a namespaced token: its namespace's only). */

@@ -1,19 +1,19 @@
 import { asTitanError, TitanError, ErrorCode } from '../common/errors.js';
 import { Opcode, opcodeName } from '../protocol/opcodes.js';
 import { AuthRequest } from '../protocol/messages.js';
-import { parseBody } from './parse-body.js';
+import { parseBody } from '../protocol/parse-body.js';
 import type { Peer } from '../protocol/peer.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { handleWorkerMessage, type WorkerContext } from './worker-handlers.js';
 import { handleClientMessage } from './client-handlers.js';
 import { handleSecurityMessage } from './security-requests.js';
-import { can, inNamespace, namespacePrefix, type Identity } from '../security/policy.js';
+import { can, type Identity } from '../security/policy.js';
 import { isAudited, requirementOf } from '../security/opcode-permissions.js';
 import { targetOf } from '../security/security.js';
 import { auditedReply } from '../security/audited-reply.js';
 import { WORKER_OU } from '../security/tls.js';
 import type { Master } from './master.js';
-import type { ClientContext } from './client-context.js';
+import { ClientContext } from './client-context.js';
 
 /** What TLS said about the other end, when the listener is TLS. */
 export interface PeerCertificate {
@@ -29,18 +29,19 @@ export interface PeerCertificate {
  * permission from `opcode-permissions.ts`, the pure `can`, the token's rate, and a ledger row
  * for everything that is not a read. A handler's error is answered on the wire and never escapes.
  */
-export class Session implements ClientContext {
+export class Session {
   private role: 'none' | 'worker' | 'client' = 'none';
-  private who: Identity | null = null;
   private readonly worker: WorkerContext = { workerId: null };
   private readonly authTimer: NodeJS.Timeout;
-  private readonly cleanups = new Set<() => void>();
+  /** Who is asking on this connection, and what to undo when it closes: the same type an HTTP request gets. */
+  readonly context: ClientContext;
 
   constructor(
     private readonly master: Master,
     readonly peer: Peer,
     readonly certificate: PeerCertificate = { commonName: null, unit: null },
   ) {
+    this.context = new ClientContext(peer.remoteAddress);
     this.authTimer = setTimeout(() => {
       if (this.role === 'none') this.peer.close();
     }, master.options.authTimeoutMs);
@@ -51,27 +52,7 @@ export class Session implements ClientContext {
 
   /** Who authenticated on this connection (null before AUTH). */
   get identity(): Identity | null {
-    return this.who;
-  }
-
-  /** The prefix ids created on this connection get: `<namespace>.` for a namespaced token, else "". */
-  get idPrefix(): string {
-    return this.who === null ? '' : namespacePrefix(this.who);
-  }
-
-  /** True when this connection may see the job, DAG or key id (listings are filtered with it). */
-  sees(id: string): boolean {
-    return this.who === null || inNamespace(this.who, id);
-  }
-
-  /**
-   * Registers something to undo when the connection goes (log followers, waiters). Returns a
-   * function that unregisters it, for waits that end first: a long-lived SDK connection must
-   * not accumulate one entry per finished wait.
-   */
-  onClose(cleanup: () => void): () => void {
-    this.cleanups.add(cleanup);
-    return () => this.cleanups.delete(cleanup);
+    return this.context.identity;
   }
 
   get remoteAddress(): string {
@@ -91,8 +72,8 @@ export class Session implements ClientContext {
         handleWorkerMessage(this.master, this, this.worker, msg, reply);
       }
       else {
-        out = this.admit(this.who!, msg, reply);
-        if (!handleSecurityMessage(this.master, this.who!, msg, out)) handleClientMessage(this.master, this, msg, out);
+        out = this.admit(this.context.identity!, msg, reply);
+        if (!handleSecurityMessage(this.master, this.context.identity!, msg, out)) handleClientMessage(this.master, this.context, msg, out);
       }
     } catch (err) {
       const error = asTitanError(err, this.master.options.dataDir);
@@ -159,7 +140,7 @@ export class Session implements ClientContext {
     clearTimeout(this.authTimer);
     this.peer.limitIncomingFrames(this.master.options.maxFrameSize);
     this.role = auth.role;
-    this.who = identity;
+    this.context.identity = identity;
     security.record(identity, 'AUTH', auth.role === 'worker' ? `worker${this.certificate.commonName !== null ? ` CN=${this.certificate.commonName}` : ''}` : 'client', this.source, 'ok');
     reply.ok({ ok: true, heartbeatIntervalMs: this.master.options.heartbeatIntervalMs });
   }
@@ -176,9 +157,7 @@ export class Session implements ClientContext {
 
   private closed(): void {
     clearTimeout(this.authTimer);
-    const cleanups = [...this.cleanups];
-    this.cleanups.clear();
-    for (const cleanup of cleanups) cleanup();
+    this.context.close();
     if (this.worker.workerId !== null) this.master.detachWorker(this.worker.workerId, this.peer, 'connection closed');
   }
 }

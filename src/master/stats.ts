@@ -31,7 +31,7 @@ export function clusterStats(master: Master): ClusterStatsView {
       drivers: [...w.drivers],
       version: master.workerMeta.get(w.id)?.version ?? 'unknown',
       pid: master.workerMeta.get(w.id)?.pid ?? null,
-      spawnedBy: master.autoscaler.spawnedHost(w.id) ?? null,
+      spawnedBy: master.scaling.spawnedHost(w.id) ?? null,
       uptimeMs: (() => {
         const startedAt = master.workerMeta.get(w.id)?.startedAt;
         return startedAt === undefined || startedAt === null ? null : now - startedAt;

@@ -4,11 +4,10 @@ import {
   ArtifactGetRequest, JobFinishedReport, JobLogLines, JobStartedReport, ServiceReadyReport, ServiceRestartedReport, WorkerHeartbeat,
   WorkerRegisterRequest,
 } from '../protocol/messages.js';
-import { hostOf } from './service-directory.js';
+import { hostOf } from '../common/hosts.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import type { Master } from './master.js';
-import { parseBody } from './parse-body.js';
-import { agentHeartbeat, agentOutcome } from '../inference/master-handlers.js';
+import { parseBody } from '../protocol/parse-body.js';
 import type { Session } from './session.js';
 import { leaseMsFor, supersededResult } from '../core/lease.js';
 import type { JobOutcome } from '../core/job.js';
@@ -38,7 +37,7 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
     // Acknowledge before dispatching so the worker has its registration answer first.
     reply.ok({ ok: true, heartbeatIntervalMs: master.options.heartbeatIntervalMs, leaseMs: leaseMsFor(master.options.heartbeatTimeoutMs), inferencePublicKey: master.inference.publicKeyPem });
     master.apply(effects);
-    master.autoscaler.workerRegistered(reg.workerId, reg.spawn, reg.spawnedBy);
+    master.tell('workerRegistered', reg.workerId, reg.spawn, reg.spawnedBy);
     return;
   }
   const workerId = ctx.workerId;
@@ -48,9 +47,9 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
       const beat = parseBody(WorkerHeartbeat, msg);
       master.vitals.record(workerId, beat.load1, beat.freeMemoryMb, now);
       if (master.scheduler.heartbeat(workerId, now)) master.armHeartbeat(workerId);
-      if (beat.inference !== undefined) agentHeartbeat(master.inference, workerId, session.peer, beat.inference, now);
+      if (beat.inference !== undefined) master.inference.agentHeartbeat(workerId, session.peer, beat.inference, now);
       reply.ok({ ok: true });
-      master.janitor.heartbeat(workerId, beat.jobs, beat.dispatches, now);
+      master.tell('heartbeat', workerId, beat.jobs, beat.dispatches, now);
       return;
     }
     case Opcode.JOB_STARTED: {
@@ -110,12 +109,12 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
     }
     case Opcode.WORKER_DRAINING: {
       master.scheduler.drainWorker(workerId);
-      master.autoscaler.changed();
+      master.tell('changed');
       reply.ok({ ok: true });
       return;
     }
     case Opcode.INFERENCE_OUTCOME:
-      agentOutcome(master.inference, workerId, msg, now);
+      master.inference.agentOutcome(workerId, msg, now);
       reply.ok({ ok: true });
       return;
     case Opcode.ARTIFACT_GET: {

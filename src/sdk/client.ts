@@ -387,7 +387,7 @@ export class TitanClient {
     const dir = await mkdtemp(join(tmpdir(), 'titan-bundle-'));
     try {
       const archive = join(dir, 'bundle.tgz');
-      await (await import('../worker/workspace.js')).createBundle(folder, archive);
+      await (await import('../protocol/bundle.js')).createBundle(folder, archive);
       const hash = await this.upload(await readFile(archive));
       this.folders.set(resolve(folder), hash);
       return hash;

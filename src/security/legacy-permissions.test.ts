@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LegacyOp } from '../master/legacy/frame.js';
-import { legacyIdentity, parseLegacyRole } from '../master/legacy/admit.js';
+import { LegacyOp } from '../protocol/legacy-frame.js';
+import { legacyIdentity, parseLegacyRole } from './legacy-permissions.js';
 import { legacyActionName, legacyRequirementOf } from './legacy-permissions.js';
 import { can } from './policy.js';
 

@@ -1,5 +1,6 @@
-import { LegacyOp } from '../master/legacy/frame.js';
-import { CLUSTER, type Action, type Resource } from './policy.js';
+import { ErrorCode, TitanError } from '../common/errors.js';
+import { LegacyOp } from '../protocol/legacy-frame.js';
+import { CLUSTER, ROLES, type Action, type Identity, type Resource, type Role } from './policy.js';
 import type { Requirement } from './opcode-permissions.js';
 
 /**
@@ -67,4 +68,27 @@ export function legacyActionName(opcode: number): string {
 /** The permission a v1 request needs, or undefined for an opcode the master does not serve over v1. */
 export function legacyRequirementOf(opcode: number, payload: string): Requirement | undefined {
   return RULES.get(opcode)?.(payload);
+}
+
+export const LEGACY_ROLE_FLAG = '--legacy-role';
+export const DEFAULT_LEGACY_ROLE: Role = 'operator';
+/** Who v1 clients are in refusals and the audit ledger. */
+export const LEGACY_IDENTITY_NAME = 'legacy-v1';
+
+/**
+ * The one identity every v1 client acts as: v1 carries no token, so the master's operator picks
+ * its role (`--legacy-role`). It is a fixed, token-like identity (kind `token` without a token
+ * id): rate limited like an API token, never a worker, never revoked.
+ */
+export function legacyIdentity(role: Role): Identity {
+  return { kind: 'token', name: LEGACY_IDENTITY_NAME, role, mayActAsWorker: false };
+}
+
+/** `--legacy-role` / TITAN_LEGACY_ROLE: one of the roles, named in the error otherwise. */
+export function parseLegacyRole(value: string): Role {
+  const role = ROLES.find((r) => r === value.trim().toLowerCase());
+  if (role === undefined) {
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `${LEGACY_ROLE_FLAG} must be one of ${ROLES.join(', ')} (what protocol v1 clients may do), not "${value}"`);
+  }
+  return role;
 }

@@ -1,5 +1,5 @@
 import { ErrorCode, TitanError } from '../common/errors.js';
-import { isLoopbackHost, LEGACY_FLAG } from '../master/legacy/gate.js';
+import { isLoopbackHost, LEGACY_FLAG } from '../common/hosts.js';
 
 export interface ListenPlan {
   readonly host: string;

@@ -1,6 +1,5 @@
 import { ErrorCode, TitanError } from '../common/errors.js';
-import { JOB_STATES, type Job, type JobSpec, type JobState } from '../core/job.js';
-import type { JobEvent } from './store.js';
+import { JOB_STATES, type Job, type JobEvent, type JobSpec, type JobState } from '../core/job.js';
 
 /** A `jobs` row as SQLite hands it back; the column names are the bind parameter names too. */
 export interface JobRow {

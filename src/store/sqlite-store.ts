@@ -10,7 +10,7 @@ import { ArtifactReach } from './artifact-reach.js';
 import { LogChunkTable } from './log-chunks.js';
 import { StorePruner, type PruneBatch } from './pruner.js';
 import { ScheduleTable } from './schedule-table.js';
-import { JOB_STATES, isFinal, type Job, type JobState } from '../core/job.js';
+import { JOB_STATES, isFinal, type Job, type JobEvent, type JobState } from '../core/job.js';
 import {
   eventToRow,
   jobToRow,
@@ -21,7 +21,7 @@ import {
   type JobRow,
 } from './job-row.js';
 import { migrate } from './migrations.js';
-import type { JobEvent, JobFilter, JobWrite, KeyedArtifact, KvEntry, LogLine, ScheduleRecord, Store, StoredLogLine } from './store.js';
+import type { JobFilter, JobWrite, KeyedArtifact, KvEntry, LogLine, ScheduleRecord, Store, StoredLogLine } from './store.js';
 
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 

@@ -1,5 +1,5 @@
 import type { Dag } from '../core/dag.js';
-import type { Job, JobState } from '../core/job.js';
+import type { Job, JobEvent, JobState } from '../core/job.js';
 import type { MisfirePolicy, OverlapPolicy } from '../core/schedule.js';
 import type { PruneBatch } from './pruner.js';
 
@@ -16,17 +16,6 @@ export interface LogLine {
 export interface StoredLogLine extends LogLine {
   /** Monotonic per store; a follower resumes after the last seq it saw. */
   readonly seq: number;
-}
-
-/** One entry of a job's history: a transition with its cause. */
-export interface JobEvent {
-  readonly jobId: string;
-  readonly at: number;
-  readonly from: JobState | null;
-  readonly to: JobState;
-  readonly attempt: number;
-  readonly workerId: string | null;
-  readonly detail: string | null;
 }
 
 export interface JobWrite {

@@ -66,5 +66,3 @@ export const WORKER_DEFAULTS = {
   spawnMax: 4,
 } as const;
 
-/** Reported at registration and shown by `titan workers`. */
-export const WORKER_VERSION = '0.1.0';

@@ -2,7 +2,8 @@ import { hostname } from 'node:os';
 import type { DriverName } from '../core/resources.js';
 import { serviceState, type HeldJob } from './held-job.js';
 import { probeResources } from './identity.js';
-import { WORKER_VERSION, type WorkerOptions } from './options.js';
+import { WORKER_VERSION } from '../common/version.js';
+import type { WorkerOptions } from './options.js';
 
 /** The WORKER_REGISTER body: who this worker is, what it offers, and the attempts it still holds. */
 export function registrationBody(workerId: string, options: WorkerOptions, drivers: readonly DriverName[], held: Iterable<HeldJob>, startedAt: number) {

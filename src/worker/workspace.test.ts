@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { Header } from 'tar';
 import { TitanError } from '../common/errors.js';
-import { createBundle, extractBundle, jobDir, sharedDir } from './workspace.js';
+import { createBundle } from '../protocol/bundle.js';
+import { extractBundle, jobDir, sharedDir } from './workspace.js';
 
 let dir = '';
 let seq = 0;

@@ -1,6 +1,6 @@
 /** Where a job's files live on a worker, and safe packing/unpacking of folder bundles. */
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, stat } from 'node:fs/promises';
+import { mkdir, open, stat } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import path from 'node:path';
 import * as tar from 'tar';
@@ -25,8 +25,6 @@ const DEFAULT_MAX_RATIO = 200;
 const DEFAULT_RATIO_FLOOR = 64 * 1024 * 1024;
 /** Tar headers and padding on top of the file bytes: one 512-byte header and up to 511 bytes of padding per entry. */
 const TAR_OVERHEAD_PER_ENTRY = 1024;
-/** Folders a bundle of a project leaves out: reinstalled or irrelevant where the job runs. */
-const EXCLUDED = new Set(['node_modules', '.git']);
 const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
 
 /** `<workDir>/jobs/<jobId>`: the job's workspace and working directory. */
@@ -78,23 +76,6 @@ export async function extractBundle(archivePath: string, dest: string, limits: B
     }
     throw err;
   }
-}
-
-/** Packs `folder` into a gzipped tar at `out`, leaving out node_modules and .git at any depth. */
-export async function createBundle(folder: string, out: string): Promise<void> {
-  const root = path.resolve(folder);
-  const outAbs = path.resolve(out);
-  const top = (await readdir(root)).filter((name) => !EXCLUDED.has(name) && path.join(root, name) !== outAbs).sort();
-  await tar.c(
-    {
-      gzip: true,
-      file: outAbs,
-      cwd: root,
-      portable: true,
-      filter: (p) => !p.split(/[\\/]/).some((seg) => EXCLUDED.has(seg)) && path.resolve(root, p) !== outAbs,
-    },
-    top,
-  );
 }
 
 interface SeenEntry {

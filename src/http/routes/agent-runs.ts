@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { FastifyRequest } from 'fastify';
-import { agentRun, listAgentRuns, type SeesId } from '../../master/agent-runs.js';
+import type { SeesId } from '../../master/agent-runs.js';
 import { inNamespace } from '../../security/policy.js';
-import type { Master } from '../../master/master.js';
+import type { HttpApiParts } from '../parts.js';
 import { idParam, limit, parse } from '../validate.js';
 
 const Query = z.object({ limit: limit(50, 1000) });
@@ -15,7 +15,7 @@ function seesOf(request: FastifyRequest): SeesId {
 }
 
 /** Agent runs: DAGs submitted under one agent_run_id, grouped, with their timeline. */
-export function registerAgentRunRoutes(app: FastifyInstance, master: Master): void {
-  app.get('/api/v1/agent-runs', (request) => ({ agentRuns: listAgentRuns(master, parse(Query, request.query, 'query').limit, seesOf(request)) }));
-  app.get('/api/v1/agent-runs/:id', (request) => agentRun(master, parse(idParam, request.params, 'path').id, seesOf(request)));
+export function registerAgentRunRoutes(app: FastifyInstance, api: HttpApiParts): void {
+  app.get('/api/v1/agent-runs', (request) => ({ agentRuns: api.reads.agentRuns(parse(Query, request.query, 'query').limit, seesOf(request)) }));
+  app.get('/api/v1/agent-runs/:id', (request) => api.reads.agentRun(parse(idParam, request.params, 'path').id, seesOf(request)));
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Master } from '../../master/master.js';
+import type { HttpApiParts } from '../parts.js';
 import { Opcode } from '../../protocol/opcodes.js';
 import { callMaster } from '../master-call.js';
 import { parse } from '../validate.js';
@@ -12,15 +12,15 @@ const DecisionBody = z.object({ by: z.string().max(200).optional(), reason: z.st
 const KV_GATE = 'hitl:';
 
 /** What waits for a person (Titan approvals and original-SDK KV gates, with their age) and the decisions. */
-export function registerApprovalRoutes(app: FastifyInstance, master: Master): void {
-  app.get('/api/v1/approvals', (request) => callMaster(master, httpContext(request), Opcode.APPROVAL_LIST, {}));
+export function registerApprovalRoutes(app: FastifyInstance, api: HttpApiParts): void {
+  app.get('/api/v1/approvals', (request) => callMaster(api.requests, httpContext(request), Opcode.APPROVAL_LIST, {}));
 
   for (const [verb, opcode] of [['approve', Opcode.JOB_APPROVE], ['reject', Opcode.JOB_REJECT]] as const) {
     app.post(`/api/v1/approvals/:id/${verb}`, (request) => {
       const { id } = parse(RefParam, request.params, 'path');
       const body = parse(DecisionBody, request.body, 'body');
       const target = id.startsWith(KV_GATE) ? { gateId: id.slice(KV_GATE.length) } : { jobId: id };
-      return callMaster(master, httpContext(request), opcode, { ...target, ...body });
+      return callMaster(api.requests, httpContext(request), opcode, { ...target, ...body });
     });
   }
 }

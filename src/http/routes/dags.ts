@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ErrorCode, TitanError } from '../../common/errors.js';
-import type { Master } from '../../master/master.js';
+import type { HttpApiParts } from '../parts.js';
 import { formatProblems } from '../../pipeline/parse-pipeline.js';
 import { parsePipelineOffLoop } from '../../pipeline/parse-off-loop.js';
-import { DEFAULT_PIPELINE_LIMITS } from '../../pipeline/pipeline-limits.js';
 import { Opcode } from '../../protocol/opcodes.js';
 import type { DagStatusView } from '../../protocol/views.js';
 import { pipelineToDagJobs } from '../../sdk/pipeline-jobs.js';
@@ -34,26 +33,26 @@ function withGraph(status: DagStatusView): DagStatusView & { edges: { from: stri
 }
 
 /** DAG runs: list, one run with its graph, submit (YAML or jobs), cancel. */
-export function registerDagRoutes(app: FastifyInstance, master: Master): void {
+export function registerDagRoutes(app: FastifyInstance, api: HttpApiParts): void {
   app.get('/api/v1/dags', async (request) => {
     const q = parse(DagListQuery, request.query, 'query');
-    return callMaster(master, httpContext(request), Opcode.DAG_LIST, { limit: q.limit });
+    return callMaster(api.requests, httpContext(request), Opcode.DAG_LIST, { limit: q.limit });
   });
 
   app.get('/api/v1/dags/:id', async (request) => {
     const { id } = parse(idParam, request.params, 'path');
-    return withGraph((await callMaster(master, httpContext(request), Opcode.DAG_STATUS, { dagId: id })) as DagStatusView);
+    return withGraph((await callMaster(api.requests, httpContext(request), Opcode.DAG_STATUS, { dagId: id })) as DagStatusView);
   });
 
   app.post('/api/v1/dags', async (request, reply) => {
     const body = parse(DagSubmitBody, request.body, 'body');
     let submit: unknown = body;
     if ('yaml' in body) {
-      const parsed = await parsePipelineOffLoop(body.yaml, master.options.pipelineLimits ?? DEFAULT_PIPELINE_LIMITS);
+      const parsed = await parsePipelineOffLoop(body.yaml, api.reads.pipelineLimits);
       if (!parsed.ok) refuseProblems(parsed.problems);
-      submit = { name: parsed.pipeline.name, jobs: await pipelineToDagJobs(parsed.pipeline, 'pipeline.yaml', uploadedFiles(master, body)) };
+      submit = { name: parsed.pipeline.name, jobs: await pipelineToDagJobs(parsed.pipeline, 'pipeline.yaml', uploadedFiles(api.reads, body)) };
     }
-    const answer = await callMaster(master, httpContext(request), Opcode.DAG_SUBMIT, submit);
+    const answer = await callMaster(api.requests, httpContext(request), Opcode.DAG_SUBMIT, submit);
     return reply.code(201).send(answer);
   });
 
@@ -63,17 +62,17 @@ export function registerDagRoutes(app: FastifyInstance, master: Master): void {
     const body = parse(DagAddBody, request.body, 'body');
     let jobs: unknown = 'jobs' in body ? body.jobs : undefined;
     if ('yaml' in body) {
-      const status = (await callMaster(master, httpContext(request), Opcode.DAG_STATUS, { dagId: id })) as DagStatusView;
-      const parsed = await parsePipelineOffLoop(body.yaml, master.options.pipelineLimits ?? DEFAULT_PIPELINE_LIMITS, { existingJobIds: new Set(status.jobs.map((j) => j.key)), existingEdges: new Map(status.jobs.map((j) => [j.key, j.parents])) });
+      const status = (await callMaster(api.requests, httpContext(request), Opcode.DAG_STATUS, { dagId: id })) as DagStatusView;
+      const parsed = await parsePipelineOffLoop(body.yaml, api.reads.pipelineLimits, { existingJobIds: new Set(status.jobs.map((j) => j.key)), existingEdges: new Map(status.jobs.map((j) => [j.key, j.parents])) });
       if (!parsed.ok) refuseProblems(parsed.problems);
-      jobs = await pipelineToDagJobs(parsed.pipeline, 'pipeline.yaml', uploadedFiles(master, body));
+      jobs = await pipelineToDagJobs(parsed.pipeline, 'pipeline.yaml', uploadedFiles(api.reads, body));
     }
-    const answer = await callMaster(master, httpContext(request), Opcode.DAG_ADD_JOBS, { dagId: id, jobs });
+    const answer = await callMaster(api.requests, httpContext(request), Opcode.DAG_ADD_JOBS, { dagId: id, jobs });
     return reply.code(201).send(answer);
   });
 
   app.post('/api/v1/dags/:id/cancel', async (request) => {
     const { id } = parse(idParam, request.params, 'path');
-    return withGraph((await callMaster(master, httpContext(request), Opcode.DAG_CANCEL, { dagId: id })) as DagStatusView);
+    return withGraph((await callMaster(api.requests, httpContext(request), Opcode.DAG_CANCEL, { dagId: id })) as DagStatusView);
   });
 }

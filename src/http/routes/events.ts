@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Master } from '../../master/master.js';
+import type { HttpApiParts } from '../parts.js';
 import { SseStream, resumeOffset } from '../sse.js';
 import { parse } from '../validate.js';
 import { httpContext } from './jobs.js';
@@ -12,17 +12,17 @@ const EventsQuery = z.object({ after: z.coerce.number().int().min(0).optional() 
  * that reconnects with Last-Event-ID gets what it missed; if that has left the master's ring it
  * gets `event: reset` and should reload its lists. A namespaced token gets its namespace's jobs only.
  */
-export function registerEventRoutes(app: FastifyInstance, master: Master): void {
+export function registerEventRoutes(app: FastifyInstance, api: HttpApiParts): void {
   app.get('/api/v1/events', (request, reply) => {
     const q = parse(EventsQuery, request.query, 'query');
-    const after = resumeOffset(request, q.after ?? master.feed.lastId);
+    const after = resumeOffset(request, q.after ?? api.reads.feed.lastId);
     const caller = httpContext(request);
     const sse = new SseStream(request, reply);
-    const missed = master.feed.since(after);
-    if (missed === null) sse.send('reset', { lastId: master.feed.lastId }, master.feed.lastId);
+    const missed = api.reads.feed.since(after);
+    if (missed === null) sse.send('reset', { lastId: api.reads.feed.lastId }, api.reads.feed.lastId);
     else for (const event of missed) if (caller.sees(event.jobId)) sse.send('job', event, event.id);
     sse.onClose(
-      master.feed.subscribe((event) => {
+      api.reads.feed.subscribe((event) => {
         if (caller.sees(event.jobId)) sse.send('job', event, event.id);
       }),
     );

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import type { Master } from '../../master/master.js';
+import type { HttpApiParts } from '../parts.js';
 
 /** Liveness (the process answers) and readiness (state recovered, TCP port accepting). */
-export function registerHealthRoutes(app: FastifyInstance, master: Master): void {
+export function registerHealthRoutes(app: FastifyInstance, api: HttpApiParts): void {
   app.get('/healthz', () => ({ ok: true }));
   app.get('/readyz', async (_request, reply) => {
-    if (!master.ready) return reply.code(503).send({ ready: false, reason: 'the master is still recovering its state or not yet listening' });
-    return { ready: true, workers: master.scheduler.liveWorkers().length };
+    if (!api.reads.ready) return reply.code(503).send({ ready: false, reason: 'the master is still recovering its state or not yet listening' });
+    return { ready: true, workers: api.reads.liveWorkers().length };
   });
 }

@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { JOB_STATES } from '../../core/job.js';
-import { listJobPage } from '../../master/job-list.js';
-import type { Master } from '../../master/master.js';
+import type { HttpApiParts } from '../parts.js';
 import { Opcode } from '../../protocol/opcodes.js';
 import type { AttemptView, JobEventView, JobView } from '../../protocol/views.js';
-import { HttpCallContext, callMaster } from '../master-call.js';
+import { callMaster } from '../master-call.js';
+import { ClientContext } from '../../master/client-context.js';
 import { idParam, limit, parse } from '../validate.js';
 
 const JobListQuery = z.object({
@@ -44,18 +44,18 @@ export function attemptsOf(job: JobView, events: readonly JobEventView[]): Attem
   return attempts;
 }
 
-export function httpContext(request: FastifyRequest): HttpCallContext {
-  return new HttpCallContext(`http:${request.ip}`, request.identity);
+export function httpContext(request: FastifyRequest): ClientContext {
+  return new ClientContext(`http:${request.ip}`, request.identity);
 }
 
 /** Jobs: list (filters, search, pages), detail with attempts, submit, cancel, retry, approve, reject. */
-export function registerJobRoutes(app: FastifyInstance, master: Master): void {
+export function registerJobRoutes(app: FastifyInstance, api: HttpApiParts): void {
   const call = (request: FastifyRequest, opcode: Parameters<typeof callMaster>[2], body: unknown): Promise<unknown> =>
-    callMaster(master, httpContext(request), opcode, body);
+    callMaster(api.requests, httpContext(request), opcode, body);
 
   app.get('/api/v1/jobs', (request) => {
     const q = parse(JobListQuery, request.query, 'query');
-    return listJobPage(master, httpContext(request), {
+    return api.reads.jobPage(httpContext(request), {
       limit: q.limit,
       ...(q.state !== undefined ? { states: q.state } : {}),
       ...(q.dag !== undefined ? { dagId: q.dag } : {}),

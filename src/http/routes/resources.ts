@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Master } from '../../master/master.js';
-import { listJobPage } from '../../master/job-list.js';
+import type { HttpApiParts } from '../parts.js';
 import { Opcode } from '../../protocol/opcodes.js';
 import type { ClusterStatsView } from '../../protocol/views.js';
 import { callMaster } from '../master-call.js';
@@ -13,9 +12,9 @@ const KvPutBody = z.object({ value: z.string(), ttlSeconds: z.number().positive(
 const DlqQuery = z.object({ limit: limit(50, 1000), cursor: z.coerce.number().int().min(1).optional() });
 
 /** Cluster, workers, services, schedules, the DLQ and the KV store: each route is one master operation. */
-export function registerResourceRoutes(app: FastifyInstance, master: Master): void {
+export function registerResourceRoutes(app: FastifyInstance, api: HttpApiParts): void {
   const call = (request: FastifyRequest, opcode: Parameters<typeof callMaster>[2], body: unknown): Promise<unknown> =>
-    callMaster(master, httpContext(request), opcode, body);
+    callMaster(api.requests, httpContext(request), opcode, body);
 
   app.get('/api/v1/cluster', (request) => call(request, Opcode.CLUSTER_STATS, {}));
   app.get('/api/v1/workers', async (request) => ({ workers: ((await call(request, Opcode.CLUSTER_STATS, {})) as ClusterStatsView).workers }));
@@ -34,7 +33,7 @@ export function registerResourceRoutes(app: FastifyInstance, master: Master): vo
   // The DLQ is the dead jobs; a retry is the job retry (it reopens the job's DAG).
   app.get('/api/v1/dlq', (request) => {
     const q = parse(DlqQuery, request.query, 'query');
-    return listJobPage(master, httpContext(request), { states: ['dead'], limit: q.limit, ...(q.cursor !== undefined ? { beforeSeq: q.cursor } : {}) });
+    return api.reads.jobPage(httpContext(request), { states: ['dead'], limit: q.limit, ...(q.cursor !== undefined ? { beforeSeq: q.cursor } : {}) });
   });
   app.post('/api/v1/dlq/:id/retry', (request) => call(request, Opcode.JOB_RETRY, { jobId: parse(idParam, request.params, 'path').id }));
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { TitanError, ErrorCode } from '../../common/errors.js';
-import type { Master } from '../../master/master.js';
+import type { HttpApiParts } from '../parts.js';
 import { whoami } from '../../master/security-requests.js';
 import { Opcode } from '../../protocol/opcodes.js';
 import { callMaster } from '../master-call.js';
@@ -13,7 +13,7 @@ const TokenListQuery = z.object({ all: z.enum(['true', 'false']).default('false'
 const TokenParam = z.object({ id: z.string().min(1).max(64) });
 
 /** Who am I (role, namespace, what I may do: the dashboard hides the rest), API tokens and the audit ledger (admin). */
-export function registerSecurityRoutes(app: FastifyInstance, master: Master): void {
+export function registerSecurityRoutes(app: FastifyInstance, api: HttpApiParts): void {
   app.get('/api/v1/whoami', (request) => {
     if (request.identity === null) throw new TitanError(ErrorCode.UNAUTHENTICATED, 'no identity on this request');
     return whoami(request.identity);
@@ -21,12 +21,12 @@ export function registerSecurityRoutes(app: FastifyInstance, master: Master): vo
   app.get('/api/v1/audit', (request) => {
     const query = AuditQuery.safeParse(request.query);
     if (!query.success) throw new TitanError(ErrorCode.INVALID_REQUEST, 'limit must be an integer from 1 to 10000');
-    return { records: master.security.audit.recent(query.data.limit) };
+    return { records: api.security.audit.recent(query.data.limit) };
   });
-  app.get('/api/v1/audit/verify', () => master.security.audit.verify());
+  app.get('/api/v1/audit/verify', () => api.security.audit.verify());
 
   // As `titan token ls|create|revoke`; the secret is in POST's answer only, never listed again.
-  app.get('/api/v1/tokens', (request) => callMaster(master, httpContext(request), Opcode.TOKEN_LIST, { all: parse(TokenListQuery, request.query, 'query').all === 'true' }));
-  app.post('/api/v1/tokens', async (request, reply) => reply.code(201).send(await callMaster(master, httpContext(request), Opcode.TOKEN_CREATE, request.body ?? {})));
-  app.delete('/api/v1/tokens/:id', (request) => callMaster(master, httpContext(request), Opcode.TOKEN_REVOKE, { token: parse(TokenParam, request.params, 'path').id }));
+  app.get('/api/v1/tokens', (request) => callMaster(api.requests, httpContext(request), Opcode.TOKEN_LIST, { all: parse(TokenListQuery, request.query, 'query').all === 'true' }));
+  app.post('/api/v1/tokens', async (request, reply) => reply.code(201).send(await callMaster(api.requests, httpContext(request), Opcode.TOKEN_CREATE, request.body ?? {})));
+  app.delete('/api/v1/tokens/:id', (request) => callMaster(api.requests, httpContext(request), Opcode.TOKEN_REVOKE, { token: parse(TokenParam, request.params, 'path').id }));
 }

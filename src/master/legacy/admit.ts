@@ -1,34 +1,11 @@
 import { ErrorCode, TitanError } from '../../common/errors.js';
-import { legacyActionName, legacyRequirementOf } from '../../security/legacy-permissions.js';
+import { LEGACY_IDENTITY_NAME, LEGACY_ROLE_FLAG, legacyActionName, legacyRequirementOf } from '../../security/legacy-permissions.js';
 import { isAudited } from '../../security/opcode-permissions.js';
 import { ROLE_ACTIONS, ROLES, type Action, type Identity, type Role } from '../../security/policy.js';
 import { targetOf } from '../../security/security.js';
 import type { Master } from '../master.js';
-import type { LegacyRequest } from './frame.js';
+import type { LegacyRequest } from '../../protocol/legacy-frame.js';
 import { fail, handleLegacyRequest, type LegacyReply } from './handlers.js';
-
-export const LEGACY_ROLE_FLAG = '--legacy-role';
-export const DEFAULT_LEGACY_ROLE: Role = 'operator';
-/** Who v1 clients are in refusals and the audit ledger. */
-export const LEGACY_IDENTITY_NAME = 'legacy-v1';
-
-/**
- * The one identity every v1 client acts as: v1 carries no token, so the master's operator picks
- * its role (`--legacy-role`). It is a fixed, token-like identity (kind `token` without a token
- * id): rate limited like an API token, never a worker, never revoked.
- */
-export function legacyIdentity(role: Role): Identity {
-  return { kind: 'token', name: LEGACY_IDENTITY_NAME, role, mayActAsWorker: false };
-}
-
-/** `--legacy-role` / TITAN_LEGACY_ROLE: one of the roles, named in the error otherwise. */
-export function parseLegacyRole(value: string): Role {
-  const role = ROLES.find((r) => r === value.trim().toLowerCase());
-  if (role === undefined) {
-    throw new TitanError(ErrorCode.INVALID_REQUEST, `${LEGACY_ROLE_FLAG} must be one of ${ROLES.join(', ')} (what protocol v1 clients may do), not "${value}"`);
-  }
-  return role;
-}
 
 /** The least role that lets v1 clients do what was refused. */
 function roleFor(action: Action): Role | undefined {

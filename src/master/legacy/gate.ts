@@ -1,25 +1,19 @@
-import { isIP, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { isLoopbackHost, LEGACY_FLAG } from '../../common/hosts.js';
 import { ErrorCode, TitanError } from '../../common/errors.js';
-import type { Master } from '../master.js';
-import { encodeLegacyFrame, LEGACY_VERSION, LegacyFrameReader, LegacyOp } from './frame.js';
-import { legacyActionName } from '../../security/legacy-permissions.js';
+import type { Logger } from '../../common/log.js';
+import type { MasterOptions } from '../options.js';
+import type { Security } from '../../security/security.js';
+import { encodeLegacyFrame, LEGACY_VERSION, LegacyFrameReader, LegacyOp } from '../../protocol/legacy-frame.js';
+import { DEFAULT_LEGACY_ROLE, legacyActionName, legacyIdentity } from '../../security/legacy-permissions.js';
 import type { Identity } from '../../security/policy.js';
-import { DEFAULT_LEGACY_ROLE, legacyIdentity, serveLegacyRequest } from './admit.js';
+import type { LegacyRequest } from '../../protocol/legacy-frame.js';
 import { fail, type LegacyReply } from './handlers.js';
 
-export const LEGACY_FLAG = '--allow-legacy-unauthenticated';
 /** A v1 request must arrive whole within this; uploads of several MiB on a slow link fit. */
 const READ_TIMEOUT_MS = 60_000;
 /** After the reply, how long the client gets to close its side before the socket is destroyed. */
 const CLOSE_GRACE_MS = 2_000;
-
-/** Addresses only this machine can reach. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  if (h === 'localhost' || h === '::1') return true;
-  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
-  return isIP(v4) === 4 && v4.startsWith('127.');
-}
 
 /** v1 clients carry no token, so they may only be let in where nobody else can connect. */
 export function checkLegacyListen(host: string, allowLegacy: boolean): void {
@@ -43,15 +37,23 @@ function sourceOf(socket: Socket): string {
  * here one request per connection; anything else goes to the native TITAN_PROTO path, which
  * answers versions it does not speak with a clear error.
  */
+/** What the gate needs: its settings, the refusal ledger, and who answers a request it lets in (legacy/admit.ts). */
+export interface LegacyGateParts {
+  readonly options: Pick<MasterOptions, 'host' | 'allowLegacyUnauthenticated' | 'legacyRole' | 'authTimeoutMs' | 'maxFrameSize'>;
+  readonly security: Pick<Security, 'refuseUnauthenticated'>;
+  readonly log: Logger;
+  serve(identity: Identity, request: LegacyRequest, source: string): LegacyReply;
+}
+
 export class LegacyGate {
   /** Sockets still being sniffed, and v1 connections; native ones leave the set when handed over. */
   private readonly sockets = new Set<Socket>();
   /** Who every v1 client is: `legacy-v1` with the role of --legacy-role. */
   private readonly identity: Identity;
 
-  constructor(private readonly master: Master) {
-    checkLegacyListen(master.options.host, master.options.allowLegacyUnauthenticated === true);
-    this.identity = legacyIdentity(master.options.legacyRole ?? DEFAULT_LEGACY_ROLE);
+  constructor(private readonly parts: LegacyGateParts) {
+    checkLegacyListen(parts.options.host, parts.options.allowLegacyUnauthenticated === true);
+    this.identity = legacyIdentity(parts.options.legacyRole ?? DEFAULT_LEGACY_ROLE);
   }
 
   route(socket: Socket, native: (socket: Socket) => void): void {
@@ -59,7 +61,7 @@ export class LegacyGate {
     // Without an 'error' listener a reset would crash the process; 'close' always follows it.
     const ignore = (): void => undefined;
     socket.on('error', ignore);
-    const idle = setTimeout(() => socket.destroy(), this.master.options.authTimeoutMs);
+    const idle = setTimeout(() => socket.destroy(), this.parts.options.authTimeoutMs);
     idle.unref();
     socket.once('close', () => {
       clearTimeout(idle);
@@ -87,7 +89,7 @@ export class LegacyGate {
   }
 
   private serve(socket: Socket): void {
-    const reader = new LegacyFrameReader(this.master.options.maxFrameSize);
+    const reader = new LegacyFrameReader(this.parts.options.maxFrameSize);
     let answered = false;
     const deadline = setTimeout(() => socket.destroy(), READ_TIMEOUT_MS);
     deadline.unref();
@@ -96,8 +98,8 @@ export class LegacyGate {
       // Later bytes are read and dropped, so unread input cannot reset the connection under the reply.
       if (answered) return;
       let reply: LegacyReply | undefined;
-      if (this.master.options.allowLegacyUnauthenticated !== true) {
-        this.master.log.warn({ from: socket.remoteAddress }, `refused a protocol v1 client: v1 is off without ${LEGACY_FLAG}`);
+      if (this.parts.options.allowLegacyUnauthenticated !== true) {
+        this.parts.log.warn({ from: socket.remoteAddress }, `refused a protocol v1 client: v1 is off without ${LEGACY_FLAG}`);
         this.recordRefusal(socket, chunk, `protocol v1 is off without ${LEGACY_FLAG}`);
         reply = fail(
           `this master does not accept protocol version 1 (the original Titan's): v1 clients carry no token. ` +
@@ -111,7 +113,7 @@ export class LegacyGate {
         try {
           const request = reader.push(chunk);
           if (request === undefined) return;
-          reply = serveLegacyRequest(this.master, this.identity, request, sourceOf(socket));
+          reply = this.parts.serve(this.identity, request, sourceOf(socket));
         } catch (err) {
           reply = fail(err instanceof TitanError ? err.message : String(err));
         }
@@ -127,6 +129,6 @@ export class LegacyGate {
   private recordRefusal(socket: Socket, first: Buffer, reason: string): void {
     const opcode = first[1];
     // Aggregated per source and window, so a flood of refused v1 connections costs two rows.
-    this.master.security.refuseUnauthenticated(opcode === undefined ? 'V1' : legacyActionName(opcode), sourceOf(socket), reason);
+    this.parts.security.refuseUnauthenticated(opcode === undefined ? 'V1' : legacyActionName(opcode), sourceOf(socket), reason);
   }
 }

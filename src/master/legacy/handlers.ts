@@ -4,7 +4,7 @@ import { isFinal, type JobState } from '../../core/job.js';
 import { jobView } from '../find-job.js';
 import type { Master } from '../master.js';
 import { clusterStats } from '../stats.js';
-import { LegacyOp, type LegacyRequest } from './frame.js';
+import { LegacyOp, type LegacyRequest } from '../../protocol/legacy-frame.js';
 import { fetchAsset, kvGet, kvSadd, kvSet, kvSmembers, uploadAsset } from './kv-assets.js';
 import { resolveLegacyName } from './names.js';
 import { parseLegacyDag, parseLegacyJob } from './payload.js';

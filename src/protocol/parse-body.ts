@@ -1,8 +1,8 @@
 import type { z } from 'zod';
 import { TitanError, ErrorCode } from '../common/errors.js';
-import { describeIssues } from '../protocol/messages.js';
-import { opcodeName } from '../protocol/opcodes.js';
-import type { IncomingMessage } from '../protocol/replier.js';
+import { describeIssues } from './messages.js';
+import { opcodeName } from './opcodes.js';
+import type { IncomingMessage } from './replier.js';
 
 /** Parses a body with its schema, or throws E_BAD_BODY naming the fields that are wrong. */
 export function parseBody<T extends z.ZodType>(schema: T, msg: IncomingMessage): z.output<T> {

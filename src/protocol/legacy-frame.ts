@@ -1,4 +1,4 @@
-import { ErrorCode, TitanError } from '../../common/errors.js';
+import { ErrorCode, TitanError } from '../common/errors.js';
 
 /**
  * Protocol version 1: the original Java Titan's framing. The same 8-byte header as TITAN_PROTO

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TitanError } from '../../common/errors.js';
-import { encodeLegacyFrame, LegacyFrameReader, LegacyOp } from './frame.js';
+import { TitanError } from '../common/errors.js';
+import { encodeLegacyFrame, LegacyFrameReader, LegacyOp } from './legacy-frame.js';
 
 function request(opcode: number, text: string): Buffer {
   const body = Buffer.from(text);

@@ -3,10 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { silentLogger } from '../common/log.js';
-import { Master } from '../master/master.js';
-import { MASTER_DEFAULTS } from '../master/options.js';
-import { HttpApi } from './server.js';
+import { silentLogger } from '../src/common/log.js';
+import { composeMaster } from '../src/cli/master-process.js';
+import { MASTER_DEFAULTS } from '../src/master/options.js';
 
 /**
  * The HTTP onRequest hook against a real Master (store, tokens, ledger), driven with fastify's
@@ -14,8 +13,8 @@ import { HttpApi } from './server.js';
  */
 describe('HTTP auth hook', () => {
   const dir = mkdtempSync(join(tmpdir(), 'titan-http-auth-'));
-  const master = new Master({ ...MASTER_DEFAULTS, host: '127.0.0.1', port: 0, dataDir: dir, token: 'cluster-token-for-http-test' }, silentLogger());
-  const api = new HttpApi(master);
+  const master = composeMaster({ ...MASTER_DEFAULTS, host: '127.0.0.1', port: 0, dataDir: dir, token: 'cluster-token-for-http-test', http: { host: '127.0.0.1', port: 0 } }, silentLogger());
+  const api = master.http!;
   const tokens: Record<string, string> = {};
   let parsedBodies = 0;
 

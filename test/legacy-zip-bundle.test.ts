@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TitanError } from '../../common/errors.js';
-import { extractBundle } from '../../worker/workspace.js';
-import { makeZip } from './zip-fixture.js';
-import { zipToBundle } from './zip-bundle.js';
+import { TitanError } from '../src/common/errors.js';
+import { extractBundle } from '../src/worker/workspace.js';
+import { makeZip } from '../src/master/legacy/zip-fixture.js';
+import { zipToBundle } from '../src/master/legacy/zip-bundle.js';
 
 test('a zip becomes a bundle the worker unpacks to the same files and modes', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'titan-zip-'));

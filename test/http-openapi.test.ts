@@ -4,17 +4,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { createLogger } from '../common/log.js';
-import { Master } from '../master/master.js';
-import { MASTER_DEFAULTS } from '../master/options.js';
-import { HttpApi } from './server.js';
+import { createLogger } from '../src/common/log.js';
+import { composeMaster } from '../src/cli/master-process.js';
+import { MASTER_DEFAULTS } from '../src/master/options.js';
 
-const OPENAPI = new URL('../../../docs/openapi.yaml', import.meta.url);
+const OPENAPI = new URL('../../docs/openapi.yaml', import.meta.url);
 
 test('docs/openapi.yaml names every API route the master serves, and no route it does not', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'titan-openapi-'));
-  const master = new Master({ ...MASTER_DEFAULTS, port: 0, dataDir: dir, token: 'x' }, createLogger('master', 'silent'));
-  const api = new HttpApi(master);
+  const master = composeMaster({ ...MASTER_DEFAULTS, port: 0, dataDir: dir, token: 'x', http: { host: '127.0.0.1', port: 0 } }, createLogger('master', 'silent'));
+  const api = master.http!;
   t.after(async () => {
     await api.close();
     await master.close();

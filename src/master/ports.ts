@@ -1,0 +1,128 @@
+import type { Logger } from '../common/log.js';
+import type { Job, JobState } from '../core/job.js';
+import type { WorkerHealth } from '../core/worker-record.js';
+import type { PipelineLimits } from '../pipeline/pipeline-limits.js';
+import { DEFAULT_PIPELINE_LIMITS } from '../pipeline/pipeline-limits.js';
+import type { IncomingMessage, Replier } from '../protocol/replier.js';
+import type { ClientContext } from './client-context.js';
+import { handleClientMessage } from './client-handlers.js';
+import type { EventFeed } from './event-feed.js';
+import { agentRun, listAgentRuns, type AgentRunView, type SeesId } from './agent-runs.js';
+import { listJobPage, type JobPage } from './job-list.js';
+import type { JobFilter } from '../store/store.js';
+import type { DagStatusView } from '../protocol/views.js';
+import type { Master } from './master.js';
+import { handleSecurityMessage } from './security-requests.js';
+
+/**
+ * The master's narrow faces. Callers above it (HTTP, gRPC, inference, the janitor) are given
+ * these, never `Master` itself: what they may do is what is listed here.
+ */
+
+/** Applies one client request exactly as a TCP session does: the same handler, the same schema check of the body. */
+export interface MasterRequests {
+  handle(ctx: ClientContext, msg: IncomingMessage, reply: Replier): void;
+}
+
+/** A live worker as /metrics counts it. */
+export interface WorkerLoad {
+  readonly health: WorkerHealth;
+  readonly slots: number;
+  readonly busySlots: number;
+}
+
+/** What the HTTP API reads without a request: probes, /metrics, live events, pipeline checks. */
+export interface MasterReadModel {
+  /** True once state is recovered and every port accepts connections. */
+  readonly ready: boolean;
+  readonly startedAt: number;
+  liveWorkers(): WorkerLoad[];
+  queueDepths(): Record<string, number>;
+  jobCounts(): Record<JobState, number>;
+  storeStats(): StoreStats;
+  hasArtifact(hash: string): boolean;
+  /** Recent job transitions, and each store write's duration. */
+  readonly feed: EventFeed;
+  readonly pipelineLimits: PipelineLimits;
+  /** A page of jobs, newest first, as far as the caller's namespace reaches. */
+  jobPage(caller: Pick<ClientContext, 'idPrefix'>, filter: Omit<JobFilter, 'idPrefix'>): JobPage;
+  /** DAGs grouped by agent_run_id, newest first, as far as `sees` lets the caller see. */
+  agentRuns(limit: number, sees: SeesId): AgentRunView[];
+  agentRun(agentRunId: string, sees: SeesId): AgentRunView & { readonly runs: DagStatusView[] };
+}
+
+export interface StoreStats {
+  readonly fileBytes: { readonly db: number; readonly wal: number };
+  readonly retention: { readonly batchMsMax: number; readonly batches: number; readonly deleted: Readonly<Record<string, number>> };
+  /** The longest stall of the master's loop seen. */
+  readonly loopStallMsMax: number;
+}
+
+/** What the janitor reads and does: running attempts in, reaps and kills out (each applied at once). */
+export interface JanitorOperations {
+  readonly log: Logger;
+  /** Results are refused while the disk is full, so nothing is judged overdue meanwhile. */
+  storeFull(): boolean;
+  activeJobs(): Iterable<Job>;
+  job(id: string): Job | undefined;
+  /** job id → attempt of what the master runs on this worker; undefined for a worker it does not know. */
+  attemptsRunningOn(workerId: string): Map<string, number> | undefined;
+  reapOverdue(jobId: string, now: number, why: string): void;
+  reapUnreported(jobId: string, now: number, why: string): void;
+  kill(workerId: string, jobId: string, attempt: number, why: string): void;
+}
+
+export function masterRequests(master: Master): MasterRequests {
+  return {
+    handle(ctx, msg, reply) {
+      // As a TCP session: the identity's own operations (whoami, tokens, the ledger), else the rest.
+      if (ctx.identity === null || !handleSecurityMessage(master, ctx.identity, msg, reply)) handleClientMessage(master, ctx, msg, reply);
+    },
+  };
+}
+
+export function masterReadModel(master: Master): MasterReadModel {
+  return {
+    get ready() {
+      return master.ready;
+    },
+    startedAt: master.startedAt,
+    liveWorkers: () => master.scheduler.liveWorkers().map((w) => ({ health: w.health, slots: w.slots, busySlots: w.running.size })),
+    queueDepths: () => master.scheduler.queueDepths(),
+    jobCounts: () => master.store.countByState(),
+    storeStats: () => ({
+      fileBytes: master.store.storeFileBytes(),
+      retention: { batchMsMax: master.retention.batchMsMax, batches: master.retention.batches, deleted: master.retention.deleted },
+      loopStallMsMax: master.loopLag.worstMs,
+    }),
+    hasArtifact: (hash) => master.artifacts.has(hash),
+    feed: master.feed,
+    pipelineLimits: master.options.pipelineLimits ?? DEFAULT_PIPELINE_LIMITS,
+    jobPage: (caller, filter) => listJobPage(master, caller, filter),
+    agentRuns: (limit, sees) => listAgentRuns(master, limit, sees),
+    agentRun: (agentRunId, sees) => agentRun(master, agentRunId, sees),
+  };
+}
+
+export function janitorOperations(master: Master): JanitorOperations {
+  const { scheduler } = master;
+  return {
+    log: master.log,
+    storeFull: () => master.storeGuard.isFull,
+    activeJobs: () => scheduler.activeJobs(),
+    job: (id) => scheduler.job(id),
+    attemptsRunningOn(workerId) {
+      const worker = scheduler.worker(workerId);
+      if (worker === undefined) return undefined;
+      const expected = new Map<string, number>();
+      for (const jobId of worker.running) {
+        const job = scheduler.job(jobId);
+        if (job !== undefined) expected.set(jobId, job.attempt);
+      }
+      return expected;
+    },
+    reapOverdue: (jobId, now, why) => void master.apply(scheduler.reapOverdue(jobId, now, why)),
+    reapUnreported: (jobId, now, why) => void master.apply(scheduler.reapUnreported(jobId, now, why)),
+    kill: (workerId, jobId, attempt, why) => void master.apply([{ type: 'kill', workerId, jobId, attempt, reason: why }]),
+  };
+}
