@@ -21,18 +21,22 @@ export interface PgPoolOptions {
 /** Only letters, digits and underscores, so a schema name can be written into SQL unquoted. */
 export const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
 
-export function openPgPool(url: string, options: PgPoolOptions = {}): pg.Pool {
+/** What every connection of a master (its pool's, its lease's) is opened with. */
+export function pgClientConfig(url: string, options: PgPoolOptions = {}): pg.ClientConfig {
   if (options.schema !== undefined && !SCHEMA_PATTERN.test(options.schema)) {
     throw new Error(`schema ${JSON.stringify(options.schema)} must be lowercase letters, digits and underscores`);
   }
-  const pool = new pg.Pool({
+  return {
     connectionString: url,
-    max: options.max ?? 8,
     types: NUMERIC_TYPES,
     application_name: options.applicationName ?? 'titan-master',
     connectionTimeoutMillis: 5_000,
     ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}),
-  });
+  };
+}
+
+export function openPgPool(url: string, options: PgPoolOptions = {}): pg.Pool {
+  const pool = new pg.Pool({ ...pgClientConfig(url, options), max: options.max ?? 8 });
   // An idle client whose session the server ended (restart, pg_terminate_backend) emits here;
   // the pool drops it and the next query opens a new one. Unhandled, it would end the process.
   pool.on('error', () => undefined);
