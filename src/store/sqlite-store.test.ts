@@ -12,6 +12,7 @@ import { SELECT_ACTIVE_JOBS, SqliteStore } from './sqlite-store.js';
 import { runStoreConformance } from './store-conformance.js';
 import { runScheduleConformance } from './schedule-conformance.js';
 import { runKvConformance } from './kv-conformance.js';
+import { runPruneConformance } from './prune-conformance.js';
 import { LEADER_EPOCH_META, SqliteAsyncStore } from './sqlite-async-store.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'titan-store-'));
@@ -27,6 +28,7 @@ const depose = async (store: SqliteAsyncStore): Promise<void> => store.sync.setM
 runStoreConformance('sqlite', () => openAsync(newPath()), reopenAsync, depose);
 runKvConformance('sqlite', () => openAsync(newPath()), reopenAsync);
 runScheduleConformance('sqlite', () => openAsync(newPath()), reopenAsync);
+runPruneConformance('sqlite', () => openAsync(newPath()));
 
 /** Runs `fn` on the file through a plain connection, as a second tool on the machine would. */
 function withRaw<T>(path: string, fn: (db: Database.Database) => T): T {
