@@ -95,6 +95,13 @@ export class Leadership {
     return client;
   }
 
+  /** After a failed or timed-out query the session may still be busy: the next attempt opens a new one. */
+  #discardConnection(): void {
+    const client = this.#client;
+    this.#client = null;
+    client?.end().catch(() => undefined);
+  }
+
   #dropConnection(client: pg.Client): void {
     if (this.#client !== client) return;
     this.#client = null;
@@ -109,6 +116,7 @@ export class Leadership {
     try {
       epoch = await tryAcquireLease(await this.#connection(), this.holder, this.ttlMs);
     } catch {
+      this.#discardConnection();
       epoch = null; // unreachable database: a standby simply tries again
     }
     if (term !== this.#term || this.#state.kind !== 'standby') return;
@@ -133,6 +141,7 @@ export class Leadership {
     try {
       renewed = await renewLease(await this.#connection(), this.holder, state.epoch, this.ttlMs);
     } catch (err) {
+      this.#discardConnection();
       why = `renewing the lease failed (${(err as Error).message})`;
     }
     if (term !== this.#term) return;
