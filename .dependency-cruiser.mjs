@@ -6,7 +6,7 @@ const LAYERS = [
   ['common'],
   ['core'],
   ['protocol', 'pipeline', 'store'],
-  ['security'],
+  ['security', 'leadership'],
   ['master'],
   ['inference'],
   ['sdk'],

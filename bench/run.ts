@@ -13,6 +13,7 @@ import { ensureRedisServer, startRedis } from './redis.js';
 import { emptyFigures, printTable, writeJson } from './report.js';
 import { dispatchLatency, pushJobs } from './titan.js';
 import { dagCoreThroughput } from './dag-core.js';
+import { groupCommitFigures } from './group-commit.js';
 import { dagTenThousand } from './dag-run.js';
 import { runInferenceBench } from './inference-run.js';
 import { pm2ServiceRestart, titanServiceRestart } from './service-restart.js';
@@ -47,7 +48,7 @@ const N = {
 const LIMIT_MS = { latency: 60_000, throughput: 90_000, memory: 240_000, recovery: 60_000, bullmq: 90_000, dag: 240_000, restarts: 60_000, timers: 60_000, dashboard: 120_000, python: 300_000, cli: 120_000, soak: 4 * 3_600_000 } as const;
 
 /**
- * BENCH_ONLY=services,timers runs only those steps (keys: dag-core, latency, cli, services, timers,
+ * BENCH_ONLY=services,timers runs only those steps (keys: dag-core, group-commit, latency, cli, services, timers,
  * throughput, dag, memory, recovery, python, bullmq, inference, dashboard, soak;
  * BENCH_PY_LATENCY_JOBS and BENCH_PY_THROUGHPUT_JOBS shorten the python step) and writes bench/results/partial.json instead of latest.json.
  */
@@ -84,6 +85,15 @@ async function main(): Promise<number> {
     f.dag_core_transitions_per_s = dagCoreThroughput().transitionsPerSecond;
     return Promise.resolve();
   }, 'dag-core');
+
+  await step('group commit: 20,000 jobs x 3 transitions committed 500 per tick, SQLite (async adapter) and PostgreSQL', async () => {
+    const gc = await groupCommitFigures();
+    extra.group_commit_transitions_per_s = {
+      sqlite: gc.sqlite.transitionsPerSecond,
+      postgres: gc.postgres.transitionsPerSecond,
+      pure_core: f.dag_core_transitions_per_s,
+    };
+  }, 'group-commit');
 
   await step('confinement: 100 sequential /bin/true through the executor: unconfined, per-job cgroup, bwrap sandbox', async () => {
     extra.confine = await confinementCost(100, 30_000);

@@ -27,6 +27,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { commands: ['infer', 'agents'], load: async () => (await import('./cmd-infer.js')).registerInfer },
   { commands: ['token', 'audit', 'whoami'], load: async () => (await import('./cmd-security.js')).registerSecurity },
   { commands: ['certs'], load: async () => (await import('./cmd-certs.js')).registerCerts },
+  { commands: ['store'], load: async () => (await import('./cmd-store.js')).registerStore },
 ];
 
 /**

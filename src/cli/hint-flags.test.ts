@@ -9,8 +9,8 @@ import { COMMAND_GROUPS } from './command-groups.js';
 // From dist/src/cli/ back to the repo's src/.
 const SRC = fileURLToPath(new URL('../../../src/', import.meta.url));
 
-/** Files whose `--flags` belong to other programs (bwrap, docker, nvidia-smi, node, useradd, the Python fork server, test fixtures). */
-const FOREIGN = ['worker/confine/', 'worker/job-user.ts', 'worker/warm/fork-server.ts', 'worker/docker/', 'worker/interpreter.ts', 'worker/spawn-host.ts', 'inference/agent-probe.ts', 'store/store-conformance.ts'];
+/** Files whose `--flags` belong to other programs (bwrap, docker, nvidia-smi, node, useradd, pg_ctlcluster, the Python fork server, test fixtures). */
+const FOREIGN = ['worker/confine/', 'worker/job-user.ts', 'worker/warm/fork-server.ts', 'worker/docker/', 'worker/interpreter.ts', 'worker/spawn-host.ts', 'inference/agent-probe.ts', 'store/store-conformance.ts', 'store/postgres/pg-test-schema.ts'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

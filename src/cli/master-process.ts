@@ -8,7 +8,7 @@ import { GrpcApi } from '../inference/grpc-server.js';
 import { masterInferencePort } from '../inference/master-handlers.js';
 import type { InferenceHost } from '../inference/service.js';
 import { Autoscaler } from '../master/autoscaler.js';
-import { DataDirLock } from '../master/data-dir-lock.js';
+import { DataDirLock } from '../store/data-dir-lock.js';
 import { Janitor, JANITOR_DEFAULTS } from '../master/janitor.js';
 import { serveLegacyRequest } from '../master/legacy/admit.js';
 import { checkLegacyListen, LegacyGate } from '../master/legacy/gate.js';

@@ -23,6 +23,8 @@ export const ErrorCode = {
   ILLEGAL_TRANSITION: 'E_ILLEGAL_TRANSITION',
   /** The master's (or a worker's) disk is full: nothing new is accepted until space is freed. */
   STORE_FULL: 'E_STORE_FULL',
+  /** A write carried a leader epoch that is no longer the store's: a newer leader holds the lease. */
+  FENCED: 'E_FENCED',
   INTERNAL: 'E_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -15,6 +15,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case ErrorCode.UNKNOWN_MODEL:
       return 404;
     case ErrorCode.NO_CAPACITY:
+    case ErrorCode.FENCED:
       return 503;
     case ErrorCode.TIMEOUT:
       return 504;

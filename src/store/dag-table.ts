@@ -2,7 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { ErrorCode, TitanError } from '../common/errors.js';
 import { DAG_STATES, type Dag, type DagState } from '../core/dag.js';
 
-interface DagRow {
+export interface DagRow {
   id: string;
   seq: number;
   name: string;
@@ -16,7 +16,7 @@ interface DagRow {
 
 const COLUMNS = 'id, seq, name, state, created_at, finished_at, total, unfinished, failed';
 
-function toRow(dag: Dag): DagRow {
+export function toRow(dag: Dag): DagRow {
   return {
     id: dag.id,
     seq: dag.seq,
@@ -30,7 +30,7 @@ function toRow(dag: Dag): DagRow {
   };
 }
 
-function fromRow(row: DagRow): Dag {
+export function fromRow(row: DagRow): Dag {
   if (!(DAG_STATES as readonly string[]).includes(row.state)) {
     throw new TitanError(ErrorCode.INTERNAL, `store is corrupt: DAG "${row.id}" has an unknown state "${row.state}"`);
   }

@@ -2,7 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { ErrorCode, TitanError } from '../common/errors.js';
 import type { KeyedArtifact, KvEntry } from './store.js';
 
-interface KvRow {
+export interface KvRow {
   kind: string;
   value: string;
   expires_at: number | null;
@@ -16,7 +16,7 @@ interface ArtifactRow {
   job_id: string | null;
 }
 
-function fromKvRow(key: string, row: KvRow): KvEntry {
+export function fromKvRow(key: string, row: KvRow): KvEntry {
   if (row.kind === 'string') return { kind: 'string', value: row.value };
   if (row.kind === 'set') {
     const members: unknown = JSON.parse(row.value);
@@ -31,7 +31,7 @@ function fromArtifactRow(row: ArtifactRow): KeyedArtifact {
 }
 
 /** The Redis-style refusal when a key is used as the other kind, naming the command that fits. */
-function wrongType(key: string, holds: 'string' | 'set'): TitanError {
+export function wrongType(key: string, holds: 'string' | 'set'): TitanError {
   const quoted = JSON.stringify(key);
   const fix = holds === 'set' ? `read it with smembers (\`titan kv smembers ${quoted}\`)` : `read it with get (\`titan kv get ${quoted}\`)`;
   return new TitanError(

@@ -2,75 +2,77 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import type { Dag } from '../core/dag.js';
 import type { Job } from '../core/job.js';
-import type { JobWrite, ScheduleRecord, Store } from './store.js';
+import type { AsyncStore } from './async-store.js';
+import type { JobWrite, ScheduleRecord } from './store.js';
 
 /**
  * The schedules part of the Store contract, for every backend (beside runStoreConformance):
- * `makeStore` gives a new empty store, `reopen` the same data after close, as a restarted master.
+ * `makeStore` gives a new empty store, `reopen` the same data after close, as a restarted master,
+ * both through the async contract (async-store.ts).
  */
-export function runScheduleConformance<S extends Store>(name: string, makeStore: () => S, reopen: (closed: S) => S): void {
-  function fresh(t: TestContext): S {
-    const store = makeStore();
+export function runScheduleConformance<S extends AsyncStore>(name: string, makeStore: () => Promise<S>, reopen: (closed: S) => Promise<S>): void {
+  async function fresh(t: TestContext): Promise<S> {
+    const store = await makeStore();
     t.after(() => store.close());
     return store;
   }
 
   void describe(`${name} store: schedules`, () => {
-    void test('an empty store has no schedules', (t) => {
-      const store = fresh(t);
-      assert.deepEqual(store.listSchedules(), []);
-      assert.equal(store.getSchedule('nope'), undefined);
-      assert.equal(store.deleteSchedule('nope'), false);
+    void test('an empty store has no schedules', async (t) => {
+      const store = await fresh(t);
+      assert.deepEqual(await store.listSchedules(), []);
+      assert.equal(await store.getSchedule('nope'), undefined);
+      assert.equal(await store.deleteSchedule('nope'), false);
     });
 
-    void test('a schedule reads back equal, is replaced whole by a second put, and listed oldest first', (t) => {
-      const store = fresh(t);
+    void test('a schedule reads back equal, is replaced whole by a second put, and listed oldest first', async (t) => {
+      const store = await fresh(t);
       const b = schedule('b', { createdAt: 200, tz: 'Europe/Paris', overlap: 'queue', misfire: 'run_once' });
-      store.putSchedule(b);
-      store.putSchedule(schedule('a'));
-      assert.deepEqual(store.getSchedule('b'), b);
+      await store.putSchedule(b);
+      await store.putSchedule(schedule('a'));
+      assert.deepEqual(await store.getSchedule('b'), b);
       const paused = { ...b, paused: true, lastDueAt: 5000, lastDagId: 'd1', resumedAt: 4000 };
-      store.putSchedule(paused);
-      assert.deepEqual(store.getSchedule('b'), paused);
-      assert.deepEqual(store.listSchedules().map((s) => s.id), ['a', 'b']);
+      await store.putSchedule(paused);
+      assert.deepEqual(await store.getSchedule('b'), paused);
+      assert.deepEqual((await store.listSchedules()).map((s) => s.id), ['a', 'b']);
     });
 
-    void test('a deleted schedule is gone', (t) => {
-      const store = fresh(t);
-      store.putSchedule(schedule('a'));
-      assert.equal(store.deleteSchedule('a'), true);
-      assert.equal(store.getSchedule('a'), undefined);
-      assert.deepEqual(store.listSchedules(), []);
+    void test('a deleted schedule is gone', async (t) => {
+      const store = await fresh(t);
+      await store.putSchedule(schedule('a'));
+      assert.equal(await store.deleteSchedule('a'), true);
+      assert.equal(await store.getSchedule('a'), undefined);
+      assert.deepEqual(await store.listSchedules(), []);
     });
 
-    void test('a fire is recorded with the DAG it creates, in one transaction', (t) => {
-      const store = fresh(t);
-      store.putSchedule(schedule('a'));
+    void test('a fire is recorded with the DAG it creates, in one transaction', async (t) => {
+      const store = await fresh(t);
+      await store.putSchedule(schedule('a'));
       const fired = { ...schedule('a'), lastDueAt: 1000, lastDagId: 'd1' };
-      store.writeJobs([submit(job('d1.x', 1, 'd1'))], [dag('d1', 1)], [fired]);
-      assert.deepEqual(store.getSchedule('a'), fired);
-      assert.equal(store.getDag('d1')?.id, 'd1');
-      assert.equal(store.getJob('d1.x')?.id, 'd1.x');
+      await tick(store, [submit(job('d1.x', 1, 'd1'))], [dag('d1', 1)], [fired]);
+      assert.deepEqual(await store.getSchedule('a'), fired);
+      assert.equal((await store.getDag('d1'))?.id, 'd1');
+      assert.equal((await store.getJob('d1.x'))?.id, 'd1.x');
     });
 
-    void test('a fire whose DAG cannot be written is not recorded either', (t) => {
-      const store = fresh(t);
-      store.writeJobs([submit(job('x', 1))]);
-      store.putSchedule(schedule('a'));
+    void test('a fire whose DAG cannot be written is not recorded either', async (t) => {
+      const store = await fresh(t);
+      await tick(store, [submit(job('x', 1))]);
+      await store.putSchedule(schedule('a'));
       const clash = job('d2.x', 1, 'd2'); // seq 1 is taken: the batch must fail whole
-      assert.throws(() => store.writeJobs([submit(clash)], [dag('d2', 1)], [{ ...schedule('a'), lastDueAt: 2000, lastDagId: 'd2' }]));
-      assert.deepEqual(store.getSchedule('a'), schedule('a'));
-      assert.equal(store.getDag('d2'), undefined);
+      await assert.rejects(async () => tick(store, [submit(clash)], [dag('d2', 1)], [{ ...schedule('a'), lastDueAt: 2000, lastDagId: 'd2' }]));
+      assert.deepEqual(await store.getSchedule('a'), schedule('a'));
+      assert.equal(await store.getDag('d2'), undefined);
     });
 
-    void test('schedules and their last fire survive reopen', (t) => {
-      const store = makeStore();
+    void test('schedules and their last fire survive reopen', async (t) => {
+      const store = await makeStore();
       const fired = { ...schedule('a'), lastDueAt: 1000, lastDagId: 'd1' };
-      store.writeJobs([], [], [fired]);
-      store.close();
-      const again = reopen(store);
+      await tick(store, [], [], [fired]);
+      await store.close();
+      const again = await reopen(store);
       t.after(() => again.close());
-      assert.deepEqual(again.listSchedules(), [fired]);
+      assert.deepEqual(await again.listSchedules(), [fired]);
     });
   });
 }
@@ -97,4 +99,9 @@ function dag(id: string, seq: number): Dag {
 
 function submit(j: Job): JobWrite {
   return { job: j, event: { jobId: j.id, at: 100, from: null, to: j.state, attempt: 0, workerId: null, detail: null } };
+}
+
+/** The tick's writes as the master's shell commits them: one transaction. */
+function tick(store: AsyncStore, writes: readonly JobWrite[], dags: readonly Dag[] = [], schedules: readonly ScheduleRecord[] = []): Promise<void> {
+  return store.commitTick({ writes, dags, schedules });
 }

@@ -3,7 +3,7 @@ import { ErrorCode, TitanError } from '../common/errors.js';
 import { MISFIRE_POLICIES, OVERLAP_POLICIES, type MisfirePolicy, type OverlapPolicy } from '../core/schedule.js';
 import type { ScheduleRecord } from './store.js';
 
-interface ScheduleRow {
+export interface ScheduleRow {
   id: string;
   name: string;
   cron: string;
@@ -20,14 +20,14 @@ interface ScheduleRow {
 
 const COLUMNS = 'id, name, cron, tz, overlap, misfire, paused, payload, last_due_at, last_dag_id, created_at, resumed_at';
 
-function toRow(s: ScheduleRecord): ScheduleRow {
+export function toRow(s: ScheduleRecord): ScheduleRow {
   return {
     id: s.id, name: s.name, cron: s.cron, tz: s.tz, overlap: s.overlap, misfire: s.misfire, paused: s.paused ? 1 : 0,
     payload: s.payload, last_due_at: s.lastDueAt, last_dag_id: s.lastDagId, created_at: s.createdAt, resumed_at: s.resumedAt,
   };
 }
 
-function fromRow(row: ScheduleRow): ScheduleRecord {
+export function fromRow(row: ScheduleRow): ScheduleRecord {
   if (!(OVERLAP_POLICIES as readonly string[]).includes(row.overlap) || !(MISFIRE_POLICIES as readonly string[]).includes(row.misfire)) {
     throw new TitanError(ErrorCode.INTERNAL, `store is corrupt: schedule "${row.id}" has overlap "${row.overlap}" and misfire "${row.misfire}"`);
   }
