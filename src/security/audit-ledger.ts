@@ -22,6 +22,12 @@ export interface AuditRecord extends AuditEntry {
   readonly hash: string;
 }
 
+export interface AuditHead {
+  readonly seq: number;
+  readonly hash: string;
+  readonly rows: number;
+}
+
 export type AuditVerdict =
   | { readonly ok: true; readonly rows: number; readonly head: string }
   | { readonly ok: false; readonly rows: number; readonly seq: number | null; readonly problem: string };
@@ -78,6 +84,8 @@ export class AuditLedger {
   private lastHash: string;
   /** The highest seq ever handed out (sqlite_sequence), kept in memory so an append needs no query. */
   private lastSeq: number;
+  /** Rows in the table: counted once at open, then kept with each append (the ledger is never pruned). */
+  private rows: number;
   private pending: AuditEntry[] = [];
   private flushTimer: NodeJS.Immediate | null = null;
 
@@ -98,6 +106,7 @@ export class AuditLedger {
     this.readHead = db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck();
     this.lastHash = this.selectLast.get()?.hash ?? GENESIS;
     this.lastSeq = this.nextSeq.get() ?? 0;
+    this.rows = db.prepare<[], number>('SELECT COUNT(*) FROM audit_log').pluck().get() ?? 0;
     this.appendTx = db.transaction((entries: readonly AuditEntry[]): AuditRecord[] => {
       const records = entries.map((entry) => this.appendOne(entry));
       const last = records[records.length - 1];
@@ -126,6 +135,7 @@ export class AuditLedger {
       this.insert.run(row);
       this.lastHash = hash;
       this.lastSeq = seq;
+      this.rows++;
       return toRecord(row);
     }
   }
@@ -144,11 +154,13 @@ export class AuditLedger {
   private write(entries: readonly AuditEntry[]): AuditRecord[] {
     const head = this.lastHash;
     const seq = this.lastSeq;
+    const rows = this.rows;
     try {
       return this.appendTx(entries);
     } catch (err) {
       this.lastHash = head;
       this.lastSeq = seq;
+      this.rows = rows;
       throw err;
     }
   }
@@ -188,10 +200,13 @@ export class AuditLedger {
     return this.selectRecent.all(limit).map(toRecord);
   }
 
-  /** The chain's head: its last seq and hash (GENESIS and 0 when empty), for logs and /metrics. */
-  head(): { seq: number; hash: string } {
+  /**
+   * The chain's head: its last seq and hash (GENESIS and 0 when empty) and how many rows it has,
+   * for logs and /metrics, so that it can be compared from outside the data dir.
+   */
+  head(): AuditHead {
     this.flush();
-    return { seq: this.lastSeq, hash: this.lastHash };
+    return { seq: this.lastSeq, hash: this.lastHash, rows: this.rows };
   }
 
   /**
