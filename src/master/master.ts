@@ -142,7 +142,7 @@ export class Master {
     });
     this.artifacts = new ArtifactStore(join(options.dataDir, 'artifacts'));
     this.logs = new LogIntake(this.store, options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES);
-    this.retention = new Retention(this.store, options.retentionMs ?? DEFAULT_RETENTION_MS, log, options.retentionIntervalMs);
+    this.retention = new Retention(this.store, this.artifacts, options.retentionMs ?? DEFAULT_RETENTION_MS, log, options.retentionIntervalMs);
     this.scheduler = new Scheduler(this.store.maxJobSeq() + 1, this.store.maxDagSeq() + 1);
     this.security.attachJobs((id) => this.scheduler.job(id));
     this.inference = new InferenceCoordinator(options.inference ?? DEFAULT_INFERENCE, log);
