@@ -22,12 +22,6 @@ export interface AuditRecord extends AuditEntry {
   readonly hash: string;
 }
 
-export interface AuditHead {
-  readonly seq: number;
-  readonly hash: string;
-  readonly rows: number;
-}
-
 export type AuditVerdict =
   | { readonly ok: true; readonly rows: number; readonly head: string }
   | { readonly ok: false; readonly rows: number; readonly seq: number | null; readonly problem: string };
@@ -47,6 +41,13 @@ interface Row {
 
 const GENESIS = '0'.repeat(64);
 const HEAD_KEY = 'audit.head';
+/** The chain's last seq and hash, and how many rows it has: what is compared from outside the data dir. */
+export interface AuditHead {
+  readonly seq: number;
+  readonly hash: string;
+  readonly rows: number;
+}
+
 /** The action of the row a master writes when it finds the ledger cut or wiped at start. */
 export const TAMPERED = 'AUDIT_TAMPERED';
 const FIELD_LIMIT = 2000;
