@@ -11,8 +11,6 @@ import { MIGRATIONS, migrate, schemaVersion, type Migration } from './migrations
 import { SELECT_ACTIVE_JOBS, SqliteStore } from './sqlite-store.js';
 import { runStoreConformance } from './store-conformance.js';
 import { runScheduleConformance } from './schedule-conformance.js';
-import { runArtifactConformance } from './artifact-conformance.js';
-import { IN_USE_QUERIES } from './artifact-reach.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'titan-store-'));
 after(() => rm(dir, { recursive: true, force: true }));
@@ -25,7 +23,6 @@ runStoreConformance(
   (closed) => SqliteStore.open(closed.path),
 );
 runScheduleConformance('sqlite', () => SqliteStore.open(newPath()), (closed) => SqliteStore.open(closed.path));
-runArtifactConformance('sqlite', () => SqliteStore.open(newPath()));
 
 /** Runs `fn` on the file through a plain connection, as a second tool on the machine would. */
 function withRaw<T>(path: string, fn: (db: Database.Database) => T): T {
@@ -167,15 +164,6 @@ void describe('sqlite store file', () => {
       db.prepare<[], { detail: string }>(`EXPLAIN QUERY PLAN ${SELECT_ACTIVE_JOBS}`).all().map((r) => r.detail).join('\n'),
     );
     assert.match(plan, /USING INDEX jobs_state/);
-  });
-
-  void test('whether an artifact is in use is answered by indexes, not by reading every job', (t) => {
-    const store = SqliteStore.open(newPath());
-    t.after(() => store.close());
-    for (const [what, sql] of Object.entries(IN_USE_QUERIES)) {
-      const plan = withRaw(store.path, (db) => db.prepare<[string], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`).all('x').map((r) => r.detail).join('\n'));
-      assert.match(plan, /USING COVERING INDEX/, `${what}: ${plan}`);
-    }
   });
 
   void test('a corrupt spec fails with an error naming the job', (t) => {
