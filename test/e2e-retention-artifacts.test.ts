@@ -5,14 +5,14 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { Cluster, TOKEN, codeOf, until } from './harness.js';
 
 const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
 
-test('retention deletes the artifact files nothing names any more, keeps the published and the live ones intact', async () => {
+test('retention deletes the artifact files nothing names any more, keeps the published and the live ones intact', async (t) => {
   const cluster = new Cluster();
-  after(() => cluster.close());
+  t.after(() => cluster.close());
   await cluster.startMaster(['--retention', '3s']);
   await cluster.startWorker('artifacts', { slots: 4 });
   const client = await cluster.client();
