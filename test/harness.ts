@@ -93,9 +93,10 @@ export class Cluster {
   /** What the current master printed on stderr: its structured log, one JSON object a line (TITAN_LOG_LEVEL=warn). */
   masterLog = '';
 
-  async startMaster(extraArgs: readonly string[] = []): Promise<void> {
+  /** `env`: extra environment for the master process (e.g. TITAN_LOG_LEVEL=info to see its info lines in masterLog). */
+  async startMaster(extraArgs: readonly string[] = [], env: Record<string, string> = {}): Promise<void> {
     const token = this.secretsOffCommandLines ? [] : ['--token', TOKEN];
-    const child = this.spawnTitan(['master', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, ...token, '--heartbeat-interval', '200', '--heartbeat-timeout', String(this.heartbeatTimeoutMs), '--http', `127.0.0.1:${this.httpPort}`, ...extraArgs]);
+    const child = this.spawnTitan(['master', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, ...token, '--heartbeat-interval', '200', '--heartbeat-timeout', String(this.heartbeatTimeoutMs), '--http', `127.0.0.1:${this.httpPort}`, ...extraArgs], env);
     this.master = child;
     this.masterLog = '';
     child.stderr?.on('data', (c: Buffer) => (this.masterLog += c.toString()));

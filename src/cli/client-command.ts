@@ -24,7 +24,7 @@ export function withClientFlags(command: Command): Command {
     .option('--key <file>', 'client private key (env TITAN_KEY)');
 }
 
-/** Connects, runs the action, and always closes the connection. */
+/** Runs the action with a client (connected by its first request), and always closes the connection. */
 export async function withClient<T>(flags: GlobalFlags, action: (client: TitanClient) => Promise<T>): Promise<T> {
   const address = resolveMasterAddress({
     ...(flags.master !== undefined ? { master: flags.master } : {}),
@@ -34,7 +34,9 @@ export async function withClient<T>(flags: GlobalFlags, action: (client: TitanCl
     ...(flags.cert !== undefined ? { cert: flags.cert } : {}),
     ...(flags.key !== undefined ? { key: flags.key } : {}),
   });
-  const client = await TitanClient.connect(address);
+  // Connects with the first request: TitanClient.connect would spend a PING round trip first, and
+  // a wrong address or token fails the first request with the same error.
+  const client = new TitanClient(address);
   try {
     return await action(client);
   } finally {

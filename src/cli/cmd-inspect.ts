@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { JOB_STATES, type JobState } from '../core/job.js';
 import { TitanError, ErrorCode } from '../common/errors.js';
 import { printJson, withClient, withClientFlags, type GlobalFlags } from './client-command.js';
-import { describeOutcome, duration, jobRuntime, table, workerTags } from './format.js';
+import { bytes, describeOutcome, duration, jobRuntime, table, workerTags } from './format.js';
 import { Exit } from './exit-codes.js';
 
 function parseStates(value: string | undefined): JobState[] | undefined {
@@ -16,11 +16,14 @@ function parseStates(value: string | undefined): JobState[] | undefined {
 
 /** stats, jobs, status, logs, cancel: the commands that look at and steer what runs. */
 export function registerInspect(program: Command): void {
-  withClientFlags(program.command('gc').description('delete finished history older than the master\'s --retention now (admin)')).action(async (flags: GlobalFlags) => {
+  withClientFlags(program.command('gc').description('delete finished history older than the master\'s --retention now, and the artifact files nothing names any more (admin)')).action(async (flags: GlobalFlags) => {
     await withClient(flags, async (client) => {
       const pass = await client.security.gc();
       if (flags.json) return printJson(pass);
-      process.stdout.write(`deleted ${pass.jobs} jobs (with their events), ${pass.logChunks} log chunks and ${pass.dags} DAG runs finished over ${duration(pass.retentionMs)} ago, in ${pass.batches} batches (longest ${pass.batchMsMax.toFixed(2)} ms)\n`);
+      process.stdout.write(
+        `deleted ${pass.jobs} jobs (with their events), ${pass.logChunks} log chunks and ${pass.dags} DAG runs finished over ${duration(pass.retentionMs)} ago, ` +
+          `and ${pass.artifacts} artifact files (${bytes(pass.artifactBytes)}) nothing names, in ${pass.batches} batches (longest ${pass.batchMsMax.toFixed(2)} ms)\n`,
+      );
     });
   });
   withClientFlags(program.command('stats').description('workers, their load, and queue depths')).action(async (flags: GlobalFlags) => {

@@ -227,7 +227,7 @@ export function registerMaster(program: Command): void {
     .option('--key <file>', 'master private key (default ~/.titan/certs/master.key; env TITAN_KEY)')
     .option('--insecure', 'allow plain TCP/HTTP on a non-loopback address (a trusted network only; env TITAN_INSECURE=1)')
     .option('--max-log-size <size>', 'most output stored per job, e.g. 64M (the default) or 1G; past it a marker line and nothing more (env TITAN_MAX_LOG_SIZE)')
-    .option('--retention <duration>', 'delete finished jobs (with their events and logs) and DAG runs this long after they finished, e.g. 7d (the default), 12h; DLQ entries and the audit ledger stay (env TITAN_RETENTION)')
+    .option('--retention <duration>', 'delete finished jobs (with their events and logs) and DAG runs this long after they finished, e.g. 7d (the default), 12h, then the artifact files older than that which nothing names any more; DLQ entries and the audit ledger stay (env TITAN_RETENTION)')
     .option('--allow-legacy-unauthenticated', 'also serve the original Titan protocol v1 (no token; loopback only; env TITAN_ALLOW_LEGACY_UNAUTHENTICATED=1)')
     .option('--legacy-role <role>', 'the role protocol v1 clients act with, as identity legacy-v1: viewer, operator (the default) or admin (env TITAN_LEGACY_ROLE)')
     .action(async (flags: MasterFlags) => {

@@ -34,7 +34,7 @@ test('a command loads its own group only; --version loads none; help, no command
   assert.equal(groupsFor(['jbos']), COMMAND_GROUPS);
 });
 
-test('titan jobs loads no master, HTTP, gRPC, SQLite, YAML, logging or MCP code', (t) => {
+test('titan jobs loads no master, HTTP, gRPC, SQLite, YAML, logging, MCP, schema (zod) or TLS code', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'titan-cli-imports-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const trace = join(dir, 'resolved.txt');
@@ -55,7 +55,8 @@ test('titan jobs loads no master, HTTP, gRPC, SQLite, YAML, logging or MCP code'
   assert.match(run.stdout, /Usage: titan jobs/);
   const resolved = readFileSync(trace, 'utf8').trim().split('\n');
   assert.ok(resolved.some((url) => url.endsWith('/cli/cmd-inspect.js')), 'the trace sees the command module');
-  const heavy = resolved.filter((url) => /node_modules\/(fastify|@grpc|better-sqlite3|@modelcontextprotocol|pino|yaml|tar)\/|\/dist\/src\/(master|http|store|mcp|inference)\//.test(url));
+  // zod builds every message schema at import, and node:tls is needed only with --tls: both cost a start several ms.
+  const heavy = resolved.filter((url) => /node_modules\/(fastify|@grpc|better-sqlite3|@modelcontextprotocol|pino|yaml|tar|zod)\/|\/dist\/src\/(master|http|store|mcp|inference)\/|^node:tls$/.test(url));
   assert.deepEqual(heavy, []);
 });
 

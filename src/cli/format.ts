@@ -15,6 +15,18 @@ export function duration(ms: number | null): string {
   return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
 }
 
+/** 512 B, 3.4 KiB, 12.0 MiB, 1.2 GiB. */
+export function bytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
 export function jobRuntime(job: JobView): number | null {
   if (job.startedAt === null) return null;
   return (job.finishedAt ?? Date.now()) - job.startedAt;

@@ -34,6 +34,17 @@ export class MasterMetrics {
       },
     });
     new Gauge({
+      name: 'titan_audit_rows',
+      help: 'Rows in the audit ledger (it is never pruned); the hash label is the head row\'s chained hash',
+      labelNames: ['hash'],
+      registers: [this.registry],
+      collect() {
+        const head = master.security.audit.head();
+        this.reset();
+        this.set({ hash: head.hash }, head.rows);
+      },
+    });
+    new Gauge({
       name: 'titan_jobs',
       help: 'Jobs in the store by state',
       labelNames: ['state'],

@@ -33,11 +33,19 @@ export function registerStoreMetrics(registry: Registry, reads: MasterReadModel)
   });
   new Gauge({
     name: 'titan_retention_deleted',
-    help: 'Rows deleted by retention since start, by kind',
+    help: 'Rows (and, for kind "artifacts", artifact files) deleted by retention since start, by kind',
     labelNames: ['kind'],
     registers,
     collect() {
       for (const [kind, n] of Object.entries(reads.storeStats().retention.deleted)) this.set({ kind }, n);
+    },
+  });
+  new Gauge({
+    name: 'titan_retention_artifact_bytes_deleted',
+    help: 'Bytes of artifact files deleted by retention since start (files nothing named any more)',
+    registers,
+    collect() {
+      this.set(master.retention.artifactBytesDeleted);
     },
   });
   new Gauge({

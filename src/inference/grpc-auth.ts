@@ -17,8 +17,35 @@ const METHOD_PERMISSIONS: Readonly<Record<GrpcMethod, { action: Action; resource
   QuerySystemStatus: { action: 'read', resource: CLUSTER },
 };
 
-/** A refusal as gRPC says it, or null when the call may go ahead. */
-export type GrpcGuard = (metadata: grpc.Metadata, method: GrpcMethod, peer: string) => Partial<grpc.StatusObject> | null;
+/**
+ * The guard's decision: a refusal as gRPC says it, or leave to go ahead with `outcome`, which
+ * writes the call's second ledger row (its result) for a change, as TCP and HTTP do, and
+ * nothing for a read.
+ */
+export type GrpcAdmission =
+  | { readonly refused: Partial<grpc.StatusObject> }
+  | { readonly refused: null; readonly outcome: (result: string) => void };
+
+export type GrpcGuard = (metadata: grpc.Metadata, method: GrpcMethod, peer: string) => GrpcAdmission;
+
+/** How a failed call reads in the ledger: the Titan code when the answer carries one, else the gRPC status name. */
+export function grpcResult(error: Partial<grpc.StatusObject>): string {
+  const titanCode = error.metadata?.get('titan-code')[0];
+  const code = typeof titanCode === 'string' ? titanCode : (grpc.status[error.code ?? grpc.status.UNKNOWN] ?? String(error.code));
+  return `error ${code}: ${(error.details ?? '').slice(0, 300)}`;
+}
+
+/** Wraps a unary callback so that its answer, ok or error, writes the outcome row once, then goes out unchanged. */
+export function auditedCallback<T>(callback: grpc.sendUnaryData<T>, outcome: (result: string) => void): grpc.sendUnaryData<T> {
+  let written = false;
+  return (error, value, trailer, flags) => {
+    if (!written) {
+      written = true;
+      outcome(error === null || error === undefined ? 'ok' : grpcResult(error));
+    }
+    callback(error, value, trailer, flags);
+  };
+}
 
 function bearer(metadata: grpc.Metadata): string | undefined {
   const header = metadata.get('authorization')[0];
@@ -41,20 +68,21 @@ export function grpcGuard(security: () => Security): GrpcGuard {
     const identity = secret === undefined ? undefined : guard.identify(secret);
     if (identity === undefined) {
       if (secret !== undefined && !guard.refuseUnauthenticated(action, source).allowed) {
-        return { code: grpc.status.RESOURCE_EXHAUSTED, details: `too many failed authentications from ${source}; retry later` };
+        return { refused: { code: grpc.status.RESOURCE_EXHAUSTED, details: `too many failed authentications from ${source}; retry later` } };
       }
-      return { code: grpc.status.UNAUTHENTICATED, details: `${guard.refusal(secret)} (sent as metadata "authorization: Bearer <token>")` };
+      return { refused: { code: grpc.status.UNAUTHENTICATED, details: `${guard.refusal(secret)} (sent as metadata "authorization: Bearer <token>")` } };
     }
     const permission = METHOD_PERMISSIONS[method];
     try {
       guard.admit(identity, permission, action, source);
-      if (permission.action !== 'read') guard.receive(identity, action, '', source);
+      if (permission.action === 'read') return { refused: null, outcome: () => undefined };
+      guard.receive(identity, action, '', source);
     } catch (err) {
       if (!(err instanceof TitanError)) throw err;
       const metadataOut = new grpc.Metadata();
       metadataOut.set('titan-code', err.code);
-      return { code: CODES[err.code] ?? grpc.status.INTERNAL, details: err.message, metadata: metadataOut };
+      return { refused: { code: CODES[err.code] ?? grpc.status.INTERNAL, details: err.message, metadata: metadataOut } };
     }
-    return null;
+    return { refused: null, outcome: (result) => guard.record(identity, action, '', source, result) };
   };
 }

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
 import { describeIssues } from '../protocol/messages.js';
 import { InferenceOutcomeReport, type InferenceAgentReport } from '../protocol/inference-messages.js';
-import type { GrpcGuard } from './grpc-auth.js';
+import { auditedCallback, grpcResult, type GrpcGuard } from './grpc-auth.js';
 import { publicKeyView, requestInference, statusView, type InferenceHost } from './service.js';
 
 /** How often a gRPC agent is asked to report (a third of the time after which it is dropped). */
@@ -49,9 +49,10 @@ const fail = (code: grpc.status, details: string, meta: Record<string, string> =
 
 /** The CoordinatorService methods; each calls the same service function as its REST route. */
 export function coordinatorHandlers(host: InferenceHost, guard: GrpcGuard): grpc.UntypedServiceImplementation {
-  const RequestInference: Unary<Record<string, unknown>, unknown> = (call, callback) => {
-    const refused = guard(call.metadata, 'RequestInference', call.getPeer());
-    if (refused !== null) return callback(refused);
+  const RequestInference: Unary<Record<string, unknown>, unknown> = (call, answer) => {
+    const admission = guard(call.metadata, 'RequestInference', call.getPeer());
+    if (admission.refused !== null) return answer(admission.refused);
+    const callback = auditedCallback(answer, admission.outcome);
     const r = call.request;
     // proto3 sends 0 and "" for unset fields: they mean absent here.
     const body = { model: r.model, ...(r.prompt !== '' ? { prompt: r.prompt } : {}), ...(r.max_tokens !== 0 ? { max_tokens: r.max_tokens } : {}), ...(r.client_id !== '' ? { client_id: r.client_id } : {}) };
@@ -66,9 +67,10 @@ export function coordinatorHandlers(host: InferenceHost, guard: GrpcGuard): grpc
     );
   };
 
-  const RegisterAgent: Unary<unknown, unknown> = (call, callback) => {
-    const refused = guard(call.metadata, 'RegisterAgent', call.getPeer());
-    if (refused !== null) return callback(refused);
+  const RegisterAgent: Unary<unknown, unknown> = (call, answer) => {
+    const admission = guard(call.metadata, 'RegisterAgent', call.getPeer());
+    if (admission.refused !== null) return answer(admission.refused);
+    const callback = auditedCallback(answer, admission.outcome);
     const parsed = RegisterAgentBody.safeParse(call.request);
     if (!parsed.success) return callback(fail(grpc.status.INVALID_ARGUMENT, describeIssues(parsed.error)));
     const req = parsed.data;
@@ -79,18 +81,28 @@ export function coordinatorHandlers(host: InferenceHost, guard: GrpcGuard): grpc
   };
 
   const ReportHealth = (call: grpc.ServerDuplexStream<unknown, unknown>): void => {
-    const refused = guard(call.metadata, 'ReportHealth', call.getPeer());
-    if (refused !== null) {
-      call.emit('error', refused);
+    const admission = guard(call.metadata, 'ReportHealth', call.getPeer());
+    if (admission.refused !== null) {
+      call.emit('error', admission.refused);
       return;
     }
+    // A stream's outcome row is written at its first answer (a report accepted, or an error), or when it ends unanswered.
+    let outcomeWritten = false;
+    const outcome = (result: string): void => {
+      if (!outcomeWritten) admission.outcome(result);
+      outcomeWritten = true;
+    };
+    const refuse = (error: Partial<grpc.StatusObject>): boolean => {
+      outcome(grpcResult(error));
+      return call.emit('error', error);
+    };
     let reporter: string | null = null;
     call.on('data', (message: unknown) => {
       const parsed = HealthReport.safeParse(message);
-      if (!parsed.success) return call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: describeIssues(parsed.error) });
+      if (!parsed.success) return refuse({ code: grpc.status.INVALID_ARGUMENT, details: describeIssues(parsed.error) });
       const report = parsed.data;
       const agent = host.inference.registry.agents.get(report.agent_id);
-      if (agent === undefined || agent.source !== 'grpc') return call.emit('error', { code: grpc.status.NOT_FOUND, details: `agent ${report.agent_id} is not registered: call RegisterAgent first` });
+      if (agent === undefined || agent.source !== 'grpc') return refuse({ code: grpc.status.NOT_FOUND, details: `agent ${report.agent_id} is not registered: call RegisterAgent first` });
       reporter = report.agent_id;
       const now = Date.now();
       if (report.resources !== null && report.resources !== undefined) host.inference.report(agent.id, 'grpc', agent.endpoint, toReport(agent.endpoint, report.resources), now);
@@ -100,9 +112,11 @@ export function coordinatorHandlers(host: InferenceHost, guard: GrpcGuard): grpc
         const outcome = InferenceOutcomeReport.safeParse({ ...o, evalMs: o.eval_ms, durationMs: o.duration_ms, ...(o.jti === '' ? { jti: undefined } : {}), ...(o.error === '' ? { error: undefined } : {}) });
         if (outcome.success) host.inference.outcome(agent.id, outcome.data, now);
       }
+      outcome('ok');
       call.write({ agent_id: agent.id, status: agent.status, reason: agent.health.reason });
     });
     const gone = (): void => {
+      outcome('ok: the stream ended before any report');
       if (reporter !== null) host.inference.remove(reporter, 'its ReportHealth stream ended');
       reporter = null;
     };
@@ -115,8 +129,8 @@ export function coordinatorHandlers(host: InferenceHost, guard: GrpcGuard): grpc
   };
 
   const QuerySystemStatus: Unary<{ include_agents: boolean }, unknown> = (call, callback) => {
-    const refused = guard(call.metadata, 'QuerySystemStatus', call.getPeer());
-    if (refused !== null) return callback(refused);
+    const admission = guard(call.metadata, 'QuerySystemStatus', call.getPeer());
+    if (admission.refused !== null) return callback(admission.refused);
     callback(null, statusView(host, call.request.include_agents, Date.now()));
   };
 

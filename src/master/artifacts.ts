@@ -1,9 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync, statSync, unlinkSync, utimesSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TitanError, ErrorCode } from '../common/errors.js';
 
 const HASH = /^[a-f0-9]{64}$/;
+/** `put` writes `<hash>.<random>.tmp` first; one left behind by a crash is garbage once old. */
+const TEMP = /^[a-f0-9]{64}\.[a-f0-9]{8}\.tmp$/;
 
 /** Content-addressed files (scripts, folder bundles) under the master's data dir. */
 export class ArtifactStore {
@@ -18,6 +21,11 @@ export class ArtifactStore {
       const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
       writeFileSync(temp, data);
       renameSync(temp, path);
+    } else {
+      // Uploaded again: a fresh modification time restarts its grace, so retention cannot delete
+      // it between this upload and the submit that will name it.
+      const now = new Date();
+      utimesSync(path, now, now);
     }
     return hash;
   }
@@ -32,6 +40,38 @@ export class ArtifactStore {
       return readFileSync(this.pathOf(hash));
     } catch {
       throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `no artifact ${hash} in this master's store; upload it again`);
+    }
+  }
+
+  /** The names in the folder (artifacts and leftover temp files), read off the loop. */
+  entries(): Promise<string[]> {
+    return readdir(this.dir);
+  }
+
+  /**
+   * Deletes one entry if it is garbage: a temp file, or an artifact that `inUse` says nothing
+   * names, either last written before `before` (a fresh upload waits for the submit that names
+   * it). Returns the bytes freed, or null when kept (or already gone). Synchronous from the check
+   * to the unlink, so no request can start using the file in between.
+   */
+  collect(name: string, before: number, inUse: (hash: string) => boolean): number | null {
+    const isArtifact = HASH.test(name);
+    if (!isArtifact && !TEMP.test(name)) return null;
+    const path = join(this.dir, name);
+    let size: number;
+    try {
+      const stat = statSync(path);
+      if (stat.mtimeMs >= before) return null;
+      size = stat.size;
+    } catch {
+      return null;
+    }
+    if (isArtifact && inUse(name)) return null;
+    try {
+      unlinkSync(path);
+      return size;
+    } catch {
+      return null;
     }
   }
 

@@ -107,7 +107,7 @@ export class Master {
     this.storeGuard = new StoreGuard(this.store, options.dataDir, log, (batch) => this.perform(batch));
     this.artifacts = new ArtifactStore(join(options.dataDir, 'artifacts'));
     this.logs = new LogIntake(this.store, options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES);
-    this.retention = new Retention(this.store, options.retentionMs ?? DEFAULT_RETENTION_MS, log, options.retentionIntervalMs);
+    this.retention = new Retention(this.store, this.artifacts, options.retentionMs ?? DEFAULT_RETENTION_MS, log, options.retentionIntervalMs);
     this.scheduler = new Scheduler(this.store.maxJobSeq() + 1, this.store.maxDagSeq() + 1);
     this.security.attachJobs((id) => this.scheduler.job(id));
     this.observe({ workerDisconnected: (workerId, why) => this.inference.workerGone(workerId, why) });

@@ -1,4 +1,5 @@
-import { Decoder, Encoder } from '@msgpack/msgpack';
+import { createRequire } from 'node:module';
+import type { Decoder as MsgpackDecoder, Encoder as MsgpackEncoder } from '@msgpack/msgpack';
 import { ErrorCode, TitanError } from '../common/errors.js';
 import { allocFrame, Flags, HEADER_SIZE, type Frame } from './frame.js';
 import { checkMsgpackShape, DEFAULT_BODY_LIMITS, type BodyLimits } from './body-limits.js';
@@ -9,6 +10,14 @@ export interface Envelope {
   rid: number;
   body: unknown;
 }
+
+// Only the two classes, from the package's CommonJS build: its index also loads the streaming and
+// async decoders, and importing CommonJS from ESM parses the file for its exports first. Together
+// that was half the MessagePack start-up cost every `titan` command pays (issue 15). A package
+// update that moves these files fails here, at the first import, in every test.
+const requireCjs = createRequire(import.meta.url);
+const { Encoder } = requireCjs('@msgpack/msgpack/dist.cjs/Encoder.cjs') as { Encoder: typeof MsgpackEncoder };
+const { Decoder } = requireCjs('@msgpack/msgpack/dist.cjs/Decoder.cjs') as { Decoder: typeof MsgpackDecoder };
 
 // One instance each: the encoder reuses its internal buffer and the decoder caches map keys.
 const encoder = new Encoder();

@@ -4,7 +4,7 @@ import { Opcode } from '../protocol/opcodes.js';
 import { MASTER_REPLY_LIMITS } from '../protocol/body-limits.js';
 import { Peer } from '../protocol/peer.js';
 import { tcpTransport } from '../protocol/transport.js';
-import { connectTls, type TlsClientFiles } from '../security/tls.js';
+import type { TlsClientFiles } from '../security/tls.js';
 
 export interface ConnectOptions {
   readonly host: string;
@@ -19,7 +19,8 @@ export interface ConnectOptions {
 
 /** Opens a TCP connection to a master and authenticates; resolves once the master accepted us. */
 export async function connectPeer(options: ConnectOptions): Promise<{ peer: Peer; heartbeatIntervalMs: number }> {
-  const socket = options.tls !== undefined ? connectTls(options.host, options.port, options.tls) : tcpConnect({ host: options.host, port: options.port });
+  // node:tls costs a CLI start several ms; only a TLS connection loads it.
+  const socket = options.tls !== undefined ? (await import('../security/tls.js')).connectTls(options.host, options.port, options.tls) : tcpConnect({ host: options.host, port: options.port });
   const timeoutMs = options.connectTimeoutMs ?? 5_000;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -19,6 +19,13 @@ interface Row {
 
 const GENESIS = '0'.repeat(64);
 const HEAD_KEY = 'audit.head';
+/** The chain's last seq and hash, and how many rows it has: what is compared from outside the data dir. */
+export interface AuditHead {
+  readonly seq: number;
+  readonly hash: string;
+  readonly rows: number;
+}
+
 /** The action of the row a master writes when it finds the ledger cut or wiped at start. */
 export const TAMPERED = 'AUDIT_TAMPERED';
 const FIELD_LIMIT = 2000;
@@ -56,6 +63,8 @@ export class AuditLedger {
   private lastHash: string;
   /** The highest seq ever handed out (sqlite_sequence), kept in memory so an append needs no query. */
   private lastSeq: number;
+  /** Rows in the table: counted once at open, then kept with each append (the ledger is never pruned). */
+  private rows: number;
   private pending: AuditEntry[] = [];
   private flushTimer: NodeJS.Immediate | null = null;
 
@@ -76,6 +85,7 @@ export class AuditLedger {
     this.readHead = db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck();
     this.lastHash = this.selectLast.get()?.hash ?? GENESIS;
     this.lastSeq = this.nextSeq.get() ?? 0;
+    this.rows = db.prepare<[], number>('SELECT COUNT(*) FROM audit_log').pluck().get() ?? 0;
     this.appendTx = db.transaction((entries: readonly AuditEntry[]): AuditRecord[] => {
       const records = entries.map((entry) => this.appendOne(entry));
       const last = records[records.length - 1];
@@ -104,6 +114,7 @@ export class AuditLedger {
       this.insert.run(row);
       this.lastHash = hash;
       this.lastSeq = seq;
+      this.rows++;
       return toRecord(row);
     }
   }
@@ -122,11 +133,13 @@ export class AuditLedger {
   private write(entries: readonly AuditEntry[]): AuditRecord[] {
     const head = this.lastHash;
     const seq = this.lastSeq;
+    const rows = this.rows;
     try {
       return this.appendTx(entries);
     } catch (err) {
       this.lastHash = head;
       this.lastSeq = seq;
+      this.rows = rows;
       throw err;
     }
   }
@@ -166,10 +179,13 @@ export class AuditLedger {
     return this.selectRecent.all(limit).map(toRecord);
   }
 
-  /** The chain's head: its last seq and hash (GENESIS and 0 when empty), for logs and /metrics. */
-  head(): { seq: number; hash: string } {
+  /**
+   * The chain's head: its last seq and hash (GENESIS and 0 when empty) and how many rows it has,
+   * for logs and /metrics, so that it can be compared from outside the data dir.
+   */
+  head(): AuditHead {
     this.flush();
-    return { seq: this.lastSeq, hash: this.lastHash };
+    return { seq: this.lastSeq, hash: this.lastHash, rows: this.rows };
   }
 
   /**

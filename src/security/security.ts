@@ -101,13 +101,28 @@ export class Security {
       this.refusals.sweep(now);
     }, REFUSAL_WINDOW_MS);
     this.sweep.unref();
+    this.logHead('audit ledger head at open');
   }
 
   close(): void {
     clearInterval(this.sweep);
     this.refusals.sweep(Date.now(), true);
     this.flushAudit();
+    this.logHead('audit ledger head at close');
     if (this.db.open) this.db.close();
+  }
+
+  /**
+   * The head goes to the log, outside the data dir: the head at one close must be the head at the
+   * next open, so a ledger cut or rebuilt in between (even with the key, which re-seals it) shows.
+   */
+  private logHead(msg: string): void {
+    try {
+      const head = this.audit.head();
+      this.log.info({ auditHeadSeq: head.seq, auditHeadHash: head.hash, auditRows: head.rows }, msg);
+    } catch (err) {
+      this.log.error({ err }, 'could not read the audit ledger head');
+    }
   }
 
   /** Why a secret that `identify` refused was refused, in words that name the fix. */
@@ -252,9 +267,6 @@ export class Security {
   recordSystem(action: string, detail: string): void {
     this.record({ kind: 'cluster', name: 'master', role: 'admin', mayActAsWorker: false }, action, '', `pid ${process.pid}`, detail);
     this.flushAudit();
-    // Outside the data dir (the log), so a later wipe with the key can still be compared against it.
-    const head = this.audit.head();
-    this.log.info({ auditHeadSeq: head.seq, auditHeadHash: head.hash }, 'audit ledger head');
   }
 
   /** Writes the queued ledger rows; a failure is logged loudly (the requests already happened), never thrown at a caller. */

@@ -225,6 +225,23 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 9,
+    description: 'indexes that find what names an artifact, so retention can delete the files nothing names',
+    up: (db) => {
+      // Expression indexes over the spec JSON: a script's artifact and a bundle. artifact-reach.ts
+      // queries with exactly these expressions (SQLite matches index expressions by their text).
+      // json_valid first: json_extract throws on text that is not JSON, and an index that throws
+      // would make a corrupt row unwritable (and this migration fail) instead of reported on read.
+      db.exec(`
+        CREATE INDEX jobs_script_artifact ON jobs (json_extract(CASE WHEN json_valid(spec) THEN spec END, '$.run.artifact'))
+          WHERE json_extract(CASE WHEN json_valid(spec) THEN spec END, '$.run.artifact') IS NOT NULL;
+        CREATE INDEX jobs_bundle ON jobs (json_extract(CASE WHEN json_valid(spec) THEN spec END, '$.bundle'))
+          WHERE json_extract(CASE WHEN json_valid(spec) THEN spec END, '$.bundle') IS NOT NULL;
+        CREATE INDEX keyed_artifacts_hash ON keyed_artifacts (hash);
+      `);
+    },
+  },
 ];
 
 export function schemaVersion(db: Database): number {

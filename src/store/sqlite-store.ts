@@ -308,6 +308,10 @@ export class SqliteStore implements Store {
     return this.reach.reachable(hash, idPrefix);
   }
 
+  artifactInUse(hash: string): boolean {
+    return this.reach.inUse(hash);
+  }
+
   putSchedule(schedule: ScheduleRecord): void {
     this.schedules.write(schedule);
   }

@@ -154,6 +154,12 @@ export interface Store {
   listKeyedArtifacts(prefix: string, limit: number): KeyedArtifact[];
   /** Whether a key or a job whose id starts with `idPrefix` names the artifact `hash`. */
   artifactReachable(hash: string, idPrefix: string): boolean;
+  /**
+   * Whether anything still names the artifact `hash`: a key, a job in any state (its script or
+   * bundle) or a schedule. Retention deletes artifact files for which this is false; it must be
+   * cheap (indexed), as it is asked once per old file.
+   */
+  artifactInUse(hash: string): boolean;
   /** Inserts or replaces a schedule row (every column). */
   putSchedule(schedule: ScheduleRecord): void;
   getSchedule(id: string): ScheduleRecord | undefined;
