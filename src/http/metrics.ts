@@ -39,7 +39,7 @@ export class MasterMetrics {
       labelNames: ['hash'],
       registers: [this.registry],
       collect() {
-        const head = master.security.audit.head();
+        const head = api.security.audit.head();
         this.reset();
         this.set({ hash: head.hash }, head.rows);
       },

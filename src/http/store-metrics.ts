@@ -45,7 +45,7 @@ export function registerStoreMetrics(registry: Registry, reads: MasterReadModel)
     help: 'Bytes of artifact files deleted by retention since start (files nothing named any more)',
     registers,
     collect() {
-      this.set(master.retention.artifactBytesDeleted);
+      this.set(reads.storeStats().retention.artifactBytesDeleted);
     },
   });
   new Gauge({

@@ -53,7 +53,7 @@ export interface MasterReadModel {
 
 export interface StoreStats {
   readonly fileBytes: { readonly db: number; readonly wal: number };
-  readonly retention: { readonly batchMsMax: number; readonly batches: number; readonly deleted: Readonly<Record<string, number>> };
+  readonly retention: { readonly batchMsMax: number; readonly batches: number; readonly deleted: Readonly<Record<string, number>>; readonly artifactBytesDeleted: number };
   /** The longest stall of the master's loop seen. */
   readonly loopStallMsMax: number;
 }
@@ -92,7 +92,7 @@ export function masterReadModel(master: Master): MasterReadModel {
     jobCounts: () => master.store.countByState(),
     storeStats: () => ({
       fileBytes: master.store.storeFileBytes(),
-      retention: { batchMsMax: master.retention.batchMsMax, batches: master.retention.batches, deleted: master.retention.deleted },
+      retention: { batchMsMax: master.retention.batchMsMax, batches: master.retention.batches, deleted: master.retention.deleted, artifactBytesDeleted: master.retention.artifactBytesDeleted },
       loopStallMsMax: master.loopLag.worstMs,
     }),
     hasArtifact: (hash) => master.artifacts.has(hash),
