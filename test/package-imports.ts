@@ -18,6 +18,8 @@ const STATIC_FROM = /^\s*(?:import|export)\b[^;]*?\bfrom\s*'([^']+)'/gm;
 const SIDE_EFFECT = /^\s*import\s*'([^']+)'/gm;
 const DYNAMIC = /\bimport\(\s*'([^']+)'\s*\)/g;
 const RESOLVED = /\bimport\.meta\.resolve\(\s*'([^']+)'\s*\)/g;
+// A require made with createRequire, under whatever name the file gave it (requireCjs('pkg/file.cjs')).
+const REQUIRED = /\brequire\w*\(\s*'([^']+)'\s*\)/g;
 
 /** The npm package a bare specifier names ('@scope/name/sub' → '@scope/name'), or undefined for a relative path or a Node built-in. */
 export function packageOf(specifier: string): string | undefined {
@@ -31,7 +33,7 @@ export function packagesImportedBy(files: readonly string[]): Map<string, string
   const packages = new Map<string, string>();
   for (const file of files) {
     const text = readFileSync(file, 'utf8');
-    for (const pattern of [STATIC_FROM, SIDE_EFFECT, DYNAMIC, RESOLVED]) {
+    for (const pattern of [STATIC_FROM, SIDE_EFFECT, DYNAMIC, RESOLVED, REQUIRED]) {
       for (const match of text.matchAll(pattern)) {
         const name = packageOf(match[1] ?? '');
         if (name !== undefined && !packages.has(name)) packages.set(name, file);

@@ -122,10 +122,10 @@ class Cluster:
         except OSError:
             return ""
 
-    def start_master(self):
+    def start_master(self, extra_args=()):
         self.master = self.spawn(["master", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(self.dir, "master"),
                                   "--token", TOKEN, "--heartbeat-interval", "200", "--heartbeat-timeout", "30000",
-                                  "--no-http"], "master")
+                                  "--no-http", *extra_args], "master")
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             match = re.search(r"listening on 127\.0\.0\.1:(\d+)", self.log_of("master"))
@@ -154,6 +154,14 @@ class Cluster:
 
         until(f"worker {worker_id} to register", registered, timeout=START_TIMEOUT)
         return work_dir
+
+    def make_certs(self):
+        """A CA and master/client certificates (`titan certs init`) in <dir>/certs; returns that folder."""
+        certs = os.path.join(self.dir, "certs")
+        made = subprocess.run([NODE, MAIN, "certs", "init", "--dir", certs], env=self.env(), capture_output=True, text=True, timeout=60)
+        if made.returncode != 0:
+            raise RuntimeError(f"titan certs init failed ({made.returncode}): {made.stderr}")
+        return certs
 
     def client(self, **options):
         client = TitanClient("127.0.0.1", self.port, options.pop("token", TOKEN), **options)

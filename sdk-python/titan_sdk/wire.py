@@ -18,6 +18,7 @@ import time
 from .errors import (
     E_BAD_BODY, E_BAD_FRAME, E_CONNECTION_CLOSED, E_FRAME_TOO_LARGE, E_INVALID_REQUEST, E_TIMEOUT, TitanError,
 )
+from .tls_io import LockedTls
 
 VERSION = 2
 HEADER = struct.Struct(">BBBBI")
@@ -160,6 +161,7 @@ class Connection:
             hint = "is the master running with --tls, and signed by this CA?" if ssl_context is not None else "is `titan master` running? set TITAN_HOST/TITAN_PORT"
             raise TitanError(E_CONNECTION_CLOSED, f"could not reach the master at {host}:{port}: {err} ({hint})") from None
         self._sock.settimeout(None)
+        self._io = LockedTls(self._sock) if ssl_context is not None else self._sock
         self._reader = threading.Thread(target=self._read_loop, name=f"titan-sdk-reader-{host}:{port}", daemon=True)
         self._reader.start()
         auth = {"token": token, "role": "client"}
@@ -243,7 +245,7 @@ class Connection:
     def _send(self, frame):
         try:
             with self._send_lock:
-                self._sock.sendall(frame)
+                self._io.sendall(frame)
         except OSError as err:
             failure = TitanError(E_CONNECTION_CLOSED, f"connection to {self.host}:{self.port} failed while sending: {err}")
             self._teardown(failure)
@@ -315,7 +317,7 @@ class Connection:
         view = memoryview(buf)
         got = 0
         while got < n:
-            count = self._sock.recv_into(view[got:], n - got)
+            count = self._io.recv_into(view[got:], n - got)
             if count == 0:
                 return None
             got += count

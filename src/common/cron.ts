@@ -1,13 +1,8 @@
 import { Cron } from 'croner';
 import { ErrorCode, TitanError } from './errors.js';
+import type { CronTimes } from './cron-times.js';
 
-/** The due times of one cron expression, in milliseconds since the epoch. */
-export interface CronTimes {
-  /** The first due time strictly after `ms`; null when the expression has no more. */
-  nextAfter(ms: number): number | null;
-  /** The last due time at or before `ms`; null when there is none. */
-  latestAtOrBefore(ms: number): number | null;
-}
+export type { CronTimes } from './cron-times.js';
 
 const EXAMPLES = 'e.g. "*/5 * * * *" (every 5 minutes) or "*/10 * * * * *" (every 10 seconds, seconds first)';
 

@@ -1,4 +1,4 @@
-import type { CronTimes } from '../common/cron.js';
+import type { CronTimes } from '../common/cron-times.js';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { decideSchedule, MAX_QUEUED_RUNS, startsQueuedRun, type ScheduleDecision, type ScheduleState } from './schedule.js';

@@ -15,7 +15,7 @@ export type MisfirePolicy = (typeof MISFIRE_POLICIES)[number];
 /** At most this many runs wait behind a running one (overlap: queue); further due times are skipped. */
 export const MAX_QUEUED_RUNS = 10;
 
-import type { CronTimes } from '../common/cron.js';
+import type { CronTimes } from '../common/cron-times.js';
 
 export interface ScheduleState {
   readonly overlap: OverlapPolicy;

@@ -52,6 +52,8 @@ export class Schedules {
   }
 
   add(req: z.output<typeof ScheduleAddRequest>): ScheduleView {
+    // Checked here rather than in the message schema, so the client SDK does not need croner.
+    compileCron(req.cron, req.tz ?? null);
     planDagJobs(this.master, 'schedule-check', req.jobs); // refuses bad jobs now, not at the first fire
     const now = Date.now();
     const record: ScheduleRecord = {

@@ -1,6 +1,4 @@
 import { z } from 'zod';
-import { compileCron } from '../common/cron.js';
-import { TitanError } from '../common/errors.js';
 import { MISFIRE_POLICIES, OVERLAP_POLICIES } from '../core/schedule.js';
 import { DagSubmitRequest } from './messages.js';
 
@@ -17,12 +15,6 @@ export const ScheduleAddRequest = DagSubmitRequest.extend({
   tz: z.string().min(1).max(100).optional(),
   overlap: z.enum(OVERLAP_POLICIES).default('skip'),
   misfire: z.enum(MISFIRE_POLICIES).default('skip'),
-}).superRefine((req, ctx) => {
-  try {
-    compileCron(req.cron, req.tz ?? null);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', path: ['cron'], message: err instanceof TitanError ? err.message : String(err) });
-  }
 });
 export type ScheduleAddRequest = z.input<typeof ScheduleAddRequest>;
 
