@@ -55,8 +55,8 @@ const NO_SCALING: ScalingView = { explain: (_requirement, reason) => reason, spa
  * given its ports by the composition root.
  */
 export class Master {
-  readonly scheduler: Scheduler;
-  readonly store: Store;
+  private readonly scheduler: Scheduler;
+  private readonly store: Store;
   /** Core commands of client requests, and applying their effects. */
   readonly commands: JobCommands;
   /** What workers report, fed to the core. */
