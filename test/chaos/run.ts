@@ -22,6 +22,7 @@ export interface ChaosReport {
   readonly seed: number;
   readonly minutes: number;
   readonly partition: string;
+  readonly slowLink: string;
   readonly faults: Record<string, number>;
   readonly faultsInjected: number;
   readonly jobsAccepted: number;
@@ -70,6 +71,7 @@ export async function runChaos(minutes: number, seed: number): Promise<ChaosRepo
     return {
       seed, minutes,
       partition: typeof netns === 'string' ? `skipped: ${netns}` : 'on',
+      slowLink: typeof netns === 'string' ? `skipped: ${netns}` : netns.canSlow === true ? 'on' : `skipped: ${netns.canSlow}`,
       faults: faults.counts, faultsInjected: faults.total,
       jobsAccepted: outcome.accepted, lost: outcome.lost, endedNotSucceeded: outcome.notSucceeded,
       completedTwice: countLines(workload.ledger, '.done', (n) => n > 1),
