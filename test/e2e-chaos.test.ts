@@ -15,7 +15,7 @@ test('two minutes of chaos (seed 42): 0 lost, 0 completed twice, 0 children befo
   assert.equal(report.lost, 0, report.notes.join('\n'));
   // The counts below mean something only if the work really ran: most jobs must have succeeded.
   assert.ok(report.endedNotSucceeded <= report.jobsAccepted * 0.05, `${report.endedNotSucceeded} of ${report.jobsAccepted} jobs did not succeed:\n${report.notes.slice(0, 40).join('\n')}`);
-  assert.equal(report.completedTwice, 0);
+  assert.equal(report.completedTwice, 0, report.notes.join('\n'));
   assert.equal(report.childrenStartedBeforeParentFinished, 0);
   assert.equal(report.processesLeftBehind, 0);
   assert.equal(report.servicesNotRunning, 0, report.notes.join('\n'));

@@ -64,6 +64,7 @@ export async function runChaos(minutes: number, seed: number): Promise<ChaosRepo
     await Promise.all([faults.run(until), load]);
     await cluster.restoreAll();
     const outcome = await settle(workload, notes);
+    await explainDoubles(workload, notes);
     const servicesNotRunning = await countServicesDown(workload, notes);
     const audit = await workload.call(async (c) => (await c.security.verifyAudit()) as { ok: boolean; problem?: string });
     reader.stop();
@@ -113,6 +114,18 @@ async function settle(workload: Workload, notes: string[]): Promise<{ accepted: 
   let kvLost = 0;
   for (const [key, value] of accepted.kv) if ((await workload.call((c) => c.kv.get(key))) !== value) kvLost++;
   return { accepted: ids.length, lost: pending.size, notSucceeded, kvLost };
+}
+
+/** For each job whose script completed more than once: the attempts its ledger saw start and what the master recorded, so a failed run says why. */
+async function explainDoubles(workload: Workload, notes: string[]): Promise<void> {
+  const doubles = readdirSync(workload.ledger).filter((f) => f.endsWith('.done') && readFileSync(join(workload.ledger, f), 'utf8').split('\n').filter((l) => l.length > 0).length > 1);
+  for (const file of doubles.slice(0, 10)) {
+    const id = file.slice(0, -'.done'.length);
+    const starts = readFileSync(join(workload.ledger, `${id}.start`), 'utf8').split('\n').filter((l) => l.length > 0).join(',');
+    const history = await workload.call((c) => c.history(id));
+    const events = history === null || typeof history === 'string' ? 'history unknown' : history.events.map((e) => `${e.at % 100_000} ${e.from ?? '-'}>${e.to} a${e.attempt} ${e.workerId ?? '-'} ${e.detail ?? ''}`.trim()).join(' | ');
+    notes.push(`completed twice: ${id} (attempts started: ${starts}): ${events}`);
+  }
 }
 
 async function countServicesDown(workload: Workload, notes: string[]): Promise<number> {
