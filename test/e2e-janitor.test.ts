@@ -94,11 +94,31 @@ test('an orphan that left its process group is reaped by its cgroup when its cra
   await client.submit({ file: script, args: [dir] });
   await until('the tree to start', async () => ['child-1', 'grandchild-1', 'escaped-1'].every((f) => existsSync(join(dir, f)) && readFileSync(join(dir, f), 'utf8').trim() !== ''));
   const pids = ['child-1', 'grandchild-1', 'escaped-1'].map((f) => pidIn(join(dir, f)));
+  // A live watchdog kills the tree as soon as the worker dies (e2e-failures): this is the case
+  // where both went at once (the OOM killer, a kill of the whole group), left to the restart.
+  const watchdog = watchdogOf(first.process.pid ?? 0);
+  assert.ok(watchdog !== undefined, 'the worker runs a watchdog');
+  process.kill(watchdog, 'SIGKILL');
   await killAndWait(first.process, 'SIGKILL');
-  assert.ok(pids.every(processExists), 'the tree outlives its SIGKILLed worker');
+  await until('the watchdog to be gone', async () => !processExists(watchdog));
+  assert.ok(pids.every(processExists), 'the tree outlives its SIGKILLed worker and watchdog');
   await cluster.startWorker('phoenix-cg', { slots: 1, workDir: first.workDir, args: ['--pids-limit', '100'] });
   await gone(pids, 'the orphaned tree, the escaped grandchild included');
 });
+
+/** The pid of the watchdog a worker started (`watchdog-main.js <worker id> <worker pid>`), found among /proc's command lines. */
+function watchdogOf(workerPid: number): number | undefined {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      if (argv.some((a) => a.endsWith('watchdog-main.js')) && argv.includes(String(workerPid))) return Number(name);
+    } catch {
+      // the process ended while the list was read
+    }
+  }
+  return undefined;
+}
 
 function killRecorded(dir: string): void {
   for (const name of readdirSync(dir)) {

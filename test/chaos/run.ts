@@ -5,6 +5,7 @@
  * finished, no job process left behind, the service running, the audit ledger intact.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,6 @@ import { Random } from './random.js';
 import { Workload } from './workload.js';
 
 const FINAL = new Set(['succeeded', 'failed', 'dead', 'cancelled', 'skipped', 'stopped']);
-const WORKERS = ['chaos-w1', 'chaos-w2', 'chaos-w3'];
 
 export interface ChaosReport {
   readonly seed: number;
@@ -43,14 +43,17 @@ export async function runChaos(minutes: number, seed: number): Promise<ChaosRepo
   const dir = mkdtempSync(join(tmpdir(), 'titan-chaos-'));
   chmodSync(dir, 0o711); // a root worker's jobs (titan-job) pass through to their workspaces and the ledger
   const random = new Random(seed);
+  // Job processes are found by their TITAN_WORKER_ID, so the ids are this run's own: another run on the machine is not counted.
+  const tag = randomBytes(3).toString('hex');
+  const workerIds = [1, 2, 3].map((n) => `chaos-${tag}-w${n}`);
   const netns = createNetNs();
-  const islander = typeof netns === 'string' ? null : { id: WORKERS[0] ?? 'chaos-w1', netns };
-  const cluster = new ChaosProcesses(dir, WORKERS, islander);
+  const islander = typeof netns === 'string' ? null : { id: workerIds[0] ?? `chaos-${tag}-w1`, netns };
+  const cluster = new ChaosProcesses(dir, workerIds, islander);
   const workload = new Workload(dir, random, () => ({ host: cluster.masterHost, port: cluster.port }));
   const notes: string[] = [];
   try {
     await cluster.startMaster();
-    for (const id of WORKERS) cluster.startWorker(id);
+    for (const id of workerIds) cluster.startWorker(id);
     await workload.setUp();
     const reader = followLogs(cluster, workload.accepted.chattyJob ?? 'chaos-chatty');
     const faults = new FaultInjector(cluster, new Random(seed ^ 0x5eed));
@@ -68,7 +71,7 @@ export async function runChaos(minutes: number, seed: number): Promise<ChaosRepo
     const servicesNotRunning = await countServicesDown(workload, notes);
     const audit = await workload.call(async (c) => (await c.security.verifyAudit()) as { ok: boolean; problem?: string });
     reader.stop();
-    const left = await leftBehind(cluster, WORKERS);
+    const left = await leftBehind(cluster, workerIds);
     return {
       seed, minutes,
       partition: typeof netns === 'string' ? `skipped: ${netns}` : 'on',
