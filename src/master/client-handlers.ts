@@ -19,6 +19,7 @@ import { handleDagMessage } from './dag-requests.js';
 import { handleServiceMessage } from './service-requests.js';
 import { handleKvMessage } from './kv-requests.js';
 import { handleScheduleMessage } from './schedule-requests.js';
+import { handlePipelineSubmit } from './pipeline-requests.js';
 import { checkRunnable } from './isolation-spec.js';
 import { jobSpecOf } from './job-spec.js';
 import { ownerOf } from '../security/policy.js';
@@ -72,6 +73,9 @@ export function handleClientMessage(master: Master, session: ClientContext, msg:
       reply.ok({ workerId, draining: true });
       return;
     }
+    case Opcode.PIPELINE_SUBMIT:
+      handlePipelineSubmit(master, session, msg, reply);
+      return;
     case Opcode.ARTIFACT_PUT: {
       const req = parseBody(ArtifactPutRequest, msg);
       const data = typeof req.data === 'string' ? Buffer.from(req.data, req.encoding === 'base64' ? 'base64' : 'utf8') : req.data;
