@@ -62,5 +62,5 @@ async function submit(master: Master, session: ClientContext, msg: IncomingMessa
 /** The jobs are known only now: the caller needs what the opcode they become needs (deploy for a service). */
 function admitAs(master: Master, session: ClientContext, opcode: number, body: Record<string, unknown>): void {
   if (session.identity === null) return;
-  master.security.admit(session.identity, requirementOf(opcode, body), 'PIPELINE_SUBMIT', session.remoteAddress);
+  master.security.authorize(session.identity, requirementOf(opcode, body), 'PIPELINE_SUBMIT', session.remoteAddress);
 }
