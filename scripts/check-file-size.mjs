@@ -1,4 +1,4 @@
-// Fails when a source file grows past the size at which it should be split (CONVENTIONS.md).
+// Fails when a source file grows past the size at which it should be split: a file with one job stays readable in one sitting.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 

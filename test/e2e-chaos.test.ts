@@ -18,7 +18,7 @@ test('two minutes of chaos (seed 42): 0 lost, 0 completed twice, 0 children befo
   assert.equal(report.completedTwice, 0);
   assert.equal(report.childrenStartedBeforeParentFinished, 0);
   assert.equal(report.processesLeftBehind, 0);
-  assert.equal(report.servicesNotRunning, 0);
+  assert.equal(report.servicesNotRunning, 0, report.notes.join('\n'));
   assert.equal(report.kvLost, 0);
   assert.equal(report.auditVerify, 'ok');
 });

@@ -165,6 +165,23 @@ test('a job whose worker keeps dying under it is a poison pill: after three lost
   assert.ok((JSON.parse(dlq.stdout) as Array<{ id: string }>).some((j) => j.id === jobId));
 });
 
+test('a service outlives its machines: its worker is SIGKILLed four times, each time after it came up, and it is ready on the fifth', async (t) => {
+  const cluster = new Cluster(3_000);
+  t.after(() => cluster.close());
+  await cluster.startMaster();
+  const client = await cluster.client();
+  const { jobId } = await client.submit({ command: 'exec python3 -m http.server "$PORT" --bind 127.0.0.1', service: { port: null, restart: 'always', maxRestarts: 5, windowSeconds: 60 } });
+  const readyOn = async (workerId: string): Promise<boolean> => (await client.services()).some((s) => s.id === jobId && s.ready && s.workerId === workerId);
+  for (let machine = 1; machine <= 5; machine++) {
+    const worker = await cluster.startWorker(`machine-${machine}`, { slots: 1 });
+    await until(`the service ready on machine ${machine}`, () => readyOn(`machine-${machine}`), 30_000);
+    if (machine < 5) await killAndWait(worker.process, 'SIGKILL');
+  }
+  const job = await client.status(jobId);
+  assert.equal(job.state, 'running');
+  assert.equal(job.attempt, 5);
+});
+
 test('`titan shutdown <worker>` drains it: its running job finishes, the process exits, and `titan workers` no longer lists it', async (t) => {
   const cluster = new Cluster();
   t.after(() => cluster.close());

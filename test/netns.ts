@@ -13,7 +13,25 @@ export interface NetNs {
   readonly exec: readonly string[];
   /** Takes the link down (a cut cable: no RST, packets vanish) or up again. */
   setLink(up: boolean): void;
+  /** True when the kernel has the netem qdisc (tc), or why the link cannot be slowed. */
+  readonly canSlow: true | string;
+  /** Delays every packet leaving the host end by `delayMs` (± jitter), or lifts the delay (null). */
+  slow(delayMs: number | null, jitterMs?: number): void;
   remove(): void;
+}
+
+function tc(args: readonly string[]): { ok: boolean; why: string } {
+  const out = spawnSync('tc', args, { encoding: 'utf8' });
+  if (out.error !== undefined) return { ok: false, why: `tc ${args.join(' ')}: ${out.error.message}` };
+  return { ok: out.status === 0, why: `tc ${args.join(' ')}: ${out.stderr.trim() || `exit ${String(out.status)}`}` };
+}
+
+/** Whether netem can delay `dev`: tries a 1 ms delay and lifts it again. */
+function probeNetem(dev: string): true | string {
+  const added = tc(['qdisc', 'add', 'dev', dev, 'root', 'netem', 'delay', '1ms']);
+  if (!added.ok) return `the kernel has no netem qdisc (sch_netem): ${added.why}`;
+  tc(['qdisc', 'del', 'dev', dev, 'root']);
+  return true;
 }
 
 function ip(args: readonly string[]): { ok: boolean; why: string } {
@@ -61,6 +79,11 @@ export function createNetNs(): NetNs | string {
     exec: ['ip', 'netns', 'exec', name],
     setLink: (up) => {
       const result = ip(['link', 'set', hostIf, up ? 'up' : 'down']);
+      if (!result.ok) throw new Error(result.why);
+    },
+    canSlow: probeNetem(hostIf),
+    slow: (delayMs, jitterMs = 0) => {
+      const result = delayMs === null ? tc(['qdisc', 'del', 'dev', hostIf, 'root']) : tc(['qdisc', 'replace', 'dev', hostIf, 'root', 'netem', 'delay', `${delayMs}ms`, `${jitterMs}ms`]);
       if (!result.ok) throw new Error(result.why);
     },
     remove,

@@ -46,6 +46,30 @@ describe('services', () => {
     assert.equal(s.dag('d')?.unfinished, 1, 'only the other job is still unfinished');
   });
 
+  test('a service that comes up ready after each lost worker is moved again and again, never a poison pill', () => {
+    const s = new Scheduler();
+    for (const id of ['w1', 'w2', 'w3', 'w4', 'w5']) s.registerWorker(worker(id), 0);
+    s.submit('api', spec({ service: policy }), 0);
+    let on = s.job('api')?.workerId ?? '';
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      s.serviceReady(on, 'api', attempt, attempt * 10);
+      s.workerLost(on, attempt * 10 + 1, 'machine gone');
+      assert.equal(s.job('api')?.state, 'assigned', `after losing worker ${attempt} time(s) the service is placed again`);
+      on = s.job('api')?.workerId ?? '';
+    }
+  });
+
+  test('a service whose worker dies three times before it is ever ready is a poison pill', () => {
+    const s = new Scheduler();
+    for (const id of ['w1', 'w2', 'w3']) s.registerWorker(worker(id), 0);
+    s.submit('api', spec({ service: policy }), 0);
+    let last: ReturnType<Scheduler['workerLost']> = [];
+    for (let lost = 1; lost <= 3; lost++) last = s.workerLost(s.job('api')?.workerId ?? '', lost, 'killed while starting');
+    const dead = last.find((e) => e.type === 'finished');
+    assert.equal(dead?.type === 'finished' ? dead.job.state : null, 'dead');
+    assert.match(dead?.type === 'finished' ? (dead.job.reason ?? '') : '', /poison pill/);
+  });
+
   test('stop kills the service and it stays stopped; restart runs a new attempt', () => {
     const s = new Scheduler();
     s.registerWorker(worker('w'), 0);

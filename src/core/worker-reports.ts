@@ -146,6 +146,8 @@ export class WorkerReports {
       transition(job, 'running');
       job.startedAt = now;
     }
+    // Up and answering again after losing workers: those losses were not its doing.
+    job.crashes = 0;
     if (job.serviceReady) {
       effects.push(persist(job, job.state, now, 'service ready again'));
       return effects;

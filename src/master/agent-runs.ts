@@ -3,6 +3,9 @@ import type { DagStatusView, DagView } from '../protocol/views.js';
 import { dagStatus, toDagView } from './dag-handlers.js';
 import type { Master } from './master.js';
 
+/** Agent runs are KV sets of DAG ids; the DAGs are read from the core or the store. */
+export type AgentRunHost = Pick<Master, 'reads' | 'kv'>;
+
 /** The SDKs' convention: submit_dag(…, agent_run_id=X) adds the DAG id to this KV set. */
 export const AGENT_RUN_PREFIX = 'titan:agent-run:';
 
@@ -19,10 +22,10 @@ export interface AgentRunView {
 /** Whether the caller may see a DAG id (its namespace); everyone sees every id without one. */
 export type SeesId = (id: string) => boolean;
 
-function dagsOf(master: Master, agentRunId: string, sees: SeesId): DagView[] {
-  const ids = master.store.kvSmembers(`${AGENT_RUN_PREFIX}${agentRunId}`, Date.now()).filter(sees);
+function dagsOf(master: AgentRunHost, agentRunId: string, sees: SeesId): DagView[] {
+  const ids = master.kv.kvSmembers(`${AGENT_RUN_PREFIX}${agentRunId}`, Date.now()).filter(sees);
   return ids.flatMap((id) => {
-    const dag = master.scheduler.dag(id) ?? master.store.getDag(id);
+    const dag = master.reads.dag(id) ?? master.reads.getDag(id);
     return dag === undefined ? [] : [toDagView(dag)];
   });
 }
@@ -45,8 +48,8 @@ function summarise(agentRunId: string, dags: readonly DagView[]): AgentRunView {
  * Agent runs, newest first: the DAGs an agent submitted under one agent_run_id, as one run.
  * Only the DAGs the caller may see count; a run with none of them is not listed.
  */
-export function listAgentRuns(master: Master, limit: number, sees: SeesId): AgentRunView[] {
-  const keys = master.store.kvKeys(AGENT_RUN_PREFIX, 10_000, Date.now());
+export function listAgentRuns(master: AgentRunHost, limit: number, sees: SeesId): AgentRunView[] {
+  const keys = master.kv.kvKeys(AGENT_RUN_PREFIX, 10_000, Date.now());
   return keys
     .flatMap((key) => {
       const id = key.slice(AGENT_RUN_PREFIX.length);
@@ -58,7 +61,7 @@ export function listAgentRuns(master: Master, limit: number, sees: SeesId): Agen
 }
 
 /** One agent run with every DAG's jobs, oldest DAG first: the data of its timeline. */
-export function agentRun(master: Master, agentRunId: string, sees: SeesId): AgentRunView & { readonly runs: DagStatusView[] } {
+export function agentRun(master: AgentRunHost, agentRunId: string, sees: SeesId): AgentRunView & { readonly runs: DagStatusView[] } {
   const dags = dagsOf(master, agentRunId, sees);
   if (dags.length === 0) throw new TitanError(ErrorCode.UNKNOWN_JOB, `no agent run ${agentRunId}: DAGs join one when submitted with agent_run_id (Python SDK submit_dag / submit_yaml)`);
   const runs = [...dags].sort((a, b) => a.createdAt - b.createdAt).map((d) => dagStatus(master, d.id));

@@ -5,6 +5,9 @@ import type { ApprovalView, GateDecisionView } from '../protocol/views.js';
 import type { ClientContext } from './client-context.js';
 import type { Master } from './master.js';
 
+/** Jobs awaiting approval are read from the core; the original SDK's gates live in the KV store. */
+export type ApprovalHost = Pick<Master, 'reads' | 'kv'>;
+
 /** The original Titan's KV schema for its SDK's approval gates (`hitl_gate.py`). */
 export const HITL_QUEUE_KEY = 'titan:hitl:queue';
 export const HITL_STATUS_PREFIX = 'titan:hitl:status:';
@@ -14,16 +17,16 @@ export const HITL_TS_PREFIX = 'titan:hitl:ts:';
 export const KV_GATE_REF_PREFIX = 'hitl:';
 
 /** Everything waiting for a person that this caller may see, oldest first. */
-export function listApprovals(master: Master, caller: Pick<ClientContext, 'sees'>, now: number): ApprovalView[] {
-  const jobs = [...master.scheduler.awaitingDecision()].filter((job) => caller.sees(job.id)).map((job) => jobApproval(master, job, now));
+export function listApprovals(master: ApprovalHost, caller: Pick<ClientContext, 'sees'>, now: number): ApprovalView[] {
+  const jobs = [...master.reads.awaitingDecision()].filter((job) => caller.sees(job.id)).map((job) => jobApproval(master, job, now));
   const gates = waitingKvGates(master, now).filter((gate) => caller.sees(HITL_STATUS_PREFIX + gate.ref.slice(KV_GATE_REF_PREFIX.length)));
   return [...jobs, ...gates].sort((a, b) => (a.since ?? now) - (b.since ?? now));
 }
 
-function jobApproval(master: Master, job: Job, now: number): ApprovalView {
+function jobApproval(master: ApprovalHost, job: Job, now: number): ApprovalView {
   // The wait began at the first of the trailing "awaiting approval" events (a restart adds another).
   let since: number | null = null;
-  const events = master.store.jobEvents(job.id);
+  const events = master.reads.jobEvents(job.id);
   for (let i = events.length - 1; i >= 0 && events[i]?.detail?.startsWith('awaiting approval') === true; i--) since = events[i]?.at ?? since;
   return {
     ref: job.id,
@@ -38,12 +41,12 @@ function jobApproval(master: Master, job: Job, now: number): ApprovalView {
 }
 
 /** Gates of the original SDK: members of `titan:hitl:queue` whose status is `WAITING`, as its dashboard lists them. */
-function waitingKvGates(master: Master, now: number): ApprovalView[] {
+function waitingKvGates(master: ApprovalHost, now: number): ApprovalView[] {
   const read = (key: string): string | null => {
-    const entry = master.store.kvGet(key, now);
+    const entry = master.kv.kvGet(key, now);
     return entry?.kind === 'string' ? entry.value : null;
   };
-  const queue = master.store.kvGet(HITL_QUEUE_KEY, now);
+  const queue = master.kv.kvGet(HITL_QUEUE_KEY, now);
   if (queue?.kind !== 'set') return [];
   return queue.value.flatMap((gateId): ApprovalView[] => {
     if (read(HITL_STATUS_PREFIX + gateId)?.trim() !== 'WAITING') return [];
@@ -67,20 +70,20 @@ function waitingKvGates(master: Master, now: number): ApprovalView[] {
  * `REJECTED` written to `titan:hitl:status:<id>`, which the gate script polls. Only a gate
  * registered in the queue and still `WAITING` is decided; anything else is refused, unchanged.
  */
-export function decideKvGate(master: Master, gateId: string, approve: boolean, by: string, now: number): GateDecisionView {
+export function decideKvGate(master: ApprovalHost, gateId: string, approve: boolean, by: string, now: number): GateDecisionView {
   const ref = KV_GATE_REF_PREFIX + gateId;
-  const queue = master.store.kvGet(HITL_QUEUE_KEY, now);
+  const queue = master.kv.kvGet(HITL_QUEUE_KEY, now);
   if (queue?.kind !== 'set' || !queue.value.includes(gateId)) {
     throw new TitanError(ErrorCode.UNKNOWN_JOB, `no gate ${ref}: ${JSON.stringify(gateId)} is not in ${HITL_QUEUE_KEY}; \`titan approvals\` lists the ones waiting`);
   }
   const key = HITL_STATUS_PREFIX + gateId;
-  const entry = master.store.kvGet(key, now);
+  const entry = master.kv.kvGet(key, now);
   const status = entry?.kind === 'string' ? entry.value.trim() : null;
   if (status !== 'WAITING') {
     throw new TitanError(ErrorCode.INVALID_REQUEST, `gate ${ref} is not waiting for a decision: ${key} is ${status === null ? 'not set' : JSON.stringify(status)}`);
   }
   const decided = approve ? 'APPROVED' : 'REJECTED';
-  master.store.kvPut(key, decided, null, now);
+  master.kv.kvPut(key, decided, null, now);
   return { ref, key, status: decided, by };
 }
 
@@ -88,10 +91,10 @@ export function decideKvGate(master: Master, gateId: string, approve: boolean, b
  * The job a `titan approve <dag>/<job>` means: the job itself when it awaits approval, else the
  * gate inserted after it for its `hitl_message`, when that one does.
  */
-export function approvalTarget(master: Master, jobId: string): string {
-  if (master.scheduler.isAwaitingApproval(jobId)) return jobId;
-  const dagId = (master.scheduler.job(jobId) ?? master.store.getJob(jobId))?.spec.dagId;
+export function approvalTarget(master: ApprovalHost, jobId: string): string {
+  if (master.reads.isAwaitingApproval(jobId)) return jobId;
+  const dagId = (master.reads.job(jobId) ?? master.reads.getJob(jobId))?.spec.dagId;
   if (dagId === undefined || !jobId.startsWith(`${dagId}.`)) return jobId;
   const gate = `${dagId}.${hitlGateId(jobId.slice(dagId.length + 1))}`;
-  return master.scheduler.isAwaitingApproval(gate) ? gate : jobId;
+  return master.reads.isAwaitingApproval(gate) ? gate : jobId;
 }

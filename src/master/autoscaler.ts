@@ -2,6 +2,7 @@ import { decideScaling, forgetPending, hostCanServe, INITIAL_SCALING_STATE, type
 import { Opcode } from '../protocol/opcodes.js';
 import { randomUUID } from 'node:crypto';
 import { webhookHeaders } from '../security/webhook-signature.js';
+import type { JobReads } from './job-ports.js';
 import type { Master } from './master.js';
 import type { WorkerObserver } from './worker-observer.js';
 import { MASTER_DEFAULTS } from './options.js';
@@ -16,7 +17,7 @@ const WEBHOOK_ATTEMPTS = 3;
  * WORKER_SPAWN to a host, a POST to the webhook, or a graceful stop of an idle worker.
  */
 /** What the autoscaler reads and does on the master. */
-export type AutoscalerHost = Pick<Master, 'options' | 'log' | 'deadlines' | 'scheduler' | 'peerOf' | 'stopWorker'>;
+export type AutoscalerHost = Pick<Master, 'options' | 'log' | 'deadlines' | 'peerOf' | 'stopWorker'> & { readonly reads: Pick<JobReads, 'worker' | 'capacity'> };
 
 export class Autoscaler implements WorkerObserver {
   private state: ScalingState = INITIAL_SCALING_STATE;
@@ -88,11 +89,11 @@ export class Autoscaler implements WorkerObserver {
 
   private decide(): void {
     const now = Date.now();
-    const scheduler = this.master.scheduler;
-    const hosts = [...this.hosts.values()].filter((h) => scheduler.worker(h.id)?.health === 'healthy');
-    const decision = decideScaling(this.state, { ...scheduler.capacity(), spawnedBy: this.spawnedBy, hosts }, this.policy, now);
+    const { reads } = this.master;
+    const hosts = [...this.hosts.values()].filter((h) => reads.worker(h.id)?.health === 'healthy');
+    const decision = decideScaling(this.state, { ...reads.capacity(), spawnedBy: this.spawnedBy, hosts }, this.policy, now);
     this.state = decision.state;
-    for (const id of this.spawnedBy.keys()) if (scheduler.worker(id)?.health === 'dead') this.spawnedBy.delete(id);
+    for (const id of this.spawnedBy.keys()) if (reads.worker(id)?.health === 'dead') this.spawnedBy.delete(id);
     for (const action of decision.actions) this.perform(action);
     if (decision.nextAt !== null) this.arm(decision.nextAt);
   }

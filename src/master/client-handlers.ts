@@ -13,21 +13,25 @@ import { listJobPage } from './job-list.js';
 import type { Master } from './master.js';
 import { parseBody } from '../protocol/parse-body.js';
 import type { ClientContext } from './client-context.js';
-import { clusterStats } from './stats.js';
-import { streamLogs } from './log-stream.js';
-import { handleDagMessage } from './dag-requests.js';
-import { handleServiceMessage } from './service-requests.js';
-import { handleKvMessage } from './kv-requests.js';
-import { handleScheduleMessage } from './schedule-requests.js';
-import { handlePipelineSubmit } from './pipeline-requests.js';
+import { clusterStats, type StatsHost } from './stats.js';
+import { streamLogs, type LogStreamHost } from './log-stream.js';
+import { handleDagMessage, type DagRequestHost } from './dag-requests.js';
+import { handleServiceMessage, type ServiceHost } from './service-requests.js';
+import { handleKvMessage, type KvHost } from './kv-requests.js';
+import { handleScheduleMessage, type ScheduleRequestHost } from './schedule-requests.js';
+import { handlePipelineSubmit, type PipelineRequestHost } from './pipeline-requests.js';
 import { checkRunnable } from './isolation-spec.js';
 import { jobSpecOf } from './job-spec.js';
 import { ownerOf } from '../security/policy.js';
 
 type SubmitBody = ReturnType<typeof JobSubmitRequest.parse>;
 
+/** What the client operations use: the job ports and the parts beside them. */
+export type ClientHost = DagRequestHost & ServiceHost & KvHost & ScheduleRequestHost & PipelineRequestHost & StatsHost & LogStreamHost
+  & Pick<Master, 'retention' | 'stopWorker' | 'inference' | 'newJobId'>;
+
 /** The opcodes a CLI or SDK connection may send, once it has authenticated. */
-export function handleClientMessage(master: Master, session: ClientContext, msg: IncomingMessage, reply: Replier): void {
+export function handleClientMessage(master: ClientHost, session: ClientContext, msg: IncomingMessage, reply: Replier): void {
   switch (msg.opcode) {
     case Opcode.PING:
       reply.ok({ pong: true, at: Date.now() });
@@ -50,7 +54,7 @@ export function handleClientMessage(master: Master, session: ClientContext, msg:
     }
     case Opcode.JOB_CANCEL: {
       const { jobId } = parseBody(JobRef, msg);
-      master.apply(master.scheduler.cancel(jobId, Date.now()));
+      master.commands.apply(master.commands.cancel(jobId, Date.now()));
       reply.ok(jobView(master, jobId));
       return;
     }
@@ -86,7 +90,7 @@ export function handleClientMessage(master: Master, session: ClientContext, msg:
       const { hash } = parseBody(ArtifactGetRequest, msg);
       // A namespaced token reads bytes only through its own keys or jobs: hashes are not secrets.
       const prefix = session.idPrefix;
-      if (prefix !== '' && !master.store.artifactReachable(hash, prefix)) {
+      if (prefix !== '' && !master.reads.artifactReachable(hash, prefix)) {
         throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `no artifact ${hash} reachable from namespace ${prefix.slice(0, -1)}: read artifacts through a key (titan artifact get) or a job of the namespace`);
       }
       reply.ok({ data: master.artifacts.get(hash) });
@@ -103,8 +107,8 @@ export function handleClientMessage(master: Master, session: ClientContext, msg:
 }
 
 /** Validates every job of the batch first, so a batch is accepted whole or not at all. */
-function submit(master: Master, session: ClientContext, bodies: readonly SubmitBody[]): string[] {
-  master.refuseWhenStoreFull();
+function submit(master: ClientHost, session: ClientContext, bodies: readonly SubmitBody[]): string[] {
+  master.commands.refuseWhenStoreFull();
   const ids = new Set<string>();
   if (session.identity !== null) master.security.checkQuota(session.identity, bodies.length, activeJobIds(master));
   for (const body of bodies) {
@@ -113,7 +117,7 @@ function submit(master: Master, session: ClientContext, bodies: readonly SubmitB
       throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `script ${body.run.fileName} (${body.run.artifact}) was not uploaded: ARTIFACT_PUT it first`);
     }
     if (body.id === undefined) continue;
-    if (ids.has(body.id) || master.scheduler.job(body.id) !== undefined || master.store.getJob(body.id) !== undefined) {
+    if (ids.has(body.id) || master.reads.job(body.id) !== undefined || master.reads.getJob(body.id) !== undefined) {
       throw new TitanError(ErrorCode.INVALID_REQUEST, `job id ${body.id} is already in use; pick another or omit it`);
     }
     ids.add(body.id);
@@ -124,14 +128,14 @@ function submit(master: Master, session: ClientContext, bodies: readonly SubmitB
   const jobIds = bodies.map((body) => {
     const jobId = body.id ?? session.idPrefix + master.newJobId();
     const spec = jobSpecOf(body);
-    effects.push(...master.scheduler.submit(jobId, owner === undefined ? spec : { ...spec, owner }, now));
+    effects.push(...master.commands.submit(jobId, owner === undefined ? spec : { ...spec, owner }, now));
     return jobId;
   });
-  master.applyAcknowledged(effects);
+  master.commands.applyAcknowledged(effects);
   return jobIds;
 }
 
-function waitForJob(master: Master, session: ClientContext, req: { jobId: string; timeoutMs?: number | undefined }, reply: Replier): void {
+function waitForJob(master: ClientHost, session: ClientContext, req: { jobId: string; timeoutMs?: number | undefined }, reply: Replier): void {
   const view = jobView(master, req.jobId);
   if (isFinal(view.state)) {
     reply.ok(view);

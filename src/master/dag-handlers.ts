@@ -12,6 +12,9 @@ import { checkRunnable } from './isolation-spec.js';
 import { dagJobId, dagJobSpecOf } from './job-spec.js';
 import type { Master } from './master.js';
 
+/** What planning, submitting and showing DAG jobs use. */
+export type DagHost = Pick<Master, 'reads' | 'commands' | 'artifacts'>;
+
 type DagJob = z.output<typeof DagJobRequest>;
 
 export function toDagView(dag: Dag): DagView {
@@ -74,8 +77,8 @@ export interface PlannedJob {
  * Validates jobs for a DAG (new or running) and turns them into specs in an order the core can
  * attach (parents first). Throws, naming the problem, before anything is submitted.
  */
-export function planDagJobs(master: Master, dagId: string, requested: readonly DagJob[]): PlannedJob[] {
-  const known = new Set(master.store.jobsOfDag(dagId).map((j) => j.id.slice(dagId.length + 1)));
+export function planDagJobs(master: DagHost, dagId: string, requested: readonly DagJob[]): PlannedJob[] {
+  const known = new Set(master.reads.jobsOfDag(dagId).map((j) => j.id.slice(dagId.length + 1)));
   const jobs = withHitlGates(requested, known);
   for (const job of jobs) {
     if (known.has(job.key)) throw new TitanError(ErrorCode.INVALID_REQUEST, `DAG ${dagId} already has a job ${job.key}; pick another key`);
@@ -102,23 +105,23 @@ export function planDagJobs(master: Master, dagId: string, requested: readonly D
  * Submits planned jobs on behalf of `owner` (whose namespace and token the jobs' own tokens
  * carry); parents outside the batch that already finished are looked up in the store.
  */
-export function submitPlanned(master: Master, planned: readonly PlannedJob[], effects: Effect[], owner: JobOwner | undefined): string[] {
+export function submitPlanned(master: DagHost, planned: readonly PlannedJob[], effects: Effect[], owner: JobOwner | undefined): string[] {
   const inBatch = new Set(planned.map((p) => p.id));
-  const outside = planned.flatMap((p) => (p.spec.parents ?? []).filter((id) => !inBatch.has(id) && master.scheduler.job(id) === undefined));
-  const finishedParents: ReadonlyMap<string, JobState> = master.store.jobStates([...new Set(outside)]);
+  const outside = planned.flatMap((p) => (p.spec.parents ?? []).filter((id) => !inBatch.has(id) && master.reads.job(id) === undefined));
+  const finishedParents: ReadonlyMap<string, JobState> = master.reads.jobStates([...new Set(outside)]);
   const now = Date.now();
-  for (const job of planned) effects.push(...master.scheduler.submit(job.id, owner === undefined ? job.spec : { ...job.spec, owner }, now, finishedParents));
+  for (const job of planned) effects.push(...master.commands.submit(job.id, owner === undefined ? job.spec : { ...job.spec, owner }, now, finishedParents));
   return planned.map((p) => p.id);
 }
 
-export function dagStatus(master: Master, dagId: string): DagStatusView {
-  const dag = master.scheduler.dag(dagId) ?? master.store.getDag(dagId);
+export function dagStatus(master: Pick<DagHost, 'reads'>, dagId: string): DagStatusView {
+  const dag = master.reads.dag(dagId) ?? master.reads.getDag(dagId);
   if (dag === undefined) throw new TitanError(ErrorCode.UNKNOWN_JOB, `no DAG ${dagId}: list them with \`titan dags\``);
   const now = Date.now();
-  const jobs = master.store.jobsOfDag(dagId).map((stored) => {
-    const job = master.scheduler.job(stored.id) ?? stored;
+  const jobs = master.reads.jobsOfDag(dagId).map((stored) => {
+    const job = master.reads.job(stored.id) ?? stored;
     const prefix = `${dagId}.`;
-    const view = toJobView(job, job === stored ? null : master.scaling.explain(job.spec.requirement, master.scheduler.waitingReason(job, now)));
+    const view = toJobView(job, job === stored ? null : master.reads.explainedWait(job, now));
     return { ...view, key: job.id.slice(prefix.length), parents: (job.spec.parents ?? []).map((p) => p.slice(prefix.length)) };
   });
   return { dag: toDagView(dag), jobs };

@@ -12,13 +12,18 @@ import type { Master } from './master.js';
 import { bothDelayAndAt, parseBody } from '../protocol/parse-body.js';
 import { ownerOf } from '../security/policy.js';
 import type { ClientContext } from './client-context.js';
+import type { ApprovalHost } from './approvals.js';
+import type { DagHost } from './dag-handlers.js';
+
+/** What DAG runs, retries, approvals and job history use. */
+export type DagRequestHost = DagHost & ApprovalHost & Pick<Master, 'security' | 'watchers' | 'log'>;
 
 /** DAG runs, retries and job history: the client opcodes beyond single jobs. Returns false when the opcode is not one of them. */
-export function handleDagMessage(master: Master, session: ClientContext, msg: IncomingMessage, reply: Replier): boolean {
+export function handleDagMessage(master: DagRequestHost, session: ClientContext, msg: IncomingMessage, reply: Replier): boolean {
   switch (msg.opcode) {
     case Opcode.DAG_SUBMIT: {
       const req = parseBody(DagSubmitRequest, msg);
-      master.refuseWhenStoreFull();
+      master.commands.refuseWhenStoreFull();
       if (session.identity !== null) master.security.checkQuota(session.identity, req.jobs.length, activeJobIds(master));
       const dagId = `${session.idPrefix}d${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
       if (req.runAt !== undefined && req.delaySeconds !== undefined && req.delaySeconds > 0) throw bothDelayAndAt('delaySeconds', 'runAt');
@@ -27,20 +32,20 @@ export function handleDagMessage(master: Master, session: ClientContext, msg: In
       // The run's own time holds every job; a job's run_at can only hold it later still.
       const jobs = runAt === undefined ? req.jobs : req.jobs.map((j) => ({ ...j, runAt: Math.max(runAt, j.runAt ?? 0) }));
       const planned = planDagJobs(master, dagId, jobs);
-      const effects: Effect[] = master.scheduler.createDag(dagId, req.name, Date.now());
+      const effects: Effect[] = master.commands.createDag(dagId, req.name, Date.now());
       const jobIds = submitPlanned(master, planned, effects, ownerOf(session.identity));
-      master.applyAcknowledged(effects);
+      master.commands.applyAcknowledged(effects);
       reply.ok({ dagId, jobIds });
       return true;
     }
     case Opcode.DAG_ADD_JOBS: {
       const req = parseBody(DagAddJobsRequest, msg);
-      master.refuseWhenStoreFull();
+      master.commands.refuseWhenStoreFull();
       if (session.identity !== null) master.security.checkQuota(session.identity, req.jobs.length, activeJobIds(master));
-      if (master.scheduler.dag(req.dagId) === undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, `DAG ${req.dagId} is not running; jobs can only be added while it runs`);
+      if (master.reads.dag(req.dagId) === undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, `DAG ${req.dagId} is not running; jobs can only be added while it runs`);
       const effects: Effect[] = [];
       const jobIds = submitPlanned(master, planDagJobs(master, req.dagId, req.jobs), effects, ownerOf(session.identity));
-      master.applyAcknowledged(effects);
+      master.commands.applyAcknowledged(effects);
       reply.ok({ dagId: req.dagId, jobIds });
       return true;
     }
@@ -49,12 +54,12 @@ export function handleDagMessage(master: Master, session: ClientContext, msg: In
       return true;
     case Opcode.DAG_LIST: {
       const { limit } = parseBody(DagListRequest, msg);
-      reply.ok({ dags: master.store.listDags(limit, session.idPrefix).map((d) => toDagView(master.scheduler.dag(d.id) ?? d)) });
+      reply.ok({ dags: master.reads.listDags(limit, session.idPrefix).map((d) => toDagView(master.reads.dag(d.id) ?? d)) });
       return true;
     }
     case Opcode.DAG_CANCEL: {
       const { dagId } = parseBody(DagRef, msg);
-      master.apply(master.scheduler.cancelDag(dagId, Date.now()));
+      master.commands.apply(master.commands.cancelDag(dagId, Date.now()));
       reply.ok(dagStatus(master, dagId));
       return true;
     }
@@ -84,14 +89,14 @@ export function handleDagMessage(master: Master, session: ClientContext, msg: In
     }
     case Opcode.JOB_RETRY: {
       const { jobId } = parseBody(JobRef, msg);
-      master.refuseWhenStoreFull();
-      if (master.scheduler.job(jobId) !== undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${jobId} is still active; only a finished job can be retried`);
-      const stored = master.store.getJob(jobId);
+      master.commands.refuseWhenStoreFull();
+      if (master.reads.job(jobId) !== undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${jobId} is still active; only a finished job can be retried`);
+      const stored = master.reads.getJob(jobId);
       if (stored === undefined) throw new TitanError(ErrorCode.UNKNOWN_JOB, `no job ${jobId}: list dead jobs with \`titan dlq\``);
-      const dag = stored.spec.dagId !== undefined ? master.store.getDag(stored.spec.dagId) : undefined;
+      const dag = stored.spec.dagId !== undefined ? master.reads.getDag(stored.spec.dagId) : undefined;
       // A retried job is unfinished again: it counts against the quota like a new submission.
       if (session.identity !== null) master.security.checkQuota(session.identity, 1, activeJobIds(master));
-      master.applyAcknowledged(master.scheduler.retry(stored, dag, Date.now()));
+      master.commands.applyAcknowledged(master.commands.retry(stored, dag, Date.now()));
       reply.ok(jobView(master, jobId));
       return true;
     }
@@ -111,8 +116,8 @@ export function handleDagMessage(master: Master, session: ClientContext, msg: In
         return true;
       }
       const jobId = approvalTarget(master, req.jobId ?? '');
-      const effects = approve ? master.scheduler.approve(jobId, by, now) : master.scheduler.reject(jobId, by, req.reason, now);
-      master.apply(effects);
+      const effects = approve ? master.commands.approve(jobId, by, now) : master.commands.reject(jobId, by, req.reason, now);
+      master.commands.apply(effects);
       master.log.info({ jobId, by, decision: approve ? 'approved' : 'rejected' }, 'approval decision');
       reply.ok(jobView(master, jobId));
       return true;
@@ -123,7 +128,7 @@ export function handleDagMessage(master: Master, session: ClientContext, msg: In
     case Opcode.JOB_HISTORY: {
       const { jobId } = parseBody(JobRef, msg);
       const view = jobView(master, jobId);
-      reply.ok({ job: view, events: master.store.jobEvents(jobId).map(({ jobId: _id, ...event }) => event), final: isFinal(view.state) });
+      reply.ok({ job: view, events: master.reads.jobEvents(jobId).map(({ jobId: _id, ...event }) => event), final: isFinal(view.state) });
       return true;
     }
     default:

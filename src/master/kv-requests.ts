@@ -9,17 +9,19 @@ import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import type { Master } from './master.js';
 import { parseBody } from '../protocol/parse-body.js';
 
+export type KvHost = Pick<Master, 'kv' | 'artifacts'>;
+
 const ttlMs = (ttlSeconds: number | undefined): number | null => (ttlSeconds === undefined ? null : Math.ceil(ttlSeconds * 1000));
 
 /**
  * The KV store (strings and sets, optional TTL) and artifacts published under a key: how jobs of
  * a DAG and clients pass data to each other. Returns false when the opcode is not one of these.
  */
-export function handleKvMessage(master: Master, msg: IncomingMessage, reply: Replier): boolean {
+export function handleKvMessage(master: KvHost, msg: IncomingMessage, reply: Replier): boolean {
   switch (msg.opcode) {
     case Opcode.KV_GET: {
       const { key } = parseBody(KvKeyRequest, msg);
-      const entry = master.store.kvGet(key, Date.now());
+      const entry = master.kv.kvGet(key, Date.now());
       if (entry?.kind === 'set') {
         throw new TitanError(
           ErrorCode.INVALID_REQUEST,
@@ -33,20 +35,20 @@ export function handleKvMessage(master: Master, msg: IncomingMessage, reply: Rep
       const req = parseBody(KvPutRequest, msg);
       const now = Date.now();
       const ttl = ttlMs(req.ttlSeconds);
-      master.store.kvPut(req.key, req.value, ttl, now);
+      master.kv.kvPut(req.key, req.value, ttl, now);
       reply.ok({ expiresAt: ttl === null ? null : now + ttl } satisfies KvPutReply);
       return true;
     }
     case Opcode.KV_DELETE:
-      reply.ok({ deleted: master.store.kvDelete(parseBody(KvKeyRequest, msg).key) } satisfies KvDeleteReply);
+      reply.ok({ deleted: master.kv.kvDelete(parseBody(KvKeyRequest, msg).key) } satisfies KvDeleteReply);
       return true;
     case Opcode.KV_SADD: {
       const req = parseBody(KvSaddRequest, msg);
-      reply.ok({ added: master.store.kvSadd(req.key, req.members, ttlMs(req.ttlSeconds), Date.now()) } satisfies KvSaddReply);
+      reply.ok({ added: master.kv.kvSadd(req.key, req.members, ttlMs(req.ttlSeconds), Date.now()) } satisfies KvSaddReply);
       return true;
     }
     case Opcode.KV_SMEMBERS:
-      reply.ok({ members: master.store.kvSmembers(parseBody(KvKeyRequest, msg).key, Date.now()) } satisfies KvSmembersReply);
+      reply.ok({ members: master.kv.kvSmembers(parseBody(KvKeyRequest, msg).key, Date.now()) } satisfies KvSmembersReply);
       return true;
     case Opcode.ARTIFACT_PUBLISH: {
       const req = parseBody(ArtifactPublishRequest, msg);
@@ -57,12 +59,12 @@ export function handleKvMessage(master: Master, msg: IncomingMessage, reply: Rep
         );
       }
       const size = master.artifacts.get(req.hash).byteLength;
-      reply.ok(master.store.publishArtifact(req.key, req.hash, size, req.jobId ?? null, Date.now()) satisfies KeyedArtifactView);
+      reply.ok(master.kv.publishArtifact(req.key, req.hash, size, req.jobId ?? null, Date.now()) satisfies KeyedArtifactView);
       return true;
     }
     case Opcode.ARTIFACT_FETCH: {
       const { key } = parseBody(ArtifactFetchRequest, msg);
-      const published = master.store.getKeyedArtifact(key);
+      const published = master.kv.getKeyedArtifact(key);
       if (published === undefined) {
         throw new TitanError(
           ErrorCode.UNKNOWN_ARTIFACT,
@@ -74,7 +76,7 @@ export function handleKvMessage(master: Master, msg: IncomingMessage, reply: Rep
     }
     case Opcode.ARTIFACT_LIST: {
       const req = parseBody(ArtifactListRequest, msg);
-      reply.ok({ artifacts: master.store.listKeyedArtifacts(req.prefix, req.limit) } satisfies ArtifactListReply);
+      reply.ok({ artifacts: master.kv.listKeyedArtifacts(req.prefix, req.limit) } satisfies ArtifactListReply);
       return true;
     }
     default:

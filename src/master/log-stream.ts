@@ -4,6 +4,8 @@ import { jobView } from './find-job.js';
 import type { Master } from './master.js';
 import type { ClientContext } from './client-context.js';
 
+export type LogStreamHost = Pick<Master, 'reads' | 'watchers'>;
+
 /** Lines per chunk at most, and text per chunk at most: what the master holds for one reader. */
 export const LOG_PAGE_LINES = 1000;
 export const LOG_PAGE_CHARS = 256 * 1024;
@@ -15,7 +17,7 @@ export const LOG_PAGE_CHARS = 256 * 1024;
  * arrive and ends once the job is final and every line it wrote has been sent. Stops as soon as
  * the reader cancels or its connection closes.
  */
-export function streamLogs(master: Master, session: ClientContext, req: { jobId: string; afterSeq: number; follow: boolean }, reply: Replier): void {
+export function streamLogs(master: LogStreamHost, session: ClientContext, req: { jobId: string; afterSeq: number; follow: boolean }, reply: Replier): void {
   jobView(master, req.jobId); // throws E_UNKNOWN_JOB before anything is streamed
   let cursor = req.afterSeq;
   let ended = false;
@@ -34,7 +36,7 @@ export function streamLogs(master: Master, session: ClientContext, req: { jobId:
       stopWatching();
       return;
     }
-    const lines = master.store.readLogs(req.jobId, cursor, LOG_PAGE_LINES, LOG_PAGE_CHARS);
+    const lines = master.reads.readLogs(req.jobId, cursor, LOG_PAGE_LINES, LOG_PAGE_CHARS);
     if (lines.length === 0) {
       pumping = false;
       if (!req.follow || isFinal(jobView(master, req.jobId).state)) finish();

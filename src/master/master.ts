@@ -24,6 +24,7 @@ import { extendedHeartbeatDeadline, LoopLag } from './loop-lag.js';
 import { DEFAULT_RETENTION_MS, Retention } from './retention.js';
 import { EventFeed } from './event-feed.js';
 import { WorkerVitals } from './worker-vitals.js';
+import { jobPorts, type JanitorReaps, type JobCommands, type JobReads, type KvStore, type WorkerReports } from './job-ports.js';
 import { StoreGuard, type StoreBatch } from './store-guard.js';
 import type { Security } from '../security/security.js';
 import type { InferencePort } from './inference-port.js';
@@ -54,8 +55,17 @@ const NO_SCALING: ScalingView = { explain: (_requirement, reason) => reason, spa
  * given its ports by the composition root.
  */
 export class Master {
-  readonly scheduler: Scheduler;
-  readonly store: Store;
+  private readonly scheduler: Scheduler;
+  private readonly store: Store;
+  /** Core commands of client requests, and applying their effects. */
+  readonly commands: JobCommands;
+  /** What workers report, fed to the core. */
+  readonly workerReports: WorkerReports;
+  /** Jobs, DAGs and workers as the core and the store know them. */
+  readonly reads: JobReads;
+  readonly kv: KvStore;
+  /** What the janitor may do to a job its worker did not end. */
+  readonly reaps: JanitorReaps;
   /** Holds writes (and their effects) back while the disk is full; refuses new work meanwhile. */
   readonly storeGuard: StoreGuard;
   readonly artifacts: ArtifactStore;
@@ -70,7 +80,7 @@ export class Master {
   /** Stalls of the master's own loop, so it does not blame workers for heartbeats it could not read. */
   readonly loopLag = new LoopLag();
   readonly services = new ServiceDirectory();
-  readonly schedules: Schedules = new Schedules(this);
+  readonly schedules: Schedules;
   /** Load and free memory from each worker's last heartbeat. */
   readonly vitals = new WorkerVitals();
   /** Recent job transitions for live HTTP clients and /metrics. */
@@ -109,6 +119,16 @@ export class Master {
     this.logs = new LogIntake(this.store, options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES);
     this.retention = new Retention(this.store, this.artifacts, options.retentionMs ?? DEFAULT_RETENTION_MS, log, options.retentionIntervalMs);
     this.scheduler = new Scheduler(this.store.maxJobSeq() + 1, this.store.maxDagSeq() + 1);
+    const ports = jobPorts({
+      scheduler: this.scheduler,
+      store: this.store,
+      apply: (effects, schedules) => this.apply(effects, schedules),
+      applyAcknowledged: (effects) => this.applyAcknowledged(effects),
+      refuseWhenStoreFull: () => this.refuseWhenStoreFull(),
+      explainedWait: (job, now) => this.scaling.explain(job.spec.requirement, this.scheduler.waitingReason(job, now)),
+    });
+    ({ commands: this.commands, workerReports: this.workerReports, reads: this.reads, kv: this.kv, reaps: this.reaps } = ports);
+    this.schedules = new Schedules(this, ports.schedules);
     this.security.attachJobs((id) => this.scheduler.job(id));
     this.observe({ workerDisconnected: (workerId, why) => this.inference.workerGone(workerId, why) });
   }
@@ -125,6 +145,11 @@ export class Master {
 
   liveWorkerCount(): number {
     return this.scheduler.liveWorkers().length;
+  }
+
+  /** The store's file sizes, for /metrics. */
+  storeFileBytes(): { db: number; wal: number } {
+    return this.store.storeFileBytes();
   }
 
   /** Rebuilds state from the store and starts the master's own timers; the ports are opened by the composition root. */

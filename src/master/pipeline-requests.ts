@@ -10,10 +10,13 @@ import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { requirementOf } from '../security/opcode-permissions.js';
 import type { ClientContext } from './client-context.js';
 import { dagStatus } from './dag-handlers.js';
-import { handleDagMessage } from './dag-requests.js';
+import { handleDagMessage, type DagRequestHost } from './dag-requests.js';
 import type { Master } from './master.js';
 import { missingUploads, pipelineToDagJobs } from './pipeline-jobs.js';
-import { handleScheduleMessage } from './schedule-requests.js';
+import { handleScheduleMessage, type ScheduleRequestHost } from './schedule-requests.js';
+
+/** What PIPELINE_SUBMIT uses: what the opcodes it becomes use, and the pipeline limits in the options. */
+export type PipelineRequestHost = DagRequestHost & ScheduleRequestHost & Pick<Master, 'options'>;
 
 type PipelineSubmit = ReturnType<typeof PipelineSubmitRequest.parse>;
 
@@ -22,7 +25,7 @@ type PipelineSubmit = ReturnType<typeof PipelineSubmitRequest.parse>;
  * or what files to upload first, else submits the jobs through DAG_SUBMIT, DAG_ADD_JOBS or
  * SCHEDULE_ADD's own handler, after the same role and namespace check those opcodes get.
  */
-export function handlePipelineSubmit(master: Master, session: ClientContext, msg: IncomingMessage, reply: Replier): void {
+export function handlePipelineSubmit(master: PipelineRequestHost, session: ClientContext, msg: IncomingMessage, reply: Replier): void {
   const req = parseBody(PipelineSubmitRequest, msg);
   submit(master, session, msg, req, reply).catch((err: unknown) => {
     const error = asTitanError(err, master.options.dataDir);
@@ -31,7 +34,7 @@ export function handlePipelineSubmit(master: Master, session: ClientContext, msg
   });
 }
 
-async function submit(master: Master, session: ClientContext, msg: IncomingMessage, req: PipelineSubmit, reply: Replier): Promise<void> {
+async function submit(master: PipelineRequestHost, session: ClientContext, msg: IncomingMessage, req: PipelineSubmit, reply: Replier): Promise<void> {
   const running = req.dagId === undefined ? undefined : dagStatus(master, req.dagId).jobs;
   const existing = running === undefined ? {} : { existingJobIds: new Set(running.map((j) => j.key)), existingEdges: new Map(running.map((j) => [j.key, j.parents])) };
   const parsed = await parsePipelineOffLoop(req.yaml, master.options.pipelineLimits ?? DEFAULT_PIPELINE_LIMITS, existing);
@@ -60,7 +63,7 @@ async function submit(master: Master, session: ClientContext, msg: IncomingMessa
 }
 
 /** The jobs are known only now: the caller needs what the opcode they become needs (deploy for a service). */
-function admitAs(master: Master, session: ClientContext, opcode: number, body: Record<string, unknown>): void {
+function admitAs(master: PipelineRequestHost, session: ClientContext, opcode: number, body: Record<string, unknown>): void {
   if (session.identity === null) return;
   master.security.authorize(session.identity, requirementOf(opcode, body), 'PIPELINE_SUBMIT', session.remoteAddress);
 }

@@ -84,11 +84,11 @@ export function masterReadModel(master: Master): MasterReadModel {
       return master.ready;
     },
     startedAt: master.startedAt,
-    liveWorkers: () => master.scheduler.liveWorkers().map((w) => ({ health: w.health, slots: w.slots, busySlots: w.running.size })),
-    queueDepths: () => master.scheduler.queueDepths(),
-    jobCounts: () => master.store.countByState(),
+    liveWorkers: () => master.reads.liveWorkers().map((w) => ({ health: w.health, slots: w.slots, busySlots: w.running.size })),
+    queueDepths: () => master.reads.queueDepths(),
+    jobCounts: () => master.reads.countByState(),
     storeStats: () => ({
-      fileBytes: master.store.storeFileBytes(),
+      fileBytes: master.storeFileBytes(),
       retention: { batchMsMax: master.retention.batchMsMax, batches: master.retention.batches, deleted: master.retention.deleted, artifactBytesDeleted: master.retention.artifactBytesDeleted },
       loopStallMsMax: master.loopLag.worstMs,
     }),
@@ -101,24 +101,24 @@ export function masterReadModel(master: Master): MasterReadModel {
 }
 
 export function janitorOperations(master: Master): JanitorOperations {
-  const { scheduler } = master;
+  const { reads, reaps, commands } = master;
   return {
     log: master.log,
     storeFull: () => master.storeGuard.isFull,
-    activeJobs: () => scheduler.activeJobs(),
-    job: (id) => scheduler.job(id),
+    activeJobs: () => reads.activeJobs(),
+    job: (id) => reads.job(id),
     attemptsRunningOn(workerId) {
-      const worker = scheduler.worker(workerId);
+      const worker = reads.worker(workerId);
       if (worker === undefined) return undefined;
       const expected = new Map<string, number>();
       for (const jobId of worker.running) {
-        const job = scheduler.job(jobId);
+        const job = reads.job(jobId);
         if (job !== undefined) expected.set(jobId, job.attempt);
       }
       return expected;
     },
-    reapOverdue: (jobId, now, why) => void master.apply(scheduler.reapOverdue(jobId, now, why)),
-    reapUnreported: (jobId, now, why) => void master.apply(scheduler.reapUnreported(jobId, now, why)),
-    kill: (workerId, jobId, attempt, why) => void master.apply([{ type: 'kill', workerId, jobId, attempt, reason: why }]),
+    reapOverdue: (jobId, now, why) => void commands.apply(reaps.reapOverdue(jobId, now, why)),
+    reapUnreported: (jobId, now, why) => void commands.apply(reaps.reapUnreported(jobId, now, why)),
+    kill: (workerId, jobId, attempt, why) => void commands.apply([{ type: 'kill', workerId, jobId, attempt, reason: why }]),
   };
 }

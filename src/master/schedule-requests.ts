@@ -7,8 +7,10 @@ import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import type { Master } from './master.js';
 import { parseBody } from '../protocol/parse-body.js';
 
+export type ScheduleRequestHost = Pick<Master, 'schedules'>;
+
 /** Cron schedules of DAG runs (`titan schedule …`). Returns false when the opcode is not one of these. */
-export function handleScheduleMessage(master: Master, msg: IncomingMessage, reply: Replier): boolean {
+export function handleScheduleMessage(master: ScheduleRequestHost, msg: IncomingMessage, reply: Replier): boolean {
   switch (msg.opcode) {
     case Opcode.SCHEDULE_ADD:
       reply.ok({ schedule: master.schedules.add(parseBody(ScheduleAddRequest, msg)) } satisfies ScheduleReply);

@@ -9,7 +9,11 @@ import { DagSubmitRequest } from '../protocol/messages.js';
 import type { ScheduleAddRequest, ScheduleView } from '../protocol/schedule-messages.js';
 import type { ScheduleRecord } from '../store/store.js';
 import { planDagJobs, submitPlanned } from './dag-handlers.js';
+import type { ScheduleRecords } from './job-ports.js';
 import type { Master } from './master.js';
+
+/** What schedules use of the master: DAG planning and submission, the deadline heap, DAG watchers. */
+export type ScheduleHost = Pick<Master, 'commands' | 'reads' | 'artifacts' | 'log' | 'deadlines' | 'watchers'>;
 
 /** A due time served at most this late (a busy event loop, a quick restart) still counts as on time. */
 const GRACE_MS = 1000;
@@ -38,11 +42,14 @@ interface LiveSchedule {
 export class Schedules {
   private readonly live = new Map<string, LiveSchedule>();
 
-  constructor(private readonly master: Master) {}
+  constructor(
+    private readonly master: ScheduleHost,
+    private readonly records: ScheduleRecords,
+  ) {}
 
   /** Loads every schedule from the store and arms those not paused (misfires are decided at once). */
   start(): void {
-    for (const record of this.master.store.listSchedules()) {
+    for (const record of this.records.listSchedules()) {
       try {
         this.load(record);
       } catch (err) {
@@ -70,7 +77,7 @@ export class Schedules {
       createdAt: now,
       resumedAt: null,
     };
-    this.master.store.putSchedule(record);
+    this.records.putSchedule(record);
     return this.view(this.load(record));
   }
 
@@ -80,7 +87,7 @@ export class Schedules {
 
   remove(id: string): void {
     const s = this.get(id);
-    this.master.store.deleteSchedule(id);
+    this.records.deleteSchedule(id);
     this.disarm(s);
     this.live.delete(id);
   }
@@ -88,7 +95,7 @@ export class Schedules {
   pause(id: string): ScheduleView {
     const s = this.get(id);
     s.record = { ...s.record, paused: true };
-    this.master.store.putSchedule(s.record);
+    this.records.putSchedule(s.record);
     this.disarm(s);
     return this.view(s);
   }
@@ -98,7 +105,7 @@ export class Schedules {
     if (!s.record.paused) return this.view(s);
     const now = Date.now();
     s.record = { ...s.record, paused: false, resumedAt: now };
-    this.master.store.putSchedule(s.record);
+    this.records.putSchedule(s.record);
     s.settledThrough = Math.max(s.settledThrough, now);
     this.tick(s, now);
     return this.view(s);
@@ -127,7 +134,7 @@ export class Schedules {
 
   private state(s: LiveSchedule): ScheduleState {
     const { overlap, misfire, paused, lastDueAt, lastDagId } = s.record;
-    const running = lastDagId !== null && this.master.scheduler.dag(lastDagId) !== undefined;
+    const running = lastDagId !== null && this.master.reads.dag(lastDagId) !== undefined;
     return { overlap, misfire, paused, lastFiredFor: lastDueAt, settledThrough: s.settledThrough, running, queued: s.queue.length };
   }
 
@@ -167,10 +174,10 @@ export class Schedules {
       // Each job learns which schedule and due time it runs for (its "logical date").
       const env = { TITAN_SCHEDULE_ID: s.record.id, TITAN_SCHEDULE_DUE_AT: String(dueAt) };
       const planned = planDagJobs(this.master, dagId, s.payload.jobs.map((j) => ({ ...j, env: { ...j.env, ...env } })));
-      const effects: Effect[] = this.master.scheduler.createDag(dagId, s.payload.name, now);
+      const effects: Effect[] = this.master.commands.createDag(dagId, s.payload.name, now);
       submitPlanned(this.master, planned, effects, { name: `schedule:${s.record.id}` });
       const record = { ...s.record, lastDueAt: dueAt, lastDagId: dagId };
-      this.master.apply(effects, [record]);
+      this.master.commands.apply(effects, [record]);
       s.record = record;
       this.master.log.info({ scheduleId: s.record.id, dagId, dueAt, reason }, 'schedule fired');
     } catch (err) {

@@ -5,12 +5,14 @@ import { permissionsOf, type Identity } from '../security/policy.js';
 import type { Master } from './master.js';
 import { parseBody } from '../protocol/parse-body.js';
 
+export type SecurityHost = Pick<Master, 'security'>;
+
 export function whoami(identity: Identity): WhoamiReply {
   return { kind: identity.kind, name: identity.name, role: identity.role, namespace: identity.namespace ?? null, permissions: permissionsOf(identity) };
 }
 
 /** WHOAMI, tokens and the audit ledger. Session has already checked the role. Returns false for other opcodes. */
-export function handleSecurityMessage(master: Master, identity: Identity, msg: IncomingMessage, reply: Replier): boolean {
+export function handleSecurityMessage(master: SecurityHost, identity: Identity, msg: IncomingMessage, reply: Replier): boolean {
   switch (msg.opcode) {
     case Opcode.WHOAMI:
       reply.ok(whoami(identity));

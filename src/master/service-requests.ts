@@ -7,11 +7,13 @@ import type { Master } from './master.js';
 import { parseBody } from '../protocol/parse-body.js';
 import type { ClientContext } from './client-context.js';
 
+export type ServiceHost = Pick<Master, 'reads' | 'commands' | 'services'>;
+
 /** The services this caller may see (a namespaced token: its namespace's only). */
-function listServices(master: Master, caller: ClientContext): ServiceView[] {
+function listServices(master: ServiceHost, caller: ClientContext): ServiceView[] {
   const now = Date.now();
   const out: ServiceView[] = [];
-  for (const job of master.scheduler.activeJobs()) {
+  for (const job of master.reads.activeJobs()) {
     if (job.spec.service === undefined || !caller.sees(job.id)) continue;
     const reported = master.services.get(job.id);
     // What a previous worker reported is not where a service placed again answers.
@@ -34,21 +36,21 @@ function listServices(master: Master, caller: ClientContext): ServiceView[] {
 }
 
 /** Services: list, stop, restart. Returns false when the opcode is not one of them. */
-export function handleServiceMessage(master: Master, caller: ClientContext, msg: IncomingMessage, reply: Replier): boolean {
+export function handleServiceMessage(master: ServiceHost, caller: ClientContext, msg: IncomingMessage, reply: Replier): boolean {
   switch (msg.opcode) {
     case Opcode.SERVICE_LIST:
       reply.ok({ services: listServices(master, caller) });
       return true;
     case Opcode.SERVICE_STOP: {
       const { jobId } = parseBody(JobRef, msg);
-      master.apply(master.scheduler.stopService(jobId, Date.now()));
+      master.commands.apply(master.commands.stopService(jobId, Date.now()));
       reply.ok(jobView(master, jobId));
       return true;
     }
     case Opcode.SERVICE_RESTART: {
       const { jobId } = parseBody(JobRef, msg);
       master.services.forget(jobId);
-      master.apply(master.scheduler.restartService(jobId, Date.now()));
+      master.commands.apply(master.commands.restartService(jobId, Date.now()));
       reply.ok(jobView(master, jobId));
       return true;
     }

@@ -4,9 +4,9 @@ import { AuthRequest } from '../protocol/messages.js';
 import { parseBody } from '../protocol/parse-body.js';
 import type { Peer } from '../protocol/peer.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
-import { handleWorkerMessage, type WorkerContext } from './worker-handlers.js';
-import { handleClientMessage } from './client-handlers.js';
-import { handleSecurityMessage } from './security-requests.js';
+import { handleWorkerMessage, type WorkerContext, type WorkerHost } from './worker-handlers.js';
+import { handleClientMessage, type ClientHost } from './client-handlers.js';
+import { handleSecurityMessage, type SecurityHost } from './security-requests.js';
 import { can, type Identity } from '../security/policy.js';
 import { isAudited, requirementOf } from '../security/opcode-permissions.js';
 import { targetOf } from '../security/security.js';
@@ -14,6 +14,9 @@ import { auditedReply } from '../security/audited-reply.js';
 import { WORKER_OU } from '../security/tls.js';
 import type { Master } from './master.js';
 import { ClientContext } from './client-context.js';
+
+/** What a connection serves: worker and client operations, and its own authentication. */
+export type SessionHost = WorkerHost & ClientHost & SecurityHost & Pick<Master, 'detachWorker'>;
 
 /** What TLS said about the other end, when the listener is TLS. */
 export interface PeerCertificate {
@@ -37,7 +40,7 @@ export class Session {
   readonly context: ClientContext;
 
   constructor(
-    private readonly master: Master,
+    private readonly master: SessionHost,
     readonly peer: Peer,
     readonly certificate: PeerCertificate = { commonName: null, unit: null },
   ) {

@@ -1,6 +1,9 @@
 import type { ClusterStatsView } from '../protocol/views.js';
 import type { Master } from './master.js';
 
+/** What `titan stats` shows: workers as the core and their heartbeats know them, queues, job counts, timers. */
+export type StatsHost = Pick<Master, 'startedAt' | 'reads' | 'options' | 'vitals' | 'workerMeta' | 'scaling' | 'timerSkew'>;
+
 /** Heartbeats a live worker may miss before it is shown `unresponsive` (it is declared dead only at the heartbeat timeout). */
 const MISSED_BEATS = 2;
 
@@ -9,11 +12,11 @@ export function shownHealth(health: string, lastSeenMsAgo: number, heartbeatInte
   return health === 'healthy' && lastSeenMsAgo > MISSED_BEATS * heartbeatIntervalMs ? 'unresponsive' : health;
 }
 
-export function clusterStats(master: Master): ClusterStatsView {
+export function clusterStats(master: StatsHost): ClusterStatsView {
   const now = Date.now();
   return {
     uptimeMs: now - master.startedAt,
-    workers: master.scheduler.liveWorkers().map((w) => ({
+    workers: master.reads.liveWorkers().map((w) => ({
       id: w.id,
       host: w.host,
       tags: [...w.tags],
@@ -37,8 +40,8 @@ export function clusterStats(master: Master): ClusterStatsView {
         return startedAt === undefined || startedAt === null ? null : now - startedAt;
       })(),
     })),
-    queues: master.scheduler.queueDepths(),
-    jobs: master.store.countByState(),
+    queues: master.reads.queueDepths(),
+    jobs: master.reads.countByState(),
     timers: master.timerSkew.summary(),
   };
 }

@@ -6,7 +6,7 @@ import { tcpTransport } from '../protocol/transport.js';
 import { PRE_AUTH_MAX_FRAME } from '../protocol/body-limits.js';
 import { peerSubject, tlsServer, type ServerTlsMaterial } from '../security/tls.js';
 import type { Master } from './master.js';
-import { Session } from './session.js';
+import { Session, type SessionHost } from './session.js';
 
 /** Why a connection's first frame was refused for its size: nothing bigger is read before AUTH. */
 const PRE_AUTH_HINT = `until AUTH succeeds a connection may send only frames of at most ${PRE_AUTH_MAX_FRAME} bytes; send AUTH (token, role, name) first`;
@@ -23,7 +23,7 @@ export class TcpListener {
   private server: Server | null = null;
 
   constructor(
-    private readonly master: Master,
+    private readonly master: SessionHost & Pick<Master, 'bodyLimits'>,
     private readonly route: ConnectionRouter,
     private readonly tls: ServerTlsMaterial | null,
   ) {}

@@ -13,12 +13,18 @@ import { leaseMsFor, supersededResult } from '../core/lease.js';
 import type { JobOutcome } from '../core/job.js';
 import type { Effect } from '../core/effects.js';
 
+/** What the worker operations use: reports into the core, the connection's bookkeeping, logs and services. */
+export type WorkerHost = Pick<
+  Master,
+  'workerReports' | 'commands' | 'reads' | 'attachWorker' | 'armHeartbeat' | 'tell' | 'workerMeta' | 'vitals' | 'services' | 'logs' | 'watchers' | 'artifacts' | 'inference' | 'options' | 'log'
+>;
+
 export interface WorkerContext {
   workerId: string | null;
 }
 
 /** The opcodes a worker connection may send, once it has authenticated. */
-export function handleWorkerMessage(master: Master, session: Session, ctx: WorkerContext, msg: IncomingMessage, reply: Replier): void {
+export function handleWorkerMessage(master: WorkerHost, session: Session, ctx: WorkerContext, msg: IncomingMessage, reply: Replier): void {
   const now = Date.now();
   if (msg.opcode === Opcode.WORKER_REGISTER) {
     const reg = parseBody(WorkerRegisterRequest, msg);
@@ -26,7 +32,7 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
     master.workerMeta.set(reg.workerId, { version: reg.version ?? 'unknown', startedAt: reg.startedAt ?? null, pid: reg.pid });
     master.attachWorker(reg.workerId, session.peer);
     master.log.info({ workerId: reg.workerId, tags: reg.tags, slots: reg.slots, holding: reg.holding.length }, 'worker registered');
-    const effects = master.scheduler.registerWorker(
+    const effects = master.workerReports.registerWorker(
       { id: reg.workerId, host: reg.host, tags: reg.tags, slots: reg.slots, resources: reg.resources, holding: reg.holding, ...(reg.drivers !== undefined ? { drivers: reg.drivers } : {}) },
       now,
     );
@@ -36,7 +42,7 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
     }
     // Acknowledge before dispatching so the worker has its registration answer first.
     reply.ok({ ok: true, heartbeatIntervalMs: master.options.heartbeatIntervalMs, leaseMs: leaseMsFor(master.options.heartbeatTimeoutMs), inferencePublicKey: master.inference.publicKeyPem });
-    master.apply(effects);
+    master.commands.apply(effects);
     master.tell('workerRegistered', reg.workerId, reg.spawn, reg.spawnedBy);
     return;
   }
@@ -46,7 +52,7 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
     case Opcode.WORKER_HEARTBEAT: {
       const beat = parseBody(WorkerHeartbeat, msg);
       master.vitals.record(workerId, beat.load1, beat.freeMemoryMb, now);
-      if (master.scheduler.heartbeat(workerId, now)) master.armHeartbeat(workerId);
+      if (master.workerReports.heartbeat(workerId, now)) master.armHeartbeat(workerId);
       if (beat.inference !== undefined) master.inference.agentHeartbeat(workerId, session.peer, beat.inference, now);
       reply.ok({ ok: true });
       master.tell('heartbeat', workerId, beat.jobs, beat.dispatches, now);
@@ -54,20 +60,20 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
     }
     case Opcode.JOB_STARTED: {
       const report = parseBody(JobStartedReport, msg);
-      master.apply(master.scheduler.jobStarted(workerId, report.jobId, report.attempt, now));
+      master.commands.apply(master.workerReports.jobStarted(workerId, report.jobId, report.attempt, now));
       reply.ok({ ok: true });
       return;
     }
     case Opcode.JOB_FINISHED: {
       const report = parseBody(JobFinishedReport, msg);
       // Refused before it changes anything: the worker keeps the result and sends it again.
-      master.refuseWhenStoreFull();
+      master.commands.refuseWhenStoreFull();
       if (report.stopped === true) {
-        master.apply(master.scheduler.handBack(workerId, report.jobId, report.attempt, now));
+        master.commands.apply(master.workerReports.handBack(workerId, report.jobId, report.attempt, now));
         reply.ok({ ok: true });
         return;
       }
-      const timeout = master.scheduler.job(report.jobId)?.spec.timeoutSeconds ?? 0;
+      const timeout = master.reads.job(report.jobId)?.spec.timeoutSeconds ?? 0;
       const error = report.error ?? (report.timedOut ? `timed out after ${timeout} s; its worker killed its process tree` : undefined);
       const outcome = {
         exitCode: report.exitCode, signal: report.signal, durationMs: report.durationMs,
@@ -75,8 +81,8 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
         ...(report.oom === true ? { oom: true } : {}),
         ...(report.leaseExpired === true ? { leaseExpired: true } : {}),
       };
-      const effects = master.scheduler.jobFinished(workerId, report.jobId, report.attempt, outcome, now);
-      master.apply(effects.length > 0 ? effects : supersededResultOfStoredJob(master, workerId, report.jobId, report.attempt, outcome, now));
+      const effects = master.workerReports.jobFinished(workerId, report.jobId, report.attempt, outcome, now);
+      master.commands.apply(effects.length > 0 ? effects : supersededResultOfStoredJob(master, workerId, report.jobId, report.attempt, outcome, now));
       reply.ok({ ok: true });
       return;
     }
@@ -89,17 +95,17 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
     }
     case Opcode.SERVICE_READY: {
       const report = parseBody(ServiceReadyReport, msg);
-      const effects = master.scheduler.serviceReady(workerId, report.jobId, report.attempt, now);
+      const effects = master.workerReports.serviceReady(workerId, report.jobId, report.attempt, now);
       if (effects.length > 0) {
         master.services.ready(report.jobId, { workerId, host: hostOf(session.peer.remoteAddress), port: report.port, pid: report.pid, readyAt: now });
       }
-      master.apply(effects);
+      master.commands.apply(effects);
       reply.ok({ ok: true });
       return;
     }
     case Opcode.SERVICE_RESTARTED: {
       const report = parseBody(ServiceRestartedReport, msg);
-      const job = master.scheduler.job(report.jobId);
+      const job = master.reads.job(report.jobId);
       if (job !== undefined && job.attempt === report.attempt && job.workerId === workerId) {
         master.services.restarted(report.jobId, report.restarts, report.pid, Date.now());
         master.log.info({ jobId: report.jobId, restarts: report.restarts, exitCode: report.exitCode, signal: report.signal }, 'service restarted by its supervisor');
@@ -108,7 +114,7 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
       return;
     }
     case Opcode.WORKER_DRAINING: {
-      master.scheduler.drainWorker(workerId);
+      master.workerReports.drainWorker(workerId);
       master.tell('changed');
       reply.ok({ ok: true });
       return;
@@ -128,9 +134,9 @@ export function handleWorkerMessage(master: Master, session: Session, ctx: Worke
 }
 
 /** A late result for a job that already ended (no longer in the core's memory): kept in its history. */
-function supersededResultOfStoredJob(master: Master, workerId: string, jobId: string, attempt: number, outcome: JobOutcome, now: number): Effect[] {
-  if (master.scheduler.job(jobId) !== undefined) return [];
-  const stored = master.store.getJob(jobId);
+function supersededResultOfStoredJob(master: WorkerHost, workerId: string, jobId: string, attempt: number, outcome: JobOutcome, now: number): Effect[] {
+  if (master.reads.job(jobId) !== undefined) return [];
+  const stored = master.reads.getJob(jobId);
   if (stored === undefined) return [];
   master.log.info({ jobId, attempt, workerId }, 'result of a superseded attempt recorded');
   return [supersededResult(stored, workerId, attempt, outcome, now)];

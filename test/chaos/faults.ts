@@ -1,19 +1,20 @@
 /**
  * The faults of a chaos run, drawn from the seeded generator: SIGKILL (then a restart on the same
- * dirs) and SIGSTOP/SIGCONT of the master and of workers, and cutting the namespaced worker's link.
+ * dirs) and SIGSTOP/SIGCONT of the master and of workers, cutting the namespaced worker's link,
+ * and slowing it with netem where the kernel has it.
  * Pauses and cuts stay shorter than the lease (docs/RELIABILITY.md): longer ones are the
  * "worker lost" case, which SIGKILL covers.
  */
 import type { ChaosProcesses } from './processes.js';
 import type { Random } from './random.js';
 
-export type FaultKind = 'kill-worker' | 'stop-worker' | 'kill-master' | 'stop-master' | 'partition';
+export type FaultKind = 'kill-worker' | 'stop-worker' | 'kill-master' | 'stop-master' | 'partition' | 'slow-link';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class FaultInjector {
   private readonly round: FaultKind[] = [];
-  readonly counts: Record<FaultKind, number> = { 'kill-worker': 0, 'stop-worker': 0, 'kill-master': 0, 'stop-master': 0, partition: 0 };
+  readonly counts: Record<FaultKind, number> = { 'kill-worker': 0, 'stop-worker': 0, 'kill-master': 0, 'stop-master': 0, partition: 0, 'slow-link': 0 };
 
   constructor(
     private readonly cluster: ChaosProcesses,
@@ -38,6 +39,7 @@ export class FaultInjector {
     if (this.round.length === 0) {
       const kinds: FaultKind[] = ['kill-worker', 'kill-worker', 'stop-worker', 'stop-worker', 'kill-master', 'stop-master'];
       if (this.cluster.islander !== null) kinds.push('partition', 'partition');
+      if (this.cluster.islander?.netns.canSlow === true) kinds.push('slow-link');
       for (let i = kinds.length - 1; i > 0; i--) {
         const j = this.random.int(i + 1);
         [kinds[i], kinds[j]] = [kinds[j] as FaultKind, kinds[i] as FaultKind];
@@ -79,6 +81,15 @@ export class FaultInjector {
         netns.setLink(false);
         await sleep(random.between(500, 2_500));
         netns.setLink(true);
+        break;
+      }
+      case 'slow-link': {
+        // A congested or distant link: slower than the heartbeat interval, well inside the lease.
+        const netns = cluster.islander?.netns;
+        if (netns === undefined || netns.canSlow !== true) return;
+        netns.slow(random.between(50, 400), random.between(0, 100));
+        await sleep(random.between(2_000, 6_000));
+        netns.slow(null);
         break;
       }
     }

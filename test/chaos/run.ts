@@ -22,6 +22,7 @@ export interface ChaosReport {
   readonly seed: number;
   readonly minutes: number;
   readonly partition: string;
+  readonly slowLink: string;
   readonly faults: Record<string, number>;
   readonly faultsInjected: number;
   readonly jobsAccepted: number;
@@ -63,13 +64,14 @@ export async function runChaos(minutes: number, seed: number): Promise<ChaosRepo
     await Promise.all([faults.run(until), load]);
     await cluster.restoreAll();
     const outcome = await settle(workload, notes);
-    const servicesNotRunning = await countServicesDown(workload);
+    const servicesNotRunning = await countServicesDown(workload, notes);
     const audit = await workload.call(async (c) => (await c.security.verifyAudit()) as { ok: boolean; problem?: string });
     reader.stop();
     const left = await leftBehind(cluster, WORKERS);
     return {
       seed, minutes,
       partition: typeof netns === 'string' ? `skipped: ${netns}` : 'on',
+      slowLink: typeof netns === 'string' ? `skipped: ${netns}` : netns.canSlow === true ? 'on' : `skipped: ${netns.canSlow}`,
       faults: faults.counts, faultsInjected: faults.total,
       jobsAccepted: outcome.accepted, lost: outcome.lost, endedNotSucceeded: outcome.notSucceeded,
       completedTwice: countLines(workload.ledger, '.done', (n) => n > 1),
@@ -113,12 +115,19 @@ async function settle(workload: Workload, notes: string[]): Promise<{ accepted: 
   return { accepted: ids.length, lost: pending.size, notSucceeded, kvLost };
 }
 
-async function countServicesDown(workload: Workload): Promise<number> {
+async function countServicesDown(workload: Workload, notes: string[]): Promise<number> {
   const ids = workload.accepted.services;
   const deadline = Date.now() + 60_000;
   for (;;) {
     const services = (await workload.call((c) => c.services())) ?? [];
     const down = ids.filter((id) => !(Array.isArray(services) && services.some((s) => s.id === id && s.ready)));
+    if (down.length > 0 && Date.now() > deadline) {
+      for (const id of down) {
+        const job = await workload.call((c) => c.status(id));
+        const said = job === null || typeof job === 'string' ? 'status unknown' : `${job.state} (attempt ${job.attempt}): ${job.reason ?? 'no reason'}`;
+        notes.push(`service ${id} not ready: ${said}`);
+      }
+    }
     if (down.length === 0 || Date.now() > deadline) return down.length;
     await new Promise((r) => setTimeout(r, 1_000));
   }

@@ -5,7 +5,8 @@ import { ROLE_ACTIONS, ROLES, type Action, type Identity, type Role } from '../.
 import { targetOf } from '../../security/security.js';
 import type { Master } from '../master.js';
 import type { LegacyRequest } from '../../protocol/legacy-frame.js';
-import { fail, handleLegacyRequest, type LegacyReply } from './handlers.js';
+import { fail, handleLegacyRequest, type LegacyHost, type LegacyReply } from './handlers.js';
+import type { LegacyNameBook } from './names.js';
 
 /** The least role that lets v1 clients do what was refused. */
 function roleFor(action: Action): Role | undefined {
@@ -18,10 +19,10 @@ function roleFor(action: Action): Role | undefined {
  * there), then the handler; a request that is not a read gets its `received` ledger row before
  * the handler runs and one with its outcome and the ids it created after. Never throws: everything becomes the original's `ERROR: …` text.
  */
-export function serveLegacyRequest(master: Master, identity: Identity, request: LegacyRequest, source: string): LegacyReply {
+export function serveLegacyRequest(master: LegacyHost & Pick<Master, 'security'>, names: LegacyNameBook, identity: Identity, request: LegacyRequest, source: string): LegacyReply {
   const requirement = legacyRequirementOf(request.opcode, request.payload);
   // Not a v1 request opcode: answered as such by the handler, and nothing happens.
-  if (requirement === undefined) return handleLegacyRequest(master, request);
+  if (requirement === undefined) return handleLegacyRequest(master, names, request);
   const action = legacyActionName(request.opcode);
   try {
     master.security.admit(identity, requirement, action, source);
@@ -37,7 +38,7 @@ export function serveLegacyRequest(master: Master, identity: Identity, request: 
       return fail((err as Error).message, ErrorCode.INTERNAL);
     }
   }
-  const reply = handleLegacyRequest(master, request);
+  const reply = handleLegacyRequest(master, names, request);
   if (isAudited(requirement)) {
     const target = [targetOf(requirement), ...(reply.created ?? []).slice(0, 20)].filter((t) => t.length > 0).join(',');
     master.security.record(identity, action, target, source, reply.ok ? 'ok' : `error ${reply.code ?? ErrorCode.INVALID_REQUEST}: ${reply.text.slice(0, 300)}`);

@@ -3,13 +3,13 @@ import { ErrorCode, TitanError } from '../../common/errors.js';
 import { isFinal, type JobState } from '../../core/job.js';
 import { jobView } from '../find-job.js';
 import type { Master } from '../master.js';
-import { clusterStats } from '../stats.js';
+import { clusterStats, type StatsHost } from '../stats.js';
 import { LegacyOp, type LegacyRequest } from '../../protocol/legacy-frame.js';
 import { fetchAsset, kvGet, kvSadd, kvSet, kvSmembers, uploadAsset } from './kv-assets.js';
-import { resolveLegacyName } from './names.js';
+import { resolveLegacyName, type LegacyNameBook } from './names.js';
 import { parseLegacyDag, parseLegacyJob } from './payload.js';
 import { statsText } from './stats-text.js';
-import { submitLegacyJobs } from './submit.js';
+import { submitLegacyJobs, type SubmitHost } from './submit.js';
 
 /** A reply's text; `ok: false` goes out as OP_ERROR and always starts with `ERROR`. */
 export interface LegacyReply {
@@ -20,6 +20,9 @@ export interface LegacyReply {
   /** The Titan job ids a submission created, for the audit ledger. */
   readonly created?: readonly string[];
 }
+
+/** What v1 requests are served on: the master's ports and the parts `titan stats` shows. */
+export type LegacyHost = StatsHost & SubmitHost & Pick<Master, 'kv' | 'log'>;
 
 const ack = (text: string, created?: readonly string[]): LegacyReply => ({ ok: true, text, ...(created !== undefined ? { created } : {}) });
 export const fail = (text: string, code?: ErrorCode): LegacyReply => ({ ok: false, text: text.startsWith('ERROR') ? text : `ERROR: ${text}`, ...(code !== undefined ? { code } : {}) });
@@ -39,9 +42,9 @@ const STATUS: Record<JobState, string> = {
 };
 
 /** Serves one v1 request on the master's own operations. Never throws: errors become `ERROR: …` text. */
-export function handleLegacyRequest(master: Master, req: LegacyRequest): LegacyReply {
+export function handleLegacyRequest(master: LegacyHost, names: LegacyNameBook, req: LegacyRequest): LegacyReply {
   try {
-    return dispatch(master, req.opcode, req.payload);
+    return dispatch(master, names, req.opcode, req.payload);
   } catch (err) {
     if (err instanceof TitanError) return fail(err.message, err.code);
     master.log.error({ err, opcode: req.opcode }, 'legacy request failed');
@@ -49,19 +52,19 @@ export function handleLegacyRequest(master: Master, req: LegacyRequest): LegacyR
   }
 }
 
-function dispatch(master: Master, opcode: number, payload: string): LegacyReply {
+function dispatch(master: LegacyHost, names: LegacyNameBook, opcode: number, payload: string): LegacyReply {
   switch (opcode) {
     case LegacyOp.SUBMIT_DAG:
-      return ack('DAG_ACCEPTED', submitLegacyJobs(master, parseLegacyDag(payload)));
+      return ack('DAG_ACCEPTED', submitLegacyJobs(master, names, parseLegacyDag(payload)));
     case LegacyOp.SUBMIT_JOB:
-      return ack('JOB_ACCEPTED', submitLegacyJobs(master, parseLegacyDag(payload)));
+      return ack('JOB_ACCEPTED', submitLegacyJobs(master, names, parseLegacyDag(payload)));
     case LegacyOp.RUN:
-      return runUploadedScript(master, payload);
+      return runUploadedScript(master, names, payload);
     case LegacyOp.DEPLOY:
-      return deployUploadedScript(master, payload);
+      return deployUploadedScript(master, names, payload);
     case LegacyOp.STOP: {
-      const jobId = knownJob(master, payload.trim());
-      master.apply(master.scheduler.stopService(jobId, Date.now()));
+      const jobId = knownJob(names, payload.trim());
+      master.commands.apply(master.commands.stopService(jobId, Date.now()));
       return ack('STOPPED');
     }
     case LegacyOp.STATS:
@@ -71,13 +74,13 @@ function dispatch(master: Master, opcode: number, payload: string): LegacyReply 
     case LegacyOp.KILL_WORKER:
       return fail('OP_KILL_WORKER is not supported: Titan workers dial out to the master and have no port to address; stop the worker process (SIGTERM drains it first)');
     case LegacyOp.GET_JOB_STATUS: {
-      const jobId = resolveLegacyName(master.store, payload.trim());
+      const jobId = resolveLegacyName(names, payload.trim());
       return ack(jobId === undefined ? 'NULL' : STATUS[jobView(master, jobId).state]);
     }
     case LegacyOp.GET_LOGS:
-      return ack(logText(master, knownJob(master, payload.trim())));
+      return ack(logText(master, knownJob(names, payload.trim())));
     case LegacyOp.CANCEL_JOB:
-      return cancel(master, payload.trim());
+      return cancel(master, names, payload.trim());
     case LegacyOp.UPLOAD_ASSET:
       uploadAsset(master, payload);
       return ack('UPLOAD_SUCCESS');
@@ -102,57 +105,57 @@ function dispatch(master: Master, opcode: number, payload: string): LegacyReply 
   }
 }
 
-function knownJob(master: Master, name: string): string {
-  const jobId = resolveLegacyName(master.store, name);
+function knownJob(names: LegacyNameBook, name: string): string {
+  const jobId = resolveLegacyName(names, name);
   if (jobId === undefined) throw new TitanError(ErrorCode.UNKNOWN_JOB, `no job named ${JSON.stringify(name)}: jobs submitted over v1 are named DAG-<ID>`);
   return jobId;
 }
 
-function cancel(master: Master, name: string): LegacyReply {
-  const jobId = knownJob(master, name);
+function cancel(master: LegacyHost, names: LegacyNameBook, name: string): LegacyReply {
+  const jobId = knownJob(names, name);
   const view = jobView(master, jobId);
   if (isFinal(view.state)) return fail(`${name} already finished (${STATUS[view.state]}); nothing to cancel`);
-  master.apply(master.scheduler.cancel(jobId, Date.now()));
+  master.commands.apply(master.commands.cancel(jobId, Date.now()));
   return ack('CANCELLED');
 }
 
 /** OP_RUN `file|REQ`: runs a script uploaded earlier (OP_UPLOAD_ASSET / OP_DEPLOY_SCRIPT) as a job named TSK-<id>. */
-function runUploadedScript(master: Master, payload: string): LegacyReply {
+function runUploadedScript(master: LegacyHost, names: LegacyNameBook, payload: string): LegacyReply {
   const [file = '', req = ''] = payload.split('|').map((f) => f.trim());
-  const published = master.store.getKeyedArtifact(file);
+  const published = master.kv.getKeyedArtifact(file);
   if (published === undefined) throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `File not found: no script named ${JSON.stringify(file)} was uploaded; send it with OP_DEPLOY_SCRIPT first`);
   const id = `TSK-${randomBytes(6).toString('hex')}`;
   const script = master.artifacts.get(published.hash).toString('base64');
   const fileName = file.slice(file.lastIndexOf('/') + 1);
   const job = parseLegacyJob(`${id}|RUN_PAYLOAD|${fileName}||${script}|${req}|1|0|[]`);
-  const created = submitLegacyJobs(master, [job], (jobKey) => jobKey);
+  const created = submitLegacyJobs(master, names, [job], (jobKey) => jobKey);
   return ack(`JOB_QUEUED ${id} on ${job.requirement.join(',')}`, created);
 }
 
 /** OP_DEPLOY `file|port|REQ`: runs an uploaded script as a service named SVC-<id> (port 0 or empty: picked by the worker). */
-function deployUploadedScript(master: Master, payload: string): LegacyReply {
+function deployUploadedScript(master: LegacyHost, names: LegacyNameBook, payload: string): LegacyReply {
   const [file = '', portField = '', req = ''] = payload.split('|').map((f) => f.trim());
-  const published = master.store.getKeyedArtifact(file);
+  const published = master.kv.getKeyedArtifact(file);
   if (published === undefined) throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `File not found: no script named ${JSON.stringify(file)} was uploaded; send it with OP_DEPLOY_SCRIPT first`);
   const id = `SVC-${randomBytes(6).toString('hex')}`;
   const script = master.artifacts.get(published.hash).toString('base64');
   const fileName = file.slice(file.lastIndexOf('/') + 1);
   const port = portField === '' || portField === '0' || portField === 'auto' ? '0' : portField;
   const job = parseLegacyJob(`${id}|DEPLOY_PAYLOAD|${fileName}|${script}|${port}|${req}|1|0|[]`);
-  const created = submitLegacyJobs(master, [job], (jobKey) => jobKey);
+  const created = submitLegacyJobs(master, names, [job], (jobKey) => jobKey);
   return ack(`DEPLOYED ${id}${port === '0' ? '' : ` on port ${port}`}`, created);
 }
 
 const PAGE = 1000;
 
 /** Every line the job printed (stdout and stderr, all attempts), newest kept when over the reply limit. */
-function logText(master: Master, jobId: string): string {
+function logText(master: LegacyHost, jobId: string): string {
   const limit = master.options.maxFrameSize - 1024;
   let lines: string[] = [];
   let bytes = 0;
   let dropped = 0;
   for (let cursor = 0; ; ) {
-    const page = master.store.readLogs(jobId, cursor, PAGE);
+    const page = master.reads.readLogs(jobId, cursor, PAGE);
     for (const l of page) {
       lines.push(l.line);
       bytes += Buffer.byteLength(l.line) + 1;

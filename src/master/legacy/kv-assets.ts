@@ -5,6 +5,9 @@ import { ArtifactFetchRequest, KvPutRequest } from '../../protocol/kv-messages.j
 import type { Master } from '../master.js';
 import { decodeBase64 } from './payload.js';
 
+/** The original's KV and assets are Titan's KV store and artifacts. */
+type KvHost = Pick<Master, 'kv' | 'artifacts'>;
+
 /**
  * The original's data bus (OP_KV_*) on Titan's KV store, and its assets (OP_UPLOAD_ASSET,
  * OP_DEPLOY_SCRIPT, OP_FETCH_ASSET) as artifacts published under their file name, so native
@@ -23,43 +26,43 @@ function checked<T>(result: z.ZodSafeParseResult<T>): T {
   return result.data;
 }
 
-export function kvSet(master: Master, payload: string): string {
+export function kvSet(master: KvHost, payload: string): string {
   const [key, value] = splitPair(payload, 'key|value');
   const req = checked(KvPutRequest.safeParse({ key, value }));
-  master.store.kvPut(req.key, req.value, null, Date.now());
+  master.kv.kvPut(req.key, req.value, null, Date.now());
   return 'OK';
 }
 
 /** The original answers `NULL` for a missing key, and its SDK relies on it. */
-export function kvGet(master: Master, key: string): string {
-  const entry = master.store.kvGet(key, Date.now());
+export function kvGet(master: KvHost, key: string): string {
+  const entry = master.kv.kvGet(key, Date.now());
   if (entry === undefined) return 'NULL';
   if (entry.kind === 'set') throw new TitanError(ErrorCode.INVALID_REQUEST, `WRONGTYPE: key ${JSON.stringify(key)} holds a set; read it with OP_KV_SMEMBERS`);
   return entry.value;
 }
 
 /** `1` when the member is new, `0` when it was there. */
-export function kvSadd(master: Master, payload: string): string {
+export function kvSadd(master: KvHost, payload: string): string {
   const [key, member] = splitPair(payload, 'key|member');
   checked(KvPutRequest.safeParse({ key, value: member }));
-  return String(master.store.kvSadd(key, [member], null, Date.now()));
+  return String(master.kv.kvSadd(key, [member], null, Date.now()));
 }
 
 /** Comma-separated, in the order first added; empty for a missing key. */
-export function kvSmembers(master: Master, key: string): string {
-  return master.store.kvSmembers(key, Date.now()).join(',');
+export function kvSmembers(master: KvHost, key: string): string {
+  return master.kv.kvSmembers(key, Date.now()).join(',');
 }
 
 /** Stores `name|<base64>` and publishes it under `name` (a later upload of the same name replaces it). */
-export function uploadAsset(master: Master, payload: string): void {
+export function uploadAsset(master: KvHost, payload: string): void {
   const [name, b64] = splitPair(payload, 'name|<base64 of the file>');
   const { key } = checked(ArtifactFetchRequest.safeParse({ key: name.trim() }));
   const data = decodeBase64(b64.trim(), `asset ${key}`);
-  master.store.publishArtifact(key, master.artifacts.put(data), data.length, null, Date.now());
+  master.kv.publishArtifact(key, master.artifacts.put(data), data.length, null, Date.now());
 }
 
-export function fetchAsset(master: Master, name: string): string {
-  const published = master.store.getKeyedArtifact(name);
+export function fetchAsset(master: KvHost, name: string): string {
+  const published = master.kv.getKeyedArtifact(name);
   if (published === undefined) throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `NOT_FOUND: no asset named ${JSON.stringify(name)}; upload it with OP_UPLOAD_ASSET first`);
   return master.artifacts.get(published.hash).toString('base64');
 }

@@ -7,7 +7,10 @@ import type { Store } from '../../store/store.js';
  */
 const PREFIX = 'legacy-name:';
 
-export function recordLegacyName(store: Store, name: string, jobId: string): void {
+/** The slice of the store v1 names live in (its meta table), and the jobs a bare id may name. */
+export type LegacyNameBook = Pick<Store, 'getMeta' | 'setMeta' | 'getJob'>;
+
+export function recordLegacyName(store: LegacyNameBook, name: string, jobId: string): void {
   store.setMeta(PREFIX + name, jobId);
 }
 
@@ -15,7 +18,7 @@ export function recordLegacyName(store: Store, name: string, jobId: string): voi
  * The Titan job id a legacy client means: its name as recorded, the same with `DAG-` added
  * (clients that drop the prefix), else the text itself when it is a Titan job id.
  */
-export function resolveLegacyName(store: Store, name: string): string | undefined {
+export function resolveLegacyName(store: LegacyNameBook, name: string): string | undefined {
   const recorded = store.getMeta(PREFIX + name) ?? (name.startsWith('DAG-') ? undefined : store.getMeta(`${PREFIX}DAG-${name}`));
   if (recorded !== undefined) return recorded;
   return store.getJob(name) !== undefined ? name : undefined;

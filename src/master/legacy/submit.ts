@@ -5,11 +5,14 @@ import { DagJobRequest, describeIssues } from '../../protocol/messages.js';
 import { planDagJobs, submitPlanned } from '../dag-handlers.js';
 import { dagJobId } from '../job-spec.js';
 import type { Master } from '../master.js';
-import { recordLegacyName } from './names.js';
+import { recordLegacyName, type LegacyNameBook } from './names.js';
 import type { LegacyJob } from './payload.js';
 import { zipToBundle, type ZipEntry } from './zip-bundle.js';
 
 type DagJob = z.output<typeof DagJobRequest>;
+
+/** What a v1 submission uses: DAG planning and submission, uploaded archives and scripts. */
+export type SubmitHost = Pick<Master, 'commands' | 'reads' | 'kv' | 'artifacts'>;
 
 /** How the original names a DAG job: `DAG-<ID>`. */
 export const dagJobName = (id: string): string => `DAG-${id}`;
@@ -19,16 +22,16 @@ export const dagJobName = (id: string): string => `DAG-${id}`;
  * planning as DAG_SUBMIT, then points each job's legacy name at its Titan job id. Everything is
  * checked before anything is submitted. Returns the Titan job ids.
  */
-export function submitLegacyJobs(master: Master, jobs: readonly LegacyJob[], nameOf: (id: string) => string = dagJobName): string[] {
-  master.refuseWhenStoreFull();
+export function submitLegacyJobs(master: SubmitHost, names: LegacyNameBook, jobs: readonly LegacyJob[], nameOf: (id: string) => string = dagJobName): string[] {
+  master.commands.refuseWhenStoreFull();
   const archives = new Map<string, { hash: string; entries: ZipEntry[] }>();
   const requests = jobs.map((job) => toDagJob(master, job, nameOf(job.id), archives));
   const dagId = `v1-${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const planned = planDagJobs(master, dagId, requests);
-  const effects = master.scheduler.createDag(dagId, dagName(jobs), Date.now());
+  const effects = master.commands.createDag(dagId, dagName(jobs), Date.now());
   const ids = submitPlanned(master, planned, effects, { name: 'legacy-v1' });
-  master.applyAcknowledged(effects);
-  for (const job of jobs) recordLegacyName(master.store, nameOf(job.id), dagJobId(dagId, job.id));
+  master.commands.applyAcknowledged(effects);
+  for (const job of jobs) recordLegacyName(names, nameOf(job.id), dagJobId(dagId, job.id));
   return ids;
 }
 
@@ -37,7 +40,7 @@ function dagName(jobs: readonly LegacyJob[]): string {
   return `legacy ${shown}${jobs.length > 3 ? ` and ${jobs.length - 3} more` : ''}`.slice(0, 200);
 }
 
-function toDagJob(master: Master, job: LegacyJob, name: string, archives: Map<string, { hash: string; entries: ZipEntry[] }>): DagJob {
+function toDagJob(master: SubmitHost, job: LegacyJob, name: string, archives: Map<string, { hash: string; entries: ZipEntry[] }>): DagJob {
   let run: DagJob['run'];
   let bundle: string | undefined;
   if (job.archive !== null) {
@@ -70,10 +73,10 @@ function toDagJob(master: Master, job: LegacyJob, name: string, archives: Map<st
 }
 
 /** An uploaded zip as a bundle in the artifact store, converted once per submission. */
-function archiveBundle(master: Master, name: string, cache: Map<string, { hash: string; entries: ZipEntry[] }>): { hash: string; entries: ZipEntry[] } {
+function archiveBundle(master: SubmitHost, name: string, cache: Map<string, { hash: string; entries: ZipEntry[] }>): { hash: string; entries: ZipEntry[] } {
   const cached = cache.get(name);
   if (cached !== undefined) return cached;
-  const published = master.store.getKeyedArtifact(name);
+  const published = master.kv.getKeyedArtifact(name);
   if (published === undefined) {
     throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `no archive named ${name} was uploaded; upload the zip first with OP_UPLOAD_ASSET (the SDK's upload_project_folder)`);
   }
