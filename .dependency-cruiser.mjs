@@ -33,6 +33,13 @@ export default {
   forbidden: [
     ...layerRules,
     {
+      name: 'http-not-sdk',
+      comment: 'the HTTP API reaches the master through its ports, never through the client SDK (the master parses pipelines: PIPELINE_SUBMIT)',
+      severity: 'error',
+      from: { path: '^src/http/' },
+      to: { path: '^src/sdk/' },
+    },
+    {
       name: 'no-folder-cycles',
       comment: 'folders import each other one way only; this still holds for a folder left out of LAYERS',
       severity: 'error',

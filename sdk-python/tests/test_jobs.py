@@ -194,6 +194,37 @@ class JobTests(unittest.TestCase):
         self.assertIn("bad.yaml:5:", caught.exception.message)
         self.assertIn('did you mean "depends_on"', caught.exception.message)
 
+    def test_submit_yaml_uploads_the_scripts_it_names_and_add_yaml_grows_the_run(self):
+        folder = os.path.join(self.dir, "grown")
+        os.makedirs(os.path.join(folder, "steps"), exist_ok=True)
+        with open(os.path.join(folder, "steps", "first.py"), "w") as f:
+            f.write('import time\ntime.sleep(1)\nprint("first ran")\n')
+        first = os.path.join(folder, "first.yaml")
+        with open(first, "w") as f:
+            f.write("name: grown\njobs:\n  - id: first\n    file: ./steps/first.py\n")
+        more = os.path.join(folder, "more.yaml")
+        with open(more, "w") as f:
+            f.write("name: more\njobs:\n  - id: second\n    command: echo second ran\n    depends_on: [first]\n")
+        dag_id = self.client.submit_yaml(first)
+        self.assertEqual(self.client.add_yaml(dag_id, more), [f"{dag_id}.second"])
+        self.assertEqual(self.client.wait_dag(dag_id, timeout=60)["dag"]["state"], "succeeded")
+        self.assertEqual(self.client.fetch_logs(f"{dag_id}.first").strip(), "first ran")
+        self.assertEqual(self.client.fetch_logs("second").strip(), "second ran")  # known by its key
+
+    def test_submit_yaml_names_a_missing_script_and_a_zoneless_run_at_at_their_lines(self):
+        missing = os.path.join(self.dir, "missing.yaml")
+        with open(missing, "w") as f:
+            f.write("name: missing\njobs:\n  - id: a\n    file: nowhere.py\n")
+        with self.assertRaises(TitanError) as caught:
+            self.client.submit_yaml(missing)
+        self.assertEqual(caught.exception.code, "E_INVALID_REQUEST")
+        self.assertIn("job a (line 3): file nowhere.py not found next to the pipeline", caught.exception.message)
+        later = os.path.join(self.dir, "later.yaml")
+        with open(later, "w") as f:
+            f.write("name: x\nrun_at: soon\njobs:\n  - id: a\n    command: echo a\n")
+        with self.assertRaisesRegex(TitanError, r"later.yaml:2: run_at must be an ISO 8601 time"):
+            self.client.submit_yaml(later)
+
     def test_follow_logs_yields_lines_of_a_running_job(self):
         job_id = self.client.submit_job(TitanJob("ticker", self.script("ticker.py"), args="5 0.3"))
         seen = []

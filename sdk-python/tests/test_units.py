@@ -11,8 +11,6 @@ import titan_test_support  # noqa: F401  (puts the SDK on sys.path)
 
 from titan_sdk import TitanError, TitanJob, status_name
 from titan_sdk.bundle import bundle_folder
-from titan_sdk.pipeline import parse_pipeline
-from titan_sdk.pipeline_jobs import to_dag_jobs
 from titan_sdk.wire import END, ERROR, JSON, RESPONSE, STREAM, decode_envelope, decode_header, encode_frame, error_from_body
 
 
@@ -91,13 +89,6 @@ class Jobs(unittest.TestCase):
         with self.assertRaisesRegex(TitanError, "add its zone"):
             TitanJob("j", self.script, run_at="2026-12-01T08:00").dag_fields([])
 
-    def test_a_pipelines_run_at_holds_every_job_without_its_own(self):
-        text = "name: later\nrun_at: 2026-12-01T08:00:00Z\njobs:\n  - id: a\n    command: echo a\n  - id: b\n    command: echo b\n    run_at: '2026-12-01T10:30:00+01:00'\n"
-        requests = {r["key"]: r for r in to_dag_jobs(parse_pipeline(text, source="later.yaml"), ".", client=None)}
-        self.assertEqual((requests["a"]["runAt"], requests["b"]["runAt"]), (1796112000000, 1796117400000))
-        with self.assertRaisesRegex(TitanError, r"later.yaml:2: run_at must be an ISO 8601 time"):
-            parse_pipeline("name: x\nrun_at: soon\njobs:\n  - id: a\n    command: echo a\n", source="later.yaml")
-
     def test_service_job_types_become_service_jobs(self):
         for job_type in ("DEPLOY_PAYLOAD", "START_ARCHIVE_SERVICE"):
             for port, expected in ((0, None), (None, None), ("auto", None), (8080, 8080), ("9000", 9000)):
@@ -117,23 +108,6 @@ class Jobs(unittest.TestCase):
             TitanJob("x", self.script, job_type="RUN_FOREVER").dag_fields([])
         with self.assertRaises(TitanError):
             TitanJob("neither")
-
-
-class PipelineServices(unittest.TestCase):
-    def test_type_service_gets_a_service_policy(self):
-        text = (
-            "name: svc\njobs:\n"
-            "  - id: auto-api\n    type: service\n    command: serve\n    port: auto\n"
-            "  - id: fixed-api\n    type: service\n    command: serve\n    port: 8081\n"
-            "  - id: bare-api\n    type: service\n    command: serve\n"
-            "  - id: client\n    command: ping\n    depends_on: [auto-api, fixed-api, bare-api]\n"
-        )
-        requests = {r["key"]: r for r in to_dag_jobs(parse_pipeline(text, source="svc.yaml"), ".", client=None)}
-        self.assertEqual(requests["auto-api"]["service"], {"port": None})
-        self.assertEqual(requests["fixed-api"]["service"], {"port": 8081})
-        self.assertEqual(requests["bare-api"]["service"], {"port": None})
-        self.assertNotIn("service", requests["client"])
-        self.assertEqual(requests["client"]["parents"], ["auto-api", "fixed-api", "bare-api"])
 
 
 class Bundles(unittest.TestCase):

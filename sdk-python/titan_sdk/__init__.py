@@ -9,7 +9,9 @@
 from .client import TitanClient
 from .errors import TitanError
 from .job import TitanJob, status_name
-from .yaml_lite import YamlError
+
+#: Kept for scripts that catch it: the master now reads pipelines, and reports their problems as TitanError.
+YamlError = TitanError
 
 __all__ = ["TitanClient", "TitanJob", "TitanError", "YamlError", "status_name"]
 __version__ = "0.1.0"

@@ -12,8 +12,7 @@ from .bundle import bundle_folder
 from .errors import E_INVALID_REQUEST, E_UNAUTHENTICATED, E_UNKNOWN_JOB, TitanError
 from .job import JOB_ID, TitanJob, status_name
 from .kv import KvMixin
-from .pipeline import parse_pipeline
-from .pipeline_jobs import titan_jobs_to_requests, to_dag_jobs
+from .pipeline_jobs import send_pipeline, titan_jobs_to_requests
 from .rollout import RolloutMixin
 from .security import SecurityMixin
 from .wire import DEFAULT_MAX_FRAME, Connection, Op
@@ -207,24 +206,17 @@ class TitanClient(KvMixin, SecurityMixin, RolloutMixin):
         return list(reply["jobIds"])
 
     def submit_yaml(self, yaml_path, agent_run_id=None, wait=False, poll_interval=2, timeout=300):
-        """Reads, validates and submits a pipeline file; returns the DAG id.
+        """Submits a pipeline file, which the master parses and checks; returns the DAG id.
 
-        With ``project: true`` the file's folder is uploaded as every job's workspace. With wait,
-        blocks until the DAG is finished (the master pushes it: poll_interval is not used) and
-        returns False if it is still running after timeout seconds (None: no limit). Problems in the
-        file raise TitanError listing each with its line.
+        The scripts it names are uploaded; with ``project: true`` the file's folder is uploaded as
+        every job's workspace. With wait, blocks until the DAG is finished (the master pushes it:
+        poll_interval is not used) and returns False if it is still running after timeout seconds
+        (None: no limit). Problems in the file raise TitanError listing each with its line.
         """
         del poll_interval  # kept for compatibility: nothing polls
         path = os.fspath(yaml_path)
-        try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-        except OSError as err:
-            raise TitanError(E_INVALID_REQUEST, f"cannot read pipeline {path}: {err.strerror or err}") from None
-        pipeline = parse_pipeline(text, source=path)
-        requests = self._pipeline_requests(pipeline, path)
-        reply = self._call(Op.DAG_SUBMIT, {"name": pipeline["name"][:200] or "pipeline", "jobs": requests}, idempotent=False)
-        dag_id = self._submitted(reply, requests, agent_run_id)
+        reply = send_pipeline(self, path, self._read_pipeline(path))
+        dag_id = self._submitted(reply, None, agent_run_id)
         if wait:
             status = self.wait_dag(dag_id, timeout=timeout)
             if status["dag"]["state"] == "running":
@@ -232,23 +224,27 @@ class TitanClient(KvMixin, SecurityMixin, RolloutMixin):
         return dag_id
 
     def add_yaml(self, dag_id, yaml_path):
-        """Adds the jobs of a pipeline file to a running DAG; returns their job ids."""
+        """Adds the jobs of a pipeline file to a running DAG (they may depend on its jobs); returns their job ids."""
         path = os.fspath(yaml_path)
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-        existing = [j["key"] for j in self.dag_status(dag_id)["jobs"]]
-        requests = self._pipeline_requests(parse_pipeline(text, source=path, existing_ids=existing), path)
-        reply = self._call(Op.DAG_ADD_JOBS, {"dagId": dag_id, "jobs": requests}, idempotent=False)
-        self._submitted(reply, requests, None)
+        reply = send_pipeline(self, path, self._read_pipeline(path), {"dagId": dag_id})
+        self._submitted(reply, None, None)
         return list(reply["jobIds"])
 
-    def _pipeline_requests(self, pipeline, path):
-        return to_dag_jobs(pipeline, os.path.dirname(os.path.abspath(path)), self)
+    @staticmethod
+    def _read_pipeline(path):
+        try:
+            with open(path, encoding="utf-8") as f:
+                return f.read()
+        except OSError as err:
+            raise TitanError(E_INVALID_REQUEST, f"cannot read pipeline {path}: {err.strerror or err}") from None
 
     def _submitted(self, reply, requests, agent_run_id):
+        """Remembers each job's id by its key (requests None: the keys are read off the ids, ``<dagId>.<key>``)."""
         dag_id = reply["dagId"]
-        for request, job_id in zip(requests, reply.get("jobIds") or []):
-            self._keys[request["key"]] = job_id
+        job_ids = reply.get("jobIds") or []
+        keys = [r["key"] for r in requests] if requests is not None else [j[len(dag_id) + 1:] for j in job_ids]
+        for key, job_id in zip(keys, job_ids):
+            self._keys[key] = job_id
         if agent_run_id:
             self.store_sadd(f"titan:agent-run:{agent_run_id}", dag_id)
         return dag_id

@@ -189,6 +189,20 @@ def run_at_ms(value):
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return int(value * 1000)
     if isinstance(value, str):
-        from .pipeline import parse_instant
         return parse_instant(value, "run_at")
     raise TitanError(E_INVALID_REQUEST, f"run_at must be a datetime, epoch seconds or an ISO 8601 string, not {type(value).__name__}")
+
+
+_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
+
+
+def parse_instant(text, what):
+    """An ISO 8601 time with its zone -> epoch milliseconds; a zone-less time is refused."""
+    value = text.strip() if isinstance(text, str) else ""
+    if _INSTANT.match(value):
+        try:
+            return int(datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00")).timestamp() * 1000)
+        except ValueError:
+            pass
+    hint = " (add its zone: Z for UTC, or an offset like +01:00)" if re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?$", value) else ""
+    raise TitanError(E_INVALID_REQUEST, f'{what} must be an ISO 8601 time with a zone like 2026-12-01T08:00:00Z, got "{text}"{hint}')

@@ -1,4 +1,4 @@
-"""TitanJobs and validated pipelines → the DAG job requests the master takes (like src/sdk/pipeline-jobs.ts).
+"""TitanJobs → the DAG job requests the master takes; pipeline files → PIPELINE_SUBMIT (the master parses them).
 
 ``client`` is the TitanClient doing the uploads: ``upload_file(path)``, ``upload_project_folder(folder)``
 and its ``_projects`` (folders uploaded as ``<name>.zip``). Scripts are uploaded once per submission.
@@ -8,6 +8,7 @@ import os
 
 from .errors import E_INVALID_REQUEST, E_UNSAFE_PATH, TitanError
 from .job import TitanJob
+from .wire import Op
 
 
 def _upload_once(client, path, uploads):
@@ -85,60 +86,32 @@ def _archive_run(client, job, uploads):
     return {"kind": "script", "fileName": entry, "artifact": _upload_once(client, script, uploads)}, bundle
 
 
-def to_dag_jobs(pipeline, base_dir, client):
-    """The DAG job requests of a validated pipeline: scripts uploaded once each, the folder with project: true.
+def send_pipeline(client, path, text, extra=None):
+    """Sends a pipeline file's text to the master (PIPELINE_SUBMIT), which parses and checks it.
 
-    A ``type: service`` job gets ``service: {port}`` (its ``port``, or None for ``auto`` or none given).
+    Problems come back as TitanError(E_INVALID_REQUEST) listing each at ``file:line``. A pipeline
+    naming scripts (or ``project: true``) is answered with what to upload: those are read from the
+    file's folder, uploaded, and the request sent again with their hashes.
     """
-    uploaded = {}
-    bundle = _bundle_once(client, base_dir, uploaded) if pipeline["project"] else None
-    out = []
-    for job in pipeline["jobs"]:
-        if job["file"] is not None:
-            rel = job["file"]
-            if os.path.isabs(rel) or ".." in rel.replace("\\", "/").split("/"):
-                raise TitanError(E_UNSAFE_PATH, f'job {job["id"]} (line {job["line"]}): file "{rel}" must be a path inside the pipeline\'s folder, without ".."')
-            absolute = os.path.normpath(os.path.join(base_dir, rel))
-            if absolute not in uploaded:
-                if not os.path.isfile(absolute):
-                    raise TitanError(E_INVALID_REQUEST, f'job {job["id"]} (line {job["line"]}): file {rel} not found next to the pipeline ({absolute})')
-                _upload_once(client, absolute, uploaded)
-            run = {"kind": "script", "fileName": os.path.relpath(absolute, base_dir).replace(os.sep, "/"), "artifact": uploaded[absolute]}
-        else:
-            run = {"kind": "command", "command": job["command"]}
-        request = {
-            "key": job["id"],
-            "name": job["id"],
-            "run": run,
-            "args": list(job["args"]),
-            "env": dict(job["env"]),
-            "requirement": list(job["requirement"]),
-            "priority": job["priority"],
-            "retries": job["retries"],
-            "timeoutSeconds": job["timeout"],
-            "parents": [p for p, _ in job["parents"]],
-            "triggerRule": job["trigger_rule"],
-            "affinity": job["affinity"],
-            "retryBackoff": dict(job["retry_backoff"]),
-            "delaySeconds": job["delay"],
-        }
-        if job.get("run_at") is not None:
-            request["runAt"] = job["run_at"]
-        if job["on_failure"] is not None:
-            request["onFailure"] = job["on_failure"][0]
-        if job["approval"]:
-            request["approval"] = dict(job["approval"])
-        if job.get("hitl"):
-            request["hitl"] = dict(job["hitl"])
-        if bundle is not None:
-            request["bundle"] = bundle
-        if job.get("resources"):
-            request["resources"] = dict(job["resources"])
-        for key in ("driver", "network", "image"):
-            if job.get(key) is not None:
-                request[key] = job[key]
-        if job["type"] == "service":
-            # port: a number, or auto / absent → the worker picks a free one.
-            request["service"] = {"port": job["port"] if isinstance(job["port"], int) else None}
-        out.append(request)
+    request = {"yaml": text, "source": path, **(extra or {})}
+    answer = client._call(Op.PIPELINE_SUBMIT, request, idempotent=False)
+    if "missing" not in answer:
+        return answer
+    request.update(_upload_missing(client, os.path.dirname(os.path.abspath(path)), answer["missing"]))
+    answer = client._call(Op.PIPELINE_SUBMIT, request, idempotent=False)
+    if "missing" in answer:
+        raise TitanError(E_INVALID_REQUEST, f"the master still misses {answer['missing']} after they were uploaded; retry")
+    return answer
+
+
+def _upload_missing(client, base_dir, missing):
+    files = {}
+    for f in missing["files"]:
+        absolute = os.path.normpath(os.path.join(base_dir, f["path"]))
+        if not os.path.isfile(absolute):
+            raise TitanError(E_INVALID_REQUEST, f'job {f["job"]} (line {f["line"]}): file {f["path"]} not found next to the pipeline ({absolute})')
+        files[f["path"]] = client.upload_file(absolute)
+    out = {"files": files}
+    if missing["project"]:
+        out["project"] = client.upload_project_folder(base_dir)
     return out

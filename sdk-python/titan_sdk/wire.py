@@ -76,6 +76,7 @@ class Op:
     TOKEN_REVOKE = 77
     AUDIT_LIST = 78
     AUDIT_VERIFY = 79
+    PIPELINE_SUBMIT = 82
 
 
 def _not_json(value):

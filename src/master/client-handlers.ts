@@ -19,6 +19,7 @@ import { handleDagMessage, type DagRequestHost } from './dag-requests.js';
 import { handleServiceMessage, type ServiceHost } from './service-requests.js';
 import { handleKvMessage, type KvHost } from './kv-requests.js';
 import { handleScheduleMessage, type ScheduleRequestHost } from './schedule-requests.js';
+import { handlePipelineSubmit, type PipelineRequestHost } from './pipeline-requests.js';
 import { checkRunnable } from './isolation-spec.js';
 import { jobSpecOf } from './job-spec.js';
 import { ownerOf } from '../security/policy.js';
@@ -26,7 +27,7 @@ import { ownerOf } from '../security/policy.js';
 type SubmitBody = ReturnType<typeof JobSubmitRequest.parse>;
 
 /** What the client operations use: the job ports and the parts beside them. */
-export type ClientHost = DagRequestHost & ServiceHost & KvHost & ScheduleRequestHost & StatsHost & LogStreamHost
+export type ClientHost = DagRequestHost & ServiceHost & KvHost & ScheduleRequestHost & PipelineRequestHost & StatsHost & LogStreamHost
   & Pick<Master, 'retention' | 'stopWorker' | 'inference' | 'newJobId'>;
 
 /** The opcodes a CLI or SDK connection may send, once it has authenticated. */
@@ -76,6 +77,9 @@ export function handleClientMessage(master: ClientHost, session: ClientContext, 
       reply.ok({ workerId, draining: true });
       return;
     }
+    case Opcode.PIPELINE_SUBMIT:
+      handlePipelineSubmit(master, session, msg, reply);
+      return;
     case Opcode.ARTIFACT_PUT: {
       const req = parseBody(ArtifactPutRequest, msg);
       const data = typeof req.data === 'string' ? Buffer.from(req.data, req.encoding === 'base64' ? 'base64' : 'utf8') : req.data;

@@ -1,8 +1,6 @@
 import type { Logger } from '../common/log.js';
 import type { Job, JobState } from '../core/job.js';
 import type { WorkerHealth } from '../core/worker-record.js';
-import type { PipelineLimits } from '../pipeline/pipeline-limits.js';
-import { DEFAULT_PIPELINE_LIMITS } from '../pipeline/pipeline-limits.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import type { ClientContext } from './client-context.js';
 import { handleClientMessage } from './client-handlers.js';
@@ -31,7 +29,7 @@ export interface WorkerLoad {
   readonly busySlots: number;
 }
 
-/** What the HTTP API reads without a request: probes, /metrics, live events, pipeline checks. */
+/** What the HTTP API reads without a request: probes, /metrics, live events, artifact checks. */
 export interface MasterReadModel {
   /** True once state is recovered and every port accepts connections. */
   readonly ready: boolean;
@@ -43,7 +41,6 @@ export interface MasterReadModel {
   hasArtifact(hash: string): boolean;
   /** Recent job transitions, and each store write's duration. */
   readonly feed: EventFeed;
-  readonly pipelineLimits: PipelineLimits;
   /** A page of jobs, newest first, as far as the caller's namespace reaches. */
   jobPage(caller: Pick<ClientContext, 'idPrefix'>, filter: Omit<JobFilter, 'idPrefix'>): JobPage;
   /** DAGs grouped by agent_run_id, newest first, as far as `sees` lets the caller see. */
@@ -97,7 +94,6 @@ export function masterReadModel(master: Master): MasterReadModel {
     }),
     hasArtifact: (hash) => master.artifacts.has(hash),
     feed: master.feed,
-    pipelineLimits: master.options.pipelineLimits ?? DEFAULT_PIPELINE_LIMITS,
     jobPage: (caller, filter) => listJobPage(master, caller, filter),
     agentRuns: (limit, sees) => listAgentRuns(master, limit, sees),
     agentRun: (agentRunId, sees) => agentRun(master, agentRunId, sees),

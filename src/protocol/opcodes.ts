@@ -77,6 +77,8 @@ export const Opcode = {
   APPROVAL_LIST: 80,
   // clients → master, maintenance: a retention pass now (`titan gc`)
   STORE_GC: 81,
+  // clients → master: a YAML pipeline the master parses, checks and submits (protocol/pipeline-messages.ts)
+  PIPELINE_SUBMIT: 82,
 } as const;
 export type Opcode = (typeof Opcode)[keyof typeof Opcode];
 

@@ -1,6 +1,6 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { timing, type DagTiming } from './dag-timing.js';
-import { pipelineTools } from './pipeline-tools.js';
+import { sendPipeline } from './pipeline-submit.js';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { TitanError, ErrorCode } from '../common/errors.js';
@@ -271,13 +271,9 @@ export class TitanClient {
     return submitted;
   }
 
-  /** Reads, validates and submits a YAML pipeline; a file with problems is refused with all of them listed. */
+  /** Submits a YAML pipeline, which the master parses and checks; a file with problems is refused with all of them listed at file:line. */
   async submitPipeline(file: string, when: DagTiming = {}): Promise<{ dagId: string; jobIds: string[] }> {
-    const text = await readFile(file, 'utf8');
-    const { formatProblems, parsePipeline, pipelineToDagJobs } = await pipelineTools();
-    const parsed = parsePipeline(text);
-    if (!parsed.ok) throw new TitanError(ErrorCode.INVALID_REQUEST, `${parsed.problems.length} problem(s) in the pipeline:\n${formatProblems(file, parsed.problems)}`);
-    return this.submitDag(parsed.pipeline.name, await pipelineToDagJobs(parsed.pipeline, file, this), when);
+    return (await sendPipeline(this.peer, this, file, timing(when))) as { dagId: string; jobIds: string[] };
   }
 
   /** Adds jobs to a running DAG; parents may name jobs already in it, finished or not. */
@@ -285,15 +281,9 @@ export class TitanClient {
     return (await this.peer.request(Opcode.DAG_ADD_JOBS, { dagId, jobs })) as { dagId: string; jobIds: string[] };
   }
 
-  /** Adds the jobs of a YAML file to a running DAG. */
+  /** Adds the jobs of a YAML file to a running DAG; they may depend on its jobs. */
   async addPipeline(dagId: string, file: string): Promise<{ dagId: string; jobIds: string[] }> {
-    const status = await this.dagStatus(dagId);
-    const existing = new Set(status.jobs.map((j) => j.key));
-    const edges = new Map(status.jobs.map((j) => [j.key, j.parents]));
-    const { formatProblems, parsePipeline, pipelineToDagJobs } = await pipelineTools();
-    const parsed = parsePipeline(await readFile(file, 'utf8'), { existingJobIds: existing, existingEdges: edges });
-    if (!parsed.ok) throw new TitanError(ErrorCode.INVALID_REQUEST, `${parsed.problems.length} problem(s) in the pipeline:\n${formatProblems(file, parsed.problems)}`);
-    return this.addJobs(dagId, await pipelineToDagJobs(parsed.pipeline, file, this));
+    return (await sendPipeline(this.peer, this, file, { dagId })) as { dagId: string; jobIds: string[] };
   }
 
   async dagStatus(dagId: string): Promise<DagStatusView> {

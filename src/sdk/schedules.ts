@@ -1,12 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import { ErrorCode, TitanError } from '../common/errors.js';
 import type { MisfirePolicy, OverlapPolicy } from '../core/schedule.js';
 import type { DagJobRequest } from '../protocol/messages.js';
 import { Opcode } from '../protocol/opcodes.js';
 import type { Requester } from './lazy-peer.js';
 import type { ScheduleListReply, ScheduleReply, ScheduleView } from '../protocol/schedule-views.js';
-import type { Uploader } from './pipeline-jobs.js';
-import { pipelineTools } from './pipeline-tools.js';
+import { sendPipeline, type Uploader } from './pipeline-submit.js';
 
 export type { ScheduleView } from '../protocol/schedule-views.js';
 
@@ -43,16 +40,17 @@ export class ScheduleClient {
    * await titan.schedules.add({ name: 'ping', jobs: [{ key: 'p', run: { kind: 'command', command: 'curl -fsS https://example.com' } }] }, { cron: '*\/10 * * * * *' });
    */
   async add(pipeline: string | { name: string; jobs: readonly DagJobRequest[] }, options: ScheduleOptions): Promise<ScheduleView> {
-    const dag = typeof pipeline === 'string' ? await this.readPipeline(pipeline) : pipeline;
-    const body = {
-      name: dag.name,
-      jobs: dag.jobs,
+    const schedule = {
       cron: options.cron,
       ...(options.tz !== undefined ? { tz: options.tz } : {}),
       ...(options.overlap !== undefined ? { overlap: options.overlap } : {}),
       ...(options.misfire !== undefined ? { misfire: options.misfire } : {}),
     };
-    return ((await this.peer.request(Opcode.SCHEDULE_ADD, body)) as ScheduleReply).schedule;
+    // A pipeline file is parsed by the master (PIPELINE_SUBMIT with a schedule), its scripts uploaded now, once.
+    const reply = typeof pipeline === 'string'
+      ? await sendPipeline(this.peer, this.uploader, pipeline, { schedule })
+      : await this.peer.request(Opcode.SCHEDULE_ADD, { name: pipeline.name, jobs: pipeline.jobs, ...schedule });
+    return (reply as ScheduleReply).schedule;
   }
 
   /** Every schedule, oldest first, with when it fires next. */
@@ -72,12 +70,5 @@ export class ScheduleClient {
 
   async resume(id: string): Promise<ScheduleView> {
     return ((await this.peer.request(Opcode.SCHEDULE_RESUME, { id })) as ScheduleReply).schedule;
-  }
-
-  private async readPipeline(file: string): Promise<{ name: string; jobs: DagJobRequest[] }> {
-    const { formatProblems, parsePipeline, pipelineToDagJobs } = await pipelineTools();
-    const parsed = parsePipeline(await readFile(file, 'utf8'));
-    if (!parsed.ok) throw new TitanError(ErrorCode.INVALID_REQUEST, `${parsed.problems.length} problem(s) in the pipeline:\n${formatProblems(file, parsed.problems)}`);
-    return { name: parsed.pipeline.name, jobs: await pipelineToDagJobs(parsed.pipeline, file, this.uploader) };
   }
 }

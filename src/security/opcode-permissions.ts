@@ -46,6 +46,8 @@ const RULES: ReadonlyMap<number, Rule> = new Map<number, Rule>([
   [Opcode.ARTIFACT_GET, () => need('read', NO_IDS)],
   [Opcode.DAG_SUBMIT, (b) => need(hasService(jobsOf(b)) ? 'deploy' : 'submit', NO_IDS)],
   [Opcode.DAG_ADD_JOBS, (b) => need(hasService(jobsOf(b)) ? 'deploy' : 'submit', ids(b.dagId))],
+  // Its jobs are known once parsed: the master then checks what DAG_SUBMIT / DAG_ADD_JOBS would need (deploy for a service).
+  [Opcode.PIPELINE_SUBMIT, (b) => need('submit', typeof b.dagId === 'string' ? ids(b.dagId) : NO_IDS)],
   [Opcode.DAG_STATUS, dagRef('read')],
   [Opcode.DAG_LIST, () => need('read')],
   [Opcode.DAG_CANCEL, dagRef('cancel')],

@@ -15,7 +15,7 @@ void describe('can: roles', () => {
   void test('a viewer reads but changes nothing', () => {
     const viewer = who('viewer');
     for (const op of [Opcode.JOB_STATUS, Opcode.JOB_LIST, Opcode.JOB_LOGS, Opcode.DAG_STATUS, Opcode.CLUSTER_STATS, Opcode.KV_GET, Opcode.WHOAMI]) assert.ok(allowed(viewer, op, { jobId: 'a', dagId: 'd', key: 'k' }), `viewer may ${op}`);
-    for (const op of [Opcode.JOB_SUBMIT, Opcode.JOB_CANCEL, Opcode.DAG_SUBMIT, Opcode.JOB_APPROVE, Opcode.KV_PUT, Opcode.SERVICE_STOP, Opcode.SCHEDULE_ADD, Opcode.ARTIFACT_PUT]) {
+    for (const op of [Opcode.JOB_SUBMIT, Opcode.JOB_CANCEL, Opcode.DAG_SUBMIT, Opcode.JOB_APPROVE, Opcode.KV_PUT, Opcode.SERVICE_STOP, Opcode.SCHEDULE_ADD, Opcode.ARTIFACT_PUT, Opcode.PIPELINE_SUBMIT]) {
       assert.equal(allowed(viewer, op, { jobId: 'a' }), false, `viewer may not ${op}`);
     }
   });
@@ -66,6 +66,9 @@ void describe('can: namespaces', () => {
     assert.ok(allowed(team, Opcode.CLUSTER_STATS));
     assert.equal(allowed(team, Opcode.SCHEDULE_ADD), false);
     assert.ok(allowed(team, Opcode.DAG_SUBMIT, { jobs: [] }), 'the DAG id is chosen by the master inside the namespace');
+    assert.ok(allowed(team, Opcode.PIPELINE_SUBMIT, { yaml: 'x' }), 'so is a pipeline\'s');
+    assert.ok(allowed(team, Opcode.PIPELINE_SUBMIT, { yaml: 'x', dagId: 'team-a.d1' }));
+    assert.equal(allowed(team, Opcode.PIPELINE_SUBMIT, { yaml: 'x', dagId: 'other.d1' }), false, 'a pipeline grows only a DAG of the namespace');
   });
 });
 

@@ -180,15 +180,24 @@ export class Security {
   }
 
   /**
-   * Lets a request through, or throws: FORBIDDEN (recorded in the ledger) when the role or
-   * namespace does not allow it, RATE_LIMITED when the token is over its rate.
+   * Throws FORBIDDEN (recorded in the ledger) when the role or namespace does not allow it. Alone
+   * (no rate charged) for a request already admitted whose needs are known only once it is read:
+   * PIPELINE_SUBMIT, once its jobs are parsed.
    */
-  admit(identity: Identity, requirement: Requirement, action: string, source: string): void {
+  authorize(identity: Identity, requirement: Requirement, action: string, source: string): void {
     const decision = can(identity, requirement.action, requirement.resource);
     if (!decision.allowed) {
       this.refusals.add(this.entry(identity, action, targetOf(requirement), source, `denied: ${decision.reason}`), Date.now());
       throw new TitanError(ErrorCode.FORBIDDEN, `${action} refused for ${identity.name}: ${decision.reason}`);
     }
+  }
+
+  /**
+   * Lets a request through, or throws: FORBIDDEN (recorded in the ledger) when the role or
+   * namespace does not allow it, RATE_LIMITED when the token is over its rate.
+   */
+  admit(identity: Identity, requirement: Requirement, action: string, source: string): void {
+    this.authorize(identity, requirement, action, source);
     if (this.limiter !== null && identity.name === LEGACY_IDENTITY && identity.tokenId === undefined && identity.kind === 'token') {
       // Every v1 client is legacy-v1 and the original SDK opens a connection per request: a
       // budget per source address that an ordinary script never meets, which still ends a flood.

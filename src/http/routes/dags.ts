@@ -1,16 +1,13 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ErrorCode, TitanError } from '../../common/errors.js';
 import type { HttpApiParts } from '../parts.js';
-import { formatProblems } from '../../pipeline/parse-pipeline.js';
-import { parsePipelineOffLoop } from '../../pipeline/parse-off-loop.js';
 import { Opcode } from '../../protocol/opcodes.js';
+import type { PipelineMissingReply } from '../../protocol/pipeline-messages.js';
 import type { DagStatusView } from '../../protocol/views.js';
-import { pipelineToDagJobs } from '../../sdk/pipeline-jobs.js';
 import { callMaster } from '../master-call.js';
 import { idParam, limit, parse } from '../validate.js';
 import { httpContext } from './jobs.js';
-import { PipelineFiles, uploadedFiles } from '../pipeline-files.js';
+import { PipelineFiles, refuseMissing } from '../pipeline-files.js';
 
 const DagListQuery = z.object({ limit: limit(50, 1000) });
 
@@ -23,8 +20,14 @@ const PipelineBody = z.object({ yaml: z.string().min(1) }).merge(PipelineFiles);
 const DagSubmitBody = z.union([PipelineBody, z.object({ name: z.string(), jobs: z.array(z.unknown()) })]);
 const DagAddBody = z.union([PipelineBody, z.object({ jobs: z.array(z.unknown()) })]);
 
-function refuseProblems(problems: Parameters<typeof formatProblems>[1]): never {
-  throw new TitanError(ErrorCode.INVALID_REQUEST, `${problems.length} problem(s) in the pipeline:\n${formatProblems('pipeline.yaml', problems)}`);
+type PipelineBody = z.output<typeof PipelineBody>;
+
+/** The master parses the YAML (PIPELINE_SUBMIT); a pipeline naming a file the body lacks is refused. */
+async function submitPipeline(request: FastifyRequest, api: HttpApiParts, body: PipelineBody, dagId?: string): Promise<unknown> {
+  const submit = { yaml: body.yaml, source: 'pipeline.yaml', files: body.files, ...(body.project !== undefined ? { project: body.project } : {}), ...(dagId !== undefined ? { dagId } : {}) };
+  const answer = await callMaster(api.requests, httpContext(request), Opcode.PIPELINE_SUBMIT, submit);
+  if (typeof answer === 'object' && answer !== null && 'missing' in answer) refuseMissing(answer as PipelineMissingReply);
+  return answer;
 }
 
 /** The DAG with its graph spelled out as nodes and edges, as the dashboard draws it. */
@@ -46,13 +49,7 @@ export function registerDagRoutes(app: FastifyInstance, api: HttpApiParts): void
 
   app.post('/api/v1/dags', async (request, reply) => {
     const body = parse(DagSubmitBody, request.body, 'body');
-    let submit: unknown = body;
-    if ('yaml' in body) {
-      const parsed = await parsePipelineOffLoop(body.yaml, api.reads.pipelineLimits);
-      if (!parsed.ok) refuseProblems(parsed.problems);
-      submit = { name: parsed.pipeline.name, jobs: await pipelineToDagJobs(parsed.pipeline, 'pipeline.yaml', uploadedFiles(api.reads, body)) };
-    }
-    const answer = await callMaster(api.requests, httpContext(request), Opcode.DAG_SUBMIT, submit);
+    const answer = 'yaml' in body ? await submitPipeline(request, api, body) : await callMaster(api.requests, httpContext(request), Opcode.DAG_SUBMIT, body);
     return reply.code(201).send(answer);
   });
 
@@ -60,14 +57,7 @@ export function registerDagRoutes(app: FastifyInstance, api: HttpApiParts): void
   app.post('/api/v1/dags/:id/jobs', async (request, reply) => {
     const { id } = parse(idParam, request.params, 'path');
     const body = parse(DagAddBody, request.body, 'body');
-    let jobs: unknown = 'jobs' in body ? body.jobs : undefined;
-    if ('yaml' in body) {
-      const status = (await callMaster(api.requests, httpContext(request), Opcode.DAG_STATUS, { dagId: id })) as DagStatusView;
-      const parsed = await parsePipelineOffLoop(body.yaml, api.reads.pipelineLimits, { existingJobIds: new Set(status.jobs.map((j) => j.key)), existingEdges: new Map(status.jobs.map((j) => [j.key, j.parents])) });
-      if (!parsed.ok) refuseProblems(parsed.problems);
-      jobs = await pipelineToDagJobs(parsed.pipeline, 'pipeline.yaml', uploadedFiles(api.reads, body));
-    }
-    const answer = await callMaster(api.requests, httpContext(request), Opcode.DAG_ADD_JOBS, { dagId: id, jobs });
+    const answer = 'yaml' in body ? await submitPipeline(request, api, body, id) : await callMaster(api.requests, httpContext(request), Opcode.DAG_ADD_JOBS, { dagId: id, jobs: body.jobs });
     return reply.code(201).send(answer);
   });
 
