@@ -1,18 +1,16 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { timing, type DagTiming } from './dag-timing.js';
 import { sendPipeline } from './pipeline-submit.js';
-import { tmpdir } from 'node:os';
-import { basename, join, relative, resolve, sep } from 'node:path';
-import { TitanError, ErrorCode } from '../common/errors.js';
 import type { JobState } from '../core/job.js';
 import { Opcode } from '../protocol/opcodes.js';
-import type { DagJobRequest, JobSubmitRequest } from '../protocol/messages.js';
+import type { DagJobRequest } from '../protocol/messages.js';
 import { rollOut, type RolloutOptions, type RolloutResult } from './rollout.js';
 import { connectPeer } from './connect.js';
 import { LazyPeer } from './lazy-peer.js';
 import type { InferenceRequest } from '../protocol/inference-messages.js';
 import type { GrantView, StatusView } from '../protocol/inference-views.js';
 import { resolveMasterAddress } from './address.js';
+import { LocalUploads, type SubmitInput } from './submit-input.js';
 import { ApprovalClient } from './approvals.js';
 import { KvClient } from './kv.js';
 import { ScheduleClient } from './schedules.js';
@@ -36,7 +34,7 @@ export interface ClientOptions {
  */
 export type { DagTiming } from './dag-timing.js';
 
-export type SubmitInput = Omit<JobSubmitRequest, 'run' | 'bundle'> & ({ file: string; project?: string } | { command: string; project?: string });
+export type { SubmitInput } from './submit-input.js';
 
 /**
  * The TypeScript SDK: one authenticated connection that carries many requests at once.
@@ -46,18 +44,10 @@ export type SubmitInput = Omit<JobSubmitRequest, 'run' | 'bundle'> & ({ file: st
  * const { jobId } = await titan.submit({ command: 'echo hello' });
  * const done = await titan.wait(jobId);
  */
-function projectRelative(project: string, file: string): string {
-  const rel = relative(resolve(project), resolve(file));
-  if (rel.startsWith('..') || rel.startsWith(sep)) {
-    throw new TitanError(ErrorCode.INVALID_REQUEST, `script ${file} is not inside the project folder ${project}; move it there or drop --project`);
-  }
-  return rel.split(sep).join('/');
-}
-
 export class TitanClient {
-  private readonly folders = new Map<string, string>();
-
   private readonly peer: LazyPeer;
+
+  private readonly uploads = new LocalUploads((data) => this.upload(data));
 
   /**
    * A client; it connects on first use (and again after a dropped connection). Anything not
@@ -89,17 +79,17 @@ export class TitanClient {
     return new KvClient(this.peer);
   }
 
+  /** Decisions waiting on a person (approvals and original-SDK KV gates): list, approve, reject. */
+  get approvals(): ApprovalClient {
+    return new ApprovalClient(this.peer);
+  }
+
   /**
    * Cron schedules of DAG runs: add (a YAML file or { name, jobs }), list, remove, pause, resume.
    *
    * @example
    * await titan.schedules.add('pipeline.yaml', { cron: '*\/5 * * * *', overlap: 'skip', misfire: 'run_once' });
    */
-  /** Decisions waiting on a person (approvals and original-SDK KV gates): list, approve, reject. */
-  get approvals(): ApprovalClient {
-    return new ApprovalClient(this.peer);
-  }
-
   get schedules(): ScheduleClient {
     return new ScheduleClient(this.peer, this);
   }
@@ -148,11 +138,11 @@ export class TitanClient {
   }
 
   async submit(input: SubmitInput): Promise<{ jobId: string }> {
-    return (await this.peer.request(Opcode.JOB_SUBMIT, await this.toRequest(input))) as { jobId: string };
+    return (await this.peer.request(Opcode.JOB_SUBMIT, await this.uploads.toRequest(input))) as { jobId: string };
   }
 
   async submitMany(inputs: readonly SubmitInput[]): Promise<{ jobIds: string[] }> {
-    const jobs = await Promise.all(inputs.map((i) => this.toRequest(i)));
+    const jobs = await Promise.all(inputs.map((i) => this.uploads.toRequest(i)));
     return (await this.peer.request(Opcode.JOB_SUBMIT_BATCH, { jobs })) as { jobIds: string[] };
   }
 
@@ -355,35 +345,9 @@ export class TitanClient {
     this.peer.close();
   }
 
-  private async toRequest(input: SubmitInput): Promise<JobSubmitRequest> {
-    const { ...rest } = input as SubmitInput & { file?: string; command?: string; project?: string };
-    delete rest.file;
-    delete rest.command;
-    delete rest.project;
-    const bundle = input.project !== undefined ? await this.uploadFolder(input.project) : undefined;
-    const withBundle = bundle !== undefined ? { ...rest, bundle } : rest;
-    if ('file' in input) {
-      const artifact = await this.upload(await readFile(input.file));
-      const fileName = input.project !== undefined ? projectRelative(input.project, input.file) : basename(input.file);
-      return { ...withBundle, run: { kind: 'script', fileName, artifact } };
-    }
-    return { ...withBundle, run: { kind: 'command', command: input.command } };
-  }
-
   /** Archives a folder (without node_modules and .git) and uploads it; folders are cached by path per client. */
   async uploadFolder(folder: string): Promise<string> {
-    const cached = this.folders.get(resolve(folder));
-    if (cached !== undefined) return cached;
-    const dir = await mkdtemp(join(tmpdir(), 'titan-bundle-'));
-    try {
-      const archive = join(dir, 'bundle.tgz');
-      await (await import('../protocol/bundle.js')).createBundle(folder, archive);
-      const hash = await this.upload(await readFile(archive));
-      this.folders.set(resolve(folder), hash);
-      return hash;
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    return this.uploads.folder(folder);
   }
 }
 

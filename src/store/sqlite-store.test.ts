@@ -12,6 +12,7 @@ import { SELECT_ACTIVE_JOBS, SqliteStore } from './sqlite-store.js';
 import { runStoreConformance } from './store-conformance.js';
 import { runScheduleConformance } from './schedule-conformance.js';
 import { runKvConformance } from './kv-conformance.js';
+import { runLogConformance } from './log-conformance.js';
 import { runPruneConformance } from './prune-conformance.js';
 import { LEADER_EPOCH_META, SqliteAsyncStore } from './sqlite-async-store.js';
 
@@ -27,6 +28,7 @@ const reopenAsync = (closed: SqliteAsyncStore): Promise<SqliteAsyncStore> => ope
 const depose = async (store: SqliteAsyncStore): Promise<void> => store.sync.setMeta(LEADER_EPOCH_META, String((await store.leaderEpoch()) + 1));
 runStoreConformance('sqlite', () => openAsync(newPath()), reopenAsync, depose);
 runKvConformance('sqlite', () => openAsync(newPath()), reopenAsync);
+runLogConformance('sqlite', () => openAsync(newPath()), reopenAsync);
 runScheduleConformance('sqlite', () => openAsync(newPath()), reopenAsync);
 runPruneConformance('sqlite', () => openAsync(newPath()));
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { runKvConformance } from '../kv-conformance.js';
+import { runLogConformance } from '../log-conformance.js';
 import { runPruneConformance } from '../prune-conformance.js';
 import { runScheduleConformance } from '../schedule-conformance.js';
 import { runStoreConformance } from '../store-conformance.js';
@@ -25,6 +26,7 @@ const depose = async (store: PostgresStore): Promise<void> => {
 
 runStoreConformance('postgres', open, reopen, depose);
 runKvConformance('postgres', open, reopen);
+runLogConformance('postgres', open, reopen);
 runScheduleConformance('postgres', open, reopen);
 runPruneConformance('postgres', open);
 
