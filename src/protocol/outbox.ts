@@ -1,12 +1,15 @@
 import type { WireLog } from '../common/wire-log.js';
 import type { Transport } from './transport.js';
 
-// Frames queued in one tick go out as one transport write, up to this many bytes.
+// Frames queued in one turn of the event loop go out as one transport write, up to this many bytes.
 const COALESCE_LIMIT = 64 * 1024;
 
 /**
- * Outgoing frames of one connection. Many small frames issued in the same tick (a burst of
- * replies) cost one write, not one each; a write the transport cannot absorb raises needDrain.
+ * Outgoing frames of one connection. Many small frames issued in the same turn of the event loop
+ * (a burst of replies) cost one write, not one each; a write the transport cannot absorb raises
+ * needDrain. The write waits for setImmediate rather than a microtask, so frames sent from all
+ * the I/O callbacks of one poll phase (a worker's jobs exiting together, several workers'
+ * reports answered) share it; close paths flush explicitly first.
  */
 export class Outbox {
   private queue: Buffer[] = [];
@@ -58,7 +61,7 @@ export class Outbox {
       this.flush();
     } else if (!this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(this.flushTask);
+      setImmediate(this.flushTask);
     }
   }
 

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, rename, writeFile, access, rm, lchown } from 'node:fs/promises';
+import { copyFile, mkdir, rename, writeFile, access, lchown } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve, sep } from 'node:path';
 import { TitanError, ErrorCode } from '../common/errors.js';
@@ -7,7 +7,7 @@ import type { Executor, RunningJob, StartRequest } from './executor.js';
 import type { OutputLine } from './output-lines.js';
 import type { DriverName, JobResources } from '../core/resources.js';
 import { extractBundle, jobDir, sharedDir } from './workspace.js';
-import { handOver, jobUserEnvironment, type JobUser } from './job-user.js';
+import { freshWorkspace, handOver, handOverEmpty, jobUserEnvironment, type JobUser } from './job-user.js';
 
 /** Fetches an artifact's bytes from the master. */
 export type ArtifactFetcher = (hash: string) => Promise<Uint8Array>;
@@ -127,11 +127,11 @@ export async function prepareJob(
     await mkdir(shared, { recursive: true });
     if (user !== null) await lchown(shared, user.uid, user.gid);
   }
-  // A previous attempt ran as the job user and may have left links pointing anywhere in its
-  // workspace: the worker, as root, starts from an empty folder of its own instead of writing there.
-  if (user !== null) await rm(workspace, { recursive: true, force: true });
-  // The executor creates the workspace itself; only files put there first need it earlier.
-  if (job.bundle !== undefined || job.run.kind === 'script' || user !== null) await mkdir(workspace, { recursive: true });
+  const filled = job.bundle !== undefined || job.run.kind === 'script';
+  // As root, the worker starts from an empty folder of its own (see freshWorkspace). Otherwise the
+  // executor creates the workspace itself; only files put there first need it earlier.
+  if (user !== null) await freshWorkspace(workspace);
+  else if (filled) await mkdir(workspace, { recursive: true });
   if (job.bundle !== undefined) await extractBundle(await cachedArtifact(ctx, job.bundle), workspace);
   if (job.run.kind === 'script') {
     const target = resolve(workspace, job.run.fileName);
@@ -141,7 +141,10 @@ export async function prepareJob(
     await mkdir(dirname(target), { recursive: true });
     await copyFile(await cachedArtifact(ctx, job.run.artifact), target);
   }
-  if (user !== null) await handOver(workspace, user);
+  if (user !== null) {
+    if (filled) await handOver(workspace, user);
+    else handOverEmpty(workspace, user);
+  }
   const env = jobEnvironment(ctx, job, workspace, shared);
   if (extraEnv !== undefined) Object.assign(env, extraEnv);
   const resources = resourcesOf(job.resources);

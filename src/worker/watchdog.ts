@@ -15,6 +15,8 @@ export function monotonicMs(): number {
 
 export class Watchdog {
   private child: ChildProcess | null = null;
+  private pending = '';
+  private flushQueued = false;
 
   constructor(
     private readonly workerId: string,
@@ -54,14 +56,31 @@ export class Watchdog {
 
   /** Closing the pipe on purpose: the watchdog kills what is left (nothing, after a clean close) and exits. */
   close(): void {
+    this.flush();
     const child = this.child;
     this.child = null;
     child?.stdin?.end();
   }
 
+  /**
+   * Lines sent in one turn of the event loop go out in one write, from a microtask the first of
+   * them queues: a burst of dispatches and exits wakes the watchdog once, not once per line. A
+   * start still reaches the pipe before its spawn: the executor spawns from a microtask queued
+   * after the start was sent, so after this one.
+   */
   private send(message: WatchdogMessage): void {
-    const stdin = this.child?.stdin;
-    if (stdin === undefined || stdin === null || stdin.destroyed) return;
-    stdin.write(`${JSON.stringify(message)}\n`);
+    this.pending += `${JSON.stringify(message)}\n`;
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(this.flush);
   }
+
+  private readonly flush = (): void => {
+    this.flushQueued = false;
+    const lines = this.pending;
+    this.pending = '';
+    const stdin = this.child?.stdin;
+    if (lines === '' || stdin === undefined || stdin === null || stdin.destroyed) return;
+    stdin.write(lines);
+  };
 }
