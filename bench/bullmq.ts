@@ -51,7 +51,7 @@ export async function bullmqThroughput(port: number, count: number, batch: numbe
   try {
     await within('BullMQ to connect', 20_000, Promise.all([queue.waitUntilReady(), events.waitUntilReady(), ...workers.map((w) => w.line(/ready/, 20_000))]));
     const t0 = now();
-    for (let added = 0; added < count; ) {
+    for (let added = 0; added < count;) {
       const size = Math.min(batch, count - added);
       await within('queue.addBulk', limitMs, queue.addBulk(Array.from({ length: size }, (_, i) => ({ name: 'true', data: { n: added + i } }))));
       added += size;

@@ -71,7 +71,20 @@ export class BenchCluster {
   /** Starts a worker and waits until the master lists it healthy; `extra` adds flags and environment. */
   async startWorker(id: string, slots: number, extra: { args?: readonly string[]; env?: Readonly<Record<string, string>> } = {}): Promise<number> {
     const workDir = join(this.dir, 'workers', id);
-    const args = ['worker', '--master', `127.0.0.1:${this.port}`, '--token', BENCH_TOKEN, '--id', id, '--work-dir', workDir, '--slots', String(slots), ...(extra.args ?? [])];
+    const args = [
+      'worker',
+      '--master',
+      `127.0.0.1:${this.port}`,
+      '--token',
+      BENCH_TOKEN,
+      '--id',
+      id,
+      '--work-dir',
+      workDir,
+      '--slots',
+      String(slots),
+      ...(extra.args ?? []),
+    ];
     const tracked = this.spawnTitan(args, extra.env);
     this.workers.set(id, { tracked, workDir });
     const client = await this.client();
@@ -154,7 +167,17 @@ export class BenchCluster {
   }
 
   private spawnMaster(port = 0, http = false, extra: readonly string[] = []): Tracked {
-    const args = ['master', '--listen', `127.0.0.1:${port}`, '--data-dir', this.dataDir, '--token', BENCH_TOKEN, ...(http ? ['--http', '127.0.0.1:0'] : ['--no-http']), ...extra];
+    const args = [
+      'master',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--data-dir',
+      this.dataDir,
+      '--token',
+      BENCH_TOKEN,
+      ...(http ? ['--http', '127.0.0.1:0'] : ['--no-http']),
+      ...extra,
+    ];
     this.master = this.spawnTitan(args);
     return this.master;
   }

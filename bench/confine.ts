@@ -24,7 +24,13 @@ async function p50(executor: Executor, root: string, jobs: number, extra: Partia
   for (let i = 0; i < jobs && now() < deadline; i++) {
     const t0 = now();
     const result = await executor.start({
-      jobId: `b${i}`, attempt: 1, run: { kind: 'command', command: '/bin/true' }, args: [], env: { PATH: '/usr/bin:/bin' }, workspace: join(root, `b${i}`), ...extra,
+      jobId: `b${i}`,
+      attempt: 1,
+      run: { kind: 'command', command: '/bin/true' },
+      args: [],
+      env: { PATH: '/usr/bin:/bin' },
+      workspace: join(root, `b${i}`),
+      ...extra,
     }).done;
     if (result.exitCode !== 0) throw new Error(`/bin/true failed: ${result.error ?? `exit ${String(result.exitCode)}`}`);
     samples.push(now() - t0);
@@ -38,16 +44,20 @@ export async function confinementCost(jobs: number, limitMs: number): Promise<Co
   const executor = new Executor({ confiner, stdioGraceMs: 1000 });
   const skipped: Record<string, string> = {};
   try {
-    return await within('confinement cost', limitMs * 3, (async () => {
-      const unconfined = await p50(executor, root, jobs, {}, limitMs);
-      let cgroup: number | null = null;
-      if (confiner.cgroups !== null) cgroup = await p50(executor, root, jobs, { resources: { memoryMb: 256 } }, limitMs);
-      else skipped.cgroup = confiner.report.cgroups ?? 'no cgroups';
-      let sandbox: number | null = null;
-      if (confiner.bwrap !== null) sandbox = await p50(executor, root, jobs, { driver: 'sandbox' }, limitMs);
-      else skipped.sandbox = confiner.report.sandbox ?? 'no bwrap';
-      return { unconfined_p50_ms: unconfined, cgroup_p50_ms: cgroup, sandbox_p50_ms: sandbox, skipped };
-    })());
+    return await within(
+      'confinement cost',
+      limitMs * 3,
+      (async () => {
+        const unconfined = await p50(executor, root, jobs, {}, limitMs);
+        let cgroup: number | null = null;
+        if (confiner.cgroups !== null) cgroup = await p50(executor, root, jobs, { resources: { memoryMb: 256 } }, limitMs);
+        else skipped.cgroup = confiner.report.cgroups ?? 'no cgroups';
+        let sandbox: number | null = null;
+        if (confiner.bwrap !== null) sandbox = await p50(executor, root, jobs, { driver: 'sandbox' }, limitMs);
+        else skipped.sandbox = confiner.report.sandbox ?? 'no bwrap';
+        return { unconfined_p50_ms: unconfined, cgroup_p50_ms: cgroup, sandbox_p50_ms: sandbox, skipped };
+      })(),
+    );
   } finally {
     await executor.close();
     confiner.close();

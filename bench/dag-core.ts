@@ -8,7 +8,16 @@ import type { Effect } from '../src/core/effects.js';
 import type { Job, JobSpec } from '../src/core/job.js';
 import { now } from './measure.js';
 
-const BASE: JobSpec = { name: 'n', run: { kind: 'command', command: '/bin/true' }, args: [], env: {}, requirement: ['GENERAL'], priority: 0, retries: 0, timeoutSeconds: 0 };
+const BASE: JobSpec = {
+  name: 'n',
+  run: { kind: 'command', command: '/bin/true' },
+  args: [],
+  env: {},
+  requirement: ['GENERAL'],
+  priority: 0,
+  retries: 0,
+  timeoutSeconds: 0,
+};
 
 export interface DagCoreFigures {
   readonly nodes: number;

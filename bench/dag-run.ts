@@ -20,7 +20,12 @@ function layeredDag(first: number, second: number): DagJobRequest[] {
   for (let i = 0; i < first; i++) jobs.push(job(`a${i}`, ['start']));
   // Each job of the second layer waits for two of the first, so the layers overlap as they would in a real pipeline.
   for (let i = 0; i < second; i++) jobs.push(job(`b${i}`, [`a${i}`, `a${(i + 1) % first}`]));
-  jobs.push(job('end', Array.from({ length: second }, (_, i) => `b${i}`)));
+  jobs.push(
+    job(
+      'end',
+      Array.from({ length: second }, (_, i) => `b${i}`),
+    ),
+  );
   return jobs;
 }
 

@@ -44,13 +44,29 @@ export function findChromium(): string | undefined {
 function seedHistory(dataDir: string): void {
   const store = SqliteStore.open(join(dataDir, 'titan.db'));
   try {
-    const spec: JobSpec = { name: 'history', run: { kind: 'command', command: 'true' }, args: [], env: {}, requirement: ['GENERAL'], priority: 0, retries: 0, timeoutSeconds: 0 };
+    const spec: JobSpec = {
+      name: 'history',
+      run: { kind: 'command', command: 'true' },
+      args: [],
+      env: {},
+      requirement: ['GENERAL'],
+      priority: 0,
+      retries: 0,
+      timeoutSeconds: 0,
+    };
     const t0 = Date.now() - 3_600_000;
     for (let base = 0; base < HISTORY_JOBS; base += 1000) {
       const batch: JobWrite[] = [];
       for (let i = base; i < base + 1000; i++) {
         const at = t0 + i * 300;
-        const job = { ...newJob(`hist-${i}`, { ...spec, name: `history-${i % 50}` }, i + 1, at, i % 20 === 0 ? 'failed' : 'succeeded'), attempt: 1, workerId: 'old-worker', startedAt: at + 5, finishedAt: at + 50, exitCode: i % 20 === 0 ? 1 : 0 };
+        const job = {
+          ...newJob(`hist-${i}`, { ...spec, name: `history-${i % 50}` }, i + 1, at, i % 20 === 0 ? 'failed' : 'succeeded'),
+          attempt: 1,
+          workerId: 'old-worker',
+          startedAt: at + 5,
+          finishedAt: at + 50,
+          exitCode: i % 20 === 0 ? 1 : 0,
+        };
         batch.push({ job, event: { jobId: job.id, at: at + 50, from: 'running', to: job.state, attempt: 1, workerId: 'old-worker', detail: null } });
       }
       store.writeJobs(batch);
@@ -97,12 +113,18 @@ function printerCommand(rate: number, seconds: number): string {
 
 const BIG_LOG = 100_000;
 
-async function bigLog(page: Page, client: Awaited<ReturnType<BenchCluster['client']>>): Promise<{ bigLogLoadMs: number; bigLogScrollMs: number; bigLogDomRows: number }> {
+async function bigLog(
+  page: Page,
+  client: Awaited<ReturnType<BenchCluster['client']>>,
+): Promise<{ bigLogLoadMs: number; bigLogScrollMs: number; bigLogDomRows: number }> {
   const { jobId } = await client.submit({ command: `seq 1 ${BIG_LOG}`, name: 'big-log' });
   await client.wait(jobId, { timeout: 60_000 });
   const t0 = now();
   await page.evaluate(`window.location.hash = '#/jobs/${jobId}'`);
-  await page.waitForFunction(`document.querySelector('[data-testid=log-count]')?.getAttribute('data-count') === '${BIG_LOG}'`, undefined, { timeout: 60_000, polling: 'raf' });
+  await page.waitForFunction(`document.querySelector('[data-testid=log-count]')?.getAttribute('data-count') === '${BIG_LOG}'`, undefined, {
+    timeout: 60_000,
+    polling: 'raf',
+  });
   const bigLogLoadMs = now() - t0;
   const scroll = (await page.evaluate(`new Promise((resolve) => {
     const box = document.querySelector('[data-testid=log-box]');

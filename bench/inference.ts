@@ -39,10 +39,23 @@ export async function inferenceRouteLatency(agents: number, decisions: number, l
       // Deterministic spread: every agent serves 3 of the 8 models, with varied VRAM, load and RTT.
       const models = [0, 1, 2].map((k) => ({ name: MODELS[(i + k * 3) % MODELS.length] ?? 'llama3:8b', sizeMb: 2000 + ((i * 7 + k) % 5) * 1000 }));
       const total = [8192, 16384, 24576, 81920][i % 4] ?? 8192;
-      coordinator.report(`agent-${i}`, 'worker', `http://10.0.${Math.floor(i / 250)}.${i % 250}:11500`, {
-        gatewayPort: 11500, models, vramTotalMb: total, vramFreeMb: total * (0.2 + ((i * 37) % 80) / 100), ramTotalMb: 65536, ramFreeMb: 32768,
-        cpuPercent: (i * 13) % 60, running: i % 3, maxConcurrency: 4,
-      }, t);
+      coordinator.report(
+        `agent-${i}`,
+        'worker',
+        `http://10.0.${Math.floor(i / 250)}.${i % 250}:11500`,
+        {
+          gatewayPort: 11500,
+          models,
+          vramTotalMb: total,
+          vramFreeMb: total * (0.2 + ((i * 37) % 80) / 100),
+          ramTotalMb: 65536,
+          ramFreeMb: 32768,
+          cpuPercent: (i * 13) % 60,
+          running: i % 3,
+          maxConcurrency: 4,
+        },
+        t,
+      );
       coordinator.rtt(`agent-${i}`, 1 + ((i * 17) % 200));
     }
     const samples: number[] = [];
@@ -64,7 +77,13 @@ export async function inferenceRouteLatency(agents: number, decisions: number, l
       if (grant.ok) coordinator.outcome(grant.agentId, { jti: grant.jti, model: grant.model, outcome: 'client_error', tokens: 0, evalMs: 0, durationMs: 0 }, t);
     }
     const warm = samples.slice(Math.floor(samples.length / 10));
-    return { routeUsP50: round(percentile(warm, 50), 2), routeUsP99: round(percentile(warm, 99), 2), routeWithTokenUsP50: round(percentile(signed.slice(30), 50), 1), agents, decisions };
+    return {
+      routeUsP50: round(percentile(warm, 50), 2),
+      routeUsP99: round(percentile(warm, 99), 2),
+      routeWithTokenUsP50: round(percentile(signed.slice(30), 50), 1),
+      agents,
+      decisions,
+    };
   } finally {
     coordinator.close();
     rmSync(dir, { recursive: true, force: true });
@@ -123,7 +142,14 @@ export async function inferenceProxyOverhead(requests: number, warmup: number, l
     const diffs = gateway.map((g, i) => g - (direct[i] ?? 0));
     const directP50 = percentile(direct, 50);
     const gatewayP50 = percentile(gateway, 50);
-    return { bareHopMsP50: round(percentile(hop, 50) - directP50, 3), directMsP50: round(directP50, 3), gatewayMsP50: round(gatewayP50, 3), overheadMsP50: round(gatewayP50 - directP50, 3), overheadMsP99: round(percentile(diffs, 99), 3), requests };
+    return {
+      bareHopMsP50: round(percentile(hop, 50) - directP50, 3),
+      directMsP50: round(directP50, 3),
+      gatewayMsP50: round(gatewayP50, 3),
+      overheadMsP50: round(gatewayP50 - directP50, 3),
+      overheadMsP99: round(percentile(diffs, 99), 3),
+      requests,
+    };
   } finally {
     await cluster.close();
   }

@@ -71,7 +71,15 @@ export async function legacyV1Figures(log: (line: string) => void = console.log)
   const stats = encodeLegacyFrame(LegacyOp.STATS, '');
   const bare = await bareServer(encodeLegacyFrame(LegacyOp.ACK, 'Active Workers: 0'));
   const master = composeMaster(
-    { ...MASTER_DEFAULTS, host: '127.0.0.1', port: 0, dataDir: join(dir, 'master'), token: 'bench-cluster-token-0123', allowLegacyUnauthenticated: true, rateLimit: null },
+    {
+      ...MASTER_DEFAULTS,
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: join(dir, 'master'),
+      token: 'bench-cluster-token-0123',
+      allowLegacyUnauthenticated: true,
+      rateLimit: null,
+    },
     silentLogger(),
   );
   try {
@@ -86,7 +94,9 @@ export async function legacyV1Figures(log: (line: string) => void = console.log)
   }
   log('protocol v1 under --legacy-role (µs; floor in the same run)');
   log(`  legacy table + can()  ${figures.v1CheckUs} µs per request`);
-  log(`  OP_STATS round trip   ${figures.v1StatsRoundTripUs} µs, one connection each (bare node server floor ${figures.v1FloorRoundTripUs} µs, ratio ${round(figures.v1StatsRoundTripUs / figures.v1FloorRoundTripUs, 2)})`);
+  log(
+    `  OP_STATS round trip   ${figures.v1StatsRoundTripUs} µs, one connection each (bare node server floor ${figures.v1FloorRoundTripUs} µs, ratio ${round(figures.v1StatsRoundTripUs / figures.v1FloorRoundTripUs, 2)})`,
+  );
   return figures;
 }
 

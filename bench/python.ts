@@ -110,7 +110,12 @@ interface ClusterRun {
 }
 
 /** A master and one worker (latency), then a second (throughput, 2 × slots), warm or `--no-warm`. */
-async function measureCluster(dir: string, scriptFile: string, counts: PythonCounts, options: { warm: boolean; workerArgs: readonly string[]; env: Record<string, string>; throughput: boolean; limitMs: number }): Promise<ClusterRun> {
+async function measureCluster(
+  dir: string,
+  scriptFile: string,
+  counts: PythonCounts,
+  options: { warm: boolean; workerArgs: readonly string[]; env: Record<string, string>; throughput: boolean; limitMs: number },
+): Promise<ClusterRun> {
   const cluster = new BenchCluster();
   try {
     await cluster.startMaster();
@@ -125,7 +130,9 @@ async function measureCluster(dir: string, scriptFile: string, counts: PythonCou
     if (!options.throughput) return { latencyP50Ms, throughputJobsPerS: null };
     workers.push(await cluster.startWorker('py-2', counts.slots, { args, env: options.env }));
     if (options.warm) await untilWarm(client, probe, workers, options.limitMs);
-    const pushed = await pushJobs(client, counts.throughputJobs, counts.batch, counts.throughputJobs, options.limitMs, (size) => submitScript(client, script, size));
+    const pushed = await pushJobs(client, counts.throughputJobs, counts.batch, counts.throughputJobs, options.limitMs, (size) =>
+      submitScript(client, script, size),
+    );
     return { latencyP50Ms, throughputJobsPerS: pushed.jobsPerS };
   } finally {
     await cluster.close();
@@ -144,9 +151,24 @@ function systemNumpy(log: (line: string) => void): string | null {
   return reason;
 }
 
-export async function pythonFigures(counts: PythonCounts, limitMs: number, log: (line: string) => void): Promise<{ figures: PythonFigures; extra: Record<string, unknown> }> {
-  const f: PythonFigures = { py_job_latency_p50_ms: null, py_spawn_floor_p50_ms: null, py_job_cold_p50_ms: null, py_numpy_job_p50_ms: null, py_numpy_job_cold_p50_ms: null, py_throughput_jobs_per_s: null, py_throughput_cold_jobs_per_s: null };
-  const extra: Record<string, unknown> = { py_counts: counts, py_shape: `latency: 1 worker x ${counts.slots} slots, sequential; throughput: 2 workers x ${counts.slots} slots` };
+export async function pythonFigures(
+  counts: PythonCounts,
+  limitMs: number,
+  log: (line: string) => void,
+): Promise<{ figures: PythonFigures; extra: Record<string, unknown> }> {
+  const f: PythonFigures = {
+    py_job_latency_p50_ms: null,
+    py_spawn_floor_p50_ms: null,
+    py_job_cold_p50_ms: null,
+    py_numpy_job_p50_ms: null,
+    py_numpy_job_cold_p50_ms: null,
+    py_throughput_jobs_per_s: null,
+    py_throughput_cold_jobs_per_s: null,
+  };
+  const extra: Record<string, unknown> = {
+    py_counts: counts,
+    py_shape: `latency: 1 worker x ${counts.slots} slots, sequential; throughput: 2 workers x ${counts.slots} slots`,
+  };
   const dir = tempDir('titan-bench-py-');
   try {
     const hi = join(dir, 'hi.py');

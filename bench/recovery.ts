@@ -15,7 +15,7 @@ export interface RecoveryResult extends RestartTiming {
 export async function recoveryAfterKill(cluster: BenchCluster, queued: number, batch: number, limitMs: number): Promise<RecoveryResult> {
   await cluster.killWorkers();
   const client = await cluster.client();
-  for (let submitted = 0; submitted < queued; ) {
+  for (let submitted = 0; submitted < queued;) {
     const size = Math.min(batch, queued - submitted);
     await within('submitting the queued jobs', limitMs, client.submitMany(Array.from({ length: size }, () => ({ command: '/bin/true' }))));
     submitted += size;

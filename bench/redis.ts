@@ -68,7 +68,9 @@ export async function startRedis(path: string): Promise<RedisHandle> {
     removeDir(dir);
   };
   try {
-    redis = spawnTracked(path, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'], { cwd: dir });
+    redis = spawnTracked(path, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'], {
+      cwd: dir,
+    });
     await redis.line(/Ready to accept connections/, 15_000);
   } catch (err) {
     await close();

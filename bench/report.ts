@@ -172,7 +172,9 @@ function rows(f: Figures): Row[] {
       compared: `Titan 2x4 ${fmt(f.throughput_jobs_per_s, 'jobs/s', 0)}`,
       relation: `Titan/BullMQ ${ratioText(d.titan_over_bullmq_2x4_ratio ?? null)}`,
       target: `Titan >= ${TARGETS.overBullmq} x BullMQ`,
-      status: judge(d.titan_over_bullmq_2x4_ratio === undefined || d.titan_over_bullmq_2x4_ratio === null ? null : d.titan_over_bullmq_2x4_ratio >= TARGETS.overBullmq),
+      status: judge(
+        d.titan_over_bullmq_2x4_ratio === undefined || d.titan_over_bullmq_2x4_ratio === null ? null : d.titan_over_bullmq_2x4_ratio >= TARGETS.overBullmq,
+      ),
     },
     {
       metric: 'master RSS after 10k jobs',
@@ -204,7 +206,9 @@ function rows(f: Figures): Row[] {
       compared: `floor ${fmt(f.dag_10k_floor_s, 's')}`,
       relation: ratioText(d.dag_10k_over_floor_ratio ?? null),
       target: `<= ${TARGETS.dag10kOverFloor} x floor`,
-      status: judge(d.dag_10k_over_floor_ratio === undefined || d.dag_10k_over_floor_ratio === null ? null : d.dag_10k_over_floor_ratio <= TARGETS.dag10kOverFloor),
+      status: judge(
+        d.dag_10k_over_floor_ratio === undefined || d.dag_10k_over_floor_ratio === null ? null : d.dag_10k_over_floor_ratio <= TARGETS.dag10kOverFloor,
+      ),
     },
     {
       metric: 'service restart p50 (crash → TCP)',
@@ -212,7 +216,11 @@ function rows(f: Figures): Row[] {
       compared: `PM2 ${fmt(f.pm2_restart_ms_p50, 'ms', 1)}`,
       relation: `Titan/PM2 ${ratioText(d.service_restart_over_pm2_ratio ?? null)}`,
       target: `Titan <= ${TARGETS.serviceRestartOverPm2} x PM2`,
-      status: judge(d.service_restart_over_pm2_ratio === undefined || d.service_restart_over_pm2_ratio === null ? null : d.service_restart_over_pm2_ratio <= TARGETS.serviceRestartOverPm2),
+      status: judge(
+        d.service_restart_over_pm2_ratio === undefined || d.service_restart_over_pm2_ratio === null
+          ? null
+          : d.service_restart_over_pm2_ratio <= TARGETS.serviceRestartOverPm2,
+      ),
     },
     {
       metric: 'timer fire skew p99, 1k delayed jobs',
@@ -299,7 +307,11 @@ export function printTable(f: Figures, print: (line: string) => void): void {
   const all = [header, ...rows(f)];
   const cols: (keyof Row)[] = ['metric', 'value', 'compared', 'relation', 'target', 'status'];
   const widths = cols.map((c) => Math.max(...all.map((r) => r[c].length)));
-  const line = (r: Record<keyof Row, string>): string => cols.map((c, i) => r[c].padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (r: Record<keyof Row, string>): string =>
+    cols
+      .map((c, i) => r[c].padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   print(line(header));
   print(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of all.slice(1)) print(line(r));

@@ -27,7 +27,16 @@ import { parseJsonBody } from '../src/protocol/json-body.js';
 /** A realistic submit envelope: a command, 10 args, 20 env vars. */
 function submitEnvelope(): unknown {
   const env = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`VAR_${i}`, `value-${i}-${'x'.repeat(20)}`]));
-  return { rid: 7, body: { run: { kind: 'command', command: 'python3 train.py' }, args: Array.from({ length: 10 }, (_, i) => `--opt-${i}=${i}`), env, requirement: ['GENERAL'], priority: 0 } };
+  return {
+    rid: 7,
+    body: {
+      run: { kind: 'command', command: 'python3 train.py' },
+      args: Array.from({ length: 10 }, (_, i) => `--opt-${i}=${i}`),
+      env,
+      requirement: ['GENERAL'],
+      priority: 0,
+    },
+  };
 }
 
 /** The decode limits' price per body: plain decode (the floor) against checked decode, MessagePack and JSON. */
@@ -103,7 +112,14 @@ export async function securityFigures(log: (line: string) => void = console.log)
     db.close();
 
     const master = composeMaster(
-      { ...MASTER_DEFAULTS, host: '127.0.0.1', port: 0, dataDir: join(dir, 'master'), token: 'bench-cluster-token-0123', rateLimit: { requests: 1_000_000, windowMs: 10_000 } },
+      {
+        ...MASTER_DEFAULTS,
+        host: '127.0.0.1',
+        port: 0,
+        dataDir: join(dir, 'master'),
+        token: 'bench-cluster-token-0123',
+        rateLimit: { requests: 1_000_000, windowMs: 10_000 },
+      },
       silentLogger(),
     );
     const port = await master.start();
@@ -127,9 +143,13 @@ export async function securityFigures(log: (line: string) => void = console.log)
     log(`  token verify       ${figures.tokenVerifyUs} µs   (sha256 floor ${figures.sha256FloorUs} µs)`);
     log(`  can() + opcode map ${figures.canUs} µs`);
     log(`  rate limiter take  ${figures.rateLimiterUs} µs`);
-    log(`  audit append       ${figures.auditAppendEachUs} µs each, ${figures.auditAppendBatchedUs} µs batched (as the master does); verify ${figures.auditVerifyRowsPerMs} rows/ms`);
+    log(
+      `  audit append       ${figures.auditAppendEachUs} µs each, ${figures.auditAppendBatchedUs} µs batched (as the master does); verify ${figures.auditVerifyRowsPerMs} rows/ms`,
+    );
     log(`  job token verify   ${figures.jobTokenVerifyUs} µs (HMAC-SHA256)`);
-    log(`  body decode        MessagePack ${figures.msgpackDecodeCheckedUs} µs checked vs ${figures.msgpackDecodeFloorUs} µs plain; JSON ${figures.jsonParseCheckedUs} µs vs ${figures.jsonParseFloorUs} µs (a submit with 10 args, 20 env vars)`);
+    log(
+      `  body decode        MessagePack ${figures.msgpackDecodeCheckedUs} µs checked vs ${figures.msgpackDecodeFloorUs} µs plain; JSON ${figures.jsonParseCheckedUs} µs vs ${figures.jsonParseFloorUs} µs (a submit with 10 args, 20 env vars)`,
+    );
     log(`  PING round trip    ${figures.pingApiTokenUs} µs with an API token (limiter + checks) vs ${figures.pingClusterTokenUs} µs with the cluster token`);
     log(`  KV round trip      ${figures.kvPutAuditedUs} µs a put (two ledger rows, one before it runs) vs ${figures.kvGetUs} µs a get (no row)`);
     return figures;

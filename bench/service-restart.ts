@@ -135,7 +135,22 @@ export async function pm2ServiceRestart(samples: number, limitMs: number): Promi
   writeFileSync(script, SERVER);
   const port = await freePort();
   const ecosystem = join(dir, 'ecosystem.config.json');
-  writeFileSync(ecosystem, JSON.stringify({ apps: [{ name: 'bench-crash-server', script, autorestart: true, max_restarts: 1000, min_uptime: 500, restart_delay: 0, env: { PORT: String(port), CRASH_LOG: log } }] }));
+  writeFileSync(
+    ecosystem,
+    JSON.stringify({
+      apps: [
+        {
+          name: 'bench-crash-server',
+          script,
+          autorestart: true,
+          max_restarts: 1000,
+          min_uptime: 500,
+          restart_delay: 0,
+          env: { PORT: String(port), CRASH_LOG: log },
+        },
+      ],
+    }),
+  );
   if (!existsSync(PM2_RUNTIME)) throw new Error(`PM2 is not installed (${PM2_RUNTIME}): run npm install`);
   const pm2 = spawnTracked(process.execPath, [PM2_RUNTIME, ecosystem], { env: { ...process.env, PM2_HOME: join(dir, 'pm2-home') } });
   let pids: number[] = [];
@@ -156,7 +171,10 @@ function appPids(home: string): number[] {
   const pidsDir = join(home, 'pids');
   if (!existsSync(pidsDir)) return [];
   try {
-    return readFileSync(join(pidsDir, 'bench-crash-server-0.pid'), 'utf8').split('\n').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+    return readFileSync(join(pidsDir, 'bench-crash-server-0.pid'), 'utf8')
+      .split('\n')
+      .map(Number)
+      .filter((n) => Number.isInteger(n) && n > 0);
   } catch {
     return [];
   }

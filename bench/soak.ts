@@ -69,7 +69,12 @@ export async function soak(count: number, retention: string, limitMs: number, lo
       if (remaining <= 0) throw new Error(`the soak ran past ${limitMs / 1000} s after ${pushed} jobs`);
       const result = await pushJobs(client, size, 500, 2_000, remaining);
       pushed += size;
-      const entry = { jobs: pushed, jobs_per_s: round(result.jobsPerS, 1), store_mb: round(storeMb(cluster.dataDir), 2), rss_mb: round(cluster.masterRssMb(), 1) };
+      const entry = {
+        jobs: pushed,
+        jobs_per_s: round(result.jobsPerS, 1),
+        store_mb: round(storeMb(cluster.dataDir), 2),
+        rss_mb: round(cluster.masterRssMb(), 1),
+      };
       segments.push(entry);
       log(`  ${entry.jobs} jobs: ${entry.jobs_per_s} jobs/s, store ${entry.store_mb} MB, master RSS ${entry.rss_mb} MB`);
     }

@@ -16,7 +16,11 @@ function walk(dir) {
   }
 }
 for (const root of roots) {
-  try { walk(root); } catch (err) { if (err.code !== 'ENOENT') throw err; }
+  try {
+    walk(root);
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw err;
+  }
 }
 if (offenders.length > 0) {
   console.error(offenders.join('\n'));

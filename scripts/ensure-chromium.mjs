@@ -18,7 +18,7 @@ export function ensureChromium() {
     console.error('chromium is missing and apt-get is not available: install Chromium and set CHROMIUM_PATH to run the browser tests');
     return undefined;
   }
-  console.error('chromium is missing: installing Debian\'s chromium with apt-get (once per machine)');
+  console.error("chromium is missing: installing Debian's chromium with apt-get (once per machine)");
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const update = spawnSync('apt-get', ['update'], { stdio: ['ignore', 'ignore', 'inherit'], env });
   const install = update.status === 0 ? spawnSync('apt-get', ['install', '-y', 'chromium'], { stdio: ['ignore', 'ignore', 'inherit'], env }) : update;

@@ -7,7 +7,10 @@ import { existsSync } from 'node:fs';
 
 const wanted = [
   { pkg: 'bubblewrap', present: () => has('bwrap') },
-  { pkg: 'python3-numpy', present: () => !existsSync('/usr/bin/python3') || spawnSync('/usr/bin/python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0 },
+  {
+    pkg: 'python3-numpy',
+    present: () => !existsSync('/usr/bin/python3') || spawnSync('/usr/bin/python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0,
+  },
 ];
 
 function has(binary) {
@@ -23,10 +26,16 @@ if (missing.length > 0) {
     console.error(`ensure-system-deps: ${names.join(', ')} missing; run as root (or: sudo apt-get install ${names.join(' ')}) to run the tests that need them`);
   } else {
     console.error(`ensure-system-deps: installing ${names.join(', ')} with apt-get`);
-    let install = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...names], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    let install = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...names], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
     if (install.status !== 0) {
       spawnSync('apt-get', ['update'], { stdio: 'inherit' });
-      install = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...names], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+      install = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...names], {
+        stdio: 'inherit',
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      });
     }
     if (install.status !== 0) console.error(`ensure-system-deps: apt-get install ${names.join(' ')} failed; the tests that need them will skip`);
   }

@@ -27,9 +27,5 @@ if (chosen.some((f) => f.includes('browser') || f.includes('chromium'))) {
   if (chromium !== undefined) process.env.CHROMIUM_PATH = chromium;
 }
 const concurrency = process.env.CI ? '1' : '2';
-const result = spawnSync(
-  process.execPath,
-  ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...chosen],
-  { stdio: 'inherit' },
-);
+const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...chosen], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

@@ -7,7 +7,8 @@ import { findCycle, newNode, problems, toYaml, type BuilderEdge, type BuilderNod
 const node = (id: string, over: Partial<BuilderNode> = {}): BuilderNode => ({ ...newNode(new Set()), id, ...over });
 
 /** Graphs of 2-8 nodes with any edges between distinct nodes (cycles included). */
-const edgeBetween = (n: number): fc.Arbitrary<[number, number]> => fc.tuple(fc.nat(n - 1), fc.nat(n - 2)).map(([a, k]): [number, number] => [a, (a + 1 + k) % n]);
+const edgeBetween = (n: number): fc.Arbitrary<[number, number]> =>
+  fc.tuple(fc.nat(n - 1), fc.nat(n - 2)).map(([a, k]): [number, number] => [a, (a + 1 + k) % n]);
 const graphs = fc
   .integer({ min: 2, max: 8 })
   .chain((n) => fc.tuple(fc.constant(n), fc.uniqueArray(edgeBetween(n), { maxLength: 16, selector: ([a, b]) => `${a}>${b}` })))
@@ -28,7 +29,13 @@ describe('the pipeline builder model (web/src/builder-model.ts)', () => {
         }
         assert.ok(parsed.ok, JSON.stringify(parsed));
         for (const job of parsed.pipeline.jobs) {
-          assert.deepEqual([...job.dependsOn].sort(), edges.filter((e) => e.to === job.id).map((e) => e.from).sort());
+          assert.deepEqual(
+            [...job.dependsOn].sort(),
+            edges
+              .filter((e) => e.to === job.id)
+              .map((e) => e.from)
+              .sort(),
+          );
           assert.equal(job.command, `echo "node ${job.id.slice(1)}" 'quoted'`);
         }
       }),
@@ -38,14 +45,22 @@ describe('the pipeline builder model (web/src/builder-model.ts)', () => {
 
   test('a cycle is reported as a path that starts and ends on the same node, along real edges', () => {
     const nodes = ['a', 'b', 'c', 'd'].map((id) => node(id));
-    const edges = [{ from: 'a', to: 'b' }, { from: 'b', to: 'c' }, { from: 'c', to: 'd' }, { from: 'd', to: 'b' }];
+    const edges = [
+      { from: 'a', to: 'b' },
+      { from: 'b', to: 'c' },
+      { from: 'c', to: 'd' },
+      { from: 'd', to: 'b' },
+    ];
     const cycle = findCycle(nodes, edges);
     assert.deepEqual(cycle, ['b', 'c', 'd', 'b']);
     assert.match(problems('p', nodes, edges).join('\n'), /cycle: b → c → d → b; remove one of its edges/);
   });
 
   test('services, retries, requirements and approvals are written as the pipeline schema spells them', () => {
-    const nodes = [node('web', { type: 'service', port: '', command: 'python3 -m http.server $PORT' }), node('check', { retries: 2, requirement: 'GPU', approval: 'go?' })];
+    const nodes = [
+      node('web', { type: 'service', port: '', command: 'python3 -m http.server $PORT' }),
+      node('check', { retries: 2, requirement: 'GPU', approval: 'go?' }),
+    ];
     const parsed = parsePipeline(toYaml('svc', nodes, [{ from: 'web', to: 'check' }]));
     assert.ok(parsed.ok, JSON.stringify(parsed));
     const [web, check] = parsed.pipeline.jobs;

@@ -46,7 +46,12 @@ export function writeClientApp(repoRoot: string, tarball: string, appDir: string
       const entry = lock[at] ?? {};
       if (packages[appPath(at)] !== undefined) continue;
       const file = `${name.split('/').pop() ?? name}-${entry.version ?? ''}.tgz`;
-      packages[appPath(at)] = { version: entry.version, resolved: `https://registry.npmjs.org/${name}/-/${file}`, integrity: entry.integrity, dependencies: entry.dependencies ?? {} };
+      packages[appPath(at)] = {
+        version: entry.version,
+        resolved: `https://registry.npmjs.org/${name}/-/${file}`,
+        integrity: entry.integrity,
+        dependencies: entry.dependencies ?? {},
+      };
       pending.push([at, entry.dependencies ?? {}]);
     }
   }

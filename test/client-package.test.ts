@@ -16,7 +16,18 @@ const packageDir = join(repoRoot, 'packages', 'client');
 // A port nothing listens on: any registry request would fail, so the install proves it needs no network.
 const UNREACHABLE_REGISTRY = 'http://127.0.0.1:9';
 // What an application that only submits jobs must not be made to install.
-const SERVER_PACKAGES = ['better-sqlite3', 'fastify', '@grpc/grpc-js', '@grpc/proto-loader', '@modelcontextprotocol/sdk', 'pino', 'prom-client', 'jose', 'commander', 'tsx'];
+const SERVER_PACKAGES = [
+  'better-sqlite3',
+  'fastify',
+  '@grpc/grpc-js',
+  '@grpc/proto-loader',
+  '@modelcontextprotocol/sdk',
+  'pino',
+  'prom-client',
+  'jose',
+  'commander',
+  'tsx',
+];
 
 /** Installed package names in a node_modules folder, scoped ones as '@scope/name'. */
 function installedPackages(nodeModules: string): string[] {
@@ -49,8 +60,15 @@ describe('the titan-client package, packed and installed in an empty folder', ()
   test('installs with no server, database, gRPC or MCP package and no native addon', () => {
     const installed = installedPackages(join(app, 'node_modules'));
     assert.ok(installed.includes('titan-client'));
-    assert.deepEqual(installed.filter((name) => SERVER_PACKAGES.includes(name)), []);
-    assert.deepEqual(filesUnder(join(app, 'node_modules'), (name) => name.endsWith('.node')), [], 'no compiled addon');
+    assert.deepEqual(
+      installed.filter((name) => SERVER_PACKAGES.includes(name)),
+      [],
+    );
+    assert.deepEqual(
+      filesUnder(join(app, 'node_modules'), (name) => name.endsWith('.node')),
+      [],
+      'no compiled addon',
+    );
   });
 
   test('lists as dependencies exactly the packages its code and types import', () => {

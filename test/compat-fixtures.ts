@@ -15,9 +15,13 @@ export async function submitOriginal(cluster: Cluster, file: string): Promise<{ 
 
 /** `titan approvals --json`, until `ref` is among them. */
 export function awaitListed(cluster: Cluster, ref: string): Promise<ApprovalView> {
-  return until(`${ref} to wait for a decision in titan approvals`, async () => {
-    const out = await cluster.cli(['approvals', '--json']);
-    assert.equal(out.code, 0, out.stderr);
-    return (JSON.parse(out.stdout) as ApprovalView[]).find((a) => a.ref === ref);
-  }, 30_000);
+  return until(
+    `${ref} to wait for a decision in titan approvals`,
+    async () => {
+      const out = await cluster.cli(['approvals', '--json']);
+      assert.equal(out.code, 0, out.stderr);
+      return (JSON.parse(out.stdout) as ApprovalView[]).find((a) => a.ref === ref);
+    },
+    30_000,
+  );
 }

@@ -28,7 +28,9 @@ test('a master killed with SIGKILL amid a stream of submits has a ledger row for
 
   const db = new Database(join(cluster.dataDir, 'titan.db'));
   const jobs = db.prepare("SELECT id FROM jobs WHERE id LIKE 'stream-%'").pluck().all() as string[];
-  const received = new Set(db.prepare("SELECT target FROM audit_log WHERE action = 'JOB_SUBMIT' AND who = 'streamer' AND result = 'received'").pluck().all() as string[]);
+  const received = new Set(
+    db.prepare("SELECT target FROM audit_log WHERE action = 'JOB_SUBMIT' AND who = 'streamer' AND result = 'received'").pluck().all() as string[],
+  );
   db.close();
   assert.ok(jobs.length >= acknowledged, `every acknowledged submit is stored (${jobs.length} of ${acknowledged})`);
   const missing = jobs.filter((id) => !received.has(id));

@@ -46,7 +46,10 @@ test('/metrics serves the row count and head hash the ledger holds; a close logs
   assert.ok(served !== null, metrics.slice(0, 800));
   // Straight from the file (verify itself would add its own ledger rows first).
   const db = new Database(join(cluster.dataDir, 'titan.db'), { readonly: true });
-  const stored = db.prepare('SELECT COUNT(*) AS rows, (SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS head FROM audit_log').get() as { rows: number; head: string };
+  const stored = db.prepare('SELECT COUNT(*) AS rows, (SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS head FROM audit_log').get() as {
+    rows: number;
+    head: string;
+  };
   db.close();
   assert.equal(Number(served[2]), stored.rows);
   assert.equal(served[1], stored.head);

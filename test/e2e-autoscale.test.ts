@@ -25,7 +25,11 @@ describe('auto-scaling on a real cluster', () => {
     assert.equal(status.state, 'queued', 'no GPU worker yet: the jobs wait');
     assert.match(status.reason ?? '', /no live worker has them.*; spawnable host host is asked for a worker if it still waits after 1 s/);
 
-    const spawned = await until('a spawned GPU worker to register', async () => (await client.stats()).workers.find((w) => w.spawnedBy === 'host' && w.health === 'healthy'), 20_000);
+    const spawned = await until(
+      'a spawned GPU worker to register',
+      async () => (await client.stats()).workers.find((w) => w.spawnedBy === 'host' && w.health === 'healthy'),
+      20_000,
+    );
     assert.deepEqual(spawned.tags, ['GPU'], 'the tags the pool needs');
     assert.equal(spawned.slots, 4);
     assert.ok(spawned.pid !== null && processExists(spawned.pid), 'a real worker process');
@@ -61,10 +65,13 @@ describe('auto-scaling on a real cluster', () => {
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    t.after(() => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }));
+    t.after(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
     const cluster = new Cluster();
     t.after(() => cluster.close());
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/provision`;
@@ -73,8 +80,15 @@ describe('auto-scaling on a real cluster', () => {
     const client = await cluster.client();
     await client.submitMany([1, 2, 3].map((i) => ({ name: `g${i}`, command: 'true', requirement: ['GENERAL', 'GPU'] })));
     const firstId = (): string => String(deliveries[0]?.headers['x-titan-delivery']);
-    await until('the failed first delivery to be delivered again, and a later window to ask anew', () =>
-      Promise.resolve(deliveries.filter((d) => d.headers['x-titan-delivery'] === firstId()).length >= 2 && new Set(deliveries.map((d) => d.headers['x-titan-delivery'])).size >= 2), 20_000);
+    await until(
+      'the failed first delivery to be delivered again, and a later window to ask anew',
+      () =>
+        Promise.resolve(
+          deliveries.filter((d) => d.headers['x-titan-delivery'] === firstId()).length >= 2 &&
+            new Set(deliveries.map((d) => d.headers['x-titan-delivery'])).size >= 2,
+        ),
+      20_000,
+    );
 
     // The receiver's side, written from the documented scheme with node:crypto alone.
     const verifies = (headers: IncomingHttpHeaders, raw: string): boolean => {
@@ -82,7 +96,9 @@ describe('auto-scaling on a real cluster', () => {
       const delivery = String(headers['x-titan-delivery']);
       const expected = `sha256=${createHmac('sha256', secret).update(`${timestamp}.${delivery}.${raw}`).digest('hex')}`;
       const given = String(headers['x-titan-signature']);
-      return given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected)) && Math.abs(Date.now() / 1000 - Number(timestamp)) <= 300;
+      return (
+        given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected)) && Math.abs(Date.now() / 1000 - Number(timestamp)) <= 300
+      );
     };
     const first = deliveries[0];
     assert.ok(first !== undefined);

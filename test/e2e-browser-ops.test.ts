@@ -35,7 +35,11 @@ describe('the dashboard for operators: ticking runtimes, the builder, approval g
   let page: Page;
   let faults: string[] = [];
   const post = async <T>(path: string, body: unknown): Promise<T> => {
-    const res = await fetch(`http://127.0.0.1:${cluster.httpPort}${path}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`http://127.0.0.1:${cluster.httpPort}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     const text = await res.text();
     assert.ok(res.ok, `${path}: ${res.status} ${text}`);
     return JSON.parse(text) as T;
@@ -85,10 +89,14 @@ describe('the dashboard for operators: ticking runtimes, the builder, approval g
     const readings = [seconds((await runtime.textContent()) ?? '')];
     for (let i = 0; i < 3; i++) {
       const last = readings[readings.length - 1] ?? 0;
-      const next = await until(`the runtime to move past ${last} s`, async () => {
-        const now = seconds((await runtime.textContent()) ?? '');
-        return now > last ? now : undefined;
-      }, 10_000);
+      const next = await until(
+        `the runtime to move past ${last} s`,
+        async () => {
+          const now = seconds((await runtime.textContent()) ?? '');
+          return now > last ? now : undefined;
+        },
+        10_000,
+      );
       readings.push(next);
     }
     page.off('request', count);
@@ -126,7 +134,20 @@ describe('the dashboard for operators: ticking runtimes, the builder, approval g
   });
 
   test('a node held at an approval gate looks unlike a pending one and says what it waits for', async () => {
-    const yaml = ['name: gate-look', 'jobs:', '  - id: build', '    command: "echo built"', '  - id: ship', '    command: "echo shipped"', '    depends_on: [build]', '    approval: { message: "ship v2 to production?" }', '  - id: announce', '    command: "echo announced"', '    depends_on: [ship]', ''].join('\n');
+    const yaml = [
+      'name: gate-look',
+      'jobs:',
+      '  - id: build',
+      '    command: "echo built"',
+      '  - id: ship',
+      '    command: "echo shipped"',
+      '    depends_on: [build]',
+      '    approval: { message: "ship v2 to production?" }',
+      '  - id: announce',
+      '    command: "echo announced"',
+      '    depends_on: [ship]',
+      '',
+    ].join('\n');
     const { dagId } = await post<{ dagId: string }>('/api/v1/dags', { yaml });
     await go(`#/dags/${dagId}`);
     const ship = page.locator('g.node[data-node=ship]');
@@ -136,7 +157,12 @@ describe('the dashboard for operators: ticking runtimes, the builder, approval g
     assert.equal(await announce.getAttribute('data-state'), 'pending', 'both are pending to the scheduler');
     assert.equal(await announce.getAttribute('data-gated'), null, 'only the gated one is marked');
     const look = (node: typeof ship): Promise<{ fill: string | null; dash: string | null; icon: number; note: string | null }> =>
-      node.evaluate((g) => ({ fill: g.querySelector('rect')?.getAttribute('fill') ?? null, dash: g.querySelector('rect')?.getAttribute('stroke-dasharray') ?? null, icon: g.querySelectorAll('.gate-icon').length, note: g.querySelector('.node-note')?.textContent ?? null }));
+      node.evaluate((g) => ({
+        fill: g.querySelector('rect')?.getAttribute('fill') ?? null,
+        dash: g.querySelector('rect')?.getAttribute('stroke-dasharray') ?? null,
+        icon: g.querySelectorAll('.gate-icon').length,
+        note: g.querySelector('.node-note')?.textContent ?? null,
+      }));
     const gated = await look(ship);
     const pending = await look(announce);
     assert.deepEqual(gated, { fill: '#fff3c4', dash: '6 3', icon: 1, note: 'awaiting approval' });
@@ -163,7 +189,7 @@ const CONFIG = {
   health: { degradeCpuPct: 100, recoverCpuPct: 100, degradeRamFreeMb: 0, recoverRamFreeMb: 0, openMs: 60_000, halfOpenMs: 120_000 },
 };
 
-describe('the dashboard\'s inference agents page, live against real agents', () => {
+describe("the dashboard's inference agents page, live against real agents", () => {
   const cluster = new InferenceCluster();
   let browser: Browser;
   let roomyServer: OllamaHandle;
@@ -195,11 +221,20 @@ describe('the dashboard\'s inference agents page, live against real agents', () 
     assert.equal(await cell('agent-breaker'), 'closed');
 
     // A generation through the agent: its tokens/s and request count appear on the open page.
-    const grant = (await (await cluster.rest('/api/v1/inference/request', { method: 'POST', body: JSON.stringify({ model: 'llama3:8b', prompt: 'hi', max_tokens: 8 }) })).json()) as { agent_id: string; token: string; generate_url: string; model: string };
+    const grant = (await (
+      await cluster.rest('/api/v1/inference/request', { method: 'POST', body: JSON.stringify({ model: 'llama3:8b', prompt: 'hi', max_tokens: 8 }) })
+    ).json()) as { agent_id: string; token: string; generate_url: string; model: string };
     assert.equal(grant.agent_id, 'gpu-roomy');
-    const ok = await fetch(grant.generate_url, { method: 'POST', headers: { authorization: `Bearer ${grant.token}` }, body: JSON.stringify({ model: grant.model, prompt: 'hi', stream: false }) });
+    const ok = await fetch(grant.generate_url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${grant.token}` },
+      body: JSON.stringify({ model: grant.model, prompt: 'hi', stream: false }),
+    });
     assert.equal(ok.status, 200);
-    await roomy.getByTestId('agent-tps').filter({ hasText: /^\d+(\.\d)?$/ }).waitFor();
+    await roomy
+      .getByTestId('agent-tps')
+      .filter({ hasText: /^\d+(\.\d)?$/ })
+      .waitFor();
     await roomy.getByTestId('agent-requests').filter({ hasText: '1/0' }).waitFor();
 
     // A second agent joins: its row appears.
@@ -210,10 +245,19 @@ describe('the dashboard\'s inference agents page, live against real agents', () 
     // The roomy agent starts failing: three failures open its breaker, and the page shows it.
     await roomyServer.control({ failMode: 'error' });
     for (let i = 0; i < 3; i++) {
-      const g = (await (await cluster.rest('/api/v1/inference/request', { method: 'POST', body: JSON.stringify({ model: 'llama3:8b', prompt: 'hi', max_tokens: 8 }) })).json()) as { agent_id: string; token: string; generate_url: string; model: string };
+      const g = (await (
+        await cluster.rest('/api/v1/inference/request', { method: 'POST', body: JSON.stringify({ model: 'llama3:8b', prompt: 'hi', max_tokens: 8 }) })
+      ).json()) as { agent_id: string; token: string; generate_url: string; model: string };
       if (g.agent_id !== 'gpu-roomy') break;
-      await fetch(g.generate_url, { method: 'POST', headers: { authorization: `Bearer ${g.token}` }, body: JSON.stringify({ model: g.model, prompt: 'hi', stream: false }) });
-      await until(`failure ${i + 1} to reach the master`, async () => (await cluster.agents()).find((a) => a.agent_id === 'gpu-roomy')?.requests.failure === i + 1);
+      await fetch(g.generate_url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${g.token}` },
+        body: JSON.stringify({ model: g.model, prompt: 'hi', stream: false }),
+      });
+      await until(
+        `failure ${i + 1} to reach the master`,
+        async () => (await cluster.agents()).find((a) => a.agent_id === 'gpu-roomy')?.requests.failure === i + 1,
+      );
     }
     await roomy.getByTestId('agent-breaker').filter({ hasText: 'open' }).waitFor();
     await roomy.getByTestId('agent-status').filter({ hasText: 'offline' }).waitFor();

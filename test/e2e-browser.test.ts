@@ -11,7 +11,11 @@ describe('the dashboard in a real browser (Debian chromium via playwright-core)'
   let browser: Browser;
   let page: Page;
   const post = async <T>(path: string, body: unknown): Promise<T> => {
-    const res = await fetch(`http://127.0.0.1:${cluster.httpPort}${path}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`http://127.0.0.1:${cluster.httpPort}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     const text = await res.text();
     assert.ok(res.ok, `${path}: ${res.status} ${text}`);
     return JSON.parse(text) as T;
@@ -42,7 +46,22 @@ describe('the dashboard in a real browser (Debian chromium via playwright-core)'
   });
 
   test('a submitted DAG appears in the list and its nodes turn green as they succeed', async () => {
-    const yaml = ['name: browser-diamond', 'jobs:', '  - id: extract', '    command: "sleep 0.3; echo e"', '  - id: left', '    command: "echo l"', '    depends_on: [extract]', '  - id: right', '    command: "echo r"', '    depends_on: [extract]', '  - id: join', '    command: "echo j"', '    depends_on: [left, right]', ''].join('\n');
+    const yaml = [
+      'name: browser-diamond',
+      'jobs:',
+      '  - id: extract',
+      '    command: "sleep 0.3; echo e"',
+      '  - id: left',
+      '    command: "echo l"',
+      '    depends_on: [extract]',
+      '  - id: right',
+      '    command: "echo r"',
+      '    depends_on: [extract]',
+      '  - id: join',
+      '    command: "echo j"',
+      '    depends_on: [left, right]',
+      '',
+    ].join('\n');
     await go('#/dags');
     const { dagId } = await post<{ dagId: string }>('/api/v1/dags', { yaml });
     await page.locator(`[data-dag="${dagId}"]`).click();
@@ -64,7 +83,10 @@ describe('the dashboard in a real browser (Debian chromium via playwright-core)'
   });
 
   test('live log lines appear while the job is still printing', async () => {
-    const { jobId } = await post<{ jobId: string }>('/api/v1/jobs', { name: 'printer', run: { kind: 'command', command: 'for i in $(seq 1 100); do echo "step $i of 100"; sleep 0.04; done' } });
+    const { jobId } = await post<{ jobId: string }>('/api/v1/jobs', {
+      name: 'printer',
+      run: { kind: 'command', command: 'for i in $(seq 1 100); do echo "step $i of 100"; sleep 0.04; done' },
+    });
     await go(`#/jobs/${jobId}`);
     await page.locator('.log-line', { hasText: 'step 3 of 100' }).waitFor();
     const now = await fetch(`http://127.0.0.1:${cluster.httpPort}/api/v1/jobs/${jobId}`, { headers: { authorization: `Bearer ${TOKEN}` } });
@@ -78,7 +100,17 @@ describe('the dashboard in a real browser (Debian chromium via playwright-core)'
   });
 
   test('approve unblocks a paused node', async () => {
-    const yaml = ['name: gated', 'jobs:', '  - id: build', '    command: "echo built"', '  - id: deploy', '    command: "echo deployed"', '    depends_on: [build]', '    approval: { message: "ship it?" }', ''].join('\n');
+    const yaml = [
+      'name: gated',
+      'jobs:',
+      '  - id: build',
+      '    command: "echo built"',
+      '  - id: deploy',
+      '    command: "echo deployed"',
+      '    depends_on: [build]',
+      '    approval: { message: "ship it?" }',
+      '',
+    ].join('\n');
     const { dagId } = await post<{ dagId: string }>('/api/v1/dags', { yaml });
     await go(`#/dags/${dagId}`);
     await page.locator('g.node[data-node=deploy] text', { hasText: 'awaiting approval' }).waitFor();
@@ -169,7 +201,9 @@ describe('the dashboard in a real browser (Debian chromium via playwright-core)'
     await page.getByTestId('job-search').fill('');
     await page.locator('[data-testid=jobs-table] tbody tr').nth(5).waitFor();
     await screenshot(page, 'jobs');
-    const { dagId } = await post<{ dagId: string }>('/api/v1/dags', { yaml: 'name: agent-step\njobs:\n  - id: think\n    command: "sleep 0.2"\n  - id: act\n    command: "true"\n    depends_on: [think]\n' });
+    const { dagId } = await post<{ dagId: string }>('/api/v1/dags', {
+      yaml: 'name: agent-step\njobs:\n  - id: think\n    command: "sleep 0.2"\n  - id: act\n    command: "true"\n    depends_on: [think]\n',
+    });
     await (await cluster.client()).kv.sadd('titan:agent-run:agent-7', [dagId]);
     await go('#/agents');
     await page.locator('[data-agent-run=agent-7]').click();
@@ -189,7 +223,10 @@ describe('the dashboard in a real browser (Debian chromium via playwright-core)'
     assert.match((await row.first().textContent()) ?? '', /cluster.*admin.*POST \/api\/v1\/jobs.*127\.0\.0\.1/);
     await page.getByTestId('audit-filter').fill('');
     await page.getByTestId('audit-verify').click();
-    await page.getByTestId('audit-verdict').filter({ hasText: /Chain intact: \d+ rows/ }).waitFor();
+    await page
+      .getByTestId('audit-verdict')
+      .filter({ hasText: /Chain intact: \d+ rows/ })
+      .waitFor();
     await screenshot(page, 'audit');
   });
 
@@ -203,9 +240,12 @@ describe('the dashboard in a real browser (Debian chromium via playwright-core)'
     const secret = /titan_[a-f0-9]{12}_[A-Za-z0-9_-]{43}/.exec(shown)?.[0];
     assert.ok(secret !== undefined, shown);
     await page.getByTestId('token-state-ui-made').filter({ hasText: 'live' }).waitFor();
-    const whoami = (token: string): Promise<Response> => fetch(`http://127.0.0.1:${cluster.httpPort}/api/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
+    const whoami = (token: string): Promise<Response> =>
+      fetch(`http://127.0.0.1:${cluster.httpPort}/api/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
     assert.deepEqual(((await (await whoami(secret)).json()) as { name: string; role: string }).role, 'operator');
-    const listed = (await (await fetch(`http://127.0.0.1:${cluster.httpPort}/api/v1/tokens`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { tokens: { name: string; expiresAt: number | null; createdAt: number }[] };
+    const listed = (await (await fetch(`http://127.0.0.1:${cluster.httpPort}/api/v1/tokens`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
+      tokens: { name: string; expiresAt: number | null; createdAt: number }[];
+    };
     const made = listed.tokens.find((t) => t.name === 'ui-made');
     assert.equal((made?.expiresAt ?? 0) - (made?.createdAt ?? 0), 30 * 86_400_000);
     assert.ok(!JSON.stringify(listed).includes(secret.slice(19)), 'the list never carries the secret');
@@ -227,7 +267,16 @@ describe('the dashboard in a real browser (Debian chromium via playwright-core)'
     await attacker.setContent(`<iframe id="victim" src="http://127.0.0.1:${cluster.httpPort}/"></iframe>`);
     await until('the browser to refuse the frame', async () => refused.some((text) => /frame-ancestors 'none'/.test(text)), 15_000);
     const framed = attacker.frames().find((frame) => frame.url().includes(`127.0.0.1:${cluster.httpPort}`));
-    assert.equal(framed === undefined ? 0 : await framed.locator('[data-testid=token-input]').count().catch(() => 0), 0, 'the dashboard did not render inside the frame');
+    assert.equal(
+      framed === undefined
+        ? 0
+        : await framed
+            .locator('[data-testid=token-input]')
+            .count()
+            .catch(() => 0),
+      0,
+      'the dashboard did not render inside the frame',
+    );
     await attacker.close();
   });
 });

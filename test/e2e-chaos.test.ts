@@ -7,18 +7,25 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runChaos } from './chaos/run.js';
 
-test('two minutes of chaos (seed 42): 0 lost, 0 completed twice, 0 children before parents, 0 processes left behind, the service running, the audit ledger intact', { timeout: 900_000 }, async (t) => {
-  const report = await runChaos(2, 42);
-  t.diagnostic(JSON.stringify(report));
-  assert.ok(report.faultsInjected >= 10, `faults were injected: ${JSON.stringify(report.faults)}`);
-  assert.ok(report.jobsAccepted >= 50, `work was accepted: ${report.jobsAccepted}`);
-  assert.equal(report.lost, 0, report.notes.join('\n'));
-  // The counts below mean something only if the work really ran: most jobs must have succeeded.
-  assert.ok(report.endedNotSucceeded <= report.jobsAccepted * 0.05, `${report.endedNotSucceeded} of ${report.jobsAccepted} jobs did not succeed:\n${report.notes.slice(0, 40).join('\n')}`);
-  assert.equal(report.completedTwice, 0, report.notes.join('\n'));
-  assert.equal(report.childrenStartedBeforeParentFinished, 0);
-  assert.equal(report.processesLeftBehind, 0);
-  assert.equal(report.servicesNotRunning, 0, report.notes.join('\n'));
-  assert.equal(report.kvLost, 0);
-  assert.equal(report.auditVerify, 'ok');
-});
+test(
+  'two minutes of chaos (seed 42): 0 lost, 0 completed twice, 0 children before parents, 0 processes left behind, the service running, the audit ledger intact',
+  { timeout: 900_000 },
+  async (t) => {
+    const report = await runChaos(2, 42);
+    t.diagnostic(JSON.stringify(report));
+    assert.ok(report.faultsInjected >= 10, `faults were injected: ${JSON.stringify(report.faults)}`);
+    assert.ok(report.jobsAccepted >= 50, `work was accepted: ${report.jobsAccepted}`);
+    assert.equal(report.lost, 0, report.notes.join('\n'));
+    // The counts below mean something only if the work really ran: most jobs must have succeeded.
+    assert.ok(
+      report.endedNotSucceeded <= report.jobsAccepted * 0.05,
+      `${report.endedNotSucceeded} of ${report.jobsAccepted} jobs did not succeed:\n${report.notes.slice(0, 40).join('\n')}`,
+    );
+    assert.equal(report.completedTwice, 0, report.notes.join('\n'));
+    assert.equal(report.childrenStartedBeforeParentFinished, 0);
+    assert.equal(report.processesLeftBehind, 0);
+    assert.equal(report.servicesNotRunning, 0, report.notes.join('\n'));
+    assert.equal(report.kvLost, 0);
+    assert.equal(report.auditVerify, 'ok');
+  },
+);

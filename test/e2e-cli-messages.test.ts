@@ -29,7 +29,11 @@ describe('what the CLI prints is true and plain', () => {
     holder.listen(0, '127.0.0.1');
     await once(holder, 'listening');
     const { port } = holder.address() as AddressInfo;
-    const run = spawnSync(process.execPath, [MAIN, 'master', '--listen', `127.0.0.1:${port}`, '--no-http', '--data-dir', join(cluster.dir, 'busy'), '--token', 'busy-port-token-0123456789'], { encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync(
+      process.execPath,
+      [MAIN, 'master', '--listen', `127.0.0.1:${port}`, '--no-http', '--data-dir', join(cluster.dir, 'busy'), '--token', 'busy-port-token-0123456789'],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
     assert.equal(run.status, 2, run.stderr);
     assert.match(run.stderr, new RegExp(`127\\.0\\.0\\.1:${port} is already in use`));
     assert.match(run.stderr, /hint: pick another address with --listen <host:port>/);

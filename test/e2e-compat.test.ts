@@ -37,7 +37,11 @@ describe('the original Titan pipeline keys: hitl_message gates the dependants, d
 
     const byKey = new Map(done.jobs.map((j) => [j.key, j]));
     const gateView = byKey.get('hitl-gate-risk-check');
-    assert.deepEqual([gateView?.state, gateView?.reason, gateView?.attempt, gateView?.parents], ['succeeded', 'approved by alice', 0, ['risk-check']], 'the gate ran nothing');
+    assert.deepEqual(
+      [gateView?.state, gateView?.reason, gateView?.attempt, gateView?.parents],
+      ['succeeded', 'approved by alice', 0, ['risk-check']],
+      'the gate ran nothing',
+    );
     assert.deepEqual(byKey.get('publish')?.parents, ['hitl-gate-risk-check'], 'publish waits for the gate, not the job');
     assert.ok((byKey.get('publish')?.startedAt ?? 0) >= (gateView?.finishedAt ?? Infinity), 'publish started after the approval');
     const fetch = byKey.get('fetch');
@@ -67,7 +71,11 @@ describe('the original Titan pipeline keys: hitl_message gates the dependants, d
     await client.kv.put('titan:hitl:message:v2-gate', 'Deploy v2?');
     await client.kv.put('titan:hitl:ts:v2-gate', String(since));
     const http = (path: string, token = TOKEN, method = 'GET') =>
-      fetch(`http://127.0.0.1:${cluster.httpPort}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(method === 'POST' ? { body: '{}' } : {}) });
+      fetch(`http://127.0.0.1:${cluster.httpPort}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        ...(method === 'POST' ? { body: '{}' } : {}),
+      });
 
     const listed = (await (await http('/api/v1/approvals')).json()) as { approvals: ApprovalView[] };
     const gate = listed.approvals.find((a) => a.ref === 'hitl:v2-gate');
@@ -89,11 +97,15 @@ describe('the original Titan pipeline keys: hitl_message gates the dependants, d
     assert.equal(await client.kv.get('titan:hitl:status:v2-gate'), 'APPROVED');
     const ledger = await client.security.audit(200);
     const decisions = ledger.filter((r) => r.target.includes('v2-gate') && !r.action.startsWith('KV_') && r.result !== 'received');
-    assert.deepEqual(decisions.map((r) => `${r.who} ${r.action} ${r.target} ${r.result.split(':')[0]}`), [
-      'cluster POST /api/v1/approvals/:id/approve hitl:v2-gate ok',
-      'team-a-ops JOB_REJECT titan:hitl:status:v2-gate denied',
-      'team-a-ops POST /api/v1/approvals/:id/approve hitl:v2-gate denied',
-    ], 'the decision and both refused attempts are in the audit ledger, newest first');
+    assert.deepEqual(
+      decisions.map((r) => `${r.who} ${r.action} ${r.target} ${r.result.split(':')[0]}`),
+      [
+        'cluster POST /api/v1/approvals/:id/approve hitl:v2-gate ok',
+        'team-a-ops JOB_REJECT titan:hitl:status:v2-gate denied',
+        'team-a-ops POST /api/v1/approvals/:id/approve hitl:v2-gate denied',
+      ],
+      'the decision and both refused attempts are in the audit ledger, newest first',
+    );
     assert.deepEqual(await client.kv.smembers('titan:hitl:queue'), ['v2-gate'], 'the queue is left as the original leaves it');
 
     const again = await cluster.cli(['reject', 'hitl:v2-gate']);

@@ -24,21 +24,25 @@ describe('DAG runs on a real cluster', () => {
   after(() => cluster.close());
 
   test('a pipeline with mistakes is refused before anything runs, every problem listed with its line and fix', async () => {
-    const file = writePipeline(join(cluster.dir, 'bad'), 'bad.yaml', [
-      'name: broken',
-      'jobs:',
-      '  - id: a',
-      '    command: "true"',
-      '    depend_on: [b]',
-      '  - id: b',
-      '    command: "true"',
-      '    depends_on: [c]',
-      '  - id: c',
-      '    command: "true"',
-      '    depends_on: [b]',
-      '    priority: high',
-      '',
-    ].join('\n'));
+    const file = writePipeline(
+      join(cluster.dir, 'bad'),
+      'bad.yaml',
+      [
+        'name: broken',
+        'jobs:',
+        '  - id: a',
+        '    command: "true"',
+        '    depend_on: [b]',
+        '  - id: b',
+        '    command: "true"',
+        '    depends_on: [c]',
+        '  - id: c',
+        '    command: "true"',
+        '    depends_on: [b]',
+        '    priority: high',
+        '',
+      ].join('\n'),
+    );
     const before = (await client.listDags()).length;
     const result = await cluster.cli(['dag', file]);
     assert.equal(result.code, 2);
@@ -57,12 +61,23 @@ describe('DAG runs on a real cluster', () => {
   });
 
   test('affinity runs the child on the worker that ran its parent', async () => {
-    const file = writePipeline(join(cluster.dir, 'aff'), 'affinity.yaml', [
-      'name: affinity',
-      'jobs:',
-      ...Array.from({ length: 4 }, (_, i) => [`  - id: p${i}`, '    command: "sleep 0.2"', `  - id: c${i}`, '    command: "true"', `    depends_on: [p${i}]`, '    affinity: true']).flat(),
-      '',
-    ].join('\n'));
+    const file = writePipeline(
+      join(cluster.dir, 'aff'),
+      'affinity.yaml',
+      [
+        'name: affinity',
+        'jobs:',
+        ...Array.from({ length: 4 }, (_, i) => [
+          `  - id: p${i}`,
+          '    command: "sleep 0.2"',
+          `  - id: c${i}`,
+          '    command: "true"',
+          `    depends_on: [p${i}]`,
+          '    affinity: true',
+        ]).flat(),
+        '',
+      ].join('\n'),
+    );
     const { dagId } = await client.submitPipeline(file);
     const done = await client.waitDag(dagId);
     assert.equal(done.dag.state, 'succeeded');
@@ -73,18 +88,22 @@ describe('DAG runs on a real cluster', () => {
 
   test('a job that used up its retries lands in the DLQ, and `titan retry` runs it again and completes its DAG', async () => {
     const gate = join(cluster.dir, 'dlq-gate');
-    const file = writePipeline(join(cluster.dir, 'dlq'), 'dlq.yaml', [
-      'name: dlq',
-      'jobs:',
-      '  - id: fragile',
-      `    command: "test -e ${gate}"`,
-      '    retries: 1',
-      '    retry_backoff: { type: fixed, delay: 0.05 }',
-      '  - id: after',
-      '    command: "echo resumed"',
-      '    depends_on: [fragile]',
-      '',
-    ].join('\n'));
+    const file = writePipeline(
+      join(cluster.dir, 'dlq'),
+      'dlq.yaml',
+      [
+        'name: dlq',
+        'jobs:',
+        '  - id: fragile',
+        `    command: "test -e ${gate}"`,
+        '    retries: 1',
+        '    retry_backoff: { type: fixed, delay: 0.05 }',
+        '  - id: after',
+        '    command: "echo resumed"',
+        '    depends_on: [fragile]',
+        '',
+      ].join('\n'),
+    );
     const { dagId } = await client.submitPipeline(file);
     const failed = await client.waitDag(dagId);
     assert.equal(failed.dag.state, 'failed');
@@ -102,41 +121,57 @@ describe('DAG runs on a real cluster', () => {
 
   test('cancelling a DAG kills its running processes and skips the rest', async () => {
     const marker = join(cluster.dir, 'cancel-started');
-    const file = writePipeline(join(cluster.dir, 'cancel'), 'cancel.yaml', [
-      'name: cancel-me',
-      'jobs:',
-      '  - id: long',
-      `    command: "touch ${marker}; sleep 60 & sleep 60; wait"`,
-      '  - id: next',
-      '    command: "true"',
-      '    depends_on: [long]',
-      '',
-    ].join('\n'));
+    const file = writePipeline(
+      join(cluster.dir, 'cancel'),
+      'cancel.yaml',
+      [
+        'name: cancel-me',
+        'jobs:',
+        '  - id: long',
+        `    command: "touch ${marker}; sleep 60 & sleep 60; wait"`,
+        '  - id: next',
+        '    command: "true"',
+        '    depends_on: [long]',
+        '',
+      ].join('\n'),
+    );
     const { dagId } = await client.submitPipeline(file);
     await until('the long job to start', async () => existsSync(marker));
     const result = await cluster.cli(['cancel', dagId]);
     assert.equal(result.code, 0, result.stderr);
     const done = await client.waitDag(dagId);
     assert.equal(done.dag.state, 'cancelled');
-    assert.deepEqual(done.jobs.map((j) => [j.key, j.state]), [['long', 'cancelled'], ['next', 'skipped']]);
+    assert.deepEqual(
+      done.jobs.map((j) => [j.key, j.state]),
+      [
+        ['long', 'cancelled'],
+        ['next', 'skipped'],
+      ],
+    );
     const shown = await cluster.cli(['dag', 'status', dagId]);
     assert.match(shown.stdout, /: cancelled \(2\/2 jobs final, 0 failed, 1 cancelled, 1 skipped\)/);
   });
 
   test('a job with an approval gate waits for `titan approve`, across a master restart, then the DAG completes', async () => {
-    const file = writePipeline(join(cluster.dir, 'approval'), 'release.yaml', [
-      'name: release',
-      'jobs:',
-      '  - id: build',
-      '    command: "echo built"',
-      '  - id: deploy',
-      '    command: "echo deployed"',
-      '    depends_on: [build]',
-      '    approval: { message: "deploy to production?", timeout: 600 }',
-      '',
-    ].join('\n'));
+    const file = writePipeline(
+      join(cluster.dir, 'approval'),
+      'release.yaml',
+      [
+        'name: release',
+        'jobs:',
+        '  - id: build',
+        '    command: "echo built"',
+        '  - id: deploy',
+        '    command: "echo deployed"',
+        '    depends_on: [build]',
+        '    approval: { message: "deploy to production?", timeout: 600 }',
+        '',
+      ].join('\n'),
+    );
     const { dagId } = await client.submitPipeline(file);
-    await until('the deploy job to await approval', async () => /awaiting approval: deploy to production\?/.test((await client.status(`${dagId}.deploy`)).reason ?? ''));
+    await until('the deploy job to await approval', async () =>
+      /awaiting approval: deploy to production\?/.test((await client.status(`${dagId}.deploy`)).reason ?? ''),
+    );
     assert.equal((await client.status(`${dagId}.deploy`)).state, 'pending');
     await cluster.killMaster();
     await cluster.startMaster();
@@ -153,18 +188,23 @@ describe('DAG runs on a real cluster', () => {
 
   test('a running job adds jobs to its own DAG with `titan dag add $TITAN_DAG_ID`', async () => {
     const dir = join(cluster.dir, 'grow');
-    writePipeline(dir, 'more.yaml', ['name: more', 'jobs:', '  - id: grown', '    command: "echo grown after $TITAN_DAG_ID"', '    depends_on: [seed]', ''].join('\n'));
-    const file = writePipeline(dir, 'grow.yaml', [
-      'name: grow',
-      'jobs:',
-      '  - id: seed',
-      `    command: "${process.execPath} ${MAIN} dag add $TITAN_DAG_ID ${join(dir, 'more.yaml')}"`,
-      '',
-    ].join('\n'));
+    writePipeline(
+      dir,
+      'more.yaml',
+      ['name: more', 'jobs:', '  - id: grown', '    command: "echo grown after $TITAN_DAG_ID"', '    depends_on: [seed]', ''].join('\n'),
+    );
+    const file = writePipeline(
+      dir,
+      'grow.yaml',
+      ['name: grow', 'jobs:', '  - id: seed', `    command: "${process.execPath} ${MAIN} dag add $TITAN_DAG_ID ${join(dir, 'more.yaml')}"`, ''].join('\n'),
+    );
     const { dagId } = await client.submitPipeline(file);
     const done = await client.waitDag(dagId);
     assert.equal(done.dag.state, 'succeeded', JSON.stringify(done.jobs.map((j) => [j.key, j.state, j.reason])));
-    assert.deepEqual(done.jobs.map((j) => j.key), ['seed', 'grown']);
+    assert.deepEqual(
+      done.jobs.map((j) => j.key),
+      ['seed', 'grown'],
+    );
     const lines: string[] = [];
     await client.logs(`${dagId}.grown`, (b) => lines.push(...b.map((l) => l.line)));
     assert.deepEqual(lines, [`grown after ${dagId}`]);

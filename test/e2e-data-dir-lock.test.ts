@@ -11,10 +11,14 @@ void describe('a second master on the same data dir', () => {
 
   // A master that started anyway is killed after 30 s (and then has no exit code).
   const second = async () => {
-    const child = spawn(process.execPath, [MAIN, 'master', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--data-dir', cluster.dataDir, '--token', TOKEN], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, TITAN_HOME: cluster.dir, TITAN_LOG_LEVEL: 'warn' },
-    });
+    const child = spawn(
+      process.execPath,
+      [MAIN, 'master', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--data-dir', cluster.dataDir, '--token', TOKEN],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, TITAN_HOME: cluster.dir, TITAN_LOG_LEVEL: 'warn' },
+      },
+    );
     const guard = setTimeout(() => child.kill('SIGKILL'), 30_000);
     try {
       return await outputOf(child);
@@ -36,7 +40,10 @@ void describe('a second master on the same data dir', () => {
 
     const { jobId } = await client.submit({ command: 'echo after' });
     assert.equal((await client.wait(jobId, { timeout: 60_000 })).state, 'succeeded');
-    assert.deepEqual((await client.logs(jobId)).map((l) => l.line), ['after']);
+    assert.deepEqual(
+      (await client.logs(jobId)).map((l) => l.line),
+      ['after'],
+    );
     const audit = await cluster.cli(['audit', 'verify']);
     assert.equal(audit.code, 0, audit.stdout + audit.stderr);
   });

@@ -35,12 +35,25 @@ describe('delayed and timed one-off jobs and DAG runs', () => {
     assert.ok((second.startedAt ?? 0) >= second.submittedAt + 1000, 'not before its delay');
   });
 
-  test('a pipeline\'s run_at, or titan dag --delay, holds the whole run', async () => {
+  test("a pipeline's run_at, or titan dag --delay, holds the whole run", async () => {
     const dir = join(cluster.dir, 'timed');
     mkdirSync(dir, { recursive: true });
     const at = new Date(Date.now() + 1500);
     const file = join(dir, 'p.yaml');
-    writeFileSync(file, ['name: timed', `run_at: ${at.toISOString()}`, 'jobs:', '  - id: a', '    command: "true"', '  - id: b', '    command: "true"', '    depends_on: [a]', ''].join('\n'));
+    writeFileSync(
+      file,
+      [
+        'name: timed',
+        `run_at: ${at.toISOString()}`,
+        'jobs:',
+        '  - id: a',
+        '    command: "true"',
+        '  - id: b',
+        '    command: "true"',
+        '    depends_on: [a]',
+        '',
+      ].join('\n'),
+    );
     const { dagId } = await suite.client.submitPipeline(file);
     const final = await suite.client.waitDag(dagId, 15_000);
     assert.equal(final.dag.state, 'succeeded');

@@ -106,4 +106,3 @@ for (const warm of [true, false]) {
     });
   });
 }
-

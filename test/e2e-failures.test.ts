@@ -71,17 +71,21 @@ test('a thousand malformed frames never stop the master from serving', async (t)
   let answeredWithError = 0;
   for (let batch = 0; batch < 20; batch++) {
     await Promise.all(
-      Array.from({ length: 50 }, (_, k) => new Promise<void>((resolve) => {
-        const socket = connect({ host: '127.0.0.1', port: cluster.port }, () => socket.write(garbage(batch * 50 + k)));
-        let got = Buffer.alloc(0);
-        socket.on('data', (c: Buffer) => (got = Buffer.concat([got, c])));
-        socket.on('error', () => undefined);
-        socket.setTimeout(5_000, () => socket.destroy());
-        socket.on('close', () => {
-          if (got.length >= 8 && (got[2]! & 0x02) !== 0) answeredWithError++;
-          resolve();
-        });
-      })),
+      Array.from(
+        { length: 50 },
+        (_, k) =>
+          new Promise<void>((resolve) => {
+            const socket = connect({ host: '127.0.0.1', port: cluster.port }, () => socket.write(garbage(batch * 50 + k)));
+            let got = Buffer.alloc(0);
+            socket.on('data', (c: Buffer) => (got = Buffer.concat([got, c])));
+            socket.on('error', () => undefined);
+            socket.setTimeout(5_000, () => socket.destroy());
+            socket.on('close', () => {
+              if (got.length >= 8 && (got[2]! & 0x02) !== 0) answeredWithError++;
+              resolve();
+            });
+          }),
+      ),
     );
   }
   assert.ok(answeredWithError >= 800, `most malformed frames get an error frame back (got ${answeredWithError} of 1000)`);
@@ -170,7 +174,10 @@ test('a service outlives its machines: its worker is SIGKILLed four times, each 
   t.after(() => cluster.close());
   await cluster.startMaster();
   const client = await cluster.client();
-  const { jobId } = await client.submit({ command: 'exec python3 -m http.server "$PORT" --bind 127.0.0.1', service: { port: null, restart: 'always', maxRestarts: 5, windowSeconds: 60 } });
+  const { jobId } = await client.submit({
+    command: 'exec python3 -m http.server "$PORT" --bind 127.0.0.1',
+    service: { port: null, restart: 'always', maxRestarts: 5, windowSeconds: 60 },
+  });
   const readyOn = async (workerId: string): Promise<boolean> => (await client.services()).some((s) => s.id === jobId && s.ready && s.workerId === workerId);
   for (let machine = 1; machine <= 5; machine++) {
     const worker = await cluster.startWorker(`machine-${machine}`, { slots: 1 });

@@ -39,7 +39,7 @@ function fill(dir: string): string {
   return filler;
 }
 
-test('with the master\'s disk full, submissions are refused with E_STORE_FULL, accepted jobs keep their true state, and the master recovers by itself when space returns', async (t) => {
+test("with the master's disk full, submissions are refused with E_STORE_FULL, accepted jobs keep their true state, and the master recovers by itself when space returns", async (t) => {
   const cluster = new Cluster(5_000);
   const why = mountTmpfs(cluster.dataDir, '30m');
   t.after(async () => {
@@ -88,10 +88,14 @@ test('with the master\'s disk full, submissions are refused with E_STORE_FULL, a
   // The in-flight job finished meanwhile; its worker keeps the result until the master can write it.
   await until('the in-flight job to complete on its worker', async () => existsSync(join(markers, 'in-flight')));
   rmSync(filler);
-  const after = await until('the master to accept submissions again', async () => {
-    const out = await cluster.cli(['run', '--json', '--', 'echo', 'after']);
-    return out.code === 0 ? (JSON.parse(out.stdout) as { jobId: string }).jobId : undefined;
-  }, 30_000);
+  const after = await until(
+    'the master to accept submissions again',
+    async () => {
+      const out = await cluster.cli(['run', '--json', '--', 'echo', 'after']);
+      return out.code === 0 ? (JSON.parse(out.stdout) as { jobId: string }).jobId : undefined;
+    },
+    30_000,
+  );
 
   for (const id of [inFlight, ...accepted, after]) {
     const done = await client.wait(id);

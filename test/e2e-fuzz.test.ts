@@ -70,19 +70,21 @@ test('100,000 random and mutated frames and 1,000 mutated YAML pipelines: each a
   let refused = 0;
   const accepted: string[] = [];
   for (let sent = 0; sent < STRUCTURED; sent += 1_000) {
-    await Promise.all(Array.from({ length: 1_000 }, async () => {
-      const [opcode, body] = pickTemplate();
-      try {
-        const answer = (await peer.request(opcode, mutate(body), { timeoutMs: 20_000, json: random() < 0.2 })) as { jobId?: unknown };
-        ok++;
-        if (opcode === Opcode.JOB_SUBMIT && typeof answer.jobId === 'string') accepted.push(answer.jobId);
-      } catch (err) {
-        assert.ok(err instanceof TitanError, `a refusal is a TitanError, got ${String(err)}`);
-        assert.notEqual(err.code, 'E_TIMEOUT', 'every request is answered');
-        assert.notEqual(err.code, 'E_CONNECTION_CLOSED', 'a decodable frame never costs the connection');
-        refused++;
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 1_000 }, async () => {
+        const [opcode, body] = pickTemplate();
+        try {
+          const answer = (await peer.request(opcode, mutate(body), { timeoutMs: 20_000, json: random() < 0.2 })) as { jobId?: unknown };
+          ok++;
+          if (opcode === Opcode.JOB_SUBMIT && typeof answer.jobId === 'string') accepted.push(answer.jobId);
+        } catch (err) {
+          assert.ok(err instanceof TitanError, `a refusal is a TitanError, got ${String(err)}`);
+          assert.notEqual(err.code, 'E_TIMEOUT', 'every request is answered');
+          assert.notEqual(err.code, 'E_CONNECTION_CLOSED', 'a decodable frame never costs the connection');
+          refused++;
+        }
+      }),
+    );
   }
   assert.equal(ok + refused, STRUCTURED);
   assert.ok(ok > 1_000 && refused > 1_000, `both valid and invalid requests were made (ok ${ok}, refused ${refused})`);

@@ -14,7 +14,16 @@ type Callback = (err: grpc.ServiceError | null, value?: unknown) => void;
 type UnaryMethod = (request: unknown, metadata: grpc.Metadata, options: grpc.CallOptions, callback: Callback) => void;
 type HealthStream = grpc.ClientDuplexStream<unknown, { status: string }>;
 
-const resources = { models: [{ name: 'audited:1b', size_mb: 900 }], vram_total_mb: 8192, vram_free_mb: 8000, ram_total_mb: 16000, ram_free_mb: 15000, cpu_percent: 5, running: 0, max_concurrency: 2 };
+const resources = {
+  models: [{ name: 'audited:1b', size_mb: 900 }],
+  vram_total_mb: 8192,
+  vram_free_mb: 8000,
+  ram_total_mb: 16000,
+  ram_free_mb: 15000,
+  cpu_percent: 5,
+  running: 0,
+  max_concurrency: 2,
+};
 
 function bearer(token: string): grpc.Metadata {
   const metadata = new grpc.Metadata();
@@ -25,7 +34,9 @@ function bearer(token: string): grpc.Metadata {
 function call(client: grpc.Client, method: string, request: unknown, token: string): Promise<{ value?: unknown; error?: grpc.ServiceError }> {
   const fn = (client as unknown as Record<string, UnaryMethod>)[method];
   if (fn === undefined) throw new Error(`no method ${method}`);
-  return new Promise((resolve) => fn.call(client, request, bearer(token), { deadline: Date.now() + 10_000 }, (error, value) => resolve(error !== null ? { error } : { value })));
+  return new Promise((resolve) =>
+    fn.call(client, request, bearer(token), { deadline: Date.now() + 10_000 }, (error, value) => resolve(error !== null ? { error } : { value })),
+  );
 }
 
 describe('the audit ledger records gRPC calls', () => {
@@ -55,8 +66,14 @@ describe('the audit ledger records gRPC calls', () => {
     const registered = await call(coordinator, 'RegisterAgent', { agent_id: 'audited-agent', endpoint: 'http://127.0.0.1:1', resources }, cluster.token);
     assert.equal(registered.error, undefined, registered.error?.details);
     const rows = await rowsOf('cluster', 'RegisterAgent');
-    assert.deepEqual(rows.map((r) => r.result), ['received', 'ok']);
-    assert.ok(rows.every((r) => r.source.startsWith('127.0.0.1')), `the caller's address is the source: ${rows.map((r) => r.source).join(', ')}`);
+    assert.deepEqual(
+      rows.map((r) => r.result),
+      ['received', 'ok'],
+    );
+    assert.ok(
+      rows.every((r) => r.source.startsWith('127.0.0.1')),
+      `the caller's address is the source: ${rows.map((r) => r.source).join(', ')}`,
+    );
   });
 
   test('a call the service layer refuses gets an outcome row with the Titan code', async () => {
@@ -93,7 +110,10 @@ describe('the audit ledger records gRPC calls', () => {
     stream.on('error', () => undefined);
     stream.write({ agent_id: 'audited-agent', resources, outcomes: [] });
     await until('the stream to answer the report', () => Promise.resolve(answers.length >= 1));
-    assert.deepEqual((await rowsOf('cluster', 'ReportHealth')).map((r) => r.result), ['received', 'ok']);
+    assert.deepEqual(
+      (await rowsOf('cluster', 'ReportHealth')).map((r) => r.result),
+      ['received', 'ok'],
+    );
     stream.end();
   });
 });

@@ -19,7 +19,9 @@ function call(client: grpc.Client, method: string, request: unknown, token: stri
   if (fn === undefined) throw new Error(`no method ${method}`);
   const metadata = new grpc.Metadata();
   metadata.set('authorization', `Bearer ${token}`);
-  return new Promise((resolve) => fn.call(client, request, metadata, { deadline: Date.now() + 10_000 }, (error, value) => resolve(error !== null ? { error } : { value })));
+  return new Promise((resolve) =>
+    fn.call(client, request, metadata, { deadline: Date.now() + 10_000 }, (error, value) => resolve(error !== null ? { error } : { value })),
+  );
 }
 
 function ensureOpenssl(): void {
@@ -46,7 +48,17 @@ describe('gRPC under --tls, with API tokens', () => {
     ensureOpenssl();
     const made = spawnSync(process.execPath, [MAIN, 'certs', 'init', '--dir', certs], { encoding: 'utf8' });
     assert.equal(made.status, 0, made.stderr);
-    await cluster.startMaster(['--tls', '--ca', join(certs, 'ca.crt'), '--cert', join(certs, 'master.crt'), '--key', join(certs, 'master.key'), '--grpc', '127.0.0.1:0']);
+    await cluster.startMaster([
+      '--tls',
+      '--ca',
+      join(certs, 'ca.crt'),
+      '--cert',
+      join(certs, 'master.crt'),
+      '--key',
+      join(certs, 'master.key'),
+      '--grpc',
+      '127.0.0.1:0',
+    ]);
   });
   after(async () => {
     for (const c of clients) c.close();
@@ -63,7 +75,10 @@ describe('gRPC under --tls, with API tokens', () => {
 
   test('API tokens work with their roles: a viewer reads but may not submit an inference request; a bad token is refused', async () => {
     const env = { TITAN_CA: join(certs, 'ca.crt') };
-    for (const [name, role] of [['grpc-viewer', 'viewer'], ['grpc-operator', 'operator']] as const) {
+    for (const [name, role] of [
+      ['grpc-viewer', 'viewer'],
+      ['grpc-operator', 'operator'],
+    ] as const) {
       const out = await cluster.cli(['token', 'create', '--role', role, '--name', name, '--json'], env);
       assert.equal(out.code, 0, out.stderr);
       const token = (JSON.parse(out.stdout) as { token: string }).token;
@@ -87,7 +102,11 @@ describe('gRPC under --tls, with API tokens', () => {
 });
 
 test('a master refuses to serve gRPC on a non-loopback address without TLS', () => {
-  const out = spawnSync(process.execPath, [MAIN, 'master', '--listen', '127.0.0.1:0', '--no-http', '--grpc', '0.0.0.0:0', '--data-dir', '/nonexistent/never-made'], { encoding: 'utf8', timeout: 20_000 });
+  const out = spawnSync(
+    process.execPath,
+    [MAIN, 'master', '--listen', '127.0.0.1:0', '--no-http', '--grpc', '0.0.0.0:0', '--data-dir', '/nonexistent/never-made'],
+    { encoding: 'utf8', timeout: 20_000 },
+  );
   assert.notEqual(out.status, 0);
   assert.match(out.stderr + out.stdout, /refusing to listen on 0\.0\.0\.0 \(--grpc\) without TLS/);
 });

@@ -37,7 +37,11 @@ describe('no single request freezes the master (decode limits)', () => {
     await metrics(cluster.httpPort, TOKEN); // resets the loop-lag histogram
     const { result, polls } = await whilePolling(cluster.httpPort, attack);
     assert.ok(polls.length > 0);
-    assert.deepEqual(polls.filter((p) => p.status !== 200), [], 'every /healthz poll is answered');
+    assert.deepEqual(
+      polls.filter((p) => p.status !== 200),
+      [],
+      'every /healthz poll is answered',
+    );
     const lag = (await metrics(cluster.httpPort, TOKEN)).get('titan_master_nodejs_eventloop_lag_max_seconds');
     assert.ok(lag !== undefined && lag < MAX_LOOP_LAG_S, `loop lag max ${lag} s`);
     lags.push(lag.toFixed(3));
@@ -88,10 +92,17 @@ describe('no single request freezes the master (decode limits)', () => {
 
   test('HTTP JSON bodies have the same limits', async () => {
     const post = (body: string): Promise<Response> =>
-      fetch(`http://127.0.0.1:${cluster.httpPort}/api/v1/jobs`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body });
+      fetch(`http://127.0.0.1:${cluster.httpPort}/api/v1/jobs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body,
+      });
     const deep = await survives(() => post(`{"command":${'['.repeat(4 * MiB)}${']'.repeat(4 * MiB)}}`));
     assert.equal(deep.status, 400);
-    assert.match(((await deep.json()) as { error: string }).error, /POST \/api\/v1\/jobs body nests arrays\/maps deeper than 64 levels.*--max-body-depth on titan master/);
+    assert.match(
+      ((await deep.json()) as { error: string }).error,
+      /POST \/api\/v1\/jobs body nests arrays\/maps deeper than 64 levels.*--max-body-depth on titan master/,
+    );
     const wide = await survives(() => post(`{"command":[${'0,'.repeat(110_000)}0]}`));
     assert.equal(wide.status, 400);
     assert.match(((await wide.json()) as { error: string }).error, /more than 100000 array items/);
@@ -100,7 +111,11 @@ describe('no single request freezes the master (decode limits)', () => {
   test('a pipelined AUTH and request in one write still work (only frames before AUTH are small)', async () => {
     const outcome = await rawExchange(cluster.port, [Buffer.concat([auth, msgpackFrame(Opcode.CLUSTER_STATS, 2, {})])], 5_000);
     assert.equal(outcome.frames.length >= 2, true, JSON.stringify(outcome.frames));
-    assert.equal(outcome.frames.every((f) => (f.flags & Flags.ERROR) === 0), true, JSON.stringify(outcome.frames));
+    assert.equal(
+      outcome.frames.every((f) => (f.flags & Flags.ERROR) === 0),
+      true,
+      JSON.stringify(outcome.frames),
+    );
   });
 
   describe('YAML pipelines sent to the master', () => {
@@ -133,11 +148,17 @@ describe('no single request freezes the master (decode limits)', () => {
 
     test('2 MB of [[[ and deep block nesting are refused naming the depth limit', async () => {
       await refused(`name: p\njobs: ${'['.repeat(2 * MiB)}`, /over the 1048576-byte limit/);
-      await refused(`name: p\njobs: ${'['.repeat(MiB - 100)}`, /pipeline\.yaml:2: collections nest deeper than 64 levels; .*--max-pipeline-depth on titan master/);
+      await refused(
+        `name: p\njobs: ${'['.repeat(MiB - 100)}`,
+        /pipeline\.yaml:2: collections nest deeper than 64 levels; .*--max-pipeline-depth on titan master/,
+      );
       await refused(`name: p\njobs:\n${'- '.repeat(50_000)}x\n`, /collections nest (deeper than 64 levels|too deeply)|took longer than/);
     });
 
     test('a duplicate key is reported at its line, with the first one', () =>
-      refused(`name: p\njobs:\n  - id: a\n    command: "true"\n    env: {${keys(5_000)}, K7: w}\n`, /pipeline\.yaml:5: key "K7" appears twice in this map \(first at line 5\); keep one/));
+      refused(
+        `name: p\njobs:\n  - id: a\n    command: "true"\n    env: {${keys(5_000)}, K7: w}\n`,
+        /pipeline\.yaml:5: key "K7" appears twice in this map \(first at line 5\); keep one/,
+      ));
   });
 });

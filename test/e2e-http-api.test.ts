@@ -2,7 +2,15 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cluster, TOKEN, until } from './harness.js';
 
-interface Job { id: string; state: string; workerId: string | null; dagId: string | null; name: string; reason: string | null; exitCode: number | null }
+interface Job {
+  id: string;
+  state: string;
+  workerId: string | null;
+  dagId: string | null;
+  name: string;
+  reason: string | null;
+  exitCode: number | null;
+}
 
 describe('the REST API under /api/v1', () => {
   const cluster = new Cluster();
@@ -17,10 +25,11 @@ describe('the REST API under /api/v1', () => {
     return { status: res.status, body: (text === '' ? null : JSON.parse(text)) as T };
   };
   const job = async (id: string): Promise<Job> => (await api<{ job: Job }>(`/api/v1/jobs/${id}`)).body.job;
-  const settled = (id: string, state = 'succeeded'): Promise<Job> => until(`job ${id} to be ${state}`, async () => {
-    const j = await job(id);
-    return j.state === state ? j : undefined;
-  });
+  const settled = (id: string, state = 'succeeded'): Promise<Job> =>
+    until(`job ${id} to be ${state}`, async () => {
+      const j = await job(id);
+      return j.state === state ? j : undefined;
+    });
 
   before(async () => {
     await cluster.startMaster();
@@ -35,24 +44,38 @@ describe('the REST API under /api/v1', () => {
     const w1 = body.workers.find((w) => w.id === 'w1');
     assert.deepEqual([w1?.tags.sort(), w1?.slots, w1?.health], [['GENERAL', 'GPU'], 2, 'healthy']);
     assert.ok(body.workers.some((w) => w.id === 'w2'));
-    const vitals = await until('a heartbeat with load and free memory', async () => (await api<{ workers: { id: string; load1: number | null; freeMemoryMb: number | null }[] }>('/api/v1/workers')).body.workers.find((w) => w.id === 'w1' && w.load1 !== null));
+    const vitals = await until('a heartbeat with load and free memory', async () =>
+      (await api<{ workers: { id: string; load1: number | null; freeMemoryMb: number | null }[] }>('/api/v1/workers')).body.workers.find(
+        (w) => w.id === 'w1' && w.load1 !== null,
+      ),
+    );
     assert.ok(typeof vitals.load1 === 'number' && typeof vitals.freeMemoryMb === 'number' && vitals.freeMemoryMb > 0);
     const cluster = await api<{ queues: object; jobs: Record<string, number> }>('/api/v1/cluster');
     assert.equal(typeof cluster.body.jobs.succeeded, 'number');
   });
 
   test('a job submitted over HTTP runs; its page has attempts, and its log reads as JSON pages and as a download', async () => {
-    const submitted = await api<{ jobId: string }>('/api/v1/jobs', { method: 'POST', body: { name: 'hello-http', run: { kind: 'command', command: 'echo one; echo two; exit 0' } } });
+    const submitted = await api<{ jobId: string }>('/api/v1/jobs', {
+      method: 'POST',
+      body: { name: 'hello-http', run: { kind: 'command', command: 'echo one; echo two; exit 0' } },
+    });
     assert.equal(submitted.status, 201);
     const id = submitted.body.jobId;
     await settled(id);
-    const detail = await api<{ job: Job; attempts: { attempt: number; workerId: string; state: string; startedAt: number; finishedAt: number }[]; events: unknown[] }>(`/api/v1/jobs/${id}`);
+    const detail = await api<{
+      job: Job;
+      attempts: { attempt: number; workerId: string; state: string; startedAt: number; finishedAt: number }[];
+      events: unknown[];
+    }>(`/api/v1/jobs/${id}`);
     assert.equal(detail.body.attempts.length, 1);
     const [attempt] = detail.body.attempts;
     assert.equal(attempt?.state, 'succeeded');
     assert.ok(attempt !== undefined && ['w1', 'w2'].includes(attempt.workerId) && attempt.finishedAt >= attempt.startedAt);
     const logs = await api<{ lines: { seq: number; line: string }[]; lastSeq: number }>(`/api/v1/jobs/${id}/logs`);
-    assert.deepEqual(logs.body.lines.map((l) => l.line), ['one', 'two']);
+    assert.deepEqual(
+      logs.body.lines.map((l) => l.line),
+      ['one', 'two'],
+    );
     const rest = await api<{ lines: unknown[] }>(`/api/v1/jobs/${id}/logs?after=${logs.body.lines[0]!.seq}`);
     assert.equal(rest.body.lines.length, 1, 'after= skips what was read');
     const download = await fetch(url(`/api/v1/jobs/${id}/logs/download`), { headers: { authorization: `Bearer ${TOKEN}` } });
@@ -62,13 +85,22 @@ describe('the REST API under /api/v1', () => {
 
   test('jobs are filtered by state, DAG, worker and text, and paged with a cursor', async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await api<{ jobId: string }>('/api/v1/jobs', { method: 'POST', body: { name: `page-${i}`, run: { kind: 'command', command: 'true' } } })).body.jobId);
+    for (let i = 0; i < 5; i++)
+      ids.push(
+        (await api<{ jobId: string }>('/api/v1/jobs', { method: 'POST', body: { name: `page-${i}`, run: { kind: 'command', command: 'true' } } })).body.jobId,
+      );
     for (const id of ids) await settled(id);
     const first = await api<{ jobs: Job[]; nextCursor: number | null }>('/api/v1/jobs?q=page-&limit=3');
-    assert.deepEqual(first.body.jobs.map((j) => j.name), ['page-4', 'page-3', 'page-2']);
+    assert.deepEqual(
+      first.body.jobs.map((j) => j.name),
+      ['page-4', 'page-3', 'page-2'],
+    );
     assert.notEqual(first.body.nextCursor, null);
     const second = await api<{ jobs: Job[]; nextCursor: number | null }>(`/api/v1/jobs?q=page-&limit=3&cursor=${first.body.nextCursor}`);
-    assert.deepEqual(second.body.jobs.map((j) => j.name), ['page-1', 'page-0']);
+    assert.deepEqual(
+      second.body.jobs.map((j) => j.name),
+      ['page-1', 'page-0'],
+    );
     assert.equal(second.body.nextCursor, null);
     const byWorker = await api<{ jobs: Job[] }>('/api/v1/jobs?worker=w2&limit=100');
     assert.ok(byWorker.body.jobs.every((j) => j.workerId === 'w2'));
@@ -80,7 +112,17 @@ describe('the REST API under /api/v1', () => {
   });
 
   test('a YAML pipeline submitted over HTTP shows its graph; approve unblocks the gated node', async () => {
-    const yaml = ['name: http-release', 'jobs:', '  - id: build', '    command: "echo built"', '  - id: deploy', '    command: "echo deployed"', '    depends_on: [build]', '    approval: { message: "ship it?", timeout: 600 }', ''].join('\n');
+    const yaml = [
+      'name: http-release',
+      'jobs:',
+      '  - id: build',
+      '    command: "echo built"',
+      '  - id: deploy',
+      '    command: "echo deployed"',
+      '    depends_on: [build]',
+      '    approval: { message: "ship it?", timeout: 600 }',
+      '',
+    ].join('\n');
     const submitted = await api<{ dagId: string }>('/api/v1/dags', { method: 'POST', body: { yaml } });
     assert.equal(submitted.status, 201);
     const { dagId } = submitted.body;
@@ -98,7 +140,10 @@ describe('the REST API under /api/v1', () => {
   });
 
   test('a pipeline with problems is refused with every problem and its line', async () => {
-    const res = await api<{ code: string; error: string }>('/api/v1/dags', { method: 'POST', body: { yaml: 'name: broken\njobs:\n  - id: a\n    command: "true"\n    depends_on: [nope]\n' } });
+    const res = await api<{ code: string; error: string }>('/api/v1/dags', {
+      method: 'POST',
+      body: { yaml: 'name: broken\njobs:\n  - id: a\n    command: "true"\n    depends_on: [nope]\n' },
+    });
     assert.equal(res.status, 400);
     assert.match(res.body.error, /pipeline\.yaml:\d+: .*nope/);
     const files = await api<{ error: string }>('/api/v1/dags', { method: 'POST', body: { yaml: 'name: f\njobs:\n  - id: a\n    file: a.py\n' } });
@@ -107,7 +152,9 @@ describe('the REST API under /api/v1', () => {
   });
 
   test('a failing job lands in the DLQ and a retry from there runs it again', async () => {
-    const { jobId } = (await api<{ jobId: string }>('/api/v1/jobs', { method: 'POST', body: { name: 'doomed', run: { kind: 'command', command: 'exit 7' }, retries: 1 } })).body;
+    const { jobId } = (
+      await api<{ jobId: string }>('/api/v1/jobs', { method: 'POST', body: { name: 'doomed', run: { kind: 'command', command: 'exit 7' }, retries: 1 } })
+    ).body;
     const dead = await settled(jobId, 'dead');
     assert.equal(dead.exitCode, 7);
     const before = (await api<{ attempts: unknown[] }>(`/api/v1/jobs/${jobId}`)).body.attempts.length;
@@ -124,8 +171,12 @@ describe('the REST API under /api/v1', () => {
 
   test('a service is listed with its port and stopped over HTTP', async () => {
     const command = `node -e "require('http').createServer((q,s)=>s.end('ok')).listen(process.env.PORT)"`;
-    const { jobId } = (await api<{ jobId: string }>('/api/v1/jobs', { method: 'POST', body: { name: 'web', run: { kind: 'command', command }, service: { port: null } } })).body;
-    const listed = await until('the service to be ready', async () => (await api<{ services: { id: string; ready: boolean; port: number | null }[] }>('/api/v1/services')).body.services.find((s) => s.id === jobId && s.ready));
+    const { jobId } = (
+      await api<{ jobId: string }>('/api/v1/jobs', { method: 'POST', body: { name: 'web', run: { kind: 'command', command }, service: { port: null } } })
+    ).body;
+    const listed = await until('the service to be ready', async () =>
+      (await api<{ services: { id: string; ready: boolean; port: number | null }[] }>('/api/v1/services')).body.services.find((s) => s.id === jobId && s.ready),
+    );
     assert.equal(await (await fetch(`http://127.0.0.1:${listed.port}/`)).text(), 'ok');
     assert.equal((await api(`/api/v1/services/${jobId}/stop`, { method: 'POST' })).status, 200);
     await until('the service to be stopped', async () => ['stopped', 'cancelled', 'succeeded'].includes((await job(jobId)).state));
@@ -143,7 +194,10 @@ describe('the REST API under /api/v1', () => {
   });
 
   test('schedules are added, paused, resumed and removed', async () => {
-    const added = await api<{ schedule: { id: string; paused: boolean } }>('/api/v1/schedules', { method: 'POST', body: { name: 'nightly', cron: '0 3 * * *', jobs: [{ key: 'a', run: { kind: 'command', command: 'true' } }] } });
+    const added = await api<{ schedule: { id: string; paused: boolean } }>('/api/v1/schedules', {
+      method: 'POST',
+      body: { name: 'nightly', cron: '0 3 * * *', jobs: [{ key: 'a', run: { kind: 'command', command: 'true' } }] },
+    });
     assert.equal(added.status, 201, JSON.stringify(added.body));
     const id = added.body.schedule.id;
     assert.equal((await api<{ schedule: { paused: boolean } }>(`/api/v1/schedules/${id}/pause`, { method: 'POST' })).body.schedule.paused, true);
@@ -153,7 +207,8 @@ describe('the REST API under /api/v1', () => {
   });
 
   test('DAGs submitted under one agent_run_id are grouped into one agent run with every job', async () => {
-    const yaml = (name: string): string => `name: ${name}\njobs:\n  - id: think\n    command: "true"\n  - id: act\n    command: "true"\n    depends_on: [think]\n`;
+    const yaml = (name: string): string =>
+      `name: ${name}\njobs:\n  - id: think\n    command: "true"\n  - id: act\n    command: "true"\n    depends_on: [think]\n`;
     const first = (await api<{ dagId: string }>('/api/v1/dags', { method: 'POST', body: { yaml: yaml('plan') } })).body.dagId;
     const second = (await api<{ dagId: string }>('/api/v1/dags', { method: 'POST', body: { yaml: yaml('fix') } })).body.dagId;
     const client = await cluster.client();
@@ -168,7 +223,14 @@ describe('the REST API under /api/v1', () => {
     assert.deepEqual([listed?.dags, listed?.state], [3, 'succeeded']);
     const run = await api<{ runs: { dag: { id: string }; jobs: { key: string }[] }[] }>('/api/v1/agent-runs/run-42');
     const byId = (pairs: [string, string[]][]): [string, string[]][] => pairs.sort((a, b) => a[0].localeCompare(b[0]));
-    assert.deepEqual(byId(run.body.runs.map((r) => [r.dag.id, r.jobs.map((j) => j.key)])), byId([[first, ['think', 'act']], [second, ['think', 'act']], [viaSdk.dagId, ['think']]]));
+    assert.deepEqual(
+      byId(run.body.runs.map((r) => [r.dag.id, r.jobs.map((j) => j.key)])),
+      byId([
+        [first, ['think', 'act']],
+        [second, ['think', 'act']],
+        [viaSdk.dagId, ['think']],
+      ]),
+    );
     assert.equal((await api('/api/v1/agent-runs/nobody')).status, 404);
   });
 
@@ -184,9 +246,16 @@ describe('the REST API under /api/v1', () => {
       return { status: res.status, body: (await res.json()) as T };
     };
     const listed = (await asTeam<{ agentRuns: { agentRunId: string; dags: number }[] }>('/api/v1/agent-runs')).body.agentRuns;
-    assert.deepEqual(listed.map((r) => [r.agentRunId, r.dags]), [['run-ns', 1]], 'run-42 (no team-b DAG) is not listed; run-ns counts only its own DAG');
+    assert.deepEqual(
+      listed.map((r) => [r.agentRunId, r.dags]),
+      [['run-ns', 1]],
+      'run-42 (no team-b DAG) is not listed; run-ns counts only its own DAG',
+    );
     const run = await asTeam<{ runs: { dag: { id: string } }[] }>('/api/v1/agent-runs/run-ns');
-    assert.deepEqual(run.body.runs.map((r) => r.dag.id), [own.dagId]);
+    assert.deepEqual(
+      run.body.runs.map((r) => r.dag.id),
+      [own.dagId],
+    );
     assert.ok(!JSON.stringify(run.body).includes(other.dagId), "nothing of the other team's DAG");
     const hidden = await asTeam<{ code: string }>('/api/v1/agent-runs/run-42');
     assert.deepEqual([hidden.status, hidden.body.code], [404, 'E_UNKNOWN_JOB']);
@@ -199,7 +268,11 @@ describe('the REST API under /api/v1', () => {
     const bad = await api<{ code: string; error: string }>('/api/v1/jobs', { method: 'POST', body: { run: { kind: 'command' } } });
     assert.equal(bad.status, 400);
     assert.match(bad.body.error, /run\.command/);
-    const notJson = await fetch(url('/api/v1/jobs'), { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{nope' });
+    const notJson = await fetch(url('/api/v1/jobs'), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: '{nope',
+    });
     assert.equal(notJson.status, 400);
     assert.equal((await api('/readyz')).status, 200, 'the master is still up');
   });

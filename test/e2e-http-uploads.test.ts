@@ -27,7 +27,11 @@ describe('scripts, pipelines with files, project folders and growing a DAG, all 
     assert.equal(await upload(script), hash);
     const back = await fetch(url(`/api/v1/artifacts/${hash}`), { headers });
     assert.equal(await back.text(), script);
-    const { status, body } = await post<{ jobId: string }>('/api/v1/jobs', { name: 'py', run: { kind: 'script', fileName: 'hello.py', artifact: hash }, args: ['http'] });
+    const { status, body } = await post<{ jobId: string }>('/api/v1/jobs', {
+      name: 'py',
+      run: { kind: 'script', fileName: 'hello.py', artifact: hash },
+      args: ['http'],
+    });
     assert.equal(status, 201);
     assert.equal((await suite.client.wait(body.jobId, 30_000)).state, 'succeeded');
     assert.deepEqual(await output(body.jobId), ['hello from http']);
@@ -39,7 +43,8 @@ describe('scripts, pipelines with files, project folders and growing a DAG, all 
     writeFileSync(join(folder, 'data.txt'), '21\n');
     writeFileSync(join(folder, 'steps', 'double.sh'), 'echo "doubled $(( $(cat data.txt) * 2 ))"\n');
     const archive = execFileSync('tar', ['czf', '-', '-C', folder, '.']);
-    const yaml = 'name: from-http\nproject: true\njobs:\n  - id: double\n    file: steps/double.sh\n  - id: after\n    command: "cat data.txt"\n    depends_on: [double]\n';
+    const yaml =
+      'name: from-http\nproject: true\njobs:\n  - id: double\n    file: steps/double.sh\n  - id: after\n    command: "cat data.txt"\n    depends_on: [double]\n';
     const files = { 'steps/double.sh': await upload(readFileSync(join(folder, 'steps', 'double.sh'))) };
     const { status, body } = await post<{ dagId: string }>('/api/v1/dags', { yaml, files, project: await upload(archive) });
     assert.equal(status, 201, JSON.stringify(body));
@@ -68,13 +73,19 @@ describe('scripts, pipelines with files, project folders and growing a DAG, all 
     const added = await post<{ jobIds: string[] }>(`/api/v1/dags/${body.dagId}/jobs`, { yaml: more, files: { 'second.sh': await upload('echo second\n') } });
     assert.equal(added.status, 201, JSON.stringify(added.body));
     assert.deepEqual(added.body.jobIds, [`${body.dagId}.second`]);
-    const bad = await post<{ error: string }>(`/api/v1/dags/${body.dagId}/jobs`, { yaml: 'name: x\njobs:\n  - id: third\n    command: "true"\n    depends_on: [nowhere]\n' });
+    const bad = await post<{ error: string }>(`/api/v1/dags/${body.dagId}/jobs`, {
+      yaml: 'name: x\njobs:\n  - id: third\n    command: "true"\n    depends_on: [nowhere]\n',
+    });
     assert.equal(bad.status, 400);
     assert.match(bad.body.error, /nowhere/);
-    const final = await until('the grown DAG to finish', async () => {
-      const status = await suite.client.dagStatus(body.dagId);
-      return status.dag.state !== 'running' ? status : undefined;
-    }, 30_000);
+    const final = await until(
+      'the grown DAG to finish',
+      async () => {
+        const status = await suite.client.dagStatus(body.dagId);
+        return status.dag.state !== 'running' ? status : undefined;
+      },
+      30_000,
+    );
     assert.equal(final.dag.state, 'succeeded');
     const second = final.jobs.find((j) => j.key === 'second');
     const first = final.jobs.find((j) => j.key === 'first');
@@ -82,4 +93,3 @@ describe('scripts, pipelines with files, project folders and growing a DAG, all 
     assert.deepEqual(await output(`${body.dagId}.second`), ['second']);
   });
 });
-

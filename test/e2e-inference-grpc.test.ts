@@ -21,9 +21,26 @@ function unary<T>(client: grpc.Client, method: string, request: unknown, metadat
   return new Promise((resolve) => fn.call(client, request, metadata, (error, value) => resolve(error !== null ? { error } : { value: value as T })));
 }
 
-interface Grant { agent_id: string; endpoint: string; model: string; token: string; generate_url: string }
-interface AgentLike { agent_id: string; status: string; endpoint: string; source: string; models: { name: string }[] }
-interface StatusLike { status: string; models: string[]; agents: AgentLike[]; agents_total: number }
+interface Grant {
+  agent_id: string;
+  endpoint: string;
+  model: string;
+  token: string;
+  generate_url: string;
+}
+interface AgentLike {
+  agent_id: string;
+  status: string;
+  endpoint: string;
+  source: string;
+  models: { name: string }[];
+}
+interface StatusLike {
+  status: string;
+  models: string[];
+  agents: AgentLike[];
+  agents_total: number;
+}
 
 describe('the gRPC CoordinatorService and the REST API give the same answers', () => {
   const cluster = new InferenceCluster();
@@ -61,24 +78,37 @@ describe('the gRPC CoordinatorService and the REST API give the same answers', (
     const { error } = await unary(coordinator, 'RequestInference', { model: 'solo:1b' }, new grpc.Metadata());
     assert.equal(error?.code, grpc.status.UNAUTHENTICATED);
     const { value } = await unary<{ public_key_pem: string; kid: string; algorithm: string }>(coordinator, 'GetPublicKey', {}, new grpc.Metadata());
-    const rest = (await (await fetch(`http://127.0.0.1:${cluster.httpPort}/api/v1/public-key`)).json()) as { public_key_pem: string; kid: string; algorithm: string };
+    const rest = (await (await fetch(`http://127.0.0.1:${cluster.httpPort}/api/v1/public-key`)).json()) as {
+      public_key_pem: string;
+      kid: string;
+      algorithm: string;
+    };
     assert.deepEqual(value, { ...rest });
   });
 
   test('RequestInference and POST /api/v1/inference/request route alike, and both tokens work at the agent', async () => {
     const viaGrpc = await unary<Grant>(coordinator, 'RequestInference', { model: 'solo:1b', prompt: 'hi', max_tokens: 4 });
-    const viaRest = (await (await cluster.rest('/api/v1/inference/request', { method: 'POST', body: JSON.stringify({ model: 'solo:1b', prompt: 'hi', max_tokens: 4 }) })).json()) as Grant;
+    const viaRest = (await (
+      await cluster.rest('/api/v1/inference/request', { method: 'POST', body: JSON.stringify({ model: 'solo:1b', prompt: 'hi', max_tokens: 4 }) })
+    ).json()) as Grant;
     assert.ok(viaGrpc.value !== undefined, viaGrpc.error?.message);
     for (const key of ['agent_id', 'endpoint', 'model', 'generate_url'] as const) assert.equal(viaGrpc.value[key], viaRest[key], key);
     for (const grant of [viaGrpc.value, viaRest]) {
-      const res = await fetch(grant.generate_url, { method: 'POST', headers: { authorization: `Bearer ${grant.token}` }, body: JSON.stringify({ model: 'solo:1b', prompt: 'same', stream: false }) });
+      const res = await fetch(grant.generate_url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${grant.token}` },
+        body: JSON.stringify({ model: 'solo:1b', prompt: 'same', stream: false }),
+      });
       assert.equal(res.status, 200);
     }
   });
 
   test('an unknown model: NOT_FOUND with the same message and model list as the REST 404', async () => {
     const { error } = await unary(coordinator, 'RequestInference', { model: 'ghost' });
-    const rest = (await (await cluster.rest('/api/v1/inference/request', { method: 'POST', body: JSON.stringify({ model: 'ghost' }) })).json()) as { error: string; available_models: string[] };
+    const rest = (await (await cluster.rest('/api/v1/inference/request', { method: 'POST', body: JSON.stringify({ model: 'ghost' }) })).json()) as {
+      error: string;
+      available_models: string[];
+    };
     assert.equal(error?.code, grpc.status.NOT_FOUND);
     assert.equal(error.details, rest.error);
     assert.equal(error.metadata.get('available-models')[0], rest.available_models.join(','));
@@ -98,8 +128,21 @@ describe('the gRPC CoordinatorService and the REST API give the same answers', (
   });
 
   test('an agent registered over gRPC is routed to, reports outcomes on its ReportHealth stream, and leaves when the stream ends', async () => {
-    const resources = { models: [{ name: 'external:3b', size_mb: 2000 }], vram_total_mb: 8192, vram_free_mb: 8000, ram_total_mb: 32000, ram_free_mb: 30000, cpu_percent: 5, running: 0, max_concurrency: 2 };
-    const registered = await unary<{ ok: boolean; status: string; public_key_pem: string }>(coordinator, 'RegisterAgent', { agent_id: 'ext-1', endpoint: externalUrl, resources });
+    const resources = {
+      models: [{ name: 'external:3b', size_mb: 2000 }],
+      vram_total_mb: 8192,
+      vram_free_mb: 8000,
+      ram_total_mb: 32000,
+      ram_free_mb: 30000,
+      cpu_percent: 5,
+      running: 0,
+      max_concurrency: 2,
+    };
+    const registered = await unary<{ ok: boolean; status: string; public_key_pem: string }>(coordinator, 'RegisterAgent', {
+      agent_id: 'ext-1',
+      endpoint: externalUrl,
+      resources,
+    });
     assert.equal(registered.value?.ok, true, registered.error?.message);
     assert.match(registered.value.public_key_pem, /BEGIN PUBLIC KEY/);
     const rejected = await unary(coordinator, 'RegisterAgent', { agent_id: 'ext-2', endpoint: 'not a url', resources });

@@ -36,7 +36,11 @@ describe('inference routing across agents (real master, workers and Ollama-compa
   };
   const agent = async (id: string): Promise<AgentStatusView | undefined> => (await cluster.agents()).find((a) => a.agent_id === id);
   const generate = (grant: Grant, prompt = 'hello world'): Promise<Response> =>
-    fetch(grant.generate_url, { method: 'POST', headers: { authorization: `Bearer ${grant.token}` }, body: JSON.stringify({ model: grant.model, prompt, stream: false }) });
+    fetch(grant.generate_url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${grant.token}` },
+      body: JSON.stringify({ model: grant.model, prompt, stream: false }),
+    });
 
   before(async () => {
     await cluster.startMaster(CONFIG, { TOKEN_TTL: '6' });
@@ -124,7 +128,10 @@ describe('inference routing across agents (real master, workers and Ollama-compa
       await until(`trial ${i + 1} to reach the master`, async () => (await agent('shaky'))?.requests.success === i + 1);
     }
     await until('shaky to close its breaker', async () => (await cluster.agents()).find((x) => x.agent_id === 'shaky')?.status === 'healthy');
-    const status = (await (await cluster.rest('/api/v1/status')).json()) as { recent_transitions: { agent_id: string; from: string; to: string }[]; metrics: { transitions_total: Record<string, number> } };
+    const status = (await (await cluster.rest('/api/v1/status')).json()) as {
+      recent_transitions: { agent_id: string; from: string; to: string }[];
+      metrics: { transitions_total: Record<string, number> };
+    };
     const path = status.recent_transitions.filter((t) => t.agent_id === 'shaky').map((t) => `${t.from}>${t.to}`);
     assert.deepEqual(path, ['healthy>offline', 'offline>half-open', 'half-open>healthy']);
     assert.ok((status.metrics.transitions_total.offline ?? 0) >= 1);
@@ -134,12 +141,16 @@ describe('inference routing across agents (real master, workers and Ollama-compa
     assert.match(prometheus, /^titan_inference_agent_up\{agent="shaky"\} 1$/m);
   });
 
-  test('tokens: one agent\'s token is refused by another, and every token expires (TOKEN_TTL=6)', async () => {
+  test("tokens: one agent's token is refused by another, and every token expires (TOKEN_TTL=6)", async () => {
     const grant = await route('steady:1b');
     assert.equal(grant.agent_id, 'solid');
     const other = (await cluster.agents()).find((a) => a.agent_id === 'roomy');
     assert.ok(other !== undefined);
-    const wrong = await fetch(`${other.endpoint}/api/generate`, { method: 'POST', headers: { authorization: `Bearer ${grant.token}` }, body: JSON.stringify({ model: 'steady:1b', prompt: 'x' }) });
+    const wrong = await fetch(`${other.endpoint}/api/generate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${grant.token}` },
+      body: JSON.stringify({ model: 'steady:1b', prompt: 'x' }),
+    });
     assert.equal(wrong.status, 401);
     assert.equal(((await wrong.json()) as { code: string }).code, 'E_TOKEN_WRONG_AUDIENCE');
     assert.ok(Date.parse(grant.expires_at) - Date.now() <= 6_000);

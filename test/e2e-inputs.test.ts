@@ -18,7 +18,11 @@ describe('inputs are what they say: invalid UTF-8, contradictory options, protot
   after(() => cluster.close());
 
   const postJob = (body: string | Buffer): Promise<Response> =>
-    fetch(`http://127.0.0.1:${cluster.httpPort}/api/v1/jobs`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body });
+    fetch(`http://127.0.0.1:${cluster.httpPort}/api/v1/jobs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body,
+    });
   const refusal = async (res: Response): Promise<[number, string]> => [res.status, ((await res.json()) as { error: string }).error];
 
   test('invalid UTF-8 in args or env over HTTP is refused naming the field, not replaced', async () => {
@@ -60,7 +64,9 @@ describe('inputs are what they say: invalid UTF-8, contradictory options, protot
     const dag = await cluster.cli(['dag', 'x.yaml', '--delay', '5s', '--at', '2030-01-01T00:00:00Z']);
     assert.notEqual(dag.code, 0);
     assert.match(dag.stderr, /--delay 5s and --at .* contradict each other/);
-    const [status, error] = await refusal(await postJob(JSON.stringify({ run: { kind: 'command', command: 'true' }, delaySeconds: 5, runAt: Date.now() + 60_000 })));
+    const [status, error] = await refusal(
+      await postJob(JSON.stringify({ run: { kind: 'command', command: 'true' }, delaySeconds: 5, runAt: Date.now() + 60_000 })),
+    );
     assert.equal(status, 400);
     assert.match(error, /delaySeconds and runAt contradict each other/);
   });

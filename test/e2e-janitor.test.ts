@@ -51,10 +51,13 @@ describe('the janitor and timeouts on a real cluster', () => {
     }
     const history = await client.history(jobId);
     const details = history.events.map((e) => e.detail ?? '');
-    assert.ok(details.some((d) => /^attempt 1 failed: timed out after 2 s/.test(d)), details.join('\n'));
+    assert.ok(
+      details.some((d) => /^attempt 1 failed: timed out after 2 s/.test(d)),
+      details.join('\n'),
+    );
   });
 
-  test('with cgroups, a grandchild that left the job\'s session dies at the timeout too', async (t) => {
+  test("with cgroups, a grandchild that left the job's session dies at the timeout too", async (t) => {
     if (cgroups.host === null) {
       t.skip(`no writable cgroups here, so a process that left the job's process group cannot be found by the worker: ${cgroups.why}`);
       return;
@@ -92,7 +95,9 @@ test('an orphan that left its process group is reaped by its cgroup when its cra
   writeFileSync(script, TREE);
   const client = await cluster.client();
   await client.submit({ file: script, args: [dir] });
-  await until('the tree to start', async () => ['child-1', 'grandchild-1', 'escaped-1'].every((f) => existsSync(join(dir, f)) && readFileSync(join(dir, f), 'utf8').trim() !== ''));
+  await until('the tree to start', async () =>
+    ['child-1', 'grandchild-1', 'escaped-1'].every((f) => existsSync(join(dir, f)) && readFileSync(join(dir, f), 'utf8').trim() !== ''),
+  );
   const pids = ['child-1', 'grandchild-1', 'escaped-1'].map((f) => pidIn(join(dir, f)));
   // A live watchdog kills the tree as soon as the worker dies (e2e-failures): this is the case
   // where both went at once (the OOM killer, a kill of the whole group), left to the restart.

@@ -29,7 +29,7 @@ function probe(files: readonly string[]): string {
   ].join('\n');
 }
 
-describe('a job cannot read its worker\'s secrets', () => {
+describe("a job cannot read its worker's secrets", () => {
   const cluster = new Cluster(30_000, true);
   let worker: WorkerHandle;
   before(async () => {
@@ -41,7 +41,12 @@ describe('a job cannot read its worker\'s secrets', () => {
   });
   after(() => cluster.close());
 
-  const secretFiles = (): string[] => [join(cluster.dataDir, 'token'), join(cluster.dataDir, 'audit.key'), join(cluster.dataDir, 'job-token.key'), '/root/.bash_history'];
+  const secretFiles = (): string[] => [
+    join(cluster.dataDir, 'token'),
+    join(cluster.dataDir, 'audit.key'),
+    join(cluster.dataDir, 'job-token.key'),
+    '/root/.bash_history',
+  ];
 
   const attack = async (driverArgs: readonly string[]): Promise<string> => {
     // `titan run -- sh -c …` runs under the job's own /bin/sh -c: the worker is its parent.
@@ -106,7 +111,11 @@ describe('a job cannot read its worker\'s secrets', () => {
 describe('a worker given --token on its command line', () => {
   test('warns that every user can read it there', () => {
     // --job-user 0:0 is refused right after the warning, so nothing else starts.
-    const out = spawnSync(process.execPath, [MAIN, 'worker', '--master', '127.0.0.1:1', '--token', 'x', '--job-user', '0:0', '--work-dir', '/nonexistent/titan'], { encoding: 'utf8', timeout: 20_000 });
+    const out = spawnSync(
+      process.execPath,
+      [MAIN, 'worker', '--master', '127.0.0.1:1', '--token', 'x', '--job-user', '0:0', '--work-dir', '/nonexistent/titan'],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
     assert.match(out.stderr, /--token puts the cluster token on the command line/);
     assert.notEqual(out.status, 0);
   });

@@ -24,7 +24,11 @@ describe("a job's own token (TITAN_TOKEN inside the job)", () => {
   before(async () => {
     await cluster.startMaster();
     await cluster.startWorker('w1');
-    for (const [name, role, namespace] of [['team', 'operator', 'team-a'], ['boss', 'admin']] as const) tokens[name] = await cluster.apiToken(name, role, namespace);
+    for (const [name, role, namespace] of [
+      ['team', 'operator', 'team-a'],
+      ['boss', 'admin'],
+    ] as const)
+      tokens[name] = await cluster.apiToken(name, role, namespace);
   });
   after(() => cluster.close());
 
@@ -45,8 +49,16 @@ describe("a job's own token (TITAN_TOKEN inside the job)", () => {
     assert.equal((await team.wait(jobId, 60_000)).state, 'succeeded');
     const out = await logsOf(team, jobId);
     assert.doesNotMatch(out, /cluster-token-leaked/);
-    const whoami = JSON.parse(out.split('\n').find((l) => l.includes('"permissions"'))!) as { kind: string; name: string; role: string; namespace: string | null };
-    assert.deepEqual({ kind: whoami.kind, name: whoami.name, role: whoami.role, namespace: whoami.namespace }, { kind: 'job', name: `team/job:${jobId}`, role: 'operator', namespace: 'team-a' });
+    const whoami = JSON.parse(out.split('\n').find((l) => l.includes('"permissions"'))!) as {
+      kind: string;
+      name: string;
+      role: string;
+      namespace: string | null;
+    };
+    assert.deepEqual(
+      { kind: whoami.kind, name: whoami.name, role: whoami.role, namespace: whoami.namespace },
+      { kind: 'job', name: `team/job:${jobId}`, role: 'operator', namespace: 'team-a' },
+    );
     assert.match(out, /token-create-exit=5/);
     assert.match(out, /kv-inside-exit=0/);
     assert.match(out, /kv-outside-exit=5/);
@@ -69,14 +81,21 @@ describe("a job's own token (TITAN_TOKEN inside the job)", () => {
   test("an admin's job is an operator: it submits but mints no tokens and reads no audit", async () => {
     const boss = await as('boss');
     const { jobId } = await boss.submit({
-      command: [`${TITAN} whoami --json`, `${TITAN} audit >/dev/null 2>&1; echo "audit-exit=$?"`, `${TITAN} token create --role admin --name escalated >/dev/null 2>&1; echo "token-create-exit=$?"`].join('\n'),
+      command: [
+        `${TITAN} whoami --json`,
+        `${TITAN} audit >/dev/null 2>&1; echo "audit-exit=$?"`,
+        `${TITAN} token create --role admin --name escalated >/dev/null 2>&1; echo "token-create-exit=$?"`,
+      ].join('\n'),
     });
     assert.equal((await boss.wait(jobId, 60_000)).state, 'succeeded');
     const out = await logsOf(boss, jobId);
     assert.match(out, /"kind": "job",\s+"name": "boss\/job:[^"]+",\s+"role": "operator"/);
     assert.match(out, /audit-exit=5/);
     assert.match(out, /token-create-exit=5/);
-    assert.equal((await boss.security.listTokens()).some((t) => t.name === 'escalated'), false);
+    assert.equal(
+      (await boss.security.listTokens()).some((t) => t.name === 'escalated'),
+      false,
+    );
   });
 
   test("while it runs, the token works over TCP and HTTP; revoking the submitter's token cuts it off at once", async () => {

@@ -57,7 +57,10 @@ describe('jobs on a real cluster', () => {
     try {
       const { jobId } = await client.submit({ command: "sh -c 'echo a; echo b'" });
       assert.equal((await client.wait(jobId, { timeout: 30_000 })).state, 'succeeded');
-      assert.deepEqual((await client.logs(jobId)).map((l) => l.line), ['a', 'b']);
+      assert.deepEqual(
+        (await client.logs(jobId)).map((l) => l.line),
+        ['a', 'b'],
+      );
       await client.publishArtifact('e2e/greeting', Buffer.from('hello artifact'));
       assert.equal(Buffer.from(await client.getArtifact('e2e/greeting')).toString(), 'hello artifact');
     } finally {
@@ -81,7 +84,10 @@ describe('jobs on a real cluster', () => {
     assert.ok(listed.length > 0 && listed.length <= 5);
     const stats = await cluster.cli(['stats', '--json']);
     const parsed = JSON.parse(stats.stdout) as { workers: Array<{ id: string; slots: number }> };
-    assert.deepEqual(parsed.workers.map((w) => [w.id, w.slots]), [['general-1', 2]]);
+    assert.deepEqual(
+      parsed.workers.map((w) => [w.id, w.slots]),
+      [['general-1', 2]],
+    );
   });
 
   test('a job for an unknown id is reported with exit code 4', async () => {
@@ -136,7 +142,10 @@ for (const warm of [true, false]) {
 
     test("a script's output and exit code come back through `titan run --wait`", async () => {
       const script = join(cluster.dir, 'hello.py');
-      writeFileSync(script, 'import os, sys\nprint("hello", sys.argv[1], os.environ["TITAN_ATTEMPT"])\nprint("to stderr", file=sys.stderr)\nprint("parent", os.getppid())\n');
+      writeFileSync(
+        script,
+        'import os, sys\nprint("hello", sys.argv[1], os.environ["TITAN_ATTEMPT"])\nprint("to stderr", file=sys.stderr)\nprint("parent", os.getppid())\n',
+      );
       const result = await cluster.cli(['run', script, 'titan', '--wait']);
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stdout, /^hello titan 1$/m);
@@ -160,7 +169,10 @@ for (const warm of [true, false]) {
       mkdirSync(join(project, 'lib'));
       writeFileSync(join(project, 'lib', 'greeting.py'), 'WORD = "from the project"\n');
       writeFileSync(join(project, 'data.txt'), 'shipped data\n');
-      writeFileSync(join(project, 'scripts', 'main.py'), 'import os, sys\nsys.path.insert(0, "lib")\nfrom greeting import WORD\nprint(WORD, open("data.txt").read().strip())\nprint("parent", os.getppid())\n');
+      writeFileSync(
+        join(project, 'scripts', 'main.py'),
+        'import os, sys\nsys.path.insert(0, "lib")\nfrom greeting import WORD\nprint(WORD, open("data.txt").read().strip())\nprint("parent", os.getppid())\n',
+      );
       const result = await cluster.cli(['run', join(project, 'scripts', 'main.py'), '--project', project, '--wait']);
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stdout, /^from the project shipped data$/m);
@@ -178,15 +190,20 @@ for (const warm of [true, false]) {
     });
 
     // Last: it SIGKILLs the suite's worker.
-    test("a script whose worker is SIGKILLed dies with it, with what it started, and the restarted worker serves again", async () => {
+    test('a script whose worker is SIGKILLed dies with it, with what it started, and the restarted worker serves again', async () => {
       const client = await cluster.client();
       const dir = cluster.sharedFolder('orphaned');
       const script = join(cluster.dir, 'orphan.py');
-      writeFileSync(script, 'import os, subprocess, sys, time\nchild = subprocess.Popen(["sleep", "60"])\nwith open(os.path.join(sys.argv[1], "pids-" + os.environ["TITAN_ATTEMPT"]), "w") as f:\n    f.write("%d %d" % (os.getpid(), child.pid))\ntime.sleep(60)\n');
+      writeFileSync(
+        script,
+        'import os, subprocess, sys, time\nchild = subprocess.Popen(["sleep", "60"])\nwith open(os.path.join(sys.argv[1], "pids-" + os.environ["TITAN_ATTEMPT"]), "w") as f:\n    f.write("%d %d" % (os.getpid(), child.pid))\ntime.sleep(60)\n',
+      );
       const { jobId } = await client.submit({ file: script, args: [dir] });
       const file = join(dir, 'pids-1');
       await until('the script to record its pids', async () => existsSync(file) && readFileSync(file, 'utf8').includes(' ')).catch(async (err: unknown) => {
-        throw new Error(`${String(err)}; the job: ${JSON.stringify(await client.status(jobId))}; its output: ${JSON.stringify(await cluster.cli(['logs', jobId]))}`);
+        throw new Error(
+          `${String(err)}; the job: ${JSON.stringify(await client.status(jobId))}; its output: ${JSON.stringify(await cluster.cli(['logs', jobId]))}`,
+        );
       });
       const pids = readFileSync(file, 'utf8').split(' ').map(Number);
       await cluster.killWorker('py-worker');

@@ -41,7 +41,10 @@ describe('the KV store and keyed artifacts on a real cluster', () => {
     assert.equal(Buffer.from(fetched.data).toString(), 'payload line\n');
     assert.equal(fetched.size, 13);
     assert.equal(fetched.jobId, `${dagId}.produce`, 'the publishing job is recorded');
-    assert.deepEqual((await client.kv.listArtifacts('results/')).map((a) => [a.key, a.hash]), [['results/out.txt', fetched.hash]]);
+    assert.deepEqual(
+      (await client.kv.listArtifacts('results/')).map((a) => [a.key, a.hash]),
+      [['results/out.txt', fetched.hash]],
+    );
   });
 
   test('a key put with a TTL reads back, then is gone once it expires', async () => {

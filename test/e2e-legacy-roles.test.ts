@@ -28,7 +28,10 @@ describe('protocol v1 clients under --legacy-role viewer', () => {
   test('a viewer is refused a submit and a KV write with the role, what it may do and the fix; nothing is created', async () => {
     const submit = await v1(cluster.port, OP.SUBMIT_DAG, runPayload('refused', 'r.sh', '', 'echo no', []));
     assert.equal(submit.opcode, OP.ERROR);
-    assert.match(submit.text, /^ERROR: V1 SUBMIT_DAG refused for legacy-v1: role viewer may not submit \(it may: read\)\. .*--legacy-role operator \(or TITAN_LEGACY_ROLE=operator\)/);
+    assert.match(
+      submit.text,
+      /^ERROR: V1 SUBMIT_DAG refused for legacy-v1: role viewer may not submit \(it may: read\)\. .*--legacy-role operator \(or TITAN_LEGACY_ROLE=operator\)/,
+    );
     const write = await v1(cluster.port, OP.KV_SET, 'color|red');
     assert.equal(write.opcode, OP.ERROR);
     assert.match(write.text, /^ERROR: V1 KV_SET refused for legacy-v1: role viewer may not write/);
@@ -41,10 +44,13 @@ describe('protocol v1 clients under --legacy-role viewer', () => {
 
   test('the refusals are in the audit ledger with source and reason, reads are not, and the chain verifies', async () => {
     const rows = await v1Rows(cluster);
-    assert.deepEqual(rows.map((r) => [r.action, r.role, r.result.split(':')[0]]), [
-      ['V1 SUBMIT_DAG', 'viewer', 'denied'],
-      ['V1 KV_SET', 'viewer', 'denied'],
-    ]);
+    assert.deepEqual(
+      rows.map((r) => [r.action, r.role, r.result.split(':')[0]]),
+      [
+        ['V1 SUBMIT_DAG', 'viewer', 'denied'],
+        ['V1 KV_SET', 'viewer', 'denied'],
+      ],
+    );
     assert.match(rows[0]?.result ?? '', /role viewer may not submit/);
     assert.equal(rows[1]?.target, 'color');
     for (const row of rows) assert.match(row.source, /^127\.0\.0\.1:\d+$/);
@@ -52,7 +58,7 @@ describe('protocol v1 clients under --legacy-role viewer', () => {
     assert.equal(verify.code, 0, verify.stdout + verify.stderr);
   });
 
-  test('after a restart with --legacy-role admin and a small --rate-limit: v1 clients, all legacy-v1, are not held to one token\'s rate', async () => {
+  test("after a restart with --legacy-role admin and a small --rate-limit: v1 clients, all legacy-v1, are not held to one token's rate", async () => {
     await cluster.killMaster();
     await cluster.startMaster(['--allow-legacy-unauthenticated', '--legacy-role', 'admin', '--rate-limit', '3/60s']);
     // An admin passes the policy; the opcode itself is still not one Titan can serve.
@@ -75,11 +81,15 @@ describe('protocol v1 clients under --legacy-role viewer', () => {
   });
 
   test('the master refuses an unknown --legacy-role at start, naming the roles', () => {
-    const run = spawnSync(process.execPath, [MAIN, 'master', '--listen', '127.0.0.1:0', '--allow-legacy-unauthenticated', '--legacy-role', 'root', '--data-dir', join(cluster.dir, 'refused')], {
-      encoding: 'utf8',
-      env: { ...process.env, TITAN_HOME: cluster.dir },
-      timeout: 15_000,
-    });
+    const run = spawnSync(
+      process.execPath,
+      [MAIN, 'master', '--listen', '127.0.0.1:0', '--allow-legacy-unauthenticated', '--legacy-role', 'root', '--data-dir', join(cluster.dir, 'refused')],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, TITAN_HOME: cluster.dir },
+        timeout: 15_000,
+      },
+    );
     assert.equal(run.status, 2, run.stderr);
     assert.match(run.stderr, /--legacy-role must be one of admin, operator, viewer .*not "root"/);
   });
@@ -99,27 +109,36 @@ describe('protocol v1 clients with the default role, operator', () => {
     assert.ok(dag !== undefined && dag.id.startsWith('v1-'), 'the submission is a Titan DAG run');
     const rows = await v1Rows(cluster);
     // Each change is two rows: `received` before it runs, then its outcome with what it created.
-    assert.deepEqual(rows.map((r) => [r.action, r.role, r.result]), [
-      ['V1 SUBMIT_DAG', 'operator', 'received'],
-      ['V1 SUBMIT_DAG', 'operator', 'ok'],
-      ['V1 KV_SET', 'operator', 'received'],
-      ['V1 KV_SET', 'operator', 'ok'],
-    ]);
+    assert.deepEqual(
+      rows.map((r) => [r.action, r.role, r.result]),
+      [
+        ['V1 SUBMIT_DAG', 'operator', 'received'],
+        ['V1 SUBMIT_DAG', 'operator', 'ok'],
+        ['V1 KV_SET', 'operator', 'received'],
+        ['V1 KV_SET', 'operator', 'ok'],
+      ],
+    );
     assert.equal(rows[1]?.target, `${dag.id}.hello`);
   });
 
   test('an operator is refused what only an admin may do (OP_KILL_WORKER), and no v1 client may act as a worker', async () => {
     const kill = await v1(cluster.port, OP.KILL_WORKER, '10.0.0.5|8081');
     assert.equal(kill.opcode, OP.ERROR);
-    assert.match(kill.text, /^ERROR: V1 KILL_WORKER refused for legacy-v1: role operator may not admin \(it may: read, submit, cancel, approve, deploy, write\)\. .*--legacy-role admin/);
+    assert.match(
+      kill.text,
+      /^ERROR: V1 KILL_WORKER refused for legacy-v1: role operator may not admin \(it may: read, submit, cancel, approve, deploy, write\)\. .*--legacy-role admin/,
+    );
     const register = await v1(cluster.port, OP.REGISTER, 'java-worker|8081');
     assert.equal(register.opcode, OP.ERROR);
     assert.match(register.text, /only the cluster token .* may act as a worker\. Original Java workers cannot join a Titan master; run `titan worker/);
     const rows = await v1Rows(cluster);
-    assert.deepEqual(rows.slice(-2).map((r) => [r.action, r.result.split(':')[0]]), [
-      ['V1 KILL_WORKER', 'denied'],
-      ['V1 REGISTER', 'denied'],
-    ]);
+    assert.deepEqual(
+      rows.slice(-2).map((r) => [r.action, r.result.split(':')[0]]),
+      [
+        ['V1 KILL_WORKER', 'denied'],
+        ['V1 REGISTER', 'denied'],
+      ],
+    );
     const verify = await cluster.cli(['audit', 'verify']);
     assert.equal(verify.code, 0, verify.stdout + verify.stderr);
   });

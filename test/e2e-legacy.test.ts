@@ -13,12 +13,16 @@ describe('the original Titan protocol v1, with --allow-legacy-unauthenticated', 
   const flags = ['--allow-legacy-unauthenticated', '--rate-limit', 'off'];
   const status = async (name: string): Promise<string> => (await v1(cluster.port, OP.GET_JOB_STATUS, name)).text;
   const finished = (name: string, want = 'COMPLETED'): Promise<string> =>
-    until(`${name} to be ${want}`, async () => {
-      const s = await status(name);
-      if (s === want) return s;
-      if (['FAILED', 'DEAD', 'CANCELLED'].includes(s)) throw new Error(`${name} ended ${s}`);
-      return undefined;
-    }, 30_000);
+    until(
+      `${name} to be ${want}`,
+      async () => {
+        const s = await status(name);
+        if (s === want) return s;
+        if (['FAILED', 'DEAD', 'CANCELLED'].includes(s)) throw new Error(`${name} ended ${s}`);
+        return undefined;
+      },
+      30_000,
+    );
 
   before(async () => {
     await cluster.startMaster(flags);
@@ -71,7 +75,11 @@ describe('the original Titan protocol v1, with --allow-legacy-unauthenticated', 
   });
 
   test('RUN_ARCHIVE runs an entry of an uploaded project zip, next to the files it imports', async () => {
-    const zip = makeZip({ 'main.py': 'import sys\nfrom lib.helper import greet\nprint(greet(sys.argv[1]))\n', 'lib/__init__.py': '', 'lib/helper.py': 'def greet(n):\n    return "hello " + n\n' });
+    const zip = makeZip({
+      'main.py': 'import sys\nfrom lib.helper import greet\nprint(greet(sys.argv[1]))\n',
+      'lib/__init__.py': '',
+      'lib/helper.py': 'def greet(n):\n    return "hello " + n\n',
+    });
     assert.equal((await v1(cluster.port, OP.UPLOAD_ASSET, `project.zip|${zip.toString('base64')}`)).text, 'UPLOAD_SUCCESS');
     assert.equal((await v1(cluster.port, OP.SUBMIT_DAG, 'zipped|RUN_ARCHIVE|project.zip/main.py|archive|GENERAL|1|0|[]')).text, 'DAG_ACCEPTED');
     await finished('DAG-zipped');
@@ -82,7 +90,11 @@ describe('the original Titan protocol v1, with --allow-legacy-unauthenticated', 
     const malformed = await v1(cluster.port, OP.SUBMIT_DAG, 'broken|RUN_PAYLOAD|x.py|onlyfourfields');
     assert.equal(malformed.opcode, OP.ERROR);
     assert.match(malformed.text, /^ERROR: job 1 \(broken\): RUN_PAYLOAD takes 9 fields/);
-    const cycle = await v1(cluster.port, OP.SUBMIT_DAG, [runPayload('c1', 'a.sh', '', 'true', ['c2']), runPayload('c2', 'b.sh', '', 'true', ['c1'])].join(' ; '));
+    const cycle = await v1(
+      cluster.port,
+      OP.SUBMIT_DAG,
+      [runPayload('c1', 'a.sh', '', 'true', ['c2']), runPayload('c2', 'b.sh', '', 'true', ['c1'])].join(' ; '),
+    );
     assert.match(cycle.text, /^ERROR: the jobs form a cycle \(c1 -> c2 -> c1/);
     assert.equal(await status('DAG-c1'), 'NULL');
     const orphan = await v1(cluster.port, OP.SUBMIT_DAG, runPayload('orphan', 'a.sh', '', 'true', ['ghost']));
@@ -90,7 +102,8 @@ describe('the original Titan protocol v1, with --allow-legacy-unauthenticated', 
   });
 
   test('a DEPLOY_PAYLOAD service becomes RUNNING, answers on its port, and OP_STOP stops it', async () => {
-    const server = 'import http.server, os\nclass H(http.server.BaseHTTPRequestHandler):\n    def do_GET(self):\n        self.send_response(200); self.end_headers(); self.wfile.write(b"legacy pong")\n    def log_message(self, *a): pass\nhttp.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()\n';
+    const server =
+      'import http.server, os\nclass H(http.server.BaseHTTPRequestHandler):\n    def do_GET(self):\n        self.send_response(200); self.end_headers(); self.wfile.write(b"legacy pong")\n    def log_message(self, *a): pass\nhttp.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()\n';
     const accepted = await v1(cluster.port, OP.SUBMIT_DAG, `web|DEPLOY_PAYLOAD|web.py|${b64(server)}|0|GENERAL|1|0|[]`);
     assert.equal(accepted.text, 'DAG_ACCEPTED');
     await finished('DAG-web', 'RUNNING');
@@ -115,7 +128,10 @@ describe('the original Titan protocol v1, with --allow-legacy-unauthenticated', 
     assert.match(text, /Active Workers: 1/);
     assert.match(text, /w1 @ .* load \d+\/4/);
     const json = JSON.parse((await v1(cluster.port, OP.STATS_JSON, '')).text) as { workers: Array<{ id: string; slots: number }> };
-    assert.deepEqual(json.workers.map((w) => [w.id, w.slots]), [['w1', 4]]);
+    assert.deepEqual(
+      json.workers.map((w) => [w.id, w.slots]),
+      [['w1', 4]],
+    );
   });
 
   test('names survive a master restart, and a resubmitted ID moves its name to the new run', async () => {
@@ -147,12 +163,19 @@ describe('protocol v1 without --allow-legacy-unauthenticated', () => {
   });
 
   test('the master refuses to start with the flag on a non-loopback address', () => {
-    const run = spawnSync(process.execPath, [MAIN, 'master', '--listen', '0.0.0.0:0', '--allow-legacy-unauthenticated', '--data-dir', join(cluster.dir, 'refused')], {
-      encoding: 'utf8',
-      env: { ...process.env, TITAN_HOME: cluster.dir },
-      timeout: 15_000,
-    });
+    const run = spawnSync(
+      process.execPath,
+      [MAIN, 'master', '--listen', '0.0.0.0:0', '--allow-legacy-unauthenticated', '--data-dir', join(cluster.dir, 'refused')],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, TITAN_HOME: cluster.dir },
+        timeout: 15_000,
+      },
+    );
     assert.equal(run.status, 2, run.stderr);
-    assert.match(run.stderr, /--allow-legacy-unauthenticated .* only allowed when the master listens on a loopback address; listen on 127\.0\.0\.1 \(not 0\.0\.0\.0\)/);
+    assert.match(
+      run.stderr,
+      /--allow-legacy-unauthenticated .* only allowed when the master listens on a loopback address; listen on 127\.0\.0\.1 \(not 0\.0\.0\.0\)/,
+    );
   });
 });

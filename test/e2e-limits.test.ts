@@ -69,7 +69,17 @@ describe('resources and limits on a real cluster', () => {
       t.skip(`no writable cgroups here, so the kernel cannot OOM-kill within a limit: ${noCgroups}`);
       return;
     }
-    const result = await cluster.cli(['run', '--wait', '--json', '--memory', '64M', '--', 'python3', '-c', 'x = b"x" * (512 * 1024 * 1024); print("survived")']);
+    const result = await cluster.cli([
+      'run',
+      '--wait',
+      '--json',
+      '--memory',
+      '64M',
+      '--',
+      'python3',
+      '-c',
+      'x = b"x" * (512 * 1024 * 1024); print("survived")',
+    ]);
     assert.equal(result.code, 1, result.stderr);
     const job = JSON.parse(result.stdout) as { state: string; reason: string; signal: string | null };
     assert.equal(job.state, 'failed');

@@ -86,7 +86,9 @@ void describe('a job printing 200 MB', () => {
     // The store grew by about the cap: chunks, not a row per line.
     await killAndWait(cluster.master!, 'SIGTERM');
     const grown = storeBytes(cluster.dataDir) - before;
-    t.diagnostic(`master RSS max ${masterMax.toFixed(0)} MB, worker RSS max ${workerMax.toFixed(0)} MB, finished ${finished.at - exitedAt} ms after exit, store +${(grown / 1048576).toFixed(1)} MiB`);
+    t.diagnostic(
+      `master RSS max ${masterMax.toFixed(0)} MB, worker RSS max ${workerMax.toFixed(0)} MB, finished ${finished.at - exitedAt} ms after exit, store +${(grown / 1048576).toFixed(1)} MiB`,
+    );
     assert.ok(grown <= CAP * 1.15 + 512 * 1024, `the store grew by ${grown} bytes for an ${CAP}-byte cap`);
   });
 });

@@ -28,7 +28,14 @@ test("the master's janitor reaps a job its worker lets run past its timeout, and
     reply.ok({ ok: true });
   });
   await peer.request(Opcode.WORKER_REGISTER, {
-    workerId: 'scripted', host: 'localhost', tags: [], slots: 1, resources: { cpus: 1, memoryMb: 512, gpus: 0 }, holding: [], pid: 1, drivers: ['process'],
+    workerId: 'scripted',
+    host: 'localhost',
+    tags: [],
+    slots: 1,
+    resources: { cpus: 1, memoryMb: 512, gpus: 0 },
+    holding: [],
+    pid: 1,
+    drivers: ['process'],
   });
   // Attempt 1 is listed in every heartbeat but never finished; attempt 2 is never listed; and the
   // worker claims to hold an attempt of a job the master never gave it.
@@ -50,9 +57,18 @@ test("the master's janitor reaps a job its worker lets run past its timeout, and
   assert.match(kills.find((k) => k.attempt === 2)?.reason ?? '', /^janitor: worker scripted stopped reporting the job/);
   const history = await client.history(jobId);
   const details = history.events.map((e) => e.detail ?? '');
-  assert.ok(details.some((d) => /^attempt 1 failed: janitor: ran \d+ s, past its timeout of 1 s/.test(d)), details.join('\n'));
-  assert.ok(details.some((d) => /^janitor: worker scripted stopped reporting the job/.test(d)), details.join('\n'));
-  assert.ok(kills.some((k) => k.jobId === ghost.jobId && k.attempt === ghost.attempt), 'the attempt the master never placed is killed');
+  assert.ok(
+    details.some((d) => /^attempt 1 failed: janitor: ran \d+ s, past its timeout of 1 s/.test(d)),
+    details.join('\n'),
+  );
+  assert.ok(
+    details.some((d) => /^janitor: worker scripted stopped reporting the job/.test(d)),
+    details.join('\n'),
+  );
+  assert.ok(
+    kills.some((k) => k.jobId === ghost.jobId && k.attempt === ghost.attempt),
+    'the attempt the master never placed is killed',
+  );
 
   // The README's promise: each action is a log line with event "janitor" in the master's log.
   type LogLine = { event?: string; action?: string; jobId?: string; attempt?: number; workerId?: string; reason?: string; msg?: string };

@@ -88,7 +88,10 @@ void describe('a master stopped longer than the heartbeat timeout', () => {
     await sleep(3_000); // long enough for a wrongly expired deadline to have acted
 
     const stats = await client.stats();
-    assert.ok(stats.workers.some((w) => w.id === 'patient' && w.health === 'healthy'), 'the worker is still there and healthy');
+    assert.ok(
+      stats.workers.some((w) => w.id === 'patient' && w.health === 'healthy'),
+      'the worker is still there and healthy',
+    );
     for (const id of [...done, sleeper]) {
       const { events } = await client.history(id);
       const runs = events.filter((e) => e.to === 'running').length;

@@ -56,7 +56,7 @@ const SERVER = [
   '',
 ].join('\n');
 
-describe('MCP tools for jobs, DAGs and services, within the caller\'s role', () => {
+describe("MCP tools for jobs, DAGs and services, within the caller's role", () => {
   const cluster = new Cluster();
   let admin: McpSession;
   let viewer: McpSession;
@@ -83,40 +83,69 @@ describe('MCP tools for jobs, DAGs and services, within the caller\'s role', () 
     await admin.ok('wait_dag', { dag_id: dagId, timeout_seconds: 30 });
 
     const failed = await viewer.ok<JobView[]>('list_jobs', { states: ['failed'] });
-    assert.deepEqual(failed.map((j) => j.id), [jobId], 'only the failed job');
+    assert.deepEqual(
+      failed.map((j) => j.id),
+      [jobId],
+      'only the failed job',
+    );
     assert.equal(failed[0]?.exitCode, 3);
     assert.ok((await viewer.ok<JobView[]>('list_jobs', { limit: 1 })).length === 1);
     const dags = await viewer.ok<DagView[]>('list_dags');
-    assert.deepEqual(dags.map((d) => [d.id, d.name, d.state]), [[dagId, 'listed', 'succeeded']]);
+    assert.deepEqual(
+      dags.map((d) => [d.id, d.name, d.state]),
+      [[dagId, 'listed', 'succeeded']],
+    );
     const bad = await viewer.call('list_jobs', { states: ['sleeping'] });
     assert.equal(bad.isError, true);
     assert.match(bad.text, /states/);
   });
 
   test('deploy_service runs an inline script as a service; restart_service restarts it; deploying the name again rolls it over; stop_service stops it', async () => {
-    const deployed = await admin.ok<{ serviceIds: string[]; replaced: string[] }>('deploy_service', { name: 'web', script: SERVER, filename: 'web.py', env: { VERSION: 'v1' } });
+    const deployed = await admin.ok<{ serviceIds: string[]; replaced: string[] }>('deploy_service', {
+      name: 'web',
+      script: SERVER,
+      filename: 'web.py',
+      env: { VERSION: 'v1' },
+    });
     assert.equal(deployed.serviceIds.length, 1);
-    const first = await until('web to be ready', async () => {
-      const s = await serviceNamed('web');
-      return s?.ready === true && s.port !== null ? s : undefined;
-    }, 30_000);
+    const first = await until(
+      'web to be ready',
+      async () => {
+        const s = await serviceNamed('web');
+        return s?.ready === true && s.port !== null ? s : undefined;
+      },
+      30_000,
+    );
     assert.equal(first.id, deployed.serviceIds[0]);
     assert.equal(await answers(first.port ?? 0), 'v1');
 
     const restarted = await admin.ok<JobView>('restart_service', { service_id: first.id });
     assert.equal(restarted.id, first.id);
-    await until('web to come back as a new attempt', async () => {
-      const s = await serviceNamed('web');
-      const view = await admin.ok<JobView>('job_status', { job_id: first.id });
-      return s?.ready === true && view.attempt > 1 ? s : undefined;
-    }, 30_000);
+    await until(
+      'web to come back as a new attempt',
+      async () => {
+        const s = await serviceNamed('web');
+        const view = await admin.ok<JobView>('job_status', { job_id: first.id });
+        return s?.ready === true && view.attempt > 1 ? s : undefined;
+      },
+      30_000,
+    );
 
-    const rolled = await admin.ok<{ serviceIds: string[]; replaced: string[] }>('deploy_service', { name: 'web', script: SERVER, filename: 'web.py', env: { VERSION: 'v2' } });
+    const rolled = await admin.ok<{ serviceIds: string[]; replaced: string[] }>('deploy_service', {
+      name: 'web',
+      script: SERVER,
+      filename: 'web.py',
+      env: { VERSION: 'v2' },
+    });
     assert.deepEqual(rolled.replaced, [first.id], 'the running replica was replaced');
-    const second = await until('the new version to serve', async () => {
-      const s = await serviceNamed('web');
-      return s !== undefined && s.id === rolled.serviceIds[0] && s.ready && s.port !== null ? s : undefined;
-    }, 30_000);
+    const second = await until(
+      'the new version to serve',
+      async () => {
+        const s = await serviceNamed('web');
+        return s !== undefined && s.id === rolled.serviceIds[0] && s.ready && s.port !== null ? s : undefined;
+      },
+      30_000,
+    );
     assert.equal(await answers(second.port ?? 0), 'v2');
 
     const stopped = await admin.ok<JobView>('stop_service', { service_id: second.id });
@@ -125,11 +154,18 @@ describe('MCP tools for jobs, DAGs and services, within the caller\'s role', () 
   });
 
   test('a viewer token lists services but is refused deploy, stop and restart, and nothing changes', async () => {
-    const { serviceIds } = await admin.ok<{ serviceIds: string[] }>('deploy_service', { name: 'kept', command: 'exec python3 -m http.server "$PORT" --bind 127.0.0.1' });
-    const kept = await until('kept to be ready', async () => {
-      const s = (await viewer.ok<ServiceView[]>('list_services')).find((v) => v.name === 'kept');
-      return s?.ready === true ? s : undefined;
-    }, 30_000);
+    const { serviceIds } = await admin.ok<{ serviceIds: string[] }>('deploy_service', {
+      name: 'kept',
+      command: 'exec python3 -m http.server "$PORT" --bind 127.0.0.1',
+    });
+    const kept = await until(
+      'kept to be ready',
+      async () => {
+        const s = (await viewer.ok<ServiceView[]>('list_services')).find((v) => v.name === 'kept');
+        return s?.ready === true ? s : undefined;
+      },
+      30_000,
+    );
     assert.equal(kept.id, serviceIds[0], 'the viewer sees the service');
 
     const deploy = await viewer.call('deploy_service', { name: 'intruder', command: 'sleep 600' });
@@ -141,7 +177,11 @@ describe('MCP tools for jobs, DAGs and services, within the caller\'s role', () 
       assert.match(refused.text, /refused for mcp-viewer: role viewer may not deploy/);
     }
     const after = await admin.ok<ServiceView[]>('list_services');
-    assert.deepEqual(after.map((s) => s.name), ['kept'], 'no service was deployed by the viewer');
+    assert.deepEqual(
+      after.map((s) => s.name),
+      ['kept'],
+      'no service was deployed by the viewer',
+    );
     assert.equal(after[0]?.restarts, kept.restarts, 'nor restarted');
     assert.equal((await admin.ok<JobView>('job_status', { job_id: kept.id })).attempt, 1, 'nor stopped or restarted');
     await admin.ok('stop_service', { service_id: kept.id });

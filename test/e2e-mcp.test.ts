@@ -10,7 +10,7 @@ interface ToolAnswer {
   readonly text: string;
 }
 
-describe('`titan mcp` driven by the MCP SDK\'s own client', () => {
+describe("`titan mcp` driven by the MCP SDK's own client", () => {
   const cluster = new Cluster();
   const mcp = new Client({ name: 'titan-e2e', version: '1.0.0' });
   let transport: StdioClientTransport;
@@ -53,8 +53,28 @@ describe('`titan mcp` driven by the MCP SDK\'s own client', () => {
     const { tools } = await mcp.listTools();
     const names = tools.map((t) => t.name).sort();
     assert.deepEqual(names, [
-      'add_jobs', 'approve', 'cancel', 'dag_status', 'deploy_service', 'job_logs', 'job_status', 'kv_get', 'kv_put', 'kv_sadd', 'kv_smembers',
-      'list_dags', 'list_jobs', 'list_services', 'list_workers', 'reject', 'restart_service', 'stop_service', 'submit_dag', 'submit_job', 'wait_dag', 'wait_job',
+      'add_jobs',
+      'approve',
+      'cancel',
+      'dag_status',
+      'deploy_service',
+      'job_logs',
+      'job_status',
+      'kv_get',
+      'kv_put',
+      'kv_sadd',
+      'kv_smembers',
+      'list_dags',
+      'list_jobs',
+      'list_services',
+      'list_workers',
+      'reject',
+      'restart_service',
+      'stop_service',
+      'submit_dag',
+      'submit_job',
+      'wait_dag',
+      'wait_job',
     ]);
     for (const tool of tools) {
       assert.ok((tool.description ?? '').length > 20, `${tool.name} has a description`);
@@ -101,7 +121,10 @@ describe('`titan mcp` driven by the MCP SDK\'s own client', () => {
     const byKey = new Map(done.jobs.map((j) => [j.key, j]));
     assert.ok((byKey.get('first')?.finishedAt ?? Infinity) <= (byKey.get('second')?.startedAt ?? 0), 'second started after first finished');
     const logs = await ok<{ lines: Array<{ line: string }> }>('job_logs', { job_id: `${dagId}.second` });
-    assert.deepEqual(logs.lines.map((l) => l.line), ['second after first']);
+    assert.deepEqual(
+      logs.lines.map((l) => l.line),
+      ['second after first'],
+    );
     assert.equal((await ok<DagStatusView>('dag_status', { dag_id: dagId })).dag.state, 'succeeded');
   });
 
@@ -125,7 +148,10 @@ describe('`titan mcp` driven by the MCP SDK\'s own client', () => {
     const noFilename = await call('submit_job', { script: 'print(1)' });
     assert.match(noFilename.text, /needs a filename/);
     const stats = await ok<{ workers: Array<{ id: string; health: string }> }>('list_workers');
-    assert.deepEqual(stats.workers.map((w) => [w.id, w.health]), [['w1', 'healthy']]);
+    assert.deepEqual(
+      stats.workers.map((w) => [w.id, w.health]),
+      [['w1', 'healthy']],
+    );
     assert.doesNotMatch(serverLog, /"level":(50|60)/, 'nothing logged as an error or fatal');
   });
 

@@ -32,20 +32,41 @@ test('a worker cut off by a network partition runs nothing its replacement runs:
   });
   const titan = (prefix: readonly string[], args: readonly string[]): ChildProcess => {
     const [file, ...rest] = [...prefix, process.execPath, MAIN, ...args];
-    const child = spawn(file ?? process.execPath, rest, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TITAN_HOME: dir, TITAN_LOG_LEVEL: 'warn' } });
+    const child = spawn(file ?? process.execPath, rest, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TITAN_HOME: dir, TITAN_LOG_LEVEL: 'warn' },
+    });
     child.stderr?.on('data', (c: Buffer) => {
       if (process.env.TITAN_TEST_VERBOSE) process.stderr.write(c);
     });
     children.push(child);
     return child;
   };
-  const master = titan([], ['master', '--listen', `${netns.hostAddress}:0`, '--insecure', '--no-http', '--data-dir', join(dir, 'master'), '--token', TOKEN, '--heartbeat-interval', '200', '--heartbeat-timeout', '3000']);
+  const master = titan(
+    [],
+    [
+      'master',
+      '--listen',
+      `${netns.hostAddress}:0`,
+      '--insecure',
+      '--no-http',
+      '--data-dir',
+      join(dir, 'master'),
+      '--token',
+      TOKEN,
+      '--heartbeat-interval',
+      '200',
+      '--heartbeat-timeout',
+      '3000',
+    ],
+  );
   const port = Number((await awaitLine(master, /listening on [\d.]+:(\d+)/, 15_000, 'master'))[1]);
   const client = await TitanClient.connect({ host: netns.hostAddress, port, token: TOKEN });
   clients.push(client);
   const worker = (id: string, prefix: readonly string[]): ChildProcess =>
     titan(prefix, ['worker', '--master', `${netns.hostAddress}:${port}`, '--token', TOKEN, '--id', id, '--work-dir', join(dir, id), '--slots', '4']);
-  const registered = (id: string): Promise<unknown> => until(`worker ${id} to register`, async () => (await client.stats()).workers.some((w) => w.id === id && w.health === 'healthy'));
+  const registered = (id: string): Promise<unknown> =>
+    until(`worker ${id} to register`, async () => (await client.stats()).workers.some((w) => w.id === id && w.health === 'healthy'));
 
   worker('islander', netns.exec);
   await registered('islander');
@@ -64,10 +85,14 @@ test('a worker cut off by a network partition runs nothing its replacement runs:
 
   netns.setLink(true);
   for (const jobId of jobIds) {
-    await until(`the islander's late result for ${jobId} to be recorded`, async () => {
-      const events = (await client.history(jobId)).events.map((e) => e.detail ?? '');
-      return events.some((d) => /^result of superseded attempt 1 from worker islander: killed by its worker when its lease ran out/.test(d));
-    }, 30_000);
+    await until(
+      `the islander's late result for ${jobId} to be recorded`,
+      async () => {
+        const events = (await client.history(jobId)).events.map((e) => e.detail ?? '');
+        return events.some((d) => /^result of superseded attempt 1 from worker islander: killed by its worker when its lease ran out/.test(d));
+      },
+      30_000,
+    );
   }
   const counts = completionCounts(dir);
   assert.equal(counts.size, 5);

@@ -29,10 +29,10 @@ describe('--wait on a pipe and with --json: progress by run state, not by job', 
     assert.ok(progress.length <= 3, progress.join('\n'));
     assert.match(progress[0] ?? '', /^DAG d\w+ submitted with 42 job\(s\)$/);
     for (const line of progress.slice(1)) assert.match(line, /^DAG d\w+: (waiting|running) \(\d+\/42 done/);
-    assert.deepEqual(lines(run.stdout).map((l) => l.replace(/ in .*$/, '')), [
-      `${/^DAG d\w+ "fan"/.exec(run.stdout)?.[0] ?? 'DAG ?'}: succeeded (42/42 jobs final, 0 failed)`,
-      '42 succeeded',
-    ]);
+    assert.deepEqual(
+      lines(run.stdout).map((l) => l.replace(/ in .*$/, '')),
+      [`${/^DAG d\w+ "fan"/.exec(run.stdout)?.[0] ?? 'DAG ?'}: succeeded (42/42 jobs final, 0 failed)`, '42 succeeded'],
+    );
   });
 
   test('a run with a failed job lists that job alone under the summary', async () => {
@@ -84,4 +84,3 @@ describe('--wait on a pipe and with --json: progress by run state, not by job', 
     if (/: succeeded /.test(out[0] ?? '')) assert.match(out[0] ?? '', /1 failed and handled/);
   });
 });
-

@@ -21,7 +21,9 @@ describe('a flood of bad tokens', () => {
       Array.from({ length: 16 }, async (_, client) => {
         for (let i = 0; i < 50; i++) {
           // Varying the route does not make a row each: refusals are grouped by source and reason.
-          const res = await fetch(`http://127.0.0.1:${cluster.httpPort}/api/v1/jobs/${client}-${i}`, { headers: { authorization: 'Bearer titan_000000000000_wrongwrongwrongwrongwrongwrongwrongwrongwro' } });
+          const res = await fetch(`http://127.0.0.1:${cluster.httpPort}/api/v1/jobs/${client}-${i}`, {
+            headers: { authorization: 'Bearer titan_000000000000_wrongwrongwrongwrongwrongwrongwrongwrongwro' },
+          });
           await res.arrayBuffer();
           statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         }

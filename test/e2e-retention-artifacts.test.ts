@@ -43,7 +43,11 @@ test('retention deletes the artifact files nothing names any more, keeps the pub
   for (const hash of [sha256(orphan), pruned.hash, published.hash, queued.hash, dead.hash]) assert.ok(onDisk(hash), 'every upload is on disk at first');
 
   // A pass runs every second with a 3 s retention; `titan gc` runs one more now.
-  await until('retention to delete the finished jobs', async () => (await codeOf(client.status(prunedJob))) === 'E_UNKNOWN_JOB' && (await codeOf(client.status(publishedJob))) === 'E_UNKNOWN_JOB', 30_000);
+  await until(
+    'retention to delete the finished jobs',
+    async () => (await codeOf(client.status(prunedJob))) === 'E_UNKNOWN_JOB' && (await codeOf(client.status(publishedJob))) === 'E_UNKNOWN_JOB',
+    30_000,
+  );
   await until('the unnamed artifact files to be deleted', () => Promise.resolve(!onDisk(pruned.hash) && !onDisk(sha256(orphan))), 15_000);
   const gc = await cluster.cli(['gc']);
   assert.equal(gc.code, 0, gc.stderr);

@@ -34,7 +34,11 @@ void describe('retention', () => {
       assert.equal(await codeOf(client.logs(id)), 'E_UNKNOWN_JOB');
     }
     assert.equal((await client.status(dead)).state, 'dead', 'the DLQ entry stays');
-    assert.deepEqual((await client.logs(dead)).map((l) => l.line), ['failing', 'failing'], 'with its logs');
+    assert.deepEqual(
+      (await client.logs(dead)).map((l) => l.line),
+      ['failing', 'failing'],
+      'with its logs',
+    );
     assert.equal((await client.status(running)).state, 'running');
     await until('the worker to remove the finished workspaces', async () => done.every((id) => !existsSync(join(worker.workDir, 'jobs', id))), 15_000);
     assert.ok(existsSync(join(worker.workDir, 'jobs', running)), 'a running job keeps its folder');

@@ -64,7 +64,12 @@ describe('redeploying a service rolls its replicas one at a time', () => {
     const wanted = [...rolled.serviceIds].sort().join(',');
     const services = await until('only the new replicas to be listed', async () => {
       const listed = (await client.services()).filter((s) => s.name.startsWith('web-'));
-      return listed.map((s) => s.id).sort().join(',') === wanted ? listed : undefined;
+      return listed
+        .map((s) => s.id)
+        .sort()
+        .join(',') === wanted
+        ? listed
+        : undefined;
     });
     for (const s of services) assert.equal(await ask(s.port ?? 0), 'v2');
     for (const id of oldIds) assert.equal((await client.status(id)).state, 'stopped');
@@ -82,7 +87,12 @@ describe('redeploying a service rolls its replicas one at a time', () => {
     assert.match(result.stderr, /new replica api-1 \(\w+\) ended dead before it was ready.*the old replicas keep running/);
     const running = await until('the failed replica to leave the list', async () => {
       const listed = (await client.services()).filter((s) => s.name.startsWith('api-'));
-      return listed.map((s) => s.id).sort().join(',') === [...oldIds].sort().join(',') ? listed : undefined;
+      return listed
+        .map((s) => s.id)
+        .sort()
+        .join(',') === [...oldIds].sort().join(',')
+        ? listed
+        : undefined;
     });
     for (const s of running) assert.equal(await ask(s.port ?? 0), 'good');
   });

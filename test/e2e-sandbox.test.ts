@@ -108,5 +108,7 @@ describe('the sandbox driver', () => {
 });
 
 function countSleepers(): number {
-  return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('sleep 131.7')).length;
+  return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.startsWith('sleep 131.7')).length;
 }

@@ -14,13 +14,19 @@ function ledgerPipeline(dir: string, name: string, ledger: string): string {
   return file;
 }
 
-const ledgerLines = (ledger: string): string[] => (existsSync(ledger) ? readFileSync(ledger, 'utf8').split('\n').filter((l) => l !== '') : []);
+const ledgerLines = (ledger: string): string[] =>
+  existsSync(ledger)
+    ? readFileSync(ledger, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+    : [];
 
 describe('cron schedules on a real cluster', () => {
   const suite = clusterForSuite('w1');
   const cluster = suite.cluster;
 
-  const runsOf = async (name: string): Promise<Awaited<ReturnType<TitanClient['listDags']>>> => (await suite.client.listDags(1000)).filter((d) => d.name === name);
+  const runsOf = async (name: string): Promise<Awaited<ReturnType<TitanClient['listDags']>>> =>
+    (await suite.client.listDags(1000)).filter((d) => d.name === name);
 
   test('a bad cron expression is refused naming it, with an example that works', async () => {
     const file = ledgerPipeline(join(cluster.dir, 'bad'), 'bad', join(cluster.dir, 'bad.ledger'));
@@ -58,7 +64,10 @@ describe('cron schedules on a real cluster', () => {
     await until('a run after resume', async () => (await runsOf('every-second')).length > before);
     const removed = await cluster.cli(['schedule', 'rm', schedule.id]);
     assert.equal(removed.code, 0, removed.stderr);
-    assert.deepEqual((await suite.client.schedules.list()).map((s) => s.id), []);
+    assert.deepEqual(
+      (await suite.client.schedules.list()).map((s) => s.id),
+      [],
+    );
     const lines = ledgerLines(ledger);
     assert.equal(new Set(lines).size, lines.length, 'each due time ran once');
   });

@@ -16,7 +16,13 @@ describe('roles, namespaces, revocation and the audit ledger', () => {
 
   before(async () => {
     await cluster.startMaster();
-    for (const [name, role, namespace] of [['ci', 'viewer'], ['ops', 'operator'], ['boss', 'admin'], ['team', 'operator', 'team-a']] as const) tokens[name] = await cluster.apiToken(name, role, namespace);
+    for (const [name, role, namespace] of [
+      ['ci', 'viewer'],
+      ['ops', 'operator'],
+      ['boss', 'admin'],
+      ['team', 'operator', 'team-a'],
+    ] as const)
+      tokens[name] = await cluster.apiToken(name, role, namespace);
   });
   after(() => cluster.close());
 
@@ -80,10 +86,19 @@ describe('roles, namespaces, revocation and the audit ledger', () => {
     const { jobId: teamService } = await team.submit({ command: 'sleep 30', service });
     const { dagId: foreignDag } = await outsider.submitDag('other', [{ key: 'b', run: { kind: 'command', command: 'true' } }]);
     const later = await outsider.submitMany([{ command: 'true' }, { command: 'true' }, { command: 'true' }]);
-    assert.deepEqual((await team.list({ limit: 1 })).map((j) => j.id), [teamService]);
-    assert.deepEqual((await team.services()).map((s) => s.id), [teamService]);
+    assert.deepEqual(
+      (await team.list({ limit: 1 })).map((j) => j.id),
+      [teamService],
+    );
+    assert.deepEqual(
+      (await team.services()).map((s) => s.id),
+      [teamService],
+    );
     assert.ok((await outsider.services()).some((s) => s.id === foreignService));
-    assert.deepEqual((await team.listDags(1)).map((d) => d.id), [dagId]);
+    assert.deepEqual(
+      (await team.listDags(1)).map((d) => d.id),
+      [dagId],
+    );
     assert.ok((await outsider.listDags(5)).some((d) => d.id === foreignDag));
     for (const path of ['/api/v1/jobs?limit=1', '/api/v1/services', '/api/v1/dags?limit=1']) {
       const body = (await (await http(path, tokens.team!)).json()) as Record<string, { id: string }[]>;
@@ -96,7 +111,7 @@ describe('roles, namespaces, revocation and the audit ledger', () => {
     const deadline = Date.now() + 5_000;
     while (!text.includes(teamService) && Date.now() < deadline) text += new TextDecoder().decode((await reader.read()).value);
     await reader.cancel();
-    assert.ok(text.includes(teamService), 'the feed carries the namespace\'s jobs');
+    assert.ok(text.includes(teamService), "the feed carries the namespace's jobs");
     for (const id of [foreign, foreignService, ...later.jobIds]) assert.ok(!text.includes(id), `the feed leaked ${id}`);
 
     for (const id of [foreign, foreignService]) await outsider.cancel(id);
@@ -137,7 +152,10 @@ describe('roles, namespaces, revocation and the audit ledger', () => {
     await until('the gate to await approval', async () => (await operator.status(jobId)).state === 'pending');
     await operator.approve(jobId, 'someone-else');
     const history = await operator.history(jobId);
-    assert.ok(history.events.some((e) => e.detail === 'approved by ops (as someone-else)'), JSON.stringify(history.events.map((e) => e.detail)));
+    assert.ok(
+      history.events.some((e) => e.detail === 'approved by ops (as someone-else)'),
+      JSON.stringify(history.events.map((e) => e.detail)),
+    );
   });
 
   test('over HTTP: whoami says what the role may do; the audit route and unknown routes are admin-only', async () => {
@@ -149,7 +167,11 @@ describe('roles, namespaces, revocation and the audit ledger', () => {
     assert.equal((await http('/api/v1/audit', tokens.boss!)).status, 200);
     assert.equal((await http('/api/v1/audit', TOKEN)).status, 200, 'the cluster token is admin');
     assert.equal((await http('/api/v1/not-a-route', tokens.ops!)).status, 403, 'an unknown route is admin-only');
-    const minted = await http('/api/v1/tokens', tokens.ops!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'by-ops', role: 'admin' }) });
+    const minted = await http('/api/v1/tokens', tokens.ops!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'by-ops', role: 'admin' }),
+    });
     assert.equal(minted.status, 403, 'an operator mints no tokens over HTTP either');
     assert.equal((await http('/api/v1/tokens', tokens.boss!)).status, 200);
     assert.equal((await http('/api/v1/not-a-route', tokens.boss!)).status, 404);
@@ -168,7 +190,10 @@ describe('roles, namespaces, revocation and the audit ledger', () => {
     assert.ok(Date.now() < made.info.expiresAt, 'the checks above ran while the token was live');
     await until('the token to expire', async () => Date.now() > made.info.expiresAt + 50, 15_000);
     assert.equal(await codeOf(open.stats()), 'E_UNAUTHENTICATED', 'an open connection is cut off at the next request');
-    await assert.rejects(TitanClient.connect({ host: '127.0.0.1', port: cluster.port, token: made.token }), /token brief expired at \d{4}-.*titan token create --name brief/);
+    await assert.rejects(
+      TitanClient.connect({ host: '127.0.0.1', port: cluster.port, token: made.token }),
+      /token brief expired at \d{4}-.*titan token create --name brief/,
+    );
     const res = await http('/api/v1/whoami', made.token);
     assert.equal(res.status, 401);
     assert.match(((await res.json()) as { error: string }).error, /token brief expired at/);
@@ -200,8 +225,14 @@ describe('roles, namespaces, revocation and the audit ledger', () => {
     assert.ok(records.some((r) => r.action === 'JOB_CANCEL' && r.target === jobId && r.result === 'ok'));
     assert.ok(records.some((r) => r.action === 'TOKEN_REVOKE' && r.target.includes('doomed')));
     assert.ok(records.some((r) => r.who === 'ci' && r.result.startsWith('denied: role viewer')));
-    assert.ok(records.some((r) => r.action === 'AUTH' && r.who === 'anonymous'), 'a refused authentication is recorded');
-    assert.ok(records.some((r) => r.action === 'MASTER_START' && r.who === 'master'), 'the master records its own start');
+    assert.ok(
+      records.some((r) => r.action === 'AUTH' && r.who === 'anonymous'),
+      'a refused authentication is recorded',
+    );
+    assert.ok(
+      records.some((r) => r.action === 'MASTER_START' && r.who === 'master'),
+      'the master records its own start',
+    );
     assert.ok(!listed.stdout.includes(tokens.ops!.slice(19)), 'no secret in the ledger');
     const ok = await cluster.cli(['audit', 'verify']);
     assert.equal(ok.code, 0, ok.stderr);
@@ -264,7 +295,8 @@ describe('rate limits and namespace quotas', () => {
 
   test('retrying cancelled jobs counts against the quota: a namespace cannot go past it that way', async () => {
     const admin = await cluster.client();
-    for (const job of await admin.list({ limit: 100 })) if (job.id.startsWith('team-q.') && !['cancelled', 'succeeded', 'failed', 'dead'].includes(job.state)) await admin.cancel(job.id);
+    for (const job of await admin.list({ limit: 100 }))
+      if (job.id.startsWith('team-q.') && !['cancelled', 'succeeded', 'failed', 'dead'].includes(job.state)) await admin.cancel(job.id);
     const team = await make('team-q-retry', 'operator', 'team-q');
     const a = await team.client.submit({ command: 'sleep 30' });
     const b = await team.client.submit({ command: 'sleep 30' });
@@ -278,7 +310,9 @@ describe('rate limits and namespace quotas', () => {
       return true;
     });
     assert.equal((await admin.status(a.jobId)).state, 'cancelled', 'the refused retry changed nothing');
-    const unfinished = (await admin.list({ limit: 100 })).filter((j) => j.id.startsWith('team-q.') && !['cancelled', 'succeeded', 'failed', 'dead'].includes(j.state));
+    const unfinished = (await admin.list({ limit: 100 })).filter(
+      (j) => j.id.startsWith('team-q.') && !['cancelled', 'succeeded', 'failed', 'dead'].includes(j.state),
+    );
     assert.equal(unfinished.length, 2);
   });
 });

@@ -68,7 +68,11 @@ for (const warm of [true, false]) {
     });
 
     test('a crash-looping service goes dead with its reason', async () => {
-      const { jobId } = await client.submit({ command: 'sh -c "echo starting; exit 3"', name: 'looper', service: { port: null, restart: 'always', maxRestarts: 2, windowSeconds: 60 } });
+      const { jobId } = await client.submit({
+        command: 'sh -c "echo starting; exit 3"',
+        name: 'looper',
+        service: { port: null, restart: 'always', maxRestarts: 2, windowSeconds: 60 },
+      });
       const job = await client.wait(jobId);
       assert.equal(job.state, 'dead');
       assert.match(job.reason ?? '', /crash loop/);
@@ -102,7 +106,11 @@ for (const warm of [true, false]) {
       const { id } = await deploy();
       const on = (await client.status(id)).workerId!;
       await cluster.killWorker(on);
-      const moved = await until('the service to be ready elsewhere', async () => (await client.services()).find((s) => s.id === id && s.ready && s.workerId !== on), 30_000);
+      const moved = await until(
+        'the service to be ready elsewhere',
+        async () => (await client.services()).find((s) => s.id === id && s.ready && s.workerId !== on),
+        30_000,
+      );
       assert.notEqual(moved.workerId, on);
       assert.ok((await get(moved.port!)) !== undefined);
     });

@@ -55,7 +55,11 @@ describe('TLS and mTLS', () => {
   test('certs init makes a CA and master, worker and client certificates it signed, keys readable by the owner only', () => {
     const ca = new X509Certificate(readFileSync(file('ca.crt')));
     assert.ok(ca.ca);
-    for (const [name, unit] of [['master', 'titan-master'], ['worker', 'titan-worker'], ['client', 'titan-client']] as const) {
+    for (const [name, unit] of [
+      ['master', 'titan-master'],
+      ['worker', 'titan-worker'],
+      ['client', 'titan-client'],
+    ] as const) {
       const cert = new X509Certificate(readFileSync(file(`${name}.crt`)));
       assert.ok(cert.verify(ca.publicKey), `${name} is signed by the CA`);
       assert.match(cert.subject, new RegExp(`CN=${name}`));
@@ -82,7 +86,10 @@ describe('TLS and mTLS', () => {
     assert.notEqual(await codeOf(plain), 'resolved', 'plain TCP to a TLS port is refused');
 
     const ca = readFileSync(file('ca.crt'));
-    assert.equal(await httpsGet(cluster.httpPort, '/api/v1/whoami', ca, { cert: readFileSync(file('client.crt')), key: readFileSync(file('client.key')) }), 200);
+    assert.equal(
+      await httpsGet(cluster.httpPort, '/api/v1/whoami', ca, { cert: readFileSync(file('client.crt')), key: readFileSync(file('client.key')) }),
+      200,
+    );
     await assert.rejects(httpsGet(cluster.httpPort, '/api/v1/whoami', ca), 'HTTPS without a client certificate is refused');
 
     const cli = await cluster.cli(['whoami', '--ca', file('ca.crt'), '--cert', file('client.crt'), '--key', file('client.key')]);
@@ -91,10 +98,29 @@ describe('TLS and mTLS', () => {
   });
 
   test('under mTLS a worker is its certificate: it registers as the CN and runs jobs; a client certificate cannot be a worker', async () => {
-    const worker = spawn(process.execPath, [MAIN, 'worker', '--master', `127.0.0.1:${cluster.port}`, '--token', TOKEN, '--work-dir', join(cluster.dir, 'w'), '--ca', file('ca.crt'), '--cert', file('worker.crt'), '--key', file('worker.key')], {
-      stdio: 'ignore',
-      env: { ...process.env, TITAN_HOME: cluster.dir, TITAN_LOG_LEVEL: 'warn', PYTHONPATH: join(REPO, 'sdk-python') },
-    });
+    const worker = spawn(
+      process.execPath,
+      [
+        MAIN,
+        'worker',
+        '--master',
+        `127.0.0.1:${cluster.port}`,
+        '--token',
+        TOKEN,
+        '--work-dir',
+        join(cluster.dir, 'w'),
+        '--ca',
+        file('ca.crt'),
+        '--cert',
+        file('worker.crt'),
+        '--key',
+        file('worker.key'),
+      ],
+      {
+        stdio: 'ignore',
+        env: { ...process.env, TITAN_HOME: cluster.dir, TITAN_LOG_LEVEL: 'warn', PYTHONPATH: join(REPO, 'sdk-python') },
+      },
+    );
     workers.push(worker);
     const client = clients[0]!;
     await until('the worker named by its certificate', async () => (await client.stats()).workers.some((w) => w.id === 'worker' && w.health === 'healthy'));
@@ -105,12 +131,21 @@ describe('TLS and mTLS', () => {
     // jobs as its job user, who may not enter the folder this repository was cloned into, so the SDK is copied out.
     const sdk = cluster.sharedFolder('sdk-python');
     cpSync(join(REPO, 'sdk-python', 'titan_sdk'), join(sdk, 'titan_sdk'), { recursive: true });
-    const py = await client.submit({ command: `python3 -c "from titan_sdk import TitanClient; TitanClient().store_put('from-python', 'over mTLS')"`, env: { PYTHONPATH: sdk } });
+    const py = await client.submit({
+      command: `python3 -c "from titan_sdk import TitanClient; TitanClient().store_put('from-python', 'over mTLS')"`,
+      env: { PYTHONPATH: sdk },
+    });
     const pyEnd = await client.wait(py.jobId, 20_000);
     assert.equal(pyEnd.state, 'succeeded', `the Python job failed: ${(await client.logs(py.jobId)).map((l) => l.line).join('\n')}`);
     assert.equal(await client.kv.get('from-python'), 'over mTLS');
 
-    const impostor = connectPeer({ host: '127.0.0.1', port: cluster.port, token: TOKEN, role: 'worker', tls: { ca: file('ca.crt'), cert: file('client.crt'), key: file('client.key') } });
+    const impostor = connectPeer({
+      host: '127.0.0.1',
+      port: cluster.port,
+      token: TOKEN,
+      role: 'worker',
+      tls: { ca: file('ca.crt'), cert: file('client.crt'), key: file('client.key') },
+    });
     assert.equal(await codeOf(impostor), 'E_FORBIDDEN');
   });
 });
@@ -138,12 +173,18 @@ describe('TLS without mTLS', () => {
 
 describe('listening beyond loopback', () => {
   test('the master refuses a non-loopback address without TLS or --insecure, naming both fixes', () => {
-    const out = spawnSync(process.execPath, [MAIN, 'master', '--listen', '0.0.0.0:0', '--no-http', '--token', TOKEN], { encoding: 'utf8', env: { ...process.env, TITAN_HOME: '/nonexistent-titan-home' } });
+    const out = spawnSync(process.execPath, [MAIN, 'master', '--listen', '0.0.0.0:0', '--no-http', '--token', TOKEN], {
+      encoding: 'utf8',
+      env: { ...process.env, TITAN_HOME: '/nonexistent-titan-home' },
+    });
     assert.equal(out.status, 2);
     assert.match(out.stderr, /refusing to listen on 0\.0\.0\.0 \(--listen\) without TLS/);
     assert.match(out.stderr, /--tls/);
     assert.match(out.stderr, /--insecure/);
-    const http = spawnSync(process.execPath, [MAIN, 'master', '--listen', '127.0.0.1:0', '--http', '0.0.0.0:0', '--token', TOKEN], { encoding: 'utf8', env: { ...process.env, TITAN_HOME: '/nonexistent-titan-home' } });
+    const http = spawnSync(process.execPath, [MAIN, 'master', '--listen', '127.0.0.1:0', '--http', '0.0.0.0:0', '--token', TOKEN], {
+      encoding: 'utf8',
+      env: { ...process.env, TITAN_HOME: '/nonexistent-titan-home' },
+    });
     assert.equal(http.status, 2);
     assert.match(http.stderr, /refusing to listen on 0\.0\.0\.0 \(--http\)/);
   });

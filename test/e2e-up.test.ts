@@ -44,10 +44,14 @@ test('`titan up` hands its workers the token by environment: no command line on 
     rmSync(elsewhere, { recursive: true, force: true });
   });
   chmodSync(home, 0o711); // a root worker's jobs (titan-job) pass through to their workspaces
-  const child = spawn(process.execPath, [MAIN, 'up', '--workers', '2', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--data-dir', join(elsewhere, 'master')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, TITAN_HOME: home },
-  });
+  const child = spawn(
+    process.execPath,
+    [MAIN, 'up', '--workers', '2', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--data-dir', join(elsewhere, 'master')],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TITAN_HOME: home },
+    },
+  );
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
@@ -80,7 +84,9 @@ test('Ctrl-C on `titan up` stops everything with human lines, no JSON log lines'
   chmodSync(home, 0o711); // a root worker's jobs (titan-job) pass through to their workspaces
   // Its own process group, as a terminal's foreground job: Ctrl-C sends SIGINT to the whole group.
   const child = spawn(process.execPath, [MAIN, 'up', '--workers', '2', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0'], {
-    stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, TITAN_HOME: home },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    env: { ...process.env, TITAN_HOME: home },
   });
   t.after(() => {
     if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');

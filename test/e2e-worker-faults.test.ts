@@ -29,7 +29,7 @@ test('a worker killed with SIGKILL takes every process of its jobs with it withi
 
   await killAndWait(doomed.process, 'SIGKILL');
   const killedAt = Date.now();
-  await until('no process of the dead worker\'s jobs to remain', async () => processesOf(jobIds, 1).length === 0, 1_000);
+  await until("no process of the dead worker's jobs to remain", async () => processesOf(jobIds, 1).length === 0, 1_000);
   t.diagnostic(`job processes gone ${Date.now() - killedAt} ms after the worker's exit`);
 
   await cluster.startWorker('survivor', { slots: 4 });
@@ -55,7 +55,7 @@ test('a worker frozen with SIGSTOP past its lease loses its attempts to another 
   frozen.process.kill('SIGSTOP');
   t.after(() => void frozen.process.kill('SIGCONT'));
   // The frozen worker cannot act: its watchdog ends the attempts when the lease runs out.
-  await until('the frozen worker\'s job processes to be killed by its watchdog', async () => processesOf(jobIds, 1).length === 0, 10_000);
+  await until("the frozen worker's job processes to be killed by its watchdog", async () => processesOf(jobIds, 1).length === 0, 10_000);
   await cluster.startWorker('healthy', { slots: 4 });
   for (const jobId of jobIds) {
     const job = await client.wait(jobId);
@@ -69,7 +69,10 @@ test('a worker frozen with SIGSTOP past its lease loses its attempts to another 
       const details = await historyOf(client, jobId);
       return details.some((d) => d.startsWith('result of superseded attempt 1')) ? details : undefined;
     });
-    assert.ok(history.some((d) => /result of superseded attempt 1 from worker frozen: killed by its worker when its lease ran out/.test(d)), history.join('\n'));
+    assert.ok(
+      history.some((d) => /result of superseded attempt 1 from worker frozen: killed by its worker when its lease ran out/.test(d)),
+      history.join('\n'),
+    );
   }
   const counts = completionCounts(cluster.dir);
   assert.equal(counts.size, 5);
@@ -91,10 +94,14 @@ test('the jobs of a worker frozen with SIGSTOP are paused with it: work that cou
 
   frozen.process.kill('SIGSTOP');
   t.after(() => void frozen.process.kill('SIGCONT'));
-  await until('the frozen worker\'s job processes to be stopped too', async () => {
-    const pids = processesOf(jobIds, 1);
-    return pids.length >= 4 && pids.every((pid) => stateOf(pid) === 'T' || stateOf(pid) === null);
-  }, 5_000);
+  await until(
+    "the frozen worker's job processes to be stopped too",
+    async () => {
+      const pids = processesOf(jobIds, 1);
+      return pids.length >= 4 && pids.every((pid) => stateOf(pid) === 'T' || stateOf(pid) === null);
+    },
+    5_000,
+  );
   writeFileSync(go, '');
   await cluster.startWorker('healthy', { slots: 4 });
   for (const jobId of jobIds) {
@@ -104,7 +111,9 @@ test('the jobs of a worker frozen with SIGSTOP are paused with it: work that cou
   }
   frozen.process.kill('SIGCONT');
   for (const jobId of jobIds) {
-    await until(`the late result of ${jobId} to be recorded`, async () => (await historyOf(client, jobId)).some((d) => d.startsWith('result of superseded attempt 1 from worker frozen')));
+    await until(`the late result of ${jobId} to be recorded`, async () =>
+      (await historyOf(client, jobId)).some((d) => d.startsWith('result of superseded attempt 1 from worker frozen')),
+    );
   }
   for (const jobId of jobIds) assert.equal(readFileSync(join(markers, jobId), 'utf8'), 'done\n', `${jobId} completed once`);
 });

@@ -22,17 +22,28 @@ const randomString = (max: number): string => Array.from({ length: int(max) }, (
 
 function randomValue(depth = 0): unknown {
   switch (int(depth > 2 ? 8 : 11)) {
-    case 0: return null;
-    case 1: return random() < 0.5;
-    case 2: return int(1e6) - 5e5;
-    case 3: return pick([Number.MAX_SAFE_INTEGER, -1, 0, 1.5, 1e300, -0]);
-    case 4: return randomString(20);
-    case 5: return pick(['', '..', '../../etc/passwd', '/abs', 'a\u0000b', 'x'.repeat(600), 'team-a.x', 'keep.k1x']);
-    case 6: return new Uint8Array(int(64)).map(() => int(256));
-    case 7: return pick([[], {}, 'GPU', 'true']);
-    case 8: return Array.from({ length: int(5) }, () => randomValue(depth + 1));
-    case 9: return Object.fromEntries(Array.from({ length: int(5) }, () => [randomString(8), randomValue(depth + 1)]));
-    default: return { kind: pick(['command', 'script', 'x']), command: randomString(30), fileName: randomValue(depth + 1) };
+    case 0:
+      return null;
+    case 1:
+      return random() < 0.5;
+    case 2:
+      return int(1e6) - 5e5;
+    case 3:
+      return pick([Number.MAX_SAFE_INTEGER, -1, 0, 1.5, 1e300, -0]);
+    case 4:
+      return randomString(20);
+    case 5:
+      return pick(['', '..', '../../etc/passwd', '/abs', 'a\u0000b', 'x'.repeat(600), 'team-a.x', 'keep.k1x']);
+    case 6:
+      return new Uint8Array(int(64)).map(() => int(256));
+    case 7:
+      return pick([[], {}, 'GPU', 'true']);
+    case 8:
+      return Array.from({ length: int(5) }, () => randomValue(depth + 1));
+    case 9:
+      return Object.fromEntries(Array.from({ length: int(5) }, () => [randomString(8), randomValue(depth + 1)]));
+    default:
+      return { kind: pick(['command', 'script', 'x']), command: randomString(30), fileName: randomValue(depth + 1) };
   }
 }
 
@@ -49,7 +60,16 @@ export const TEMPLATES: ReadonlyArray<[number, Record<string, unknown>]> = [
   [Opcode.CLUSTER_STATS, {}],
   [Opcode.ARTIFACT_PUT, { data: new Uint8Array([1, 2, 3]) }],
   [Opcode.ARTIFACT_GET, { hash: 'a'.repeat(64) }],
-  [Opcode.DAG_SUBMIT, { name: 'fuzz', jobs: [{ key: 'a', run: { kind: 'command', command: 'true' } }, { key: 'b', parents: ['a'], run: { kind: 'command', command: 'true' } }] }],
+  [
+    Opcode.DAG_SUBMIT,
+    {
+      name: 'fuzz',
+      jobs: [
+        { key: 'a', run: { kind: 'command', command: 'true' } },
+        { key: 'b', parents: ['a'], run: { kind: 'command', command: 'true' } },
+      ],
+    },
+  ],
   [Opcode.DAG_STATUS, { dagId: 'fuzz-none' }],
   [Opcode.DAG_LIST, { limit: 3 }],
   [Opcode.DAG_CANCEL, { dagId: 'fuzz-none' }],
@@ -76,7 +96,15 @@ export const TEMPLATES: ReadonlyArray<[number, Record<string, unknown>]> = [
 ];
 
 /** Requests that list, count or persist many rows cost the master the most; they are drawn a third as often, so the fuzz stays short. */
-const HEAVY = new Set<number>([Opcode.DAG_SUBMIT, Opcode.JOB_SUBMIT_BATCH, Opcode.JOB_SUBMIT, Opcode.CLUSTER_STATS, Opcode.JOB_LIST, Opcode.DAG_LIST, Opcode.AUDIT_LIST]);
+const HEAVY = new Set<number>([
+  Opcode.DAG_SUBMIT,
+  Opcode.JOB_SUBMIT_BATCH,
+  Opcode.JOB_SUBMIT,
+  Opcode.CLUSTER_STATS,
+  Opcode.JOB_LIST,
+  Opcode.DAG_LIST,
+  Opcode.AUDIT_LIST,
+]);
 const WEIGHTED = TEMPLATES.flatMap((t) => (HEAVY.has(t[0]) ? [t] : [t, t, t]));
 
 /** A template to mutate, weighted (see HEAVY). */
@@ -88,12 +116,22 @@ export function mutate(body: Record<string, unknown>): unknown {
   const copy: Record<string, unknown> = { ...body };
   const keys = Object.keys(copy);
   switch (int(6)) {
-    case 0: return copy; // unchanged: a valid request
-    case 1: if (keys.length > 0) delete copy[pick(keys)]; return copy;
-    case 2: if (keys.length > 0) copy[pick(keys)] = randomValue(); return copy;
-    case 3: copy[randomString(10)] = randomValue(); return copy;
-    case 4: return randomValue();
-    default: for (const k of keys) if (random() < 0.5) copy[k] = randomValue(); return copy;
+    case 0:
+      return copy; // unchanged: a valid request
+    case 1:
+      if (keys.length > 0) delete copy[pick(keys)];
+      return copy;
+    case 2:
+      if (keys.length > 0) copy[pick(keys)] = randomValue();
+      return copy;
+    case 3:
+      copy[randomString(10)] = randomValue();
+      return copy;
+    case 4:
+      return randomValue();
+    default:
+      for (const k of keys) if (random() < 0.5) copy[k] = randomValue();
+      return copy;
   }
 }
 
@@ -101,12 +139,21 @@ export function mutate(body: Record<string, unknown>): unknown {
 export function mangle(frame: Buffer): Buffer {
   const out = Buffer.from(frame);
   switch (int(6)) {
-    case 0: for (let i = 0; i < 1 + int(4); i++) out[int(out.length)] = int(256); return out;
-    case 1: return out.subarray(0, int(out.length));
-    case 2: return Buffer.concat([out, Buffer.from(Array.from({ length: int(200) }, () => int(256)))]);
-    case 3: out[int(8)] = int(256); return out; // a header byte: version, opcode, flags, spare or length
-    case 4: out.writeUInt32BE(int(2) === 0 ? 0xffffffff : int(1 << 20), 4); return out;
-    default: return Buffer.from(Array.from({ length: 1 + int(300) }, () => int(256)));
+    case 0:
+      for (let i = 0; i < 1 + int(4); i++) out[int(out.length)] = int(256);
+      return out;
+    case 1:
+      return out.subarray(0, int(out.length));
+    case 2:
+      return Buffer.concat([out, Buffer.from(Array.from({ length: int(200) }, () => int(256)))]);
+    case 3:
+      out[int(8)] = int(256);
+      return out; // a header byte: version, opcode, flags, spare or length
+    case 4:
+      out.writeUInt32BE(int(2) === 0 ? 0xffffffff : int(1 << 20), 4);
+      return out;
+    default:
+      return Buffer.from(Array.from({ length: 1 + int(300) }, () => int(256)));
   }
 }
 
@@ -120,19 +167,59 @@ export const PIPELINES = [
   'name: anchors\ndefaults: &d\n  retries: 1\njobs:\n  - id: x\n    command: "true"\n    <<: *d\n  - id: y\n    command: "true"\n    dependencies: ["x"]\n    retry_backoff: { type: fixed, delay: 1 }\n',
   'name: gate\njobs:\n  - id: build\n    command: "true"\n  - id: ship\n    command: "true"\n    depends_on: [build]\n    approval: { message: "ok?", timeout: 60 }\n    on_failure: rollback\n  - id: rollback\n    command: "true"\n',
 ];
-const YAML_SNIPPETS = ['&a', '*a', '!!js/function "x"', '!custom', '<<: *zz', '{', ']', '- ', ': ', '"', "'", '\t', '\u0000', '#', '|', '>', '@', '`', '%YAML 1.1\n---\n',
-  'a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n', '['.repeat(500), 'x'.repeat(5000)];
+const YAML_SNIPPETS = [
+  '&a',
+  '*a',
+  '!!js/function "x"',
+  '!custom',
+  '<<: *zz',
+  '{',
+  ']',
+  '- ',
+  ': ',
+  '"',
+  "'",
+  '\t',
+  '\u0000',
+  '#',
+  '|',
+  '>',
+  '@',
+  '`',
+  '%YAML 1.1\n---\n',
+  'a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n',
+  '['.repeat(500),
+  'x'.repeat(5000),
+];
 
 export function mutateYaml(text: string): string {
   let out = text;
   for (let n = 0; n < 1 + int(4); n++) {
     const at = int(out.length + 1);
     switch (int(5)) {
-      case 0: out = out.slice(0, at) + pick(YAML_SNIPPETS) + out.slice(at); break;
-      case 1: out = out.slice(0, at) + out.slice(at + 1 + int(10)); break;
-      case 2: out = out.slice(0, at) + String.fromCharCode(int(128)) + out.slice(at + 1); break;
-      case 3: { const lines = out.split('\n'); const i = int(lines.length); lines.splice(int(lines.length), 0, lines[i] ?? ''); out = lines.join('\n'); break; }
-      default: { const lines = out.split('\n'); const i = int(lines.length); const j = int(lines.length); [lines[i], lines[j]] = [lines[j] ?? '', lines[i] ?? '']; out = lines.join('\n'); }
+      case 0:
+        out = out.slice(0, at) + pick(YAML_SNIPPETS) + out.slice(at);
+        break;
+      case 1:
+        out = out.slice(0, at) + out.slice(at + 1 + int(10));
+        break;
+      case 2:
+        out = out.slice(0, at) + String.fromCharCode(int(128)) + out.slice(at + 1);
+        break;
+      case 3: {
+        const lines = out.split('\n');
+        const i = int(lines.length);
+        lines.splice(int(lines.length), 0, lines[i] ?? '');
+        out = lines.join('\n');
+        break;
+      }
+      default: {
+        const lines = out.split('\n');
+        const i = int(lines.length);
+        const j = int(lines.length);
+        [lines[i], lines[j]] = [lines[j] ?? '', lines[i] ?? ''];
+        out = lines.join('\n');
+      }
     }
   }
   return out;

@@ -76,7 +76,10 @@ export class Cluster {
 
   /** `secretsOffCommandLines`: the master generates its token and workers read it with --token-file,
    * so no command line holds it (as `titan up` does). */
-  constructor(private readonly heartbeatTimeoutMs = 30_000, private readonly secretsOffCommandLines = false) {
+  constructor(
+    private readonly heartbeatTimeoutMs = 30_000,
+    private readonly secretsOffCommandLines = false,
+  ) {
     // A root worker runs jobs as titan-job: it must pass through to its workspace, and tests'
     // jobs leave marker files here. Sticky, so a job cannot move or delete what it does not own.
     chmodSync(this.dir, 0o1777);
@@ -96,12 +99,34 @@ export class Cluster {
   /** `env`: extra environment for the master process (e.g. TITAN_LOG_LEVEL=info to see its info lines in masterLog). */
   async startMaster(extraArgs: readonly string[] = [], env: Record<string, string> = {}): Promise<void> {
     const token = this.secretsOffCommandLines ? [] : ['--token', TOKEN];
-    const child = this.spawnTitan(['master', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, ...token, '--heartbeat-interval', '200', '--heartbeat-timeout', String(this.heartbeatTimeoutMs), '--http', `127.0.0.1:${this.httpPort}`, ...extraArgs], env);
+    const child = this.spawnTitan(
+      [
+        'master',
+        '--listen',
+        `127.0.0.1:${this.port}`,
+        '--data-dir',
+        this.dataDir,
+        ...token,
+        '--heartbeat-interval',
+        '200',
+        '--heartbeat-timeout',
+        String(this.heartbeatTimeoutMs),
+        '--http',
+        `127.0.0.1:${this.httpPort}`,
+        ...extraArgs,
+      ],
+      env,
+    );
     this.master = child;
     this.masterLog = '';
     child.stderr?.on('data', (c: Buffer) => (this.masterLog += c.toString()));
     const grpc = extraArgs.includes('--grpc') ? /[\s\S]*grpc coordinator on [^\n]*:(\d+)\n/.source : '';
-    const match = await awaitLine(child, new RegExp(/listening on 127\.0\.0\.1:(\d+)[^\n]*\nhttp api and dashboard on https?:\/\/127\.0\.0\.1:(\d+)/.source + grpc), 15_000, 'master');
+    const match = await awaitLine(
+      child,
+      new RegExp(/listening on 127\.0\.0\.1:(\d+)[^\n]*\nhttp api and dashboard on https?:\/\/127\.0\.0\.1:(\d+)/.source + grpc),
+      15_000,
+      'master',
+    );
     this.port = Number(match[1]);
     this.httpPort = Number(match[2]);
     if (match[3] !== undefined) this.grpcPort = Number(match[3]);
@@ -115,10 +140,26 @@ export class Cluster {
   }
 
   /** Starts a worker process; unless `registered: false`, resolves once the master lists it. */
-  async startWorker(id: string, options: { tags?: string; slots?: number; workDir?: string; registered?: boolean; args?: readonly string[]; tokenInEnv?: boolean } = {}): Promise<WorkerHandle> {
+  async startWorker(
+    id: string,
+    options: { tags?: string; slots?: number; workDir?: string; registered?: boolean; args?: readonly string[]; tokenInEnv?: boolean } = {},
+  ): Promise<WorkerHandle> {
     const workDir = options.workDir ?? join(this.dir, 'workers', id);
     const token = options.tokenInEnv === true ? [] : this.secretsOffCommandLines ? ['--token-file', join(this.dataDir, 'token')] : ['--token', TOKEN];
-    const args = ['worker', '--master', `127.0.0.1:${this.port}`, ...token, '--id', id, '--work-dir', workDir, '--slots', String(options.slots ?? 4), '--drain-grace', '5000'];
+    const args = [
+      'worker',
+      '--master',
+      `127.0.0.1:${this.port}`,
+      ...token,
+      '--id',
+      id,
+      '--work-dir',
+      workDir,
+      '--slots',
+      String(options.slots ?? 4),
+      '--drain-grace',
+      '5000',
+    ];
     if (options.tags !== undefined) args.push('--tags', options.tags);
     args.push(...(options.args ?? []));
     this.workDirs.add(workDir);
@@ -188,7 +229,10 @@ export class Cluster {
  * For the enclosing describe(): a master and one 4-slot worker (with `workerArgs`), started before its tests and
  * closed after them; `client` is connected with the cluster token once they run.
  */
-export function clusterForSuite(workerId: string, workerArgs: readonly string[] = []): { readonly cluster: Cluster; readonly client: TitanClient; reconnect(): Promise<void> } {
+export function clusterForSuite(
+  workerId: string,
+  workerArgs: readonly string[] = [],
+): { readonly cluster: Cluster; readonly client: TitanClient; reconnect(): Promise<void> } {
   const cluster = new Cluster();
   let client: TitanClient | undefined;
   before(async () => {

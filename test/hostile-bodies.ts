@@ -57,7 +57,11 @@ export function rawExchange(port: number, frames: readonly Buffer[], timeoutMs =
 }
 
 /** Polls /healthz every `everyMs` while `action` runs; resolves with each poll's status and time. */
-export async function whilePolling<T>(httpPort: number, action: () => Promise<T>, everyMs = 50): Promise<{ result: T; polls: { status: number; ms: number }[] }> {
+export async function whilePolling<T>(
+  httpPort: number,
+  action: () => Promise<T>,
+  everyMs = 50,
+): Promise<{ result: T; polls: { status: number; ms: number }[] }> {
   const polls: { status: number; ms: number }[] = [];
   let running = true;
   const poller = (async () => {

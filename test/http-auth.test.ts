@@ -13,7 +13,10 @@ import { MASTER_DEFAULTS } from '../src/master/options.js';
  */
 describe('HTTP auth hook', () => {
   const dir = mkdtempSync(join(tmpdir(), 'titan-http-auth-'));
-  const master = composeMaster({ ...MASTER_DEFAULTS, host: '127.0.0.1', port: 0, dataDir: dir, token: 'cluster-token-for-http-test', http: { host: '127.0.0.1', port: 0 } }, silentLogger());
+  const master = composeMaster(
+    { ...MASTER_DEFAULTS, host: '127.0.0.1', port: 0, dataDir: dir, token: 'cluster-token-for-http-test', http: { host: '127.0.0.1', port: 0 } },
+    silentLogger(),
+  );
   const api = master.http!;
   const tokens: Record<string, string> = {};
   let parsedBodies = 0;
@@ -38,7 +41,12 @@ describe('HTTP auth hook', () => {
   });
 
   const post = (token: string | undefined, payload: string) =>
-    api.app.inject({ method: 'POST', url: '/api/v1/echo', payload, headers: { 'content-type': 'application/json', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) } });
+    api.app.inject({
+      method: 'POST',
+      url: '/api/v1/echo',
+      payload,
+      headers: { 'content-type': 'application/json', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
+    });
 
   test('a route that declares its permission in config gets it: operator in, viewer refused with the role named', async () => {
     const ok = await post(tokens.operator, '{"n":1}');

@@ -12,7 +12,10 @@ const OPENAPI = new URL('../../docs/openapi.yaml', import.meta.url);
 
 test('docs/openapi.yaml names every API route the master serves, and no route it does not', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'titan-openapi-'));
-  const master = composeMaster({ ...MASTER_DEFAULTS, port: 0, dataDir: dir, token: 'x', http: { host: '127.0.0.1', port: 0 } }, createLogger('master', 'silent'));
+  const master = composeMaster(
+    { ...MASTER_DEFAULTS, port: 0, dataDir: dir, token: 'x', http: { host: '127.0.0.1', port: 0 } },
+    createLogger('master', 'silent'),
+  );
   const api = master.http!;
   t.after(async () => {
     await api.close();
@@ -27,7 +30,15 @@ test('docs/openapi.yaml names every API route the master serves, and no route it
   );
   const doc = parse(readFileSync(OPENAPI, 'utf8')) as { paths: Record<string, Record<string, unknown>> };
   const documented = new Set(Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`)));
-  assert.deepEqual([...served].filter((r) => !documented.has(r)), [], 'served but not documented');
-  assert.deepEqual([...documented].filter((r) => !served.has(r)), [], 'documented but not served');
+  assert.deepEqual(
+    [...served].filter((r) => !documented.has(r)),
+    [],
+    'served but not documented',
+  );
+  assert.deepEqual(
+    [...documented].filter((r) => !served.has(r)),
+    [],
+    'documented but not served',
+  );
   assert.ok(served.size > 30);
 });

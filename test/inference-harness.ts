@@ -54,8 +54,33 @@ export class InferenceCluster {
   async startMaster(config: object, env: Record<string, string> = {}): Promise<void> {
     const configFile = join(this.dir, 'inference.json');
     writeFileSync(configFile, JSON.stringify(config));
-    const child = this.spawn([MAIN, 'master', '--listen', '127.0.0.1:0', '--data-dir', join(this.dir, 'master'), '--token', TOKEN, '--heartbeat-interval', '200', '--http', '127.0.0.1:0', '--grpc', '127.0.0.1:0', '--inference-config', configFile], env);
-    const m = await awaitLine(child, /listening on 127\.0\.0\.1:(\d+)[\s\S]*dashboard on http:\/\/127\.0\.0\.1:(\d+)[\s\S]*grpc coordinator on 127\.0\.0\.1:(\d+)/, 30_000, 'master');
+    const child = this.spawn(
+      [
+        MAIN,
+        'master',
+        '--listen',
+        '127.0.0.1:0',
+        '--data-dir',
+        join(this.dir, 'master'),
+        '--token',
+        TOKEN,
+        '--heartbeat-interval',
+        '200',
+        '--http',
+        '127.0.0.1:0',
+        '--grpc',
+        '127.0.0.1:0',
+        '--inference-config',
+        configFile,
+      ],
+      env,
+    );
+    const m = await awaitLine(
+      child,
+      /listening on 127\.0\.0\.1:(\d+)[\s\S]*dashboard on http:\/\/127\.0\.0\.1:(\d+)[\s\S]*grpc coordinator on 127\.0\.0\.1:(\d+)/,
+      30_000,
+      'master',
+    );
     this.port = Number(m[1]);
     this.httpPort = Number(m[2]);
     this.grpcPort = Number(m[3]);
@@ -76,14 +101,39 @@ export class InferenceCluster {
 
   /** Starts an --inference worker and waits until the master lists it as an agent with its models. */
   async startAgent(id: string, spec: AgentSpec): Promise<AgentStatusView> {
-    const args = [MAIN, 'worker', '--master', `127.0.0.1:${spec.masterPort ?? this.port}`, '--token', TOKEN, '--id', id, '--work-dir', join(this.dir, 'workers', id),
-      '--inference', spec.ollama.url, '--inference-listen', '127.0.0.1:0', '--vram-total-mb', String(spec.vramTotalMb), '--vram-free-mb', String(spec.vramFreeMb),
-      '--inference-max-concurrency', String(spec.maxConcurrency ?? 4), '--inference-timeout', '3000'];
+    const args = [
+      MAIN,
+      'worker',
+      '--master',
+      `127.0.0.1:${spec.masterPort ?? this.port}`,
+      '--token',
+      TOKEN,
+      '--id',
+      id,
+      '--work-dir',
+      join(this.dir, 'workers', id),
+      '--inference',
+      spec.ollama.url,
+      '--inference-listen',
+      '127.0.0.1:0',
+      '--vram-total-mb',
+      String(spec.vramTotalMb),
+      '--vram-free-mb',
+      String(spec.vramFreeMb),
+      '--inference-max-concurrency',
+      String(spec.maxConcurrency ?? 4),
+      '--inference-timeout',
+      '3000',
+    ];
     this.spawn(args);
-    return until(`agent ${id} to report its models`, async () => {
-      const agent = (await this.agents()).find((a) => a.agent_id === id);
-      return agent !== undefined && agent.models.length > 0 && agent.rtt_ms !== null ? agent : undefined;
-    }, 30_000);
+    return until(
+      `agent ${id} to report its models`,
+      async () => {
+        const agent = (await this.agents()).find((a) => a.agent_id === id);
+        return agent !== undefined && agent.models.length > 0 && agent.rtt_ms !== null ? agent : undefined;
+      },
+      30_000,
+    );
   }
 
   async agents(): Promise<AgentStatusView[]> {
@@ -92,7 +142,10 @@ export class InferenceCluster {
   }
 
   rest(path: string, init: RequestInit = {}): Promise<Response> {
-    return fetch(`http://127.0.0.1:${this.httpPort}${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...(init.headers as Record<string, string> | undefined) } });
+    return fetch(`http://127.0.0.1:${this.httpPort}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...(init.headers as Record<string, string> | undefined) },
+    });
   }
 
   /** A TCP relay to the master that holds every chunk for delayMs each way: a far-away worker. */
@@ -131,7 +184,10 @@ export class InferenceCluster {
   }
 
   private spawn(args: readonly string[], env: Record<string, string> = {}): ChildProcess {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TITAN_HOME: this.dir, TITAN_LOG_LEVEL: 'warn', ...env } });
+    const child = spawn(process.execPath, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TITAN_HOME: this.dir, TITAN_LOG_LEVEL: 'warn', ...env },
+    });
     child.stderr?.on('data', (c: Buffer) => {
       if (process.env.TITAN_TEST_VERBOSE) process.stderr.write(c);
     });

@@ -43,16 +43,29 @@ export function recordedPids(dir: string, attempt: number): number {
   const pids = join(dir, 'pids');
   return readdirSync(pids)
     .filter((f) => f.endsWith(`.${attempt}`))
-    .flatMap((f) => readFileSync(join(pids, f), 'utf8').split('\n').filter((l) => l.length > 0)).length;
+    .flatMap((f) =>
+      readFileSync(join(pids, f), 'utf8')
+        .split('\n')
+        .filter((l) => l.length > 0),
+    ).length;
 }
 
 export function completionCounts(dir: string): Map<string, number> {
   const markers = join(dir, 'markers');
-  return new Map(readdirSync(markers).map((f) => [f, readFileSync(join(markers, f), 'utf8').split('\n').filter((l) => l === 'done').length]));
+  return new Map(
+    readdirSync(markers).map((f) => [
+      f,
+      readFileSync(join(markers, f), 'utf8')
+        .split('\n')
+        .filter((l) => l === 'done').length,
+    ]),
+  );
 }
 
 export async function startedEverywhere(dir: string, jobIds: readonly string[]): Promise<void> {
   // Five pids for four jobs: the grandchild wrote its own.
-  await until('every job (and the grandchild) to start', async () => jobIds.every((id) => existsSync(join(dir, 'pids', `${id}.1`))) && recordedPids(dir, 1) === 5);
+  await until(
+    'every job (and the grandchild) to start',
+    async () => jobIds.every((id) => existsSync(join(dir, 'pids', `${id}.1`))) && recordedPids(dir, 1) === 5,
+  );
 }
-

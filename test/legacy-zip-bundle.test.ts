@@ -13,7 +13,10 @@ test('a zip becomes a bundle the worker unpacks to the same files and modes', as
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const zip = makeZip({ 'main.py': 'import lib\n', 'lib/__init__.py': '', 'run.sh': 'echo hi\n' });
   const { bundle, entries } = zipToBundle(zip, 'project.zip');
-  assert.deepEqual(entries.map((e) => e.name), ['main.py', 'lib/__init__.py', 'run.sh']);
+  assert.deepEqual(
+    entries.map((e) => e.name),
+    ['main.py', 'lib/__init__.py', 'run.sh'],
+  );
   writeFileSync(join(dir, 'bundle.tgz'), bundle);
   await extractBundle(join(dir, 'bundle.tgz'), join(dir, 'out'));
   assert.equal(readFileSync(join(dir, 'out', 'main.py'), 'utf8'), 'import lib\n');
@@ -23,7 +26,10 @@ test('a zip becomes a bundle the worker unpacks to the same files and modes', as
 
 test('a file that is not a zip, or a zip reaching outside its folder, is refused naming the archive', () => {
   const refused = (zip: Buffer, pattern: RegExp): void =>
-    assert.throws(() => zipToBundle(zip, 'p.zip'), (err: unknown) => err instanceof TitanError && pattern.test(err.message));
+    assert.throws(
+      () => zipToBundle(zip, 'p.zip'),
+      (err: unknown) => err instanceof TitanError && pattern.test(err.message),
+    );
   refused(Buffer.from('just text, no zip'), /archive p\.zip cannot be used: it is not a zip file/);
   refused(makeZip({ '../evil.py': 'x' }), /entry "\.\.\/evil\.py": "\.\." in a path is not allowed/);
   refused(makeZip({ '/etc/passwd': 'x' }), /absolute or Windows-style paths are not allowed/);
@@ -35,7 +41,10 @@ test('a file that is not a zip, or a zip reaching outside its folder, is refused
 
 test('a zip bomb is refused by its unpacked size and ratio before anything is inflated', () => {
   const bomb = makeZip({ 'a.bin': Buffer.alloc(3 * 1024 * 1024), 'b.bin': Buffer.alloc(3 * 1024 * 1024) });
-  assert.throws(() => zipToBundle(bomb, 'bomb.zip', { maxRatio: 20, ratioFloorBytes: 1024 * 1024 }), /archive bomb\.zip cannot be used: it unpacks to more than 20 times its \d+ bytes \(a zip bomb\?\)/);
+  assert.throws(
+    () => zipToBundle(bomb, 'bomb.zip', { maxRatio: 20, ratioFloorBytes: 1024 * 1024 }),
+    /archive bomb\.zip cannot be used: it unpacks to more than 20 times its \d+ bytes \(a zip bomb\?\)/,
+  );
   assert.throws(() => zipToBundle(bomb, 'bomb.zip', { maxTotalBytes: 4 * 1024 * 1024 }), /its files add up to more than 4194304 bytes/);
   assert.equal(zipToBundle(bomb, 'bomb.zip').entries.length, 2, 'under the default caps 6 MiB of zeros is fine');
 });

@@ -10,7 +10,14 @@ import { TitanClient } from '../src/sdk/client.js';
 
 /** The composition root: the one way a master process is put together (docs/ARCHITECTURE.md, "Wiring"). */
 describe('a master process from composeMaster', () => {
-  const options = (dataDir: string) => ({ ...MASTER_DEFAULTS, host: '127.0.0.1', port: 0, dataDir, token: 'compose-test-token', http: { host: '127.0.0.1', port: 0 } });
+  const options = (dataDir: string) => ({
+    ...MASTER_DEFAULTS,
+    host: '127.0.0.1',
+    port: 0,
+    dataDir,
+    token: 'compose-test-token',
+    http: { host: '127.0.0.1', port: 0 },
+  });
 
   test('is not ready until started, then serves TCP and HTTP; closing frees the data dir for the next one', async (t) => {
     const root = mkdtempSync(join(tmpdir(), 'titan-compose-'));
@@ -37,7 +44,9 @@ describe('a master process from composeMaster', () => {
     const second = composeMaster(options(dir), silentLogger());
     try {
       await second.start();
-      const jobs = (await (await fetch(`http://127.0.0.1:${second.httpPort}/api/v1/jobs`, { headers: { authorization: 'Bearer compose-test-token' } })).json()) as { jobs: unknown[] };
+      const jobs = (await (
+        await fetch(`http://127.0.0.1:${second.httpPort}/api/v1/jobs`, { headers: { authorization: 'Bearer compose-test-token' } })
+      ).json()) as { jobs: unknown[] };
       assert.equal(jobs.jobs.length, 1);
     } finally {
       await second.close();
@@ -49,7 +58,10 @@ describe('a master process from composeMaster', () => {
     try {
       const dir = join(root, 'master');
       assert.throws(() => composeMaster({ ...options(dir), host: '0.0.0.0' }, silentLogger()), /--insecure|TLS|--tls/);
-      assert.throws(() => composeMaster({ ...options(dir), host: '0.0.0.0', insecure: true, allowLegacyUnauthenticated: true }, silentLogger()), /--allow-legacy-unauthenticated/);
+      assert.throws(
+        () => composeMaster({ ...options(dir), host: '0.0.0.0', insecure: true, allowLegacyUnauthenticated: true }, silentLogger()),
+        /--allow-legacy-unauthenticated/,
+      );
       assert.equal(existsSync(dir), false);
     } finally {
       rmSync(root, { recursive: true, force: true });

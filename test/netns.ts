@@ -83,7 +83,10 @@ export function createNetNs(): NetNs | string {
     },
     canSlow: probeNetem(hostIf),
     slow: (delayMs, jitterMs = 0) => {
-      const result = delayMs === null ? tc(['qdisc', 'del', 'dev', hostIf, 'root']) : tc(['qdisc', 'replace', 'dev', hostIf, 'root', 'netem', 'delay', `${delayMs}ms`, `${jitterMs}ms`]);
+      const result =
+        delayMs === null
+          ? tc(['qdisc', 'del', 'dev', hostIf, 'root'])
+          : tc(['qdisc', 'replace', 'dev', hostIf, 'root', 'netem', 'delay', `${delayMs}ms`, `${jitterMs}ms`]);
       if (!result.ok) throw new Error(result.why);
     },
     remove,

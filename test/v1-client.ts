@@ -8,8 +8,24 @@ import { connect } from 'node:net';
  * text matters.
  */
 export const OP = {
-  REGISTER: 0x02, SUBMIT_JOB: 0x03, SUBMIT_DAG: 0x04, STOP: 0x07, STATS: 0x08, STATS_JSON: 0x09, KILL_WORKER: 0x11, GET_LOGS: 0x16, UPLOAD_ASSET: 0x53, FETCH_ASSET: 0x54,
-  GET_JOB_STATUS: 0x55, CANCEL_JOB: 0x56, KV_SET: 0x60, KV_GET: 0x61, KV_SADD: 0x62, KV_SMEMBERS: 0x63, ACK: 0x50, ERROR: 0x51,
+  REGISTER: 0x02,
+  SUBMIT_JOB: 0x03,
+  SUBMIT_DAG: 0x04,
+  STOP: 0x07,
+  STATS: 0x08,
+  STATS_JSON: 0x09,
+  KILL_WORKER: 0x11,
+  GET_LOGS: 0x16,
+  UPLOAD_ASSET: 0x53,
+  FETCH_ASSET: 0x54,
+  GET_JOB_STATUS: 0x55,
+  CANCEL_JOB: 0x56,
+  KV_SET: 0x60,
+  KV_GET: 0x61,
+  KV_SADD: 0x62,
+  KV_SMEMBERS: 0x63,
+  ACK: 0x50,
+  ERROR: 0x51,
 } as const;
 
 export interface V1Reply {

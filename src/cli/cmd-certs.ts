@@ -13,7 +13,11 @@ interface CertFlags {
   json?: boolean;
 }
 
-const hostsOf = (flag: string | undefined): string[] => (flag ?? '').split(',').map((h) => h.trim()).filter((h) => h.length > 0);
+const hostsOf = (flag: string | undefined): string[] =>
+  (flag ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h.length > 0);
 
 export function registerCerts(program: Command): void {
   const certs = program.command('certs').description('TLS certificates for the cluster (with the system openssl)');
@@ -27,7 +31,12 @@ export function registerCerts(program: Command): void {
     .action((flags: CertFlags) => {
       const dir = flags.dir ?? join(titanHome(), 'certs');
       createCa(dir, flags.force === true);
-      const made = { ca: join(dir, 'ca.crt'), master: issueCertificate(dir, 'master', 'master', hostsOf(flags.host)), worker: issueCertificate(dir, 'worker', 'worker'), client: issueCertificate(dir, 'client', 'client') };
+      const made = {
+        ca: join(dir, 'ca.crt'),
+        master: issueCertificate(dir, 'master', 'master', hostsOf(flags.host)),
+        worker: issueCertificate(dir, 'worker', 'worker'),
+        client: issueCertificate(dir, 'client', 'client'),
+      };
       if (flags.json) printJson(made);
       else {
         process.stdout.write(`CA and certificates in ${dir}: ca.crt, master.crt/key, worker.crt/key (CN=worker), client.crt/key\n`);
@@ -43,7 +52,8 @@ export function registerCerts(program: Command): void {
     .option('--json', 'machine-readable output')
     .action((name: string, flags: CertFlags) => {
       const kind = flags.kind ?? 'client';
-      if (kind !== 'worker' && kind !== 'client' && kind !== 'master') throw new TitanError(ErrorCode.INVALID_REQUEST, `--kind is worker, client or master, not "${kind}"`);
+      if (kind !== 'worker' && kind !== 'client' && kind !== 'master')
+        throw new TitanError(ErrorCode.INVALID_REQUEST, `--kind is worker, client or master, not "${kind}"`);
       const made = issueCertificate(flags.dir ?? join(titanHome(), 'certs'), name, kind satisfies CertKind, hostsOf(flags.host));
       if (flags.json) printJson(made);
       else process.stdout.write(`${made.cert}\n${made.key}\n`);

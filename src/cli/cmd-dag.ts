@@ -26,7 +26,15 @@ function header(status: DagStatusView): string {
 }
 
 function jobRows(jobs: DagStatusView['jobs']): string[][] {
-  return jobs.map((j) => [j.key, j.state, String(j.attempt), j.workerId ?? '-', duration(jobRuntime(j)), j.parents.join(',') || '-', j.state === 'succeeded' ? '' : (j.reason ?? '')]);
+  return jobs.map((j) => [
+    j.key,
+    j.state,
+    String(j.attempt),
+    j.workerId ?? '-',
+    duration(jobRuntime(j)),
+    j.parents.join(',') || '-',
+    j.state === 'succeeded' ? '' : (j.reason ?? ''),
+  ]);
 }
 
 const JOB_HEADERS = ['JOB', 'STATE', 'ATTEMPT', 'WORKER', 'TIME', 'PARENTS', 'WHY'];
@@ -70,7 +78,7 @@ export function registerDag(program: Command): void {
       .command('dag')
       .description('run a YAML pipeline (`titan dag pipeline.yaml`), or: dag add <dag-id> <file> | dag status <dag-id> | dag cancel <dag-id>')
       .argument('<pipeline|verb>', 'a pipeline file, or add / status / cancel')
-      .argument('[args...]', 'the verb\'s arguments')
+      .argument('[args...]', "the verb's arguments")
       .option('--delay <duration>', 'start the run this long after it is accepted: 30s, 5m, 2h')
       .option('--at <time>', 'start the run at this time: ISO 8601 with a zone (or run_at: in the file)')
       .option('--wait', 'follow the run and exit with its outcome'),
@@ -114,7 +122,14 @@ export function registerDag(program: Command): void {
       await withClient(flags, async (client) => {
         const dags = await client.listDags(Number(flags.limit));
         if (flags.json) return printJson(dags);
-        const rows = dags.map((d) => [d.id, d.name, d.state, `${d.total - d.unfinished}/${d.total}`, String(d.failed), duration((d.finishedAt ?? Date.now()) - d.createdAt)]);
+        const rows = dags.map((d) => [
+          d.id,
+          d.name,
+          d.state,
+          `${d.total - d.unfinished}/${d.total}`,
+          String(d.failed),
+          duration((d.finishedAt ?? Date.now()) - d.createdAt),
+        ]);
         process.stdout.write(`${table(['DAG', 'NAME', 'STATE', 'DONE', 'FAILED', 'TIME'], rows)}\n`);
       });
     });

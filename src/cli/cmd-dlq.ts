@@ -21,9 +21,16 @@ export function registerDlq(program: Command): void {
         if (flags.json) return printJson({ ...history, logs: lines });
         process.stdout.write(`${describeOutcome(history.job)}\n\nhistory:\n`);
         for (const e of history.events) {
-          process.stdout.write(`  ${new Date(e.at).toISOString()}  ${e.from ?? '-'} → ${e.to}  attempt ${e.attempt}${e.workerId !== null ? ` on ${e.workerId}` : ''}${e.detail !== null ? `: ${e.detail}` : ''}\n`);
+          process.stdout.write(
+            `  ${new Date(e.at).toISOString()}  ${e.from ?? '-'} → ${e.to}  attempt ${e.attempt}${e.workerId !== null ? ` on ${e.workerId}` : ''}${e.detail !== null ? `: ${e.detail}` : ''}\n`,
+          );
         }
-        process.stdout.write(`\nlast output:\n${lines.slice(-40).map((l) => `  ${l}`).join('\n')}\n`);
+        process.stdout.write(
+          `\nlast output:\n${lines
+            .slice(-40)
+            .map((l) => `  ${l}`)
+            .join('\n')}\n`,
+        );
         return;
       }
       const dead = await client.list({ states: ['dead'], limit: Number(flags.limit) });
@@ -34,37 +41,53 @@ export function registerDlq(program: Command): void {
     });
   });
 
-  withClientFlags(program.command('approvals').description('what waits for a decision: jobs awaiting approval and original-SDK gates (hitl:<id>), oldest first')).action(
-    async (flags: GlobalFlags) => {
-      await withClient(flags, async (client) => {
-        const pending = await client.approvals.list();
-        if (flags.json) return printJson(pending);
-        const expires = (at: number | null): string => (at === null ? '-' : `in ${duration(Math.max(0, at - Date.now()))}`);
-        const rows = pending.map((a) => [a.ref, a.kind, a.ageMs === null ? '?' : duration(a.ageMs), expires(a.expiresAt), a.message.slice(0, 60)]);
-        process.stdout.write(`${table(['REF', 'KIND', 'AGE', 'EXPIRES', 'MESSAGE'], rows)}\n`);
-        if (pending.length > 0) process.stdout.write('\n`titan approve <ref>` or `titan reject <ref> --reason "..."`\n');
-      });
-    },
-  );
+  withClientFlags(
+    program.command('approvals').description('what waits for a decision: jobs awaiting approval and original-SDK gates (hitl:<id>), oldest first'),
+  ).action(async (flags: GlobalFlags) => {
+    await withClient(flags, async (client) => {
+      const pending = await client.approvals.list();
+      if (flags.json) return printJson(pending);
+      const expires = (at: number | null): string => (at === null ? '-' : `in ${duration(Math.max(0, at - Date.now()))}`);
+      const rows = pending.map((a) => [a.ref, a.kind, a.ageMs === null ? '?' : duration(a.ageMs), expires(a.expiresAt), a.message.slice(0, 60)]);
+      process.stdout.write(`${table(['REF', 'KIND', 'AGE', 'EXPIRES', 'MESSAGE'], rows)}\n`);
+      if (pending.length > 0) process.stdout.write('\n`titan approve <ref>` or `titan reject <ref> --reason "..."`\n');
+    });
+  });
 
-  withClientFlags(program.command('approve').description('let a job waiting for approval run, or pass a gate (hitl:<id> for an original-SDK gate)').argument('<dag-id/job | hitl:gate-id>'))
+  withClientFlags(
+    program
+      .command('approve')
+      .description('let a job waiting for approval run, or pass a gate (hitl:<id> for an original-SDK gate)')
+      .argument('<dag-id/job | hitl:gate-id>'),
+  )
     .option('--by <name>', 'who approves (recorded in the job history)', process.env.USER)
     .action(async (ref: string, flags: GlobalFlags & { by?: string }) => {
       await withClient(flags, async (client) => {
         const answer = await client.approvals.approve(ref, flags.by);
         if (flags.json) printJson(answer);
-        else process.stdout.write(isGateDecision(answer) ? `gate ${answer.ref} approved: ${answer.key} is ${answer.status}\n` : `job ${answer.id} approved: ${answer.state}\n`);
+        else
+          process.stdout.write(
+            isGateDecision(answer) ? `gate ${answer.ref} approved: ${answer.key} is ${answer.status}\n` : `job ${answer.id} approved: ${answer.state}\n`,
+          );
       });
     });
 
-  withClientFlags(program.command('reject').description('fail a job or gate waiting for approval (hitl:<id> for an original-SDK gate)').argument('<dag-id/job | hitl:gate-id>'))
+  withClientFlags(
+    program
+      .command('reject')
+      .description('fail a job or gate waiting for approval (hitl:<id> for an original-SDK gate)')
+      .argument('<dag-id/job | hitl:gate-id>'),
+  )
     .option('--reason <text>', 'why (recorded in the job history)', '')
     .option('--by <name>', 'who rejects', process.env.USER)
     .action(async (ref: string, flags: GlobalFlags & { reason: string; by?: string }) => {
       await withClient(flags, async (client) => {
         const answer = await client.approvals.reject(ref, flags.reason, flags.by);
         if (flags.json) printJson(answer);
-        else process.stdout.write(isGateDecision(answer) ? `gate ${answer.ref} rejected: ${answer.key} is ${answer.status}\n` : `job ${answer.id} rejected: ${answer.state}\n`);
+        else
+          process.stdout.write(
+            isGateDecision(answer) ? `gate ${answer.ref} rejected: ${answer.key} is ${answer.status}\n` : `job ${answer.id} rejected: ${answer.state}\n`,
+          );
       });
     });
 

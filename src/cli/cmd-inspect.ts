@@ -9,14 +9,17 @@ function parseStates(value: string | undefined): JobState[] | undefined {
   if (value === undefined) return undefined;
   const states = value.split(',').map((s) => s.trim());
   for (const s of states) {
-    if (!(JOB_STATES as readonly string[]).includes(s)) throw new TitanError(ErrorCode.INVALID_REQUEST, `unknown state "${s}" (states: ${JOB_STATES.join(', ')})`);
+    if (!(JOB_STATES as readonly string[]).includes(s))
+      throw new TitanError(ErrorCode.INVALID_REQUEST, `unknown state "${s}" (states: ${JOB_STATES.join(', ')})`);
   }
   return states as JobState[];
 }
 
 /** stats, jobs, status, logs, cancel: the commands that look at and steer what runs. */
 export function registerInspect(program: Command): void {
-  withClientFlags(program.command('gc').description('delete finished history older than the master\'s --retention now, and the artifact files nothing names any more (admin)')).action(async (flags: GlobalFlags) => {
+  withClientFlags(
+    program.command('gc').description("delete finished history older than the master's --retention now, and the artifact files nothing names any more (admin)"),
+  ).action(async (flags: GlobalFlags) => {
     await withClient(flags, async (client) => {
       const pass = await client.security.gc();
       if (flags.json) return printJson(pass);
@@ -32,12 +35,26 @@ export function registerInspect(program: Command): void {
       if (flags.json) return printJson(stats);
       // Reserved/total: what the jobs it holds declared, of what it advertised.
       const rows = stats.workers.map((w) => [
-        w.id, w.host, workerTags(w.tags), `${w.running}/${w.slots}`, `${Math.round(w.load * 100)}%`, w.health,
-        `${w.reserved?.cpus ?? 0}/${w.cpus}`, `${w.reserved?.memoryMb ?? 0}/${w.memoryMb}`, (w.drivers ?? ['process']).join(','),
+        w.id,
+        w.host,
+        workerTags(w.tags),
+        `${w.running}/${w.slots}`,
+        `${Math.round(w.load * 100)}%`,
+        w.health,
+        `${w.reserved?.cpus ?? 0}/${w.cpus}`,
+        `${w.reserved?.memoryMb ?? 0}/${w.memoryMb}`,
+        (w.drivers ?? ['process']).join(','),
       ]);
       process.stdout.write(`${table(['WORKER', 'HOST', 'TAGS', 'RUNNING', 'LOAD', 'HEALTH', 'CPUS', 'MEM_MB', 'DRIVERS'], rows)}\n\n`);
-      const queues = Object.entries(stats.queues).map(([k, v]) => `${k}=${v}`).join(' ') || 'empty';
-      const jobs = Object.entries(stats.jobs).filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
+      const queues =
+        Object.entries(stats.queues)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ') || 'empty';
+      const jobs =
+        Object.entries(stats.jobs)
+          .filter(([, v]) => v > 0)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ') || 'none';
       process.stdout.write(`queues: ${queues}\njobs: ${jobs}\nuptime: ${duration(stats.uptimeMs)}\n`);
     });
   });
@@ -46,20 +63,30 @@ export function registerInspect(program: Command): void {
     await withClient(flags, async (client) => {
       const { workers } = await client.stats();
       if (flags.json) return printJson(workers);
-      const rows = workers.map((w) => [w.id, workerTags(w.tags), `${w.running}/${w.slots}`, `${Math.round(w.load * 100)}%`, w.health, w.version, duration(w.uptimeMs), `${Math.round(w.lastSeenMsAgo / 1000)}s ago`, w.spawnedBy ?? '-']);
+      const rows = workers.map((w) => [
+        w.id,
+        workerTags(w.tags),
+        `${w.running}/${w.slots}`,
+        `${Math.round(w.load * 100)}%`,
+        w.health,
+        w.version,
+        duration(w.uptimeMs),
+        `${Math.round(w.lastSeenMsAgo / 1000)}s ago`,
+        w.spawnedBy ?? '-',
+      ]);
       process.stdout.write(`${table(['WORKER', 'TAGS', 'RUNNING', 'LOAD', 'HEALTH', 'VERSION', 'UPTIME', 'LAST SEEN', 'SPAWNED BY'], rows)}\n`);
     });
   });
 
-  withClientFlags(program.command('shutdown').description('drain one worker (running jobs finish or are handed back) and stop it').argument('<worker-id>')).action(
-    async (workerId: string, flags: GlobalFlags) => {
-      await withClient(flags, async (client) => {
-        await client.shutdownWorker(workerId);
-        if (flags.json) printJson({ workerId, draining: true });
-        else process.stdout.write(`worker ${workerId} is draining and will stop\n`);
-      });
-    },
-  );
+  withClientFlags(
+    program.command('shutdown').description('drain one worker (running jobs finish or are handed back) and stop it').argument('<worker-id>'),
+  ).action(async (workerId: string, flags: GlobalFlags) => {
+    await withClient(flags, async (client) => {
+      await client.shutdownWorker(workerId);
+      if (flags.json) printJson({ workerId, draining: true });
+      else process.stdout.write(`worker ${workerId} is draining and will stop\n`);
+    });
+  });
 
   withClientFlags(program.command('jobs').description('recent jobs, newest first'))
     .option('--state <list>', 'only these states, comma separated')
@@ -70,8 +97,18 @@ export function registerInspect(program: Command): void {
         const jobs = await client.list({ limit: Number(flags.limit), ...(states !== undefined ? { states } : {}) });
         if (flags.json) return printJson(jobs);
         // WHY: an oom, a timeout or a job that fits no worker reads at a glance.
-        const why = (j: (typeof jobs)[number]): string => (j.state === 'succeeded' || j.reason === null ? '' : j.reason.length > 90 ? `${j.reason.slice(0, 89)}…` : j.reason);
-        const rows = jobs.map((j) => [j.id, j.name.slice(0, 32), j.state, String(j.attempt), j.workerId ?? '-', j.exitCode === null ? '-' : String(j.exitCode), duration(jobRuntime(j)), why(j)]);
+        const why = (j: (typeof jobs)[number]): string =>
+          j.state === 'succeeded' || j.reason === null ? '' : j.reason.length > 90 ? `${j.reason.slice(0, 89)}…` : j.reason;
+        const rows = jobs.map((j) => [
+          j.id,
+          j.name.slice(0, 32),
+          j.state,
+          String(j.attempt),
+          j.workerId ?? '-',
+          j.exitCode === null ? '-' : String(j.exitCode),
+          duration(jobRuntime(j)),
+          why(j),
+        ]);
         process.stdout.write(`${table(['ID', 'NAME', 'STATE', 'ATTEMPT', 'WORKER', 'EXIT', 'TIME', 'WHY'], rows)}\n`);
       });
     });
@@ -88,16 +125,22 @@ export function registerInspect(program: Command): void {
     .option('-f, --follow', 'keep printing until the job ends')
     .action(async (jobId: string, flags: GlobalFlags & { follow?: boolean }) => {
       await withClient(flags, async (client) => {
-        await client.logs(jobId, (lines) => {
-          for (const l of lines) {
-            if (flags.json) process.stdout.write(`${JSON.stringify(l)}\n`);
-            else (l.stream === 'stderr' ? process.stderr : process.stdout).write(`${l.line}\n`);
-          }
-        }, { follow: flags.follow === true });
+        await client.logs(
+          jobId,
+          (lines) => {
+            for (const l of lines) {
+              if (flags.json) process.stdout.write(`${JSON.stringify(l)}\n`);
+              else (l.stream === 'stderr' ? process.stderr : process.stdout).write(`${l.line}\n`);
+            }
+          },
+          { follow: flags.follow === true },
+        );
       });
     });
 
-  withClientFlags(program.command('cancel').description('cancel a job or a whole DAG run (kills what runs, skips the rest)').argument('<job-id|dag-id>')).action(async (jobId: string, flags: GlobalFlags) => {
+  withClientFlags(
+    program.command('cancel').description('cancel a job or a whole DAG run (kills what runs, skips the rest)').argument('<job-id|dag-id>'),
+  ).action(async (jobId: string, flags: GlobalFlags) => {
     await withClient(flags, async (client) => {
       const dag = await client.dagStatus(jobId).catch(() => undefined);
       if (dag !== undefined) {

@@ -23,7 +23,8 @@ function usage(group: string, rest: readonly string[], n: number | 'some', text:
 function ttlSeconds(value: string | undefined): { ttlSeconds?: number } {
   if (value === undefined) return {};
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new TitanError(ErrorCode.INVALID_REQUEST, `--ttl is a number of seconds above 0 (e.g. --ttl 60 or --ttl 0.5), got "${value}"`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `--ttl is a number of seconds above 0 (e.g. --ttl 60 or --ttl 0.5), got "${value}"`);
   return { ttlSeconds: n };
 }
 
@@ -117,9 +118,9 @@ export function registerKv(program: Command): void {
   withClientFlags(
     program
       .command('kv')
-      .description('the master\'s key-value store: kv get <key> | put <key> <value> [--ttl s] | del <key> | sadd <key> <member...> | smembers <key>')
+      .description("the master's key-value store: kv get <key> | put <key> <value> [--ttl s] | del <key> | sadd <key> <member...> | smembers <key>")
       .argument('<verb>', 'get / put / del / sadd / smembers')
-      .argument('[args...]', 'the verb\'s arguments')
+      .argument('[args...]', "the verb's arguments")
       .option('--ttl <seconds>', 'put, sadd: the key expires after this many seconds'),
   ).action(async (verb: string, rest: string[], flags: KvFlags) => {
     process.exitCode = await withClient(flags, (client) => runKv(client, verb, rest, flags));
@@ -130,7 +131,7 @@ export function registerKv(program: Command): void {
       .command('artifact')
       .description('files published under a key: artifact put <key> <file> | get <key> [-o file] | ls [prefix]')
       .argument('<verb>', 'put / get / ls')
-      .argument('[args...]', 'the verb\'s arguments')
+      .argument('[args...]', "the verb's arguments")
       .option('-o, --output <file>', 'get: write the bytes to this file instead of stdout')
       .option('--limit <n>', 'ls: how many', '100'),
   ).action(async (verb: string, rest: string[], flags: ArtifactFlags) => {

@@ -50,7 +50,8 @@ interface MasterFlags extends LimitFlags {
 
 function seconds(name: string, value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new TitanError(ErrorCode.INVALID_REQUEST, `${name} must be a number of seconds above 0 (e.g. 15 or 0.5), got "${value}"`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `${name} must be a number of seconds above 0 (e.g. 15 or 0.5), got "${value}"`);
   return Math.round(n * 1000);
 }
 
@@ -61,7 +62,8 @@ function webhookUrl(value: string): string {
   } catch {
     throw new TitanError(ErrorCode.INVALID_REQUEST, `--scale-webhook must be an http(s) URL like https://ops.example/provision, got "${value}"`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TitanError(ErrorCode.INVALID_REQUEST, `--scale-webhook must use http or https, got "${url.protocol}"`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `--scale-webhook must use http or https, got "${url.protocol}"`);
   return url.toString();
 }
 
@@ -78,12 +80,18 @@ function webhookSecret(flags: MasterFlags, env: NodeJS.ProcessEnv): string | und
     try {
       secret = readFileSync(file, 'utf8').trim();
     } catch (err) {
-      throw new TitanError(ErrorCode.INVALID_REQUEST, `${from}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); create it with: openssl rand -hex 32 > ${file}`);
+      throw new TitanError(
+        ErrorCode.INVALID_REQUEST,
+        `${from}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); create it with: openssl rand -hex 32 > ${file}`,
+      );
     }
   }
   if (secret === undefined) return undefined;
   if (secret.length < WEBHOOK_SECRET_MIN_LENGTH) {
-    throw new TitanError(ErrorCode.INVALID_REQUEST, `${from}: the webhook secret must be at least ${WEBHOOK_SECRET_MIN_LENGTH} characters, got ${secret.length}; make one with: openssl rand -hex 32`);
+    throw new TitanError(
+      ErrorCode.INVALID_REQUEST,
+      `${from}: the webhook secret must be at least ${WEBHOOK_SECRET_MIN_LENGTH} characters, got ${secret.length}; make one with: openssl rand -hex 32`,
+    );
   }
   return secret;
 }
@@ -92,13 +100,19 @@ function webhookSecret(flags: MasterFlags, env: NodeJS.ProcessEnv): string | und
  * Auto-scaling settings: flags, then TITAN_SCALE_WINDOW / TITAN_SCALE_IDLE (seconds) / TITAN_SCALE_WEBHOOK,
  * and the webhook's signing secret.
  */
-export function scalingOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = process.env): Pick<MasterOptions, 'scaleWindowMs' | 'scaleIdleMs' | 'scaleWebhook' | 'scaleWebhookSecret'> {
+export function scalingOptionsFrom(
+  flags: MasterFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): Pick<MasterOptions, 'scaleWindowMs' | 'scaleIdleMs' | 'scaleWebhook' | 'scaleWebhookSecret'> {
   const window = flags.scaleWindow ?? env.TITAN_SCALE_WINDOW;
   const idle = flags.scaleIdle ?? env.TITAN_SCALE_IDLE;
   const hook = flags.scaleWebhook ?? env.TITAN_SCALE_WEBHOOK;
   const secret = webhookSecret(flags, env);
   if (secret !== undefined && hook === undefined) {
-    throw new TitanError(ErrorCode.INVALID_REQUEST, 'a webhook secret was given without --scale-webhook <url> (or TITAN_SCALE_WEBHOOK): name the URL it signs for');
+    throw new TitanError(
+      ErrorCode.INVALID_REQUEST,
+      'a webhook secret was given without --scale-webhook <url> (or TITAN_SCALE_WEBHOOK): name the URL it signs for',
+    );
   }
   return {
     ...(window !== undefined ? { scaleWindowMs: seconds('--scale-window', window) } : {}),
@@ -114,7 +128,10 @@ export function withScalingOptions<T extends { option(flags: string, description
     .option('--scale-window <s>', 'auto-scaling: seconds queued work must exceed free slots before a worker is asked for (default 15)')
     .option('--scale-idle <s>', 'auto-scaling: seconds a spawned worker may idle before it is retired (default 60)')
     .option('--scale-webhook <url>', 'auto-scaling: POST {pool, requirement, shortfall, …} here instead of asking spawnable hosts')
-    .option('--scale-webhook-secret-file <file>', 'sign each webhook delivery with HMAC-SHA256 and the secret in this file (env TITAN_SCALE_WEBHOOK_SECRET_FILE, or the secret itself in TITAN_SCALE_WEBHOOK_SECRET)');
+    .option(
+      '--scale-webhook-secret-file <file>',
+      'sign each webhook delivery with HMAC-SHA256 and the secret in this file (env TITAN_SCALE_WEBHOOK_SECRET_FILE, or the secret itself in TITAN_SCALE_WEBHOOK_SECRET)',
+    );
 }
 
 /** --tls (or --mtls, which implies it) with the files of `titan certs init` unless named. */
@@ -140,7 +157,10 @@ function retentionOptions(text: string): Pick<MasterOptions, 'retentionMs' | 're
 /** "team-a=10,team-b=5" → namespace → most unfinished jobs. */
 export function parseNamespaceQuotas(spec: string): Map<string, number> {
   const quotas = new Map<string, number>();
-  for (const part of spec.split(',').map((p) => p.trim()).filter((p) => p.length > 0)) {
+  for (const part of spec
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0)) {
     const [ns, n] = part.split('=');
     if (ns === undefined || n === undefined || !NAMESPACE_PATTERN.test(ns)) {
       throw new TitanError(ErrorCode.INVALID_REQUEST, `--namespace-quota takes ns=count pairs separated by commas (e.g. team-a=10,team-b=5), not "${part}"`);
@@ -199,25 +219,31 @@ export async function runMaster(options: MasterProcessOptions, logLevel = 'info'
   const master = composeMaster(options, createLogger('master', process.env.TITAN_LOG_LEVEL ?? logLevel));
   const port = await master.start();
   process.stdout.write(`titan master listening on ${options.host}:${port} (data dir ${options.dataDir})\n`);
-  if (options.http !== undefined) process.stdout.write(`http api and dashboard on ${options.tls !== undefined ? 'https' : 'http'}://${options.http.host}:${master.httpPort}/\n`);
+  if (options.http !== undefined)
+    process.stdout.write(`http api and dashboard on ${options.tls !== undefined ? 'https' : 'http'}://${options.http.host}:${master.httpPort}/\n`);
   if (options.grpc !== undefined) process.stdout.write(`grpc coordinator on ${options.grpc.host}:${master.grpcPort}\n`);
   return { master, port };
 }
 
 export function registerMaster(program: Command): void {
-  withLimitOptions(withScalingOptions(program
-    .command('master')))
+  withLimitOptions(withScalingOptions(program.command('master')))
     .description('run the control plane')
     .option('--listen <host:port>', 'address to listen on (env TITAN_LISTEN)', `${MASTER_DEFAULTS.host}:${MASTER_DEFAULTS.port}`)
     .option('--data-dir <dir>', 'where the store, token and artifacts live (env TITAN_DATA_DIR)')
     .option('--heartbeat-interval <ms>', `how often workers heartbeat (env TITAN_HEARTBEAT_INTERVAL_MS; default ${MASTER_DEFAULTS.heartbeatIntervalMs})`)
-    .option('--heartbeat-timeout <ms>', `silence after which a worker is dead and its jobs run elsewhere (env TITAN_HEARTBEAT_TIMEOUT_MS; default ${MASTER_DEFAULTS.heartbeatTimeoutMs})`)
+    .option(
+      '--heartbeat-timeout <ms>',
+      `silence after which a worker is dead and its jobs run elsewhere (env TITAN_HEARTBEAT_TIMEOUT_MS; default ${MASTER_DEFAULTS.heartbeatTimeoutMs})`,
+    )
     .option('--token <token>', 'use this cluster token instead of the generated one')
     .option('--http <host:port>', 'HTTP API and dashboard address (env TITAN_HTTP; "off" or --no-http disables)')
     .option('--no-http', 'serve no HTTP port')
     .option('--janitor-grace <ms>', 'how far past its timeout a running job may go before the janitor reaps it', String(JANITOR_DEFAULTS.graceMs))
     .option('--grpc <host:port>', 'serve the gRPC CoordinatorService and grpc.health.v1 here (env TITAN_GRPC; off by default)')
-    .option('--inference-config <file.json>', 'inference routing weights and thresholds (env TITAN_INFERENCE_CONFIG; docs/INFERENCE.md); TOKEN_TTL sets the token lifetime')
+    .option(
+      '--inference-config <file.json>',
+      'inference routing weights and thresholds (env TITAN_INFERENCE_CONFIG; docs/INFERENCE.md); TOKEN_TTL sets the token lifetime',
+    )
     .option('--rate-limit <n/window>', 'requests per API token, e.g. 150/10s (the default), 60/1m or off (env TITAN_RATE_LIMIT)')
     .option('--namespace-quota <ns=n,...>', 'most unfinished jobs per namespace, e.g. team-a=10 (env TITAN_NAMESPACE_QUOTA)')
     .option('--tls', 'serve TCP and HTTP over TLS with the certificates of `titan certs init` (env TITAN_TLS=1)')
@@ -226,10 +252,19 @@ export function registerMaster(program: Command): void {
     .option('--cert <file>', 'master certificate (default ~/.titan/certs/master.crt; env TITAN_CERT)')
     .option('--key <file>', 'master private key (default ~/.titan/certs/master.key; env TITAN_KEY)')
     .option('--insecure', 'allow plain TCP/HTTP on a non-loopback address (a trusted network only; env TITAN_INSECURE=1)')
-    .option('--max-log-size <size>', 'most output stored per job, e.g. 64M (the default) or 1G; past it a marker line and nothing more (env TITAN_MAX_LOG_SIZE)')
-    .option('--retention <duration>', 'delete finished jobs (with their events and logs) and DAG runs this long after they finished, e.g. 7d (the default), 12h, then the artifact files older than that which nothing names any more; DLQ entries and the audit ledger stay (env TITAN_RETENTION)')
+    .option(
+      '--max-log-size <size>',
+      'most output stored per job, e.g. 64M (the default) or 1G; past it a marker line and nothing more (env TITAN_MAX_LOG_SIZE)',
+    )
+    .option(
+      '--retention <duration>',
+      'delete finished jobs (with their events and logs) and DAG runs this long after they finished, e.g. 7d (the default), 12h, then the artifact files older than that which nothing names any more; DLQ entries and the audit ledger stay (env TITAN_RETENTION)',
+    )
     .option('--allow-legacy-unauthenticated', 'also serve the original Titan protocol v1 (no token; loopback only; env TITAN_ALLOW_LEGACY_UNAUTHENTICATED=1)')
-    .option('--legacy-role <role>', 'the role protocol v1 clients act with, as identity legacy-v1: viewer, operator (the default) or admin (env TITAN_LEGACY_ROLE)')
+    .option(
+      '--legacy-role <role>',
+      'the role protocol v1 clients act with, as identity legacy-v1: viewer, operator (the default) or admin (env TITAN_LEGACY_ROLE)',
+    )
     .action(async (flags: MasterFlags) => {
       const { master } = await runMaster(masterOptionsFrom(flags));
       const stop = (): void => {

@@ -27,7 +27,10 @@ interface RunFlags extends GlobalFlags, JobIsolationFlags {
 /** `--delay 5m` / `--at 2026-12-01T08:00:00Z`: when a job (or a DAG run) may start. */
 export function timingFrom(flags: { delay?: string; at?: string }): { delaySeconds?: number; runAt?: number } {
   if (flags.delay !== undefined && flags.at !== undefined) {
-    throw new TitanError(ErrorCode.INVALID_REQUEST, `--delay ${flags.delay} and --at ${flags.at} contradict each other (a delay from now, or an instant); give one of them`);
+    throw new TitanError(
+      ErrorCode.INVALID_REQUEST,
+      `--delay ${flags.delay} and --at ${flags.at} contradict each other (a delay from now, or an instant); give one of them`,
+    );
   }
   return {
     ...(flags.delay !== undefined ? { delaySeconds: parseDuration(flags.delay, '--delay') / 1000 } : {}),
@@ -63,7 +66,10 @@ function shellQuote(word: string): string {
 function checkUtf8(words: readonly string[], what: (i: number) => string): void {
   const bad = words.findIndex((w) => w.includes('\ufffd'));
   if (bad >= 0) {
-    throw new TitanError(ErrorCode.INVALID_REQUEST, `${what(bad)} is not valid UTF-8 (it reached titan as U+FFFD, the replacement character); pass text as UTF-8, or binary data in a file`);
+    throw new TitanError(
+      ErrorCode.INVALID_REQUEST,
+      `${what(bad)} is not valid UTF-8 (it reached titan as U+FFFD, the replacement character); pass text as UTF-8, or binary data in a file`,
+    );
   }
 }
 

@@ -27,7 +27,9 @@ interface ScheduleFlags extends GlobalFlags {
 async function scheduledTarget(client: TitanClient, target: string, flags: ScheduleFlags): Promise<string | { name: string; jobs: DagJobRequest[] }> {
   if (/\.ya?ml$/i.test(target)) return target;
   const isFile = existsSync(target) && statSync(target).isFile();
-  const run: DagJobRequest['run'] = isFile ? { kind: 'script', fileName: basename(target), artifact: await client.uploadFile(target) } : { kind: 'command', command: target };
+  const run: DagJobRequest['run'] = isFile
+    ? { kind: 'script', fileName: basename(target), artifact: await client.uploadFile(target) }
+    : { kind: 'command', command: target };
   const name = flags.name ?? (isFile ? basename(target) : target.slice(0, 80));
   return { name, jobs: [{ key: 'job', name, run, requirement: parseTags(flags.requirement) }] };
 }
@@ -41,7 +43,16 @@ const when = (ms: number | null): string => (ms === null ? '-' : new Date(ms).to
 
 function printSchedules(schedules: readonly ScheduleView[]): void {
   const rows = schedules.map((s) => [
-    s.id, s.name, s.cron, s.tz ?? 'local', s.paused ? 'paused' : 'active', s.overlap, s.misfire, when(s.nextDueAt), when(s.lastDueAt), s.lastDagId ?? '-',
+    s.id,
+    s.name,
+    s.cron,
+    s.tz ?? 'local',
+    s.paused ? 'paused' : 'active',
+    s.overlap,
+    s.misfire,
+    when(s.nextDueAt),
+    when(s.lastDueAt),
+    s.lastDagId ?? '-',
   ]);
   process.stdout.write(`${table(['ID', 'NAME', 'CRON', 'TZ', 'STATE', 'OVERLAP', 'MISFIRE', 'NEXT', 'LAST', 'LAST DAG'], rows)}\n`);
 }
@@ -51,14 +62,16 @@ export function registerSchedule(program: Command): void {
   withClientFlags(
     program
       .command('schedule')
-      .description('run a pipeline, a script or a command on a cron schedule: schedule add <pipeline.yaml|script|command> --cron "<expr>" | ls | rm <id> | pause <id> | resume <id>')
+      .description(
+        'run a pipeline, a script or a command on a cron schedule: schedule add <pipeline.yaml|script|command> --cron "<expr>" | ls | rm <id> | pause <id> | resume <id>',
+      )
       .argument('<verb>', 'add, ls, rm, pause or resume')
-      .argument('[args...]', 'the verb\'s arguments')
+      .argument('[args...]', "the verb's arguments")
       .option('--cron <expr>', 'cron expression: 5 fields (minute hour day month weekday) or 6 (second first), e.g. "*/5 * * * *"')
-      .option('--tz <zone>', 'IANA time zone the expression is read in, e.g. Europe/Paris (default: the master\'s local zone)')
+      .option('--tz <zone>', "IANA time zone the expression is read in, e.g. Europe/Paris (default: the master's local zone)")
       .option('--overlap <policy>', 'when the previous run still goes: skip | allow | queue', 'skip')
       .option('--misfire <policy>', 'due times missed while the master was down: skip | run_once', 'skip')
-      .option('--name <name>', 'for a script or command: the schedule\'s name (default: the file or command)')
+      .option('--name <name>', "for a script or command: the schedule's name (default: the file or command)")
       .option('--requirement <tags>', 'for a script or command: tags the worker must have'),
   ).action(async (verb: string, rest: string[], flags: ScheduleFlags) => {
     const need = (n: number, usage: string): void => {
@@ -68,7 +81,8 @@ export function registerSchedule(program: Command): void {
       switch (verb) {
         case 'add': {
           need(1, 'add <pipeline.yaml|script|\'command\'> --cron "<expr>" [--tz <zone>] [--overlap skip|allow|queue] [--misfire skip|run_once]');
-          if (flags.cron === undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, 'schedule add needs --cron, e.g. --cron "*/5 * * * *" (every 5 minutes)');
+          if (flags.cron === undefined)
+            throw new TitanError(ErrorCode.INVALID_REQUEST, 'schedule add needs --cron, e.g. --cron "*/5 * * * *" (every 5 minutes)');
           const schedule = await client.schedules.add(await scheduledTarget(client, rest[0]!, flags), {
             cron: flags.cron,
             overlap: oneOf<OverlapPolicy>('--overlap', flags.overlap, OVERLAP_POLICIES),

@@ -24,15 +24,27 @@ async function runToken(verb: string, rest: string[], flags: TokenFlags): Promis
   return withClient(flags, async (client) => {
     switch (verb) {
       case 'create': {
-        if (flags.name === undefined || flags.role === undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, 'usage: titan token create --role admin|operator|viewer --name <name> [--namespace <ns>] [--ttl 30d]');
+        if (flags.name === undefined || flags.role === undefined)
+          throw new TitanError(
+            ErrorCode.INVALID_REQUEST,
+            'usage: titan token create --role admin|operator|viewer --name <name> [--namespace <ns>] [--ttl 30d]',
+          );
         const role = flags.role;
-        if (role !== 'admin' && role !== 'operator' && role !== 'viewer') throw new TitanError(ErrorCode.INVALID_REQUEST, `--role is admin, operator or viewer, not "${role}"`);
+        if (role !== 'admin' && role !== 'operator' && role !== 'viewer')
+          throw new TitanError(ErrorCode.INVALID_REQUEST, `--role is admin, operator or viewer, not "${role}"`);
         const ttlSeconds = flags.ttl === undefined ? undefined : Math.max(1, Math.round(parseDuration(flags.ttl, '--ttl') / 1000));
-        const created = await client.security.createToken({ name: flags.name, role, ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}), ...(ttlSeconds !== undefined ? { ttlSeconds } : {}) });
+        const created = await client.security.createToken({
+          name: flags.name,
+          role,
+          ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
+          ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
+        });
         if (flags.json) printJson(created);
         else {
           process.stdout.write(`${created.token}\n`);
-          process.stderr.write(`token ${created.info.name} (id ${created.info.id}, role ${created.info.role}${created.info.namespace !== null ? `, namespace ${created.info.namespace}` : ''}${created.info.expiresAt !== null ? `, expires ${when(created.info.expiresAt)}` : ''}): shown once, keep it now\n`);
+          process.stderr.write(
+            `token ${created.info.name} (id ${created.info.id}, role ${created.info.role}${created.info.namespace !== null ? `, namespace ${created.info.namespace}` : ''}${created.info.expiresAt !== null ? `, expires ${when(created.info.expiresAt)}` : ''}): shown once, keep it now\n`,
+          );
         }
         return Exit.OK;
       }
@@ -43,7 +55,16 @@ async function runToken(verb: string, rest: string[], flags: TokenFlags): Promis
           const now = Date.now();
           const state = (t: (typeof tokens)[number]): string =>
             t.revokedAt !== null ? `revoked ${when(t.revokedAt)}` : t.expiresAt !== null && now >= t.expiresAt ? `expired ${when(t.expiresAt)}` : 'live';
-          const rows = tokens.map((t) => [t.id, t.name, t.role, t.namespace ?? '-', when(t.createdAt), when(t.lastUsedAt), t.expiresAt === null ? 'never' : when(t.expiresAt), state(t)]);
+          const rows = tokens.map((t) => [
+            t.id,
+            t.name,
+            t.role,
+            t.namespace ?? '-',
+            when(t.createdAt),
+            when(t.lastUsedAt),
+            t.expiresAt === null ? 'never' : when(t.expiresAt),
+            state(t),
+          ]);
           process.stdout.write(`${table(['ID', 'NAME', 'ROLE', 'NAMESPACE', 'CREATED', 'LAST USED', 'EXPIRES', 'STATE'], rows)}\n`);
         }
         return Exit.OK;
@@ -109,7 +130,10 @@ export function registerSecurity(program: Command): void {
     await withClient(flags, async (client) => {
       const me = await client.security.whoami();
       if (flags.json) printJson(me);
-      else process.stdout.write(`${me.name} (${me.kind}) role ${me.role}${me.namespace !== null ? ` namespace ${me.namespace}` : ''}: ${me.permissions.join(', ')}\n`);
+      else
+        process.stdout.write(
+          `${me.name} (${me.kind}) role ${me.role}${me.namespace !== null ? ` namespace ${me.namespace}` : ''}: ${me.permissions.join(', ')}\n`,
+        );
     });
   });
 }

@@ -44,11 +44,13 @@ export function registerServices(program: Command): void {
       .option('--readiness <path>', 'HTTP path that answers 2xx/3xx when ready (default: TCP connect)')
       .option('--env <KEY=VALUE>', 'environment variable (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[]),
   ).action(async (target: string, args: string[], flags: DeployFlags) => {
-    if (!['always', 'on-failure', 'never'].includes(flags.restart)) throw new TitanError(ErrorCode.INVALID_REQUEST, `--restart expects always, on-failure or never, got "${flags.restart}"`);
+    if (!['always', 'on-failure', 'never'].includes(flags.restart))
+      throw new TitanError(ErrorCode.INVALID_REQUEST, `--restart expects always, on-failure or never, got "${flags.restart}"`);
     const port = parsePort(flags.port);
     const asked = flags.replicas !== undefined ? positiveInt('--replicas', flags.replicas) : undefined;
     const replicas = asked ?? 1;
-    if (port !== null && replicas > 1) throw new TitanError(ErrorCode.INVALID_REQUEST, 'several replicas cannot share one fixed --port on a worker; use --port auto');
+    if (port !== null && replicas > 1)
+      throw new TitanError(ErrorCode.INVALID_REQUEST, 'several replicas cannot share one fixed --port on a worker; use --port auto');
     const service = {
       port,
       restart: flags.restart as 'always' | 'on-failure' | 'never',
@@ -58,16 +60,21 @@ export function registerServices(program: Command): void {
     };
     await withClient(flags, async (client) => {
       const base = submitInputFrom(target, args, { ...flags, requirement: flags.requirement ?? GENERAL });
-      const name = flags.name ?? (('file' in base ? base.file : base.command).split('/').pop() ?? 'service');
+      const name = flags.name ?? ('file' in base ? base.file : base.command).split('/').pop() ?? 'service';
       // A service of that name runs already: this is a redeploy, rolled one replica at a time.
       if (replicasOf(await client.services(), name).length > 0) {
-        const rolled = await rollOut(client, name, { ...base, service }, {
-          ...(asked !== undefined ? { replicas: asked } : {}),
-          readyTimeoutMs: positiveInt('--ready-timeout', flags.readyTimeout ?? '60') * 1000,
-          onStep: (line) => {
-            if (!flags.json) process.stderr.write(`… ${line}\n`);
+        const rolled = await rollOut(
+          client,
+          name,
+          { ...base, service },
+          {
+            ...(asked !== undefined ? { replicas: asked } : {}),
+            readyTimeoutMs: positiveInt('--ready-timeout', flags.readyTimeout ?? '60') * 1000,
+            onStep: (line) => {
+              if (!flags.json) process.stderr.write(`… ${line}\n`);
+            },
           },
-        });
+        );
         if (flags.json) printJson(rolled);
         else process.stdout.write(`${rolled.serviceIds.join('\n')}\n`);
         return;
@@ -83,24 +90,37 @@ export function registerServices(program: Command): void {
     await withClient(flags, async (client) => {
       const services = await client.services();
       if (flags.json) return printJson(services);
-      const rows = services.map((s) => [s.id, s.name, s.ready ? 'ready' : s.state, s.workerId ?? '-', s.port !== null ? `${s.host ?? '?'}:${s.port}` : '-', s.pid !== null ? String(s.pid) : '-', String(s.restarts), duration(s.uptimeMs)]);
+      const rows = services.map((s) => [
+        s.id,
+        s.name,
+        s.ready ? 'ready' : s.state,
+        s.workerId ?? '-',
+        s.port !== null ? `${s.host ?? '?'}:${s.port}` : '-',
+        s.pid !== null ? String(s.pid) : '-',
+        String(s.restarts),
+        duration(s.uptimeMs),
+      ]);
       process.stdout.write(`${table(['ID', 'NAME', 'STATE', 'WORKER', 'ADDRESS', 'PID', 'RESTARTS', 'UPTIME'], rows)}\n`);
     });
   });
 
-  withClientFlags(program.command('stop').description('stop a service for good (no restart)').argument('<service-id>')).action(async (id: string, flags: GlobalFlags) => {
-    await withClient(flags, async (client) => {
-      const job = await client.stopService(id);
-      if (flags.json) printJson(job);
-      else process.stdout.write(`service ${job.id} ${job.state}\n`);
-    });
-  });
+  withClientFlags(program.command('stop').description('stop a service for good (no restart)').argument('<service-id>')).action(
+    async (id: string, flags: GlobalFlags) => {
+      await withClient(flags, async (client) => {
+        const job = await client.stopService(id);
+        if (flags.json) printJson(job);
+        else process.stdout.write(`service ${job.id} ${job.state}\n`);
+      });
+    },
+  );
 
-  withClientFlags(program.command('restart').description('restart a service as a new attempt').argument('<service-id>')).action(async (id: string, flags: GlobalFlags) => {
-    await withClient(flags, async (client) => {
-      const job = await client.restartService(id);
-      if (flags.json) printJson(job);
-      else process.stdout.write(`service ${job.id} restarting (attempt ${job.attempt + 1} next)\n`);
-    });
-  });
+  withClientFlags(program.command('restart').description('restart a service as a new attempt').argument('<service-id>')).action(
+    async (id: string, flags: GlobalFlags) => {
+      await withClient(flags, async (client) => {
+        const job = await client.restartService(id);
+        if (flags.json) printJson(job);
+        else process.stdout.write(`service ${job.id} restarting (attempt ${job.attempt + 1} next)\n`);
+      });
+    },
+  );
 }

@@ -63,8 +63,7 @@ async function waitForWorkers(client: TitanClient, count: number, timeoutMs: num
 }
 
 export function registerUp(program: Command): void {
-  withScalingOptions(program
-    .command('up'))
+  withScalingOptions(program.command('up'))
     .description('start a master and local workers in one command (Ctrl-C stops all)')
     .option('--workers <n>', 'local worker processes', '2')
     .option('--slots <n>', 'slots per worker', '4')
@@ -98,13 +97,27 @@ export function registerUp(program: Command): void {
       process.stdout.write(`cluster token: ${master.token}\n`);
       // The token goes by environment, never on a command line (which every user of the host can read).
       const children = Array.from({ length: workerCount }, (_, i) =>
-        spawn(process.execPath, [MAIN, 'worker', '--master', address, '--slots', flags.slots, '--work-dir', join(titanHome(), 'workers', `w${i + 1}`), ...(i === 0 ? spawnFlags(flags) : [])], {
-          stdio: ['ignore', 'inherit', 'inherit'],
-          // Their own process group: Ctrl-C reaches `titan up` alone, which stops them in order
-          // (workers drain first, then the master) instead of every process reacting at once.
-          detached: true,
-          env: { ...process.env, TITAN_TOKEN: master.token, TITAN_LOG_LEVEL: process.env.TITAN_LOG_LEVEL ?? 'warn' },
-        }),
+        spawn(
+          process.execPath,
+          [
+            MAIN,
+            'worker',
+            '--master',
+            address,
+            '--slots',
+            flags.slots,
+            '--work-dir',
+            join(titanHome(), 'workers', `w${i + 1}`),
+            ...(i === 0 ? spawnFlags(flags) : []),
+          ],
+          {
+            stdio: ['ignore', 'inherit', 'inherit'],
+            // Their own process group: Ctrl-C reaches `titan up` alone, which stops them in order
+            // (workers drain first, then the master) instead of every process reacting at once.
+            detached: true,
+            env: { ...process.env, TITAN_TOKEN: master.token, TITAN_LOG_LEVEL: process.env.TITAN_LOG_LEVEL ?? 'warn' },
+          },
+        ),
       );
       let stopping: Promise<void> | null = null;
       const stopAll = (code: number): Promise<void> => {

@@ -98,7 +98,8 @@ function countFlag(name: string, value: string): number {
 function spawnOptionsFrom(flags: WorkerFlags, slots: number): WorkerOptions['spawn'] {
   if (flags.spawnable !== true) {
     const stray = (['spawnTags', 'spawnSlots', 'spawnMin', 'spawnMax'] as const).find((k) => flags[k] !== undefined);
-    if (stray !== undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, `--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} only applies with --spawnable`);
+    if (stray !== undefined)
+      throw new TitanError(ErrorCode.INVALID_REQUEST, `--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} only applies with --spawnable`);
     return undefined;
   }
   const min = countFlag('--spawn-min', flags.spawnMin ?? '0');
@@ -123,18 +124,25 @@ function tokenFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv): string | undefin
   try {
     token = readFileSync(file, 'utf8').trim();
   } catch (err) {
-    throw new TitanError(ErrorCode.INVALID_REQUEST, `--token-file ${file}: ${(err as Error).message}; give the file holding the cluster token (the master's <data dir>/token)`);
+    throw new TitanError(
+      ErrorCode.INVALID_REQUEST,
+      `--token-file ${file}: ${(err as Error).message}; give the file holding the cluster token (the master's <data dir>/token)`,
+    );
   }
-  if (token === '') throw new TitanError(ErrorCode.INVALID_REQUEST, `--token-file ${file} is empty; it should hold the cluster token (the master's <data dir>/token)`);
+  if (token === '')
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `--token-file ${file} is empty; it should hold the cluster token (the master's <data dir>/token)`);
   return token;
 }
 
 export function workerOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = process.env): WorkerOptions {
   const token = tokenFrom(flags, env);
-  const address = resolveMasterAddress({
-    ...(flags.master !== undefined ? { master: flags.master } : {}),
-    ...(token !== undefined ? { token } : {}),
-  }, env);
+  const address = resolveMasterAddress(
+    {
+      ...(flags.master !== undefined ? { master: flags.master } : {}),
+      ...(token !== undefined ? { token } : {}),
+    },
+    env,
+  );
   const tls = resolveTls(flags, env);
   const inference = inferenceOptionsFrom(flags, env);
   const slots = flags.slots !== undefined ? positiveInt('--slots', flags.slots) : WORKER_DEFAULTS.slots;
@@ -172,10 +180,18 @@ export function workerOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = p
 export function pythonPreloadFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv): Pick<WorkerOptions, 'pythonPreload'> {
   const given = flags.pythonPreload ?? env.TITAN_PYTHON_PRELOAD;
   if (given === undefined) return {};
-  const modules = given.split(',').map((m) => m.trim()).filter((m) => m !== '');
+  const modules = given
+    .split(',')
+    .map((m) => m.trim())
+    .filter((m) => m !== '');
   const bad = modules.find((m) => !/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(m));
-  if (bad !== undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, `--python-preload: "${bad}" is not a Python module name; give dotted names separated by commas, e.g. numpy,pandas`);
-  if (flags.warm === false && modules.length > 0) throw new TitanError(ErrorCode.INVALID_REQUEST, '--python-preload needs the warm interpreter that --no-warm turns off; drop one of them');
+  if (bad !== undefined)
+    throw new TitanError(
+      ErrorCode.INVALID_REQUEST,
+      `--python-preload: "${bad}" is not a Python module name; give dotted names separated by commas, e.g. numpy,pandas`,
+    );
+  if (flags.warm === false && modules.length > 0)
+    throw new TitanError(ErrorCode.INVALID_REQUEST, '--python-preload needs the warm interpreter that --no-warm turns off; drop one of them');
   return { pythonPreload: modules };
 }
 
@@ -188,7 +204,9 @@ function forgetToken(flags: WorkerFlags, env: NodeJS.ProcessEnv): void {
   delete env.TITAN_TOKEN;
   delete env.TITAN_TOKEN_FILE;
   if (flags.token !== undefined) {
-    process.stderr.write('titan worker: --token puts the cluster token on the command line, where any user of this host can read it (ps, /proc/<pid>/cmdline); use --token-file <file> or TITAN_TOKEN instead\n');
+    process.stderr.write(
+      'titan worker: --token puts the cluster token on the command line, where any user of this host can read it (ps, /proc/<pid>/cmdline); use --token-file <file> or TITAN_TOKEN instead\n',
+    );
   }
 }
 
@@ -199,7 +217,10 @@ export function registerWorker(program: Command): void {
     .option('--master <host:port>', 'master address (env TITAN_MASTER)')
     .option('--token <token>', 'cluster token (visible to every user in ps: prefer --token-file or env TITAN_TOKEN)')
     .option('--token-file <file>', "read the cluster token from this file, e.g. the master's <data dir>/token (env TITAN_TOKEN_FILE)")
-    .option('--job-user <user>', 'run jobs as this user (name or uid:gid); default titan-job when the worker runs as root (created if missing); worker: as the worker itself')
+    .option(
+      '--job-user <user>',
+      'run jobs as this user (name or uid:gid); default titan-job when the worker runs as root (created if missing); worker: as the worker itself',
+    )
     .option('--tags <list>', `capabilities, comma separated, e.g. GPU,HIGH_MEM (${GENERAL} is implied)`)
     .option('--slots <n>', 'jobs run at once', String(WORKER_DEFAULTS.slots))
     .option('--work-dir <dir>', 'job workspaces, logs and the pid registry (env TITAN_WORK_DIR)')
@@ -210,18 +231,21 @@ export function registerWorker(program: Command): void {
     .option('--limits <mode>', 'enforce job limits with auto (cgroups, else rlimits), cgroup, rlimit or none', 'auto')
     .option('--pids-limit <n>', 'processes per job at most (gives every job a cgroup); 0: none')
     .option('--inherit-env', "jobs inherit the worker's whole environment, not only PATH, HOME, locale and TZ")
-    .option('--cpus <n>', 'CPU cores to advertise (default: the host\'s)')
-    .option('--memory <size>', 'memory to advertise, e.g. 8G (default: the host\'s)')
+    .option('--cpus <n>', "CPU cores to advertise (default: the host's)")
+    .option('--memory <size>', "memory to advertise, e.g. 8G (default: the host's)")
     .option('--gpus <n>', 'GPUs to advertise (default: counted from the NVIDIA driver)')
     .option('--docker-socket <path>', 'Docker Engine socket for the docker driver', '/var/run/docker.sock')
     .option('--inference <url>', 'serve LLM inference from this Ollama-compatible server (env TITAN_INFERENCE), e.g. http://127.0.0.1:11434')
-    .option('--inference-listen <host:port>', `the inference gateway's address (default ${INFERENCE_AGENT_DEFAULTS.listenHost}:${INFERENCE_AGENT_DEFAULTS.listenPort}; port 0 picks one)`)
+    .option(
+      '--inference-listen <host:port>',
+      `the inference gateway's address (default ${INFERENCE_AGENT_DEFAULTS.listenHost}:${INFERENCE_AGENT_DEFAULTS.listenPort}; port 0 picks one)`,
+    )
     .option('--inference-advertise <host>', 'the host clients dial for the gateway (default: the address the master sees)')
     .option('--inference-max-concurrency <n>', `inference requests at once (default ${INFERENCE_AGENT_DEFAULTS.maxConcurrency})`)
     .option('--inference-timeout <ms>', 'an inference request whose server makes no progress for this long counts as a timeout (default 300000)')
     .option('--vram-total-mb <mb>', 'VRAM to report instead of asking nvidia-smi')
     .option('--vram-free-mb <mb>', 'free VRAM to report with --vram-total-mb')
-    .option('--spawnable', 'also start worker processes on this host when the master\'s autoscaler asks')
+    .option('--spawnable', "also start worker processes on this host when the master's autoscaler asks")
     .option('--spawn-tags <list>', 'with --spawnable: tags a spawned worker may carry, e.g. GPU')
     .option('--spawn-slots <n>', 'with --spawnable: slots of a spawned worker (default: --slots)')
     .option('--spawn-min <n>', 'with --spawnable: spawned workers kept even when idle (default 0)')
@@ -229,19 +253,25 @@ export function registerWorker(program: Command): void {
     .option('--spawned-by <host>', 'mark this worker as auto-scaled: the master retires it when idle (set by the host)')
     .option('--no-warm', 'spawn a new python3 for every .py job instead of forking it from a warm interpreter')
     .option('--python-preload <modules>', 'modules the warm interpreter imports once for all .py jobs, e.g. numpy,pandas (env TITAN_PYTHON_PRELOAD)')
-    .option('--max-log-size <size>', 'most output an attempt sends to the master and keeps in its log files, e.g. 64M (the default); a marker line shows the cut (env TITAN_MAX_LOG_SIZE)')
+    .option(
+      '--max-log-size <size>',
+      'most output an attempt sends to the master and keeps in its log files, e.g. 64M (the default); a marker line shows the cut (env TITAN_MAX_LOG_SIZE)',
+    )
     .option('--retention <duration>', 'remove job workspaces and DAG shared folders untouched this long, e.g. 7d (the default) (env TITAN_RETENTION)')
     .option('--tls', 'dial the master over TLS (env TITAN_TLS=1; implied by --ca)')
     .option('--ca <file>', 'CA the master is signed by (env TITAN_CA; default ~/.titan/certs/ca.crt)')
-    .option('--cert <file>', 'this worker\'s certificate, for a master with --mtls; its CN is the worker id (env TITAN_CERT)')
-    .option('--key <file>', 'this worker\'s private key (env TITAN_KEY)')
+    .option('--cert <file>', "this worker's certificate, for a master with --mtls; its CN is the worker id (env TITAN_CERT)")
+    .option('--key <file>', "this worker's private key (env TITAN_KEY)")
     .action(async (flags: WorkerFlags) => {
       const options = workerOptionsFrom(flags);
       forgetToken(flags, process.env);
       const worker = new Worker(options, createLogger('worker', process.env.TITAN_LOG_LEVEL ?? 'info'));
       await worker.start();
-      if (options.inference !== undefined) process.stdout.write(`inference gateway on http://${options.inference.listenHost}:${worker.inferencePort} → ${options.inference.serverUrl}\n`);
-      process.stdout.write(`titan worker ${worker.id} → ${options.masterHost}:${options.masterPort} tags=${options.tags.join(',')} slots=${options.slots}${options.spawn !== undefined ? ` spawnable(tags=${options.spawn.tags.join(',') || GENERAL} max=${options.spawn.max})` : ''}\n`);
+      if (options.inference !== undefined)
+        process.stdout.write(`inference gateway on http://${options.inference.listenHost}:${worker.inferencePort} → ${options.inference.serverUrl}\n`);
+      process.stdout.write(
+        `titan worker ${worker.id} → ${options.masterHost}:${options.masterPort} tags=${options.tags.join(',')} slots=${options.slots}${options.spawn !== undefined ? ` spawnable(tags=${options.spawn.tags.join(',') || GENERAL} max=${options.spawn.max})` : ''}\n`,
+      );
       let stopping = false;
       const drain = (): void => {
         if (stopping) return;

@@ -39,24 +39,35 @@ test('titan jobs loads no master, HTTP, gRPC, SQLite, YAML, logging, MCP, schema
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const trace = join(dir, 'resolved.txt');
   // A module resolve hook (it runs on the loader thread) appends every URL the process resolves.
-  writeFileSync(join(dir, 'hooks.mjs'), [
-    "import { appendFileSync } from 'node:fs';",
-    'export async function resolve(specifier, context, next) {',
-    '  const resolved = await next(specifier, context);',
-    "  appendFileSync(process.env.TITAN_RESOLVE_TRACE, resolved.url + '\\n');",
-    '  return resolved;',
-    '}',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'hooks.mjs'),
+    [
+      "import { appendFileSync } from 'node:fs';",
+      'export async function resolve(specifier, context, next) {',
+      '  const resolved = await next(specifier, context);',
+      "  appendFileSync(process.env.TITAN_RESOLVE_TRACE, resolved.url + '\\n');",
+      '  return resolved;',
+      '}',
+    ].join('\n'),
+  );
   writeFileSync(join(dir, 'register.mjs'), "import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n");
   const run = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), MAIN, 'jobs', '--help'], {
-    encoding: 'utf8', env: { ...process.env, TITAN_RESOLVE_TRACE: trace },
+    encoding: 'utf8',
+    env: { ...process.env, TITAN_RESOLVE_TRACE: trace },
   });
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, /Usage: titan jobs/);
   const resolved = readFileSync(trace, 'utf8').trim().split('\n');
-  assert.ok(resolved.some((url) => url.endsWith('/cli/cmd-inspect.js')), 'the trace sees the command module');
+  assert.ok(
+    resolved.some((url) => url.endsWith('/cli/cmd-inspect.js')),
+    'the trace sees the command module',
+  );
   // zod builds every message schema at import, and node:tls is needed only with --tls: both cost a start several ms.
-  const heavy = resolved.filter((url) => /node_modules\/(fastify|@grpc|better-sqlite3|@modelcontextprotocol|pino|yaml|tar|zod)\/|\/dist\/src\/(master|http|store|mcp|inference)\/|^node:tls$/.test(url));
+  const heavy = resolved.filter((url) =>
+    /node_modules\/(fastify|@grpc|better-sqlite3|@modelcontextprotocol|pino|yaml|tar|zod)\/|\/dist\/src\/(master|http|store|mcp|inference)\/|^node:tls$/.test(
+      url,
+    ),
+  );
   assert.deepEqual(heavy, []);
 });
 
@@ -68,5 +79,8 @@ test('titan master --help shows the heartbeat defaults', async () => {
   // Help wraps at the terminal width: compare with the whitespace folded.
   const help = (program.commands.find((c) => c.name() === 'master')?.helpInformation() ?? '').replace(/\s+/g, ' ');
   assert.match(help, /--heartbeat-interval <ms> how often workers heartbeat \(env TITAN_HEARTBEAT_INTERVAL_MS; default 2000\)/);
-  assert.match(help, /--heartbeat-timeout <ms> silence after which a worker is dead and its jobs run elsewhere \(env TITAN_HEARTBEAT_TIMEOUT_MS; default 30000\)/);
+  assert.match(
+    help,
+    /--heartbeat-timeout <ms> silence after which a worker is dead and its jobs run elsewhere \(env TITAN_HEARTBEAT_TIMEOUT_MS; default 30000\)/,
+  );
 });

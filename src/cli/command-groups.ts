@@ -17,7 +17,10 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { commands: ['master'], load: async () => (await import('./cmd-master.js')).registerMaster },
   { commands: ['worker'], load: async () => (await import('./cmd-worker.js')).registerWorker },
   { commands: ['run'], load: async () => (await import('./cmd-run.js')).registerRun },
-  { commands: ['stats', 'workers', 'shutdown', 'jobs', 'status', 'logs', 'cancel', 'gc'], load: async () => (await import('./cmd-inspect.js')).registerInspect },
+  {
+    commands: ['stats', 'workers', 'shutdown', 'jobs', 'status', 'logs', 'cancel', 'gc'],
+    load: async () => (await import('./cmd-inspect.js')).registerInspect,
+  },
   { commands: ['deploy', 'services', 'stop', 'restart'], load: async () => (await import('./cmd-service.js')).registerServices },
   { commands: ['dag', 'dags'], load: async () => (await import('./cmd-dag.js')).registerDag },
   { commands: ['dlq', 'approvals', 'approve', 'reject', 'retry'], load: async () => (await import('./cmd-dlq.js')).registerDlq },

@@ -37,7 +37,7 @@ export async function runDemo(client: TitanClient, print: (line: string) => void
   const { dagId } = await client.submitPipeline(`${EXAMPLES}demo-pipeline.yaml`);
   const final = await client.waitDag(dagId);
   print(`[pipeline] DAG ${dagId} ${final.dag.state}: ${final.jobs.map((j) => `${j.key}=${j.state}`).join(' ')}`);
-  for (const line of (await outputOf(client, `${dagId}.report`))) print(`    ${line}`);
+  for (const line of await outputOf(client, `${dagId}.report`)) print(`    ${line}`);
   ok &&= final.dag.state === 'succeeded';
 
   print(ok ? 'demo finished: every job succeeded' : 'demo finished with failures (see above)');

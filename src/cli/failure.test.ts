@@ -4,7 +4,8 @@ import { TitanError, ErrorCode } from '../common/errors.js';
 import { Exit } from './exit-codes.js';
 import { describeFailure, flagForPort, isBrokenPipe } from './failure.js';
 
-const inUse = (address: string, port: number): NodeJS.ErrnoException => Object.assign(new Error(`listen EADDRINUSE: address already in use ${address}:${port}`), { code: 'EADDRINUSE', address, port });
+const inUse = (address: string, port: number): NodeJS.ErrnoException =>
+  Object.assign(new Error(`listen EADDRINUSE: address already in use ${address}:${port}`), { code: 'EADDRINUSE', address, port });
 
 test('a port in use names the flag that moves it and exits 2, not internal error 10', () => {
   const given = describeFailure(inUse('127.0.0.1', 7000), ['master', '--http', '127.0.0.1:7000']);

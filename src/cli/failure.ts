@@ -45,8 +45,13 @@ export function describeFailure(err: unknown, args: readonly string[]): Failure 
     const where = `${errno.address ?? '?'}:${errno.port}`;
     const demo = args[0] === 'up' ? ' (for the demo: npm run demo -- --listen 127.0.0.1:0 --http 127.0.0.1:0)' : '';
     return {
-      exit: Exit.USAGE, code: 'EADDRINUSE', message: `${where} is already in use by another program`,
-      hint: flag !== undefined ? `pick another address with ${flag} <host:port> (port 0 takes any free one)${demo}, or stop what holds ${where}` : `stop what holds ${where}, or listen elsewhere`,
+      exit: Exit.USAGE,
+      code: 'EADDRINUSE',
+      message: `${where} is already in use by another program`,
+      hint:
+        flag !== undefined
+          ? `pick another address with ${flag} <host:port> (port 0 takes any free one)${demo}, or stop what holds ${where}`
+          : `stop what holds ${where}, or listen elsewhere`,
     };
   }
   const exit = exitCodeFor(err);

@@ -19,7 +19,13 @@ const POLL_MS = 500;
 /** Polls `read` until `wait` resolves; `show` sees each answer, never one that lands after the end. */
 async function watch<T>(read: () => Promise<T>, wait: () => Promise<T>, show: (value: T) => void): Promise<T> {
   let ended = false;
-  const poll = (): void => void read().then((value) => { if (!ended) show(value); }, () => undefined);
+  const poll = (): void =>
+    void read().then(
+      (value) => {
+        if (!ended) show(value);
+      },
+      () => undefined,
+    );
   poll();
   const timer = setInterval(poll, POLL_MS);
   try {
@@ -45,7 +51,11 @@ export async function followDag(client: TitanClient, dagId: string, mode: Progre
     process.stderr.write(`${phaseLine(`DAG ${dagId}`, phase, counts, elapsed)}\n`);
   };
   try {
-    return await watch(() => client.dagStatus(dagId), () => client.waitDag(dagId), show);
+    return await watch(
+      () => client.dagStatus(dagId),
+      () => client.waitDag(dagId),
+      show,
+    );
   } finally {
     live?.clear();
   }
@@ -71,14 +81,18 @@ export async function followJob(client: TitanClient, jobId: string, mode: Progre
     lastState = state;
   };
   const output = async (): Promise<JobView> => {
-    await client.logs(jobId, (lines) => {
-      if (mode === 'quiet') return;
-      for (const l of lines) {
-        const stream = l.stream === 'stderr' ? process.stderr : process.stdout;
-        if (live !== null) live.print(stream, `${l.line}\n`);
-        else stream.write(`${l.line}\n`);
-      }
-    }, { follow: true });
+    await client.logs(
+      jobId,
+      (lines) => {
+        if (mode === 'quiet') return;
+        for (const l of lines) {
+          const stream = l.stream === 'stderr' ? process.stderr : process.stdout;
+          if (live !== null) live.print(stream, `${l.line}\n`);
+          else stream.write(`${l.line}\n`);
+        }
+      },
+      { follow: true },
+    );
     return client.wait(jobId);
   };
   try {

@@ -4,7 +4,11 @@ import { GENERAL } from '../core/requirement.js';
 /** Plain-text tables for humans; --json output bypasses all of this. */
 export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
@@ -52,4 +56,3 @@ export function retryLine(job: Pick<JobView, 'id' | 'state' | 'attempt'>): strin
   const waiting = job.state === 'queued' || job.state === 'pending';
   return waiting ? `job ${job.id} queued again: attempt ${job.attempt + 1} runs next` : `job ${job.id} ${job.state} again: attempt ${job.attempt}`;
 }
-

@@ -10,7 +10,17 @@ import { COMMAND_GROUPS } from './command-groups.js';
 const SRC = fileURLToPath(new URL('../../../src/', import.meta.url));
 
 /** Files whose `--flags` belong to other programs (bwrap, docker, nvidia-smi, node, useradd, pg_ctlcluster, the Python fork server, test fixtures). */
-const FOREIGN = ['worker/confine/', 'worker/job-user.ts', 'worker/warm/fork-server.ts', 'worker/docker/', 'worker/interpreter.ts', 'worker/spawn-host.ts', 'inference/agent-probe.ts', 'store/store-conformance.ts', 'store/postgres/pg-test-schema.ts'];
+const FOREIGN = [
+  'worker/confine/',
+  'worker/job-user.ts',
+  'worker/warm/fork-server.ts',
+  'worker/docker/',
+  'worker/interpreter.ts',
+  'worker/spawn-host.ts',
+  'inference/agent-probe.ts',
+  'store/store-conformance.ts',
+  'store/postgres/pg-test-schema.ts',
+];
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -37,7 +47,7 @@ async function definedFlags(): Promise<Set<string>> {
 
 test('every --flag a message or hint names is a flag some titan command has', async () => {
   const flags = await definedFlags();
-  assert.ok(flags.has('--listen') && flags.has('--heartbeat-timeout'), 'the walk finds the commands\' options');
+  assert.ok(flags.has('--listen') && flags.has('--heartbeat-timeout'), "the walk finds the commands' options");
   const unknown: string[] = [];
   for (const file of sources(SRC)) {
     const path = relative(SRC, file);

@@ -39,7 +39,8 @@ export function isolationFlags(flags: JobIsolationFlags): Isolation {
     out.driver = driver;
   }
   if (flags.network !== undefined) {
-    if (flags.network !== 'host' && flags.network !== 'none') throw new TitanError(ErrorCode.INVALID_REQUEST, `--network must be host or none, got "${flags.network}"`);
+    if (flags.network !== 'host' && flags.network !== 'none')
+      throw new TitanError(ErrorCode.INVALID_REQUEST, `--network must be host or none, got "${flags.network}"`);
     out.network = flags.network;
   }
   if (flags.image !== undefined) out.image = flags.image;

@@ -30,7 +30,8 @@ export function withLimitOptions<T extends { option(flags: string, description: 
 export function limitOptionsFrom(flags: LimitFlags): { maxFrameSize: number; bodyLimits: BodyLimits; pipelineLimits: PipelineLimits } {
   const int = (name: string, value: string | undefined, fallback: number): number => (value === undefined ? fallback : positiveInt(name, value));
   const maxFrameSize = int('--max-frame', flags.maxFrame, MASTER_DEFAULTS.maxFrameSize);
-  if (maxFrameSize > MAX_FRAME_LIMIT) throw new TitanError(ErrorCode.INVALID_REQUEST, `--max-frame must be at most ${MAX_FRAME_LIMIT} (the u32 length field), got ${maxFrameSize}`);
+  if (maxFrameSize > MAX_FRAME_LIMIT)
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `--max-frame must be at most ${MAX_FRAME_LIMIT} (the u32 length field), got ${maxFrameSize}`);
   return {
     maxFrameSize,
     bodyLimits: {

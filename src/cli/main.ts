@@ -14,10 +14,7 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-const program = new Command('titan')
-  .description('Titan: one master, capability-tagged workers, jobs, DAGs and services')
-  .version('0.1.0')
-  .exitOverride();
+const program = new Command('titan').description('Titan: one master, capability-tagged workers, jobs, DAGs and services').version('0.1.0').exitOverride();
 
 for (const group of groupsFor(args)) (await group.load())(program);
 

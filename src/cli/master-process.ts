@@ -95,11 +95,24 @@ export class MasterProcess {
     const autoscaler = new Autoscaler(master);
     master.observe(autoscaler);
     master.scaling = autoscaler;
-    this.legacy = new LegacyGate({ options, security: this.security, log, serve: (identity, request, source) => serveLegacyRequest(master, this.store, identity, request, source) });
+    this.legacy = new LegacyGate({
+      options,
+      security: this.security,
+      log,
+      serve: (identity, request, source) => serveLegacyRequest(master, this.store, identity, request, source),
+    });
     this.tcp = new TcpListener(master, (socket, native) => this.legacy.route(socket, native), this.tls);
     // A revoked token's open connections end now, not at their next request.
     this.security.onRevoke((tokenId) => this.tcp.closeSessionsOf(tokenId));
-    const api = { requests: masterRequests(master), reads: masterReadModel(master), security: this.security, inference: inferenceHost, log, tls: this.tls, bodyLimits: master.bodyLimits };
+    const api = {
+      requests: masterRequests(master),
+      reads: masterReadModel(master),
+      security: this.security,
+      inference: inferenceHost,
+      log,
+      tls: this.tls,
+      bodyLimits: master.bodyLimits,
+    };
     this.http = options.http === undefined ? null : new HttpApi(api);
     this.grpc = options.grpc === undefined ? null : new GrpcApi(inferenceHost, this.security, this.tls);
   }

@@ -13,8 +13,16 @@ export interface ProgressCounts {
 }
 
 const BUCKET: Record<JobState, keyof Omit<ProgressCounts, 'total'>> = {
-  pending: 'queued', queued: 'queued', assigned: 'running', running: 'running', succeeded: 'succeeded',
-  failed: 'failed', dead: 'failed', cancelled: 'cancelled', stopped: 'cancelled', skipped: 'skipped',
+  pending: 'queued',
+  queued: 'queued',
+  assigned: 'running',
+  running: 'running',
+  succeeded: 'succeeded',
+  failed: 'failed',
+  dead: 'failed',
+  cancelled: 'cancelled',
+  stopped: 'cancelled',
+  skipped: 'skipped',
 };
 
 export function countJobs(jobs: ReadonlyArray<{ readonly state: JobState }>): ProgressCounts {
@@ -27,7 +35,10 @@ const finished = (c: ProgressCounts): number => c.succeeded + c.failed + c.cance
 
 /** "3 failed · 2 skipped": the counts that are not zero, in a fixed order. */
 function tally(c: ProgressCounts, keys: ReadonlyArray<keyof Omit<ProgressCounts, 'total'>>): string {
-  return keys.filter((k) => c[k] > 0).map((k) => `${c[k]} ${k}`).join(' · ');
+  return keys
+    .filter((k) => c[k] > 0)
+    .map((k) => `${c[k]} ${k}`)
+    .join(' · ');
 }
 
 /** The live line drawn over itself on a terminal: a bar of finished jobs, the counts, the time. */

@@ -5,7 +5,10 @@ export { titanHome, defaultMasterDataDir, parseHostPort, resolveMasterAddress, t
 
 export function parseTags(value: string | undefined): string[] {
   if (value === undefined || value.trim() === '') return [...DEFAULT_REQUIREMENT];
-  return value.split(',').map((t) => t.trim()).filter((t) => t.length > 0);
+  return value
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0);
 }
 
 export function positiveInt(name: string, value: string): number {

@@ -37,7 +37,8 @@ function amount(flag: string, value: string, integer: boolean): number {
 /** The worker's driver, limit and capacity flags as options; bad values name the flag and the fix. */
 export function isolationOptionsFrom(flags: IsolationFlags): IsolationOptions {
   const limits = flags.limits === undefined ? undefined : LIMITS.find((l) => l === flags.limits);
-  if (flags.limits !== undefined && limits === undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, `--limits must be one of ${LIMITS.join(', ')}, got "${flags.limits}"`);
+  if (flags.limits !== undefined && limits === undefined)
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `--limits must be one of ${LIMITS.join(', ')}, got "${flags.limits}"`);
   const capacity: { cpus?: number; memoryMb?: number; gpus?: number } = {};
   if (flags.cpus !== undefined) capacity.cpus = amount('--cpus', flags.cpus, false);
   if (flags.gpus !== undefined) capacity.gpus = amount('--gpus', flags.gpus, true);
@@ -48,7 +49,14 @@ export function isolationOptionsFrom(flags: IsolationFlags): IsolationOptions {
   }
   return {
     ...(flags.driver !== undefined ? { driver: driver('--driver', flags.driver) } : {}),
-    ...(flags.allowDrivers !== undefined ? { allowDrivers: flags.allowDrivers.split(',').filter((d) => d.trim() !== '').map((d) => driver('--allow-drivers', d)) } : {}),
+    ...(flags.allowDrivers !== undefined
+      ? {
+          allowDrivers: flags.allowDrivers
+            .split(',')
+            .filter((d) => d.trim() !== '')
+            .map((d) => driver('--allow-drivers', d)),
+        }
+      : {}),
     ...(limits !== undefined ? { limits } : {}),
     ...(flags.pidsLimit !== undefined ? { pidsLimit: amount('--pids-limit', flags.pidsLimit, true) } : {}),
     ...(flags.inheritEnv === true ? { inheritEnv: true } : {}),

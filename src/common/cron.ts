@@ -24,7 +24,10 @@ export function compileCron(expression: string, tz: string | null): CronTimes {
     cron = new Cron(expression.trim(), { paused: true, mode: '5-or-6-parts', ...(tz !== null ? { timezone: tz } : {}) });
   } catch (err) {
     const why = (err instanceof Error ? err.message : String(err)).replace(/^CronPattern: /, '').replace(/\.$/, '');
-    throw new TitanError(ErrorCode.INVALID_REQUEST, `bad cron expression "${expression}": ${why}; use 5 fields (minute hour day month weekday) or 6 (second first), ${EXAMPLES}`);
+    throw new TitanError(
+      ErrorCode.INVALID_REQUEST,
+      `bad cron expression "${expression}": ${why}; use 5 fields (minute hour day month weekday) or 6 (second first), ${EXAMPLES}`,
+    );
   }
   return {
     nextAfter: (ms) => cron.nextRun(new Date(ms))?.getTime() ?? null,

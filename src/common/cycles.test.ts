@@ -2,7 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { findCycles } from './cycles.js';
 
-const graph = (edges: Record<string, string[]>) => (id: string): readonly string[] => edges[id] ?? [];
+const graph =
+  (edges: Record<string, string[]>) =>
+  (id: string): readonly string[] =>
+    edges[id] ?? [];
 
 test('a DAG has no cycles', () => {
   assert.deepEqual(findCycles(['a', 'b', 'c'], graph({ b: ['a'], c: ['a', 'b'] })), []);
@@ -10,7 +13,11 @@ test('a DAG has no cycles', () => {
 
 test('each cycle is reported once, starting at the node listed first, shortest way round', () => {
   const edges = graph({ a: ['b'], b: ['c', 'a'], c: ['a'], x: ['x'], y: ['z'], z: ['y'] });
-  assert.deepEqual(findCycles(['y', 'a', 'b', 'c', 'x', 'z'], edges), [['y', 'z', 'y'], ['a', 'b', 'a'], ['x', 'x']]);
+  assert.deepEqual(findCycles(['y', 'a', 'b', 'c', 'x', 'z'], edges), [
+    ['y', 'z', 'y'],
+    ['a', 'b', 'a'],
+    ['x', 'x'],
+  ]);
 });
 
 test('a long chain does not overflow the stack', () => {

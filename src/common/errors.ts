@@ -43,7 +43,12 @@ export class TitanError extends Error {
 export function isDiskFull(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const code = (err as { code?: unknown }).code;
-  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT' || /database or disk is full|no space left on device/i.test(String((err as { message?: unknown }).message));
+  return (
+    code === 'SQLITE_FULL' ||
+    code === 'ENOSPC' ||
+    code === 'EDQUOT' ||
+    /database or disk is full|no space left on device/i.test(String((err as { message?: unknown }).message))
+  );
 }
 
 export function storeFullError(dataDir: string): TitanError {

@@ -17,7 +17,19 @@ export function describeBytes(bytes: number): string {
   return Number.isInteger(mib) ? `${mib} MiB` : `${bytes} bytes`;
 }
 
-const FACTORS: Readonly<Record<string, number>> = { '': 1024 * 1024, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+const FACTORS: Readonly<Record<string, number>> = {
+  '': 1024 * 1024,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
 
 /** `--max-log-size 64M` (a size like 512K, 64M or 1G, binary multiples; a bare number is MiB) → bytes. */
 export function parseLogSize(flag: string, value: string): number {

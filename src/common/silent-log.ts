@@ -9,8 +9,18 @@ const ignore = (): void => undefined;
  */
 export function silentLogger(): Logger {
   const log = {
-    level: 'silent', fatal: ignore, error: ignore, warn: ignore, info: ignore, debug: ignore, trace: ignore, silent: ignore,
-    isLevelEnabled: () => false, bindings: () => ({}), flush: ignore, child: (): unknown => log,
+    level: 'silent',
+    fatal: ignore,
+    error: ignore,
+    warn: ignore,
+    info: ignore,
+    debug: ignore,
+    trace: ignore,
+    silent: ignore,
+    isLevelEnabled: () => false,
+    bindings: () => ({}),
+    flush: ignore,
+    child: (): unknown => log,
   };
   return log as unknown as Logger;
 }

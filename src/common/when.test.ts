@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { parseDuration, parseInstant } from './when.js';
 
 test('durations take a unit, a bare number being seconds', () => {
-  assert.deepEqual(['30', '30s', '1.5m', '2h', '1d', '250ms'].map((t) => parseDuration(t, '--delay')), [30_000, 30_000, 90_000, 7_200_000, 86_400_000, 250]);
+  assert.deepEqual(
+    ['30', '30s', '1.5m', '2h', '1d', '250ms'].map((t) => parseDuration(t, '--delay')),
+    [30_000, 30_000, 90_000, 7_200_000, 86_400_000, 250],
+  );
   assert.throws(() => parseDuration('soon', '--delay'), /--delay must be a duration like 30s, 5m, 2h or 1d .*got "soon"/);
   assert.throws(() => parseDuration('-5s', '--delay'), /--delay must be a duration/);
 });

@@ -47,7 +47,10 @@ describe('auto-scaling decisions', () => {
     assert.deepEqual(rig.decide(14_999), []);
     const actions = rig.decide(15_000);
     assert.equal(actions.length, 1);
-    assert.deepEqual({ ...actions[0], workerId: undefined }, { type: 'spawn', hostId: 'h1', workerId: undefined, tags: ['GPU'], slots: 2, pool: 'GPU', shortfall: 3 });
+    assert.deepEqual(
+      { ...actions[0], workerId: undefined },
+      { type: 'spawn', hostId: 'h1', workerId: undefined, tags: ['GPU'], slots: 2, pool: 'GPU', shortfall: 3 },
+    );
   });
 
   test('work that fits in free slots, or a shortfall that ends within the window, asks for nothing', () => {
@@ -167,7 +170,7 @@ describe('auto-scaling decisions', () => {
     rig.s.submit('c', spec({ requirement: ['GENERAL', 'GPU'], priority: 10 }), 0);
     rig.s.jobFinished('w', 'a', 1, { exitCode: 0, signal: null, durationMs: 1 }, 1);
     assert.equal(rig.s.job('c')?.workerId, 'w', 'the higher priority took the slot');
-    assert.equal(rig.s.job('b')?.state, 'queued', 'b waits for its parent\'s worker');
+    assert.equal(rig.s.job('b')?.state, 'queued', "b waits for its parent's worker");
     assert.deepEqual(rig.s.capacity().demand, []);
     rig.decide(1);
     assert.deepEqual(rig.decide(100_000), []);

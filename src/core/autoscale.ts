@@ -63,8 +63,23 @@ export interface ScalingState {
 }
 
 export type ScalingAction =
-  | { readonly type: 'spawn'; readonly hostId: string; readonly workerId: string; readonly tags: readonly string[]; readonly slots: number; readonly pool: string; readonly shortfall: number }
-  | { readonly type: 'provision'; readonly pool: string; readonly requirement: readonly string[]; readonly shortfall: number; readonly queued: number; readonly freeSlots: number }
+  | {
+      readonly type: 'spawn';
+      readonly hostId: string;
+      readonly workerId: string;
+      readonly tags: readonly string[];
+      readonly slots: number;
+      readonly pool: string;
+      readonly shortfall: number;
+    }
+  | {
+      readonly type: 'provision';
+      readonly pool: string;
+      readonly requirement: readonly string[];
+      readonly shortfall: number;
+      readonly queued: number;
+      readonly freeSlots: number;
+    }
   | { readonly type: 'retire'; readonly workerId: string; readonly hostId: string; readonly idleMs: number };
 
 export interface ScalingDecision {
@@ -152,7 +167,12 @@ export function decideScaling(state: ScalingState, input: ScalingInput, policy: 
         shortSince.set(pool, since);
         continue;
       }
-      spawn(host, requirement.filter((t) => t !== GENERAL), pool, shortfall);
+      spawn(
+        host,
+        requirement.filter((t) => t !== GENERAL),
+        pool,
+        shortfall,
+      );
     }
     shortSince.set(pool, now);
     later(now + policy.windowMs);

@@ -6,13 +6,9 @@ import type { Effect } from './effects.js';
 import { spec, worker } from './test-fixtures.js';
 
 /** Random DAGs: job i may only depend on jobs before it, so every draw is acyclic. */
-const dagArb = fc.integer({ min: 1, max: 40 }).chain((n) =>
-  fc.tuple(
-    fc.constant(n),
-    fc.array(fc.array(fc.nat(), { maxLength: 4 }), { minLength: n, maxLength: n }),
-    fc.integer({ min: 1, max: 6 }),
-  ),
-);
+const dagArb = fc
+  .integer({ min: 1, max: 40 })
+  .chain((n) => fc.tuple(fc.constant(n), fc.array(fc.array(fc.nat(), { maxLength: 4 }), { minLength: n, maxLength: n }), fc.integer({ min: 1, max: 6 })));
 
 test('any random DAG completes with each job run exactly once, never before its parents', () => {
   fc.assert(

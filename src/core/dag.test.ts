@@ -39,7 +39,17 @@ describe('DAG runs', () => {
   test('a diamond runs root, then both branches, then the sink, and the DAG succeeds', () => {
     const s = new Scheduler();
     s.registerWorker(worker('w', { slots: 4 }), 0);
-    assert.deepEqual(dispatched(build(s, [['root', []], ['left', ['root']], ['right', ['root']], ['sink', ['left', 'right']]])), ['root']);
+    assert.deepEqual(
+      dispatched(
+        build(s, [
+          ['root', []],
+          ['left', ['root']],
+          ['right', ['root']],
+          ['sink', ['left', 'right']],
+        ]),
+      ),
+      ['root'],
+    );
     assert.deepEqual(dispatched(finish(s, 'root')).sort(), ['left', 'right']);
     assert.deepEqual(dispatched(finish(s, 'left')), []);
     assert.equal(s.job('sink')?.state, 'pending');
@@ -50,17 +60,26 @@ describe('DAG runs', () => {
   test('a waiting child cancelled on its own is never opened when its parents end', () => {
     const s = new Scheduler();
     s.registerWorker(worker('w', { slots: 4 }), 0);
-    build(s, [['a', []], ['b', []], ['child', ['a', 'b']]]);
+    build(s, [
+      ['a', []],
+      ['b', []],
+      ['child', ['a', 'b']],
+    ]);
     s.cancel('child', 1);
     assert.equal(s.job('child'), undefined, 'the cancelled child left memory');
     assert.deepEqual(dispatched(finish(s, 'a')), []);
     assert.deepEqual(dispatched(finish(s, 'b')), [], 'the last parent ending opens nothing');
   });
 
-  test("a failed parent skips its all_success descendants, runs all_done children, and fails the DAG", () => {
+  test('a failed parent skips its all_success descendants, runs all_done children, and fails the DAG', () => {
     const s = new Scheduler();
     s.registerWorker(worker('w', { slots: 4 }), 0);
-    build(s, [['a', []], ['b', ['a']], ['c', ['b']], ['cleanup', ['a'], { triggerRule: 'all_done' }]]);
+    build(s, [
+      ['a', []],
+      ['b', ['a']],
+      ['c', ['b']],
+      ['cleanup', ['a'], { triggerRule: 'all_done' }],
+    ]);
     const effects = finish(s, 'a', bad);
     assert.deepEqual(states(effects), { a: 'failed', b: 'skipped', c: 'skipped' });
     assert.deepEqual(dispatched(effects), ['cleanup']);
@@ -70,7 +89,10 @@ describe('DAG runs', () => {
   test('a one_failed child runs only when a parent failed, and is skipped otherwise', () => {
     const s = new Scheduler();
     s.registerWorker(worker('w', { slots: 4 }), 0);
-    build(s, [['a', []], ['alert', ['a'], { triggerRule: 'one_failed' }]]);
+    build(s, [
+      ['a', []],
+      ['alert', ['a'], { triggerRule: 'one_failed' }],
+    ]);
     const effects = finish(s, 'a');
     assert.deepEqual(states(effects), { a: 'succeeded', alert: 'skipped' });
     assert.equal(dagDone(effects), 'succeeded');
@@ -79,7 +101,10 @@ describe('DAG runs', () => {
   test('an on_failure job runs instead of the DAG failing', () => {
     const s = new Scheduler();
     s.registerWorker(worker('w', { slots: 4 }), 0);
-    build(s, [['gpu', [], { onFailure: 'cpu' }], ['cpu', ['gpu'], { triggerRule: 'one_failed' }]]);
+    build(s, [
+      ['gpu', [], { onFailure: 'cpu' }],
+      ['cpu', ['gpu'], { triggerRule: 'one_failed' }],
+    ]);
     assert.deepEqual(dispatched(finish(s, 'gpu', bad)), ['cpu']);
     assert.equal(dagDone(finish(s, 'cpu')), 'succeeded');
   });
@@ -88,17 +113,28 @@ describe('DAG runs', () => {
     const s = new Scheduler();
     s.registerWorker(worker('w1', { slots: 2 }), 0);
     s.registerWorker(worker('w2', { slots: 2 }), 0);
-    build(s, [['parent', []], ['busy', []], ['child', ['parent'], { affinity: true }]]);
+    build(s, [
+      ['parent', []],
+      ['busy', []],
+      ['child', ['parent'], { affinity: true }],
+    ]);
     assert.equal(s.job('parent')?.workerId, 'w1');
     const effects = finish(s, 'parent');
-    assert.deepEqual(effects.flatMap((e) => (e.type === 'dispatch' ? [[e.job.id, e.workerId]] : [])), [['child', 'w1']]);
+    assert.deepEqual(
+      effects.flatMap((e) => (e.type === 'dispatch' ? [[e.job.id, e.workerId]] : [])),
+      [['child', 'w1']],
+    );
   });
 
   test('a child pinned to a busy parent worker waits for it, and goes elsewhere once that worker dies', () => {
     const s = new Scheduler();
     s.registerWorker(worker('w1', { slots: 1 }), 0);
     s.registerWorker(worker('w2', { slots: 1 }), 0);
-    build(s, [['p1', []], ['p2', []], ['child', ['p1', 'p2'], { affinity: true }]]);
+    build(s, [
+      ['p1', []],
+      ['p2', []],
+      ['child', ['p1', 'p2'], { affinity: true }],
+    ]);
     assert.equal(s.job('p1')?.workerId, 'w1');
     s.submit('hog', spec({ priority: 10 }), 0);
     finish(s, 'p1');
@@ -109,7 +145,10 @@ describe('DAG runs', () => {
     assert.deepEqual(dispatched(s.workerLost('w1', 2, 'gone')), ['hog']);
     assert.equal(s.job('child')?.pinnedWorker, null);
     const effects = s.registerWorker(worker('w3'), 3);
-    assert.deepEqual(effects.flatMap((e) => (e.type === 'dispatch' ? [[e.job.id, e.workerId]] : [])), [['child', 'w3']]);
+    assert.deepEqual(
+      effects.flatMap((e) => (e.type === 'dispatch' ? [[e.job.id, e.workerId]] : [])),
+      [['child', 'w3']],
+    );
   });
 
   test('a delayed job waits for its wake-up time', () => {
@@ -136,7 +175,10 @@ describe('DAG runs', () => {
   test('cancelling a DAG kills its running jobs, skips the rest and ends the DAG cancelled', () => {
     const s = new Scheduler();
     s.registerWorker(worker('w', { slots: 4 }), 0);
-    build(s, [['a', []], ['b', ['a']]]);
+    build(s, [
+      ['a', []],
+      ['b', ['a']],
+    ]);
     const effects = s.cancelDag('d', 1);
     assert.ok(effects.some((e) => e.type === 'kill' && e.jobId === 'a'));
     assert.deepEqual(states(effects), { a: 'cancelled', b: 'skipped' });
@@ -145,7 +187,10 @@ describe('DAG runs', () => {
 
   test('cancelling a DAG whose first job waits for a worker cancels that job and skips its children', () => {
     const s = new Scheduler();
-    build(s, [['a', []], ['b', ['a']]]);
+    build(s, [
+      ['a', []],
+      ['b', ['a']],
+    ]);
     const effects = s.cancelDag('d', 1);
     assert.deepEqual(states(effects), { a: 'cancelled', b: 'skipped' });
     assert.equal(dagDone(effects), 'cancelled');
@@ -154,7 +199,10 @@ describe('DAG runs', () => {
   test('a job may be added to a running DAG as the child of a finished job', () => {
     const s = new Scheduler();
     s.registerWorker(worker('w', { slots: 4 }), 0);
-    build(s, [['a', []], ['keepalive', []]]);
+    build(s, [
+      ['a', []],
+      ['keepalive', []],
+    ]);
     finish(s, 'a');
     const effects = s.submit('late', spec({ dagId: 'd', parents: ['a'] }), 2, new Map([['a', 'succeeded']]));
     assert.deepEqual(dispatched(effects), ['late']);
@@ -188,7 +236,14 @@ describe('DAG runs', () => {
   test('a master restart rebuilds waiting children, including those whose parents finished before it', () => {
     const before = new Scheduler();
     before.registerWorker(worker('w', { slots: 4 }), 0);
-    const written = [...build(before, [['a', []], ['b', []], ['c', ['a', 'b']]]), ...finish(before, 'a')];
+    const written = [
+      ...build(before, [
+        ['a', []],
+        ['b', []],
+        ['c', ['a', 'b']],
+      ]),
+      ...finish(before, 'a'),
+    ];
     const snapshot = [...before.activeJobs()].map((j) => ({ ...j }));
     // What the store holds: the DAG row as last persisted, not the scheduler's memory.
     const lastDagWrite = written.filter((e) => e.type === 'persistDag').at(-1);

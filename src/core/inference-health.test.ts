@@ -1,8 +1,17 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DEFAULT_HEALTH, admitsTrial, advanceHealth, initialHealth, noteRouted, observeResources, recordOutcome, statusOf,
-  type AgentHealth, type RequestOutcome, type ResourceReading,
+  DEFAULT_HEALTH,
+  admitsTrial,
+  advanceHealth,
+  initialHealth,
+  noteRouted,
+  observeResources,
+  recordOutcome,
+  statusOf,
+  type AgentHealth,
+  type RequestOutcome,
+  type ResourceReading,
 } from './inference-health.js';
 
 const GOOD: ResourceReading = { vramTotalMb: 8192, vramFreeMb: 6000, cpuPercent: 20, ramFreeMb: 8000 };

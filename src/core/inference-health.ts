@@ -111,10 +111,21 @@ export function observeResources(health: AgentHealth, reading: ResourceReading, 
 /** Moves an open breaker to half-open, and a half-open one that ran out of time back to open. */
 export function advanceHealth(health: AgentHealth, now: number, config: HealthConfig): HealthStep {
   if (health.breaker === 'open' && now >= health.until) {
-    return step(health, { ...health, breaker: 'half-open', until: now + config.halfOpenMs, halfOpenSuccesses: 0, halfOpenAdmitted: 0, reason: `open for ${config.openMs} ms: admitting trial requests`, since: now });
+    return step(health, {
+      ...health,
+      breaker: 'half-open',
+      until: now + config.halfOpenMs,
+      halfOpenSuccesses: 0,
+      halfOpenAdmitted: 0,
+      reason: `open for ${config.openMs} ms: admitting trial requests`,
+      since: now,
+    });
   }
   if (health.breaker === 'half-open' && now >= health.until) {
-    return step(health, open(health, now, config, `only ${health.halfOpenSuccesses} of ${config.successesToClose} trial successes within ${config.halfOpenMs} ms`));
+    return step(
+      health,
+      open(health, now, config, `only ${health.halfOpenSuccesses} of ${config.successesToClose} trial successes within ${config.halfOpenMs} ms`),
+    );
   }
   return { health, transition: null };
 }
@@ -137,14 +148,27 @@ export function recordOutcome(health: AgentHealth, outcome: RequestOutcome, now:
     if (h.breaker === 'half-open') {
       const successes = h.halfOpenSuccesses + 1;
       if (successes >= config.successesToClose) {
-        return merge(current, step(h, { ...h, breaker: 'closed', consecutiveFailures: 0, halfOpenSuccesses: 0, halfOpenAdmitted: 0, until: 0, reason: `${successes} trial successes`, since: now }));
+        return merge(
+          current,
+          step(h, {
+            ...h,
+            breaker: 'closed',
+            consecutiveFailures: 0,
+            halfOpenSuccesses: 0,
+            halfOpenAdmitted: 0,
+            until: 0,
+            reason: `${successes} trial successes`,
+            since: now,
+          }),
+        );
       }
       return merge(current, { health: { ...h, halfOpenSuccesses: successes, consecutiveFailures: 0 }, transition: null });
     }
     return merge(current, { health: h.consecutiveFailures === 0 ? h : { ...h, consecutiveFailures: 0 }, transition: null });
   }
   const failures = h.consecutiveFailures + 1;
-  if (h.breaker === 'half-open') return merge(current, step(h, open({ ...h, consecutiveFailures: failures }, now, config, `trial request ended in ${outcome}`)));
+  if (h.breaker === 'half-open')
+    return merge(current, step(h, open({ ...h, consecutiveFailures: failures }, now, config, `trial request ended in ${outcome}`)));
   if (h.breaker === 'closed' && failures >= config.failuresToOpen) {
     return merge(current, step(h, open({ ...h, consecutiveFailures: failures }, now, config, `${failures} consecutive failures (last: ${outcome})`)));
   }

@@ -58,16 +58,44 @@ describe('inference placement', () => {
     { name: 'lower RTT wins, all else equal', agents: [agent('a', { rttMs: 300 }), agent('b', { rttMs: 20 })], expected: 'b' },
     { name: 'higher throughput wins, all else equal', agents: [agent('a', { tokensPerSec: 20 }), agent('b', { tokensPerSec: 80 })], expected: 'b' },
     // a: 0.4·0.75 + 0.3·0.25 + 0.2·0.9 + 0.05 = 0.605; b: 0.4·0.5 + 0.3·1 + 0.18 + 0.05 = 0.73
-    { name: 'load outweighs a VRAM lead when the weights say so', agents: [agent('a', { vramFreeMb: 6144, running: 3 }), agent('b', { vramFreeMb: 4096, running: 0 })], expected: 'b' },
+    {
+      name: 'load outweighs a VRAM lead when the weights say so',
+      agents: [agent('a', { vramFreeMb: 6144, running: 3 }), agent('b', { vramFreeMb: 4096, running: 0 })],
+      expected: 'b',
+    },
     // a: 0.2 + 0.225 + 0.2·(1 − 400/500) + 0.05 = 0.515; b: 0.4·0.25 + 0.225 + 0.2 + 0.05 = 0.575
-    { name: 'RTT outweighs a VRAM lead when the gap is big enough', agents: [agent('a', { rttMs: 400 }), agent('b', { vramFreeMb: 2048 + 4096, vramTotalMb: 8192 * 1, rttMs: 0 })], expected: 'b' },
+    {
+      name: 'RTT outweighs a VRAM lead when the gap is big enough',
+      agents: [agent('a', { rttMs: 400 }), agent('b', { vramFreeMb: 2048 + 4096, vramTotalMb: 8192 * 1, rttMs: 0 })],
+      expected: 'b',
+    },
     { name: 'ties keep the earlier agent', agents: [agent('a'), agent('b'), agent('c')], expected: 'a' },
-    { name: 'a healthy agent beats a better degraded one', agents: [agent('a', { status: 'degraded', vramFreeMb: 8192, running: 0 }), agent('b')], expected: 'b' },
-    { name: 'an offline agent gets no traffic however good', agents: [agent('a', { status: 'offline', vramFreeMb: 8192, running: 0 }), agent('b', { running: 3 })], expected: 'b' },
-    { name: 'a half-open agent with its trials spent is skipped', agents: [agent('a', { status: 'half-open', admitsTrial: false }), agent('b', { status: 'degraded' })], expected: 'b' },
-    { name: 'an agent without room for the model (4096 MB by default) is skipped', agents: [agent('a', { vramFreeMb: 4095, running: 0 }), agent('b', { running: 3 })], expected: 'b' },
+    {
+      name: 'a healthy agent beats a better degraded one',
+      agents: [agent('a', { status: 'degraded', vramFreeMb: 8192, running: 0 }), agent('b')],
+      expected: 'b',
+    },
+    {
+      name: 'an offline agent gets no traffic however good',
+      agents: [agent('a', { status: 'offline', vramFreeMb: 8192, running: 0 }), agent('b', { running: 3 })],
+      expected: 'b',
+    },
+    {
+      name: 'a half-open agent with its trials spent is skipped',
+      agents: [agent('a', { status: 'half-open', admitsTrial: false }), agent('b', { status: 'degraded' })],
+      expected: 'b',
+    },
+    {
+      name: 'an agent without room for the model (4096 MB by default) is skipped',
+      agents: [agent('a', { vramFreeMb: 4095, running: 0 }), agent('b', { running: 3 })],
+      expected: 'b',
+    },
     { name: 'an agent at its maximum concurrency is skipped', agents: [agent('a', { running: 4, vramFreeMb: 8192 }), agent('b')], expected: 'b' },
-    { name: 'an agent without the model is skipped', agents: [agent('a', { models: new Map([['mistral:latest', undefined]]), vramFreeMb: 8192 }), agent('b')], expected: 'b' },
+    {
+      name: 'an agent without the model is skipped',
+      agents: [agent('a', { models: new Map([['mistral:latest', undefined]]), vramFreeMb: 8192 }), agent('b')],
+      expected: 'b',
+    },
     { name: 'a GPU-less agent serves from RAM', agents: [agent('cpu', { vramTotalMb: 0, vramFreeMb: 0, ramFreeMb: 8000 })], expected: 'cpu' },
   ];
   for (const row of table) test(row.name, () => assert.equal(winner(row.agents), row.expected));

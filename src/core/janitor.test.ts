@@ -17,8 +17,14 @@ describe('the janitor (pure part)', () => {
     s.registerWorker(worker('w1', { slots: 4 }), 0);
     running(s, 'slow', 10, 0, 1000);
     running(s, 'forever', 0, 0, 1000);
-    assert.deepEqual(overdueJobs(s.activeJobs(), 1000 + 10_000 + 5_000, 5_000).map((j) => j.id), []);
-    assert.deepEqual(overdueJobs(s.activeJobs(), 1000 + 10_000 + 5_001, 5_000).map((j) => j.id), ['slow']);
+    assert.deepEqual(
+      overdueJobs(s.activeJobs(), 1000 + 10_000 + 5_000, 5_000).map((j) => j.id),
+      [],
+    );
+    assert.deepEqual(
+      overdueJobs(s.activeJobs(), 1000 + 10_000 + 5_001, 5_000).map((j) => j.id),
+      ['slow'],
+    );
   });
 
   test('reaping an overdue job kills its attempt on its worker and applies the retry policy', () => {
@@ -40,9 +46,18 @@ describe('the janitor (pure part)', () => {
 
   test('a job missing from two heartbeats in a row is unreported; one miss is a dispatch on its way', () => {
     const ledger = new ReportLedger();
-    const expected = new Map([['a', 1], ['b', 3]]);
+    const expected = new Map([
+      ['a', 1],
+      ['b', 3],
+    ]);
     assert.deepEqual(ledger.heartbeat(expected, [{ jobId: 'b', attempt: 3 }]).unreported, []);
-    assert.deepEqual(ledger.heartbeat(expected, [{ jobId: 'a', attempt: 1 }, { jobId: 'b', attempt: 3 }]).unreported, []);
+    assert.deepEqual(
+      ledger.heartbeat(expected, [
+        { jobId: 'a', attempt: 1 },
+        { jobId: 'b', attempt: 3 },
+      ]).unreported,
+      [],
+    );
     assert.deepEqual(ledger.heartbeat(expected, [{ jobId: 'b', attempt: 3 }]).unreported, []);
     assert.deepEqual(ledger.heartbeat(expected, [{ jobId: 'b', attempt: 3 }]).unreported, ['a']);
   });
@@ -51,7 +66,10 @@ describe('the janitor (pure part)', () => {
     const ledger = new ReportLedger();
     ledger.dispatched('a');
     ledger.dispatched('b');
-    const expected = new Map([['a', 1], ['b', 1]]);
+    const expected = new Map([
+      ['a', 1],
+      ['b', 1],
+    ]);
     // A busy master reads three heartbeats at once, all sent when only the first dispatch had arrived.
     for (let i = 0; i < 3; i++) assert.deepEqual(ledger.heartbeat(expected, [{ jobId: 'a', attempt: 1 }], 1).unreported, []);
     // Once the worker had both dispatches, two heartbeats without b mean it lost b.
@@ -68,8 +86,14 @@ describe('the janitor (pure part)', () => {
 
   test('an attempt a worker holds that the master did not place there is stale', () => {
     const ledger = new ReportLedger();
-    const { stale } = ledger.heartbeat(new Map([['a', 2]]), [{ jobId: 'a', attempt: 1 }, { jobId: 'gone', attempt: 4 }]);
-    assert.deepEqual(stale, [{ jobId: 'a', attempt: 1 }, { jobId: 'gone', attempt: 4 }]);
+    const { stale } = ledger.heartbeat(new Map([['a', 2]]), [
+      { jobId: 'a', attempt: 1 },
+      { jobId: 'gone', attempt: 4 },
+    ]);
+    assert.deepEqual(stale, [
+      { jobId: 'a', attempt: 1 },
+      { jobId: 'gone', attempt: 4 },
+    ]);
   });
 
   test('an unreported job runs again, counted as a lost attempt', () => {

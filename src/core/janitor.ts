@@ -42,7 +42,11 @@ export class ReportLedger {
     this.ordinals.set(jobId, this.sent);
   }
 
-  heartbeat(expected: ReadonlyMap<string, number>, held: readonly HeldAttempt[], dispatchesReceived = this.sent): { unreported: string[]; stale: HeldAttempt[] } {
+  heartbeat(
+    expected: ReadonlyMap<string, number>,
+    held: readonly HeldAttempt[],
+    dispatchesReceived = this.sent,
+  ): { unreported: string[]; stale: HeldAttempt[] } {
     const reported = new Map(held.map((h) => [h.jobId, h.attempt]));
     const unreported: string[] = [];
     for (const [jobId, attempt] of expected) {

@@ -1,18 +1,7 @@
 /** The job: what to run, where it may run, and where it is in its life. */
 import type { DriverName, JobResources } from './resources.js';
 
-export const JOB_STATES = [
-  'pending',
-  'queued',
-  'assigned',
-  'running',
-  'succeeded',
-  'failed',
-  'dead',
-  'cancelled',
-  'skipped',
-  'stopped',
-] as const;
+export const JOB_STATES = ['pending', 'queued', 'assigned', 'running', 'succeeded', 'failed', 'dead', 'cancelled', 'skipped', 'stopped'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 export const FINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'dead', 'cancelled', 'skipped', 'stopped']);
@@ -22,9 +11,7 @@ export function isFinal(state: JobState): boolean {
 }
 
 /** What the process is: a script staged in the artifact store, or a command line. */
-export type JobRun =
-  | { kind: 'script'; fileName: string; artifact: string }
-  | { kind: 'command'; command: string };
+export type JobRun = { kind: 'script'; fileName: string; artifact: string } | { kind: 'command'; command: string };
 
 export type TriggerRule = 'all_success' | 'all_done' | 'one_failed';
 

@@ -44,7 +44,7 @@ describe('the lease rule', () => {
     assert.equal(s.worker('w1')?.health, 'dead');
   });
 
-  test('a result of a superseded attempt changes nothing and is recorded in the job\'s history', () => {
+  test("a result of a superseded attempt changes nothing and is recorded in the job's history", () => {
     const s = new Scheduler();
     s.registerWorker(worker('w1', { slots: 1 }), 0);
     s.submit('a', spec(), 1);
@@ -56,7 +56,7 @@ describe('the lease rule', () => {
     assert.equal(s.job('a')?.workerId, 'w2');
   });
 
-  test('an attempt killed because its worker\'s lease ran out runs again without counting towards a poison pill', () => {
+  test("an attempt killed because its worker's lease ran out runs again without counting towards a poison pill", () => {
     const s = new Scheduler();
     s.registerWorker(worker('w1', { slots: 1 }), 0);
     s.submit('a', spec(), 1);

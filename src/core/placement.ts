@@ -2,10 +2,8 @@ import { asUse, describeResources, shortfall, type DriverName, type JobResources
 import { freeCapacity, freeSlots, type WorkerRecord } from './worker-record.js';
 import { GENERAL } from './requirement.js';
 
-
 export type Placement =
-  | { readonly placed: true; readonly workerId: string }
-  | { readonly placed: false; readonly reason: string; readonly everPlaceable: boolean };
+  { readonly placed: true; readonly workerId: string } | { readonly placed: false; readonly reason: string; readonly everPlaceable: boolean };
 
 /** What placement reads of a job (a JobSpec is one). */
 export interface PlacementNeed {
@@ -90,7 +88,11 @@ export function placeJob(need: PlacementNeed, workers: Iterable<WorkerRecord>, p
     };
   }
   const why = busy !== null ? `; ${busy}` : '';
-  return { placed: false, everPlaceable: true, reason: `waiting for a free slot${asked !== '' ? ` and ${asked}` : ''} on ${capable} worker(s) with tags ${wanted}${why}` };
+  return {
+    placed: false,
+    everPlaceable: true,
+    reason: `waiting for a free slot${asked !== '' ? ` and ${asked}` : ''} on ${capable} worker(s) with tags ${wanted}${why}`,
+  };
 }
 
 const keys = new WeakMap<readonly string[], string>();

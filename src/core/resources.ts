@@ -65,7 +65,24 @@ export function formatMb(mb: number): string {
 }
 
 const UNITS: Readonly<Record<string, number>> = {
-  '': 1, b: 1 / 1048576, k: 1 / 1024, kb: 1 / 1024, ki: 1 / 1024, kib: 1 / 1024, m: 1, mb: 1, mi: 1, mib: 1, g: 1024, gb: 1024, gi: 1024, gib: 1024, t: 1048576, tb: 1048576, ti: 1048576, tib: 1048576,
+  '': 1,
+  b: 1 / 1048576,
+  k: 1 / 1024,
+  kb: 1 / 1024,
+  ki: 1 / 1024,
+  kib: 1 / 1024,
+  m: 1,
+  mb: 1,
+  mi: 1,
+  mib: 1,
+  g: 1024,
+  gb: 1024,
+  gi: 1024,
+  gib: 1024,
+  t: 1048576,
+  tb: 1048576,
+  ti: 1048576,
+  tib: 1048576,
 };
 
 /**

@@ -13,7 +13,10 @@ describe('scheduler', () => {
     const s = new Scheduler();
     s.registerWorker(worker('w1'), 0);
     const effects = s.submit('a', spec(), 1);
-    assert.deepEqual(effects.map((e) => e.type), ['persist', 'persist', 'dispatch']);
+    assert.deepEqual(
+      effects.map((e) => e.type),
+      ['persist', 'persist', 'dispatch'],
+    );
     assert.deepEqual(dispatches(effects), [['a', 'w1', 1]]);
   });
 
@@ -23,14 +26,20 @@ describe('scheduler', () => {
     s.submit('high', spec({ priority: 9 }), 0);
     s.submit('mid', spec({ priority: 5 }), 0);
     const effects = s.registerWorker(worker('w1', { slots: 2 }), 1);
-    assert.deepEqual(dispatches(effects).map((d) => d[0]), ['high', 'mid']);
+    assert.deepEqual(
+      dispatches(effects).map((d) => d[0]),
+      ['high', 'mid'],
+    );
   });
 
   test('equal priorities run in submission order', () => {
     const s = new Scheduler();
     for (const id of ['a', 'b', 'c']) s.submit(id, spec(), 0);
     const effects = s.registerWorker(worker('w1', { slots: 3 }), 1);
-    assert.deepEqual(dispatches(effects).map((d) => d[0]), ['a', 'b', 'c']);
+    assert.deepEqual(
+      dispatches(effects).map((d) => d[0]),
+      ['a', 'b', 'c'],
+    );
   });
 
   test('a GPU job waits for a GPU worker and never lands on a general one, while general work flows', () => {
@@ -72,14 +81,17 @@ describe('scheduler', () => {
     assert.deepEqual(dispatches(s.registerWorker(worker('w2'), 3)), [['a', 'w2', 2]]);
   });
 
-  test('a stale report from an older attempt changes nothing (fencing) and is only recorded in the job\'s history', () => {
+  test("a stale report from an older attempt changes nothing (fencing) and is only recorded in the job's history", () => {
     const s = new Scheduler();
     s.registerWorker(worker('w1', { slots: 1 }), 0);
     s.submit('a', spec(), 0);
     s.workerLost('w1', 1, 'heartbeat timeout');
     s.registerWorker(worker('w2'), 2);
     const late = s.jobFinished('w1', 'a', 1, { exitCode: 0, signal: null, durationMs: 1 }, 3);
-    assert.deepEqual(late.map((e) => (e.type === 'persist' ? [e.event.from, e.event.to, e.event.attempt] : e.type)), [['assigned', 'assigned', 1]]);
+    assert.deepEqual(
+      late.map((e) => (e.type === 'persist' ? [e.event.from, e.event.to, e.event.attempt] : e.type)),
+      [['assigned', 'assigned', 1]],
+    );
     assert.equal(s.job('a')?.state, 'assigned');
     assert.equal(s.job('a')?.attempt, 2);
   });
@@ -146,7 +158,12 @@ describe('scheduler', () => {
     before.registerWorker(worker('w1'), 0);
     before.submit('a', spec(), 0);
     const after = new Scheduler();
-    after.recover([...before.activeJobs()].map((j) => ({ ...j })), [], new Map(), 10);
+    after.recover(
+      [...before.activeJobs()].map((j) => ({ ...j })),
+      [],
+      new Map(),
+      10,
+    );
     after.registerWorker(worker('w2'), 11);
     assert.deepEqual(dispatches(after.adoptionDeadlinePassed(40)), [['a', 'w2', 2]]);
   });

@@ -45,7 +45,14 @@ export class Scheduler {
   constructor(firstSeq = 1, firstDagSeq = 1) {
     this.jobs = new ActiveJobs(firstSeq);
     this.dags = new DagBook(firstDagSeq);
-    this.lifecycle = new JobLifecycle({ jobs: this.jobs, queues: this.queues, wakeups: this.wakeups, approvals: this.approvals, dags: this.dags, workers: this.workers });
+    this.lifecycle = new JobLifecycle({
+      jobs: this.jobs,
+      queues: this.queues,
+      wakeups: this.wakeups,
+      approvals: this.approvals,
+      dags: this.dags,
+      workers: this.workers,
+    });
     this.reports = new WorkerReports(this.jobs, this.workers, this.lifecycle);
   }
 
@@ -112,7 +119,9 @@ export class Scheduler {
     if (this.jobs.has(id)) throw new TitanError(ErrorCode.INVALID_REQUEST, `job id ${id} is already in use`);
     const hasParents = (spec.parents?.length ?? 0) > 0;
     const job = this.jobs.create(id, spec, now, hasParents || spec.approval !== undefined ? 'pending' : 'queued');
-    const gate = hasParents ? this.dags.attach(job, finishedParents === NO_PARENTS ? this.statusOfLive : (p) => this.jobs.parentStatus(p, finishedParents)) : null;
+    const gate = hasParents
+      ? this.dags.attach(job, finishedParents === NO_PARENTS ? this.statusOfLive : (p) => this.jobs.parentStatus(p, finishedParents))
+      : null;
     const dag = this.dags.enroll(job);
     this.jobs.add(job);
     const effects: Effect[] = [persist(job, null, now, 'submitted')];

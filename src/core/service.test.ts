@@ -17,7 +17,7 @@ function dagState(effects: Effect[]): string | undefined {
 }
 
 describe('services', () => {
-  test("a ready service lets its children run and its DAG succeed while it keeps running", () => {
+  test('a ready service lets its children run and its DAG succeed while it keeps running', () => {
     const s = new Scheduler();
     s.registerWorker(worker('w', { slots: 4 }), 0);
     s.createDag('d', 'svc', 0);
@@ -103,7 +103,16 @@ describe('services', () => {
     const snapshot = [...before.activeJobs()].map((j) => ({ ...j }));
     const after = new Scheduler();
     after.recover(snapshot, [{ ...before.dag('d')! }], new Map(), 5);
-    after.registerWorker(worker('w', { slots: 4, holding: [{ jobId: 'api', attempt: 1 }, { jobId: 'other', attempt: 1 }] }), 6);
+    after.registerWorker(
+      worker('w', {
+        slots: 4,
+        holding: [
+          { jobId: 'api', attempt: 1 },
+          { jobId: 'other', attempt: 1 },
+        ],
+      }),
+      6,
+    );
     assert.deepEqual(dispatched(after.submit('late', spec({ dagId: 'd', parents: ['api'] }), 7)), [['late', 'w', 1]]);
   });
 });

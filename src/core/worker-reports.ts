@@ -103,9 +103,18 @@ export class WorkerReports {
       this.lifecycle.finish(job, 'succeeded', now, null, effects);
     } else if (job.spec.service !== undefined) {
       // The worker's supervisor already restarted it as its policy allows: this is the end.
-      this.lifecycle.finish(job, 'dead', now, outcome.error ?? `exited with code ${String(outcome.exitCode)} (restart policy ${job.spec.service.restart})`, effects);
+      this.lifecycle.finish(
+        job,
+        'dead',
+        now,
+        outcome.error ?? `exited with code ${String(outcome.exitCode)} (restart policy ${job.spec.service.restart})`,
+        effects,
+      );
     } else {
-      const why = outcome.oom === true ? oomReason(job) : outcome.error ?? (outcome.signal !== null ? `killed by ${outcome.signal}` : `exited with code ${String(outcome.exitCode)}`);
+      const why =
+        outcome.oom === true
+          ? oomReason(job)
+          : (outcome.error ?? (outcome.signal !== null ? `killed by ${outcome.signal}` : `exited with code ${String(outcome.exitCode)}`));
       this.lifecycle.failAttempt(job, now, why, effects);
     }
     this.lifecycle.drainWork(now, effects);

@@ -58,7 +58,11 @@ export class Workers {
    * the attempts it reports that the master does not expect (to kill), what it keeps, and the jobs
    * it was expected to bring back after a master restart but did not.
    */
-  register(reg: WorkerRegistration, now: number, isCurrent: (jobId: string, attempt: number) => Job | undefined): { lost: string[]; stale: WorkerReportedJob[]; adopted: string[]; missing: string[] } {
+  register(
+    reg: WorkerRegistration,
+    now: number,
+    isCurrent: (jobId: string, attempt: number) => Job | undefined,
+  ): { lost: string[]; stale: WorkerReportedJob[]; adopted: string[]; missing: string[] } {
     const previous = this.records.get(reg.id);
     const reported = new Set(reg.holding.map((h) => h.jobId));
     const lost = previous !== undefined && previous.health !== 'dead' ? [...previous.running].filter((id) => !reported.has(id)) : [];

@@ -55,7 +55,14 @@ export function registerAuth(app: FastifyInstance, api: HttpApiParts): void {
     if (identity === undefined) {
       if (secret !== undefined) {
         const rate = security.refuseUnauthenticated(`${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`, request.ip);
-        if (!rate.allowed) return refuse(reply, new RateLimitedError(rate.retryAfterMs, `too many failed authentications from ${request.ip}: retry after ${(rate.retryAfterMs / 1000).toFixed(1)} s (retryAfterMs=${rate.retryAfterMs})`));
+        if (!rate.allowed)
+          return refuse(
+            reply,
+            new RateLimitedError(
+              rate.retryAfterMs,
+              `too many failed authentications from ${request.ip}: retry after ${(rate.retryAfterMs / 1000).toFixed(1)} s (retryAfterMs=${rate.retryAfterMs})`,
+            ),
+          );
       }
       const refusal = security.refusal(secret);
       refuse(reply, new TitanError(ErrorCode.UNAUTHENTICATED, secret === undefined ? refusal : `${refusal} (sent as "Authorization: Bearer <token>")`));

@@ -24,7 +24,7 @@ export class MasterMetrics {
     // The ledger's head, scraped from outside the data dir: a later cut or wipe cannot match what was seen.
     new Gauge({
       name: 'titan_audit_head_seq',
-      help: 'Sequence number of the last audit ledger row; the hash label is that row\'s chained hash',
+      help: "Sequence number of the last audit ledger row; the hash label is that row's chained hash",
       labelNames: ['hash'],
       registers: [this.registry],
       collect() {
@@ -35,7 +35,7 @@ export class MasterMetrics {
     });
     new Gauge({
       name: 'titan_audit_rows',
-      help: 'Rows in the audit ledger (it is never pruned); the hash label is the head row\'s chained hash',
+      help: "Rows in the audit ledger (it is never pruned); the hash label is the head row's chained hash",
       labelNames: ['hash'],
       registers: [this.registry],
       collect() {
@@ -82,8 +82,14 @@ export class MasterMetrics {
       registers,
       collect() {
         const workers = api.reads.liveWorkers();
-        this.set({ kind: 'total' }, workers.reduce((n, w) => n + w.slots, 0));
-        this.set({ kind: 'used' }, workers.reduce((n, w) => n + w.busySlots, 0));
+        this.set(
+          { kind: 'total' },
+          workers.reduce((n, w) => n + w.slots, 0),
+        );
+        this.set(
+          { kind: 'used' },
+          workers.reduce((n, w) => n + w.busySlots, 0),
+        );
       },
     });
     new Gauge({
@@ -97,7 +103,12 @@ export class MasterMetrics {
         for (const service of services) this.set({ service: service.id }, service.restarts);
       },
     });
-    const transitions = new Counter({ name: 'titan_job_transitions_total', help: 'Job state transitions, by the state entered', labelNames: ['to'], registers });
+    const transitions = new Counter({
+      name: 'titan_job_transitions_total',
+      help: 'Job state transitions, by the state entered',
+      labelNames: ['to'],
+      registers,
+    });
     const dispatch = new Histogram({
       name: 'titan_dispatch_latency_seconds',
       help: 'Time from a job becoming ready (queued) to its assignment to a worker',

@@ -18,8 +18,14 @@ export const PipelineFiles = z.object({
 /** An HTTP caller sends everything in one request: what PIPELINE_SUBMIT found missing is refused, naming the fix. */
 export function refuseMissing({ missing }: PipelineMissingReply): never {
   if (missing.project) {
-    throw new TitanError(ErrorCode.INVALID_REQUEST, 'project: true needs the pipeline folder: POST it as a .tar.gz to /api/v1/artifacts (tar czf - -C <folder> .) and send its hash as "project"');
+    throw new TitanError(
+      ErrorCode.INVALID_REQUEST,
+      'project: true needs the pipeline folder: POST it as a .tar.gz to /api/v1/artifacts (tar czf - -C <folder> .) and send its hash as "project"',
+    );
   }
-  const lines = missing.files.map((f) => `job ${f.job} (line ${f.line}): file ${f.path} was not sent: POST its bytes to /api/v1/artifacts and name the hash in "files": {"${f.path}": "<hash>"}`);
+  const lines = missing.files.map(
+    (f) =>
+      `job ${f.job} (line ${f.line}): file ${f.path} was not sent: POST its bytes to /api/v1/artifacts and name the hash in "files": {"${f.path}": "<hash>"}`,
+  );
   throw new TitanError(ErrorCode.INVALID_REQUEST, lines.join('\n'));
 }

@@ -7,7 +7,10 @@ export class SseStream {
   readonly #onClose = new Set<() => void>();
   readonly #abort = new AbortController();
 
-  constructor(request: FastifyRequest, private readonly reply: FastifyReply) {
+  constructor(
+    request: FastifyRequest,
+    private readonly reply: FastifyReply,
+  ) {
     reply.hijack();
     reply.raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',

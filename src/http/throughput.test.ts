@@ -4,7 +4,16 @@ import { newJob, type JobSpec, type JobState } from '../core/job.js';
 import { EventFeed } from '../master/event-feed.js';
 import { Throughput } from './throughput.js';
 
-const SPEC: JobSpec = { name: 'n', run: { kind: 'command', command: 'true' }, args: [], env: {}, requirement: ['GENERAL'], priority: 0, retries: 0, timeoutSeconds: 0 };
+const SPEC: JobSpec = {
+  name: 'n',
+  run: { kind: 'command', command: 'true' },
+  args: [],
+  env: {},
+  requirement: ['GENERAL'],
+  priority: 0,
+  retries: 0,
+  timeoutSeconds: 0,
+};
 const MINUTE = 60_000;
 
 test('finished jobs are counted per minute over the last hour, failures and dead apart from successes', () => {
@@ -25,6 +34,9 @@ test('finished jobs are counted per minute over the last hour, failures and dead
   assert.equal(hour.length, 60);
   assert.deepEqual(hour.at(-1), { at: base + MINUTE, succeeded: 1, failed: 0 });
   assert.deepEqual(hour.at(-2), { at: base, succeeded: 1, failed: 2 });
-  assert.equal(hour.reduce((n, m) => n + m.succeeded + m.failed, 0), 4);
+  assert.equal(
+    hour.reduce((n, m) => n + m.succeeded + m.failed, 0),
+    4,
+  );
   throughput.close();
 });

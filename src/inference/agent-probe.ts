@@ -38,7 +38,15 @@ export class AgentProbe {
   private refreshing: Promise<void> | null = null;
 
   constructor(private readonly options: ProbeOptions) {
-    this.reading = { models: [], serverError: 'not probed yet', vramTotalMb: options.vramTotalMb ?? 0, vramFreeMb: options.vramFreeMb ?? options.vramTotalMb ?? 0, ramTotalMb: mb(totalmem()), ramFreeMb: mb(freemem()), cpuPercent: 0 };
+    this.reading = {
+      models: [],
+      serverError: 'not probed yet',
+      vramTotalMb: options.vramTotalMb ?? 0,
+      vramFreeMb: options.vramFreeMb ?? options.vramTotalMb ?? 0,
+      ramTotalMb: mb(totalmem()),
+      ramFreeMb: mb(freemem()),
+      cpuPercent: 0,
+    };
   }
 
   refresh(): Promise<void> {

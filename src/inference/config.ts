@@ -30,7 +30,10 @@ const positive = z.number().positive();
 const pct = z.number().min(0).max(100);
 const ConfigFile = z
   .object({
-    weights: z.object({ vram: z.number().min(0), load: z.number().min(0), rtt: z.number().min(0), performance: z.number().min(0) }).partial().strict(),
+    weights: z
+      .object({ vram: z.number().min(0), load: z.number().min(0), rtt: z.number().min(0), performance: z.number().min(0) })
+      .partial()
+      .strict(),
     rttScaleMs: positive,
     tokensPerSecScale: positive,
     noHistoryPerformance: z.number().min(0).max(1),
@@ -39,9 +42,17 @@ const ConfigFile = z
     degradedFactor: z.number().min(0).max(1),
     health: z
       .object({
-        degradeVramPct: pct, degradeCpuPct: pct, degradeRamFreeMb: z.number().min(0), recoverVramPct: pct, recoverCpuPct: pct,
-        recoverRamFreeMb: z.number().min(0), failuresToOpen: z.number().int().min(1), openMs: positive, halfOpenMs: positive,
-        successesToClose: z.number().int().min(1), halfOpenTrials: z.number().int().min(1),
+        degradeVramPct: pct,
+        degradeCpuPct: pct,
+        degradeRamFreeMb: z.number().min(0),
+        recoverVramPct: pct,
+        recoverCpuPct: pct,
+        recoverRamFreeMb: z.number().min(0),
+        failuresToOpen: z.number().int().min(1),
+        openMs: positive,
+        halfOpenMs: positive,
+        successesToClose: z.number().int().min(1),
+        halfOpenTrials: z.number().int().min(1),
       })
       .partial()
       .strict(),
@@ -69,7 +80,8 @@ export function resolveInferenceOptions(configFile: string | undefined, env: Nod
   }
   const ttlText = env.TOKEN_TTL ?? env.TITAN_TOKEN_TTL;
   const ttl = ttlText !== undefined ? Number(ttlText) : undefined;
-  if (ttl !== undefined && !(Number.isInteger(ttl) && ttl >= 1 && ttl <= 86_400)) throw new Error(`TOKEN_TTL=${ttlText}: give whole seconds between 1 and 86400`);
+  if (ttl !== undefined && !(Number.isInteger(ttl) && ttl >= 1 && ttl <= 86_400))
+    throw new Error(`TOKEN_TTL=${ttlText}: give whole seconds between 1 and 86400`);
   const d = DEFAULT_INFERENCE;
   const modelMb: Record<string, number> = {};
   for (const [name, value] of Object.entries(file.modelMb ?? {})) modelMb[normaliseModel(name)] = value;

@@ -11,8 +11,16 @@ import { parseNvidiaSmi, AgentProbe } from './agent-probe.js';
 import { FakeOllama } from '../../test/ollama/server.js';
 
 const report = (over: Partial<InferenceAgentReport> = {}): InferenceAgentReport => ({
-  gatewayPort: 11500, models: [{ name: 'llama3:8b', sizeMb: 1000 }], vramTotalMb: 8192, vramFreeMb: 8192, ramTotalMb: 32000, ramFreeMb: 16000,
-  cpuPercent: 10, running: 0, maxConcurrency: 2, ...over,
+  gatewayPort: 11500,
+  models: [{ name: 'llama3:8b', sizeMb: 1000 }],
+  vramTotalMb: 8192,
+  vramFreeMb: 8192,
+  ramTotalMb: 32000,
+  ramFreeMb: 16000,
+  cpuPercent: 10,
+  running: 0,
+  maxConcurrency: 2,
+  ...over,
 });
 
 describe('the inference coordinator', () => {
@@ -63,7 +71,9 @@ describe('inference settings', () => {
   };
 
   test('a config file overrides weights, scales and thresholds; TOKEN_TTL the token lifetime', () => {
-    const o = resolveInferenceOptions(file({ weights: { rtt: 0.5 }, rttScaleMs: 100, modelMb: { llama3: 5000 }, health: { failuresToOpen: 5 } }), { TOKEN_TTL: '60' });
+    const o = resolveInferenceOptions(file({ weights: { rtt: 0.5 }, rttScaleMs: 100, modelMb: { llama3: 5000 }, health: { failuresToOpen: 5 } }), {
+      TOKEN_TTL: '60',
+    });
     assert.deepEqual(o.placement.weights, { vram: 0.4, load: 0.3, rtt: 0.5, performance: 0.1 });
     assert.equal(o.placement.rttScaleMs, 100);
     assert.deepEqual(o.placement.modelMb, { 'llama3:latest': 5000 });

@@ -106,7 +106,12 @@ export class InferenceCoordinator {
     this.reservations.set(jti, { agentId: agent.id, expiresAt });
     const keys = this.signing();
     const name = normaliseModel(model);
-    const token = await signInferenceToken(keys.privateKey, keys.kid, { clientId, agentId: agent.id, model: name, jti, ttlSeconds: this.options.tokenTtlSeconds }, now);
+    const token = await signInferenceToken(
+      keys.privateKey,
+      keys.kid,
+      { clientId, agentId: agent.id, model: name, jti, ttlSeconds: this.options.tokenTtlSeconds },
+      now,
+    );
     return { ok: true, agentId: agent.id, endpoint: agent.endpoint, model: name, score: placement.score, token, jti, expiresAt };
   }
 
@@ -123,7 +128,10 @@ export class InferenceCoordinator {
     if (agent === undefined) return;
     this.registry.outcome(agent, report.outcome, report.tokens, report.evalMs > 0 ? report.evalMs : report.durationMs, now);
     if (report.outcome === 'failure' || report.outcome === 'timeout') {
-      this.log.warn({ agentId, model: report.model, outcome: report.outcome, error: report.error, status: agent.status }, 'inference request failed on its agent');
+      this.log.warn(
+        { agentId, model: report.model, outcome: report.outcome, error: report.error, status: agent.status },
+        'inference request failed on its agent',
+      );
     }
   }
 
@@ -131,7 +139,8 @@ export class InferenceCoordinator {
     this.registry.tick(now);
     this.expireReservations(now);
     for (const agent of this.registry.agents.values()) {
-      if (agent.source === 'grpc' && now - agent.lastReportAt > this.options.agentTimeoutMs) this.remove(agent.id, `no health report for ${this.options.agentTimeoutMs} ms`);
+      if (agent.source === 'grpc' && now - agent.lastReportAt > this.options.agentTimeoutMs)
+        this.remove(agent.id, `no health report for ${this.options.agentTimeoutMs} ms`);
     }
   }
 

@@ -23,8 +23,15 @@ describe('the inference gateway', () => {
     keys = await loadOrCreateSigningKeys(dir);
     upstream = `http://127.0.0.1:${await ollama.start(0)}`;
     gateway = new InferenceGateway({
-      agentId: 'agent-1', serverUrl: upstream, host: '127.0.0.1', port: 0, maxConcurrency: 2, requestTimeoutMs: 500, maxBodyBytes: 1 << 20,
-      log: createLogger('test', 'silent'), onOutcome: (o) => outcomes.push(o),
+      agentId: 'agent-1',
+      serverUrl: upstream,
+      host: '127.0.0.1',
+      port: 0,
+      maxConcurrency: 2,
+      requestTimeoutMs: 500,
+      maxBodyBytes: 1 << 20,
+      log: createLogger('test', 'silent'),
+      onOutcome: (o) => outcomes.push(o),
     });
     await gateway.setPublicKey(keys.publicPem);
     base = `http://127.0.0.1:${await gateway.start()}`;
@@ -36,7 +43,18 @@ describe('the inference gateway', () => {
   });
 
   const token = (over: { agentId?: string; model?: string; at?: number; ttl?: number; with?: SigningKeys } = {}): Promise<string> =>
-    signInferenceToken((over.with ?? keys).privateKey, (over.with ?? keys).kid, { clientId: 'c1', agentId: over.agentId ?? 'agent-1', model: over.model ?? 'llama3:latest', jti: `j-${outcomes.length}-${Math.random()}`, ttlSeconds: over.ttl ?? 60 }, over.at ?? Date.now());
+    signInferenceToken(
+      (over.with ?? keys).privateKey,
+      (over.with ?? keys).kid,
+      {
+        clientId: 'c1',
+        agentId: over.agentId ?? 'agent-1',
+        model: over.model ?? 'llama3:latest',
+        jti: `j-${outcomes.length}-${Math.random()}`,
+        ttlSeconds: over.ttl ?? 60,
+      },
+      over.at ?? Date.now(),
+    );
   const call = async (jwt: string | null, body: unknown = { model: 'llama3', prompt: 'the sky is blue' }, path = '/api/generate'): Promise<Response> =>
     fetch(`${base}${path}`, { method: 'POST', headers: jwt === null ? {} : { authorization: `Bearer ${jwt}` }, body: JSON.stringify(body) });
   const nextOutcome = async (count: number): Promise<InferenceOutcomeReport> => {
@@ -53,12 +71,15 @@ describe('the inference gateway', () => {
     assert.equal(again.kid, keys.kid);
   });
 
-  test('a valid token gets the model server\'s stream through unchanged, and the outcome is reported with its tokens', async () => {
+  test("a valid token gets the model server's stream through unchanged, and the outcome is reported with its tokens", async () => {
     const before = outcomes.length;
     const res = await call(await token());
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'application/x-ndjson');
-    const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { response: string; done: boolean; eval_count?: number });
+    const lines = (await res.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { response: string; done: boolean; eval_count?: number });
     assert.equal(lines.map((l) => l.response).join(''), 'Echo: the sky is blue');
     assert.equal(lines.at(-1)?.done, true);
     const o = await nextOutcome(before + 1);
@@ -118,7 +139,9 @@ describe('the inference gateway', () => {
       assert.equal(res.status, 401);
       assert.equal(((await res.json()) as { code: string }).code, 'E_TOKEN_FORGED');
       const [head, , sig] = (await token()).split('.');
-      const payload = Buffer.from(JSON.stringify({ model: 'llama3:latest', iss: 'titan-master', sub: 'evil', aud: 'agent-1', exp: Math.floor(Date.now() / 1000) + 3600 })).toString('base64url');
+      const payload = Buffer.from(
+        JSON.stringify({ model: 'llama3:latest', iss: 'titan-master', sub: 'evil', aud: 'agent-1', exp: Math.floor(Date.now() / 1000) + 3600 }),
+      ).toString('base64url');
       const altered = await call(`${head ?? ''}.${payload}.${sig ?? ''}`);
       assert.equal(((await altered.json()) as { code: string }).code, 'E_TOKEN_FORGED');
     } finally {
@@ -147,7 +170,7 @@ describe('the inference gateway', () => {
     }
   });
 
-  test('an unknown model on the server is the client\'s error, not the agent\'s', async () => {
+  test("an unknown model on the server is the client's error, not the agent's", async () => {
     const before = outcomes.length;
     const res = await call(await token({ model: 'ghost:latest' }), { model: 'ghost', prompt: 'x' });
     assert.equal(res.status, 404);
@@ -158,15 +181,29 @@ describe('the inference gateway', () => {
     // Its own gateway with a no-progress timeout longer than the test: the two held requests are
     // released by the test, not by the clock.
     const busy = new InferenceGateway({
-      agentId: 'agent-1', serverUrl: upstream, host: '127.0.0.1', port: 0, maxConcurrency: 2, requestTimeoutMs: 60_000, maxBodyBytes: 1 << 20,
-      log: createLogger('test', 'silent'), onOutcome: () => undefined,
+      agentId: 'agent-1',
+      serverUrl: upstream,
+      host: '127.0.0.1',
+      port: 0,
+      maxConcurrency: 2,
+      requestTimeoutMs: 60_000,
+      maxBodyBytes: 1 << 20,
+      log: createLogger('test', 'silent'),
+      onOutcome: () => undefined,
     });
     await busy.setPublicKey(keys.publicPem);
     const busyBase = `http://127.0.0.1:${await busy.start()}`;
     let release = (): void => undefined;
-    ollama.gate = new Promise<void>((resolve) => { release = resolve; });
+    ollama.gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     try {
-      const send = async (): Promise<Response> => fetch(`${busyBase}/api/generate`, { method: 'POST', headers: { authorization: `Bearer ${await token()}` }, body: JSON.stringify({ model: 'llama3', prompt: 'x' }) });
+      const send = async (): Promise<Response> =>
+        fetch(`${busyBase}/api/generate`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${await token()}` },
+          body: JSON.stringify({ model: 'llama3', prompt: 'x' }),
+        });
       const slow = [send(), send()];
       for (let i = 0; i < 1000 && ollama.held < 2; i += 1) await new Promise((r) => setTimeout(r, 10));
       assert.equal(ollama.held, 2, 'both requests reached the model server');

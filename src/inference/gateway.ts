@@ -81,11 +81,13 @@ export class InferenceGateway {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method === 'GET' && path === '/healthz') return send(res, 200, { ok: true, agent: this.options.agentId, active: this.active });
-    if (req.method !== 'POST' || !PROXIED.has(path)) return send(res, 404, { code: 'E_NOT_FOUND', error: `${req.method ?? ''} ${path} is not served here: POST /api/generate or /api/chat` });
+    if (req.method !== 'POST' || !PROXIED.has(path))
+      return send(res, 404, { code: 'E_NOT_FOUND', error: `${req.method ?? ''} ${path} is not served here: POST /api/generate or /api/chat` });
     const key = this.key;
-    if (key === null) return send(res, 503, { code: 'E_NOT_READY', error: 'this agent has not received the master\'s public key yet; retry shortly' });
+    if (key === null) return send(res, 503, { code: 'E_NOT_READY', error: "this agent has not received the master's public key yet; retry shortly" });
     const header = req.headers.authorization;
-    if (header?.startsWith('Bearer ') !== true) return send(res, 401, { code: 'E_TOKEN_MISSING', error: 'send the token from POST /api/v1/inference/request as "Authorization: Bearer <token>"' });
+    if (header?.startsWith('Bearer ') !== true)
+      return send(res, 401, { code: 'E_TOKEN_MISSING', error: 'send the token from POST /api/v1/inference/request as "Authorization: Bearer <token>"' });
     let token: VerifiedToken;
     try {
       token = await this.verify(header.slice(7).trim(), key);
@@ -147,7 +149,15 @@ export class InferenceGateway {
       });
     };
     const upstream = httpRequest(
-      { protocol: this.upstream.protocol, hostname: this.upstream.hostname, port: this.upstream.port, path, method: 'POST', agent: this.pool, headers: { 'content-type': 'application/json', 'content-length': body.length } },
+      {
+        protocol: this.upstream.protocol,
+        hostname: this.upstream.hostname,
+        port: this.upstream.port,
+        path,
+        method: 'POST',
+        agent: this.pool,
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      },
       (up) => {
         const status = up.statusCode ?? 502;
         res.writeHead(status, { 'content-type': up.headers['content-type'] ?? 'application/json', 'x-titan-agent': this.options.agentId });
@@ -175,7 +185,8 @@ export class InferenceGateway {
     }, this.options.requestTimeoutMs);
     upstream.on('error', (err) => {
       const outcome = timedOut ? 'timeout' : 'failure';
-      if (!res.headersSent) send(res, timedOut ? 504 : 502, { code: timedOut ? 'E_TIMEOUT' : 'E_UPSTREAM', error: `the model server on this agent failed: ${err.message}` });
+      if (!res.headersSent)
+        send(res, timedOut ? 504 : 502, { code: timedOut ? 'E_TIMEOUT' : 'E_UPSTREAM', error: `the model server on this agent failed: ${err.message}` });
       else res.destroy();
       finish(outcome, err.message);
     });

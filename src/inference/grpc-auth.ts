@@ -22,9 +22,7 @@ const METHOD_PERMISSIONS: Readonly<Record<GrpcMethod, { action: Action; resource
  * writes the call's second ledger row (its result) for a change, as TCP and HTTP do, and
  * nothing for a read.
  */
-export type GrpcAdmission =
-  | { readonly refused: Partial<grpc.StatusObject> }
-  | { readonly refused: null; readonly outcome: (result: string) => void };
+export type GrpcAdmission = { readonly refused: Partial<grpc.StatusObject> } | { readonly refused: null; readonly outcome: (result: string) => void };
 
 export type GrpcGuard = (metadata: grpc.Metadata, method: GrpcMethod, peer: string) => GrpcAdmission;
 

@@ -55,7 +55,12 @@ export function coordinatorHandlers(host: InferenceHost, guard: GrpcGuard): grpc
     const callback = auditedCallback(answer, admission.outcome);
     const r = call.request;
     // proto3 sends 0 and "" for unset fields: they mean absent here.
-    const body = { model: r.model, ...(r.prompt !== '' ? { prompt: r.prompt } : {}), ...(r.max_tokens !== 0 ? { max_tokens: r.max_tokens } : {}), ...(r.client_id !== '' ? { client_id: r.client_id } : {}) };
+    const body = {
+      model: r.model,
+      ...(r.prompt !== '' ? { prompt: r.prompt } : {}),
+      ...(r.max_tokens !== 0 ? { max_tokens: r.max_tokens } : {}),
+      ...(r.client_id !== '' ? { client_id: r.client_id } : {}),
+    };
     requestInference(host, body, 'grpc-client', Date.now()).then(
       (result) => {
         if (result.ok) return callback(null, result.grant);
@@ -75,7 +80,8 @@ export function coordinatorHandlers(host: InferenceHost, guard: GrpcGuard): grpc
     if (!parsed.success) return callback(fail(grpc.status.INVALID_ARGUMENT, describeIssues(parsed.error)));
     const req = parsed.data;
     const existing = host.inference.registry.agents.get(req.agent_id);
-    if (existing !== undefined && existing.source === 'worker') return callback(fail(grpc.status.ALREADY_EXISTS, `agent ${req.agent_id} is a Titan worker already; pick another agent_id`));
+    if (existing !== undefined && existing.source === 'worker')
+      return callback(fail(grpc.status.ALREADY_EXISTS, `agent ${req.agent_id} is a Titan worker already; pick another agent_id`));
     const agent = host.inference.report(req.agent_id, 'grpc', req.endpoint.replace(/\/+$/, ''), toReport(req.endpoint, req.resources), Date.now());
     callback(null, { ok: true, status: agent.status, report_interval_ms: reportIntervalOf(host), public_key_pem: host.inference.publicKeyPem });
   };
@@ -102,14 +108,22 @@ export function coordinatorHandlers(host: InferenceHost, guard: GrpcGuard): grpc
       if (!parsed.success) return refuse({ code: grpc.status.INVALID_ARGUMENT, details: describeIssues(parsed.error) });
       const report = parsed.data;
       const agent = host.inference.registry.agents.get(report.agent_id);
-      if (agent === undefined || agent.source !== 'grpc') return refuse({ code: grpc.status.NOT_FOUND, details: `agent ${report.agent_id} is not registered: call RegisterAgent first` });
+      if (agent === undefined || agent.source !== 'grpc')
+        return refuse({ code: grpc.status.NOT_FOUND, details: `agent ${report.agent_id} is not registered: call RegisterAgent first` });
       reporter = report.agent_id;
       const now = Date.now();
-      if (report.resources !== null && report.resources !== undefined) host.inference.report(agent.id, 'grpc', agent.endpoint, toReport(agent.endpoint, report.resources), now);
+      if (report.resources !== null && report.resources !== undefined)
+        host.inference.report(agent.id, 'grpc', agent.endpoint, toReport(agent.endpoint, report.resources), now);
       else agent.lastReportAt = now;
       for (const raw of report.outcomes) {
         const o = raw as Record<string, unknown>;
-        const outcome = InferenceOutcomeReport.safeParse({ ...o, evalMs: o.eval_ms, durationMs: o.duration_ms, ...(o.jti === '' ? { jti: undefined } : {}), ...(o.error === '' ? { error: undefined } : {}) });
+        const outcome = InferenceOutcomeReport.safeParse({
+          ...o,
+          evalMs: o.eval_ms,
+          durationMs: o.duration_ms,
+          ...(o.jti === '' ? { jti: undefined } : {}),
+          ...(o.error === '' ? { error: undefined } : {}),
+        });
         if (outcome.success) host.inference.outcome(agent.id, outcome.data, now);
       }
       outcome('ok');

@@ -34,11 +34,18 @@ export class GrpcApi {
     private readonly tls: ServerTlsMaterial | null,
   ) {
     const protos = loadProtos();
-    this.server.addService(protos.coordinator.service, coordinatorHandlers(host, grpcGuard(() => security)));
+    this.server.addService(
+      protos.coordinator.service,
+      coordinatorHandlers(
+        host,
+        grpcGuard(() => security),
+      ),
+    );
     this.server.addService(protos.health.service, {
       Check: (call: HealthCall, callback: grpc.sendUnaryData<{ status: string }>) => {
         const status = this.servingStatus(call.request.service);
-        if (status === 'SERVICE_UNKNOWN') callback({ code: grpc.status.NOT_FOUND, details: `unknown service "${call.request.service}": ask for "" or "${COORDINATOR}"` });
+        if (status === 'SERVICE_UNKNOWN')
+          callback({ code: grpc.status.NOT_FOUND, details: `unknown service "${call.request.service}": ask for "" or "${COORDINATOR}"` });
         else callback(null, { status });
       },
       Watch: (call: HealthWatch) => this.watch(call),

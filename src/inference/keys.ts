@@ -25,7 +25,12 @@ export async function loadOrCreateSigningKeys(dataDir: string): Promise<SigningK
   if (existsSync(privatePath) && existsSync(publicPath)) {
     const privatePem = readFileSync(privatePath, 'utf8');
     const publicPem = readFileSync(publicPath, 'utf8');
-    return { privateKey: await importPKCS8(privatePem, 'RS256'), publicKey: await importSPKI(publicPem, 'RS256', { extractable: true }), publicPem, kid: keyId(publicPem) };
+    return {
+      privateKey: await importPKCS8(privatePem, 'RS256'),
+      publicKey: await importSPKI(publicPem, 'RS256', { extractable: true }),
+      publicPem,
+      kid: keyId(publicPem),
+    };
   }
   const pair = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
   const privatePem = await exportPKCS8(pair.privateKey);

@@ -13,22 +13,65 @@ export function inferencePrometheus(host: InferenceHost): string {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, value] of samples) out.push(`${name}${labels} ${value}`);
   };
-  metric('titan_inference_agents', 'gauge', 'Inference agents by health status.', STATUSES.map((s) => [`{status="${s}"}`, agents.filter((a) => a.status === s).length]));
+  metric(
+    'titan_inference_agents',
+    'gauge',
+    'Inference agents by health status.',
+    STATUSES.map((s) => [`{status="${s}"}`, agents.filter((a) => a.status === s).length]),
+  );
   metric('titan_inference_routed_total', 'counter', 'Inference requests routed to an agent.', [['', c.counters.routed]]);
-  metric('titan_inference_refused_total', 'counter', 'Inference requests refused, by reason.', [['{reason="unknown_model"}', c.counters.unknownModel], ['{reason="no_capacity"}', c.counters.noCapacity]]);
-  metric('titan_inference_transitions_total', 'counter', 'Agent health transitions, by the status entered.', STATUSES.map((s) => [`{to="${s}"}`, c.registry.transitionCounts[s]]));
+  metric('titan_inference_refused_total', 'counter', 'Inference requests refused, by reason.', [
+    ['{reason="unknown_model"}', c.counters.unknownModel],
+    ['{reason="no_capacity"}', c.counters.noCapacity],
+  ]);
+  metric(
+    'titan_inference_transitions_total',
+    'counter',
+    'Agent health transitions, by the status entered.',
+    STATUSES.map((s) => [`{to="${s}"}`, c.registry.transitionCounts[s]]),
+  );
   const per = (pick: (a: (typeof agents)[number]) => number | null): [string, number][] =>
     agents.flatMap((a) => {
       const v = pick(a);
       return v === null ? [] : [[`{agent="${label(a.id)}"}`, v] as [string, number]];
     });
-  metric('titan_inference_agent_up', 'gauge', '1 when the agent takes traffic (not offline).', per((a) => (a.status === 'offline' ? 0 : 1)));
-  metric('titan_inference_agent_running', 'gauge', 'Requests in flight or reserved on the agent.', per((a) => a.running));
-  metric('titan_inference_agent_vram_free_mb', 'gauge', 'Free VRAM the agent reported.', per((a) => a.vramFreeMb));
-  metric('titan_inference_agent_rtt_ms', 'gauge', 'Smoothed heartbeat round trip.', per((a) => a.rttMs));
-  metric('titan_inference_agent_tokens_per_second', 'gauge', 'Moving average of generation throughput.', per((a) => a.tokensPerSec));
+  metric(
+    'titan_inference_agent_up',
+    'gauge',
+    '1 when the agent takes traffic (not offline).',
+    per((a) => (a.status === 'offline' ? 0 : 1)),
+  );
+  metric(
+    'titan_inference_agent_running',
+    'gauge',
+    'Requests in flight or reserved on the agent.',
+    per((a) => a.running),
+  );
+  metric(
+    'titan_inference_agent_vram_free_mb',
+    'gauge',
+    'Free VRAM the agent reported.',
+    per((a) => a.vramFreeMb),
+  );
+  metric(
+    'titan_inference_agent_rtt_ms',
+    'gauge',
+    'Smoothed heartbeat round trip.',
+    per((a) => a.rttMs),
+  );
+  metric(
+    'titan_inference_agent_tokens_per_second',
+    'gauge',
+    'Moving average of generation throughput.',
+    per((a) => a.tokensPerSec),
+  );
   for (const kind of ['success', 'failure', 'timeout'] as const) {
-    metric(`titan_inference_agent_requests_${kind}_total`, 'counter', `Requests the agent's gateway reported as ${kind}.`, per((a) => a.counts[kind]));
+    metric(
+      `titan_inference_agent_requests_${kind}_total`,
+      'counter',
+      `Requests the agent's gateway reported as ${kind}.`,
+      per((a) => a.counts[kind]),
+    );
   }
   return `${out.join('\n')}\n`;
 }

@@ -1,6 +1,16 @@
 import {
-  admitsTrial, advanceHealth, initialHealth, noteRouted, observeResources, recordOutcome, statusOf,
-  type AgentHealth, type HealthConfig, type HealthStep, type RequestOutcome, type Transition,
+  admitsTrial,
+  advanceHealth,
+  initialHealth,
+  noteRouted,
+  observeResources,
+  recordOutcome,
+  statusOf,
+  type AgentHealth,
+  type HealthConfig,
+  type HealthStep,
+  type RequestOutcome,
+  type Transition,
 } from '../core/inference-health.js';
 import { normaliseModel, type AgentSnapshot, type AgentStatus } from '../core/inference-placement.js';
 import type { InferenceAgentReport } from '../protocol/inference-messages.js';
@@ -62,10 +72,29 @@ export class AgentRegistry {
     if (agent === undefined) {
       const health = initialHealth(now);
       agent = {
-        id, source, endpoint, status: statusOf(health), models: new Map(), vramTotalMb: 0, vramFreeMb: 0, ramTotalMb: 0, ramFreeMb: 0, cpuPercent: 0,
-        running: 0, reportedRunning: 0, reserved: 0, maxConcurrency: 1, rttMs: null, tokensPerSec: null, admitsTrial: true, health,
-        serverError: undefined, registeredAt: now, lastReportAt: now,
-        counts: { routed: 0, success: 0, failure: 0, timeout: 0, clientError: 0, cancelled: 0, tokens: 0 }, lastTransition: null,
+        id,
+        source,
+        endpoint,
+        status: statusOf(health),
+        models: new Map(),
+        vramTotalMb: 0,
+        vramFreeMb: 0,
+        ramTotalMb: 0,
+        ramFreeMb: 0,
+        cpuPercent: 0,
+        running: 0,
+        reportedRunning: 0,
+        reserved: 0,
+        maxConcurrency: 1,
+        rttMs: null,
+        tokensPerSec: null,
+        admitsTrial: true,
+        health,
+        serverError: undefined,
+        registeredAt: now,
+        lastReportAt: now,
+        counts: { routed: 0, success: 0, failure: 0, timeout: 0, clientError: 0, cancelled: 0, tokens: 0 },
+        lastTransition: null,
       };
       this.agents.set(id, agent);
     }

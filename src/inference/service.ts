@@ -57,7 +57,9 @@ export function statusView(host: InferenceHost, includeAgents: boolean, now: num
       outcomes_total: c.counters.outcomes,
       transitions_total: { healthy: t.healthy, degraded: t.degraded, half_open: t['half-open'], offline: t.offline },
     },
-    recent_transitions: c.registry.recent.slice(-50).map((e) => ({ agent_id: e.agentId, from: e.from, to: e.to, reason: e.reason, at: new Date(e.at).toISOString() })),
+    recent_transitions: c.registry.recent
+      .slice(-50)
+      .map((e) => ({ agent_id: e.agentId, from: e.from, to: e.to, reason: e.reason, at: new Date(e.at).toISOString() })),
   };
   if (includeAgents) view.agents = [...c.registry.agents.values()].map(agentView);
   return view;
@@ -85,7 +87,15 @@ export function agentView(a: AgentRecord): AgentView {
     consecutive_failures: a.health.consecutiveFailures,
     ...(a.serverError !== undefined ? { server_error: a.serverError } : {}),
     last_report: new Date(a.lastReportAt).toISOString(),
-    requests: { routed: a.counts.routed, success: a.counts.success, failure: a.counts.failure, timeout: a.counts.timeout, client_error: a.counts.clientError, cancelled: a.counts.cancelled, tokens: a.counts.tokens },
+    requests: {
+      routed: a.counts.routed,
+      success: a.counts.success,
+      failure: a.counts.failure,
+      timeout: a.counts.timeout,
+      client_error: a.counts.clientError,
+      cancelled: a.counts.cancelled,
+      tokens: a.counts.tokens,
+    },
   };
 }
 
@@ -94,13 +104,21 @@ export async function requestInference(host: InferenceHost, body: unknown, calle
   const parsed = InferenceRequest.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return { ok: false, invalid: `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'} (send {"model": "llama3:8b", "prompt": "...", "max_tokens": 128})` };
+    return {
+      ok: false,
+      invalid: `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'} (send {"model": "llama3:8b", "prompt": "...", "max_tokens": 128})`,
+    };
   }
   const answer = await host.inference.route(parsed.data.model, parsed.data.client_id ?? callerId, now);
   if (!answer.ok) {
     return {
       ok: false,
-      refusal: { code: answer.reason === 'unknown_model' ? 'E_UNKNOWN_MODEL' : 'E_NO_CAPACITY', error: answer.message, available_models: [...answer.availableModels], excluded: answer.excluded },
+      refusal: {
+        code: answer.reason === 'unknown_model' ? 'E_UNKNOWN_MODEL' : 'E_NO_CAPACITY',
+        error: answer.message,
+        available_models: [...answer.availableModels],
+        excluded: answer.excluded,
+      },
     };
   }
   return {

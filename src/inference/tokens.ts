@@ -65,9 +65,12 @@ export async function verifyInferenceToken(token: string, publicKey: CryptoKey, 
     return { clientId: payload.sub, model: payload.model, jti: payload.jti, expiresAt: payload.exp * 1000 };
   } catch (err) {
     if (err instanceof TokenRefused) throw err;
-    if (err instanceof errors.JWTExpired) throw new TokenRefused('expired', 'the token has expired: ask the master for a new one (POST /api/v1/inference/request)');
-    if (err instanceof errors.JWSSignatureVerificationFailed) throw new TokenRefused('forged', 'the token signature does not verify with the master\'s public key');
-    if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'aud') throw new TokenRefused('wrong_audience', `the token was issued for another agent, not ${agentId}: route the request again`);
+    if (err instanceof errors.JWTExpired)
+      throw new TokenRefused('expired', 'the token has expired: ask the master for a new one (POST /api/v1/inference/request)');
+    if (err instanceof errors.JWSSignatureVerificationFailed)
+      throw new TokenRefused('forged', "the token signature does not verify with the master's public key");
+    if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'aud')
+      throw new TokenRefused('wrong_audience', `the token was issued for another agent, not ${agentId}: route the request again`);
     throw new TokenRefused('malformed', `the token is not valid: ${(err as Error).message}`);
   }
 }

@@ -15,7 +15,7 @@ after(async () => {
   await admin.end();
 });
 
-void test('a takeover waits for the old epoch\'s write in flight, and once the new epoch exists the old leader\'s writes are refused', async (t) => {
+void test("a takeover waits for the old epoch's write in flight, and once the new epoch exists the old leader's writes are refused", async (t) => {
   const schema = await schemas.create('fence');
   const old = await PostgresStore.open(TEST_PG_URL, { schema, max: 2 });
   t.after(() => old.close());

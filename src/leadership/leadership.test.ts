@@ -39,13 +39,17 @@ async function master(t: TestContext, schema: string, name: string): Promise<Mas
   const store = await PostgresStore.open(TEST_PG_URL, { schema, max: 2, applicationName });
   const elected: number[] = [];
   const lost: string[] = [];
-  const leadership = new Leadership(TEST_PG_URL, { schema, ttlMs: TTL_MS, retryEveryMs: RETRY_MS, applicationName }, {
-    onElected: (epoch) => {
-      store.fence(epoch);
-      elected.push(epoch);
+  const leadership = new Leadership(
+    TEST_PG_URL,
+    { schema, ttlMs: TTL_MS, retryEveryMs: RETRY_MS, applicationName },
+    {
+      onElected: (epoch) => {
+        store.fence(epoch);
+        elected.push(epoch);
+      },
+      onLost: (reason) => lost.push(reason),
     },
-    onLost: (reason) => lost.push(reason),
-  });
+  );
   t.after(async () => {
     await leadership.stop();
     await store.close();
@@ -61,10 +65,27 @@ async function waitFor(what: string, ready: () => boolean | Promise<boolean>): P
   }
 }
 
-function submission(id: string, seq: number): { job: Job; event: { jobId: string; at: number; from: null; to: 'queued'; attempt: number; workerId: null; detail: null } } {
+function submission(
+  id: string,
+  seq: number,
+): { job: Job; event: { jobId: string; at: number; from: null; to: 'queued'; attempt: number; workerId: null; detail: null } } {
   const job: Job = {
-    id, seq, state: 'queued', attempt: 0, workerId: null, submittedAt: 100, startedAt: null, finishedAt: null, exitCode: null, signal: null,
-    reason: null, notBefore: null, pinnedWorker: null, crashes: 0, attemptBase: 0, serviceReady: false,
+    id,
+    seq,
+    state: 'queued',
+    attempt: 0,
+    workerId: null,
+    submittedAt: 100,
+    startedAt: null,
+    finishedAt: null,
+    exitCode: null,
+    signal: null,
+    reason: null,
+    notBefore: null,
+    pinnedWorker: null,
+    crashes: 0,
+    attemptBase: 0,
+    serviceReady: false,
     spec: { name: id, run: { kind: 'command', command: 'true' }, args: [], env: {}, requirement: ['GENERAL'], priority: 0, retries: 0, timeoutSeconds: 0 },
   };
   return { job, event: { jobId: id, at: 100, from: null, to: 'queued', attempt: 0, workerId: null, detail: null } };
@@ -113,15 +134,19 @@ void describe('leadership on a PostgreSQL lease', () => {
 
     process.kill(child.pid!, 'SIGCONT');
     child.stdin.write('write by-old-leader 2\n');
-    await waitFor('the old leader\'s write to be answered', () => lines.some((l) => l.startsWith('write ')));
-    assert.deepEqual(lines.filter((l) => l.startsWith('write ')), [`write ${ErrorCode.FENCED}`], lines.join('\n'));
+    await waitFor("the old leader's write to be answered", () => lines.some((l) => l.startsWith('write ')));
+    assert.deepEqual(
+      lines.filter((l) => l.startsWith('write ')),
+      [`write ${ErrorCode.FENCED}`],
+      lines.join('\n'),
+    );
     await waitFor('the old leader to step down', () => lines.some((l) => l.startsWith('lost ')));
     assert.equal(await standby.store.getJob('by-old-leader'), undefined, 'nothing of the deposed leader landed');
     assert.equal((await standby.store.getJob('by-new-leader'))?.id, 'by-new-leader');
     assert.equal(standby.leadership.epoch, newEpoch, 'the new leader still leads');
   });
 
-  void test('terminating the leader\'s database sessions makes it step down at once, and another leads', async (t) => {
+  void test("terminating the leader's database sessions makes it step down at once, and another leads", async (t) => {
     const schema = await schemas.create('terminate');
     const a = await master(t, schema, 'a');
     a.leadership.start();

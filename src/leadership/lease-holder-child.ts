@@ -14,25 +14,54 @@ const schema = process.env.TITAN_LEASE_SCHEMA ?? '';
 const ttlMs = Number(process.env.TITAN_LEASE_TTL_MS ?? 1000);
 
 const store = await PostgresStore.open(url, { schema, max: 1, applicationName: 'titan-lease-child' });
-const leadership = new Leadership(url, { schema, ttlMs, retryEveryMs: 50, applicationName: 'titan-lease-child' }, {
-  onElected: (epoch) => {
-    store.fence(epoch);
-    say(`elected ${epoch}`);
+const leadership = new Leadership(
+  url,
+  { schema, ttlMs, retryEveryMs: 50, applicationName: 'titan-lease-child' },
+  {
+    onElected: (epoch) => {
+      store.fence(epoch);
+      say(`elected ${epoch}`);
+    },
+    onLost: (reason) => say(`lost ${reason}`),
   },
-  onLost: (reason) => say(`lost ${reason}`),
-});
+);
 leadership.start();
 
 for await (const line of createInterface({ input: process.stdin })) {
   const [command, id = 'x', seq = '1'] = line.trim().split(/\s+/);
   if (command !== 'write') continue;
   const job = {
-    id, seq: Number(seq), state: 'queued' as const, attempt: 0, workerId: null, submittedAt: Date.now(), startedAt: null, finishedAt: null,
-    exitCode: null, signal: null, reason: null, notBefore: null, pinnedWorker: null, crashes: 0, attemptBase: 0, serviceReady: false,
-    spec: { name: id, run: { kind: 'command' as const, command: 'true' }, args: [], env: {}, requirement: ['GENERAL'], priority: 0, retries: 0, timeoutSeconds: 0 },
+    id,
+    seq: Number(seq),
+    state: 'queued' as const,
+    attempt: 0,
+    workerId: null,
+    submittedAt: Date.now(),
+    startedAt: null,
+    finishedAt: null,
+    exitCode: null,
+    signal: null,
+    reason: null,
+    notBefore: null,
+    pinnedWorker: null,
+    crashes: 0,
+    attemptBase: 0,
+    serviceReady: false,
+    spec: {
+      name: id,
+      run: { kind: 'command' as const, command: 'true' },
+      args: [],
+      env: {},
+      requirement: ['GENERAL'],
+      priority: 0,
+      retries: 0,
+      timeoutSeconds: 0,
+    },
   };
   try {
-    await store.commitTick({ writes: [{ job, event: { jobId: id, at: job.submittedAt, from: null, to: 'queued', attempt: 0, workerId: null, detail: null } }] });
+    await store.commitTick({
+      writes: [{ job, event: { jobId: id, at: job.submittedAt, from: null, to: 'queued', attempt: 0, workerId: null, detail: null } }],
+    });
     say('write ok');
   } catch (err) {
     say(`write ${(err as { code?: string }).code ?? (err as Error).message}`);

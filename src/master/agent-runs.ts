@@ -33,7 +33,8 @@ function dagsOf(master: AgentRunHost, agentRunId: string, sees: SeesId): DagView
 function summarise(agentRunId: string, dags: readonly DagView[]): AgentRunView {
   const running = dags.some((d) => d.state === 'running');
   const failed = dags.filter((d) => d.state === 'failed').length;
-  const state = dags.length === 0 ? 'unknown' : running ? 'running' : failed > 0 ? 'failed' : dags.every((d) => d.state === 'cancelled') ? 'cancelled' : 'succeeded';
+  const state =
+    dags.length === 0 ? 'unknown' : running ? 'running' : failed > 0 ? 'failed' : dags.every((d) => d.state === 'cancelled') ? 'cancelled' : 'succeeded';
   return {
     agentRunId,
     dags: dags.length,
@@ -63,7 +64,11 @@ export function listAgentRuns(master: AgentRunHost, limit: number, sees: SeesId)
 /** One agent run with every DAG's jobs, oldest DAG first: the data of its timeline. */
 export function agentRun(master: AgentRunHost, agentRunId: string, sees: SeesId): AgentRunView & { readonly runs: DagStatusView[] } {
   const dags = dagsOf(master, agentRunId, sees);
-  if (dags.length === 0) throw new TitanError(ErrorCode.UNKNOWN_JOB, `no agent run ${agentRunId}: DAGs join one when submitted with agent_run_id (Python SDK submit_dag / submit_yaml)`);
+  if (dags.length === 0)
+    throw new TitanError(
+      ErrorCode.UNKNOWN_JOB,
+      `no agent run ${agentRunId}: DAGs join one when submitted with agent_run_id (Python SDK submit_dag / submit_yaml)`,
+    );
   const runs = [...dags].sort((a, b) => a.createdAt - b.createdAt).map((d) => dagStatus(master, d.id));
   return { ...summarise(agentRunId, dags), runs };
 }

@@ -52,16 +52,18 @@ function waitingKvGates(master: ApprovalHost, now: number): ApprovalView[] {
     if (read(HITL_STATUS_PREFIX + gateId)?.trim() !== 'WAITING') return [];
     const ts = Number(read(HITL_TS_PREFIX + gateId));
     const since = Number.isSafeInteger(ts) && ts > 0 ? ts : null;
-    return [{
-      ref: KV_GATE_REF_PREFIX + gateId,
-      kind: 'kv-gate',
-      message: read(HITL_MESSAGE_PREFIX + gateId) ?? 'Awaiting approval',
-      since,
-      ageMs: since === null ? null : Math.max(0, now - since),
-      expiresAt: null,
-      jobId: null,
-      dagId: null,
-    }];
+    return [
+      {
+        ref: KV_GATE_REF_PREFIX + gateId,
+        kind: 'kv-gate',
+        message: read(HITL_MESSAGE_PREFIX + gateId) ?? 'Awaiting approval',
+        since,
+        ageMs: since === null ? null : Math.max(0, now - since),
+        expiresAt: null,
+        jobId: null,
+        dagId: null,
+      },
+    ];
   });
 }
 
@@ -74,13 +76,19 @@ export function decideKvGate(master: ApprovalHost, gateId: string, approve: bool
   const ref = KV_GATE_REF_PREFIX + gateId;
   const queue = master.kv.kvGet(HITL_QUEUE_KEY, now);
   if (queue?.kind !== 'set' || !queue.value.includes(gateId)) {
-    throw new TitanError(ErrorCode.UNKNOWN_JOB, `no gate ${ref}: ${JSON.stringify(gateId)} is not in ${HITL_QUEUE_KEY}; \`titan approvals\` lists the ones waiting`);
+    throw new TitanError(
+      ErrorCode.UNKNOWN_JOB,
+      `no gate ${ref}: ${JSON.stringify(gateId)} is not in ${HITL_QUEUE_KEY}; \`titan approvals\` lists the ones waiting`,
+    );
   }
   const key = HITL_STATUS_PREFIX + gateId;
   const entry = master.kv.kvGet(key, now);
   const status = entry?.kind === 'string' ? entry.value.trim() : null;
   if (status !== 'WAITING') {
-    throw new TitanError(ErrorCode.INVALID_REQUEST, `gate ${ref} is not waiting for a decision: ${key} is ${status === null ? 'not set' : JSON.stringify(status)}`);
+    throw new TitanError(
+      ErrorCode.INVALID_REQUEST,
+      `gate ${ref} is not waiting for a decision: ${key} is ${status === null ? 'not set' : JSON.stringify(status)}`,
+    );
   }
   const decided = approve ? 'APPROVED' : 'REJECTED';
   master.kv.kvPut(key, decided, null, now);

@@ -36,7 +36,10 @@ void describe('artifact collection', () => {
   void test('a file written after the cutoff stays, named or not: its submit may still be coming', (t) => {
     const { store } = storeIn(t);
     const fresh = store.put(Buffer.from('just uploaded'));
-    assert.equal(store.collect(fresh, Date.now() - 60_000, () => false), null);
+    assert.equal(
+      store.collect(fresh, Date.now() - 60_000, () => false),
+      null,
+    );
     assert.equal(store.has(fresh), true);
   });
 
@@ -45,7 +48,10 @@ void describe('artifact collection', () => {
     const hash = oldArtifact(store, dir, 'uploaded twice');
     assert.equal(store.put(Buffer.from('uploaded twice')), hash);
     assert.ok(statSync(join(dir, hash)).mtimeMs > Date.now() - 60_000, 'the second upload refreshed the time');
-    assert.equal(store.collect(hash, Date.now() - 60_000, () => false), null);
+    assert.equal(
+      store.collect(hash, Date.now() - 60_000, () => false),
+      null,
+    );
   });
 
   void test('an old temp file from an interrupted upload is deleted; other names are never touched', async (t) => {
@@ -56,9 +62,19 @@ void describe('artifact collection', () => {
       utimesSync(join(dir, name), HOUR_AGO(), HOUR_AGO());
     }
     assert.deepEqual((await store.entries()).sort(), [temp, 'notes.txt'].sort());
-    assert.equal(store.collect(temp, Date.now(), () => true), 1);
-    assert.equal(store.collect('notes.txt', Date.now(), () => false), null);
+    assert.equal(
+      store.collect(temp, Date.now(), () => true),
+      1,
+    );
+    assert.equal(
+      store.collect('notes.txt', Date.now(), () => false),
+      null,
+    );
     assert.equal(existsSync(join(dir, 'notes.txt')), true);
-    assert.equal(store.collect('f'.repeat(64), Date.now(), () => false), null, 'a file already gone');
+    assert.equal(
+      store.collect('f'.repeat(64), Date.now(), () => false),
+      null,
+      'a file already gone',
+    );
   });
 });

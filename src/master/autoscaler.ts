@@ -1,4 +1,13 @@
-import { decideScaling, forgetPending, hostCanServe, INITIAL_SCALING_STATE, type ScalingAction, type ScalingPolicy, type ScalingState, type SpawnHost } from '../core/autoscale.js';
+import {
+  decideScaling,
+  forgetPending,
+  hostCanServe,
+  INITIAL_SCALING_STATE,
+  type ScalingAction,
+  type ScalingPolicy,
+  type ScalingState,
+  type SpawnHost,
+} from '../core/autoscale.js';
 import { Opcode } from '../protocol/opcodes.js';
 import { randomUUID } from 'node:crypto';
 import { webhookHeaders } from '../security/webhook-signature.js';
@@ -17,7 +26,9 @@ const WEBHOOK_ATTEMPTS = 3;
  * WORKER_SPAWN to a host, a POST to the webhook, or a graceful stop of an idle worker.
  */
 /** What the autoscaler reads and does on the master. */
-export type AutoscalerHost = Pick<Master, 'options' | 'log' | 'deadlines' | 'peerOf' | 'stopWorker'> & { readonly reads: Pick<JobReads, 'worker' | 'capacity'> };
+export type AutoscalerHost = Pick<Master, 'options' | 'log' | 'deadlines' | 'peerOf' | 'stopWorker'> & {
+  readonly reads: Pick<JobReads, 'worker' | 'capacity'>;
+};
 
 export class Autoscaler implements WorkerObserver {
   private state: ScalingState = INITIAL_SCALING_STATE;
@@ -33,7 +44,10 @@ export class Autoscaler implements WorkerObserver {
     this.webhook = o.scaleWebhook;
     this.webhookSecret = o.scaleWebhookSecret;
     if (this.webhook !== undefined && this.webhookSecret === undefined) {
-      master.log.warn({ url: this.webhook }, 'the provisioning webhook is not signed: give --scale-webhook-secret-file so its receiver can tell the master from anyone else');
+      master.log.warn(
+        { url: this.webhook },
+        'the provisioning webhook is not signed: give --scale-webhook-secret-file so its receiver can tell the master from anyone else',
+      );
     }
     this.policy = {
       windowMs: o.scaleWindowMs ?? MASTER_DEFAULTS.scaleWindowMs,
@@ -102,7 +116,10 @@ export class Autoscaler implements WorkerObserver {
     const log = this.master.log;
     switch (action.type) {
       case 'spawn': {
-        log.info({ hostId: action.hostId, workerId: action.workerId, tags: action.tags, pool: action.pool, shortfall: action.shortfall }, 'asking a host for one more worker');
+        log.info(
+          { hostId: action.hostId, workerId: action.workerId, tags: action.tags, pool: action.pool, shortfall: action.shortfall },
+          'asking a host for one more worker',
+        );
         const peer = this.master.peerOf(action.hostId);
         const refused = (why: string): void => {
           log.warn({ hostId: action.hostId, workerId: action.workerId, why }, 'host did not spawn the worker');
@@ -133,7 +150,14 @@ export class Autoscaler implements WorkerObserver {
   private callWebhook(action: Extract<ScalingAction, { type: 'provision' }>): void {
     const url = this.webhook;
     if (url === undefined) return;
-    const payload = { pool: action.pool, requirement: action.requirement, shortfall: action.shortfall, queued: action.queued, freeSlots: action.freeSlots, at: new Date().toISOString() };
+    const payload = {
+      pool: action.pool,
+      requirement: action.requirement,
+      shortfall: action.shortfall,
+      queued: action.queued,
+      freeSlots: action.freeSlots,
+      at: new Date().toISOString(),
+    };
     const body = JSON.stringify(payload);
     const delivery = randomUUID();
     this.master.log.info({ url, delivery, signed: this.webhookSecret !== undefined, ...payload }, 'calling the provisioning webhook');
@@ -149,7 +173,10 @@ export class Autoscaler implements WorkerObserver {
     const log = this.master.log;
     const again = (why: Record<string, unknown>): void => {
       if (attempt >= WEBHOOK_ATTEMPTS) {
-        log.warn({ url, delivery, attempt, ...why }, 'provisioning webhook failed; giving up on this delivery (the next window asks again if the pool is still short)');
+        log.warn(
+          { url, delivery, attempt, ...why },
+          'provisioning webhook failed; giving up on this delivery (the next window asks again if the pool is still short)',
+        );
         return;
       }
       const delayMs = 1000 * 2 ** (attempt - 1);

@@ -3,8 +3,15 @@ import type { Effect } from '../core/effects.js';
 import { isFinal } from '../core/job.js';
 import { Opcode, opcodeName } from '../protocol/opcodes.js';
 import {
-  ArtifactGetRequest, ArtifactPutRequest, JobListRequest, JobLogsRequest, JobRef, JobSubmitBatchRequest,
-  JobSubmitRequest, JobWaitRequest, WorkerRef,
+  ArtifactGetRequest,
+  ArtifactPutRequest,
+  JobListRequest,
+  JobLogsRequest,
+  JobRef,
+  JobSubmitBatchRequest,
+  JobSubmitRequest,
+  JobWaitRequest,
+  WorkerRef,
 } from '../protocol/messages.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { toJobView } from './job-view.js';
@@ -27,8 +34,14 @@ import { ownerOf } from '../security/policy.js';
 type SubmitBody = ReturnType<typeof JobSubmitRequest.parse>;
 
 /** What the client operations use: the job ports and the parts beside them. */
-export type ClientHost = DagRequestHost & ServiceHost & KvHost & ScheduleRequestHost & PipelineRequestHost & StatsHost & LogStreamHost
-  & Pick<Master, 'retention' | 'stopWorker' | 'inference' | 'newJobId'>;
+export type ClientHost = DagRequestHost &
+  ServiceHost &
+  KvHost &
+  ScheduleRequestHost &
+  PipelineRequestHost &
+  StatsHost &
+  LogStreamHost &
+  Pick<Master, 'retention' | 'stopWorker' | 'inference' | 'newJobId'>;
 
 /** The opcodes a CLI or SDK connection may send, once it has authenticated. */
 export function handleClientMessage(master: ClientHost, session: ClientContext, msg: IncomingMessage, reply: Replier): void {
@@ -68,7 +81,10 @@ export function handleClientMessage(master: ClientHost, session: ClientContext, 
       reply.ok(clusterStats(master));
       return;
     case Opcode.STORE_GC:
-      void master.retention.pass().then((summary) => reply.ok({ ...summary, retentionMs: master.retention.retentionMs }), (err: unknown) => reply.error(ErrorCode.INTERNAL, `retention pass failed: ${(err as Error).message}`));
+      void master.retention.pass().then(
+        (summary) => reply.ok({ ...summary, retentionMs: master.retention.retentionMs }),
+        (err: unknown) => reply.error(ErrorCode.INTERNAL, `retention pass failed: ${(err as Error).message}`),
+      );
       return;
     case Opcode.WORKER_SHUTDOWN: {
       const { workerId } = parseBody(WorkerRef, msg);
@@ -91,7 +107,10 @@ export function handleClientMessage(master: ClientHost, session: ClientContext, 
       // A namespaced token reads bytes only through its own keys or jobs: hashes are not secrets.
       const prefix = session.idPrefix;
       if (prefix !== '' && !master.reads.artifactReachable(hash, prefix)) {
-        throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `no artifact ${hash} reachable from namespace ${prefix.slice(0, -1)}: read artifacts through a key (titan artifact get) or a job of the namespace`);
+        throw new TitanError(
+          ErrorCode.UNKNOWN_ARTIFACT,
+          `no artifact ${hash} reachable from namespace ${prefix.slice(0, -1)}: read artifacts through a key (titan artifact get) or a job of the namespace`,
+        );
       }
       reply.ok({ data: master.artifacts.get(hash) });
       return;

@@ -18,7 +18,16 @@ export type DagHost = Pick<Master, 'reads' | 'commands' | 'artifacts'>;
 type DagJob = z.output<typeof DagJobRequest>;
 
 export function toDagView(dag: Dag): DagView {
-  return { id: dag.id, name: dag.name, state: dag.state, createdAt: dag.createdAt, finishedAt: dag.finishedAt, total: dag.total, unfinished: dag.unfinished, failed: dag.failed };
+  return {
+    id: dag.id,
+    name: dag.name,
+    state: dag.state,
+    createdAt: dag.createdAt,
+    finishedAt: dag.finishedAt,
+    total: dag.total,
+    unfinished: dag.unfinished,
+    failed: dag.failed,
+  };
 }
 
 /**
@@ -35,7 +44,10 @@ function topologicalOrder(jobs: readonly DagJob[], existing: ReadonlySet<string>
     indegree.set(job.key, parents.filter((p) => byKey.has(p)).length);
     for (const parent of parents) {
       if (!byKey.has(parent) && !existing.has(parent)) {
-        throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${job.key} depends on ${parent}, which is not in the DAG (defined: ${[...byKey.keys()].slice(0, 10).join(', ')})`);
+        throw new TitanError(
+          ErrorCode.INVALID_REQUEST,
+          `job ${job.key} depends on ${parent}, which is not in the DAG (defined: ${[...byKey.keys()].slice(0, 10).join(', ')})`,
+        );
       }
       if (!byKey.has(parent)) continue;
       const list = children.get(parent);
@@ -56,7 +68,10 @@ function topologicalOrder(jobs: readonly DagJob[], existing: ReadonlySet<string>
   }
   if (order.length !== jobs.length) {
     const stuck = jobs.filter((j) => (indegree.get(j.key) ?? 0) > 0);
-    const [cycle = []] = findCycles(stuck.map((j) => j.key), (key) => byKey.get(key)?.parents ?? []);
+    const [cycle = []] = findCycles(
+      stuck.map((j) => j.key),
+      (key) => byKey.get(key)?.parents ?? [],
+    );
     const shown = cycle.length > 11 ? [...cycle.slice(0, 10), '…'] : cycle;
     throw new TitanError(ErrorCode.INVALID_REQUEST, `the jobs ${shown.join(' → ')} form a cycle (each depends on the next); a DAG must have none`);
   }
@@ -86,7 +101,8 @@ export function planDagJobs(master: DagHost, dagId: string, requested: readonly 
   const fallbacks = new Map<string, string[]>();
   for (const job of jobs) {
     if (job.onFailure === undefined) continue;
-    if (!jobs.some((j) => j.key === job.onFailure)) throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${job.key} names on_failure ${job.onFailure}, which is not in this batch`);
+    if (!jobs.some((j) => j.key === job.onFailure))
+      throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${job.key} names on_failure ${job.onFailure}, which is not in this batch`);
     fallbacks.set(job.onFailure, [...(fallbacks.get(job.onFailure) ?? []), job.key]);
   }
   const withFallbackEdges = jobs.map((j) => ({ ...j, parents: parentsOf(j, fallbacks) }));

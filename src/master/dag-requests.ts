@@ -42,7 +42,8 @@ export function handleDagMessage(master: DagRequestHost, session: ClientContext,
       const req = parseBody(DagAddJobsRequest, msg);
       master.commands.refuseWhenStoreFull();
       if (session.identity !== null) master.security.checkQuota(session.identity, req.jobs.length, activeJobIds(master));
-      if (master.reads.dag(req.dagId) === undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, `DAG ${req.dagId} is not running; jobs can only be added while it runs`);
+      if (master.reads.dag(req.dagId) === undefined)
+        throw new TitanError(ErrorCode.INVALID_REQUEST, `DAG ${req.dagId} is not running; jobs can only be added while it runs`);
       const effects: Effect[] = [];
       const jobIds = submitPlanned(master, planDagJobs(master, req.dagId, req.jobs), effects, ownerOf(session.identity));
       master.commands.applyAcknowledged(effects);
@@ -90,7 +91,8 @@ export function handleDagMessage(master: DagRequestHost, session: ClientContext,
     case Opcode.JOB_RETRY: {
       const { jobId } = parseBody(JobRef, msg);
       master.commands.refuseWhenStoreFull();
-      if (master.reads.job(jobId) !== undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${jobId} is still active; only a finished job can be retried`);
+      if (master.reads.job(jobId) !== undefined)
+        throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${jobId} is still active; only a finished job can be retried`);
       const stored = master.reads.getJob(jobId);
       if (stored === undefined) throw new TitanError(ErrorCode.UNKNOWN_JOB, `no job ${jobId}: list dead jobs with \`titan dlq\``);
       const dag = stored.spec.dagId !== undefined ? master.reads.getDag(stored.spec.dagId) : undefined;

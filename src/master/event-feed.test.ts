@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import { newJob, type JobSpec } from '../core/job.js';
 import { EventFeed } from './event-feed.js';
 
-const SPEC: JobSpec = { name: 'n', run: { kind: 'command', command: 'true' }, args: [], env: {}, requirement: ['GENERAL'], priority: 0, retries: 0, timeoutSeconds: 0 };
+const SPEC: JobSpec = {
+  name: 'n',
+  run: { kind: 'command', command: 'true' },
+  args: [],
+  env: {},
+  requirement: ['GENERAL'],
+  priority: 0,
+  retries: 0,
+  timeoutSeconds: 0,
+};
 
 function publish(feed: EventFeed, count: number): void {
   for (let i = 0; i < count; i++) {
@@ -18,11 +27,20 @@ test('a client resumes after the last event id it saw, and is told to reload onc
   const stop = feed.subscribe((e) => seen.push(e.id));
   publish(feed, 3);
   assert.deepEqual(seen, [1, 2, 3]);
-  assert.deepEqual(feed.since(1)?.map((e) => e.id), [2, 3]);
+  assert.deepEqual(
+    feed.since(1)?.map((e) => e.id),
+    [2, 3],
+  );
   assert.deepEqual(feed.since(3), []);
-  assert.deepEqual(feed.since(0)?.map((e) => e.id), [1, 2, 3]);
+  assert.deepEqual(
+    feed.since(0)?.map((e) => e.id),
+    [1, 2, 3],
+  );
   publish(feed, 4); // ids 4..7; the ring keeps 3..7
-  assert.deepEqual(feed.since(2)?.map((e) => e.id), [3, 4, 5, 6, 7]);
+  assert.deepEqual(
+    feed.since(2)?.map((e) => e.id),
+    [3, 4, 5, 6, 7],
+  );
   assert.equal(feed.since(1), null, 'event 2 has left the ring');
   assert.equal(feed.lastId, 7);
   stop();

@@ -23,7 +23,10 @@ export function withHitlGates(jobs: readonly DagJob[], existingKeys: ReadonlySet
     if (job.hitl === undefined) continue;
     const gate = hitlGateId(job.key);
     if (batchKeys.has(gate) || existingKeys.has(gate)) {
-      throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${job.key} has hitl_message, so its approval gate is named ${gate}, which another job already uses; rename that job`);
+      throw new TitanError(
+        ErrorCode.INVALID_REQUEST,
+        `job ${job.key} has hitl_message, so its approval gate is named ${gate}, which another job already uses; rename that job`,
+      );
     }
     gates.set(job.key, gate);
   }

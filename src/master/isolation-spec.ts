@@ -42,7 +42,9 @@ export function isolationSpec(from: LooseIsolation): Isolation {
  */
 export function checkRunnable(from: LooseIsolation, job: string): void {
   if (from.driver === 'docker' && (from.image === undefined || from.image.trim() === '')) {
-    throw new TitanError(ErrorCode.INVALID_REQUEST, `${job} uses the docker driver without an image: add --image <name> (e.g. --image python:3.12-slim), or image: <name> beside driver: docker in the pipeline`);
+    throw new TitanError(
+      ErrorCode.INVALID_REQUEST,
+      `${job} uses the docker driver without an image: add --image <name> (e.g. --image python:3.12-slim), or image: <name> beside driver: docker in the pipeline`,
+    );
   }
 }
-

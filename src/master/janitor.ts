@@ -46,7 +46,10 @@ export class Janitor implements WorkerObserver {
     if (this.ops.storeFull()) return;
     for (const job of overdueJobs(this.ops.activeJobs(), now, this.settings.graceMs)) {
       const why = `janitor: ran ${Math.round((now - (job.startedAt ?? now)) / 1000)} s, past its timeout of ${job.spec.timeoutSeconds} s, and its worker did not stop it; killed its process tree`;
-      log.warn({ event: 'janitor', action: 'reap-overdue', jobId: job.id, attempt: job.attempt, workerId: job.workerId, reason: why }, 'janitor reaped a job past its timeout');
+      log.warn(
+        { event: 'janitor', action: 'reap-overdue', jobId: job.id, attempt: job.attempt, workerId: job.workerId, reason: why },
+        'janitor reaped a job past its timeout',
+      );
       this.ops.reapOverdue(job.id, now, why);
     }
   }
@@ -70,7 +73,10 @@ export class Janitor implements WorkerObserver {
     const { unreported, stale } = this.ledger(workerId).heartbeat(expected, held, dispatchesReceived);
     for (const jobId of unreported) {
       const why = `janitor: worker ${workerId} stopped reporting the job in its heartbeats`;
-      log.warn({ event: 'janitor', action: 'reap-unreported', jobId, attempt: expected.get(jobId), workerId, reason: why }, 'janitor re-queued a job its worker no longer reports');
+      log.warn(
+        { event: 'janitor', action: 'reap-unreported', jobId, attempt: expected.get(jobId), workerId, reason: why },
+        'janitor re-queued a job its worker no longer reports',
+      );
       this.ops.reapUnreported(jobId, now, why);
     }
     for (const attempt of stale) {
@@ -78,7 +84,10 @@ export class Janitor implements WorkerObserver {
       const current = this.ops.job(attempt.jobId);
       if (current !== undefined && current.attempt === attempt.attempt && current.workerId === workerId) continue;
       const why = `janitor: the master no longer runs attempt ${attempt.attempt} of this job here`;
-      log.warn({ event: 'janitor', action: 'kill-stale', jobId: attempt.jobId, attempt: attempt.attempt, workerId, reason: why }, 'janitor killed an attempt its worker should not hold');
+      log.warn(
+        { event: 'janitor', action: 'kill-stale', jobId: attempt.jobId, attempt: attempt.attempt, workerId, reason: why },
+        'janitor killed an attempt its worker should not hold',
+      );
       this.ops.kill(workerId, attempt.jobId, attempt.attempt, why);
     }
   }

@@ -20,11 +20,34 @@ function ports(applied: Effect[][] = []): { scheduler: Scheduler; store: SqliteS
   return { scheduler, store, cut: jobPorts(sources) };
 }
 
-void describe('the master\'s job ports', () => {
+void describe("the master's job ports", () => {
   void test('each port lets through its named methods and nothing else of the core or the store', () => {
     const { store, cut } = ports();
-    assert.deepEqual(Object.keys(cut.commands).sort(), ['apply', 'applyAcknowledged', 'approve', 'cancel', 'cancelDag', 'createDag', 'refuseWhenStoreFull', 'reject', 'restartService', 'retry', 'stopService', 'submit']);
-    assert.deepEqual(Object.keys(cut.kv).sort(), ['getKeyedArtifact', 'kvDelete', 'kvGet', 'kvKeys', 'kvPut', 'kvSadd', 'kvSmembers', 'listKeyedArtifacts', 'publishArtifact']);
+    assert.deepEqual(Object.keys(cut.commands).sort(), [
+      'apply',
+      'applyAcknowledged',
+      'approve',
+      'cancel',
+      'cancelDag',
+      'createDag',
+      'refuseWhenStoreFull',
+      'reject',
+      'restartService',
+      'retry',
+      'stopService',
+      'submit',
+    ]);
+    assert.deepEqual(Object.keys(cut.kv).sort(), [
+      'getKeyedArtifact',
+      'kvDelete',
+      'kvGet',
+      'kvKeys',
+      'kvPut',
+      'kvSadd',
+      'kvSmembers',
+      'listKeyedArtifacts',
+      'publishArtifact',
+    ]);
     assert.deepEqual(Object.keys(cut.schedules).sort(), ['deleteSchedule', 'listSchedules', 'putSchedule']);
     assert.deepEqual(Object.keys(cut.reaps).sort(), ['reapOverdue', 'reapUnreported']);
     // Nothing that writes jobs, workers or the store's meta leaks into the read model.

@@ -11,8 +11,30 @@ import type { ScheduleRecord, Store } from '../store/store.js';
 
 const CLIENT_COMMANDS = ['submit', 'cancel', 'createDag', 'cancelDag', 'retry', 'approve', 'reject', 'stopService', 'restartService'] as const;
 const WORKER_REPORTS = ['registerWorker', 'heartbeat', 'jobStarted', 'jobFinished', 'handBack', 'serviceReady', 'drainWorker'] as const;
-const CORE_READS = ['job', 'dag', 'activeJobs', 'worker', 'liveWorkers', 'queueDepths', 'capacity', 'waitingReason', 'awaitingDecision', 'isAwaitingApproval'] as const;
-const HISTORY_READS = ['getJob', 'getDag', 'jobsOfDag', 'jobStates', 'jobEvents', 'listJobs', 'listDags', 'countByState', 'readLogs', 'artifactReachable'] as const;
+const CORE_READS = [
+  'job',
+  'dag',
+  'activeJobs',
+  'worker',
+  'liveWorkers',
+  'queueDepths',
+  'capacity',
+  'waitingReason',
+  'awaitingDecision',
+  'isAwaitingApproval',
+] as const;
+const HISTORY_READS = [
+  'getJob',
+  'getDag',
+  'jobsOfDag',
+  'jobStates',
+  'jobEvents',
+  'listJobs',
+  'listDags',
+  'countByState',
+  'readLogs',
+  'artifactReachable',
+] as const;
 const KV = ['kvGet', 'kvPut', 'kvDelete', 'kvSadd', 'kvSmembers', 'kvKeys', 'publishArtifact', 'getKeyedArtifact', 'listKeyedArtifacts'] as const;
 const SCHEDULE_RECORDS = ['listSchedules', 'putSchedule', 'deleteSchedule'] as const;
 const JANITOR_REAPS = ['reapOverdue', 'reapUnreported'] as const;

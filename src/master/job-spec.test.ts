@@ -15,7 +15,17 @@ test('a job and a DAG job that name no tag both require the default, whichever w
 });
 
 test('the shared fields map the same way for a single job and a DAG job', () => {
-  const fields = { run: command, args: ['x'], env: { A: '1' }, requirement: ['GPU'], priority: 5, retries: 2, timeoutSeconds: 9, resources: { cpu: 1 }, runAt: 1000 };
+  const fields = {
+    run: command,
+    args: ['x'],
+    env: { A: '1' },
+    requirement: ['GPU'],
+    priority: 5,
+    retries: 2,
+    timeoutSeconds: 9,
+    resources: { cpu: 1 },
+    runAt: 1000,
+  };
   const { name: _single, ...single } = jobSpecOf(JobSubmitRequest.parse(fields));
   const { name: _dag, dagId, parents, triggerRule, affinity, delaySeconds, ...inDag } = dagJobSpecOf('d1', DagJobRequest.parse({ key: 'a', ...fields }), []);
   assert.deepEqual(inDag, single);

@@ -3,7 +3,6 @@ import type { JobView } from '../protocol/views.js';
 
 export type { JobView };
 
-
 export function toJobView(job: Job, waitingReason: string | null = null): JobView {
   return {
     id: job.id,

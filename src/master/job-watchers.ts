@@ -43,7 +43,6 @@ export class JobWatchers {
     if (listeners === undefined) return;
     for (const listener of [...listeners]) listener();
   }
-
 }
 
 function add<T>(map: Map<string, Set<T>>, key: string, listener: T): () => void {

@@ -1,9 +1,20 @@
 import { TitanError, ErrorCode } from '../common/errors.js';
 import { Opcode } from '../protocol/opcodes.js';
 import {
-  ArtifactFetchRequest, ArtifactListRequest, ArtifactPublishRequest, KvKeyRequest, KvPutRequest, KvSaddRequest,
-  type ArtifactFetchReply, type ArtifactListReply, type KeyedArtifactView, type KvDeleteReply, type KvGetReply,
-  type KvPutReply, type KvSaddReply, type KvSmembersReply,
+  ArtifactFetchRequest,
+  ArtifactListRequest,
+  ArtifactPublishRequest,
+  KvKeyRequest,
+  KvPutRequest,
+  KvSaddRequest,
+  type ArtifactFetchReply,
+  type ArtifactListReply,
+  type KeyedArtifactView,
+  type KvDeleteReply,
+  type KvGetReply,
+  type KvPutReply,
+  type KvSaddReply,
+  type KvSmembersReply,
 } from '../protocol/kv-messages.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import type { Master } from './master.js';

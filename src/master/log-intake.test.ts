@@ -28,7 +28,10 @@ void describe('log intake', () => {
     new LogIntake(store, 300).append([line('a'.repeat(199))]);
     const again = new LogIntake(store, 300);
     again.append([line('b'.repeat(199))]);
-    assert.deepEqual(store.readLogs('j', 0, 10).map((l) => l.line.slice(0, 1)), ['a', '[']);
+    assert.deepEqual(
+      store.readLogs('j', 0, 10).map((l) => l.line.slice(0, 1)),
+      ['a', '['],
+    );
     store.close();
   });
 });

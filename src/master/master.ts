@@ -220,7 +220,10 @@ export class Master {
   /** apply() for a request about to be answered ok: a change held back by a full disk is answered E_STORE_FULL instead. */
   applyAcknowledged(effects: readonly Effect[]): void {
     if (this.apply(effects)) return;
-    throw new TitanError(ErrorCode.STORE_FULL, `the master's disk filled up while accepting this (data dir ${this.options.dataDir}); it is held in memory and will be written and run once space is freed there: do not submit it again`);
+    throw new TitanError(
+      ErrorCode.STORE_FULL,
+      `the master's disk filled up while accepting this (data dir ${this.options.dataDir}); it is held in memory and will be written and run once space is freed there: do not submit it again`,
+    );
   }
 
   /** What follows a batch's commit: live feeds, then dispatches, kills and notifications in order. */
@@ -248,7 +251,9 @@ export class Master {
           if (effect.job.state === 'assigned' && effect.job.workerId === effect.workerId) this.dispatch(effect.workerId, effect.job);
           break;
         case 'kill':
-          this.workerPeers.get(effect.workerId)?.notify(Opcode.JOB_KILL, { jobId: effect.jobId, attempt: effect.attempt, reason: effect.reason ?? 'cancelled or superseded' });
+          this.workerPeers
+            .get(effect.workerId)
+            ?.notify(Opcode.JOB_KILL, { jobId: effect.jobId, attempt: effect.attempt, reason: effect.reason ?? 'cancelled or superseded' });
           break;
         case 'finished':
           this.services.forget(effect.job.id);

@@ -25,7 +25,10 @@ function uploaded(uploads: PipelineUploads, name: string): string | undefined {
 
 function mustExist(uploads: PipelineUploads, artifact: string, what: string): string {
   if (!uploads.has(artifact)) {
-    throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `${what}: no artifact ${artifact} on this master; upload the bytes first (ARTIFACT_PUT, or POST /api/v1/artifacts) and use the hash it answers`);
+    throw new TitanError(
+      ErrorCode.UNKNOWN_ARTIFACT,
+      `${what}: no artifact ${artifact} on this master; upload the bytes first (ARTIFACT_PUT, or POST /api/v1/artifacts) and use the hash it answers`,
+    );
   }
   return artifact;
 }
@@ -56,7 +59,8 @@ export function pipelineToDagJobs(pipeline: Pipeline, uploads: PipelineUploads):
     if (job.file !== undefined) {
       const fileName = scriptName(job, job.file);
       const artifact = uploaded(uploads, fileName);
-      if (artifact === undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${job.id} (line ${job.line}): file ${fileName} was not sent with the pipeline`);
+      if (artifact === undefined)
+        throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${job.id} (line ${job.line}): file ${fileName} was not sent with the pipeline`);
       run = { kind: 'script', fileName, artifact: mustExist(uploads, artifact, `job ${job.id} (line ${job.line}): file ${fileName}`) };
     } else {
       run = { kind: 'command', command: job.command ?? '' };

@@ -36,7 +36,8 @@ export function handlePipelineSubmit(master: PipelineRequestHost, session: Clien
 
 async function submit(master: PipelineRequestHost, session: ClientContext, msg: IncomingMessage, req: PipelineSubmit, reply: Replier): Promise<void> {
   const running = req.dagId === undefined ? undefined : dagStatus(master, req.dagId).jobs;
-  const existing = running === undefined ? {} : { existingJobIds: new Set(running.map((j) => j.key)), existingEdges: new Map(running.map((j) => [j.key, j.parents])) };
+  const existing =
+    running === undefined ? {} : { existingJobIds: new Set(running.map((j) => j.key)), existingEdges: new Map(running.map((j) => [j.key, j.parents])) };
   const parsed = await parsePipelineOffLoop(req.yaml, master.options.pipelineLimits ?? DEFAULT_PIPELINE_LIMITS, existing);
   if (!parsed.ok) {
     reply.error(ErrorCode.INVALID_REQUEST, `${parsed.problems.length} problem(s) in the pipeline:\n${formatProblems(req.source, parsed.problems)}`);
@@ -51,11 +52,12 @@ async function submit(master: PipelineRequestHost, session: ClientContext, msg: 
   const jobs = pipelineToDagJobs(parsed.pipeline, uploads);
   const name = parsed.pipeline.name.slice(0, 200) || 'pipeline';
   const timing = { ...(req.runAt !== undefined ? { runAt: req.runAt } : {}), ...(req.delaySeconds !== undefined ? { delaySeconds: req.delaySeconds } : {}) };
-  const [opcode, body]: [number, { jobs: DagJobRequest[] } & Record<string, unknown>] = req.dagId !== undefined
-    ? [Opcode.DAG_ADD_JOBS, { dagId: req.dagId, jobs }]
-    : req.schedule !== undefined
-      ? [Opcode.SCHEDULE_ADD, { name, jobs, ...timing, ...req.schedule }]
-      : [Opcode.DAG_SUBMIT, { name, jobs, ...timing }];
+  const [opcode, body]: [number, { jobs: DagJobRequest[] } & Record<string, unknown>] =
+    req.dagId !== undefined
+      ? [Opcode.DAG_ADD_JOBS, { dagId: req.dagId, jobs }]
+      : req.schedule !== undefined
+        ? [Opcode.SCHEDULE_ADD, { name, jobs, ...timing, ...req.schedule }]
+        : [Opcode.DAG_SUBMIT, { name, jobs, ...timing }];
   admitAs(master, session, opcode, body);
   const inner: IncomingMessage = { ...msg, opcode, body };
   if (opcode === Opcode.SCHEDULE_ADD) handleScheduleMessage(master, inner, reply);

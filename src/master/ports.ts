@@ -50,7 +50,12 @@ export interface MasterReadModel {
 
 export interface StoreStats {
   readonly fileBytes: { readonly db: number; readonly wal: number };
-  readonly retention: { readonly batchMsMax: number; readonly batches: number; readonly deleted: Readonly<Record<string, number>>; readonly artifactBytesDeleted: number };
+  readonly retention: {
+    readonly batchMsMax: number;
+    readonly batches: number;
+    readonly deleted: Readonly<Record<string, number>>;
+    readonly artifactBytesDeleted: number;
+  };
   /** The longest stall of the master's loop seen. */
   readonly loopStallMsMax: number;
 }
@@ -89,7 +94,12 @@ export function masterReadModel(master: Master): MasterReadModel {
     jobCounts: () => master.reads.countByState(),
     storeStats: () => ({
       fileBytes: master.storeFileBytes(),
-      retention: { batchMsMax: master.retention.batchMsMax, batches: master.retention.batches, deleted: master.retention.deleted, artifactBytesDeleted: master.retention.artifactBytesDeleted },
+      retention: {
+        batchMsMax: master.retention.batchMsMax,
+        batches: master.retention.batches,
+        deleted: master.retention.deleted,
+        artifactBytesDeleted: master.retention.artifactBytesDeleted,
+      },
       loopStallMsMax: master.loopLag.worstMs,
     }),
     hasArtifact: (hash) => master.artifacts.has(hash),

@@ -128,7 +128,7 @@ export class Retention {
       return;
     }
     const inUse = (hash: string): boolean => this.store.artifactInUse(hash);
-    for (let next = 0; next < names.length; ) {
+    for (let next = 0; next < names.length;) {
       const t0 = performance.now();
       const end = Math.min(names.length, next + this.#files);
       for (; next < end; next++) {

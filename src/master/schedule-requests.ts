@@ -1,7 +1,11 @@
 import { Opcode } from '../protocol/opcodes.js';
 import {
-  ScheduleAddRequest, ScheduleListRequest, ScheduleRef,
-  type ScheduleListReply, type ScheduleRemoveReply, type ScheduleReply,
+  ScheduleAddRequest,
+  ScheduleListRequest,
+  ScheduleRef,
+  type ScheduleListReply,
+  type ScheduleRemoveReply,
+  type ScheduleReply,
 } from '../protocol/schedule-messages.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import type { Master } from './master.js';

@@ -173,7 +173,11 @@ export class Schedules {
     try {
       // Each job learns which schedule and due time it runs for (its "logical date").
       const env = { TITAN_SCHEDULE_ID: s.record.id, TITAN_SCHEDULE_DUE_AT: String(dueAt) };
-      const planned = planDagJobs(this.master, dagId, s.payload.jobs.map((j) => ({ ...j, env: { ...j.env, ...env } })));
+      const planned = planDagJobs(
+        this.master,
+        dagId,
+        s.payload.jobs.map((j) => ({ ...j, env: { ...j.env, ...env } })),
+      );
       const effects: Effect[] = this.master.commands.createDag(dagId, s.payload.name, now);
       submitPlanned(this.master, planned, effects, { name: `schedule:${s.record.id}` });
       const record = { ...s.record, lastDueAt: dueAt, lastDagId: dagId };
@@ -189,11 +193,14 @@ export class Schedules {
   private watchRun(s: LiveSchedule): void {
     s.unwatch?.();
     const dagId = s.record.lastDagId;
-    s.unwatch = dagId === null ? null : this.master.watchers.onDagFinished(dagId, () => {
-      s.unwatch = null;
-      // Not from inside the effect loop that finished the DAG: through the deadline heap, at once.
-      this.master.deadlines.set(`schedule:${s.record.id}`, Date.now(), () => this.tickSafely(s));
-    });
+    s.unwatch =
+      dagId === null
+        ? null
+        : this.master.watchers.onDagFinished(dagId, () => {
+            s.unwatch = null;
+            // Not from inside the effect loop that finished the DAG: through the deadline heap, at once.
+            this.master.deadlines.set(`schedule:${s.record.id}`, Date.now(), () => this.tickSafely(s));
+          });
   }
 
   private disarm(s: LiveSchedule): void {
@@ -206,6 +213,20 @@ export class Schedules {
 
   private view(s: LiveSchedule): ScheduleView {
     const { id, name, cron, tz, overlap, misfire, paused, createdAt, lastDueAt, lastDagId } = s.record;
-    return { id, name, cron, tz, overlap, misfire, paused, jobs: s.payload.jobs.length, createdAt, lastDueAt, lastDagId, nextDueAt: s.nextDueAt, queued: s.queue.length };
+    return {
+      id,
+      name,
+      cron,
+      tz,
+      overlap,
+      misfire,
+      paused,
+      jobs: s.payload.jobs.length,
+      createdAt,
+      lastDueAt,
+      lastDagId,
+      nextDueAt: s.nextDueAt,
+      queued: s.queue.length,
+    };
   }
 }

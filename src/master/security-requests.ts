@@ -1,5 +1,12 @@
 import { Opcode } from '../protocol/opcodes.js';
-import { AuditListRequest, TokenCreateRequest, TokenListRequest, TokenRevokeRequest, type TokenCreateReply, type WhoamiReply } from '../protocol/security-messages.js';
+import {
+  AuditListRequest,
+  TokenCreateRequest,
+  TokenListRequest,
+  TokenRevokeRequest,
+  type TokenCreateReply,
+  type WhoamiReply,
+} from '../protocol/security-messages.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { permissionsOf, type Identity } from '../security/policy.js';
 import type { Master } from './master.js';

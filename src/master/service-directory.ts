@@ -41,4 +41,3 @@ export class ServiceDirectory {
 export function serviceEnvName(key: string): string {
   return key.toUpperCase().replace(/[^A-Z0-9]/g, '_');
 }
-

@@ -73,8 +73,7 @@ export class Session {
       else if (this.role === 'worker') {
         this.checkWorkerCertificate(msg);
         handleWorkerMessage(this.master, this, this.worker, msg, reply);
-      }
-      else {
+      } else {
         out = this.admit(this.context.identity!, msg, reply);
         if (!handleSecurityMessage(this.master, this.context.identity!, msg, out)) handleClientMessage(this.master, this.context, msg, out);
       }
@@ -122,7 +121,10 @@ export class Session {
         this.master.log.warn({ from: this.source }, 'refused a connection with a bad token');
         reply.error(ErrorCode.UNAUTHENTICATED, security.refusal(auth.token));
       } else {
-        reply.error(ErrorCode.RATE_LIMITED, `too many failed authentications from ${this.source}: retry after ${(rate.retryAfterMs / 1000).toFixed(1)} s (retryAfterMs=${rate.retryAfterMs})`);
+        reply.error(
+          ErrorCode.RATE_LIMITED,
+          `too many failed authentications from ${this.source}: retry after ${(rate.retryAfterMs / 1000).toFixed(1)} s (retryAfterMs=${rate.retryAfterMs})`,
+        );
       }
       this.peer.close();
       return;
@@ -131,7 +133,10 @@ export class Session {
       const cert = this.certificate;
       const decision =
         this.master.options.tls?.mtls === true && cert.unit !== WORKER_OU
-          ? { allowed: false as const, reason: `under mTLS a worker must present a worker certificate (OU=${WORKER_OU}, made by \`titan certs add <id> --kind worker\`), not ${cert.commonName === null ? 'none' : `CN=${cert.commonName} OU=${cert.unit ?? '-'}`}` }
+          ? {
+              allowed: false as const,
+              reason: `under mTLS a worker must present a worker certificate (OU=${WORKER_OU}, made by \`titan certs add <id> --kind worker\`), not ${cert.commonName === null ? 'none' : `CN=${cert.commonName} OU=${cert.unit ?? '-'}`}`,
+            }
           : can(identity, 'worker');
       if (!decision.allowed) {
         security.record(identity, 'AUTH', 'worker', this.source, `denied: ${decision.reason}`);
@@ -144,7 +149,13 @@ export class Session {
     this.peer.limitIncomingFrames(this.master.options.maxFrameSize);
     this.role = auth.role;
     this.context.identity = identity;
-    security.record(identity, 'AUTH', auth.role === 'worker' ? `worker${this.certificate.commonName !== null ? ` CN=${this.certificate.commonName}` : ''}` : 'client', this.source, 'ok');
+    security.record(
+      identity,
+      'AUTH',
+      auth.role === 'worker' ? `worker${this.certificate.commonName !== null ? ` CN=${this.certificate.commonName}` : ''}` : 'client',
+      this.source,
+      'ok',
+    );
     reply.ok({ ok: true, heartbeatIntervalMs: this.master.options.heartbeatIntervalMs });
   }
 
@@ -154,7 +165,10 @@ export class Session {
     if (msg.opcode !== Opcode.WORKER_REGISTER || this.master.options.tls?.mtls !== true || cn === null) return;
     const body = msg.body as { workerId?: unknown } | null;
     if (typeof body === 'object' && body !== null && body.workerId !== cn) {
-      throw new TitanError(ErrorCode.FORBIDDEN, `this worker's certificate is for CN=${cn}, so it must register as ${cn}, not ${String(body.workerId)}: start it with --id ${cn} or without --id`);
+      throw new TitanError(
+        ErrorCode.FORBIDDEN,
+        `this worker's certificate is for CN=${cn}, so it must register as ${cn}, not ${String(body.workerId)}: start it with --id ${cn} or without --id`,
+      );
     }
   }
 

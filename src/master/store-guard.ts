@@ -112,7 +112,12 @@ export class StoreGuard {
   private retry(): void {
     if (this.held.length > 0) {
       const batches = this.held.splice(0);
-      const merged: StoreBatch = { writes: batches.flatMap((b) => b.writes), dags: [...new Set(batches.flatMap((b) => b.dags))], schedules: batches.flatMap((b) => b.schedules), effects: [] };
+      const merged: StoreBatch = {
+        writes: batches.flatMap((b) => b.writes),
+        dags: [...new Set(batches.flatMap((b) => b.dags))],
+        schedules: batches.flatMap((b) => b.schedules),
+        effects: [],
+      };
       if (!this.tryWrite(merged)) {
         this.held.unshift(...batches);
         return;

@@ -32,7 +32,10 @@ export class TcpListener {
   async listen(host: string, port: number): Promise<number> {
     const tls = this.tls;
     const log = this.master.log;
-    const server = tls === null ? createServer((socket) => this.route(socket, (native) => this.acceptNative(native))) : tlsServer(tls, (socket) => this.acceptSecure(socket));
+    const server =
+      tls === null
+        ? createServer((socket) => this.route(socket, (native) => this.acceptNative(native)))
+        : tlsServer(tls, (socket) => this.acceptSecure(socket));
     if (tls !== null) server.on('tlsClientError', (err, socket) => log.warn({ from: socket.remoteAddress, err: err.message }, 'refused a TLS handshake'));
     this.server = server;
     await new Promise<void>((resolve, reject) => {

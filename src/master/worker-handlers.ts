@@ -1,7 +1,13 @@
 import { TitanError, ErrorCode } from '../common/errors.js';
 import { Opcode, opcodeName } from '../protocol/opcodes.js';
 import {
-  ArtifactGetRequest, JobFinishedReport, JobLogLines, JobStartedReport, ServiceReadyReport, ServiceRestartedReport, WorkerHeartbeat,
+  ArtifactGetRequest,
+  JobFinishedReport,
+  JobLogLines,
+  JobStartedReport,
+  ServiceReadyReport,
+  ServiceRestartedReport,
+  WorkerHeartbeat,
   WorkerRegisterRequest,
 } from '../protocol/messages.js';
 import { hostOf } from '../common/hosts.js';
@@ -16,7 +22,21 @@ import type { Effect } from '../core/effects.js';
 /** What the worker operations use: reports into the core, the connection's bookkeeping, logs and services. */
 export type WorkerHost = Pick<
   Master,
-  'workerReports' | 'commands' | 'reads' | 'attachWorker' | 'armHeartbeat' | 'tell' | 'workerMeta' | 'vitals' | 'services' | 'logs' | 'watchers' | 'artifacts' | 'inference' | 'options' | 'log'
+  | 'workerReports'
+  | 'commands'
+  | 'reads'
+  | 'attachWorker'
+  | 'armHeartbeat'
+  | 'tell'
+  | 'workerMeta'
+  | 'vitals'
+  | 'services'
+  | 'logs'
+  | 'watchers'
+  | 'artifacts'
+  | 'inference'
+  | 'options'
+  | 'log'
 >;
 
 export interface WorkerContext {
@@ -33,15 +53,29 @@ export function handleWorkerMessage(master: WorkerHost, session: Session, ctx: W
     master.attachWorker(reg.workerId, session.peer);
     master.log.info({ workerId: reg.workerId, tags: reg.tags, slots: reg.slots, holding: reg.holding.length }, 'worker registered');
     const effects = master.workerReports.registerWorker(
-      { id: reg.workerId, host: reg.host, tags: reg.tags, slots: reg.slots, resources: reg.resources, holding: reg.holding, ...(reg.drivers !== undefined ? { drivers: reg.drivers } : {}) },
+      {
+        id: reg.workerId,
+        host: reg.host,
+        tags: reg.tags,
+        slots: reg.slots,
+        resources: reg.resources,
+        holding: reg.holding,
+        ...(reg.drivers !== undefined ? { drivers: reg.drivers } : {}),
+      },
       now,
     );
     const host = hostOf(session.peer.remoteAddress);
     for (const held of reg.holding) {
-      if (held.port !== undefined && held.ready === true) master.services.ready(held.jobId, { workerId: reg.workerId, host, port: held.port, pid: 0, readyAt: now });
+      if (held.port !== undefined && held.ready === true)
+        master.services.ready(held.jobId, { workerId: reg.workerId, host, port: held.port, pid: 0, readyAt: now });
     }
     // Acknowledge before dispatching so the worker has its registration answer first.
-    reply.ok({ ok: true, heartbeatIntervalMs: master.options.heartbeatIntervalMs, leaseMs: leaseMsFor(master.options.heartbeatTimeoutMs), inferencePublicKey: master.inference.publicKeyPem });
+    reply.ok({
+      ok: true,
+      heartbeatIntervalMs: master.options.heartbeatIntervalMs,
+      leaseMs: leaseMsFor(master.options.heartbeatTimeoutMs),
+      inferencePublicKey: master.inference.publicKeyPem,
+    });
     master.commands.apply(effects);
     master.tell('workerRegistered', reg.workerId, reg.spawn, reg.spawnedBy);
     return;
@@ -76,7 +110,9 @@ export function handleWorkerMessage(master: WorkerHost, session: Session, ctx: W
       const timeout = master.reads.job(report.jobId)?.spec.timeoutSeconds ?? 0;
       const error = report.error ?? (report.timedOut ? `timed out after ${timeout} s; its worker killed its process tree` : undefined);
       const outcome = {
-        exitCode: report.exitCode, signal: report.signal, durationMs: report.durationMs,
+        exitCode: report.exitCode,
+        signal: report.signal,
+        durationMs: report.durationMs,
         ...(error !== undefined ? { error } : {}),
         ...(report.oom === true ? { oom: true } : {}),
         ...(report.leaseExpired === true ? { leaseExpired: true } : {}),
@@ -108,7 +144,10 @@ export function handleWorkerMessage(master: WorkerHost, session: Session, ctx: W
       const job = master.reads.job(report.jobId);
       if (job !== undefined && job.attempt === report.attempt && job.workerId === workerId) {
         master.services.restarted(report.jobId, report.restarts, report.pid, Date.now());
-        master.log.info({ jobId: report.jobId, restarts: report.restarts, exitCode: report.exitCode, signal: report.signal }, 'service restarted by its supervisor');
+        master.log.info(
+          { jobId: report.jobId, restarts: report.restarts, exitCode: report.exitCode, signal: report.signal },
+          'service restarted by its supervisor',
+        );
       }
       reply.ok({ ok: true });
       return;

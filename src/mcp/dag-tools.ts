@@ -24,7 +24,8 @@ export function registerDagTools(ctx: ToolContext): void {
     ctx,
     {
       name: 'add_jobs',
-      description: 'Add jobs to a DAG that is still running; their parents may be new keys or keys already in the DAG (finished or not). Returns {dagId, jobIds}.',
+      description:
+        'Add jobs to a DAG that is still running; their parents may be new keys or keys already in the DAG (finished or not). Returns {dagId, jobIds}.',
       input: { dag_id: dagId, jobs: z.array(dagJob).min(1).describe('The new jobs; keys must not already be in the DAG.') },
     },
     async (args, titan) => titan.addJobs(args.dag_id, await toDagJobs(titan, args.jobs)),
@@ -41,15 +42,23 @@ export function registerDagTools(ctx: ToolContext): void {
     (args, titan) => titan.listDags(args.limit ?? 30),
   );
 
-  addTool(ctx, { name: 'dag_status', description: 'A DAG run and each of its jobs: key, state, parents, worker, exit code, reason.', input: { dag_id: dagId }, readOnly: true }, (args, titan) =>
-    titan.dagStatus(args.dag_id),
+  addTool(
+    ctx,
+    {
+      name: 'dag_status',
+      description: 'A DAG run and each of its jobs: key, state, parents, worker, exit code, reason.',
+      input: { dag_id: dagId },
+      readOnly: true,
+    },
+    (args, titan) => titan.dagStatus(args.dag_id),
   );
 
   addTool(
     ctx,
     {
       name: 'wait_dag',
-      description: 'Wait until a DAG run is over (succeeded, failed or cancelled) or the timeout passes. Returns {final, dag, jobs}: final is false when it timed out and the run goes on.',
+      description:
+        'Wait until a DAG run is over (succeeded, failed or cancelled) or the timeout passes. Returns {final, dag, jobs}: final is false when it timed out and the run goes on.',
       input: { dag_id: dagId, timeout_seconds: waitSeconds },
       readOnly: true,
     },
@@ -59,8 +68,10 @@ export function registerDagTools(ctx: ToolContext): void {
     },
   );
 
-  addTool(ctx, { name: 'approve', description: 'Let a DAG job that waits for approval run. Returns the job.', input: { job_id: gatedJob, by } }, (args, titan) =>
-    titan.approve(args.job_id, args.by ?? 'mcp'),
+  addTool(
+    ctx,
+    { name: 'approve', description: 'Let a DAG job that waits for approval run. Returns the job.', input: { job_id: gatedJob, by } },
+    (args, titan) => titan.approve(args.job_id, args.by ?? 'mcp'),
   );
 
   addTool(

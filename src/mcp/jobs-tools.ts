@@ -10,7 +10,7 @@ export const waitSeconds = z
   .min(0)
   .max(3600)
   .optional()
-  .describe('How long to wait at most, in seconds (default 30). Keep it under your client\'s request timeout; if the result says final: false, call again.');
+  .describe("How long to wait at most, in seconds (default 30). Keep it under your client's request timeout; if the result says final: false, call again.");
 
 /** Default wait: below the 60 s many MCP clients allow a request. */
 export const DEFAULT_WAIT_SECONDS = 30;
@@ -28,15 +28,23 @@ export function registerJobTools(ctx: ToolContext): void {
     (args, titan) => submitJob(titan, args),
   );
 
-  addTool(ctx, { name: 'job_status', description: 'The current state of a job: state (queued, running, succeeded, failed, dead, cancelled…), attempt, worker, exit code, reason.', input: { job_id: jobId }, readOnly: true }, (args, titan) =>
-    titan.status(args.job_id),
+  addTool(
+    ctx,
+    {
+      name: 'job_status',
+      description: 'The current state of a job: state (queued, running, succeeded, failed, dead, cancelled…), attempt, worker, exit code, reason.',
+      input: { job_id: jobId },
+      readOnly: true,
+    },
+    (args, titan) => titan.status(args.job_id),
   );
 
   addTool(
     ctx,
     {
       name: 'wait_job',
-      description: 'Wait until a job is over (succeeded, failed, dead, cancelled…) or the timeout passes. Returns {final, job}: final is false when it timed out and the job still runs.',
+      description:
+        'Wait until a job is over (succeeded, failed, dead, cancelled…) or the timeout passes. Returns {final, job}: final is false when it timed out and the job still runs.',
       input: { job_id: jobId, timeout_seconds: waitSeconds },
       readOnly: true,
     },
@@ -66,7 +74,8 @@ export function registerJobTools(ctx: ToolContext): void {
     ctx,
     {
       name: 'cancel',
-      description: 'Cancel a job, or a whole DAG run when given a dag id: running processes are killed and jobs not yet run are skipped. Returns the job or DAG after the cancel.',
+      description:
+        'Cancel a job, or a whole DAG run when given a dag id: running processes are killed and jobs not yet run are skipped. Returns the job or DAG after the cancel.',
       input: { id: z.string().min(1).describe('A job id or a dag id.') },
       destructive: true,
     },
@@ -80,9 +89,14 @@ export function registerJobTools(ctx: ToolContext): void {
     ctx,
     {
       name: 'list_jobs',
-      description: 'Jobs, newest first: id, name, state, attempt, worker, exit code, reason (why a queued job waits). Filter by states, e.g. ["running", "queued"].',
+      description:
+        'Jobs, newest first: id, name, state, attempt, worker, exit code, reason (why a queued job waits). Filter by states, e.g. ["running", "queued"].',
       input: {
-        states: z.array(z.enum(JOB_STATES)).max(JOB_STATES.length).optional().describe(`Only jobs in these states: ${JOB_STATES.join(', ')}.`),
+        states: z
+          .array(z.enum(JOB_STATES))
+          .max(JOB_STATES.length)
+          .optional()
+          .describe(`Only jobs in these states: ${JOB_STATES.join(', ')}.`),
         limit: z.number().int().min(1).max(1000).optional().describe('How many at most (default 50).'),
       },
       readOnly: true,
@@ -92,7 +106,12 @@ export function registerJobTools(ctx: ToolContext): void {
 
   addTool(
     ctx,
-    { name: 'list_workers', description: 'The cluster at a glance: workers (tags, slots, running jobs, load, health), queue depths and job counts by state.', input: {}, readOnly: true },
+    {
+      name: 'list_workers',
+      description: 'The cluster at a glance: workers (tags, slots, running jobs, load, health), queue depths and job counts by state.',
+      input: {},
+      readOnly: true,
+    },
     (_args, titan) => titan.stats(),
   );
 }

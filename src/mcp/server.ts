@@ -11,7 +11,7 @@ import { TitanSession } from './session.js';
 const INSTRUCTIONS =
   'Titan runs jobs on a cluster of workers. Submit a shell command or an inline script (submit_job), or a graph of jobs (submit_dag), ' +
   'then wait_job / wait_dag and read job_logs. Jobs share small values through kv_get / kv_put. list_jobs, list_dags and list_services show what runs; ' +
-  'deploy_service, stop_service and restart_service manage long-running services. Ids: a DAG job is <dag_id>.<key>. What a call may do depends on the token\'s role.';
+  "deploy_service, stop_service and restart_service manage long-running services. Ids: a DAG job is <dag_id>.<key>. What a call may do depends on the token's role.";
 
 /** An MCP server exposing Titan's tools; it connects to the master on the first tool call. */
 export function createMcpServer(address: MasterAddress, log: Logger): { server: McpServer; session: TitanSession } {

@@ -12,7 +12,10 @@ const { name: _jobName, retries: _retries, timeout_seconds: _timeout, ...service
 const deployInput = {
   name: z.string().min(1).max(200).describe('The service name; deploying a name that already runs rolls its replicas over to the new version, one at a time.'),
   ...serviceRun,
-  port: z.union([z.number().int().min(1).max(65535), z.literal('auto')]).optional().describe('The port handed to the process as PORT; default "auto" (the worker picks a free one).'),
+  port: z
+    .union([z.number().int().min(1).max(65535), z.literal('auto')])
+    .optional()
+    .describe('The port handed to the process as PORT; default "auto" (the worker picks a free one).'),
   replicas: z.number().int().min(1).max(100).optional().describe('How many copies; default 1, or as many as run now on a redeploy.'),
   restart: z.enum(['always', 'on-failure', 'never']).optional().describe('When the worker restarts it after it exits; default always.'),
   max_restarts: z.number().int().min(0).max(1000).optional().describe('Restarts allowed within 60 s before it goes dead; default 5.'),
@@ -28,7 +31,12 @@ const deployInput = {
 export function registerServiceTools(ctx: ToolContext): void {
   addTool(
     ctx,
-    { name: 'list_services', description: 'Running services: id, name, state, worker, host and port where it answers, pid, restarts, ready, uptime.', input: {}, readOnly: true },
+    {
+      name: 'list_services',
+      description: 'Running services: id, name, state, worker, host and port where it answers, pid, restarts, ready, uptime.',
+      input: {},
+      readOnly: true,
+    },
     (_args, titan) => titan.services(),
   );
 
@@ -55,10 +63,15 @@ export function registerServiceTools(ctx: ToolContext): void {
       };
       return withJobInput({ ...args, requirement: args.requirement ?? [...DEFAULT_REQUIREMENT] }, 'deploy_service', async (input) => {
         if (replicasOf(await titan.services(), args.name).length > 0) {
-          return rollOut(titan, args.name, { ...input, name: args.name, service }, {
-            ...(args.replicas !== undefined ? { replicas: args.replicas } : {}),
-            readyTimeoutMs: (args.ready_timeout_seconds ?? 60) * 1000,
-          });
+          return rollOut(
+            titan,
+            args.name,
+            { ...input, name: args.name, service },
+            {
+              ...(args.replicas !== undefined ? { replicas: args.replicas } : {}),
+              readyTimeoutMs: (args.ready_timeout_seconds ?? 60) * 1000,
+            },
+          );
         }
         const replicas = args.replicas ?? 1;
         const copies = Array.from({ length: replicas }, (_, i) => ({ ...input, name: replicas > 1 ? `${args.name}-${i + 1}` : args.name, service }));
@@ -70,13 +83,23 @@ export function registerServiceTools(ctx: ToolContext): void {
 
   addTool(
     ctx,
-    { name: 'stop_service', description: 'Stop a service for good: its process tree is killed and it is not restarted. Returns its job.', input: { service_id: serviceId }, destructive: true },
+    {
+      name: 'stop_service',
+      description: 'Stop a service for good: its process tree is killed and it is not restarted. Returns its job.',
+      input: { service_id: serviceId },
+      destructive: true,
+    },
     (args, titan) => titan.stopService(args.service_id),
   );
 
   addTool(
     ctx,
-    { name: 'restart_service', description: 'Restart a service as a new attempt (its process is stopped, then started again). Returns its job.', input: { service_id: serviceId }, destructive: true },
+    {
+      name: 'restart_service',
+      description: 'Restart a service as a new attempt (its process is stopped, then started again). Returns its job.',
+      input: { service_id: serviceId },
+      destructive: true,
+    },
     (args, titan) => titan.restartService(args.service_id),
   );
 }

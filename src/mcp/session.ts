@@ -36,7 +36,10 @@ export class TitanSession {
     if (!(err instanceof TitanError) || err.code !== ErrorCode.CONNECTION_CLOSED) return false;
     const lost = this.current;
     this.current = null;
-    void lost?.then((c) => c.close(), () => undefined);
+    void lost?.then(
+      (c) => c.close(),
+      () => undefined,
+    );
     return true;
   }
 
@@ -44,6 +47,9 @@ export class TitanSession {
     this.closed = true;
     const last = this.current;
     this.current = null;
-    void last?.then((c) => c.close(), () => undefined);
+    void last?.then(
+      (c) => c.close(),
+      () => undefined,
+    );
   }
 }

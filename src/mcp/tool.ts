@@ -53,7 +53,10 @@ export function addTool<Shape extends ZodRawShapeCompat>(
       }
     } catch (err) {
       ctx.session.forgetIfLost(err);
-      ctx.log.info({ tool: spec.name, code: err instanceof TitanError ? err.code : undefined, err: err instanceof Error ? err.message : String(err) }, 'tool call failed');
+      ctx.log.info(
+        { tool: spec.name, code: err instanceof TitanError ? err.code : undefined, err: err instanceof Error ? err.message : String(err) },
+        'tool call failed',
+      );
       return errorResult(err);
     }
   };

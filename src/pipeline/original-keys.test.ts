@@ -50,7 +50,15 @@ test('a pipeline using every original key parses, each with the original meaning
   assert.deepEqual([pipeline.name, pipeline.version, pipeline.project], ['agents', '1.0', true]);
   const [fetch, risk, api, publish] = pipeline.jobs;
   assert.deepEqual(
-    { type: fetch?.type, file: fetch?.file, args: fetch?.args, requirement: fetch?.requirement, priority: fetch?.priority, delay: fetch?.delaySeconds, hitl: fetch?.hitl },
+    {
+      type: fetch?.type,
+      file: fetch?.file,
+      args: fetch?.args,
+      requirement: fetch?.requirement,
+      priority: fetch?.priority,
+      delay: fetch?.delaySeconds,
+      hitl: fetch?.hitl,
+    },
     { type: 'run', file: 'scripts/fetch.py', args: ['--limit', '5'], requirement: ['GENERAL'], priority: 3, delay: 2, hitl: null },
   );
   assert.deepEqual([risk?.dependsOn, risk?.affinity], [['fetch'], true]);
@@ -70,7 +78,10 @@ test('a wait that is not a positive number of seconds within 30 days is refused 
     problemText(`name: x\njobs:\n  - id: a\n    file: a.py\n    hitl_message: go?\n    max_wait_seconds: 0\n`),
     'agents.yaml:6: job "a": max_wait_seconds must be between 1 and 2592000, not 0',
   );
-  assert.match(problemText(`name: x\njobs:\n  - id: a\n    file: a.py\n    hitl_message: go?\n    max_wait_seconds: soon\n`), /^agents\.yaml:6: job "a": max_wait_seconds must be a number, not/);
+  assert.match(
+    problemText(`name: x\njobs:\n  - id: a\n    file: a.py\n    hitl_message: go?\n    max_wait_seconds: soon\n`),
+    /^agents\.yaml:6: job "a": max_wait_seconds must be a number, not/,
+  );
 });
 
 test('a job named like the gate another job needs is refused, naming both', () => {
@@ -83,9 +94,15 @@ test('a job named like the gate another job needs is refused, naming both', () =
 
 test('a gated job whose gate id would be too long is told to shorten its id', () => {
   const id = 'j'.repeat(125);
-  assert.match(problemText(`name: x\njobs:\n  - id: ${id}\n    file: a.py\n    hitl_message: go?\n`), /agents\.yaml:5: .*over 128 characters; shorten the job id/);
+  assert.match(
+    problemText(`name: x\njobs:\n  - id: ${id}\n    file: a.py\n    hitl_message: go?\n`),
+    /agents\.yaml:5: .*over 128 characters; shorten the job id/,
+  );
 });
 
 test('an unknown type is still refused, with the two the original knows', () => {
-  assert.match(problemText(`name: x\njobs:\n  - id: a\n    type: batch\n    file: a.py\n`), /agents\.yaml:4: job "a": type must be one of run, service \(in any case\), not "batch"/);
+  assert.match(
+    problemText(`name: x\njobs:\n  - id: a\n    type: batch\n    file: a.py\n`),
+    /agents\.yaml:4: job "a": type must be one of run, service \(in any case\), not "batch"/,
+  );
 });

@@ -50,7 +50,9 @@ function inThread(text: string, options: ParseOptions, limits: PipelineLimits): 
     const budget = setTimeout(
       () =>
         settle(() =>
-          refuse(`the pipeline took longer than ${limits.parseBudgetMs} ms to read and was stopped; simplify it (fewer keys, less nesting) or raise ${PIPELINE_LIMIT_FLAGS.parseBudgetMs} on titan master`),
+          refuse(
+            `the pipeline took longer than ${limits.parseBudgetMs} ms to read and was stopped; simplify it (fewer keys, less nesting) or raise ${PIPELINE_LIMIT_FLAGS.parseBudgetMs} on titan master`,
+          ),
         ),
       limits.parseBudgetMs,
     );

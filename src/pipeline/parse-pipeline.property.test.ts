@@ -19,15 +19,16 @@ interface Dag {
 
 const jobId = fc.stringMatching(/^[A-Za-z0-9._-]{1,16}$/);
 
-const dag: fc.Arbitrary<Dag> = fc
-  .uniqueArray(jobId, { minLength: 1, maxLength: 15 })
-  .chain((ids) =>
-    fc.record({
-      ids: fc.constant(ids),
-      parents: fc.tuple(...ids.map((_, i) => fc.subarray(ids.slice(0, i)))),
-      order: fc.shuffledSubarray(ids.map((_, i) => i), { minLength: ids.length, maxLength: ids.length }),
-    }),
-  );
+const dag: fc.Arbitrary<Dag> = fc.uniqueArray(jobId, { minLength: 1, maxLength: 15 }).chain((ids) =>
+  fc.record({
+    ids: fc.constant(ids),
+    parents: fc.tuple(...ids.map((_, i) => fc.subarray(ids.slice(0, i)))),
+    order: fc.shuffledSubarray(
+      ids.map((_, i) => i),
+      { minLength: ids.length, maxLength: ids.length },
+    ),
+  }),
+);
 
 function assertWellFormed(result: ParseResult, text: string): void {
   if (result.ok) return;
@@ -42,7 +43,7 @@ function assertWellFormed(result: ParseResult, text: string): void {
 
 test('a random DAG written as YAML parses back to the same ids, edges and file order', () => {
   fc.assert(
-    fc.property(dag, fc.constantFrom('any', 'block', 'flow') , fc.boolean(), (g, style, aliasKey) => {
+    fc.property(dag, fc.constantFrom('any', 'block', 'flow'), fc.boolean(), (g, style, aliasKey) => {
       const jobs = g.order.map((i) => {
         const parents = g.parents[i] ?? [];
         const deps = parents.length === 1 && aliasKey ? parents[0] : parents;
@@ -51,7 +52,10 @@ test('a random DAG written as YAML parses back to the same ids, edges and file o
       const text = stringify({ name: 'random', jobs }, { collectionStyle: style as 'any' | 'block' | 'flow' });
       const result = parsePipeline(text);
       assert.ok(result.ok, result.ok ? '' : `${text}\n${result.problems.map((p) => `${p.line}: ${p.message}`).join('\n')}`);
-      assert.deepEqual(result.pipeline.jobs.map((j) => j.id), g.order.map((i) => g.ids[i]));
+      assert.deepEqual(
+        result.pipeline.jobs.map((j) => j.id),
+        g.order.map((i) => g.ids[i]),
+      );
       for (const job of result.pipeline.jobs) {
         assert.deepEqual(job.dependsOn, g.parents[g.ids.indexOf(job.id)]);
       }
@@ -61,7 +65,9 @@ test('a random DAG written as YAML parses back to the same ids, edges and file o
 });
 
 const valid = [
-  ...readdirSync(acceptance).filter((f) => f.endsWith('.yaml')).map((f) => readFileSync(`${acceptance}${f}`, 'utf8')),
+  ...readdirSync(acceptance)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => readFileSync(`${acceptance}${f}`, 'utf8')),
   `name: full
 version: 2
 jobs:
@@ -76,8 +82,41 @@ jobs:
 ];
 
 const fragment = fc.constantFrom(
-  ':', '- ', '[', ']', '{', '}', ',', '"', "'", '\n', '  ', '\t', '#', '|', '>', '?', '%', '&a ', '*a', '*e', '!', '!!js/function ',
-  '!x ', '---\n', '...', '<<: *e', 'id: a', 'depends_on: [a]', 'on_failure: zz', ' &b', 'jobs:', '- { id: a }', '\\', '\u0000', 'é',
+  ':',
+  '- ',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  '"',
+  "'",
+  '\n',
+  '  ',
+  '\t',
+  '#',
+  '|',
+  '>',
+  '?',
+  '%',
+  '&a ',
+  '*a',
+  '*e',
+  '!',
+  '!!js/function ',
+  '!x ',
+  '---\n',
+  '...',
+  '<<: *e',
+  'id: a',
+  'depends_on: [a]',
+  'on_failure: zz',
+  ' &b',
+  'jobs:',
+  '- { id: a }',
+  '\\',
+  '\u0000',
+  'é',
 );
 
 type Mutation =

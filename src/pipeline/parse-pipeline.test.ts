@@ -76,10 +76,29 @@ test('fanout.yaml flow-style jobs parse with their lines and parents', () => {
 test('a job gets the documented defaults when it gives only id and file', () => {
   const job = ok('name: p\njobs:\n  - id: a\n    file: a.sh\n').jobs[0];
   assert.deepEqual(job, {
-    id: 'a', type: 'run', file: 'a.sh', args: [], env: {}, dependsOn: [], requirement: ['GENERAL'], priority: 0,
-    delaySeconds: 0, affinity: false, port: null, retries: 0, retryBackoff: { type: 'fixed', delaySeconds: 1, maxSeconds: 300 },
-    timeoutSeconds: 0, triggerRule: 'all_success', approval: null, hitl: null, onFailure: null,
-    resources: null, driver: null, network: null, image: null, line: 3,
+    id: 'a',
+    type: 'run',
+    file: 'a.sh',
+    args: [],
+    env: {},
+    dependsOn: [],
+    requirement: ['GENERAL'],
+    priority: 0,
+    delaySeconds: 0,
+    affinity: false,
+    port: null,
+    retries: 0,
+    retryBackoff: { type: 'fixed', delaySeconds: 1, maxSeconds: 300 },
+    timeoutSeconds: 0,
+    triggerRule: 'all_success',
+    approval: null,
+    hitl: null,
+    onFailure: null,
+    resources: null,
+    driver: null,
+    network: null,
+    image: null,
+    line: 3,
   });
   const pipeline = ok('name: p\njobs: [{ id: a, command: "echo hi" }]\n');
   assert.equal(pipeline.version, '1');
@@ -171,7 +190,11 @@ jobs:
     [17, /job "train" has on_failure "nothere", which is not a job of this pipeline/],
     [18, /job id "extract" is used on lines 4 and 18/],
   ];
-  assert.deepEqual(found.map((p) => p.line), expected.map(([line]) => line), formatProblems('bad.yaml', found));
+  assert.deepEqual(
+    found.map((p) => p.line),
+    expected.map(([line]) => line),
+    formatProblems('bad.yaml', found),
+  );
   expected.forEach(([, pattern], i) => assert.match(found[i]?.message ?? '', pattern));
   assert.equal(found[0]?.column, 1);
   assert.equal(found[2]?.column, 15);
@@ -195,7 +218,8 @@ test('an unknown key gets the nearest valid key as a suggestion, or the list of 
 });
 
 test('a dependency cycle is reported once with its path', () => {
-  const text = 'name: p\njobs:\n  - { id: a, file: a, depends_on: [c] }\n  - { id: b, file: b, depends_on: [a] }\n  - { id: c, file: c, depends_on: [b] }\n  - { id: d, file: d, depends_on: [d] }\n';
+  const text =
+    'name: p\njobs:\n  - { id: a, file: a, depends_on: [c] }\n  - { id: b, file: b, depends_on: [a] }\n  - { id: c, file: c, depends_on: [b] }\n  - { id: d, file: d, depends_on: [d] }\n';
   const found = problems(text);
   assert.equal(found.length, 2, formatProblems('p.yaml', found));
   assert.equal(found[0]?.line, 3);
@@ -205,7 +229,12 @@ test('a dependency cycle is reported once with its path', () => {
 
 test('an alias bomb is refused without expanding it', () => {
   const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
-  for (let i = 1; i < 9; i++) levels.push(`l${i}: &l${i} [${Array(10).fill(i === 1 ? '*a' : `*l${i - 1}`).join(', ')}]`);
+  for (let i = 1; i < 9; i++)
+    levels.push(
+      `l${i}: &l${i} [${Array(10)
+        .fill(i === 1 ? '*a' : `*l${i - 1}`)
+        .join(', ')}]`,
+    );
   const text = `${levels.join('\n')}\nname: p\njobs: [{ id: a, file: a, args: *l8 }]\n`;
   const found = problems(text);
   assert.equal(found.length, 1);
@@ -220,7 +249,10 @@ test('ordinary anchors and aliases are resolved', () => {
 
 test('custom and non-core tags are refused; core tags are fine', () => {
   const found = problems('name: p\njobs:\n  - id: a\n    file: !!js/function "function () {}"\n    args: !shell "x"\n    env: { K: !!binary aGk= }\n');
-  assert.deepEqual(found.map((p) => p.line), [4, 5, 6]);
+  assert.deepEqual(
+    found.map((p) => p.line),
+    [4, 5, 6],
+  );
   for (const p of found) assert.match(p.message, /tag .* is not allowed/);
   assert.deepEqual(ok('name: p\njobs: [{ id: a, file: a, args: !!str 3 }]\n').jobs[0]?.args, ['3']);
 });
@@ -229,7 +261,10 @@ test('a YAML syntax error is a problem on its line', () => {
   const found = problems('name: p\njobs:\n  - id: a\n   file: "x\n');
   assert.ok(found.length >= 1);
   assert.match(found[0]?.message ?? '', /^YAML syntax error/);
-  assert.deepEqual(problems('name: p\nname: q\njobs: [{ id: a, file: a }]\n').map((p) => p.line), [2]);
+  assert.deepEqual(
+    problems('name: p\nname: q\njobs: [{ id: a, file: a }]\n').map((p) => p.line),
+    [2],
+  );
 });
 
 test('jobs missing, empty or not a list is reported', () => {
@@ -250,14 +285,15 @@ test('jobs added to a running DAG may depend on its jobs, and cycles through it 
   assert.match(taken[0]?.message ?? '', /already exists in the running DAG/);
   // A running DAG whose edges name a job of this file closes a loop through it.
   const loop = problems('name: p\njobs: [{ id: x, file: x.sh, depends_on: [extract] }]\n', {
-    existingJobIds, existingEdges: new Map([['extract', ['x']]]),
+    existingJobIds,
+    existingEdges: new Map([['extract', ['x']]]),
   });
   assert.match(loop.map((p) => p.message).join('\n'), /cycle: x → extract → x/);
   const missing = problems('name: p\njobs: [{ id: r, file: r.sh, depends_on: [lod] }]\n', { existingJobIds });
   assert.match(missing[0]?.message ?? '', /not defined in this file or the running DAG \(defined: r; did you mean "load"\?\)/);
 });
 
-test('run_at holds a job until an ISO time with its zone; the pipeline\'s holds every job without its own', () => {
+test("run_at holds a job until an ISO time with its zone; the pipeline's holds every job without its own", () => {
   const p = ok(`name: later
 run_at: 2026-12-01T08:00:00Z
 jobs:
@@ -267,7 +303,10 @@ jobs:
     command: echo b
     run_at: "2026-12-01T10:30:00+01:00"
 `);
-  assert.deepEqual(p.jobs.map((j) => j.runAt), [Date.UTC(2026, 11, 1, 8), Date.UTC(2026, 11, 1, 9, 30)]);
+  assert.deepEqual(
+    p.jobs.map((j) => j.runAt),
+    [Date.UTC(2026, 11, 1, 8), Date.UTC(2026, 11, 1, 9, 30)],
+  );
   assert.equal(ok('name: now\njobs:\n  - id: a\n    command: echo a\n').jobs[0]?.runAt, undefined);
   const found = problems(`name: bad
 run_at: tomorrow
@@ -276,7 +315,10 @@ jobs:
     command: echo a
     run_at: 2026-12-01T08:00
 `);
-  assert.deepEqual(found.map((f) => f.line), [2, 6]);
+  assert.deepEqual(
+    found.map((f) => f.line),
+    [2, 6],
+  );
   assert.match(found[0]?.message ?? '', /^run_at must be an ISO 8601 time with a zone like 2026-12-01T08:00:00Z, got "tomorrow"/);
   assert.match(found[1]?.message ?? '', /^job "a": run_at must be .* \(add its zone: Z for UTC, or an offset like \+01:00\)/);
 });

@@ -3,9 +3,7 @@ import { checkGraph } from './check-graph.js';
 import { MAX_ALIAS_COUNT, TOP_LEVEL_KEYS } from './pipeline.js';
 import type { ParseOptions, ParseResult, PipelineJob, PipelineProblem } from './pipeline.js';
 import { readInstant, readJob } from './read-job.js';
-export type {
-  Approval, ParseOptions, ParseResult, Pipeline, PipelineJob, PipelineProblem, RetryBackoff, TriggerRule,
-} from './pipeline.js';
+export type { Approval, ParseOptions, ParseResult, Pipeline, PipelineJob, PipelineProblem, RetryBackoff, TriggerRule } from './pipeline.js';
 import type { JobDraft } from './read-job.js';
 import { YamlReader, describe, isNull } from './yaml-reader.js';
 import { depthProblem, keysProblem, precheckPipeline } from './pipeline-limits.js';
@@ -45,7 +43,11 @@ export function parsePipeline(text: string, options: ParseOptions = {}): ParseRe
   if (syntax.length > MAX_SYNTAX_ERRORS) {
     const rest = syntax.length - MAX_SYNTAX_ERRORS;
     const last = syntax[MAX_SYNTAX_ERRORS] ?? { line: 1, column: 1 };
-    syntax.splice(MAX_SYNTAX_ERRORS, rest, { line: last.line, column: last.column, message: `${rest} more YAML syntax errors follow, most likely caused by the ones above; fix those first` });
+    syntax.splice(MAX_SYNTAX_ERRORS, rest, {
+      line: last.line,
+      column: last.column,
+      message: `${rest} more YAML syntax errors follow, most likely caused by the ones above; fix those first`,
+    });
   }
   if (syntax.length > 0) return { ok: false, problems: syntax };
 

@@ -39,7 +39,10 @@ const QUOTE_MAY_FOLLOW = new Set([' ', '\t', '\n', ':', '-', ',', '[', '{', '?']
 export function precheckPipeline(text: string, limits: PipelineLimits): PipelineProblem | undefined {
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > limits.maxBytes) {
-    return at(1, `the pipeline is ${bytes} bytes, over the ${limits.maxBytes}-byte limit; split it into several DAGs (titan dag add) or raise ${PIPELINE_LIMIT_FLAGS.maxBytes} on titan master`);
+    return at(
+      1,
+      `the pipeline is ${bytes} bytes, over the ${limits.maxBytes}-byte limit; split it into several DAGs (titan dag add) or raise ${PIPELINE_LIMIT_FLAGS.maxBytes} on titan master`,
+    );
   }
   let depth = 0;
   let keys = 0;

@@ -117,9 +117,32 @@ export const JOB_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 export const TOP_LEVEL_KEYS = ['name', 'version', 'project', 'jobs', 'run_at'] as const;
 
 export const JOB_KEYS = [
-  'id', 'type', 'file', 'command', 'args', 'env', 'depends_on', 'dependencies', 'requirement', 'priority',
-  'delay', 'run_at', 'affinity', 'port', 'retries', 'retry_backoff', 'timeout', 'trigger_rule', 'approval', 'on_failure',
-  'resources', 'driver', 'network', 'image', 'hitl_message', 'max_wait_seconds',
+  'id',
+  'type',
+  'file',
+  'command',
+  'args',
+  'env',
+  'depends_on',
+  'dependencies',
+  'requirement',
+  'priority',
+  'delay',
+  'run_at',
+  'affinity',
+  'port',
+  'retries',
+  'retry_backoff',
+  'timeout',
+  'trigger_rule',
+  'approval',
+  'on_failure',
+  'resources',
+  'driver',
+  'network',
+  'image',
+  'hitl_message',
+  'max_wait_seconds',
 ] as const;
 
 export const RESOURCES_KEYS = ['cpu', 'memory', 'gpu'] as const;

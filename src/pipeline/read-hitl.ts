@@ -14,9 +14,8 @@ const MAX_MESSAGE_LENGTH = 2000;
 export function readHitl(r: YamlReader, fields: ReadonlyMap<string, Entry>, name: string, id: string | undefined): HitlGate | null {
   const messageEntry = fields.get('hitl_message');
   const waitEntry = fields.get('max_wait_seconds');
-  const maxWaitSeconds = waitEntry === undefined
-    ? DEFAULT_MAX_WAIT_SECONDS
-    : r.number(waitEntry.value, `${name}: max_wait_seconds`, { min: 1, max: MAX_WAIT_SECONDS_LIMIT });
+  const maxWaitSeconds =
+    waitEntry === undefined ? DEFAULT_MAX_WAIT_SECONDS : r.number(waitEntry.value, `${name}: max_wait_seconds`, { min: 1, max: MAX_WAIT_SECONDS_LIMIT });
   if (messageEntry === undefined || isNull(r.resolve(messageEntry.value))) return null;
   const message = r.text(messageEntry.value, `${name}: hitl_message`, true);
   if (message === undefined || message.trim() === '') return null;
@@ -25,7 +24,10 @@ export function readHitl(r: YamlReader, fields: ReadonlyMap<string, Entry>, name
     return null;
   }
   if (id !== undefined && !JOB_ID_PATTERN.test(hitlGateId(id))) {
-    r.report(messageEntry.keyNode, `${name}: its approval gate would be named "${hitlGateId(id)}", over 128 characters; shorten the job id to carry hitl_message`);
+    r.report(
+      messageEntry.keyNode,
+      `${name}: its approval gate would be named "${hitlGateId(id)}", over 128 characters; shorten the job id to carry hitl_message`,
+    );
     return null;
   }
   return maxWaitSeconds === undefined ? null : { message, maxWaitSeconds };

@@ -1,6 +1,14 @@
 import { isMap, isScalar } from 'yaml';
 import {
-  APPROVAL_KEYS, BACKOFF_TYPES, DEFAULT_RETRY_BACKOFF, DRIVER_NAMES, JOB_ID_PATTERN, JOB_KEYS, NETWORKS, RETRY_BACKOFF_KEYS, TRIGGER_RULES,
+  APPROVAL_KEYS,
+  BACKOFF_TYPES,
+  DEFAULT_RETRY_BACKOFF,
+  DRIVER_NAMES,
+  JOB_ID_PATTERN,
+  JOB_KEYS,
+  NETWORKS,
+  RETRY_BACKOFF_KEYS,
+  TRIGGER_RULES,
 } from './pipeline.js';
 import type { Approval, PipelineJob, RetryBackoff } from './pipeline.js';
 import { readHitl, readJobType } from './read-hitl.js';
@@ -79,7 +87,10 @@ export function readJob(r: YamlReader, item: unknown, index: number): JobDraft |
     requirement: field('requirement', (n, w) => readRequirement(r, n, w), [...DEFAULT_REQUIREMENT]),
     priority: field('priority', (n, w) => r.number(n, w, { integer: true }), 0),
     delaySeconds: field('delay', (n, w) => r.number(n, w, { min: 0 }), 0),
-    ...optional('runAt', field<number | undefined>('run_at', (n, w) => readInstant(r, n, w), undefined)),
+    ...optional(
+      'runAt',
+      field<number | undefined>('run_at', (n, w) => readInstant(r, n, w), undefined),
+    ),
     affinity: field('affinity', (n, w) => r.boolean(n, w), false),
     port: field<number | 'auto' | null>('port', (n, w) => readPort(r, n, w), null),
     retries: field('retries', (n, w) => r.number(n, w, { integer: true, min: 0 }), 0),

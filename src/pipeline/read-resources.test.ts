@@ -23,9 +23,18 @@ test('a wrong resource key, size or driver is reported at its line with the fix'
   const result = jobOf('    resources:\n      memroy: 256M\n      cpu: lots\n    driver: sandbx\n');
   assert.equal(result.ok, false);
   const messages = result.ok ? [] : result.problems.map((p) => `${p.line}: ${p.message}`);
-  assert.ok(messages.some((m) => /^6: unknown key "memroy" in resources of job "a"; did you mean "memory"\?/.test(m)), messages.join('\n'));
-  assert.ok(messages.some((m) => /^7: job "a": resources.cpu must be a number, not "lots"/.test(m)), messages.join('\n'));
-  assert.ok(messages.some((m) => /^8: .*driver must be one of process, sandbox, docker, not "sandbx"; did you mean "sandbox"\?/.test(m)), messages.join('\n'));
+  assert.ok(
+    messages.some((m) => /^6: unknown key "memroy" in resources of job "a"; did you mean "memory"\?/.test(m)),
+    messages.join('\n'),
+  );
+  assert.ok(
+    messages.some((m) => /^7: job "a": resources.cpu must be a number, not "lots"/.test(m)),
+    messages.join('\n'),
+  );
+  assert.ok(
+    messages.some((m) => /^8: .*driver must be one of process, sandbox, docker, not "sandbx"; did you mean "sandbox"\?/.test(m)),
+    messages.join('\n'),
+  );
   const size = jobOf('    resources: { memory: 12 parsecs }\n');
   assert.ok(!size.ok && /resources.memory: memory "12 parsecs" is not a size; write it like 256M/.test(size.problems[0]?.message ?? ''));
 });

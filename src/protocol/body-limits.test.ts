@@ -22,7 +22,10 @@ test('nesting past maxDepth is refused naming where, before anything is built', 
 });
 
 test('more entries than maxEntries are refused from the declared lengths', () => {
-  assert.throws(() => check({ a: Array.from({ length: 11 }, () => 0) }), /more than 10 array items and map entries; split it into smaller requests or raise --max-body-entries/);
+  assert.throws(
+    () => check({ a: Array.from({ length: 11 }, () => 0) }),
+    /more than 10 array items and map entries; split it into smaller requests or raise --max-body-entries/,
+  );
   const huge = Buffer.from([0xdd, 0xff, 0xff, 0xff, 0xff]); // array32 declaring 4 billion items, no items
   assert.throws(() => checkBytes(huge), /more than 10 array items/);
   assert.throws(() => json(`[${'0,'.repeat(11)}0]`), /more than 10/);

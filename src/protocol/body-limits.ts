@@ -76,17 +76,38 @@ interface Level {
 
 /** Bytes of the length field after a str/bin/ext/array/map code, and what follows it. */
 const SIZED: Record<number, { bytes: 1 | 2 | 4; kind: 'bin' | 'ext' | 'str' | 'array' | 'map' }> = {
-  0xc4: { bytes: 1, kind: 'bin' }, 0xc5: { bytes: 2, kind: 'bin' }, 0xc6: { bytes: 4, kind: 'bin' },
-  0xc7: { bytes: 1, kind: 'ext' }, 0xc8: { bytes: 2, kind: 'ext' }, 0xc9: { bytes: 4, kind: 'ext' },
-  0xd9: { bytes: 1, kind: 'str' }, 0xda: { bytes: 2, kind: 'str' }, 0xdb: { bytes: 4, kind: 'str' },
-  0xdc: { bytes: 2, kind: 'array' }, 0xdd: { bytes: 4, kind: 'array' },
-  0xde: { bytes: 2, kind: 'map' }, 0xdf: { bytes: 4, kind: 'map' },
+  0xc4: { bytes: 1, kind: 'bin' },
+  0xc5: { bytes: 2, kind: 'bin' },
+  0xc6: { bytes: 4, kind: 'bin' },
+  0xc7: { bytes: 1, kind: 'ext' },
+  0xc8: { bytes: 2, kind: 'ext' },
+  0xc9: { bytes: 4, kind: 'ext' },
+  0xd9: { bytes: 1, kind: 'str' },
+  0xda: { bytes: 2, kind: 'str' },
+  0xdb: { bytes: 4, kind: 'str' },
+  0xdc: { bytes: 2, kind: 'array' },
+  0xdd: { bytes: 4, kind: 'array' },
+  0xde: { bytes: 2, kind: 'map' },
+  0xdf: { bytes: 4, kind: 'map' },
 };
 
 /** Payload bytes of the fixed-size codes (numbers and fixext). */
 const FIXED: Record<number, number> = {
-  0xca: 4, 0xcb: 8, 0xcc: 1, 0xcd: 2, 0xce: 4, 0xcf: 8,
-  0xd0: 1, 0xd1: 2, 0xd2: 4, 0xd3: 8, 0xd4: 2, 0xd5: 3, 0xd6: 5, 0xd7: 9, 0xd8: 17,
+  0xca: 4,
+  0xcb: 8,
+  0xcc: 1,
+  0xcd: 2,
+  0xce: 4,
+  0xcf: 8,
+  0xd0: 1,
+  0xd1: 2,
+  0xd2: 4,
+  0xd3: 8,
+  0xd4: 2,
+  0xd5: 3,
+  0xd6: 5,
+  0xd7: 9,
+  0xd8: 17,
 };
 
 /** True when the bytes are all ASCII (so valid UTF-8): the common case, checked without a call out. */

@@ -26,4 +26,3 @@ export async function createBundle(folder: string, out: string): Promise<void> {
     top,
   );
 }
-

@@ -143,8 +143,14 @@ test('a wrong version byte is rejected on the first byte, naming both versions',
 test('after an error the reader is poisoned and every later push throws the same error', () => {
   const reader = new FrameReader();
   const first = expectTitan(() => reader.push(Buffer.from('GET / HTTP/1.1\r\n')), ErrorCode.UNKNOWN_VERSION);
-  assert.throws(() => reader.push(encodeFrame(1, 0, Buffer.from('ok'))), (err) => err === first);
-  assert.throws(() => reader.push(Buffer.alloc(0)), (err) => err === first);
+  assert.throws(
+    () => reader.push(encodeFrame(1, 0, Buffer.from('ok'))),
+    (err) => err === first,
+  );
+  assert.throws(
+    () => reader.push(Buffer.alloc(0)),
+    (err) => err === first,
+  );
 });
 
 test('10,000 random byte buffers never throw anything but TitanError and never hang', () => {

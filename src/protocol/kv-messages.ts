@@ -4,14 +4,16 @@ import { z } from 'zod';
 
 export const MAX_KV_VALUE_BYTES = 1024 * 1024;
 
-const key = z
-  .string()
-  .regex(/^[^\p{Cc}]{1,512}$/u, 'keys are 1-512 characters with no control characters (no newline, tab or NUL)');
+const key = z.string().regex(/^[^\p{Cc}]{1,512}$/u, 'keys are 1-512 characters with no control characters (no newline, tab or NUL)');
 const value = z
   .string()
   .refine((v) => Buffer.byteLength(v, 'utf8') <= MAX_KV_VALUE_BYTES, 'values are at most 1 MiB (UTF-8); publish bigger data as an artifact');
 // Fractions allowed (0.5 s); capped at ten years so now + ttl stays an exact integer of milliseconds.
-const ttlSeconds = z.number().positive().max(10 * 365 * 86400).optional();
+const ttlSeconds = z
+  .number()
+  .positive()
+  .max(10 * 365 * 86400)
+  .optional();
 const hash = z.string().regex(/^[a-f0-9]{64}$/, 'a hash is the 64 hex digits ARTIFACT_PUT answered with');
 const jobId = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'ids are 1-128 characters of letters, digits, dot, dash or underscore');
 

@@ -27,13 +27,19 @@ test('an empty payload is a complete request', () => {
 
 test('a request over the size cap is refused as soon as its header arrives', () => {
   const header = request(LegacyOp.UPLOAD_ASSET, 'x'.repeat(100)).subarray(0, 8);
-  assert.throws(() => new LegacyFrameReader(50).push(header), (err: unknown) => err instanceof TitanError && err.code === 'E_FRAME_TOO_LARGE' && /100 bytes, over this master's 50-byte maximum/.test(err.message));
+  assert.throws(
+    () => new LegacyFrameReader(50).push(header),
+    (err: unknown) => err instanceof TitanError && err.code === 'E_FRAME_TOO_LARGE' && /100 bytes, over this master's 50-byte maximum/.test(err.message),
+  );
 });
 
 test('a payload that is not UTF-8 is refused', () => {
   const bytes = request(LegacyOp.KV_GET, 'ab');
   bytes[9] = 0xff;
-  assert.throws(() => new LegacyFrameReader(10).push(bytes), (err: unknown) => err instanceof TitanError && /not valid UTF-8/.test(err.message));
+  assert.throws(
+    () => new LegacyFrameReader(10).push(bytes),
+    (err: unknown) => err instanceof TitanError && /not valid UTF-8/.test(err.message),
+  );
 });
 
 test('a reply has the v1 header, the reply opcode and the text length', () => {

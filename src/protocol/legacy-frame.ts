@@ -87,7 +87,10 @@ function checkHeader(header: Buffer, maxPayload: number): number {
   }
   const length = header.readUInt32BE(4);
   if (length > maxPayload) {
-    throw new TitanError(ErrorCode.FRAME_TOO_LARGE, `the request declares ${length} bytes, over this master's ${maxPayload}-byte maximum; send less per request`);
+    throw new TitanError(
+      ErrorCode.FRAME_TOO_LARGE,
+      `the request declares ${length} bytes, over this master's ${maxPayload}-byte maximum; send less per request`,
+    );
   }
   return length;
 }

@@ -51,16 +51,19 @@ const memorySize = z.union([z.number(), z.string().max(32)]).transform((value, c
 });
 
 /** What a job reserves on its worker and is held to there. */
-export const JobResourcesSchema = z.object({
-  cpu: z.number().min(0).max(4096).optional(),
-  memoryMb: memorySize.optional(),
-  /** The same as memoryMb; whichever is given. */
-  memory: memorySize.optional(),
-  gpu: z.number().int().min(0).max(64).optional(),
-}).strict().transform(({ memory, memoryMb, ...rest }) => {
-  const mb = memoryMb ?? memory;
-  return mb !== undefined ? { ...rest, memoryMb: mb } : rest;
-});
+export const JobResourcesSchema = z
+  .object({
+    cpu: z.number().min(0).max(4096).optional(),
+    memoryMb: memorySize.optional(),
+    /** The same as memoryMb; whichever is given. */
+    memory: memorySize.optional(),
+    gpu: z.number().int().min(0).max(64).optional(),
+  })
+  .strict()
+  .transform(({ memory, memoryMb, ...rest }) => {
+    const mb = memoryMb ?? memory;
+    return mb !== undefined ? { ...rest, memoryMb: mb } : rest;
+  });
 
 /** How a job asks to be run: resources, driver, network, image (docker). */
 const isolationFields = {
@@ -72,10 +75,9 @@ const isolationFields = {
 
 /** Most environment variables one job may set: counted before each name is checked. */
 export const MAX_ENV_VARS = 1000;
-const envCount = z.custom<Record<string, unknown>>(
-  (v) => typeof v !== 'object' || v === null || Object.keys(v).length <= MAX_ENV_VARS,
-  { message: `at most ${MAX_ENV_VARS} variables; pass larger configuration as a file or a KV value` },
-);
+const envCount = z.custom<Record<string, unknown>>((v) => typeof v !== 'object' || v === null || Object.keys(v).length <= MAX_ENV_VARS, {
+  message: `at most ${MAX_ENV_VARS} variables; pass larger configuration as a file or a KV value`,
+});
 
 /** What a client asks to run; defaults are filled in by the master. */
 export const JobSubmitRequest = z.object({
@@ -84,15 +86,29 @@ export const JobSubmitRequest = z.object({
   run: JobRunSchema,
   args: z.array(z.string()).max(1000).default([]),
   env: envCount.pipe(z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string())).default({}),
-  requirement: z.array(tag).max(32).default(() => [...DEFAULT_REQUIREMENT]),
+  requirement: z
+    .array(tag)
+    .max(32)
+    .default(() => [...DEFAULT_REQUIREMENT]),
   priority: z.number().int().min(-1000).max(1000).default(0),
   retries: z.number().int().min(0).max(100).default(0),
-  timeoutSeconds: z.number().min(0).max(30 * 86400).default(0),
-  bundle: z.string().regex(/^[a-f0-9]{64}$/).optional(),
+  timeoutSeconds: z
+    .number()
+    .min(0)
+    .max(30 * 86400)
+    .default(0),
+  bundle: z
+    .string()
+    .regex(/^[a-f0-9]{64}$/)
+    .optional(),
   service: ServicePolicy.optional(),
   ...isolationFields,
   /** Queued this many seconds after it is accepted (for a DAG job: after its parents are done). */
-  delaySeconds: z.number().min(0).max(30 * 86400).optional(),
+  delaySeconds: z
+    .number()
+    .min(0)
+    .max(30 * 86400)
+    .optional(),
   /** Not queued before this time (epoch ms). */
   runAt: z.number().int().min(0).max(8.64e15).optional(),
 });
@@ -107,14 +123,34 @@ export const DagJobRequest = JobSubmitRequest.omit({ id: true }).extend({
   retryBackoff: z
     .object({ type: z.enum(['fixed', 'exponential']), delaySeconds: z.number().min(0).max(86400), maxSeconds: z.number().min(0).max(86400) })
     .optional(),
-  delaySeconds: z.number().min(0).max(30 * 86400).default(0),
+  delaySeconds: z
+    .number()
+    .min(0)
+    .max(30 * 86400)
+    .default(0),
   onFailure: id.optional(),
-  approval: z.object({ message: z.string().max(2000), timeoutSeconds: z.number().min(0).max(30 * 86400) }).optional(),
+  approval: z
+    .object({
+      message: z.string().max(2000),
+      timeoutSeconds: z
+        .number()
+        .min(0)
+        .max(30 * 86400),
+    })
+    .optional(),
   /**
    * The original Titan's `hitl_message`: after this job succeeds, the master inserts the gate job
    * `hitl-gate-<key>` awaiting a person's approval, and the job's dependants wait for the gate.
    */
-  hitl: z.object({ message: z.string().min(1).max(2000), maxWaitSeconds: z.number().min(1).max(30 * 86400) }).optional(),
+  hitl: z
+    .object({
+      message: z.string().min(1).max(2000),
+      maxWaitSeconds: z
+        .number()
+        .min(1)
+        .max(30 * 86400),
+    })
+    .optional(),
 });
 export type DagJobRequest = z.input<typeof DagJobRequest>;
 
@@ -124,7 +160,9 @@ export const kvGateId = z.string().regex(/^[^\p{Cc}]{1,480}$/u, 'a gate id is 1-
 /** Decides a job awaiting approval (`jobId`) or a KV gate of the original SDK (`gateId`): exactly one. */
 export const ApprovalDecision = z
   .object({ jobId: id.optional(), gateId: kvGateId.optional(), by: z.string().max(200).optional(), reason: z.string().max(2000).default('') })
-  .refine((d) => (d.jobId === undefined) !== (d.gateId === undefined), { message: 'give either jobId (a Titan job) or gateId (a gate in titan:hitl:queue), not both or neither' });
+  .refine((d) => (d.jobId === undefined) !== (d.gateId === undefined), {
+    message: 'give either jobId (a Titan job) or gateId (a gate in titan:hitl:queue), not both or neither',
+  });
 
 export const DagSubmitRequest = z.object({
   name: z.string().min(1).max(200),
@@ -132,7 +170,11 @@ export const DagSubmitRequest = z.object({
   /** No job of the run is queued before this time (epoch ms)... */
   runAt: z.number().int().min(0).max(8.64e15).optional(),
   /** ...nor before this many seconds after the master accepts it. */
-  delaySeconds: z.number().min(0).max(30 * 86400).optional(),
+  delaySeconds: z
+    .number()
+    .min(0)
+    .max(30 * 86400)
+    .optional(),
 });
 export const DagAddJobsRequest = z.object({ dagId: id, jobs: z.array(DagJobRequest).min(1).max(100000) });
 export const DagRef = z.object({ dagId: id });
@@ -163,7 +205,14 @@ export const WorkerRegisterRequest = z.object({
   version: z.string().max(50).optional(),
   startedAt: z.number().optional(),
   /** Set by a spawnable host (`titan worker --spawnable`): the workers it may start for the autoscaler. */
-  spawn: z.object({ tags: z.array(tag).max(64), slots: z.number().int().min(1).max(1024), min: z.number().int().min(0).max(1000), max: z.number().int().min(0).max(1000) }).optional(),
+  spawn: z
+    .object({
+      tags: z.array(tag).max(64),
+      slots: z.number().int().min(1).max(1024),
+      min: z.number().int().min(0).max(1000),
+      max: z.number().int().min(0).max(1000),
+    })
+    .optional(),
   /** Set by a worker a host spawned: the autoscaler may retire it when idle. */
   spawnedBy: id.optional(),
 });
@@ -178,7 +227,10 @@ export const WorkerHeartbeat = z.object({
   load1: z.number().optional(),
   freeMemoryMb: z.number().optional(),
   /** The attempts the worker runs now, for the master's janitor. */
-  jobs: z.array(z.object({ jobId: id, attempt: z.number().int().min(1) })).max(100000).optional(),
+  jobs: z
+    .array(z.object({ jobId: id, attempt: z.number().int().min(1) }))
+    .max(100000)
+    .optional(),
   /** JOB_DISPATCH frames received on this connection when the heartbeat left (orders it against dispatches). */
   dispatches: z.number().int().min(0).optional(),
   /** Present on a worker started with --inference. */
@@ -209,9 +261,15 @@ export const JobLogLines = z.object({
   lines: z.array(z.object({ stream: z.enum(['stdout', 'stderr']), at: z.number(), line: z.string() })).max(100000),
 });
 
-
 export const ServiceReadyReport = z.object({ jobId: id, attempt: z.number().int().min(1), port: z.number().int().min(1).max(65535), pid: z.number().int() });
-export const ServiceRestartedReport = z.object({ jobId: id, attempt: z.number().int().min(1), restarts: z.number().int().min(0), pid: z.number().int(), exitCode: z.number().int().nullable(), signal: z.string().nullable() });
+export const ServiceRestartedReport = z.object({
+  jobId: id,
+  attempt: z.number().int().min(1),
+  restarts: z.number().int().min(0),
+  pid: z.number().int(),
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+});
 
 export const JobDispatch = z.object({
   jobId: id,

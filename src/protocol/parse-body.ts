@@ -13,7 +13,6 @@ export function parseBody<T extends z.ZodType>(schema: T, msg: IncomingMessage):
   return result.data;
 }
 
-
 /** One start time or the other: with both, one would be silently ignored. */
 export function bothDelayAndAt(delay: string, at: string): TitanError {
   return new TitanError(ErrorCode.INVALID_REQUEST, `${delay} and ${at} contradict each other (a delay from now, or an instant); give one of them`);

@@ -36,7 +36,10 @@ test('requests issued in the same tick go out in one transport write', async (t)
   server.onRequest((msg, reply) => reply.ok(msg.body));
   const answers = Promise.all(Array.from({ length: 500 }, (_, i) => client.request(1, i)));
   assert.equal(clientWrites(), 0, 'nothing is written synchronously');
-  assert.deepEqual(await within(answers, 2000, 'answers'), Array.from({ length: 500 }, (_, i) => i));
+  assert.deepEqual(
+    await within(answers, 2000, 'answers'),
+    Array.from({ length: 500 }, (_, i) => i),
+  );
   assert.equal(clientWrites(), 1);
 });
 

@@ -33,11 +33,7 @@ test('concurrent requests on one connection resolve to their own responses, answ
     held.push({ n: (msg.body as { n: number }).n, reply });
     if (held.length === count) for (const h of held.reverse()) h.reply.ok({ doubled: h.n * 2 });
   });
-  const answers = await within(
-    Promise.all(Array.from({ length: count }, (_, n) => client.request(5, { n }))),
-    2000,
-    'all answers',
-  );
+  const answers = await within(Promise.all(Array.from({ length: count }, (_, n) => client.request(5, { n }))), 2000, 'all answers');
   assert.deepEqual(
     answers,
     Array.from({ length: count }, (_, n) => ({ doubled: n * 2 })),
@@ -129,7 +125,11 @@ test('a stream delivers its chunks in order, then resolves with the end body', a
     reply.end({ total: lines.length });
   });
   const got: unknown[] = [];
-  const end = await within(client.stream(35, ['a', 'b', 'c'], (c) => got.push(c)), 2000, 'stream end');
+  const end = await within(
+    client.stream(35, ['a', 'b', 'c'], (c) => got.push(c)),
+    2000,
+    'stream end',
+  );
   assert.deepEqual(got, [{ line: 'a' }, { line: 'b' }, { line: 'c' }]);
   assert.deepEqual(end, { total: 3 });
 });
@@ -143,7 +143,10 @@ test('a stream that fails midway rejects with the error after the chunks sent be
     reply.chunk(2);
   });
   const got: unknown[] = [];
-  await rejectsWith(client.stream(35, null, (c) => got.push(c)), ErrorCode.UNKNOWN_JOB);
+  await rejectsWith(
+    client.stream(35, null, (c) => got.push(c)),
+    ErrorCode.UNKNOWN_JOB,
+  );
   assert.deepEqual(got, [1]);
 });
 
@@ -158,10 +161,15 @@ test('aborting a stream cancels it on the serving side and resolves the stream',
   });
   const controller = new AbortController();
   const got: unknown[] = [];
-  const done = client.stream(35, null, (c) => {
-    got.push(c);
-    controller.abort();
-  }, { signal: controller.signal });
+  const done = client.stream(
+    35,
+    null,
+    (c) => {
+      got.push(c);
+      controller.abort();
+    },
+    { signal: controller.signal },
+  );
   assert.equal(await within(done, 2000, 'the stream to resolve'), undefined);
   await within(cancelled, 2000, 'the server to see the cancel');
   assert.deepEqual(got, ['first']);

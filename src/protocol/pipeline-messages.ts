@@ -28,7 +28,11 @@ export const PipelineSubmitRequest = z
     dagId: id.optional(),
     /** Hold the run, as DAG_SUBMIT's fields. */
     runAt: z.number().int().min(0).max(8.64e15).optional(),
-    delaySeconds: z.number().min(0).max(30 * 86400).optional(),
+    delaySeconds: z
+      .number()
+      .min(0)
+      .max(30 * 86400)
+      .optional(),
     /** Keep the pipeline as a cron schedule (as SCHEDULE_ADD) instead of running it now. */
     schedule: z
       .object({

@@ -7,7 +7,12 @@ export const TokenCreateRequest = z.object({
   role: z.enum(['admin', 'operator', 'viewer']),
   namespace: z.string().min(1).max(40).optional(),
   /** The token stops working this many seconds after it is made (at most ten years); absent: never. */
-  ttlSeconds: z.number().int().min(1).max(10 * 365 * 86_400).optional(),
+  ttlSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(10 * 365 * 86_400)
+    .optional(),
 });
 export const TokenListRequest = z.object({ all: z.boolean().default(false) });
 export const TokenRevokeRequest = z.object({ token: z.string().min(1).max(64) });

@@ -39,7 +39,8 @@ export function resolveTls(flags: AddressFlags, env: NodeJS.ProcessEnv = process
   if (flags.tls !== true && ca === undefined && !['1', 'true'].includes(env.TITAN_TLS ?? '')) return undefined;
   const cert = flags.cert ?? env.TITAN_CERT;
   const key = flags.key ?? env.TITAN_KEY;
-  if ((cert === undefined) !== (key === undefined)) throw new TitanError(ErrorCode.INVALID_REQUEST, '--cert and --key go together (a client certificate and its private key, for mTLS)');
+  if ((cert === undefined) !== (key === undefined))
+    throw new TitanError(ErrorCode.INVALID_REQUEST, '--cert and --key go together (a client certificate and its private key, for mTLS)');
   return { ca: ca ?? join(titanHome(env), 'certs', 'ca.crt'), ...(cert !== undefined && key !== undefined ? { cert, key } : {}) };
 }
 
@@ -48,7 +49,8 @@ export function parseHostPort(value: string, defaultPort = 9090): { host: string
   const match = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(value.trim());
   if (match === null) throw new TitanError(ErrorCode.INVALID_REQUEST, `"${value}" is not host:port (example: 127.0.0.1:9090)`);
   const port = match[3] === undefined ? defaultPort : Number(match[3]);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TitanError(ErrorCode.INVALID_REQUEST, `port ${match[3] ?? ''} in "${value}" is not 0-65535 (0 picks a free port)`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `port ${match[3] ?? ''} in "${value}" is not 0-65535 (0 picks a free port)`);
   return { host: match[1] ?? match[2] ?? '127.0.0.1', port };
 }
 
@@ -65,10 +67,6 @@ function readTokenFile(path: string): string {
   try {
     return readFileSync(path, 'utf8').trim();
   } catch {
-    throw new TitanError(
-      ErrorCode.UNAUTHENTICATED,
-      `no cluster token: pass --token, set TITAN_TOKEN, or run on the master's host (it reads ${path})`,
-    );
+    throw new TitanError(ErrorCode.UNAUTHENTICATED, `no cluster token: pass --token, set TITAN_TOKEN, or run on the master's host (it reads ${path})`);
   }
 }
-

@@ -64,7 +64,13 @@ export class TitanClient {
         ...(options.token !== undefined ? { token: options.token } : {}),
       });
       const tls = options.tls ?? fromEnv.tls;
-      const { peer } = await connectPeer({ host: options.host ?? fromEnv.host, port: options.port ?? fromEnv.port, token: fromEnv.token, role: 'client', ...(tls !== undefined ? { tls } : {}) });
+      const { peer } = await connectPeer({
+        host: options.host ?? fromEnv.host,
+        port: options.port ?? fromEnv.port,
+        token: fromEnv.token,
+        role: 'client',
+        ...(tls !== undefined ? { tls } : {}),
+      });
       return peer;
     });
   }
@@ -218,10 +224,14 @@ export class TitanClient {
     let wake: (() => void) | null = null;
     let finished = false;
     let failure: unknown;
-    const done = this.logs(jobId, (lines) => {
-      buffered.push(...lines);
-      wake?.();
-    }, { follow: true, afterSeq }).then(
+    const done = this.logs(
+      jobId,
+      (lines) => {
+        buffered.push(...lines);
+        wake?.();
+      },
+      { follow: true, afterSeq },
+    ).then(
       () => {
         finished = true;
         wake?.();
@@ -255,7 +265,11 @@ export class TitanClient {
    * the dashboard shows as one timeline; `runAt`/`delaySeconds` hold the whole run.
    * @example await titan.submitDag('fix-bug', jobs, { agentRunId: 'agent-42' });
    */
-  async submitDag(name: string, jobs: readonly DagJobRequest[], options: DagTiming & { agentRunId?: string } = {}): Promise<{ dagId: string; jobIds: string[] }> {
+  async submitDag(
+    name: string,
+    jobs: readonly DagJobRequest[],
+    options: DagTiming & { agentRunId?: string } = {},
+  ): Promise<{ dagId: string; jobIds: string[] }> {
     const submitted = (await this.peer.request(Opcode.DAG_SUBMIT, { name, jobs, ...timing(options) })) as { dagId: string; jobIds: string[] };
     if (options.agentRunId !== undefined) await this.kv.sadd(`titan:agent-run:${options.agentRunId}`, [submitted.dagId]);
     return submitted;
@@ -350,4 +364,3 @@ export class TitanClient {
     return this.uploads.folder(folder);
   }
 }
-

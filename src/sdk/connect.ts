@@ -20,7 +20,10 @@ export interface ConnectOptions {
 /** Opens a TCP connection to a master and authenticates; resolves once the master accepted us. */
 export async function connectPeer(options: ConnectOptions): Promise<{ peer: Peer; heartbeatIntervalMs: number }> {
   // node:tls costs a CLI start several ms; only a TLS connection loads it.
-  const socket = options.tls !== undefined ? (await import('../security/tls.js')).connectTls(options.host, options.port, options.tls) : tcpConnect({ host: options.host, port: options.port });
+  const socket =
+    options.tls !== undefined
+      ? (await import('../security/tls.js')).connectTls(options.host, options.port, options.tls)
+      : tcpConnect({ host: options.host, port: options.port });
   const timeoutMs = options.connectTimeoutMs ?? 5_000;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -41,7 +44,11 @@ export async function connectPeer(options: ConnectOptions): Promise<{ peer: Peer
   });
   const peer = new Peer(tcpTransport(socket), { bodyLimits: MASTER_REPLY_LIMITS });
   try {
-    const answer = (await peer.request(Opcode.AUTH, { token: options.token, role: options.role, ...(options.name !== undefined ? { name: options.name } : {}) }, { timeoutMs })) as {
+    const answer = (await peer.request(
+      Opcode.AUTH,
+      { token: options.token, role: options.role, ...(options.name !== undefined ? { name: options.name } : {}) },
+      { timeoutMs },
+    )) as {
       heartbeatIntervalMs?: number;
     };
     return { peer, heartbeatIntervalMs: answer.heartbeatIntervalMs ?? 2_000 };

@@ -1,7 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { Opcode } from '../protocol/opcodes.js';
 import type {
-  ArtifactFetchReply, ArtifactListReply, KeyedArtifactView, KvDeleteReply, KvGetReply, KvPutReply, KvSaddReply, KvSmembersReply,
+  ArtifactFetchReply,
+  ArtifactListReply,
+  KeyedArtifactView,
+  KvDeleteReply,
+  KvGetReply,
+  KvPutReply,
+  KvSaddReply,
+  KvSmembersReply,
 } from '../protocol/kv-messages.js';
 import type { Requester } from './lazy-peer.js';
 

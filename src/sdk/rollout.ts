@@ -38,11 +38,17 @@ async function waitReady(client: TitanClient, id: string, name: string, timeoutM
     if (service?.ready === true) return;
     if (service === undefined) {
       const job = await client.status(id);
-      throw new TitanError(ErrorCode.INVALID_REQUEST, `new replica ${name} (${id}) ended ${job.state} before it was ready: ${job.reason ?? 'see its logs'}; the old replicas keep running (titan logs ${id})`);
+      throw new TitanError(
+        ErrorCode.INVALID_REQUEST,
+        `new replica ${name} (${id}) ended ${job.state} before it was ready: ${job.reason ?? 'see its logs'}; the old replicas keep running (titan logs ${id})`,
+      );
     }
     if (Date.now() >= deadline) {
       await client.stopService(id).catch(() => undefined);
-      throw new TitanError(ErrorCode.TIMEOUT, `new replica ${name} (${id}) was not ready within ${Math.round(timeoutMs / 1000)} s, so it was stopped; the old replicas keep running (titan logs ${id})`);
+      throw new TitanError(
+        ErrorCode.TIMEOUT,
+        `new replica ${name} (${id}) was not ready within ${Math.round(timeoutMs / 1000)} s, so it was stopped; the old replicas keep running (titan logs ${id})`,
+      );
     }
     await new Promise((r) => setTimeout(r, POLL_MS));
   }

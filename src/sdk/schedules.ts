@@ -47,9 +47,10 @@ export class ScheduleClient {
       ...(options.misfire !== undefined ? { misfire: options.misfire } : {}),
     };
     // A pipeline file is parsed by the master (PIPELINE_SUBMIT with a schedule), its scripts uploaded now, once.
-    const reply = typeof pipeline === 'string'
-      ? await sendPipeline(this.peer, this.uploader, pipeline, { schedule })
-      : await this.peer.request(Opcode.SCHEDULE_ADD, { name: pipeline.name, jobs: pipeline.jobs, ...schedule });
+    const reply =
+      typeof pipeline === 'string'
+        ? await sendPipeline(this.peer, this.uploader, pipeline, { schedule })
+        : await this.peer.request(Opcode.SCHEDULE_ADD, { name: pipeline.name, jobs: pipeline.jobs, ...schedule });
     return (reply as ScheduleReply).schedule;
   }
 

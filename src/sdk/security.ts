@@ -25,8 +25,28 @@ export class SecurityClient {
   constructor(private readonly peer: Requester) {}
 
   /** Admin: a retention pass now; finished history older than the master's --retention is deleted. */
-  async gc(): Promise<{ jobs: number; logChunks: number; dags: number; artifacts: number; artifactBytes: number; batches: number; batchMsMax: number; tookMs: number; retentionMs: number }> {
-    return (await this.peer.request(Opcode.STORE_GC, {}, { timeoutMs: 0 })) as { jobs: number; logChunks: number; dags: number; artifacts: number; artifactBytes: number; batches: number; batchMsMax: number; tookMs: number; retentionMs: number };
+  async gc(): Promise<{
+    jobs: number;
+    logChunks: number;
+    dags: number;
+    artifacts: number;
+    artifactBytes: number;
+    batches: number;
+    batchMsMax: number;
+    tookMs: number;
+    retentionMs: number;
+  }> {
+    return (await this.peer.request(Opcode.STORE_GC, {}, { timeoutMs: 0 })) as {
+      jobs: number;
+      logChunks: number;
+      dags: number;
+      artifacts: number;
+      artifactBytes: number;
+      batches: number;
+      batchMsMax: number;
+      tookMs: number;
+      retentionMs: number;
+    };
   }
 
   async whoami(): Promise<WhoamiReply> {

@@ -81,7 +81,7 @@ export class AuditLedger {
     this.selectLast = db.prepare<[], Row>('SELECT * FROM audit_log ORDER BY seq DESC LIMIT 1');
     this.selectRecent = db.prepare<[number], Row>('SELECT * FROM audit_log ORDER BY seq DESC LIMIT ?');
     this.selectAll = db.prepare<[], Row>('SELECT * FROM audit_log ORDER BY seq');
-    this.writeHead = db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    this.writeHead = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
     this.readHead = db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck();
     this.lastHash = this.selectLast.get()?.hash ?? GENESIS;
     this.lastSeq = this.nextSeq.get() ?? 0;
@@ -198,7 +198,9 @@ export class AuditLedger {
     const head = this.readHead.get(HEAD_KEY);
     if (last === undefined) {
       if (head !== undefined) return 'every row of the audit ledger was deleted while the master was stopped (the sealed head names rows that are gone)';
-      return keyExistedBefore ? 'the audit ledger is empty but its key is older than this start: its rows and sealed head were deleted while the master was stopped' : null;
+      return keyExistedBefore
+        ? 'the audit ledger is empty but its key is older than this start: its rows and sealed head were deleted while the master was stopped'
+        : null;
     }
     if (head === undefined || !sameHex(head, this.headSeal(last.seq, last.hash))) {
       return `the audit ledger's sealed head does not match its last row (${last.seq}): rows after it were deleted while the master was stopped, or the head was edited`;
@@ -219,17 +221,22 @@ export class AuditLedger {
       if (expectedSeq !== null && row.seq !== expectedSeq) {
         return { ok: false, rows, seq: row.seq, problem: `rows ${expectedSeq}..${row.seq - 1} are missing (deleted)` };
       }
-      if (row.prev_hash !== prev) return { ok: false, rows, seq: row.seq, problem: `row ${row.seq} does not follow the row before it (a row was deleted or inserted)` };
-      if (!sameHex(this.rowHash(row.seq, row), row.hash)) return { ok: false, rows, seq: row.seq, problem: `row ${row.seq} was edited: its hash does not match its contents` };
+      if (row.prev_hash !== prev)
+        return { ok: false, rows, seq: row.seq, problem: `row ${row.seq} does not follow the row before it (a row was deleted or inserted)` };
+      if (!sameHex(this.rowHash(row.seq, row), row.hash))
+        return { ok: false, rows, seq: row.seq, problem: `row ${row.seq} was edited: its hash does not match its contents` };
       // A break found at a start stays a finding: the chain was re-sealed after it, not repaired.
-      if (row.action === TAMPERED && row.who === 'master') return { ok: false, rows, seq: row.seq, problem: `at row ${row.seq} the master found the ledger cut: ${row.result}` };
+      if (row.action === TAMPERED && row.who === 'master')
+        return { ok: false, rows, seq: row.seq, problem: `at row ${row.seq} the master found the ledger cut: ${row.result}` };
       prev = row.hash;
       expectedSeq = row.seq + 1;
       last = row;
     }
     const head = this.readHead.get(HEAD_KEY);
     if (last === undefined) {
-      return head === undefined ? { ok: true, rows: 0, head: GENESIS } : { ok: false, rows: 0, seq: null, problem: 'the ledger is empty but its sealed head says rows were written (all were deleted)' };
+      return head === undefined
+        ? { ok: true, rows: 0, head: GENESIS }
+        : { ok: false, rows: 0, seq: null, problem: 'the ledger is empty but its sealed head says rows were written (all were deleted)' };
     }
     if (head === undefined || !sameHex(head, this.headSeal(last.seq, last.hash))) {
       return { ok: false, rows, seq: last.seq, problem: `the sealed head does not match row ${last.seq}: rows after it were deleted, or the head was edited` };
@@ -254,5 +261,15 @@ function sameHex(a: string, b: string): boolean {
 }
 
 function toRecord(row: Row): AuditRecord {
-  return { seq: row.seq, at: row.at, who: row.who, role: row.role, action: row.action, target: row.target, source: row.source, result: row.result, hash: row.hash };
+  return {
+    seq: row.seq,
+    at: row.at,
+    who: row.who,
+    role: row.role,
+    action: row.action,
+    target: row.target,
+    source: row.source,
+    result: row.result,
+    hash: row.hash,
+  };
 }

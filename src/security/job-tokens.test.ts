@@ -23,10 +23,11 @@ test('a token for another attempt, another job, another key or with an altered M
   const mac = token.split('_')[2]!;
   const flipped = token.replace(mac, `${mac[0] === 'A' ? 'B' : 'A'}${mac.slice(1)}`);
   assert.equal(tokens.verify(flipped), undefined);
-  for (const junk of ['', 'titanjob_', 'titanjob_0_x_y', `titanjob_1_${'A'.repeat(43)}_`, `titanjob_1_${'A'.repeat(43)}_bad id`]) assert.equal(tokens.verify(junk), undefined, junk);
+  for (const junk of ['', 'titanjob_', 'titanjob_0_x_y', `titanjob_1_${'A'.repeat(43)}_`, `titanjob_1_${'A'.repeat(43)}_bad id`])
+    assert.equal(tokens.verify(junk), undefined, junk);
 });
 
-test('a second spelling of the MAC\'s last character (same decoded bytes) proves nothing', () => {
+test("a second spelling of the MAC's last character (same decoded bytes) proves nothing", () => {
   const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
   for (let i = 0; i < 20; i++) {
     const token = tokens.mint(`job-${i}`, 1);

@@ -21,7 +21,15 @@ void test('every v1 request opcode has a rule; reply opcodes and unknown ones ha
 });
 
 void test('a viewer v1 client may only read: stats, status, logs, KV and asset reads', () => {
-  const reads: number[] = [LegacyOp.STATS, LegacyOp.STATS_JSON, LegacyOp.GET_LOGS, LegacyOp.GET_JOB_STATUS, LegacyOp.FETCH_ASSET, LegacyOp.KV_GET, LegacyOp.KV_SMEMBERS];
+  const reads: number[] = [
+    LegacyOp.STATS,
+    LegacyOp.STATS_JSON,
+    LegacyOp.GET_LOGS,
+    LegacyOp.GET_JOB_STATUS,
+    LegacyOp.FETCH_ASSET,
+    LegacyOp.KV_GET,
+    LegacyOp.KV_SMEMBERS,
+  ];
   for (const [name, code] of REQUESTS) assert.equal(allowed('viewer', code, 'x|y'), reads.includes(code), name);
 });
 
@@ -36,7 +44,10 @@ void test('an operator v1 client does everything the original SDK does, but not 
 
 void test('a submission that starts a service needs deploy; the ids touched are read from the payload', () => {
   assert.equal(legacyRequirementOf(LegacyOp.SUBMIT_DAG, 'a|RUN_PAYLOAD|a.py||eA==|GENERAL|1|0|[]')?.action, 'submit');
-  assert.equal(legacyRequirementOf(LegacyOp.SUBMIT_DAG, 'a|RUN_PAYLOAD|a.py||eA==|GENERAL|1|0|[] ; w|DEPLOY_PAYLOAD|w.py|eA==|0|GENERAL|1|0|[]')?.action, 'deploy');
+  assert.equal(
+    legacyRequirementOf(LegacyOp.SUBMIT_DAG, 'a|RUN_PAYLOAD|a.py||eA==|GENERAL|1|0|[] ; w|DEPLOY_PAYLOAD|w.py|eA==|0|GENERAL|1|0|[]')?.action,
+    'deploy',
+  );
   assert.equal(legacyRequirementOf(LegacyOp.SUBMIT_JOB, 's|START_ARCHIVE_SERVICE|p.zip/m.py||0|GENERAL|1|0|[]')?.action, 'deploy');
   assert.deepEqual(legacyRequirementOf(LegacyOp.KV_SET, 'color|deep|blue')?.resource, { kind: 'ids', ids: ['color'] });
   assert.deepEqual(legacyRequirementOf(LegacyOp.CANCEL_JOB, ' DAG-x \n')?.resource, { kind: 'ids', ids: ['DAG-x'] });

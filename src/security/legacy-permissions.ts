@@ -17,14 +17,22 @@ type Rule = (payload: string) => Requirement;
 const need = (action: Action, resource: Resource = CLUSTER): Requirement => ({ action, resource });
 const ids = (...values: string[]): Resource => ({ kind: 'ids', ids: values.filter((v) => v.length > 0) });
 /** The payload is one name (a job name, a key, an asset). */
-const named = (action: Action): Rule => (p) => need(action, ids(p.trim()));
+const named =
+  (action: Action): Rule =>
+  (p) =>
+    need(action, ids(p.trim()));
 /** `key|rest`: the key names what is touched. */
-const keyed = (action: Action): Rule => (p) => {
-  const cut = p.indexOf('|');
-  return need(action, ids((cut < 0 ? p : p.slice(0, cut)).trim()));
-};
+const keyed =
+  (action: Action): Rule =>
+  (p) => {
+    const cut = p.indexOf('|');
+    return need(action, ids((cut < 0 ? p : p.slice(0, cut)).trim()));
+  };
 /** `file|…`: the uploaded script a run or deploy uses. */
-const fileOf = (action: Action): Rule => (p) => need(action, ids((p.split('|')[0] ?? '').trim()));
+const fileOf =
+  (action: Action): Rule =>
+  (p) =>
+    need(action, ids((p.split('|')[0] ?? '').trim()));
 /**
  * A submission that starts a service is a deploy (as JOB_SUBMIT with `service`). Fields are split
  * on `|` without escaping, so a field equal to a service kind can only be the job's kind (or an

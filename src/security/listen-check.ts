@@ -16,10 +16,17 @@ export interface ListenPlan {
  */
 export function checkListenSecurity(plan: ListenPlan): void {
   if (plan.tls && plan.allowLegacy) {
-    throw new TitanError(ErrorCode.INVALID_REQUEST, `${LEGACY_FLAG} serves the original Titan's plain-text protocol v1, which cannot run over TLS; drop one of --tls and ${LEGACY_FLAG}`);
+    throw new TitanError(
+      ErrorCode.INVALID_REQUEST,
+      `${LEGACY_FLAG} serves the original Titan's plain-text protocol v1, which cannot run over TLS; drop one of --tls and ${LEGACY_FLAG}`,
+    );
   }
   if (plan.tls || plan.insecure) return;
-  for (const [what, host] of [['--listen', plan.host], ['--http', plan.httpHost], ['--grpc', plan.grpcHost]] as const) {
+  for (const [what, host] of [
+    ['--listen', plan.host],
+    ['--http', plan.httpHost],
+    ['--grpc', plan.grpcHost],
+  ] as const) {
     if (host !== undefined && !isLoopbackHost(host)) {
       throw new TitanError(
         ErrorCode.INVALID_REQUEST,

@@ -15,9 +15,18 @@ type Rule = (body: Record<string, unknown>) => Requirement;
 
 const ids = (...values: unknown[]): Resource => ({ kind: 'ids', ids: values.filter((v): v is string => typeof v === 'string') });
 const need = (action: Action, resource: Resource = CLUSTER): Requirement => ({ action, resource });
-const jobRef = (action: Action): Rule => (b) => need(action, ids(b.jobId));
-const dagRef = (action: Action): Rule => (b) => need(action, ids(b.dagId));
-const keyRef = (action: Action): Rule => (b) => need(action, ids(b.key));
+const jobRef =
+  (action: Action): Rule =>
+  (b) =>
+    need(action, ids(b.jobId));
+const dagRef =
+  (action: Action): Rule =>
+  (b) =>
+    need(action, ids(b.dagId));
+const keyRef =
+  (action: Action): Rule =>
+  (b) =>
+    need(action, ids(b.key));
 /** A KV gate of the original SDK is decided by writing its status key: the key is what is touched. */
 const decisionRef: Rule = (b) => need('approve', typeof b.gateId === 'string' ? ids(`titan:hitl:status:${b.gateId}`) : ids(b.jobId));
 const jobsOf = (b: Record<string, unknown>): Record<string, unknown>[] =>

@@ -5,7 +5,14 @@ import { requirementOf } from './opcode-permissions.js';
 import { can, permissionsOf, type Identity } from './policy.js';
 import { routePermission } from './http-permissions.js';
 
-const who = (role: Identity['role'], namespace?: string): Identity => ({ kind: 'token', name: role, tokenId: 'x', role, ...(namespace !== undefined ? { namespace } : {}), mayActAsWorker: false });
+const who = (role: Identity['role'], namespace?: string): Identity => ({
+  kind: 'token',
+  name: role,
+  tokenId: 'x',
+  role,
+  ...(namespace !== undefined ? { namespace } : {}),
+  mayActAsWorker: false,
+});
 const allowed = (identity: Identity, opcode: number, body: unknown = {}): boolean => {
   const r = requirementOf(opcode, body);
   return can(identity, r.action, r.resource).allowed;
@@ -14,17 +21,30 @@ const allowed = (identity: Identity, opcode: number, body: unknown = {}): boolea
 void describe('can: roles', () => {
   void test('a viewer reads but changes nothing', () => {
     const viewer = who('viewer');
-    for (const op of [Opcode.JOB_STATUS, Opcode.JOB_LIST, Opcode.JOB_LOGS, Opcode.DAG_STATUS, Opcode.CLUSTER_STATS, Opcode.KV_GET, Opcode.WHOAMI]) assert.ok(allowed(viewer, op, { jobId: 'a', dagId: 'd', key: 'k' }), `viewer may ${op}`);
-    for (const op of [Opcode.JOB_SUBMIT, Opcode.JOB_CANCEL, Opcode.DAG_SUBMIT, Opcode.JOB_APPROVE, Opcode.KV_PUT, Opcode.SERVICE_STOP, Opcode.SCHEDULE_ADD, Opcode.ARTIFACT_PUT, Opcode.PIPELINE_SUBMIT]) {
+    for (const op of [Opcode.JOB_STATUS, Opcode.JOB_LIST, Opcode.JOB_LOGS, Opcode.DAG_STATUS, Opcode.CLUSTER_STATS, Opcode.KV_GET, Opcode.WHOAMI])
+      assert.ok(allowed(viewer, op, { jobId: 'a', dagId: 'd', key: 'k' }), `viewer may ${op}`);
+    for (const op of [
+      Opcode.JOB_SUBMIT,
+      Opcode.JOB_CANCEL,
+      Opcode.DAG_SUBMIT,
+      Opcode.JOB_APPROVE,
+      Opcode.KV_PUT,
+      Opcode.SERVICE_STOP,
+      Opcode.SCHEDULE_ADD,
+      Opcode.ARTIFACT_PUT,
+      Opcode.PIPELINE_SUBMIT,
+    ]) {
       assert.equal(allowed(viewer, op, { jobId: 'a' }), false, `viewer may not ${op}`);
     }
   });
 
   void test('an operator submits, cancels, approves and deploys but manages neither tokens, audit nor workers', () => {
     const operator = who('operator');
-    for (const op of [Opcode.JOB_SUBMIT, Opcode.JOB_CANCEL, Opcode.DAG_SUBMIT, Opcode.JOB_APPROVE, Opcode.JOB_REJECT, Opcode.SERVICE_RESTART, Opcode.KV_PUT]) assert.ok(allowed(operator, op, { jobId: 'a' }));
+    for (const op of [Opcode.JOB_SUBMIT, Opcode.JOB_CANCEL, Opcode.DAG_SUBMIT, Opcode.JOB_APPROVE, Opcode.JOB_REJECT, Opcode.SERVICE_RESTART, Opcode.KV_PUT])
+      assert.ok(allowed(operator, op, { jobId: 'a' }));
     assert.ok(allowed(operator, Opcode.JOB_SUBMIT, { service: {} }), 'deploy');
-    for (const op of [Opcode.TOKEN_CREATE, Opcode.TOKEN_LIST, Opcode.TOKEN_REVOKE, Opcode.AUDIT_LIST, Opcode.AUDIT_VERIFY, Opcode.WORKER_SHUTDOWN]) assert.equal(allowed(operator, op), false);
+    for (const op of [Opcode.TOKEN_CREATE, Opcode.TOKEN_LIST, Opcode.TOKEN_REVOKE, Opcode.AUDIT_LIST, Opcode.AUDIT_VERIFY, Opcode.WORKER_SHUTDOWN])
+      assert.equal(allowed(operator, op), false);
   });
 
   void test('an admin does everything except speak the worker protocol', () => {
@@ -66,7 +86,7 @@ void describe('can: namespaces', () => {
     assert.ok(allowed(team, Opcode.CLUSTER_STATS));
     assert.equal(allowed(team, Opcode.SCHEDULE_ADD), false);
     assert.ok(allowed(team, Opcode.DAG_SUBMIT, { jobs: [] }), 'the DAG id is chosen by the master inside the namespace');
-    assert.ok(allowed(team, Opcode.PIPELINE_SUBMIT, { yaml: 'x' }), 'so is a pipeline\'s');
+    assert.ok(allowed(team, Opcode.PIPELINE_SUBMIT, { yaml: 'x' }), "so is a pipeline's");
     assert.ok(allowed(team, Opcode.PIPELINE_SUBMIT, { yaml: 'x', dagId: 'team-a.d1' }));
     assert.equal(allowed(team, Opcode.PIPELINE_SUBMIT, { yaml: 'x', dagId: 'other.d1' }), false, 'a pipeline grows only a DAG of the namespace');
   });

@@ -108,11 +108,16 @@ export function can(identity: Identity, action: Action, resource: Resource = CLU
   }
   if (identity.namespace === undefined) return ALLOW;
   if (resource.kind === 'cluster') {
-    return action === 'read' ? ALLOW : { allowed: false, reason: `a token limited to namespace ${identity.namespace} may not ${action} cluster-wide resources` };
+    return action === 'read'
+      ? ALLOW
+      : { allowed: false, reason: `a token limited to namespace ${identity.namespace} may not ${action} cluster-wide resources` };
   }
   const outside = resource.ids.find((id) => !inNamespace(identity, id));
   if (outside !== undefined) {
-    return { allowed: false, reason: `${JSON.stringify(outside)} is outside namespace ${identity.namespace}: ids must start with "${namespacePrefix(identity)}"` };
+    return {
+      allowed: false,
+      reason: `${JSON.stringify(outside)} is outside namespace ${identity.namespace}: ids must start with "${namespacePrefix(identity)}"`,
+    };
   }
   return ALLOW;
 }

@@ -51,6 +51,10 @@ export class RefusalRows {
     this.open.delete(key);
     if (open.repeats === 0) return;
     const seconds = Math.round((now - open.since) / 100) / 10;
-    this.write({ ...open.first, at: now, result: `${open.first.result} (repeated ${open.repeats} more times from ${addressOf(open.first.source)} within ${seconds} s; the first was ${open.first.action})` });
+    this.write({
+      ...open.first,
+      at: now,
+      result: `${open.first.result} (repeated ${open.repeats} more times from ${addressOf(open.first.source)} within ${seconds} s; the first was ${open.first.action})`,
+    });
   }
 }

@@ -77,8 +77,17 @@ void describe('TokenStore', () => {
     const again = new TokenStore(new Database(path));
     assert.equal(again.verify(a.token, 7), undefined);
     assert.equal(again.verify(b.token, 7)?.namespace, 'team-a');
-    assert.deepEqual(again.list(false).map((t) => t.name), ['b']);
-    assert.deepEqual(again.list(true).map((t) => [t.name, t.revokedAt]), [['a', 5], ['b', null]]);
+    assert.deepEqual(
+      again.list(false).map((t) => t.name),
+      ['b'],
+    );
+    assert.deepEqual(
+      again.list(true).map((t) => [t.name, t.revokedAt]),
+      [
+        ['a', 5],
+        ['b', null],
+      ],
+    );
   });
 
   test('refuses bad names, roles, namespaces and a second live token of one name', () => {
@@ -107,7 +116,10 @@ void describe('AuditLedger', () => {
     const verdict = reopened.verify();
     assert.equal(verdict.ok, true);
     assert.equal(verdict.rows, 6);
-    assert.deepEqual(reopened.recent(2).map((r) => r.target), ['job-5', 'job-4']);
+    assert.deepEqual(
+      reopened.recent(2).map((r) => r.target),
+      ['job-5', 'job-4'],
+    );
   });
 
   const tamper: Array<[string, string, RegExp]> = [

@@ -46,7 +46,14 @@ export class RateLimitedError extends TitanError {
 export const CLUSTER_IDENTITY: Identity = { kind: 'cluster', name: 'cluster', role: 'admin', mayActAsWorker: true };
 
 function tokenIdentity(view: TokenView): Identity {
-  return { kind: 'token', name: view.name, tokenId: view.id, role: view.role, ...(view.namespace !== null ? { namespace: view.namespace } : {}), mayActAsWorker: false };
+  return {
+    kind: 'token',
+    name: view.name,
+    tokenId: view.id,
+    role: view.role,
+    ...(view.namespace !== null ? { namespace: view.namespace } : {}),
+    mayActAsWorker: false,
+  };
 }
 
 /**
@@ -82,7 +89,12 @@ export class Security {
     const keyExistedBefore = existsSync(join(options.dataDir, 'audit.key'));
     const key = loadOrCreateValue(join(options.dataDir, 'audit.key'), () => randomBytes(32).toString('hex'), 0o600);
     this.tokens = new TokenStore(this.db);
-    this.jobTokens = new JobTokens(Buffer.from(loadOrCreateValue(join(options.dataDir, 'job-token.key'), () => randomBytes(32).toString('hex'), 0o600), 'hex'));
+    this.jobTokens = new JobTokens(
+      Buffer.from(
+        loadOrCreateValue(join(options.dataDir, 'job-token.key'), () => randomBytes(32).toString('hex'), 0o600),
+        'hex',
+      ),
+    );
     this.audit = new AuditLedger(this.db, Buffer.from(key, 'hex'), (err) => log.error({ err }, 'could not write the audit ledger'));
     const breach = this.audit.checkSealAtStart(keyExistedBefore);
     if (breach !== null) {
@@ -127,12 +139,14 @@ export class Security {
 
   /** Why a secret that `identify` refused was refused, in words that name the fix. */
   refusal(secret: string | undefined): string {
-    if (secret === undefined) return 'missing token: send "Authorization: Bearer <token>" with an API token (titan token create) or the cluster token (titan up prints it)';
+    if (secret === undefined)
+      return 'missing token: send "Authorization: Bearer <token>" with an API token (titan token create) or the cluster token (titan up prints it)';
     const expired = looksLikeApiToken(secret) ? this.tokens.expired(secret, Date.now()) : undefined;
     if (expired !== undefined) {
       return `token ${expired.name} expired at ${new Date(expired.expiresAt!).toISOString()}: ask an admin for a new one (\`titan token create --name ${expired.name} --role ${expired.role} --ttl <duration>\`)`;
     }
-    if (looksLikeJobToken(secret)) return "this job token is not valid (any more): a job's token works only while that attempt of the job runs, and only for its submitter's live token";
+    if (looksLikeJobToken(secret))
+      return "this job token is not valid (any more): a job's token works only while that attempt of the job runs, and only for its submitter's live token";
     return 'bad cluster token or API token: use the cluster token printed by `titan up` (stored in the data dir file `token`) or an API token from `titan token create`';
   }
 
@@ -202,7 +216,11 @@ export class Security {
       // Every v1 client is legacy-v1 and the original SDK opens a connection per request: a
       // budget per source address that an ordinary script never meets, which still ends a flood.
       const rate = this.legacyLimiter.take(addressOf(source), Date.now());
-      if (!rate.allowed) throw new RateLimitedError(rate.retryAfterMs, `rate limit: protocol v1 clients from ${addressOf(source)} may make ${LEGACY_RATE_LIMIT.requests} requests per ${LEGACY_RATE_LIMIT.windowMs / 1000} s; retry after ${(rate.retryAfterMs / 1000).toFixed(1)} s (retryAfterMs=${rate.retryAfterMs})`);
+      if (!rate.allowed)
+        throw new RateLimitedError(
+          rate.retryAfterMs,
+          `rate limit: protocol v1 clients from ${addressOf(source)} may make ${LEGACY_RATE_LIMIT.requests} requests per ${LEGACY_RATE_LIMIT.windowMs / 1000} s; retry after ${(rate.retryAfterMs / 1000).toFixed(1)} s (retryAfterMs=${rate.retryAfterMs})`,
+        );
       return;
     }
     // A job counts against its submitter's token, so a limited client cannot launder requests
@@ -249,7 +267,10 @@ export class Security {
       this.log.error({ err }, 'could not write the audit ledger; refusing the request');
       // A full disk is the operator's to fix and passes by itself: the same answer as the store gives.
       if (isDiskFull(err)) throw storeFullError(this.options.dataDir);
-      throw new TitanError(ErrorCode.INTERNAL, `${action} refused: the audit ledger could not be written (${(err as Error).message}); check the master's disk and data dir`);
+      throw new TitanError(
+        ErrorCode.INTERNAL,
+        `${action} refused: the audit ledger could not be written (${(err as Error).message}); check the master's disk and data dir`,
+      );
     }
   }
 

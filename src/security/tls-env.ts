@@ -24,6 +24,7 @@ export function certificateCommonName(path: string): string {
     throw new TitanError(ErrorCode.INVALID_REQUEST, `cannot read the certificate ${path}: ${(err as Error).message}`);
   }
   const cn = /^CN=(.+)$/m.exec(subject)?.[1];
-  if (cn === undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, `the certificate ${path} has no CN; make one with \`titan certs add <name> --kind worker\``);
+  if (cn === undefined)
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `the certificate ${path} has no CN; make one with \`titan certs add <name> --kind worker\``);
   return cn;
 }

@@ -62,7 +62,16 @@ export function isExpired(view: TokenView, now: number): boolean {
 
 function toView(row: TokenRow): TokenView {
   if (!isRole(row.role)) throw new TitanError(ErrorCode.INTERNAL, `store is corrupt: token ${row.id} has an unknown role "${row.role}"`);
-  return { id: row.id, name: row.name, role: row.role, namespace: row.namespace, createdAt: row.created_at, revokedAt: row.revoked_at, lastUsedAt: row.last_used_at, expiresAt: row.expires_at };
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    namespace: row.namespace,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+    lastUsedAt: row.last_used_at,
+    expiresAt: row.expires_at,
+  };
 }
 
 /**
@@ -94,15 +103,24 @@ export class TokenStore {
    */
   create(input: { name: string; role: string; namespace?: string | undefined; ttlMs?: number | undefined }, now: number): { token: string; view: TokenView } {
     if (!TOKEN_NAME_PATTERN.test(input.name)) {
-      throw new TitanError(ErrorCode.INVALID_REQUEST, `token name ${JSON.stringify(input.name)} must be 1-64 letters, digits, dot, dash or underscore, starting with a letter or digit`);
+      throw new TitanError(
+        ErrorCode.INVALID_REQUEST,
+        `token name ${JSON.stringify(input.name)} must be 1-64 letters, digits, dot, dash or underscore, starting with a letter or digit`,
+      );
     }
     // Job identities are `<owner>/job:<id>`, which the name pattern (no "/") already keeps out.
     if (RESERVED_NAMES.has(input.name.toLowerCase())) {
-      throw new TitanError(ErrorCode.INVALID_REQUEST, `token name ${input.name} is reserved: the ledger gives it to ${[...RESERVED_NAMES].join(', ')}; pick another`);
+      throw new TitanError(
+        ErrorCode.INVALID_REQUEST,
+        `token name ${input.name} is reserved: the ledger gives it to ${[...RESERVED_NAMES].join(', ')}; pick another`,
+      );
     }
     if (!isRole(input.role)) throw new TitanError(ErrorCode.INVALID_REQUEST, `role ${JSON.stringify(input.role)} is not one of ${ROLES.join(', ')}`);
     if (input.namespace !== undefined && !NAMESPACE_PATTERN.test(input.namespace)) {
-      throw new TitanError(ErrorCode.INVALID_REQUEST, `namespace ${JSON.stringify(input.namespace)} must be 1-40 lowercase letters, digits, dash or underscore (no dots)`);
+      throw new TitanError(
+        ErrorCode.INVALID_REQUEST,
+        `namespace ${JSON.stringify(input.namespace)} must be 1-40 lowercase letters, digits, dash or underscore (no dots)`,
+      );
     }
     if (input.ttlMs !== undefined && !(Number.isInteger(input.ttlMs) && input.ttlMs > 0)) {
       throw new TitanError(ErrorCode.INVALID_REQUEST, `a token's time to live must be a positive whole number of milliseconds, not ${input.ttlMs}`);
@@ -110,14 +128,26 @@ export class TokenStore {
     // An expired token gives up its name: it is revoked as of when it expired.
     for (const t of [...this.live.values()]) if (t.view.name === input.name && isExpired(t.view, now)) this.revoke(t.view.id, t.view.expiresAt!);
     if ([...this.live.values()].some((t) => t.view.name === input.name)) {
-      throw new TitanError(ErrorCode.INVALID_REQUEST, `a live token is already named ${input.name}: revoke it first (\`titan token revoke ${input.name}\`) or pick another name`);
+      throw new TitanError(
+        ErrorCode.INVALID_REQUEST,
+        `a live token is already named ${input.name}: revoke it first (\`titan token revoke ${input.name}\`) or pick another name`,
+      );
     }
     const id = randomBytes(ID_HEX / 2).toString('hex');
     const token = `${PREFIX}${id}_${randomBytes(32).toString('base64url')}`;
     const hash = hashToken(token);
     const expiresAt = input.ttlMs === undefined ? null : now + input.ttlMs;
     this.insert.run(id, input.name, input.role, input.namespace ?? null, hash.toString('hex'), now, expiresAt);
-    const view: TokenView = { id, name: input.name, role: input.role, namespace: input.namespace ?? null, createdAt: now, revokedAt: null, lastUsedAt: null, expiresAt };
+    const view: TokenView = {
+      id,
+      name: input.name,
+      role: input.role,
+      namespace: input.namespace ?? null,
+      createdAt: now,
+      revokedAt: null,
+      lastUsedAt: null,
+      expiresAt,
+    };
     this.live.set(id, { view, hash });
     return { token, view };
   }
@@ -155,13 +185,17 @@ export class TokenStore {
   /** Revokes by id or by name; returns the revoked token. */
   revoke(idOrName: string, now: number): TokenView {
     const entry = this.live.get(idOrName) ?? [...this.live.values()].find((t) => t.view.name === idOrName);
-    if (entry === undefined) throw new TitanError(ErrorCode.INVALID_REQUEST, `no live token with id or name ${JSON.stringify(idOrName)}: list them with \`titan token ls\``);
+    if (entry === undefined)
+      throw new TitanError(ErrorCode.INVALID_REQUEST, `no live token with id or name ${JSON.stringify(idOrName)}: list them with \`titan token ls\``);
     this.revokeRow.run(now, entry.view.id);
     this.live.delete(entry.view.id);
     return { ...entry.view, revokedAt: now };
   }
 
   list(includeRevoked: boolean): TokenView[] {
-    return this.selectAll.all().map(toView).filter((t) => includeRevoked || t.revokedAt === null);
+    return this.selectAll
+      .all()
+      .map(toView)
+      .filter((t) => includeRevoked || t.revokedAt === null);
   }
 }

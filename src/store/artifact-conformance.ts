@@ -26,9 +26,18 @@ export function runArtifactConformance<S extends Store>(name: string, makeStore:
       ]);
       store.publishArtifact('model/latest', h('d'), 10, null, 100);
       store.putSchedule({
-        id: 'nightly', name: 'nightly', cron: '0 3 * * *', tz: null, overlap: 'skip', misfire: 'skip', paused: false,
+        id: 'nightly',
+        name: 'nightly',
+        cron: '0 3 * * *',
+        tz: null,
+        overlap: 'skip',
+        misfire: 'skip',
+        paused: false,
         payload: JSON.stringify({ name: 'etl', jobs: [{ key: 'x', run: { kind: 'script', fileName: 'etl.py', artifact: h('e') } }] }),
-        lastDueAt: null, lastDagId: null, createdAt: 100, resumedAt: null,
+        lastDueAt: null,
+        lastDagId: null,
+        createdAt: 100,
+        resumedAt: null,
       });
       for (const c of ['a', 'b', 'c', 'd', 'e']) assert.equal(store.artifactInUse(h(c)), true, `${c} is in use`);
       assert.equal(store.artifactInUse(h('f')), false);
@@ -53,9 +62,33 @@ const h = (c: string): string => c.repeat(64);
 
 function job(id: string, seq: number, state: JobState, run: JobRun, over: { bundle?: string; args?: string[] } = {}): Job {
   return {
-    id, seq, state, attempt: 0, workerId: null, submittedAt: 100, startedAt: null, finishedAt: null, exitCode: null, signal: null,
-    reason: null, notBefore: null, pinnedWorker: null, crashes: 0, attemptBase: 0, serviceReady: false,
-    spec: { name: id, run, args: over.args ?? [], env: {}, requirement: ['GENERAL'], priority: 0, retries: 0, timeoutSeconds: 0, ...(over.bundle !== undefined ? { bundle: over.bundle } : {}) },
+    id,
+    seq,
+    state,
+    attempt: 0,
+    workerId: null,
+    submittedAt: 100,
+    startedAt: null,
+    finishedAt: null,
+    exitCode: null,
+    signal: null,
+    reason: null,
+    notBefore: null,
+    pinnedWorker: null,
+    crashes: 0,
+    attemptBase: 0,
+    serviceReady: false,
+    spec: {
+      name: id,
+      run,
+      args: over.args ?? [],
+      env: {},
+      requirement: ['GENERAL'],
+      priority: 0,
+      retries: 0,
+      timeoutSeconds: 0,
+      ...(over.bundle !== undefined ? { bundle: over.bundle } : {}),
+    },
   };
 }
 

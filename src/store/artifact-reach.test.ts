@@ -21,7 +21,11 @@ test('whether an artifact is in use is answered by indexes, not by reading every
   const db = new Database(store.path, { readonly: true });
   t.after(() => db.close());
   for (const [what, sql] of Object.entries(IN_USE_QUERIES)) {
-    const plan = db.prepare<[string], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`).all('x').map((r) => r.detail).join('\n');
+    const plan = db
+      .prepare<[string], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)
+      .all('x')
+      .map((r) => r.detail)
+      .join('\n');
     assert.match(plan, /USING COVERING INDEX/, `${what}: ${plan}`);
   }
 });

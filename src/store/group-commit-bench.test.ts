@@ -17,7 +17,10 @@ async function checkRun(store: AsyncStore): Promise<void> {
   assert.ok(figures.transitionsPerSecond > 0);
   const counts = await store.countByState();
   assert.equal(counts.succeeded, 250, 'every job ends succeeded');
-  assert.deepEqual((await store.jobEvents('gc-1')).map((e) => e.to), ['queued', 'running', 'succeeded']);
+  assert.deepEqual(
+    (await store.jobEvents('gc-1')).map((e) => e.to),
+    ['queued', 'running', 'succeeded'],
+  );
 }
 
 void test('the group-commit bench drives every job through its life on the SQLite store', async (t) => {

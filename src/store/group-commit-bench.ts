@@ -12,7 +12,16 @@ export interface GroupCommitFigures {
   readonly transitionsPerSecond: number;
 }
 
-const SPEC: JobSpec = { name: 'bench', run: { kind: 'command', command: '/bin/true' }, args: [], env: {}, requirement: ['GENERAL'], priority: 0, retries: 0, timeoutSeconds: 0 };
+const SPEC: JobSpec = {
+  name: 'bench',
+  run: { kind: 'command', command: '/bin/true' },
+  args: [],
+  env: {},
+  requirement: ['GENERAL'],
+  priority: 0,
+  retries: 0,
+  timeoutSeconds: 0,
+};
 const LIFE: readonly JobState[] = ['queued', 'running', 'succeeded'];
 
 /**
@@ -28,11 +37,36 @@ export async function groupCommitThroughput(store: AsyncStore, jobs = 20_000, pe
     for (let i = 0; i < jobs; i++) {
       const seq = firstSeq + i;
       const job: Job = {
-        id: `gc-${seq}`, seq, state, spec: SPEC, attempt: step === 0 ? 0 : 1, workerId: step === 0 ? null : 'bench-worker', submittedAt: 1,
-        startedAt: step === 0 ? null : 2, finishedAt: step === 2 ? 3 : null, exitCode: step === 2 ? 0 : null, signal: null, reason: null,
-        notBefore: null, pinnedWorker: null, crashes: 0, attemptBase: 0, serviceReady: false,
+        id: `gc-${seq}`,
+        seq,
+        state,
+        spec: SPEC,
+        attempt: step === 0 ? 0 : 1,
+        workerId: step === 0 ? null : 'bench-worker',
+        submittedAt: 1,
+        startedAt: step === 0 ? null : 2,
+        finishedAt: step === 2 ? 3 : null,
+        exitCode: step === 2 ? 0 : null,
+        signal: null,
+        reason: null,
+        notBefore: null,
+        pinnedWorker: null,
+        crashes: 0,
+        attemptBase: 0,
+        serviceReady: false,
       };
-      writes.push({ job, event: { jobId: job.id, at: step + 1, from: step === 0 ? null : LIFE[step - 1]!, to: state, attempt: job.attempt, workerId: job.workerId, detail: null } });
+      writes.push({
+        job,
+        event: {
+          jobId: job.id,
+          at: step + 1,
+          from: step === 0 ? null : LIFE[step - 1]!,
+          to: state,
+          attempt: job.attempt,
+          workerId: job.workerId,
+          detail: null,
+        },
+      });
     }
   }
   const t0 = performance.now();

@@ -155,8 +155,5 @@ function isSpecOutline(value: unknown): value is JobSpec {
 }
 
 function corrupt(what: string): TitanError {
-  return new TitanError(
-    ErrorCode.INTERNAL,
-    `the store is corrupt: ${what}. Restore the state directory from a backup, or fix the row by hand.`,
-  );
+  return new TitanError(ErrorCode.INTERNAL, `the store is corrupt: ${what}. Restore the state directory from a backup, or fix the row by hand.`);
 }

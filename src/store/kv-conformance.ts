@@ -55,12 +55,14 @@ export function runKvConformance<S extends AsyncStore>(name: string, makeStore: 
 
     void test('a key is refused when used as the other kind, with a WRONGTYPE message naming the fix', async (t) => {
       const store = await fresh(t);
-      const wrongType = (holds: string, fix: string) => (err: unknown): boolean => {
-        assert.ok(err instanceof TitanError);
-        assert.equal(err.code, ErrorCode.INVALID_REQUEST);
-        assert.match(err.message, new RegExp(`^WRONGTYPE: key "k" holds a ${holds}.*${fix}.*titan kv del`));
-        return true;
-      };
+      const wrongType =
+        (holds: string, fix: string) =>
+        (err: unknown): boolean => {
+          assert.ok(err instanceof TitanError);
+          assert.equal(err.code, ErrorCode.INVALID_REQUEST);
+          assert.match(err.message, new RegExp(`^WRONGTYPE: key "k" holds a ${holds}.*${fix}.*titan kv del`));
+          return true;
+        };
       await store.kvPut('k', 'text', null, 100);
       await assert.rejects(async () => store.kvSadd('k', ['m'], null, 100), wrongType('string', 'titan kv get'));
       await assert.rejects(async () => store.kvSmembers('k', 100), wrongType('string', 'titan kv get'));
@@ -85,7 +87,7 @@ export function runKvConformance<S extends AsyncStore>(name: string, makeStore: 
       await store.kvSadd('ttl', ['x'], 100, 1000);
       await store.kvSadd('ttl', ['y'], null, 1050);
       assert.deepEqual(await store.kvSmembers('ttl', 1099), ['x', 'y']);
-      assert.deepEqual(await store.kvSmembers('ttl', 1100), [], 'a sadd without TTL keeps the set\'s expiry');
+      assert.deepEqual(await store.kvSmembers('ttl', 1100), [], "a sadd without TTL keeps the set's expiry");
     });
 
     void test('published artifacts are found by key and listed by prefix in key order; a new publish replaces the old', async (t) => {
@@ -97,9 +99,18 @@ export function runKvConformance<S extends AsyncStore>(name: string, makeStore: 
       await store.publishArtifact('model/a', h('d'), 4, 'job-2', 103);
       assert.deepEqual(await store.getKeyedArtifact('model/a'), { key: 'model/a', hash: h('d'), size: 4, publishedAt: 103, jobId: 'job-2' });
       assert.equal(await store.getKeyedArtifact('model'), undefined);
-      assert.deepEqual((await store.listKeyedArtifacts('model/', 10)).map((a) => a.key), ['model/a', 'model/b']);
-      assert.deepEqual((await store.listKeyedArtifacts('mode', 10)).map((a) => a.key), ['model/a', 'model/b', 'modem']);
-      assert.deepEqual((await store.listKeyedArtifacts('', 2)).map((a) => a.key), ['model/a', 'model/b']);
+      assert.deepEqual(
+        (await store.listKeyedArtifacts('model/', 10)).map((a) => a.key),
+        ['model/a', 'model/b'],
+      );
+      assert.deepEqual(
+        (await store.listKeyedArtifacts('mode', 10)).map((a) => a.key),
+        ['model/a', 'model/b', 'modem'],
+      );
+      assert.deepEqual(
+        (await store.listKeyedArtifacts('', 2)).map((a) => a.key),
+        ['model/a', 'model/b'],
+      );
       assert.deepEqual(await store.listKeyedArtifacts('x', 10), []);
     });
 
@@ -116,6 +127,5 @@ export function runKvConformance<S extends AsyncStore>(name: string, makeStore: 
       assert.deepEqual(await store.kvSmembers('set', 200), ['a', 'b']);
       assert.equal((await store.getKeyedArtifact('out'))?.size, 10);
     });
-
   });
 }

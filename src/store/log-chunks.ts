@@ -104,14 +104,24 @@ export class LogChunkTable {
       const firstSeq = this.#nextSeq;
       this.#nextSeq += texts.length;
       return {
-        first_seq: firstSeq, last_seq: firstSeq + texts.length - 1, job_id: first.jobId, attempt: first.attempt,
-        stream: first.stream === 'stderr' ? 1 : 0, at: first.at, bytes, body: JSON.stringify(texts),
+        first_seq: firstSeq,
+        last_seq: firstSeq + texts.length - 1,
+        job_id: first.jobId,
+        attempt: first.attempt,
+        stream: first.stream === 'stderr' ? 1 : 0,
+        at: first.at,
+        bytes,
+        body: JSON.stringify(texts),
       };
     };
     for (const line of lines) {
       const size = lineBytes(line.line);
-      const fits = open !== undefined && open.first.jobId === line.jobId && open.first.attempt === line.attempt
-        && open.first.stream === line.stream && open.bytes + size <= CHUNK_BYTES;
+      const fits =
+        open !== undefined &&
+        open.first.jobId === line.jobId &&
+        open.first.attempt === line.attempt &&
+        open.first.stream === line.stream &&
+        open.bytes + size <= CHUNK_BYTES;
       if (!fits) {
         const row = close();
         if (row !== undefined) yield row;
@@ -133,7 +143,10 @@ export function lineBytes(text: string): number {
 function parseBody(row: ChunkRow): string[] {
   const texts: unknown = JSON.parse(row.body);
   if (!Array.isArray(texts) || texts.length !== row.last_seq - row.first_seq + 1) {
-    throw new TitanError(ErrorCode.INTERNAL, `store is corrupt: the log chunk at seq ${row.first_seq} of job "${row.job_id}" does not hold ${row.last_seq - row.first_seq + 1} lines`);
+    throw new TitanError(
+      ErrorCode.INTERNAL,
+      `store is corrupt: the log chunk at seq ${row.first_seq} of job "${row.job_id}" does not hold ${row.last_seq - row.first_seq + 1} lines`,
+    );
   }
   return texts as string[];
 }

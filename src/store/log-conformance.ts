@@ -27,16 +27,32 @@ export function runLogConformance<S extends AsyncStore>(name: string, makeStore:
       await store.appendLogs([log('a', 'one'), log('b', 'other'), log('a', 'two', 'stderr')]);
       await store.appendLogs([log('a', 'three'), log('a', 'four')]);
       const all = await store.readLogs('a', 0, 100);
-      assert.deepEqual(all.map((l) => l.line), ['one', 'two', 'three', 'four']);
+      assert.deepEqual(
+        all.map((l) => l.line),
+        ['one', 'two', 'three', 'four'],
+      );
       assert.deepEqual(all[1], { ...log('a', 'two', 'stderr'), seq: all[1]?.seq });
       const seqs = all.map((l) => l.seq);
-      assert.deepEqual([...seqs].sort((x, y) => x - y), seqs, 'seqs increase in append order');
+      assert.deepEqual(
+        [...seqs].sort((x, y) => x - y),
+        seqs,
+        'seqs increase in append order',
+      );
       assert.equal(new Set(seqs).size, seqs.length);
       const afterTwo = await store.readLogs('a', seqs[1] ?? 0, 100);
-      assert.deepEqual(afterTwo.map((l) => l.line), ['three', 'four']);
-      assert.deepEqual((await store.readLogs('a', seqs[0] ?? 0, 2)).map((l) => l.line), ['two', 'three']);
+      assert.deepEqual(
+        afterTwo.map((l) => l.line),
+        ['three', 'four'],
+      );
+      assert.deepEqual(
+        (await store.readLogs('a', seqs[0] ?? 0, 2)).map((l) => l.line),
+        ['two', 'three'],
+      );
       assert.deepEqual(await store.readLogs('a', seqs[3] ?? 0, 100), []);
-      assert.deepEqual((await store.readLogs('b', 0, 100)).map((l) => l.line), ['other']);
+      assert.deepEqual(
+        (await store.readLogs('b', 0, 100)).map((l) => l.line),
+        ['other'],
+      );
     });
 
     void test('a large batch of mixed streams reads back line by line, in order', async (t) => {
@@ -49,7 +65,10 @@ export function runLogConformance<S extends AsyncStore>(name: string, makeStore:
         cursor = page[page.length - 1]?.seq ?? cursor;
         read.push(...page.map((l) => `${l.stream}:${l.line}`));
       }
-      assert.deepEqual(read, batch.map((l) => `${l.stream}:${l.line}`));
+      assert.deepEqual(
+        read,
+        batch.map((l) => `${l.stream}:${l.line}`),
+      );
     });
 
     void test('logBytes counts each line in UTF-8 with its newline', async (t) => {
@@ -66,7 +85,10 @@ export function runLogConformance<S extends AsyncStore>(name: string, makeStore:
       store = await restart(t, store);
       await store.appendLogs([log('a', 'two')]);
       const lines = await store.readLogs('a', first?.seq ?? 0, 10);
-      assert.deepEqual(lines.map((l) => l.line), ['two']);
+      assert.deepEqual(
+        lines.map((l) => l.line),
+        ['two'],
+      );
     });
   });
 }

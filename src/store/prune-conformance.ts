@@ -14,15 +14,23 @@ export function runPruneConformance<S extends AsyncStore>(name: string, makeStor
     t.after(() => store.close());
     const old = 1_000;
     const jobs = [
-      job('j1', 'succeeded', old), job('j2', 'failed', old), job('j3', 'cancelled', old),
-      job('j4', 'dead', old), job('j5', 'running', null), job('j6', 'succeeded', 50_000),
-      job('j7', 'succeeded', old, 'd-running'), job('j8', 'succeeded', old, 'd-done'),
+      job('j1', 'succeeded', old),
+      job('j2', 'failed', old),
+      job('j3', 'cancelled', old),
+      job('j4', 'dead', old),
+      job('j5', 'running', null),
+      job('j6', 'succeeded', 50_000),
+      job('j7', 'succeeded', old, 'd-running'),
+      job('j8', 'succeeded', old, 'd-done'),
     ];
     await store.commitTick({
       writes: jobs.map((j) => ({ job: j, event: { jobId: j.id, at: 1, from: null, to: j.state, attempt: 1, workerId: null, detail: null } })),
       dags: [dag('d-running', 'running', null), dag('d-done', 'succeeded', old)],
     });
-    for (const j of jobs) await store.appendLogs(Array.from({ length: 3 }, (_, i) => ({ jobId: j.id, attempt: 1, stream: 'stdout' as const, at: 1, line: `${j.id} ${i} ${'x'.repeat(70_000)}` })));
+    for (const j of jobs)
+      await store.appendLogs(
+        Array.from({ length: 3 }, (_, i) => ({ jobId: j.id, attempt: 1, stream: 'stdout' as const, at: 1, line: `${j.id} ${i} ${'x'.repeat(70_000)}` })),
+      );
 
     let batches = 0;
     const total = { jobs: 0, logChunks: 0, dags: 0 };
@@ -58,9 +66,33 @@ export function runPruneConformance<S extends AsyncStore>(name: string, makeStor
 
 function job(id: string, state: JobState, finishedAt: number | null, dagId?: string): Job {
   return {
-    id, seq: Number(id.replace(/\D/g, '')) || 1, state, attempt: 1, workerId: null, submittedAt: 1, startedAt: 1, finishedAt,
-    exitCode: null, signal: null, reason: null, notBefore: null, pinnedWorker: null, crashes: 0, attemptBase: 0, serviceReady: false,
-    spec: { name: id, run: { kind: 'command', command: 'true' }, args: [], env: {}, requirement: ['GENERAL'], priority: 0, retries: 0, timeoutSeconds: 0, ...(dagId !== undefined ? { dagId } : {}) },
+    id,
+    seq: Number(id.replace(/\D/g, '')) || 1,
+    state,
+    attempt: 1,
+    workerId: null,
+    submittedAt: 1,
+    startedAt: 1,
+    finishedAt,
+    exitCode: null,
+    signal: null,
+    reason: null,
+    notBefore: null,
+    pinnedWorker: null,
+    crashes: 0,
+    attemptBase: 0,
+    serviceReady: false,
+    spec: {
+      name: id,
+      run: { kind: 'command', command: 'true' },
+      args: [],
+      env: {},
+      requirement: ['GENERAL'],
+      priority: 0,
+      retries: 0,
+      timeoutSeconds: 0,
+      ...(dagId !== undefined ? { dagId } : {}),
+    },
   };
 }
 

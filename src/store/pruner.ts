@@ -29,26 +29,28 @@ export class StorePruner {
   readonly #batch: (before: number, maxRows: number, highestLogSeq: number) => PruneBatch;
 
   constructor(db: Database) {
-    this.#oldJobs = db.prepare<[number, number], string>(
-      `SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ? AND state IN ${PRUNABLE}
+    this.#oldJobs = db
+      .prepare<[number, number], string>(
+        `SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ? AND state IN ${PRUNABLE}
          AND (dag_id IS NULL OR NOT EXISTS (SELECT 1 FROM dags WHERE dags.id = jobs.dag_id AND dags.state = 'running'))
        ORDER BY finished_at LIMIT ?`,
-    ).pluck();
+      )
+      .pluck();
     this.#chunksOf = db.prepare(
       'DELETE FROM job_log_chunks WHERE first_seq IN (SELECT first_seq FROM job_log_chunks WHERE job_id = ? ORDER BY last_seq LIMIT ?)',
     );
     this.#remainingChunks = db.prepare<[string], number>('SELECT COUNT(*) FROM (SELECT 1 FROM job_log_chunks WHERE job_id = ? LIMIT 1)').pluck();
     this.#deleteEvents = db.prepare('DELETE FROM job_events WHERE job_id = ?');
     this.#deleteJob = db.prepare('DELETE FROM jobs WHERE id = ?');
-    this.#oldDags = db.prepare<[number, number], string>(
-      `SELECT id FROM dags WHERE finished_at IS NOT NULL AND finished_at < ? AND state != 'running'
+    this.#oldDags = db
+      .prepare<[number, number], string>(
+        `SELECT id FROM dags WHERE finished_at IS NOT NULL AND finished_at < ? AND state != 'running'
          AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.dag_id = dags.id)
        ORDER BY finished_at LIMIT ?`,
-    ).pluck();
+      )
+      .pluck();
     this.#deleteDag = db.prepare('DELETE FROM dags WHERE id = ?');
-    this.#recordLogSeq = db.prepare(
-      "INSERT INTO meta (key, value) VALUES ('log_seq_floor', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    );
+    this.#recordLogSeq = db.prepare("INSERT INTO meta (key, value) VALUES ('log_seq_floor', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
     this.#batch = db.transaction((before: number, maxRows: number, highestLogSeq: number): PruneBatch => {
       let rows = 0;
       let jobs = 0;

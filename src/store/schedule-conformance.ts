@@ -34,7 +34,10 @@ export function runScheduleConformance<S extends AsyncStore>(name: string, makeS
       const paused = { ...b, paused: true, lastDueAt: 5000, lastDagId: 'd1', resumedAt: 4000 };
       await store.putSchedule(paused);
       assert.deepEqual(await store.getSchedule('b'), paused);
-      assert.deepEqual((await store.listSchedules()).map((s) => s.id), ['a', 'b']);
+      assert.deepEqual(
+        (await store.listSchedules()).map((s) => s.id),
+        ['a', 'b'],
+      );
     });
 
     void test('a deleted schedule is gone', async (t) => {
@@ -79,17 +82,51 @@ export function runScheduleConformance<S extends AsyncStore>(name: string, makeS
 
 function schedule(id: string, over: Partial<ScheduleRecord> = {}): ScheduleRecord {
   return {
-    id, name: `nightly-${id}`, cron: '*/5 * * * *', tz: null, overlap: 'skip', misfire: 'skip', paused: false,
+    id,
+    name: `nightly-${id}`,
+    cron: '*/5 * * * *',
+    tz: null,
+    overlap: 'skip',
+    misfire: 'skip',
+    paused: false,
     payload: JSON.stringify({ name: 'etl', jobs: [{ key: 'x', run: { kind: 'command', command: 'true' } }] }),
-    lastDueAt: null, lastDagId: null, createdAt: 100, resumedAt: null, ...over,
+    lastDueAt: null,
+    lastDagId: null,
+    createdAt: 100,
+    resumedAt: null,
+    ...over,
   };
 }
 
 function job(id: string, seq: number, dagId?: string): Job {
   return {
-    id, seq, state: 'queued', attempt: 0, workerId: null, submittedAt: 100, startedAt: null, finishedAt: null, exitCode: null, signal: null,
-    reason: null, notBefore: null, pinnedWorker: null, crashes: 0, attemptBase: 0, serviceReady: false,
-    spec: { name: id, run: { kind: 'command', command: 'true' }, args: [], env: {}, requirement: ['GENERAL'], priority: 0, retries: 0, timeoutSeconds: 0, ...(dagId !== undefined ? { dagId } : {}) },
+    id,
+    seq,
+    state: 'queued',
+    attempt: 0,
+    workerId: null,
+    submittedAt: 100,
+    startedAt: null,
+    finishedAt: null,
+    exitCode: null,
+    signal: null,
+    reason: null,
+    notBefore: null,
+    pinnedWorker: null,
+    crashes: 0,
+    attemptBase: 0,
+    serviceReady: false,
+    spec: {
+      name: id,
+      run: { kind: 'command', command: 'true' },
+      args: [],
+      env: {},
+      requirement: ['GENERAL'],
+      priority: 0,
+      retries: 0,
+      timeoutSeconds: 0,
+      ...(dagId !== undefined ? { dagId } : {}),
+    },
   };
 }
 

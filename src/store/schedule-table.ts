@@ -22,8 +22,18 @@ const COLUMNS = 'id, name, cron, tz, overlap, misfire, paused, payload, last_due
 
 export function toRow(s: ScheduleRecord): ScheduleRow {
   return {
-    id: s.id, name: s.name, cron: s.cron, tz: s.tz, overlap: s.overlap, misfire: s.misfire, paused: s.paused ? 1 : 0,
-    payload: s.payload, last_due_at: s.lastDueAt, last_dag_id: s.lastDagId, created_at: s.createdAt, resumed_at: s.resumedAt,
+    id: s.id,
+    name: s.name,
+    cron: s.cron,
+    tz: s.tz,
+    overlap: s.overlap,
+    misfire: s.misfire,
+    paused: s.paused ? 1 : 0,
+    payload: s.payload,
+    last_due_at: s.lastDueAt,
+    last_dag_id: s.lastDagId,
+    created_at: s.createdAt,
+    resumed_at: s.resumedAt,
   };
 }
 
@@ -32,8 +42,18 @@ export function fromRow(row: ScheduleRow): ScheduleRecord {
     throw new TitanError(ErrorCode.INTERNAL, `store is corrupt: schedule "${row.id}" has overlap "${row.overlap}" and misfire "${row.misfire}"`);
   }
   return {
-    id: row.id, name: row.name, cron: row.cron, tz: row.tz, overlap: row.overlap as OverlapPolicy, misfire: row.misfire as MisfirePolicy,
-    paused: row.paused !== 0, payload: row.payload, lastDueAt: row.last_due_at, lastDagId: row.last_dag_id, createdAt: row.created_at, resumedAt: row.resumed_at,
+    id: row.id,
+    name: row.name,
+    cron: row.cron,
+    tz: row.tz,
+    overlap: row.overlap as OverlapPolicy,
+    misfire: row.misfire as MisfirePolicy,
+    paused: row.paused !== 0,
+    payload: row.payload,
+    lastDueAt: row.last_due_at,
+    lastDagId: row.last_dag_id,
+    createdAt: row.created_at,
+    resumedAt: row.resumed_at,
   };
 }
 

@@ -43,9 +43,22 @@ function withRaw<T>(path: string, fn: (db: Database.Database) => T): T {
 }
 
 const JOB: Job = {
-  id: 'a', seq: 1, state: 'queued', attempt: 0, workerId: null, submittedAt: 100, startedAt: null,
-  finishedAt: null, exitCode: null, signal: null, reason: null,
-  notBefore: null, pinnedWorker: null, crashes: 0, attemptBase: 0, serviceReady: false,
+  id: 'a',
+  seq: 1,
+  state: 'queued',
+  attempt: 0,
+  workerId: null,
+  submittedAt: 100,
+  startedAt: null,
+  finishedAt: null,
+  exitCode: null,
+  signal: null,
+  reason: null,
+  notBefore: null,
+  pinnedWorker: null,
+  crashes: 0,
+  attemptBase: 0,
+  serviceReady: false,
   spec: { name: 'a', run: { kind: 'command', command: 'true' }, args: [], env: {}, requirement: ['GENERAL'], priority: 0, retries: 0, timeoutSeconds: 0 },
 };
 const SUBMIT = { job: JOB, event: { jobId: 'a', at: 100, from: null, to: 'queued' as const, attempt: 0, workerId: null, detail: null } };
@@ -88,9 +101,18 @@ void describe('sqlite store file', () => {
     });
     const store = SqliteStore.open(path);
     try {
-      assert.deepEqual(store.readLogs('a', 0, 10).map((l) => [l.seq, l.stream, l.line]), [[1, 'stdout', 'one'], [3, 'stderr', 'two']]);
+      assert.deepEqual(
+        store.readLogs('a', 0, 10).map((l) => [l.seq, l.stream, l.line]),
+        [
+          [1, 'stdout', 'one'],
+          [3, 'stderr', 'two'],
+        ],
+      );
       store.appendLogs([{ jobId: 'a', attempt: 2, stream: 'stdout', at: 6, line: 'three' }]);
-      assert.deepEqual(store.readLogs('a', 3, 10).map((l) => [l.seq, l.line]), [[4, 'three']]);
+      assert.deepEqual(
+        store.readLogs('a', 3, 10).map((l) => [l.seq, l.line]),
+        [[4, 'three']],
+      );
     } finally {
       store.close();
     }
@@ -169,7 +191,11 @@ void describe('sqlite store file', () => {
     const store = SqliteStore.open(newPath());
     store.close();
     const plan = withRaw(store.path, (db) =>
-      db.prepare<[], { detail: string }>(`EXPLAIN QUERY PLAN ${SELECT_ACTIVE_JOBS}`).all().map((r) => r.detail).join('\n'),
+      db
+        .prepare<[], { detail: string }>(`EXPLAIN QUERY PLAN ${SELECT_ACTIVE_JOBS}`)
+        .all()
+        .map((r) => r.detail)
+        .join('\n'),
     );
     assert.match(plan, /USING INDEX jobs_state/);
   });

@@ -11,15 +11,7 @@ import { LogChunkTable } from './log-chunks.js';
 import { StorePruner, type PruneBatch } from './pruner.js';
 import { ScheduleTable } from './schedule-table.js';
 import { JOB_STATES, isFinal, type Job, type JobEvent, type JobState } from '../core/job.js';
-import {
-  eventToRow,
-  jobToRow,
-  parseState,
-  rowToEvent,
-  rowToJob,
-  type EventRow,
-  type JobRow,
-} from './job-row.js';
+import { eventToRow, jobToRow, parseState, rowToEvent, rowToJob, type EventRow, type JobRow } from './job-row.js';
 import { migrate } from './migrations.js';
 import type { JobFilter, JobWrite, KeyedArtifact, KvEntry, LogLine, ScheduleRecord, Store, StoredLogLine } from './store.js';
 
@@ -92,9 +84,7 @@ export class SqliteStore implements Store {
        FROM job_events WHERE job_id = ? ORDER BY id`,
     );
     this.selectMeta = db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck();
-    this.upsertMeta = db.prepare(
-      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-    );
+    this.upsertMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
     this.dags = new DagTable(db);
     this.kv = new KvTable(db);
     this.reach = new ArtifactReach(db);
@@ -205,7 +195,11 @@ export class SqliteStore implements Store {
       where.push(`state IN (${states.map(() => '?').join(', ')})`);
       params.push(...states);
     }
-    for (const [column, value] of [['dag_id = ?', filter.dagId], ['worker_id = ?', filter.workerId], ['seq < ?', filter.beforeSeq]] as const) {
+    for (const [column, value] of [
+      ['dag_id = ?', filter.dagId],
+      ['worker_id = ?', filter.workerId],
+      ['seq < ?', filter.beforeSeq],
+    ] as const) {
       if (value === undefined) continue;
       where.push(column);
       params.push(value);

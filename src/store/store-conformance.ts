@@ -49,7 +49,13 @@ export function runStoreConformance<S extends AsyncStore>(
       const plain = makeJob('a', 1);
       const full = makeJob('b', 2, 'failed', {
         spec: { ...SPEC, run: { kind: 'command', command: 'make' }, bundle: 'sha256:ab', env: { A: 'é ✓' } },
-        attempt: 3, workerId: 'w1', startedAt: 150, finishedAt: 160, exitCode: 2, signal: 'SIGTERM', reason: 'exit code 2',
+        attempt: 3,
+        workerId: 'w1',
+        startedAt: 150,
+        finishedAt: 160,
+        exitCode: 2,
+        signal: 'SIGTERM',
+        reason: 'exit code 2',
       });
       await tick(store, [submit(plain), submit(full)]);
       assert.deepEqual(await store.getJob('a'), plain);
@@ -75,7 +81,10 @@ export function runStoreConformance<S extends AsyncStore>(
       const assigned = { ...job, state: 'assigned' as const, attempt: 1, workerId: 'w1' };
       await tick(store, [submit(job), move(assigned, 'queued', 101)]);
       assert.deepEqual(await store.getJob('a'), assigned);
-      assert.deepEqual((await store.jobEvents('a')).map((e) => e.to), ['queued', 'assigned']);
+      assert.deepEqual(
+        (await store.jobEvents('a')).map((e) => e.to),
+        ['queued', 'assigned'],
+      );
     });
 
     void test('a batch that fails midway writes nothing', async (t) => {
@@ -83,9 +92,7 @@ export function runStoreConformance<S extends AsyncStore>(
       const existing = makeJob('a', 1);
       await tick(store, [submit(existing)]);
       const clash = makeJob('c', 1); // a second job claiming seq 1 must be refused
-      await assert.rejects(async () =>
-        await tick(store, [submit(makeJob('b', 2)), move({ ...existing, state: 'running' }, 'queued', 300), submit(clash)]),
-      );
+      await assert.rejects(async () => await tick(store, [submit(makeJob('b', 2)), move({ ...existing, state: 'running' }, 'queued', 300), submit(clash)]));
       assert.equal(await store.getJob('b'), undefined);
       assert.equal(await store.getJob('c'), undefined);
       assert.deepEqual(await store.getJob('a'), existing);
@@ -122,8 +129,14 @@ export function runStoreConformance<S extends AsyncStore>(
       await tick(store, jobs.map(submit));
       store = await restart(t, store);
       const active = await store.loadActiveJobs();
-      assert.deepEqual(active.map((j) => j.seq), [15, 16, 18, 20]);
-      assert.deepEqual(active.map((j) => j.state), ['assigned', 'pending', 'queued', 'running']);
+      assert.deepEqual(
+        active.map((j) => j.seq),
+        [15, 16, 18, 20],
+      );
+      assert.deepEqual(
+        active.map((j) => j.state),
+        ['assigned', 'pending', 'queued', 'running'],
+      );
       assert.deepEqual(active[0], jobs[5]);
       assert.equal(await store.maxJobSeq(), 20);
     });
@@ -131,7 +144,10 @@ export function runStoreConformance<S extends AsyncStore>(
     void test('jobs are listed newest first, filtered by state, at most limit', async (t) => {
       const store = await fresh(t);
       const states: JobState[] = ['succeeded', 'queued', 'failed', 'queued', 'running'];
-      await tick(store, states.map((state, i) => submit(makeJob(`j${i + 1}`, i + 1, state))));
+      await tick(
+        store,
+        states.map((state, i) => submit(makeJob(`j${i + 1}`, i + 1, state))),
+      );
       const ids = (jobs: Job[]): string[] => jobs.map((j) => j.id);
       assert.deepEqual(ids(await store.listJobs({ limit: 10 })), ['j5', 'j4', 'j3', 'j2', 'j1']);
       assert.deepEqual(ids(await store.listJobs({ limit: 2 })), ['j5', 'j4']);
@@ -164,7 +180,10 @@ export function runStoreConformance<S extends AsyncStore>(
     void test('counts cover every state, zero where no job is', async (t) => {
       const store = await fresh(t);
       const states: JobState[] = ['queued', 'queued', 'running', 'succeeded', 'succeeded', 'succeeded'];
-      await tick(store, states.map((state, i) => submit(makeJob(`j${i}`, i + 1, state))));
+      await tick(
+        store,
+        states.map((state, i) => submit(makeJob(`j${i}`, i + 1, state))),
+      );
       await tick(store, [move({ ...makeJob('j0', 1), state: 'running' }, 'queued', 200)]);
       const expected = Object.fromEntries(JOB_STATES.map((s) => [s, 0]));
       assert.deepEqual(await store.countByState(), { ...expected, queued: 1, running: 2, succeeded: 3 });
@@ -185,7 +204,14 @@ export function runStoreConformance<S extends AsyncStore>(
         move({ ...job, state: 'queued', attempt: 1, workerId: null }, 'assigned', 200, 'worker w1 lost'),
       ]);
       const events = await store.jobEvents('a');
-      assert.deepEqual(events.map((e) => [e.from, e.to, e.at]), [[null, 'queued', 100], ['queued', 'assigned', 300], ['assigned', 'queued', 200]]);
+      assert.deepEqual(
+        events.map((e) => [e.from, e.to, e.at]),
+        [
+          [null, 'queued', 100],
+          ['queued', 'assigned', 300],
+          ['assigned', 'queued', 200],
+        ],
+      );
       assert.equal(events[2]?.detail, 'worker w1 lost');
       assert.equal((await store.jobEvents('b')).length, 1);
     });
@@ -232,7 +258,7 @@ export function runStoreConformance<S extends AsyncStore>(
       await assert.rejects(store.setMeta('cluster-id', 'stale'), fenced);
       await assert.rejects(store.putSchedule({ ...SCHEDULE, id: 's' }), fenced);
       await assert.rejects(store.publishArtifact('out', 'f'.repeat(64), 1, null, 100), fenced);
-      assert.deepEqual(await store.getJob('a'), job, 'the deposed leader\'s transition did not land');
+      assert.deepEqual(await store.getJob('a'), job, "the deposed leader's transition did not land");
       assert.equal(await store.getJob('b'), undefined);
       assert.deepEqual(await store.readLogs('a', 0, 10), []);
       assert.equal(await store.kvGet('k', 100), undefined);
@@ -251,8 +277,18 @@ export function runStoreConformance<S extends AsyncStore>(
 }
 
 const SCHEDULE: ScheduleRecord = {
-  id: 's', name: 'nightly', cron: '0 * * * *', tz: null, overlap: 'skip', misfire: 'skip', paused: false,
-  payload: '{}', lastDueAt: null, lastDagId: null, createdAt: 100, resumedAt: null,
+  id: 's',
+  name: 'nightly',
+  cron: '0 * * * *',
+  tz: null,
+  overlap: 'skip',
+  misfire: 'skip',
+  paused: false,
+  payload: '{}',
+  lastDueAt: null,
+  lastDagId: null,
+  createdAt: 100,
+  resumedAt: null,
 };
 
 const SPEC: JobSpec = {
@@ -268,9 +304,24 @@ const SPEC: JobSpec = {
 
 function makeJob(id: string, seq: number, state: JobState = 'queued', over: Partial<Job> = {}): Job {
   return {
-    id, seq, state, spec: SPEC, attempt: 0, workerId: null, submittedAt: 100,
-    startedAt: null, finishedAt: null, exitCode: null, signal: null, reason: null,
-    notBefore: null, pinnedWorker: null, crashes: 0, attemptBase: 0, serviceReady: false, ...over,
+    id,
+    seq,
+    state,
+    spec: SPEC,
+    attempt: 0,
+    workerId: null,
+    submittedAt: 100,
+    startedAt: null,
+    finishedAt: null,
+    exitCode: null,
+    signal: null,
+    reason: null,
+    notBefore: null,
+    pinnedWorker: null,
+    crashes: 0,
+    attemptBase: 0,
+    serviceReady: false,
+    ...over,
   };
 }
 

@@ -16,7 +16,9 @@ export class WalCheckpointer {
   #stopped = false;
 
   constructor(path: string, intervalMs = 1_000, onError: (message: string) => void = () => undefined, truncateBytes = WAL_TRUNCATE_BYTES) {
-    this.#worker = new Worker(new URL('./wal-checkpoint-thread.js', import.meta.url), { workerData: { path, intervalMs, closed: this.#closed, truncateBytes } });
+    this.#worker = new Worker(new URL('./wal-checkpoint-thread.js', import.meta.url), {
+      workerData: { path, intervalMs, closed: this.#closed, truncateBytes },
+    });
     // Never what keeps a process alive: a master's exit closes it like everything else.
     this.#worker.unref();
     this.#worker.on('message', (message: { type?: string; message?: string }) => {

@@ -82,7 +82,14 @@ export class Attempts {
       existing.service?.stop('SIGKILL');
     }
     const held: HeldJob = {
-      jobId: job.jobId, attempt: job.attempt, process: null, service: null, report: null, deadline: null, leaseExpired: false, reportRefused: false,
+      jobId: job.jobId,
+      attempt: job.attempt,
+      process: null,
+      service: null,
+      report: null,
+      deadline: null,
+      leaseExpired: false,
+      reportRefused: false,
       ...(job.dagId !== undefined ? { dagId: job.dagId } : {}),
     };
     this.held.set(job.jobId, held);
@@ -101,7 +108,8 @@ export class Attempts {
     const starting = driver === 'docker' ? prepareJob(runner, job, onLines).then((req) => this.startContainer(req, job.image)) : startJob(runner, job, onLines);
     starting.then(
       (running) => this.watch(held, running, job.timeoutSeconds),
-      (err: unknown) => this.finish(held, { exitCode: null, signal: null, durationMs: Date.now() - startedAt, error: preparationError(err, options.workDir), timedOut: false }),
+      (err: unknown) =>
+        this.finish(held, { exitCode: null, signal: null, durationMs: Date.now() - startedAt, error: preparationError(err, options.workDir), timedOut: false }),
     );
   }
 
@@ -119,7 +127,10 @@ export class Attempts {
     const running = this.running();
     if (running.length === 0) return;
     const { workerId, lease, log } = this.deps;
-    log.warn({ workerId, leaseMs: lease.lengthMs, attempts: running.map((h) => `${h.jobId}/${h.attempt}`) }, 'lease ran out without word from the master: killing its attempts');
+    log.warn(
+      { workerId, leaseMs: lease.lengthMs, attempts: running.map((h) => `${h.jobId}/${h.attempt}`) },
+      'lease ran out without word from the master: killing its attempts',
+    );
     killForLapsedLease(running);
     // The connection is most likely dead without knowing it (a cut cable): dial again.
     this.deps.master()?.close();

@@ -70,12 +70,19 @@ async function runJob(run: JobRun, extra: Partial<StartRequest> = {}): Promise<R
 }
 
 const sh = (command: string): JobRun => ({ kind: 'command', command });
-const lines = (batches: OutputLine[][], stream = 'stdout') => batches.flat().filter((l) => l.stream === stream).map((l) => l.line);
+const lines = (batches: OutputLine[][], stream = 'stdout') =>
+  batches
+    .flat()
+    .filter((l) => l.stream === stream)
+    .map((l) => l.line);
 
 test('output lines come back in order, in bounded batches, and the raw output is in stdout.log', async () => {
   const { result, batches, workspace } = await runJob(sh('seq 1 1000'));
   assert.equal(result.exitCode, 0);
-  assert.deepEqual(lines(batches), Array.from({ length: 1000 }, (_, i) => String(i + 1)));
+  assert.deepEqual(
+    lines(batches),
+    Array.from({ length: 1000 }, (_, i) => String(i + 1)),
+  );
   assert.ok(batches.length >= 10, `${batches.length} batches`);
   assert.ok(batches.every((b) => b.length <= 100));
   const file = await readFile(path.join(workspace, 'stdout.log'), 'utf8');
@@ -188,13 +195,7 @@ test('long lines are capped, CRLF is trimmed and a final unterminated line is de
   const program = "process.stdout.write('a\\r\\n' + 'x'.repeat(5000) + '\\nshort\\n' + 'y'.repeat(3000)); process.stdout.write('\\nlast')";
   const { result, batches, workspace } = await runJob({ kind: 'command', command: `node -e "${program}"` });
   assert.equal(result.exitCode, 0);
-  assert.deepEqual(lines(batches), [
-    'a',
-    'x'.repeat(1000) + TRUNCATED_MARK,
-    'short',
-    'y'.repeat(1000) + TRUNCATED_MARK,
-    'last',
-  ]);
+  assert.deepEqual(lines(batches), ['a', 'x'.repeat(1000) + TRUNCATED_MARK, 'short', 'y'.repeat(1000) + TRUNCATED_MARK, 'last']);
   const raw = await readFile(path.join(workspace, 'stdout.log'), 'utf8');
   assert.equal(raw.length, 3 + 5001 + 6 + 3000 + 5);
 });

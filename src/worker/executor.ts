@@ -39,7 +39,11 @@ export interface ExecutorOptions {
   readonly outputGate?: OutputGate;
 }
 
-type Settings = Required<Omit<ExecutorOptions, 'log' | 'confiner' | 'warm'>> & { log: Logger | undefined; confiner: Confiner | undefined; warm: WarmPythons | undefined };
+type Settings = Required<Omit<ExecutorOptions, 'log' | 'confiner' | 'warm'>> & {
+  log: Logger | undefined;
+  confiner: Confiner | undefined;
+  warm: WarmPythons | undefined;
+};
 
 export class Executor {
   readonly #settings: Settings;
@@ -310,7 +314,16 @@ class JobProcess implements RunningJob {
       return null;
     }
     return confiner.confine(
-      { jobId: req.jobId, attempt: req.attempt, workspace: req.workspace, writable: req.writable ?? [], resources: req.resources, driver, network: req.network ?? 'host', user: req.user },
+      {
+        jobId: req.jobId,
+        attempt: req.attempt,
+        workspace: req.workspace,
+        writable: req.writable ?? [],
+        resources: req.resources,
+        driver,
+        network: req.network ?? 'host',
+        user: req.user,
+      },
       command,
     );
   }

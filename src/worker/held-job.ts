@@ -41,7 +41,10 @@ export function killForLapsedLease(attempts: readonly HeldJob[]): void {
 
 export function recordPid(pids: PidRegistry, held: HeldJob, info: SpawnInfo, log: Logger): void {
   pids.add({ pid: info.pid, pgid: info.pgid, jobId: held.jobId, attempt: held.attempt, startedAt: info.startedAt }).catch((err: unknown) => {
-    log.error({ jobId: held.jobId, attempt: held.attempt, pid: info.pid, err }, 'could not record the job in the pid registry; a crash now would leave it running');
+    log.error(
+      { jobId: held.jobId, attempt: held.attempt, pid: info.pid, err },
+      'could not record the job in the pid registry; a crash now would leave it running',
+    );
   });
 }
 

@@ -6,7 +6,10 @@ import { loadOrCreateValue } from '../common/persistent-value.js';
 
 /** A worker keeps its id in its work dir so that, after a restart, the master recognises it. */
 export function loadOrCreateWorkerId(workDir: string): string {
-  const host = hostname().replace(/[^A-Za-z0-9-]/g, '').slice(0, 24) || 'worker';
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9-]/g, '')
+      .slice(0, 24) || 'worker';
   return loadOrCreateValue(join(workDir, 'worker-id'), () => `${host}-${randomBytes(3).toString('hex')}`);
 }
 

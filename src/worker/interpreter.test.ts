@@ -49,7 +49,10 @@ test('a script with an unknown extension runs as its own program and is marked t
 
 test('a script named outside the workspace is refused as unsafe', () => {
   for (const name of ['../evil.py', '/etc/passwd', 'a/../../b.sh']) {
-    assert.throws(() => commandFor(script(name), [], ws), (err: unknown) => err instanceof TitanError && err.code === 'E_UNSAFE_PATH');
+    assert.throws(
+      () => commandFor(script(name), [], ws),
+      (err: unknown) => err instanceof TitanError && err.code === 'E_UNSAFE_PATH',
+    );
   }
   assert.doesNotThrow(() => commandFor(script('..data.py'), [], ws));
 });
@@ -93,7 +96,10 @@ test('without the optional tsx package a TypeScript job is refused with a messag
       .then((m) => m.commandFor({ kind: 'script', fileName: 'job.ts', artifact: 'sha256:x' }, [], '/w'))
       .then(() => console.log('no error'), (err) => console.log(err.code + ' ' + err.message));`;
     const printed = execFileSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: dir, encoding: 'utf8' });
-    assert.match(printed, /^E_INTERNAL cannot run TypeScript jobs: the optional tsx package is not installed next to titan .*reinstall titan with its optional dependencies/);
+    assert.match(
+      printed,
+      /^E_INTERNAL cannot run TypeScript jobs: the optional tsx package is not installed next to titan .*reinstall titan with its optional dependencies/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -17,10 +17,52 @@ export interface Command {
  * command starting with one of these must go through the shell even when it has no metacharacters.
  */
 const SHELL_ONLY = new Set([
-  '.', 'alias', 'bg', 'break', 'case', 'cd', 'command', 'continue', 'do', 'done', 'elif', 'else',
-  'esac', 'eval', 'exec', 'exit', 'export', 'fg', 'fi', 'for', 'function', 'getopts', 'hash', 'if',
-  'in', 'jobs', 'local', 'read', 'readonly', 'return', 'select', 'set', 'shift', 'source', 'then',
-  'time', 'times', 'trap', 'type', 'ulimit', 'umask', 'unalias', 'unset', 'until', 'wait', 'while',
+  '.',
+  'alias',
+  'bg',
+  'break',
+  'case',
+  'cd',
+  'command',
+  'continue',
+  'do',
+  'done',
+  'elif',
+  'else',
+  'esac',
+  'eval',
+  'exec',
+  'exit',
+  'export',
+  'fg',
+  'fi',
+  'for',
+  'function',
+  'getopts',
+  'hash',
+  'if',
+  'in',
+  'jobs',
+  'local',
+  'read',
+  'readonly',
+  'return',
+  'select',
+  'set',
+  'shift',
+  'source',
+  'then',
+  'time',
+  'times',
+  'trap',
+  'type',
+  'ulimit',
+  'umask',
+  'unalias',
+  'unset',
+  'until',
+  'wait',
+  'while',
 ]);
 
 /** Characters that never change meaning in sh: a command made only of these splits on blanks. */
@@ -94,10 +136,7 @@ function scriptPath(workspace: string, fileName: string): string {
   const full = path.resolve(root, fileName);
   const rel = path.relative(root, full);
   if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
-    throw new TitanError(
-      ErrorCode.UNSAFE_PATH,
-      `script "${fileName}" resolves outside the job workspace ${root}; give the script a relative name inside it`,
-    );
+    throw new TitanError(ErrorCode.UNSAFE_PATH, `script "${fileName}" resolves outside the job workspace ${root}; give the script a relative name inside it`);
   }
   return full;
 }

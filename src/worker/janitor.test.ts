@@ -35,13 +35,20 @@ test('a process group in the registry whose attempt is no longer held is killed 
   janitor.sweep(Date.now());
   assert.ok(await waitGone(orphan.pid), 'the orphan still runs');
   assert.ok(processExists(kept.pid));
-  assert.deepEqual(registry.entries().map((e) => e.jobId), ['held']);
+  assert.deepEqual(
+    registry.entries().map((e) => e.jobId),
+    ['held'],
+  );
 });
 
 test('an attempt past its deadline is killed with SIGKILL', () => {
   const signals: string[] = [];
   const job: RunningJob = {
-    jobId: 'slow', attempt: 1, pid: 1234, spawned: Promise.resolve(null), done: new Promise(() => undefined),
+    jobId: 'slow',
+    attempt: 1,
+    pid: 1234,
+    spawned: Promise.resolve(null),
+    done: new Promise(() => undefined),
     kill: (signal) => void signals.push(signal ?? 'SIGTERM'),
   };
   const registry = new PidRegistry(path.join(tmpdir(), `titan-janitor-none-${process.pid}.json`));

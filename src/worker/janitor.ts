@@ -45,7 +45,10 @@ export class WorkerJanitor {
     for (const view of this.held()) {
       attempts.add(`${view.jobId}#${view.attempt}`);
       if (view.running && view.process !== null && view.deadline !== null && now > view.deadline) {
-        this.log.warn({ event: 'janitor', action: 'kill-overdue', jobId: view.jobId, attempt: view.attempt, pid: view.process.pid }, 'janitor: the job outlived its timeout and kill grace; killing its process tree');
+        this.log.warn(
+          { event: 'janitor', action: 'kill-overdue', jobId: view.jobId, attempt: view.attempt, pid: view.process.pid },
+          'janitor: the job outlived its timeout and kill grace; killing its process tree',
+        );
         view.process.kill('SIGKILL');
       }
     }
@@ -57,12 +60,18 @@ export class WorkerJanitor {
       if (ours) {
         try {
           process.kill(-entry.pgid, 'SIGKILL');
-          this.log.warn({ event: 'janitor', action: 'kill-orphan', jobId: entry.jobId, attempt: entry.attempt, pid: entry.pid }, 'janitor: killed a process group whose job this worker no longer holds');
+          this.log.warn(
+            { event: 'janitor', action: 'kill-orphan', jobId: entry.jobId, attempt: entry.attempt, pid: entry.pid },
+            'janitor: killed a process group whose job this worker no longer holds',
+          );
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ESRCH') this.log.warn({ jobId: entry.jobId, pid: entry.pid, err }, 'janitor could not kill an orphaned process group');
+          if ((err as NodeJS.ErrnoException).code !== 'ESRCH')
+            this.log.warn({ jobId: entry.jobId, pid: entry.pid, err }, 'janitor could not kill an orphaned process group');
         }
       }
-      this.pids.remove(entry.pid).catch((err: unknown) => this.log.warn({ jobId: entry.jobId, pid: entry.pid, err }, 'could not remove the job from the pid registry'));
+      this.pids
+        .remove(entry.pid)
+        .catch((err: unknown) => this.log.warn({ jobId: entry.jobId, pid: entry.pid, err }, 'could not remove the job from the pid registry'));
     }
   }
 }

@@ -106,7 +106,11 @@ function valueOf(vars: readonly string[], name: string): string | undefined {
 
 function readPids(procsFile: string): number[] {
   try {
-    return readFileSync(procsFile, 'utf8').split('\n').filter((l) => l.length > 0).map(Number).filter((n) => Number.isInteger(n) && n > 1);
+    return readFileSync(procsFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map(Number)
+      .filter((n) => Number.isInteger(n) && n > 1);
   } catch {
     return [];
   }

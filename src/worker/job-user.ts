@@ -51,12 +51,16 @@ function lookUp(name: string): JobUser | null {
 /** A system account without a home or a login shell, as packages create theirs. */
 function create(name: string): JobUser {
   if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(name)) throw new Error(`--job-user ${name} does not exist and is not a name useradd accepts`);
-  const made = spawnSync('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', name], { encoding: 'utf8' });
+  const made = spawnSync('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', name], {
+    encoding: 'utf8',
+  });
   // Another worker on the host may have created it at the same moment (exit 9: already exists).
   const user = lookUp(name);
   if (user === null) {
     const why = made.error?.message ?? made.stderr.trim();
-    throw new Error(`cannot create the job user ${name}: ${why || `useradd exit ${String(made.status)}`}; create it (useradd --system ${name}), name another with --job-user, or --job-user worker to run jobs as the worker (jobs can then read its token)`);
+    throw new Error(
+      `cannot create the job user ${name}: ${why || `useradd exit ${String(made.status)}`}; create it (useradd --system ${name}), name another with --job-user, or --job-user worker to run jobs as the worker (jobs can then read its token)`,
+    );
   }
   return user;
 }

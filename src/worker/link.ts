@@ -46,7 +46,13 @@ export class Link {
   private async dial(): Promise<void> {
     if (this.closed) return;
     try {
-      const { peer, heartbeatIntervalMs } = await connectPeer({ host: this.options.host, port: this.options.port, token: this.options.token, role: 'worker', ...(this.options.tls !== undefined ? { tls: this.options.tls } : {}) });
+      const { peer, heartbeatIntervalMs } = await connectPeer({
+        host: this.options.host,
+        port: this.options.port,
+        token: this.options.token,
+        role: 'worker',
+        ...(this.options.tls !== undefined ? { tls: this.options.tls } : {}),
+      });
       if (this.closed) {
         peer.close();
         return;

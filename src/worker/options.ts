@@ -65,4 +65,3 @@ export const WORKER_DEFAULTS = {
   reconnectMaxMs: 5_000,
   spawnMax: 4,
 } as const;
-

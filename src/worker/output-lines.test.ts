@@ -35,9 +35,15 @@ test('a batch is delivered when full, and a partial batch after the delay', { ti
     if (batches.length === 2) delivered();
   });
   for (const line of ['a', 'b', 'c']) batcher.add({ stream: 'stdout', at: 0, line });
-  assert.deepEqual(batches.map((b) => b.map((l) => l.line)), [['a', 'b']]);
+  assert.deepEqual(
+    batches.map((b) => b.map((l) => l.line)),
+    [['a', 'b']],
+  );
   await late;
-  assert.deepEqual(batches.map((b) => b.map((l) => l.line)), [['a', 'b'], ['c']]);
+  assert.deepEqual(
+    batches.map((b) => b.map((l) => l.line)),
+    [['a', 'b'], ['c']],
+  );
 });
 
 test('a line quota passes lines up to its byte cap, then a marker on stderr, then nothing', () => {
@@ -46,10 +52,16 @@ test('a line quota passes lines up to its byte cap, then a marker on stderr, the
     const quota = new LineQuota(10, 'CUT');
     assert.deepEqual(quota.admit([{ stream: 'stdout', at, line: 'abcd' }]), [{ stream: 'stdout', at, line: 'abcd' }]);
     // 'é' is two bytes: 5 + 3 + 1 = 9 fits, the next line does not.
-    assert.deepEqual(quota.admit([{ stream: 'stdout', at, line: 'é' }, { stream: 'stdout', at, line: 'xy' }]), [
-      { stream: 'stdout', at, line: 'é' },
-      { stream: 'stderr', at, line: 'CUT' },
-    ]);
+    assert.deepEqual(
+      quota.admit([
+        { stream: 'stdout', at, line: 'é' },
+        { stream: 'stdout', at, line: 'xy' },
+      ]),
+      [
+        { stream: 'stdout', at, line: 'é' },
+        { stream: 'stderr', at, line: 'CUT' },
+      ],
+    );
     assert.deepEqual(quota.admit([{ stream: 'stdout', at, line: '' }]), []);
   }
 });

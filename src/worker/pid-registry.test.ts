@@ -86,7 +86,10 @@ test('a recorded process group that still runs is killed on start and the file c
   const registry = new PidRegistry(file);
   await registry.add(entry);
   const killed = await PidRegistry.killOrphans(file);
-  assert.deepEqual(killed.map((k) => k.pid), [entry.pid]);
+  assert.deepEqual(
+    killed.map((k) => k.pid),
+    [entry.pid],
+  );
   if (process.platform === 'linux') assert.ok((killed[0]?.startTicks ?? 0) > 0, 'the kernel start time is recorded');
   await within(exited, 5_000, 'orphan exit');
   assert.equal(child.signalCode, 'SIGKILL');

@@ -112,7 +112,8 @@ export class PidRegistry {
       } else {
         const leader = await readProcStat(entry.pid);
         if (leader !== null) {
-          const sameStart = entry.startTicks !== undefined ? leader.startTicks === entry.startTicks : Math.abs(leader.startMs - entry.startedAt) <= START_TOLERANCE_MS;
+          const sameStart =
+            entry.startTicks !== undefined ? leader.startTicks === entry.startTicks : Math.abs(leader.startMs - entry.startedAt) <= START_TOLERANCE_MS;
           ours = leader.pgrp === entry.pgid && sameStart;
           if (!ours) log?.info({ ...entry, found: leader }, 'recorded pid now belongs to another process; leaving it');
         } else {

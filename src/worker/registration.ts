@@ -8,7 +8,11 @@ import type { WorkerOptions } from './options.js';
 /** The WORKER_REGISTER body: who this worker is, what it offers, and the attempts it still holds. */
 export function registrationBody(workerId: string, options: WorkerOptions, drivers: readonly DriverName[], held: Iterable<HeldJob>, startedAt: number) {
   const host = probeResources();
-  const resources = { cpus: options.capacity?.cpus ?? host.cpus, memoryMb: options.capacity?.memoryMb ?? host.memoryMb, gpus: options.capacity?.gpus ?? host.gpus };
+  const resources = {
+    cpus: options.capacity?.cpus ?? host.cpus,
+    memoryMb: options.capacity?.memoryMb ?? host.memoryMb,
+    gpus: options.capacity?.gpus ?? host.gpus,
+  };
   return {
     workerId,
     host: hostname(),

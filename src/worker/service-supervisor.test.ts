@@ -71,7 +71,10 @@ class Recorder {
     if (seen !== undefined) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const waiter = { match: matches, resolve: (e: Event) => (clearTimeout(timer), resolve(e as Extract<Event, { type: T }>)) };
-      const timer = setTimeout(() => (this.#waiters.delete(waiter), reject(new Error(`no ${type} event within ${ms} ms; saw ${JSON.stringify(this.events)}`))), ms);
+      const timer = setTimeout(
+        () => (this.#waiters.delete(waiter), reject(new Error(`no ${type} event within ${ms} ms; saw ${JSON.stringify(this.events)}`))),
+        ms,
+      );
       this.#waiters.add(waiter);
     });
   }
@@ -95,7 +98,17 @@ function startService(t: TestContext, policy: Partial<ServicePolicy>, command = 
     fetchArtifact: () => Promise.reject(new Error('no artifacts in this test')),
   };
   const full: ServicePolicy = { port: null, restart: 'always', maxRestarts: 5, windowSeconds: 60, ...policy };
-  const job: JobDispatch = { jobId, attempt: 1, name: jobId, run: { kind: 'command', command }, args: [], env: {}, token: 'job-token', timeoutSeconds: 0, service: full };
+  const job: JobDispatch = {
+    jobId,
+    attempt: 1,
+    name: jobId,
+    run: { kind: 'command', command },
+    args: [],
+    env: {},
+    token: 'job-token',
+    timeoutSeconds: 0,
+    service: full,
+  };
   const rec = new Recorder();
   const supervisor = new ServiceSupervisor({
     runner,

@@ -49,14 +49,26 @@ export class SpawnHost {
   spawn(request: WorkerSpawnRequest): { pid: number } {
     if (this.closing) throw new Error(`host ${this.ctx.hostId} is shutting down`);
     if (this.children.has(request.workerId)) throw new Error(`worker ${request.workerId} is already running on host ${this.ctx.hostId}`);
-    if (this.children.size >= this.options.max) throw new Error(`host ${this.ctx.hostId} already runs ${this.children.size} spawned worker(s), its --spawn-max`);
+    if (this.children.size >= this.options.max)
+      throw new Error(`host ${this.ctx.hostId} already runs ${this.children.size} spawned worker(s), its --spawn-max`);
     const refused = request.tags.filter((t) => t !== GENERAL && !this.options.tags.includes(t));
-    if (refused.length > 0) throw new Error(`host ${this.ctx.hostId} may not spawn workers tagged ${refused.join(',')} (its --spawn-tags: ${this.options.tags.join(',') || 'none'})`);
+    if (refused.length > 0)
+      throw new Error(`host ${this.ctx.hostId} may not spawn workers tagged ${refused.join(',')} (its --spawn-tags: ${this.options.tags.join(',') || 'none'})`);
     const [file, ...prefix] = this.options.command;
     if (file === undefined) throw new Error('no worker command configured');
     const args = [
-      ...prefix, 'worker', '--master', `${this.ctx.masterHost}:${this.ctx.masterPort}`, '--id', request.workerId, '--slots', String(request.slots),
-      '--work-dir', join(this.ctx.workDir, 'spawned', request.workerId), '--spawned-by', this.ctx.hostId,
+      ...prefix,
+      'worker',
+      '--master',
+      `${this.ctx.masterHost}:${this.ctx.masterPort}`,
+      '--id',
+      request.workerId,
+      '--slots',
+      String(request.slots),
+      '--work-dir',
+      join(this.ctx.workDir, 'spawned', request.workerId),
+      '--spawned-by',
+      this.ctx.hostId,
       ...(request.tags.length > 0 ? ['--tags', request.tags.join(',')] : []),
     ];
     const child = spawn(file, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, TITAN_TOKEN: this.ctx.token } });

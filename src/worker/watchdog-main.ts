@@ -31,14 +31,17 @@ function armLease(): void {
   if (leaseTimer !== null) clearTimeout(leaseTimer);
   leaseTimer = null;
   if (leaseExpiresAt === null) return;
-  leaseTimer = setTimeout(() => {
-    leaseTimer = null;
-    if (leaseExpiresAt === null) return;
-    if (monotonicMs() < leaseExpiresAt) return armLease();
-    leaseExpiresAt = null;
-    const killed = killer.killAll();
-    say('lease-expired', { killed, msg: 'the worker did not renew its lease: its attempts were killed so that none runs twice' });
-  }, Math.max(0, leaseExpiresAt - monotonicMs()));
+  leaseTimer = setTimeout(
+    () => {
+      leaseTimer = null;
+      if (leaseExpiresAt === null) return;
+      if (monotonicMs() < leaseExpiresAt) return armLease();
+      leaseExpiresAt = null;
+      const killed = killer.killAll();
+      say('lease-expired', { killed, msg: 'the worker did not renew its lease: its attempts were killed so that none runs twice' });
+    },
+    Math.max(0, leaseExpiresAt - monotonicMs()),
+  );
 }
 
 const lines = createInterface({ input: process.stdin });

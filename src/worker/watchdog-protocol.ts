@@ -29,5 +29,10 @@ export function parseWatchdogLine(text: string): WatchdogMessage | null {
   if (m.type !== 'start' || typeof m.key !== 'string') return null;
   const pgid = typeof m.pgid === 'number' && Number.isInteger(m.pgid) && m.pgid > 1 ? m.pgid : undefined;
   const cgroupProcs = Array.isArray(m.cgroupProcs) ? m.cgroupProcs.filter((p): p is string => typeof p === 'string' && p.endsWith('/cgroup.procs')) : undefined;
-  return { type: 'start', key: m.key, ...(pgid !== undefined ? { pgid } : {}), ...(cgroupProcs !== undefined && cgroupProcs.length > 0 ? { cgroupProcs } : {}) };
+  return {
+    type: 'start',
+    key: m.key,
+    ...(pgid !== undefined ? { pgid } : {}),
+    ...(cgroupProcs !== undefined && cgroupProcs.length > 0 ? { cgroupProcs } : {}),
+  };
 }

@@ -25,7 +25,10 @@ export class Watchdog {
 
   /** Starts the watchdog process; the worker's death closes the pipe it reads. */
   start(): void {
-    const child = spawn(process.execPath, ['--max-old-space-size=32', MAIN, this.workerId, String(process.pid)], { detached: true, stdio: ['pipe', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, ['--max-old-space-size=32', MAIN, this.workerId, String(process.pid)], {
+      detached: true,
+      stdio: ['pipe', 'ignore', 'inherit'],
+    });
     child.once('error', (err) => this.log.error({ err }, 'the watchdog could not start: a crash of this worker would leave its jobs running'));
     child.once('exit', (code, signal) => {
       if (this.child === child) this.log.warn({ code, signal }, 'the watchdog exited');
@@ -47,7 +50,12 @@ export class Watchdog {
   }
 
   started(jobId: string, attempt: number, pgid?: number, cgroupProcs?: readonly string[]): void {
-    this.send({ type: 'start', key: attemptKey(jobId, attempt), ...(pgid !== undefined ? { pgid } : {}), ...(cgroupProcs !== undefined && cgroupProcs.length > 0 ? { cgroupProcs } : {}) });
+    this.send({
+      type: 'start',
+      key: attemptKey(jobId, attempt),
+      ...(pgid !== undefined ? { pgid } : {}),
+      ...(cgroupProcs !== undefined && cgroupProcs.length > 0 ? { cgroupProcs } : {}),
+    });
   }
 
   ended(jobId: string, attempt: number): void {

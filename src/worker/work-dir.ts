@@ -37,13 +37,18 @@ export function layoutJobs(workDir: string, workerId: string, jobUser: JobUser |
     mkdirSync(FALLBACK_JOBS_ROOT, { recursive: true, mode: 0o711 });
     const st = lstatSync(FALLBACK_JOBS_ROOT);
     if (!st.isDirectory() || st.uid !== 0 || (st.mode & 0o022) !== 0) {
-      throw new Error(`${FALLBACK_JOBS_ROOT} must be a folder owned by root that only root may write; fix it, or give --work-dir a folder the job user can reach`);
+      throw new Error(
+        `${FALLBACK_JOBS_ROOT} must be a folder owned by root that only root may write; fix it, or give --work-dir a folder the job user can reach`,
+      );
     }
     chmodSync(FALLBACK_JOBS_ROOT, 0o711);
     mkdirSync(jobsRoot, { recursive: true, mode: 0o711 });
     chmodSync(jobsRoot, 0o711);
     const stillBlocked = jobUser !== null ? unreachableFor(jobUser, jobsRoot) : null;
-    if (stillBlocked !== null) throw new Error(`the job user ${jobUser?.name ?? ''} can reach neither ${workDir} nor ${jobsRoot} (${stillBlocked} lets no one through); give --work-dir a folder it can reach`);
+    if (stillBlocked !== null)
+      throw new Error(
+        `the job user ${jobUser?.name ?? ''} can reach neither ${workDir} nor ${jobsRoot} (${stillBlocked} lets no one through); give --work-dir a folder it can reach`,
+      );
   }
   const mode = jobUser !== null ? 0o711 : 0o700;
   for (const sub of ['jobs', 'shared']) {
@@ -57,5 +62,9 @@ export function layoutJobs(workDir: string, workerId: string, jobUser: JobUser |
 export function logJobPlacement(log: Logger, workDir: string, layout: WorkDirLayout, jobUser: JobUser | null): void {
   const { blockedBy, jobsRoot } = layout;
   if (blockedBy !== null) log.info({ workDir, blockedBy, jobsRoot }, `the job user cannot pass through ${blockedBy}, so job workspaces are in ${jobsRoot}`);
-  if (jobUser === null) log.warn({ workDir }, "jobs run as this worker's own user, so they can read its token (its environment, memory and files): run the worker as root to have jobs run as titan-job (--job-user)");
+  if (jobUser === null)
+    log.warn(
+      { workDir },
+      "jobs run as this worker's own user, so they can read its token (its environment, memory and files): run the worker as root to have jobs run as titan-job (--job-user)",
+    );
 }

@@ -99,7 +99,19 @@ before(async () => {
   await writeFile(script, SERVER);
   await master.start();
   worker = new Worker(
-    { masterHost: '127.0.0.1', masterPort: master.port, token: 't', workDir: path.join(root, 'work'), tags: ['GENERAL'], slots: 4, workerId: 'w1', drainGraceMs: 5_000, killGraceMs: 2_000, reconnectMinMs: 10, reconnectMaxMs: 50 },
+    {
+      masterHost: '127.0.0.1',
+      masterPort: master.port,
+      token: 't',
+      workDir: path.join(root, 'work'),
+      tags: ['GENERAL'],
+      slots: 4,
+      workerId: 'w1',
+      drainGraceMs: 5_000,
+      killGraceMs: 2_000,
+      reconnectMinMs: 10,
+      reconnectMaxMs: 50,
+    },
     silentLogger(),
   );
   await worker.start();
@@ -113,7 +125,17 @@ after(async () => {
 
 function dispatch(jobId: string, policy: Partial<ServicePolicy> = {}): JobDispatch {
   const service: ServicePolicy = { port: null, restart: 'always', maxRestarts: 5, windowSeconds: 60, ...policy };
-  return { jobId, attempt: 1, name: jobId, run: { kind: 'command', command: `exec "${process.execPath}" "${script}"` }, args: [], env: {}, token: 'job-token', timeoutSeconds: 0, service };
+  return {
+    jobId,
+    attempt: 1,
+    name: jobId,
+    run: { kind: 'command', command: `exec "${process.execPath}" "${script}"` },
+    args: [],
+    env: {},
+    token: 'job-token',
+    timeoutSeconds: 0,
+    service,
+  };
 }
 
 async function registeredPids(): Promise<number[]> {
@@ -156,7 +178,19 @@ test('a draining worker stops its services at once and reports them stopped, wit
   const other = new FakeMaster();
   await other.start();
   const draining = new Worker(
-    { masterHost: '127.0.0.1', masterPort: other.port, token: 't', workDir: path.join(root, 'work2'), tags: ['GENERAL'], slots: 4, workerId: 'w2', drainGraceMs: 60_000, killGraceMs: 2_000, reconnectMinMs: 10, reconnectMaxMs: 50 },
+    {
+      masterHost: '127.0.0.1',
+      masterPort: other.port,
+      token: 't',
+      workDir: path.join(root, 'work2'),
+      tags: ['GENERAL'],
+      slots: 4,
+      workerId: 'w2',
+      drainGraceMs: 60_000,
+      killGraceMs: 2_000,
+      reconnectMinMs: 10,
+      reconnectMaxMs: 50,
+    },
     silentLogger(),
   );
   try {

@@ -77,17 +77,40 @@ export class Worker {
     this.id = jobs.id;
     const driver = options.driver ?? 'process';
     this.drivers = [...new Set([driver, ...(options.allowDrivers ?? [])])];
-    this.confiner = Confiner.probe({ workerId: this.id, limits: options.limits ?? 'auto', pidsLimit: options.pidsLimit ?? 0, sandbox: this.drivers.includes('sandbox'), hidden: jobs.hidden, shown: jobs.shown }, log);
+    this.confiner = Confiner.probe(
+      {
+        workerId: this.id,
+        limits: options.limits ?? 'auto',
+        pidsLimit: options.pidsLimit ?? 0,
+        sandbox: this.drivers.includes('sandbox'),
+        hidden: jobs.hidden,
+        shown: jobs.shown,
+      },
+      log,
+    );
     if (this.drivers.includes('sandbox') && this.confiner.bwrap === null) {
-      throw new Error(`cannot offer the sandbox driver: ${this.confiner.report.sandbox ?? 'bwrap missing'}; install bubblewrap (apt-get install bubblewrap) or drop --driver sandbox`);
+      throw new Error(
+        `cannot offer the sandbox driver: ${this.confiner.report.sandbox ?? 'bwrap missing'}; install bubblewrap (apt-get install bubblewrap) or drop --driver sandbox`,
+      );
     }
     const baseEnv = { ...workerBaseEnvironment(process.env, options.inheritEnv !== true), ...tlsEnvironment(jobs.tls) };
-    this.warmPython = options.warmPython === false ? null : new WarmPythons({ baseEnv, cwd: options.workDir, preload: options.pythonPreload ?? [], runAs: jobs.jobUser, log });
-    this.executor = new Executor({ log, killGraceMs: options.killGraceMs, confiner: this.confiner, outputGate: this.outputGate, ...(options.maxLogBytes !== undefined ? { maxLogBytes: options.maxLogBytes } : {}), ...(this.warmPython !== null ? { warm: this.warmPython } : {}) });
+    this.warmPython =
+      options.warmPython === false ? null : new WarmPythons({ baseEnv, cwd: options.workDir, preload: options.pythonPreload ?? [], runAs: jobs.jobUser, log });
+    this.executor = new Executor({
+      log,
+      killGraceMs: options.killGraceMs,
+      confiner: this.confiner,
+      outputGate: this.outputGate,
+      ...(options.maxLogBytes !== undefined ? { maxLogBytes: options.maxLogBytes } : {}),
+      ...(this.warmPython !== null ? { warm: this.warmPython } : {}),
+    });
     this.docker = this.drivers.includes('docker') ? new DockerEngine(options.dockerSocket ?? '/var/run/docker.sock') : null;
     this.pids = new PidRegistry(join(options.workDir, 'pids.json'));
     this.watchdog = new Watchdog(this.id, log);
-    this.lease = new WorkerLease((expiresAt) => this.watchdog.lease(expiresAt), () => this.attempts.leaseExpired());
+    this.lease = new WorkerLease(
+      (expiresAt) => this.watchdog.lease(expiresAt),
+      () => this.attempts.leaseExpired(),
+    );
     this.sweeper = new WorkspaceSweeper(options.workDir, options.retentionMs ?? DEFAULT_RETENTION_MS, () => foldersInUse(this.attempts.all()), log);
     this.janitor = new WorkerJanitor(
       () => [...this.attempts.all()].map((h) => ({ jobId: h.jobId, attempt: h.attempt, process: h.process, deadline: h.deadline, running: h.report === null })),
@@ -107,17 +130,43 @@ export class Worker {
       jobUser: this.jobs.jobUser,
     };
     this.attempts = new Attempts({
-      workerId: this.id, options, runner: this.runner, docker: this.docker, pids: this.pids, watchdog: this.watchdog, lease: this.lease, master: () => this.link.current, log,
+      workerId: this.id,
+      options,
+      runner: this.runner,
+      docker: this.docker,
+      pids: this.pids,
+      watchdog: this.watchdog,
+      lease: this.lease,
+      master: () => this.link.current,
+      log,
     });
-    this.inference = options.inference === undefined ? null : new InferenceAgent(this.id, options.inference, log, (outcome) => {
-      this.link.current?.notify(Opcode.INFERENCE_OUTCOME, outcome);
-    });
+    this.inference =
+      options.inference === undefined
+        ? null
+        : new InferenceAgent(this.id, options.inference, log, (outcome) => {
+            this.link.current?.notify(Opcode.INFERENCE_OUTCOME, outcome);
+          });
     this.spawnHost =
       options.spawn !== undefined
-        ? new SpawnHost(options.spawn, { hostId: this.id, masterHost: options.masterHost, masterPort: options.masterPort, token: options.token, workDir: options.workDir, log })
+        ? new SpawnHost(options.spawn, {
+            hostId: this.id,
+            masterHost: options.masterHost,
+            masterPort: options.masterPort,
+            token: options.token,
+            workDir: options.workDir,
+            log,
+          })
         : null;
     this.link = new Link(
-      { host: options.masterHost, port: options.masterPort, token: options.token, minDelayMs: options.reconnectMinMs, maxDelayMs: options.reconnectMaxMs, log, ...(options.tls !== undefined ? { tls: options.tls } : {}) },
+      {
+        host: options.masterHost,
+        port: options.masterPort,
+        token: options.token,
+        minDelayMs: options.reconnectMinMs,
+        maxDelayMs: options.reconnectMaxMs,
+        log,
+        ...(options.tls !== undefined ? { tls: options.tls } : {}),
+      },
       (peer, interval) => this.connected(peer, interval),
       () => this.disconnected(),
     );
@@ -134,8 +183,18 @@ export class Worker {
     }
     await this.warmPython?.start();
     const orphans = await PidRegistry.killOrphans(this.pids.file, this.log);
-    if (orphans.length > 0) this.log.warn({ killed: orphans.map((o) => ({ pid: o.pid, jobId: o.jobId })) }, 'killed orphaned job processes from a previous run');
-    this.log.info({ workerId: this.id, drivers: this.drivers, limits: this.confiner.limitsMechanism, jobUser: this.jobs.jobUser?.name ?? 'the worker\'s', ...this.confiner.report }, 'job isolation');
+    if (orphans.length > 0)
+      this.log.warn({ killed: orphans.map((o) => ({ pid: o.pid, jobId: o.jobId })) }, 'killed orphaned job processes from a previous run');
+    this.log.info(
+      {
+        workerId: this.id,
+        drivers: this.drivers,
+        limits: this.confiner.limitsMechanism,
+        jobUser: this.jobs.jobUser?.name ?? "the worker's",
+        ...this.confiner.report,
+      },
+      'job isolation',
+    );
     logJobPlacement(this.log, this.options.workDir, this.jobs.layout, this.jobs.jobUser);
     this.watchdog.start();
     this.janitor.start();
@@ -181,7 +240,10 @@ export class Worker {
     peer.onDrain(() => this.outputGate.release());
     peer.onRequest((msg, reply) => this.receive(msg, reply));
     const sentAt = monotonicMs();
-    const registered = (await peer.request(Opcode.WORKER_REGISTER, registrationBody(this.id, this.options, this.drivers, this.attempts.all(), this.startedAt))) as { inferencePublicKey?: unknown; leaseMs?: unknown };
+    const registered = (await peer.request(
+      Opcode.WORKER_REGISTER,
+      registrationBody(this.id, this.options, this.drivers, this.attempts.all(), this.startedAt),
+    )) as { inferencePublicKey?: unknown; leaseMs?: unknown };
     this.lease.configure(typeof registered.leaseMs === 'number' ? registered.leaseMs : undefined);
     this.lease.renew(sentAt);
     if (this.inference !== null && typeof registered.inferencePublicKey === 'string') await this.inference.setPublicKey(registered.inferencePublicKey);
@@ -195,9 +257,19 @@ export class Worker {
       const inference = this.inference?.report();
       const dispatches = this.dispatchesReceived;
       const sent = monotonicMs();
-      const body = { running: this.attempts.size, load1: loadavg()[0] ?? 0, freeMemoryMb: Math.round(freemem() / 1048576), jobs, dispatches, ...(inference !== undefined ? { inference } : {}) };
+      const body = {
+        running: this.attempts.size,
+        load1: loadavg()[0] ?? 0,
+        freeMemoryMb: Math.round(freemem() / 1048576),
+        jobs,
+        dispatches,
+        ...(inference !== undefined ? { inference } : {}),
+      };
       // Each acknowledgement renews the lease; an unanswered beat is simply not counted.
-      peer.request(Opcode.WORKER_HEARTBEAT, body, { timeoutMs: this.lease.lengthMs ?? 30_000 }).then(() => this.lease.renew(sent), () => undefined);
+      peer.request(Opcode.WORKER_HEARTBEAT, body, { timeoutMs: this.lease.lengthMs ?? 30_000 }).then(
+        () => this.lease.renew(sent),
+        () => undefined,
+      );
     };
     this.heartbeat = setInterval(beat, heartbeatIntervalMs);
     this.heartbeat.unref();

@@ -68,7 +68,11 @@ test('job and shared folders sit under the work dir, named by their id', () => {
 
 test('ids that could leave their folder are refused', () => {
   for (const id of ['..', '.', '../x', 'a/b', 'a..b', '', 'a b', 'x\0']) {
-    assert.throws(() => jobDir('/w', id), (err: unknown) => err instanceof TitanError && err.code === 'E_UNSAFE_PATH', id);
+    assert.throws(
+      () => jobDir('/w', id),
+      (err: unknown) => err instanceof TitanError && err.code === 'E_UNSAFE_PATH',
+      id,
+    );
   }
   assert.throws(() => sharedDir('/w', '../etc'), /DAG id "..\/etc"/);
 });
@@ -95,7 +99,13 @@ test('a project folder round-trips through a bundle without node_modules and .gi
 });
 
 test('an entry climbing out with ".." is refused and nothing is written', async () => {
-  const dest = await refused([{ path: 'ok.txt', body: 'fine' }, { path: '../evil', body: 'pwned' }], '"../evil"');
+  const dest = await refused(
+    [
+      { path: 'ok.txt', body: 'fine' },
+      { path: '../evil', body: 'pwned' },
+    ],
+    '"../evil"',
+  );
   await assert.rejects(readFile(path.join(dest, '..', 'evil')), { code: 'ENOENT' });
   await assert.rejects(readdir(dest), { code: 'ENOENT' });
   await refused([{ path: 'a/../../evil', body: 'x' }], 'a/../../evil');
@@ -165,7 +175,10 @@ test('a file that is not a tar archive is refused with an error naming it', asyn
 
 test('a tar bomb is refused by its inflation ratio before anything is written', async () => {
   const zeros = '\0'.repeat(4 * 1024 * 1024);
-  const dest = await refused([{ path: 'zeros.bin', body: zeros }], /inflates more than 50 times its \d+ bytes \(a compression bomb\?\)/, { maxRatio: 50, ratioFloorBytes: 1024 * 1024 });
+  const dest = await refused([{ path: 'zeros.bin', body: zeros }], /inflates more than 50 times its \d+ bytes \(a compression bomb\?\)/, {
+    maxRatio: 50,
+    ratioFloorBytes: 1024 * 1024,
+  });
   await assert.rejects(readdir(dest), 'nothing was unpacked');
   // Even under the default caps (ratio checked past 64 MiB), tar's own 1000:1 guard refuses it.
   await refused([{ path: 'zeros.bin', body: zeros }], /inflates too much for its size .*compression bomb/);

@@ -39,10 +39,7 @@ export function sharedDir(workDir: string, dagId: string): string {
 
 function checkId(id: string, what: string): string {
   if (!SAFE_ID.test(id) || id === '.' || id.includes('..')) {
-    throw new TitanError(
-      ErrorCode.UNSAFE_PATH,
-      `${what} "${id}" cannot name a folder: use only letters, digits, ".", "_" and "-", and not "." or ".."`,
-    );
+    throw new TitanError(ErrorCode.UNSAFE_PATH, `${what} "${id}" cannot name a folder: use only letters, digits, ".", "_" and "-", and not "." or ".."`);
   }
   return id;
 }

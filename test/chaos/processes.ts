@@ -28,7 +28,23 @@ export class ChaosProcesses {
   }
 
   async startMaster(): Promise<void> {
-    const args = ['master', '--listen', `${this.masterHost}:${this.port}`, '--data-dir', join(this.dir, 'master'), '--token', TOKEN, '--heartbeat-interval', '300', '--heartbeat-timeout', String(HEARTBEAT_TIMEOUT_MS), '--http', `127.0.0.1:${this.httpPort}`, '--rate-limit', 'off'];
+    const args = [
+      'master',
+      '--listen',
+      `${this.masterHost}:${this.port}`,
+      '--data-dir',
+      join(this.dir, 'master'),
+      '--token',
+      TOKEN,
+      '--heartbeat-interval',
+      '300',
+      '--heartbeat-timeout',
+      String(HEARTBEAT_TIMEOUT_MS),
+      '--http',
+      `127.0.0.1:${this.httpPort}`,
+      '--rate-limit',
+      'off',
+    ];
     if (this.islander !== null) args.push('--insecure');
     const child = this.spawn([], args);
     this.master = child;
@@ -39,7 +55,22 @@ export class ChaosProcesses {
 
   startWorker(id: string): void {
     const prefix = this.islander?.id === id ? this.islander.netns.exec : [];
-    this.workers.set(id, this.spawn(prefix, ['worker', '--master', `${this.masterHost}:${this.port}`, '--token', TOKEN, '--id', id, '--work-dir', join(this.dir, 'workers', id), '--slots', '4']));
+    this.workers.set(
+      id,
+      this.spawn(prefix, [
+        'worker',
+        '--master',
+        `${this.masterHost}:${this.port}`,
+        '--token',
+        TOKEN,
+        '--id',
+        id,
+        '--work-dir',
+        join(this.dir, 'workers', id),
+        '--slots',
+        '4',
+      ]),
+    );
   }
 
   async killMaster(): Promise<void> {
@@ -79,7 +110,10 @@ export class ChaosProcesses {
 
   private spawn(prefix: readonly string[], args: readonly string[]): ChildProcess {
     const [file, ...rest] = [...prefix, process.execPath, MAIN, ...args];
-    const child = spawn(file ?? process.execPath, rest, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TITAN_HOME: this.dir, TITAN_LOG_LEVEL: 'warn' } });
+    const child = spawn(file ?? process.execPath, rest, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TITAN_HOME: this.dir, TITAN_LOG_LEVEL: 'warn' },
+    });
     child.stdout?.resume();
     child.stderr?.on('data', (c: Buffer) => {
       if (process.env.TITAN_CHAOS_VERBOSE) process.stderr.write(c);

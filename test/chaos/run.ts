@@ -73,14 +73,20 @@ export async function runChaos(minutes: number, seed: number): Promise<ChaosRepo
     reader.stop();
     const left = await leftBehind(cluster, workerIds);
     return {
-      seed, minutes,
+      seed,
+      minutes,
       partition: typeof netns === 'string' ? `skipped: ${netns}` : 'on',
       slowLink: typeof netns === 'string' ? `skipped: ${netns}` : netns.canSlow === true ? 'on' : `skipped: ${netns.canSlow}`,
-      faults: faults.counts, faultsInjected: faults.total,
-      jobsAccepted: outcome.accepted, lost: outcome.lost, endedNotSucceeded: outcome.notSucceeded,
+      faults: faults.counts,
+      faultsInjected: faults.total,
+      jobsAccepted: outcome.accepted,
+      lost: outcome.lost,
+      endedNotSucceeded: outcome.notSucceeded,
       completedTwice: countLines(workload.ledger, '.done', (n) => n > 1),
       childrenStartedBeforeParentFinished: readdirSync(workload.ledger).filter((f) => f.endsWith('.early')).length,
-      processesLeftBehind: left, servicesNotRunning, kvLost: outcome.kvLost,
+      processesLeftBehind: left,
+      servicesNotRunning,
+      kvLost: outcome.kvLost,
       logReaderSawEnd: reader.sawEnd(),
       auditVerify: audit !== null && typeof audit === 'object' && audit.ok ? 'ok' : `failed: ${JSON.stringify(audit)}`,
       notes,
@@ -121,12 +127,24 @@ async function settle(workload: Workload, notes: string[]): Promise<{ accepted: 
 
 /** For each job whose script completed more than once: the attempts its ledger saw start and what the master recorded, so a failed run says why. */
 async function explainDoubles(workload: Workload, notes: string[]): Promise<void> {
-  const doubles = readdirSync(workload.ledger).filter((f) => f.endsWith('.done') && readFileSync(join(workload.ledger, f), 'utf8').split('\n').filter((l) => l.length > 0).length > 1);
+  const doubles = readdirSync(workload.ledger).filter(
+    (f) =>
+      f.endsWith('.done') &&
+      readFileSync(join(workload.ledger, f), 'utf8')
+        .split('\n')
+        .filter((l) => l.length > 0).length > 1,
+  );
   for (const file of doubles.slice(0, 10)) {
     const id = file.slice(0, -'.done'.length);
-    const starts = readFileSync(join(workload.ledger, `${id}.start`), 'utf8').split('\n').filter((l) => l.length > 0).join(',');
+    const starts = readFileSync(join(workload.ledger, `${id}.start`), 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .join(',');
     const history = await workload.call((c) => c.history(id));
-    const events = history === null || typeof history === 'string' ? 'history unknown' : history.events.map((e) => `${e.at % 100_000} ${e.from ?? '-'}>${e.to} a${e.attempt} ${e.workerId ?? '-'} ${e.detail ?? ''}`.trim()).join(' | ');
+    const events =
+      history === null || typeof history === 'string'
+        ? 'history unknown'
+        : history.events.map((e) => `${e.at % 100_000} ${e.from ?? '-'}>${e.to} a${e.attempt} ${e.workerId ?? '-'} ${e.detail ?? ''}`.trim()).join(' | ');
     notes.push(`completed twice: ${id} (attempts started: ${starts}): ${events}`);
   }
 }
@@ -150,7 +168,15 @@ async function countServicesDown(workload: Workload, notes: string[]): Promise<n
 }
 
 function countLines(dir: string, suffix: string, match: (lines: number) => boolean): number {
-  return readdirSync(dir).filter((f) => f.endsWith(suffix) && match(readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l.length > 0).length)).length;
+  return readdirSync(dir).filter(
+    (f) =>
+      f.endsWith(suffix) &&
+      match(
+        readFileSync(join(dir, f), 'utf8')
+          .split('\n')
+          .filter((l) => l.length > 0).length,
+      ),
+  ).length;
 }
 
 /** Every titan process gone (SIGKILL), how many processes of the workers' jobs remain after a grace of 2 s. */
@@ -179,7 +205,10 @@ function followLogs(cluster: ChaosProcesses, jobId: string): { stop(): void; saw
   let child: ReturnType<typeof spawn> | null = null;
   const start = (): void => {
     if (stopped || seen) return;
-    child = spawn(process.execPath, [MAIN, 'logs', jobId, '-f', '--master', `${cluster.masterHost}:${cluster.port}`], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, TITAN_TOKEN: TOKEN } });
+    child = spawn(process.execPath, [MAIN, 'logs', jobId, '-f', '--master', `${cluster.masterHost}:${cluster.port}`], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: { ...process.env, TITAN_TOKEN: TOKEN },
+    });
     child.stdout?.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('last-line')) seen = true;
     });
@@ -198,7 +227,8 @@ function followLogs(cluster: ChaosProcesses, jobId: string): { stop(): void; saw
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number (got ${process.argv[i + 1] ?? ''}): e.g. npm run chaos -- --minutes 2 --seed 7`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`--${name} must be a positive number (got ${process.argv[i + 1] ?? ''}): e.g. npm run chaos -- --minutes 2 --seed 7`);
   return value;
 }
 

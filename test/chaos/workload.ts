@@ -52,11 +52,32 @@ export class Workload {
   }
 
   async setUp(): Promise<void> {
-    const chatty = await this.call(async (c) => (await c.submit({ id: 'chaos-chatty', command: 'i=0; while [ $i -lt 20000 ]; do echo "line $i"; i=$((i+1)); done; echo last-line' })).jobId, 'chaos-chatty');
+    const chatty = await this.call(
+      async (c) => (await c.submit({ id: 'chaos-chatty', command: 'i=0; while [ $i -lt 20000 ]; do echo "line $i"; i=$((i+1)); done; echo last-line' })).jobId,
+      'chaos-chatty',
+    );
     this.accepted.chattyJob = chatty;
-    const service = await this.call(async (c) => (await c.submit({ id: 'chaos-service', command: 'exec python3 -m http.server "$PORT" --bind 127.0.0.1', service: { port: null, restart: 'always', maxRestarts: 1000, windowSeconds: 60 } })).jobId, 'chaos-service');
+    const service = await this.call(
+      async (c) =>
+        (
+          await c.submit({
+            id: 'chaos-service',
+            command: 'exec python3 -m http.server "$PORT" --bind 127.0.0.1',
+            service: { port: null, restart: 'always', maxRestarts: 1000, windowSeconds: 60 },
+          })
+        ).jobId,
+      'chaos-service',
+    );
     if (service !== null) this.accepted.services.push(service);
-    const schedule = await this.call(async (c) => (await c.schedules.add({ name: 'chaos-cron', jobs: [{ key: 'tick', run: { kind: 'command', command: this.command(0.5) } }] }, { cron: '*/15 * * * * *', overlap: 'skip', misfire: 'skip' })).id);
+    const schedule = await this.call(
+      async (c) =>
+        (
+          await c.schedules.add(
+            { name: 'chaos-cron', jobs: [{ key: 'tick', run: { kind: 'command', command: this.command(0.5) } }] },
+            { cron: '*/15 * * * * *', overlap: 'skip', misfire: 'skip' },
+          )
+        ).id,
+    );
     this.accepted.scheduleId = schedule;
   }
 
@@ -81,7 +102,8 @@ export class Workload {
 
   private async delayedJob(): Promise<void> {
     const id = `chaos-d${++this.seq}`;
-    if ((await this.call((c) => c.submit({ id, command: this.command(0.5 + this.random.next()), delaySeconds: 2 + this.random.int(6) }), id)) !== null) this.accepted.jobs.push(id);
+    if ((await this.call((c) => c.submit({ id, command: this.command(0.5 + this.random.next()), delaySeconds: 2 + this.random.int(6) }), id)) !== null)
+      this.accepted.jobs.push(id);
   }
 
   /** Three layers, the last joined by all_done; DAG ids are the master's, so a failed submit is not retried. */
@@ -90,7 +112,10 @@ export class Workload {
     const layer = (n: number): string[] => Array.from({ length: width }, (_, i) => `l${n}x${i}`);
     const [a, b, c] = [layer(0), layer(1), ['sink']];
     const job = (key: string, parents: string[], rule: 'all_success' | 'all_done' = 'all_success') => ({
-      key, parents, triggerRule: rule, run: { kind: 'command' as const, command: this.command(0.5 + this.random.next() * 2, parents) },
+      key,
+      parents,
+      triggerRule: rule,
+      run: { kind: 'command' as const, command: this.command(0.5 + this.random.next() * 2, parents) },
     });
     const jobs = [...a.map((k) => job(k, [])), ...b.map((k) => job(k, a)), ...c.map((k) => job(k, b, 'all_done'))];
     try {

@@ -17,10 +17,13 @@ const { values } = parseArgs({
   },
 });
 
-const models: FakeModel[] = values.models.split(',').filter(Boolean).map((entry) => {
-  const [name = '', mb = '4096'] = entry.split('=');
-  return { name, size: Math.round(Number(mb) * 1024 * 1024) };
-});
+const models: FakeModel[] = values.models
+  .split(',')
+  .filter(Boolean)
+  .map((entry) => {
+    const [name = '', mb = '4096'] = entry.split('=');
+    return { name, size: Math.round(Number(mb) * 1024 * 1024) };
+  });
 const failMode = values['fail-mode'] as FailMode;
 const server = new FakeOllama({ models, behaviour: { latencyMs: Number(values['latency-ms']), tokenDelayMs: Number(values['token-delay-ms']), failMode } });
 const port = await server.start(Number(values.port));

@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { FakeOllama } from './server.js';
 
 describe('the Ollama-compatible test server', () => {
-  const server = new FakeOllama({ models: [{ name: 'llama3:latest', size: 4_700_000_000 }, { name: 'phi3:mini', size: 2_200_000_000 }] });
+  const server = new FakeOllama({
+    models: [
+      { name: 'llama3:latest', size: 4_700_000_000 },
+      { name: 'phi3:mini', size: 2_200_000_000 },
+    ],
+  });
   let base = '';
   before(async () => {
     base = `http://127.0.0.1:${await server.start(0)}`;
@@ -11,11 +16,21 @@ describe('the Ollama-compatible test server', () => {
   after(() => server.close());
 
   const post = (path: string, body: unknown): Promise<Response> => fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body) });
-  const lines = async (res: Response): Promise<Record<string, unknown>[]> => (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = async (res: Response): Promise<Record<string, unknown>[]> =>
+    (await res.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
 
   test('/api/tags lists the models with size, digest and details', async () => {
     const body = (await (await fetch(`${base}/api/tags`)).json()) as { models: Record<string, unknown>[] };
-    assert.deepEqual(body.models.map((m) => [m.name, m.model, m.size]), [['llama3:latest', 'llama3:latest', 4_700_000_000], ['phi3:mini', 'phi3:mini', 2_200_000_000]]);
+    assert.deepEqual(
+      body.models.map((m) => [m.name, m.model, m.size]),
+      [
+        ['llama3:latest', 'llama3:latest', 4_700_000_000],
+        ['phi3:mini', 'phi3:mini', 2_200_000_000],
+      ],
+    );
     assert.match(String(body.models[0]?.digest), /^[0-9a-f]{64}$/);
     assert.equal((body.models[0]?.details as { format: string }).format, 'gguf');
   });
@@ -26,12 +41,19 @@ describe('the Ollama-compatible test server', () => {
     const chunks = await lines(res);
     const last = chunks.at(-1) ?? {};
     assert.ok(chunks.slice(0, -1).every((c) => c.done === false && typeof c.response === 'string' && c.model === 'llama3:latest'));
-    assert.equal(chunks.slice(0, -1).map((c) => c.response).join(''), 'Echo: why is the sky blue');
+    assert.equal(
+      chunks
+        .slice(0, -1)
+        .map((c) => c.response)
+        .join(''),
+      'Echo: why is the sky blue',
+    );
     assert.equal(last.done, true);
     assert.equal(last.response, '');
     assert.equal(last.done_reason, 'stop');
     assert.equal(last.eval_count, 6);
-    for (const key of ['total_duration', 'load_duration', 'prompt_eval_count', 'prompt_eval_duration', 'eval_duration']) assert.equal(typeof last[key], 'number', key);
+    for (const key of ['total_duration', 'load_duration', 'prompt_eval_count', 'prompt_eval_duration', 'eval_duration'])
+      assert.equal(typeof last[key], 'number', key);
     assert.ok(Array.isArray(last.context));
   });
 
@@ -39,13 +61,16 @@ describe('the Ollama-compatible test server', () => {
     const chunks = await lines(await post('/api/chat', { model: 'phi3:mini', messages: [{ role: 'user', content: 'hello there' }] }));
     assert.deepEqual(chunks[0]?.message, { role: 'assistant', content: 'Echo:' });
     assert.equal(chunks.at(-1)?.done, true);
-    const one = (await (await post('/api/generate', { model: 'llama3', prompt: 'a b c d e', stream: false, options: { num_predict: 3 } })).json()) as Record<string, unknown>;
+    const one = (await (await post('/api/generate', { model: 'llama3', prompt: 'a b c d e', stream: false, options: { num_predict: 3 } })).json()) as Record<
+      string,
+      unknown
+    >;
     assert.equal(one.response, 'Echo: a b');
     assert.equal(one.done_reason, 'length');
     assert.equal(one.eval_count, 3);
   });
 
-  test('an unknown model is a 404 with Ollama\'s error body', async () => {
+  test("an unknown model is a 404 with Ollama's error body", async () => {
     const res = await post('/api/generate', { model: 'nope', prompt: 'x' });
     assert.equal(res.status, 404);
     assert.deepEqual(await res.json(), { error: 'model "nope" not found, try pulling it first' });

@@ -82,7 +82,8 @@ export class FakeOllama {
         Object.assign(this.behaviour, pickBehaviour(await readJson(req)));
         return json(res, 200, this.behaviour);
       }
-      if (req.method === 'POST' && (path === '/api/generate' || path === '/api/chat')) return await this.generate(req, res, path === '/api/chat' ? 'chat' : 'generate');
+      if (req.method === 'POST' && (path === '/api/generate' || path === '/api/chat'))
+        return await this.generate(req, res, path === '/api/chat' ? 'chat' : 'generate');
       return text(res, 404, '404 page not found');
     } catch (err) {
       return json(res, 400, { error: (err as Error).message });

@@ -30,7 +30,10 @@ export function newNode(taken: ReadonlySet<string>): BuilderNode {
 export function findCycle(nodes: readonly BuilderNode[], edges: readonly BuilderEdge[]): string[] | null {
   const children = new Map<string, string[]>(nodes.map((n) => [n.id, []]));
   for (const e of edges) children.get(e.from)?.push(e.to);
-  const [cycle] = findCycles(nodes.map((n) => n.id), (id) => children.get(id) ?? []);
+  const [cycle] = findCycles(
+    nodes.map((n) => n.id),
+    (id) => children.get(id) ?? [],
+  );
   return cycle ?? null;
 }
 
@@ -45,7 +48,8 @@ export function problems(name: string, nodes: readonly BuilderNode[], edges: rea
     if (seen.has(node.id)) out.push(`two nodes are called "${node.id}"; ids must be unique`);
     seen.add(node.id);
     if (node.command.trim() === '') out.push(`node ${node.id} has no command`);
-    if (node.type === 'service' && node.port !== '' && !/^\d{1,5}$/.test(node.port)) out.push(`node ${node.id}: port must be a number (or empty for any free port)`);
+    if (node.type === 'service' && node.port !== '' && !/^\d{1,5}$/.test(node.port))
+      out.push(`node ${node.id}: port must be a number (or empty for any free port)`);
   }
   const cycle = findCycle(nodes, edges);
   if (cycle !== null) out.push(`cycle: ${cycle.join(' → ')}; remove one of its edges`);

@@ -115,7 +115,13 @@ export function useTicking(active: boolean, ms = 1000): void {
 
 /** The current hash route, e.g. ['jobs', 'abc'] for #/jobs/abc. */
 export function useRoute(): string[] {
-  const read = (): string[] => window.location.hash.replace(/^#\/?/, '').split('?')[0]!.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const read = (): string[] =>
+    window.location.hash
+      .replace(/^#\/?/, '')
+      .split('?')[0]!
+      .split('/')
+      .filter((p) => p !== '')
+      .map(decodeURIComponent);
   const [route, setRoute] = useState(read);
   useEffect(() => {
     const onHash = (): void => setRoute(read());

@@ -44,9 +44,21 @@ function TokenForm({ failed }: { failed: boolean }) {
       }}
     >
       <h1>Titan</h1>
-      <p>{failed ? 'That token was refused. ' : ''}Enter an API token (<code>titan token create</code>) or the cluster token (printed by <code>titan up</code>, stored in the master's data dir as <code>token</code>).</p>
-      <input type="password" autoFocus placeholder="cluster token" value={value} onInput={(e) => setValue((e.target as HTMLInputElement).value)} data-testid="token-input" />
-      <button type="submit" class="primary" data-testid="token-submit">Connect</button>
+      <p>
+        {failed ? 'That token was refused. ' : ''}Enter an API token (<code>titan token create</code>) or the cluster token (printed by <code>titan up</code>,
+        stored in the master's data dir as <code>token</code>).
+      </p>
+      <input
+        type="password"
+        autoFocus
+        placeholder="cluster token"
+        value={value}
+        onInput={(e) => setValue((e.target as HTMLInputElement).value)}
+        data-testid="token-input"
+      />
+      <button type="submit" class="primary" data-testid="token-submit">
+        Connect
+      </button>
     </form>
   );
 }
@@ -79,7 +91,11 @@ function Page({ route }: { route: string[] }) {
     case 'tokens':
       return <Tokens />;
     default:
-      return <p class="page">No page {section}. <a href="#/">Overview</a></p>;
+      return (
+        <p class="page">
+          No page {section}. <a href="#/">Overview</a>
+        </p>
+      );
   }
 }
 
@@ -97,7 +113,11 @@ function App() {
     return () => window.removeEventListener('titan-token', onToken);
   }, [token]);
   useEffect(() => {
-    if (token !== null) api('/api/v1/cluster').then(() => setRefused(false), () => undefined);
+    if (token !== null)
+      api('/api/v1/cluster').then(
+        () => setRefused(false),
+        () => undefined,
+      );
     if (token !== null) loadPermissions().catch(() => undefined);
   }, [token]);
   const identity = useIdentityLabel();
@@ -108,10 +128,18 @@ function App() {
       <nav>
         <div class="brand">Titan</div>
         {NAV.filter(([, , needs]) => needs === undefined || isAdmin).map(([path, label]) => (
-          <a key={path} href={`#/${path}`} class={(route[0] ?? '') === path ? 'active' : ''} data-testid={`nav-${path === '' ? 'overview' : path}`}>{label}</a>
+          <a key={path} href={`#/${path}`} class={(route[0] ?? '') === path ? 'active' : ''} data-testid={`nav-${path === '' ? 'overview' : path}`}>
+            {label}
+          </a>
         ))}
-        <button class="link signout" onClick={() => setToken(null)}>Forget token</button>
-        {identity !== null ? <div class="identity" data-testid="identity">{identity}</div> : null}
+        <button class="link signout" onClick={() => setToken(null)}>
+          Forget token
+        </button>
+        {identity !== null ? (
+          <div class="identity" data-testid="identity">
+            {identity}
+          </div>
+        ) : null}
       </nav>
       <main>
         <Page route={route} />

@@ -1,5 +1,15 @@
 /** The shapes the API answers with: the master's own view types, so the two cannot drift. */
-export type { ApprovalView, ClusterStatsView, DagStatusView, DagView, JobEventView, JobView, LogLineView, ServiceView, WorkerView } from '../../src/protocol/views.js';
+export type {
+  ApprovalView,
+  ClusterStatsView,
+  DagStatusView,
+  DagView,
+  JobEventView,
+  JobView,
+  LogLineView,
+  ServiceView,
+  WorkerView,
+} from '../../src/protocol/views.js';
 export type { ScheduleView } from '../../src/protocol/schedule-messages.js';
 export type { AuditRecordView, AuditVerifyReply, TokenCreateReply, TokenView } from '../../src/protocol/security-messages.js';
 

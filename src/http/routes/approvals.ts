@@ -15,7 +15,10 @@ const KV_GATE = 'hitl:';
 export function registerApprovalRoutes(app: FastifyInstance, api: HttpApiParts): void {
   app.get('/api/v1/approvals', (request) => callMaster(api.requests, httpContext(request), Opcode.APPROVAL_LIST, {}));
 
-  for (const [verb, opcode] of [['approve', Opcode.JOB_APPROVE], ['reject', Opcode.JOB_REJECT]] as const) {
+  for (const [verb, opcode] of [
+    ['approve', Opcode.JOB_APPROVE],
+    ['reject', Opcode.JOB_REJECT],
+  ] as const) {
     app.post(`/api/v1/approvals/:id/${verb}`, (request) => {
       const { id } = parse(RefParam, request.params, 'path');
       const body = parse(DecisionBody, request.body, 'body');

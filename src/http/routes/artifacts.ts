@@ -19,7 +19,10 @@ export function registerArtifactRoutes(app: FastifyInstance, api: HttpApiParts):
 
   app.post('/api/v1/artifacts', async (request, reply) => {
     if (!Buffer.isBuffer(request.body)) {
-      throw new TitanError(ErrorCode.INVALID_REQUEST, 'send the bytes as the body with content-type: application/octet-stream (curl --data-binary @file -H "content-type: application/octet-stream")');
+      throw new TitanError(
+        ErrorCode.INVALID_REQUEST,
+        'send the bytes as the body with content-type: application/octet-stream (curl --data-binary @file -H "content-type: application/octet-stream")',
+      );
     }
     const answer = (await callMaster(api.requests, httpContext(request), Opcode.ARTIFACT_PUT, { data: request.body })) as { hash: string };
     return reply.code(201).send({ hash: answer.hash, size: request.body.byteLength });

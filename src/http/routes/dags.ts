@@ -24,7 +24,13 @@ type PipelineBody = z.output<typeof PipelineBody>;
 
 /** The master parses the YAML (PIPELINE_SUBMIT); a pipeline naming a file the body lacks is refused. */
 async function submitPipeline(request: FastifyRequest, api: HttpApiParts, body: PipelineBody, dagId?: string): Promise<unknown> {
-  const submit = { yaml: body.yaml, source: 'pipeline.yaml', files: body.files, ...(body.project !== undefined ? { project: body.project } : {}), ...(dagId !== undefined ? { dagId } : {}) };
+  const submit = {
+    yaml: body.yaml,
+    source: 'pipeline.yaml',
+    files: body.files,
+    ...(body.project !== undefined ? { project: body.project } : {}),
+    ...(dagId !== undefined ? { dagId } : {}),
+  };
   const answer = await callMaster(api.requests, httpContext(request), Opcode.PIPELINE_SUBMIT, submit);
   if (typeof answer === 'object' && answer !== null && 'missing' in answer) refuseMissing(answer as PipelineMissingReply);
   return answer;
@@ -57,7 +63,10 @@ export function registerDagRoutes(app: FastifyInstance, api: HttpApiParts): void
   app.post('/api/v1/dags/:id/jobs', async (request, reply) => {
     const { id } = parse(idParam, request.params, 'path');
     const body = parse(DagAddBody, request.body, 'body');
-    const answer = 'yaml' in body ? await submitPipeline(request, api, body, id) : await callMaster(api.requests, httpContext(request), Opcode.DAG_ADD_JOBS, { dagId: id, jobs: body.jobs });
+    const answer =
+      'yaml' in body
+        ? await submitPipeline(request, api, body, id)
+        : await callMaster(api.requests, httpContext(request), Opcode.DAG_ADD_JOBS, { dagId: id, jobs: body.jobs });
     return reply.code(201).send(answer);
   });
 

@@ -62,7 +62,8 @@ export function registerDashboardRoutes(app: FastifyInstance, dir = DASHBOARD_DI
   };
   app.get('/', (_request, reply) => {
     const index = read('index.html');
-    if (index === undefined) return reply.code(503).type('text/plain').send('the dashboard is not built: run `npm run build` (it builds web/ into dist/dashboard)');
+    if (index === undefined)
+      return reply.code(503).type('text/plain').send('the dashboard is not built: run `npm run build` (it builds web/ into dist/dashboard)');
     return reply.type(TYPES['.html']!).header('cache-control', 'no-cache').send(index);
   });
   // The icon (web/public/favicon.svg); /favicon.ico too, which browsers and tools ask for unprompted.

@@ -12,7 +12,12 @@ const JobListQuery = z.object({
   /** Comma-separated states. */
   state: z
     .string()
-    .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== ''),
+    )
     .pipe(z.array(z.enum(JOB_STATES)))
     .optional(),
   dag: idParam.shape.id.optional(),
@@ -76,11 +81,19 @@ export function registerJobRoutes(app: FastifyInstance, api: HttpApiParts): void
     return reply.code(201).send(answer);
   });
 
-  for (const [verb, opcode] of [['cancel', Opcode.JOB_CANCEL], ['retry', Opcode.JOB_RETRY], ['stop', Opcode.SERVICE_STOP], ['restart', Opcode.SERVICE_RESTART]] as const) {
+  for (const [verb, opcode] of [
+    ['cancel', Opcode.JOB_CANCEL],
+    ['retry', Opcode.JOB_RETRY],
+    ['stop', Opcode.SERVICE_STOP],
+    ['restart', Opcode.SERVICE_RESTART],
+  ] as const) {
     app.post(`/api/v1/jobs/:id/${verb}`, (request) => call(request, opcode, { jobId: parse(idParam, request.params, 'path').id }));
   }
 
-  for (const [verb, opcode] of [['approve', Opcode.JOB_APPROVE], ['reject', Opcode.JOB_REJECT]] as const) {
+  for (const [verb, opcode] of [
+    ['approve', Opcode.JOB_APPROVE],
+    ['reject', Opcode.JOB_REJECT],
+  ] as const) {
     app.post(`/api/v1/jobs/:id/${verb}`, (request) => {
       const { id } = parse(idParam, request.params, 'path');
       const body = parse(DecisionBody, request.body, 'body');

@@ -31,18 +31,24 @@ function logPage(api: HttpApiParts, ctx: ClientContext, jobId: string, after: nu
       resolve(lines);
       return false;
     };
-    callMaster(api.requests, ctx, Opcode.JOB_LOGS, { jobId, afterSeq: after, follow: false }, {
-      signal: abort.signal,
-      chunk: (body) => {
-        for (const line of (body as { lines: LogLineView[] }).lines) {
-          lines.push(line);
-          chars += line.line.length;
-          if (lines.length >= maxLines || chars >= PAGE_CHARS) return enough();
-        }
-        return true;
+    callMaster(
+      api.requests,
+      ctx,
+      Opcode.JOB_LOGS,
+      { jobId, afterSeq: after, follow: false },
+      {
+        signal: abort.signal,
+        chunk: (body) => {
+          for (const line of (body as { lines: LogLineView[] }).lines) {
+            lines.push(line);
+            chars += line.line.length;
+            if (lines.length >= maxLines || chars >= PAGE_CHARS) return enough();
+          }
+          return true;
+        },
+        end: () => undefined,
       },
-      end: () => undefined,
-    }).then(() => resolve(lines), reject);
+    ).then(() => resolve(lines), reject);
   });
 }
 
@@ -60,14 +66,20 @@ function logText(api: HttpApiParts, ctx: ClientContext, jobId: string): Readable
     abort.abort();
     wake();
   });
-  callMaster(api.requests, ctx, Opcode.JOB_LOGS, { jobId, afterSeq: 0, follow: false }, {
-    signal: abort.signal,
-    chunk: (body) => text.push((body as { lines: LogLineView[] }).lines.map((l) => `${l.line}\n`).join('')),
-    whenWritable: (cb) => {
-      resume = cb;
+  callMaster(
+    api.requests,
+    ctx,
+    Opcode.JOB_LOGS,
+    { jobId, afterSeq: 0, follow: false },
+    {
+      signal: abort.signal,
+      chunk: (body) => text.push((body as { lines: LogLineView[] }).lines.map((l) => `${l.line}\n`).join('')),
+      whenWritable: (cb) => {
+        resume = cb;
+      },
+      end: () => text.push(null),
     },
-    end: () => text.push(null),
-  }).catch((err: unknown) => text.destroy(err as Error));
+  ).catch((err: unknown) => text.destroy(err as Error));
   return text;
 }
 
@@ -99,15 +111,21 @@ export function registerLogRoutes(app: FastifyInstance, api: HttpApiParts): void
     const sse = new SseStream(request, reply);
     sse.onClose(() => ctx.close());
     try {
-      const answer = await callMaster(api.requests, ctx, Opcode.JOB_LOGS, { jobId: id, afterSeq: after, follow: true }, {
-        signal: sse.signal,
-        chunk: (body) => {
-          const lines = (body as { lines: LogLineView[] }).lines;
-          return sse.send('lines', lines, lines[lines.length - 1]?.seq);
+      const answer = await callMaster(
+        api.requests,
+        ctx,
+        Opcode.JOB_LOGS,
+        { jobId: id, afterSeq: after, follow: true },
+        {
+          signal: sse.signal,
+          chunk: (body) => {
+            const lines = (body as { lines: LogLineView[] }).lines;
+            return sse.send('lines', lines, lines[lines.length - 1]?.seq);
+          },
+          whenWritable: (cb) => sse.whenWritable(cb),
+          end: () => undefined,
         },
-        whenWritable: (cb) => sse.whenWritable(cb),
-        end: () => undefined,
-      });
+      );
       sse.send('end', { ...(answer as object), state: (await jobOf(api, ctx, id)).state });
     } catch (err) {
       sse.send('error', { error: (err as Error).message });

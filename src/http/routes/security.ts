@@ -26,7 +26,13 @@ export function registerSecurityRoutes(app: FastifyInstance, api: HttpApiParts):
   app.get('/api/v1/audit/verify', () => api.security.audit.verify());
 
   // As `titan token ls|create|revoke`; the secret is in POST's answer only, never listed again.
-  app.get('/api/v1/tokens', (request) => callMaster(api.requests, httpContext(request), Opcode.TOKEN_LIST, { all: parse(TokenListQuery, request.query, 'query').all === 'true' }));
-  app.post('/api/v1/tokens', async (request, reply) => reply.code(201).send(await callMaster(api.requests, httpContext(request), Opcode.TOKEN_CREATE, request.body ?? {})));
-  app.delete('/api/v1/tokens/:id', (request) => callMaster(api.requests, httpContext(request), Opcode.TOKEN_REVOKE, { token: parse(TokenParam, request.params, 'path').id }));
+  app.get('/api/v1/tokens', (request) =>
+    callMaster(api.requests, httpContext(request), Opcode.TOKEN_LIST, { all: parse(TokenListQuery, request.query, 'query').all === 'true' }),
+  );
+  app.post('/api/v1/tokens', async (request, reply) =>
+    reply.code(201).send(await callMaster(api.requests, httpContext(request), Opcode.TOKEN_CREATE, request.body ?? {})),
+  );
+  app.delete('/api/v1/tokens/:id', (request) =>
+    callMaster(api.requests, httpContext(request), Opcode.TOKEN_REVOKE, { token: parse(TokenParam, request.params, 'path').id }),
+  );
 }

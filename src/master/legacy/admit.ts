@@ -19,7 +19,13 @@ function roleFor(action: Action): Role | undefined {
  * there), then the handler; a request that is not a read gets its `received` ledger row before
  * the handler runs and one with its outcome and the ids it created after. Never throws: everything becomes the original's `ERROR: …` text.
  */
-export function serveLegacyRequest(master: LegacyHost & Pick<Master, 'security'>, names: LegacyNameBook, identity: Identity, request: LegacyRequest, source: string): LegacyReply {
+export function serveLegacyRequest(
+  master: LegacyHost & Pick<Master, 'security'>,
+  names: LegacyNameBook,
+  identity: Identity,
+  request: LegacyRequest,
+  source: string,
+): LegacyReply {
   const requirement = legacyRequirementOf(request.opcode, request.payload);
   // Not a v1 request opcode: answered as such by the handler, and nothing happens.
   if (requirement === undefined) return handleLegacyRequest(master, names, request);

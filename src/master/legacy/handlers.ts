@@ -25,7 +25,11 @@ export interface LegacyReply {
 export type LegacyHost = StatsHost & SubmitHost & Pick<Master, 'kv' | 'log'>;
 
 const ack = (text: string, created?: readonly string[]): LegacyReply => ({ ok: true, text, ...(created !== undefined ? { created } : {}) });
-export const fail = (text: string, code?: ErrorCode): LegacyReply => ({ ok: false, text: text.startsWith('ERROR') ? text : `ERROR: ${text}`, ...(code !== undefined ? { code } : {}) });
+export const fail = (text: string, code?: ErrorCode): LegacyReply => ({
+  ok: false,
+  text: text.startsWith('ERROR') ? text : `ERROR: ${text}`,
+  ...(code !== undefined ? { code } : {}),
+});
 
 /** Titan's job states in the original's six words. */
 const STATUS: Record<JobState, string> = {
@@ -72,7 +76,9 @@ function dispatch(master: LegacyHost, names: LegacyNameBook, opcode: number, pay
     case LegacyOp.STATS_JSON:
       return ack(JSON.stringify(clusterStats(master)));
     case LegacyOp.KILL_WORKER:
-      return fail('OP_KILL_WORKER is not supported: Titan workers dial out to the master and have no port to address; stop the worker process (SIGTERM drains it first)');
+      return fail(
+        'OP_KILL_WORKER is not supported: Titan workers dial out to the master and have no port to address; stop the worker process (SIGTERM drains it first)',
+      );
     case LegacyOp.GET_JOB_STATUS: {
       const jobId = resolveLegacyName(names, payload.trim());
       return ack(jobId === undefined ? 'NULL' : STATUS[jobView(master, jobId).state]);
@@ -123,7 +129,11 @@ function cancel(master: LegacyHost, names: LegacyNameBook, name: string): Legacy
 function runUploadedScript(master: LegacyHost, names: LegacyNameBook, payload: string): LegacyReply {
   const [file = '', req = ''] = payload.split('|').map((f) => f.trim());
   const published = master.kv.getKeyedArtifact(file);
-  if (published === undefined) throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `File not found: no script named ${JSON.stringify(file)} was uploaded; send it with OP_DEPLOY_SCRIPT first`);
+  if (published === undefined)
+    throw new TitanError(
+      ErrorCode.UNKNOWN_ARTIFACT,
+      `File not found: no script named ${JSON.stringify(file)} was uploaded; send it with OP_DEPLOY_SCRIPT first`,
+    );
   const id = `TSK-${randomBytes(6).toString('hex')}`;
   const script = master.artifacts.get(published.hash).toString('base64');
   const fileName = file.slice(file.lastIndexOf('/') + 1);
@@ -136,7 +146,11 @@ function runUploadedScript(master: LegacyHost, names: LegacyNameBook, payload: s
 function deployUploadedScript(master: LegacyHost, names: LegacyNameBook, payload: string): LegacyReply {
   const [file = '', portField = '', req = ''] = payload.split('|').map((f) => f.trim());
   const published = master.kv.getKeyedArtifact(file);
-  if (published === undefined) throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `File not found: no script named ${JSON.stringify(file)} was uploaded; send it with OP_DEPLOY_SCRIPT first`);
+  if (published === undefined)
+    throw new TitanError(
+      ErrorCode.UNKNOWN_ARTIFACT,
+      `File not found: no script named ${JSON.stringify(file)} was uploaded; send it with OP_DEPLOY_SCRIPT first`,
+    );
   const id = `SVC-${randomBytes(6).toString('hex')}`;
   const script = master.artifacts.get(published.hash).toString('base64');
   const fileName = file.slice(file.lastIndexOf('/') + 1);
@@ -154,7 +168,7 @@ function logText(master: LegacyHost, jobId: string): string {
   let lines: string[] = [];
   let bytes = 0;
   let dropped = 0;
-  for (let cursor = 0; ; ) {
+  for (let cursor = 0; ;) {
     const page = master.reads.readLogs(jobId, cursor, PAGE);
     for (const l of page) {
       lines.push(l.line);

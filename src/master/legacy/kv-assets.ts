@@ -63,6 +63,7 @@ export function uploadAsset(master: KvHost, payload: string): void {
 
 export function fetchAsset(master: KvHost, name: string): string {
   const published = master.kv.getKeyedArtifact(name);
-  if (published === undefined) throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `NOT_FOUND: no asset named ${JSON.stringify(name)}; upload it with OP_UPLOAD_ASSET first`);
+  if (published === undefined)
+    throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `NOT_FOUND: no asset named ${JSON.stringify(name)}; upload it with OP_UPLOAD_ASSET first`);
   return master.artifacts.get(published.hash).toString('base64');
 }

@@ -74,9 +74,16 @@ test('a START_ARCHIVE_SERVICE job names its archive, entry, args and port', () =
 
 test('a DAG is its jobs joined by " ; ", in order; a single job is a DAG of one', () => {
   const dag = parseLegacyDag(
-    [`A|RUN_PAYLOAD|a.py||${SCRIPT}|GENERAL|1|0|[]`, `B|RUN_PAYLOAD|b.py|x;y|${SCRIPT}|GENERAL|1|0|[A]|AFFINITY`, `C|RUN_PAYLOAD|c.py||${SCRIPT}|GENERAL|1|0|[A,B]`].join(' ; '),
+    [
+      `A|RUN_PAYLOAD|a.py||${SCRIPT}|GENERAL|1|0|[]`,
+      `B|RUN_PAYLOAD|b.py|x;y|${SCRIPT}|GENERAL|1|0|[A]|AFFINITY`,
+      `C|RUN_PAYLOAD|c.py||${SCRIPT}|GENERAL|1|0|[A,B]`,
+    ].join(' ; '),
   );
-  assert.deepEqual(dag.map((j) => j.id), ['A', 'B', 'C']);
+  assert.deepEqual(
+    dag.map((j) => j.id),
+    ['A', 'B', 'C'],
+  );
   assert.deepEqual(dag[1]?.args, ['x;y'], 'a ";" inside args does not split jobs');
   assert.equal(parseLegacyDag(`A|RUN_PAYLOAD|a.py||${SCRIPT}|GENERAL|1|0|[]`).length, 1);
   assert.equal(parseLegacyDag(`A|RUN_PAYLOAD|a.py||${SCRIPT}|GENERAL|1|0|[];B|RUN_PAYLOAD|b.py||${SCRIPT}|GENERAL|1|0|[A];`).length, 2);
@@ -106,7 +113,9 @@ test('duplicate IDs and parents outside the submission are refused', () => {
 
 test('a cycle is refused, naming it as a path', () => {
   refused(
-    [`A|RUN_PAYLOAD|a.py||${SCRIPT}|GENERAL|1|0|[C]`, `B|RUN_PAYLOAD|b.py||${SCRIPT}|GENERAL|1|0|[A]`, `C|RUN_PAYLOAD|c.py||${SCRIPT}|GENERAL|1|0|[B]`].join(' ; '),
+    [`A|RUN_PAYLOAD|a.py||${SCRIPT}|GENERAL|1|0|[C]`, `B|RUN_PAYLOAD|b.py||${SCRIPT}|GENERAL|1|0|[A]`, `C|RUN_PAYLOAD|c.py||${SCRIPT}|GENERAL|1|0|[B]`].join(
+      ' ; ',
+    ),
     /the jobs form a cycle \(A -> C -> B -> A, each waiting for the next\)/,
   );
   refused(`A|RUN_PAYLOAD|a.py||${SCRIPT}|GENERAL|1|0|[A]`, /cycle \(A -> A/);

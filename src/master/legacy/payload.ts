@@ -75,7 +75,10 @@ export function parseLegacyDag(payload: string): LegacyJob[] {
 
 /** One job line; `position` (1-based) names it in errors until its ID is known. */
 export function parseLegacyJob(line: string, position = 1): LegacyJob {
-  const fields = line.trim().split('|').map((f) => f.trim());
+  const fields = line
+    .trim()
+    .split('|')
+    .map((f) => f.trim());
   let affinity = false;
   const last = fields[fields.length - 1];
   if (last === 'AFFINITY' || last === 'STICKY') {
@@ -86,7 +89,9 @@ export function parseLegacyJob(line: string, position = 1): LegacyJob {
   const where = rawId === '' ? `job ${position}` : `job ${position} (${rawId})`;
   const kind = fields[1] ?? '';
   if (!isKind(kind)) {
-    throw refuse(`${where}: the second field must be one of ${LEGACY_JOB_KINDS.join(', ')}, got ${JSON.stringify(kind.slice(0, 40))}; the form is ${FORMS.RUN_PAYLOAD}`);
+    throw refuse(
+      `${where}: the second field must be one of ${LEGACY_JOB_KINDS.join(', ')}, got ${JSON.stringify(kind.slice(0, 40))}; the form is ${FORMS.RUN_PAYLOAD}`,
+    );
   }
   const layout = LAYOUTS[kind];
   const expected = 2 + layout.length + 3;
@@ -107,7 +112,11 @@ export function parseLegacyJob(line: string, position = 1): LegacyJob {
     kind,
     file,
     archive,
-    args: layout.includes('args') ? at('args').split(/\s+/).filter((a) => a.length > 0) : [],
+    args: layout.includes('args')
+      ? at('args')
+          .split(/\s+/)
+          .filter((a) => a.length > 0)
+      : [],
     script: layout.includes('script') ? script(at('script'), where) : null,
     port: layout.includes('port') ? port(at('port'), where) : null,
     requirement: requirement(at('req'), where),
@@ -162,21 +171,29 @@ function port(value: string, where: string): number {
 
 function integer(value: string, where: string, what: string, min: number, max: number): number {
   const n = /^-?\d{1,16}$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw refuse(`${where}: ${what} must be an integer ${min}..${max}, got ${JSON.stringify(value.slice(0, 40))}`);
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw refuse(`${where}: ${what} must be an integer ${min}..${max}, got ${JSON.stringify(value.slice(0, 40))}`);
   return n;
 }
 
 function requirement(value: string, where: string): string[] {
-  const tags = value.split(',').map((t) => t.trim()).filter((t) => t.length > 0);
+  const tags = value
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0);
   const bad = tags.find((t) => !TAG.test(t));
-  if (bad !== undefined) throw refuse(`${where}: requirement ${JSON.stringify(bad.slice(0, 70))} must be a tag of letters, digits, "_" or "-" (like ${GENERAL} or GPU)`);
+  if (bad !== undefined)
+    throw refuse(`${where}: requirement ${JSON.stringify(bad.slice(0, 70))} must be a tag of letters, digits, "_" or "-" (like ${GENERAL} or GPU)`);
   return tags.length > 0 ? tags : [...DEFAULT_REQUIREMENT];
 }
 
 function parents(value: string, where: string): string[] {
   const match = /^\[(.*)\]$/s.exec(value);
   if (match === null) throw refuse(`${where}: the last field must be the parent list, like [] or [A,B], got ${JSON.stringify(value.slice(0, 60))}`);
-  const inner = (match[1] ?? '').split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+  const inner = (match[1] ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
   return inner.map((p) => jobId(p, where, 'parent'));
 }
 
@@ -195,6 +212,9 @@ function checkGraph(jobs: readonly LegacyJob[]): void {
       );
     }
   }
-  const [cycle] = findCycles(jobs.map((j) => j.id), (id) => byId.get(id)?.parents ?? []);
+  const [cycle] = findCycles(
+    jobs.map((j) => j.id),
+    (id) => byId.get(id)?.parents ?? [],
+  );
   if (cycle !== undefined) throw refuse(`the jobs form a cycle (${cycle.join(' -> ')}, each waiting for the next); a DAG must have none`);
 }

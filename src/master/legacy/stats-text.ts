@@ -14,7 +14,9 @@ export function statsText(stats: ClusterStatsView): string {
   }
   const queues = Object.entries(stats.queues).map(([tag, depth]) => `${tag}=${depth}`);
   lines.push(`Queues: ${queues.length > 0 ? queues.join(' ') : 'empty'}`);
-  const jobs = Object.entries(stats.jobs).filter(([, n]) => n > 0).map(([state, n]) => `${state}=${n}`);
+  const jobs = Object.entries(stats.jobs)
+    .filter(([, n]) => n > 0)
+    .map(([state, n]) => `${state}=${n}`);
   lines.push(`Jobs: ${jobs.length > 0 ? jobs.join(' ') : 'none'}`);
   return lines.join('\n');
 }

@@ -36,7 +36,10 @@ export function submitLegacyJobs(master: SubmitHost, names: LegacyNameBook, jobs
 }
 
 function dagName(jobs: readonly LegacyJob[]): string {
-  const shown = jobs.slice(0, 3).map((j) => j.id).join(', ');
+  const shown = jobs
+    .slice(0, 3)
+    .map((j) => j.id)
+    .join(', ');
   return `legacy ${shown}${jobs.length > 3 ? ` and ${jobs.length - 3} more` : ''}`.slice(0, 200);
 }
 
@@ -48,7 +51,10 @@ function toDagJob(master: SubmitHost, job: LegacyJob, name: string, archives: Ma
     const entry = entries.find((e) => !e.directory && e.name === job.archive?.entry);
     if (entry === undefined) {
       const files = entries.filter((e) => !e.directory).map((e) => e.name);
-      throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${job.id}: ${job.archive.entry} is not in ${job.archive.name} (it holds ${files.slice(0, 10).join(', ') || 'no file'})`);
+      throw new TitanError(
+        ErrorCode.INVALID_REQUEST,
+        `job ${job.id}: ${job.archive.entry} is not in ${job.archive.name} (it holds ${files.slice(0, 10).join(', ') || 'no file'})`,
+      );
     }
     run = { kind: 'script', fileName: entry.name, artifact: master.artifacts.put(entry.data) };
     bundle = hash;
@@ -78,7 +84,10 @@ function archiveBundle(master: SubmitHost, name: string, cache: Map<string, { ha
   if (cached !== undefined) return cached;
   const published = master.kv.getKeyedArtifact(name);
   if (published === undefined) {
-    throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `no archive named ${name} was uploaded; upload the zip first with OP_UPLOAD_ASSET (the SDK's upload_project_folder)`);
+    throw new TitanError(
+      ErrorCode.UNKNOWN_ARTIFACT,
+      `no archive named ${name} was uploaded; upload the zip first with OP_UPLOAD_ASSET (the SDK's upload_project_folder)`,
+    );
   }
   const { bundle, entries } = zipToBundle(master.artifacts.get(published.hash), name);
   const result = { hash: master.artifacts.put(bundle), entries };

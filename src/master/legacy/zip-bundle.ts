@@ -71,7 +71,8 @@ export function readZip(zip: Buffer, archive: string, limits: ZipLimits = {}): Z
     total += size;
     // Checked on the declared sizes before anything is inflated; inflating stops at the declared size.
     if (total > maxTotal) throw refuse(archive, `its files add up to more than ${maxTotal} bytes`);
-    if (total > ratioFloor && total > zip.length * maxRatio) throw refuse(archive, `it unpacks to more than ${maxRatio} times its ${zip.length} bytes (a zip bomb?)`);
+    if (total > ratioFloor && total > zip.length * maxRatio)
+      throw refuse(archive, `it unpacks to more than ${maxRatio} times its ${zip.length} bytes (a zip bomb?)`);
     const data = directory ? Buffer.alloc(0) : entryData(zip, archive, name, local, method, compressed, size, crc);
     const mode = (unixMode & 0o777) !== 0 ? unixMode & 0o777 : directory ? 0o755 : 0o644;
     entries.push({ name, directory, mode, mtime: dosTime(date, time), data });
@@ -85,7 +86,15 @@ export function zipToBundle(zip: Buffer, archive: string, limits: ZipLimits = {}
   const blocks: Buffer[] = [];
   for (const entry of entries) {
     const header = Buffer.alloc(BLOCK);
-    const tooLong = new Header({ path: entry.name, mode: entry.mode, size: entry.data.length, mtime: entry.mtime, type: entry.directory ? 'Directory' : 'File', uid: 0, gid: 0 }).encode(header);
+    const tooLong = new Header({
+      path: entry.name,
+      mode: entry.mode,
+      size: entry.data.length,
+      mtime: entry.mtime,
+      type: entry.directory ? 'Directory' : 'File',
+      uid: 0,
+      gid: 0,
+    }).encode(header);
     if (tooLong) throw refuse(archive, `entry "${entry.name}" has a path too long for a bundle (keep it under 100 characters per file name)`);
     blocks.push(header, entry.data);
     const pad = (BLOCK - (entry.data.length % BLOCK)) % BLOCK;

@@ -17,7 +17,10 @@ export class PgArtifactBlobs {
   async put(data: Uint8Array, now = Date.now()): Promise<string> {
     const hash = createHash('sha256').update(data).digest('hex');
     await this.pool.query('INSERT INTO artifact_blobs (hash, size, bytes, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (hash) DO NOTHING', [
-      hash, data.byteLength, Buffer.from(data.buffer, data.byteOffset, data.byteLength), now,
+      hash,
+      data.byteLength,
+      Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+      now,
     ]);
     return hash;
   }

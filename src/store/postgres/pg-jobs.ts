@@ -12,10 +12,45 @@ import type { Dag } from '../../core/dag.js';
 export type Queryable = Pick<pg.PoolClient, 'query'>;
 
 const JOB_COLUMN_NAMES = [
-  'id', 'seq', 'state', 'attempt', 'worker_id', 'submitted_at', 'started_at', 'finished_at', 'exit_code', 'signal',
-  'reason', 'spec', 'dag_id', 'not_before', 'pinned_worker', 'crashes', 'attempt_base', 'service_ready',
+  'id',
+  'seq',
+  'state',
+  'attempt',
+  'worker_id',
+  'submitted_at',
+  'started_at',
+  'finished_at',
+  'exit_code',
+  'signal',
+  'reason',
+  'spec',
+  'dag_id',
+  'not_before',
+  'pinned_worker',
+  'crashes',
+  'attempt_base',
+  'service_ready',
 ] as const;
-const JOB_ARRAY_TYPES = ['text', 'bigint', 'text', 'int', 'text', 'bigint', 'bigint', 'bigint', 'int', 'text', 'text', 'text', 'text', 'bigint', 'text', 'int', 'int', 'int'];
+const JOB_ARRAY_TYPES = [
+  'text',
+  'bigint',
+  'text',
+  'int',
+  'text',
+  'bigint',
+  'bigint',
+  'bigint',
+  'int',
+  'text',
+  'text',
+  'text',
+  'text',
+  'bigint',
+  'text',
+  'int',
+  'int',
+  'int',
+];
 /** service_ready is a BOOLEAN column and a 0/1 number in JobRow. */
 const JOB_SELECT = JOB_COLUMN_NAMES.map((c) => (c === 'service_ready' ? 'service_ready::int AS service_ready' : c)).join(', ');
 const ACTIVE_STATES = JOB_STATES.filter((s) => !isFinal(s));
@@ -26,7 +61,9 @@ const UPSERT_JOBS = `
   INSERT INTO jobs (${JOB_COLUMN_NAMES.join(', ')})
   SELECT ${JOB_COLUMN_NAMES.map((c) => (c === 'service_ready' ? 'u.service_ready <> 0' : `u.${c}`)).join(', ')}
   FROM unnest(${JOB_ARRAY_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS u(${JOB_COLUMN_NAMES.join(', ')})
-  ON CONFLICT (id) DO UPDATE SET ${JOB_COLUMN_NAMES.filter((c) => c !== 'id').map((c) => `${c} = excluded.${c}`).join(', ')}`;
+  ON CONFLICT (id) DO UPDATE SET ${JOB_COLUMN_NAMES.filter((c) => c !== 'id')
+    .map((c) => `${c} = excluded.${c}`)
+    .join(', ')}`;
 
 const EVENT_COLUMN_NAMES = ['job_id', 'at', 'from_state', 'to_state', 'attempt', 'worker_id', 'detail'] as const;
 const INSERT_EVENTS = `
@@ -44,7 +81,10 @@ const UPSERT_DAG = `INSERT INTO dags (${DAG_COLUMNS}) VALUES ($1, $2, $3, $4, $5
 const SCHEDULE_COLUMNS = 'id, name, cron, tz, overlap, misfire, paused, payload, last_due_at, last_dag_id, created_at, resumed_at';
 const SCHEDULE_SELECT = SCHEDULE_COLUMNS.replace('paused', 'paused::int AS paused');
 const UPSERT_SCHEDULE = `INSERT INTO schedules (${SCHEDULE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7::int <> 0, $8, $9, $10, $11, $12)
-  ON CONFLICT (id) DO UPDATE SET ${SCHEDULE_COLUMNS.split(', ').filter((c) => c !== 'id').map((c) => `${c} = excluded.${c}`).join(', ')}`;
+  ON CONFLICT (id) DO UPDATE SET ${SCHEDULE_COLUMNS.split(', ')
+    .filter((c) => c !== 'id')
+    .map((c) => `${c} = excluded.${c}`)
+    .join(', ')}`;
 
 /** Writes a tick inside the caller's transaction: a job written twice ends as its last write, every event is kept in order. */
 export async function writeTick(client: Queryable, tick: TickCommit): Promise<void> {
@@ -52,11 +92,17 @@ export async function writeTick(client: Queryable, tick: TickCommit): Promise<vo
   for (const write of tick.writes) latest.set(write.job.id, jobToRow(write.job));
   if (latest.size > 0) {
     const rows = [...latest.values()];
-    await client.query(UPSERT_JOBS, JOB_COLUMN_NAMES.map((c) => rows.map((r) => r[c])));
+    await client.query(
+      UPSERT_JOBS,
+      JOB_COLUMN_NAMES.map((c) => rows.map((r) => r[c])),
+    );
   }
   if (tick.writes.length > 0) {
     const events = tick.writes.map((w) => eventToRow(w.event));
-    await client.query(INSERT_EVENTS, EVENT_COLUMN_NAMES.map((c) => events.map((e) => e[c])));
+    await client.query(
+      INSERT_EVENTS,
+      EVENT_COLUMN_NAMES.map((c) => events.map((e) => e[c])),
+    );
   }
   for (const dag of tick.dags ?? []) {
     const r = dagToRow(dag);
@@ -67,13 +113,27 @@ export async function writeTick(client: Queryable, tick: TickCommit): Promise<vo
 
 export async function writeSchedule(client: Queryable, schedule: ScheduleRecord): Promise<void> {
   const r = scheduleToRow(schedule);
-  await client.query(UPSERT_SCHEDULE, [r.id, r.name, r.cron, r.tz, r.overlap, r.misfire, r.paused, r.payload, r.last_due_at, r.last_dag_id, r.created_at, r.resumed_at]);
+  await client.query(UPSERT_SCHEDULE, [
+    r.id,
+    r.name,
+    r.cron,
+    r.tz,
+    r.overlap,
+    r.misfire,
+    r.paused,
+    r.payload,
+    r.last_due_at,
+    r.last_dag_id,
+    r.created_at,
+    r.resumed_at,
+  ]);
 }
 
 export async function readSchedules(db: Queryable, id?: string): Promise<ScheduleRecord[]> {
-  const { rows } = id === undefined
-    ? await db.query<ScheduleRow>(`SELECT ${SCHEDULE_SELECT} FROM schedules ORDER BY created_at, id`)
-    : await db.query<ScheduleRow>(`SELECT ${SCHEDULE_SELECT} FROM schedules WHERE id = $1`, [id]);
+  const { rows } =
+    id === undefined
+      ? await db.query<ScheduleRow>(`SELECT ${SCHEDULE_SELECT} FROM schedules ORDER BY created_at, id`)
+      : await db.query<ScheduleRow>(`SELECT ${SCHEDULE_SELECT} FROM schedules WHERE id = $1`, [id]);
   return rows.map(scheduleFromRow);
 }
 
@@ -97,10 +157,7 @@ export async function jobStates(db: Queryable, ids: readonly string[]): Promise<
 }
 
 export async function jobEvents(db: Queryable, jobId: string): Promise<JobEvent[]> {
-  const { rows } = await db.query<EventRow>(
-    `SELECT ${EVENT_COLUMN_NAMES.join(', ')} FROM job_events WHERE job_id = $1 ORDER BY id`,
-    [jobId],
-  );
+  const { rows } = await db.query<EventRow>(`SELECT ${EVENT_COLUMN_NAMES.join(', ')} FROM job_events WHERE job_id = $1 ORDER BY id`, [jobId]);
   return rows.map(rowToEvent);
 }
 

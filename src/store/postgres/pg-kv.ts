@@ -76,10 +76,11 @@ export async function kvDelete(client: Queryable, key: string): Promise<boolean>
 
 export async function kvKeys(db: Queryable, prefix: string, limit: number, now: number): Promise<string[]> {
   if (limit <= 0) return [];
-  const { rows } = await db.query<{ key: string }>(
-    `SELECT key FROM kv WHERE ${PREFIXED} AND (expires_at IS NULL OR expires_at > $2) ORDER BY key LIMIT $3`,
-    [prefix, now, limit],
-  );
+  const { rows } = await db.query<{ key: string }>(`SELECT key FROM kv WHERE ${PREFIXED} AND (expires_at IS NULL OR expires_at > $2) ORDER BY key LIMIT $3`, [
+    prefix,
+    now,
+    limit,
+  ]);
   return rows.map((r) => r.key);
 }
 

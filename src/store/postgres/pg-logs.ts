@@ -26,8 +26,12 @@ function chunksOf(lines: readonly LogLine[]): Chunk[] {
   let open: Chunk | undefined;
   for (const line of lines) {
     const size = lineBytes(line.line);
-    const fits = open !== undefined && open.first.jobId === line.jobId && open.first.attempt === line.attempt
-      && open.first.stream === line.stream && open.bytes + size <= CHUNK_BYTES;
+    const fits =
+      open !== undefined &&
+      open.first.jobId === line.jobId &&
+      open.first.attempt === line.attempt &&
+      open.first.stream === line.stream &&
+      open.bytes + size <= CHUNK_BYTES;
     if (!fits) {
       open = { first: line, texts: [], bytes: 0 };
       chunks.push(open);
@@ -94,7 +98,10 @@ export async function readLogLines(db: Queryable, jobId: string, afterSeq: numbe
 function parseBody(row: ChunkRow, jobId: string): string[] {
   const texts: unknown = JSON.parse(row.body);
   if (!Array.isArray(texts) || texts.length !== row.last_seq - row.first_seq + 1) {
-    throw new TitanError(ErrorCode.INTERNAL, `store is corrupt: the log chunk at seq ${row.first_seq} of job "${jobId}" does not hold ${row.last_seq - row.first_seq + 1} lines`);
+    throw new TitanError(
+      ErrorCode.INTERNAL,
+      `store is corrupt: the log chunk at seq ${row.first_seq} of job "${jobId}" does not hold ${row.last_seq - row.first_seq + 1} lines`,
+    );
   }
   return texts as string[];
 }

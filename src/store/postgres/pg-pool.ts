@@ -80,6 +80,10 @@ export async function inTransaction<T>(pool: pg.Pool, fence: number | null, fn: 
 /** Errors after which a client must not go back to the pool: its session is gone. */
 export function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === 'ECONNRESET' || code === 'ECONNREFUSED' || code === 'EPIPE')) return true;
+  if (
+    typeof code === 'string' &&
+    (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === 'ECONNRESET' || code === 'ECONNREFUSED' || code === 'EPIPE')
+  )
+    return true;
   return /Connection terminated|connection is closed|Client has encountered a connection error/i.test(String((err as Error | null)?.message));
 }

@@ -37,7 +37,10 @@ void describe('postgres store schema', () => {
     const again = await reopen(store);
     t.after(() => again.close());
     const { rows } = await again.pool.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-    assert.deepEqual(rows.map((r) => r.version), PG_MIGRATIONS.map((m) => m.version));
+    assert.deepEqual(
+      rows.map((r) => r.version),
+      PG_MIGRATIONS.map((m) => m.version),
+    );
   });
 
   void test('masters opening one empty schema at once apply each migration exactly once', async (t) => {

@@ -25,7 +25,11 @@ export class PostgresStore implements AsyncStore {
   #epoch: number | null = null;
   #closed: Promise<void> | null = null;
 
-  private constructor(readonly pool: pg.Pool, readonly url: string, readonly options: PgPoolOptions) {
+  private constructor(
+    readonly pool: pg.Pool,
+    readonly url: string,
+    readonly options: PgPoolOptions,
+  ) {
     this.blobs = new PgArtifactBlobs(pool);
   }
 

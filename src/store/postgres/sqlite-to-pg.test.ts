@@ -26,9 +26,24 @@ after(async () => {
 
 function job(id: string, seq: number, over: Partial<Job> = {}): Job {
   return {
-    id, seq, state: 'succeeded', attempt: 1, workerId: 'w1', submittedAt: 100, startedAt: 110, finishedAt: 120, exitCode: 0, signal: null,
-    reason: null, notBefore: null, pinnedWorker: null, crashes: 0, attemptBase: 0, serviceReady: false,
-    spec: { name: id, run: { kind: 'command', command: 'echo é' }, args: [], env: {}, requirement: ['GENERAL'], priority: 0, retries: 0, timeoutSeconds: 0 }, ...over,
+    id,
+    seq,
+    state: 'succeeded',
+    attempt: 1,
+    workerId: 'w1',
+    submittedAt: 100,
+    startedAt: 110,
+    finishedAt: 120,
+    exitCode: 0,
+    signal: null,
+    reason: null,
+    notBefore: null,
+    pinnedWorker: null,
+    crashes: 0,
+    attemptBase: 0,
+    serviceReady: false,
+    spec: { name: id, run: { kind: 'command', command: 'echo é' }, args: [], env: {}, requirement: ['GENERAL'], priority: 0, retries: 0, timeoutSeconds: 0 },
+    ...over,
   };
 }
 
@@ -44,17 +59,39 @@ function makeDataDir(name: string): { dir: string; artifact: Buffer } {
       { job: svc, event: { jobId: 'svc', at: 100, from: null, to: 'running', attempt: 1, workerId: 'w1', detail: null } },
     ],
     [{ id: 'd1', seq: 1, name: 'etl', state: 'running', createdAt: 100, finishedAt: null, total: 1, unfinished: 1, failed: 0 }],
-    [{ id: 's1', name: 'nightly', cron: '0 3 * * *', tz: 'Europe/Paris', overlap: 'skip', misfire: 'run_once', paused: true, payload: '{}', lastDueAt: 5, lastDagId: 'd1', createdAt: 1, resumedAt: null }],
+    [
+      {
+        id: 's1',
+        name: 'nightly',
+        cron: '0 3 * * *',
+        tz: 'Europe/Paris',
+        overlap: 'skip',
+        misfire: 'run_once',
+        paused: true,
+        payload: '{}',
+        lastDueAt: 5,
+        lastDagId: 'd1',
+        createdAt: 1,
+        resumedAt: null,
+      },
+    ],
   );
-  store.appendLogs([{ jobId: 'a', attempt: 1, stream: 'stdout', at: 115, line: 'hello' }, { jobId: 'a', attempt: 1, stream: 'stderr', at: 116, line: 'warn' }]);
+  store.appendLogs([
+    { jobId: 'a', attempt: 1, stream: 'stdout', at: 115, line: 'hello' },
+    { jobId: 'a', attempt: 1, stream: 'stderr', at: 116, line: 'warn' },
+  ]);
   store.kvPut('greeting', 'hi', null, 100);
   store.kvSadd('tags', ['x', 'y'], null, 100);
   store.publishArtifact('model/latest', 'b'.repeat(64), 3, 'a', 100);
   store.setMeta('cluster-id', 'c-1');
   store.close();
   const db = new Database(join(dir, 'titan.db'));
-  db.prepare("INSERT INTO api_tokens (id, name, role, namespace, hash, created_at, expires_at) VALUES ('abc123abc123', 'ci', 'operator', NULL, ?, 100, NULL)").run('f'.repeat(64));
-  db.prepare("INSERT INTO audit_log (at, who, role, action, target, source, result, prev_hash, hash) VALUES (100, 'ci', 'operator', 'job.submit', 'a', 'tcp', 'ok', '', 'h1')").run();
+  db.prepare(
+    "INSERT INTO api_tokens (id, name, role, namespace, hash, created_at, expires_at) VALUES ('abc123abc123', 'ci', 'operator', NULL, ?, 100, NULL)",
+  ).run('f'.repeat(64));
+  db.prepare(
+    "INSERT INTO audit_log (at, who, role, action, target, source, result, prev_hash, hash) VALUES (100, 'ci', 'operator', 'job.submit', 'a', 'tcp', 'ok', '', 'h1')",
+  ).run();
   db.close();
   const artifact = Buffer.from('print("hi")\n');
   mkdirSync(join(dir, 'artifacts'), { recursive: true });
@@ -63,7 +100,10 @@ function makeDataDir(name: string): { dir: string; artifact: Buffer } {
 }
 
 function migrate(dir: string, schema: string): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, [MAIN, 'store', 'migrate', '--from', dir, '--to', TEST_PG_URL, '--schema', schema, '--json'], { encoding: 'utf8', timeout: 60_000 });
+  const run = spawnSync(process.execPath, [MAIN, 'store', 'migrate', '--from', dir, '--to', TEST_PG_URL, '--schema', schema, '--json'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
@@ -75,7 +115,18 @@ void describe('titan store migrate', () => {
     assert.equal(run.status, 0, run.stderr);
     const report = JSON.parse(run.stdout) as Record<string, number>;
     assert.deepEqual(
-      { jobs: report.jobs, job_events: report.job_events, job_log_chunks: report.job_log_chunks, dags: report.dags, kv: report.kv, keyed_artifacts: report.keyed_artifacts, schedules: report.schedules, api_tokens: report.api_tokens, audit_log: report.audit_log, artifact_blobs: report.artifact_blobs },
+      {
+        jobs: report.jobs,
+        job_events: report.job_events,
+        job_log_chunks: report.job_log_chunks,
+        dags: report.dags,
+        kv: report.kv,
+        keyed_artifacts: report.keyed_artifacts,
+        schedules: report.schedules,
+        api_tokens: report.api_tokens,
+        audit_log: report.audit_log,
+        artifact_blobs: report.artifact_blobs,
+      },
       { jobs: 2, job_events: 3, job_log_chunks: 2, dags: 1, kv: 2, keyed_artifacts: 1, schedules: 1, api_tokens: 1, audit_log: 1, artifact_blobs: 1 },
     );
 
@@ -102,9 +153,13 @@ void describe('titan store migrate', () => {
     const lastSeq = sqlite.readLogs('a', 0, 10).at(-1)!.seq;
     await pg.appendLogs([{ jobId: 'a', attempt: 2, stream: 'stdout', at: 200, line: 'after the move' }]);
     assert.ok((await pg.readLogs('a', lastSeq, 10))[0]!.seq > lastSeq, 'log seqs continue after the copied ones');
-    await pg.commitTick({ writes: [{ job: job('a', 1), event: { jobId: 'a', at: 300, from: 'succeeded', to: 'succeeded', attempt: 1, workerId: null, detail: 'after' } }] });
+    await pg.commitTick({
+      writes: [{ job: job('a', 1), event: { jobId: 'a', at: 300, from: 'succeeded', to: 'succeeded', attempt: 1, workerId: null, detail: 'after' } }],
+    });
     assert.equal((await pg.jobEvents('a')).at(-1)?.detail, 'after', 'new events sort after the copied ones');
-    const audit = await pg.pool.query("INSERT INTO audit_log (at, who, role, action, target, source, result, prev_hash, hash) VALUES (200, 'x', 'admin', 'a', 't', 's', 'ok', 'h1', 'h2') RETURNING seq");
+    const audit = await pg.pool.query(
+      "INSERT INTO audit_log (at, who, role, action, target, source, result, prev_hash, hash) VALUES (200, 'x', 'admin', 'a', 't', 's', 'ok', 'h1', 'h2') RETURNING seq",
+    );
     assert.equal(audit.rows[0].seq, 2, 'the ledger continues after its copied rows');
   });
 

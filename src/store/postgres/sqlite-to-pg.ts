@@ -25,7 +25,8 @@ export type CopyReport = Record<(typeof COPIED_TABLES)[number] | 'artifact_blobs
  */
 export async function copySqliteToPostgres(dataDir: string, url: string, options: PgPoolOptions = {}): Promise<CopyReport> {
   const file = join(dataDir, 'titan.db');
-  if (!existsSync(file)) throw new TitanError(ErrorCode.INVALID_REQUEST, `${dataDir} holds no Titan store (no titan.db): pass the master's --data-dir as --from`);
+  if (!existsSync(file))
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `${dataDir} holds no Titan store (no titan.db): pass the master's --data-dir as --from`);
   SqliteStore.open(file).close();
   const source = new Database(file, { readonly: true });
   const pool = openPgPool(url, { ...options, max: 1 });
@@ -49,7 +50,10 @@ async function refuseUnlessEmpty(client: pg.PoolClient): Promise<void> {
   for (const table of ['jobs', 'dags', 'schedules', 'api_tokens', 'audit_log']) {
     const { rows } = await client.query(`SELECT 1 FROM ${table} LIMIT 1`);
     if (rows.length > 0) {
-      throw new TitanError(ErrorCode.INVALID_REQUEST, `the PostgreSQL store already holds data (table ${table}); migrate into an empty database or schema (--schema)`);
+      throw new TitanError(
+        ErrorCode.INVALID_REQUEST,
+        `the PostgreSQL store already holds data (table ${table}); migrate into an empty database or schema (--schema)`,
+      );
     }
   }
   await client.query('DELETE FROM meta');
@@ -78,8 +82,13 @@ async function copyTable(source: Database.Database, client: pg.PoolClient, table
 
 /** Identity columns and the log seq counter continue after what was copied, so nothing is handed out twice. */
 async function continueCounters(client: pg.PoolClient): Promise<void> {
-  for (const [table, column] of [['job_events', 'id'], ['audit_log', 'seq']] as const) {
-    await client.query(`SELECT setval(pg_get_serial_sequence('${table}', '${column}'), GREATEST((SELECT MAX(${column}) FROM ${table}), 1), (SELECT COUNT(*) > 0 FROM ${table}))`);
+  for (const [table, column] of [
+    ['job_events', 'id'],
+    ['audit_log', 'seq'],
+  ] as const) {
+    await client.query(
+      `SELECT setval(pg_get_serial_sequence('${table}', '${column}'), GREATEST((SELECT MAX(${column}) FROM ${table}), 1), (SELECT COUNT(*) > 0 FROM ${table}))`,
+    );
   }
   await client.query(
     `UPDATE log_seq SET highest = GREATEST(
@@ -95,9 +104,17 @@ async function copyArtifacts(dir: string, client: pg.PoolClient): Promise<number
     if (!HASH_FILE.test(name)) continue; // temp files of an interrupted upload
     const bytes = readFileSync(join(dir, name));
     if (createHash('sha256').update(bytes).digest('hex') !== name) {
-      throw new TitanError(ErrorCode.INTERNAL, `artifact ${name} in ${dir} does not hash to its name: the file is damaged; remove it (jobs naming it fail until it is uploaded again) and migrate again`);
+      throw new TitanError(
+        ErrorCode.INTERNAL,
+        `artifact ${name} in ${dir} does not hash to its name: the file is damaged; remove it (jobs naming it fail until it is uploaded again) and migrate again`,
+      );
     }
-    await client.query('INSERT INTO artifact_blobs (hash, size, bytes, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (hash) DO NOTHING', [name, bytes.byteLength, bytes, Date.now()]);
+    await client.query('INSERT INTO artifact_blobs (hash, size, bytes, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (hash) DO NOTHING', [
+      name,
+      bytes.byteLength,
+      bytes,
+      Date.now(),
+    ]);
     copied++;
   }
   return copied;

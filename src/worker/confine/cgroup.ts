@@ -93,7 +93,10 @@ function killProcs(dir: string): number {
   } catch {
     return 0;
   }
-  for (const pid of text.split('\n').filter((l) => l !== '').map(Number)) {
+  for (const pid of text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map(Number)) {
     try {
       process.kill(pid, 'SIGKILL');
       killed++;
@@ -117,7 +120,9 @@ function tryRmdir(dir: string): boolean {
 function sweep(parent: string): void {
   let names: string[] = [];
   try {
-    names = readdirSync(parent, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    names = readdirSync(parent, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
   } catch {
     return;
   }
@@ -242,7 +247,8 @@ export function probeCgroups(workerId: string, files = { mountinfo: '/proc/self/
     try {
       const available = readFileSync(join(base, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
       const wanted = ['memory', 'pids', 'cpu'].filter((c) => available.includes(c));
-      if (!wanted.includes('memory') || !wanted.includes('pids')) throw new Error(`the memory and pids controllers are not delegated there (available: ${available.join(' ') || 'none'})`);
+      if (!wanted.includes('memory') || !wanted.includes('pids'))
+        throw new Error(`the memory and pids controllers are not delegated there (available: ${available.join(' ') || 'none'})`);
       const enable = wanted.map((c) => `+${c}`).join(' ');
       const root = join(base, name);
       mkdirSync(root, { recursive: true });

@@ -22,14 +22,22 @@ function request(command: string, extra: Partial<StartRequest> = {}): StartReque
   return { jobId: `c${seq}`, attempt: 1, run: { kind: 'command', command }, args: [], env, workspace: path.join(root, `c${seq}`), ...extra };
 }
 
-describe('reading the kernel\'s cgroup tables', () => {
+describe("reading the kernel's cgroup tables", () => {
   test('mountinfo gives each cgroup mount with its controllers; /proc/self/cgroup the paths', () => {
-    const mounts = parseMountinfo([
-      '35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory',
-      '41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw',
-      '22 1 0:21 / /proc rw - proc proc rw',
-    ].join('\n'));
-    assert.deepEqual(mounts.map((m) => [m.point, m.type, m.options.includes('memory')]), [['/sys/fs/cgroup/memory', 'cgroup', true], ['/sys/fs/cgroup/unified', 'cgroup2', false]]);
+    const mounts = parseMountinfo(
+      [
+        '35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory',
+        '41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw',
+        '22 1 0:21 / /proc rw - proc proc rw',
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      mounts.map((m) => [m.point, m.type, m.options.includes('memory')]),
+      [
+        ['/sys/fs/cgroup/memory', 'cgroup', true],
+        ['/sys/fs/cgroup/unified', 'cgroup2', false],
+      ],
+    );
     const paths = parseProcCgroup('8:pids:/\n4:memory:/process_api/x\n2:cpu,cpuacct:/a\n0::/\n');
     assert.equal(paths.get('memory'), '/process_api/x');
     assert.equal(paths.get('cpuacct'), '/a');
@@ -59,7 +67,7 @@ describe('cgroups', () => {
   const probe = probeCgroups(`cg-${process.pid}`);
   probe.host?.close();
 
-  test('a process that left the job\'s process group (setsid) still dies with the job, by its cgroup', async (t) => {
+  test("a process that left the job's process group (setsid) still dies with the job, by its cgroup", async (t) => {
     if (probe.host === null) {
       t.skip(`no writable cgroups on this machine: ${probe.why}`);
       return;

@@ -85,7 +85,8 @@ export class Confiner {
       const probe = probeCgroups(options.workerId);
       cgroups = probe.host;
       report.cgroups = cgroups !== null ? `cgroup v${cgroups.version} at ${cgroups.root}` : `unavailable: ${probe.why}`;
-      if (cgroups === null && options.limits === 'cgroup') throw new Error(`--limits cgroup: ${probe.why}; run the worker where it may create cgroups, or use --limits rlimit`);
+      if (cgroups === null && options.limits === 'cgroup')
+        throw new Error(`--limits cgroup: ${probe.why}; run the worker where it may create cgroups, or use --limits rlimit`);
     }
     if (cgroups === null && (options.limits === 'auto' || options.limits === 'rlimit')) {
       const which = spawnSync('sh', ['-c', 'command -v prlimit'], { encoding: 'utf8' });
@@ -116,15 +117,26 @@ export class Confiner {
     if ((req.driver === 'sandbox' || fence !== null) && req.user !== undefined) {
       // Innermost: cgroup joins, bwrap's mounts and prlimit need the worker's rights; the job does not.
       if (this.setpriv === null) throw new Error('setpriv (util-linux) is missing, so a confined job cannot be run as the job user; install util-linux');
-      wrapped = { ...wrapped, file: this.setpriv, argv: [`--reuid=${req.user.uid}`, `--regid=${req.user.gid}`, '--clear-groups', '--', wrapped.file, ...wrapped.argv] };
+      wrapped = {
+        ...wrapped,
+        file: this.setpriv,
+        argv: [`--reuid=${req.user.uid}`, `--regid=${req.user.gid}`, '--clear-groups', '--', wrapped.file, ...wrapped.argv],
+      };
     }
     if (req.driver === 'sandbox') {
       if (this.bwrap === null) throw new Error(`this worker cannot run sandboxed jobs: ${this.report.sandbox ?? 'it was not started with the sandbox driver'}`);
-      wrapped = sandboxed(this.bwrap, { workspace: req.workspace, writable: req.writable, network: req.network, hidden: this.options.hidden ?? [], shown: this.options.shown ?? [] }, wrapped);
+      wrapped = sandboxed(
+        this.bwrap,
+        { workspace: req.workspace, writable: req.writable, network: req.network, hidden: this.options.hidden ?? [], shown: this.options.shown ?? [] },
+        wrapped,
+      );
     }
     if (fence === null) return wrapped === command ? null : { ...NO_FENCE, command: wrapped };
     if (fence.cgroupProcs.length > 0) {
-      return { ...fence, command: { ...wrapped, file: '/bin/sh', argv: ['-c', JOIN, 'titan-cgroup', ...fence.cgroupProcs, '--', wrapped.file, ...wrapped.argv] } };
+      return {
+        ...fence,
+        command: { ...wrapped, file: '/bin/sh', argv: ['-c', JOIN, 'titan-cgroup', ...fence.cgroupProcs, '--', wrapped.file, ...wrapped.argv] },
+      };
     }
     const { as, nproc } = fence.rlimits;
     const limits = [...(as !== undefined ? [`--as=${as}`] : []), ...(nproc !== undefined ? [`--nproc=${nproc}`] : [])];

@@ -31,19 +31,32 @@ export function probeSandbox(): SandboxProbe {
   const bwrap = which.status === 0 ? which.stdout.trim() : '';
   if (bwrap === '') return { bwrap: null, why: 'bwrap (Debian package bubblewrap) is not installed' };
   const trial = spawnSync(bwrap, [...sandboxArgs({ workspace: '/tmp', writable: [], network: 'none' }), '--', 'true'], { encoding: 'utf8', timeout: 10_000 });
-  if (trial.status !== 0) return { bwrap: null, why: `bwrap cannot create namespaces here: ${(trial.stderr || trial.error?.message || `exit ${String(trial.status)}`).trim()}` };
+  if (trial.status !== 0)
+    return { bwrap: null, why: `bwrap cannot create namespaces here: ${(trial.stderr || trial.error?.message || `exit ${String(trial.status)}`).trim()}` };
   return { bwrap, why: '' };
 }
 
 function sandboxArgs(req: SandboxRequest): string[] {
   const args = [
-    '--ro-bind', '/', '/',
-    '--dev', '/dev',
-    '--proc', '/proc',
+    '--ro-bind',
+    '/',
+    '/',
+    '--dev',
+    '/dev',
+    '--proc',
+    '/proc',
     // World-writable and sticky, as on the host: the job runs as an unprivileged user.
-    '--perms', '1777', '--tmpfs', '/tmp',
-    '--perms', '1777', '--tmpfs', '/dev/shm',
-    '--unshare-pid', '--unshare-ipc', '--unshare-uts',
+    '--perms',
+    '1777',
+    '--tmpfs',
+    '/tmp',
+    '--perms',
+    '1777',
+    '--tmpfs',
+    '/dev/shm',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
     '--die-with-parent',
   ];
   if (req.network === 'none') args.push('--unshare-net');

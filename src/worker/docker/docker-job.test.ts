@@ -25,11 +25,19 @@ after(() => rm(root, { recursive: true, force: true }));
 
 function request(extra: Partial<StartRequest> = {}): StartRequest {
   const workspace = path.join(root, 'jobs', 'j1');
-  return { jobId: 'j1', attempt: 2, run: { kind: 'command', command: 'echo hi' }, args: [], env: { PATH: '/usr/bin', TITAN_JOB_ID: 'j1' }, workspace, ...extra };
+  return {
+    jobId: 'j1',
+    attempt: 2,
+    run: { kind: 'command', command: 'echo hi' },
+    args: [],
+    env: { PATH: '/usr/bin', TITAN_JOB_ID: 'j1' },
+    workspace,
+    ...extra,
+  };
 }
 
 describe('the docker driver, offline', () => {
-  test('the engine\'s multiplexed log stream is split into stdout and stderr, across chunk boundaries', () => {
+  test("the engine's multiplexed log stream is split into stdout and stderr, across chunk boundaries", () => {
     const got: string[] = [];
     const demux = new LogDemuxer((stream, data) => got.push(`${stream}:${data.toString()}`));
     const bytes = Buffer.concat([frame(1, 'out line\n'), frame(2, 'err line\n'), frame(1, 'more')]);
@@ -38,7 +46,11 @@ describe('the docker driver, offline', () => {
   });
 
   test('a container is asked for with the workspace mounted, the limits, the GPUs and the network the job declared', () => {
-    const spec = containerSpec(request({ resources: { memoryMb: 256, cpu: 1.5, gpu: 1 }, network: 'none', writable: ['/data/shared/d1'] }), 'python:3.12-slim', 100);
+    const spec = containerSpec(
+      request({ resources: { memoryMb: 256, cpu: 1.5, gpu: 1 }, network: 'none', writable: ['/data/shared/d1'] }),
+      'python:3.12-slim',
+      100,
+    );
     assert.equal(spec.Image, 'python:3.12-slim');
     assert.deepEqual(spec.Cmd, ['echo', 'hi']);
     assert.equal(spec.WorkingDir, request().workspace);
@@ -93,12 +105,19 @@ describe('the docker driver, offline', () => {
     await new Promise<void>((resolve) => server.listen(socket, resolve));
     try {
       const lines: OutputLine[] = [];
-      const job = new DockerJob(request({ resources: { memoryMb: 64 }, onLines: (l) => lines.push(...l) }), 'alpine:3', { engine: new DockerEngine(socket), pidsLimit: 0, killGraceMs: 1000 });
+      const job = new DockerJob(request({ resources: { memoryMb: 64 }, onLines: (l) => lines.push(...l) }), 'alpine:3', {
+        engine: new DockerEngine(socket),
+        pidsLimit: 0,
+        killGraceMs: 1000,
+      });
       const result = await job.done;
       assert.equal(result.exitCode, 137);
       assert.equal(result.oom, true);
       assert.equal(result.error, undefined);
-      assert.deepEqual(lines.map((l) => `${l.stream}:${l.line}`), ['stdout:hello from the container', 'stderr:and its stderr']);
+      assert.deepEqual(
+        lines.map((l) => `${l.stream}:${l.line}`),
+        ['stdout:hello from the container', 'stderr:and its stderr'],
+      );
       assert.equal(await readFile(path.join(request().workspace, 'stdout.log'), 'utf8'), 'hello from the container\n');
       assert.equal((created as { HostConfig: { Memory: number } }).HostConfig.Memory, 64 * 1048576);
       assert.deepEqual(calls, [
@@ -148,7 +167,10 @@ describe('the docker driver, offline', () => {
 describe('the docker driver, against a real engine', () => {
   test('a job runs in a container with its workspace mounted and its output streamed', async (t) => {
     const engine = new DockerEngine('/var/run/docker.sock');
-    const reachable = await engine.ping().then(() => null, (err: unknown) => (err as Error).message);
+    const reachable = await engine.ping().then(
+      () => null,
+      (err: unknown) => (err as Error).message,
+    );
     if (reachable !== null) {
       t.skip(`no Docker Engine reachable here: ${reachable}`);
       return;
@@ -157,7 +179,10 @@ describe('the docker driver, against a real engine', () => {
     const req = request({ run: { kind: 'command', command: 'echo in-container > from-container.txt; echo done' }, onLines: (l) => lines.push(...l) });
     const result = await new DockerJob(req, 'alpine:3', { engine, pidsLimit: 64, killGraceMs: 2000 }).done;
     assert.equal(result.exitCode, 0, result.error);
-    assert.deepEqual(lines.map((l) => l.line), ['done']);
+    assert.deepEqual(
+      lines.map((l) => l.line),
+      ['done'],
+    );
     assert.equal(await readFile(path.join(req.workspace, 'from-container.txt'), 'utf8'), 'in-container\n');
   });
 });

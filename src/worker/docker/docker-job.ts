@@ -46,7 +46,9 @@ export function containerSpec(req: StartRequest, image: string, pidsLimit: numbe
   return {
     Image: image,
     Cmd: [file, ...command.argv],
-    Env: Object.entries(req.env).filter(([key]) => key !== 'PATH' && key !== 'HOME').map(([key, value]) => `${key}=${value}`),
+    Env: Object.entries(req.env)
+      .filter(([key]) => key !== 'PATH' && key !== 'HOME')
+      .map(([key, value]) => `${key}=${value}`),
     WorkingDir: req.workspace,
     Labels: { 'titan.job': req.jobId, 'titan.attempt': String(req.attempt), 'titan.worker': workerId },
     HostConfig: {
@@ -103,7 +105,13 @@ export class DockerJob implements RunningJob {
     const { engine } = settings;
     const started = Date.now();
     const fields = { jobId: req.jobId, attempt: req.attempt };
-    const result = (partial: Partial<JobResult>): JobResult => ({ exitCode: null, signal: null, durationMs: Date.now() - started, timedOut: this.#timedOut, ...partial });
+    const result = (partial: Partial<JobResult>): JobResult => ({
+      exitCode: null,
+      signal: null,
+      durationMs: Date.now() - started,
+      timedOut: this.#timedOut,
+      ...partial,
+    });
     try {
       mkdirSync(req.workspace, { recursive: true });
       const spec = containerSpec(req, this.image, settings.pidsLimit, settings.workerId);
@@ -154,7 +162,6 @@ export class DockerJob implements RunningJob {
       if (id !== undefined) await engine.remove(id).catch((err: unknown) => settings.log?.warn({ ...fields, err }, 'could not remove the container'));
     }
   }
-
 }
 
 /** The container's output into stdout.log / stderr.log and the line batches for the master. */

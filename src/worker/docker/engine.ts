@@ -56,7 +56,12 @@ export class DockerEngine {
     const res = await this.call('POST', `/images/create?fromImage=${encodeURIComponent(from)}&tag=${encodeURIComponent(tag)}`);
     const text = await readAll(res);
     // Errors during a pull arrive as a JSON line in a 200 stream.
-    const failed = text.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { error?: string }).find((m) => m.error !== undefined);
+    const failed = text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { error?: string })
+      .find((m) => m.error !== undefined);
     if (failed?.error !== undefined) throw new EngineError(500, `pulling ${image}: ${failed.error}`);
   }
 

@@ -57,7 +57,9 @@ export class ForkServer {
     this.#ready.catch(() => undefined);
     this.#process.stdout?.setEncoding('utf8');
     this.#process.stdout?.on('data', (chunk: string) => this.#receive(chunk));
-    this.#process.stderr?.on('data', (chunk: Buffer) => options.log?.warn({ event: 'warm-python', output: chunk.toString().trimEnd() }, 'warm Python server wrote to stderr'));
+    this.#process.stderr?.on('data', (chunk: Buffer) =>
+      options.log?.warn({ event: 'warm-python', output: chunk.toString().trimEnd() }, 'warm Python server wrote to stderr'),
+    );
     this.#process.stdin?.on('error', () => undefined); // its death is handled on exit
     this.#process.once('error', (err) => this.#die(`could not start ${options.python}: ${err.message}`));
     this.#process.once('exit', (code, signal) => this.#die(`it exited (${signal ?? `code ${String(code)}`})`));
@@ -138,7 +140,10 @@ export class ForkServer {
         this.#serverPid = message.pid;
         this.startedWith = { environ: message.environ, cwd: message.cwd };
         for (const warning of message.warnings) this.options.log?.warn({ event: 'warm-python' }, warning);
-        this.options.log?.info({ event: 'warm-python', pid: message.pid, executable: message.executable, version: message.version, preload: this.options.preload }, 'warm Python ready');
+        this.options.log?.info(
+          { event: 'warm-python', pid: message.pid, executable: message.executable, version: message.version, preload: this.options.preload },
+          'warm Python ready',
+        );
         this.#settle.resolve();
         return;
       case 'failed':
@@ -163,7 +168,7 @@ export class ForkServer {
     try {
       child = new WarmChild({ serverPid: this.#serverPid, ...message });
     } catch (err) {
-      this.options.log?.warn({ event: 'warm-python', err }, 'could not open a forked job\'s pipes; running it cold');
+      this.options.log?.warn({ event: 'warm-python', err }, "could not open a forked job's pipes; running it cold");
       killQuietly(message.pid);
     }
     this.#process.stdin?.write(`${JSON.stringify({ op: 'release', id: message.id })}\n`);

@@ -27,7 +27,13 @@ export class PyJobKit {
     confiner: Confiner | undefined,
   ) {
     this.warm = warm;
-    this.executor = new Executor({ killGraceMs: 1_000, stdioGraceMs: 2_000, lineFlushMs: 10, ...(warm !== undefined ? { warm } : {}), ...(confiner !== undefined ? { confiner } : {}) });
+    this.executor = new Executor({
+      killGraceMs: 1_000,
+      stdioGraceMs: 2_000,
+      lineFlushMs: 10,
+      ...(warm !== undefined ? { warm } : {}),
+      ...(confiner !== undefined ? { confiner } : {}),
+    });
   }
 
   /** A kit whose jobs are forked warm (`warm: true`, the server started and ready) or spawned cold. */

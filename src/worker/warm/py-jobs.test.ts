@@ -41,7 +41,15 @@ for (const mode of MODES) {
       assert.equal(stdout[0], `parent ${expectedParent()}`);
       const seen = JSON.parse(stdout[1] ?? '{}') as Record<string, unknown>;
       const workspace = path.dirname(String(seen.file));
-      assert.deepEqual(seen, { argv: ['one', 'two words', ''], name: '__main__', file: path.join(workspace, 'job.py'), cwd: workspace, path0: workspace, env: 'mine', stdin: '' });
+      assert.deepEqual(seen, {
+        argv: ['one', 'two words', ''],
+        name: '__main__',
+        file: path.join(workspace, 'job.py'),
+        cwd: workspace,
+        path0: workspace,
+        env: 'mine',
+        stdin: '',
+      });
     });
 
     test('stdout and stderr stay separate streams, each with its lines in order', async () => {
@@ -49,8 +57,14 @@ for (const mode of MODES) {
       const { stdout, stderr, result } = await kit.run(source);
       assert.equal(result.exitCode, 0);
       assert.equal(stdout[0], `parent ${expectedParent()}`);
-      assert.deepEqual(stdout.slice(1), Array.from({ length: 300 }, (_, i) => `out ${i}`));
-      assert.deepEqual(stderr, Array.from({ length: 300 }, (_, i) => `err ${i}`));
+      assert.deepEqual(
+        stdout.slice(1),
+        Array.from({ length: 300 }, (_, i) => `out ${i}`),
+      );
+      assert.deepEqual(
+        stderr,
+        Array.from({ length: 300 }, (_, i) => `err ${i}`),
+      );
     });
 
     test('sys.exit codes come back; an uncaught exception exits 1 with a traceback of the script alone', async () => {
@@ -94,7 +108,7 @@ for (const mode of MODES) {
       job.kill();
       const result = await within(job.done, 20_000, 'the cancelled job to end');
       assert.equal(result.signal, 'SIGTERM');
-      await until(() => !alive(sleeper ?? 0), 5_000, 'the job\'s own child to be gone');
+      await until(() => !alive(sleeper ?? 0), 5_000, "the job's own child to be gone");
     });
 
     test('a timeout stops the job and its children', async () => {
@@ -103,7 +117,7 @@ for (const mode of MODES) {
       assert.equal(result.timedOut, true);
       assert.equal(stdout[0], `parent ${expectedParent()}`);
       const sleeper = Number(stdout[1]?.split(' ')[1]);
-      await until(() => !alive(sleeper), 5_000, 'the timed-out job\'s child to be gone');
+      await until(() => !alive(sleeper), 5_000, "the timed-out job's child to be gone");
     });
 
     test('nothing leaks from one job to the next: modules, their attributes and globals start fresh', async () => {
@@ -114,18 +128,27 @@ for (const mode of MODES) {
     });
 
     // The cold path's drop to the job user is the spawn's (uid/gid options); this checks the forked child's own.
-    test('given a job user, the job runs as it, with no supplementary groups, before its first line', { skip: !mode.warm ? 'the spawned path drops the user with the spawn itself' : process.getuid?.() !== 0 ? 'needs a root worker' : false }, async () => {
-      await chmod(root, 0o755);
-      const { stdout, result } = await kit.run(`${PARENT}import os\nprint(os.getuid(), os.getgid(), os.getgroups(), os.geteuid())\n`, { user: { uid: 65534, gid: 65534 } });
-      assert.equal(result.exitCode, 0);
-      assert.deepEqual(stdout, [`parent ${expectedParent()}`, '65534 65534 [] 65534']);
-    });
+    test(
+      'given a job user, the job runs as it, with no supplementary groups, before its first line',
+      { skip: !mode.warm ? 'the spawned path drops the user with the spawn itself' : process.getuid?.() !== 0 ? 'needs a root worker' : false },
+      async () => {
+        await chmod(root, 0o755);
+        const { stdout, result } = await kit.run(`${PARENT}import os\nprint(os.getuid(), os.getgid(), os.getgroups(), os.geteuid())\n`, {
+          user: { uid: 65534, gid: 65534 },
+        });
+        assert.equal(result.exitCode, 0);
+        assert.deepEqual(stdout, [`parent ${expectedParent()}`, '65534 65534 [] 65534']);
+      },
+    );
 
     test('memory and process limits are in force before the first line (rlimits)', async () => {
       const confiner = Confiner.probe({ workerId: 'pyjobs', limits: 'rlimit', pidsLimit: 64, sandbox: false });
       const limited = await PyJobKit.create(root, mode.warm, { confiner });
       try {
-        const { stdout, result } = await limited.run(`${PARENT}import resource\nprint(resource.getrlimit(resource.RLIMIT_AS)[0], resource.getrlimit(resource.RLIMIT_NPROC)[0])\n`, { resources: { memoryMb: 900 } });
+        const { stdout, result } = await limited.run(
+          `${PARENT}import resource\nprint(resource.getrlimit(resource.RLIMIT_AS)[0], resource.getrlimit(resource.RLIMIT_NPROC)[0])\n`,
+          { resources: { memoryMb: 900 } },
+        );
         assert.equal(result.exitCode, 0);
         assert.equal(stdout[0], `parent ${mode.warm ? limited.warm?.serverPid : process.pid}`);
         assert.equal(stdout[1], `${900 * 1048576} 64`);

@@ -41,14 +41,16 @@ describe('a warm job and a cold job see the same start', () => {
     const warm = await PyJobKit.create(path.join(root, 'warm'), true);
     try {
       const env = { ...BASE_ENV, EXTRA: 'x y' };
-      const seen = await Promise.all([cold, warm].map(async (kit) => {
-        const { stdout, result } = await kit.run(PROBE, { args: ['a', 'b c'], env });
-        assert.equal(result.exitCode, 0);
-        const { ppid, ...view } = JSON.parse(stdout[0] ?? '{}') as Record<string, unknown>;
-        assert.equal(ppid, kit.warm !== undefined ? kit.warm.serverPid : process.pid);
-        // The workspace differs by name only: job-1 in each kit's own root.
-        return JSON.parse(JSON.stringify(view).replaceAll(kit.root, '<root>')) as Record<string, unknown>;
-      }));
+      const seen = await Promise.all(
+        [cold, warm].map(async (kit) => {
+          const { stdout, result } = await kit.run(PROBE, { args: ['a', 'b c'], env });
+          assert.equal(result.exitCode, 0);
+          const { ppid, ...view } = JSON.parse(stdout[0] ?? '{}') as Record<string, unknown>;
+          assert.equal(ppid, kit.warm !== undefined ? kit.warm.serverPid : process.pid);
+          // The workspace differs by name only: job-1 in each kit's own root.
+          return JSON.parse(JSON.stringify(view).replaceAll(kit.root, '<root>')) as Record<string, unknown>;
+        }),
+      );
       assert.deepEqual(seen[1], seen[0]);
     } finally {
       await Promise.all([cold.close(), warm.close()]);
@@ -56,7 +58,7 @@ describe('a warm job and a cold job see the same start', () => {
   });
 });
 
-describe('no job can read another job\'s secrets from the memory it was forked from', () => {
+describe("no job can read another job's secrets from the memory it was forked from", () => {
   /** Which of `needles` occur in the readable memory of process `pid` (read from here, so the needles are not in its memory). */
   function foundInMemory(pid: number, needles: readonly string[]): string[] {
     const found = new Set<string>();
@@ -91,8 +93,12 @@ describe('no job can read another job\'s secrets from the memory it was forked f
       const { job, lines } = await kit.start(`${PARENT}import time\nprint("ready", flush=True)\ntime.sleep(30)\n`, { env: { ...BASE_ENV, MINE: own } });
       await until(() => lines.some((l) => l.line === 'ready'), 20_000, 'the second job to start');
       assert.equal(lines[0]?.line, `parent ${kit.warm?.serverPid}`);
-      assert.deepEqual(foundInMemory(job.pid ?? 0, [secret, own]), [own], "the second job's memory holds its own variable and nothing of the first job's token");
-      assert.deepEqual(foundInMemory(kit.warm?.serverPid ?? 0, [secret, own]), [], 'the warm server never saw either job\'s environment');
+      assert.deepEqual(
+        foundInMemory(job.pid ?? 0, [secret, own]),
+        [own],
+        "the second job's memory holds its own variable and nothing of the first job's token",
+      );
+      assert.deepEqual(foundInMemory(kit.warm?.serverPid ?? 0, [secret, own]), [], "the warm server never saw either job's environment");
       job.kill('SIGKILL');
       await job.done;
     } finally {
@@ -120,7 +126,9 @@ describe('faults of the warm server', () => {
   test('a job running when its server dies is stopped with everything it started and reported with the reason', async () => {
     const kit = await PyJobKit.create(path.join(root, 'lost'), true);
     try {
-      const { job, lines } = await kit.start('import subprocess, time\nchild = subprocess.Popen(["sleep", "60"])\nprint("child", child.pid, flush=True)\ntime.sleep(60)\n');
+      const { job, lines } = await kit.start(
+        'import subprocess, time\nchild = subprocess.Popen(["sleep", "60"])\nprint("child", child.pid, flush=True)\ntime.sleep(60)\n',
+      );
       await until(() => lines.length > 0, 20_000, 'the job to start its child');
       const sleeper = Number(lines[0]?.line.split(' ')[1]);
       process.kill(kit.warm?.serverPid ?? 0, 'SIGKILL');
@@ -154,14 +162,20 @@ describe('preloading', () => {
     modules = path.join(root, 'modules');
     await mkdir(modules, { recursive: true });
     await writeFile(path.join(modules, 'titan_heavy.py'), 'import time\nLOADED_BY = __import__("os").getpid()\n');
-    await writeFile(path.join(modules, 'titan_threaded.py'), 'import threading, time\nthreading.Thread(target=time.sleep, args=(60,), name="poller", daemon=True).start()\n');
+    await writeFile(
+      path.join(modules, 'titan_threaded.py'),
+      'import threading, time\nthreading.Thread(target=time.sleep, args=(60,), name="poller", daemon=True).start()\n',
+    );
   });
 
   test('a preloaded module is already imported when the job starts, imported once by the server', async () => {
     const env = { ...BASE_ENV, PYTHONPATH: modules };
     const kit = await PyJobKit.create(path.join(root, 'preload'), true, { warmOptions: { baseEnv: env, preload: ['titan_heavy'] } });
     try {
-      const { stdout } = await kit.run('import os, sys\nwas = "titan_heavy" in sys.modules\nimport titan_heavy\nprint(was, titan_heavy.LOADED_BY == os.getppid())\n', { env });
+      const { stdout } = await kit.run(
+        'import os, sys\nwas = "titan_heavy" in sys.modules\nimport titan_heavy\nprint(was, titan_heavy.LOADED_BY == os.getppid())\n',
+        { env },
+      );
       assert.deepEqual(stdout, ['True True']);
     } finally {
       await kit.close();
@@ -180,20 +194,24 @@ describe('preloading', () => {
     warm.close();
   });
 
-  test('with numpy preloaded, each job draws its own random numbers (skipped without Debian\'s python3-numpy)', { skip: !existsSync('/usr/lib/python3/dist-packages/numpy') }, async () => {
-    const bin = path.join(root, 'system-python');
-    await mkdir(bin, { recursive: true });
-    await symlink('/usr/bin/python3', path.join(bin, 'python3')).catch(() => undefined);
-    const env = { PATH: `${bin}:/usr/bin:/bin`, HOME: BASE_ENV.HOME ?? '/root' };
-    const kit = await PyJobKit.create(path.join(root, 'numpy'), true, { warmOptions: { baseEnv: env, preload: ['numpy'] } });
-    try {
-      const draws = await Promise.all([1, 2, 3].map(() => kit.run(`${PARENT}import numpy\nprint(numpy.random.rand())\n`, { env })));
-      for (const d of draws) assert.equal(d.stdout[0], `parent ${kit.warm?.serverPid}`);
-      assert.equal(new Set(draws.map((d) => d.stdout[1])).size, 3, draws.map((d) => d.stdout[1]).join(' '));
-    } finally {
-      await kit.close();
-    }
-  });
+  test(
+    "with numpy preloaded, each job draws its own random numbers (skipped without Debian's python3-numpy)",
+    { skip: !existsSync('/usr/lib/python3/dist-packages/numpy') },
+    async () => {
+      const bin = path.join(root, 'system-python');
+      await mkdir(bin, { recursive: true });
+      await symlink('/usr/bin/python3', path.join(bin, 'python3')).catch(() => undefined);
+      const env = { PATH: `${bin}:/usr/bin:/bin`, HOME: BASE_ENV.HOME ?? '/root' };
+      const kit = await PyJobKit.create(path.join(root, 'numpy'), true, { warmOptions: { baseEnv: env, preload: ['numpy'] } });
+      try {
+        const draws = await Promise.all([1, 2, 3].map(() => kit.run(`${PARENT}import numpy\nprint(numpy.random.rand())\n`, { env })));
+        for (const d of draws) assert.equal(d.stdout[0], `parent ${kit.warm?.serverPid}`);
+        assert.equal(new Set(draws.map((d) => d.stdout[1])).size, 3, draws.map((d) => d.stdout[1]).join(' '));
+      } finally {
+        await kit.close();
+      }
+    },
+  );
 });
 
 describe('jobs the warm server does not take run cold, as before', () => {

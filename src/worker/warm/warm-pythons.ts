@@ -144,7 +144,10 @@ export class WarmPythons {
     });
     this.#server = server;
     let wasReady = false;
-    server.ready.then(() => (wasReady = true), () => undefined);
+    server.ready.then(
+      () => (wasReady = true),
+      () => undefined,
+    );
     server.onDeath(() => {
       if (this.#server === server) this.#server = null;
       if (this.#closed) return;

@@ -18,7 +18,19 @@ const GATE_FILL = '#fff3c4';
 const GATE_STROKE = '#cb6e17';
 
 /** A DAG laid out by dagre (top to bottom) and drawn as SVG; nodes coloured by state and clickable. */
-export function Graph({ nodes, edges, onNode, onOpen, selected }: { nodes: readonly GraphNode[]; edges: readonly { from: string; to: string }[]; onNode?: (id: string) => void; onOpen?: (id: string) => void; selected?: string | null }) {
+export function Graph({
+  nodes,
+  edges,
+  onNode,
+  onOpen,
+  selected,
+}: {
+  nodes: readonly GraphNode[];
+  edges: readonly { from: string; to: string }[];
+  onNode?: (id: string) => void;
+  onOpen?: (id: string) => void;
+  selected?: string | null;
+}) {
   const layout = useMemo(() => {
     const g = new dagre.graphlib.Graph();
     g.setGraph({ rankdir: 'TB', nodesep: 30, ranksep: 50, marginx: 10, marginy: 10 });
@@ -42,7 +54,14 @@ export function Graph({ nodes, edges, onNode, onOpen, selected }: { nodes: reado
         </marker>
       </defs>
       {layout.paths.map((p) => (
-        <path key={p.key} d={p.points.map((pt, i) => `${i === 0 ? 'M' : 'L'} ${pt.x} ${pt.y}`).join(' ')} fill="none" stroke="#9aa5b1" stroke-width={1.5} marker-end="url(#arrow)" />
+        <path
+          key={p.key}
+          d={p.points.map((pt, i) => `${i === 0 ? 'M' : 'L'} ${pt.x} ${pt.y}`).join(' ')}
+          fill="none"
+          stroke="#9aa5b1"
+          stroke-width={1.5}
+          marker-end="url(#arrow)"
+        />
       ))}
       {nodes.map((node) => {
         const at = layout.at.get(node.id);
@@ -51,12 +70,33 @@ export function Graph({ nodes, edges, onNode, onOpen, selected }: { nodes: reado
         const fill = gated ? GATE_FILL : node.state !== undefined ? (STATE_COLOURS[node.state] ?? '#7b8794') : '#52606d';
         const stroke = selected === node.id ? '#102a43' : gated ? GATE_STROKE : 'none';
         return (
-          <g key={node.id} class={gated ? 'node gated' : 'node'} data-node={node.id} data-state={node.state ?? ''} data-gated={gated ? 'true' : undefined} transform={`translate(${at.x - NODE_W / 2}, ${at.y - NODE_H / 2})`} onClick={() => onNode?.(node.id)} onDblClick={() => onOpen?.(node.id)}>
+          <g
+            key={node.id}
+            class={gated ? 'node gated' : 'node'}
+            data-node={node.id}
+            data-state={node.state ?? ''}
+            data-gated={gated ? 'true' : undefined}
+            transform={`translate(${at.x - NODE_W / 2}, ${at.y - NODE_H / 2})`}
+            onClick={() => onNode?.(node.id)}
+            onDblClick={() => onOpen?.(node.id)}
+          >
             {gated ? <title>{`waits for approval: ${node.gate ?? ''}`}</title> : null}
-            <rect width={NODE_W} height={NODE_H} rx={6} fill={fill} stroke={stroke} stroke-width={gated && selected !== node.id ? 2 : 3} stroke-dasharray={gated ? '6 3' : undefined} />
+            <rect
+              width={NODE_W}
+              height={NODE_H}
+              rx={6}
+              fill={fill}
+              stroke={stroke}
+              stroke-width={gated && selected !== node.id ? 2 : 3}
+              stroke-dasharray={gated ? '6 3' : undefined}
+            />
             {gated ? <path class="gate-icon" d="M 7 6 h 3 v 11 h -3 z M 12 6 h 3 v 11 h -3 z" /> : null}
-            <text x={NODE_W / 2} y={18} text-anchor="middle" class="node-label">{node.label.length > 20 ? `${node.label.slice(0, 19)}…` : node.label}</text>
-            <text x={NODE_W / 2} y={34} text-anchor="middle" class="node-note">{node.note ?? node.state ?? ''}</text>
+            <text x={NODE_W / 2} y={18} text-anchor="middle" class="node-label">
+              {node.label.length > 20 ? `${node.label.slice(0, 19)}…` : node.label}
+            </text>
+            <text x={NODE_W / 2} y={34} text-anchor="middle" class="node-note">
+              {node.note ?? node.state ?? ''}
+            </text>
           </g>
         );
       })}

@@ -56,7 +56,10 @@ export function LogView({ jobId }: { jobId: string }) {
   return (
     <div class="log">
       <div class="log-status">
-        <span data-testid="log-count" data-count={count}>{count.toLocaleString()} lines</span> · <span data-testid="log-status">{status}</span>
+        <span data-testid="log-count" data-count={count}>
+          {count.toLocaleString()} lines
+        </span>{' '}
+        · <span data-testid="log-status">{status}</span>
         <label>
           <input type="checkbox" checked={stick} onChange={(e) => setStick((e.target as HTMLInputElement).checked)} /> follow
         </label>

@@ -24,7 +24,11 @@ export function Card({ title, children, actions }: { title: string; children: Co
 }
 
 export function ErrorLine({ error }: { error: string | null }) {
-  return error === null ? null : <p class="error" role="alert">{error}</p>;
+  return error === null ? null : (
+    <p class="error" role="alert">
+      {error}
+    </p>
+  );
 }
 
 /**
@@ -32,7 +36,21 @@ export function ErrorLine({ error }: { error: string | null }) {
  * With `needs`, it is shown only to a token whose role grants that permission; with `blockedBy`, it
  * is disabled and says why on hover.
  */
-export function Action({ label, run, kind, testId, needs, blockedBy }: { label: string; run: () => Promise<unknown>; kind?: 'danger' | 'primary'; testId?: string; needs?: Permission; blockedBy?: string | null }) {
+export function Action({
+  label,
+  run,
+  kind,
+  testId,
+  needs,
+  blockedBy,
+}: {
+  label: string;
+  run: () => Promise<unknown>;
+  kind?: 'danger' | 'primary';
+  testId?: string;
+  needs?: Permission;
+  blockedBy?: string | null;
+}) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   if (!useCan(needs)) return null;

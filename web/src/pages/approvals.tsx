@@ -13,15 +13,31 @@ export function Approvals() {
   const pending = useLoad(() => api<{ approvals: ApprovalView[] }>('/api/v1/approvals'), [], 2000);
   useReloadOn((e) => e.from === 'pending' || e.to === 'pending', pending.reload, [], 300);
   const decide = (ref: string, verb: 'approve' | 'reject') => () =>
-    post(`/api/v1/approvals/${encodeURIComponent(ref)}/${verb}`, verb === 'approve' ? { by: 'dashboard' } : { by: 'dashboard', reason: 'rejected in the dashboard' }).then(pending.reload);
+    post(
+      `/api/v1/approvals/${encodeURIComponent(ref)}/${verb}`,
+      verb === 'approve' ? { by: 'dashboard' } : { by: 'dashboard', reason: 'rejected in the dashboard' },
+    ).then(pending.reload);
   return (
     <div class="page">
       <h1>Approvals</h1>
       <ErrorLine error={pending.error} />
       <Card title="Waiting for a decision">
-        {pending.data === undefined ? <Empty>loading…</Empty> : pending.data.approvals.length === 0 ? <Empty>Nothing waits for a decision.</Empty> : (
+        {pending.data === undefined ? (
+          <Empty>loading…</Empty>
+        ) : pending.data.approvals.length === 0 ? (
+          <Empty>Nothing waits for a decision.</Empty>
+        ) : (
           <table data-testid="approvals">
-            <thead><tr><th>Waiting</th><th>Kind</th><th>Message</th><th>Age</th><th>Expires</th><th /></tr></thead>
+            <thead>
+              <tr>
+                <th>Waiting</th>
+                <th>Kind</th>
+                <th>Message</th>
+                <th>Age</th>
+                <th>Expires</th>
+                <th />
+              </tr>
+            </thead>
             <tbody>
               {pending.data.approvals.map((a) => (
                 <tr key={a.ref} data-approval={a.ref}>

@@ -15,19 +15,42 @@ export function JobTable({ jobs }: { jobs: readonly JobView[] }) {
   useTicking(jobs.some((j) => j.startedAt !== null && j.finishedAt === null));
   return (
     <table data-testid="jobs-table">
-      <thead><tr><th>Job</th><th>Name</th><th>State</th><th>Attempt</th><th>Worker</th><th>DAG</th><th>Submitted</th><th>Runtime</th><th>Exit</th><th>Why</th></tr></thead>
+      <thead>
+        <tr>
+          <th>Job</th>
+          <th>Name</th>
+          <th>State</th>
+          <th>Attempt</th>
+          <th>Worker</th>
+          <th>DAG</th>
+          <th>Submitted</th>
+          <th>Runtime</th>
+          <th>Exit</th>
+          <th>Why</th>
+        </tr>
+      </thead>
       <tbody>
         {jobs.map((j) => (
           <tr key={j.id} class="clickable" data-job={j.id} onClick={() => navigate(`jobs/${encodeURIComponent(j.id)}`)}>
             <td class="mono">{j.id}</td>
             <td>{j.name}</td>
-            <td><Badge state={j.state} /></td>
+            <td>
+              <Badge state={j.state} />
+            </td>
             <td>{j.attempt}</td>
             <td>{j.workerId ?? '-'}</td>
-            <td>{j.dagId !== null ? <a href={`#/dags/${encodeURIComponent(j.dagId)}`} onClick={(e) => e.stopPropagation()}>{j.dagId}</a> : '-'}</td>
+            <td>
+              {j.dagId !== null ? (
+                <a href={`#/dags/${encodeURIComponent(j.dagId)}`} onClick={(e) => e.stopPropagation()}>
+                  {j.dagId}
+                </a>
+              ) : (
+                '-'
+              )}
+            </td>
             <td>{ago(j.submittedAt)}</td>
             <td data-testid="row-runtime">{runtime(j)}</td>
-            <td>{j.exitCode ?? (j.signal ?? '-')}</td>
+            <td>{j.exitCode ?? j.signal ?? '-'}</td>
             <td class="why">{j.reason ?? ''}</td>
           </tr>
         ))}
@@ -63,9 +86,19 @@ export function Jobs() {
     <div class="page">
       <h1>Jobs</h1>
       <div class="filters">
-        <input type="search" placeholder="search id or name" value={search} onInput={(e) => setSearch((e.target as HTMLInputElement).value)} data-testid="job-search" />
+        <input
+          type="search"
+          placeholder="search id or name"
+          value={search}
+          onInput={(e) => setSearch((e.target as HTMLInputElement).value)}
+          data-testid="job-search"
+        />
         <select value={state} onChange={(e) => setState((e.target as HTMLSelectElement).value)} data-testid="state-filter">
-          {STATES.map((s) => <option key={s} value={s}>{s === '' ? 'any state' : s}</option>)}
+          {STATES.map((s) => (
+            <option key={s} value={s}>
+              {s === '' ? 'any state' : s}
+            </option>
+          ))}
         </select>
         <input placeholder="worker id" value={worker} onInput={(e) => setWorker((e.target as HTMLInputElement).value)} />
         <input placeholder="DAG id" value={dag} onInput={(e) => setDag((e.target as HTMLInputElement).value)} />
@@ -75,8 +108,12 @@ export function Jobs() {
         title={cursor === undefined ? 'Newest' : `Page ${cursors.length + 1}`}
         actions={
           <>
-            <button disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>← Newer</button>
-            <button disabled={page.data?.nextCursor == null} onClick={() => page.data?.nextCursor != null && setCursors([...cursors, page.data.nextCursor])}>Older →</button>
+            <button disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
+              ← Newer
+            </button>
+            <button disabled={page.data?.nextCursor == null} onClick={() => page.data?.nextCursor != null && setCursors([...cursors, page.data.nextCursor])}>
+              Older →
+            </button>
           </>
         }
       >

@@ -18,12 +18,27 @@ export function Overview() {
       <h1>Overview</h1>
       <ErrorLine error={cluster.error} />
       <div class="tiles">
-        <div class="tile"><b data-testid="live-workers">{stats?.workers.filter((w) => w.health === 'healthy').length ?? '…'}</b> live workers</div>
-        <div class="tile"><b>{used} / {slots}</b> slots in use</div>
-        <div class="tile"><b>{stats !== undefined ? Object.values(stats.queues).reduce((a, b) => a + b, 0) : '…'}</b> queued</div>
-        <div class="tile"><b>{stats?.jobs.running ?? '…'}</b> running</div>
-        <div class="tile"><b>{stats !== undefined ? (stats.jobs.failed + stats.jobs.dead) : '…'}</b> failed</div>
-        <div class="tile"><b>{stats !== undefined ? duration(stats.uptimeMs) : '…'}</b> master uptime</div>
+        <div class="tile">
+          <b data-testid="live-workers">{stats?.workers.filter((w) => w.health === 'healthy').length ?? '…'}</b> live workers
+        </div>
+        <div class="tile">
+          <b>
+            {used} / {slots}
+          </b>{' '}
+          slots in use
+        </div>
+        <div class="tile">
+          <b>{stats !== undefined ? Object.values(stats.queues).reduce((a, b) => a + b, 0) : '…'}</b> queued
+        </div>
+        <div class="tile">
+          <b>{stats?.jobs.running ?? '…'}</b> running
+        </div>
+        <div class="tile">
+          <b>{stats !== undefined ? stats.jobs.failed + stats.jobs.dead : '…'}</b> failed
+        </div>
+        <div class="tile">
+          <b>{stats !== undefined ? duration(stats.uptimeMs) : '…'}</b> master uptime
+        </div>
       </div>
       <div class="grid2">
         <Card title="Throughput (jobs finished / minute, last hour)">
@@ -34,26 +49,65 @@ export function Overview() {
         </Card>
       </div>
       <Card title="Workers">
-        {stats === undefined ? <Empty>loading…</Empty> : stats.workers.length === 0 ? <Empty>No workers: start one with `titan worker --master host:port`.</Empty> : (
+        {stats === undefined ? (
+          <Empty>loading…</Empty>
+        ) : stats.workers.length === 0 ? (
+          <Empty>No workers: start one with `titan worker --master host:port`.</Empty>
+        ) : (
           <table data-testid="workers">
-            <thead><tr><th>Worker</th><th>Health</th><th>Host</th><th>Tags</th><th>Slots</th><th>CPU (load 1m / cores)</th><th>Memory used</th><th>GPUs</th><th>Version</th><th>Uptime</th><th>Seen</th></tr></thead>
+            <thead>
+              <tr>
+                <th>Worker</th>
+                <th>Health</th>
+                <th>Host</th>
+                <th>Tags</th>
+                <th>Slots</th>
+                <th>CPU (load 1m / cores)</th>
+                <th>Memory used</th>
+                <th>GPUs</th>
+                <th>Version</th>
+                <th>Uptime</th>
+                <th>Seen</th>
+              </tr>
+            </thead>
             <tbody>
               {stats.workers.map((w) => (
                 <tr key={w.id} data-worker={w.id}>
-                  <td><a href={`#/jobs?worker=${encodeURIComponent(w.id)}`} onClick={(e) => (e.preventDefault(), navigate(`jobs?worker=${encodeURIComponent(w.id)}`))}>{w.id}</a></td>
-                  <td><Badge state={w.health} /></td>
-                  <td>{w.host}</td>
-                  <td>{w.tags.map((t) => <span class="tag" key={t}>{t}</span>)}</td>
                   <td>
-                    <div class="meter" title={`${w.running} of ${w.slots} slots in use`}><div style={{ width: `${Math.round(w.load * 100)}%` }} /></div>
+                    <a
+                      href={`#/jobs?worker=${encodeURIComponent(w.id)}`}
+                      onClick={(e) => (e.preventDefault(), navigate(`jobs?worker=${encodeURIComponent(w.id)}`))}
+                    >
+                      {w.id}
+                    </a>
+                  </td>
+                  <td>
+                    <Badge state={w.health} />
+                  </td>
+                  <td>{w.host}</td>
+                  <td>
+                    {w.tags.map((t) => (
+                      <span class="tag" key={t}>
+                        {t}
+                      </span>
+                    ))}
+                  </td>
+                  <td>
+                    <div class="meter" title={`${w.running} of ${w.slots} slots in use`}>
+                      <div style={{ width: `${Math.round(w.load * 100)}%` }} />
+                    </div>
                     {w.running}/{w.slots}
                   </td>
                   <td>
-                    <div class="meter" title="1-minute load average over cores"><div style={{ width: `${Math.min(100, Math.round((100 * (w.load1 ?? 0)) / Math.max(1, w.cpus)))}%` }} /></div>
+                    <div class="meter" title="1-minute load average over cores">
+                      <div style={{ width: `${Math.min(100, Math.round((100 * (w.load1 ?? 0)) / Math.max(1, w.cpus)))}%` }} />
+                    </div>
                     {w.load1 != null ? w.load1.toFixed(2) : '-'} / {w.cpus}
                   </td>
                   <td>
-                    <div class="meter" title="memory in use on the worker's machine"><div style={{ width: `${w.freeMemoryMb != null ? Math.round((100 * (w.memoryMb - w.freeMemoryMb)) / Math.max(1, w.memoryMb)) : 0}%` }} /></div>
+                    <div class="meter" title="memory in use on the worker's machine">
+                      <div style={{ width: `${w.freeMemoryMb != null ? Math.round((100 * (w.memoryMb - w.freeMemoryMb)) / Math.max(1, w.memoryMb)) : 0}%` }} />
+                    </div>
                     {w.freeMemoryMb != null ? `${memory(w.memoryMb - w.freeMemoryMb)} / ${memory(w.memoryMb)}` : memory(w.memoryMb)}
                   </td>
                   <td>{w.gpus}</td>
@@ -68,15 +122,39 @@ export function Overview() {
       </Card>
       <div class="grid2">
         <Card title="Queue depth per pool">
-          {stats === undefined || Object.keys(stats.queues).length === 0 ? <Empty>No ready jobs waiting.</Empty> : (
-            <table><tbody>{Object.entries(stats.queues).map(([pool, n]) => <tr key={pool}><td>{pool}</td><td>{n}</td></tr>)}</tbody></table>
+          {stats === undefined || Object.keys(stats.queues).length === 0 ? (
+            <Empty>No ready jobs waiting.</Empty>
+          ) : (
+            <table>
+              <tbody>
+                {Object.entries(stats.queues).map(([pool, n]) => (
+                  <tr key={pool}>
+                    <td>{pool}</td>
+                    <td>{n}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
           )}
         </Card>
         <Card title="Jobs by state">
-          {stats === undefined ? <Empty>loading…</Empty> : (
-            <table><tbody>{Object.entries(stats.jobs).map(([state, n]) => (
-              <tr key={state}><td><a href={`#/jobs?state=${state}`}><Badge state={state} /></a></td><td>{n.toLocaleString()}</td></tr>
-            ))}</tbody></table>
+          {stats === undefined ? (
+            <Empty>loading…</Empty>
+          ) : (
+            <table>
+              <tbody>
+                {Object.entries(stats.jobs).map(([state, n]) => (
+                  <tr key={state}>
+                    <td>
+                      <a href={`#/jobs?state=${state}`}>
+                        <Badge state={state} />
+                      </a>
+                    </td>
+                    <td>{n.toLocaleString()}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
           )}
         </Card>
       </div>
