@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { Cluster, until } from './harness.js';
+import { Cluster, killAndWait, until } from './harness.js';
 
 /** Mounts a tmpfs of this size at dir; the reason when this machine cannot. */
 function mountTmpfs(dir: string, size: string): string | null {
@@ -24,8 +24,8 @@ function unmount(dir: string): void {
 }
 
 /** Writes a filler file until the file system refuses (bounded); returns its path. */
-function fill(dir: string): string {
-  const filler = join(dir, 'filler');
+function fill(dir: string, name = 'filler'): string {
+  const filler = join(dir, name);
   const fd = openSync(filler, 'w');
   const chunk = Buffer.alloc(256 * 1024, 1);
   try {
@@ -143,4 +143,49 @@ test('a worker whose disk is full fails the job with that reason and keeps servi
   const ok = await cluster.cli(['run', script, '--wait']);
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /hello from a script/);
+});
+
+test('a worker killed while the master could not take its finish report holds the report again when it restarts: the job completes once', async (t) => {
+  const cluster = new Cluster(5_000);
+  const why = mountTmpfs(cluster.dataDir, '30m');
+  t.after(async () => {
+    await cluster.close().catch(() => undefined);
+    unmount(cluster.dataDir);
+    rmSync(cluster.dir, { recursive: true, force: true });
+  });
+  if (why !== null) {
+    t.skip(why);
+    return;
+  }
+  await cluster.startMaster();
+  const first = await cluster.startWorker('keeper', { slots: 2 });
+  const client = await cluster.client();
+  const markers = cluster.sharedFolder('markers');
+  const held = (name: string): string =>
+    `sh -c 'touch ${markers}/${name}.started; while [ ! -e ${markers}/${name}.go ]; do sleep 0.05; done; echo done >> ${markers}/${name}.done'`;
+  const { jobId } = await client.submit({ command: held('kept') });
+  const { jobId: firstJob } = await client.submit({ command: held('first') });
+  await until('both jobs to start', async () => existsSync(join(markers, 'kept.started')) && existsSync(join(markers, 'first.started')));
+
+  // The disk fills. The first job's result is the write that finds it full: the store spends its
+  // reserve on it and refuses what comes after. The rest of the reserve is taken too.
+  const filler = fill(cluster.dataDir);
+  writeFileSync(join(markers, 'first.go'), '');
+  assert.equal((await client.wait(firstJob, 15_000)).state, 'succeeded');
+  const topUp = fill(cluster.dataDir, 'top-up');
+
+  // The kept job ends now: its finish report is refused, and the worker keeps it in its journal.
+  writeFileSync(join(markers, 'kept.go'), '');
+  const journal = join(first.workDir, 'reports.json');
+  await until('the worker to keep the unacknowledged report', async () => existsSync(journal) && readFileSync(journal, 'utf8').includes(jobId));
+  await killAndWait(first.process, 'SIGKILL');
+
+  await cluster.startWorker('keeper', { slots: 2, workDir: first.workDir });
+  rmSync(topUp);
+  rmSync(filler);
+  const done = await client.wait(jobId, 30_000);
+  assert.equal(done.state, 'succeeded', done.reason ?? '');
+  assert.equal(done.attempt, 1, 'the attempt that ran is the one recorded, not a second one');
+  assert.equal(readFileSync(join(markers, 'kept.done'), 'utf8'), 'done\n', 'the script completed once');
+  await until('the acknowledged report to leave the journal', async () => !readFileSync(journal, 'utf8').includes(jobId));
 });

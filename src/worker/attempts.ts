@@ -12,6 +12,7 @@ import { ServiceSupervisor } from './service-supervisor.js';
 import { forgetPid, killForLapsedLease, recordPid, type HeldJob } from './held-job.js';
 import type { Watchdog } from './watchdog.js';
 import type { WorkerLease } from './lease.js';
+import type { ReportJournal } from './report-journal.js';
 import { preparationError } from './start-errors.js';
 import type { WorkerOptions } from './options.js';
 
@@ -25,6 +26,8 @@ export interface AttemptsDeps {
   readonly pids: PidRegistry;
   readonly watchdog: Watchdog;
   readonly lease: WorkerLease;
+  /** Finish reports not yet acknowledged, kept across this worker's own death. */
+  readonly journal: ReportJournal;
   /** The current connection to the master, null while there is none. */
   readonly master: () => Peer | null;
   readonly log: Logger;
@@ -74,12 +77,34 @@ export class Attempts {
     for (const held of this.held.values()) if (held.report !== null) this.sendReport(held);
   }
 
+  /**
+   * A previous life of this worker finished these attempts but the master never acknowledged
+   * them: they are held again, so registration lists them and the reports are sent.
+   */
+  restore(reports: readonly JobFinishedReport[]): void {
+    for (const report of reports) {
+      this.held.set(report.jobId, {
+        jobId: report.jobId,
+        attempt: report.attempt,
+        process: null,
+        service: null,
+        report,
+        deadline: null,
+        leaseExpired: false,
+        reportRefused: false,
+      });
+    }
+    if (reports.length > 0)
+      this.deps.log.info({ reports: reports.map((r) => `${r.jobId}/${r.attempt}`) }, 'holding finish reports a previous run did not get acknowledged');
+  }
+
   run(job: JobDispatch): void {
     const existing = this.held.get(job.jobId);
     if (existing !== undefined && existing.attempt >= job.attempt) return;
     if (existing !== undefined) {
       existing.process?.kill('SIGKILL');
       existing.service?.stop('SIGKILL');
+      this.deps.journal.drop(existing.jobId, existing.attempt);
     }
     const held: HeldJob = {
       jobId: job.jobId,
@@ -119,7 +144,10 @@ export class Attempts {
     this.deps.log.info({ jobId, attempt, reason }, 'killing job on request');
     if (held.service !== null) held.service.stop();
     else if (held.process !== null) held.process.kill();
-    else this.held.delete(jobId);
+    else {
+      this.held.delete(jobId);
+      this.deps.journal.drop(jobId, attempt);
+    }
   }
 
   /** Nothing from the master for the lease: every attempt is stopped before the master may run it elsewhere. */
@@ -209,6 +237,7 @@ export class Attempts {
     const lapsed = (held.leaseExpired || lease.expired) && result.exitCode !== 0;
     const why = `killed: no word from the master for ${lease.lengthMs ?? 0} ms (its lease ran out), so that the attempt cannot run twice`;
     held.report = { jobId: held.jobId, attempt: held.attempt, ...result, ...(lapsed ? { leaseExpired: true, error: why } : {}) };
+    this.deps.journal.keep(held.report);
     this.sendReport(held);
   }
 
@@ -217,6 +246,7 @@ export class Attempts {
     if (peer === null || held.report === null) return;
     peer.request(Opcode.JOB_FINISHED, held.report).then(
       () => {
+        this.deps.journal.drop(held.jobId, held.attempt);
         if (this.held.get(held.jobId) === held) this.held.delete(held.jobId);
         if (this.drained !== null && this.running().length === 0) this.drained();
       },

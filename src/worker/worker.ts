@@ -17,6 +17,7 @@ import { DEFAULT_RETENTION_MS } from '../common/retention.js';
 import type { WorkerOptions } from './options.js';
 import { registrationBody } from './registration.js';
 import { PidRegistry } from './pid-registry.js';
+import { ReportJournal } from './report-journal.js';
 import { Confiner } from './confine/confiner.js';
 import { WorkerJanitor } from './janitor.js';
 import type { DriverName } from '../core/resources.js';
@@ -48,6 +49,7 @@ export class Worker {
   private readonly docker: DockerEngine | null;
   private readonly janitor: WorkerJanitor;
   private readonly pids: PidRegistry;
+  private readonly journal: ReportJournal;
   private readonly link: Link;
   /** Kills the attempts' processes when this worker dies or its lease runs out. */
   private readonly watchdog: Watchdog;
@@ -106,6 +108,7 @@ export class Worker {
     });
     this.docker = this.drivers.includes('docker') ? new DockerEngine(options.dockerSocket ?? '/var/run/docker.sock') : null;
     this.pids = new PidRegistry(join(options.workDir, 'pids.json'));
+    this.journal = new ReportJournal(join(options.workDir, 'reports.json'), log);
     this.watchdog = new Watchdog(this.id, log);
     this.lease = new WorkerLease(
       (expiresAt) => this.watchdog.lease(expiresAt),
@@ -137,6 +140,7 @@ export class Worker {
       pids: this.pids,
       watchdog: this.watchdog,
       lease: this.lease,
+      journal: this.journal,
       master: () => this.link.current,
       log,
     });
@@ -183,6 +187,7 @@ export class Worker {
     }
     await this.warmPython?.start();
     const orphans = await PidRegistry.killOrphans(this.pids.file, this.log);
+    this.attempts.restore(this.journal.load());
     if (orphans.length > 0)
       this.log.warn({ killed: orphans.map((o) => ({ pid: o.pid, jobId: o.jobId })) }, 'killed orphaned job processes from a previous run');
     this.log.info(
@@ -229,6 +234,7 @@ export class Worker {
     this.warmPython?.close();
     this.confiner.close();
     await this.pids.close();
+    this.journal.flush();
     await this.inference?.close();
     this.lease.close();
     this.watchdog.close();
