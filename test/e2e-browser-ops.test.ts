@@ -237,18 +237,14 @@ describe("the dashboard's inference agents page, live against real agents", () =
       .waitFor();
     await roomy.getByTestId('agent-requests').filter({ hasText: '1/0' }).waitFor();
 
-    // A second agent joins: its row appears.
-    const tightServer = await cluster.startOllama('llama3:8b=4700');
-    await cluster.startAgent('gpu-tight', { ollama: tightServer, vramTotalMb: 8192, vramFreeMb: 6144, maxConcurrency: 2 });
-    await page.locator('[data-agent=gpu-tight] [data-testid=agent-vram]').filter({ hasText: '6.0 GiB free / 8.0 GiB' }).waitFor();
-
     // The roomy agent starts failing: three failures open its breaker, and the page shows it.
+    // It is still the only agent, so every request is routed to it.
     await roomyServer.control({ failMode: 'error' });
     for (let i = 0; i < 3; i++) {
       const g = (await (
         await cluster.rest('/api/v1/inference/request', { method: 'POST', body: JSON.stringify({ model: 'llama3:8b', prompt: 'hi', max_tokens: 8 }) })
       ).json()) as { agent_id: string; token: string; generate_url: string; model: string };
-      if (g.agent_id !== 'gpu-roomy') break;
+      assert.equal(g.agent_id, 'gpu-roomy', 'the only agent serves the request');
       await fetch(g.generate_url, {
         method: 'POST',
         headers: { authorization: `Bearer ${g.token}` },
@@ -261,6 +257,11 @@ describe("the dashboard's inference agents page, live against real agents", () =
     }
     await roomy.getByTestId('agent-breaker').filter({ hasText: 'open' }).waitFor();
     await roomy.getByTestId('agent-status').filter({ hasText: 'offline' }).waitFor();
+
+    // A second agent joins: its row appears, with its own breaker closed.
+    const tightServer = await cluster.startOllama('llama3:8b=4700');
+    await cluster.startAgent('gpu-tight', { ollama: tightServer, vramTotalMb: 8192, vramFreeMb: 6144, maxConcurrency: 2 });
+    await page.locator('[data-agent=gpu-tight] [data-testid=agent-vram]').filter({ hasText: '6.0 GiB free / 8.0 GiB' }).waitFor();
     assert.equal(await page.locator('[data-agent=gpu-tight] [data-testid=agent-breaker]').textContent(), 'closed');
     await page.getByTestId('agents-live').filter({ hasText: '1/2' }).waitFor();
     await screenshot(page, 'inference');
