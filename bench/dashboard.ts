@@ -77,7 +77,8 @@ function seedHistory(dataDir: string): void {
 }
 
 async function signedInPage(browser: Browser, url: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+  // The bench's probes are page-side expressions, which the dashboard's CSP (no eval) would refuse.
+  const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, bypassCSP: true });
   await context.addInitScript(`localStorage.setItem('titan.token', ${JSON.stringify(BENCH_TOKEN)})`);
   const page = await context.newPage();
   page.setDefaultTimeout(30_000);
@@ -87,7 +88,8 @@ async function signedInPage(browser: Browser, url: string): Promise<Page> {
 
 /** Navigation start → the overview shows the workers and the job counts (10,000 in the history). */
 async function overviewLoadMs(browser: Browser, url: string): Promise<number> {
-  const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+  // The bench's probes are page-side expressions, which the dashboard's CSP (no eval) would refuse.
+  const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, bypassCSP: true });
   try {
     await context.addInitScript(`localStorage.setItem('titan.token', ${JSON.stringify(BENCH_TOKEN)})`);
     const page = await context.newPage();

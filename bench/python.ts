@@ -176,15 +176,21 @@ export async function pythonFigures(
     writeFileSync(hi, HI);
     writeFileSync(np, NUMPY);
     writeFileSync(join(dir, 'parent.py'), PARENT);
-    const python = spawnSync('sh', ['-c', 'command -v python3'], { encoding: 'utf8' }).stdout.trim();
-    extra.py_interpreter = python;
-    f.py_spawn_floor_p50_ms = await spawnPythonP50('python3', hi, process.env, counts.latencyJobs, limitMs);
-    log(`  python3 spawn floor p50 ${round(f.py_spawn_floor_p50_ms)} ms (${python})`);
-    const warm = await measureCluster(dir, hi, counts, { warm: true, workerArgs: [], env: {}, throughput: true, limitMs });
+    // One interpreter for the floor, the warm and the cold runs: a root worker's jobs run as the job
+    // user, who cannot use a pyenv shim under /root, so they get Debian's; the floor must spawn that too.
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    const system = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : spawnSync('sh', ['-c', 'command -v python3'], { encoding: 'utf8' }).stdout.trim();
+    symlinkSync(system, join(bin, 'python3'));
+    const env = { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+    extra.py_interpreter = system;
+    f.py_spawn_floor_p50_ms = await spawnPythonP50('python3', hi, { ...process.env, ...env }, counts.latencyJobs, limitMs);
+    log(`  python3 spawn floor p50 ${round(f.py_spawn_floor_p50_ms)} ms (${system})`);
+    const warm = await measureCluster(dir, hi, counts, { warm: true, workerArgs: [], env, throughput: true, limitMs });
     f.py_job_latency_p50_ms = warm.latencyP50Ms;
     f.py_throughput_jobs_per_s = warm.throughputJobsPerS;
     log(`  warm: p50 ${round(warm.latencyP50Ms)} ms, ${round(warm.throughputJobsPerS ?? 0)} jobs/s`);
-    const cold = await measureCluster(dir, hi, counts, { warm: false, workerArgs: [], env: {}, throughput: true, limitMs });
+    const cold = await measureCluster(dir, hi, counts, { warm: false, workerArgs: [], env, throughput: true, limitMs });
     f.py_job_cold_p50_ms = cold.latencyP50Ms;
     f.py_throughput_cold_jobs_per_s = cold.throughputJobsPerS;
     log(`  cold: p50 ${round(cold.latencyP50Ms)} ms, ${round(cold.throughputJobsPerS ?? 0)} jobs/s`);
@@ -193,10 +199,6 @@ export async function pythonFigures(
       extra.py_numpy_skipped_reason = skipped;
     } else {
       // python3 on PATH is Debian's, which has numpy; the same for the warm and the cold worker.
-      const bin = join(dir, 'bin');
-      mkdirSync(bin);
-      if (!existsSync(join(bin, 'python3'))) symlinkSync('/usr/bin/python3', join(bin, 'python3'));
-      const env = { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` };
       const numpyCounts = { ...counts, latencyJobs: Math.max(10, Math.round(counts.latencyJobs / 2)) };
       const numpyWarm = await measureCluster(dir, np, numpyCounts, { warm: true, workerArgs: ['--python-preload', 'numpy'], env, throughput: false, limitMs });
       f.py_numpy_job_p50_ms = numpyWarm.latencyP50Ms;
