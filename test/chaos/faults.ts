@@ -14,6 +14,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export class FaultInjector {
   private readonly round: FaultKind[] = [];
+  /** When each worker was SIGKILLed (epoch ms), to tell a double completion at a worker's death from any other. */
+  readonly workerKills: Array<{ readonly workerId: string; readonly at: number }> = [];
   readonly counts: Record<FaultKind, number> = { 'kill-worker': 0, 'stop-worker': 0, 'kill-master': 0, 'stop-master': 0, partition: 0, 'slow-link': 0 };
 
   constructor(
@@ -54,6 +56,7 @@ export class FaultInjector {
     const workerId = cluster.workerIds[random.int(cluster.workerIds.length)] ?? '';
     switch (kind) {
       case 'kill-worker':
+        this.workerKills.push({ workerId, at: Date.now() });
         await cluster.killWorker(workerId);
         await sleep(random.between(300, 2_000));
         cluster.startWorker(workerId);

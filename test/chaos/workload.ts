@@ -39,7 +39,7 @@ export class Workload {
   command(seconds: number, parents: readonly string[] = []): string {
     const l = this.ledger;
     const check = parents.map((p) => `[ -s ${l}/$TITAN_DAG_ID.${p}.done ] || echo "parent ${p} not done" >> ${l}/$TITAN_JOB_ID.early;`).join(' ');
-    return `${check} echo $TITAN_ATTEMPT >> ${l}/$TITAN_JOB_ID.start; sleep ${seconds.toFixed(2)}; echo done >> ${l}/$TITAN_JOB_ID.done`;
+    return `${check} echo $TITAN_ATTEMPT >> ${l}/$TITAN_JOB_ID.start; sleep ${seconds.toFixed(2)}; echo "done $TITAN_ATTEMPT $(date +%s%3N) $TITAN_WORKER_ID" >> ${l}/$TITAN_JOB_ID.done`;
   }
 
   /** One step of the workload, chosen by the seeded generator; failures from faults are retried. */
