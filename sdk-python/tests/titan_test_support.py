@@ -25,7 +25,8 @@ if SDK_DIR not in sys.path:
 from titan_sdk import TitanClient  # noqa: E402
 
 MAIN = os.path.join(REPO, "dist", "src", "cli", "main.js")
-ACCEPTANCE = os.path.normpath(os.path.join(REPO, "..", "shared", "acceptance", "pipelines"))
+#: The sample pipelines the repo keeps (test/fixtures/pipelines), as the TS tests use them.
+ACCEPTANCE = os.path.join(REPO, "test", "fixtures", "pipelines")
 TOKEN = "test-token-python-sdk-0123"
 NODE = os.environ.get("TITAN_TEST_NODE") or shutil.which("node") or "node"
 START_TIMEOUT = 20.0
