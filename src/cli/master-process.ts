@@ -22,7 +22,7 @@ import { DEFAULT_RATE_LIMIT } from '../security/rate-limiter.js';
 import { Security } from '../security/security.js';
 import { loadServerTls, type ServerTlsMaterial } from '../security/tls.js';
 import { SqliteStore } from '../store/sqlite-store.js';
-import type { Store } from '../store/store.js';
+import { SqliteAsyncStore } from '../store/sqlite-async-store.js';
 
 /** `titan master`'s settings: the master's own, and those of the parts wired around it. */
 export interface MasterProcessOptions extends MasterOptions {
@@ -38,7 +38,7 @@ export interface MasterProcessOptions extends MasterOptions {
  */
 export class MasterProcess {
   readonly master: Master;
-  readonly store: Store;
+  readonly store: SqliteStore;
   readonly security: Security;
   readonly token: string;
   /** The HTTP API when --http; built now so tests can drive it before it listens. */
@@ -88,7 +88,15 @@ export class MasterProcess {
     );
     this.inference = new InferenceCoordinator(options.inference ?? DEFAULT_INFERENCE, log);
     const inferenceHost = this.inferenceHost();
-    const master = new Master({ options, log, store: this.store, security: this.security, token: this.token, inference: masterInferencePort(inferenceHost) });
+    const master = new Master({
+      options,
+      log,
+      store: this.store,
+      commits: new SqliteAsyncStore(this.store),
+      security: this.security,
+      token: this.token,
+      inference: masterInferencePort(inferenceHost),
+    });
     this.master = master;
     this.janitor = new Janitor(janitorOperations(master), options.janitor ?? JANITOR_DEFAULTS);
     master.observe(this.janitor);
@@ -151,6 +159,7 @@ export class MasterProcess {
     this.janitor.close();
     this.legacy.close();
     await this.tcp.close();
+    await this.master.drain();
     this.security.recordSystem('MASTER_STOP', 'ok');
     this.security.close();
     this.store.close();

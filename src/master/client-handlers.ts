@@ -27,6 +27,7 @@ import { handleServiceMessage, type ServiceHost } from './service-requests.js';
 import { handleKvMessage, type KvHost } from './kv-requests.js';
 import { handleScheduleMessage, type ScheduleRequestHost } from './schedule-requests.js';
 import { handlePipelineSubmit, type PipelineRequestHost } from './pipeline-requests.js';
+import { replyWhenDurable } from './durable-reply.js';
 import { checkRunnable } from './isolation-spec.js';
 import { jobSpecOf } from './job-spec.js';
 import { ownerOf } from '../security/policy.js';
@@ -50,12 +51,11 @@ export function handleClientMessage(master: ClientHost, session: ClientContext, 
       reply.ok({ pong: true, at: Date.now() });
       return;
     case Opcode.JOB_SUBMIT: {
-      const [jobId] = submit(master, session, [parseBody(JobSubmitRequest, msg)]);
-      reply.ok({ jobId });
+      replyWhenDurable(reply, submit(master, session, [parseBody(JobSubmitRequest, msg)]), ([jobId]) => ({ jobId }));
       return;
     }
     case Opcode.JOB_SUBMIT_BATCH:
-      reply.ok({ jobIds: submit(master, session, parseBody(JobSubmitBatchRequest, msg).jobs) });
+      replyWhenDurable(reply, submit(master, session, parseBody(JobSubmitBatchRequest, msg).jobs), (jobIds) => ({ jobIds }));
       return;
     case Opcode.JOB_STATUS:
       reply.ok(jobView(master, parseBody(JobRef, msg).jobId));
@@ -67,8 +67,7 @@ export function handleClientMessage(master: ClientHost, session: ClientContext, 
     }
     case Opcode.JOB_CANCEL: {
       const { jobId } = parseBody(JobRef, msg);
-      master.commands.apply(master.commands.cancel(jobId, Date.now()));
-      reply.ok(jobView(master, jobId));
+      replyWhenDurable(reply, master.commands.applyAndWait(master.commands.cancel(jobId, Date.now())), () => jobView(master, jobId));
       return;
     }
     case Opcode.JOB_WAIT:
@@ -126,7 +125,7 @@ export function handleClientMessage(master: ClientHost, session: ClientContext, 
 }
 
 /** Validates every job of the batch first, so a batch is accepted whole or not at all. */
-function submit(master: ClientHost, session: ClientContext, bodies: readonly SubmitBody[]): string[] {
+function submit(master: ClientHost, session: ClientContext, bodies: readonly SubmitBody[]): Promise<string[]> {
   master.commands.refuseWhenStoreFull();
   const ids = new Set<string>();
   if (session.identity !== null) master.security.checkQuota(session.identity, bodies.length, activeJobIds(master));
@@ -150,8 +149,7 @@ function submit(master: ClientHost, session: ClientContext, bodies: readonly Sub
     effects.push(...master.commands.submit(jobId, owner === undefined ? spec : { ...spec, owner }, now));
     return jobId;
   });
-  master.commands.applyAcknowledged(effects);
-  return jobIds;
+  return master.commands.applyAcknowledged(effects).then(() => jobIds);
 }
 
 function waitForJob(master: ClientHost, session: ClientContext, req: { jobId: string; timeoutMs?: number | undefined }, reply: Replier): void {

@@ -5,6 +5,7 @@ import { isFinal } from '../core/job.js';
 import { Opcode, opcodeName } from '../protocol/opcodes.js';
 import { ApprovalDecision, DagAddJobsRequest, DagListRequest, DagRef, DagSubmitRequest, DagWaitRequest, JobRef } from '../protocol/messages.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
+import { replyWhenDurable } from './durable-reply.js';
 import { dagStatus, planDagJobs, submitPlanned, toDagView } from './dag-handlers.js';
 import { approvalTarget, decideKvGate, listApprovals } from './approvals.js';
 import { activeJobIds, jobView } from './find-job.js';
@@ -34,8 +35,7 @@ export function handleDagMessage(master: DagRequestHost, session: ClientContext,
       const planned = planDagJobs(master, dagId, jobs);
       const effects: Effect[] = master.commands.createDag(dagId, req.name, Date.now());
       const jobIds = submitPlanned(master, planned, effects, ownerOf(session.identity));
-      master.commands.applyAcknowledged(effects);
-      reply.ok({ dagId, jobIds });
+      replyWhenDurable(reply, master.commands.applyAcknowledged(effects), () => ({ dagId, jobIds }));
       return true;
     }
     case Opcode.DAG_ADD_JOBS: {
@@ -46,8 +46,7 @@ export function handleDagMessage(master: DagRequestHost, session: ClientContext,
         throw new TitanError(ErrorCode.INVALID_REQUEST, `DAG ${req.dagId} is not running; jobs can only be added while it runs`);
       const effects: Effect[] = [];
       const jobIds = submitPlanned(master, planDagJobs(master, req.dagId, req.jobs), effects, ownerOf(session.identity));
-      master.commands.applyAcknowledged(effects);
-      reply.ok({ dagId: req.dagId, jobIds });
+      replyWhenDurable(reply, master.commands.applyAcknowledged(effects), () => ({ dagId: req.dagId, jobIds }));
       return true;
     }
     case Opcode.DAG_STATUS:
@@ -60,8 +59,7 @@ export function handleDagMessage(master: DagRequestHost, session: ClientContext,
     }
     case Opcode.DAG_CANCEL: {
       const { dagId } = parseBody(DagRef, msg);
-      master.commands.apply(master.commands.cancelDag(dagId, Date.now()));
-      reply.ok(dagStatus(master, dagId));
+      replyWhenDurable(reply, master.commands.applyAndWait(master.commands.cancelDag(dagId, Date.now())), () => dagStatus(master, dagId));
       return true;
     }
     case Opcode.DAG_WAIT: {
@@ -98,8 +96,7 @@ export function handleDagMessage(master: DagRequestHost, session: ClientContext,
       const dag = stored.spec.dagId !== undefined ? master.reads.getDag(stored.spec.dagId) : undefined;
       // A retried job is unfinished again: it counts against the quota like a new submission.
       if (session.identity !== null) master.security.checkQuota(session.identity, 1, activeJobIds(master));
-      master.commands.applyAcknowledged(master.commands.retry(stored, dag, Date.now()));
-      reply.ok(jobView(master, jobId));
+      replyWhenDurable(reply, master.commands.applyAcknowledged(master.commands.retry(stored, dag, Date.now())), () => jobView(master, jobId));
       return true;
     }
     case Opcode.JOB_APPROVE:
@@ -119,9 +116,8 @@ export function handleDagMessage(master: DagRequestHost, session: ClientContext,
       }
       const jobId = approvalTarget(master, req.jobId ?? '');
       const effects = approve ? master.commands.approve(jobId, by, now) : master.commands.reject(jobId, by, req.reason, now);
-      master.commands.apply(effects);
       master.log.info({ jobId, by, decision: approve ? 'approved' : 'rejected' }, 'approval decision');
-      reply.ok(jobView(master, jobId));
+      replyWhenDurable(reply, master.commands.applyAndWait(effects), () => jobView(master, jobId));
       return true;
     }
     case Opcode.APPROVAL_LIST:

@@ -12,8 +12,9 @@ function ports(applied: Effect[][] = []): { scheduler: Scheduler; store: SqliteS
   const sources: PortSources = {
     scheduler,
     store,
-    apply: (effects) => (applied.push([...effects]), true),
-    applyAcknowledged: (effects) => void applied.push([...effects]),
+    apply: (effects) => void applied.push([...effects]),
+    applyAndWait: (effects) => (applied.push([...effects]), Promise.resolve(true)),
+    applyAcknowledged: (effects) => (applied.push([...effects]), Promise.resolve()),
     refuseWhenStoreFull: () => undefined,
     explainedWait: (job, now) => `explained: ${scheduler.waitingReason(job, now) ?? 'nothing'}`,
   };
@@ -26,6 +27,7 @@ void describe("the master's job ports", () => {
     assert.deepEqual(Object.keys(cut.commands).sort(), [
       'apply',
       'applyAcknowledged',
+      'applyAndWait',
       'approve',
       'cancel',
       'cancelDag',
@@ -48,7 +50,7 @@ void describe("the master's job ports", () => {
       'listKeyedArtifacts',
       'publishArtifact',
     ]);
-    assert.deepEqual(Object.keys(cut.schedules).sort(), ['deleteSchedule', 'listSchedules', 'putSchedule']);
+    assert.deepEqual(Object.keys(cut.schedules).sort(), ['deleteSchedule', 'listSchedules']);
     assert.deepEqual(Object.keys(cut.reaps).sort(), ['reapOverdue', 'reapUnreported']);
     // Nothing that writes jobs, workers or the store's meta leaks into the read model.
     for (const name of ['submit', 'registerWorker', 'writeJobs', 'setMeta', 'kvPut', 'pruneBatch', 'close']) assert.equal(name in cut.reads, false, name);

@@ -36,18 +36,21 @@ const HISTORY_READS = [
   'artifactReachable',
 ] as const;
 const KV = ['kvGet', 'kvPut', 'kvDelete', 'kvSadd', 'kvSmembers', 'kvKeys', 'publishArtifact', 'getKeyedArtifact', 'listKeyedArtifacts'] as const;
-const SCHEDULE_RECORDS = ['listSchedules', 'putSchedule', 'deleteSchedule'] as const;
+const SCHEDULE_RECORDS = ['listSchedules', 'deleteSchedule'] as const;
 const JANITOR_REAPS = ['reapOverdue', 'reapUnreported'] as const;
 
 /**
- * Changing jobs: a command of the core returns effects; `apply` persists them in one transaction,
- * then performs the rest (Master.apply).
+ * Changing jobs: a command of the core returns effects; `apply` commits them with the rest of the
+ * tick, then performs the rest (Master.apply). Nothing is answered before its change is on disk:
+ * a reply waits for `applyAndWait` or `applyAcknowledged`.
  */
 export interface JobCommands extends Pick<Scheduler, (typeof CLIENT_COMMANDS)[number]> {
-  /** Returns whether the changes are on disk now (false: held back by a full disk). */
-  apply(effects: readonly Effect[], schedules?: readonly ScheduleRecord[]): boolean;
-  /** apply() for a request about to be answered ok: a change held back by a full disk is answered E_STORE_FULL. */
-  applyAcknowledged(effects: readonly Effect[]): void;
+  /** Commits and performs in the background; a store error is logged. */
+  apply(effects: readonly Effect[], schedules?: readonly ScheduleRecord[]): void;
+  /** Resolves true once the changes are on disk and performed, false when a full disk holds them (written later). */
+  applyAndWait(effects: readonly Effect[], schedules?: readonly ScheduleRecord[]): Promise<boolean>;
+  /** applyAndWait() for a request about to be answered ok: a change held back by a full disk rejects with E_STORE_FULL. */
+  applyAcknowledged(effects: readonly Effect[]): Promise<void>;
   /** Throws E_STORE_FULL while the disk is full. */
   refuseWhenStoreFull(): void;
 }
@@ -75,6 +78,7 @@ export interface PortSources {
   readonly scheduler: Scheduler;
   readonly store: Store;
   apply: JobCommands['apply'];
+  applyAndWait: JobCommands['applyAndWait'];
   applyAcknowledged: JobCommands['applyAcknowledged'];
   refuseWhenStoreFull: JobCommands['refuseWhenStoreFull'];
   explainedWait: JobReads['explainedWait'];
@@ -96,6 +100,7 @@ export function jobPorts(from: PortSources): JobPorts {
     commands: {
       ...only(scheduler, CLIENT_COMMANDS),
       apply: from.apply,
+      applyAndWait: from.applyAndWait,
       applyAcknowledged: from.applyAcknowledged,
       refuseWhenStoreFull: from.refuseWhenStoreFull,
     },

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from '../common/log.js';
-import { ErrorCode, storeFullError, TitanError } from '../common/errors.js';
+import { asTitanError, ErrorCode, storeFullError, TitanError } from '../common/errors.js';
 import { Scheduler } from '../core/scheduler.js';
 import type { Effect } from '../core/effects.js';
 import type { Job } from '../core/job.js';
@@ -25,7 +25,7 @@ import { DEFAULT_RETENTION_MS, Retention } from './retention.js';
 import { EventFeed } from './event-feed.js';
 import { WorkerVitals } from './worker-vitals.js';
 import { jobPorts, type JanitorReaps, type JobCommands, type JobReads, type KvStore, type WorkerReports } from './job-ports.js';
-import { StoreGuard, type StoreBatch } from './store-guard.js';
+import { StoreGuard, type CommitOutcome, type StoreBatch, type TickCommits } from './store-guard.js';
 import type { Security } from '../security/security.js';
 import type { InferencePort } from './inference-port.js';
 import type { WorkerObserver } from './worker-observer.js';
@@ -35,6 +35,8 @@ export interface MasterParts {
   readonly options: MasterOptions;
   readonly log: Logger;
   readonly store: Store;
+  /** Where the transitions of each tick are committed, together (the store's group commit). */
+  readonly commits: TickCommits;
   readonly security: Security;
   /** The cluster token workers and the CLI authenticate with. */
   readonly token: string;
@@ -114,7 +116,13 @@ export class Master {
     this.security = parts.security;
     this.inference = parts.inference;
     this.bodyLimits = options.bodyLimits ?? DEFAULT_BODY_LIMITS;
-    this.storeGuard = new StoreGuard(this.store, options.dataDir, log, (batch) => this.perform(batch));
+    this.storeGuard = new StoreGuard(
+      parts.commits,
+      options.dataDir,
+      log,
+      (batch) => this.perform(batch),
+      (seconds) => this.feed.storeWrote(seconds),
+    );
     this.artifacts = new ArtifactStore(join(options.dataDir, 'artifacts'));
     this.logs = new LogIntake(this.store, options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES);
     this.retention = new Retention(this.store, this.artifacts, options.retentionMs ?? DEFAULT_RETENTION_MS, log, options.retentionIntervalMs);
@@ -123,6 +131,7 @@ export class Master {
       scheduler: this.scheduler,
       store: this.store,
       apply: (effects, schedules) => this.apply(effects, schedules),
+      applyAndWait: (effects, schedules) => this.applyAndWait(effects, schedules),
       applyAcknowledged: (effects) => this.applyAcknowledged(effects),
       refuseWhenStoreFull: () => this.refuseWhenStoreFull(),
       explainedWait: (job, now) => this.scaling.explain(job.spec.requirement, this.scheduler.waitingReason(job, now)),
@@ -193,23 +202,22 @@ export class Master {
     return randomBytes(6).toString('hex');
   }
 
-  /** Persists the transitions (and the schedules they fire for) in one transaction, then performs the rest in order. */
   /**
-   * Returns whether the changes are on disk now; on a full disk they are held, their effects
-   * deferred until they commit (StoreGuard), and the caller must not acknowledge them.
+   * Persists the transitions (and the schedules they fire for) with the rest of this tick, then
+   * performs the rest in order. For changes nobody is answered about (timers, worker reports whose
+   * answer does not wait): a store error is logged, as the change then lives in memory only.
    */
-  apply(effects: readonly Effect[], schedules: readonly ScheduleRecord[] = []): boolean {
-    if (effects.length === 0 && schedules.length === 0) return true;
-    const writes = [];
-    const dags = new Set<Dag>();
-    for (const effect of effects) {
-      if (effect.type === 'persist') writes.push({ job: effect.job, event: effect.event });
-      else if (effect.type === 'persistDag') dags.add(effect.dag);
+  apply(effects: readonly Effect[], schedules: readonly ScheduleRecord[] = []): void {
+    this.commit(effects, schedules).catch((err: unknown) => this.log.error({ err }, 'a store write failed; the change is in memory only'));
+  }
+
+  /** apply() for a change a reply waits for: resolves true once on disk, false when a full disk holds it (it is written later). */
+  async applyAndWait(effects: readonly Effect[], schedules: readonly ScheduleRecord[] = []): Promise<boolean> {
+    try {
+      return (await this.commit(effects, schedules)) === 'committed';
+    } catch (err) {
+      throw this.storeError(err);
     }
-    const began = performance.now();
-    const committed = this.storeGuard.commit({ writes, dags: [...dags], schedules, effects });
-    if (committed && (writes.length > 0 || dags.size > 0 || schedules.length > 0)) this.feed.storeWrote((performance.now() - began) / 1000);
-    return committed;
   }
 
   /** Throws E_STORE_FULL while the disk is full: nothing new is accepted that could not be kept. */
@@ -218,12 +226,35 @@ export class Master {
   }
 
   /** apply() for a request about to be answered ok: a change held back by a full disk is answered E_STORE_FULL instead. */
-  applyAcknowledged(effects: readonly Effect[]): void {
-    if (this.apply(effects)) return;
+  async applyAcknowledged(effects: readonly Effect[]): Promise<void> {
+    if (await this.applyAndWait(effects)) return;
     throw new TitanError(
       ErrorCode.STORE_FULL,
       `the master's disk filled up while accepting this (data dir ${this.options.dataDir}); it is held in memory and will be written and run once space is freed there: do not submit it again`,
     );
+  }
+
+  /** Resolves once every change accepted so far is on disk (or held by a full disk): the store may then close. */
+  drain(): Promise<void> {
+    return this.storeGuard.drain();
+  }
+
+  private commit(effects: readonly Effect[], schedules: readonly ScheduleRecord[]): Promise<CommitOutcome> {
+    if (effects.length === 0 && schedules.length === 0) return Promise.resolve('committed');
+    const writes = [];
+    const dags = new Set<Dag>();
+    for (const effect of effects) {
+      if (effect.type === 'persist') writes.push({ job: effect.job, event: effect.event });
+      else if (effect.type === 'persistDag') dags.add(effect.dag);
+    }
+    return this.storeGuard.commit({ writes, dags: [...dags], schedules, effects });
+  }
+
+  /** A store error as the request's answer: a full disk named with the data dir, anything else logged as internal. */
+  private storeError(err: unknown): TitanError {
+    const error = asTitanError(err, this.options.dataDir);
+    if (error.code === ErrorCode.INTERNAL) this.log.error({ err }, 'a store write failed');
+    return error;
   }
 
   /** What follows a batch's commit: live feeds, then dispatches, kills and notifications in order. */

@@ -10,6 +10,7 @@ import {
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import type { Master } from './master.js';
 import { parseBody } from '../protocol/parse-body.js';
+import { replyWhenDurable } from './durable-reply.js';
 
 export type ScheduleRequestHost = Pick<Master, 'schedules'>;
 
@@ -17,21 +18,20 @@ export type ScheduleRequestHost = Pick<Master, 'schedules'>;
 export function handleScheduleMessage(master: ScheduleRequestHost, msg: IncomingMessage, reply: Replier): boolean {
   switch (msg.opcode) {
     case Opcode.SCHEDULE_ADD:
-      reply.ok({ schedule: master.schedules.add(parseBody(ScheduleAddRequest, msg)) } satisfies ScheduleReply);
+      replyWhenDurable(reply, master.schedules.add(parseBody(ScheduleAddRequest, msg)), (schedule) => ({ schedule }) satisfies ScheduleReply);
       return true;
     case Opcode.SCHEDULE_LIST:
       parseBody(ScheduleListRequest, msg);
       reply.ok({ schedules: master.schedules.list() } satisfies ScheduleListReply);
       return true;
     case Opcode.SCHEDULE_REMOVE:
-      master.schedules.remove(parseBody(ScheduleRef, msg).id);
-      reply.ok({ removed: true } satisfies ScheduleRemoveReply);
+      replyWhenDurable(reply, master.schedules.remove(parseBody(ScheduleRef, msg).id), () => ({ removed: true }) satisfies ScheduleRemoveReply);
       return true;
     case Opcode.SCHEDULE_PAUSE:
-      reply.ok({ schedule: master.schedules.pause(parseBody(ScheduleRef, msg).id) } satisfies ScheduleReply);
+      replyWhenDurable(reply, master.schedules.pause(parseBody(ScheduleRef, msg).id), (schedule) => ({ schedule }) satisfies ScheduleReply);
       return true;
     case Opcode.SCHEDULE_RESUME:
-      reply.ok({ schedule: master.schedules.resume(parseBody(ScheduleRef, msg).id) } satisfies ScheduleReply);
+      replyWhenDurable(reply, master.schedules.resume(parseBody(ScheduleRef, msg).id), (schedule) => ({ schedule }) satisfies ScheduleReply);
       return true;
     default:
       return false;

@@ -2,7 +2,7 @@ import type { CronTimes } from '../common/cron.js';
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { compileCron } from '../common/cron.js';
-import { ErrorCode, TitanError } from '../common/errors.js';
+import { ErrorCode, storeFullError, TitanError } from '../common/errors.js';
 import type { Effect } from '../core/effects.js';
 import { decideSchedule, startsQueuedRun, type ScheduleReason, type ScheduleState } from '../core/schedule.js';
 import { DagSubmitRequest } from '../protocol/messages.js';
@@ -13,7 +13,7 @@ import type { ScheduleRecords } from './job-ports.js';
 import type { Master } from './master.js';
 
 /** What schedules use of the master: DAG planning and submission, the deadline heap, DAG watchers. */
-export type ScheduleHost = Pick<Master, 'commands' | 'reads' | 'artifacts' | 'log' | 'deadlines' | 'watchers'>;
+export type ScheduleHost = Pick<Master, 'commands' | 'reads' | 'artifacts' | 'log' | 'deadlines' | 'watchers' | 'drain' | 'options'>;
 
 /** A due time served at most this late (a busy event loop, a quick restart) still counts as on time. */
 const GRACE_MS = 1000;
@@ -58,7 +58,8 @@ export class Schedules {
     }
   }
 
-  add(req: z.output<typeof ScheduleAddRequest>): ScheduleView {
+  /** Resolves once the schedule is on disk (and armed). */
+  async add(req: z.output<typeof ScheduleAddRequest>): Promise<ScheduleView> {
     // Checked here rather than in the message schema, so the client SDK does not need croner.
     compileCron(req.cron, req.tz ?? null);
     planDagJobs(this.master, 'schedule-check', req.jobs); // refuses bad jobs now, not at the first fire
@@ -77,38 +78,47 @@ export class Schedules {
       createdAt: now,
       resumedAt: null,
     };
-    this.records.putSchedule(record);
-    return this.view(this.load(record));
+    const live = this.load(record);
+    await this.write(record);
+    return this.view(live);
   }
 
   list(): ScheduleView[] {
     return [...this.live.values()].map((s) => this.view(s));
   }
 
-  remove(id: string): void {
+  /** Disarms the schedule at once; resolves once its row is deleted, after any fire of it still being committed. */
+  async remove(id: string): Promise<void> {
     const s = this.get(id);
-    this.records.deleteSchedule(id);
     this.disarm(s);
     this.live.delete(id);
+    await this.master.drain();
+    this.records.deleteSchedule(id);
   }
 
-  pause(id: string): ScheduleView {
+  async pause(id: string): Promise<ScheduleView> {
     const s = this.get(id);
     s.record = { ...s.record, paused: true };
-    this.records.putSchedule(s.record);
     this.disarm(s);
+    await this.write(s.record);
     return this.view(s);
   }
 
-  resume(id: string): ScheduleView {
+  async resume(id: string): Promise<ScheduleView> {
     const s = this.get(id);
     if (!s.record.paused) return this.view(s);
     const now = Date.now();
     s.record = { ...s.record, paused: false, resumedAt: now };
-    this.records.putSchedule(s.record);
+    const written = this.write(s.record);
     s.settledThrough = Math.max(s.settledThrough, now);
     this.tick(s, now);
+    await written;
     return this.view(s);
+  }
+
+  /** A schedule row goes to disk in order with the fires already committing (a fire writes its row too). */
+  private async write(record: ScheduleRecord): Promise<void> {
+    if (!(await this.master.commands.applyAndWait([], [record]))) throw storeFullError(this.master.options.dataDir);
   }
 
   private get(id: string): LiveSchedule {

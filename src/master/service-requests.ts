@@ -6,6 +6,7 @@ import { jobView } from './find-job.js';
 import type { Master } from './master.js';
 import { parseBody } from '../protocol/parse-body.js';
 import type { ClientContext } from './client-context.js';
+import { replyWhenDurable } from './durable-reply.js';
 
 export type ServiceHost = Pick<Master, 'reads' | 'commands' | 'services'>;
 
@@ -43,15 +44,13 @@ export function handleServiceMessage(master: ServiceHost, caller: ClientContext,
       return true;
     case Opcode.SERVICE_STOP: {
       const { jobId } = parseBody(JobRef, msg);
-      master.commands.apply(master.commands.stopService(jobId, Date.now()));
-      reply.ok(jobView(master, jobId));
+      replyWhenDurable(reply, master.commands.applyAndWait(master.commands.stopService(jobId, Date.now())), () => jobView(master, jobId));
       return true;
     }
     case Opcode.SERVICE_RESTART: {
       const { jobId } = parseBody(JobRef, msg);
       master.services.forget(jobId);
-      master.commands.apply(master.commands.restartService(jobId, Date.now()));
-      reply.ok(jobView(master, jobId));
+      replyWhenDurable(reply, master.commands.applyAndWait(master.commands.restartService(jobId, Date.now())), () => jobView(master, jobId));
       return true;
     }
     default:

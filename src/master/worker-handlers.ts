@@ -18,6 +18,9 @@ import type { Session } from './session.js';
 import { leaseMsFor, supersededResult } from '../core/lease.js';
 import type { JobOutcome } from '../core/job.js';
 import type { Effect } from '../core/effects.js';
+import { replyWhenDurable } from './durable-reply.js';
+
+const OK = { ok: true } as const;
 
 /** What the worker operations use: reports into the core, the connection's bookkeeping, logs and services. */
 export type WorkerHost = Pick<
@@ -94,8 +97,7 @@ export function handleWorkerMessage(master: WorkerHost, session: Session, ctx: W
     }
     case Opcode.JOB_STARTED: {
       const report = parseBody(JobStartedReport, msg);
-      master.commands.apply(master.workerReports.jobStarted(workerId, report.jobId, report.attempt, now));
-      reply.ok({ ok: true });
+      replyWhenDurable(reply, master.commands.applyAndWait(master.workerReports.jobStarted(workerId, report.jobId, report.attempt, now)), () => OK);
       return;
     }
     case Opcode.JOB_FINISHED: {
@@ -103,8 +105,7 @@ export function handleWorkerMessage(master: WorkerHost, session: Session, ctx: W
       // Refused before it changes anything: the worker keeps the result and sends it again.
       master.commands.refuseWhenStoreFull();
       if (report.stopped === true) {
-        master.commands.apply(master.workerReports.handBack(workerId, report.jobId, report.attempt, now));
-        reply.ok({ ok: true });
+        replyWhenDurable(reply, master.commands.applyAndWait(master.workerReports.handBack(workerId, report.jobId, report.attempt, now)), () => OK);
         return;
       }
       const timeout = master.reads.job(report.jobId)?.spec.timeoutSeconds ?? 0;
@@ -118,8 +119,9 @@ export function handleWorkerMessage(master: WorkerHost, session: Session, ctx: W
         ...(report.leaseExpired === true ? { leaseExpired: true } : {}),
       };
       const effects = master.workerReports.jobFinished(workerId, report.jobId, report.attempt, outcome, now);
-      master.commands.apply(effects.length > 0 ? effects : supersededResultOfStoredJob(master, workerId, report.jobId, report.attempt, outcome, now));
-      reply.ok({ ok: true });
+      const recorded = effects.length > 0 ? effects : supersededResultOfStoredJob(master, workerId, report.jobId, report.attempt, outcome, now);
+      // The worker forgets the result once answered: the answer waits until the result is on disk.
+      replyWhenDurable(reply, master.commands.applyAndWait(recorded), () => OK);
       return;
     }
     case Opcode.JOB_LOG_LINES: {
@@ -135,8 +137,7 @@ export function handleWorkerMessage(master: WorkerHost, session: Session, ctx: W
       if (effects.length > 0) {
         master.services.ready(report.jobId, { workerId, host: hostOf(session.peer.remoteAddress), port: report.port, pid: report.pid, readyAt: now });
       }
-      master.commands.apply(effects);
-      reply.ok({ ok: true });
+      replyWhenDurable(reply, master.commands.applyAndWait(effects), () => OK);
       return;
     }
     case Opcode.SERVICE_RESTARTED: {

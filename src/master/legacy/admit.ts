@@ -19,13 +19,13 @@ function roleFor(action: Action): Role | undefined {
  * there), then the handler; a request that is not a read gets its `received` ledger row before
  * the handler runs and one with its outcome and the ids it created after. Never throws: everything becomes the original's `ERROR: …` text.
  */
-export function serveLegacyRequest(
+export async function serveLegacyRequest(
   master: LegacyHost & Pick<Master, 'security'>,
   names: LegacyNameBook,
   identity: Identity,
   request: LegacyRequest,
   source: string,
-): LegacyReply {
+): Promise<LegacyReply> {
   const requirement = legacyRequirementOf(request.opcode, request.payload);
   // Not a v1 request opcode: answered as such by the handler, and nothing happens.
   if (requirement === undefined) return handleLegacyRequest(master, names, request);
@@ -44,7 +44,7 @@ export function serveLegacyRequest(
       return fail((err as Error).message, ErrorCode.INTERNAL);
     }
   }
-  const reply = handleLegacyRequest(master, names, request);
+  const reply = await handleLegacyRequest(master, names, request);
   if (isAudited(requirement)) {
     const target = [targetOf(requirement), ...(reply.created ?? []).slice(0, 20)].filter((t) => t.length > 0).join(',');
     master.security.record(identity, action, target, source, reply.ok ? 'ok' : `error ${reply.code ?? ErrorCode.INVALID_REQUEST}: ${reply.text.slice(0, 300)}`);

@@ -42,7 +42,7 @@ export interface LegacyGateParts {
   readonly options: Pick<MasterOptions, 'host' | 'allowLegacyUnauthenticated' | 'legacyRole' | 'authTimeoutMs' | 'maxFrameSize'>;
   readonly security: Pick<Security, 'refuseUnauthenticated'>;
   readonly log: Logger;
-  serve(identity: Identity, request: LegacyRequest, source: string): LegacyReply;
+  serve(identity: Identity, request: LegacyRequest, source: string): Promise<LegacyReply>;
 }
 
 export class LegacyGate {
@@ -97,7 +97,7 @@ export class LegacyGate {
     socket.on('data', (chunk: Buffer) => {
       // Later bytes are read and dropped, so unread input cannot reset the connection under the reply.
       if (answered) return;
-      let reply: LegacyReply | undefined;
+      let reply: LegacyReply | Promise<LegacyReply> | undefined;
       if (this.parts.options.allowLegacyUnauthenticated !== true) {
         this.parts.log.warn({ from: socket.remoteAddress }, `refused a protocol v1 client: v1 is off without ${LEGACY_FLAG}`);
         this.recordRefusal(socket, chunk, `protocol v1 is off without ${LEGACY_FLAG}`);
@@ -120,8 +120,12 @@ export class LegacyGate {
       }
       answered = true;
       clearTimeout(deadline);
-      socket.end(encodeLegacyFrame(reply.ok ? LegacyOp.ACK : LegacyOp.ERROR, reply.text));
-      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+      void Promise.resolve(reply)
+        .catch((err: unknown) => fail(err instanceof TitanError ? err.message : String(err)))
+        .then((answer) => {
+          socket.end(encodeLegacyFrame(answer.ok ? LegacyOp.ACK : LegacyOp.ERROR, answer.text));
+          setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+        });
     });
   }
 

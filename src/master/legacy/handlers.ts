@@ -46,9 +46,9 @@ const STATUS: Record<JobState, string> = {
 };
 
 /** Serves one v1 request on the master's own operations. Never throws: errors become `ERROR: …` text. */
-export function handleLegacyRequest(master: LegacyHost, names: LegacyNameBook, req: LegacyRequest): LegacyReply {
+export async function handleLegacyRequest(master: LegacyHost, names: LegacyNameBook, req: LegacyRequest): Promise<LegacyReply> {
   try {
-    return dispatch(master, names, req.opcode, req.payload);
+    return await dispatch(master, names, req.opcode, req.payload);
   } catch (err) {
     if (err instanceof TitanError) return fail(err.message, err.code);
     master.log.error({ err, opcode: req.opcode }, 'legacy request failed');
@@ -56,19 +56,19 @@ export function handleLegacyRequest(master: LegacyHost, names: LegacyNameBook, r
   }
 }
 
-function dispatch(master: LegacyHost, names: LegacyNameBook, opcode: number, payload: string): LegacyReply {
+async function dispatch(master: LegacyHost, names: LegacyNameBook, opcode: number, payload: string): Promise<LegacyReply> {
   switch (opcode) {
     case LegacyOp.SUBMIT_DAG:
-      return ack('DAG_ACCEPTED', submitLegacyJobs(master, names, parseLegacyDag(payload)));
+      return ack('DAG_ACCEPTED', await submitLegacyJobs(master, names, parseLegacyDag(payload)));
     case LegacyOp.SUBMIT_JOB:
-      return ack('JOB_ACCEPTED', submitLegacyJobs(master, names, parseLegacyDag(payload)));
+      return ack('JOB_ACCEPTED', await submitLegacyJobs(master, names, parseLegacyDag(payload)));
     case LegacyOp.RUN:
       return runUploadedScript(master, names, payload);
     case LegacyOp.DEPLOY:
       return deployUploadedScript(master, names, payload);
     case LegacyOp.STOP: {
       const jobId = knownJob(names, payload.trim());
-      master.commands.apply(master.commands.stopService(jobId, Date.now()));
+      await master.commands.applyAndWait(master.commands.stopService(jobId, Date.now()));
       return ack('STOPPED');
     }
     case LegacyOp.STATS:
@@ -117,16 +117,16 @@ function knownJob(names: LegacyNameBook, name: string): string {
   return jobId;
 }
 
-function cancel(master: LegacyHost, names: LegacyNameBook, name: string): LegacyReply {
+async function cancel(master: LegacyHost, names: LegacyNameBook, name: string): Promise<LegacyReply> {
   const jobId = knownJob(names, name);
   const view = jobView(master, jobId);
   if (isFinal(view.state)) return fail(`${name} already finished (${STATUS[view.state]}); nothing to cancel`);
-  master.commands.apply(master.commands.cancel(jobId, Date.now()));
+  await master.commands.applyAndWait(master.commands.cancel(jobId, Date.now()));
   return ack('CANCELLED');
 }
 
 /** OP_RUN `file|REQ`: runs a script uploaded earlier (OP_UPLOAD_ASSET / OP_DEPLOY_SCRIPT) as a job named TSK-<id>. */
-function runUploadedScript(master: LegacyHost, names: LegacyNameBook, payload: string): LegacyReply {
+async function runUploadedScript(master: LegacyHost, names: LegacyNameBook, payload: string): Promise<LegacyReply> {
   const [file = '', req = ''] = payload.split('|').map((f) => f.trim());
   const published = master.kv.getKeyedArtifact(file);
   if (published === undefined)
@@ -138,12 +138,12 @@ function runUploadedScript(master: LegacyHost, names: LegacyNameBook, payload: s
   const script = master.artifacts.get(published.hash).toString('base64');
   const fileName = file.slice(file.lastIndexOf('/') + 1);
   const job = parseLegacyJob(`${id}|RUN_PAYLOAD|${fileName}||${script}|${req}|1|0|[]`);
-  const created = submitLegacyJobs(master, names, [job], (jobKey) => jobKey);
+  const created = await submitLegacyJobs(master, names, [job], (jobKey) => jobKey);
   return ack(`JOB_QUEUED ${id} on ${job.requirement.join(',')}`, created);
 }
 
 /** OP_DEPLOY `file|port|REQ`: runs an uploaded script as a service named SVC-<id> (port 0 or empty: picked by the worker). */
-function deployUploadedScript(master: LegacyHost, names: LegacyNameBook, payload: string): LegacyReply {
+async function deployUploadedScript(master: LegacyHost, names: LegacyNameBook, payload: string): Promise<LegacyReply> {
   const [file = '', portField = '', req = ''] = payload.split('|').map((f) => f.trim());
   const published = master.kv.getKeyedArtifact(file);
   if (published === undefined)
@@ -156,7 +156,7 @@ function deployUploadedScript(master: LegacyHost, names: LegacyNameBook, payload
   const fileName = file.slice(file.lastIndexOf('/') + 1);
   const port = portField === '' || portField === '0' || portField === 'auto' ? '0' : portField;
   const job = parseLegacyJob(`${id}|DEPLOY_PAYLOAD|${fileName}|${script}|${port}|${req}|1|0|[]`);
-  const created = submitLegacyJobs(master, names, [job], (jobKey) => jobKey);
+  const created = await submitLegacyJobs(master, names, [job], (jobKey) => jobKey);
   return ack(`DEPLOYED ${id}${port === '0' ? '' : ` on port ${port}`}`, created);
 }
 

@@ -22,7 +22,12 @@ export const dagJobName = (id: string): string => `DAG-${id}`;
  * planning as DAG_SUBMIT, then points each job's legacy name at its Titan job id. Everything is
  * checked before anything is submitted. Returns the Titan job ids.
  */
-export function submitLegacyJobs(master: SubmitHost, names: LegacyNameBook, jobs: readonly LegacyJob[], nameOf: (id: string) => string = dagJobName): string[] {
+export async function submitLegacyJobs(
+  master: SubmitHost,
+  names: LegacyNameBook,
+  jobs: readonly LegacyJob[],
+  nameOf: (id: string) => string = dagJobName,
+): Promise<string[]> {
   master.commands.refuseWhenStoreFull();
   const archives = new Map<string, { hash: string; entries: ZipEntry[] }>();
   const requests = jobs.map((job) => toDagJob(master, job, nameOf(job.id), archives));
@@ -30,7 +35,7 @@ export function submitLegacyJobs(master: SubmitHost, names: LegacyNameBook, jobs
   const planned = planDagJobs(master, dagId, requests);
   const effects = master.commands.createDag(dagId, dagName(jobs), Date.now());
   const ids = submitPlanned(master, planned, effects, { name: 'legacy-v1' });
-  master.commands.applyAcknowledged(effects);
+  await master.commands.applyAcknowledged(effects);
   for (const job of jobs) recordLegacyName(names, nameOf(job.id), dagJobId(dagId, job.id));
   return ids;
 }
