@@ -47,3 +47,13 @@ test('a client resumes after the last event id it saw, and is told to reload onc
   publish(feed, 1);
   assert.equal(seen.length, 7, 'an unsubscribed listener hears nothing more');
 });
+
+test('after many times its capacity, the ring still answers exactly its last events', () => {
+  const feed = new EventFeed(5);
+  publish(feed, 37);
+  assert.deepEqual(
+    feed.since(32)?.map((e) => e.id),
+    [33, 34, 35, 36, 37],
+  );
+  assert.equal(feed.since(31), null, 'event 32 has left the ring');
+});
