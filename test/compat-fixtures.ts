@@ -13,14 +13,17 @@ export async function submitOriginal(cluster: Cluster, file: string): Promise<{ 
   return JSON.parse(out.stdout) as { dagId: string; jobIds: string[] };
 }
 
-/** `titan approvals --json`, until `ref` is among them. */
+/**
+ * `titan approvals --json`, until `ref` is among them. A KV gate is listed once its status reads
+ * WAITING, a request before the script writes its time: it is awaited until that is there too.
+ */
 export function awaitListed(cluster: Cluster, ref: string): Promise<ApprovalView> {
   return until(
     `${ref} to wait for a decision in titan approvals`,
     async () => {
       const out = await cluster.cli(['approvals', '--json']);
       assert.equal(out.code, 0, out.stderr);
-      return (JSON.parse(out.stdout) as ApprovalView[]).find((a) => a.ref === ref);
+      return (JSON.parse(out.stdout) as ApprovalView[]).find((a) => a.ref === ref && (a.kind !== 'kv-gate' || a.since !== null));
     },
     30_000,
   );

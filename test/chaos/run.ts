@@ -15,6 +15,7 @@ import { FaultInjector } from './faults.js';
 import { ChaosProcesses } from './processes.js';
 import { Random } from './random.js';
 import { Workload } from './workload.js';
+import { countEarlyStarts } from './early-starts.js';
 
 const FINAL = new Set(['succeeded', 'failed', 'dead', 'cancelled', 'skipped', 'stopped']);
 
@@ -90,7 +91,7 @@ export async function runChaos(minutes: number, seed: number): Promise<ChaosRepo
       endedNotSucceeded: outcome.notSucceeded,
       completedTwice: countLines(workload.ledger, '.done', (n) => n > 1),
       completedTwiceAtWorkerDeath: atWorkerDeath,
-      childrenStartedBeforeParentFinished: readdirSync(workload.ledger).filter((f) => f.endsWith('.early')).length,
+      childrenStartedBeforeParentFinished: await countEarlyStarts(workload, notes),
       processesLeftBehind: left,
       servicesNotRunning,
       kvLost: outcome.kvLost,
