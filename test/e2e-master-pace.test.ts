@@ -102,3 +102,36 @@ void describe('a master stopped longer than the heartbeat timeout', () => {
     t.diagnostic('4 jobs, one finishing during a 5 s SIGSTOP of a master with a 2 s heartbeat timeout: each ran once, worker kept');
   });
 });
+
+void describe('a master that reads a burst of reports after a stall', () => {
+  const cluster = new Cluster(2_000);
+  after(() => cluster.close());
+
+  void test('a job it places while reading them is not taken for one its worker lost', async () => {
+    await cluster.startMaster();
+    await cluster.startWorker('one-slot', { slots: 1 });
+    const client = await cluster.client();
+    const { jobId: first } = await client.submit({ command: "sh -c 'sleep 1; echo first'" });
+    const { jobId: next } = await client.submit({ command: "sh -c 'sleep 2; echo next'" });
+    await until('the first job to run', async () => (await client.status(first)).state === 'running');
+
+    // The first job ends while the master is stopped: its result and several heartbeats wait in
+    // one socket. Read together, the result places the next job and the heartbeats that follow
+    // were sent before its dispatch could have reached the worker.
+    const master = cluster.master!;
+    master.kill('SIGSTOP');
+    try {
+      await sleep(4_000);
+    } finally {
+      master.kill('SIGCONT');
+    }
+    assert.equal((await client.wait(next, { timeout: 60_000 })).state, 'succeeded');
+    const { events } = await client.history(next);
+    assert.equal(events.filter((e) => e.to === 'running').length, 1, JSON.stringify(events));
+    assert.deepEqual(
+      events.filter((e) => /janitor|lost/.test(e.detail ?? '')),
+      [],
+      'the janitor never reaped it',
+    );
+  });
+});

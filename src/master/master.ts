@@ -103,6 +103,8 @@ export class Master {
   scaling: ScalingView = NO_SCALING;
   private readonly observers: WorkerObserver[] = [];
   private readonly workerPeers = new Map<string, Peer>();
+  /** Jobs the core placed whose dispatch waits for its commit: their workers cannot hold them yet. */
+  private readonly dispatchesAwaitingCommit = new Set<string>();
   /** True once state is recovered and every port accepts connections (`/readyz`). */
   ready = false;
   private closed = false;
@@ -243,11 +245,19 @@ export class Master {
     if (effects.length === 0 && schedules.length === 0) return Promise.resolve('committed');
     const writes = [];
     const dags = new Set<Dag>();
+    const dispatching: string[] = [];
     for (const effect of effects) {
       if (effect.type === 'persist') writes.push({ job: effect.job, event: effect.event });
       else if (effect.type === 'persistDag') dags.add(effect.dag);
+      else if (effect.type === 'dispatch') dispatching.push(effect.job.id);
     }
-    return this.storeGuard.commit({ writes, dags: [...dags], schedules, effects });
+    for (const jobId of dispatching) this.dispatchesAwaitingCommit.add(jobId);
+    const committed = this.storeGuard.commit({ writes, dags: [...dags], schedules, effects });
+    if (dispatching.length === 0) return committed;
+    return committed.catch((err: unknown) => {
+      for (const jobId of dispatching) this.dispatchesAwaitingCommit.delete(jobId);
+      throw err;
+    });
   }
 
   /** A store error as the request's answer: a full disk named with the data dir, anything else logged as internal. */
@@ -278,6 +288,7 @@ export class Master {
           break;
         }
         case 'dispatch':
+          this.dispatchesAwaitingCommit.delete(effect.job.id);
           // A dispatch held back by a full disk may have been overtaken (its worker lost meanwhile).
           if (effect.job.state === 'assigned' && effect.job.workerId === effect.workerId) this.dispatch(effect.workerId, effect.job);
           break;
@@ -298,6 +309,11 @@ export class Master {
       }
     }
     this.tell('changed');
+  }
+
+  /** True while the job's dispatch waits for its commit (its worker cannot report it yet). */
+  awaitsDispatch(jobId: string): boolean {
+    return this.dispatchesAwaitingCommit.has(jobId);
   }
 
   peerOf(workerId: string): Peer | undefined {

@@ -123,7 +123,8 @@ export function janitorOperations(master: Master): JanitorOperations {
       const expected = new Map<string, number>();
       for (const jobId of worker.running) {
         const job = reads.job(jobId);
-        if (job !== undefined) expected.set(jobId, job.attempt);
+        // Placed but not sent yet (its commit is in flight): no heartbeat can list it.
+        if (job !== undefined && !master.awaitsDispatch(jobId)) expected.set(jobId, job.attempt);
       }
       return expected;
     },

@@ -75,6 +75,7 @@ export async function runChaos(minutes: number, seed: number): Promise<ChaosRepo
     await cluster.restoreAll();
     const outcome = await settle(workload, notes);
     const atWorkerDeath = await explainDoubles(workload, faults.workerKills, notes);
+    const early = await countEarlyStarts(workload, notes);
     const servicesNotRunning = await countServicesDown(workload, notes);
     const audit = await workload.call(async (c) => (await c.security.verifyAudit()) as { ok: boolean; problem?: string });
     reader.stop();
@@ -91,7 +92,7 @@ export async function runChaos(minutes: number, seed: number): Promise<ChaosRepo
       endedNotSucceeded: outcome.notSucceeded,
       completedTwice: countLines(workload.ledger, '.done', (n) => n > 1),
       completedTwiceAtWorkerDeath: atWorkerDeath,
-      childrenStartedBeforeParentFinished: await countEarlyStarts(workload, notes),
+      childrenStartedBeforeParentFinished: early,
       processesLeftBehind: left,
       servicesNotRunning,
       kvLost: outcome.kvLost,
@@ -116,12 +117,12 @@ async function settle(workload: Workload, notes: string[]): Promise<{ accepted: 
   const deadline = Date.now() + 180_000;
   while (pending.size > 0 && Date.now() < deadline) {
     for (const id of [...pending]) {
-      const state = await workload.call(async (c) => (await c.status(id)).state);
-      if (state !== null && FINAL.has(state)) {
+      const view = await workload.call((c) => c.status(id));
+      if (view !== null && typeof view === 'object' && FINAL.has(view.state)) {
         pending.delete(id);
-        if (state !== 'succeeded') {
+        if (view.state !== 'succeeded') {
           notSucceeded++;
-          notes.push(`${id} ended ${state}`);
+          notes.push(`${id} ended ${view.state}${view.reason !== null && view.reason !== undefined ? `: ${view.reason}` : ''}`);
         }
       }
     }
