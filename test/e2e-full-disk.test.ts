@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { Cluster, killAndWait, until } from './harness.js';
+import { Cluster, killAndWait, TOKEN, until } from './harness.js';
+import { metrics } from './hostile-bodies.js';
 
 /** Mounts a tmpfs of this size at dir; the reason when this machine cannot. */
 function mountTmpfs(dir: string, size: string): string | null {
@@ -73,6 +74,8 @@ test("with the master's disk full, submissions are refused with E_STORE_FULL, ac
   t.diagnostic(`${accepted.length} submissions answered ok (each then checked durable) before the first refusal`);
   assert.equal(refusal.code, 7, `${refusal.stdout}${refusal.stderr}`);
   assert.match(refusal.stdout, /"code":"E_STORE_FULL".*disk is full.*free space there/s);
+  // The reserve the store released is taken too, so the disk stays full until the test frees it.
+  const topUp = fill(cluster.dataDir, 'top-up');
   const pipeline = join(cluster.dir, 'p.yaml');
   writeFileSync(pipeline, `name: p\njobs:\n  - id: a\n    command: "echo a"\n  - id: b\n    command: "echo b"\n    depends_on: [a]\n`);
   const dag = await cluster.cli(['dag', pipeline, '--json']);
@@ -87,6 +90,7 @@ test("with the master's disk full, submissions are refused with E_STORE_FULL, ac
 
   // The in-flight job finished meanwhile; its worker keeps the result until the master can write it.
   await until('the in-flight job to complete on its worker', async () => existsSync(join(markers, 'in-flight')));
+  rmSync(topUp);
   rmSync(filler);
   const after = await until(
     'the master to accept submissions again',
@@ -158,20 +162,23 @@ test('a worker killed while the master could not take its finish report holds th
     return;
   }
   await cluster.startMaster();
-  const first = await cluster.startWorker('keeper', { slots: 2 });
+  const first = await cluster.startWorker('keeper', { slots: 4 });
   const client = await cluster.client();
   const markers = cluster.sharedFolder('markers');
   const held = (name: string): string =>
     `sh -c 'touch ${markers}/${name}.started; while [ ! -e ${markers}/${name}.go ]; do sleep 0.05; done; echo done >> ${markers}/${name}.done'`;
   const { jobId } = await client.submit({ command: held('kept') });
-  const { jobId: firstJob } = await client.submit({ command: held('first') });
-  await until('both jobs to start', async () => existsSync(join(markers, 'kept.started')) && existsSync(join(markers, 'first.started')));
+  await until('the job to start', async () => existsSync(join(markers, 'kept.started')));
+  // Work whose transitions write to the store without an audited request: once it is let go, the
+  // store (not the audit ledger, which every submission writes first) is what finds the disk full.
+  const burst = Array.from({ length: 300 }, (_, i) => ({ key: `b${i}`, parents: ['gate'], run: { kind: 'command' as const, command: 'true' } }));
+  await client.submitDag('burst', [{ key: 'gate', run: { kind: 'command', command: held('burst') } }, ...burst]);
 
-  // The disk fills. The first job's result is the write that finds it full: the store spends its
-  // reserve on it and refuses what comes after. The rest of the reserve is taken too.
+  // The disk fills. The burst's transitions find it full: the store spends its reserve on that
+  // write and refuses what comes after (/metrics says so). The rest of the reserve is taken too.
   const filler = fill(cluster.dataDir);
-  writeFileSync(join(markers, 'first.go'), '');
-  assert.equal((await client.wait(firstJob, 15_000)).state, 'succeeded');
+  writeFileSync(join(markers, 'burst.go'), '');
+  await until('the store to find the disk full', async () => (await metrics(cluster.httpPort, TOKEN)).get('titan_store_full') === 1, 60_000);
   const topUp = fill(cluster.dataDir, 'top-up');
 
   // The kept job ends now: its finish report is refused, and the worker keeps it in its journal.

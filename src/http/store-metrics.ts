@@ -49,6 +49,22 @@ export function registerStoreMetrics(registry: Registry, reads: MasterReadModel)
     },
   });
   new Gauge({
+    name: 'titan_store_full',
+    help: 'Whether a full disk makes the master refuse new work (1) or not (0); see docs/RELIABILITY.md',
+    registers,
+    collect() {
+      this.set(reads.storeStats().full ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'titan_store_held_batches',
+    help: 'Batches of accepted changes held in memory until the full disk has room again',
+    registers,
+    collect() {
+      this.set(reads.storeStats().heldBatches);
+    },
+  });
+  new Gauge({
     name: 'titan_loop_stall_ms_max',
     help: "The longest stall of the master's event loop seen (heartbeat deadlines are extended by stalls)",
     registers,

@@ -58,6 +58,10 @@ export interface StoreStats {
   };
   /** The longest stall of the master's loop seen. */
   readonly loopStallMsMax: number;
+  /** True while a full disk makes the master refuse new work (E_STORE_FULL). */
+  readonly full: boolean;
+  /** Batches of changes held in memory until the disk has room. */
+  readonly heldBatches: number;
 }
 
 /** What the janitor reads and does: running attempts in, reaps and kills out (each applied at once). */
@@ -101,6 +105,8 @@ export function masterReadModel(master: Master): MasterReadModel {
         artifactBytesDeleted: master.retention.artifactBytesDeleted,
       },
       loopStallMsMax: master.loopLag.worstMs,
+      full: master.storeGuard.isFull,
+      heldBatches: master.storeGuard.heldBatches,
     }),
     hasArtifact: (hash) => master.artifacts.has(hash),
     feed: master.feed,

@@ -78,6 +78,11 @@ export class StoreGuard {
     return this.full;
   }
 
+  /** Batches held in memory until the disk has room (for /metrics). */
+  get heldBatches(): number {
+    return this.held.length;
+  }
+
   /**
    * Commits the batch with whatever else arrives in this turn of the loop, then performs its
    * effects. Resolves `committed` once both are done, `held` when a full disk holds it (it commits
