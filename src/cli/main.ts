@@ -1,8 +1,14 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import type * as Commander from 'commander';
 import { groupsFor } from './command-groups.js';
 import { Exit } from './exit-codes.js';
 import { describeFailure, isBrokenPipe } from './failure.js';
+
+// commander is CommonJS. Required, it is not first scanned for its exports as it is when imported
+// from ESM, and the scanner, which nothing else needs, is never loaded (issue 15).
+const requireCjs = createRequire(import.meta.url);
+const { Command, CommanderError } = requireCjs('commander') as typeof Commander;
 
 const args = process.argv.slice(2);
 
