@@ -1,8 +1,8 @@
 /**
  * How long the `titan` command takes to start, against the floor of starting Node at all
- * (`node -e ""`), in the same run: `titan --version` (commander only) and `titan jobs --limit 20`
- * against a running master (connect, one request, a table). The three are sampled round-robin so
- * load that comes and goes during the step falls on each alike.
+ * (`node -e ""`), in the same run: `titan --version` (main.ts and its few imports, not commander)
+ * and `titan jobs --limit 20` against a running master (commander, connect, one request, a table).
+ * The three are sampled round-robin so load that comes and goes during the step falls on each alike.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { TitanClient } from '../sdk/client.js';
-import { resolveMasterAddress } from './settings.js';
+// From the SDK itself rather than through settings.ts, which would be one more module for every client command to load.
+import { resolveMasterAddress } from '../sdk/address.js';
 
 export interface GlobalFlags {
   readonly master?: string;

@@ -11,13 +11,12 @@ export interface Envelope {
   body: unknown;
 }
 
-// Only the two classes, from the package's CommonJS build: its index also loads the streaming and
-// async decoders, and importing CommonJS from ESM parses the file for its exports first. Together
-// that was half the MessagePack start-up cost every `titan` command pays (issue 15). A package
-// update that moves these files fails here, at the first import, in every test.
+// The package's one-file UMD build, required as CommonJS: the two classes from its CommonJS build
+// are eleven files, and its index loads the streaming and async decoders too. One file halves the
+// MessagePack start-up cost every `titan` command pays (issue 15); the code is the same. A package
+// update that moves this file fails here, at the first import, in every test.
 const requireCjs = createRequire(import.meta.url);
-const { Encoder } = requireCjs('@msgpack/msgpack/dist.cjs/Encoder.cjs') as { Encoder: typeof MsgpackEncoder };
-const { Decoder } = requireCjs('@msgpack/msgpack/dist.cjs/Decoder.cjs') as { Decoder: typeof MsgpackDecoder };
+const { Encoder, Decoder } = requireCjs('@msgpack/msgpack/dist.umd/msgpack.min.js') as { Encoder: typeof MsgpackEncoder; Decoder: typeof MsgpackDecoder };
 
 // One instance each: the encoder reuses its internal buffer and the decoder caches map keys.
 const encoder = new Encoder();

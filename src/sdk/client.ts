@@ -1,16 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import { timing, type DagTiming } from './dag-timing.js';
-import { sendPipeline } from './pipeline-submit.js';
+import type { DagTiming } from './dag-timing.js';
 import type { JobState } from '../core/job.js';
 import { Opcode } from '../protocol/opcodes.js';
 import type { DagJobRequest } from '../protocol/messages.js';
-import { rollOut, type RolloutOptions, type RolloutResult } from './rollout.js';
+import type { RolloutOptions, RolloutResult } from './rollout.js';
 import { connectPeer } from './connect.js';
 import { LazyPeer } from './lazy-peer.js';
 import type { InferenceRequest } from '../protocol/inference-messages.js';
 import type { GrantView, StatusView } from '../protocol/inference-views.js';
 import { resolveMasterAddress } from './address.js';
-import { LocalUploads, type SubmitInput } from './submit-input.js';
+import type { LocalUploads, SubmitInput } from './submit-input.js';
 import { ApprovalClient } from './approvals.js';
 import { KvClient } from './kv.js';
 import { ScheduleClient } from './schedules.js';
@@ -47,7 +46,7 @@ export type { SubmitInput } from './submit-input.js';
 export class TitanClient {
   private readonly peer: LazyPeer;
 
-  private readonly uploads = new LocalUploads((data) => this.upload(data));
+  private localUploads: Promise<LocalUploads> | undefined;
 
   /**
    * A client; it connects on first use (and again after a dropped connection). Anything not
@@ -144,11 +143,13 @@ export class TitanClient {
   }
 
   async submit(input: SubmitInput): Promise<{ jobId: string }> {
-    return (await this.peer.request(Opcode.JOB_SUBMIT, await this.uploads.toRequest(input))) as { jobId: string };
+    const uploads = await this.uploads();
+    return (await this.peer.request(Opcode.JOB_SUBMIT, await uploads.toRequest(input))) as { jobId: string };
   }
 
   async submitMany(inputs: readonly SubmitInput[]): Promise<{ jobIds: string[] }> {
-    const jobs = await Promise.all(inputs.map((i) => this.uploads.toRequest(i)));
+    const uploads = await this.uploads();
+    const jobs = await Promise.all(inputs.map((i) => uploads.toRequest(i)));
     return (await this.peer.request(Opcode.JOB_SUBMIT_BATCH, { jobs })) as { jobIds: string[] };
   }
 
@@ -270,6 +271,7 @@ export class TitanClient {
     jobs: readonly DagJobRequest[],
     options: DagTiming & { agentRunId?: string } = {},
   ): Promise<{ dagId: string; jobIds: string[] }> {
+    const { timing } = await import('./dag-timing.js');
     const submitted = (await this.peer.request(Opcode.DAG_SUBMIT, { name, jobs, ...timing(options) })) as { dagId: string; jobIds: string[] };
     if (options.agentRunId !== undefined) await this.kv.sadd(`titan:agent-run:${options.agentRunId}`, [submitted.dagId]);
     return submitted;
@@ -277,6 +279,7 @@ export class TitanClient {
 
   /** Submits a YAML pipeline, which the master parses and checks; a file with problems is refused with all of them listed at file:line. */
   async submitPipeline(file: string, when: DagTiming = {}): Promise<{ dagId: string; jobIds: string[] }> {
+    const [{ sendPipeline }, { timing }] = await Promise.all([import('./pipeline-submit.js'), import('./dag-timing.js')]);
     return (await sendPipeline(this.peer, this, file, timing(when))) as { dagId: string; jobIds: string[] };
   }
 
@@ -287,6 +290,7 @@ export class TitanClient {
 
   /** Adds the jobs of a YAML file to a running DAG; they may depend on its jobs. */
   async addPipeline(dagId: string, file: string): Promise<{ dagId: string; jobIds: string[] }> {
+    const { sendPipeline } = await import('./pipeline-submit.js');
     return (await sendPipeline(this.peer, this, file, { dagId })) as { dagId: string; jobIds: string[] };
   }
 
@@ -342,6 +346,7 @@ export class TitanClient {
    * ready before the old one it replaces stops). See rollout.ts.
    */
   async redeploy(name: string, input: SubmitInput, options: RolloutOptions = {}): Promise<RolloutResult> {
+    const { rollOut } = await import('./rollout.js');
     return rollOut(this, name, input, options);
   }
 
@@ -361,6 +366,12 @@ export class TitanClient {
 
   /** Archives a folder (without node_modules and .git) and uploads it; folders are cached by path per client. */
   async uploadFolder(folder: string): Promise<string> {
-    return this.uploads.folder(folder);
+    return (await this.uploads()).folder(folder);
+  }
+
+  /** Made on first use: a client that only reads (most `titan` commands) never loads the upload code. */
+  private uploads(): Promise<LocalUploads> {
+    this.localUploads ??= import('./submit-input.js').then(({ LocalUploads }) => new LocalUploads((data) => this.upload(data)));
+    return this.localUploads;
   }
 }

@@ -42,6 +42,9 @@ export async function connectPeer(options: ConnectOptions): Promise<{ peer: Peer
     };
     socket.once('error', onError);
   });
+  // Once our side is closed and flushed, nothing more is read: without this, every `titan`
+  // command would wait for the master to close its side before the process could exit.
+  socket.once('finish', () => socket.unref());
   const peer = new Peer(tcpTransport(socket), { bodyLimits: MASTER_REPLY_LIMITS });
   try {
     const answer = (await peer.request(

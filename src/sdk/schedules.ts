@@ -3,7 +3,7 @@ import type { DagJobRequest } from '../protocol/messages.js';
 import { Opcode } from '../protocol/opcodes.js';
 import type { Requester } from './lazy-peer.js';
 import type { ScheduleListReply, ScheduleReply, ScheduleView } from '../protocol/schedule-views.js';
-import { sendPipeline, type Uploader } from './pipeline-submit.js';
+import type { Uploader } from './pipeline-submit.js';
 
 export type { ScheduleView } from '../protocol/schedule-views.js';
 
@@ -49,7 +49,7 @@ export class ScheduleClient {
     // A pipeline file is parsed by the master (PIPELINE_SUBMIT with a schedule), its scripts uploaded now, once.
     const reply =
       typeof pipeline === 'string'
-        ? await sendPipeline(this.peer, this.uploader, pipeline, { schedule })
+        ? await (await import('./pipeline-submit.js')).sendPipeline(this.peer, this.uploader, pipeline, { schedule })
         : await this.peer.request(Opcode.SCHEDULE_ADD, { name: pipeline.name, jobs: pipeline.jobs, ...schedule });
     return (reply as ScheduleReply).schedule;
   }
