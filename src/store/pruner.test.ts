@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { Dag } from '../core/dag.js';
 import type { Job, JobState } from '../core/job.js';
+import { SELECT_OLD_JOBS } from './pruner.js';
 import { SqliteStore } from './sqlite-store.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 
@@ -98,6 +99,28 @@ test('retention deletes old finished jobs with their events and logs, in small b
   store.appendLogs([{ jobId: 'j9', attempt: 1, stream: 'stdout', at: 1, line: 'new' }]);
   assert.ok((store.readLogs('j9', 0, 1)[0]?.seq ?? 0) > highest);
   store.close();
+});
+
+test('a batch finds the oldest finished jobs by walking the finished_at index, never sorting the whole table', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'titan-prune-plan-'));
+  const path = join(dir, 'p.db');
+  try {
+    const store = SqliteStore.open(path);
+    const jobs = Array.from({ length: 200 }, (_, i) => job(`j${i + 1}`, 'succeeded', i + 1));
+    store.writeJobs(jobs.map((j) => ({ job: j, event: { jobId: j.id, at: 1, from: null, to: j.state, attempt: 1, workerId: null, detail: null } })));
+    store.close();
+    const db = new Database(path, { readonly: true });
+    const plan = db
+      .prepare<[number, number], { detail: string }>(`EXPLAIN QUERY PLAN ${SELECT_OLD_JOBS}`)
+      .all(100, 16)
+      .map((r) => r.detail)
+      .join('\n');
+    db.close();
+    assert.match(plan, /SEARCH jobs USING INDEX jobs_finished/);
+    assert.doesNotMatch(plan, /TEMP B-TREE/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('the checkpointer truncates a WAL that grew past its limit', async () => {
