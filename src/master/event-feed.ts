@@ -24,6 +24,7 @@ type Listener = (event: FeedEvent) => void;
  * (SSE Last-Event-ID) gets what it missed, plus the store's write timings for /metrics.
  */
 export class EventFeed {
+  /** A true ring: event `id` sits at `(id - 1) % capacity`, overwritten `capacity` events later (no array shift per event). */
   readonly #ring: FeedEvent[] = [];
   #nextId = 1;
   readonly #listeners = new Set<Listener>();
@@ -45,17 +46,19 @@ export class EventFeed {
       workerId: event.workerId,
       detail: event.detail,
     };
-    this.#ring.push(entry);
-    if (this.#ring.length > this.capacity) this.#ring.splice(0, this.#ring.length - this.capacity);
+    this.#ring[(entry.id - 1) % this.capacity] = entry;
     for (const listener of this.#listeners) listener(entry);
   }
 
   /** Events after `lastId`; null when some of them have already left the ring (the client should reload). */
   since(lastId: number): FeedEvent[] | null {
-    const first = this.#ring[0];
-    if (first === undefined || lastId >= this.#nextId - 1) return [];
-    if (lastId < first.id - 1) return null;
-    return this.#ring.slice(lastId - first.id + 1);
+    const last = this.#nextId - 1;
+    if (last === 0 || lastId >= last) return [];
+    const oldest = Math.max(1, last - this.capacity + 1);
+    if (lastId < oldest - 1) return null;
+    const events: FeedEvent[] = [];
+    for (let id = Math.max(lastId + 1, oldest); id <= last; id++) events.push(this.#ring[(id - 1) % this.capacity]!);
+    return events;
   }
 
   get lastId(): number {
