@@ -3,7 +3,7 @@
  * the master's RSS all along and the store's size (database + WAL) after each segment. Throughput
  * at the end is compared with the first segment's in the same run.
  */
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BenchCluster, BENCH_TOKEN } from './cluster.js';
 import { round } from './measure.js';
@@ -23,6 +23,8 @@ export interface SoakFigures {
   /** From the master's /metrics: the longest retention batch (the loop's longest hold by deletion). */
   readonly soak_retention_batch_ms_max: number | null;
   readonly soak_retention_deleted_jobs: number | null;
+  /** Job workspaces left in the workers' jobs/ folders at the end (each worker sweeps past its --retention). */
+  readonly soak_worker_workspaces_end: number;
 }
 
 function storeMb(dataDir: string): number {
@@ -35,6 +37,18 @@ function storeMb(dataDir: string): number {
     }
   }
   return bytes / 1048576;
+}
+
+function workspaces(clusterDir: string): number {
+  let count = 0;
+  for (const id of ['soak-1', 'soak-2']) {
+    try {
+      count += readdirSync(join(clusterDir, 'workers', id, 'jobs')).length;
+    } catch {
+      // no job ran there yet
+    }
+  }
+  return count;
 }
 
 async function metric(cluster: BenchCluster, name: string): Promise<number | null> {
@@ -56,8 +70,11 @@ export async function soak(count: number, retention: string, limitMs: number, lo
   }, 250);
   try {
     await cluster.startMaster({ http: true, args: ['--retention', retention] });
-    await cluster.startWorker('soak-1', 4);
-    await cluster.startWorker('soak-2', 4);
+    // The workers keep each job's workspace for their own --retention (7 days by default): given
+    // the master's, as a deployment with a short retention would, so 200,000 jobs do not leave
+    // 100,000 folders in each worker's jobs/ directory.
+    await cluster.startWorker('soak-1', 4, { args: ['--retention', retention] });
+    await cluster.startWorker('soak-2', 4, { args: ['--retention', retention] });
     const client = await cluster.client();
     const segment = Math.min(10_000, Math.max(500, Math.floor(count / 10)));
     const segments: Array<{ jobs: number; jobs_per_s: number; store_mb: number; rss_mb: number }> = [];
@@ -93,6 +110,7 @@ export async function soak(count: number, retention: string, limitMs: number, lo
       soak_segments: segments,
       soak_retention_batch_ms_max: await metric(cluster, 'titan_retention_batch_ms_max'),
       soak_retention_deleted_jobs: await metric(cluster, 'titan_retention_deleted\\{kind="jobs"\\}'),
+      soak_worker_workspaces_end: workspaces(cluster.dir),
     };
   } finally {
     clearInterval(sampler);
