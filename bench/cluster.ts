@@ -46,6 +46,16 @@ export class BenchCluster {
     return pid;
   }
 
+  /** Calls `listener` with each line the running master logs (its log goes to stderr). */
+  onMasterLog(listener: (line: string) => void): void {
+    let partial = '';
+    this.master?.child.stderr?.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) listener(line);
+    });
+  }
+
   /** Resident memory of the master process in MB, from /proc/<pid>/status (VmRSS). */
   masterRssMb(): number {
     const status = readFileSync(`/proc/${this.masterPid}/status`, 'utf8');

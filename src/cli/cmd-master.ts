@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { createLogger } from '../common/log.js';
 import { composeMaster, type MasterProcess, type MasterProcessOptions } from './master-process.js';
+import { boundMasterHeapGrowth } from './master-heap.js';
 import { MASTER_DEFAULTS, type MasterOptions } from '../master/options.js';
 import { checkLegacyListen } from '../master/legacy/gate.js';
 import { parseLegacyRole } from '../security/legacy-permissions.js';
@@ -216,6 +217,7 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
 
 /** Starts a master and stops it cleanly on SIGINT/SIGTERM. */
 export async function runMaster(options: MasterProcessOptions, logLevel = 'info'): Promise<{ master: MasterProcess; port: number }> {
+  boundMasterHeapGrowth();
   const master = composeMaster(options, createLogger('master', process.env.TITAN_LOG_LEVEL ?? logLevel));
   const port = await master.start();
   process.stdout.write(`titan master listening on ${options.host}:${port} (data dir ${options.dataDir})\n`);

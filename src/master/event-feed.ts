@@ -24,6 +24,7 @@ type Listener = (event: FeedEvent) => void;
  * (SSE Last-Event-ID) gets what it missed, plus the store's write timings for /metrics.
  */
 export class EventFeed {
+  /** A true ring: event `id` sits at `(id - 1) % capacity`, overwritten `capacity` events later (no array shift per event). */
   readonly #ring: FeedEvent[] = [];
   #nextId = 1;
   readonly #listeners = new Set<Listener>();
@@ -45,20 +46,19 @@ export class EventFeed {
       workerId: event.workerId,
       detail: event.detail,
     };
-    this.#ring.push(entry);
-    // Trimmed in bulk: dropping one entry per publish moves the whole ring each time (a 10,000-job DAG held the loop ~60 ms for it).
-    if (this.#ring.length >= 2 * this.capacity) this.#ring.splice(0, this.#ring.length - this.capacity);
+    this.#ring[(entry.id - 1) % this.capacity] = entry;
     for (const listener of this.#listeners) listener(entry);
   }
 
   /** Events after `lastId`; null when some of them have already left the ring (the client should reload). */
   since(lastId: number): FeedEvent[] | null {
-    const stored = this.#ring[0];
-    if (stored === undefined || lastId >= this.#nextId - 1) return [];
-    // The ring holds the last `capacity` events; older ones still stored await the next bulk trim.
-    const firstKept = Math.max(stored.id, this.#nextId - this.capacity);
-    if (lastId < firstKept - 1) return null;
-    return this.#ring.slice(lastId - stored.id + 1);
+    const last = this.#nextId - 1;
+    if (last === 0 || lastId >= last) return [];
+    const oldest = Math.max(1, last - this.capacity + 1);
+    if (lastId < oldest - 1) return null;
+    const events: FeedEvent[] = [];
+    for (let id = Math.max(lastId + 1, oldest); id <= last; id++) events.push(this.#ring[(id - 1) % this.capacity]!);
+    return events;
   }
 
   get lastId(): number {

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 
-/** A WAL larger than this after a checkpoint is truncated (see wal-checkpoint-thread.ts). */
+/** A WAL larger than this after a checkpoint is rewound, and trimmed to this size by the next commit (see wal-checkpoint-thread.ts). */
 export const WAL_TRUNCATE_BYTES = 64 * 1024 * 1024;
 
 /**
