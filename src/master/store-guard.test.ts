@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { silentLogger } from '../common/log.js';
 import type { Effect } from '../core/effects.js';
 import { Scheduler } from '../core/scheduler.js';
@@ -18,6 +18,11 @@ class ManualStore {
   commitTick(tick: TickCommit): Promise<void> {
     this.ticks.push(tick);
     return new Promise((resolve, reject) => this.pending.push({ resolve, reject }));
+  }
+
+  /** The job ids each tick wrote, in order. */
+  jobIds(): string[][] {
+    return this.ticks.map((tick) => tick.writes.map((w) => w.job.id));
   }
 
   /** Settles the oldest commit still open, once the guard has sent it. */
@@ -46,34 +51,32 @@ function batchOf(jobId: string): StoreBatch {
 
 const diskFull = (): Error => Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
 
-function guarded(store: ManualStore, performed: string[]): { guard: StoreGuard; dir: string } {
+/** A guard over a ManualStore, recording the job id of each batch it performs; its folder goes with the test. */
+function guarded(t: TestContext): { store: ManualStore; guard: StoreGuard; performed: string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'titan-guard-'));
+  const store = new ManualStore();
+  const performed: string[] = [];
   const guard = new StoreGuard(store, dir, silentLogger(), (batch) => performed.push(batch.writes[0]?.job.id ?? 'none'), undefined, 4096);
   guard.start();
-  return { guard, dir };
+  t.after(() => {
+    guard.close();
+    rmSync(dir, { recursive: true });
+  });
+  return { store, guard, performed };
 }
 
 void describe("the master's write path (StoreGuard)", () => {
-  void test('batches that arrive in one turn of the loop are committed in one transaction, and their effects follow in order', async () => {
-    const store = new ManualStore();
-    const performed: string[] = [];
-    const { guard, dir } = guarded(store, performed);
+  void test('batches that arrive in one turn of the loop are committed in one transaction, and their effects follow in order', async (t) => {
+    const { store, guard, performed } = guarded(t);
     const outcomes = [guard.commit(batchOf('a')), guard.commit(batchOf('b')), guard.commit(batchOf('c'))];
     await store.finish();
     assert.deepEqual(await Promise.all(outcomes), ['committed', 'committed', 'committed']);
-    assert.equal(store.ticks.length, 1);
-    assert.deepEqual(
-      store.ticks[0]!.writes.map((w) => w.job.id),
-      ['a', 'b', 'c'],
-    );
+    assert.deepEqual(store.jobIds(), [['a', 'b', 'c']]);
     assert.deepEqual(performed, ['a', 'b', 'c']);
-    rmSync(dir, { recursive: true });
   });
 
-  void test('no effect is performed before its commit resolves, and batches that come meanwhile wait for the next commit', async () => {
-    const store = new ManualStore();
-    const performed: string[] = [];
-    const { guard, dir } = guarded(store, performed);
+  void test('no effect is performed before its commit resolves, and batches that come meanwhile wait for the next commit', async (t) => {
+    const { store, guard, performed } = guarded(t);
     const first = guard.commit(batchOf('a'));
     await until(() => store.ticks.length === 1);
     const second = guard.commit(batchOf('b'));
@@ -86,17 +89,11 @@ void describe("the master's write path (StoreGuard)", () => {
     await store.finish();
     assert.equal(await second, 'committed');
     assert.deepEqual(performed, ['a', 'b']);
-    assert.deepEqual(
-      store.ticks.map((t) => t.writes.map((w) => w.job.id)),
-      [['a'], ['b']],
-    );
-    rmSync(dir, { recursive: true });
+    assert.deepEqual(store.jobIds(), [['a'], ['b']]);
   });
 
-  void test('a commit that fails for another reason rejects its batches, performs none of their effects, and the next commit goes on', async () => {
-    const store = new ManualStore();
-    const performed: string[] = [];
-    const { guard, dir } = guarded(store, performed);
+  void test('a commit that fails for another reason rejects its batches, performs none of their effects, and the next commit goes on', async (t) => {
+    const { store, guard, performed } = guarded(t);
     const failed = guard.commit(batchOf('a'));
     await store.finish(new Error('SQLITE_CORRUPT'));
     await assert.rejects(failed, /SQLITE_CORRUPT/);
@@ -104,13 +101,10 @@ void describe("the master's write path (StoreGuard)", () => {
     await store.finish();
     assert.equal(await next, 'committed');
     assert.deepEqual(performed, ['b']);
-    rmSync(dir, { recursive: true });
   });
 
-  void test('on a full disk the reserve is spent on the commit in flight; once that is gone too, batches are held and commit later with their effects', async () => {
-    const store = new ManualStore();
-    const performed: string[] = [];
-    const { guard, dir } = guarded(store, performed);
+  void test('on a full disk the reserve is spent on the commit in flight; once that is gone too, batches are held and commit later with their effects', async (t) => {
+    const { store, guard, performed } = guarded(t);
     const rescued = guard.commit(batchOf('a'));
     await store.finish(diskFull());
     await store.finish();
@@ -127,20 +121,12 @@ void describe("the master's write path (StoreGuard)", () => {
     await store.finish();
     await until(() => performed.length === 3);
     assert.deepEqual(performed, ['a', 'b', 'c']);
-    assert.deepEqual(
-      store.ticks.at(-1)!.writes.map((w) => w.job.id),
-      ['b', 'c'],
-      'held batches commit together',
-    );
+    assert.deepEqual(store.jobIds().at(-1), ['b', 'c'], 'held batches commit together');
     await until(() => !guard.isFull);
-    guard.close();
-    rmSync(dir, { recursive: true });
   });
 
-  void test('drain resolves once everything accepted so far has committed', async () => {
-    const store = new ManualStore();
-    const performed: string[] = [];
-    const { guard, dir } = guarded(store, performed);
+  void test('drain resolves once everything accepted so far has committed', async (t) => {
+    const { store, guard, performed } = guarded(t);
     void guard.commit(batchOf('a'));
     let drained = false;
     const draining = guard.drain().then(() => (drained = true));
@@ -149,6 +135,5 @@ void describe("the master's write path (StoreGuard)", () => {
     await store.finish();
     await draining;
     assert.deepEqual(performed, ['a']);
-    rmSync(dir, { recursive: true });
   });
 });
