@@ -78,9 +78,9 @@ export class Schedules {
       createdAt: now,
       resumedAt: null,
     };
-    const live = this.load(record);
+    // Armed only once on disk: a schedule refused for a full disk must not fire.
     await this.write(record);
-    return this.view(live);
+    return this.view(this.load(record));
   }
 
   list(): ScheduleView[] {
