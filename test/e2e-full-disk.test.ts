@@ -5,10 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, killAndWait, TOKEN, until } from './harness.js';
 import { metrics } from './hostile-bodies.js';
+import { silentLogger } from '../src/common/silent-log.js';
+import { ReportJournal } from '../src/worker/report-journal.js';
 
 /** Mounts a tmpfs of this size at dir; the reason when this machine cannot. */
 function mountTmpfs(dir: string, size: string): string | null {
@@ -183,8 +185,8 @@ test('a worker killed while the master could not take its finish report holds th
 
   // The kept job ends now: its finish report is refused, and the worker keeps it in its journal.
   writeFileSync(join(markers, 'kept.go'), '');
-  const journal = join(first.workDir, 'reports.json');
-  await until('the worker to keep the unacknowledged report', async () => existsSync(journal) && readFileSync(journal, 'utf8').includes(jobId));
+  const journal = join(first.workDir, 'reports.jsonl');
+  await until('the worker to keep the unacknowledged report', async () => outstandingReports(journal).includes(jobId));
   await killAndWait(first.process, 'SIGKILL');
 
   await cluster.startWorker('keeper', { slots: 2, workDir: first.workDir });
@@ -194,5 +196,17 @@ test('a worker killed while the master could not take its finish report holds th
   assert.equal(done.state, 'succeeded', done.reason ?? '');
   assert.equal(done.attempt, 1, 'the attempt that ran is the one recorded, not a second one');
   assert.equal(readFileSync(join(markers, 'kept.done'), 'utf8'), 'done\n', 'the script completed once');
-  await until('the acknowledged report to leave the journal', async () => !readFileSync(journal, 'utf8').includes(jobId));
+  await until('the acknowledged report to leave the journal', async () => !outstandingReports(journal).includes(jobId));
 });
+
+/** The job ids a worker's journal holds unacknowledged, read from a copy (loading rewrites the file it reads). */
+function outstandingReports(journal: string): string[] {
+  if (!existsSync(journal)) return [];
+  const copy = `${journal}.read.jsonl`;
+  copyFileSync(journal, copy);
+  const reader = new ReportJournal(copy, silentLogger());
+  const ids = reader.load().map((report) => report.jobId);
+  reader.close();
+  rmSync(copy);
+  return ids;
+}

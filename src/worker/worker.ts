@@ -108,7 +108,7 @@ export class Worker {
     });
     this.docker = this.drivers.includes('docker') ? new DockerEngine(options.dockerSocket ?? '/var/run/docker.sock') : null;
     this.pids = new PidRegistry(join(options.workDir, 'pids.json'));
-    this.journal = new ReportJournal(join(options.workDir, 'reports.json'), log);
+    this.journal = new ReportJournal(join(options.workDir, 'reports.jsonl'), log);
     this.watchdog = new Watchdog(this.id, log);
     this.lease = new WorkerLease(
       (expiresAt) => this.watchdog.lease(expiresAt),
@@ -234,7 +234,7 @@ export class Worker {
     this.warmPython?.close();
     this.confiner.close();
     await this.pids.close();
-    this.journal.flush();
+    this.journal.close();
     await this.inference?.close();
     this.lease.close();
     this.watchdog.close();
