@@ -72,6 +72,14 @@ export class Leadership {
     return state.epoch;
   }
 
+  /**
+   * Gives the lease up as if it had been lost (reported through `onLost`) but keeps contending,
+   * after the usual pause: a leader that cannot serve (its ports or its store failed) makes room.
+   */
+  stepDown(reason: string): void {
+    this.#lose(reason);
+  }
+
   /** Steps down (ends the lease so a standby takes over at once) and stops contending. */
   async stop(): Promise<void> {
     const state = this.#state;
