@@ -109,6 +109,8 @@ void describe('leadership on a PostgreSQL lease', () => {
     assert.deepEqual([...a.elected, ...b.elected], [leader!.leadership.epoch], 'one election, no takeover');
     assert.deepEqual([...a.lost, ...b.lost], []);
     assert.deepEqual(await readLease(leader!.store.pool), { holder: leader!.leadership.holder, epoch: leader!.leadership.epoch, live: true });
+    const standby = leader === a ? b : a;
+    assert.deepEqual(standby.leadership.lease, leader!.leadership.lease, 'the standby knows who leads, to send clients there');
   });
 
   void test('a leader stopped with SIGSTOP past its lease is replaced with a higher epoch, and on SIGCONT its write is refused and it steps down', async (t) => {

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { pgClientConfig, type PgPoolOptions } from '../store/postgres/pg-pool.js';
-import { releaseLease, renewLease, tryAcquireLease } from './pg-lease.js';
+import { contendForLease, releaseLease, renewLease, type LeaseRow } from './pg-lease.js';
 
 export interface LeadershipOptions extends PgPoolOptions {
   /** This master's name in the lease row; unique per process by default. */
@@ -45,6 +45,8 @@ export class Leadership {
   #deadlineTimer: NodeJS.Timeout | null = null;
   /** Bumped on every change of state, so a reply that arrives after one is ignored. */
   #term = 0;
+  /** The lease as this master last saw it: whom a standby sends clients to. */
+  #seen: LeaseRow = { holder: null, epoch: 0, live: false };
 
   constructor(
     private readonly url: string,
@@ -78,6 +80,15 @@ export class Leadership {
    */
   stepDown(reason: string): void {
     this.#lose(reason);
+  }
+
+  /**
+   * Who leads, as far as this master knows: itself while it leads, otherwise the holder it found
+   * at its last try (at most `retryEveryMs` old; `live` false when the lease had lapsed).
+   */
+  get lease(): LeaseRow {
+    const epoch = this.epoch;
+    return epoch !== null ? { holder: this.holder, epoch, live: true } : this.#seen;
   }
 
   /** Steps down (ends the lease so a standby takes over at once) and stops contending. */
@@ -122,10 +133,13 @@ export class Leadership {
     const sentAt = performance.now();
     let epoch: number | null = null;
     try {
-      epoch = await tryAcquireLease(await this.#connection(), this.holder, this.ttlMs);
+      const found = await contendForLease(await this.#connection(), this.holder, this.ttlMs);
+      epoch = found.epoch;
+      this.#seen = found.current;
     } catch {
       this.#discardConnection();
       epoch = null; // unreachable database: a standby simply tries again
+      this.#seen = { ...this.#seen, live: false };
     }
     if (term !== this.#term || this.#state.kind !== 'standby') return;
     if (epoch === null) {

@@ -12,19 +12,26 @@ import type pg from 'pg';
  * Returns the new epoch, or null while another holder's lease is live.
  */
 export async function tryAcquireLease(client: pg.ClientBase, holder: string, ttlMs: number): Promise<number | null> {
+  return (await contendForLease(client, holder, ttlMs)).epoch;
+}
+
+/** tryAcquireLease, also saying who holds the lease when it was not taken (a standby names the leader from it). */
+export async function contendForLease(client: pg.ClientBase, holder: string, ttlMs: number): Promise<{ epoch: number | null; current: LeaseRow }> {
   await client.query('BEGIN');
   try {
-    const { rows } = await client.query<{ live: boolean }>("SELECT expires_at > now() AS live FROM leader_lease WHERE name = 'leader' FOR UPDATE");
-    if (rows[0]?.live === true) {
+    const { rows } = await client.query<LeaseRow>("SELECT holder, epoch, expires_at > now() AS live FROM leader_lease WHERE name = 'leader' FOR UPDATE");
+    const current = rows[0] ?? { holder: null, epoch: 0, live: false };
+    if (current.live) {
       await client.query('ROLLBACK');
-      return null;
+      return { epoch: null, current };
     }
     const updated = await client.query<{ epoch: number }>(
       "UPDATE leader_lease SET holder = $1, epoch = epoch + 1, expires_at = now() + $2 * interval '1 millisecond' WHERE name = 'leader' RETURNING epoch",
       [holder, ttlMs],
     );
     await client.query('COMMIT');
-    return updated.rows[0]?.epoch ?? null;
+    const epoch = updated.rows[0]?.epoch ?? null;
+    return { epoch, current: { holder, epoch: epoch ?? current.epoch, live: epoch !== null } };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
