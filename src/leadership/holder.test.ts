@@ -15,6 +15,11 @@ test('a holder written by something else names the holder and no address', () =>
   assert.equal(holderAddresses(null), null);
 });
 
-test('IPv6 addresses are kept in brackets', () => {
-  assert.deepEqual(holderAddresses(holderText({ name: 'n', tcp: '[::1]:9090', http: null })), { name: 'n', tcp: '[::1]:9090', http: null });
+test('IPv6 addresses are kept in brackets, and an HTTP address may be a base URL', () => {
+  assert.deepEqual(holderAddresses(holderText({ name: 'n', tcp: '[::1]:9090', http: 'https://[::1]:8443' })), {
+    name: 'n',
+    tcp: '[::1]:9090',
+    http: 'https://[::1]:8443',
+  });
+  assert.equal(holderAddresses(holderText({ name: 'n', tcp: 'a:1', http: 'https://b:8443/path' }))?.http, null);
 });

@@ -7,7 +7,7 @@ export interface HolderAddresses {
   readonly name: string;
   /** host:port of the protocol port, as others reach it. */
   readonly tcp: string | null;
-  /** host:port of the HTTP API, when it has one. */
+  /** The HTTP API, when it has one: host:port, or a base URL (https://host:port under TLS). */
   readonly http: string | null;
 }
 
@@ -27,6 +27,8 @@ export function holderAddresses(text: string | null): HolderAddresses | null {
   }
 }
 
+const HOST_PORT = /^(?:https?:\/\/)?(?:[^\s:/[\]]+|\[[0-9a-fA-F:]+\]):\d{1,5}$/;
+
 function addressOrNull(value: unknown): string | null {
-  return typeof value === 'string' && /^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(value) ? value : null;
+  return typeof value === 'string' && HOST_PORT.test(value) ? value : null;
 }
