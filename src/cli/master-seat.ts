@@ -39,22 +39,24 @@ export class MasterSeat {
   #standby: StandbyTerm | null = null;
   /** Role changes run one after another on this chain. */
   #changes: Promise<void> = Promise.resolve();
-  readonly #lease: ReturnType<SeatParts['leadership']>;
+  #lease: ReturnType<SeatParts['leadership']> | null = null;
 
-  constructor(private readonly parts: SeatParts) {
-    this.#lease = parts.leadership({
-      onElected: (epoch) => this.#elected(epoch),
-      onLost: (reason) => this.#lost(reason),
-    });
-  }
+  constructor(private readonly parts: SeatParts) {}
 
   get role(): SeatRole {
     return this.#role;
   }
 
-  /** Opens the ports as a standby, then contends for the lease. */
+  /**
+   * Opens the ports as a standby, then contends for the lease: the lease is made only now, so the
+   * addresses it advertises can be the ports just bound (port 0 picks them).
+   */
   async start(): Promise<void> {
     this.#standby = await this.parts.standby();
+    this.#lease = this.parts.leadership({
+      onElected: (epoch) => this.#elected(epoch),
+      onLost: (reason) => this.#lost(reason),
+    });
     this.#lease.start();
   }
 
@@ -67,7 +69,7 @@ export class MasterSeat {
   async stop(): Promise<void> {
     this.#role = { kind: 'stopped' };
     this.#leader?.stopDispatching();
-    await this.#lease.stop();
+    await this.#lease?.stop();
     await this.#enqueue(async () => {
       await this.#leader?.close();
       await this.#standby?.close();
@@ -89,7 +91,7 @@ export class MasterSeat {
         term = await this.parts.lead(epoch);
       } catch (err) {
         this.parts.log.error({ epoch, err }, 'could not serve as leader; stepping down');
-        this.#lease.stepDown(`could not serve as leader: ${(err as Error).message}`);
+        this.#lease?.stepDown(`could not serve as leader: ${(err as Error).message}`);
         await this.#serveAsStandby();
         return;
       }
