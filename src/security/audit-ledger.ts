@@ -160,15 +160,29 @@ export class AuditLedger {
           this.committed = head;
           written.resolve();
         },
-        (err: unknown) => {
+        async (err: unknown) => {
           this.onFlushError(err);
           written.reject(err);
+          await this.reloadHead();
         },
       )
       .finally(() => {
         this.inFlight = null;
         this.drainQuietly();
       });
+  }
+
+  /**
+   * After a failed commit the head is read back: a connection lost while COMMIT was under way
+   * may have committed the batch after all, and the next one must chain on what is there.
+   */
+  private async reloadHead(): Promise<void> {
+    try {
+      const start = await this.store.start();
+      this.committed = { seq: start.highestSeq, hash: start.last?.hash ?? GENESIS, rows: start.rows };
+    } catch (err) {
+      this.onFlushError(err);
+    }
   }
 
   /** The batch's rows, chained on the committed head, and the head they make. */

@@ -6,6 +6,7 @@ import { connectTestAdmin, TEST_PG_URL, TestSchemas } from '../store/postgres/pg
 import { AuditLedger, openLedgerState } from './audit-ledger.js';
 import { PgSecurityRows } from './pg-security-rows.js';
 import { runSecurityRowsConformance } from './security-rows-conformance.js';
+import type { LedgerRows } from './security-rows.js';
 import { TokenStore } from './token-store.js';
 
 // Not skipped when the server is down: the file fails, naming the command that starts it.
@@ -71,5 +72,28 @@ void describe('security rows on postgres, fenced', () => {
     assert.equal(await rows.ledger.sealedHead(), sealed, "the sealed head is the old leader's last committed one");
     assert.equal(ledger.head().seq, 1, 'the chain in memory stays at what committed');
     assert.equal((await ledger.verify()).ok, true);
+  });
+
+  void test('a batch that committed though its answer was lost: the next one chains on what is there', async (t) => {
+    const store = await openStore(t, await schemas.create('lost'));
+    const rows = new PgSecurityRows(store);
+    let loseAnswer = true;
+    const flaky: LedgerRows = {
+      ...rows.ledger,
+      append: async (batch, seal) => {
+        await rows.ledger.append(batch, seal);
+        if (loseAnswer) {
+          loseAnswer = false;
+          throw new Error('Connection terminated unexpectedly');
+        }
+      },
+    };
+    const ledger = new AuditLedger(flaky, await openLedgerState(flaky), Buffer.alloc(32, 7));
+    const entry = (target: string) => ({ at: 1, who: 'ci', role: 'operator', action: 'JOB_SUBMIT', target, source: '127.0.0.1', result: 'ok' });
+    await assert.rejects(ledger.append(entry('a'))!, /Connection terminated/);
+    await ledger.append(entry('b'));
+    const verdict = await ledger.verify();
+    assert.equal(verdict.ok, true, JSON.stringify(verdict));
+    assert.equal(verdict.rows, 2);
   });
 });
