@@ -12,7 +12,9 @@ import { composeMaster } from '../src/cli/master-process.js';
 import { MASTER_DEFAULTS } from '../src/master/options.js';
 import { Opcode } from '../src/protocol/opcodes.js';
 import { connectPeer } from '../src/sdk/connect.js';
-import { AuditLedger } from '../src/security/audit-ledger.js';
+import { AuditLedger, openLedgerState } from '../src/security/audit-ledger.js';
+import { immediate } from '../src/security/security-rows.js';
+import { sqliteLedgerRows, sqliteTokenRows } from '../src/security/sqlite-security-rows.js';
 import { requirementOf } from '../src/security/opcode-permissions.js';
 import { can, type Identity } from '../src/security/policy.js';
 import { JobTokens } from '../src/security/job-tokens.js';
@@ -81,7 +83,7 @@ export async function securityFigures(log: (line: string) => void = console.log)
     SqliteStore.open(path).close();
     const db = new Database(path);
     db.pragma('synchronous = NORMAL');
-    const tokens = new TokenStore(db);
+    const tokens = new TokenStore(sqliteTokenRows(db), []);
     const { token } = tokens.create({ name: 'bench', role: 'operator' }, 1);
     const identity: Identity = { kind: 'token', name: 'bench', tokenId: 'x', role: 'operator', namespace: 'team-a', mayActAsWorker: false };
     const body = { jobId: 'team-a.job-1' };
@@ -99,15 +101,16 @@ export async function securityFigures(log: (line: string) => void = console.log)
     const jobTokens = new JobTokens(Buffer.alloc(32, 2));
     const jobToken = jobTokens.mint('team-a.d1.step', 1);
     figures.jobTokenVerifyUs = perCall(100_000, () => jobTokens.verify(jobToken));
-    const ledger = new AuditLedger(db, Buffer.alloc(32, 1));
+    const ledgerRows = sqliteLedgerRows(db);
+    const ledger = new AuditLedger(ledgerRows, immediate(openLedgerState(ledgerRows)), Buffer.alloc(32, 1));
     const entry = (i: number) => ({ at: i, who: 'bench', role: 'operator', action: 'JOB_SUBMIT', target: `job-${i}`, source: '127.0.0.1', result: 'ok' });
     figures.auditAppendEachUs = perCall(5_000, (i) => ledger.append(entry(i)));
     figures.auditAppendBatchedUs = perCall(50_000, (i) => {
       ledger.enqueue(entry(i));
-      if (i % 100 === 99) ledger.flush();
+      if (i % 100 === 99) void ledger.flush(); // SQLite: written on return
     });
     const verifyStart = now();
-    const verdict = ledger.verify();
+    const verdict = await ledger.verify();
     figures.auditVerifyRowsPerMs = round(verdict.rows / (now() - verifyStart), 0);
     db.close();
 

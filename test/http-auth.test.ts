@@ -76,7 +76,7 @@ describe('HTTP auth hook', () => {
   });
 
   test('non-read requests are written to the ledger with their outcome; refusals with the reason', async () => {
-    const rows = master.security.audit.recent(50);
+    const rows = await master.security.audit.recent(50);
     assert.ok(rows.some((r) => r.action === 'POST /api/v1/echo' && r.who === 'o' && r.result === 'ok'));
     assert.ok(rows.some((r) => r.action === 'POST /api/v1/echo' && r.who === 'v' && r.result.startsWith('denied: role viewer')));
     assert.ok(rows.some((r) => r.action === 'POST /api/v1/echo' && r.who === 'o' && r.result === 'error HTTP 413'));

@@ -161,7 +161,7 @@ export class MasterProcess {
     await this.tcp.close();
     await this.master.drain();
     this.security.recordSystem('MASTER_STOP', 'ok');
-    this.security.close();
+    await this.security.close();
     this.store.close();
     this.dataDirLock.release();
   }

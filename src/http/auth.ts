@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { TitanError, ErrorCode } from '../common/errors.js';
+import { asTitanError, TitanError, ErrorCode } from '../common/errors.js';
 import type { HttpApiParts } from './parts.js';
 import type { Identity } from '../security/policy.js';
 import { routePermission, routeResource } from '../security/http-permissions.js';
@@ -82,7 +82,13 @@ export function registerAuth(app: FastifyInstance, api: HttpApiParts): void {
       if (err instanceof TitanError) return refuse(reply, err);
       throw err;
     }
-    done();
+    // On PostgreSQL the `received` row commits asynchronously: the request runs once it has.
+    const received = security.settled();
+    if (received === undefined) return done();
+    received.then(
+      () => done(),
+      (err: unknown) => refuse(reply, asTitanError(err)),
+    );
   });
   app.addHook('onSend', (request, reply, payload, done) => {
     if (request.audit !== null && reply.statusCode < 400 && typeof payload === 'string' && payload.length < 1_000_000) {

@@ -5,6 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { ErrorCode, TitanError } from '../common/errors.js';
+import type { Committing } from '../security/pending-writes.js';
 import type { Security } from '../security/security.js';
 import { CLUSTER, type Action, type Resource } from '../security/policy.js';
 
@@ -22,7 +23,8 @@ const METHOD_PERMISSIONS: Readonly<Record<GrpcMethod, { action: Action; resource
  * writes the call's second ledger row (its result) for a change, as TCP and HTTP do, and
  * nothing for a read.
  */
-export type GrpcAdmission = { readonly refused: Partial<grpc.StatusObject> } | { readonly refused: null; readonly outcome: (result: string) => void };
+export type GrpcAdmission =
+  { readonly refused: Partial<grpc.StatusObject> } | { readonly refused: null; readonly outcome: (result: string) => Committing | undefined | void };
 
 export type GrpcGuard = (metadata: grpc.Metadata, method: GrpcMethod, peer: string) => GrpcAdmission;
 
@@ -33,15 +35,21 @@ export function grpcResult(error: Partial<grpc.StatusObject>): string {
   return `error ${code}: ${(error.details ?? '').slice(0, 300)}`;
 }
 
-/** Wraps a unary callback so that its answer, ok or error, writes the outcome row once, then goes out unchanged. */
-export function auditedCallback<T>(callback: grpc.sendUnaryData<T>, outcome: (result: string) => void): grpc.sendUnaryData<T> {
+/**
+ * Wraps a unary callback so that its answer, ok or error, writes the outcome row once, then goes
+ * out unchanged: once the writes it depends on have committed, when `outcome` returns their
+ * handle (PostgreSQL), or as their error should they fail.
+ */
+export function auditedCallback<T>(callback: grpc.sendUnaryData<T>, outcome: (result: string) => Committing | undefined | void): grpc.sendUnaryData<T> {
   let written = false;
   return (error, value, trailer, flags) => {
-    if (!written) {
-      written = true;
-      outcome(error === null || error === undefined ? 'ok' : grpcResult(error));
-    }
-    callback(error, value, trailer, flags);
+    const committing = written ? undefined : outcome(error === null || error === undefined ? 'ok' : grpcResult(error));
+    written = true;
+    if (committing === undefined) return callback(error, value, trailer, flags);
+    committing.after(
+      () => callback(error, value, trailer, flags),
+      (err: unknown) => callback({ code: grpc.status.INTERNAL, details: (err as Error).message }, null),
+    );
   };
 }
 

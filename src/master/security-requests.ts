@@ -11,6 +11,7 @@ import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import { permissionsOf, type Identity } from '../security/policy.js';
 import type { Master } from './master.js';
 import { parseBody } from '../protocol/parse-body.js';
+import { asTitanError } from '../common/errors.js';
 
 export type SecurityHost = Pick<Master, 'security'>;
 
@@ -36,12 +37,26 @@ export function handleSecurityMessage(master: SecurityHost, identity: Identity, 
       reply.ok({ revoked: master.security.revokeToken(parseBody(TokenRevokeRequest, msg).token) });
       return true;
     case Opcode.AUDIT_LIST:
-      reply.ok({ records: master.security.audit.recent(parseBody(AuditListRequest, msg).limit) });
+      answerWhenRead(
+        reply,
+        master.security.audit.recent(parseBody(AuditListRequest, msg).limit).then((records) => ({ records })),
+      );
       return true;
     case Opcode.AUDIT_VERIFY:
-      reply.ok(master.security.audit.verify());
+      answerWhenRead(reply, master.security.audit.verify());
       return true;
     default:
       return false;
   }
+}
+
+/** The ledger is read from its store (PostgreSQL's asynchronously). */
+function answerWhenRead(reply: Replier, answer: Promise<unknown>): void {
+  answer.then(
+    (body) => reply.ok(body),
+    (err: unknown) => {
+      const error = asTitanError(err);
+      reply.error(error.code, error.message);
+    },
+  );
 }

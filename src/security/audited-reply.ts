@@ -1,4 +1,5 @@
-import type { ErrorCode } from '../common/errors.js';
+import { ErrorCode, TitanError } from '../common/errors.js';
+import type { Committing } from './pending-writes.js';
 import type { Replier } from '../protocol/replier.js';
 
 /** Names of answer fields that say what a request created; never `token` (a new token's secret). */
@@ -21,15 +22,25 @@ export function createdIds(body: unknown): string[] {
 
 /**
  * Wraps a Replier so that the first answer (ok, error or end) writes one ledger row with the
- * outcome and what was created, then passes the answer on unchanged.
+ * outcome and what was created, then passes the answer on unchanged. When `write` returns what
+ * is committing (the writes the answer depends on, still committing to PostgreSQL: Security.record),
+ * the answer waits for them; should they fail, the answer is their error instead of an ok.
  */
-export function auditedReply(reply: Replier, target: string, write: (target: string, result: string) => void): Replier {
+export function auditedReply(reply: Replier, target: string, write: (target: string, result: string) => Committing | undefined | void): Replier {
   let written = false;
+  let committing: Committing | undefined | void;
   const once = (result: string, body?: unknown): void => {
     if (written) return;
     written = true;
     const created = createdIds(body).filter((id) => !target.split(',').includes(id));
-    write([target, ...created].filter((t) => t.length > 0).join(','), result);
+    committing = write([target, ...created].filter((t) => t.length > 0).join(','), result);
+  };
+  const answer = (send: () => void): void => {
+    if (committing === undefined) return send();
+    committing.after(send, (err: unknown) => {
+      const error = err instanceof TitanError ? err : new TitanError(ErrorCode.INTERNAL, (err as Error).message);
+      reply.error(error.code, error.message);
+    });
   };
   return {
     get expectsReply() {
@@ -40,11 +51,11 @@ export function auditedReply(reply: Replier, target: string, write: (target: str
     },
     ok(body?: unknown): void {
       once('ok', body);
-      reply.ok(body);
+      answer(() => reply.ok(body));
     },
     error(code: ErrorCode, message: string): void {
       once(`error ${code}: ${message.slice(0, 300)}`);
-      reply.error(code, message);
+      answer(() => reply.error(code, message));
     },
     chunk(body: unknown): boolean {
       return reply.chunk(body);
@@ -54,7 +65,7 @@ export function auditedReply(reply: Replier, target: string, write: (target: str
     },
     end(body?: unknown): void {
       once('ok', body);
-      reply.end(body);
+      answer(() => reply.end(body));
     },
   };
 }

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import type { Logger } from '../common/log.js';
 import { ErrorCode, isDiskFull, storeFullError, TitanError } from '../common/errors.js';
 import { loadOrCreateValue } from '../common/persistent-value.js';
-import { AuditLedger, TAMPERED, type AuditEntry } from './audit-ledger.js';
+import { AuditLedger, openLedgerState, TAMPERED, type AuditEntry, type LedgerOpen } from './audit-ledger.js';
 import { RefusalRows, addressOf } from './refusal-rows.js';
 import type { Job } from '../core/job.js';
 import { JobTokens, looksLikeJobToken } from './job-tokens.js';
@@ -21,8 +20,18 @@ export const FAILED_AUTH_LIMIT: RateLimit = { requests: 30, windowMs: REFUSAL_WI
 export const LEGACY_RATE_LIMIT: RateLimit = { requests: 10_000, windowMs: REFUSAL_WINDOW_MS };
 /** The identity name of protocol v1 clients (master/legacy/admit.ts). */
 const LEGACY_IDENTITY = 'legacy-v1';
-import { looksLikeApiToken, TokenStore, type TokenView } from './token-store.js';
+import { looksLikeApiToken, TokenStore, type TokenView, type Written } from './token-store.js';
 import { tokensMatch } from './token-compare.js';
+import { immediate, type SecurityRows, type TokenRow } from './security-rows.js';
+import { SqliteSecurityRows } from './sqlite-security-rows.js';
+import { PendingWrites, type Committing } from './pending-writes.js';
+
+/** Security's rows and what was read of them at open (`Security.open` loads them from any store). */
+export interface OpenedSecurityRows {
+  readonly rows: SecurityRows;
+  readonly tokens: readonly TokenRow[];
+  readonly ledger: LedgerOpen;
+}
 
 export interface SecurityOptions {
   readonly dataDir: string;
@@ -58,14 +67,18 @@ function tokenIdentity(view: TokenView): Identity {
 
 /**
  * The master's security shell: authenticates secrets into identities, asks the pure policy
- * (`can`), counts requests per token, and writes the audit ledger. It keeps its own connection
- * to the master's SQLite file (the tables come from migration 6), so the job store's contract
- * stays what it was.
+ * (`can`), counts requests per token, and writes the audit ledger. Its rows live behind
+ * `SecurityRows`: by default on a connection of its own to the master's SQLite file (the tables
+ * come from migration 6), or on PostgreSQL when the composition root opens it with
+ * `Security.open(options, log, new PgSecurityRows(store))`. Authentication reads memory only; a
+ * write to PostgreSQL commits asynchronously, and the reply it concerns waits for it (`settled`).
  */
 export class Security {
   readonly tokens: TokenStore;
   readonly audit: AuditLedger;
-  private readonly db: Database.Database;
+  private readonly rows: SecurityRows;
+  /** Ledger rows a reply depends on and token changes, begun on PostgreSQL and not committed yet. */
+  private readonly pending = new PendingWrites();
   private readonly limiter: RateLimiter | null;
   private readonly revokeListeners = new Set<(tokenId: string) => void>();
   private readonly sweep: NodeJS.Timeout;
@@ -78,24 +91,32 @@ export class Security {
   /** How the master's live jobs are found; until the master attaches it, no job token is valid. */
   private liveJob: (id: string) => Job | undefined = () => undefined;
 
+  /**
+   * Security on `rows` (PostgreSQL's, say): tokens and the ledger's head are read first, so
+   * authentication never waits for the database.
+   */
+  static async open(options: SecurityOptions, log: Logger, rows: SecurityRows): Promise<Security> {
+    const [tokens, ledger] = await Promise.all([rows.tokens.all(), openLedgerState(rows.ledger)]);
+    return new Security(options, log, { rows, tokens, ledger });
+  }
+
+  /** Without `opened`: on the master's SQLite file in `options.dataDir`, read synchronously. */
   constructor(
     private readonly options: SecurityOptions,
     private readonly log: Logger,
+    opened: OpenedSecurityRows = openSqlite(options.dataDir),
   ) {
-    this.db = new Database(join(options.dataDir, 'titan.db'));
-    this.db.pragma('busy_timeout = 5000');
-    // As the job store: a commit survives the process being killed; only an OS crash may lose the last ones.
-    this.db.pragma('synchronous = NORMAL');
+    this.rows = opened.rows;
     const keyExistedBefore = existsSync(join(options.dataDir, 'audit.key'));
     const key = loadOrCreateValue(join(options.dataDir, 'audit.key'), () => randomBytes(32).toString('hex'), 0o600);
-    this.tokens = new TokenStore(this.db);
+    this.tokens = new TokenStore(opened.rows.tokens, opened.tokens, (err) => log.warn({ err }, "could not write a token's last use"));
     this.jobTokens = new JobTokens(
       Buffer.from(
         loadOrCreateValue(join(options.dataDir, 'job-token.key'), () => randomBytes(32).toString('hex'), 0o600),
         'hex',
       ),
     );
-    this.audit = new AuditLedger(this.db, Buffer.from(key, 'hex'), (err) => log.error({ err }, 'could not write the audit ledger'));
+    this.audit = new AuditLedger(opened.rows.ledger, opened.ledger, Buffer.from(key, 'hex'), (err) => log.error({ err }, 'could not write the audit ledger'));
     const breach = this.audit.checkSealAtStart(keyExistedBefore);
     if (breach !== null) {
       log.error({ breach }, `AUDIT LEDGER TAMPERED: ${breach}; \`titan audit verify\` reports it from now on`);
@@ -116,12 +137,27 @@ export class Security {
     this.logHead('audit ledger head at open');
   }
 
-  close(): void {
+  /** On SQLite everything is written and closed when this returns; on PostgreSQL once it resolves. */
+  async close(): Promise<void> {
     clearInterval(this.sweep);
     this.refusals.sweep(Date.now(), true);
-    this.flushAudit();
+    const flushed = this.flushAudit();
+    if (flushed !== undefined) await flushed;
     this.logHead('audit ledger head at close');
-    if (this.db.open) this.db.close();
+    this.rows.close();
+  }
+
+  /**
+   * Undefined when every write a reply may depend on has committed (always on SQLite, where
+   * writes are synchronous); otherwise a promise that resolves once the writes begun so far
+   * have, or rejects with the first one's failure (E_FENCED for a deposed leader).
+   */
+  settled(): Promise<void> | undefined {
+    return this.pending.settled();
+  }
+
+  private track(written: Written, what: string): void {
+    this.pending.track(written, (err) => writeFailed(err, what, this.options.dataDir));
   }
 
   /**
@@ -262,7 +298,7 @@ export class Security {
    */
   receive(identity: Identity, action: string, target: string, source: string): void {
     try {
-      this.audit.append(this.entry(identity, action, target, source, 'received'));
+      this.track(this.audit.append(this.entry(identity, action, target, source, 'received')), `the audit ledger row of ${action}`);
     } catch (err) {
       this.log.error({ err }, 'could not write the audit ledger; refusing the request');
       // A full disk is the operator's to fix and passes by itself: the same answer as the store gives.
@@ -285,8 +321,15 @@ export class Security {
     return this.failedBySource.take(addressOf(source), now);
   }
 
-  record(identity: Identity | null, action: string, target: string, source: string, result: string): void {
+  /**
+   * The outcome row, queued. Returns `settled()` as it was before the row: the reply it audits
+   * waits for it (audited-reply.ts), so no answer goes out before its `received` row, or a token
+   * change it reports, has committed.
+   */
+  record(identity: Identity | null, action: string, target: string, source: string, result: string): Committing | undefined {
+    const before = this.pending.committing();
     this.audit.enqueue(this.entry(identity, action, target, source, result));
+    return before;
   }
 
   private entry(identity: Identity | null, action: string, target: string, source: string, result: string): AuditEntry {
@@ -295,27 +338,34 @@ export class Security {
 
   /** A row for the master's own lifecycle (start, stop), written at once. */
   recordSystem(action: string, detail: string): void {
-    this.record({ kind: 'cluster', name: 'master', role: 'admin', mayActAsWorker: false }, action, '', `pid ${process.pid}`, detail);
-    this.flushAudit();
+    this.audit.enqueue(this.entry({ kind: 'cluster', name: 'master', role: 'admin', mayActAsWorker: false }, action, '', `pid ${process.pid}`, detail));
+    void this.flushAudit();
   }
 
-  /** Writes the queued ledger rows; a failure is logged loudly (the requests already happened), never thrown at a caller. */
-  flushAudit(): void {
+  /**
+   * Writes the queued ledger rows (on PostgreSQL: starts to, and returns when they are written);
+   * a failure is logged loudly (the requests already happened), never thrown at a caller.
+   */
+  flushAudit(): Promise<void> | undefined {
     try {
-      this.audit.flush();
+      return this.audit.flush();
     } catch (err) {
       this.log.error({ err }, 'could not write the audit ledger');
+      return undefined;
     }
   }
 
   /** `ttlSeconds`: the token expires that long after now (absent: never). */
   createToken(input: { name: string; role: string; namespace?: string | undefined; ttlSeconds?: number | undefined }): { token: string; view: TokenView } {
     const { ttlSeconds, ...rest } = input;
-    return this.tokens.create({ ...rest, ...(ttlSeconds !== undefined ? { ttlMs: ttlSeconds * 1000 } : {}) }, Date.now());
+    const { token, view, written } = this.tokens.create({ ...rest, ...(ttlSeconds !== undefined ? { ttlMs: ttlSeconds * 1000 } : {}) }, Date.now());
+    this.track(written, `token ${view.name}`);
+    return { token, view };
   }
 
   revokeToken(idOrName: string): TokenView {
-    const view = this.tokens.revoke(idOrName, Date.now());
+    const { view, written } = this.tokens.revoke(idOrName, Date.now());
+    this.track(written, `the revocation of token ${view.name} (refused by this master from now on)`);
     for (const listener of this.revokeListeners) listener(view.id);
     return view;
   }
@@ -324,6 +374,18 @@ export class Security {
   onRevoke(listener: (tokenId: string) => void): void {
     this.revokeListeners.add(listener);
   }
+}
+
+function openSqlite(dataDir: string): OpenedSecurityRows {
+  const rows = new SqliteSecurityRows(join(dataDir, 'titan.db'));
+  return { rows, tokens: immediate(rows.tokens.all()), ledger: immediate(openLedgerState(rows.ledger)) };
+}
+
+/** What a reply says when a write it depended on failed: E_FENCED as it is; anything else names the store. */
+function writeFailed(err: unknown, what: string, dataDir: string): TitanError {
+  if (err instanceof TitanError) return err;
+  if (isDiskFull(err)) return storeFullError(dataDir);
+  return new TitanError(ErrorCode.INTERNAL, `${what} could not be written (${(err as Error).message}); check the master's store`);
 }
 
 export function targetOf(requirement: Requirement): string {

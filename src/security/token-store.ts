@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Database, Statement } from 'better-sqlite3';
 import { ErrorCode, TitanError } from '../common/errors.js';
 import { NAMESPACE_PATTERN, ROLES, type Role } from './policy.js';
+import { isPromise, type TokenChange, type TokenRow, type TokenRows } from './security-rows.js';
 
 /** An API token as listed: never the secret, never its hash. */
 export interface TokenView {
@@ -16,22 +16,13 @@ export interface TokenView {
   readonly expiresAt: number | null;
 }
 
-interface TokenRow {
-  id: string;
-  name: string;
-  role: string;
-  namespace: string | null;
-  hash: string;
-  created_at: number;
-  revoked_at: number | null;
-  last_used_at: number | null;
-  expires_at: number | null;
-}
-
-interface LiveToken {
+interface KnownToken {
   readonly view: TokenView;
   readonly hash: Buffer;
 }
+
+/** A write's outcome: undefined when it has committed already (SQLite), else the promise of its commit. */
+export type Written = Promise<void> | undefined;
 
 const PREFIX = 'titan_';
 const ID_HEX = 12;
@@ -77,31 +68,32 @@ function toView(row: TokenRow): TokenView {
 /**
  * API tokens, kept in the `api_tokens` table as sha256 hashes (a token carries 256 random bits,
  * so a fast hash is enough: a slow password hash such as bcrypt would only add CPU to every
- * request). Live tokens are also held in memory by id, so checking one is a map lookup and one
- * constant-time comparison, and revoking one takes effect on the next request.
+ * request). Every token is also held in memory, loaded at open: checking one is a map lookup and
+ * one constant-time comparison, revoking one takes effect on the next request, and listing them
+ * reads no table. Only the leader writes the table, so memory and table agree.
  */
 export class TokenStore {
-  private readonly live = new Map<string, LiveToken>();
-  private readonly insert: Statement;
-  private readonly revokeRow: Statement;
-  private readonly touch: Statement;
-  private readonly selectAll: Statement<[], TokenRow>;
+  /** Every token by id, revoked ones too (`list(true)`). */
+  private readonly known = new Map<string, KnownToken>();
 
-  constructor(db: Database) {
-    this.insert = db.prepare('INSERT INTO api_tokens (id, name, role, namespace, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    this.revokeRow = db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
-    this.touch = db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?');
-    this.selectAll = db.prepare<[], TokenRow>('SELECT * FROM api_tokens ORDER BY created_at, id');
-    for (const row of this.selectAll.all()) {
-      if (row.revoked_at === null) this.live.set(row.id, { view: toView(row), hash: Buffer.from(row.hash, 'hex') });
-    }
+  constructor(
+    private readonly rows: TokenRows,
+    loaded: readonly TokenRow[],
+    /** Where a failed `last_used_at` write is reported (it is a hint; no request fails for it). */
+    private readonly onTouchError: (err: unknown) => void = () => undefined,
+  ) {
+    for (const row of loaded) this.known.set(row.id, { view: toView(row), hash: Buffer.from(row.hash, 'hex') });
   }
 
   /**
    * Creates a token (expiring `ttlMs` after `now` when given) and returns it with its secret: the
-   * only time the secret exists outside the caller.
+   * only time the secret exists outside the caller. It verifies once `written` has committed;
+   * the secret must not be handed out before that.
    */
-  create(input: { name: string; role: string; namespace?: string | undefined; ttlMs?: number | undefined }, now: number): { token: string; view: TokenView } {
+  create(
+    input: { name: string; role: string; namespace?: string | undefined; ttlMs?: number | undefined },
+    now: number,
+  ): { token: string; view: TokenView; written: Written } {
     if (!TOKEN_NAME_PATTERN.test(input.name)) {
       throw new TitanError(
         ErrorCode.INVALID_REQUEST,
@@ -125,9 +117,10 @@ export class TokenStore {
     if (input.ttlMs !== undefined && !(Number.isInteger(input.ttlMs) && input.ttlMs > 0)) {
       throw new TitanError(ErrorCode.INVALID_REQUEST, `a token's time to live must be a positive whole number of milliseconds, not ${input.ttlMs}`);
     }
-    // An expired token gives up its name: it is revoked as of when it expired.
-    for (const t of [...this.live.values()]) if (t.view.name === input.name && isExpired(t.view, now)) this.revoke(t.view.id, t.view.expiresAt!);
-    if ([...this.live.values()].some((t) => t.view.name === input.name)) {
+    const sameName = this.live().filter((t) => t.view.name === input.name);
+    // An expired token gives up its name: it is revoked as of when it expired, with the new one's write.
+    const expired = sameName.filter((t) => isExpired(t.view, now));
+    if (expired.length < sameName.length) {
       throw new TitanError(
         ErrorCode.INVALID_REQUEST,
         `a live token is already named ${input.name}: revoke it first (\`titan token revoke ${input.name}\`) or pick another name`,
@@ -136,8 +129,6 @@ export class TokenStore {
     const id = randomBytes(ID_HEX / 2).toString('hex');
     const token = `${PREFIX}${id}_${randomBytes(32).toString('base64url')}`;
     const hash = hashToken(token);
-    const expiresAt = input.ttlMs === undefined ? null : now + input.ttlMs;
-    this.insert.run(id, input.name, input.role, input.namespace ?? null, hash.toString('hex'), now, expiresAt);
     const view: TokenView = {
       id,
       name: input.name,
@@ -146,19 +137,27 @@ export class TokenStore {
       createdAt: now,
       revokedAt: null,
       lastUsedAt: null,
-      expiresAt,
+      expiresAt: input.ttlMs === undefined ? null : now + input.ttlMs,
     };
-    this.live.set(id, { view, hash });
-    return { token, view };
+    const change: TokenChange = {
+      revoke: expired.map((t) => ({ id: t.view.id, at: t.view.expiresAt! })),
+      insert: { ...rowOf(view), hash: hash.toString('hex') },
+    };
+    const written = this.write(change, () => {
+      for (const r of change.revoke) this.markRevoked(r.id, r.at);
+      this.known.set(id, { view, hash });
+    });
+    return { token, view, written };
   }
 
   /** The live, unexpired token this secret is, or undefined. Constant time in the secret once the id matched. */
   verify(token: string, now: number): TokenView | undefined {
     const entry = this.authentic(token);
-    if (entry === undefined || isExpired(entry.view, now)) return undefined;
+    if (entry === undefined || entry.view.revokedAt !== null || isExpired(entry.view, now)) return undefined;
     if (entry.view.lastUsedAt === null || now - entry.view.lastUsedAt >= LAST_USED_EVERY_MS) {
-      this.touch.run(now, entry.view.id);
-      this.live.set(entry.view.id, { view: { ...entry.view, lastUsedAt: now }, hash: entry.hash });
+      const touched = this.rows.touch(entry.view.id, now);
+      if (isPromise(touched)) touched.catch(this.onTouchError);
+      this.known.set(entry.view.id, { view: { ...entry.view, lastUsedAt: now }, hash: entry.hash });
     }
     return entry.view;
   }
@@ -166,36 +165,72 @@ export class TokenStore {
   /** The token this secret is when it is authentic but has expired (so a refusal can say so). */
   expired(token: string, now: number): TokenView | undefined {
     const entry = this.authentic(token);
-    return entry !== undefined && isExpired(entry.view, now) ? entry.view : undefined;
+    return entry !== undefined && entry.view.revokedAt === null && isExpired(entry.view, now) ? entry.view : undefined;
   }
 
-  private authentic(token: string): LiveToken | undefined {
+  private authentic(token: string): KnownToken | undefined {
     const match = TOKEN_PATTERN.exec(token);
     if (match === null) return undefined;
-    const entry = this.live.get(match[1]!);
+    const entry = this.known.get(match[1]!);
     return entry !== undefined && timingSafeEqual(hashToken(token), entry.hash) ? entry : undefined;
   }
 
   /** Neither revoked nor expired. */
   isLive(id: string, now: number): boolean {
-    const entry = this.live.get(id);
-    return entry !== undefined && !isExpired(entry.view, now);
+    const entry = this.known.get(id);
+    return entry !== undefined && entry.view.revokedAt === null && !isExpired(entry.view, now);
   }
 
-  /** Revokes by id or by name; returns the revoked token. */
-  revoke(idOrName: string, now: number): TokenView {
-    const entry = this.live.get(idOrName) ?? [...this.live.values()].find((t) => t.view.name === idOrName);
-    if (entry === undefined)
+  /**
+   * Revokes by id or by name; returns the revoked token. It stops verifying at once, before
+   * `written` commits: should the write fail, this master still refuses it (fail closed).
+   */
+  revoke(idOrName: string, now: number): { view: TokenView; written: Written } {
+    const entry = this.known.get(idOrName) ?? this.live().find((t) => t.view.name === idOrName);
+    if (entry === undefined || entry.view.revokedAt !== null)
       throw new TitanError(ErrorCode.INVALID_REQUEST, `no live token with id or name ${JSON.stringify(idOrName)}: list them with \`titan token ls\``);
-    this.revokeRow.run(now, entry.view.id);
-    this.live.delete(entry.view.id);
-    return { ...entry.view, revokedAt: now };
+    const id = entry.view.id;
+    const written = this.write({ revoke: [{ id, at: now }] }, () => this.markRevoked(id, now));
+    this.markRevoked(id, now);
+    return { view: { ...entry.view, revokedAt: now }, written };
   }
 
   list(includeRevoked: boolean): TokenView[] {
-    return this.selectAll
-      .all()
-      .map(toView)
-      .filter((t) => includeRevoked || t.revokedAt === null);
+    return [...this.known.values()]
+      .map((t) => t.view)
+      .filter((t) => includeRevoked || t.revokedAt === null)
+      .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
+
+  private live(): KnownToken[] {
+    return [...this.known.values()].filter((t) => t.view.revokedAt === null);
+  }
+
+  private markRevoked(id: string, at: number): void {
+    const entry = this.known.get(id);
+    if (entry !== undefined && entry.view.revokedAt === null) this.known.set(id, { view: { ...entry.view, revokedAt: at }, hash: entry.hash });
+  }
+
+  /** Writes the change; `apply` brings memory along once it has committed. */
+  private write(change: TokenChange, apply: () => void): Written {
+    const result = this.rows.write(change);
+    if (!isPromise(result)) {
+      apply();
+      return undefined;
+    }
+    return result.then(apply);
+  }
+}
+
+function rowOf(view: TokenView): Omit<TokenRow, 'hash'> {
+  return {
+    id: view.id,
+    name: view.name,
+    role: view.role,
+    namespace: view.namespace,
+    created_at: view.createdAt,
+    revoked_at: view.revokedAt,
+    last_used_at: view.lastUsedAt,
+    expires_at: view.expiresAt,
+  };
 }

@@ -18,10 +18,10 @@ export function registerSecurityRoutes(app: FastifyInstance, api: HttpApiParts):
     if (request.identity === null) throw new TitanError(ErrorCode.UNAUTHENTICATED, 'no identity on this request');
     return whoami(request.identity);
   });
-  app.get('/api/v1/audit', (request) => {
+  app.get('/api/v1/audit', async (request) => {
     const query = AuditQuery.safeParse(request.query);
     if (!query.success) throw new TitanError(ErrorCode.INVALID_REQUEST, 'limit must be an integer from 1 to 10000');
-    return { records: api.security.audit.recent(query.data.limit) };
+    return { records: await api.security.audit.recent(query.data.limit) };
   });
   app.get('/api/v1/audit/verify', () => api.security.audit.verify());
 
@@ -30,9 +30,16 @@ export function registerSecurityRoutes(app: FastifyInstance, api: HttpApiParts):
     callMaster(api.requests, httpContext(request), Opcode.TOKEN_LIST, { all: parse(TokenListQuery, request.query, 'query').all === 'true' }),
   );
   app.post('/api/v1/tokens', async (request, reply) =>
-    reply.code(201).send(await callMaster(api.requests, httpContext(request), Opcode.TOKEN_CREATE, request.body ?? {})),
+    reply.code(201).send(await committed(api, callMaster(api.requests, httpContext(request), Opcode.TOKEN_CREATE, request.body ?? {}))),
   );
   app.delete('/api/v1/tokens/:id', (request) =>
-    callMaster(api.requests, httpContext(request), Opcode.TOKEN_REVOKE, { token: parse(TokenParam, request.params, 'path').id }),
+    committed(api, callMaster(api.requests, httpContext(request), Opcode.TOKEN_REVOKE, { token: parse(TokenParam, request.params, 'path').id })),
   );
+}
+
+/** A token change is answered once it has committed: on PostgreSQL that is after the master's reply. */
+async function committed(api: HttpApiParts, answer: Promise<unknown>): Promise<unknown> {
+  const body = await answer;
+  await api.security.settled();
+  return body;
 }

@@ -45,11 +45,23 @@ export async function serveLegacyRequest(
     }
   }
   const reply = await handleLegacyRequest(master, names, request);
-  if (isAudited(requirement)) {
-    const target = [targetOf(requirement), ...(reply.created ?? []).slice(0, 20)].filter((t) => t.length > 0).join(',');
-    master.security.record(identity, action, target, source, reply.ok ? 'ok' : `error ${reply.code ?? ErrorCode.INVALID_REQUEST}: ${reply.text.slice(0, 300)}`);
-  }
-  return reply;
+  if (!isAudited(requirement)) return reply;
+  const target = [targetOf(requirement), ...(reply.created ?? []).slice(0, 20)].filter((t) => t.length > 0).join(',');
+  const committing = master.security.record(
+    identity,
+    action,
+    target,
+    source,
+    reply.ok ? 'ok' : `error ${reply.code ?? ErrorCode.INVALID_REQUEST}: ${reply.text.slice(0, 300)}`,
+  );
+  // On PostgreSQL the reply waits for its `received` row to commit (Security.record).
+  if (committing === undefined) return reply;
+  return new Promise((resolve) =>
+    committing.after(
+      () => resolve(reply),
+      (err) => resolve(fail((err as Error).message, ErrorCode.INTERNAL)),
+    ),
+  );
 }
 
 function fixFor(action: Action, role: Role): string {

@@ -202,6 +202,11 @@ export class PostgresStore implements AsyncStore {
     return this.#closed;
   }
 
+  /** One write transaction, fenced like every write of this store: how security writes its rows here (pg-security-rows.ts). */
+  transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.#write(fn);
+  }
+
   #write<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     return inTransaction(this.pool, this.#epoch, fn);
   }
