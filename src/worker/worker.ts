@@ -11,6 +11,7 @@ import { workerBaseEnvironment, type RunnerContext } from './job-runner.js';
 import { DockerEngine } from './docker/engine.js';
 import { removeLeftoverContainers } from './docker/docker-job.js';
 import { Link } from './link.js';
+import { formatHostPort } from '../sdk/address.js';
 import { LinkGate } from './link-gate.js';
 import { WorkspaceSweeper } from './workspace-sweeper.js';
 import { DEFAULT_RETENTION_MS } from '../common/retention.js';
@@ -125,6 +126,7 @@ export class Worker {
       jobsRoot: this.jobs.layout.jobsRoot,
       masterHost: options.masterHost,
       masterPort: options.masterPort,
+      ...((options.masters?.length ?? 0) > 1 ? { masterList: options.masters!.map(formatHostPort).join(',') } : {}),
       workerId: this.id,
       baseEnv,
       executor: this.executor,
@@ -163,8 +165,7 @@ export class Worker {
         : null;
     this.link = new Link(
       {
-        host: options.masterHost,
-        port: options.masterPort,
+        masters: options.masters ?? [{ host: options.masterHost, port: options.masterPort }],
         token: options.token,
         minDelayMs: options.reconnectMinMs,
         maxDelayMs: options.reconnectMaxMs,
