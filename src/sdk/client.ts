@@ -27,6 +27,8 @@ export interface ClientOptions {
    * finds the leader among them and follows it; instead of host and port.
    */
   readonly masters: string | readonly (string | HostPort)[];
+  /** With several masters, how long finding the leader may take before the error naming every address tried (default 15 s). */
+  readonly failoverTimeoutMs: number;
   readonly token: string;
   /** Speak TLS to the master (its CA; a certificate and key under mTLS). Default: TITAN_CA / TITAN_CERT / TITAN_KEY. */
   readonly tls: TlsClientFiles;
@@ -79,6 +81,7 @@ export class TitanClient {
         const { peer } = await connectToLeader({
           masters: address.masters,
           prefer,
+          ...(options.failoverTimeoutMs !== undefined ? { failoverTimeoutMs: options.failoverTimeoutMs } : {}),
           token: address.token,
           role: 'client',
           ...(tls !== undefined ? { tls } : {}),

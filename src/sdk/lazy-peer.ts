@@ -13,7 +13,7 @@ export interface Requester {
 /** Opens a connection to the leader, trying `prefer` (host:port a standby named) first when given. */
 export type Opener = (prefer: string | null) => Promise<Peer>;
 
-/** Enough for a standby's answer, a deposed leader's and the next master's; the time budget bounds it too. */
+/** Enough for a deposed leader's answer and a failover or two; each new connection is bounded in time by connectToLeader. */
 const MAX_ATTEMPTS = 6;
 
 /**
@@ -68,13 +68,12 @@ export class LazyPeer implements Requester {
   }
 
   private async sent(opcode: number, untouched: () => boolean, send: (peer: Peer) => Promise<unknown>): Promise<unknown> {
-    const deadline = Date.now() + FAILOVER_DEFAULTS.failoverTimeoutMs;
     for (let attempt = 1; ; attempt++) {
       const peer = await this.peer();
       try {
         return await send(peer);
       } catch (err) {
-        if (!(err instanceof TitanError) || attempt >= MAX_ATTEMPTS || Date.now() > deadline || this.closed) throw err;
+        if (!(err instanceof TitanError) || attempt >= MAX_ATTEMPTS || this.closed) throw err;
         const refused = err.code === ErrorCode.NOT_LEADER || err.code === ErrorCode.FENCED;
         const lost = err.code === ErrorCode.CONNECTION_CLOSED && this.failover() && isRepeatable(opcode);
         if (!untouched() || !(refused || lost)) throw err;
