@@ -13,7 +13,7 @@ import threading
 import time
 import unittest
 
-from titan_test_support import NODE, REPO, TOKEN, Cluster, temp_dir
+from titan_test_support import NODE, REPO, TOKEN, Cluster, temp_dir, until
 
 from titan_sdk import TitanClient, TitanError, TitanJob
 from titan_sdk.wire import ERROR, RESPONSE, Op, decode_envelope, decode_header, encode_frame
@@ -22,14 +22,28 @@ STANDBY_MAIN = os.path.join(REPO, "dist", "test", "standby-main.js")
 
 
 def start_standby(leader):
-    """A standby responder process naming `leader`; returns (process, its host:port)."""
-    proc = subprocess.Popen([NODE, STANDBY_MAIN, leader], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    """A standby responder process naming `leader` (see name_leader); returns (process, its host:port)."""
+    proc = subprocess.Popen([NODE, STANDBY_MAIN, leader], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     line = proc.stdout.readline().decode()
     match = re.search(r"standby on (127\.0\.0\.1:\d+)", line)
     if not match:
         proc.kill()
         raise RuntimeError(f"the standby printed {line!r}")
     return proc, match.group(1)
+
+
+def name_leader(standby, leader):
+    """Makes the standby name `leader` from now on (None: no leader known); returns once it does."""
+    standby.stdin.write(f"{leader or '-'}\n".encode())
+    standby.stdin.flush()
+    standby.stdout.readline()
+
+
+def stop_standby(standby):
+    standby.kill()
+    standby.wait()
+    standby.stdin.close()
+    standby.stdout.close()
 
 
 class Listener:
@@ -84,9 +98,7 @@ class FindingTheLeaderTests(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.standby.kill()
-        cls.standby.wait()
-        cls.standby.stdout.close()
+        stop_standby(cls.standby)
         cls.cluster.stop()
         shutil.rmtree(cls.dir, ignore_errors=True)
 
@@ -157,6 +169,57 @@ class FindingTheLeaderTests(unittest.TestCase):
         job_id = self.run_hello(self.client([fake.address, self.leader]), name)
         self.assertEqual(len(refused), 1)
         self.assertEqual([j["id"] for j in observer.list_jobs(limit=1000) if j["id"].endswith(f".{name}")], [job_id])
+
+
+class WaitAcrossAMasterRestartTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = temp_dir("titan-py-restart-")
+        with open(os.path.join(cls.dir, "slow.py"), "w") as f:
+            f.write('import time\ntime.sleep(2)\nprint("survived")\n')
+        cls.cluster = Cluster()
+        try:
+            cls.cluster.start_master()
+            cls.standby, cls.standby_address = start_standby(f"127.0.0.1:{cls.cluster.port}")
+            cls.cluster.start_worker("survivor", masters=f"{cls.standby_address},127.0.0.1:{cls.cluster.port}")
+        except BaseException:
+            cls.cluster.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        stop_standby(cls.standby)
+        cls.cluster.stop()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def test_wait_gets_the_result_after_the_master_is_killed_and_started_on_a_new_port(self):
+        old_leader = f"127.0.0.1:{self.cluster.port}"
+        client = TitanClient(masters=[old_leader, self.standby_address], token=TOKEN)
+        self.addCleanup(client.close)
+        job_id = client.submit_job(TitanJob("slow", os.path.join(self.dir, "slow.py")))
+        until("the job to run", lambda: client.status(job_id)["state"] == "running")
+        outcome = {}
+
+        def wait():
+            try:
+                outcome["view"] = client.wait(job_id, timeout=60)
+            except Exception as err:  # reported by the assertion below
+                outcome["error"] = err
+
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        time.sleep(0.2)  # the wait is with the master
+        name_leader(self.standby, None)  # between the two leaders the standby knows none
+        self.cluster.master.kill()
+        self.cluster.master.wait()
+        self.cluster.start_master()
+        self.assertNotEqual(f"127.0.0.1:{self.cluster.port}", old_leader)
+        name_leader(self.standby, f"127.0.0.1:{self.cluster.port}")
+        waiter.join(60)
+        self.assertNotIn("error", outcome)
+        self.assertEqual(outcome["view"]["state"], "succeeded")
+        self.assertEqual(outcome["view"]["attempt"], 1, "the worker kept the job running and reported it to the new master")
+        self.assertIn("survived", client.fetch_logs(job_id))
 
 
 if __name__ == "__main__":
