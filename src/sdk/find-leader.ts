@@ -56,7 +56,9 @@ export async function connectToLeader(search: LeaderSearch): Promise<{ peer: Pee
         const { host, port } = parseHostPort(address);
         return { ...(await connectPeer({ ...search, host, port })), address };
       } catch (err) {
-        if (!isMoveOn(err)) throw err;
+        // An address a standby named that is not host:port is passed over like a dead one; the list's own were checked.
+        const unusable = err instanceof TitanError && err.code === ErrorCode.INVALID_REQUEST && !listed.includes(address);
+        if (!isMoveOn(err) && !unusable) throw err;
         lastError = err;
         outcomes.set(address, err.message);
         // Followed within this round, so a standby's answer costs no backoff.

@@ -79,6 +79,8 @@ export class Worker {
     const jobs = (this.jobs = setUpJobs(options));
     this.id = jobs.id;
     const driver = options.driver ?? 'process';
+    // With several masters, jobs and spawned workers get them all, to follow the leader as this worker does.
+    const masterList = (options.masters?.length ?? 0) > 1 ? options.masters!.map(formatHostPort).join(',') : undefined;
     this.drivers = [...new Set([driver, ...(options.allowDrivers ?? [])])];
     this.confiner = Confiner.probe(
       {
@@ -126,7 +128,7 @@ export class Worker {
       jobsRoot: this.jobs.layout.jobsRoot,
       masterHost: options.masterHost,
       masterPort: options.masterPort,
-      ...((options.masters?.length ?? 0) > 1 ? { masterList: options.masters!.map(formatHostPort).join(',') } : {}),
+      ...(masterList !== undefined ? { masterList } : {}),
       workerId: this.id,
       baseEnv,
       executor: this.executor,
@@ -158,6 +160,7 @@ export class Worker {
             hostId: this.id,
             masterHost: options.masterHost,
             masterPort: options.masterPort,
+            ...(masterList !== undefined ? { masterList } : {}),
             token: options.token,
             workDir: options.workDir,
             log,
