@@ -31,12 +31,17 @@ describe('finding the leader: a standby responder in front of a real master', ()
     await cluster.close();
   });
 
-  test('a worker given --master <standby>,<leader> registers with the leader and runs jobs', async () => {
+  test('a worker given --master <standby>,<leader> registers with the leader and runs jobs, which get the list as TITAN_MASTER', async () => {
     const client = await cluster.client();
-    const { jobId } = await client.submit({ command: 'echo on the follower' });
+    const { jobId } = await client.submit({ command: "sh -c 'echo $TITAN_MASTER'" });
     const done = await client.wait(jobId, { timeout: 30_000 });
     assert.equal(done.state, 'succeeded');
     assert.equal(done.workerId, 'follower');
+    // Its jobs get the whole list, so an SDK inside a job follows the leader too.
+    assert.deepEqual(
+      (await client.logs(jobId)).map((l) => l.line),
+      [`${standby.address},${leader()}`],
+    );
   });
 
   test('the CLI with --master <standby>,<leader>, and with the standby alone, submits a job and gets its result', async () => {
