@@ -5,6 +5,7 @@ import { deadAddress, startDeposedLeader, startSlammer, startStandby } from './s
 import { OP, v1 } from './v1-client.js';
 import { TitanClient } from '../src/sdk/client.js';
 import { TitanError } from '../src/common/errors.js';
+import { Opcode } from '../src/protocol/opcodes.js';
 import { StandbyHttp } from '../src/master/standby/standby-http.js';
 import type { LeaderView } from '../src/master/standby/leader-view.js';
 
@@ -42,6 +43,22 @@ describe('finding the leader: a standby responder in front of a real master', ()
       (await client.logs(jobId)).map((l) => l.line),
       [`${standby.address},${leader()}`],
     );
+  });
+
+  test('a worker whose registration, or later its heartbeat, a deposed leader refuses registers with the leader it names', async () => {
+    for (const [id, accepts] of [
+      ['refused-at-register', []],
+      ['refused-at-heartbeat', [Opcode.WORKER_REGISTER]],
+    ] as const) {
+      const deposed = await startDeposedLeader(leader(), accepts);
+      try {
+        await cluster.startWorker(id, { args: ['--master', deposed.address] });
+        if (accepts.length > 0) assert.ok(deposed.refusedHeartbeats() >= 1, 'it was registered with the deposed leader first');
+      } finally {
+        await cluster.killWorker(id);
+        await deposed.close();
+      }
+    }
   });
 
   test('the CLI with --master <standby>,<leader>, and with the standby alone, submits a job and gets its result', async () => {
@@ -176,8 +193,9 @@ describe('a waiting client across a master restart', () => {
     const oldLeader = current!;
     const client = new TitanClient({ masters: [oldLeader, standby.address], token: TOKEN });
     try {
-      const { jobId } = await client.submit({ command: "sh -c 'sleep 2; echo survived'" });
-      await until('the job to run', async () => (await client.status(jobId)).state === 'running');
+      const { jobId } = await client.submit({ command: "sh -c 'echo before the restart; sleep 2'" });
+      // Lines a job prints while its worker has no master are not sent (they stay in the worker's log file): print first.
+      await until('the job to print', async () => (await client.logs(jobId)).length > 0);
       const waiting = client.wait(jobId, { timeout: 60_000 });
       current = null; // between the two leaders the standby knows none
       await cluster.killMaster();
@@ -191,7 +209,7 @@ describe('a waiting client across a master restart', () => {
       assert.equal(done.attempt, 1, 'the worker kept the job running and reported it to the new master');
       assert.deepEqual(
         (await client.logs(jobId)).map((l) => l.line),
-        ['survived'],
+        ['before the restart'],
       );
     } finally {
       client.close();

@@ -24,19 +24,26 @@ export async function startSlammer(): Promise<{ address: string; connections: ()
 }
 
 /**
- * A master that lost its lease after the client authenticated: AUTH succeeds, every other request
- * is refused with E_NOT_LEADER naming `leader`. It counts the submits it refused.
+ * A master that lost its lease after the client authenticated: AUTH (and the opcodes in `accepts`)
+ * succeed, every other request is refused with E_NOT_LEADER naming `leader`. It counts the submits
+ * and the heartbeats it refused.
  */
-export async function startDeposedLeader(leader: string): Promise<{ address: string; refusedSubmits: () => number; close: () => Promise<void> }> {
+export async function startDeposedLeader(
+  leader: string,
+  accepts: readonly number[] = [],
+): Promise<{ address: string; refusedSubmits: () => number; refusedHeartbeats: () => number; close: () => Promise<void> }> {
   let refused = 0;
+  let heartbeats = 0;
   const peers = new Set<Peer>();
   const server = createServer((socket) => {
     const peer = new Peer(tcpTransport(socket));
     peers.add(peer);
     peer.onClose(() => peers.delete(peer));
     peer.onRequest((msg, reply) => {
-      if (msg.opcode === Opcode.AUTH) return reply.ok({ ok: true, heartbeatIntervalMs: 2_000 });
+      if (msg.opcode === Opcode.AUTH) return reply.ok({ ok: true, heartbeatIntervalMs: 200 });
+      if (accepts.includes(msg.opcode)) return reply.ok({});
       if (msg.opcode === Opcode.JOB_SUBMIT) refused++;
+      if (msg.opcode === Opcode.WORKER_HEARTBEAT) heartbeats++;
       reply.error(ErrorCode.NOT_LEADER, `this master lost the lease; the leader is ${leader}`, leader);
     });
   });
@@ -44,6 +51,7 @@ export async function startDeposedLeader(leader: string): Promise<{ address: str
   return {
     address,
     refusedSubmits: () => refused,
+    refusedHeartbeats: () => heartbeats,
     close: async () => {
       for (const peer of peers) peer.close();
       await closeServer(server);

@@ -176,7 +176,7 @@ class WaitAcrossAMasterRestartTests(unittest.TestCase):
     def setUpClass(cls):
         cls.dir = temp_dir("titan-py-restart-")
         with open(os.path.join(cls.dir, "slow.py"), "w") as f:
-            f.write('import time\ntime.sleep(2)\nprint("survived")\n')
+            f.write('import time\nprint("before the restart", flush=True)\ntime.sleep(2)\n')
         cls.cluster = Cluster()
         try:
             cls.cluster.start_master()
@@ -197,7 +197,8 @@ class WaitAcrossAMasterRestartTests(unittest.TestCase):
         client = TitanClient(masters=[old_leader, self.standby_address], token=TOKEN)
         self.addCleanup(client.close)
         job_id = client.submit_job(TitanJob("slow", os.path.join(self.dir, "slow.py")))
-        until("the job to run", lambda: client.status(job_id)["state"] == "running")
+        # Lines a job prints while its worker has no master are not sent (they stay in the worker's log file): print first.
+        until("the job to print", lambda: client.logs(job_id))
         outcome = {}
 
         def wait():
@@ -219,7 +220,7 @@ class WaitAcrossAMasterRestartTests(unittest.TestCase):
         self.assertNotIn("error", outcome)
         self.assertEqual(outcome["view"]["state"], "succeeded")
         self.assertEqual(outcome["view"]["attempt"], 1, "the worker kept the job running and reported it to the new master")
-        self.assertIn("survived", client.fetch_logs(job_id))
+        self.assertIn("before the restart", client.fetch_logs(job_id))
 
 
 if __name__ == "__main__":

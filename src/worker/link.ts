@@ -43,6 +43,12 @@ export class Link {
     void this.dial();
   }
 
+  /** The master answered that it no longer leads: drop it and dial again, the leader it named (if any) first. */
+  leaderMoved(leader: string | null): void {
+    this.prefer = leader;
+    this.peer?.close();
+  }
+
   close(): void {
     this.closed = true;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);

@@ -1,3 +1,4 @@
+import { ErrorCode, TitanError } from '../common/errors.js';
 import { join } from 'node:path';
 import { loadavg, freemem } from 'node:os';
 import type { Logger } from '../common/log.js';
@@ -278,7 +279,10 @@ export class Worker {
       // Each acknowledgement renews the lease; an unanswered beat is simply not counted.
       peer.request(Opcode.WORKER_HEARTBEAT, body, { timeoutMs: this.lease.lengthMs ?? 30_000 }).then(
         () => this.lease.renew(sent),
-        () => undefined,
+        (err: unknown) => {
+          // Its jobs keep running: they are reported to the leader at the next registration.
+          if (err instanceof TitanError && err.code === ErrorCode.NOT_LEADER && this.link.current === peer) this.link.leaderMoved(err.leader ?? null);
+        },
       );
     };
     this.heartbeat = setInterval(beat, heartbeatIntervalMs);
