@@ -165,7 +165,14 @@ class TitanClient(KvMixin, SecurityMixin, RolloutMixin):
         """
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                return self._connection().request(opcode, body, timeout)
+                conn = self._connection()  # finding the leader has its own rounds and time bound
+            except TitanError as err:
+                # As before lists: with one master, a connection lost during AUTH is tried once more.
+                if not (err.connection_lost and idempotent and attempt == 1 and len(self._masters) == 1):
+                    raise
+                continue
+            try:
+                return conn.request(opcode, body, timeout)
             except TitanError as err:
                 if attempt == MAX_ATTEMPTS:
                     raise
