@@ -174,7 +174,7 @@ describe("a standby's HTTP port", () => {
   });
 });
 
-describe('a waiting client across a master restart', () => {
+describe('waiting clients across a master restart', () => {
   const cluster = new Cluster();
   let current: string | null = null;
   let standby: Awaited<ReturnType<typeof startStandby>>;
@@ -189,21 +189,30 @@ describe('a waiting client across a master restart', () => {
     await cluster.close();
   });
 
+  /** Kills the master and starts it again on the same data dir and a new port; the standby names the new one. */
+  async function restartMaster(): Promise<void> {
+    const old = current;
+    current = null; // between the two leaders the standby knows none
+    await cluster.killMaster();
+    cluster.port = 0;
+    cluster.httpPort = 0;
+    await cluster.startMaster();
+    current = `127.0.0.1:${cluster.port}`;
+    assert.notEqual(current, old);
+  }
+
+  /** Lines a job prints while its worker has no master are not sent (they stay in the worker's log file): wait for its first. */
+  async function untilPrinted(client: TitanClient, jobId: string): Promise<void> {
+    await until('the job to print', async () => (await client.logs(jobId)).length > 0);
+  }
+
   test('wait() whose master is killed and started again on a new port still gets the result, through the standby', async () => {
-    const oldLeader = current!;
-    const client = new TitanClient({ masters: [oldLeader, standby.address], token: TOKEN });
+    const client = new TitanClient({ masters: [current!, standby.address], token: TOKEN });
     try {
       const { jobId } = await client.submit({ command: "sh -c 'echo before the restart; sleep 2'" });
-      // Lines a job prints while its worker has no master are not sent (they stay in the worker's log file): print first.
-      await until('the job to print', async () => (await client.logs(jobId)).length > 0);
+      await untilPrinted(client, jobId);
       const waiting = client.wait(jobId, { timeout: 60_000 });
-      current = null; // between the two leaders the standby knows none
-      await cluster.killMaster();
-      cluster.port = 0;
-      cluster.httpPort = 0;
-      await cluster.startMaster();
-      current = `127.0.0.1:${cluster.port}`;
-      assert.notEqual(current, oldLeader);
+      await restartMaster();
       const done = await waiting;
       assert.equal(done.state, 'succeeded');
       assert.equal(done.attempt, 1, 'the worker kept the job running and reported it to the new master');
@@ -213,6 +222,23 @@ describe('a waiting client across a master restart', () => {
       );
     } finally {
       client.close();
+    }
+  });
+
+  test('`titan run --wait` goes on following the output after a restart, each line once, and exits with the job', async () => {
+    const masters = `${current!},${standby.address}`;
+    const run = cluster.cli(['run', '--wait', '--master', masters, '--name', 'across', '--', 'sh', '-c', 'echo one; sleep 6; echo two; exit 3']);
+    const observer = new TitanClient({ masters, token: TOKEN });
+    try {
+      const job = await until('the job to start', async () => (await observer.list()).find((j) => j.name === 'across'));
+      await untilPrinted(observer, job.id);
+      await restartMaster();
+      const result = await run;
+      assert.equal(result.code, 1, result.stderr);
+      assert.deepEqual(result.stdout.trim().split('\n'), ['one', 'two']);
+      assert.match(result.stderr, /exit 3/);
+    } finally {
+      observer.close();
     }
   });
 });

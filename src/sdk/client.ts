@@ -224,8 +224,12 @@ export class TitanClient {
   async logs(jobId: string, onLines: (lines: LogLineView[]) => void, options?: { follow?: boolean; afterSeq?: number }): Promise<void>;
   async logs(jobId: string, onLines?: (lines: LogLineView[]) => void, options: { follow?: boolean; afterSeq?: number } = {}): Promise<LogLineView[] | void> {
     const all: LogLineView[] = [];
-    await this.peer.stream(Opcode.JOB_LOGS, { jobId, follow: options.follow ?? false, afterSeq: options.afterSeq ?? 0 }, (chunk) => {
+    // After a failover the stream goes on from the last line seen: no line is handed over twice.
+    let afterSeq = options.afterSeq ?? 0;
+    const body = (): unknown => ({ jobId, follow: options.follow ?? false, afterSeq });
+    await this.peer.resumableStream(Opcode.JOB_LOGS, body, (chunk) => {
       const lines = (chunk as { lines: LogLineView[] }).lines;
+      for (const line of lines) afterSeq = Math.max(afterSeq, line.seq);
       if (onLines !== undefined) onLines(lines);
       else all.push(...lines);
     });

@@ -59,6 +59,15 @@ export class LazyPeer implements Requester {
     );
   }
 
+  /** A read stream whose body carries its own cursor (`bodyNow()` is asked at each sending): resumed after a failover. */
+  resumableStream(opcode: number, bodyNow: () => unknown, onChunk: (body: unknown) => void, opts?: StreamOptions): Promise<unknown> {
+    return this.sent(
+      opcode,
+      () => true,
+      (peer) => peer.stream(opcode, bodyNow(), onChunk, opts),
+    );
+  }
+
   close(): void {
     this.closed = true;
     void this.current?.then(

@@ -26,6 +26,7 @@ const READS: ReadonlySet<number> = new Set<number>([
   Opcode.AUDIT_VERIFY,
   // A content-addressed upload stores the same bytes under the same hash however often it is sent.
   Opcode.ARTIFACT_PUT,
+  // Resumed from the last line seen (TitanClient.logs), or sent again only before its first line.
   Opcode.JOB_LOGS,
 ]);
 
