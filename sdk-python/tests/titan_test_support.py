@@ -138,9 +138,10 @@ class Cluster:
             time.sleep(0.05)
         raise RuntimeError(f"master printed no 'listening on' line within {START_TIMEOUT} s:\n{self.log_of('master')}")
 
-    def start_worker(self, worker_id, slots=4, tags=None):
+    def start_worker(self, worker_id, slots=4, tags=None, masters=None):
+        """masters: what the worker's --master says instead of this master's address (a list, say)."""
         work_dir = os.path.join(self.dir, "workers", worker_id)
-        args = ["worker", "--master", f"127.0.0.1:{self.port}", "--token", TOKEN, "--id", worker_id,
+        args = ["worker", "--master", masters or f"127.0.0.1:{self.port}", "--token", TOKEN, "--id", worker_id,
                 "--work-dir", work_dir, "--slots", str(slots), "--drain-grace", "1000"]
         if tags:
             args += ["--tags", tags]

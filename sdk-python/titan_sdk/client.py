@@ -9,9 +9,10 @@ import sys
 import threading
 
 from .bundle import bundle_folder
-from .errors import E_INVALID_REQUEST, E_UNAUTHENTICATED, E_UNKNOWN_JOB, TitanError
+from .errors import E_FENCED, E_INVALID_REQUEST, E_NOT_LEADER, E_UNAUTHENTICATED, E_UNKNOWN_JOB, TitanError
 from .job import JOB_ID, TitanJob, status_name
 from .kv import KvMixin
+from .leader import FAILOVER_TIMEOUT, connect_to_leader, parse_masters
 from .pipeline_jobs import send_pipeline, titan_jobs_to_requests
 from .rollout import RolloutMixin
 from .security import SecurityMixin
@@ -33,6 +34,8 @@ def _ssl_context(ca, cert, key):
         context.load_cert_chain(cert, key)
     return context
 DEFAULT_PORT = 9090
+#: Enough for a deposed leader's answer and a failover or two; each new connection is bounded in time.
+MAX_ATTEMPTS = 6
 MAX_WAIT_MS = 86_400_000
 #: How much longer than the master's own wait timeout the client waits for the answer.
 WAIT_MARGIN_SECONDS = 15.0
@@ -69,14 +72,23 @@ class TitanClient(KvMixin, SecurityMixin, RolloutMixin):
     """One persistent, authenticated connection to a Titan master, shared by every call (thread-safe).
 
     host/port default to $TITAN_HOST/$TITAN_PORT (set inside every job), then $TITAN_MASTER
-    (host:port), then 127.0.0.1:9090; the token to $TITAN_TOKEN, then the local master's
+    (host:port), then 127.0.0.1:9090. Several masters (high availability) are given as
+    ``masters="a:9090,b:9090"`` (or a list, or such a string as host, or in $TITAN_MASTER): the
+    client finds the leader among them and follows it; the token to $TITAN_TOKEN, then the local master's
     ``$TITAN_HOME/master/token`` (``~/.titan/master/token``). The connection opens on the first
     call and is reopened after a failure; calls that are safe to repeat are retried once.
     Failures raise TitanError(code, message).
     """
 
     def __init__(self, host=None, port=None, token=None, *, timeout=30.0, connect_timeout=5.0, max_frame=DEFAULT_MAX_FRAME,
-                 tls_ca=None, tls_cert=None, tls_key=None):
+                 tls_ca=None, tls_cert=None, tls_key=None, masters=None, failover_timeout=FAILOVER_TIMEOUT):
+        if masters is None and host is not None and "," in str(host):
+            masters = str(host)
+        if masters is None and host is None and "," in os.environ.get("TITAN_MASTER", ""):
+            masters = os.environ["TITAN_MASTER"]  # a list wins over TITAN_HOST, which names only the first master
+        if masters is not None:
+            self._masters = parse_masters(masters, DEFAULT_HOST)
+            host, port = self._masters[0]
         if host is not None and port is None and ":" in str(host):
             host, port = _split_address(str(host))
         if host is None:
@@ -92,6 +104,10 @@ class TitanClient(KvMixin, SecurityMixin, RolloutMixin):
             port = os.environ.get("TITAN_PORT") or DEFAULT_PORT
         self.host = host
         self.port = int(port)
+        if masters is None:
+            self._masters = [(self.host, self.port)]
+        self.failover_timeout = failover_timeout
+        self._prefer = None  # the leader the last E_NOT_LEADER named: tried first by the next connection
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.max_frame = max_frame
@@ -131,19 +147,41 @@ class TitanClient(KvMixin, SecurityMixin, RolloutMixin):
                         f"keeps it ({os.path.join(_titan_home(), 'master', 'token')})",
                     )
                 me = os.environ.get("TITAN_JOB_ID") or os.path.basename(sys.argv[0] or "python")
-                self._conn = Connection(self.host, self.port, self._token, name=f"python-sdk {me}",
-                                        connect_timeout=self.connect_timeout, request_timeout=self.timeout,
-                                        max_frame=self.max_frame, ssl_context=self._ssl)
+
+                def open_one(host, port):
+                    return Connection(host, port, self._token, name=f"python-sdk {me}", connect_timeout=self.connect_timeout,
+                                      request_timeout=self.timeout, max_frame=self.max_frame, ssl_context=self._ssl)
+
+                prefer, self._prefer = self._prefer, None
+                self._conn = connect_to_leader(self._masters, open_one, prefer, self.failover_timeout)
             return self._conn
 
     def _call(self, opcode, body, timeout=-1, idempotent=True):
-        """One request; a lost connection is reopened, and the request repeated when idempotent."""
-        try:
-            return self._connection().request(opcode, body, timeout)
-        except TitanError as err:
-            if not (err.connection_lost and idempotent):
-                raise
-        return self._connection().request(opcode, body, timeout)
+        """One request, sent again only when that cannot do it twice (docs/HA.md, "Finding the leader").
+
+        Refused with E_NOT_LEADER or E_FENCED, the master did nothing: the request goes to the leader
+        it named (or the next master). A lost connection is reopened, and the request repeated when
+        idempotent: once with one master, as before lists; with several, through a failover.
+        """
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                conn = self._connection()  # finding the leader has its own rounds and time bound
+            except TitanError as err:
+                # As before lists: with one master, a connection lost during AUTH is tried once more.
+                if not (err.connection_lost and idempotent and attempt == 1 and len(self._masters) == 1):
+                    raise
+                continue
+            try:
+                return conn.request(opcode, body, timeout)
+            except TitanError as err:
+                if attempt == MAX_ATTEMPTS:
+                    raise
+                if err.code in (E_NOT_LEADER, E_FENCED):
+                    self._prefer = err.leader
+                    self.close()  # the next call opens a new connection, to the leader first
+                elif not (err.connection_lost and idempotent and (attempt == 1 or len(self._masters) > 1)):
+                    raise
+        raise AssertionError("unreachable")
 
     def ping(self):
         return self._call(Op.PING, {})

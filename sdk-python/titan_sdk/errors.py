@@ -12,10 +12,12 @@ class TitanError(Exception):
     #: True when the call failed because the connection to the master was lost (it may be retried).
     connection_lost = False
 
-    def __init__(self, code, message):
+    def __init__(self, code, message, leader=None):
         super().__init__(code, message)
         self.code = code
         self.message = message
+        #: With E_NOT_LEADER: the leader's address (host:port) the standby named, or None when it knows none.
+        self.leader = leader
 
     def __str__(self):
         return f"{self.code}: {self.message}"
@@ -36,3 +38,7 @@ E_UNSAFE_PATH = "E_UNSAFE_PATH"
 E_CONNECTION_CLOSED = "E_CONNECTION_CLOSED"
 E_TIMEOUT = "E_TIMEOUT"
 E_INTERNAL = "E_INTERNAL"
+#: A standby (or a master that lost its lease) refused the request and did nothing; ``leader`` names whom to ask.
+E_NOT_LEADER = "E_NOT_LEADER"
+#: A master's write was refused by the store because a newer leader holds the lease: nothing was done.
+E_FENCED = "E_FENCED"

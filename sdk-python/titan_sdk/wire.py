@@ -120,7 +120,8 @@ def decode_envelope(opcode, flags, data):
 
 def error_from_body(body):
     if isinstance(body, dict) and isinstance(body.get("code"), str):
-        return TitanError(body["code"], str(body.get("message", "")))
+        leader = body.get("leader")
+        return TitanError(body["code"], str(body.get("message", "")), leader if isinstance(leader, str) else None)
     return TitanError(E_BAD_BODY, f"error answer without code and message: {body!r}")
 
 

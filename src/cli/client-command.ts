@@ -16,7 +16,7 @@ export interface GlobalFlags {
 /** Adds the connection flags every client command shares. */
 export function withClientFlags(command: Command): Command {
   return command
-    .option('--master <host:port>', 'master address (env TITAN_MASTER; default 127.0.0.1:9090)')
+    .option('--master <host:port,...>', 'master address, or several (a:9090,b:9090: the leader is found among them) (env TITAN_MASTER; default 127.0.0.1:9090)')
     .option('--token <token>', 'an API token or the cluster token (env TITAN_TOKEN, set inside jobs; default: the cluster token in the local master data dir)')
     .option('--json', 'machine-readable output')
     .option('--tls', 'speak TLS to the master (env TITAN_TLS=1; implied by --ca)')

@@ -154,6 +154,7 @@ export function workerOptionsFrom(flags: WorkerFlags, env: NodeJS.ProcessEnv = p
   return {
     masterHost: address.host,
     masterPort: address.port,
+    masters: address.masters,
     token: address.token,
     workDir: flags.workDir ?? env.TITAN_WORK_DIR ?? join(titanHome(env), 'worker'),
     tags: parseTags(flags.tags ?? env.TITAN_TAGS),
@@ -214,7 +215,7 @@ export function registerWorker(program: Command): void {
   program
     .command('worker')
     .description('run a worker that dials the master and runs jobs')
-    .option('--master <host:port>', 'master address (env TITAN_MASTER)')
+    .option('--master <host:port,...>', 'master address, or several (a:9090,b:9090: the worker registers with the leader among them) (env TITAN_MASTER)')
     .option('--token <token>', 'cluster token (visible to every user in ps: prefer --token-file or env TITAN_TOKEN)')
     .option('--token-file <file>', "read the cluster token from this file, e.g. the master's <data dir>/token (env TITAN_TOKEN_FILE)")
     .option(

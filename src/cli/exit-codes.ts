@@ -18,6 +18,7 @@ export function exitCodeFor(err: unknown): number {
   if (!(err instanceof TitanError)) return Exit.INTERNAL;
   switch (err.code) {
     case ErrorCode.CONNECTION_CLOSED:
+    case ErrorCode.NOT_LEADER:
       return Exit.UNREACHABLE;
     case ErrorCode.UNKNOWN_JOB:
     case ErrorCode.UNKNOWN_WORKER:

@@ -25,6 +25,8 @@ export const ErrorCode = {
   STORE_FULL: 'E_STORE_FULL',
   /** A write carried a leader epoch that is no longer the store's: a newer leader holds the lease. */
   FENCED: 'E_FENCED',
+  /** This master is a standby: it did nothing; the error's `leader` names the one to ask, when known. */
+  NOT_LEADER: 'E_NOT_LEADER',
   INTERNAL: 'E_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -33,10 +35,18 @@ export class TitanError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** With E_NOT_LEADER: the leader's TITAN_PROTO address (host:port), or null when the standby knows none. */
+    readonly leader?: string | null,
   ) {
     super(message);
     this.name = 'TitanError';
   }
+}
+
+/** What a standby answers every request with; `leader` travels as a field of the error body. */
+export function notLeaderError(leader: string | null, epoch: number): TitanError {
+  const where = leader === null ? 'no leader is known yet (an election may be under way): retry shortly' : `the leader is ${leader} (epoch ${epoch})`;
+  return new TitanError(ErrorCode.NOT_LEADER, `this master is a standby and did nothing; ${where}`, leader);
 }
 
 /** True for the errors a full disk raises: SQLite's SQLITE_FULL and the file system's ENOSPC/EDQUOT. */

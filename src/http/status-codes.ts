@@ -16,6 +16,7 @@ export function httpStatusOf(code: ErrorCode): number {
       return 404;
     case ErrorCode.NO_CAPACITY:
     case ErrorCode.FENCED:
+    case ErrorCode.NOT_LEADER:
       return 503;
     case ErrorCode.TIMEOUT:
       return 504;

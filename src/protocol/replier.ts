@@ -20,7 +20,8 @@ export interface Replier {
   /** Aborted when the requester cancels the stream or the connection closes. */
   readonly signal: AbortSignal;
   ok(body?: unknown): void;
-  error(code: ErrorCode, message: string): void;
+  /** `leader` is sent as a field of the body (E_NOT_LEADER names the master to ask). */
+  error(code: ErrorCode, message: string, leader?: string | null): void;
   /** Sends one stream chunk. Returns false when the connection needs a drain (see whenWritable). */
   chunk(body: unknown): boolean;
   /**
@@ -79,8 +80,8 @@ export class Reply implements Replier {
     this.finish(Flags.RESPONSE, body);
   }
 
-  error(code: ErrorCode, message: string): void {
-    this.finish(Flags.RESPONSE | Flags.ERROR, { code, message });
+  error(code: ErrorCode, message: string, leader?: string | null): void {
+    this.finish(Flags.RESPONSE | Flags.ERROR, leader === undefined ? { code, message } : { code, message, leader });
   }
 
   chunk(body: unknown): boolean {
@@ -140,9 +141,10 @@ function isErrorCode(code: string): code is ErrorCode {
 /** Turns an error body from the wire into a TitanError; unknown codes keep their name in the message. */
 export function errorFromBody(body: unknown): TitanError {
   if (typeof body === 'object' && body !== null) {
-    const { code, message } = body as { code?: unknown; message?: unknown };
+    const { code, message, leader } = body as { code?: unknown; message?: unknown; leader?: unknown };
     if (typeof code === 'string' && typeof message === 'string') {
-      return isErrorCode(code) ? new TitanError(code, message) : new TitanError(ErrorCode.INTERNAL, `${code}: ${message}`);
+      if (!isErrorCode(code)) return new TitanError(ErrorCode.INTERNAL, `${code}: ${message}`);
+      return typeof leader === 'string' || leader === null ? new TitanError(code, message, leader) : new TitanError(code, message);
     }
   }
   return new TitanError(ErrorCode.BAD_BODY, 'the remote answered with an error frame whose body is not {code, message}');

@@ -13,9 +13,17 @@ export function defaultMasterDataDir(env: NodeJS.ProcessEnv = process.env): stri
   return env.TITAN_DATA_DIR ?? join(titanHome(env), 'master');
 }
 
-export interface MasterAddress {
+export interface HostPort {
   readonly host: string;
   readonly port: number;
+}
+
+export interface MasterAddress {
+  /** The first master of the list. */
+  readonly host: string;
+  readonly port: number;
+  /** Every master given (`a:9090,b:9090`), in order; one for a single address. */
+  readonly masters: readonly HostPort[];
   readonly token: string;
   /** Present when the master speaks TLS. */
   readonly tls?: TlsClientFiles;
@@ -54,13 +62,26 @@ export function parseHostPort(value: string, defaultPort = 9090): { host: string
   return { host: match[1] ?? match[2] ?? '127.0.0.1', port };
 }
 
+/** `a:9090,b:9090,c` (or an array of such): the masters in order, the default port where none is given. */
+export function parseMasterList(spec: string | readonly string[]): HostPort[] {
+  const parts = (typeof spec === 'string' ? [spec] : spec).flatMap((s) => s.split(',')).map((s) => s.trim());
+  const masters = parts.filter((s) => s !== '').map((s) => parseHostPort(s));
+  if (masters.length === 0) throw new TitanError(ErrorCode.INVALID_REQUEST, `"${String(spec)}" names no master (example: a:9090,b:9090)`);
+  return masters;
+}
+
+export function formatHostPort({ host, port }: HostPort): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 /** Flags, then TITAN_MASTER / TITAN_TOKEN (also TITAN_HOST/TITAN_PORT, as jobs get them), then the local data dir's token. */
 export function resolveMasterAddress(flags: AddressFlags, env: NodeJS.ProcessEnv = process.env): MasterAddress {
   const spec = flags.master ?? env.TITAN_MASTER ?? (env.TITAN_HOST !== undefined ? `${env.TITAN_HOST}:${env.TITAN_PORT ?? '9090'}` : '127.0.0.1:9090');
-  const { host, port } = parseHostPort(spec);
+  const masters = parseMasterList(spec);
+  const { host, port } = masters[0]!;
   const token = flags.token ?? env.TITAN_TOKEN ?? readTokenFile(join(defaultMasterDataDir(env), 'token'));
   const tls = resolveTls(flags, env);
-  return { host, port, token, ...(tls !== undefined ? { tls } : {}) };
+  return { host, port, masters, token, ...(tls !== undefined ? { tls } : {}) };
 }
 
 function readTokenFile(path: string): string {

@@ -4,11 +4,11 @@ import type { JobState } from '../core/job.js';
 import { Opcode } from '../protocol/opcodes.js';
 import type { DagJobRequest } from '../protocol/messages.js';
 import type { RolloutOptions, RolloutResult } from './rollout.js';
-import { connectPeer } from './connect.js';
+import { connectToLeader } from './find-leader.js';
 import { LazyPeer } from './lazy-peer.js';
 import type { InferenceRequest } from '../protocol/inference-messages.js';
 import type { GrantView, StatusView } from '../protocol/inference-views.js';
-import { resolveMasterAddress } from './address.js';
+import { formatHostPort, resolveMasterAddress, type HostPort, type MasterAddress } from './address.js';
 import type { LocalUploads, SubmitInput } from './submit-input.js';
 import { ApprovalClient } from './approvals.js';
 import { KvClient } from './kv.js';
@@ -22,6 +22,13 @@ export type { JobView, ClusterStatsView, LogLineView, DagStatusView, DagView, Jo
 export interface ClientOptions {
   readonly host: string;
   readonly port: number;
+  /**
+   * Several masters (HA, docs/HA.md): `'a:9090,b:9090'` or `['a:9090', 'b:9090']`. The client
+   * finds the leader among them and follows it; instead of host and port.
+   */
+  readonly masters: string | readonly (string | HostPort)[];
+  /** With several masters, how long finding the leader may take before the error naming every address tried (default 15 s). */
+  readonly failoverTimeoutMs: number;
   readonly token: string;
   /** Speak TLS to the master (its CA; a certificate and key under mTLS). Default: TITAN_CA / TITAN_CERT / TITAN_KEY. */
   readonly tls: TlsClientFiles;
@@ -57,21 +64,32 @@ export class TitanClient {
    * const titan = new TitanClient(); // inside a job: no configuration needed
    */
   constructor(options: Partial<ClientOptions> = {}) {
-    this.peer = new LazyPeer(async () => {
-      const fromEnv = resolveMasterAddress({
-        ...(options.host !== undefined ? { master: `${options.host}:${options.port ?? 9090}` } : {}),
+    const given = options.masters ?? (options.host !== undefined ? `${options.host}:${options.port ?? 9090}` : undefined);
+    const fromEnv = (): MasterAddress =>
+      resolveMasterAddress({
+        ...(given !== undefined
+          ? { master: typeof given === 'string' ? given : given.map((m) => (typeof m === 'string' ? m : formatHostPort(m))).join(',') }
+          : {}),
         ...(options.token !== undefined ? { token: options.token } : {}),
       });
-      const tls = options.tls ?? fromEnv.tls;
-      const { peer } = await connectPeer({
-        host: options.host ?? fromEnv.host,
-        port: options.port ?? fromEnv.port,
-        token: fromEnv.token,
-        role: 'client',
-        ...(tls !== undefined ? { tls } : {}),
-      });
-      return peer;
-    });
+    let several = false;
+    this.peer = new LazyPeer(
+      async (prefer) => {
+        const address = fromEnv();
+        several = address.masters.length > 1;
+        const tls = options.tls ?? address.tls;
+        const { peer } = await connectToLeader({
+          masters: address.masters,
+          prefer,
+          ...(options.failoverTimeoutMs !== undefined ? { failoverTimeoutMs: options.failoverTimeoutMs } : {}),
+          token: address.token,
+          role: 'client',
+          ...(tls !== undefined ? { tls } : {}),
+        });
+        return peer;
+      },
+      () => several,
+    );
   }
 
   /**
@@ -206,8 +224,12 @@ export class TitanClient {
   async logs(jobId: string, onLines: (lines: LogLineView[]) => void, options?: { follow?: boolean; afterSeq?: number }): Promise<void>;
   async logs(jobId: string, onLines?: (lines: LogLineView[]) => void, options: { follow?: boolean; afterSeq?: number } = {}): Promise<LogLineView[] | void> {
     const all: LogLineView[] = [];
-    await this.peer.stream(Opcode.JOB_LOGS, { jobId, follow: options.follow ?? false, afterSeq: options.afterSeq ?? 0 }, (chunk) => {
+    // After a failover the stream goes on from the last line seen: no line is handed over twice.
+    let afterSeq = options.afterSeq ?? 0;
+    const body = (): unknown => ({ jobId, follow: options.follow ?? false, afterSeq });
+    await this.peer.resumableStream(Opcode.JOB_LOGS, body, (chunk) => {
       const lines = (chunk as { lines: LogLineView[] }).lines;
+      for (const line of lines) afterSeq = Math.max(afterSeq, line.seq);
       if (onLines !== undefined) onLines(lines);
       else all.push(...lines);
     });

@@ -18,6 +18,8 @@ export interface RunnerContext {
   readonly jobsRoot?: string;
   readonly masterHost: string;
   readonly masterPort: number;
+  /** With several masters, all of them (`a:9090,b:9090`): jobs get it as TITAN_MASTER, so their SDKs follow the leader too. */
+  readonly masterList?: string;
   readonly workerId: string;
   /** The worker's own environment without its TITAN_* variables (see workerBaseEnvironment). */
   readonly baseEnv: Readonly<Record<string, string>>;
@@ -96,6 +98,7 @@ function jobEnvironment(ctx: RunnerContext, job: JobDispatch, workspace: string,
     TITAN_TOKEN: job.token,
   });
   if (job.dagId !== undefined) env.TITAN_DAG_ID = job.dagId;
+  if (ctx.masterList !== undefined) env.TITAN_MASTER = ctx.masterList;
   return env;
 }
 

@@ -3,11 +3,15 @@ import type { LimitsMode } from './confine/confiner.js';
 import type { InferenceAgentOptions } from '../inference/agent.js';
 import type { SpawnOptions } from './spawn-host.js';
 import type { TlsClientFiles } from '../security/tls.js';
+import type { HostPort } from '../sdk/address.js';
 
 /** Everything a worker needs, resolved once by the entry point. */
 export interface WorkerOptions {
+  /** The first master of the list; what jobs get as TITAN_HOST / TITAN_PORT. */
   readonly masterHost: string;
   readonly masterPort: number;
+  /** Every master given (`--master a:9090,b:9090`); the worker follows the leader among them. Default: masterHost:masterPort. */
+  readonly masters?: readonly HostPort[];
   readonly token: string;
   readonly workDir: string;
   readonly tags: readonly string[];

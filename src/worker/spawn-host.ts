@@ -22,6 +22,8 @@ interface HostContext {
   readonly hostId: string;
   readonly masterHost: string;
   readonly masterPort: number;
+  /** With several masters, all of them (`a:9090,b:9090`): spawned workers follow the leader too. */
+  readonly masterList?: string;
   readonly token: string;
   readonly workDir: string;
   readonly log: Logger;
@@ -60,7 +62,7 @@ export class SpawnHost {
       ...prefix,
       'worker',
       '--master',
-      `${this.ctx.masterHost}:${this.ctx.masterPort}`,
+      this.ctx.masterList ?? `${this.ctx.masterHost}:${this.ctx.masterPort}`,
       '--id',
       request.workerId,
       '--slots',

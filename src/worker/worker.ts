@@ -1,3 +1,4 @@
+import { ErrorCode, TitanError } from '../common/errors.js';
 import { join } from 'node:path';
 import { loadavg, freemem } from 'node:os';
 import type { Logger } from '../common/log.js';
@@ -11,6 +12,7 @@ import { workerBaseEnvironment, type RunnerContext } from './job-runner.js';
 import { DockerEngine } from './docker/engine.js';
 import { removeLeftoverContainers } from './docker/docker-job.js';
 import { Link } from './link.js';
+import { formatHostPort } from '../sdk/address.js';
 import { LinkGate } from './link-gate.js';
 import { WorkspaceSweeper } from './workspace-sweeper.js';
 import { DEFAULT_RETENTION_MS } from '../common/retention.js';
@@ -78,6 +80,8 @@ export class Worker {
     const jobs = (this.jobs = setUpJobs(options));
     this.id = jobs.id;
     const driver = options.driver ?? 'process';
+    // With several masters, jobs and spawned workers get them all, to follow the leader as this worker does.
+    const masterList = (options.masters?.length ?? 0) > 1 ? options.masters!.map(formatHostPort).join(',') : undefined;
     this.drivers = [...new Set([driver, ...(options.allowDrivers ?? [])])];
     this.confiner = Confiner.probe(
       {
@@ -125,6 +129,7 @@ export class Worker {
       jobsRoot: this.jobs.layout.jobsRoot,
       masterHost: options.masterHost,
       masterPort: options.masterPort,
+      ...(masterList !== undefined ? { masterList } : {}),
       workerId: this.id,
       baseEnv,
       executor: this.executor,
@@ -156,6 +161,7 @@ export class Worker {
             hostId: this.id,
             masterHost: options.masterHost,
             masterPort: options.masterPort,
+            ...(masterList !== undefined ? { masterList } : {}),
             token: options.token,
             workDir: options.workDir,
             log,
@@ -163,8 +169,7 @@ export class Worker {
         : null;
     this.link = new Link(
       {
-        host: options.masterHost,
-        port: options.masterPort,
+        masters: options.masters ?? [{ host: options.masterHost, port: options.masterPort }],
         token: options.token,
         minDelayMs: options.reconnectMinMs,
         maxDelayMs: options.reconnectMaxMs,
@@ -274,7 +279,10 @@ export class Worker {
       // Each acknowledgement renews the lease; an unanswered beat is simply not counted.
       peer.request(Opcode.WORKER_HEARTBEAT, body, { timeoutMs: this.lease.lengthMs ?? 30_000 }).then(
         () => this.lease.renew(sent),
-        () => undefined,
+        (err: unknown) => {
+          // Its jobs keep running: they are reported to the leader at the next registration.
+          if (err instanceof TitanError && err.code === ErrorCode.NOT_LEADER && this.link.current === peer) this.link.leaderMoved(err.leader ?? null);
+        },
       );
     };
     this.heartbeat = setInterval(beat, heartbeatIntervalMs);
