@@ -91,8 +91,7 @@ export class MasterProcess {
     const master = new Master({
       options,
       log,
-      store: this.store,
-      commits: new SqliteAsyncStore(this.store),
+      store: new SqliteAsyncStore(this.store),
       security: this.security,
       token: this.token,
       inference: masterInferencePort(inferenceHost),
@@ -107,7 +106,7 @@ export class MasterProcess {
       options,
       security: this.security,
       log,
-      serve: (identity, request, source) => serveLegacyRequest(master, this.store, identity, request, source),
+      serve: (identity, request, source) => serveLegacyRequest(master, master.legacyNames, identity, request, source),
     });
     this.tcp = new TcpListener(master, (socket, native) => this.legacy.route(socket, native), this.tls);
     // A revoked token's open connections end now, not at their next request.
@@ -128,7 +127,7 @@ export class MasterProcess {
   /** Recovers the master's state from the store, then opens every port. Resolves with the TCP port. */
   async start(): Promise<number> {
     const { options, log, master } = this;
-    master.recover();
+    await master.recover();
     this.janitor.start();
     await this.inference.start(options.dataDir);
     this.port = await this.tcp.listen(options.host, options.port);

@@ -33,6 +33,11 @@ export class ActiveJobs {
     this.nextSeq = Math.max(this.nextSeq, job.seq + 1);
   }
 
+  /** Numbers later jobs after `seq` (the highest the store ever held). */
+  continueAfter(seq: number): void {
+    this.nextSeq = Math.max(this.nextSeq, seq + 1);
+  }
+
   delete(id: string): void {
     this.byId.delete(id);
   }

@@ -45,6 +45,11 @@ export class DagBook {
     this.nextSeq = Math.max(this.nextSeq, dag.seq + 1);
   }
 
+  /** Numbers later runs after `seq` (the highest the store ever held). */
+  continueAfter(seq: number): void {
+    this.nextSeq = Math.max(this.nextSeq, seq + 1);
+  }
+
   get(dagId: string): Dag | undefined {
     return this.dags.get(dagId);
   }

@@ -85,6 +85,12 @@ export class Scheduler {
     return { demand: this.queues.demand(), workers: this.workers.all() };
   }
 
+  /** After a restart: new jobs and DAG runs are numbered after the highest seqs the store holds (finished ones included). */
+  continueNumbering(lastJobSeq: number, lastDagSeq: number): void {
+    this.jobs.continueAfter(lastJobSeq);
+    this.dags.continueAfter(lastDagSeq);
+  }
+
   /** Rebuilds memory from the store after a restart; parentStates holds the final parents of pending jobs. */
   recover(active: readonly Job[], dags: readonly Dag[], parentStates: ReadonlyMap<string, JobState>, now: number): Effect[] {
     const effects: Effect[] = [];

@@ -49,8 +49,8 @@ export class MasterMetrics {
       help: 'Jobs in the store by state',
       labelNames: ['state'],
       registers,
-      collect() {
-        const counts = api.reads.jobCounts();
+      async collect() {
+        const counts = await api.reads.jobCounts();
         for (const state of JOB_STATES) this.set({ state }, counts[state]);
       },
     });

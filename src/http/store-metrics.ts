@@ -9,8 +9,8 @@ export function registerStoreMetrics(registry: Registry, reads: MasterReadModel)
     help: 'Size of the store on disk: the database file and its write-ahead log',
     labelNames: ['file'],
     registers,
-    collect() {
-      const { db, wal } = reads.storeStats().fileBytes;
+    async collect() {
+      const { db, wal } = await reads.storeBytes();
       this.set({ file: 'db' }, db);
       this.set({ file: 'wal' }, wal);
     },

@@ -22,10 +22,11 @@ export interface AgentRunView {
 /** Whether the caller may see a DAG id (its namespace); everyone sees every id without one. */
 export type SeesId = (id: string) => boolean;
 
-function dagsOf(master: AgentRunHost, agentRunId: string, sees: SeesId): DagView[] {
-  const ids = master.kv.kvSmembers(`${AGENT_RUN_PREFIX}${agentRunId}`, Date.now()).filter(sees);
-  return ids.flatMap((id) => {
-    const dag = master.reads.dag(id) ?? master.reads.getDag(id);
+async function dagsOf(master: AgentRunHost, agentRunId: string, sees: SeesId): Promise<DagView[]> {
+  const ids = (await master.kv.kvSmembers(`${AGENT_RUN_PREFIX}${agentRunId}`, Date.now())).filter(sees);
+  const stored = await Promise.all(ids.map((id) => (master.reads.dag(id) !== undefined ? undefined : master.reads.getDag(id))));
+  return ids.flatMap((id, i) => {
+    const dag = master.reads.dag(id) ?? stored[i];
     return dag === undefined ? [] : [toDagView(dag)];
   });
 }
@@ -49,12 +50,12 @@ function summarise(agentRunId: string, dags: readonly DagView[]): AgentRunView {
  * Agent runs, newest first: the DAGs an agent submitted under one agent_run_id, as one run.
  * Only the DAGs the caller may see count; a run with none of them is not listed.
  */
-export function listAgentRuns(master: AgentRunHost, limit: number, sees: SeesId): AgentRunView[] {
-  const keys = master.kv.kvKeys(AGENT_RUN_PREFIX, 10_000, Date.now());
-  return keys
-    .flatMap((key) => {
-      const id = key.slice(AGENT_RUN_PREFIX.length);
-      const dags = dagsOf(master, id, sees);
+export async function listAgentRuns(master: AgentRunHost, limit: number, sees: SeesId): Promise<AgentRunView[]> {
+  const ids = (await master.kv.kvKeys(AGENT_RUN_PREFIX, 10_000, Date.now())).map((key) => key.slice(AGENT_RUN_PREFIX.length));
+  const dagsOfEach = await Promise.all(ids.map((id) => dagsOf(master, id, sees)));
+  return ids
+    .flatMap((id, i) => {
+      const dags = dagsOfEach[i] ?? [];
       return dags.length === 0 ? [] : [summarise(id, dags)];
     })
     .sort((a, b) => (b.startedAt ?? 0) - (a.startedAt ?? 0))
@@ -62,13 +63,13 @@ export function listAgentRuns(master: AgentRunHost, limit: number, sees: SeesId)
 }
 
 /** One agent run with every DAG's jobs, oldest DAG first: the data of its timeline. */
-export function agentRun(master: AgentRunHost, agentRunId: string, sees: SeesId): AgentRunView & { readonly runs: DagStatusView[] } {
-  const dags = dagsOf(master, agentRunId, sees);
+export async function agentRun(master: AgentRunHost, agentRunId: string, sees: SeesId): Promise<AgentRunView & { readonly runs: DagStatusView[] }> {
+  const dags = await dagsOf(master, agentRunId, sees);
   if (dags.length === 0)
     throw new TitanError(
       ErrorCode.UNKNOWN_JOB,
       `no agent run ${agentRunId}: DAGs join one when submitted with agent_run_id (Python SDK submit_dag / submit_yaml)`,
     );
-  const runs = [...dags].sort((a, b) => a.createdAt - b.createdAt).map((d) => dagStatus(master, d.id));
+  const runs = await Promise.all([...dags].sort((a, b) => a.createdAt - b.createdAt).map((d) => dagStatus(master, d.id)));
   return { ...summarise(agentRunId, dags), runs };
 }

@@ -6,7 +6,7 @@ import type { ClientContext } from './client-context.js';
 import type { Master } from './master.js';
 
 /** Jobs awaiting approval are read from the core; the original SDK's gates live in the KV store. */
-export type ApprovalHost = Pick<Master, 'reads' | 'kv'>;
+export type ApprovalHost = Pick<Master, 'reads' | 'kv' | 'gateDecisions'>;
 
 /** The original Titan's KV schema for its SDK's approval gates (`hitl_gate.py`). */
 export const HITL_QUEUE_KEY = 'titan:hitl:queue';
@@ -17,16 +17,17 @@ export const HITL_TS_PREFIX = 'titan:hitl:ts:';
 export const KV_GATE_REF_PREFIX = 'hitl:';
 
 /** Everything waiting for a person that this caller may see, oldest first. */
-export function listApprovals(master: ApprovalHost, caller: Pick<ClientContext, 'sees'>, now: number): ApprovalView[] {
-  const jobs = [...master.reads.awaitingDecision()].filter((job) => caller.sees(job.id)).map((job) => jobApproval(master, job, now));
-  const gates = waitingKvGates(master, now).filter((gate) => caller.sees(HITL_STATUS_PREFIX + gate.ref.slice(KV_GATE_REF_PREFIX.length)));
-  return [...jobs, ...gates].sort((a, b) => (a.since ?? now) - (b.since ?? now));
+export async function listApprovals(master: ApprovalHost, caller: Pick<ClientContext, 'sees'>, now: number): Promise<ApprovalView[]> {
+  const waiting = [...master.reads.awaitingDecision()].filter((job) => caller.sees(job.id));
+  const [jobs, gates] = await Promise.all([Promise.all(waiting.map((job) => jobApproval(master, job, now))), waitingKvGates(master, now)]);
+  const visible = gates.filter((gate) => caller.sees(HITL_STATUS_PREFIX + gate.ref.slice(KV_GATE_REF_PREFIX.length)));
+  return [...jobs, ...visible].sort((a, b) => (a.since ?? now) - (b.since ?? now));
 }
 
-function jobApproval(master: ApprovalHost, job: Job, now: number): ApprovalView {
+async function jobApproval(master: ApprovalHost, job: Job, now: number): Promise<ApprovalView> {
   // The wait began at the first of the trailing "awaiting approval" events (a restart adds another).
   let since: number | null = null;
-  const events = master.reads.jobEvents(job.id);
+  const events = await master.reads.jobEvents(job.id);
   for (let i = events.length - 1; i >= 0 && events[i]?.detail?.startsWith('awaiting approval') === true; i--) since = events[i]?.at ?? since;
   return {
     ref: job.id,
@@ -41,22 +42,28 @@ function jobApproval(master: ApprovalHost, job: Job, now: number): ApprovalView 
 }
 
 /** Gates of the original SDK: members of `titan:hitl:queue` whose status is `WAITING`, as its dashboard lists them. */
-function waitingKvGates(master: ApprovalHost, now: number): ApprovalView[] {
-  const read = (key: string): string | null => {
-    const entry = master.kv.kvGet(key, now);
+async function waitingKvGates(master: ApprovalHost, now: number): Promise<ApprovalView[]> {
+  const read = async (key: string): Promise<string | null> => {
+    const entry = await master.kv.kvGet(key, now);
     return entry?.kind === 'string' ? entry.value : null;
   };
-  const queue = master.kv.kvGet(HITL_QUEUE_KEY, now);
+  const queue = await master.kv.kvGet(HITL_QUEUE_KEY, now);
   if (queue?.kind !== 'set') return [];
-  return queue.value.flatMap((gateId): ApprovalView[] => {
-    if (read(HITL_STATUS_PREFIX + gateId)?.trim() !== 'WAITING') return [];
-    const ts = Number(read(HITL_TS_PREFIX + gateId));
+  const gates = await Promise.all(
+    queue.value.map(async (gateId) => {
+      const [status, ts, message] = await Promise.all([read(HITL_STATUS_PREFIX + gateId), read(HITL_TS_PREFIX + gateId), read(HITL_MESSAGE_PREFIX + gateId)]);
+      return { gateId, status, ts, message };
+    }),
+  );
+  return gates.flatMap(({ gateId, status, ts: tsText, message }): ApprovalView[] => {
+    if (status?.trim() !== 'WAITING') return [];
+    const ts = Number(tsText);
     const since = Number.isSafeInteger(ts) && ts > 0 ? ts : null;
     return [
       {
         ref: KV_GATE_REF_PREFIX + gateId,
         kind: 'kv-gate',
-        message: read(HITL_MESSAGE_PREFIX + gateId) ?? 'Awaiting approval',
+        message: message ?? 'Awaiting approval',
         since,
         ageMs: since === null ? null : Math.max(0, now - since),
         expiresAt: null,
@@ -71,10 +78,15 @@ function waitingKvGates(master: ApprovalHost, now: number): ApprovalView[] {
  * Decides a gate of the original SDK the way the original dashboard does: `APPROVED` or
  * `REJECTED` written to `titan:hitl:status:<id>`, which the gate script polls. Only a gate
  * registered in the queue and still `WAITING` is decided; anything else is refused, unchanged.
+ * Decisions of one gate run one at a time, so two cannot both find it waiting.
  */
-export function decideKvGate(master: ApprovalHost, gateId: string, approve: boolean, by: string, now: number): GateDecisionView {
+export function decideKvGate(master: ApprovalHost, gateId: string, approve: boolean, by: string, now: number): Promise<GateDecisionView> {
+  return master.gateDecisions.run(gateId, () => decide(master, gateId, approve, by, now));
+}
+
+async function decide(master: ApprovalHost, gateId: string, approve: boolean, by: string, now: number): Promise<GateDecisionView> {
   const ref = KV_GATE_REF_PREFIX + gateId;
-  const queue = master.kv.kvGet(HITL_QUEUE_KEY, now);
+  const queue = await master.kv.kvGet(HITL_QUEUE_KEY, now);
   if (queue?.kind !== 'set' || !queue.value.includes(gateId)) {
     throw new TitanError(
       ErrorCode.UNKNOWN_JOB,
@@ -82,7 +94,7 @@ export function decideKvGate(master: ApprovalHost, gateId: string, approve: bool
     );
   }
   const key = HITL_STATUS_PREFIX + gateId;
-  const entry = master.kv.kvGet(key, now);
+  const entry = await master.kv.kvGet(key, now);
   const status = entry?.kind === 'string' ? entry.value.trim() : null;
   if (status !== 'WAITING') {
     throw new TitanError(
@@ -91,7 +103,7 @@ export function decideKvGate(master: ApprovalHost, gateId: string, approve: bool
     );
   }
   const decided = approve ? 'APPROVED' : 'REJECTED';
-  master.kv.kvPut(key, decided, null, now);
+  await master.kv.kvPut(key, decided, null, now);
   return { ref, key, status: decided, by };
 }
 
@@ -99,9 +111,9 @@ export function decideKvGate(master: ApprovalHost, gateId: string, approve: bool
  * The job a `titan approve <dag>/<job>` means: the job itself when it awaits approval, else the
  * gate inserted after it for its `hitl_message`, when that one does.
  */
-export function approvalTarget(master: ApprovalHost, jobId: string): string {
+export async function approvalTarget(master: ApprovalHost, jobId: string): Promise<string> {
   if (master.reads.isAwaitingApproval(jobId)) return jobId;
-  const dagId = (master.reads.job(jobId) ?? master.reads.getJob(jobId))?.spec.dagId;
+  const dagId = (master.reads.job(jobId) ?? (await master.reads.getJob(jobId)))?.spec.dagId;
   if (dagId === undefined || !jobId.startsWith(`${dagId}.`)) return jobId;
   const gate = `${dagId}.${hitlGateId(jobId.slice(dagId.length + 1))}`;
   return master.reads.isAwaitingApproval(gate) ? gate : jobId;

@@ -10,12 +10,16 @@ const TEMP = /^[a-f0-9]{64}\.[a-f0-9]{8}\.tmp$/;
 
 /** Content-addressed files (scripts, folder bundles) under the master's data dir. */
 export class ArtifactStore {
+  /** Files whose in-use check is awaited, and whether a request asked for them meanwhile (then they stay). */
+  readonly #checking = new Map<string, boolean>();
+
   constructor(private readonly dir: string) {
     mkdirSync(dir, { recursive: true });
   }
 
   put(data: Uint8Array): string {
     const hash = createHash('sha256').update(data).digest('hex');
+    this.#asked(hash);
     const path = this.pathOf(hash);
     if (!existsSync(path)) {
       const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
@@ -31,6 +35,7 @@ export class ArtifactStore {
   }
 
   has(hash: string): boolean {
+    this.#asked(hash);
     return HASH.test(hash) && existsSync(this.pathOf(hash));
   }
 
@@ -51,28 +56,46 @@ export class ArtifactStore {
   /**
    * Deletes one entry if it is garbage: a temp file, or an artifact that `inUse` says nothing
    * names, either last written before `before` (a fresh upload waits for the submit that names
-   * it). Returns the bytes freed, or null when kept (or already gone). Synchronous from the check
-   * to the unlink, so no request can start using the file in between.
+   * it). Returns the bytes freed, or null when kept (or already gone). A request that checks for
+   * or uploads the file while `inUse` is awaited keeps it (it may be about to name it); the last
+   * look and the unlink are synchronous, so none can start using it in between.
    */
-  collect(name: string, before: number, inUse: (hash: string) => boolean): number | null {
+  async collect(name: string, before: number, inUse: (hash: string) => Promise<boolean>): Promise<number | null> {
     const isArtifact = HASH.test(name);
     if (!isArtifact && !TEMP.test(name)) return null;
     const path = join(this.dir, name);
-    let size: number;
-    try {
-      const stat = statSync(path);
-      if (stat.mtimeMs >= before) return null;
-      size = stat.size;
-    } catch {
-      return null;
+    if (this.#oldSize(path, before) === null) return null;
+    if (isArtifact) {
+      this.#checking.set(name, false);
+      try {
+        if (await inUse(name)) return null;
+        if (this.#checking.get(name) === true) return null;
+      } finally {
+        this.#checking.delete(name);
+      }
     }
-    if (isArtifact && inUse(name)) return null;
+    const size = this.#oldSize(path, before);
+    if (size === null) return null;
     try {
       unlinkSync(path);
       return size;
     } catch {
       return null;
     }
+  }
+
+  /** The file's size when it was last written before `before`; null when newer or gone. */
+  #oldSize(path: string, before: number): number | null {
+    try {
+      const stat = statSync(path);
+      return stat.mtimeMs < before ? stat.size : null;
+    } catch {
+      return null;
+    }
+  }
+
+  #asked(hash: string): void {
+    if (this.#checking.has(hash)) this.#checking.set(hash, true);
   }
 
   private pathOf(hash: string): string {

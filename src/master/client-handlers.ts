@@ -14,7 +14,7 @@ import {
   WorkerRef,
 } from '../protocol/messages.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
-import { toJobView } from './job-view.js';
+import { toJobView, type JobView } from './job-view.js';
 import { activeJobIds, jobView } from './find-job.js';
 import { listJobPage } from './job-list.js';
 import type { Master } from './master.js';
@@ -27,7 +27,7 @@ import { handleServiceMessage, type ServiceHost } from './service-requests.js';
 import { handleKvMessage, type KvHost } from './kv-requests.js';
 import { handleScheduleMessage, type ScheduleRequestHost } from './schedule-requests.js';
 import { handlePipelineSubmit, type PipelineRequestHost } from './pipeline-requests.js';
-import { replyWhenDurable } from './durable-reply.js';
+import { replyError, replyWhenDurable, replyWhenRead } from './durable-reply.js';
 import { checkRunnable } from './isolation-spec.js';
 import { jobSpecOf } from './job-spec.js';
 import { ownerOf } from '../security/policy.js';
@@ -58,11 +58,15 @@ export function handleClientMessage(master: ClientHost, session: ClientContext, 
       replyWhenDurable(reply, submit(master, session, parseBody(JobSubmitBatchRequest, msg).jobs), (jobIds) => ({ jobIds }));
       return;
     case Opcode.JOB_STATUS:
-      reply.ok(jobView(master, parseBody(JobRef, msg).jobId));
+      replyWhenRead(reply, jobView(master, parseBody(JobRef, msg).jobId));
       return;
     case Opcode.JOB_LIST: {
       const req = parseBody(JobListRequest, msg);
-      reply.ok({ jobs: listJobPage(master, session, { limit: req.limit, ...(req.states !== undefined ? { states: req.states } : {}) }).jobs });
+      const page = listJobPage(master, session, { limit: req.limit, ...(req.states !== undefined ? { states: req.states } : {}) });
+      replyWhenRead(
+        reply,
+        page.then(({ jobs }) => ({ jobs })),
+      );
       return;
     }
     case Opcode.JOB_CANCEL: {
@@ -77,7 +81,7 @@ export function handleClientMessage(master: ClientHost, session: ClientContext, 
       streamLogs(master, session, parseBody(JobLogsRequest, msg), reply);
       return;
     case Opcode.CLUSTER_STATS:
-      reply.ok(clusterStats(master));
+      replyWhenRead(reply, clusterStats(master));
       return;
     case Opcode.STORE_GC:
       void master.retention.pass().then(
@@ -103,15 +107,7 @@ export function handleClientMessage(master: ClientHost, session: ClientContext, 
     }
     case Opcode.ARTIFACT_GET: {
       const { hash } = parseBody(ArtifactGetRequest, msg);
-      // A namespaced token reads bytes only through its own keys or jobs: hashes are not secrets.
-      const prefix = session.idPrefix;
-      if (prefix !== '' && !master.reads.artifactReachable(hash, prefix)) {
-        throw new TitanError(
-          ErrorCode.UNKNOWN_ARTIFACT,
-          `no artifact ${hash} reachable from namespace ${prefix.slice(0, -1)}: read artifacts through a key (titan artifact get) or a job of the namespace`,
-        );
-      }
-      reply.ok({ data: master.artifacts.get(hash) });
+      replyWhenRead(reply, artifactFor(master, session, hash));
       return;
     }
     default:
@@ -124,8 +120,27 @@ export function handleClientMessage(master: ClientHost, session: ClientContext, 
   }
 }
 
-/** Validates every job of the batch first, so a batch is accepted whole or not at all. */
-function submit(master: ClientHost, session: ClientContext, bodies: readonly SubmitBody[]): Promise<string[]> {
+/** A namespaced token reads bytes only through its own keys or jobs: hashes are not secrets. */
+async function artifactFor(master: ClientHost, session: ClientContext, hash: string): Promise<{ data: Buffer }> {
+  const prefix = session.idPrefix;
+  if (prefix !== '' && !(await master.reads.artifactReachable(hash, prefix))) {
+    throw new TitanError(
+      ErrorCode.UNKNOWN_ARTIFACT,
+      `no artifact ${hash} reachable from namespace ${prefix.slice(0, -1)}: read artifacts through a key (titan artifact get) or a job of the namespace`,
+    );
+  }
+  return { data: master.artifacts.get(hash) };
+}
+
+/**
+ * Validates every job of the batch first, so a batch is accepted whole or not at all. The ids a
+ * batch chooses are looked up in the store first; every check after that is made with no await
+ * before the submit, so nothing can take an id (or the quota) in between.
+ */
+async function submit(master: ClientHost, session: ClientContext, bodies: readonly SubmitBody[]): Promise<string[]> {
+  master.commands.refuseWhenStoreFull();
+  const chosen = bodies.flatMap((body) => (body.id !== undefined ? [body.id] : []));
+  const stored = chosen.length === 0 ? new Map<string, unknown>() : await master.reads.jobStates(chosen);
   master.commands.refuseWhenStoreFull();
   const ids = new Set<string>();
   if (session.identity !== null) master.security.checkQuota(session.identity, bodies.length, activeJobIds(master));
@@ -135,7 +150,7 @@ function submit(master: ClientHost, session: ClientContext, bodies: readonly Sub
       throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `script ${body.run.fileName} (${body.run.artifact}) was not uploaded: ARTIFACT_PUT it first`);
     }
     if (body.id === undefined) continue;
-    if (ids.has(body.id) || master.reads.job(body.id) !== undefined || master.reads.getJob(body.id) !== undefined) {
+    if (ids.has(body.id) || master.reads.job(body.id) !== undefined || stored.has(body.id)) {
       throw new TitanError(ErrorCode.INVALID_REQUEST, `job id ${body.id} is already in use; pick another or omit it`);
     }
     ids.add(body.id);
@@ -149,28 +164,44 @@ function submit(master: ClientHost, session: ClientContext, bodies: readonly Sub
     effects.push(...master.commands.submit(jobId, owner === undefined ? spec : { ...spec, owner }, now));
     return jobId;
   });
-  return master.commands.applyAcknowledged(effects).then(() => jobIds);
+  await master.commands.applyAcknowledged(effects);
+  return jobIds;
 }
 
 function waitForJob(master: ClientHost, session: ClientContext, req: { jobId: string; timeoutMs?: number | undefined }, reply: Replier): void {
-  const view = jobView(master, req.jobId);
+  void jobView(master, req.jobId).then(
+    (view) => watchJob(master, session, req, view, reply),
+    (err: unknown) => replyError(reply, err),
+  );
+}
+
+function watchJob(master: ClientHost, session: ClientContext, req: { jobId: string; timeoutMs?: number | undefined }, view: JobView, reply: Replier): void {
   if (isFinal(view.state)) {
     reply.ok(view);
     return;
   }
   let timer: NodeJS.Timeout | undefined;
-  const stop = master.watchers.onFinished(req.jobId, (job) => {
+  let answered = false;
+  const answer = (final: Promise<JobView>): void => {
+    if (answered) return;
+    answered = true;
     if (timer !== undefined) clearTimeout(timer);
+    stop();
     forget();
-    reply.ok(toJobView(job));
-  });
+    replyWhenRead(reply, final);
+  };
+  const stop = master.watchers.onFinished(req.jobId, (job) => answer(Promise.resolve(toJobView(job))));
   const forget = session.onClose(stop);
   if (req.timeoutMs !== undefined) {
-    timer = setTimeout(() => {
-      stop();
-      forget();
-      reply.ok(jobView(master, req.jobId));
-    }, req.timeoutMs);
+    timer = setTimeout(() => answer(jobView(master, req.jobId)), req.timeoutMs);
     timer.unref();
+  }
+  // Out of memory yet not final when read: its end is being written, or was (its watchers told)
+  // before this one was registered. Read after registering, the store says which.
+  if (master.reads.job(req.jobId) === undefined) {
+    void jobView(master, req.jobId).then(
+      (again) => isFinal(again.state) && answer(Promise.resolve(again)),
+      () => undefined,
+    );
   }
 }

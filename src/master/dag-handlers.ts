@@ -88,12 +88,27 @@ export interface PlannedJob {
   readonly spec: JobSpec;
 }
 
+/** A running DAG's jobs as the store holds them, read before jobs are added to it: their keys and states. */
+export interface DagHistory {
+  readonly keys: ReadonlySet<string>;
+  readonly states: ReadonlyMap<string, JobState>;
+}
+
+/** The history of a run created by this request: it has none. */
+export const NEW_DAG: DagHistory = { keys: new Set(), states: new Map() };
+
+/** Reads a running DAG's stored jobs, so planning and submitting jobs into it need no await in between. */
+export async function readDagHistory(master: Pick<DagHost, 'reads'>, dagId: string): Promise<DagHistory> {
+  const stored = await master.reads.jobsOfDag(dagId);
+  return { keys: new Set(stored.map((j) => j.id.slice(dagId.length + 1))), states: new Map(stored.map((j) => [j.id, j.state])) };
+}
+
 /**
- * Validates jobs for a DAG (new or running) and turns them into specs in an order the core can
- * attach (parents first). Throws, naming the problem, before anything is submitted.
+ * Validates jobs for a DAG (new, or running with `history`) and turns them into specs in an order
+ * the core can attach (parents first). Throws, naming the problem, before anything is submitted.
  */
-export function planDagJobs(master: DagHost, dagId: string, requested: readonly DagJob[]): PlannedJob[] {
-  const known = new Set(master.reads.jobsOfDag(dagId).map((j) => j.id.slice(dagId.length + 1)));
+export function planDagJobs(master: DagHost, dagId: string, requested: readonly DagJob[], history: DagHistory = NEW_DAG): PlannedJob[] {
+  const known = history.keys;
   const jobs = withHitlGates(requested, known);
   for (const job of jobs) {
     if (known.has(job.key)) throw new TitanError(ErrorCode.INVALID_REQUEST, `DAG ${dagId} already has a job ${job.key}; pick another key`);
@@ -119,22 +134,35 @@ export function planDagJobs(master: DagHost, dagId: string, requested: readonly 
 
 /**
  * Submits planned jobs on behalf of `owner` (whose namespace and token the jobs' own tokens
- * carry); parents outside the batch that already finished are looked up in the store.
+ * carry); parents outside the batch that already finished are found in the DAG's `history`.
  */
-export function submitPlanned(master: DagHost, planned: readonly PlannedJob[], effects: Effect[], owner: JobOwner | undefined): string[] {
+export function submitPlanned(
+  master: DagHost,
+  planned: readonly PlannedJob[],
+  effects: Effect[],
+  owner: JobOwner | undefined,
+  history: DagHistory = NEW_DAG,
+): string[] {
   const inBatch = new Set(planned.map((p) => p.id));
-  const outside = planned.flatMap((p) => (p.spec.parents ?? []).filter((id) => !inBatch.has(id) && master.reads.job(id) === undefined));
-  const finishedParents: ReadonlyMap<string, JobState> = master.reads.jobStates([...new Set(outside)]);
+  const finishedParents = new Map<string, JobState>();
+  for (const p of planned) {
+    for (const id of p.spec.parents ?? []) {
+      const state = history.states.get(id);
+      if (!inBatch.has(id) && master.reads.job(id) === undefined && state !== undefined) finishedParents.set(id, state);
+    }
+  }
   const now = Date.now();
   for (const job of planned) effects.push(...master.commands.submit(job.id, owner === undefined ? job.spec : { ...job.spec, owner }, now, finishedParents));
   return planned.map((p) => p.id);
 }
 
-export function dagStatus(master: Pick<DagHost, 'reads'>, dagId: string): DagStatusView {
-  const dag = master.reads.dag(dagId) ?? master.reads.getDag(dagId);
+/** The run and its jobs as clients see them: the in-memory run and jobs while active, else the stored ones. */
+export async function dagStatus(master: Pick<DagHost, 'reads'>, dagId: string): Promise<DagStatusView> {
+  const [storedDag, storedJobs] = await Promise.all([master.reads.getDag(dagId), master.reads.jobsOfDag(dagId)]);
+  const dag = master.reads.dag(dagId) ?? storedDag;
   if (dag === undefined) throw new TitanError(ErrorCode.UNKNOWN_JOB, `no DAG ${dagId}: list them with \`titan dags\``);
   const now = Date.now();
-  const jobs = master.reads.jobsOfDag(dagId).map((stored) => {
+  const jobs = storedJobs.map((stored) => {
     const job = master.reads.job(stored.id) ?? stored;
     const prefix = `${dagId}.`;
     const view = toJobView(job, job === stored ? null : master.reads.explainedWait(job, now));

@@ -5,8 +5,9 @@ import { isFinal } from '../core/job.js';
 import { Opcode, opcodeName } from '../protocol/opcodes.js';
 import { ApprovalDecision, DagAddJobsRequest, DagListRequest, DagRef, DagSubmitRequest, DagWaitRequest, JobRef } from '../protocol/messages.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
-import { replyWhenDurable } from './durable-reply.js';
-import { dagStatus, planDagJobs, submitPlanned, toDagView } from './dag-handlers.js';
+import type { DagStatusView } from '../protocol/views.js';
+import { replyError, replyWhenDurable, replyWhenRead } from './durable-reply.js';
+import { dagStatus, planDagJobs, readDagHistory, submitPlanned, toDagView } from './dag-handlers.js';
 import { approvalTarget, decideKvGate, listApprovals } from './approvals.js';
 import { activeJobIds, jobView } from './find-job.js';
 import type { Master } from './master.js';
@@ -40,21 +41,19 @@ export function handleDagMessage(master: DagRequestHost, session: ClientContext,
     }
     case Opcode.DAG_ADD_JOBS: {
       const req = parseBody(DagAddJobsRequest, msg);
-      master.commands.refuseWhenStoreFull();
-      if (session.identity !== null) master.security.checkQuota(session.identity, req.jobs.length, activeJobIds(master));
-      if (master.reads.dag(req.dagId) === undefined)
-        throw new TitanError(ErrorCode.INVALID_REQUEST, `DAG ${req.dagId} is not running; jobs can only be added while it runs`);
-      const effects: Effect[] = [];
-      const jobIds = submitPlanned(master, planDagJobs(master, req.dagId, req.jobs), effects, ownerOf(session.identity));
-      replyWhenDurable(reply, master.commands.applyAcknowledged(effects), () => ({ dagId: req.dagId, jobIds }));
+      checkAddJobs(master, session, req);
+      replyWhenDurable(reply, addJobs(master, session, req), (jobIds) => ({ dagId: req.dagId, jobIds }));
       return true;
     }
     case Opcode.DAG_STATUS:
-      reply.ok(dagStatus(master, parseBody(DagRef, msg).dagId));
+      replyWhenRead(reply, dagStatus(master, parseBody(DagRef, msg).dagId));
       return true;
     case Opcode.DAG_LIST: {
       const { limit } = parseBody(DagListRequest, msg);
-      reply.ok({ dags: master.reads.listDags(limit, session.idPrefix).map((d) => toDagView(master.reads.dag(d.id) ?? d)) });
+      replyWhenRead(
+        reply,
+        master.reads.listDags(limit, session.idPrefix).then((dags) => ({ dags: dags.map((d) => toDagView(master.reads.dag(d.id) ?? d)) })),
+      );
       return true;
     }
     case Opcode.DAG_CANCEL: {
@@ -64,39 +63,16 @@ export function handleDagMessage(master: DagRequestHost, session: ClientContext,
     }
     case Opcode.DAG_WAIT: {
       const req = parseBody(DagWaitRequest, msg);
-      const status = dagStatus(master, req.dagId);
-      if (status.dag.state !== 'running') {
-        reply.ok(status);
-        return true;
-      }
-      let timer: NodeJS.Timeout | undefined;
-      const stop = master.watchers.onDagFinished(req.dagId, () => {
-        if (timer !== undefined) clearTimeout(timer);
-        cancelCleanup();
-        reply.ok(dagStatus(master, req.dagId));
-      });
-      const cancelCleanup = session.onClose(stop);
-      if (req.timeoutMs !== undefined) {
-        timer = setTimeout(() => {
-          stop();
-          cancelCleanup();
-          reply.ok(dagStatus(master, req.dagId));
-        }, req.timeoutMs);
-        timer.unref();
-      }
+      void dagStatus(master, req.dagId).then(
+        (status) => waitForDag(master, session, req, status, reply),
+        (err: unknown) => replyError(reply, err),
+      );
       return true;
     }
     case Opcode.JOB_RETRY: {
       const { jobId } = parseBody(JobRef, msg);
-      master.commands.refuseWhenStoreFull();
-      if (master.reads.job(jobId) !== undefined)
-        throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${jobId} is still active; only a finished job can be retried`);
-      const stored = master.reads.getJob(jobId);
-      if (stored === undefined) throw new TitanError(ErrorCode.UNKNOWN_JOB, `no job ${jobId}: list dead jobs with \`titan dlq\``);
-      const dag = stored.spec.dagId !== undefined ? master.reads.getDag(stored.spec.dagId) : undefined;
-      // A retried job is unfinished again: it counts against the quota like a new submission.
-      if (session.identity !== null) master.security.checkQuota(session.identity, 1, activeJobIds(master));
-      replyWhenDurable(reply, master.commands.applyAcknowledged(master.commands.retry(stored, dag, Date.now())), () => jobView(master, jobId));
+      checkRetry(master, session, jobId);
+      replyWhenDurable(reply, retry(master, session, jobId), () => jobView(master, jobId));
       return true;
     }
     case Opcode.JOB_APPROVE:
@@ -109,28 +85,119 @@ export function handleDagMessage(master: DagRequestHost, session: ClientContext,
       const now = Date.now();
       const approve = msg.opcode === Opcode.JOB_APPROVE;
       if (req.gateId !== undefined) {
-        const decided = decideKvGate(master, req.gateId, approve, by, now);
-        master.log.info({ gate: decided.ref, by, decision: decided.status, reason: req.reason }, 'approval decision');
-        reply.ok(decided);
+        const gateId = req.gateId;
+        const decision = decideKvGate(master, gateId, approve, by, now).then((decided) => {
+          master.log.info({ gate: decided.ref, by, decision: decided.status, reason: req.reason }, 'approval decision');
+          return decided;
+        });
+        replyWhenDurable(reply, decision, (decided) => decided);
         return true;
       }
-      const jobId = approvalTarget(master, req.jobId ?? '');
-      const effects = approve ? master.commands.approve(jobId, by, now) : master.commands.reject(jobId, by, req.reason, now);
-      master.log.info({ jobId, by, decision: approve ? 'approved' : 'rejected' }, 'approval decision');
-      replyWhenDurable(reply, master.commands.applyAndWait(effects), () => jobView(master, jobId));
+      const decided = approvalTarget(master, req.jobId ?? '').then(async (jobId) => {
+        // Decided by the core after the read: whatever the job's state is now.
+        const at = Date.now();
+        const effects = approve ? master.commands.approve(jobId, by, at) : master.commands.reject(jobId, by, req.reason, at);
+        master.log.info({ jobId, by, decision: approve ? 'approved' : 'rejected' }, 'approval decision');
+        await master.commands.applyAndWait(effects);
+        return jobId;
+      });
+      replyWhenDurable(reply, decided, (jobId) => jobView(master, jobId));
       return true;
     }
     case Opcode.APPROVAL_LIST:
-      reply.ok({ approvals: listApprovals(master, session, Date.now()) });
+      replyWhenRead(
+        reply,
+        listApprovals(master, session, Date.now()).then((approvals) => ({ approvals })),
+      );
       return true;
     case Opcode.JOB_HISTORY: {
       const { jobId } = parseBody(JobRef, msg);
-      const view = jobView(master, jobId);
-      reply.ok({ job: view, events: master.reads.jobEvents(jobId).map(({ jobId: _id, ...event }) => event), final: isFinal(view.state) });
+      replyWhenRead(reply, jobHistory(master, jobId));
       return true;
     }
     default:
       void opcodeName;
       return false;
   }
+}
+
+type AddJobs = ReturnType<typeof DagAddJobsRequest.parse>;
+
+/** What refuses adding jobs at once; checked again once the run's stored jobs are read. */
+function checkAddJobs(master: DagRequestHost, session: ClientContext, req: AddJobs): void {
+  master.commands.refuseWhenStoreFull();
+  if (session.identity !== null) master.security.checkQuota(session.identity, req.jobs.length, activeJobIds(master));
+  if (master.reads.dag(req.dagId) === undefined)
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `DAG ${req.dagId} is not running; jobs can only be added while it runs`);
+}
+
+async function addJobs(master: DagRequestHost, session: ClientContext, req: AddJobs): Promise<string[]> {
+  const history = await readDagHistory(master, req.dagId);
+  // The run may have finished, the disk filled or the quota been used while the store was read.
+  checkAddJobs(master, session, req);
+  const effects: Effect[] = [];
+  const jobIds = submitPlanned(master, planDagJobs(master, req.dagId, req.jobs, history), effects, ownerOf(session.identity), history);
+  await master.commands.applyAcknowledged(effects);
+  return jobIds;
+}
+
+/** Answers with the run's status once it is no longer running (or at the timeout). */
+function waitForDag(
+  master: DagRequestHost,
+  session: ClientContext,
+  req: { dagId: string; timeoutMs?: number | undefined },
+  status: DagStatusView,
+  reply: Replier,
+): void {
+  if (status.dag.state !== 'running') {
+    reply.ok(status);
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  let answered = false;
+  const answer = (final: Promise<DagStatusView>): void => {
+    if (answered) return;
+    answered = true;
+    if (timer !== undefined) clearTimeout(timer);
+    stop();
+    cancelCleanup();
+    replyWhenRead(reply, final);
+  };
+  const stop = master.watchers.onDagFinished(req.dagId, () => answer(dagStatus(master, req.dagId)));
+  const cancelCleanup = session.onClose(stop);
+  if (req.timeoutMs !== undefined) {
+    timer = setTimeout(() => answer(dagStatus(master, req.dagId)), req.timeoutMs);
+    timer.unref();
+  }
+  // Out of memory yet running when read: its end is being written, or was (its watchers told)
+  // before this one was registered. Read after registering, the store says which.
+  if (master.reads.dag(req.dagId) === undefined) {
+    void dagStatus(master, req.dagId).then(
+      (again) => again.dag.state !== 'running' && answer(Promise.resolve(again)),
+      () => undefined,
+    );
+  }
+}
+
+/** What refuses a retry at once; checked again once the job is read from the store. */
+function checkRetry(master: DagRequestHost, session: ClientContext, jobId: string): void {
+  master.commands.refuseWhenStoreFull();
+  if (master.reads.job(jobId) !== undefined)
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${jobId} is still active; only a finished job can be retried`);
+  // A retried job is unfinished again: it counts against the quota like a new submission.
+  if (session.identity !== null) master.security.checkQuota(session.identity, 1, activeJobIds(master));
+}
+
+async function retry(master: DagRequestHost, session: ClientContext, jobId: string): Promise<void> {
+  const stored = await master.reads.getJob(jobId);
+  if (stored === undefined) throw new TitanError(ErrorCode.UNKNOWN_JOB, `no job ${jobId}: list dead jobs with \`titan dlq\``);
+  const dag = stored.spec.dagId !== undefined ? await master.reads.getDag(stored.spec.dagId) : undefined;
+  // A retry of the same job answered meanwhile made it active again: this one must not run it twice.
+  checkRetry(master, session, jobId);
+  await master.commands.applyAcknowledged(master.commands.retry(stored, dag, Date.now()));
+}
+
+async function jobHistory(master: DagRequestHost, jobId: string): Promise<unknown> {
+  const [view, events] = await Promise.all([jobView(master, jobId), master.reads.jobEvents(jobId)]);
+  return { job: view, events: events.map(({ jobId: _id, ...event }) => event), final: isFinal(view.state) };
 }

@@ -8,9 +8,17 @@ import type { Replier } from '../protocol/replier.js';
 export function replyWhenDurable<T>(reply: Replier, durable: Promise<T>, answer: (result: T) => unknown): void {
   durable.then(answer).then(
     (body) => reply.ok(body),
-    (err: unknown) => {
-      const error = asTitanError(err);
-      reply.error(error.code, error.message);
-    },
+    (err: unknown) => replyError(reply, err),
   );
+}
+
+/** Answers `ok` with what a read of the store resolves to, or its error as a session answers a thrown one. */
+export function replyWhenRead(reply: Replier, read: Promise<unknown>): void {
+  replyWhenDurable(reply, read, (body) => body);
+}
+
+/** Answers with an error as a session answers a thrown one. */
+export function replyError(reply: Replier, err: unknown): void {
+  const error = asTitanError(err);
+  reply.error(error.code, error.message);
 }

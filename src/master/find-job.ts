@@ -6,10 +6,13 @@ import type { Master } from './master.js';
 export type JobViewHost = Pick<Master, 'reads'>;
 
 /** A job as clients see it: from memory while active (with why it waits), else from the store. */
-export function jobView(master: JobViewHost, jobId: string): JobView {
+export async function jobView(master: JobViewHost, jobId: string): Promise<JobView> {
   const active = master.reads.job(jobId);
   if (active !== undefined) return toJobView(active, master.reads.explainedWait(active, Date.now()));
-  const stored = master.reads.getJob(jobId);
+  const stored = await master.reads.getJob(jobId);
+  // Resubmitted by a retry while the store was read: the live job is the answer.
+  const live = master.reads.job(jobId);
+  if (live !== undefined) return toJobView(live, master.reads.explainedWait(live, Date.now()));
   if (stored === undefined) throw new TitanError(ErrorCode.UNKNOWN_JOB, `no job ${jobId}: list jobs with \`titan jobs\``);
   return toJobView(stored);
 }

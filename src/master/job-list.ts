@@ -16,8 +16,8 @@ export interface JobPage {
  * `titan jobs` over TCP and `GET /api/v1/jobs` both list through here. A namespaced caller's
  * page holds only its namespace's jobs (filtered in the query, so a page is never short).
  */
-export function listJobPage(master: JobListHost, caller: Pick<ClientContext, 'idPrefix'>, filter: Omit<JobFilter, 'idPrefix'>): JobPage {
-  const rows = master.reads.listJobs({ ...filter, idPrefix: caller.idPrefix, limit: filter.limit + 1 });
+export async function listJobPage(master: JobListHost, caller: Pick<ClientContext, 'idPrefix'>, filter: Omit<JobFilter, 'idPrefix'>): Promise<JobPage> {
+  const rows = await master.reads.listJobs({ ...filter, idPrefix: caller.idPrefix, limit: filter.limit + 1 });
   const now = Date.now();
   const page = rows.slice(0, filter.limit);
   const last = page[page.length - 1];

@@ -1,7 +1,8 @@
 import type { Effect } from '../core/effects.js';
 import type { Job } from '../core/job.js';
 import type { Scheduler } from '../core/scheduler.js';
-import type { ScheduleRecord, Store } from '../store/store.js';
+import type { AsyncStore } from '../store/async-store.js';
+import type { ScheduleRecord } from '../store/store.js';
 
 /**
  * The master's inner ports: what its own operations (client, DAG, KV, schedule, service, worker
@@ -37,6 +38,7 @@ const HISTORY_READS = [
 ] as const;
 const KV = ['kvGet', 'kvPut', 'kvDelete', 'kvSadd', 'kvSmembers', 'kvKeys', 'publishArtifact', 'getKeyedArtifact', 'listKeyedArtifacts'] as const;
 const SCHEDULE_RECORDS = ['listSchedules', 'deleteSchedule'] as const;
+const LEGACY_NAMES = ['getMeta', 'setMeta', 'getJob'] as const;
 const JANITOR_REAPS = ['reapOverdue', 'reapUnreported'] as const;
 
 /**
@@ -58,17 +60,20 @@ export interface JobCommands extends Pick<Scheduler, (typeof CLIENT_COMMANDS)[nu
 /** What workers report, fed to the core; the effects go to `JobCommands.apply`. */
 export type WorkerReports = Pick<Scheduler, (typeof WORKER_REPORTS)[number]>;
 
-/** The read model: active jobs, DAGs and workers from the core's memory, the rest from the store. */
-export interface JobReads extends Pick<Scheduler, (typeof CORE_READS)[number]>, Pick<Store, (typeof HISTORY_READS)[number]> {
+/** The read model: active jobs, DAGs and workers from the core's memory (at once), the rest from the store (promised). */
+export interface JobReads extends Pick<Scheduler, (typeof CORE_READS)[number]>, Pick<AsyncStore, (typeof HISTORY_READS)[number]> {
   /** Why an active job waits, with what the autoscaler will do about it. */
   explainedWait(job: Job, now: number): string | null;
 }
 
 /** The KV store (strings and sets) and the artifacts published under a key. */
-export type KvStore = Pick<Store, (typeof KV)[number]>;
+export type KvStore = Pick<AsyncStore, (typeof KV)[number]>;
 
 /** Where cron schedules are kept. */
-export type ScheduleRecords = Pick<Store, (typeof SCHEDULE_RECORDS)[number]>;
+export type ScheduleRecords = Pick<AsyncStore, (typeof SCHEDULE_RECORDS)[number]>;
+
+/** Where the names protocol v1 clients know jobs by are kept (legacy/names.ts). */
+export type LegacyNames = Pick<AsyncStore, (typeof LEGACY_NAMES)[number]>;
 
 /** What the janitor may do to a running job its worker did not end (ports.ts `JanitorOperations`). */
 export type JanitorReaps = Pick<Scheduler, (typeof JANITOR_REAPS)[number]>;
@@ -76,7 +81,7 @@ export type JanitorReaps = Pick<Scheduler, (typeof JANITOR_REAPS)[number]>;
 /** The parts of the master the ports are cut from. */
 export interface PortSources {
   readonly scheduler: Scheduler;
-  readonly store: Store;
+  readonly store: AsyncStore;
   apply: JobCommands['apply'];
   applyAndWait: JobCommands['applyAndWait'];
   applyAcknowledged: JobCommands['applyAcknowledged'];
@@ -90,6 +95,7 @@ export interface JobPorts {
   readonly reads: JobReads;
   readonly kv: KvStore;
   readonly schedules: ScheduleRecords;
+  readonly legacyNames: LegacyNames;
   readonly reaps: JanitorReaps;
 }
 
@@ -108,6 +114,7 @@ export function jobPorts(from: PortSources): JobPorts {
     reads: { ...only(scheduler, CORE_READS), ...only(store, HISTORY_READS), explainedWait: from.explainedWait },
     kv: only(store, KV),
     schedules: only(store, SCHEDULE_RECORDS),
+    legacyNames: only(store, LEGACY_NAMES),
     reaps: only(scheduler, JANITOR_REAPS),
   };
 }

@@ -1,3 +1,4 @@
+import { replyWhenDurable, replyWhenRead } from './durable-reply.js';
 import { TitanError, ErrorCode } from '../common/errors.js';
 import { Opcode } from '../protocol/opcodes.js';
 import {
@@ -32,34 +33,35 @@ export function handleKvMessage(master: KvHost, msg: IncomingMessage, reply: Rep
   switch (msg.opcode) {
     case Opcode.KV_GET: {
       const { key } = parseBody(KvKeyRequest, msg);
-      const entry = master.kv.kvGet(key, Date.now());
-      if (entry?.kind === 'set') {
-        throw new TitanError(
-          ErrorCode.INVALID_REQUEST,
-          `WRONGTYPE: key ${JSON.stringify(key)} holds a set, not a string; read it with smembers (\`titan kv smembers ${JSON.stringify(key)}\`)`,
-        );
-      }
-      reply.ok({ value: entry?.value ?? null } satisfies KvGetReply);
+      const value = master.kv.kvGet(key, Date.now()).then((entry) => {
+        if (entry?.kind === 'set') {
+          throw new TitanError(
+            ErrorCode.INVALID_REQUEST,
+            `WRONGTYPE: key ${JSON.stringify(key)} holds a set, not a string; read it with smembers (\`titan kv smembers ${JSON.stringify(key)}\`)`,
+          );
+        }
+        return { value: entry?.value ?? null } satisfies KvGetReply;
+      });
+      replyWhenRead(reply, value);
       return true;
     }
     case Opcode.KV_PUT: {
       const req = parseBody(KvPutRequest, msg);
       const now = Date.now();
       const ttl = ttlMs(req.ttlSeconds);
-      master.kv.kvPut(req.key, req.value, ttl, now);
-      reply.ok({ expiresAt: ttl === null ? null : now + ttl } satisfies KvPutReply);
+      replyWhenDurable(reply, master.kv.kvPut(req.key, req.value, ttl, now), () => ({ expiresAt: ttl === null ? null : now + ttl }) satisfies KvPutReply);
       return true;
     }
     case Opcode.KV_DELETE:
-      reply.ok({ deleted: master.kv.kvDelete(parseBody(KvKeyRequest, msg).key) } satisfies KvDeleteReply);
+      replyWhenDurable(reply, master.kv.kvDelete(parseBody(KvKeyRequest, msg).key), (deleted) => ({ deleted }) satisfies KvDeleteReply);
       return true;
     case Opcode.KV_SADD: {
       const req = parseBody(KvSaddRequest, msg);
-      reply.ok({ added: master.kv.kvSadd(req.key, req.members, ttlMs(req.ttlSeconds), Date.now()) } satisfies KvSaddReply);
+      replyWhenDurable(reply, master.kv.kvSadd(req.key, req.members, ttlMs(req.ttlSeconds), Date.now()), (added) => ({ added }) satisfies KvSaddReply);
       return true;
     }
     case Opcode.KV_SMEMBERS:
-      reply.ok({ members: master.kv.kvSmembers(parseBody(KvKeyRequest, msg).key, Date.now()) } satisfies KvSmembersReply);
+      replyWhenDurable(reply, master.kv.kvSmembers(parseBody(KvKeyRequest, msg).key, Date.now()), (members) => ({ members }) satisfies KvSmembersReply);
       return true;
     case Opcode.ARTIFACT_PUBLISH: {
       const req = parseBody(ArtifactPublishRequest, msg);
@@ -70,24 +72,30 @@ export function handleKvMessage(master: KvHost, msg: IncomingMessage, reply: Rep
         );
       }
       const size = master.artifacts.get(req.hash).byteLength;
-      reply.ok(master.kv.publishArtifact(req.key, req.hash, size, req.jobId ?? null, Date.now()) satisfies KeyedArtifactView);
+      replyWhenDurable(
+        reply,
+        master.kv.publishArtifact(req.key, req.hash, size, req.jobId ?? null, Date.now()),
+        (published) => published satisfies KeyedArtifactView,
+      );
       return true;
     }
     case Opcode.ARTIFACT_FETCH: {
       const { key } = parseBody(ArtifactFetchRequest, msg);
-      const published = master.kv.getKeyedArtifact(key);
-      if (published === undefined) {
-        throw new TitanError(
-          ErrorCode.UNKNOWN_ARTIFACT,
-          `no artifact published under key ${JSON.stringify(key)}: publish one with \`titan artifact put ${JSON.stringify(key)} <file>\` (\`titan artifact ls\` lists the keys)`,
-        );
-      }
-      reply.ok({ ...published, data: master.artifacts.get(published.hash) } satisfies ArtifactFetchReply);
+      const fetched = master.kv.getKeyedArtifact(key).then((published) => {
+        if (published === undefined) {
+          throw new TitanError(
+            ErrorCode.UNKNOWN_ARTIFACT,
+            `no artifact published under key ${JSON.stringify(key)}: publish one with \`titan artifact put ${JSON.stringify(key)} <file>\` (\`titan artifact ls\` lists the keys)`,
+          );
+        }
+        return { ...published, data: master.artifacts.get(published.hash) } satisfies ArtifactFetchReply;
+      });
+      replyWhenRead(reply, fetched);
       return true;
     }
     case Opcode.ARTIFACT_LIST: {
       const req = parseBody(ArtifactListRequest, msg);
-      reply.ok({ artifacts: master.kv.listKeyedArtifacts(req.prefix, req.limit) } satisfies ArtifactListReply);
+      replyWhenDurable(reply, master.kv.listKeyedArtifacts(req.prefix, req.limit), (artifacts) => ({ artifacts }) satisfies ArtifactListReply);
       return true;
     }
     default:

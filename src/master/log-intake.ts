@@ -1,6 +1,8 @@
+import { KeyedSerial } from '../common/keyed-serial.js';
 import { lineBytes } from '../store/log-chunks.js';
 import { logCutMarker } from '../common/log-cap.js';
-import type { LogLine, Store } from '../store/store.js';
+import type { AsyncStore } from '../store/async-store.js';
+import type { LogLine } from '../store/store.js';
 
 /** Jobs whose stored size is remembered; past it the map starts over (sizes are re-read from the store). */
 const REMEMBERED_JOBS = 4_096;
@@ -12,21 +14,31 @@ const REMEMBERED_JOBS = 4_096;
  */
 export class LogIntake {
   readonly #stored = new Map<string, number>();
+  /** A job's batches are stored one after another, so its lines keep their order and its count stays exact. */
+  readonly #serial = new KeyedSerial();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<AsyncStore, 'logBytes' | 'appendLogs'>,
     readonly maxBytes: number,
   ) {}
 
-  /** Stores the batch (or what of it fits); returns false when nothing was stored. */
-  append(lines: readonly LogLine[]): boolean {
+  /** Stores the batch (or what of it fits) after the job's earlier batches; resolves false when nothing was stored. */
+  append(lines: readonly LogLine[]): Promise<boolean> {
     const first = lines[0];
-    if (first === undefined) return false;
-    const jobId = first.jobId;
+    if (first === undefined) return Promise.resolve(false);
+    return this.#serial.run(first.jobId, () => this.#append(first.jobId, lines));
+  }
+
+  /** Settles once the job's batches given so far are stored (or refused); undefined when none is pending. */
+  pending(jobId: string): Promise<void> | undefined {
+    return this.#serial.pending(jobId);
+  }
+
+  async #append(jobId: string, lines: readonly LogLine[]): Promise<boolean> {
     let used = this.#stored.get(jobId);
     if (used === undefined) {
       if (this.#stored.size >= REMEMBERED_JOBS) this.#stored.clear();
-      used = this.store.logBytes(jobId);
+      used = await this.store.logBytes(jobId);
     }
     if (used > this.maxBytes) return false; // cut already: the marker is the last line
     let fits = 0;
@@ -47,7 +59,7 @@ export class LogIntake {
       // the store still never holds more than the cap and a marker per restart.)
       total = Math.max(total + lineBytes(marker), this.maxBytes + 1);
     }
-    this.store.appendLogs(kept);
+    await this.store.appendLogs(kept);
     this.#stored.set(jobId, total);
     return true;
   }

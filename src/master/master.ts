@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { KeyedSerial } from '../common/keyed-serial.js';
 import { join } from 'node:path';
 import type { Logger } from '../common/log.js';
 import { asTitanError, ErrorCode, storeFullError, TitanError } from '../common/errors.js';
@@ -6,7 +7,8 @@ import { Scheduler } from '../core/scheduler.js';
 import type { Effect } from '../core/effects.js';
 import type { Job } from '../core/job.js';
 import type { Dag } from '../core/dag.js';
-import type { ScheduleRecord, Store } from '../store/store.js';
+import type { AsyncStore, StoreBytes } from '../store/async-store.js';
+import type { ScheduleRecord } from '../store/store.js';
 import { Opcode } from '../protocol/opcodes.js';
 import type { Peer } from '../protocol/peer.js';
 import { DEFAULT_BODY_LIMITS, type BodyLimits } from '../protocol/body-limits.js';
@@ -24,8 +26,9 @@ import { extendedHeartbeatDeadline, LoopLag } from './loop-lag.js';
 import { DEFAULT_RETENTION_MS, Retention } from './retention.js';
 import { EventFeed } from './event-feed.js';
 import { WorkerVitals } from './worker-vitals.js';
-import { jobPorts, type JanitorReaps, type JobCommands, type JobReads, type KvStore, type WorkerReports } from './job-ports.js';
-import { StoreGuard, type CommitOutcome, type StoreBatch, type TickCommits } from './store-guard.js';
+import { readForRecovery } from './recovery-reads.js';
+import { jobPorts, type JanitorReaps, type JobCommands, type JobReads, type KvStore, type LegacyNames, type WorkerReports } from './job-ports.js';
+import { StoreGuard, type CommitOutcome, type StoreBatch } from './store-guard.js';
 import type { Security } from '../security/security.js';
 import type { InferencePort } from './inference-port.js';
 import type { WorkerObserver } from './worker-observer.js';
@@ -34,9 +37,8 @@ import type { WorkerObserver } from './worker-observer.js';
 export interface MasterParts {
   readonly options: MasterOptions;
   readonly log: Logger;
-  readonly store: Store;
-  /** Where the transitions of each tick are committed, together (the store's group commit). */
-  readonly commits: TickCommits;
+  /** The master's only store: every read and write of history goes through it, promised (SQLite or PostgreSQL). */
+  readonly store: AsyncStore;
   readonly security: Security;
   /** The cluster token workers and the CLI authenticate with. */
   readonly token: string;
@@ -58,7 +60,7 @@ const NO_SCALING: ScalingView = { explain: (_requirement, reason) => reason, spa
  */
 export class Master {
   private readonly scheduler: Scheduler;
-  private readonly store: Store;
+  private readonly store: AsyncStore;
   /** Core commands of client requests, and applying their effects. */
   readonly commands: JobCommands;
   /** What workers report, fed to the core. */
@@ -66,6 +68,7 @@ export class Master {
   /** Jobs, DAGs and workers as the core and the store know them. */
   readonly reads: JobReads;
   readonly kv: KvStore;
+  readonly legacyNames: LegacyNames;
   /** What the janitor may do to a job its worker did not end. */
   readonly reaps: JanitorReaps;
   /** Holds writes (and their effects) back while the disk is full; refuses new work meanwhile. */
@@ -76,6 +79,8 @@ export class Master {
   /** Deletes finished history past --retention, in small batches (`titan gc` runs a pass now). */
   readonly retention: Retention;
   readonly watchers = new JobWatchers();
+  /** Decisions of one KV approval gate, one at a time (its check and its write are two store calls). */
+  readonly gateDecisions = new KeyedSerial();
   readonly deadlines = new Deadlines();
   /** How late delay timers fire, for `titan stats` and the bench. */
   readonly timerSkew = new TimerSkew();
@@ -119,7 +124,7 @@ export class Master {
     this.inference = parts.inference;
     this.bodyLimits = options.bodyLimits ?? DEFAULT_BODY_LIMITS;
     this.storeGuard = new StoreGuard(
-      parts.commits,
+      parts.store,
       options.dataDir,
       log,
       (batch) => this.perform(batch),
@@ -128,7 +133,7 @@ export class Master {
     this.artifacts = new ArtifactStore(join(options.dataDir, 'artifacts'));
     this.logs = new LogIntake(this.store, options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES);
     this.retention = new Retention(this.store, this.artifacts, options.retentionMs ?? DEFAULT_RETENTION_MS, log, options.retentionIntervalMs);
-    this.scheduler = new Scheduler(this.store.maxJobSeq() + 1, this.store.maxDagSeq() + 1);
+    this.scheduler = new Scheduler();
     const ports = jobPorts({
       scheduler: this.scheduler,
       store: this.store,
@@ -138,7 +143,7 @@ export class Master {
       refuseWhenStoreFull: () => this.refuseWhenStoreFull(),
       explainedWait: (job, now) => this.scaling.explain(job.spec.requirement, this.scheduler.waitingReason(job, now)),
     });
-    ({ commands: this.commands, workerReports: this.workerReports, reads: this.reads, kv: this.kv, reaps: this.reaps } = ports);
+    ({ commands: this.commands, workerReports: this.workerReports, reads: this.reads, kv: this.kv, legacyNames: this.legacyNames, reaps: this.reaps } = ports);
     this.schedules = new Schedules(this, ports.schedules);
     this.security.attachJobs((id) => this.scheduler.job(id));
     this.observe({ workerDisconnected: (workerId, why) => this.inference.workerGone(workerId, why) });
@@ -158,20 +163,18 @@ export class Master {
     return this.scheduler.liveWorkers().length;
   }
 
-  /** The store's file sizes, for /metrics. */
-  storeFileBytes(): { db: number; wal: number } {
-    return this.store.storeFileBytes();
+  /** The store's size, for /metrics. */
+  storeBytes(): Promise<StoreBytes> {
+    return this.store.storeBytes();
   }
 
-  /** Rebuilds state from the store and starts the master's own timers; the ports are opened by the composition root. */
-  recover(): void {
+  /** Rebuilds state from the store and starts the master's own timers; the composition root opens the ports once it resolves. */
+  async recover(): Promise<void> {
     this.storeGuard.start();
-    const active = this.store.loadActiveJobs();
-    const dags = this.store.loadActiveDags();
-    const activeIds = new Set(active.map((j) => j.id));
-    const finishedParents = active.flatMap((j) => (j.state === 'pending' ? (j.spec.parents ?? []) : [])).filter((p) => !activeIds.has(p));
+    const { lastJobSeq, lastDagSeq, active, dags, parentStates } = await readForRecovery(this.store);
+    this.scheduler.continueNumbering(lastJobSeq, lastDagSeq);
     const now = Date.now();
-    this.apply(this.scheduler.recover(active, dags, this.store.jobStates([...new Set(finishedParents)]), now));
+    this.apply(this.scheduler.recover(active, dags, parentStates, now));
     const held = active.filter((j) => j.state === 'assigned' || j.state === 'running').length;
     if (held > 0) {
       // Workers that ran these get one heartbeat timeout to reconnect and claim them.
@@ -182,7 +185,7 @@ export class Master {
     this.log.info({ active: active.length, dags: dags.length, awaitingWorkers: held }, 'state recovered from the store');
     this.loopLag.start();
     this.retention.start();
-    this.schedules.start();
+    await this.schedules.start();
   }
 
   /** From now on a lost worker is not acted on: the process is going down. */

@@ -35,7 +35,7 @@ export function handlePipelineSubmit(master: PipelineRequestHost, session: Clien
 }
 
 async function submit(master: PipelineRequestHost, session: ClientContext, msg: IncomingMessage, req: PipelineSubmit, reply: Replier): Promise<void> {
-  const running = req.dagId === undefined ? undefined : dagStatus(master, req.dagId).jobs;
+  const running = req.dagId === undefined ? undefined : (await dagStatus(master, req.dagId)).jobs;
   const existing =
     running === undefined ? {} : { existingJobIds: new Set(running.map((j) => j.key)), existingEdges: new Map(running.map((j) => [j.key, j.parents])) };
   const parsed = await parsePipelineOffLoop(req.yaml, master.options.pipelineLimits ?? DEFAULT_PIPELINE_LIMITS, existing);

@@ -7,6 +7,7 @@ import { handleClientMessage } from './client-handlers.js';
 import type { EventFeed } from './event-feed.js';
 import { agentRun, listAgentRuns, type AgentRunView, type SeesId } from './agent-runs.js';
 import { listJobPage, type JobPage } from './job-list.js';
+import type { StoreBytes } from '../store/async-store.js';
 import type { JobFilter } from '../store/store.js';
 import type { DagStatusView } from '../protocol/views.js';
 import type { Master } from './master.js';
@@ -36,20 +37,21 @@ export interface MasterReadModel {
   readonly startedAt: number;
   liveWorkers(): WorkerLoad[];
   queueDepths(): Record<string, number>;
-  jobCounts(): Record<JobState, number>;
+  jobCounts(): Promise<Record<JobState, number>>;
   storeStats(): StoreStats;
+  /** The store's size (a read of the store). */
+  storeBytes(): Promise<StoreBytes>;
   hasArtifact(hash: string): boolean;
   /** Recent job transitions, and each store write's duration. */
   readonly feed: EventFeed;
   /** A page of jobs, newest first, as far as the caller's namespace reaches. */
-  jobPage(caller: Pick<ClientContext, 'idPrefix'>, filter: Omit<JobFilter, 'idPrefix'>): JobPage;
+  jobPage(caller: Pick<ClientContext, 'idPrefix'>, filter: Omit<JobFilter, 'idPrefix'>): Promise<JobPage>;
   /** DAGs grouped by agent_run_id, newest first, as far as `sees` lets the caller see. */
-  agentRuns(limit: number, sees: SeesId): AgentRunView[];
-  agentRun(agentRunId: string, sees: SeesId): AgentRunView & { readonly runs: DagStatusView[] };
+  agentRuns(limit: number, sees: SeesId): Promise<AgentRunView[]>;
+  agentRun(agentRunId: string, sees: SeesId): Promise<AgentRunView & { readonly runs: DagStatusView[] }>;
 }
 
 export interface StoreStats {
-  readonly fileBytes: { readonly db: number; readonly wal: number };
   readonly retention: {
     readonly batchMsMax: number;
     readonly batches: number;
@@ -97,7 +99,6 @@ export function masterReadModel(master: Master): MasterReadModel {
     queueDepths: () => master.reads.queueDepths(),
     jobCounts: () => master.reads.countByState(),
     storeStats: () => ({
-      fileBytes: master.storeFileBytes(),
       retention: {
         batchMsMax: master.retention.batchMsMax,
         batches: master.retention.batches,
@@ -108,6 +109,7 @@ export function masterReadModel(master: Master): MasterReadModel {
       full: master.storeGuard.isFull,
       heldBatches: master.storeGuard.heldBatches,
     }),
+    storeBytes: () => master.storeBytes(),
     hasArtifact: (hash) => master.artifacts.has(hash),
     feed: master.feed,
     jobPage: (caller, filter) => listJobPage(master, caller, filter),

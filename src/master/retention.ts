@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from '../common/log.js';
-import type { Store } from '../store/store.js';
+import type { AsyncStore } from '../store/async-store.js';
 import type { ArtifactStore } from './artifacts.js';
 
 export { DEFAULT_RETENTION_MS } from '../common/retention.js';
@@ -57,7 +57,7 @@ export class Retention {
   artifactBytesDeleted = 0;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<AsyncStore, 'pruneBatch' | 'artifactInUse'>,
     private readonly artifacts: ArtifactStore | null,
     readonly retentionMs: number,
     private readonly log: Logger,
@@ -90,7 +90,7 @@ export class Retention {
     const total: Totals = { jobs: 0, logChunks: 0, dags: 0, artifacts: 0, artifactBytes: 0, batches: 0, batchMsMax: 0 };
     for (;;) {
       const t0 = performance.now();
-      const batch = this.store.pruneBatch(before, this.#rows);
+      const batch = await this.store.pruneBatch(before, this.#rows);
       const ms = this.#record(performance.now() - t0, total);
       total.jobs += batch.jobs;
       total.logChunks += batch.logChunks;
@@ -118,8 +118,8 @@ export class Retention {
 
   /**
    * Deletes the artifact files older than the cutoff that no job (of any state), key or schedule
-   * names, in batches like the rows'. The listing is read off the loop; each file's check and
-   * unlink is synchronous (ArtifactStore.collect), so a submit cannot name it in between.
+   * names, in batches like the rows'. The listing is read off the loop; a file a request asks for
+   * while its check is awaited is kept (ArtifactStore.collect).
    */
   async #sweepArtifacts(before: number, total: Totals): Promise<void> {
     const artifacts = this.artifacts!;
@@ -131,12 +131,12 @@ export class Retention {
       this.log.error({ err }, 'could not list the artifact folder; no artifact deleted this pass');
       return;
     }
-    const inUse = (hash: string): boolean => this.store.artifactInUse(hash);
+    const inUse = (hash: string): Promise<boolean> => this.store.artifactInUse(hash);
     for (let next = 0; next < names.length;) {
       const t0 = performance.now();
       const end = Math.min(names.length, next + this.#files);
       for (; next < end; next++) {
-        const freed = artifacts.collect(names[next]!, before, inUse);
+        const freed = await artifacts.collect(names[next]!, before, inUse);
         if (freed === null) continue;
         total.artifacts++;
         total.artifactBytes += freed;

@@ -48,8 +48,8 @@ export class Schedules {
   ) {}
 
   /** Loads every schedule from the store and arms those not paused (misfires are decided at once). */
-  start(): void {
-    for (const record of this.records.listSchedules()) {
+  async start(): Promise<void> {
+    for (const record of await this.records.listSchedules()) {
       try {
         this.load(record);
       } catch (err) {
@@ -93,7 +93,7 @@ export class Schedules {
     this.disarm(s);
     this.live.delete(id);
     await this.master.drain();
-    this.records.deleteSchedule(id);
+    await this.records.deleteSchedule(id);
   }
 
   async pause(id: string): Promise<ScheduleView> {

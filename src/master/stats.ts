@@ -12,7 +12,8 @@ export function shownHealth(health: string, lastSeenMsAgo: number, heartbeatInte
   return health === 'healthy' && lastSeenMsAgo > MISSED_BEATS * heartbeatIntervalMs ? 'unresponsive' : health;
 }
 
-export function clusterStats(master: StatsHost): ClusterStatsView {
+export async function clusterStats(master: StatsHost): Promise<ClusterStatsView> {
+  const jobs = await master.reads.countByState();
   const now = Date.now();
   return {
     uptimeMs: now - master.startedAt,
@@ -41,7 +42,7 @@ export function clusterStats(master: StatsHost): ClusterStatsView {
       })(),
     })),
     queues: master.reads.queueDepths(),
-    jobs: master.reads.countByState(),
+    jobs,
     timers: master.timerSkew.summary(),
   };
 }

@@ -104,31 +104,16 @@ export function handleWorkerMessage(master: WorkerHost, session: Session, ctx: W
       const report = parseBody(JobFinishedReport, msg);
       // Refused before it changes anything: the worker keeps the result and sends it again.
       master.commands.refuseWhenStoreFull();
-      if (report.stopped === true) {
-        replyWhenDurable(reply, master.commands.applyAndWait(master.workerReports.handBack(workerId, report.jobId, report.attempt, now)), () => OK);
-        return;
-      }
-      const timeout = master.reads.job(report.jobId)?.spec.timeoutSeconds ?? 0;
-      const error = report.error ?? (report.timedOut ? `timed out after ${timeout} s; its worker killed its process tree` : undefined);
-      const outcome = {
-        exitCode: report.exitCode,
-        signal: report.signal,
-        durationMs: report.durationMs,
-        ...(error !== undefined ? { error } : {}),
-        ...(report.oom === true ? { oom: true } : {}),
-        ...(report.leaseExpired === true ? { leaseExpired: true } : {}),
-      };
-      const effects = master.workerReports.jobFinished(workerId, report.jobId, report.attempt, outcome, now);
-      const recorded = effects.length > 0 ? effects : supersededResultOfStoredJob(master, workerId, report.jobId, report.attempt, outcome, now);
-      // The worker forgets the result once answered: the answer waits until the result is on disk.
-      replyWhenDurable(reply, master.commands.applyAndWait(recorded), () => OK);
+      replyWhenDurable(reply, finishJob(master, workerId, report, now), () => OK);
       return;
     }
     case Opcode.JOB_LOG_LINES: {
       const batch = parseBody(JobLogLines, msg);
       const stored = master.logs.append(batch.lines.map((l) => ({ jobId: batch.jobId, attempt: batch.attempt, stream: l.stream, at: l.at, line: l.line })));
-      if (stored) master.watchers.logsAppended(batch.jobId);
-      reply.ok({ ok: true });
+      const told = stored.then((appended) => {
+        if (appended) master.watchers.logsAppended(batch.jobId);
+      });
+      replyWhenDurable(reply, told, () => OK);
       return;
     }
     case Opcode.SERVICE_READY: {
@@ -173,11 +158,42 @@ export function handleWorkerMessage(master: WorkerHost, session: Session, ctx: W
   }
 }
 
+type FinishedReport = ReturnType<typeof JobFinishedReport.parse>;
+
+/** Feeds a result (or a hand-back) to the core; resolves once it is on disk, as the worker forgets it once answered. */
+async function finishJob(master: WorkerHost, workerId: string, report: FinishedReport, now: number): Promise<void> {
+  if (report.stopped === true) {
+    await master.commands.applyAndWait(master.workerReports.handBack(workerId, report.jobId, report.attempt, now));
+    return;
+  }
+  const timeout = master.reads.job(report.jobId)?.spec.timeoutSeconds ?? 0;
+  const error = report.error ?? (report.timedOut ? `timed out after ${timeout} s; its worker killed its process tree` : undefined);
+  const outcome = {
+    exitCode: report.exitCode,
+    signal: report.signal,
+    durationMs: report.durationMs,
+    ...(error !== undefined ? { error } : {}),
+    ...(report.oom === true ? { oom: true } : {}),
+    ...(report.leaseExpired === true ? { leaseExpired: true } : {}),
+  };
+  const effects = master.workerReports.jobFinished(workerId, report.jobId, report.attempt, outcome, now);
+  const recorded = effects.length > 0 ? effects : await supersededResultOfStoredJob(master, workerId, report.jobId, report.attempt, outcome, now);
+  await master.commands.applyAndWait(recorded);
+}
+
 /** A late result for a job that already ended (no longer in the core's memory): kept in its history. */
-function supersededResultOfStoredJob(master: WorkerHost, workerId: string, jobId: string, attempt: number, outcome: JobOutcome, now: number): Effect[] {
+async function supersededResultOfStoredJob(
+  master: WorkerHost,
+  workerId: string,
+  jobId: string,
+  attempt: number,
+  outcome: JobOutcome,
+  now: number,
+): Promise<Effect[]> {
   if (master.reads.job(jobId) !== undefined) return [];
-  const stored = master.reads.getJob(jobId);
-  if (stored === undefined) return [];
+  const stored = await master.reads.getJob(jobId);
+  // Retried while the store was read: the live job's history is the core's to write.
+  if (stored === undefined || master.reads.job(jobId) !== undefined) return [];
   master.log.info({ jobId, attempt, workerId }, 'result of a superseded attempt recorded');
   return [supersededResult(stored, workerId, attempt, outcome, now)];
 }

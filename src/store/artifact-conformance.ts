@@ -1,31 +1,35 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import type { Job, JobRun, JobState } from '../core/job.js';
-import type { JobWrite, Store } from './store.js';
+import type { AsyncStore } from './async-store.js';
+import type { JobWrite } from './store.js';
 
 /**
  * What names an artifact, for every backend (beside runStoreConformance): retention deletes an
- * artifact file only when `artifactInUse` says nothing does. `makeStore` gives a new empty store.
+ * artifact file only when `artifactInUse` says nothing does. Also the store's size, which /metrics
+ * shows. `makeStore` gives a new empty store.
  */
-export function runArtifactConformance<S extends Store>(name: string, makeStore: () => S): void {
-  function fresh(t: TestContext): S {
-    const store = makeStore();
+export function runArtifactConformance<S extends AsyncStore>(name: string, makeStore: () => Promise<S>): void {
+  async function fresh(t: TestContext): Promise<S> {
+    const store = await makeStore();
     t.after(() => store.close());
     return store;
   }
 
   void describe(`${name} store: artifacts in use`, () => {
-    void test('a script or bundle of a job in any state, a key or a schedule keeps an artifact in use; nothing else does', (t) => {
-      const store = fresh(t);
-      store.writeJobs([
-        write(job('queued-script', 1, 'queued', { kind: 'script', fileName: 'a.py', artifact: h('a') })),
-        write(job('dead-script', 2, 'dead', { kind: 'script', fileName: 'b.py', artifact: h('b') })),
-        write(job('bundled', 3, 'succeeded', { kind: 'command', command: 'make' }, { bundle: h('c') })),
-        // A hash in an argument is not a reference.
-        write(job('mentions', 4, 'running', { kind: 'command', command: 'echo' }, { args: [h('f')] })),
-      ]);
-      store.publishArtifact('model/latest', h('d'), 10, null, 100);
-      store.putSchedule({
+    void test('a script or bundle of a job in any state, a key or a schedule keeps an artifact in use; nothing else does', async (t) => {
+      const store = await fresh(t);
+      await store.commitTick({
+        writes: [
+          write(job('queued-script', 1, 'queued', { kind: 'script', fileName: 'a.py', artifact: h('a') })),
+          write(job('dead-script', 2, 'dead', { kind: 'script', fileName: 'b.py', artifact: h('b') })),
+          write(job('bundled', 3, 'succeeded', { kind: 'command', command: 'make' }, { bundle: h('c') })),
+          // A hash in an argument is not a reference.
+          write(job('mentions', 4, 'running', { kind: 'command', command: 'echo' }, { args: [h('f')] })),
+        ],
+      });
+      await store.publishArtifact('model/latest', h('d'), 10, null, 100);
+      await store.putSchedule({
         id: 'nightly',
         name: 'nightly',
         cron: '0 3 * * *',
@@ -39,21 +43,29 @@ export function runArtifactConformance<S extends Store>(name: string, makeStore:
         createdAt: 100,
         resumedAt: null,
       });
-      for (const c of ['a', 'b', 'c', 'd', 'e']) assert.equal(store.artifactInUse(h(c)), true, `${c} is in use`);
-      assert.equal(store.artifactInUse(h('f')), false);
-      assert.equal(store.artifactInUse(h('0')), false);
+      for (const c of ['a', 'b', 'c', 'd', 'e']) assert.equal(await store.artifactInUse(h(c)), true, `${c} is in use`);
+      assert.equal(await store.artifactInUse(h('f')), false);
+      assert.equal(await store.artifactInUse(h('0')), false);
     });
 
-    void test('once the last job naming an artifact is pruned, or its key moves, it is no longer in use', (t) => {
-      const store = fresh(t);
-      store.writeJobs([write({ ...job('done', 1, 'succeeded', { kind: 'script', fileName: 'a.py', artifact: h('a') }), finishedAt: 100 })]);
-      store.publishArtifact('k', h('b'), 1, null, 100);
-      assert.equal(store.artifactInUse(h('a')), true);
-      while (store.pruneBatch(1_000, 100).jobs > 0);
-      assert.equal(store.artifactInUse(h('a')), false);
-      store.publishArtifact('k', h('c'), 1, null, 200);
-      assert.equal(store.artifactInUse(h('b')), false);
-      assert.equal(store.artifactInUse(h('c')), true);
+    void test('once the last job naming an artifact is pruned, or its key moves, it is no longer in use', async (t) => {
+      const store = await fresh(t);
+      await store.commitTick({ writes: [write({ ...job('done', 1, 'succeeded', { kind: 'script', fileName: 'a.py', artifact: h('a') }), finishedAt: 100 })] });
+      await store.publishArtifact('k', h('b'), 1, null, 100);
+      assert.equal(await store.artifactInUse(h('a')), true);
+      while ((await store.pruneBatch(1_000, 100)).jobs > 0);
+      assert.equal(await store.artifactInUse(h('a')), false);
+      await store.publishArtifact('k', h('c'), 1, null, 200);
+      assert.equal(await store.artifactInUse(h('b')), false);
+      assert.equal(await store.artifactInUse(h('c')), true);
+    });
+
+    void test('the store reports the bytes it takes, more once it holds jobs', async (t) => {
+      const store = await fresh(t);
+      await store.commitTick({ writes: [write(job('sized', 1, 'queued', { kind: 'command', command: 'true' }))] });
+      const { db, wal } = await store.storeBytes();
+      assert.ok(db > 0, `db ${db}`);
+      assert.ok(wal >= 0, `wal ${wal}`);
     });
   });
 }

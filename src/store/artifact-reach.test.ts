@@ -6,6 +6,7 @@ import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { runArtifactConformance } from './artifact-conformance.js';
 import { IN_USE_QUERIES } from './artifact-reach.js';
+import { SqliteAsyncStore } from './sqlite-async-store.js';
 import { SqliteStore } from './sqlite-store.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'titan-artifact-reach-'));
@@ -13,7 +14,7 @@ after(() => rm(dir, { recursive: true, force: true }));
 let files = 0;
 const newPath = (): string => join(dir, `store-${++files}.db`);
 
-runArtifactConformance('sqlite', () => SqliteStore.open(newPath()));
+runArtifactConformance('sqlite', () => Promise.resolve(new SqliteAsyncStore(SqliteStore.open(newPath()))));
 
 test('whether an artifact is in use is answered by indexes, not by reading every job or key', (t) => {
   const store = SqliteStore.open(newPath());

@@ -12,6 +12,12 @@ export interface TickCommit {
   readonly schedules?: readonly ScheduleRecord[];
 }
 
+/** The size of the store, for /metrics. */
+export interface StoreBytes {
+  readonly db: number;
+  readonly wal: number;
+}
+
 /**
  * The master's durable memory as a shared database serves it: every method returns a promise,
  * every write method is one transaction, and every write transaction is fenced.
@@ -66,6 +72,10 @@ export interface AsyncStore {
   getKeyedArtifact(key: string): Promise<KeyedArtifact | undefined>;
   listKeyedArtifacts(prefix: string, limit: number): Promise<KeyedArtifact[]>;
   artifactReachable(hash: string, idPrefix: string): Promise<boolean>;
+  /** Whether a key, a job in any state (script or bundle) or a schedule names `hash`: retention keeps its file while true. */
+  artifactInUse(hash: string): Promise<boolean>;
+  /** Bytes the store takes: SQLite's file and write-ahead log; PostgreSQL's tables and indexes of the schema (wal 0). */
+  storeBytes(): Promise<StoreBytes>;
   getSchedule(id: string): Promise<ScheduleRecord | undefined>;
   listSchedules(): Promise<ScheduleRecord[]>;
   /** Idempotent; waits for the connections to close. */

@@ -1,6 +1,6 @@
 import type { Dag } from '../core/dag.js';
 import type { Job, JobState } from '../core/job.js';
-import { fencedError, type AsyncStore, type TickCommit } from './async-store.js';
+import { fencedError, type AsyncStore, type StoreBytes, type TickCommit } from './async-store.js';
 import type { PruneBatch } from './pruner.js';
 import type { SqliteStore } from './sqlite-store.js';
 import type { JobFilter, KeyedArtifact, KvEntry, LogLine, ScheduleRecord, StoredLogLine } from './store.js';
@@ -151,6 +151,14 @@ export class SqliteAsyncStore implements AsyncStore {
 
   artifactReachable(hash: string, idPrefix: string): Promise<boolean> {
     return this.#read(() => this.sync.artifactReachable(hash, idPrefix));
+  }
+
+  artifactInUse(hash: string): Promise<boolean> {
+    return this.#read(() => this.sync.artifactInUse(hash));
+  }
+
+  storeBytes(): Promise<StoreBytes> {
+    return this.#read(() => this.sync.storeFileBytes());
   }
 
   getSchedule(id: string): Promise<ScheduleRecord | undefined> {

@@ -16,6 +16,6 @@ function seesOf(request: FastifyRequest): SeesId {
 
 /** Agent runs: DAGs submitted under one agent_run_id, grouped, with their timeline. */
 export function registerAgentRunRoutes(app: FastifyInstance, api: HttpApiParts): void {
-  app.get('/api/v1/agent-runs', (request) => ({ agentRuns: api.reads.agentRuns(parse(Query, request.query, 'query').limit, seesOf(request)) }));
+  app.get('/api/v1/agent-runs', async (request) => ({ agentRuns: await api.reads.agentRuns(parse(Query, request.query, 'query').limit, seesOf(request)) }));
   app.get('/api/v1/agent-runs/:id', (request) => api.reads.agentRun(parse(idParam, request.params, 'path').id, seesOf(request)));
 }

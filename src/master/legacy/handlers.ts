@@ -67,42 +67,42 @@ async function dispatch(master: LegacyHost, names: LegacyNameBook, opcode: numbe
     case LegacyOp.DEPLOY:
       return deployUploadedScript(master, names, payload);
     case LegacyOp.STOP: {
-      const jobId = knownJob(names, payload.trim());
+      const jobId = await knownJob(names, payload.trim());
       await master.commands.applyAndWait(master.commands.stopService(jobId, Date.now()));
       return ack('STOPPED');
     }
     case LegacyOp.STATS:
-      return ack(statsText(clusterStats(master)));
+      return ack(statsText(await clusterStats(master)));
     case LegacyOp.STATS_JSON:
-      return ack(JSON.stringify(clusterStats(master)));
+      return ack(JSON.stringify(await clusterStats(master)));
     case LegacyOp.KILL_WORKER:
       return fail(
         'OP_KILL_WORKER is not supported: Titan workers dial out to the master and have no port to address; stop the worker process (SIGTERM drains it first)',
       );
     case LegacyOp.GET_JOB_STATUS: {
-      const jobId = resolveLegacyName(names, payload.trim());
-      return ack(jobId === undefined ? 'NULL' : STATUS[jobView(master, jobId).state]);
+      const jobId = await resolveLegacyName(names, payload.trim());
+      return ack(jobId === undefined ? 'NULL' : STATUS[(await jobView(master, jobId)).state]);
     }
     case LegacyOp.GET_LOGS:
-      return ack(logText(master, knownJob(names, payload.trim())));
+      return ack(await logText(master, await knownJob(names, payload.trim())));
     case LegacyOp.CANCEL_JOB:
       return cancel(master, names, payload.trim());
     case LegacyOp.UPLOAD_ASSET:
-      uploadAsset(master, payload);
+      await uploadAsset(master, payload);
       return ack('UPLOAD_SUCCESS');
     case LegacyOp.DEPLOY_SCRIPT:
-      uploadAsset(master, payload);
+      await uploadAsset(master, payload);
       return ack('DEPLOY_SUCCESS');
     case LegacyOp.FETCH_ASSET:
-      return ack(fetchAsset(master, payload.trim()));
+      return ack(await fetchAsset(master, payload.trim()));
     case LegacyOp.KV_SET:
-      return ack(kvSet(master, payload));
+      return ack(await kvSet(master, payload));
     case LegacyOp.KV_GET:
-      return ack(kvGet(master, payload));
+      return ack(await kvGet(master, payload));
     case LegacyOp.KV_SADD:
-      return ack(kvSadd(master, payload));
+      return ack(await kvSadd(master, payload));
     case LegacyOp.KV_SMEMBERS:
-      return ack(kvSmembers(master, payload));
+      return ack(await kvSmembers(master, payload));
     case LegacyOp.HEARTBEAT:
     case LegacyOp.REGISTER:
       return fail('original Java workers cannot join a Titan master; run `titan worker --master host:port --token T` instead');
@@ -111,15 +111,15 @@ async function dispatch(master: LegacyHost, names: LegacyNameBook, opcode: numbe
   }
 }
 
-function knownJob(names: LegacyNameBook, name: string): string {
-  const jobId = resolveLegacyName(names, name);
+async function knownJob(names: LegacyNameBook, name: string): Promise<string> {
+  const jobId = await resolveLegacyName(names, name);
   if (jobId === undefined) throw new TitanError(ErrorCode.UNKNOWN_JOB, `no job named ${JSON.stringify(name)}: jobs submitted over v1 are named DAG-<ID>`);
   return jobId;
 }
 
 async function cancel(master: LegacyHost, names: LegacyNameBook, name: string): Promise<LegacyReply> {
-  const jobId = knownJob(names, name);
-  const view = jobView(master, jobId);
+  const jobId = await knownJob(names, name);
+  const view = await jobView(master, jobId);
   if (isFinal(view.state)) return fail(`${name} already finished (${STATUS[view.state]}); nothing to cancel`);
   await master.commands.applyAndWait(master.commands.cancel(jobId, Date.now()));
   return ack('CANCELLED');
@@ -128,7 +128,7 @@ async function cancel(master: LegacyHost, names: LegacyNameBook, name: string): 
 /** OP_RUN `file|REQ`: runs a script uploaded earlier (OP_UPLOAD_ASSET / OP_DEPLOY_SCRIPT) as a job named TSK-<id>. */
 async function runUploadedScript(master: LegacyHost, names: LegacyNameBook, payload: string): Promise<LegacyReply> {
   const [file = '', req = ''] = payload.split('|').map((f) => f.trim());
-  const published = master.kv.getKeyedArtifact(file);
+  const published = await master.kv.getKeyedArtifact(file);
   if (published === undefined)
     throw new TitanError(
       ErrorCode.UNKNOWN_ARTIFACT,
@@ -145,7 +145,7 @@ async function runUploadedScript(master: LegacyHost, names: LegacyNameBook, payl
 /** OP_DEPLOY `file|port|REQ`: runs an uploaded script as a service named SVC-<id> (port 0 or empty: picked by the worker). */
 async function deployUploadedScript(master: LegacyHost, names: LegacyNameBook, payload: string): Promise<LegacyReply> {
   const [file = '', portField = '', req = ''] = payload.split('|').map((f) => f.trim());
-  const published = master.kv.getKeyedArtifact(file);
+  const published = await master.kv.getKeyedArtifact(file);
   if (published === undefined)
     throw new TitanError(
       ErrorCode.UNKNOWN_ARTIFACT,
@@ -163,13 +163,13 @@ async function deployUploadedScript(master: LegacyHost, names: LegacyNameBook, p
 const PAGE = 1000;
 
 /** Every line the job printed (stdout and stderr, all attempts), newest kept when over the reply limit. */
-function logText(master: LegacyHost, jobId: string): string {
+async function logText(master: LegacyHost, jobId: string): Promise<string> {
   const limit = master.options.maxFrameSize - 1024;
   let lines: string[] = [];
   let bytes = 0;
   let dropped = 0;
   for (let cursor = 0; ;) {
-    const page = master.reads.readLogs(jobId, cursor, PAGE);
+    const page = await master.reads.readLogs(jobId, cursor, PAGE);
     for (const l of page) {
       lines.push(l.line);
       bytes += Buffer.byteLength(l.line) + 1;

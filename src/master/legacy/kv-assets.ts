@@ -26,43 +26,43 @@ function checked<T>(result: z.ZodSafeParseResult<T>): T {
   return result.data;
 }
 
-export function kvSet(master: KvHost, payload: string): string {
+export async function kvSet(master: KvHost, payload: string): Promise<string> {
   const [key, value] = splitPair(payload, 'key|value');
   const req = checked(KvPutRequest.safeParse({ key, value }));
-  master.kv.kvPut(req.key, req.value, null, Date.now());
+  await master.kv.kvPut(req.key, req.value, null, Date.now());
   return 'OK';
 }
 
 /** The original answers `NULL` for a missing key, and its SDK relies on it. */
-export function kvGet(master: KvHost, key: string): string {
-  const entry = master.kv.kvGet(key, Date.now());
+export async function kvGet(master: KvHost, key: string): Promise<string> {
+  const entry = await master.kv.kvGet(key, Date.now());
   if (entry === undefined) return 'NULL';
   if (entry.kind === 'set') throw new TitanError(ErrorCode.INVALID_REQUEST, `WRONGTYPE: key ${JSON.stringify(key)} holds a set; read it with OP_KV_SMEMBERS`);
   return entry.value;
 }
 
 /** `1` when the member is new, `0` when it was there. */
-export function kvSadd(master: KvHost, payload: string): string {
+export async function kvSadd(master: KvHost, payload: string): Promise<string> {
   const [key, member] = splitPair(payload, 'key|member');
   checked(KvPutRequest.safeParse({ key, value: member }));
-  return String(master.kv.kvSadd(key, [member], null, Date.now()));
+  return String(await master.kv.kvSadd(key, [member], null, Date.now()));
 }
 
 /** Comma-separated, in the order first added; empty for a missing key. */
-export function kvSmembers(master: KvHost, key: string): string {
-  return master.kv.kvSmembers(key, Date.now()).join(',');
+export async function kvSmembers(master: KvHost, key: string): Promise<string> {
+  return (await master.kv.kvSmembers(key, Date.now())).join(',');
 }
 
 /** Stores `name|<base64>` and publishes it under `name` (a later upload of the same name replaces it). */
-export function uploadAsset(master: KvHost, payload: string): void {
+export async function uploadAsset(master: KvHost, payload: string): Promise<void> {
   const [name, b64] = splitPair(payload, 'name|<base64 of the file>');
   const { key } = checked(ArtifactFetchRequest.safeParse({ key: name.trim() }));
   const data = decodeBase64(b64.trim(), `asset ${key}`);
-  master.kv.publishArtifact(key, master.artifacts.put(data), data.length, null, Date.now());
+  await master.kv.publishArtifact(key, master.artifacts.put(data), data.length, null, Date.now());
 }
 
-export function fetchAsset(master: KvHost, name: string): string {
-  const published = master.kv.getKeyedArtifact(name);
+export async function fetchAsset(master: KvHost, name: string): Promise<string> {
+  const published = await master.kv.getKeyedArtifact(name);
   if (published === undefined)
     throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `NOT_FOUND: no asset named ${JSON.stringify(name)}; upload it with OP_UPLOAD_ASSET first`);
   return master.artifacts.get(published.hash).toString('base64');

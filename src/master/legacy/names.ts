@@ -1,4 +1,4 @@
-import type { Store } from '../../store/store.js';
+import type { LegacyNames } from '../job-ports.js';
 
 /**
  * The names legacy clients know jobs by (`DAG-<ID>`, `TSK-<id>`), each pointing at the Titan job
@@ -8,18 +8,18 @@ import type { Store } from '../../store/store.js';
 const PREFIX = 'legacy-name:';
 
 /** The slice of the store v1 names live in (its meta table), and the jobs a bare id may name. */
-export type LegacyNameBook = Pick<Store, 'getMeta' | 'setMeta' | 'getJob'>;
+export type LegacyNameBook = LegacyNames;
 
-export function recordLegacyName(store: LegacyNameBook, name: string, jobId: string): void {
-  store.setMeta(PREFIX + name, jobId);
+export function recordLegacyName(store: LegacyNameBook, name: string, jobId: string): Promise<void> {
+  return store.setMeta(PREFIX + name, jobId);
 }
 
 /**
  * The Titan job id a legacy client means: its name as recorded, the same with `DAG-` added
  * (clients that drop the prefix), else the text itself when it is a Titan job id.
  */
-export function resolveLegacyName(store: LegacyNameBook, name: string): string | undefined {
-  const recorded = store.getMeta(PREFIX + name) ?? (name.startsWith('DAG-') ? undefined : store.getMeta(`${PREFIX}DAG-${name}`));
+export async function resolveLegacyName(store: LegacyNameBook, name: string): Promise<string | undefined> {
+  const recorded = (await store.getMeta(PREFIX + name)) ?? (name.startsWith('DAG-') ? undefined : await store.getMeta(`${PREFIX}DAG-${name}`));
   if (recorded !== undefined) return recorded;
-  return store.getJob(name) !== undefined ? name : undefined;
+  return (await store.getJob(name)) !== undefined ? name : undefined;
 }

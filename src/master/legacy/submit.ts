@@ -6,6 +6,7 @@ import { planDagJobs, submitPlanned } from '../dag-handlers.js';
 import { dagJobId } from '../job-spec.js';
 import type { Master } from '../master.js';
 import { recordLegacyName, type LegacyNameBook } from './names.js';
+import type { KeyedArtifact } from '../../store/store.js';
 import type { LegacyJob } from './payload.js';
 import { zipToBundle, type ZipEntry } from './zip-bundle.js';
 
@@ -29,14 +30,16 @@ export async function submitLegacyJobs(
   nameOf: (id: string) => string = dagJobName,
 ): Promise<string[]> {
   master.commands.refuseWhenStoreFull();
-  const archives = new Map<string, { hash: string; entries: ZipEntry[] }>();
+  const archives = await publishedArchives(master, jobs);
+  // Nothing below awaits until the jobs are submitted.
+  master.commands.refuseWhenStoreFull();
   const requests = jobs.map((job) => toDagJob(master, job, nameOf(job.id), archives));
   const dagId = `v1-${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const planned = planDagJobs(master, dagId, requests);
   const effects = master.commands.createDag(dagId, dagName(jobs), Date.now());
   const ids = submitPlanned(master, planned, effects, { name: 'legacy-v1' });
   await master.commands.applyAcknowledged(effects);
-  for (const job of jobs) recordLegacyName(names, nameOf(job.id), dagJobId(dagId, job.id));
+  await Promise.all(jobs.map((job) => recordLegacyName(names, nameOf(job.id), dagJobId(dagId, job.id))));
   return ids;
 }
 
@@ -48,11 +51,20 @@ function dagName(jobs: readonly LegacyJob[]): string {
   return `legacy ${shown}${jobs.length > 3 ? ` and ${jobs.length - 3} more` : ''}`.slice(0, 200);
 }
 
-function toDagJob(master: SubmitHost, job: LegacyJob, name: string, archives: Map<string, { hash: string; entries: ZipEntry[] }>): DagJob {
+type Archives = ReadonlyMap<string, { hash: string; entries: ZipEntry[] }>;
+
+/** The zips the jobs run from, read once each: published under their names, converted to bundles. */
+async function publishedArchives(master: SubmitHost, jobs: readonly LegacyJob[]): Promise<Archives> {
+  const names = [...new Set(jobs.flatMap((job) => (job.archive !== null ? [job.archive.name] : [])))];
+  const published = await Promise.all(names.map((name) => master.kv.getKeyedArtifact(name)));
+  return new Map(names.map((name, i) => [name, archiveBundle(master, name, published[i])]));
+}
+
+function toDagJob(master: SubmitHost, job: LegacyJob, name: string, archives: Archives): DagJob {
   let run: DagJob['run'];
   let bundle: string | undefined;
   if (job.archive !== null) {
-    const { hash, entries } = archiveBundle(master, job.archive.name, archives);
+    const { hash, entries } = archives.get(job.archive.name)!;
     const entry = entries.find((e) => !e.directory && e.name === job.archive?.entry);
     if (entry === undefined) {
       const files = entries.filter((e) => !e.directory).map((e) => e.name);
@@ -83,11 +95,8 @@ function toDagJob(master: SubmitHost, job: LegacyJob, name: string, archives: Ma
   return parsed.data;
 }
 
-/** An uploaded zip as a bundle in the artifact store, converted once per submission. */
-function archiveBundle(master: SubmitHost, name: string, cache: Map<string, { hash: string; entries: ZipEntry[] }>): { hash: string; entries: ZipEntry[] } {
-  const cached = cache.get(name);
-  if (cached !== undefined) return cached;
-  const published = master.kv.getKeyedArtifact(name);
+/** An uploaded zip as a bundle in the artifact store. */
+function archiveBundle(master: SubmitHost, name: string, published: KeyedArtifact | undefined): { hash: string; entries: ZipEntry[] } {
   if (published === undefined) {
     throw new TitanError(
       ErrorCode.UNKNOWN_ARTIFACT,
@@ -95,7 +104,5 @@ function archiveBundle(master: SubmitHost, name: string, cache: Map<string, { ha
     );
   }
   const { bundle, entries } = zipToBundle(master.artifacts.get(published.hash), name);
-  const result = { hash: master.artifacts.put(bundle), entries };
-  cache.set(name, result);
-  return result;
+  return { hash: master.artifacts.put(bundle), entries };
 }

@@ -116,3 +116,22 @@ export async function artifactReachable(db: Queryable, hash: string, idPrefix: s
   );
   return rows.length > 0;
 }
+
+/**
+ * Whether anything still names `hash`: a key, a job of any state (its script or bundle), or a
+ * schedule's payload. The key and job lookups use the indexes of migration 2; schedules are few.
+ */
+export async function artifactInUse(db: Queryable, hash: string): Promise<boolean> {
+  const { rows } = await db.query(
+    `SELECT 1 FROM keyed_artifacts WHERE hash = $1
+     UNION ALL
+     SELECT 1 FROM jobs WHERE (spec::jsonb #>> '{run,artifact}') = $1
+     UNION ALL
+     SELECT 1 FROM jobs WHERE (spec::jsonb ->> 'bundle') = $1
+     UNION ALL
+     SELECT 1 FROM schedules WHERE strpos(payload, $2) > 0
+     LIMIT 1`,
+    [hash, `"${hash}"`],
+  );
+  return rows.length > 0;
+}

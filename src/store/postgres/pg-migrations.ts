@@ -167,6 +167,15 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    description: 'indexes retention asks whether an artifact is in use by (a key, a job script, a job bundle)',
+    sql: `
+      CREATE INDEX keyed_artifacts_hash ON keyed_artifacts (hash);
+      CREATE INDEX jobs_script_artifact ON jobs ((spec::jsonb #>> '{run,artifact}'));
+      CREATE INDEX jobs_bundle ON jobs ((spec::jsonb ->> 'bundle'));
+    `,
+  },
 ];
 
 /**

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { runArtifactConformance } from '../artifact-conformance.js';
 import { runKvConformance } from '../kv-conformance.js';
 import { runLogConformance } from '../log-conformance.js';
 import { runPruneConformance } from '../prune-conformance.js';
@@ -29,6 +30,7 @@ runKvConformance('postgres', open, reopen);
 runLogConformance('postgres', open, reopen);
 runScheduleConformance('postgres', open, reopen);
 runPruneConformance('postgres', open);
+runArtifactConformance('postgres', open);
 
 void describe('postgres store schema', () => {
   void test('migrations are recorded once each, in order, and a second open applies none again', async (t) => {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Dag } from '../../core/dag.js';
 import type { Job, JobState } from '../../core/job.js';
-import type { AsyncStore, TickCommit } from '../async-store.js';
+import type { AsyncStore, StoreBytes, TickCommit } from '../async-store.js';
 import { wrongType } from '../kv-table.js';
 import type { PruneBatch } from '../pruner.js';
 import type { JobFilter, KeyedArtifact, KvEntry, LogLine, ScheduleRecord, StoredLogLine } from '../store.js';
@@ -187,6 +187,18 @@ export class PostgresStore implements AsyncStore {
 
   artifactReachable(hash: string, idPrefix: string): Promise<boolean> {
     return kv.artifactReachable(this.pool, hash, idPrefix);
+  }
+
+  artifactInUse(hash: string): Promise<boolean> {
+    return kv.artifactInUse(this.pool, hash);
+  }
+
+  async storeBytes(): Promise<StoreBytes> {
+    const db = await jobs.scalar(
+      this.pool,
+      "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::bigint AS v FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'",
+    );
+    return { db, wal: 0 };
   }
 
   async getSchedule(id: string): Promise<ScheduleRecord | undefined> {

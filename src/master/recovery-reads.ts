@@ -1,0 +1,25 @@
+import type { Dag } from '../core/dag.js';
+import type { Job, JobState } from '../core/job.js';
+import type { AsyncStore } from '../store/async-store.js';
+
+/** What the core is rebuilt from at start: every read of the store recovery makes, made before anything is decided. */
+export interface RecoveryReads {
+  readonly lastJobSeq: number;
+  readonly lastDagSeq: number;
+  /** Jobs not yet final, in submission order. */
+  readonly active: Job[];
+  /** DAG runs still running. */
+  readonly dags: Dag[];
+  /** The states of pending jobs' parents that are already final (so no longer active). */
+  readonly parentStates: Map<string, JobState>;
+}
+
+export async function readForRecovery(
+  store: Pick<AsyncStore, 'maxJobSeq' | 'maxDagSeq' | 'loadActiveJobs' | 'loadActiveDags' | 'jobStates'>,
+): Promise<RecoveryReads> {
+  const [lastJobSeq, lastDagSeq, active, dags] = await Promise.all([store.maxJobSeq(), store.maxDagSeq(), store.loadActiveJobs(), store.loadActiveDags()]);
+  const activeIds = new Set(active.map((j) => j.id));
+  const finishedParents = active.flatMap((j) => (j.state === 'pending' ? (j.spec.parents ?? []) : [])).filter((p) => !activeIds.has(p));
+  const parentStates = await store.jobStates([...new Set(finishedParents)]);
+  return { lastJobSeq, lastDagSeq, active, dags, parentStates };
+}
