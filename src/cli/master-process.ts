@@ -21,6 +21,7 @@ import { checkListenSecurity } from '../security/listen-check.js';
 import { DEFAULT_RATE_LIMIT } from '../security/rate-limiter.js';
 import { Security } from '../security/security.js';
 import { loadServerTls, type ServerTlsMaterial } from '../security/tls.js';
+import type { AsyncStore } from '../store/async-store.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import { SqliteAsyncStore } from '../store/sqlite-async-store.js';
 
@@ -28,6 +29,43 @@ import { SqliteAsyncStore } from '../store/sqlite-async-store.js';
 export interface MasterProcessOptions extends MasterOptions {
   /** Inference routing settings (docs/INFERENCE.md); the defaults when absent. */
   readonly inference?: InferenceOptions;
+}
+
+/** What a master process stands on: its store, its security, the cluster token, and how to let go of them. */
+export interface MasterFoundation {
+  readonly store: AsyncStore;
+  readonly security: Security;
+  readonly token: string;
+  /** Called last by close(), once the ledger's last row is written: closes the store, releases its lock. */
+  release(): Promise<void>;
+}
+
+/** The embedded default: the data dir's lock (one master per data dir), its token and its SQLite file. */
+export function sqliteFoundation(options: MasterProcessOptions, log: Logger): MasterFoundation {
+  makePrivateDir(options.dataDir);
+  const lock = DataDirLock.acquire(options.dataDir);
+  const token = options.token ?? loadOrCreateToken(options.dataDir);
+  const sqlite = SqliteStore.open(join(options.dataDir, 'titan.db'));
+  const security = new Security(securityOptions(options, token), log);
+  return {
+    store: new SqliteAsyncStore(sqlite),
+    security,
+    token,
+    release: async () => {
+      sqlite.close();
+      lock.release();
+    },
+  };
+}
+
+/** Security's settings, on whichever store. */
+export function securityOptions(options: MasterProcessOptions, token: string): ConstructorParameters<typeof Security>[0] {
+  return {
+    dataDir: options.dataDir,
+    clusterToken: token,
+    rateLimit: options.rateLimit === undefined ? DEFAULT_RATE_LIMIT : options.rateLimit,
+    namespaceQuotas: options.namespaceQuotas ?? new Map(),
+  };
 }
 
 /**
@@ -38,7 +76,6 @@ export interface MasterProcessOptions extends MasterOptions {
  */
 export class MasterProcess {
   readonly master: Master;
-  readonly store: SqliteStore;
   readonly security: Security;
   readonly token: string;
   /** The HTTP API when --http; built now so tests can drive it before it listens. */
@@ -54,13 +91,14 @@ export class MasterProcess {
   private readonly janitor: Janitor;
   private readonly legacy: LegacyGate;
   private readonly tcp: TcpListener;
-  /** Held for the process's life: a second master on the same data dir refuses to start. */
-  private readonly dataDirLock: DataDirLock;
+  private readonly foundation: MasterFoundation;
   private closed = false;
 
+  /** `foundation` is called once the settings passed their checks (SQLite in the data dir by default). */
   constructor(
     readonly options: MasterProcessOptions,
     readonly log: Logger,
+    foundation: (options: MasterProcessOptions, log: Logger) => MasterFoundation = sqliteFoundation,
   ) {
     // Every refusal of the settings comes before anything is written to the data dir.
     checkListenSecurity({
@@ -73,25 +111,15 @@ export class MasterProcess {
     });
     checkLegacyListen(options.host, options.allowLegacyUnauthenticated === true);
     this.tls = options.tls === undefined ? null : loadServerTls(options.tls);
-    makePrivateDir(options.dataDir);
-    this.dataDirLock = DataDirLock.acquire(options.dataDir);
-    this.token = options.token ?? loadOrCreateToken(options.dataDir);
-    this.store = SqliteStore.open(join(options.dataDir, 'titan.db'));
-    this.security = new Security(
-      {
-        dataDir: options.dataDir,
-        clusterToken: this.token,
-        rateLimit: options.rateLimit === undefined ? DEFAULT_RATE_LIMIT : options.rateLimit,
-        namespaceQuotas: options.namespaceQuotas ?? new Map(),
-      },
-      log,
-    );
+    this.foundation = foundation(options, log);
+    this.token = this.foundation.token;
+    this.security = this.foundation.security;
     this.inference = new InferenceCoordinator(options.inference ?? DEFAULT_INFERENCE, log);
     const inferenceHost = this.inferenceHost();
     const master = new Master({
       options,
       log,
-      store: new SqliteAsyncStore(this.store),
+      store: this.foundation.store,
       security: this.security,
       token: this.token,
       inference: masterInferencePort(inferenceHost),
@@ -161,8 +189,7 @@ export class MasterProcess {
     await this.master.drain();
     this.security.recordSystem('MASTER_STOP', 'ok');
     await this.security.close();
-    this.store.close();
-    this.dataDirLock.release();
+    await this.foundation.release();
   }
 
   /** What inference routing (REST, gRPC, the master's inference opcodes) reads of the master. */
