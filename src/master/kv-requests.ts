@@ -61,7 +61,10 @@ export function handleKvMessage(master: KvHost, msg: IncomingMessage, reply: Rep
       return true;
     }
     case Opcode.KV_SMEMBERS:
-      replyWhenDurable(reply, master.kv.kvSmembers(parseBody(KvKeyRequest, msg).key, Date.now()), (members) => ({ members }) satisfies KvSmembersReply);
+      replyWhenRead(
+        reply,
+        master.kv.kvSmembers(parseBody(KvKeyRequest, msg).key, Date.now()).then((members) => ({ members }) satisfies KvSmembersReply),
+      );
       return true;
     case Opcode.ARTIFACT_PUBLISH: {
       const req = parseBody(ArtifactPublishRequest, msg);
@@ -95,7 +98,10 @@ export function handleKvMessage(master: KvHost, msg: IncomingMessage, reply: Rep
     }
     case Opcode.ARTIFACT_LIST: {
       const req = parseBody(ArtifactListRequest, msg);
-      replyWhenDurable(reply, master.kv.listKeyedArtifacts(req.prefix, req.limit), (artifacts) => ({ artifacts }) satisfies ArtifactListReply);
+      replyWhenRead(
+        reply,
+        master.kv.listKeyedArtifacts(req.prefix, req.limit).then((artifacts) => ({ artifacts }) satisfies ArtifactListReply),
+      );
       return true;
     }
     default:
