@@ -65,7 +65,7 @@ async function startMaster(t: TestContext, schema: string, dataDir: string): Pro
     await tcp.close();
     master.close();
     await master.drain();
-    security.close();
+    await security.close();
     securityFile.close();
     await store.close();
   };

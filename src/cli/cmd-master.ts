@@ -18,6 +18,8 @@ import { join } from 'node:path';
 import { parseLogSize } from '../common/log-cap.js';
 import { parseDuration } from '../common/when.js';
 import { defaultMasterDataDir, parseHostPort, positiveInt, titanHome } from './settings.js';
+import { ReplicatedMaster, type ReplicatedMasterOptions } from './replicated-master.js';
+import { redacted, storeTarget } from './store-target.js';
 import { limitOptionsFrom, withLimitOptions, type LimitFlags } from './limit-flags.js';
 
 interface MasterFlags extends LimitFlags {
@@ -47,6 +49,10 @@ interface MasterFlags extends LimitFlags {
   insecure?: boolean;
   maxLogSize?: string;
   retention?: string;
+  store?: string;
+  storeSchema?: string;
+  advertise?: string;
+  leaseTtl?: string;
 }
 
 function seconds(name: string, value: string): number {
@@ -190,10 +196,13 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
   const legacyRole = flags.legacyRole ?? env.TITAN_LEGACY_ROLE;
   const maxLogSize = flags.maxLogSize ?? env.TITAN_MAX_LOG_SIZE;
   const retention = flags.retention ?? env.TITAN_RETENTION;
+  const dataDir = flags.dataDir ?? defaultMasterDataDir(env);
+  const store = storeTarget(flags, dataDir, env);
   return {
     host: listen.host,
     port: listen.port,
-    dataDir: flags.dataDir ?? defaultMasterDataDir(env),
+    dataDir,
+    ...(store.kind === 'sqlite' && store.file !== join(dataDir, 'titan.db') ? { storeFile: store.file } : {}),
     heartbeatIntervalMs: interval !== undefined ? positiveInt('--heartbeat-interval', interval) : MASTER_DEFAULTS.heartbeatIntervalMs,
     heartbeatTimeoutMs: timeout !== undefined ? positiveInt('--heartbeat-timeout', timeout) : MASTER_DEFAULTS.heartbeatTimeoutMs,
     ...limitOptionsFrom(flags),
@@ -213,6 +222,36 @@ export function masterOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = p
     ...(maxLogSize !== undefined ? { maxLogBytes: parseLogSize('--max-log-size', maxLogSize) } : {}),
     ...(retention !== undefined ? retentionOptions(retention) : {}),
   };
+}
+
+/** `--store postgres://…`: the settings of one master among several on that database (docs/HA.md). */
+export function replicatedOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv = process.env): ReplicatedMasterOptions | null {
+  const options = masterOptionsFrom(flags, env);
+  const store = storeTarget(flags, options.dataDir, env);
+  if (store.kind !== 'postgres') return null;
+  const advertise = flags.advertise ?? env.TITAN_ADVERTISE;
+  const ttl = flags.leaseTtl ?? env.TITAN_LEASE_TTL;
+  const leaseTtlMs = ttl === undefined ? undefined : parseDuration(ttl, '--lease-ttl');
+  if (leaseTtlMs !== undefined && leaseTtlMs < 300)
+    throw new TitanError(ErrorCode.INVALID_REQUEST, `--lease-ttl must be at least 300ms (10s is the default), got "${ttl}"`);
+  return {
+    ...options,
+    postgres: { url: store.url, ...(store.schema !== undefined ? { schema: store.schema } : {}) },
+    ...(advertise !== undefined ? { advertiseHost: advertise } : {}),
+    ...(leaseTtlMs !== undefined ? { leaseTtlMs } : {}),
+  };
+}
+
+/** Starts one of several masters on PostgreSQL: a standby until elected (docs/HA.md). */
+export async function runReplicatedMaster(options: ReplicatedMasterOptions): Promise<ReplicatedMaster> {
+  boundMasterHeapGrowth();
+  const master = await ReplicatedMaster.start(options, createLogger('master', process.env.TITAN_LOG_LEVEL ?? 'info'));
+  process.stdout.write(
+    `titan master (one of several on ${redacted(options.postgres.url)}) listening on ${options.host}:${master.ports.tcp} (data dir ${options.dataDir}); a standby until it leads\n`,
+  );
+  if (options.http !== undefined)
+    process.stdout.write(`http api and dashboard on ${options.tls !== undefined ? 'https' : 'http'}://${options.http.host}:${master.ports.http}/\n`);
+  return master;
 }
 
 /** Starts a master and stops it cleanly on SIGINT/SIGTERM. */
@@ -267,7 +306,30 @@ export function registerMaster(program: Command): void {
       '--legacy-role <role>',
       'the role protocol v1 clients act with, as identity legacy-v1: viewer, operator (the default) or admin (env TITAN_LEGACY_ROLE)',
     )
+    .option(
+      '--store <url|file>',
+      'postgres://user@host:5432/db for one of several masters on that database (docs/HA.md), or a SQLite file (default: titan.db in the data dir; env TITAN_STORE)',
+    )
+    .option('--store-schema <name>', 'the PostgreSQL schema to keep the tables in (env TITAN_STORE_SCHEMA)')
+    .option(
+      '--advertise <host>',
+      'with --store postgres://: the host other masters send clients and workers to (default: the --listen host; env TITAN_ADVERTISE)',
+    )
+    .option(
+      '--lease-ttl <duration>',
+      'with --store postgres://: how long a silent leader keeps the lead before a standby takes over (default 10s; env TITAN_LEASE_TTL)',
+    )
     .action(async (flags: MasterFlags) => {
+      const replicated = replicatedOptionsFrom(flags);
+      if (replicated !== null) {
+        const master = await runReplicatedMaster(replicated);
+        const stop = (): void => {
+          void master.close().then(() => process.exit(0));
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        return;
+      }
       const { master } = await runMaster(masterOptionsFrom(flags));
       const stop = (): void => {
         void master.close().then(() => process.exit(0));

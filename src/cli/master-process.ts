@@ -19,7 +19,7 @@ import { TcpListener } from '../master/tcp-listener.js';
 import { loadOrCreateToken } from '../master/token.js';
 import { checkListenSecurity } from '../security/listen-check.js';
 import { DEFAULT_RATE_LIMIT } from '../security/rate-limiter.js';
-import { Security } from '../security/security.js';
+import { openSqliteSecurityRows, Security, type SecurityOptions } from '../security/security.js';
 import { loadServerTls, type ServerTlsMaterial } from '../security/tls.js';
 import type { AsyncStore } from '../store/async-store.js';
 import { SqliteStore } from '../store/sqlite-store.js';
@@ -29,6 +29,8 @@ import { SqliteAsyncStore } from '../store/sqlite-async-store.js';
 export interface MasterProcessOptions extends MasterOptions {
   /** Inference routing settings (docs/INFERENCE.md); the defaults when absent. */
   readonly inference?: InferenceOptions;
+  /** The SQLite store file (`--store <file>`); the data dir's titan.db by default. */
+  readonly storeFile?: string;
 }
 
 /** What a master process stands on: its store, its security, the cluster token, and how to let go of them. */
@@ -38,6 +40,8 @@ export interface MasterFoundation {
   readonly token: string;
   /** Called last by close(), once the ledger's last row is written: closes the store, releases its lock. */
   release(): Promise<void>;
+  /** Told of a store commit that failed for another reason than a full disk (a leader steps down on it). */
+  readonly onStoreFailure?: (err: unknown) => void;
 }
 
 /** The embedded default: the data dir's lock (one master per data dir), its token and its SQLite file. */
@@ -45,8 +49,9 @@ export function sqliteFoundation(options: MasterProcessOptions, log: Logger): Ma
   makePrivateDir(options.dataDir);
   const lock = DataDirLock.acquire(options.dataDir);
   const token = options.token ?? loadOrCreateToken(options.dataDir);
-  const sqlite = SqliteStore.open(join(options.dataDir, 'titan.db'));
-  const security = new Security(securityOptions(options, token), log);
+  const file = options.storeFile ?? join(options.dataDir, 'titan.db');
+  const sqlite = SqliteStore.open(file);
+  const security = new Security(securityOptions(options, token), log, openSqliteSecurityRows(file));
   return {
     store: new SqliteAsyncStore(sqlite),
     security,
@@ -59,7 +64,7 @@ export function sqliteFoundation(options: MasterProcessOptions, log: Logger): Ma
 }
 
 /** Security's settings, on whichever store. */
-export function securityOptions(options: MasterProcessOptions, token: string): ConstructorParameters<typeof Security>[0] {
+export function securityOptions(options: MasterProcessOptions, token: string): SecurityOptions {
   return {
     dataDir: options.dataDir,
     clusterToken: token,
@@ -120,6 +125,7 @@ export class MasterProcess {
       options,
       log,
       store: this.foundation.store,
+      ...(this.foundation.onStoreFailure !== undefined ? { onStoreFailure: this.foundation.onStoreFailure } : {}),
       security: this.security,
       token: this.token,
       inference: masterInferencePort(inferenceHost),
@@ -204,7 +210,7 @@ export class MasterProcess {
       get startedAt() {
         return process().master.startedAt;
       },
-      liveWorkerCount: () => process().master.liveWorkerCount(),
+      liveWorkerCount: () => process().master.reads.liveWorkers().length,
     };
   }
 }

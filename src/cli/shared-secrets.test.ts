@@ -19,7 +19,8 @@ test('the first leader records a fingerprint of each secret; masters holding the
   await checkSharedSecrets(store, secrets('tok-1'), true);
   assert.equal(store.rows.size, 2);
   assert.ok(![...store.rows.values()].some((v) => v.includes('tok-1')), 'the store never holds the secret itself');
-  await checkSharedSecrets(store, secrets('tok-1'), false);
+  const again = await checkSharedSecrets(store, secrets('tok-1'), false);
+  assert.deepEqual([...again.usedBefore], ['token', 'audit.key'], 'what the cluster used before, e.g. for the ledger check at start');
 });
 
 test('a master with another secret is refused, naming the secret and its file', async () => {

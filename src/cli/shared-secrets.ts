@@ -23,8 +23,14 @@ const metaKey = (secret: SharedSecret): string => `secret_fingerprint:${secret.n
  * alone cannot rewrite history) and the key that signs job tokens (a job's token must still be
  * valid after a failover). The store keeps one fingerprint of each. A master whose secret does not
  * match refuses to start (or to lead), naming the file to copy; the first leader records them.
+ * Returns the names of the secrets the store already knew (the cluster has used them before).
  */
-export async function checkSharedSecrets(store: Pick<AsyncStore, 'getMeta' | 'setMeta'>, secrets: readonly SharedSecret[], record: boolean): Promise<void> {
+export async function checkSharedSecrets(
+  store: Pick<AsyncStore, 'getMeta' | 'setMeta'>,
+  secrets: readonly SharedSecret[],
+  record: boolean,
+): Promise<{ readonly usedBefore: ReadonlySet<string> }> {
+  const usedBefore = new Set<string>();
   for (const secret of secrets) {
     const known = await store.getMeta(metaKey(secret));
     const mine = secretFingerprint(secret);
@@ -32,6 +38,7 @@ export async function checkSharedSecrets(store: Pick<AsyncStore, 'getMeta' | 'se
       if (record) await store.setMeta(metaKey(secret), mine);
       continue;
     }
+    usedBefore.add(secret.name);
     if (known !== mine) {
       throw new TitanError(
         ErrorCode.INVALID_REQUEST,
@@ -39,4 +46,5 @@ export async function checkSharedSecrets(store: Pick<AsyncStore, 'getMeta' | 'se
       );
     }
   }
+  return { usedBefore };
 }

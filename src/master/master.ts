@@ -43,6 +43,8 @@ export interface MasterParts {
   /** The cluster token workers and the CLI authenticate with. */
   readonly token: string;
   readonly inference: InferencePort;
+  /** Told of a commit that failed for another reason than a full disk (StoreGuard.onFailure): a leader steps down. */
+  readonly onStoreFailure?: (err: unknown) => void;
 }
 
 /** The autoscaler's answers that job views and `titan workers` show. */
@@ -130,6 +132,7 @@ export class Master {
       (batch) => this.perform(batch),
       (seconds) => this.feed.storeWrote(seconds),
     );
+    if (parts.onStoreFailure !== undefined) this.storeGuard.onFailure = parts.onStoreFailure;
     this.artifacts = new ArtifactStore(join(options.dataDir, 'artifacts'));
     this.logs = new LogIntake(this.store, options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES);
     this.retention = new Retention(this.store, this.artifacts, options.retentionMs ?? DEFAULT_RETENTION_MS, log, options.retentionIntervalMs);
@@ -157,10 +160,6 @@ export class Master {
   /** Tells every observer; the names are WorkerObserver's. */
   tell<K extends keyof WorkerObserver>(event: K, ...args: Parameters<NonNullable<WorkerObserver[K]>>): void {
     for (const observer of this.observers) (observer[event] as ((...a: typeof args) => void) | undefined)?.apply(observer, args);
-  }
-
-  liveWorkerCount(): number {
-    return this.scheduler.liveWorkers().length;
   }
 
   /** The store's size, for /metrics. */

@@ -92,11 +92,18 @@ void describe("the master's write path (StoreGuard)", () => {
     assert.deepEqual(store.jobIds(), [['a'], ['b']]);
   });
 
-  void test('a commit that fails for another reason rejects its batches, performs none of their effects, and the next commit goes on', async (t) => {
+  void test('a commit that fails for another reason rejects its batches, performs none of their effects, tells onFailure, and the next commit goes on', async (t) => {
     const { store, guard, performed } = guarded(t);
+    const failures: unknown[] = [];
+    guard.onFailure = (err) => failures.push(err);
     const failed = guard.commit(batchOf('a'));
     await store.finish(new Error('SQLITE_CORRUPT'));
     await assert.rejects(failed, /SQLITE_CORRUPT/);
+    assert.deepEqual(
+      failures.map((err) => (err as Error).message),
+      ['SQLITE_CORRUPT'],
+      "the master's memory is now ahead of its store: whoever wired it decides (a leader steps down)",
+    );
     const next = guard.commit(batchOf('b'));
     await store.finish();
     assert.equal(await next, 'committed');

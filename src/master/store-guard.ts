@@ -68,6 +68,13 @@ export class StoreGuard {
     this.reserve = new DiskReserve(dataDir, log, reserveBytes);
   }
 
+  /**
+   * Told of a commit that failed for another reason than a full disk (a lost database, a stale
+   * epoch): the core's memory is then ahead of the store, which only a fresh start from the store
+   * mends. On PostgreSQL the composition root steps down on it.
+   */
+  onFailure: (err: unknown) => void = () => {};
+
   /** Writes the reserve at start; a disk already full starts the master refusing submissions. */
   start(): void {
     if (!this.reserve.held && !this.reserve.write()) this.enterFull('the data dir has no room for the store reserve at start');
@@ -135,6 +142,7 @@ export class StoreGuard {
         }
       } catch (err) {
         for (const pending of batches) pending.fail(err);
+        this.onFailure(err);
       } finally {
         this.committing = false;
       }
@@ -202,6 +210,7 @@ export class StoreGuard {
         written = await this.tryWrite(merged(batches));
       } catch (err) {
         this.log.error({ err }, 'writing the held store batches failed; they stay held');
+        this.onFailure(err);
       } finally {
         this.committing = false;
       }

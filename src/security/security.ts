@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../common/log.js';
 import { ErrorCode, isDiskFull, storeFullError, TitanError } from '../common/errors.js';
-import { loadOrCreateValue } from '../common/persistent-value.js';
+import { AUDIT_KEY_FILE, JOB_TOKEN_KEY_FILE, loadSecurityKey } from './security-keys.js';
 import { AuditLedger, openLedgerState, TAMPERED, type AuditEntry, type LedgerOpen } from './audit-ledger.js';
 import { RefusalRows, addressOf } from './refusal-rows.js';
 import type { Job } from '../core/job.js';
@@ -40,6 +39,12 @@ export interface SecurityOptions {
   readonly rateLimit: RateLimit | null;
   /** Most unfinished jobs each namespace may have at once. */
   readonly namespaceQuotas: ReadonlyMap<string, number>;
+  /**
+   * Whether the audit key has sealed this ledger before, so an empty ledger means a wiped one. By
+   * default: whether the key file existed before this start. Masters sharing a PostgreSQL store
+   * copy the key before their first start, so they ask the store instead (cli/shared-secrets.ts).
+   */
+  readonly auditKeyUsedBefore?: boolean;
 }
 
 /** Over the rate limit: carries when to come back (HTTP sends it as Retry-After). */
@@ -104,18 +109,13 @@ export class Security {
   constructor(
     private readonly options: SecurityOptions,
     private readonly log: Logger,
-    opened: OpenedSecurityRows = openSqlite(options.dataDir),
+    opened: OpenedSecurityRows = openSqliteSecurityRows(join(options.dataDir, 'titan.db')),
   ) {
     this.rows = opened.rows;
-    const keyExistedBefore = existsSync(join(options.dataDir, 'audit.key'));
-    const key = loadOrCreateValue(join(options.dataDir, 'audit.key'), () => randomBytes(32).toString('hex'), 0o600);
+    const keyExistedBefore = options.auditKeyUsedBefore ?? existsSync(join(options.dataDir, AUDIT_KEY_FILE));
+    const key = loadSecurityKey(options.dataDir, AUDIT_KEY_FILE);
     this.tokens = new TokenStore(opened.rows.tokens, opened.tokens, (err) => log.warn({ err }, "could not write a token's last use"));
-    this.jobTokens = new JobTokens(
-      Buffer.from(
-        loadOrCreateValue(join(options.dataDir, 'job-token.key'), () => randomBytes(32).toString('hex'), 0o600),
-        'hex',
-      ),
-    );
+    this.jobTokens = new JobTokens(Buffer.from(loadSecurityKey(options.dataDir, JOB_TOKEN_KEY_FILE), 'hex'));
     this.audit = new AuditLedger(opened.rows.ledger, opened.ledger, Buffer.from(key, 'hex'), (err) => log.error({ err }, 'could not write the audit ledger'));
     const breach = this.audit.checkSealAtStart(keyExistedBefore);
     if (breach !== null) {
@@ -376,8 +376,9 @@ export class Security {
   }
 }
 
-function openSqlite(dataDir: string): OpenedSecurityRows {
-  const rows = new SqliteSecurityRows(join(dataDir, 'titan.db'));
+/** Security's rows on a SQLite store file, read at once. */
+export function openSqliteSecurityRows(file: string): OpenedSecurityRows {
+  const rows = new SqliteSecurityRows(file);
   return { rows, tokens: immediate(rows.tokens.all()), ledger: immediate(openLedgerState(rows.ledger)) };
 }
 

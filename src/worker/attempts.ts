@@ -153,14 +153,18 @@ export class Attempts {
   /** Nothing from the master for the lease: every attempt is stopped before the master may run it elsewhere. */
   leaseExpired(): void {
     const running = this.running();
-    if (running.length === 0) return;
     const { workerId, lease, log } = this.deps;
-    log.warn(
-      { workerId, leaseMs: lease.lengthMs, attempts: running.map((h) => `${h.jobId}/${h.attempt}`) },
-      'lease ran out without word from the master: killing its attempts',
-    );
-    killForLapsedLease(running);
-    // The connection is most likely dead without knowing it (a cut cable): dial again.
+    if (running.length > 0) {
+      log.warn(
+        { workerId, leaseMs: lease.lengthMs, attempts: running.map((h) => `${h.jobId}/${h.attempt}`) },
+        'lease ran out without word from the master: killing its attempts',
+      );
+      killForLapsedLease(running);
+    } else {
+      log.warn({ workerId, leaseMs: lease.lengthMs }, 'lease ran out without word from the master: dialing again');
+    }
+    // The connection is most likely dead without knowing it (a cut cable, a frozen master that
+    // another has replaced): dial again, idle or not, or an idle worker would wait on it for good.
     this.deps.master()?.close();
   }
 
