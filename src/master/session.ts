@@ -66,7 +66,27 @@ export class Session {
     this.peer.close();
   }
 
+  /** Requests of this connection held, in arrival order, behind a ledger row still committing; null when none is. */
+  private held: Promise<void> | null = null;
+
   private receive(msg: IncomingMessage, reply: Replier): void {
+    if (this.held !== null) {
+      this.hold(this.held.then(() => this.serve(msg, reply)));
+      return;
+    }
+    const deferred = this.serve(msg, reply);
+    if (deferred !== undefined) this.hold(deferred);
+  }
+
+  private hold(next: Promise<void>): void {
+    this.held = next;
+    void next.then(() => {
+      if (this.held === next) this.held = null;
+    });
+  }
+
+  /** Serves one request; returns a promise only when it runs later, once its `received` ledger row committed. */
+  private serve(msg: IncomingMessage, reply: Replier): Promise<void> | undefined {
     let out = reply;
     try {
       if (this.role === 'none') this.authenticate(msg, reply);
@@ -75,14 +95,36 @@ export class Session {
         handleWorkerMessage(this.master, this, this.worker, msg, reply);
       } else {
         out = this.admit(this.context.identity!, msg, reply);
-        if (!handleSecurityMessage(this.master, this.context.identity!, msg, out)) handleClientMessage(this.master, this.context, msg, out);
+        // On PostgreSQL the ledger row commits asynchronously: the change runs only once it is durable
+        // (on SQLite it already is, and nothing waits).
+        const ledger = out !== reply ? this.master.security.settled() : undefined;
+        const audited = out;
+        if (ledger !== undefined)
+          return ledger.then(
+            () => this.runClient(msg, audited),
+            (err: unknown) => this.fail(msg, audited, err),
+          );
+        this.runClient(msg, out);
       }
     } catch (err) {
-      const error = asTitanError(err, this.master.options.dataDir);
-      if (error.code === ErrorCode.INTERNAL) this.master.log.error({ err, opcode: opcodeName(msg.opcode) }, 'request failed');
-      if (msg.rid !== 0) out.error(error.code, error.message);
-      else this.master.log.warn({ code: error.code, opcode: opcodeName(msg.opcode), message: error.message }, 'bad one-way message');
+      this.fail(msg, out, err);
     }
+    return undefined;
+  }
+
+  private runClient(msg: IncomingMessage, reply: Replier): void {
+    try {
+      if (!handleSecurityMessage(this.master, this.context.identity!, msg, reply)) handleClientMessage(this.master, this.context, msg, reply);
+    } catch (err) {
+      this.fail(msg, reply, err);
+    }
+  }
+
+  private fail(msg: IncomingMessage, reply: Replier, err: unknown): void {
+    const error = asTitanError(err, this.master.options.dataDir);
+    if (error.code === ErrorCode.INTERNAL) this.master.log.error({ err, opcode: opcodeName(msg.opcode) }, 'request failed');
+    if (msg.rid !== 0) reply.error(error.code, error.message);
+    else this.master.log.warn({ code: error.code, opcode: opcodeName(msg.opcode), message: error.message }, 'bad one-way message');
   }
 
   /** Checks one client request against the identity; returns the replier to answer it with (audited unless a read). */
