@@ -37,7 +37,8 @@ function lines(file: string): string[] {
 }
 
 describe('several masters on one PostgreSQL', () => {
-  const cluster = new HaCluster('2s');
+  // A lease long enough that a loaded machine's stalls do not cost a leader its lease, short enough to keep the failovers quick.
+  const cluster = new HaCluster('4s');
   let masters: HaMaster[] = [];
 
   before(async () => {
@@ -80,14 +81,19 @@ describe('several masters on one PostgreSQL', () => {
       await cluster.leader(); // another one leads
       await cluster.restartMaster(leader); // and the dead one comes back as a standby
     }
+    let last: Awaited<ReturnType<typeof client.dagStatus>> | undefined;
     const status = await until(
       'the DAG to finish',
       async () => {
-        const s = await client.dagStatus(dagId);
-        return s.dag.state === 'running' ? false : s;
+        last = await client.dagStatus(dagId);
+        return last.dag.state === 'running' ? false : last;
       },
       180_000,
-    );
+    ).catch((err: unknown) => {
+      // Which jobs held it up, and why: what a failure here needs to be understood.
+      const stuck = (last?.jobs ?? []).filter((j) => j.state !== 'succeeded').slice(0, 20);
+      throw new Error(`${(err as Error).message}; not succeeded: ${JSON.stringify(stuck.map((j) => [j.id, j.state, j.workerId, j.attempt, j.reason]))}`);
+    });
     assert.equal(status.dag.state, 'succeeded', JSON.stringify(status.dag));
     assert.equal(new Set(killed).size, 2, 'two different leaders were killed');
 

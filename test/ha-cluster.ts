@@ -45,7 +45,7 @@ export class HaCluster {
   private readonly workDirs = new Set<string>();
   private readonly clients: TitanClient[] = [];
 
-  constructor(private readonly leaseTtl = '2s') {
+  constructor(private readonly leaseTtl = '4s') {
     // Jobs run as titan-job under a root worker and leave marker files here.
     chmodSync(this.dir, 0o1777);
     // The keys every master must share (docs/HA.md): made once, copied into each data dir.

@@ -120,7 +120,9 @@ export class ReplicatedMaster {
   leaderView(): LeaderView {
     const lease = this.leadership?.lease ?? { holder: null, epoch: 0, live: false };
     const addresses = lease.live ? holderAddresses(lease.holder) : null;
-    return { tcp: addresses?.tcp ?? null, http: addresses?.http ?? null, epoch: lease.epoch };
+    // Elected but still opening the master on these ports: naming itself would send clients in a loop; name none.
+    if (addresses === null || addresses.name === this.name) return { tcp: null, http: null, epoch: lease.epoch };
+    return { tcp: addresses.tcp, http: addresses.http, epoch: lease.epoch };
   }
 
   /** Steps down (a standby takes over at once) and closes the ports. */
