@@ -5,9 +5,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { round } from './measure.js';
 import type { PythonFigures } from './python.js';
+import { emptyHaFigures, HA_TARGETS, haDerived, haRows, type HaFigures } from './ha-report.js';
+import { diff, fmt, judge, ratio, ratioText, type Row } from './report-format.js';
 
 /** The figures the bench promises, under the keys of latest.json; null when not measured (the `py_*` keys come from bench/python.ts). */
-export interface Figures extends PythonFigures {
+export interface Figures extends PythonFigures, HaFigures {
   dispatch_latency_p50_ms: number | null;
   dispatch_latency_p99_ms: number | null;
   spawn_floor_p50_ms: number | null;
@@ -61,6 +63,7 @@ export const emptyFigures = (): Figures => ({
   node_floor_ms_p50: null,
   cli_version_ms_p50: null,
   cli_jobs_ms_p50: null,
+  ...emptyHaFigures(),
 });
 
 /** The targets, in one place. */
@@ -90,23 +93,8 @@ export const TARGETS = {
   pyThroughputWarmOverCold: 3,
   /** `titan --version` and `titan jobs` may take at most this much longer than `node -e ""`. */
   cliOverNodeFloorMs: 60,
+  ...HA_TARGETS,
 } as const;
-
-type Status = 'PASS' | 'MISS' | 'n/a' | '—';
-
-interface Row {
-  readonly metric: string;
-  readonly value: string;
-  readonly compared: string;
-  readonly relation: string;
-  readonly target: string;
-  readonly status: Status;
-}
-
-const fmt = (value: number | null, unit: string, digits = 2): string => (value === null ? 'n/a' : `${value.toFixed(digits)} ${unit}`);
-const ratio = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : a / b);
-const diff = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : a - b);
-const judge = (ok: boolean | null): Status => (ok === null ? 'n/a' : ok ? 'PASS' : 'MISS');
 
 /** Ratios and differences derived from the figures, added to the JSON next to them. */
 export function derived(f: Figures): Record<string, number | null> {
@@ -125,6 +113,7 @@ export function derived(f: Figures): Record<string, number | null> {
     py_throughput_warm_over_cold_ratio: ratio(f.py_throughput_jobs_per_s, f.py_throughput_cold_jobs_per_s),
     cli_version_minus_node_floor_ms: diff(f.cli_version_ms_p50, f.node_floor_ms_p50),
     cli_jobs_minus_node_floor_ms: diff(f.cli_jobs_ms_p50, f.node_floor_ms_p50),
+    ...haDerived(f),
   };
 }
 
@@ -250,6 +239,7 @@ function rows(f: Figures): Row[] {
     cliRow('titan --version p50', f.cli_version_ms_p50, f.node_floor_ms_p50),
     cliRow('titan jobs --limit 20 p50', f.cli_jobs_ms_p50, f.node_floor_ms_p50),
     ...pythonRows(f, d),
+    ...haRows(f),
   ];
 }
 
@@ -296,10 +286,6 @@ function cliRow(metric: string, value: number | null, floor: number | null): Row
     target: `<= floor + ${TARGETS.cliOverNodeFloorMs} ms`,
     status: judge(over === null ? null : over <= TARGETS.cliOverNodeFloorMs),
   };
-}
-
-function ratioText(r: number | null): string {
-  return r === null ? 'n/a' : `${r.toFixed(2)}x`;
 }
 
 export function printTable(f: Figures, print: (line: string) => void): void {

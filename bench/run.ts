@@ -24,6 +24,7 @@ import { securityFigures } from './security.js';
 import { legacyV1Figures } from './legacy-v1.js';
 import { pythonFigures } from './python.js';
 import { soak } from './soak.js';
+import { haStep } from './ha-step.js';
 
 const N = {
   latencyJobs: 300,
@@ -44,6 +45,10 @@ const N = {
   delaySpreadMs: 10_000,
 } as const;
 
+/** The HA step's lease TTL: the product default (10 s) would bound failover at 10 s or more (docs/HA.md). */
+const HA_LEASE_TTL_S = 2;
+const HA_FAILOVER_TRIES = 5;
+
 /** Per-step time limits; the whole bench stays within a few minutes even when something hangs. */
 const LIMIT_MS = {
   latency: 60_000,
@@ -62,7 +67,7 @@ const LIMIT_MS = {
 
 /**
  * BENCH_ONLY=services,timers runs only those steps (keys: dag-core, group-commit, latency, cli, services, timers,
- * throughput, dag, memory, recovery, python, bullmq, inference, dashboard, soak;
+ * throughput, dag, memory, recovery, ha, python, bullmq, inference, dashboard, soak;
  * BENCH_PY_LATENCY_JOBS and BENCH_PY_THROUGHPUT_JOBS shorten the python step) and writes bench/results/partial.json instead of latest.json.
  */
 const ONLY = new Set(
@@ -246,6 +251,12 @@ async function main(): Promise<number> {
   } finally {
     await cluster.close();
   }
+
+  await step(
+    `HA: the latency and throughput steps on a PostgreSQL-backed master (beside SQLite's, same run); failover with --lease-ttl ${HA_LEASE_TTL_S}s, ${HA_FAILOVER_TRIES} tries of SIGKILL the leader of 3 → a /bin/true submitted after the kill has succeeded`,
+    () => haStep(f, extra, { ...N, latencyLimitMs: LIMIT_MS.latency, throughputLimitMs: LIMIT_MS.throughput }, HA_LEASE_TTL_S, HA_FAILOVER_TRIES, log),
+    'ha',
+  );
 
   const pyCounts = {
     latencyJobs: Number(process.env.BENCH_PY_LATENCY_JOBS ?? 100),
