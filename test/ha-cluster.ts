@@ -120,10 +120,12 @@ export class HaCluster {
     }
   }
 
-  async startWorker(id: string, slots = 4): Promise<void> {
+  /** `tags`: the worker's capabilities (--tags), so a job can be sent to it alone. */
+  async startWorker(id: string, slots = 4, tags?: string): Promise<void> {
     const workDir = join(this.dir, 'workers', id);
     this.workDirs.add(workDir);
-    this.spawnTitan(['worker', '--master', this.masterList(), '--id', id, '--work-dir', workDir, '--slots', String(slots)], { TITAN_TOKEN: TOKEN });
+    const tagged = tags !== undefined ? ['--tags', tags] : [];
+    this.spawnTitan(['worker', '--master', this.masterList(), '--id', id, '--work-dir', workDir, '--slots', String(slots), ...tagged], { TITAN_TOKEN: TOKEN });
     const client = await this.client();
     await until(`worker ${id} to register`, async () => (await client.stats()).workers.some((w) => w.id === id && w.health === 'healthy'));
   }

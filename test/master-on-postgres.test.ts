@@ -11,6 +11,7 @@ import { TcpListener } from '../src/master/tcp-listener.js';
 import { TitanClient } from '../src/sdk/client.js';
 import { DEFAULT_RATE_LIMIT } from '../src/security/rate-limiter.js';
 import { Security } from '../src/security/security.js';
+import { PgArtifacts } from '../src/store/postgres/pg-artifacts.js';
 import { PostgresStore } from '../src/store/postgres/pg-store.js';
 import { connectTestAdmin, TEST_PG_URL, TestSchemas } from '../src/store/postgres/pg-test-schema.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
@@ -50,7 +51,8 @@ async function startMaster(t: TestContext, schema: string, dataDir: string): Pro
   const securityFile = SqliteStore.open(join(dataDir, 'titan.db'));
   const security = new Security({ dataDir, clusterToken: TOKEN, rateLimit: DEFAULT_RATE_LIMIT, namespaceQuotas: new Map() }, log);
   const options = { ...MASTER_DEFAULTS, host: '127.0.0.1', port: 0, dataDir, token: TOKEN };
-  const master = new Master({ options, log, store, security, token: TOKEN, inference: NO_INFERENCE });
+  const artifacts = await PgArtifacts.open(store.blobs, join(dataDir, 'artifacts'));
+  const master = new Master({ options, log, store, artifacts, security, token: TOKEN, inference: NO_INFERENCE });
   await master.recover();
   const tcp = new TcpListener(master, (socket, native) => native(socket), null);
   const port = await tcp.listen('127.0.0.1', 0);

@@ -21,6 +21,8 @@ import { checkListenSecurity } from '../security/listen-check.js';
 import { DEFAULT_RATE_LIMIT } from '../security/rate-limiter.js';
 import { openSqliteSecurityRows, Security, type SecurityOptions } from '../security/security.js';
 import { loadServerTls, type ServerTlsMaterial } from '../security/tls.js';
+import type { ArtifactBytes } from '../store/artifact-bytes.js';
+import { ArtifactFiles } from '../store/artifact-files.js';
 import type { AsyncStore } from '../store/async-store.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import { SqliteAsyncStore } from '../store/sqlite-async-store.js';
@@ -33,9 +35,10 @@ export interface MasterProcessOptions extends MasterOptions {
   readonly storeFile?: string;
 }
 
-/** What a master process stands on: its store, its security, the cluster token, and how to let go of them. */
+/** What a master process stands on: its store, artifact bytes, security, the cluster token, and how to let go of them. */
 export interface MasterFoundation {
   readonly store: AsyncStore;
+  readonly artifacts: ArtifactBytes;
   readonly security: Security;
   readonly token: string;
   /** Called last by close(), once the ledger's last row is written: closes the store, releases its lock. */
@@ -54,6 +57,7 @@ export function sqliteFoundation(options: MasterProcessOptions, log: Logger): Ma
   const security = new Security(securityOptions(options, token), log, openSqliteSecurityRows(file));
   return {
     store: new SqliteAsyncStore(sqlite),
+    artifacts: new ArtifactFiles(artifactsDir(options)),
     security,
     token,
     release: async () => {
@@ -61,6 +65,11 @@ export function sqliteFoundation(options: MasterProcessOptions, log: Logger): Ma
       lock.release();
     },
   };
+}
+
+/** Where a master keeps artifact files (on PostgreSQL, its mirror of the table). */
+export function artifactsDir(options: MasterProcessOptions): string {
+  return join(options.dataDir, 'artifacts');
 }
 
 /** Security's settings, on whichever store. */
@@ -125,6 +134,7 @@ export class MasterProcess {
       options,
       log,
       store: this.foundation.store,
+      artifacts: this.foundation.artifacts,
       ...(this.foundation.onStoreFailure !== undefined ? { onStoreFailure: this.foundation.onStoreFailure } : {}),
       security: this.security,
       token: this.token,

@@ -14,8 +14,9 @@ import { AUDIT_KEY_FILE, JOB_TOKEN_KEY_FILE, loadSecurityKey } from '../security
 import { Security } from '../security/security.js';
 import { loadServerTls, type ServerTlsMaterial } from '../security/tls.js';
 import { DataDirLock } from '../store/data-dir-lock.js';
+import { PgArtifacts } from '../store/postgres/pg-artifacts.js';
 import { PostgresStore } from '../store/postgres/pg-store.js';
-import { MasterProcess, securityOptions, type MasterProcessOptions } from './master-process.js';
+import { artifactsDir, MasterProcess, securityOptions, type MasterProcessOptions } from './master-process.js';
 import { MasterSeat, type LeaderTerm, type SeatRole, type StandbyTerm } from './master-seat.js';
 import { checkSharedSecrets, type SharedSecret } from './shared-secrets.js';
 import { redacted } from './store-target.js';
@@ -165,6 +166,7 @@ export class ReplicatedMaster {
       store.fence(epoch);
       const { usedBefore } = await checkSharedSecrets(store, this.secrets, true);
       const auditKeyUsedBefore = usedBefore.has(AUDIT_KEY_FILE);
+      const artifacts = await PgArtifacts.open(store.blobs, artifactsDir(this.options));
       const security = await Security.open({ ...securityOptions(this.options, this.token), auditKeyUsedBefore }, this.log, new PgSecurityRows(store));
       const options: MasterProcessOptions = {
         ...this.options,
@@ -174,6 +176,7 @@ export class ReplicatedMaster {
       };
       running = new MasterProcess(options, this.log, () => ({
         store,
+        artifacts,
         security,
         token: this.token,
         release: () => store.close(),

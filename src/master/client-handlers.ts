@@ -102,7 +102,7 @@ export function handleClientMessage(master: ClientHost, session: ClientContext, 
     case Opcode.ARTIFACT_PUT: {
       const req = parseBody(ArtifactPutRequest, msg);
       const data = typeof req.data === 'string' ? Buffer.from(req.data, req.encoding === 'base64' ? 'base64' : 'utf8') : req.data;
-      reply.ok({ hash: master.artifacts.put(data) });
+      replyWhenDurable(reply, master.artifacts.put(data), (hash) => ({ hash }));
       return;
     }
     case Opcode.ARTIFACT_GET: {

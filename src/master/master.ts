@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { KeyedSerial } from '../common/keyed-serial.js';
-import { join } from 'node:path';
 import type { Logger } from '../common/log.js';
 import { asTitanError, ErrorCode, storeFullError, TitanError } from '../common/errors.js';
 import { Scheduler } from '../core/scheduler.js';
@@ -12,7 +11,7 @@ import type { ScheduleRecord } from '../store/store.js';
 import { Opcode } from '../protocol/opcodes.js';
 import type { Peer } from '../protocol/peer.js';
 import { DEFAULT_BODY_LIMITS, type BodyLimits } from '../protocol/body-limits.js';
-import { ArtifactStore } from './artifacts.js';
+import type { ArtifactBytes } from '../store/artifact-bytes.js';
 import { Deadlines } from './deadlines.js';
 import { JobWatchers } from './job-watchers.js';
 import { LogIntake } from './log-intake.js';
@@ -39,6 +38,8 @@ export interface MasterParts {
   readonly log: Logger;
   /** The master's only store: every read and write of history goes through it, promised (SQLite or PostgreSQL). */
   readonly store: AsyncStore;
+  /** Artifact bytes: files in the data dir, or PostgreSQL's table mirrored there. */
+  readonly artifacts: ArtifactBytes;
   readonly security: Security;
   /** The cluster token workers and the CLI authenticate with. */
   readonly token: string;
@@ -75,7 +76,7 @@ export class Master {
   readonly reaps: JanitorReaps;
   /** Holds writes (and their effects) back while the disk is full; refuses new work meanwhile. */
   readonly storeGuard: StoreGuard;
-  readonly artifacts: ArtifactStore;
+  readonly artifacts: ArtifactBytes;
   /** Jobs' output into the store, capped per job (--max-log-size). */
   readonly logs: LogIntake;
   /** Deletes finished history past --retention, in small batches (`titan gc` runs a pass now). */
@@ -133,7 +134,7 @@ export class Master {
       (seconds) => this.feed.storeWrote(seconds),
     );
     if (parts.onStoreFailure !== undefined) this.storeGuard.onFailure = parts.onStoreFailure;
-    this.artifacts = new ArtifactStore(join(options.dataDir, 'artifacts'));
+    this.artifacts = parts.artifacts;
     this.logs = new LogIntake(this.store, options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES);
     this.retention = new Retention(this.store, this.artifacts, options.retentionMs ?? DEFAULT_RETENTION_MS, log, options.retentionIntervalMs);
     this.scheduler = new Scheduler();

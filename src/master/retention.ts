@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from '../common/log.js';
 import type { AsyncStore } from '../store/async-store.js';
-import type { ArtifactStore } from './artifacts.js';
+import type { ArtifactBytes } from '../store/artifact-bytes.js';
 
 export { DEFAULT_RETENTION_MS } from '../common/retention.js';
 
@@ -58,7 +58,7 @@ export class Retention {
 
   constructor(
     private readonly store: Pick<AsyncStore, 'pruneBatch' | 'artifactInUse'>,
-    private readonly artifacts: ArtifactStore | null,
+    private readonly artifacts: ArtifactBytes | null,
     readonly retentionMs: number,
     private readonly log: Logger,
     private readonly intervalMs = 60_000,
@@ -119,7 +119,7 @@ export class Retention {
   /**
    * Deletes the artifact files older than the cutoff that no job (of any state), key or schedule
    * names, in batches like the rows'. The listing is read off the loop; a file a request asks for
-   * while its check is awaited is kept (ArtifactStore.collect).
+   * while its check is awaited is kept (ArtifactBytes.collect).
    */
   async #sweepArtifacts(before: number, total: Totals): Promise<void> {
     const artifacts = this.artifacts!;

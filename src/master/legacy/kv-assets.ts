@@ -58,7 +58,7 @@ export async function uploadAsset(master: KvHost, payload: string): Promise<void
   const [name, b64] = splitPair(payload, 'name|<base64 of the file>');
   const { key } = checked(ArtifactFetchRequest.safeParse({ key: name.trim() }));
   const data = decodeBase64(b64.trim(), `asset ${key}`);
-  await master.kv.publishArtifact(key, master.artifacts.put(data), data.length, null, Date.now());
+  await master.kv.publishArtifact(key, await master.artifacts.put(data), data.length, null, Date.now());
 }
 
 export async function fetchAsset(master: KvHost, name: string): Promise<string> {

@@ -6,6 +6,7 @@ import { planDagJobs, submitPlanned } from '../dag-handlers.js';
 import { dagJobId } from '../job-spec.js';
 import type { Master } from '../master.js';
 import { recordLegacyName, type LegacyNameBook } from './names.js';
+import { artifactHash } from '../../store/artifact-bytes.js';
 import type { KeyedArtifact } from '../../store/store.js';
 import type { LegacyJob } from './payload.js';
 import { zipToBundle, type ZipEntry } from './zip-bundle.js';
@@ -31,9 +32,11 @@ export async function submitLegacyJobs(
 ): Promise<string[]> {
   master.commands.refuseWhenStoreFull();
   const archives = await publishedArchives(master, jobs);
+  const scripts: Uint8Array[] = [];
+  const requests = jobs.map((job) => toDagJob(job, nameOf(job.id), archives, scripts));
+  await Promise.all(scripts.map((script) => master.artifacts.put(script)));
   // Nothing below awaits until the jobs are submitted.
   master.commands.refuseWhenStoreFull();
-  const requests = jobs.map((job) => toDagJob(master, job, nameOf(job.id), archives));
   const dagId = `v1-${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const planned = planDagJobs(master, dagId, requests);
   const effects = master.commands.createDag(dagId, dagName(jobs), Date.now());
@@ -57,10 +60,16 @@ type Archives = ReadonlyMap<string, { hash: string; entries: ZipEntry[] }>;
 async function publishedArchives(master: SubmitHost, jobs: readonly LegacyJob[]): Promise<Archives> {
   const names = [...new Set(jobs.flatMap((job) => (job.archive !== null ? [job.archive.name] : [])))];
   const published = await Promise.all(names.map((name) => master.kv.getKeyedArtifact(name)));
-  return new Map(names.map((name, i) => [name, archiveBundle(master, name, published[i])]));
+  const bundles = await Promise.all(names.map((name, i) => archiveBundle(master, name, published[i])));
+  return new Map(names.map((name, i) => [name, bundles[i]!]));
 }
 
-function toDagJob(master: SubmitHost, job: LegacyJob, name: string, archives: Archives): DagJob {
+/** The job as DAG_SUBMIT takes it; the scripts it runs are added to `scripts`, to be stored before it is planned. */
+function toDagJob(job: LegacyJob, name: string, archives: Archives, scripts: Uint8Array[]): DagJob {
+  const script = (data: Uint8Array): string => {
+    scripts.push(data);
+    return artifactHash(data);
+  };
   let run: DagJob['run'];
   let bundle: string | undefined;
   if (job.archive !== null) {
@@ -73,10 +82,10 @@ function toDagJob(master: SubmitHost, job: LegacyJob, name: string, archives: Ar
         `job ${job.id}: ${job.archive.entry} is not in ${job.archive.name} (it holds ${files.slice(0, 10).join(', ') || 'no file'})`,
       );
     }
-    run = { kind: 'script', fileName: entry.name, artifact: master.artifacts.put(entry.data) };
+    run = { kind: 'script', fileName: entry.name, artifact: script(entry.data) };
     bundle = hash;
   } else {
-    run = { kind: 'script', fileName: job.file, artifact: master.artifacts.put(job.script ?? Buffer.alloc(0)) };
+    run = { kind: 'script', fileName: job.file, artifact: script(job.script ?? Buffer.alloc(0)) };
   }
   const parsed = DagJobRequest.safeParse({
     key: job.id,
@@ -96,7 +105,7 @@ function toDagJob(master: SubmitHost, job: LegacyJob, name: string, archives: Ar
 }
 
 /** An uploaded zip as a bundle in the artifact store. */
-function archiveBundle(master: SubmitHost, name: string, published: KeyedArtifact | undefined): { hash: string; entries: ZipEntry[] } {
+async function archiveBundle(master: SubmitHost, name: string, published: KeyedArtifact | undefined): Promise<{ hash: string; entries: ZipEntry[] }> {
   if (published === undefined) {
     throw new TitanError(
       ErrorCode.UNKNOWN_ARTIFACT,
@@ -104,5 +113,5 @@ function archiveBundle(master: SubmitHost, name: string, published: KeyedArtifac
     );
   }
   const { bundle, entries } = zipToBundle(master.artifacts.get(published.hash), name);
-  return { hash: master.artifacts.put(bundle), entries };
+  return { hash: await master.artifacts.put(bundle), entries };
 }

@@ -1,15 +1,15 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync, statSync, unlinkSync, utimesSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TitanError, ErrorCode } from '../common/errors.js';
+import { ARTIFACT_HASH as HASH, artifactHash, type ArtifactBytes } from './artifact-bytes.js';
 
-const HASH = /^[a-f0-9]{64}$/;
 /** `put` writes `<hash>.<random>.tmp` first; one left behind by a crash is garbage once old. */
 const TEMP = /^[a-f0-9]{64}\.[a-f0-9]{8}\.tmp$/;
 
 /** Content-addressed files (scripts, folder bundles) under the master's data dir. */
-export class ArtifactStore {
+export class ArtifactFiles implements ArtifactBytes {
   /** Files whose in-use check is awaited, and whether a request asked for them meanwhile (then they stay). */
   readonly #checking = new Map<string, boolean>();
 
@@ -17,21 +17,37 @@ export class ArtifactStore {
     mkdirSync(dir, { recursive: true });
   }
 
-  put(data: Uint8Array): string {
-    const hash = createHash('sha256').update(data).digest('hex');
+  put(data: Uint8Array): Promise<string> {
+    return Promise.resolve(this.write(data));
+  }
+
+  /**
+   * Stores the bytes now; `writtenAt` dates the file (a mirror copies when the bytes were
+   * uploaded, so retention's grace does not restart on every copy).
+   */
+  write(data: Uint8Array, writtenAt = new Date()): string {
+    const hash = artifactHash(data);
     this.#asked(hash);
     const path = this.pathOf(hash);
     if (!existsSync(path)) {
       const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
       writeFileSync(temp, data);
       renameSync(temp, path);
-    } else {
-      // Uploaded again: a fresh modification time restarts its grace, so retention cannot delete
-      // it between this upload and the submit that will name it.
-      const now = new Date();
-      utimesSync(path, now, now);
     }
+    // Uploaded again: a fresh modification time restarts its grace, so retention cannot delete
+    // it between this upload and the submit that will name it.
+    utimesSync(path, writtenAt, writtenAt);
     return hash;
+  }
+
+  /** Forgets a file the mirror's source no longer holds (gone already is fine). */
+  remove(hash: string): void {
+    if (!HASH.test(hash)) return;
+    try {
+      unlinkSync(this.pathOf(hash));
+    } catch {
+      // already gone
+    }
   }
 
   has(hash: string): boolean {
