@@ -65,7 +65,8 @@ export class ReplicatedMaster {
   private leadership: Leadership | null = null;
   private readonly roster: MasterRoster;
   private announcer: NodeJS.Timeout | null = null;
-  private announcing = false;
+  /** The write in flight, if any: ticks do not pile up behind a slow database, and close waits for it. */
+  private announcing: Promise<void> | null = null;
   private announceFailing = false;
 
   private constructor(
@@ -148,6 +149,7 @@ export class ReplicatedMaster {
   async close(): Promise<void> {
     if (this.announcer !== null) clearInterval(this.announcer);
     await this.seat.stop();
+    await this.announcing;
     await this.roster.close();
     this.lock.release();
   }
@@ -223,9 +225,12 @@ export class ReplicatedMaster {
    * Writes this master's row: who it is, where it is reached, its role. Not fenced: a standby
    * writes too. A failure is logged once per streak; the next tick tries again.
    */
-  private async announce(): Promise<void> {
-    if (this.announcing) return;
-    this.announcing = true;
+  private announce(): Promise<void> {
+    this.announcing ??= this.writeRow().finally(() => (this.announcing = null));
+    return this.announcing;
+  }
+
+  private async writeRow(): Promise<void> {
     const role = this.seat.role;
     try {
       await this.roster.announce({
@@ -240,8 +245,6 @@ export class ReplicatedMaster {
     } catch (err) {
       if (!this.announceFailing) this.log.warn({ err: (err as Error).message }, 'could not write this master to the masters table');
       this.announceFailing = true;
-    } finally {
-      this.announcing = false;
     }
   }
 
