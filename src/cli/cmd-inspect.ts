@@ -4,6 +4,7 @@ import { TitanError, ErrorCode } from '../common/errors.js';
 import { printJson, withClient, withClientFlags, type GlobalFlags } from './client-command.js';
 import { bytes, describeOutcome, duration, jobRuntime, table, workerTags } from './format.js';
 import { Exit } from './exit-codes.js';
+import { mastersText } from './masters-text.js';
 
 function parseStates(value: string | undefined): JobState[] | undefined {
   if (value === undefined) return undefined;
@@ -56,6 +57,8 @@ export function registerInspect(program: Command): void {
           .map(([k, v]) => `${k}=${v}`)
           .join(' ') || 'none';
       process.stdout.write(`queues: ${queues}\njobs: ${jobs}\nuptime: ${duration(stats.uptimeMs)}\n`);
+      // Only a master of a replicated cluster has this part: a single master's output is as it was.
+      if (stats.masters !== undefined) process.stdout.write(`\n${mastersText(stats.masters)}`);
     });
   });
 

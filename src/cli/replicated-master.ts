@@ -5,6 +5,9 @@ import type { Logger } from '../common/log.js';
 import { makePrivateDir } from '../common/private-files.js';
 import { holderAddresses, holderText } from '../leadership/holder.js';
 import { Leadership } from '../leadership/leadership.js';
+import { MasterRoster } from '../leadership/master-roster.js';
+import { mastersView } from '../leadership/masters-view.js';
+import type { MastersView } from '../protocol/views.js';
 import type { LeaderView } from '../master/standby/leader-view.js';
 import { StandbyHttp } from '../master/standby/standby-http.js';
 import { StandbyTcp } from '../master/standby/standby-tcp.js';
@@ -35,6 +38,13 @@ export interface ReplicatedMasterOptions extends MasterProcessOptions {
 /** Ten seconds: a leader that stops renewing is replaced within it; a loaded machine misses no renewal (one every 3.3 s). */
 export const DEFAULT_LEASE_TTL_MS = 10_000;
 
+/** How often every master refreshes its row in the `masters` table (one small upsert). */
+export const ANNOUNCE_EVERY_MS = 2_000;
+/** A master whose row is older than this is shown as gone: five announcements missed. */
+export const MASTER_GONE_AFTER_MS = 10_000;
+/** The leader deletes rows older than this; until then a dead master stays listed as gone. */
+const FORGET_AFTER_MS = 60 * 60_000;
+
 /**
  * `titan master --store postgres://…`: one of several masters on one PostgreSQL database
  * (docs/HA.md). It serves its ports as a standby (every request is sent to the leader) until the
@@ -54,6 +64,11 @@ export class ReplicatedMaster {
   private readonly token: string;
   private readonly lock: DataDirLock;
   private leadership: Leadership | null = null;
+  private readonly roster: MasterRoster;
+  private announcer: NodeJS.Timeout | null = null;
+  /** The write in flight, if any: ticks do not pile up behind a slow database, and close waits for it. */
+  private announcing: Promise<void> | null = null;
+  private announceFailing = false;
 
   private constructor(
     readonly options: ReplicatedMasterOptions,
@@ -70,6 +85,10 @@ export class ReplicatedMaster {
       { name: JOB_TOKEN_KEY_FILE, file: inDataDir(JOB_TOKEN_KEY_FILE), value: loadSecurityKey(options.dataDir, JOB_TOKEN_KEY_FILE) },
     ];
     this.ports = { tcp: options.port, http: options.http?.port ?? 0 };
+    this.roster = new MasterRoster(options.postgres.url, {
+      ...(options.postgres.schema !== undefined ? { schema: options.postgres.schema } : {}),
+      applicationName: `${this.sessionPrefix}-roster`,
+    });
     this.seat = new MasterSeat({
       leadership: (events) => {
         this.leadership = new Leadership(
@@ -105,7 +124,10 @@ export class ReplicatedMaster {
         await probe.close();
       }
       await master.seat.start();
+      await master.announce();
+      master.announcer = setInterval(() => void master.announce(), ANNOUNCE_EVERY_MS);
     } catch (err) {
+      await master.roster.close();
       master.lock.release();
       throw err;
     }
@@ -128,7 +150,10 @@ export class ReplicatedMaster {
 
   /** Steps down (a standby takes over at once) and closes the ports. */
   async close(): Promise<void> {
+    if (this.announcer !== null) clearInterval(this.announcer);
     await this.seat.stop();
+    await this.announcing;
+    await this.roster.close();
     this.lock.release();
   }
 
@@ -173,6 +198,7 @@ export class ReplicatedMaster {
         token: this.token,
         port: this.ports.tcp,
         ...(this.options.http !== undefined ? { http: { ...this.options.http, port: this.ports.http } } : {}),
+        cluster: { epoch, masters: () => this.mastersView(epoch) },
       };
       running = new MasterProcess(options, this.log, () => ({
         store,
@@ -190,6 +216,7 @@ export class ReplicatedMaster {
     }
     this.leader = running;
     this.log.info({ epoch, port: running.port, httpPort: running.httpPort }, 'leading');
+    void this.announce();
     return {
       stopDispatching: () => running.master.beginClose(),
       close: async () => {
@@ -197,6 +224,40 @@ export class ReplicatedMaster {
         await running.close();
       },
     };
+  }
+
+  /**
+   * Writes this master's row: who it is, where it is reached, its role. Not fenced: a standby
+   * writes too. A failure is logged once per streak; the next tick tries again.
+   */
+  private announce(): Promise<void> {
+    this.announcing ??= this.writeRow().finally(() => (this.announcing = null));
+    return this.announcing;
+  }
+
+  private async writeRow(): Promise<void> {
+    const role = this.seat.role;
+    try {
+      await this.roster.announce({
+        name: this.name,
+        tcp: this.advertised(this.ports.tcp),
+        http: this.advertisedHttp(),
+        role: role.kind === 'leader' ? 'leader' : 'standby',
+        epoch: role.kind === 'leader' ? role.epoch : null,
+      });
+      if (role.kind === 'leader') await this.roster.forget(FORGET_AFTER_MS);
+      this.announceFailing = false;
+    } catch (err) {
+      if (!this.announceFailing) this.log.warn({ err: (err as Error).message }, 'could not write this master to the masters table');
+      this.announceFailing = true;
+    }
+  }
+
+  /** The masters for `titan stats`; just this one when the table cannot be read. */
+  private async mastersView(epoch: number): Promise<MastersView> {
+    const rows = await this.roster.read().catch(() => []);
+    const self = { name: this.name, tcp: this.advertised(this.ports.tcp), http: this.advertisedHttp(), role: 'leader' as const, epoch, seenMsAgo: 0 };
+    return mastersView(this.name, epoch, rows.some((r) => r.name === this.name) ? rows : [self, ...rows], MASTER_GONE_AFTER_MS);
   }
 
   private openStore(applicationName: string, max?: number): Promise<PostgresStore> {

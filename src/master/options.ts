@@ -3,6 +3,7 @@ import type { RateLimit } from '../security/rate-limiter.js';
 import type { TlsServerFiles } from '../security/tls.js';
 import type { BodyLimits } from '../protocol/body-limits.js';
 import type { PipelineLimits } from '../pipeline/pipeline-limits.js';
+import type { ClusterSeat } from './cluster-seat.js';
 
 /** Everything the master needs, resolved once by the entry point (flags > TITAN_* env > defaults). */
 export interface MasterOptions {
@@ -22,6 +23,8 @@ export interface MasterOptions {
   readonly authTimeoutMs: number;
   /** A fixed token instead of the one in the data dir (tests, orchestration). */
   readonly token?: string;
+  /** Set when this master leads several on one PostgreSQL: its epoch and the masters, for stats and /healthz. */
+  readonly cluster?: ClusterSeat;
   /**
    * Serve protocol version 1, the original Java Titan's, whose clients carry no token
    * (docs/COMPAT.md). Only allowed when `host` is a loopback address.

@@ -35,6 +35,8 @@ export interface MasterReadModel {
   /** True once state is recovered and every port accepts connections. */
   readonly ready: boolean;
   readonly startedAt: number;
+  /** The lease epoch when this master leads several on one PostgreSQL (docs/HA.md); null for a single master. */
+  leaderEpoch(): number | null;
   liveWorkers(): WorkerLoad[];
   queueDepths(): Record<string, number>;
   jobCounts(): Promise<Record<JobState, number>>;
@@ -95,6 +97,7 @@ export function masterReadModel(master: Master): MasterReadModel {
       return master.ready;
     },
     startedAt: master.startedAt,
+    leaderEpoch: () => master.options.cluster?.epoch ?? null,
     liveWorkers: () => master.reads.liveWorkers().map((w) => ({ health: w.health, slots: w.slots, busySlots: w.running.size })),
     queueDepths: () => master.reads.queueDepths(),
     jobCounts: () => master.reads.countByState(),

@@ -1,7 +1,7 @@
 import type { ClusterStatsView } from '../protocol/views.js';
 import type { Master } from './master.js';
 
-/** What `titan stats` shows: workers as the core and their heartbeats know them, queues, job counts, timers. */
+/** What `titan stats` shows: workers as the core and their heartbeats know them, queues, job counts, timers, and a cluster's masters. */
 export type StatsHost = Pick<Master, 'startedAt' | 'reads' | 'options' | 'vitals' | 'workerMeta' | 'scaling' | 'timerSkew'>;
 
 /** Heartbeats a live worker may miss before it is shown `unresponsive` (it is declared dead only at the heartbeat timeout). */
@@ -44,5 +44,6 @@ export async function clusterStats(master: StatsHost): Promise<ClusterStatsView>
     queues: master.reads.queueDepths(),
     jobs,
     timers: master.timerSkew.summary(),
+    ...(master.options.cluster !== undefined ? { masters: await master.options.cluster.masters() } : {}),
   };
 }

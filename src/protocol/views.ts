@@ -57,6 +57,30 @@ export interface ClusterStatsView {
   readonly jobs: Record<JobState, number>;
   /** How late the delay timer fired against its due times (last 10,000 firings). */
   readonly timers?: { readonly fired: number; readonly lateMsP50: number | null; readonly lateMsP99: number | null; readonly lateMsMax: number | null };
+  /** The masters of a replicated cluster (docs/HA.md), as its leader sees them; absent on a single master. */
+  readonly masters?: MastersView;
+}
+
+export interface MastersView {
+  /** The lease epoch the answering master leads under. */
+  readonly epoch: number;
+  /** The answering master's name: the leader. */
+  readonly leader: string;
+  /** The leader first, then standbys, then masters not seen for a while. */
+  readonly masters: readonly MasterEntryView[];
+}
+
+export interface MasterEntryView {
+  readonly name: string;
+  /** host:port of its protocol port, as others reach it. */
+  readonly tcp: string | null;
+  /** Its HTTP API (host:port, or a base URL under TLS), when it has one. */
+  readonly http: string | null;
+  /** `gone`: its row was not refreshed lately (stopped, killed, or cut off from the database). */
+  readonly role: 'leader' | 'standby' | 'gone';
+  /** The epoch it last said it led under; null when it last wrote as a standby. */
+  readonly epoch: number | null;
+  readonly lastSeenMsAgo: number;
 }
 
 export interface LogLineView {

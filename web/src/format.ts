@@ -58,5 +58,8 @@ export const STATE_COLOURS: Record<string, string> = {
   offline: '#9b1c1c',
   'breaker-closed': '#27ab83',
   'breaker-half-open': '#de911d',
+  leader: '#2680c2',
+  standby: '#7b8794',
+  gone: '#9b1c1c',
   'breaker-open': '#e12d39',
 };

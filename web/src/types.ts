@@ -7,6 +7,8 @@ export type {
   JobEventView,
   JobView,
   LogLineView,
+  MasterEntryView,
+  MastersView,
   ServiceView,
   WorkerView,
 } from '../../src/protocol/views.js';

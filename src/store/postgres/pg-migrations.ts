@@ -176,6 +176,21 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX jobs_bundle ON jobs ((spec::jsonb ->> 'bundle'));
     `,
   },
+  {
+    version: 3,
+    description: 'the masters of a replicated cluster, each announcing its addresses, role and epoch (titan stats lists them)',
+    // seen_at is the database's clock, as the lease's expiry is: masters' clocks need not agree.
+    sql: `
+      CREATE TABLE masters (
+        name    TEXT PRIMARY KEY,
+        tcp     TEXT,
+        http    TEXT,
+        role    TEXT NOT NULL,
+        epoch   INTEGER,
+        seen_at TIMESTAMPTZ NOT NULL
+      );
+    `,
+  },
 ];
 
 /**

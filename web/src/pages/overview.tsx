@@ -1,11 +1,12 @@
 import { api } from '../api.js';
 import { FailureChart, ThroughputChart } from '../components/charts.js';
+import { MastersPanel } from '../components/masters-panel.js';
 import { Badge, Card, Empty, ErrorLine } from '../components/ui.js';
 import { duration, memory } from '../format.js';
 import { navigate, useLoad, useReloadOn } from '../hooks.js';
 import type { ClusterStatsView, MinuteBucket } from '../types.js';
 
-/** Workers and their load, queue depths, job counts, and the last hour's throughput and failures. */
+/** Workers and their load, queue depths, job counts, the last hour's throughput and failures, and a cluster's masters. */
 export function Overview() {
   const cluster = useLoad(() => api<ClusterStatsView>('/api/v1/cluster'), [], 2000);
   const throughput = useLoad(() => api<{ minutes: MinuteBucket[] }>('/api/v1/throughput'), [], 5000);
@@ -48,6 +49,7 @@ export function Overview() {
           {throughput.data !== undefined ? <FailureChart minutes={throughput.data.minutes} /> : <Empty>loading…</Empty>}
         </Card>
       </div>
+      <MastersPanel view={stats?.masters} />
       <Card title="Workers">
         {stats === undefined ? (
           <Empty>loading…</Empty>
