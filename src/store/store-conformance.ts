@@ -3,7 +3,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { ErrorCode, TitanError } from '../common/errors.js';
 import { JOB_STATES, type Job, type JobSpec, type JobState } from '../core/job.js';
 import type { AsyncStore } from './async-store.js';
-import type { Dag } from '../core/dag.js';
+import { newDag, type Dag } from '../core/dag.js';
 import type { JobWrite, LogLine, ScheduleRecord } from './store.js';
 
 /**
@@ -42,6 +42,19 @@ export function runStoreConformance<S extends AsyncStore>(
       assert.equal(await store.maxJobSeq(), 0);
       assert.deepEqual(await store.jobEvents('nope'), []);
       assert.deepEqual(await store.readLogs('nope', 0, 10), []);
+    });
+
+    void test('a tick is stored as its jobs and DAG runs were when it was handed over, not as they changed while it committed', async (t) => {
+      const store = await fresh(t);
+      const job = makeJob('dag1.a', 1, 'running', { startedAt: 150 });
+      const dag = { ...newDag('dag1', 'd', 1, 100), total: 2, unfinished: 2 };
+      const committing = tick(store, [submit(job)], [dag]);
+      // The core goes on while the transaction waits for the database: the job ends, the run counts it out.
+      job.state = 'succeeded';
+      dag.unfinished = 1;
+      await committing;
+      assert.equal((await store.getJob('dag1.a'))?.state, 'running');
+      assert.equal((await store.getDag('dag1'))?.unfinished, 2, 'a run never counts a job out before the commit that ends it');
     });
 
     void test('a written job reads back equal, spec included', async (t) => {

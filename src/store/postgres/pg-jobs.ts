@@ -87,32 +87,55 @@ const UPSERT_SCHEDULE = `INSERT INTO schedules (${SCHEDULE_COLUMNS}) VALUES ($1,
     .join(', ')}`;
 
 /** Writes a tick inside the caller's transaction: a job written twice ends as its last write, every event is kept in order. */
-export async function writeTick(client: Queryable, tick: TickCommit): Promise<void> {
-  const latest = new Map<string, JobRow>();
-  for (const write of tick.writes) latest.set(write.job.id, jobToRow(write.job));
-  if (latest.size > 0) {
-    const rows = [...latest.values()];
-    await client.query(
-      UPSERT_JOBS,
-      JOB_COLUMN_NAMES.map((c) => rows.map((r) => r[c])),
-    );
-  }
-  if (tick.writes.length > 0) {
-    const events = tick.writes.map((w) => eventToRow(w.event));
-    await client.query(
-      INSERT_EVENTS,
-      EVENT_COLUMN_NAMES.map((c) => events.map((e) => e[c])),
-    );
-  }
-  for (const dag of tick.dags ?? []) {
-    const r = dagToRow(dag);
-    await client.query(UPSERT_DAG, [r.id, r.seq, r.name, r.state, r.created_at, r.finished_at, r.total, r.unfinished, r.failed]);
-  }
-  for (const schedule of tick.schedules ?? []) await writeSchedule(client, schedule);
+/** A tick's rows, serialised at once: what the core's objects hold at the moment of the commit call. */
+export interface TickRows {
+  readonly jobs: readonly JobRow[];
+  readonly events: readonly EventRow[];
+  readonly dags: readonly DagRow[];
+  readonly schedules: readonly ScheduleRow[];
 }
 
-export async function writeSchedule(client: Queryable, schedule: ScheduleRecord): Promise<void> {
-  const r = scheduleToRow(schedule);
+/**
+ * Serialises a tick synchronously. The core goes on changing its job and DAG objects while the
+ * transaction waits for the database: read later, a DAG row would count jobs that finished in
+ * ticks not yet committed (and a leader killed in between would leave that DAG running for good).
+ */
+export function tickRows(tick: TickCommit): TickRows {
+  const latest = new Map<string, JobRow>();
+  for (const write of tick.writes) latest.set(write.job.id, jobToRow(write.job));
+  return {
+    jobs: [...latest.values()],
+    events: tick.writes.map((w) => eventToRow(w.event)),
+    dags: (tick.dags ?? []).map(dagToRow),
+    schedules: (tick.schedules ?? []).map(scheduleToRow),
+  };
+}
+
+export async function writeTickRows(client: Queryable, rows: TickRows): Promise<void> {
+  if (rows.jobs.length > 0) {
+    await client.query(
+      UPSERT_JOBS,
+      JOB_COLUMN_NAMES.map((c) => rows.jobs.map((r) => r[c])),
+    );
+  }
+  if (rows.events.length > 0) {
+    await client.query(
+      INSERT_EVENTS,
+      EVENT_COLUMN_NAMES.map((c) => rows.events.map((e) => e[c])),
+    );
+  }
+  for (const r of rows.dags) {
+    await client.query(UPSERT_DAG, [r.id, r.seq, r.name, r.state, r.created_at, r.finished_at, r.total, r.unfinished, r.failed]);
+  }
+  for (const schedule of rows.schedules) await writeScheduleRow(client, schedule);
+}
+
+/** A schedule's row, serialised at once (see tickRows). */
+export function scheduleRow(schedule: ScheduleRecord): ScheduleRow {
+  return scheduleToRow(schedule);
+}
+
+export async function writeScheduleRow(client: Queryable, r: ScheduleRow): Promise<void> {
   await client.query(UPSERT_SCHEDULE, [
     r.id,
     r.name,

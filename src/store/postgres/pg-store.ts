@@ -58,7 +58,8 @@ export class PostgresStore implements AsyncStore {
 
   commitTick(tick: TickCommit): Promise<void> {
     if (tick.writes.length === 0 && (tick.dags ?? []).length === 0 && (tick.schedules ?? []).length === 0) return Promise.resolve();
-    return this.#write((c) => jobs.writeTick(c, tick));
+    const rows = jobs.tickRows(tick);
+    return this.#write((c) => jobs.writeTickRows(c, rows));
   }
 
   appendLogs(lines: readonly LogLine[]): Promise<void> {
@@ -91,7 +92,8 @@ export class PostgresStore implements AsyncStore {
   }
 
   putSchedule(schedule: ScheduleRecord): Promise<void> {
-    return this.#write((c) => jobs.writeSchedule(c, schedule));
+    const row = jobs.scheduleRow(schedule);
+    return this.#write((c) => jobs.writeScheduleRow(c, row));
   }
 
   async deleteSchedule(id: string): Promise<boolean> {
