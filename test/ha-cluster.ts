@@ -14,6 +14,7 @@ import type pg from 'pg';
 import { TitanClient } from '../src/sdk/client.js';
 import { connectTestAdmin, TEST_PG_URL, TestSchemas } from '../src/store/postgres/pg-test-schema.js';
 import { PidRegistry } from '../src/worker/pid-registry.js';
+import { parseDuration } from '../src/common/when.js';
 import { killAndWait, outputOf, TOKEN, until } from './harness.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -179,9 +180,10 @@ export class HaCluster {
       TOKEN,
       '--heartbeat-interval',
       '200',
-      // A worker that hears nothing from its master (a frozen leader) gives up on it after this and dials the list.
+      // How long a new leader waits for workers to claim their jobs (at least two leases: they cannot find it
+      // before the old lease ends), and how long a worker waits on a silent (frozen) master before dialing the list.
       '--heartbeat-timeout',
-      '3000',
+      String(2 * parseDuration(this.leaseTtl, '--lease-ttl') + 2_000),
     ]);
   }
 

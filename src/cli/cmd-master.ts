@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parseLogSize } from '../common/log-cap.js';
 import { parseDuration } from '../common/when.js';
 import { defaultMasterDataDir, parseHostPort, positiveInt, titanHome } from './settings.js';
-import { ReplicatedMaster, type ReplicatedMasterOptions } from './replicated-master.js';
+import { DEFAULT_LEASE_TTL_MS, ReplicatedMaster, type ReplicatedMasterOptions } from './replicated-master.js';
 import { redacted, storeTarget } from './store-target.js';
 import { limitOptionsFrom, withLimitOptions, type LimitFlags } from './limit-flags.js';
 
@@ -234,6 +234,14 @@ export function replicatedOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv
   const leaseTtlMs = ttl === undefined ? undefined : parseDuration(ttl, '--lease-ttl');
   if (leaseTtlMs !== undefined && leaseTtlMs < 300)
     throw new TitanError(ErrorCode.INVALID_REQUEST, `--lease-ttl must be at least 300ms (10s is the default), got "${ttl}"`);
+  // A new leader gives workers one heartbeat timeout to come back and claim their running jobs,
+  // and they cannot find it before the old lease has run out: too short a timeout runs jobs twice.
+  const lease = leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+  if (options.heartbeatTimeoutMs < 2 * lease)
+    throw new TitanError(
+      ErrorCode.INVALID_REQUEST,
+      `--heartbeat-timeout ${options.heartbeatTimeoutMs}ms is too short for --lease-ttl ${lease}ms: after a failover, workers have one heartbeat timeout to find the new leader and claim their jobs, and cannot before the old lease ends; give a heartbeat timeout of at least ${2 * lease}ms, or a shorter lease`,
+    );
   return {
     ...options,
     postgres: { url: store.url, ...(store.schema !== undefined ? { schema: store.schema } : {}) },
