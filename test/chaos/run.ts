@@ -136,6 +136,12 @@ async function settle(workload: Workload, notes: string[]): Promise<{ accepted: 
 
 /** How long a worker may take to learn its job exited and journal the result: a SIGKILL inside it loses the result. */
 const EXIT_NOTICE_WINDOW_MS = 1_000;
+/**
+ * How long a SIGKILLed worker's job processes may outlive it before its watchdog kills them
+ * (docs/RELIABILITY.md: within 1 s): a script ending in that time completed, and its result died
+ * with the worker.
+ */
+const ORPHAN_WINDOW_MS = 1_000;
 
 /**
  * For each job whose script completed more than once: the attempts its ledger saw start and what
@@ -154,14 +160,19 @@ async function explainDoubles(workload: Workload, workerKills: ReadonlyArray<{ w
     // Each line: done <attempt> <epoch ms> <worker id>
     const [, , at, workerId] = (lines(file)[0] ?? '').split(' ');
     const doneAt = Number(at);
-    const kill = workerKills.find((k) => k.workerId === workerId && k.at >= doneAt && k.at - doneAt <= EXIT_NOTICE_WINDOW_MS);
+    const kill = workerKills.find((k) => k.workerId === workerId && k.at - doneAt >= -ORPHAN_WINDOW_MS && k.at - doneAt <= EXIT_NOTICE_WINDOW_MS);
     if (kill !== undefined) atWorkerDeath++;
     const history = await workload.call((c) => c.history(id));
     const events =
       history === null || typeof history === 'string'
         ? 'history unknown'
         : history.events.map((e) => `${e.at % 100_000} ${e.from ?? '-'}>${e.to} a${e.attempt} ${e.workerId ?? '-'} ${e.detail ?? ''}`.trim()).join(' | ');
-    const why = kill !== undefined ? `its worker ${workerId} was SIGKILLed ${kill.at - doneAt} ms after the script completed` : 'unexplained';
+    const why =
+      kill === undefined
+        ? 'unexplained'
+        : kill.at >= doneAt
+          ? `its worker ${workerId} was SIGKILLed ${kill.at - doneAt} ms after the script completed`
+          : `its worker ${workerId} was SIGKILLed ${doneAt - kill.at} ms before the script completed, which it outlived until the watchdog came`;
     notes.push(`completed twice (${why}): ${id} [${lines(file).join('; ')}]: ${events}`);
   }
   return atWorkerDeath;
