@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import { parseLogSize } from '../common/log-cap.js';
 import { parseDuration } from '../common/when.js';
 import { defaultMasterDataDir, parseHostPort, positiveInt, titanHome } from './settings.js';
-import { DEFAULT_LEASE_TTL_MS, ReplicatedMaster, type ReplicatedMasterOptions } from './replicated-master.js';
+import { DEFAULT_LEASE_TTL_MS } from '../leadership/lease-ttl.js';
+import type { ReplicatedMaster, ReplicatedMasterOptions } from './replicated-master.js';
 import { redacted, storeTarget } from './store-target.js';
 import { limitOptionsFrom, withLimitOptions, type LimitFlags } from './limit-flags.js';
 
@@ -253,6 +254,8 @@ export function replicatedOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv
 /** Starts one of several masters on PostgreSQL: a standby until elected (docs/HA.md). */
 export async function runReplicatedMaster(options: ReplicatedMasterOptions): Promise<ReplicatedMaster> {
   boundMasterHeapGrowth();
+  // Loaded only here: a single SQLite master never loads the PostgreSQL client.
+  const { ReplicatedMaster } = await import('./replicated-master.js');
   const master = await ReplicatedMaster.start(options, createLogger('master', process.env.TITAN_LOG_LEVEL ?? 'info'));
   process.stdout.write(
     `titan master (one of several on ${redacted(options.postgres.url)}) listening on ${options.host}:${master.ports.tcp} (data dir ${options.dataDir}); a standby until it leads\n`,

@@ -5,6 +5,7 @@ import type { Logger } from '../common/log.js';
 import { makePrivateDir } from '../common/private-files.js';
 import { holderAddresses, holderText } from '../leadership/holder.js';
 import { Leadership } from '../leadership/leadership.js';
+import { DEFAULT_LEASE_TTL_MS } from '../leadership/lease-ttl.js';
 import { MasterRoster } from '../leadership/master-roster.js';
 import { mastersView } from '../leadership/masters-view.js';
 import type { MastersView } from '../protocol/views.js';
@@ -34,9 +35,6 @@ export interface ReplicatedMasterOptions extends MasterProcessOptions {
   /** How often a standby tries for the lease (a third of the TTL by default). */
   readonly leaseRetryMs?: number;
 }
-
-/** Ten seconds: a leader that stops renewing is replaced within it; a loaded machine misses no renewal (one every 3.3 s). */
-export const DEFAULT_LEASE_TTL_MS = 10_000;
 
 /** How often every master refreshes its row in the `masters` table (one small upsert). */
 export const ANNOUNCE_EVERY_MS = 2_000;

@@ -1,6 +1,6 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { ErrorCode, TitanError } from '../common/errors.js';
-import { SCHEMA_PATTERN } from '../store/postgres/pg-pool.js';
+import { SCHEMA_PATTERN } from '../store/postgres/schema-name.js';
 
 /** Where a master keeps its state: one SQLite file (the default) or a PostgreSQL database shared by several masters. */
 export type StoreTarget = { readonly kind: 'sqlite'; readonly file: string } | { readonly kind: 'postgres'; readonly url: string; readonly schema?: string };

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { pgClientConfig, type PgPoolOptions } from '../store/postgres/pg-pool.js';
+import { DEFAULT_LEASE_TTL_MS } from './lease-ttl.js';
 import { contendForLease, releaseLease, renewLease, type LeaseRow } from './pg-lease.js';
 
 export interface LeadershipOptions extends PgPoolOptions {
@@ -54,7 +55,7 @@ export class Leadership {
     private readonly events: LeadershipEvents,
   ) {
     this.holder = options.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-    this.ttlMs = options.ttlMs ?? 10_000;
+    this.ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
     this.#renewEveryMs = options.renewEveryMs ?? Math.max(1, Math.floor(this.ttlMs / 3));
     this.#retryEveryMs = options.retryEveryMs ?? Math.max(1, Math.floor(this.ttlMs / 3));
   }

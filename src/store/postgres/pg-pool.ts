@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { fencedError } from '../async-store.js';
+import { SCHEMA_PATTERN } from './schema-name.js';
 
 /** int8 (COUNT, BIGINT columns) as a JS number: every value Titan stores is below 2^53. */
 const INT8_OID = 20;
@@ -18,8 +19,7 @@ export interface PgPoolOptions {
   readonly applicationName?: string;
 }
 
-/** Only letters, digits and underscores, so a schema name can be written into SQL unquoted. */
-export const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+export { SCHEMA_PATTERN } from './schema-name.js';
 
 /** What every connection of a master (its pool's, its lease's) is opened with. */
 export function pgClientConfig(url: string, options: PgPoolOptions = {}): pg.ClientConfig {
