@@ -4,8 +4,8 @@
  * on one schema.
  */
 import type { TitanClient } from '../src/sdk/client.js';
-import { BenchCluster } from './cluster.js';
-import { BenchHaCluster } from './ha-cluster.js';
+import { HaCluster } from '../test/ha-cluster.js';
+import { BENCH_TOKEN, BenchCluster } from './cluster.js';
 import { Deadline, now, percentile, sleep, within } from './measure.js';
 import { dispatchLatency, pushJobs } from './titan.js';
 
@@ -48,9 +48,14 @@ export async function sqliteFigures(n: HaShape): Promise<StoreFigures> {
   }
 }
 
+/** Masters as a user runs them: the bench's token, the default log level and heartbeats. */
+function benchHaCluster(leaseTtl: string): HaCluster {
+  return new HaCluster({ leaseTtl, token: BENCH_TOKEN, logLevel: 'info', fastHeartbeats: false });
+}
+
 /** One master with `--store postgres://…` on a schema of its own (dropped after), 1 then 2 workers. */
 export async function postgresFigures(n: HaShape, leaseTtl: string): Promise<StoreFigures> {
-  const cluster = new BenchHaCluster(leaseTtl);
+  const cluster = benchHaCluster(leaseTtl);
   try {
     await cluster.open();
     await cluster.startMaster('pg-m1');
@@ -65,7 +70,7 @@ export async function postgresFigures(n: HaShape, leaseTtl: string): Promise<Sto
 
 export interface FailoverFigures {
   readonly samplesS: number[];
-  /** Kill → a surviving master answers /healthz as the leader and the other as its standby: the election's share of each sample. */
+  /** Kill → a surviving master answers /healthz as the leader and the other, a standby, names it: the election's share of each sample. */
   readonly electedS: number[];
   readonly p50S: number;
   readonly maxS: number;
@@ -78,7 +83,7 @@ export interface FailoverFigures {
  * dispatch and the job itself). The killed master then comes back as a standby before the next try.
  */
 export async function failoverFigures(tries: number, leaseTtl: string, tryLimitMs: number, log: (line: string) => void): Promise<FailoverFigures> {
-  const cluster = new BenchHaCluster(leaseTtl);
+  const cluster = benchHaCluster(leaseTtl);
   try {
     await cluster.open();
     for (const name of ['ha-m1', 'ha-m2', 'ha-m3']) await cluster.startMaster(name);
@@ -112,7 +117,7 @@ export async function failoverFigures(tries: number, leaseTtl: string, tryLimitM
 }
 
 /** Submits one /bin/true through a client given every master and waits until it has succeeded. */
-async function jobAfterKill(cluster: BenchHaCluster, limitMs: number): Promise<void> {
+async function jobAfterKill(cluster: HaCluster, limitMs: number): Promise<void> {
   const deadline = new Deadline('a job submitted after the kill', limitMs);
   const client = await cluster.client(limitMs);
   // A submit whose connection dies under it (the new leader taking its ports' connections over

@@ -6,7 +6,7 @@ import { HaCluster } from './ha-cluster.js';
 
 /** The dashboard's overview on a cluster of two masters (docs/HA.md): a Masters panel names the leader, its epoch and the standby. */
 describe('the dashboard shows the masters of a cluster', () => {
-  const cluster = new HaCluster('2s');
+  const cluster = new HaCluster({ leaseTtl: '2s' });
   let browser: Browser;
 
   before(async () => {

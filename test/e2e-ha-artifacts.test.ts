@@ -11,7 +11,7 @@ import { HaCluster } from './ha-cluster.js';
  * leader runs after that leader dies, planned and fetched through the next one.
  */
 describe('artifacts across a failover', () => {
-  const cluster = new HaCluster('2s');
+  const cluster = new HaCluster({ leaseTtl: '2s' });
 
   before(async () => {
     await cluster.open();

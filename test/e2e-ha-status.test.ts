@@ -9,7 +9,7 @@ import { HaCluster, type HaMaster } from './ha-cluster.js';
  * announced itself in the database — itself with its epoch, the standbys, and those gone.
  */
 describe('titan stats lists the masters of a cluster', () => {
-  const cluster = new HaCluster('2s');
+  const cluster = new HaCluster({ leaseTtl: '2s' });
   let masters: HaMaster[] = [];
 
   before(async () => {

@@ -38,7 +38,7 @@ function lines(file: string): string[] {
 
 describe('several masters on one PostgreSQL', () => {
   // A lease long enough that a loaded machine's stalls do not cost a leader its lease, short enough to keep the failovers quick.
-  const cluster = new HaCluster('4s');
+  const cluster = new HaCluster({ leaseTtl: '4s' });
   let masters: HaMaster[] = [];
 
   before(async () => {

@@ -30,6 +30,19 @@ export interface HaMaster {
   log: string;
 }
 
+export interface HaClusterOptions {
+  /** --lease-ttl of every master. */
+  readonly leaseTtl?: string;
+  readonly token?: string;
+  /** TITAN_LOG_LEVEL of every process; the tests keep their output to warnings, the bench logs as a user's master does. */
+  readonly logLevel?: string;
+  /**
+   * Heartbeats every 200 ms and a timeout of two leases plus 2 s, so the tests run fast (the default); false
+   * keeps the defaults, which the bench measures.
+   */
+  readonly fastHeartbeats?: boolean;
+}
+
 interface Health {
   readonly role?: string;
   readonly epoch?: number;
@@ -44,9 +57,15 @@ export class HaCluster {
   private schemas: TestSchemas | null = null;
   private readonly children = new Set<ChildProcess>();
   private readonly workDirs = new Set<string>();
+  private readonly workers = new Map<string, ChildProcess>();
   private readonly clients: TitanClient[] = [];
 
-  constructor(private readonly leaseTtl = '4s') {
+  private readonly leaseTtl: string;
+  private readonly token: string;
+
+  constructor(private readonly options: HaClusterOptions = {}) {
+    this.leaseTtl = options.leaseTtl ?? '4s';
+    this.token = options.token ?? TOKEN;
     // Jobs run as titan-job under a root worker and leave marker files here.
     chmodSync(this.dir, 0o1777);
     // The keys every master must share (docs/HA.md): made once, copied into each data dir.
@@ -126,21 +145,41 @@ export class HaCluster {
     const workDir = join(this.dir, 'workers', id);
     this.workDirs.add(workDir);
     const tagged = tags !== undefined ? ['--tags', tags] : [];
-    this.spawnTitan(['worker', '--master', this.masterList(), '--id', id, '--work-dir', workDir, '--slots', String(slots), ...tagged], { TITAN_TOKEN: TOKEN });
+    const worker = this.spawnTitan(['worker', '--master', this.masterList(), '--id', id, '--work-dir', workDir, '--slots', String(slots), ...tagged], {
+      TITAN_TOKEN: this.token,
+    });
+    this.workers.set(id, worker);
+    await this.workersHealthy([id]);
+  }
+
+  /** Waits until the leader lists every one of `ids` healthy (after a failover: re-registered with it). */
+  async workersHealthy(ids: readonly string[], timeoutMs = 15_000): Promise<void> {
     const client = await this.client();
-    await until(`worker ${id} to register`, async () => (await client.stats()).workers.some((w) => w.id === id && w.health === 'healthy'));
+    await until(
+      `workers ${ids.join(', ')} healthy at the leader`,
+      async () => {
+        for (const id of ids) if (this.workers.get(id)?.exitCode !== null) throw new Error(`worker ${id} exited`);
+        const stats = await client.stats().catch(() => null);
+        return stats !== null && ids.every((id) => stats.workers.some((w) => w.id === id && w.health === 'healthy'));
+      },
+      timeoutMs,
+    );
   }
 
   /** A client given every master: it follows the leader through failovers. */
-  async client(): Promise<TitanClient> {
-    const client = await TitanClient.connect({ masters: this.masterList(), token: TOKEN, failoverTimeoutMs: 60_000 });
+  async client(failoverTimeoutMs = 60_000): Promise<TitanClient> {
+    const client = await TitanClient.connect({ masters: this.masterList(), token: this.token, failoverTimeoutMs });
     this.clients.push(client);
     return client;
   }
 
+  async killMaster(master: HaMaster): Promise<void> {
+    await killAndWait(master.process, 'SIGKILL');
+  }
+
   cli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
     const [command, ...rest] = args;
-    return outputOf(this.spawnTitan([command ?? '', '--master', this.masterList(), ...rest], { TITAN_TOKEN: TOKEN }));
+    return outputOf(this.spawnTitan([command ?? '', '--master', this.masterList(), ...rest], { TITAN_TOKEN: this.token }));
   }
 
   /** Ends every PostgreSQL session of the master (its pool's and its lease's, named after its pid); how many. */
@@ -177,14 +216,20 @@ export class HaCluster {
       '--data-dir',
       dataDir,
       '--token',
-      TOKEN,
+      this.token,
+      ...(this.options.fastHeartbeats === false ? [] : this.fastHeartbeatFlags()),
+    ]);
+  }
+
+  private fastHeartbeatFlags(): string[] {
+    return [
       '--heartbeat-interval',
       '200',
       // How long a new leader waits for workers to claim their jobs (at least two leases: they cannot find it
       // before the old lease ends), and how long a worker waits on a silent (frozen) master before dialing the list.
       '--heartbeat-timeout',
       String(2 * parseDuration(this.leaseTtl, '--lease-ttl') + 2_000),
-    ]);
+    ];
   }
 
   private async awaitPorts(master: HaMaster): Promise<void> {
@@ -209,7 +254,7 @@ export class HaCluster {
   private spawnTitan(args: readonly string[], env: Record<string, string> = {}): ChildProcess {
     const child = spawn(process.execPath, [MAIN, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, TITAN_HOME: this.dir, TITAN_LOG_LEVEL: 'warn', ...env },
+      env: { ...process.env, TITAN_HOME: this.dir, TITAN_LOG_LEVEL: this.options.logLevel ?? 'warn', ...env },
     });
     child.stderr?.on('data', (c: Buffer) => {
       if (process.env.TITAN_TEST_VERBOSE) process.stderr.write(c);

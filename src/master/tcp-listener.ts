@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { closeServer, listenOn } from '../common/listen.js';
 import type { TLSSocket } from 'node:tls';
 import { isKnownOpcode } from '../protocol/opcodes.js';
 import { Peer } from '../protocol/peer.js';
@@ -38,15 +39,7 @@ export class TcpListener {
         : tlsServer(tls, (socket) => this.acceptSecure(socket));
     if (tls !== null) server.on('tlsClientError', (err, socket) => log.warn({ from: socket.remoteAddress, err: err.message }, 'refused a TLS handshake'));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address();
-    return typeof address === 'object' && address !== null ? address.port : port;
+    return listenOn(server, host, port);
   }
 
   /** A revoked token's open connections end now, not at their next request. */
@@ -57,8 +50,7 @@ export class TcpListener {
   /** Ends every connection, then stops listening. */
   async close(): Promise<void> {
     for (const session of this.sessions) session.close();
-    const server = this.server;
-    if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(this.server);
   }
 
   private acceptSecure(socket: TLSSocket): void {

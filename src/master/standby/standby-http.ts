@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { closeServer, listenOn } from '../../common/listen.js';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { ErrorCode, notLeaderError } from '../../common/errors.js';
@@ -29,21 +30,12 @@ export class StandbyHttp {
       socket.once('close', () => this.sockets.delete(socket));
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address();
-    return typeof address === 'object' && address !== null ? address.port : port;
+    return listenOn(server, host, port);
   }
 
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
-    const server = this.server;
-    if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(this.server);
   }
 
   private answer(req: IncomingMessage, res: ServerResponse): void {

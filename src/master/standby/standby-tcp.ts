@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { closeServer, listenOn } from '../../common/listen.js';
 import { notLeaderError } from '../../common/errors.js';
 import { quietWireLog, type WireLog } from '../../common/wire-log.js';
 import { DEFAULT_BODY_LIMITS, PRE_AUTH_MAX_FRAME, type BodyLimits } from '../../protocol/body-limits.js';
@@ -38,21 +39,12 @@ export class StandbyTcp {
     const tls = this.options.tls ?? null;
     const server = tls === null ? createServer((socket) => this.accept(socket, true)) : tlsServer(tls, (socket) => this.accept(socket, false));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address();
-    return typeof address === 'object' && address !== null ? address.port : port;
+    return listenOn(server, host, port);
   }
 
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
-    const server = this.server;
-    if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(this.server);
   }
 
   private accept(socket: Socket, sniff: boolean): void {
