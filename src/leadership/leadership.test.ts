@@ -148,6 +148,27 @@ void describe('leadership on a PostgreSQL lease', () => {
     assert.equal(standby.leadership.epoch, newEpoch, 'the new leader still leads');
   });
 
+  void test('a leader SIGKILLed is replaced as soon as the server ends its session, long before its lease would run out', async (t) => {
+    const schema = await schemas.create('sigkill');
+    const child = spawn(process.execPath, [join(import.meta.dirname, 'lease-holder-child.js')], {
+      // An hour's lease: the test gives up long before it could expire.
+      env: { ...process.env, TITAN_LEASE_URL: TEST_PG_URL, TITAN_LEASE_SCHEMA: schema, TITAN_LEASE_TTL_MS: '3600000' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    t.after(() => stopChild(child));
+    const lines: string[] = [];
+    createInterface({ input: child.stdout }).on('line', (line) => lines.push(line));
+    await waitFor('the child to lead', () => lines.some((l) => l.startsWith('elected ')));
+    const standby = await master(t, schema, 'standby');
+    standby.leadership.start();
+    await waitFor('the standby to name the leader', () => standby.leadership.lease.live);
+    assert.deepEqual(standby.elected, [], 'a live holder is not replaced');
+
+    child.kill('SIGKILL');
+    await waitFor('the standby to take over', () => standby.elected.length > 0);
+    assert.equal(standby.elected[0], 2, 'the next epoch');
+  });
+
   void test("terminating the leader's database sessions makes it step down at once, and another leads", async (t) => {
     const schema = await schemas.create('terminate');
     const a = await master(t, schema, 'a');

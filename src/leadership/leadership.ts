@@ -13,9 +13,14 @@ export interface LeadershipOptions extends PgPoolOptions {
   readonly ttlMs?: number;
   /** How often the leader renews (a third of the TTL by default: two renewals may fail in a row). */
   readonly renewEveryMs?: number;
-  /** How often a standby tries to take a free or expired lease. */
+  /**
+   * How often a standby looks at the lease, to take it when free, expired or orphaned (its holder died):
+   * every 100 ms by default, a third of the TTL if that is shorter. A look is one unlocked read.
+   */
   readonly retryEveryMs?: number;
 }
+
+const STANDBY_LOOK_EVERY_MS = 100;
 
 export interface LeadershipEvents {
   /** This master leads from now on; fence the store with `epoch` before writing. */
@@ -57,7 +62,7 @@ export class Leadership {
     this.holder = options.holder ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
     this.#renewEveryMs = options.renewEveryMs ?? Math.max(1, Math.floor(this.ttlMs / 3));
-    this.#retryEveryMs = options.retryEveryMs ?? Math.max(1, Math.floor(this.ttlMs / 3));
+    this.#retryEveryMs = options.retryEveryMs ?? Math.max(1, Math.min(STANDBY_LOOK_EVERY_MS, Math.floor(this.ttlMs / 3)));
   }
 
   start(): void {

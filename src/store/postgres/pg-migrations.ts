@@ -191,6 +191,11 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    description: "the lease holder's database session, so a standby replaces a holder that died without waiting out its lease",
+    sql: `ALTER TABLE leader_lease ADD COLUMN backend_pid INTEGER;`,
+  },
 ];
 
 /**
