@@ -24,7 +24,13 @@ const METHOD_PERMISSIONS: Readonly<Record<GrpcMethod, { action: Action; resource
  * nothing for a read.
  */
 export type GrpcAdmission =
-  { readonly refused: Partial<grpc.StatusObject> } | { readonly refused: null; readonly outcome: (result: string) => Committing | undefined | void };
+  | { readonly refused: Partial<grpc.StatusObject> }
+  | {
+      readonly refused: null;
+      /** A change's `received` row committing (PostgreSQL): the call runs once it has. Undefined: run now. */
+      readonly received: Promise<void> | undefined;
+      readonly outcome: (result: string) => Committing | undefined | void;
+    };
 
 export type GrpcGuard = (metadata: grpc.Metadata, method: GrpcMethod, peer: string) => GrpcAdmission;
 
@@ -51,6 +57,12 @@ export function auditedCallback<T>(callback: grpc.sendUnaryData<T>, outcome: (re
       (err: unknown) => callback({ code: grpc.status.INTERNAL, details: (err as Error).message }, null),
     );
   };
+}
+
+/** Runs an admitted call once its `received` row has committed, or answers that commit's failure. */
+export function whenReceived(received: Promise<void> | undefined, run: () => void, failed: (error: Partial<grpc.StatusObject>) => void): void {
+  if (received === undefined) return run();
+  received.then(run, (err: unknown) => failed({ code: grpc.status.INTERNAL, details: `the ledger could not record the call: ${(err as Error).message}` }));
 }
 
 function bearer(metadata: grpc.Metadata): string | undefined {
@@ -81,7 +93,7 @@ export function grpcGuard(security: () => Security): GrpcGuard {
     const permission = METHOD_PERMISSIONS[method];
     try {
       guard.admit(identity, permission, action, source);
-      if (permission.action === 'read') return { refused: null, outcome: () => undefined };
+      if (permission.action === 'read') return { refused: null, received: undefined, outcome: () => undefined };
       guard.receive(identity, action, '', source);
     } catch (err) {
       if (!(err instanceof TitanError)) throw err;
@@ -89,6 +101,6 @@ export function grpcGuard(security: () => Security): GrpcGuard {
       metadataOut.set('titan-code', err.code);
       return { refused: { code: CODES[err.code] ?? grpc.status.INTERNAL, details: err.message, metadata: metadataOut } };
     }
-    return { refused: null, outcome: (result) => guard.record(identity, action, '', source, result) };
+    return { refused: null, received: guard.settled(), outcome: (result) => guard.record(identity, action, '', source, result) };
   };
 }

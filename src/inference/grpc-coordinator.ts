@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
 import { describeIssues } from '../protocol/messages.js';
 import { InferenceOutcomeReport, type InferenceAgentReport } from '../protocol/inference-messages.js';
-import { auditedCallback, grpcResult, type GrpcGuard } from './grpc-auth.js';
+import { auditedCallback, grpcResult, whenReceived, type GrpcGuard } from './grpc-auth.js';
 import { publicKeyView, requestInference, statusView, type InferenceHost } from './service.js';
 
 /** How often a gRPC agent is asked to report (a third of the time after which it is dropped). */
@@ -53,7 +53,14 @@ export function coordinatorHandlers(host: InferenceHost, guard: GrpcGuard): grpc
     const admission = guard(call.metadata, 'RequestInference', call.getPeer());
     if (admission.refused !== null) return answer(admission.refused);
     const callback = auditedCallback(answer, admission.outcome);
-    const r = call.request;
+    whenReceived(
+      admission.received,
+      () => route(call.request, callback),
+      (error) => callback(error),
+    );
+  };
+
+  const route = (r: Record<string, unknown>, callback: grpc.sendUnaryData<unknown>): void => {
     // proto3 sends 0 and "" for unset fields: they mean absent here.
     const body = {
       model: r.model,
@@ -76,7 +83,15 @@ export function coordinatorHandlers(host: InferenceHost, guard: GrpcGuard): grpc
     const admission = guard(call.metadata, 'RegisterAgent', call.getPeer());
     if (admission.refused !== null) return answer(admission.refused);
     const callback = auditedCallback(answer, admission.outcome);
-    const parsed = RegisterAgentBody.safeParse(call.request);
+    whenReceived(
+      admission.received,
+      () => register(call.request, callback),
+      (error) => callback(error),
+    );
+  };
+
+  const register = (request: unknown, callback: grpc.sendUnaryData<unknown>): void => {
+    const parsed = RegisterAgentBody.safeParse(request);
     if (!parsed.success) return callback(fail(grpc.status.INVALID_ARGUMENT, describeIssues(parsed.error)));
     const req = parsed.data;
     const existing = host.inference.registry.agents.get(req.agent_id);
@@ -103,7 +118,8 @@ export function coordinatorHandlers(host: InferenceHost, guard: GrpcGuard): grpc
       return call.emit('error', error);
     };
     let reporter: string | null = null;
-    call.on('data', (message: unknown) => {
+    // Attached once the `received` row has committed: until then the stream holds the reports unread.
+    const read = (message: unknown): boolean | undefined => {
       const parsed = HealthReport.safeParse(message);
       if (!parsed.success) return refuse({ code: grpc.status.INVALID_ARGUMENT, details: describeIssues(parsed.error) });
       const report = parsed.data;
@@ -127,8 +143,9 @@ export function coordinatorHandlers(host: InferenceHost, guard: GrpcGuard): grpc
         if (outcome.success) host.inference.outcome(agent.id, outcome.data, now);
       }
       outcome('ok');
-      call.write({ agent_id: agent.id, status: agent.status, reason: agent.health.reason });
-    });
+      return call.write({ agent_id: agent.id, status: agent.status, reason: agent.health.reason });
+    };
+    whenReceived(admission.received, () => call.on('data', read), refuse);
     const gone = (): void => {
       outcome('ok: the stream ended before any report');
       if (reporter !== null) host.inference.remove(reporter, 'its ReportHealth stream ended');

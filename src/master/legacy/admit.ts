@@ -17,7 +17,7 @@ function roleFor(action: Action): Role | undefined {
  * Serves one v1 request as `identity`: the opcode's permission (legacy-permissions.ts), the pure
  * `can` and the rate limit through `master.security.admit` (a refusal writes its ledger row
  * there), then the handler; a request that is not a read gets its `received` ledger row before
- * the handler runs and one with its outcome and the ids it created after. Never throws: everything becomes the original's `ERROR: …` text.
+ * the handler runs (committed first, on PostgreSQL) and one with its outcome and the ids it created after. Never throws: everything becomes the original's `ERROR: …` text.
  */
 export async function serveLegacyRequest(
   master: LegacyHost & Pick<Master, 'security'>,
@@ -40,6 +40,9 @@ export async function serveLegacyRequest(
   if (isAudited(requirement)) {
     try {
       master.security.receive(identity, action, targetOf(requirement), source);
+      // On PostgreSQL the row commits asynchronously: the change runs only once it is durable, as over TCP.
+      const received = master.security.settled();
+      if (received !== undefined) await received;
     } catch (err) {
       return fail((err as Error).message, ErrorCode.INTERNAL);
     }
