@@ -1,6 +1,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClusterStatsView, MasterEntryView } from '../src/protocol/views.js';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { PRIVATE_KEY_FILE } from '../src/inference/keys.js';
 import { killAndWait, until } from './harness.js';
 import { HaCluster, type HaMaster } from './ha-cluster.js';
 
@@ -20,6 +23,12 @@ describe('titan stats lists the masters of a cluster', () => {
 
   const address = (m: HaMaster): string => `127.0.0.1:${m.port}`;
   const byAddress = (stats: ClusterStatsView, m: HaMaster): MasterEntryView | undefined => stats.masters?.masters.find((e) => e.tcp === address(m));
+
+  async function publicKey(master: HaMaster): Promise<unknown> {
+    const res = await fetch(`http://127.0.0.1:${master.httpPort}/api/v1/public-key`);
+    assert.equal(res.status, 200);
+    return res.json();
+  }
 
   async function stats(): Promise<ClusterStatsView> {
     const result = await cluster.cli(['stats', '--json']);
@@ -55,9 +64,11 @@ describe('titan stats lists the masters of a cluster', () => {
   test('after the leader is SIGKILLed another leads at a higher epoch, and the dead one is shown gone', async () => {
     const before = (await stats()).masters!.epoch;
     const dead = await cluster.leader();
+    const routingKey = await publicKey(dead);
     await killAndWait(dead.process, 'SIGKILL');
     const next = await cluster.leader();
     assert.notEqual(next, dead);
+    assert.deepEqual(await publicKey(next), routingKey, 'inference routing tokens signed by the old leader verify with the new one’s key');
     const shown = await until(
       'the dead leader shown as gone',
       async () => {
@@ -72,5 +83,14 @@ describe('titan stats lists the masters of a cluster', () => {
     assert.equal(byAddress(shown, next)?.epoch, view.epoch);
     assert.equal(masters.filter((m) => m !== dead && m !== next).map((m) => byAddress(shown, m)?.role)[0], 'standby');
     assert.ok(byAddress(shown, dead)!.lastSeenMsAgo >= 10_000);
+  });
+
+  test('a master whose inference signing key is not the cluster’s refuses to start, naming the file to copy', async () => {
+    const dataDir = cluster.dataDirFor('odd-key');
+    rmSync(join(dataDir, PRIVATE_KEY_FILE)); // it makes a key of its own at start
+    const refused = await cluster.masterUntilExit(dataDir);
+    assert.notEqual(refused.code, 0);
+    const named = `${PRIVATE_KEY_FILE} (${join(dataDir, PRIVATE_KEY_FILE)}) differs from the one the other masters on this store use`;
+    assert.ok(refused.stderr.includes(named), refused.stderr);
   });
 });

@@ -5,12 +5,13 @@
  * workers' pid registries, drops the schema and removes the dir.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { PRIVATE_KEY_FILE as INFERENCE_KEY_FILE } from '../src/inference/keys.js';
 import { TitanClient } from '../src/sdk/client.js';
 import { connectTestAdmin, TEST_PG_URL, TestSchemas } from '../src/store/postgres/pg-test-schema.js';
 import { PidRegistry } from '../src/worker/pid-registry.js';
@@ -18,7 +19,8 @@ import { parseDuration } from '../src/common/when.js';
 import { killAndWait, outputOf, TOKEN, until } from './harness.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const KEY_FILES = ['audit.key', 'job-token.key'];
+const RANDOM_KEY_FILES = ['audit.key', 'job-token.key'];
+const KEY_FILES = [...RANDOM_KEY_FILES, INFERENCE_KEY_FILE];
 
 export interface HaMaster {
   readonly name: string;
@@ -70,7 +72,13 @@ export class HaCluster {
     chmodSync(this.dir, 0o1777);
     // The keys every master must share (docs/HA.md): made once, copied into each data dir.
     mkdirSync(join(this.dir, 'keys'));
-    for (const file of KEY_FILES) writeFileSync(join(this.dir, 'keys', file), randomBytes(32).toString('hex'), { mode: 0o600 });
+    for (const file of RANDOM_KEY_FILES) writeFileSync(join(this.dir, 'keys', file), randomBytes(32).toString('hex'), { mode: 0o600 });
+    const rsa = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    writeFileSync(join(this.dir, 'keys', INFERENCE_KEY_FILE), rsa.privateKey, { mode: 0o600 });
   }
 
   /** Creates the schema the masters share (dropped by close). */
@@ -90,13 +98,24 @@ export class HaCluster {
 
   /** Starts a master process (a standby until it leads); resolves once its ports are bound. */
   async startMaster(name: string): Promise<HaMaster> {
-    const dataDir = join(this.dir, name);
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    for (const file of KEY_FILES) copyFileSync(join(this.dir, 'keys', file), join(dataDir, file));
+    const dataDir = this.dataDirFor(name);
     const master: HaMaster = { name, dataDir, process: this.spawnMaster(dataDir, 0, 0), port: 0, httpPort: 0, log: '' };
     await this.awaitPorts(master);
     this.masters.push(master);
     return master;
+  }
+
+  /** A data dir holding the cluster's secrets, as an operator prepares one. */
+  dataDirFor(name: string): string {
+    const dataDir = join(this.dir, name);
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    for (const file of KEY_FILES) copyFileSync(join(this.dir, 'keys', file), join(dataDir, file));
+    return dataDir;
+  }
+
+  /** Runs a master on `dataDir` until it exits: for one that must refuse to start. */
+  masterUntilExit(dataDir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return outputOf(this.spawnMaster(dataDir, 0, 0));
   }
 
   /** Starts a killed master again on its data dir and its ports. */

@@ -1,3 +1,4 @@
+import { PRIVATE_KEY_FILE as INFERENCE_KEY_FILE, signingKeyPems } from '../inference/keys.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +82,8 @@ export class ReplicatedMaster {
       { name: 'cluster token', file: options.token !== undefined ? '--token' : inDataDir('token'), value: this.token },
       { name: AUDIT_KEY_FILE, file: inDataDir(AUDIT_KEY_FILE), value: loadSecurityKey(options.dataDir, AUDIT_KEY_FILE) },
       { name: JOB_TOKEN_KEY_FILE, file: inDataDir(JOB_TOKEN_KEY_FILE), value: loadSecurityKey(options.dataDir, JOB_TOKEN_KEY_FILE) },
+      // Signs inference routing tokens: agents verify them with the key they fetched from whichever master led.
+      { name: INFERENCE_KEY_FILE, file: inDataDir(INFERENCE_KEY_FILE), value: signingKeyPems(options.dataDir).privatePem },
     ];
     this.ports = { tcp: options.port, http: options.http?.port ?? 0 };
     this.roster = new MasterRoster(options.postgres.url, {
