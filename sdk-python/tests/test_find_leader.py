@@ -140,35 +140,48 @@ class FindingTheLeaderTests(unittest.TestCase):
 
     def test_a_submit_refused_with_e_not_leader_runs_exactly_once_on_the_named_leader(self):
         refused = []
-
-        def deposed(conn):
-            """A master that lost its lease after AUTH: everything else is E_NOT_LEADER naming the leader."""
-            try:
-                while True:
-                    _version, opcode, flags, length = decode_header(read_exact(conn, 8))
-                    rid, body = decode_envelope(opcode, flags, read_exact(conn, length))
-                    if opcode == Op.AUTH:
-                        conn.sendall(encode_frame(opcode, RESPONSE, rid, {"ok": True, "heartbeatIntervalMs": 2000}))
-                        continue
-                    if opcode == Op.ARTIFACT_PUT:  # stored before it lost the lease: the leader has these bytes too
-                        digest = hashlib.sha256(base64.b64decode(body["data"])).hexdigest()
-                        conn.sendall(encode_frame(opcode, RESPONSE, rid, {"hash": digest}))
-                        continue
-                    if opcode == Op.DAG_SUBMIT:
-                        refused.append(rid)
-                    error = {"code": "E_NOT_LEADER", "message": "lost the lease", "leader": self.leader}
-                    conn.sendall(encode_frame(opcode, RESPONSE | ERROR, rid, error))
-            except (EOFError, OSError):
-                conn.close()
-
         observer = self.cluster.client()
         observer.upload_file(os.path.join(self.dir, "hello.py"))
-        fake = Listener(deposed)
+        fake = Listener(deposed_master(self.leader, refused))
         self.addCleanup(fake.close)
         name = f"once{int(time.time() * 1000)}"
         job_id = self.run_hello(self.client([fake.address, self.leader]), name)
-        self.assertEqual(len(refused), 1)
+        self.assertEqual([opcode for opcode, _ in refused if opcode == Op.DAG_SUBMIT], [Op.DAG_SUBMIT])
         self.assertEqual([j["id"] for j in observer.list_jobs(limit=1000) if j["id"].endswith(f".{name}")], [job_id])
+
+    def test_log_reads_and_follows_refused_with_e_not_leader_go_on_at_the_named_leader(self):
+        job_id = self.run_hello(self.cluster.client(), f"logs{int(time.time() * 1000)}")
+        refused = []
+        fake = Listener(deposed_master(self.leader, refused))
+        self.addCleanup(fake.close)
+        self.assertIn("hello from the leader", [line["line"] for line in self.client([fake.address, self.leader]).logs(job_id)])
+        self.assertEqual(list(self.client([fake.address, self.leader]).follow_logs(job_id)), ["hello from the leader"])
+        self.assertEqual([opcode for opcode, _ in refused if opcode == Op.JOB_LOGS], [Op.JOB_LOGS, Op.JOB_LOGS])
+
+
+def deposed_master(leader, refused):
+    """Serves a connection as a master that lost its lease after AUTH: every request but an artifact upload
+    is answered E_NOT_LEADER naming `leader`, and recorded in `refused` as (opcode, body)."""
+
+    def serve(conn):
+        try:
+            while True:
+                _version, opcode, flags, length = decode_header(read_exact(conn, 8))
+                rid, body = decode_envelope(opcode, flags, read_exact(conn, length))
+                if opcode == Op.AUTH:
+                    conn.sendall(encode_frame(opcode, RESPONSE, rid, {"ok": True, "heartbeatIntervalMs": 2000}))
+                    continue
+                if opcode == Op.ARTIFACT_PUT:  # stored before it lost the lease: the leader has these bytes too
+                    digest = hashlib.sha256(base64.b64decode(body["data"])).hexdigest()
+                    conn.sendall(encode_frame(opcode, RESPONSE, rid, {"hash": digest}))
+                    continue
+                refused.append((opcode, body))
+                error = {"code": "E_NOT_LEADER", "message": "lost the lease", "leader": leader}
+                conn.sendall(encode_frame(opcode, RESPONSE | ERROR, rid, error))
+        except (EOFError, OSError):
+            conn.close()
+
+    return serve
 
 
 class WaitAcrossAMasterRestartTests(unittest.TestCase):

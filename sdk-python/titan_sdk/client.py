@@ -379,43 +379,56 @@ class TitanClient(KvMixin, SecurityMixin, RolloutMixin):
         """{uptimeMs, workers, queues, jobs}: the cluster at a glance."""
         return self._call(Op.CLUSTER_STATS, {})
 
+    def _read_stream(self, opcode, body_of, **options):
+        """Yields the chunks of a read-only stream, opened again with body_of() (which resumes after what was
+        yielded) when the connection is lost or the master no longer leads, as _call resends a read."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                conn = self._connection()  # finding the leader has its own rounds and time bound
+            except TitanError as err:
+                if not (err.connection_lost and attempt == 1 and len(self._masters) == 1):
+                    raise
+                continue
+            try:
+                chunks = conn.stream(opcode, body_of(), **options)
+                with contextlib.closing(chunks):  # leaving early cancels the stream on the master
+                    yield from chunks
+                return
+            except TitanError as err:
+                if attempt == MAX_ATTEMPTS:
+                    raise
+                if err.code in (E_NOT_LEADER, E_FENCED):
+                    self._prefer = err.leader
+                    self.close()  # the next connection goes to the leader it named first
+                elif not (err.connection_lost and (attempt == 1 or len(self._masters) > 1)):
+                    raise
+
     def logs(self, job_id, after_seq=0):
         """The job's stored log lines as dicts {seq, attempt, stream, at, line}."""
         jid = self._resolve(job_id)
-        for attempt in (1, 2):
-            try:
-                lines = []
-                for chunk in self._connection().stream(Op.JOB_LOGS, {"jobId": jid, "afterSeq": after_seq, "follow": False},
-                                                       chunk_timeout=self.timeout):
-                    lines.extend(chunk.get("lines") or [])
-                return lines
-            except TitanError as err:
-                if not err.connection_lost or attempt == 2:
-                    raise
-        return []
+        lines = []
+
+        def resume():
+            return {"jobId": jid, "afterSeq": lines[-1]["seq"] if lines else after_seq, "follow": False}
+
+        for chunk in self._read_stream(Op.JOB_LOGS, resume, chunk_timeout=self.timeout):
+            lines.extend(chunk.get("lines") or [])
+        return lines
 
     def fetch_logs(self, job_id):
         """Everything the job printed so far (stdout and stderr, in order) as one text."""
         return "\n".join(line["line"] for line in self.logs(job_id))
 
     def follow_logs(self, job_id, after_seq=0):
-        """Yields the job's output lines as they are written, until the job is final. Closing the generator stops it."""
+        """Yields the job's output lines as they are written, until the job is final. Closing the generator stops it.
+
+        Through a lost connection or a failover it goes on after the last line it yielded: each line once."""
         jid = self._resolve(job_id)
-        seq = after_seq
-        reconnected = False
-        while True:
-            try:
-                chunks = self._connection().stream(Op.JOB_LOGS, {"jobId": jid, "afterSeq": seq, "follow": True})
-                with contextlib.closing(chunks):  # leaving early cancels the stream on the master
-                    for chunk in chunks:
-                        for line in chunk.get("lines") or []:
-                            seq = max(seq, line.get("seq", seq))
-                            yield line["line"]
-                return
-            except TitanError as err:
-                if not err.connection_lost or reconnected:
-                    raise
-                reconnected = True
+        seen = [after_seq]
+        for chunk in self._read_stream(Op.JOB_LOGS, lambda: {"jobId": jid, "afterSeq": seen[0], "follow": True}):
+            for line in chunk.get("lines") or []:
+                seen[0] = max(seen[0], line.get("seq", seen[0]))
+                yield line["line"]
 
     # -- services ----------------------------------------------------------------------------
 
