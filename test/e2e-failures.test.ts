@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, killAndWait, until } from './harness.js';
 
@@ -51,6 +51,34 @@ test('a master killed with SIGKILL mid-run and restarted loses nothing and runs 
   const runs = readdirSync(ledger).map((f) => f.split('.')[0]);
   assert.equal(runs.length, jobIds.length, `each job ran exactly once; ledger: ${runs.sort().join(' ')}`);
   assert.deepEqual(new Set(runs), new Set(jobIds));
+});
+
+test('what a job prints while its worker has no master reaches the next master, in order, each line once', async (t) => {
+  const cluster = new Cluster();
+  t.after(() => cluster.close());
+  await cluster.startMaster();
+  await cluster.startWorker('w1', { slots: 1 });
+  const client = await cluster.client();
+  const dir = cluster.sharedFolder('gap');
+  const waitFor = (name: string): string => `while [ ! -e ${dir}/${name} ]; do sleep 0.05; done`;
+  const { jobId } = await client.submit({
+    command: `sh -c 'echo before; ${waitFor('go')}; echo during-1; echo during-2 >&2; echo during-3; touch ${dir}/printed; ${waitFor('end')}; echo after'`,
+  });
+  await until('the first line to be stored', async () => (await client.logs(jobId)).some((l) => l.line === 'before'));
+  await cluster.killMaster();
+  writeFileSync(join(dir, 'go'), '');
+  await until('the job to print while there is no master', async () => existsSync(join(dir, 'printed')));
+  await cluster.startMaster();
+  writeFileSync(join(dir, 'end'), '');
+  const after = await cluster.client();
+  const job = await after.wait(jobId);
+  assert.equal(job.state, 'succeeded');
+  assert.equal(job.attempt, 1, 'adopted, not run again');
+  const lines = await after.logs(jobId);
+  // Two pipes: each stream's lines keep their order; between the streams there is no order to keep.
+  const of = (stream: string): string[] => lines.filter((l) => l.stream === stream).map((l) => l.line);
+  assert.deepEqual(of('stdout'), ['before', 'during-1', 'during-3', 'after']);
+  assert.deepEqual(of('stderr'), ['during-2']);
 });
 
 test('a thousand malformed frames never stop the master from serving', async (t) => {

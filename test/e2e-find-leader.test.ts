@@ -201,7 +201,7 @@ describe('waiting clients across a master restart', () => {
     assert.notEqual(current, old);
   }
 
-  /** Lines a job prints while its worker has no master are not sent (they stay in the worker's log file): wait for its first. */
+  /** The job is under way once its first line is stored: the master is killed mid-run. */
   async function untilPrinted(client: TitanClient, jobId: string): Promise<void> {
     await until('the job to print', async () => (await client.logs(jobId)).length > 0);
   }

@@ -210,7 +210,7 @@ class WaitAcrossAMasterRestartTests(unittest.TestCase):
         client = TitanClient(masters=[old_leader, self.standby_address], token=TOKEN)
         self.addCleanup(client.close)
         job_id = client.submit_job(TitanJob("slow", os.path.join(self.dir, "slow.py")))
-        # Lines a job prints while its worker has no master are not sent (they stay in the worker's log file): print first.
+        # The job is under way once its first line is stored: the master is killed mid-run.
         until("the job to print", lambda: client.logs(job_id))
         outcome = {}
 

@@ -6,6 +6,7 @@ import type { Executor, RunningJob, SpawnInfo } from './executor.js';
 import { prepareJob, startJob, type RunnerContext } from './job-runner.js';
 import type { DockerEngine } from './docker/engine.js';
 import { DockerJob } from './docker/docker-job.js';
+import { OutputBacklog } from './output-backlog.js';
 import type { OutputLine } from './output-lines.js';
 import type { PidRegistry } from './pid-registry.js';
 import { ServiceSupervisor } from './service-supervisor.js';
@@ -72,9 +73,18 @@ export class Attempts {
     return [...this.held.values()].flatMap((h) => (h.process instanceof DockerJob ? [h.process] : []));
   }
 
-  /** After a (re)registration: the reports the previous connection did not get acknowledged. */
-  resendReports(): void {
-    for (const held of this.held.values()) if (held.report !== null) this.sendReport(held);
+  /**
+   * After a (re)registration: the output printed while there was no master, then the reports the
+   * previous connection did not get acknowledged.
+   */
+  afterRegistration(): void {
+    const peer = this.deps.master();
+    for (const held of this.held.values()) {
+      if (peer !== null && !held.backlog.empty) {
+        for (const lines of held.backlog.take()) peer.notify(Opcode.JOB_LOG_LINES, { jobId: held.jobId, attempt: held.attempt, lines });
+      }
+      if (held.report !== null) this.sendReport(held);
+    }
   }
 
   /**
@@ -92,6 +102,7 @@ export class Attempts {
         deadline: null,
         leaseExpired: false,
         reportRefused: false,
+        backlog: new OutputBacklog(),
       });
     }
     if (reports.length > 0)
@@ -115,12 +126,16 @@ export class Attempts {
       deadline: null,
       leaseExpired: false,
       reportRefused: false,
+      backlog: new OutputBacklog(),
       ...(job.dagId !== undefined ? { dagId: job.dagId } : {}),
     };
     this.held.set(job.jobId, held);
     this.deps.watchdog.started(job.jobId, job.attempt); // before the spawn: a crash during it leaves nothing behind
     const onLines = (lines: OutputLine[]): void => {
-      this.deps.master()?.notify(Opcode.JOB_LOG_LINES, { jobId: job.jobId, attempt: job.attempt, lines });
+      const peer = this.deps.master();
+      // Behind a backlog, lines wait their turn: the next registration sends it first, in order.
+      if (peer === null || !held.backlog.empty) held.backlog.keep(lines);
+      else peer.notify(Opcode.JOB_LOG_LINES, { jobId: job.jobId, attempt: job.attempt, lines });
     };
     if (job.service !== undefined) {
       // A fixed port is free again only once the previous attempt's processes are gone.

@@ -1,5 +1,6 @@
 import type { JobFinishedReport } from '../protocol/messages.js';
 import type { Logger } from '../common/log.js';
+import type { OutputBacklog } from './output-backlog.js';
 import type { RunningJob, SpawnInfo } from './executor.js';
 import type { PidRegistry } from './pid-registry.js';
 import type { ServiceSupervisor } from './service-supervisor.js';
@@ -21,6 +22,8 @@ export interface HeldJob {
   reportRefused: boolean;
   /** Its DAG run's shared folder is in use while it is held. */
   readonly dagId?: string;
+  /** What it printed while the worker had no master, sent after the next registration. */
+  readonly backlog: OutputBacklog;
 }
 
 /** Where a held service is, for a master that restarted and lost track of it. */

@@ -260,7 +260,7 @@ export class Worker {
     if (this.inference !== null && typeof registered.inferencePublicKey === 'string') await this.inference.setPublicKey(registered.inferencePublicKey);
     this.log.info({ workerId: this.id, holding: this.attempts.size }, 'registered with the master');
     if (this.draining) await peer.request(Opcode.WORKER_DRAINING, {}).catch(() => undefined);
-    this.attempts.resendReports();
+    this.attempts.afterRegistration();
     this.stopHeartbeat();
     const beat = (): void => {
       // Left out: finished attempts whose report is in flight; kept: those whose report was refused (a full disk).
