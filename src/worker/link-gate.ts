@@ -4,8 +4,8 @@ import type { OutputGate } from './output-flow.js';
 /**
  * Open while the link to the master absorbs what is written to it. When its socket buffer is
  * full, jobs' pipes stop being read until it drains, so a job printing without end costs the
- * worker a bounded buffer instead of its memory. With no link, lines are dropped (as always), so
- * the gate is open.
+ * worker a bounded buffer instead of its memory. With no link, lines go to the attempt's bounded
+ * backlog (output-backlog.ts), past which they are counted, not kept, so the gate is open.
  */
 export class LinkGate implements OutputGate {
   #waiters: Array<() => void> = [];
