@@ -12,14 +12,18 @@ export interface RecoveryReads {
   readonly dags: Dag[];
   /** The states of pending jobs' parents that are already final (so no longer active). */
   readonly parentStates: Map<string, JobState>;
+  /** Jobs of DAG admissions that never sealed (the master died between their chunks), deleted before the reads. */
+  readonly unsealedDropped: number;
 }
 
 export async function readForRecovery(
-  store: Pick<AsyncStore, 'maxJobSeq' | 'maxDagSeq' | 'loadActiveJobs' | 'loadActiveDags' | 'jobStates'>,
+  store: Pick<AsyncStore, 'maxJobSeq' | 'maxDagSeq' | 'loadActiveJobs' | 'loadActiveDags' | 'jobStates' | 'dropUnsealedDagJobs'>,
 ): Promise<RecoveryReads> {
+  // Never acknowledged and never dispatched: none of such a run may run, so it goes before anything is read.
+  const unsealedDropped = await store.dropUnsealedDagJobs();
   const [lastJobSeq, lastDagSeq, active, dags] = await Promise.all([store.maxJobSeq(), store.maxDagSeq(), store.loadActiveJobs(), store.loadActiveDags()]);
   const activeIds = new Set(active.map((j) => j.id));
   const finishedParents = active.flatMap((j) => (j.state === 'pending' ? (j.spec.parents ?? []) : [])).filter((p) => !activeIds.has(p));
   const parentStates = await store.jobStates([...new Set(finishedParents)]);
-  return { lastJobSeq, lastDagSeq, active, dags, parentStates };
+  return { lastJobSeq, lastDagSeq, active, dags, parentStates, unsealedDropped };
 }
