@@ -15,7 +15,7 @@ import type { Master } from './master.js';
 /** What planning, submitting and showing DAG jobs use. */
 export type DagHost = Pick<Master, 'reads' | 'commands' | 'artifacts'>;
 
-type DagJob = z.output<typeof DagJobRequest>;
+export type DagJob = z.output<typeof DagJobRequest>;
 
 export function toDagView(dag: Dag): DagView {
   return {
@@ -103,33 +103,61 @@ export async function readDagHistory(master: Pick<DagHost, 'reads'>, dagId: stri
   return { keys: new Set(stored.map((j) => j.id.slice(dagId.length + 1))), states: new Map(stored.map((j) => [j.id, j.state])) };
 }
 
+/** A request's jobs checked as a whole and put in the order the core attaches them (parents first). */
+export interface OrderedDagJobs {
+  readonly dagId: string;
+  /** With the fallback edges added to their parents. */
+  readonly ordered: readonly DagJob[];
+  /** As requested (approval gates inserted), by key. */
+  readonly byKey: ReadonlyMap<string, DagJob>;
+  readonly fallbacks: ReadonlyMap<string, string[]>;
+}
+
 /**
- * Validates jobs for a DAG (new, or running with `history`) and turns them into specs in an order
- * the core can attach (parents first). Throws, naming the problem, before anything is submitted.
+ * The checks of a DAG's jobs that need the whole request (new run, or running with `history`):
+ * keys, on_failure, parents and cycles. Linear; throws naming the problem.
  */
-export function planDagJobs(master: DagHost, dagId: string, requested: readonly DagJob[], history: DagHistory = NEW_DAG): PlannedJob[] {
+export function orderDagJobs(dagId: string, requested: readonly DagJob[], history: DagHistory = NEW_DAG): OrderedDagJobs {
   const known = history.keys;
   const jobs = withHitlGates(requested, known);
   for (const job of jobs) {
     if (known.has(job.key)) throw new TitanError(ErrorCode.INVALID_REQUEST, `DAG ${dagId} already has a job ${job.key}; pick another key`);
   }
+  const keys = new Set(jobs.map((j) => j.key));
   const fallbacks = new Map<string, string[]>();
   for (const job of jobs) {
     if (job.onFailure === undefined) continue;
-    if (!jobs.some((j) => j.key === job.onFailure))
+    if (!keys.has(job.onFailure))
       throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${job.key} names on_failure ${job.onFailure}, which is not in this batch`);
     fallbacks.set(job.onFailure, [...(fallbacks.get(job.onFailure) ?? []), job.key]);
   }
   const withFallbackEdges = jobs.map((j) => ({ ...j, parents: parentsOf(j, fallbacks) }));
   const ordered = topologicalOrder(withFallbackEdges, known);
-  for (const job of ordered) {
-    checkRunnable(job, `job ${job.key}`);
-    if (job.run.kind === 'script' && !master.artifacts.has(job.run.artifact)) {
-      throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `script ${job.run.fileName} of job ${job.key} was not uploaded: ARTIFACT_PUT it first`);
-    }
+  return { dagId, ordered, byKey: new Map(jobs.map((j) => [j.key, j])), fallbacks };
+}
+
+/** The checks of one job alone: it can run here, and its script was uploaded. */
+export function checkDagJob(master: Pick<DagHost, 'artifacts'>, job: DagJob): void {
+  checkRunnable(job, `job ${job.key}`);
+  if (job.run.kind === 'script' && !master.artifacts.has(job.run.artifact)) {
+    throw new TitanError(ErrorCode.UNKNOWN_ARTIFACT, `script ${job.run.fileName} of job ${job.key} was not uploaded: ARTIFACT_PUT it first`);
   }
-  const byKey = new Map(jobs.map((j) => [j.key, j]));
-  return ordered.map((job) => ({ id: dagJobId(dagId, job.key), spec: dagJobSpecOf(dagId, byKey.get(job.key)!, fallbacks.get(job.key) ?? []) }));
+}
+
+/** One ordered job as the core takes it. */
+export function planOne(jobs: OrderedDagJobs, job: DagJob): PlannedJob {
+  return { id: dagJobId(jobs.dagId, job.key), spec: dagJobSpecOf(jobs.dagId, jobs.byKey.get(job.key)!, jobs.fallbacks.get(job.key) ?? []) };
+}
+
+/**
+ * Validates jobs for a DAG (new, or running with `history`) and turns them into specs in an order
+ * the core can attach (parents first). Throws, naming the problem, before anything is submitted.
+ * `dag-admission.ts` does the same a slice per turn of the loop, for large requests.
+ */
+export function planDagJobs(master: DagHost, dagId: string, requested: readonly DagJob[], history: DagHistory = NEW_DAG): PlannedJob[] {
+  const jobs = orderDagJobs(dagId, requested, history);
+  for (const job of jobs.ordered) checkDagJob(master, job);
+  return jobs.ordered.map((job) => planOne(jobs, job));
 }
 
 /**
@@ -143,17 +171,24 @@ export function submitPlanned(
   owner: JobOwner | undefined,
   history: DagHistory = NEW_DAG,
 ): string[] {
-  const inBatch = new Set(planned.map((p) => p.id));
+  const finishedParents = finishedParentsOf(master, planned, history);
+  const now = Date.now();
+  for (const job of planned) effects.push(...master.commands.submit(job.id, owner === undefined ? job.spec : { ...job.spec, owner }, now, finishedParents));
+  return planned.map((p) => p.id);
+}
+
+/** The parents outside the batch that already finished (so are no longer in memory), with their states from `history`. */
+export function finishedParentsOf(master: Pick<DagHost, 'reads'>, planned: readonly PlannedJob[], history: DagHistory): Map<string, JobState> {
   const finishedParents = new Map<string, JobState>();
+  if (history.states.size === 0) return finishedParents;
+  const inBatch = new Set(planned.map((p) => p.id));
   for (const p of planned) {
     for (const id of p.spec.parents ?? []) {
       const state = history.states.get(id);
       if (!inBatch.has(id) && master.reads.job(id) === undefined && state !== undefined) finishedParents.set(id, state);
     }
   }
-  const now = Date.now();
-  for (const job of planned) effects.push(...master.commands.submit(job.id, owner === undefined ? job.spec : { ...job.spec, owner }, now, finishedParents));
-  return planned.map((p) => p.id);
+  return finishedParents;
 }
 
 /** The run and its jobs as clients see them: the in-memory run and jobs while active, else the stored ones. */
