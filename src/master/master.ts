@@ -182,8 +182,7 @@ export class Master {
         this.apply(this.scheduler.adoptionDeadlinePassed(Date.now()));
       });
     }
-    if (unsealedDropped > 0)
-      this.log.warn({ jobs: unsealedDropped }, 'dropped the jobs of a DAG submission that was cut short before it was committed (never acknowledged)');
+    if (unsealedDropped > 0) this.log.warn({ jobs: unsealedDropped }, 'dropped the jobs of a DAG submission that was cut short (never acknowledged)');
     this.log.info({ active: active.length, dags: dags.length, awaitingWorkers: held }, 'state recovered from the store');
     this.loopLag.start();
     this.retention.start();
