@@ -1,6 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, TitanError } from '../common/errors.js';
+import { runStepsInTurns } from '../common/steps.js';
 import type { Effect } from '../core/effects.js';
 import { DagAddJobsRequest, DagSubmitRequest } from '../protocol/messages.js';
 import { bothDelayAndAt } from '../protocol/parse-body.js';
@@ -8,12 +9,12 @@ import { parseDagJobsBody } from '../protocol/parse-body-sliced.js';
 import type { IncomingMessage } from '../protocol/replier.js';
 import { ownerOf } from '../security/policy.js';
 import type { ClientContext } from './client-context.js';
+import { orderSteps } from './dag-order.js';
 import type { JobOwner } from '../core/job.js';
 import {
   checkDagJob,
   finishedParentsOf,
   NEW_DAG,
-  orderDagJobs,
   planOne,
   readDagHistory,
   submitPlanned,
@@ -37,7 +38,7 @@ export const PLAN_SLICE_JOBS = 1_000;
  * between. Scripts are looked up again at the end, as one may have been collected meanwhile.
  */
 export async function planDagJobsInSlices(master: DagHost, dagId: string, requested: readonly DagJob[], history: DagHistory = NEW_DAG): Promise<PlannedJob[]> {
-  const jobs = orderDagJobs(dagId, requested, history);
+  const jobs = await runStepsInTurns(orderSteps(dagId, requested, history));
   const { ordered } = jobs;
   for (let at = 0; at < ordered.length; at += PLAN_SLICE_JOBS) {
     if (at > 0) await nextTurn();
