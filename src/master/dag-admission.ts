@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, TitanError } from '../common/errors.js';
-import { runStepsInTurns } from '../common/steps.js';
+import { runSteps, runStepsInTurns } from '../common/steps.js';
 import type { Effect } from '../core/effects.js';
 import { DagAddJobsRequest, DagSubmitRequest } from '../protocol/messages.js';
 import { bothDelayAndAt } from '../protocol/parse-body.js';
@@ -33,12 +33,14 @@ export type AdmissionHost = DagHost & Pick<Master, 'security'>;
 export const PLAN_SLICE_JOBS = 1_000;
 
 /**
- * planDagJobs without holding the loop: the whole-request checks (keys, parents, cycles: linear)
- * at once, then each job's own checks and its spec a slice per turn. A short list has no turn in
- * between. Scripts are looked up again at the end, as one may have been collected meanwhile.
+ * planDagJobs without holding the loop: the whole-request checks (keys, parents, cycles) as steps
+ * a turn apart (`dag-order.ts`), then each job's own checks and its spec a slice per turn. A
+ * short list has no turn in between. Scripts are looked up again at the end, as one may have
+ * been collected meanwhile.
  */
 export async function planDagJobsInSlices(master: DagHost, dagId: string, requested: readonly DagJob[], history: DagHistory = NEW_DAG): Promise<PlannedJob[]> {
-  const jobs = await runStepsInTurns(orderSteps(dagId, requested, history));
+  const steps = orderSteps(dagId, requested, history);
+  const jobs = requested.length > PLAN_SLICE_JOBS ? await runStepsInTurns(steps) : runSteps(steps);
   const { ordered } = jobs;
   for (let at = 0; at < ordered.length; at += PLAN_SLICE_JOBS) {
     if (at > 0) await nextTurn();
