@@ -12,6 +12,16 @@ export interface DagRunFigures {
   readonly jobs: number;
   readonly titanSeconds: number;
   readonly floorSeconds: number;
+  /** The master's longest loop stall while it admitted the DAG (submit to answer), from its /metrics; null without HTTP. */
+  readonly submitLoopLagMaxMs: number | null;
+}
+
+/** The master's worst event-loop delay since the last scrape, in ms (each scrape resets it), or null without its HTTP port. */
+async function loopLagMaxMs(httpPort: number, token: string): Promise<number | null> {
+  if (httpPort === 0) return null;
+  const res = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+  const match = /^titan_master_nodejs_eventloop_lag_max_seconds ([0-9.e+-]+)$/m.exec(await res.text());
+  return match === null ? null : Math.round(Number(match[1]) * 1000 * 10) / 10;
 }
 
 function layeredDag(first: number, second: number): DagJobRequest[] {
@@ -29,13 +39,15 @@ function layeredDag(first: number, second: number): DagJobRequest[] {
   return jobs;
 }
 
-export async function dagTenThousand(client: TitanClient, limitMs: number, inFlight = 8): Promise<DagRunFigures> {
+export async function dagTenThousand(client: TitanClient, limitMs: number, inFlight = 8, metrics = { httpPort: 0, token: '' }): Promise<DagRunFigures> {
   const jobs = layeredDag(5_000, 4_998);
+  await loopLagMaxMs(metrics.httpPort, metrics.token); // resets the master's histogram
   const t0 = now();
   const { dagId } = await within('submitting the DAG', limitMs, client.submitDag('bench-10k', jobs));
+  const submitLoopLagMaxMs = await loopLagMaxMs(metrics.httpPort, metrics.token);
   const final = await within('the 10k DAG', limitMs, client.waitDag(dagId));
   const titanSeconds = (now() - t0) / 1000;
   if (final.dag.state !== 'succeeded') throw new Error(`the 10k DAG ended ${final.dag.state} with ${final.dag.failed} failed jobs`);
   const floorRate = await floorThroughput(jobs.length, inFlight, limitMs);
-  return { jobs: jobs.length, titanSeconds, floorSeconds: jobs.length / floorRate };
+  return { jobs: jobs.length, titanSeconds, floorSeconds: jobs.length / floorRate, submitLoopLagMaxMs };
 }
