@@ -15,7 +15,6 @@ import type { Master } from './master.js';
 /** What planning, submitting and showing DAG jobs use. */
 export type DagHost = Pick<Master, 'reads' | 'commands' | 'artifacts'>;
 
-
 export function toDagView(dag: Dag): DagView {
   return {
     id: dag.id,

@@ -48,7 +48,8 @@ export function* orderSteps(dagId: string, requested: readonly DagJob[], history
   const fallbacks = new Map<string, string[]>();
   for (const job of jobs) {
     if (job.onFailure === undefined) continue;
-    if (!byKey.has(job.onFailure)) throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${job.key} names on_failure ${job.onFailure}, which is not in this batch`);
+    if (!byKey.has(job.onFailure))
+      throw new TitanError(ErrorCode.INVALID_REQUEST, `job ${job.key} names on_failure ${job.onFailure}, which is not in this batch`);
     fallbacks.set(job.onFailure, [...(fallbacks.get(job.onFailure) ?? []), job.key]);
   }
   yield;

@@ -171,7 +171,7 @@ export class Master {
   /** Rebuilds state from the store and starts the master's own timers; the composition root opens the ports once it resolves. */
   async recover(): Promise<void> {
     this.storeGuard.start();
-    const { lastJobSeq, lastDagSeq, active, dags, parentStates, unsealedDropped } = await readForRecovery(this.store);
+    const { lastJobSeq, lastDagSeq, active, dags, parentStates } = await readForRecovery(this.store, this.log);
     this.scheduler.continueNumbering(lastJobSeq, lastDagSeq);
     const now = Date.now();
     this.apply(this.scheduler.recover(active, dags, parentStates, now));
@@ -182,7 +182,6 @@ export class Master {
         this.apply(this.scheduler.adoptionDeadlinePassed(Date.now()));
       });
     }
-    if (unsealedDropped > 0) this.log.warn({ jobs: unsealedDropped }, 'dropped the jobs of a DAG submission that was cut short (never acknowledged)');
     this.log.info({ active: active.length, dags: dags.length, awaitingWorkers: held }, 'state recovered from the store');
     this.loopLag.start();
     this.retention.start();
