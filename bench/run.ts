@@ -133,7 +133,8 @@ async function main(): Promise<number> {
   const cluster = new BenchCluster();
   try {
     const up = await step('start a master and one worker (4 slots)', async () => {
-      await cluster.startMaster();
+      // HTTP for /metrics: the dag step reads the master's worst loop stall from it.
+      await cluster.startMaster({ http: true });
       await cluster.startWorker('bench-w1', N.slots);
       extra.master_rss_mb_at_start = round(cluster.masterRssMb(), 1);
     });
@@ -217,9 +218,10 @@ async function main(): Promise<number> {
       await step(
         'DAG: 10,000 /bin/true jobs (1 → 5,000 → 4,998 → 1) on 2 workers x 4 slots, and as many raw spawns',
         async () => {
-          const dag = await dagTenThousand(client, LIMIT_MS.dag, N.inFlight);
+          const dag = await dagTenThousand(client, LIMIT_MS.dag, N.inFlight, { httpPort: cluster.httpPort, token: BENCH_TOKEN });
           f.dag_10k_s = dag.titanSeconds;
           f.dag_10k_floor_s = dag.floorSeconds;
+          if (dag.submitLoopLagMaxMs !== null) f.dag_submit_10k_loop_lag_max_ms = dag.submitLoopLagMaxMs;
           pushed += dag.jobs;
         },
         'dag',

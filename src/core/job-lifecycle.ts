@@ -1,6 +1,7 @@
 import type { ActiveJobs } from './active-jobs.js';
 import type { Approvals } from './approvals.js';
 import { countsAsDagFailure, type DagBook } from './dag-book.js';
+import type { AdmissionHolds } from './admission-holds.js';
 import type { Effect } from './effects.js';
 import { decideGate } from './gate.js';
 import type { Job, JobState } from './job.js';
@@ -22,6 +23,7 @@ export interface SchedulerParts {
   readonly approvals: Approvals;
   readonly dags: DagBook;
   readonly workers: Workers;
+  readonly holds: AdmissionHolds;
 }
 
 /**
@@ -36,11 +38,20 @@ export class JobLifecycle {
   private readonly approvals: Approvals;
   private readonly dags: DagBook;
   private readonly workers: Workers;
+  private readonly holds: AdmissionHolds;
   /** Jobs finished since the last drain, whose children and DAGs have not heard yet. */
   private readonly outcomesToPass: Job[] = [];
 
   constructor(parts: SchedulerParts) {
-    ({ jobs: this.jobs, queues: this.queues, wakeups: this.wakeups, approvals: this.approvals, dags: this.dags, workers: this.workers } = parts);
+    ({
+      jobs: this.jobs,
+      queues: this.queues,
+      wakeups: this.wakeups,
+      approvals: this.approvals,
+      dags: this.dags,
+      workers: this.workers,
+      holds: this.holds,
+    } = parts);
   }
 
   lostWhileRunning(jobId: string, now: number, why: string, effects: Effect[]): void {
@@ -81,12 +92,16 @@ export class JobLifecycle {
     this.makeReady(job, now, effects, false);
   }
 
-  /** A queued job joins its queue, or waits for its time (its delay or run_at the first time). */
+  /**
+   * A queued job joins its queue, or waits for its time (its delay or run_at the first time); a
+   * job of an admission still held is parked until its release (admission-holds.ts).
+   */
   makeReady(job: Job, now: number, effects: Effect[], firstTime: boolean): void {
     if (firstTime) {
       const due = Math.max(now + (job.spec.delaySeconds ?? 0) * 1000, job.spec.runAt ?? 0);
       if (due > now) job.notBefore = due;
     }
+    if (this.holds.park(job)) return;
     if (job.notBefore !== null && job.notBefore > now) {
       this.wakeups.hold(job.id, job.notBefore, effects);
       return;

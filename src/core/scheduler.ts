@@ -1,5 +1,6 @@
 import { TitanError, ErrorCode } from '../common/errors.js';
 import { ActiveJobs } from './active-jobs.js';
+import { AdmissionHolds } from './admission-holds.js';
 import { Approvals } from './approvals.js';
 import type { ScalingInput } from './autoscale.js';
 import type { Dag } from './dag.js';
@@ -37,6 +38,7 @@ export class Scheduler {
   private readonly approvals = new Approvals(this.wakeups);
   private readonly dags: DagBook;
   private readonly workers = new Workers();
+  private readonly holds = new AdmissionHolds();
   private readonly lifecycle: JobLifecycle;
   private readonly reports: WorkerReports;
   /** The status of parents when every one is in memory (the common case): made once, not per submit. */
@@ -52,6 +54,7 @@ export class Scheduler {
       approvals: this.approvals,
       dags: this.dags,
       workers: this.workers,
+      holds: this.holds,
     });
     this.reports = new WorkerReports(this.jobs, this.workers, this.lifecycle);
   }
@@ -121,8 +124,28 @@ export class Scheduler {
    * Accepts a job. Parents that are no longer in memory must be given in finishedParents with
    * their final state (the shell reads them from the store).
    */
-  submit(id: string, spec: JobSpec, now: number, finishedParents: ReadonlyMap<string, JobState> = NO_PARENTS): Effect[] {
+  /**
+   * Starts holding the jobs submitted with the admission it returns: they are admitted (and
+   * persisted) as usual, but none is queued, placed or dispatched before `releaseAdmission`.
+   */
+  holdAdmission(): string {
+    return this.holds.begin();
+  }
+
+  /** Queues (and places) the jobs of `admission` that became ready while it was held; ends the hold. */
+  releaseAdmission(admission: string, now: number): Effect[] {
+    const effects: Effect[] = [];
+    for (const job of this.holds.release(admission)) {
+      if (job.state === 'queued' && this.jobs.get(job.id) === job) this.lifecycle.makeReady(job, now, effects, false);
+    }
+    this.lifecycle.drainWork(now, effects);
+    return effects;
+  }
+
+  /** `admission`: a held admission (`holdAdmission`) the job belongs to. */
+  submit(id: string, spec: JobSpec, now: number, finishedParents: ReadonlyMap<string, JobState> = NO_PARENTS, admission?: string): Effect[] {
     if (this.jobs.has(id)) throw new TitanError(ErrorCode.INVALID_REQUEST, `job id ${id} is already in use`);
+    if (admission !== undefined) this.holds.enlist(admission, id);
     const hasParents = (spec.parents?.length ?? 0) > 0;
     const job = this.jobs.create(id, spec, now, hasParents || spec.approval !== undefined ? 'pending' : 'queued');
     const gate = hasParents

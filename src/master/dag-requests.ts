@@ -1,18 +1,16 @@
-import { randomBytes } from 'node:crypto';
 import { TitanError, ErrorCode } from '../common/errors.js';
-import type { Effect } from '../core/effects.js';
 import { isFinal } from '../core/job.js';
 import { Opcode, opcodeName } from '../protocol/opcodes.js';
-import { ApprovalDecision, DagAddJobsRequest, DagListRequest, DagRef, DagSubmitRequest, DagWaitRequest, JobRef } from '../protocol/messages.js';
+import { ApprovalDecision, DagListRequest, DagRef, DagWaitRequest, JobRef } from '../protocol/messages.js';
 import type { IncomingMessage, Replier } from '../protocol/replier.js';
 import type { DagStatusView } from '../protocol/views.js';
 import { replyError, replyWhenDurable, replyWhenRead } from './durable-reply.js';
-import { dagStatus, planDagJobs, readDagHistory, submitPlanned, toDagView } from './dag-handlers.js';
+import { dagStatus, toDagView } from './dag-handlers.js';
+import { addDagJobs, submitDag } from './dag-admission.js';
 import { approvalTarget, decideKvGate, listApprovals } from './approvals.js';
 import { activeJobIds, jobView } from './find-job.js';
 import type { Master } from './master.js';
-import { bothDelayAndAt, parseBody } from '../protocol/parse-body.js';
-import { ownerOf } from '../security/policy.js';
+import { parseBody } from '../protocol/parse-body.js';
 import type { ClientContext } from './client-context.js';
 import type { ApprovalHost } from './approvals.js';
 import type { DagHost } from './dag-handlers.js';
@@ -23,28 +21,12 @@ export type DagRequestHost = DagHost & ApprovalHost & Pick<Master, 'security' | 
 /** DAG runs, retries and job history: the client opcodes beyond single jobs. Returns false when the opcode is not one of them. */
 export function handleDagMessage(master: DagRequestHost, session: ClientContext, msg: IncomingMessage, reply: Replier): boolean {
   switch (msg.opcode) {
-    case Opcode.DAG_SUBMIT: {
-      const req = parseBody(DagSubmitRequest, msg);
-      master.commands.refuseWhenStoreFull();
-      if (session.identity !== null) master.security.checkQuota(session.identity, req.jobs.length, activeJobIds(master));
-      const dagId = `${session.idPrefix}d${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-      if (req.runAt !== undefined && req.delaySeconds !== undefined && req.delaySeconds > 0) throw bothDelayAndAt('delaySeconds', 'runAt');
-      const held = Math.max(req.runAt ?? 0, req.delaySeconds !== undefined && req.delaySeconds > 0 ? Date.now() + Math.round(req.delaySeconds * 1000) : 0);
-      const runAt = held > 0 ? held : undefined;
-      // The run's own time holds every job; a job's run_at can only hold it later still.
-      const jobs = runAt === undefined ? req.jobs : req.jobs.map((j) => ({ ...j, runAt: Math.max(runAt, j.runAt ?? 0) }));
-      const planned = planDagJobs(master, dagId, jobs);
-      const effects: Effect[] = master.commands.createDag(dagId, req.name, Date.now());
-      const jobIds = submitPlanned(master, planned, effects, ownerOf(session.identity));
-      replyWhenDurable(reply, master.commands.applyAcknowledged(effects), () => ({ dagId, jobIds }));
+    case Opcode.DAG_SUBMIT:
+      replyWhenDurable(reply, submitDag(master, session, msg), (submitted) => submitted);
       return true;
-    }
-    case Opcode.DAG_ADD_JOBS: {
-      const req = parseBody(DagAddJobsRequest, msg);
-      checkAddJobs(master, session, req);
-      replyWhenDurable(reply, addJobs(master, session, req), (jobIds) => ({ dagId: req.dagId, jobIds }));
+    case Opcode.DAG_ADD_JOBS:
+      replyWhenDurable(reply, addDagJobs(master, session, msg), (added) => added);
       return true;
-    }
     case Opcode.DAG_STATUS:
       replyWhenRead(reply, dagStatus(master, parseBody(DagRef, msg).dagId));
       return true;
@@ -119,26 +101,6 @@ export function handleDagMessage(master: DagRequestHost, session: ClientContext,
       void opcodeName;
       return false;
   }
-}
-
-type AddJobs = ReturnType<typeof DagAddJobsRequest.parse>;
-
-/** What refuses adding jobs at once; checked again once the run's stored jobs are read. */
-function checkAddJobs(master: DagRequestHost, session: ClientContext, req: AddJobs): void {
-  master.commands.refuseWhenStoreFull();
-  if (session.identity !== null) master.security.checkQuota(session.identity, req.jobs.length, activeJobIds(master));
-  if (master.reads.dag(req.dagId) === undefined)
-    throw new TitanError(ErrorCode.INVALID_REQUEST, `DAG ${req.dagId} is not running; jobs can only be added while it runs`);
-}
-
-async function addJobs(master: DagRequestHost, session: ClientContext, req: AddJobs): Promise<string[]> {
-  const history = await readDagHistory(master, req.dagId);
-  // The run may have finished, the disk filled or the quota been used while the store was read.
-  checkAddJobs(master, session, req);
-  const effects: Effect[] = [];
-  const jobIds = submitPlanned(master, planDagJobs(master, req.dagId, req.jobs, history), effects, ownerOf(session.identity), history);
-  await master.commands.applyAcknowledged(effects);
-  return jobIds;
 }
 
 /** Answers with the run's status once it is no longer running (or at the timeout). */

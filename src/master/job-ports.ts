@@ -10,7 +10,19 @@ import type { ScheduleRecord } from '../store/store.js';
  * store. Each name list below is the whole of what that port lets through.
  */
 
-const CLIENT_COMMANDS = ['submit', 'cancel', 'createDag', 'cancelDag', 'retry', 'approve', 'reject', 'stopService', 'restartService'] as const;
+const CLIENT_COMMANDS = [
+  'submit',
+  'holdAdmission',
+  'releaseAdmission',
+  'cancel',
+  'createDag',
+  'cancelDag',
+  'retry',
+  'approve',
+  'reject',
+  'stopService',
+  'restartService',
+] as const;
 const WORKER_REPORTS = ['registerWorker', 'heartbeat', 'jobStarted', 'jobFinished', 'handBack', 'serviceReady', 'drainWorker'] as const;
 const CORE_READS = [
   'job',

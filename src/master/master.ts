@@ -171,7 +171,7 @@ export class Master {
   /** Rebuilds state from the store and starts the master's own timers; the composition root opens the ports once it resolves. */
   async recover(): Promise<void> {
     this.storeGuard.start();
-    const { lastJobSeq, lastDagSeq, active, dags, parentStates } = await readForRecovery(this.store);
+    const { lastJobSeq, lastDagSeq, active, dags, parentStates } = await readForRecovery(this.store, this.log);
     this.scheduler.continueNumbering(lastJobSeq, lastDagSeq);
     const now = Date.now();
     this.apply(this.scheduler.recover(active, dags, parentStates, now));

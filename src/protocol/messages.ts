@@ -164,9 +164,11 @@ export const ApprovalDecision = z
     message: 'give either jobId (a Titan job) or gateId (a gate in titan:hitl:queue), not both or neither',
   });
 
+/** The most jobs one DAG_SUBMIT or DAG_ADD_JOBS may carry. */
+export const MAX_DAG_JOBS = 100_000;
 export const DagSubmitRequest = z.object({
   name: z.string().min(1).max(200),
-  jobs: z.array(DagJobRequest).min(1).max(100000),
+  jobs: z.array(DagJobRequest).min(1).max(MAX_DAG_JOBS),
   /** No job of the run is queued before this time (epoch ms)... */
   runAt: z.number().int().min(0).max(8.64e15).optional(),
   /** ...nor before this many seconds after the master accepts it. */
@@ -176,7 +178,7 @@ export const DagSubmitRequest = z.object({
     .max(30 * 86400)
     .optional(),
 });
-export const DagAddJobsRequest = z.object({ dagId: id, jobs: z.array(DagJobRequest).min(1).max(100000) });
+export const DagAddJobsRequest = z.object({ dagId: id, jobs: z.array(DagJobRequest).min(1).max(MAX_DAG_JOBS) });
 export const DagRef = z.object({ dagId: id });
 export const DagWaitRequest = z.object({ dagId: id, timeoutMs: z.number().int().min(0).max(86_400_000).optional() });
 export const DagListRequest = z.object({ limit: z.number().int().min(1).max(10000).default(30) });

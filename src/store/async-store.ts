@@ -40,6 +40,12 @@ export interface AsyncStore {
 
   /** Group commit: the tick's job rows, events, DAG runs and schedules in one transaction. */
   commitTick(tick: TickCommit): Promise<void>;
+  /**
+   * Deletes the jobs (and events) that name a DAG run with no row: what a commit of a large new
+   * DAG cut into chunks left when the master died before its sealing transaction (nothing of it
+   * was acknowledged or dispatched). Recovery calls it before it reads. Returns the jobs deleted.
+   */
+  dropUnsealedDagJobs(): Promise<number>;
   appendLogs(lines: readonly LogLine[]): Promise<void>;
   pruneBatch(before: number, maxRows: number): Promise<PruneBatch>;
   setMeta(key: string, value: string): Promise<void>;

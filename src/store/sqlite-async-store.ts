@@ -5,6 +5,9 @@ import type { PruneBatch } from './pruner.js';
 import type { SqliteStore } from './sqlite-store.js';
 import type { JobFilter, KeyedArtifact, KvEntry, LogLine, ScheduleRecord, StoredLogLine } from './store.js';
 import type { JobEvent } from '../core/job.js';
+import { setImmediate as turn } from 'node:timers/promises';
+import { splitAdmission } from './sealed-admission.js';
+import type { JobWrite } from './store.js';
 
 /** Where an embedded store keeps its leader epoch (0 when absent: nobody ever took a lease). */
 export const LEADER_EPOCH_META = 'leader_epoch';
@@ -18,6 +21,8 @@ export const LEADER_EPOCH_META = 'leader_epoch';
 export class SqliteAsyncStore implements AsyncStore {
   readonly kind = 'sqlite';
   #epoch: number | null = null;
+  /** Chunk writes of an admission already committed: a retry of the same tick (full disk) writes their rows again, not their events. */
+  readonly #unsealed = new WeakSet<JobWrite>();
 
   constructor(readonly sync: SqliteStore) {}
 
@@ -29,8 +34,36 @@ export class SqliteAsyncStore implements AsyncStore {
     return this.#read(() => this.#currentEpoch());
   }
 
-  commitTick(tick: TickCommit): Promise<void> {
-    return this.#write(() => this.sync.writeJobs(tick.writes, tick.dags ?? [], tick.schedules ?? []));
+  /**
+   * One transaction, unless the tick admits a large new DAG: then its job rows commit in chunks,
+   * a turn of the loop apart, and the DAG row last (sealed-admission.ts), so no commit holds the
+   * loop for more than a few milliseconds; a crash in between leaves rows recovery drops.
+   */
+  async commitTick(tick: TickCommit): Promise<void> {
+    const admission = splitAdmission(tick, (dagId) => this.sync.getDag(dagId) !== undefined);
+    if (admission === undefined) return this.#write(() => this.sync.writeJobs(tick.writes, tick.dags ?? [], tick.schedules ?? []));
+    let at = 0;
+    for (const chunk of admission.chunks) {
+      const originals = admission.originals.slice(at, at + chunk.length);
+      at += chunk.length;
+      const again = originals.map((w) => this.#unsealed.has(w));
+      await this.#write(() =>
+        this.sync.writeJobs(
+          chunk.filter((_, i) => !again[i]),
+          [],
+          [],
+          chunk.filter((_, i) => again[i]).map((w) => w.job),
+        ),
+      );
+      for (const w of originals) this.#unsealed.add(w);
+      await turn();
+    }
+    const { seal } = admission;
+    await this.#write(() => this.sync.writeJobs(seal.writes, seal.dags ?? [], seal.schedules ?? []));
+  }
+
+  dropUnsealedDagJobs(): Promise<number> {
+    return this.#write(() => this.sync.dropUnsealedDagJobs());
   }
 
   appendLogs(lines: readonly LogLine[]): Promise<void> {

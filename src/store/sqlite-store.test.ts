@@ -10,6 +10,7 @@ import type { Job } from '../core/job.js';
 import { MIGRATIONS, migrate, schemaVersion, type Migration } from './migrations.js';
 import { SELECT_ACTIVE_JOBS, SqliteStore } from './sqlite-store.js';
 import { runStoreConformance } from './store-conformance.js';
+import { runAdmissionConformance } from './admission-conformance.js';
 import { runScheduleConformance } from './schedule-conformance.js';
 import { runKvConformance } from './kv-conformance.js';
 import { runLogConformance } from './log-conformance.js';
@@ -31,6 +32,7 @@ runKvConformance('sqlite', () => openAsync(newPath()), reopenAsync);
 runLogConformance('sqlite', () => openAsync(newPath()), reopenAsync);
 runScheduleConformance('sqlite', () => openAsync(newPath()), reopenAsync);
 runPruneConformance('sqlite', () => openAsync(newPath()));
+runAdmissionConformance('sqlite', () => openAsync(newPath()), reopenAsync);
 
 /** Runs `fn` on the file through a plain connection, as a second tool on the machine would. */
 function withRaw<T>(path: string, fn: (db: Database.Database) => T): T {

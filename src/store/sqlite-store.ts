@@ -43,7 +43,8 @@ export class SqliteStore implements Store {
   private readonly upsertMeta: Statement<[string, string]>;
   /** Keyed by the WHERE clause of the filter; a bounded number of shapes. */
   private readonly listStatements = new Map<string, Statement<unknown[], JobRow>>();
-  private readonly writeBatch: (batch: readonly JobWrite[], dags: readonly Dag[], schedules: readonly ScheduleRecord[]) => void;
+  private readonly writeBatch: (batch: readonly JobWrite[], dags: readonly Dag[], schedules: readonly ScheduleRecord[], rows: readonly Job[]) => void;
+  private readonly dropUnsealed: () => number;
   private readonly dags: DagTable;
   private readonly kv: KvTable;
   private readonly reach: ArtifactReach;
@@ -90,13 +91,21 @@ export class SqliteStore implements Store {
     this.reach = new ArtifactReach(db);
     this.schedules = new ScheduleTable(db);
     this.selectDagJobs = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE dag_id = ? ORDER BY seq`);
-    this.writeBatch = db.transaction((batch: readonly JobWrite[], dags: readonly Dag[], schedules: readonly ScheduleRecord[]) => {
+    this.writeBatch = db.transaction((batch: readonly JobWrite[], dags: readonly Dag[], schedules: readonly ScheduleRecord[], rows: readonly Job[]) => {
+      for (const job of rows) this.upsertJob.run(jobToRow(job));
       for (const write of batch) {
         this.upsertJob.run(jobToRow(write.job));
         this.insertEvent.run(eventToRow(write.event));
       }
       for (const dag of dags) this.dags.write(dag);
       for (const schedule of schedules) this.schedules.write(schedule);
+    });
+    const unsealed = 'SELECT id FROM jobs WHERE dag_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dags WHERE dags.id = jobs.dag_id)';
+    const dropEvents = db.prepare(`DELETE FROM job_events WHERE job_id IN (${unsealed})`);
+    const dropJobs = db.prepare(`DELETE FROM jobs WHERE id IN (${unsealed})`);
+    this.dropUnsealed = db.transaction(() => {
+      dropEvents.run();
+      return dropJobs.run().changes;
     });
     this.logs = new LogChunkTable(db);
     this.pruner = new StorePruner(db);
@@ -139,11 +148,20 @@ export class SqliteStore implements Store {
 
   /**
    * Effects: in one transaction, each job is inserted or replaced (every column) and each event
-   * appended, in batch order; a job written twice in a batch ends as its last write.
+   * appended, in batch order; a job written twice in a batch ends as its last write. `rows`:
+   * jobs rewritten without an event (before the batch), as a retried admission chunk is.
    * Failure: throws (e.g. two jobs share a seq) and nothing of the batch is written.
    */
-  writeJobs(batch: readonly JobWrite[], dags: readonly Dag[] = [], schedules: readonly ScheduleRecord[] = []): void {
-    if (batch.length > 0 || dags.length > 0 || schedules.length > 0) this.writeBatch(batch, dags, schedules);
+  writeJobs(batch: readonly JobWrite[], dags: readonly Dag[] = [], schedules: readonly ScheduleRecord[] = [], rows: readonly Job[] = []): void {
+    if (batch.length > 0 || dags.length > 0 || schedules.length > 0 || rows.length > 0) this.writeBatch(batch, dags, schedules, rows);
+  }
+
+  /**
+   * Deletes the jobs (and their events) of DAG admissions that never sealed: rows of a run whose
+   * DAG row was never written (sealed-admission.ts). Returns how many jobs went.
+   */
+  dropUnsealedDagJobs(): number {
+    return this.dropUnsealed();
   }
 
   loadActiveDags(): Dag[] {

@@ -6,6 +6,7 @@ import { runLogConformance } from '../log-conformance.js';
 import { runPruneConformance } from '../prune-conformance.js';
 import { runScheduleConformance } from '../schedule-conformance.js';
 import { runStoreConformance } from '../store-conformance.js';
+import { runAdmissionConformance } from '../admission-conformance.js';
 import { PG_MIGRATIONS } from './pg-migrations.js';
 import { PostgresStore } from './pg-store.js';
 import { connectTestAdmin, PG_START_COMMAND, TEST_PG_URL, TestSchemas } from './pg-test-schema.js';
@@ -31,6 +32,7 @@ runLogConformance('postgres', open, reopen);
 runScheduleConformance('postgres', open, reopen);
 runPruneConformance('postgres', open);
 runArtifactConformance('postgres', open);
+runAdmissionConformance('postgres', open, reopen);
 
 void describe('postgres store schema', () => {
   void test('migrations are recorded once each, in order, and a second open applies none again', async (t) => {

@@ -62,6 +62,15 @@ export class PostgresStore implements AsyncStore {
     return this.#write((c) => jobs.writeTickRows(c, rows));
   }
 
+  /** PostgreSQL commits a tick whole, so it leaves no unsealed admission; the same rule is kept all the same. */
+  dropUnsealedDagJobs(): Promise<number> {
+    return this.#write(async (c) => {
+      const unsealed = 'SELECT id FROM jobs WHERE dag_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dags WHERE dags.id = jobs.dag_id)';
+      await c.query(`DELETE FROM job_events WHERE job_id IN (${unsealed})`);
+      return (await c.query(`DELETE FROM jobs WHERE id IN (${unsealed})`)).rowCount ?? 0;
+    });
+  }
+
   appendLogs(lines: readonly LogLine[]): Promise<void> {
     if (lines.length === 0) return Promise.resolve();
     return this.#write((c) => appendLogLines(c, lines));
