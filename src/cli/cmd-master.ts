@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createLogger } from '../common/log.js';
 import { composeMaster, type MasterProcess, type MasterProcessOptions } from './master-process.js';
-import { boundMasterHeapGrowth, boundMasterYoungGeneration } from './master-heap.js';
+import { boundMasterHeapGrowth } from './master-heap.js';
 import { MASTER_DEFAULTS, type MasterOptions } from '../master/options.js';
 import { checkLegacyListen } from '../master/legacy/gate.js';
 import { parseLegacyRole } from '../security/legacy-permissions.js';
@@ -254,7 +254,6 @@ export function replicatedOptionsFrom(flags: MasterFlags, env: NodeJS.ProcessEnv
 /** Starts one of several masters on PostgreSQL: a standby until elected (docs/HA.md). */
 export async function runReplicatedMaster(options: ReplicatedMasterOptions): Promise<ReplicatedMaster> {
   boundMasterHeapGrowth();
-  boundMasterYoungGeneration();
   // Loaded only here: a single SQLite master never loads the PostgreSQL client.
   const { ReplicatedMaster } = await import('./replicated-master.js');
   const master = await ReplicatedMaster.start(options, createLogger('master', process.env.TITAN_LOG_LEVEL ?? 'info'));
@@ -269,7 +268,6 @@ export async function runReplicatedMaster(options: ReplicatedMasterOptions): Pro
 /** Starts a master and stops it cleanly on SIGINT/SIGTERM. */
 export async function runMaster(options: MasterProcessOptions, logLevel = 'info'): Promise<{ master: MasterProcess; port: number }> {
   boundMasterHeapGrowth();
-  boundMasterYoungGeneration();
   const master = composeMaster(options, createLogger('master', process.env.TITAN_LOG_LEVEL ?? logLevel));
   const port = await master.start();
   process.stdout.write(`titan master listening on ${options.host}:${port} (data dir ${options.dataDir})\n`);

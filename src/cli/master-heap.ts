@@ -33,14 +33,18 @@ function youngGenerationBytes(): number {
   return v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0;
 }
 
+let steering: PerformanceObserver | null = null;
+
 /**
  * Keeps the master's young generation at most `mb` MB (a power of two: V8 doubles it). Its size
  * limit is fixed when the isolate is made, and NODE_OPTIONS is the user's; what V8 does read at
  * every growth is the growth factor. So after each GC the factor is set to 2 while the space is
- * under the limit and to 1 (no growth) once it is there. Applies to the whole process; the
- * returned observer is what keeps steering it (disconnect() stops).
+ * under the limit and to 1 (no growth) once it is there. V8 never gives back new space a busy
+ * process grew, so this must run before the master's start-up allocates: main.ts calls it first
+ * thing for `master` and `up`. Applies to the whole process; a second call keeps the first's.
  */
 export function boundMasterYoungGeneration(mb = MASTER_YOUNG_GENERATION_MB): PerformanceObserver {
+  if (steering !== null) return steering;
   const limit = mb * 1_048_576;
   let growing: boolean | null = null;
   const steer = (): void => {
@@ -50,7 +54,7 @@ export function boundMasterYoungGeneration(mb = MASTER_YOUNG_GENERATION_MB): Per
     v8.setFlagsFromString(`--semi-space-growth-factor=${grow ? 2 : 1}`);
   };
   steer();
-  const observer = new PerformanceObserver(steer);
-  observer.observe({ entryTypes: ['gc'] });
-  return observer;
+  steering = new PerformanceObserver(steer);
+  steering.observe({ entryTypes: ['gc'] });
+  return steering;
 }
