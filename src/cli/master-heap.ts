@@ -34,27 +34,33 @@ function youngGenerationBytes(): number {
 }
 
 let steering: PerformanceObserver | null = null;
+let limitBytes = 0;
+
+function steer(): void {
+  v8.setFlagsFromString(`--semi-space-growth-factor=${youngGenerationBytes() < limitBytes ? 2 : 1}`);
+}
 
 /**
  * Keeps the master's young generation at most `mb` MB (a power of two: V8 doubles it). Its size
  * limit is fixed when the isolate is made, and NODE_OPTIONS is the user's; what V8 does read at
  * every growth is the growth factor. So after each GC the factor is set to 2 while the space is
- * under the limit and to 1 (no growth) once it is there. V8 never gives back new space a busy
- * process grew, so this must run before the master's start-up allocates: main.ts calls it first
- * thing for `master` and `up`. Applies to the whole process; a second call keeps the first's.
+ * under the limit and to 1 (no growth) once it is there, and set again every time: the flag is the
+ * process's, and V8 puts it back to 2 whenever it makes an isolate (a worker thread), so one
+ * doubling can slip in before the next GC is observed. V8 never gives back new space a busy
+ * process grew, so main.ts calls this first thing for `master` and `up`, at half the bound while
+ * the master starts (it makes the WAL checkpointer's thread amid much allocation, where that one
+ * doubling did happen, to 16 MB), and runMaster lifts it to the bound once started. Applies to the
+ * whole process; a later call moves the bound.
  */
-export function boundMasterYoungGeneration(mb = MASTER_YOUNG_GENERATION_MB): PerformanceObserver {
-  if (steering !== null) return steering;
-  const limit = mb * 1_048_576;
-  let growing: boolean | null = null;
-  const steer = (): void => {
-    const grow = youngGenerationBytes() < limit;
-    if (grow === growing) return;
-    growing = grow;
-    v8.setFlagsFromString(`--semi-space-growth-factor=${grow ? 2 : 1}`);
-  };
+export function boundMasterYoungGeneration(mb = MASTER_YOUNG_GENERATION_MB): void {
+  limitBytes = mb * 1_048_576;
   steer();
+  if (steering !== null) return;
   steering = new PerformanceObserver(steer);
   steering.observe({ entryTypes: ['gc'] });
-  return steering;
+}
+
+/** Once the master has started (its threads made): lifts the start-up bound to the full one, in a process main.ts bounded. */
+export function liftStartUpBound(): void {
+  if (steering !== null) boundMasterYoungGeneration();
 }
