@@ -19,6 +19,8 @@ export interface SoakFigures {
   readonly soak_throughput_first_segment_jobs_per_s: number;
   readonly soak_throughput_last_segment_jobs_per_s: number;
   readonly soak_throughput_end_over_start: number;
+  /** The master's CPU time (user + system, all its threads) per job over the whole soak: its cost, apart from how busy the machine was. */
+  readonly soak_master_cpu_ms_per_job: number;
   /** store_mb is the database and its WAL; db_mb the database alone (the WAL cycles up to its truncation limit). */
   readonly soak_segments: ReadonlyArray<Segment>;
   /** From the master's /metrics: the longest retention batch (the loop's longest hold by deletion). */
@@ -96,6 +98,7 @@ export async function soak(count: number, retention: string, limitMs: number, lo
     const segment = Math.min(10_000, Math.max(500, Math.floor(count / 10)));
     const segments: Segment[] = [];
     const started = Date.now();
+    const cpuAtStart = cluster.cpuSeconds().master;
     let pushed = 0;
     while (pushed < count) {
       const size = Math.min(segment, count - pushed);
@@ -114,6 +117,7 @@ export async function soak(count: number, retention: string, limitMs: number, lo
       log(`  ${entry.jobs} jobs: ${entry.jobs_per_s} jobs/s, store ${entry.store_mb} MB (db ${entry.db_mb}), master RSS ${entry.rss_mb} MB`);
     }
     const seconds = (Date.now() - started) / 1000;
+    const masterCpuS = cluster.cpuSeconds().master - cpuAtStart;
     const first = segments[0]?.jobs_per_s ?? 0;
     const last = segments[segments.length - 1]?.jobs_per_s ?? 0;
     return {
@@ -125,6 +129,7 @@ export async function soak(count: number, retention: string, limitMs: number, lo
       soak_throughput_first_segment_jobs_per_s: first,
       soak_throughput_last_segment_jobs_per_s: last,
       soak_throughput_end_over_start: first > 0 ? round(last / first, 3) : 0,
+      soak_master_cpu_ms_per_job: round((masterCpuS * 1000) / count, 3),
       soak_segments: segments,
       soak_retention_batch_ms_max: await metric(cluster, 'titan_retention_batch_ms_max'),
       soak_retention_deleted_jobs: await metric(cluster, 'titan_retention_deleted\\{kind="jobs"\\}'),

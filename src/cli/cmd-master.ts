@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createLogger } from '../common/log.js';
 import { composeMaster, type MasterProcess, type MasterProcessOptions } from './master-process.js';
-import { boundMasterHeapGrowth } from './master-heap.js';
+import { boundMasterHeapGrowth, liftStartUpBound } from './master-heap.js';
 import { MASTER_DEFAULTS, type MasterOptions } from '../master/options.js';
 import { checkLegacyListen } from '../master/legacy/gate.js';
 import { parseLegacyRole } from '../security/legacy-permissions.js';
@@ -257,6 +257,7 @@ export async function runReplicatedMaster(options: ReplicatedMasterOptions): Pro
   // Loaded only here: a single SQLite master never loads the PostgreSQL client.
   const { ReplicatedMaster } = await import('./replicated-master.js');
   const master = await ReplicatedMaster.start(options, createLogger('master', process.env.TITAN_LOG_LEVEL ?? 'info'));
+  liftStartUpBound();
   process.stdout.write(
     `titan master (one of several on ${redacted(options.postgres.url)}) listening on ${options.host}:${master.ports.tcp} (data dir ${options.dataDir}); a standby until it leads\n`,
   );
@@ -270,6 +271,7 @@ export async function runMaster(options: MasterProcessOptions, logLevel = 'info'
   boundMasterHeapGrowth();
   const master = composeMaster(options, createLogger('master', process.env.TITAN_LOG_LEVEL ?? logLevel));
   const port = await master.start();
+  liftStartUpBound();
   process.stdout.write(`titan master listening on ${options.host}:${port} (data dir ${options.dataDir})\n`);
   if (options.http !== undefined)
     process.stdout.write(`http api and dashboard on ${options.tls !== undefined ? 'https' : 'http'}://${options.http.host}:${master.httpPort}/\n`);

@@ -4,9 +4,14 @@ import type * as Commander from 'commander';
 import { groupsFor } from './command-groups.js';
 import { Exit } from './exit-codes.js';
 import { describeFailure, isBrokenPipe } from './failure.js';
+import { boundMasterYoungGeneration, MASTER_YOUNG_GENERATION_MB } from './master-heap.js';
 
 const VERSION = '0.1.0';
 const args = process.argv.slice(2);
+
+// A master's young generation is bounded before its start-up allocates (V8 never gives back what
+// it grew), at half until it has started: runMaster lifts it (master-heap.ts).
+if (args[0] === 'master' || args[0] === 'up') boundMasterYoungGeneration(MASTER_YOUNG_GENERATION_MB / 2);
 
 // `titan jobs | head`: the reader left; stop quietly as other Unix tools do.
 for (const stream of [process.stdout, process.stderr]) {

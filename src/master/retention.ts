@@ -3,6 +3,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from '../common/log.js';
 import type { AsyncStore } from '../store/async-store.js';
 import type { ArtifactBytes } from '../store/artifact-bytes.js';
+import type { PruneBatch } from '../store/pruner.js';
 
 export { DEFAULT_RETENTION_MS } from '../common/retention.js';
 
@@ -57,7 +58,7 @@ export class Retention {
   artifactBytesDeleted = 0;
 
   constructor(
-    private readonly store: Pick<AsyncStore, 'pruneBatch' | 'artifactInUse'>,
+    private readonly store: Pick<AsyncStore, 'pruneBatch' | 'holdOffCheckpoints' | 'artifactInUse'>,
     private readonly artifacts: ArtifactBytes | null,
     readonly retentionMs: number,
     private readonly log: Logger,
@@ -89,8 +90,16 @@ export class Retention {
     const before = this.clock() - this.retentionMs;
     const total: Totals = { jobs: 0, logChunks: 0, dags: 0, artifacts: 0, artifactBytes: 0, batches: 0, batchMsMax: 0 };
     for (;;) {
+      // Waiting for a checkpoint that holds the writer happens here, with the loop free; the
+      // batch's own time starts once it has the writer to itself.
+      const release = await this.store.holdOffCheckpoints();
       const t0 = performance.now();
-      const batch = await this.store.pruneBatch(before, this.#rows);
+      let batch: PruneBatch;
+      try {
+        batch = await this.store.pruneBatch(before, this.#rows);
+      } finally {
+        release();
+      }
       const ms = this.#record(performance.now() - t0, total);
       total.jobs += batch.jobs;
       total.logChunks += batch.logChunks;

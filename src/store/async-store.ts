@@ -2,6 +2,7 @@ import { ErrorCode, TitanError } from '../common/errors.js';
 import type { Dag } from '../core/dag.js';
 import type { Job, JobState } from '../core/job.js';
 import type { PruneBatch } from './pruner.js';
+import type { Release } from './writer-gate.js';
 import type { JobFilter, JobWrite, KeyedArtifact, KvEntry, LogLine, ScheduleRecord, StoredLogLine } from './store.js';
 import type { JobEvent } from '../core/job.js';
 
@@ -48,6 +49,12 @@ export interface AsyncStore {
   dropUnsealedDagJobs(): Promise<number>;
   appendLogs(lines: readonly LogLine[]): Promise<void>;
   pruneBatch(before: number, maxRows: number): Promise<PruneBatch>;
+  /**
+   * Resolves once a write would not wait on the store's own maintenance, and holds that off until
+   * released; retention takes it around each batch (SQLite: the WAL checkpointer's RESTART, which
+   * holds writers; PostgreSQL has nothing of the kind and resolves at once).
+   */
+  holdOffCheckpoints(): Promise<Release>;
   setMeta(key: string, value: string): Promise<void>;
   kvPut(key: string, value: string, ttlMs: number | null, now: number): Promise<void>;
   kvDelete(key: string): Promise<boolean>;

@@ -3,6 +3,7 @@ import type { Job, JobState } from '../core/job.js';
 import { fencedError, type AsyncStore, type StoreBytes, type TickCommit } from './async-store.js';
 import type { PruneBatch } from './pruner.js';
 import type { SqliteStore } from './sqlite-store.js';
+import type { Release } from './writer-gate.js';
 import type { JobFilter, KeyedArtifact, KvEntry, LogLine, ScheduleRecord, StoredLogLine } from './store.js';
 import type { JobEvent } from '../core/job.js';
 import { setImmediate as turn } from 'node:timers/promises';
@@ -72,6 +73,10 @@ export class SqliteAsyncStore implements AsyncStore {
 
   pruneBatch(before: number, maxRows: number): Promise<PruneBatch> {
     return this.#write(() => this.sync.pruneBatch(before, maxRows));
+  }
+
+  holdOffCheckpoints(): Promise<Release> {
+    return this.sync.holdOffCheckpoints();
   }
 
   setMeta(key: string, value: string): Promise<void> {

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { makePrivateDir, makePrivateFile, tightenIfPresent } from '../common/private-files.js';
 import { WAL_TRUNCATE_BYTES, WalCheckpointer } from './wal-checkpointer.js';
+import type { Release } from './writer-gate.js';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Dag } from '../core/dag.js';
@@ -338,6 +339,11 @@ export class SqliteStore implements Store {
 
   deleteSchedule(id: string): boolean {
     return this.schedules.delete(id);
+  }
+
+  /** Resolves once no WAL checkpoint holds the writer, and keeps the next from starting until released (wal-checkpointer.ts). */
+  holdOffCheckpoints(): Promise<Release> {
+    return this.checkpointer === null ? Promise.resolve(() => undefined) : this.checkpointer.holdOffRestart();
   }
 
   close(): void {

@@ -4,6 +4,7 @@ import type { Job, JobState } from '../../core/job.js';
 import type { AsyncStore, StoreBytes, TickCommit } from '../async-store.js';
 import { wrongType } from '../kv-table.js';
 import type { PruneBatch } from '../pruner.js';
+import type { Release } from '../writer-gate.js';
 import type { JobFilter, KeyedArtifact, KvEntry, LogLine, ScheduleRecord, StoredLogLine } from '../store.js';
 import type { JobEvent } from '../../core/job.js';
 import { PgArtifactBlobs } from './pg-artifact-blobs.js';
@@ -78,6 +79,11 @@ export class PostgresStore implements AsyncStore {
 
   pruneBatch(before: number, maxRows: number): Promise<PruneBatch> {
     return this.#write((c) => pruneBatch(c, before, Math.max(1, maxRows)));
+  }
+
+  /** A PostgreSQL checkpoint does not hold writers: nothing to wait for. */
+  holdOffCheckpoints(): Promise<Release> {
+    return Promise.resolve(() => undefined);
   }
 
   async setMeta(key: string, value: string): Promise<void> {
