@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { newDag, type Dag } from '../core/dag.js';
-import type { Job, JobSpec, JobState } from '../core/job.js';
+import { newJob, type Job, type JobSpec, type JobState } from '../core/job.js';
 import type { AsyncStore } from './async-store.js';
 import type { JobWrite } from './store.js';
 
@@ -64,25 +64,7 @@ const SPEC: JobSpec = {
 };
 
 function job(id: string, seq: number, dagId?: string, state: JobState = 'queued'): Job {
-  return {
-    id,
-    seq,
-    state,
-    spec: dagId === undefined ? SPEC : { ...SPEC, dagId },
-    attempt: 0,
-    workerId: null,
-    submittedAt: 100,
-    startedAt: null,
-    finishedAt: null,
-    exitCode: null,
-    signal: null,
-    reason: null,
-    notBefore: null,
-    pinnedWorker: null,
-    crashes: 0,
-    attemptBase: 0,
-    serviceReady: false,
-  };
+  return newJob(id, dagId === undefined ? SPEC : { ...SPEC, dagId }, seq, 100, state);
 }
 
 function submitted(j: Job): JobWrite {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { newDag } from '../core/dag.js';
-import type { Job, JobSpec } from '../core/job.js';
+import { newJob, type JobSpec } from '../core/job.js';
 import { splitAdmission } from './sealed-admission.js';
 import { LEADER_EPOCH_META, SqliteAsyncStore } from './sqlite-async-store.js';
 import { SqliteStore } from './sqlite-store.js';
@@ -22,25 +22,7 @@ const SPEC: JobSpec = {
 };
 
 function write(id: string, seq: number, dagId?: string): JobWrite {
-  const job: Job = {
-    id,
-    seq,
-    state: 'queued',
-    spec: dagId === undefined ? SPEC : { ...SPEC, dagId },
-    attempt: 0,
-    workerId: null,
-    submittedAt: 1,
-    startedAt: null,
-    finishedAt: null,
-    exitCode: null,
-    signal: null,
-    reason: null,
-    notBefore: null,
-    pinnedWorker: null,
-    crashes: 0,
-    attemptBase: 0,
-    serviceReady: false,
-  };
+  const job = newJob(id, dagId === undefined ? SPEC : { ...SPEC, dagId }, seq, 1);
   return { job, event: { jobId: id, at: 1, from: null, to: 'queued', attempt: 0, workerId: null, detail: null } };
 }
 
