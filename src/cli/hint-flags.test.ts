@@ -31,7 +31,7 @@ function sources(dir: string): string[] {
 }
 
 /** Flags of other commands a hint may show (curl, in the artifact upload example) or a file passes on (node, for the watchdog; V8, for the master's heap). */
-const OTHER_PROGRAMS_FLAGS = new Set(['--data-binary', '--max-old-space-size', '--heap-growing-percent']);
+const OTHER_PROGRAMS_FLAGS = new Set(['--data-binary', '--max-old-space-size', '--heap-growing-percent', '--semi-space-growth-factor']);
 
 async function definedFlags(): Promise<Set<string>> {
   const program = new Command('titan');
