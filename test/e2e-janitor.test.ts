@@ -128,6 +128,12 @@ function watchdogOf(workerPid: number): number | undefined {
 function killRecorded(dir: string): void {
   for (const name of readdirSync(dir)) {
     const pid = Number(readFileSync(join(dir, name), 'utf8').trim());
-    if (pid > 0 && processExists(pid)) process.kill(pid, 'SIGKILL');
+    if (pid <= 0 || !processExists(pid)) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (err) {
+      // It ended between the look and the kill: the killed worker's watchdog got there first.
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
   }
 }
